@@ -1,0 +1,1 @@
+"""markbook service package."""

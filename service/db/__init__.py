@@ -1,0 +1,32 @@
+"""Persistence: tables (one module per domain), engine and session handling."""
+
+from service.db.base import Base
+from service.db.tables_bank import (
+    KnowledgePointRow,
+    QuestionKnowledgePoint,
+    QuestionRevision,
+    QuestionRow,
+)
+from service.db.tables_scans import GradeRow, Job, PageRow, ResponseRow, ScanUpload
+from service.db.tables_school import School, SchoolClass, Student, Teacher
+from service.db.tables_worksheets import WorksheetCopy, WorksheetItem, WorksheetRow
+
+__all__ = [
+    "Base",
+    "GradeRow",
+    "Job",
+    "KnowledgePointRow",
+    "PageRow",
+    "QuestionKnowledgePoint",
+    "QuestionRevision",
+    "QuestionRow",
+    "ResponseRow",
+    "ScanUpload",
+    "School",
+    "SchoolClass",
+    "Student",
+    "Teacher",
+    "WorksheetCopy",
+    "WorksheetItem",
+    "WorksheetRow",
+]

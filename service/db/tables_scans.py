@@ -1,0 +1,114 @@
+"""Scans and what is read and graded from them; jobs that do the work.
+
+These tables are filled by the ingestion and grading pipeline; they exist from the first
+migration so the domain is whole and later migrations only add.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db.base import Base, JSONType, TimestampMixin, utcnow
+
+__all__ = ["GradeRow", "Job", "PageRow", "ResponseRow", "ScanUpload"]
+
+
+class Job(TimestampMixin, Base):
+    """The source of truth for background work: queued → running → done|failed|partially_done."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    pages_total: Mapped[int] = mapped_column(Integer, default=0)
+    pages_done: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ScanUpload(TimestampMixin, Base):
+    __tablename__ = "scan_uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id"), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
+    worksheet_hint_id: Mapped[int | None] = mapped_column(ForeignKey("worksheets.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    storage_key: Mapped[str] = mapped_column(String(255))
+
+
+class PageRow(TimestampMixin, Base):
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("upload_id", "page_index"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upload_id: Mapped[int] = mapped_column(
+        ForeignKey("scan_uploads.id", ondelete="CASCADE"), index=True
+    )
+    page_index: Mapped[int] = mapped_column(Integer)
+    worksheet_id: Mapped[int | None] = mapped_column(ForeignKey("worksheets.id"), index=True)
+    page_no: Mapped[int | None] = mapped_column(Integer)
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    problem: Mapped[str | None] = mapped_column(Text)
+    alignment_error: Mapped[float | None] = mapped_column(Float)
+    image_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class ResponseRow(TimestampMixin, Base):
+    """One recognised answer region of one page."""
+
+    __tablename__ = "responses"
+    __table_args__ = (UniqueConstraint("page_id", "question_id", "blank"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
+    worksheet_id: Mapped[int] = mapped_column(ForeignKey("worksheets.id"), index=True)
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    blank: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    alternatives: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    crop_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class GradeRow(TimestampMixin, Base):
+    """A grade of one response, with the answer-key revision it used. Teacher overrides add
+    a new current row; earlier ones stay for the audit trail."""
+
+    __tablename__ = "grades"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    key_revision: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(24))
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    cause: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float)
+    reason_zh: Mapped[str] = mapped_column(Text, default="")
+    reason_en: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16), default="auto")
+    graded_by: Mapped[int | None] = mapped_column(ForeignKey("teachers.id"))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)

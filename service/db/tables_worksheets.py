@@ -1,0 +1,51 @@
+"""Worksheets, their ordered items and per-student copies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db.base import Base, JSONType, TimestampMixin
+
+__all__ = ["WorksheetCopy", "WorksheetItem", "WorksheetRow"]
+
+
+class WorksheetRow(TimestampMixin, Base):
+    """A worksheet with its frozen page layout (the print/read contract)."""
+
+    __tablename__ = "worksheets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"), index=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    page_size: Mapped[str] = mapped_column(String(16), default="A4")
+    page_count: Mapped[int] = mapped_column(Integer)
+    layout: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class WorksheetItem(Base):
+    __tablename__ = "worksheet_items"
+    __table_args__ = (UniqueConstraint("worksheet_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worksheet_id: Mapped[int] = mapped_column(
+        ForeignKey("worksheets.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    question_revision: Mapped[int] = mapped_column(Integer)
+
+
+class WorksheetCopy(TimestampMixin, Base):
+    """A personalised copy: the worksheet printed for one student (QR names the student)."""
+
+    __tablename__ = "worksheet_copies"
+    __table_args__ = (UniqueConstraint("worksheet_id", "student_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worksheet_id: Mapped[int] = mapped_column(
+        ForeignKey("worksheets.id", ondelete="CASCADE"), index=True
+    )
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )

@@ -1,0 +1,1 @@
+"""All database queries, one module per domain. Repositories flush, never commit."""

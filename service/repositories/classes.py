@@ -1,0 +1,82 @@
+"""Classes and their students, scoped to the acting teacher."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.actor import Actor
+from service.db import SchoolClass, Student
+from service.errors import NotFound
+
+__all__ = ["ClassRepository", "NewStudent"]
+
+
+@dataclass(frozen=True)
+class NewStudent:
+    student_no: str
+    name: str
+    pinyin: str | None = None
+
+
+class ClassRepository:
+    def __init__(self, session: AsyncSession, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+
+    def _visible(self):  # type: ignore[no-untyped-def]
+        q = select(SchoolClass).where(SchoolClass.school_id == self.actor.school_id)
+        if not self.actor.is_admin:
+            q = q.where(SchoolClass.teacher_id == self.actor.teacher_id)
+        return q
+
+    async def create(self, name: str, grade: int | None, subject: str | None) -> SchoolClass:
+        row = SchoolClass(school_id=self.actor.school_id, teacher_id=self.actor.teacher_id,
+                          name=name, grade=grade, subject=subject)
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def get(self, class_id: int) -> SchoolClass:
+        """The class, if the actor may see it.
+
+        Raises:
+            NotFound: no such class, or another teacher's (never revealed as such).
+        """
+        row = (await self.session.execute(
+            self._visible().where(SchoolClass.id == class_id)
+        )).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"class {class_id} not found")
+        return row
+
+    async def students(self, class_id: int) -> list[Student]:
+        rows = await self.session.execute(
+            select(Student).where(Student.class_id == class_id).order_by(Student.student_no)
+        )
+        return list(rows.scalars())
+
+    async def student_count(self, class_id: int) -> int:
+        n = await self.session.scalar(
+            select(func.count()).select_from(Student).where(Student.class_id == class_id)
+        )
+        return int(n or 0)
+
+    async def existing_student_nos(self, class_id: int, nos: Sequence[str]) -> set[str]:
+        if not nos:
+            return set()
+        rows = await self.session.execute(
+            select(Student.student_no).where(Student.class_id == class_id,
+                                             Student.student_no.in_(list(nos)))
+        )
+        return set(rows.scalars())
+
+    async def add_students(self, class_id: int, students: Sequence[NewStudent]) -> list[Student]:
+        rows = [Student(class_id=class_id, student_no=s.student_no, name=s.name, pinyin=s.pinyin)
+                for s in students]
+        self.session.add_all(rows)
+        await self.session.flush()
+        return rows

@@ -1,0 +1,73 @@
+"""Worksheets, their items and per-student copies, scoped to the acting teacher."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.actor import Actor
+from service.db import QuestionRow, WorksheetCopy, WorksheetItem, WorksheetRow
+from service.errors import NotFound
+
+__all__ = ["WorksheetRepository"]
+
+
+class WorksheetRepository:
+    def __init__(self, session: AsyncSession, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+
+    async def create(self, *, title: str, class_id: int, page_size: str,
+                     layout: dict[str, Any], questions: Sequence[QuestionRow]) -> WorksheetRow:
+        row = WorksheetRow(class_id=class_id, teacher_id=self.actor.teacher_id, title=title,
+                           page_size=page_size, page_count=len(layout["pages"]), layout=layout)
+        self.session.add(row)
+        await self.session.flush()
+        self.session.add_all(
+            WorksheetItem(worksheet_id=row.id, position=i, question_id=q.id,
+                          question_revision=q.key_revision)
+            for i, q in enumerate(questions, start=1)
+        )
+        await self.session.flush()
+        return row
+
+    async def get(self, worksheet_id: int) -> WorksheetRow:
+        """The worksheet, if the actor may see it.
+
+        Raises:
+            NotFound: no such worksheet, or another teacher's.
+        """
+        q = select(WorksheetRow).where(WorksheetRow.id == worksheet_id)
+        if not self.actor.is_admin:
+            q = q.where(WorksheetRow.teacher_id == self.actor.teacher_id)
+        row = (await self.session.execute(q)).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"worksheet {worksheet_id} not found")
+        return row
+
+    async def items(self, worksheet_id: int) -> list[tuple[WorksheetItem, QuestionRow]]:
+        rows = await self.session.execute(
+            select(WorksheetItem, QuestionRow)
+            .join(QuestionRow, QuestionRow.id == WorksheetItem.question_id)
+            .where(WorksheetItem.worksheet_id == worksheet_id)
+            .order_by(WorksheetItem.position)
+        )
+        return [(item, q) for item, q in rows.tuples()]
+
+    async def ensure_copies(self, worksheet_id: int, student_ids: Sequence[int]
+                            ) -> dict[int, WorksheetCopy]:
+        """One personalised copy per student (idempotent), keyed by student id."""
+        rows = await self.session.execute(
+            select(WorksheetCopy).where(WorksheetCopy.worksheet_id == worksheet_id)
+        )
+        copies = {c.student_id: c for c in rows.scalars()}
+        missing = [WorksheetCopy(worksheet_id=worksheet_id, student_id=s)
+                   for s in student_ids if s not in copies]
+        if missing:
+            self.session.add_all(missing)
+            await self.session.flush()
+            copies.update({c.student_id: c for c in missing})
+        return copies

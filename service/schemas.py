@@ -1,0 +1,102 @@
+"""Request and response bodies of API v1 (pydantic)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ClassCreate",
+    "ClassOut",
+    "ImportResult",
+    "QuestionOut",
+    "StudentIn",
+    "StudentOut",
+    "StudentsAdded",
+    "WorksheetCreate",
+    "WorksheetItemOut",
+    "WorksheetOut",
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ClassCreate(_In):
+    name: str = Field(min_length=1, max_length=100, examples=["三年级(2)班"])
+    grade: int | None = Field(default=None, ge=1, le=12)
+    subject: str | None = Field(default=None, max_length=32)
+
+
+class StudentIn(_In):
+    student_no: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+    name: str = Field(min_length=1, max_length=64)
+    pinyin: str | None = Field(default=None, max_length=128)
+
+
+class StudentOut(BaseModel):
+    id: int
+    student_no: str
+    name: str
+    pinyin: str | None
+
+
+class ClassOut(BaseModel):
+    id: int
+    name: str
+    grade: int | None
+    subject: str | None
+    student_count: int
+    students: list[StudentOut]
+
+
+class StudentsAdded(BaseModel):
+    created: int
+    students: list[StudentOut]
+
+
+class ImportResult(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    knowledge_points_created: int
+    created_ids: list[str]
+    updated_ids: list[str]
+
+
+class QuestionOut(BaseModel):
+    id: str = Field(description="the bank id")
+    kind: str
+    subject: str
+    grade: int
+    stem: str
+    difficulty: int
+    score: float
+    key_revision: int
+    knowledge_points: list[str]
+    question: dict[str, Any] = Field(description="the full question document")
+
+
+class WorksheetCreate(_In):
+    title: str = Field(min_length=1, max_length=200)
+    class_id: int
+    question_ids: list[str] = Field(min_length=1, description="bank ids, in printed order")
+    page_size: Literal["A4", "Letter"] = "A4"
+
+
+class WorksheetItemOut(BaseModel):
+    position: int
+    question_id: str
+    key_revision: int
+
+
+class WorksheetOut(BaseModel):
+    id: int
+    title: str
+    class_id: int
+    page_size: str
+    page_count: int
+    items: list[WorksheetItemOut]
+    links: dict[str, str]

@@ -1,0 +1,96 @@
+"""``markbook demo``: the teacher's first steps on a fresh embedded database.
+
+Imports the sample bank and a class of 30, builds a maths and a Chinese worksheet, and
+writes blank and personalised PDFs to the output folder — all through the HTTP API, as
+a client would. Later issues extend it into the full scan → grade → error-book loop.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from service.config import Settings
+from service.inprocess import inprocess_client
+
+__all__ = ["SAMPLES_DIR", "pick_questions", "run_demo"]
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "sample_scans"
+
+
+class DemoError(RuntimeError):
+    """A demo step failed; the message says which and why."""
+
+
+def _check(resp: httpx.Response, step: str) -> Any:
+    if resp.status_code >= 400:
+        raise DemoError(f"{step} failed: HTTP {resp.status_code} {resp.text[:500]}")
+    return resp.json() if resp.headers.get("content-type", "").startswith("application/json") \
+        else resp.content
+
+
+def pick_questions(bank: dict[str, Any], subject: str, n: int) -> list[str]:
+    """Pick ``n`` questions of a subject, round-robin over kinds so every kind shows."""
+    by_kind: dict[str, list[str]] = {}
+    for q in bank["questions"]:
+        if q["subject"] == subject:
+            by_kind.setdefault(q["kind"], []).append(q["id"])
+    picked: list[str] = []
+    while len(picked) < n and any(by_kind.values()):
+        for ids in by_kind.values():
+            if ids and len(picked) < n:
+                picked.append(ids.pop(0))
+    return picked
+
+
+async def run_demo(out_dir: Path, data_dir: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    """Run the demo; returns a summary (also written to ``out_dir/summary.json``)."""
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(data_dir=data_dir)
+    bank = json.loads((SAMPLES_DIR / "question_bank.json").read_text(encoding="utf-8"))
+    roster = (SAMPLES_DIR / "class_roster.csv").read_bytes()
+    summary: dict[str, Any] = {"database": settings.database_url, "files": []}
+    started = time.perf_counter()
+    async with inprocess_client(settings) as api:
+        imported = _check(await api.post("/api/v1/questions:import", json=bank), "bank import")
+        say(f"imported {imported['created']} questions and "
+            f"{imported['knowledge_points_created']} knowledge points")
+        klass = _check(await api.post("/api/v1/classes", json={"name": "三年级(2)班", "grade": 3}),
+                       "create class")
+        added = _check(await api.post(f"/api/v1/classes/{klass['id']}/students:import",
+                                      content=roster, headers={"content-type": "text/csv"}),
+                       "roster import")
+        say(f"class {klass['name']} with {added['created']} students")
+        sheets = [("三年级数学 · 综合练习", pick_questions(bank, "math", 20)),
+                  ("三年级语文 · 基础练习", pick_questions(bank, "chinese", 12))]
+        for title, ids in sheets:
+            ws = _check(await api.post("/api/v1/worksheets", json={
+                "title": title, "class_id": klass["id"], "question_ids": ids}), "create worksheet")
+            wid = ws["id"]
+            outputs = {
+                f"worksheet-{wid}-blank.pdf": f"/api/v1/worksheets/{wid}/print.pdf?copies=1",
+                f"worksheet-{wid}-class-set.pdf":
+                    f"/api/v1/worksheets/{wid}/print.pdf?per_student=true",
+            }
+            for name, url in outputs.items():
+                (out_dir / name).write_bytes(_check(await api.get(url), f"print {name}"))
+                summary["files"].append(name)
+            layout = _check(await api.get(f"/api/v1/worksheets/{wid}/layout"), "layout")
+            (out_dir / f"worksheet-{wid}-layout.json").write_text(
+                json.dumps(layout, ensure_ascii=False, indent=1), encoding="utf-8")
+            summary["files"].append(f"worksheet-{wid}-layout.json")
+            regions = sum(len(p["regions"]) for p in layout["pages"])
+            say(f"worksheet {wid} '{title}': {len(ids)} questions, {ws['page_count']} page(s), "
+                f"{regions} answer regions")
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    (out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1),
+                                          encoding="utf-8")
+    return summary

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont, TTFError
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
 __all__ = ["CJK_FONT_NAME", "FONT_CANDIDATES", "FontNotFoundError", "register_cjk_font"]
 

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from errorbook.geometry import MM, PAGE_SIZES, Box
+from errorbook.text import text_width
+from errorbook.textwrap_cjk import wrap_text
 from grading.arithmetic_stem import parse_arithmetic_stem
 from grading.questions import (
     ArithmeticQuestion,
@@ -23,9 +26,6 @@ from grading.questions import (
     TrueFalseQuestion,
     expected_answer_chars,
 )
-
-from errorbook.geometry import MM, PAGE_SIZES, Box
-from errorbook.textwrap_cjk import wrap_text
 
 __all__ = [
     "AnswerRegion",
@@ -199,11 +199,7 @@ def _option_lines(q: ChoiceQuestion | MultiChoiceQuestion, width: float
 
 
 def _text_width(text: str) -> float:
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
-    from errorbook.fonts import register_cjk_font
-
-    return float(stringWidth(text, register_cjk_font(), STEM_FONT_SIZE))
+    return text_width(text, STEM_FONT_SIZE)
 
 
 class _Pager:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import re
 
-from reportlab.pdfbase.pdfmetrics import stringWidth
-
-from errorbook.fonts import register_cjk_font
+from errorbook.text import text_width
 
 __all__ = ["wrap_text"]
 
@@ -29,22 +27,21 @@ def wrap_text(text: str, width: float, font_size: float) -> list[str]:
     Returns:
         The lines; an empty text gives one empty line.
     """
-    font = register_cjk_font()
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
         for tok in _TOKENS.findall(paragraph):
             candidate = line + tok
-            fits = stringWidth(candidate, font, font_size) <= width
+            fits = text_width(candidate, font_size) <= width
             if fits or not line.strip() or tok[0] in _NO_LINE_START:
                 line = candidate
                 continue
             lines.append(line.rstrip())
             line = tok.lstrip()
             # A single token wider than the line (a long number) is split by characters.
-            while stringWidth(line, font, font_size) > width and len(line) > 1:
+            while text_width(line, font_size) > width and len(line) > 1:
                 cut = len(line)
-                while cut > 1 and stringWidth(line[:cut], font, font_size) > width:
+                while cut > 1 and text_width(line[:cut], font_size) > width:
                     cut -= 1
                 lines.append(line[:cut])
                 line = line[cut:]

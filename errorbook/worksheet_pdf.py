@@ -24,6 +24,7 @@ from errorbook.layout import (
     WorksheetLayout,
 )
 from errorbook.markers import draw_marker
+from errorbook.text import draw_text, text_width
 
 __all__ = ["PrintedCopy", "draw_qr", "render_worksheet_pdf"]
 
@@ -85,26 +86,22 @@ def _header(c: Canvas, font: str, layout: WorksheetLayout, page: PageLayout, cop
     h = page.height
     title_w = page.qr_box[0] - 4 * MM - 20 * MM
     size = 15.0
-    while size > 9 and c.stringWidth(layout.title, font, size) > title_w:
+    while size > 9 and text_width(layout.title, size) > title_w:
         size -= 0.5
-    c.setFont(font, size)
-    c.drawString(20 * MM, h - 15 * MM, layout.title)
+    draw_text(c, 20 * MM, h - 15 * MM, layout.title, size)
     if copy.class_name:
-        c.setFont(font, 9)
-        c.drawString(20 * MM, h - 19 * MM, copy.class_name)
-    c.setFont(font, 10.5)
+        draw_text(c, 20 * MM, h - 19 * MM, copy.class_name, 9)
     nx0, ny0, nx1, ny1 = page.name_box
-    c.drawRightString(nx0 - 1.5 * MM, h - ny1 + 2.2 * MM, "姓名")
+    draw_text(c, nx0 - 1.5 * MM, h - ny1 + 2.2 * MM, "姓名", 10.5, "right")
     c.setLineWidth(0.6)
     c.setStrokeGray(BOX_GREY)
     c.rect(nx0, h - ny1, nx1 - nx0, ny1 - ny0, stroke=1, fill=0)
     first = page.student_no_boxes[0]
-    c.drawRightString(first[0] - 1.5 * MM, h - first[3] + 2.2 * MM, "学号")
+    draw_text(c, first[0] - 1.5 * MM, h - first[3] + 2.2 * MM, "学号", 10.5, "right")
     for bx0, by0, bx1, by1 in page.student_no_boxes:
         c.rect(bx0, h - by1, bx1 - bx0, by1 - by0, stroke=1, fill=0)
     if copy.student_name:
-        c.setFont(font, 12)
-        c.drawString(nx0 + 2 * MM, h - ny1 + 2.3 * MM, copy.student_name)
+        draw_text(c, nx0 + 2 * MM, h - ny1 + 2.3 * MM, copy.student_name, 12)
     if copy.student_no:
         c.setFont(font, 12)
         for digit, (bx0, _, bx1, by1) in zip(copy.student_no, page.student_no_boxes,
@@ -121,26 +118,24 @@ def _footer(c: Canvas, font: str, page: PageLayout, total: int, copy: PrintedCop
     text = f"第 {page.number} / {total} 页"
     if copy.student_name:
         text = f"{copy.student_name}  ·  {text}"
-    c.drawCentredString(page.width / 2, 11 * MM, text)
+    draw_text(c, page.width / 2, 11 * MM, text, 9, "center")
     c.setFillGray(0.0)
 
 
 def _block(c: Canvas, font: str, block: QuestionBlock, page: PageLayout) -> None:
     h = page.height
     baseline = h - block.top - STEM_FONT_SIZE
-    c.setFont(font, STEM_FONT_SIZE)
-    c.drawRightString(block.stem_x - 1.5 * MM, baseline, f"{block.number}.")
+    draw_text(c, block.stem_x - 1.5 * MM, baseline, f"{block.number}.", STEM_FONT_SIZE, "right")
     y = baseline
     for line in block.stem_lines:
-        c.drawString(block.stem_x, y, line)
+        draw_text(c, block.stem_x, y, line, STEM_FONT_SIZE)
         y -= LINE_HEIGHT
     for line in block.option_lines:
         for i, text in enumerate(line.split("\t")):
-            c.drawString(block.stem_x + i * block.option_col_width, y, text)
+            draw_text(c, block.stem_x + i * block.option_col_width, y, text, STEM_FONT_SIZE)
         y -= LINE_HEIGHT
-    c.setFont(font, 9)
     for label, x, by in block.blank_labels:
-        c.drawString(x, h - by, label)
+        draw_text(c, x, h - by, label, 9)
 
 
 def _tick(c: Canvas, box: tuple[float, float, float, float], h: float, cross: bool) -> None:
@@ -176,9 +171,8 @@ def _region(c: Canvas, font: str, region: AnswerRegion, h: float) -> None:
 
 
 def _blank_page(c: Canvas, font: str, width: float, height: float) -> None:
-    c.setFont(font, 10)
     c.setFillGray(0.5)
-    c.drawCentredString(width / 2, height / 2, "（本页空白 / intentionally blank）")
+    draw_text(c, width / 2, height / 2, "（本页空白 / intentionally blank）", 10, "center")
     c.setFillGray(0.0)
 
 
@@ -204,7 +198,8 @@ def render_worksheet_pdf(layout: WorksheetLayout, copies: Sequence[PrintedCopy],
     font = register_cjk_font()
     buf = io.BytesIO()
     first = layout.pages[0]
-    c = Canvas(buf, pagesize=(first.width, first.height), pageCompression=1)
+    c = Canvas(buf, pagesize=(first.width, first.height), pageCompression=1,
+               initialFontName=font, initialFontSize=STEM_FONT_SIZE)
     c.setTitle(layout.title)
     c.setAuthor(author)
     c.setCreator("markbook")

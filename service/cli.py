@@ -39,7 +39,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     try:
-        summary = asyncio.run(run_demo(out, Path(args.data_dir), _say))
+        summary = run_demo(out, Path(args.data_dir), _say)
     except DemoError as exc:
         return _fail(str(exc))
     _say(f"\ndone in {summary['seconds']} s; files in {out.resolve()}/:")

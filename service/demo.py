@@ -7,6 +7,7 @@ a client would. Later issues extend it into the full scan → grade → error-bo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import time
@@ -49,16 +50,10 @@ def pick_questions(bank: dict[str, Any], subject: str, n: int) -> list[str]:
     return picked
 
 
-async def run_demo(out_dir: Path, data_dir: Path, say: Callable[[str], None]) -> dict[str, Any]:
-    """Run the demo; returns a summary (also written to ``out_dir/summary.json``)."""
-    if data_dir.exists():
-        shutil.rmtree(data_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    settings = Settings(data_dir=data_dir)
-    bank = json.loads((SAMPLES_DIR / "question_bank.json").read_text(encoding="utf-8"))
-    roster = (SAMPLES_DIR / "class_roster.csv").read_bytes()
-    summary: dict[str, Any] = {"database": settings.database_url, "files": []}
-    started = time.perf_counter()
+async def _api_steps(settings: Settings, bank: dict[str, Any], roster: bytes,
+                     say: Callable[[str], None]) -> dict[str, bytes]:
+    """The teacher's steps over the HTTP API; returns output files by name."""
+    files: dict[str, bytes] = {}
     async with inprocess_client(settings) as api:
         imported = _check(await api.post("/api/v1/questions:import", json=bank), "bank import")
         say(f"imported {imported['created']} questions and "
@@ -75,22 +70,34 @@ async def run_demo(out_dir: Path, data_dir: Path, say: Callable[[str], None]) ->
             ws = _check(await api.post("/api/v1/worksheets", json={
                 "title": title, "class_id": klass["id"], "question_ids": ids}), "create worksheet")
             wid = ws["id"]
-            outputs = {
-                f"worksheet-{wid}-blank.pdf": f"/api/v1/worksheets/{wid}/print.pdf?copies=1",
-                f"worksheet-{wid}-class-set.pdf":
-                    f"/api/v1/worksheets/{wid}/print.pdf?per_student=true",
-            }
-            for name, url in outputs.items():
-                (out_dir / name).write_bytes(_check(await api.get(url), f"print {name}"))
-                summary["files"].append(name)
-            layout = _check(await api.get(f"/api/v1/worksheets/{wid}/layout"), "layout")
-            (out_dir / f"worksheet-{wid}-layout.json").write_text(
-                json.dumps(layout, ensure_ascii=False, indent=1), encoding="utf-8")
-            summary["files"].append(f"worksheet-{wid}-layout.json")
+            base = f"/api/v1/worksheets/{wid}"
+            files[f"worksheet-{wid}-blank.pdf"] = _check(
+                await api.get(f"{base}/print.pdf?copies=1"), "print blank copy")
+            files[f"worksheet-{wid}-class-set.pdf"] = _check(
+                await api.get(f"{base}/print.pdf?per_student=true"), "print class set")
+            layout = _check(await api.get(f"{base}/layout"), "layout")
+            files[f"worksheet-{wid}-layout.json"] = json.dumps(
+                layout, ensure_ascii=False, indent=1).encode("utf-8")
             regions = sum(len(p["regions"]) for p in layout["pages"])
             say(f"worksheet {wid} '{title}': {len(ids)} questions, {ws['page_count']} page(s), "
                 f"{regions} answer regions")
-    summary["seconds"] = round(time.perf_counter() - started, 2)
+    return files
+
+
+def run_demo(out_dir: Path, data_dir: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    """Run the demo on a fresh database; returns a summary (also in ``summary.json``)."""
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(data_dir=data_dir)
+    bank = json.loads((SAMPLES_DIR / "question_bank.json").read_text(encoding="utf-8"))
+    roster = (SAMPLES_DIR / "class_roster.csv").read_bytes()
+    started = time.perf_counter()
+    files = asyncio.run(_api_steps(settings, bank, roster, say))
+    for name, data in files.items():
+        (out_dir / name).write_bytes(data)
+    summary: dict[str, Any] = {"database": settings.database_url, "files": list(files),
+                               "seconds": round(time.perf_counter() - started, 2)}
     (out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1),
                                           encoding="utf-8")
     return summary

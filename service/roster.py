@@ -43,7 +43,7 @@ def decode_csv(data: bytes) -> str:
         error="bad_encoding")
 
 
-def parse_roster_csv(data: bytes, *, max_rows: int = 500) -> list[NewStudent]:
+def parse_roster_csv(data: bytes, *, max_rows: int = 500) -> tuple[list[NewStudent], list[int]]:
     """Parse and validate a roster.
 
     Args:
@@ -51,7 +51,7 @@ def parse_roster_csv(data: bytes, *, max_rows: int = 500) -> list[NewStudent]:
         max_rows: refuse larger rosters.
 
     Returns:
-        The students in file order.
+        The students in file order, and the line number each came from.
 
     Raises:
         UnsupportedMediaType: undecodable bytes.
@@ -70,6 +70,7 @@ def parse_roster_csv(data: bytes, *, max_rows: int = 500) -> list[NewStudent]:
             error="bad_csv")
     errors: list[dict[str, object]] = []
     students: list[NewStudent] = []
+    lines: list[int] = []
     first_line: dict[str, int] = {}
     for row in reader:
         line = reader.line_num
@@ -89,6 +90,7 @@ def parse_roster_csv(data: bytes, *, max_rows: int = 500) -> list[NewStudent]:
             continue
         first_line[no] = line
         students.append(NewStudent(no, name, values.get("pinyin") or None))
+        lines.append(line)
         if len(students) > max_rows:
             raise InvalidInput(f"the roster has more than {max_rows} rows", error="bad_csv")
     if errors:
@@ -97,4 +99,4 @@ def parse_roster_csv(data: bytes, *, max_rows: int = 500) -> list[NewStudent]:
                            error="bad_csv", errors=errors)
     if not students:
         raise InvalidInput("the CSV has a header but no students", error="bad_csv")
-    return students
+    return students, lines

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fastapi import APIRouter, Request, UploadFile, status
+from fastapi import APIRouter, Request, status
+from starlette.datastructures import UploadFile
 
 from service.api.deps import ActorDep, SessionDep, SettingsDep
 from service.db import SchoolClass, Student
@@ -95,8 +96,8 @@ async def import_students(class_id: int, request: Request, session: SessionDep,
     """Import a roster CSV (header ``student_no,name[,pinyin]``; UTF-8 with/without BOM or
     GBK), sent as the raw body or as a multipart file. All rows or none."""
     data = await _read_csv_body(request)
-    students = parse_roster_csv(data, max_rows=settings.limits.max_roster_rows)
-    return await _add(ClassRepository(session, actor), class_id, students)
+    students, lines = parse_roster_csv(data, max_rows=settings.limits.max_roster_rows)
+    return await _add(ClassRepository(session, actor), class_id, students, lines)
 
 
 async def _read_csv_body(request: Request) -> bytes:

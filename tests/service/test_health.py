@@ -1,0 +1,37 @@
+"""Liveness, readiness and the OpenAPI document."""
+
+from __future__ import annotations
+
+import httpx
+
+from service.app import create_app
+from service.config import Settings
+
+
+async def test_live_and_ready(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz/live")).json() == {"status": "ok"}
+    r = await client.get("/healthz/ready")
+    assert r.status_code == 200
+    assert r.json()["checks"] == {"database": "ok", "pdf_font": "ok"}
+
+
+async def test_not_ready_before_startup(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(Settings(data_dir=tmp_path))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        r = await c.get("/healthz/ready")
+    assert r.status_code == 503 and r.json()["error"] == "not_ready"
+
+
+async def test_openapi_lists_the_v1_routes(client: httpx.AsyncClient) -> None:
+    paths = set((await client.get("/openapi.json")).json()["paths"])
+    assert {"/api/v1/classes", "/api/v1/classes/{class_id}", "/api/v1/classes/{class_id}/students",
+            "/api/v1/classes/{class_id}/students:import", "/api/v1/questions:import",
+            "/api/v1/questions", "/api/v1/worksheets", "/api/v1/worksheets/{worksheet_id}/layout",
+            "/api/v1/worksheets/{worksheet_id}/print.pdf", "/healthz/live",
+            "/healthz/ready"} <= paths
+
+
+async def test_unknown_route_is_404_json(client: httpx.AsyncClient) -> None:
+    r = await client.get("/api/v1/nope")
+    assert r.status_code == 404 and r.json()["error"] == "not_found"

@@ -7,6 +7,7 @@ complete validated bank or :class:`BankValidationError`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = ["BANK_FORMAT", "BankProblem", "BankValidationError", "QuestionBank", 
 BANK_FORMAT = "markbook-questions/1"
 _QUESTION = TypeAdapter(Question)
 _KP = TypeAdapter(KnowledgePoint)
+_FIELD_PREFIX = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): (.+)$", re.S)
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,14 @@ def _question_problems(i: int, raw: Any) -> tuple[Question | None, list[BankProb
     try:
         return _QUESTION.validate_python(raw), []
     except ValidationError as exc:
-        return None, [
-            BankProblem(where, _field(tuple(e["loc"]), kind), e["msg"].removeprefix("Value error, "))
-            for e in exc.errors()
-        ]
+        problems = []
+        for e in exc.errors():
+            field, message = _field(tuple(e["loc"]), kind), e["msg"].removeprefix("Value error, ")
+            m = _FIELD_PREFIX.match(message)
+            if field == "(question)" and m:
+                field, message = m.group(1), m.group(2)
+            problems.append(BankProblem(where, field, message))
+        return None, problems
 
 
 def parse_bank(data: Any, *, max_questions: int = 5000) -> QuestionBank:

@@ -161,6 +161,8 @@ class ShortAnswerKey(_Strict):
 # ---------------------------------------------------------------------------- questions
 
 
+# Model-level validators word their errors "field: message" so the bank parser can report
+# the field (pydantic locates them at the question itself).
 class _QuestionBase(_Strict):
     id: str = Field(pattern=QUESTION_ID_PATTERN, description="stable id within the bank")
     subject: Subject
@@ -207,10 +209,10 @@ class ChoiceQuestion(_WithOptions):
     def _key_in_options(self) -> ChoiceQuestion:
         labels = self.option_labels()
         if self.key.answer not in labels:
-            raise ValueError(f"key.answer '{self.key.answer}' is not one of the options {labels}")
+            raise ValueError(f"key.answer: '{self.key.answer}' is not one of the options {labels}")
         unknown = set(self.key.misconceptions) - set(labels)
         if unknown:
-            raise ValueError(f"key.misconceptions name unknown options {sorted(unknown)}")
+            raise ValueError(f"key.misconceptions: unknown options {sorted(unknown)}")
         return self
 
 
@@ -222,7 +224,7 @@ class MultiChoiceQuestion(_WithOptions):
     def _keys_in_options(self) -> MultiChoiceQuestion:
         unknown = set(self.key.answers) - set(self.option_labels())
         if unknown:
-            raise ValueError(f"key.answers name unknown options {sorted(unknown)}")
+            raise ValueError(f"key.answers: unknown options {sorted(unknown)}")
         return self
 
 
@@ -269,7 +271,7 @@ class ShortAnswerQuestion(_QuestionBase):
     def _score_matches_rubric(self) -> ShortAnswerQuestion:
         total = sum(p.points for p in self.key.points)
         if abs(total - self.score) > 1e-9:
-            raise ValueError(f"rubric points add up to {total:g} but score is {self.score:g}")
+            raise ValueError(f"score: rubric points add up to {total:g} but score is {self.score:g}")
         return self
 
 

@@ -87,7 +87,7 @@ async def _codes(session: SessionDep, question_ids: list[int]) -> dict[int, list
         .order_by(KnowledgePointRow.code)
     )
     out: dict[int, list[str]] = {}
-    for qid, code in rows.tuples():
+    for qid, code in rows.all():
         out.setdefault(qid, []).append(code)
     return out
 

@@ -48,7 +48,7 @@ class QuestionRepository:
             select(KnowledgePointRow.code, KnowledgePointRow.id)
             .where(KnowledgePointRow.code.in_(codes))
         )
-        return {code: kp_id for code, kp_id in rows.tuples()}
+        return {code: kp_id for code, kp_id in rows.all()}
 
     async def upsert_knowledge_points(self, kps: Sequence[KnowledgePoint]) -> list[str]:
         """Insert new knowledge points (parents first) and refresh names; returns new codes."""

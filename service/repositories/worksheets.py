@@ -55,7 +55,7 @@ class WorksheetRepository:
             .where(WorksheetItem.worksheet_id == worksheet_id)
             .order_by(WorksheetItem.position)
         )
-        return [(item, q) for item, q in rows.tuples()]
+        return [(item, q) for item, q in rows.all()]
 
     async def ensure_copies(self, worksheet_id: int, student_ids: Sequence[int]
                             ) -> dict[int, WorksheetCopy]:

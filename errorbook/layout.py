@@ -341,16 +341,17 @@ def _place_question(pager: _Pager, q: Question, number: int, stem_x: float, righ
     height = len(stem_lines) * LINE_HEIGHT + rows * (BOX_HEIGHT + 2 * MM)
     top = pager.place(height, q.id)
     regions: list[AnswerRegion] = []
-    labels: list[tuple[str, float, float]] = []
+    blank_labels: list[tuple[str, float, float]] = []
     for i in range(n_blanks):
         row, col = divmod(i, per_row)
         x = stem_x + col * slot_w
         y = top + len(stem_lines) * LINE_HEIGHT + row * (BOX_HEIGHT + 2 * MM)
         if label_w:
-            labels.append((names[i], x, y + BOX_HEIGHT * 0.65))
+            blank_labels.append((names[i], x, y + BOX_HEIGHT * 0.65))
         box = (x + label_w, y, x + label_w + box_w, y + BOX_HEIGHT)
         regions.append(AnswerRegion(q.id, number, q.kind, i, box, fmt, chars))
-    block = QuestionBlock(q.id, number, top, stem_x, tuple(stem_lines), blank_labels=tuple(labels))
+    block = QuestionBlock(q.id, number, top, stem_x, tuple(stem_lines),
+                          blank_labels=tuple(blank_labels))
     page_regions, page_blocks = pager.pages[-1]
     page_regions.extend(regions)
     page_blocks.append(block)

@@ -8,6 +8,7 @@ and binds tighter than ``×`` and ``÷`` (``6 ÷ 1/2 = 12``), as in Chinese prim
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -19,7 +20,7 @@ MAX_DIGITS = 12
 _OPS = {"+": "+", "＋": "+", "-": "-", "－": "-", "−": "-", "×": "*", "*": "*", "x": "*",
         "X": "*", "·": "*", "÷": "÷", ":": "÷", "/": "/", "(": "(", ")": ")", "（": "(", "）": ")"}
 _REMAINDER_MARKS = ("……", "…", "...", "余")
-_TOKEN = re.compile(r"\s*(\d+(?:\.\d+)?|[+＋\-－−×*xX·÷:/()（）])")
+_TOKEN = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?|[+＋\-－−×*xX·÷:/()（）])")
 
 
 class ArithmeticStemError(ValueError):
@@ -164,7 +165,8 @@ def parse_arithmetic_stem(stem: str) -> ArithmeticStem:
     Raises:
         ArithmeticStemError: empty, too long, not arithmetic, or not computable.
     """
-    text = stem.strip()
+    # NFKC folds full-width digits and signs (１２＋３＝) typed with Chinese input methods.
+    text = unicodedata.normalize("NFKC", stem).strip()
     if not text:
         raise ArithmeticStemError("the stem is empty")
     if len(text) > MAX_STEM_CHARS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
@@ -27,7 +27,7 @@ class ClassRepository:
         self.session = session
         self.actor = actor
 
-    def _visible(self):  # type: ignore[no-untyped-def]
+    def _visible(self) -> Select[SchoolClass]:
         q = select(SchoolClass).where(SchoolClass.school_id == self.actor.school_id)
         if not self.actor.is_admin:
             q = q.where(SchoolClass.teacher_id == self.actor.teacher_id)

@@ -20,13 +20,20 @@ import httpx
 from service.config import Settings
 from service.inprocess import inprocess_client
 
-__all__ = ["SAMPLES_DIR", "pick_questions", "run_demo"]
-
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "sample_scans"
-
+__all__ = ["DemoError", "pick_questions", "run_demo"]
 
 class DemoError(RuntimeError):
     """A demo step failed; the message says which and why."""
+
+
+def _samples_dir() -> Path:
+    """The checkout's sample_scans/ (development), else ./sample_scans (e.g. the image)."""
+    for candidate in (Path(__file__).resolve().parent.parent / "sample_scans",
+                      Path.cwd() / "sample_scans"):
+        if (candidate / "question_bank.json").is_file():
+            return candidate
+    raise DemoError("sample_scans/question_bank.json not found; run the demo from the "
+                    "markbook checkout (or the image's /app)")
 
 
 def _check(resp: httpx.Response, step: str) -> Any:
@@ -90,8 +97,9 @@ def run_demo(out_dir: Path, data_dir: Path, say: Callable[[str], None]) -> dict[
         shutil.rmtree(data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=data_dir)
-    bank = json.loads((SAMPLES_DIR / "question_bank.json").read_text(encoding="utf-8"))
-    roster = (SAMPLES_DIR / "class_roster.csv").read_bytes()
+    samples = _samples_dir()
+    bank = json.loads((samples / "question_bank.json").read_text(encoding="utf-8"))
+    roster = (samples / "class_roster.csv").read_bytes()
     started = time.perf_counter()
     files = asyncio.run(_api_steps(settings, bank, roster, say))
     for name, data in files.items():

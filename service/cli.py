@@ -88,6 +88,26 @@ def _questions_import(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _questions_export(args: argparse.Namespace) -> int:
+    from service.inprocess import inprocess_client
+
+    async def run() -> bytes:
+        async with inprocess_client(get_settings()) as api:
+            params = {k: v for k, v in (("kp", args.kp), ("subject", args.subject)) if v}
+            resp = await api.get("/api/v1/questions:export", params=params)
+            resp.raise_for_status()
+            return resp.content
+
+    document = json.loads(asyncio.run(run()))
+    text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        _say(f"wrote {len(document['questions'])} questions to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="markbook", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     qimport = qsub.add_parser("import", help="import a markbook-questions/1 JSON file")
     qimport.add_argument("file")
     qimport.set_defaults(func=_questions_import)
+    qexport = qsub.add_parser("export", help="export the bank as markbook-questions/1 JSON")
+    qexport.add_argument("--out", default="-", help="file to write (default: standard output)")
+    qexport.add_argument("--kp", help="only this knowledge point and below")
+    qexport.add_argument("--subject")
+    qexport.set_defaults(func=_questions_export)
     return parser
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from sqlalchemy import select
 
-from grading.bank import BankValidationError, parse_bank
+from grading.bank import BANK_FORMAT, BankValidationError, parse_bank
 from grading.questions import QUESTION_KINDS
 from service.api.deps import ActorDep, SessionDep, SettingsDep
 from service.db import KnowledgePointRow, QuestionKnowledgePoint
@@ -53,6 +53,25 @@ async def import_questions(
                         unchanged=len(report.unchanged),
                         knowledge_points_created=len(created_kps),
                         created_ids=report.created, updated_ids=report.updated)
+
+
+@router.get(":export")
+async def export_questions(
+    session: SessionDep, actor: ActorDep,
+    kp: Annotated[str | None, Query(description="only this knowledge point and below")] = None,
+    subject: str | None = None,
+) -> dict[str, Any]:
+    """The bank (or a part of it) as a ``markbook-questions/1`` document that imports back
+    unchanged, with every knowledge point its questions use and their parents."""
+    repo = QuestionRepository(session, actor)
+    rows = await repo.search(kp=kp, subject=subject, limit=1_000_000)
+    codes = {c for r in rows for c in r.document["knowledge_points"]}
+    needed = {".".join(c.split(".")[:i]) for c in codes for i in range(1, c.count(".") + 2)}
+    kps = await repo.knowledge_points(needed)
+    return {"format": BANK_FORMAT,
+            "knowledge_points": [{"code": k.code, "name_zh": k.name_zh, "name_en": k.name_en}
+                                 for k in kps],
+            "questions": [r.document for r in rows]}
 
 
 @router.get("")

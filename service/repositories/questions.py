@@ -50,6 +50,13 @@ class QuestionRepository:
         )
         return {code: kp_id for code, kp_id in rows.all()}
 
+    async def knowledge_points(self, codes: Iterable[str]) -> list[KnowledgePointRow]:
+        """The stored knowledge points among ``codes``, parents before children."""
+        rows = await self.session.execute(
+            select(KnowledgePointRow).where(KnowledgePointRow.code.in_(list(set(codes))))
+        )
+        return sorted(rows.scalars(), key=lambda k: (k.code.count("."), k.code))
+
     async def upsert_knowledge_points(self, kps: Sequence[KnowledgePoint]) -> list[str]:
         """Insert new knowledge points (parents first) and refresh names; returns new codes."""
         existing = await self.knowledge_point_ids(kp.code for kp in kps)

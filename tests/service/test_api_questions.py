@@ -111,3 +111,21 @@ async def test_unknown_knowledge_point_and_duplicate_ids(client: httpx.AsyncClie
 async def test_search_rejects_unknown_kind(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/v1/questions", params={"kind": "essay"})
     assert r.status_code == 422 and r.json()["error"] == "unknown_kind"
+
+
+async def test_export_round_trips(client: httpx.AsyncClient, sample_bank: dict[str, Any]) -> None:
+    await client.post("/api/v1/questions:import", json=sample_bank)
+    r = await client.get("/api/v1/questions:export")
+    assert r.status_code == 200
+    exported = r.json()
+    assert exported["format"] == "markbook-questions/1"
+    by_id = {q["id"]: q for q in exported["questions"]}
+    assert set(by_id) == {q["id"] for q in sample_bank["questions"]}
+    # Importing the export changes nothing.
+    again = (await client.post("/api/v1/questions:import", json=exported)).json()
+    assert again["unchanged"] == len(sample_bank["questions"])
+    part = (await client.get("/api/v1/questions:export", params={"kp": "math.frac"})).json()
+    codes = {kp["code"] for kp in part["knowledge_points"]}
+    assert part["questions"] and {"math", "math.frac"} <= codes
+    assert all(any(c.startswith("math.frac") for c in q["knowledge_points"])
+               for q in part["questions"])

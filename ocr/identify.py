@@ -1,0 +1,94 @@
+"""Identify: which worksheet, page and student a scanned page is, and which way up it is.
+
+The page's QR code (see :mod:`ocr.page_code`) says worksheet, page and (for personalised
+copies) student; its orientation gives the page's rotation in steps of 90°. A page with no
+markbook code is classed as blank (almost no ink) or unidentified, for the caller to match
+against registered blanks or to ask a teacher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+import zxingcpp
+
+from ocr.page_code import PageCode, PageCodeError, parse_page_code
+
+__all__ = ["BLANK_INK_RATIO", "Identification", "identify_page", "ink_ratio"]
+
+BLANK_INK_RATIO = 0.002  # share of dark pixels below which a page counts as blank
+
+
+@dataclass(frozen=True)
+class Identification:
+    """What the page is.
+
+    Attributes:
+        status: ``identified`` (a markbook code), ``foreign_code`` (someone else's QR),
+            ``blank`` (no code, almost no ink) or ``no_code`` (ink but no readable code).
+        code: the parsed page code when identified.
+        qr_text: the raw QR text when a QR code was read.
+        rotation: degrees (0, 90, 180, 270) the scan was turned to make it upright.
+        ink_ratio: share of dark pixels on the page.
+    """
+
+    status: Literal["identified", "foreign_code", "blank", "no_code"]
+    code: PageCode | None
+    qr_text: str | None
+    rotation: int
+    ink_ratio: float
+
+
+def ink_ratio(image: np.ndarray) -> float:
+    """Share of clearly dark pixels (Otsu on a downscaled copy; robust to grey paper)."""
+    small = cv2.resize(image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    thresh, _ = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # On a nearly empty page Otsu splits paper noise; never call paper-grey "ink".
+    thresh = min(thresh, 128)
+    return float((small < thresh).mean())
+
+
+def _read_qr(image: np.ndarray) -> list[zxingcpp.Result]:
+    h, w = image.shape[:2]
+    # The code sits in a corner; look in the four corner regions before the whole page.
+    ch, cw = h // 4, w // 3
+    corners = [(0, w - cw), (0, 0), (h - ch, 0), (h - ch, w - cw)]
+    for y, x in corners:
+        region = np.ascontiguousarray(image[y:y + ch, x:x + cw])
+        found = zxingcpp.read_barcodes(region, formats=zxingcpp.BarcodeFormat.QRCode)
+        if found:
+            return list(found)
+    return list(zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode))
+
+
+def identify_page(image: np.ndarray) -> tuple[Identification, np.ndarray]:
+    """Read the page's code and turn the page upright.
+
+    Args:
+        image: a greyscale page (uint8, H×W), any rotation.
+
+    Returns:
+        The identification and the upright image (the input itself when not rotated).
+    """
+    results = _read_qr(image)
+    ours = []
+    for r in results:
+        try:
+            ours.append((parse_page_code(r.text), r))
+        except PageCodeError:
+            continue
+    if ours:
+        code, result = ours[0]
+        steps = int(round(result.orientation / 90.0)) % 4
+        upright = np.ascontiguousarray(np.rot90(image, steps)) if steps else image
+        rotation = (360 - steps * 90) % 360
+        return Identification("identified", code, result.text, rotation, ink_ratio(upright)), \
+            upright
+    ratio = ink_ratio(image)
+    if results:
+        return Identification("foreign_code", None, results[0].text, 0, ratio), image
+    status: Literal["blank", "no_code"] = "blank" if ratio < BLANK_INK_RATIO else "no_code"
+    return Identification(status, None, None, 0, ratio), image

@@ -1,0 +1,286 @@
+"""Ingest: scan files (PDF, multi-page TIFF, JPEG, PNG, HEIC) to greyscale page images.
+
+The format is sniffed from the bytes, never from the name. Limits on file size, page count
+and pixels per page are checked from headers *before* anything large is decoded
+(decompression bombs), and pages are produced one at a time, so a 300-page class stack
+never sits in memory at once. A PDF page that is a single scanned image yields that image
+at its own resolution instead of a re-rendering.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from ocr.errors import (
+    CorruptFile,
+    EmptyFile,
+    EncryptedFile,
+    LimitExceeded,
+    UnsupportedFile,
+)
+
+__all__ = ["IngestLimits", "PageImage", "ScanKind", "count_pages", "iter_pages", "sniff"]
+
+ScanKind = Literal["pdf", "tiff", "jpeg", "png", "heic"]
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """Hard limits, checked before decoding.
+
+    Attributes:
+        max_bytes: largest file accepted.
+        max_pages: most pages in one file.
+        max_pixels: most pixels in one page image (A4 at 600 dpi is about 35 million).
+        render_dpi: resolution for PDF pages that are not a single scanned image.
+    """
+
+    max_bytes: int = 200 * 1024 * 1024
+    max_pages: int = 600
+    max_pixels: int = 50_000_000
+    render_dpi: int = 200
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """One page: greyscale pixels (uint8, H×W), its resolution and where it came from."""
+
+    index: int
+    image: np.ndarray
+    dpi: float
+    source: Literal["embedded", "rendered", "raster"]
+
+
+_MAGIC: tuple[tuple[bytes, int, ScanKind], ...] = (
+    (b"%PDF-", 0, "pdf"),
+    (b"II*\x00", 0, "tiff"),
+    (b"MM\x00*", 0, "tiff"),
+    (b"\xff\xd8\xff", 0, "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "png"),
+)
+_HEIC_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
+
+
+def sniff(head: bytes) -> ScanKind:
+    """Tell the scan format from the first bytes of a file.
+
+    Raises:
+        EmptyFile: no bytes.
+        UnsupportedFile: anything else (HTML, ZIP, Office files, text...).
+    """
+    if not head:
+        raise EmptyFile("the file is empty")
+    # Some scanners prepend a few bytes of junk before %PDF; PDF readers allow 1 KiB.
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    for magic, offset, kind in _MAGIC:
+        if head[offset:offset + len(magic)] == magic:
+            return kind
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIC_BRANDS:
+        return "heic"
+    raise UnsupportedFile("not a PDF, TIFF, JPEG, PNG or HEIC file")
+
+
+def _check_size(path: Path, limits: IngestLimits) -> ScanKind:
+    size = path.stat().st_size
+    if size == 0:
+        raise EmptyFile("the file is empty")
+    if size > limits.max_bytes:
+        raise LimitExceeded(f"the file is {size / 2**20:.0f} MiB; the limit is "
+                            f"{limits.max_bytes / 2**20:.0f} MiB")
+    with path.open("rb") as f:
+        return sniff(f.read(1024))
+
+
+def _open_pdf(path: Path):  # type: ignore[no-untyped-def]
+    import pypdfium2 as pdfium
+
+    try:
+        return pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        text = str(exc).lower()
+        if "password" in text:
+            raise EncryptedFile("the PDF is password-protected; send it without a password") \
+                from exc
+        raise CorruptFile(f"the PDF cannot be read ({exc})") from exc
+
+
+def _open_image(path: Path, kind: ScanKind) -> Image.Image:
+    if kind == "heic":
+        try:
+            from pillow_heif import register_heif_opener
+        except ImportError as exc:
+            raise UnsupportedFile("HEIC support is not installed (pillow-heif)") from exc
+        register_heif_opener()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(path)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise LimitExceeded(f"the image is too large to decode safely ({exc})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise CorruptFile(f"the image cannot be read ({exc})") from exc
+
+
+def _frame_count(img: Image.Image, limits: IngestLimits) -> int:
+    # Walk the frame chain only as far as the limit: a 10,000-page TIFF costs at most
+    # max_pages + 1 seeks, not a scan of the whole file.
+    n = 0
+    try:
+        while True:
+            img.seek(n)
+            n += 1
+            if n > limits.max_pages:
+                raise LimitExceeded(f"more than {limits.max_pages} pages")
+    except EOFError:
+        pass
+    except OSError as exc:
+        raise CorruptFile(f"the image's pages cannot be read ({exc})") from exc
+    finally:
+        try:
+            img.seek(0)
+        except (EOFError, OSError):
+            pass
+    return n
+
+
+def count_pages(path: Path, limits: IngestLimits = IngestLimits()) -> int:
+    """Validate a file's size, format and page count without decoding pixels.
+
+    Raises:
+        ScanFileError: any of its subclasses, with a message for the teacher.
+    """
+    kind = _check_size(path, limits)
+    if kind == "pdf":
+        doc = _open_pdf(path)
+        try:
+            n = len(doc)
+        finally:
+            doc.close()
+    else:
+        img = _open_image(path, kind)
+        try:
+            n = _frame_count(img, limits)
+        finally:
+            img.close()
+    if n == 0:
+        raise CorruptFile("the file has no pages")
+    if n > limits.max_pages:
+        raise LimitExceeded(f"the file has {n} pages; the limit is {limits.max_pages}")
+    return n
+
+
+def _to_grey(img: Image.Image) -> np.ndarray:
+    img = ImageOps.exif_transpose(img) if img.format in ("JPEG", "HEIF") else img
+    if img.mode not in ("L", "1"):
+        img = img.convert("L")
+    arr = np.asarray(img.convert("L") if img.mode == "1" else img, dtype=np.uint8)
+    return np.ascontiguousarray(arr)
+
+
+def _embedded_scan(page, limits: IngestLimits) -> PageImage | None:  # type: ignore[no-untyped-def]
+    """The page's single full-page image, if that is all the page is (a copier's scan)."""
+    import pypdfium2.raw as pdfium_c
+
+    if page.get_rotation() != 0:
+        return None
+    objects = list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+    if len(objects) != 1:
+        return None
+    obj = objects[0]
+    left, bottom, right, top = obj.get_bounds()
+    width, height = page.get_size()
+    if (right - left) < 0.9 * width or (top - bottom) < 0.9 * height:
+        return None
+    a, b, c, d, _, _ = obj.get_matrix().get()
+    if b != 0 or c != 0 or a <= 0 or d <= 0:  # rotated or mirrored placement: render instead
+        return None
+    px_w, px_h = obj.get_px_size()
+    if px_w * px_h > limits.max_pixels:
+        raise LimitExceeded(f"a page image has {px_w}×{px_h} pixels; the limit is "
+                            f"{limits.max_pixels:,}")
+    bitmap = obj.get_bitmap(render=False)
+    pil = bitmap.to_pil()
+    grey = _to_grey(pil)
+    dpi = px_w / ((right - left) / 72.0)
+    return PageImage(-1, grey, dpi, "embedded")
+
+
+def _iter_pdf(path: Path, limits: IngestLimits) -> Iterator[PageImage]:
+    import pypdfium2 as pdfium
+
+    doc = _open_pdf(path)
+    try:
+        for i in range(len(doc)):
+            page = doc[i]
+            try:
+                embedded = _embedded_scan(page, limits)
+                if embedded is not None:
+                    yield PageImage(i, embedded.image, embedded.dpi, "embedded")
+                    continue
+                width, height = page.get_size()
+                scale = limits.render_dpi / 72.0
+                if width * height * scale * scale > limits.max_pixels:
+                    raise LimitExceeded(f"page {i + 1} is too large to render")
+                pixels = page.render(scale=scale, grayscale=True).to_numpy()
+                if pixels.ndim == 3:
+                    pixels = pixels[..., 0]
+                yield PageImage(i, np.array(pixels, dtype=np.uint8), float(limits.render_dpi),
+                                "rendered")
+            except pdfium.PdfiumError as exc:
+                raise CorruptFile(f"page {i + 1} cannot be read ({exc})") from exc
+            finally:
+                page.close()
+    finally:
+        doc.close()
+
+
+def _iter_raster(path: Path, kind: ScanKind, limits: IngestLimits) -> Iterator[PageImage]:
+    img = _open_image(path, kind)
+    try:
+        n = _frame_count(img, limits)
+        for i in range(n):
+            img.seek(i)
+            w, h = img.size
+            if w * h > limits.max_pixels:
+                raise LimitExceeded(f"page {i + 1} has {w}×{h} pixels; the limit is "
+                                    f"{limits.max_pixels:,}")
+            dpi_info = img.info.get("dpi", (0, 0))
+            dpi = float(dpi_info[0]) if dpi_info and dpi_info[0] else 0.0
+            try:
+                grey = _to_grey(img)
+            except (OSError, ValueError, SyntaxError) as exc:
+                raise CorruptFile(f"page {i + 1} is truncated or damaged ({exc})") from exc
+            yield PageImage(i, grey, dpi, "raster")
+    finally:
+        img.close()
+
+
+def iter_pages(path: Path, limits: IngestLimits = IngestLimits()) -> Iterator[PageImage]:
+    """Yield the pages of a scan file one at a time.
+
+    Args:
+        path: the stored upload.
+        limits: hard limits, checked before decoding.
+
+    Yields:
+        Greyscale pages in file order; ``dpi`` is 0 when a raster file does not say.
+
+    Raises:
+        ScanFileError: any of its subclasses (before the first page or at a damaged page).
+    """
+    kind = _check_size(path, limits)
+    if kind == "pdf":
+        count_pages(path, limits)
+        yield from _iter_pdf(path, limits)
+    else:
+        yield from _iter_raster(path, kind, limits)
+
+

@@ -105,7 +105,8 @@ def align_with_markers(image: np.ndarray, markers: Sequence[tuple[int, Box]], *,
         The alignment, or None when fewer than three markers were found (too few to trust).
     """
     found = detect_markers(image)
-    src, dst = [], []
+    src: list[tuple[float, float]] = []
+    dst: list[np.ndarray] = []
     for marker_id, (x0, y0, x1, y1) in markers:
         if marker_id in found:
             src.extend([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
@@ -130,7 +131,7 @@ def align_with_features(image: np.ndarray, blank: np.ndarray, blank_px_per_pt: f
     Returns:
         The alignment, or None when too few features match.
     """
-    orb = cv2.ORB_create(nfeatures=features)
+    orb = cv2.ORB.create(nfeatures=features)
     kp_b, des_b = orb.detectAndCompute(blank, None)
     kp_s, des_s = orb.detectAndCompute(image, None)
     if des_b is None or des_s is None or len(kp_b) < 10 or len(kp_s) < 10:

@@ -19,7 +19,8 @@ from ocr.page_code import PageCode, PageCodeError, parse_page_code
 
 __all__ = ["BLANK_INK_RATIO", "Identification", "identify_page", "ink_ratio"]
 
-BLANK_INK_RATIO = 0.002  # share of dark pixels below which a page counts as blank
+BLANK_INK_RATIO = 0.002
+_QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)  # share of dark pixels below which a page counts as blank
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,10 @@ def _read_qr(image: np.ndarray) -> list[zxingcpp.Result]:
     corners = [(0, w - cw), (0, 0), (h - ch, 0), (h - ch, w - cw)]
     for y, x in corners:
         region = np.ascontiguousarray(image[y:y + ch, x:x + cw])
-        found = zxingcpp.read_barcodes(region, formats=zxingcpp.BarcodeFormat.QRCode)
+        found = zxingcpp.read_barcodes(region, formats=_QR_ONLY)
         if found:
             return list(found)
-    return list(zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode))
+    return list(zxingcpp.read_barcodes(image, formats=_QR_ONLY))
 
 
 def identify_page(image: np.ndarray) -> tuple[Identification, np.ndarray]:

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -99,7 +99,7 @@ def _check_size(path: Path, limits: IngestLimits) -> ScanKind:
         return sniff(f.read(1024))
 
 
-def _open_pdf(path: Path):  # type: ignore[no-untyped-def]
+def _open_pdf(path: Path) -> Any:
     import pypdfium2 as pdfium
 
     try:
@@ -185,7 +185,7 @@ def _to_grey(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def _embedded_scan(page, limits: IngestLimits) -> PageImage | None:  # type: ignore[no-untyped-def]
+def _embedded_scan(page: Any, limits: IngestLimits) -> PageImage | None:
     """The page's single full-page image, if that is all the page is (a copier's scan)."""
     import pypdfium2.raw as pdfium_c
 

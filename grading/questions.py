@@ -119,11 +119,18 @@ class NumericKey(_Strict):
     tolerance_abs: float = Field(default=0.0, ge=0.0)
     tolerance_rel: float = Field(default=0.0, ge=0.0, le=1.0)
     simplest_form: bool = Field(default=False, description="fractions must be fully reduced")
+    unsimplified_credit: float = Field(
+        default=0.0, ge=0.0, le=1.0,
+        description="share of the score for a right value not in simplest form",
+    )
 
 
 class TextBlank(_Strict):
     accept: list[str] = Field(min_length=1, description="accepted answers for this blank")
     pinyin: bool = Field(default=False, description="compare as pinyin: lǜ = lv4 = lü4")
+    ignore_tones: bool = Field(
+        default=False, description="pinyin blanks: accept the right letters without tones"
+    )
 
 
 class TextKey(_Strict):
@@ -142,6 +149,9 @@ class ArithmeticKey(_Strict):
 
     expression: str | None = Field(
         default=None, description="override the expression parsed from the stem"
+    )
+    simplest_form: bool = Field(
+        default=True, description="fraction results must be fully reduced (最简分数)"
     )
 
 

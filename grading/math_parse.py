@@ -1,0 +1,344 @@
+"""A safe parser for maths answers as OCR writes them (plain text or LaTeX-ish).
+
+It never evaluates anything: it turns an allow-listed token stream into a small JSON-able
+tree (nested lists) that :mod:`grading.math_worker` later rebuilds as sympy objects in a
+separate, bounded process. Anything outside the allow-list (quotes, underscores, dots in
+names, unknown LaTeX commands) is rejected, and length, token count, nesting depth, digit
+count and literal exponents are bounded, so ``__import__('os')`` and ``9^9^9^9`` never get
+past this module.
+
+Tree nodes: ``["num", "1.5"]``, ``["sym", "x"]``, ``["const", "pi"|"oo"]``,
+``["add"|"sub"|"mul"|"div"|"pow", a, b]``, ``["neg", a]``, ``["func", name, a]``,
+``["rel", op, a, b]``, ``["chain", [rel, ...]]``, ``["interval", lo_open, a, b, hi_open]``,
+``["set", [a, ...]]``, ``["union", a, b]``, ``["list", [item, ...]]``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from grading.textnorm import to_halfwidth
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_INPUT_CHARS",
+    "MathParseError",
+    "parse_math",
+]
+
+MAX_INPUT_CHARS = 300
+MAX_TOKENS = 200
+MAX_DEPTH = 30
+MAX_NUMBER_DIGITS = 15
+MAX_EXPONENT = 100
+
+Node = list[Any]
+
+_FUNCS = ("sqrt", "sin", "cos", "tan", "ln", "log", "abs")
+_WORDS = (*_FUNCS, "pi", "oo", "inf", "or")
+_WORDS_LONGEST_FIRST = sorted(_WORDS, key=len, reverse=True)
+_LATEX = {
+    "frac": "frac", "dfrac": "frac", "tfrac": "frac", "sqrt": "sqrt", "cdot": "*",
+    "times": "*", "div": "/", "le": "<=", "leq": "<=", "leqslant": "<=", "ge": ">=",
+    "geq": ">=", "geqslant": ">=", "ne": "!=", "neq": "!=", "infty": "oo", "pi": "pi",
+    "cup": "∪", "in": "∈", "left": "", "right": "", "sin": "sin", "cos": "cos",
+    "tan": "tan", "ln": "ln", "log": "log", "lt": "<", "gt": ">",
+}
+_SYMBOLS = {
+    "+": "+", "-": "-", "*": "*", "×": "*", "·": "*", "/": "/", "÷": "/", "^": "^",
+    "(": "(", ")": ")", "[": "[", "]": "]", "{": "{", "}": "}", ",": ",", ";": ",",
+    "=": "=", "<": "<", ">": ">", "≤": "<=", "≥": ">=", "≦": "<=", "≧": ">=", "≠": "!=",
+    "∞": "oo", "π": "pi", "∪": "∪", "∈": "∈", "|": "|", "√": "sqrt", "或": "or",
+}
+_SUPERSCRIPTS = str.maketrans({"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4",
+                               "⁵": "5", "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9"})
+_SUPER_RUN = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
+_RELOPS = ("=", "<", ">", "<=", ">=", "!=")
+
+
+class MathParseError(ValueError):
+    """The text is not a maths answer this parser accepts (says why)."""
+
+
+def _tokenize(text: str) -> list[str]:
+    # Superscript digits mean powers; NFKC would turn x² into x2, so convert them first.
+    text = _SUPER_RUN.sub(lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), text)
+    text = to_halfwidth(text).replace("**", "^")
+    for two, one in (("<=", "≤"), (">=", "≥"), ("!=", "≠")):
+        text = text.replace(two, one)
+    tokens: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch.isdigit() or (ch == "." and text[i + 1 : i + 2].isdigit()):
+            m = re.match(r"\d*\.?\d+|\d+", text[i:])
+            assert m is not None  # the branch condition guarantees a digit here
+            if sum(c.isdigit() for c in m.group(0)) > MAX_NUMBER_DIGITS:
+                raise MathParseError("a number is too long")
+            tokens.append(m.group(0))
+            i += len(m.group(0))
+        elif ch == "\\":
+            m = re.match(r"\\([a-zA-Z]+|[{}])", text[i:])
+            if not m:
+                raise MathParseError("a stray backslash")
+            word = m.group(1)
+            if word in "{}":
+                tokens.append(word)
+            elif word in _LATEX:
+                if _LATEX[word]:
+                    tokens.append(_LATEX[word])
+            else:
+                raise MathParseError(f"unsupported command \\{word}")
+            i += len(m.group(0))
+        elif ch.isascii() and ch.isalpha():
+            m = re.match(r"[a-zA-Z]+", text[i:])
+            assert m is not None
+            tokens.extend(_split_letters(m.group(0)))
+            i += len(m.group(0))
+        elif ch in _SYMBOLS:
+            tokens.append(_SYMBOLS[ch])
+            i += 1
+        else:
+            raise MathParseError(f"unexpected character {ch!r}")
+        if len(tokens) > MAX_TOKENS:
+            raise MathParseError("the answer is too long")
+    return tokens
+
+
+def _split_letters(run: str) -> list[str]:
+    """Split a run of letters into known words and single-letter variables (``2ab`` is
+    ``2·a·b``). A letter directly followed by digits becomes a subscripted name later."""
+    out: list[str] = []
+    lower = run.lower()
+    i = 0
+    while i < len(run):
+        word = next((w for w in _WORDS_LONGEST_FIRST if lower.startswith(w, i)), None)
+        if word is not None:
+            out.append("oo" if word == "inf" else word)
+            i += len(word)
+        else:
+            out.append("$" + run[i])
+            i += 1
+    return out
+
+
+class _Parser:
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+        self.i = 0
+        self.depth = 0
+
+    def peek(self, ahead: int = 0) -> str | None:
+        j = self.i + ahead
+        return self.tokens[j] if j < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> str:
+        tok = self.peek()
+        if tok is None:
+            raise MathParseError("the answer ends too early")
+        if expected is not None and tok != expected:
+            raise MathParseError(f"expected '{expected}', found '{tok}'")
+        self.i += 1
+        return tok
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise MathParseError(f"nested deeper than {MAX_DEPTH} levels")
+
+    # top level -----------------------------------------------------------------
+    def top(self) -> Node:
+        items = [self.item()]
+        while self.peek() in (",", "or"):
+            self.take()
+            items.append(self.item())
+        if self.peek() is not None:
+            raise MathParseError(f"unexpected '{self.peek()}'")
+        return items[0] if len(items) == 1 else ["list", items]
+
+    def item(self) -> Node:
+        if self.peek() in ("(", "[", "{"):
+            start = self.i
+            try:
+                return self.set_union()
+            except MathParseError:
+                self.i, self.depth = start, 0
+        left = self.expr()
+        if self.peek() == "∈":
+            self.take()
+            return self.set_union()
+        rels: list[Node] = []
+        while self.peek() in _RELOPS:
+            op = self.take()
+            right = self.expr()
+            rels.append(["rel", op, left, right])
+            left = right
+        if not rels:
+            return left
+        return rels[0] if len(rels) == 1 else ["chain", rels]
+
+    def set_union(self) -> Node:
+        node = self.set_atom()
+        while self.peek() == "∪":
+            self.take()
+            node = ["union", node, self.set_atom()]
+        if self.peek() not in (None, ",", "or"):
+            raise MathParseError("not a set")
+        return node
+
+    def set_atom(self) -> Node:
+        tok = self.take()
+        if tok == "{":
+            elements = [self.expr()]
+            while self.peek() == ",":
+                self.take()
+                elements.append(self.expr())
+            self.take("}")
+            return ["set", elements]
+        if tok in ("(", "["):
+            low = self.expr()
+            self.take(",")
+            high = self.expr()
+            close = self.take()
+            if close not in (")", "]"):
+                raise MathParseError("an interval must end with ) or ]")
+            return ["interval", tok == "(", low, high, close == ")"]
+        raise MathParseError("expected a set or an interval")
+
+    # expressions ---------------------------------------------------------------
+    def expr(self) -> Node:
+        self.enter()
+        node = self.term()
+        while self.peek() in ("+", "-"):
+            op = self.take()
+            node = ["add" if op == "+" else "sub", node, self.term()]
+        self.depth -= 1
+        return node
+
+    def _starts_atom(self, tok: str | None) -> bool:
+        return tok is not None and (
+            tok[0].isdigit() or tok[0] == "." or tok.startswith("$")
+            or tok in ("(", "{", "pi", "oo", "frac", *_FUNCS)
+        )
+
+    def term(self) -> Node:
+        node = self.unary()
+        while True:
+            tok = self.peek()
+            if tok in ("*", "/"):
+                self.take()
+                node = ["mul" if tok == "*" else "div", node, self.unary()]
+            elif self._starts_atom(tok):
+                node = ["mul", node, self.power()]
+            else:
+                return node
+
+    def unary(self) -> Node:
+        self.enter()
+        tok = self.peek()
+        if tok in ("-", "+"):
+            self.take()
+            inner = self.unary()
+            node = ["neg", inner] if tok == "-" else inner
+        else:
+            node = self.power()
+        self.depth -= 1
+        return node
+
+    def power(self) -> Node:
+        base = self.atom()
+        if self.peek() != "^":
+            return base
+        self.take()
+        exponent = self.unary()
+        _check_exponent(exponent)
+        return ["pow", base, exponent]
+
+    def group(self, open_tok: str) -> Node:
+        close = {"(": ")", "{": "}", "[": "]", "|": "|"}[open_tok]
+        node = self.expr()
+        self.take(close)
+        return node
+
+    def atom(self) -> Node:
+        self.enter()
+        tok = self.take()
+        node: Node
+        if tok[0].isdigit() or tok[0] == ".":
+            node = ["num", tok]
+        elif tok.startswith("$"):
+            name = tok[1:]
+            # x1, x2: a digit glued to a letter is a subscript (x₁ after width folding).
+            nxt = self.peek()
+            if nxt is not None and nxt.isdigit() and len(nxt) <= 2 and self.peek(1) in _RELOPS:
+                name += self.take()
+            node = ["sym", name]
+        elif tok in ("pi", "oo"):
+            node = ["const", tok]
+        elif tok in ("(", "{", "|"):
+            inner = self.group(tok)
+            node = ["func", "abs", inner] if tok == "|" else inner
+        elif tok == "frac":
+            self.take("{")
+            num = self.group("{")
+            self.take("{")
+            node = ["div", num, self.group("{")]
+        elif tok in _FUNCS:
+            nxt = self.peek()
+            arg = self.group(self.take()) if nxt in ("(", "{") else self.power()
+            node = ["func", tok, arg]
+        else:
+            raise MathParseError(f"unexpected '{tok}'")
+        self.depth -= 1
+        return node
+
+
+def _has(node: Node, heads: tuple[str, ...]) -> bool:
+    if node[0] in heads:
+        return True
+    return any(isinstance(child, list) and _has(child, heads) for child in node[1:])
+
+
+def _check_exponent(exponent: Node) -> None:
+    """Bound exponents: no towers, and a numeric exponent is a small literal."""
+    if _has(exponent, ("pow",)):
+        raise MathParseError("powers of powers are not accepted")
+    if _has(exponent, ("sym",)):
+        return
+    literal = exponent[1] if exponent[0] == "neg" else exponent
+    if literal[0] == "div" and literal[1][0] == "num" and literal[2][0] == "num":
+        literal = literal[1]
+    if literal[0] != "num":
+        raise MathParseError("an exponent must be a number or contain a variable")
+    if float(literal[1]) > MAX_EXPONENT:
+        raise MathParseError(f"an exponent above {MAX_EXPONENT}")
+
+
+def parse_math(text: str) -> Node:
+    """Parse a maths answer into a tree, without evaluating anything.
+
+    Args:
+        text: an expression (``2x+1``, ``\\frac{1}{2}``, ``√2``), an equation or inequality
+            (``x=3``, ``1<x≤3``), a set or interval (``{1,2}``, ``(1,3]∪[5,+∞)``,
+            ``x∈(0,1)``), or a list of solutions (``x1=2, x2=3``, ``x=2或x=-2``).
+
+    Returns:
+        The tree (nested lists, JSON-serialisable).
+
+    Raises:
+        MathParseError: empty, too long, too deep, a disallowed character or command, an
+            exponent too large, or not well formed.
+    """
+    if len(text) > MAX_INPUT_CHARS:
+        raise MathParseError(f"longer than {MAX_INPUT_CHARS} characters")
+    tokens = _tokenize(text)
+    if not tokens:
+        raise MathParseError("empty")
+    try:
+        return _Parser(tokens).top()
+    except RecursionError as exc:  # defence in depth; MAX_DEPTH stops long before this
+        raise MathParseError("nested too deeply") from exc

@@ -71,14 +71,18 @@ def _digits(n: int) -> list[int]:
 
 
 def _add_without_carry(a: int, b: int) -> set[int]:
-    """Column sums with the carry dropped (``37+48 -> 75``) or written whole (``715``)."""
+    """Column sums without carrying: the carry dropped everywhere (``37+48 -> 75``), dropped
+    except in the leftmost column, which is written in full (``58+67 -> 115``), or every
+    column sum written whole (``37+48 -> 715``)."""
     da, db = _digits(a), _digits(b)
     width = max(len(da), len(db))
     da += [0] * (width - len(da))
     db += [0] * (width - len(db))
-    dropped = sum(((x + y) % 10) * 10**i for i, (x, y) in enumerate(zip(da, db, strict=True)))
-    whole = int("".join(str(x + y) for x, y in zip(reversed(da), reversed(db), strict=True)))
-    return {dropped, whole}
+    sums = [x + y for x, y in zip(da, db, strict=True)]
+    dropped = sum((s % 10) * 10**i for i, s in enumerate(sums))
+    full_top = dropped - (sums[-1] % 10) * 10 ** (width - 1) + sums[-1] * 10 ** (width - 1)
+    whole = int("".join(str(s) for s in reversed(sums)))
+    return {dropped, full_top, whole}
 
 
 def _subtract_without_borrow(a: int, b: int) -> set[int]:

@@ -29,19 +29,24 @@ class _KeyValue:
     unit: Unit | None
 
 
-def _key_values(key: NumericKey) -> list[_KeyValue]:
+def _key_values(key: NumericKey) -> tuple[list[_KeyValue], list[str]]:
+    """The key's numbers, and its alternatives that are words (``八``), normalised."""
     values = []
-    for text in (key.value, *key.alternatives):
+    words = []
+    for i, text in enumerate((key.value, *key.alternatives)):
         try:
             number = parse_number(text)
         except NumberParseError as exc:
+            if i > 0:
+                words.append(normalize_text(text))
+                continue
             raise AnswerKeyError(f"numeric key '{text}' is not a number: {exc}") from exc
         unit_text = number.unit_text or key.unit
         unit = lookup_unit(unit_text) if unit_text else None
         if unit_text and unit is None and number.unit_text:
             raise AnswerKeyError(f"numeric key '{text}' has an unknown unit '{unit_text}'")
         values.append(_KeyValue(number, unit))
-    return values
+    return values, words
 
 
 def _within(student: Fraction, key: Fraction, k: NumericKey) -> bool:
@@ -65,12 +70,15 @@ class NumericGrader(Grader[NumericQuestion]):
 
     def _judge(self, response: Response) -> Judgement:
         key = self.question.key
-        keys = _key_values(key)
+        keys, words = _key_values(key)
         raw = strip_decoration(response.text)
         try:
             student = parse_number(raw)
         except NumberParseError:
             shown = normalize_text(raw)
+            if shown in words:
+                return Judgement(Verdict.CORRECT, self.max_score, shown, f"{shown}，正确",
+                                 f"{shown}, an accepted answer")
             return Judgement(
                 Verdict.INCORRECT, 0.0, shown, f"“{shown}”不是一个数",
                 f"'{shown}' is not a number", cause=CauseCode.UNKNOWN, review=True,

@@ -37,7 +37,7 @@ MAX_EXPONENT = 100
 Node = list[Any]
 
 _FUNCS = ("sqrt", "sin", "cos", "tan", "ln", "log", "abs")
-_WORDS = (*_FUNCS, "pi", "oo", "inf", "or")
+_WORDS = (*_FUNCS, "pi", "oo", "inf")
 _WORDS_LONGEST_FIRST = sorted(_WORDS, key=len, reverse=True)
 _LATEX = {
     "frac": "frac", "dfrac": "frac", "tfrac": "frac", "sqrt": "sqrt", "cdot": "*",
@@ -112,6 +112,8 @@ def _tokenize(text: str) -> list[str]:
 def _split_letters(run: str) -> list[str]:
     """Split a run of letters into known words and single-letter variables (``2ab`` is
     ``2·a·b``). A letter directly followed by digits becomes a subscripted name later."""
+    if run.lower() == "or":
+        return ["or"]
     out: list[str] = []
     lower = run.lower()
     i = 0
@@ -158,7 +160,11 @@ class _Parser:
             items.append(self.item())
         if self.peek() is not None:
             raise MathParseError(f"unexpected '{self.peek()}'")
-        return items[0] if len(items) == 1 else ["list", items]
+        if len(items) == 1:
+            return items[0]
+        if any(item[0] != "rel" or item[1] != "=" for item in items):
+            raise MathParseError("only solutions such as 'x=2, x=3' may be listed")
+        return ["list", items]
 
     def item(self) -> Node:
         if self.peek() in ("(", "[", "{"):
@@ -211,12 +217,10 @@ class _Parser:
 
     # expressions ---------------------------------------------------------------
     def expr(self) -> Node:
-        self.enter()
         node = self.term()
         while self.peek() in ("+", "-"):
             op = self.take()
             node = ["add" if op == "+" else "sub", node, self.term()]
-        self.depth -= 1
         return node
 
     def _starts_atom(self, tok: str | None) -> bool:
@@ -238,16 +242,14 @@ class _Parser:
                 return node
 
     def unary(self) -> Node:
-        self.enter()
         tok = self.peek()
-        if tok in ("-", "+"):
-            self.take()
-            inner = self.unary()
-            node = ["neg", inner] if tok == "-" else inner
-        else:
-            node = self.power()
+        if tok not in ("-", "+"):
+            return self.power()
+        self.enter()  # a run of signs nests too (- - - x)
+        self.take()
+        inner = self.unary()
         self.depth -= 1
-        return node
+        return ["neg", inner] if tok == "-" else inner
 
     def power(self) -> Node:
         base = self.atom()
@@ -265,6 +267,7 @@ class _Parser:
         return node
 
     def atom(self) -> Node:
+        # Depth counts brackets, fractions and functions: the only ways to nest.
         self.enter()
         tok = self.take()
         node: Node

@@ -214,7 +214,12 @@ def diagnose_remainder(
         return CauseCode.REMAINDER_ERROR
     if remainder is not None and quotient * divisor + remainder == dividend and remainder >= divisor:
         return CauseCode.REMAINDER_ERROR
-    if remainder is not None and abs(quotient - q) == 1 and remainder == dividend - quotient * divisor:
+    if (
+        remainder is not None
+        and 0 <= remainder
+        and abs(quotient - q) == 1
+        and remainder == dividend - quotient * divisor
+    ):
         return CauseCode.TIMES_TABLE_SLIP
     if remainder == r:
         return diagnose_numeric(Fraction(quotient), Fraction(q))

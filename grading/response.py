@@ -114,9 +114,11 @@ class Response(_Frozen):
         return self.blanks if self.blanks else (self.text,)
 
     def with_reading(self, alternative: Alternative) -> Response:
-        """This response as if the reader had chosen ``alternative`` as its best reading."""
+        """This response as if the reader had chosen ``alternative`` as its best reading
+        (an alternative is a reading, so the status becomes ``ok``)."""
         return self.model_copy(
             update={
+                "status": ResponseStatus.OK,
                 "text": alternative.text,
                 "blanks": alternative.blanks,
                 "confidence": alternative.probability,

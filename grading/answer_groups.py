@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 from grading.grade import Grade, Verdict
 
-__all__ = ["AnswerGroup", "AnswerRow", "common_wrong_answers", "group_answers", "rows_from_grades"]
+__all__ = [
+    "AnswerGroup",
+    "AnswerRow",
+    "apply_group_decision",
+    "common_wrong_answers",
+    "group_answers",
+    "rows_from_grades",
+]
 
 
 @dataclass(frozen=True)
@@ -93,3 +100,53 @@ def common_wrong_answers(rows: Iterable[AnswerRow], limit: int = 5) -> list[tupl
     """
     counts = Counter(r.normalized_answer for r in rows if r.verdict is Verdict.INCORRECT)
     return sorted(counts.items(), key=lambda ac: (-ac[1], ac[0]))[:limit]
+
+
+def apply_group_decision(
+    group: AnswerGroup,
+    grades: dict[str, Grade],
+    *,
+    verdict: Verdict,
+    score: float,
+    reason_zh: str = "教师按答案组批改",
+    reason_en: str = "graded by a teacher for the whole answer group",
+) -> dict[str, Grade]:
+    """A teacher's decision for one answer group, applied to every grade in it.
+
+    Args:
+        group: the group decided on.
+        grades: current grades by response id (must include the group's responses).
+        verdict: the teacher's verdict (not ``needs_review``).
+        score: the teacher's score, within [0, max score].
+        reason_zh, reason_en: the recorded reason.
+
+    Returns:
+        New grades for the group's responses: decided by a human (``auto`` False),
+        confidence 1.0, cause and key revision kept.
+
+    Raises:
+        ValueError: ``needs_review`` given, a score out of range, or a response missing.
+    """
+    if verdict is Verdict.NEEDS_REVIEW:
+        raise ValueError("a teacher's decision cannot be needs_review")
+    decided = {}
+    for rid in group.response_ids:
+        if rid not in grades:
+            raise ValueError(f"no grade for response '{rid}' of the group")
+        old = grades[rid]
+        if not 0.0 <= score <= old.max_score:
+            raise ValueError(f"score {score} is outside [0, {old.max_score}]")
+        decided[rid] = Grade.model_validate(
+            {
+                **old.model_dump(),
+                "verdict": verdict,
+                "score": score,
+                "suggested_verdict": None,
+                "suggested_score": None,
+                "reason_zh": reason_zh,
+                "reason_en": reason_en,
+                "confidence": 1.0,
+                "auto": False,
+            }
+        )
+    return decided

@@ -25,7 +25,7 @@ from grading.grade import Verdict
 from grading.math_parse import MathParseError, parse_math
 from grading.questions import MathExprQuestion
 from grading.response import Response
-from grading.textnorm import normalize_text
+from grading.textnorm import to_halfwidth
 
 __all__ = ["CheckResult", "MathChecker", "MathExprGrader", "default_checker"]
 
@@ -33,6 +33,11 @@ DEFAULT_TIMEOUT_S = 3.0
 START_TIMEOUT_S = 60.0
 _CACHE_SIZE = 4096
 _WORKER = Path(__file__).with_name("math_worker.py")
+
+
+def _compact(text: str) -> str:
+    """Half-width, no spaces; case kept (``X`` and ``x`` are different variables)."""
+    return "".join(to_halfwidth(text).split())
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class MathChecker:
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.timeout_s = timeout_s
         self._proc: subprocess.Popen[bytes] | None = None
+        self._owner_pid = os.getpid()
         self._lock = threading.Lock()
         self._cache: dict[str, CheckResult] = {}
 
@@ -65,13 +71,14 @@ class MathChecker:
             self._kill()
 
     def _kill(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            for stream in (self._proc.stdin, self._proc.stdout):
-                if stream is not None:
-                    stream.close()
-            self._proc = None
+        proc, self._proc = self._proc, None
+        if proc is None or self._owner_pid != os.getpid():
+            return  # a forked copy must not kill its parent's worker
+        proc.kill()
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
 
     def _start(self) -> subprocess.Popen[bytes]:
         # -I: isolated mode, so the worker ignores PYTHON* variables and the current folder.
@@ -120,6 +127,9 @@ class MathChecker:
         with self._lock:
             if request in self._cache:
                 return self._cache[request]
+            if self._owner_pid != os.getpid():
+                # Forked (a worker pool): the pipes belong to the parent's worker; start our own.
+                self._proc, self._owner_pid = None, os.getpid()
             try:
                 proc = self._proc if self._proc and self._proc.poll() is None else self._start()
                 assert proc.stdin is not None
@@ -180,7 +190,7 @@ class MathExprGrader(Grader[MathExprQuestion]):
             key_tree = parse_math(self.question.key.answer)
         except MathParseError as exc:
             raise AnswerKeyError(f"math_expr key does not parse: {exc}") from exc
-        shown = normalize_text(response.text, keep_punctuation=True)
+        shown = _compact(response.text)
         try:
             answer_tree = parse_math(response.text)
         except MathParseError as exc:
@@ -191,7 +201,7 @@ class MathExprGrader(Grader[MathExprQuestion]):
         checked = (self._checker or default_checker()).check(key_tree, answer_tree)
         key = self.question.key.answer
         if checked.result == "equal":
-            same = normalize_text(key, keep_punctuation=True) == shown
+            same = _compact(key) == shown
             zh = f"{shown}，正确" if same else f"{shown} 与 {key} 等价"
             en = f"{shown}, correct" if same else f"{shown} is equivalent to {key}"
             return Judgement(Verdict.CORRECT, self.max_score, shown, zh, en)

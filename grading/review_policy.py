@@ -59,7 +59,8 @@ def _shown(response: Response) -> str:
     return " | ".join(response.readings()) or "（空白）"
 
 
-def _mark_variants(response: Response, policy: ReviewPolicy) -> list[Response]:
+def _mark_variants(response: Response, policy: ReviewPolicy) -> list[tuple[Response, float]]:
+    """Readings with one ambiguous mark flipped, each with that mark's fill score."""
     marks = response.marks
     if marks is None:
         return []
@@ -68,9 +69,8 @@ def _mark_variants(response: Response, policy: ReviewPolicy) -> list[Response]:
         if policy.mark_low <= fill <= policy.mark_high:
             marked = set(marks.marked) ^ {label}
             flipped = Marks(fill=marks.fill, marked=tuple(sorted(marked)))
-            variants.append(
-                response.model_copy(update={"marks": flipped, "status": ResponseStatus.OK})
-            )
+            variant = response.model_copy(update={"marks": flipped, "status": ResponseStatus.OK})
+            variants.append((variant, fill))
     return variants
 
 
@@ -114,10 +114,10 @@ def decide(
             mass += alt.probability
         elif graded.auto or graded.suggested_verdict != best.verdict:
             disagree.append((variant, alt.probability, graded))
-    for variant in _mark_variants(response, policy):
+    for variant, fill in _mark_variants(response, policy):
         graded = grader.grade(variant, key_revision=key_revision)
         if _outcome(graded) != _outcome(best):
-            disagree.append((variant, policy.mark_high, graded))
+            disagree.append((variant, fill, graded))
     mass = min(mass, 1.0)
     if not disagree and mass >= policy.accept_threshold:
         return Grade.model_validate({**best.model_dump(), "confidence": mass})

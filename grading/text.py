@@ -8,6 +8,8 @@ with a maximum matching, so each accepted answer is used at most once.
 
 from __future__ import annotations
 
+import re
+
 from rapidfuzz.distance import Levenshtein
 
 from grading.base import Grader, Judgement
@@ -18,6 +20,8 @@ from grading.response import Response
 from grading.textnorm import normalize_pinyin, normalize_text
 
 __all__ = ["TextGrader", "blank_matches"]
+
+_SEPARATORS = re.compile(r"[,，、;；|\s]+")
 
 # Below this many characters one wrong character changes the word, so no typo tolerance.
 TYPO_MIN_CHARS = 4
@@ -100,6 +104,9 @@ class TextGrader(Grader[TextQuestion]):
     def _answers(self, response: Response) -> list[str]:
         n = len(self.question.key.blanks)
         answers = list(response.readings())
+        if n > 1 and not response.blanks:
+            # One reading for several blanks (a typed line): split where students separate.
+            answers = [a for a in _SEPARATORS.split(response.text) if a]
         return (answers + [""] * n)[:n]
 
     def _judge(self, response: Response) -> Judgement:

@@ -49,3 +49,26 @@ def test_blank_is_its_own_group_and_not_a_wrong_answer() -> None:
     rows = [AnswerRow("a", "", B), AnswerRow("b", "", B)]
     assert group_answers(rows)[0].verdict is B
     assert common_wrong_answers(rows) == []
+
+
+def test_teacher_decides_a_whole_group() -> None:
+    import pytest
+
+    from grading.answer_groups import apply_group_decision
+    from grading.numeric import NumericGrader
+
+    from .conftest import numeric
+
+    grader = NumericGrader(numeric("12"))
+    grades = {f"s{i}": grader.grade(Response(text="l2", confidence=0.9), key_revision=2)
+              for i in range(3)}
+    (group,) = group_answers(rows_from_grades(grades.items()))
+    assert group.verdict is R
+    decided = apply_group_decision(group, grades, verdict=C, score=2.0)
+    assert set(decided) == set(grades)
+    assert all(g.verdict is C and g.score == 2.0 and not g.auto and g.key_revision == 2
+               for g in decided.values())
+    with pytest.raises(ValueError):
+        apply_group_decision(group, grades, verdict=R, score=0.0)
+    with pytest.raises(ValueError):
+        apply_group_decision(group, grades, verdict=C, score=5.0)

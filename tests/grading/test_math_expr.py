@@ -218,3 +218,26 @@ def test_fuzz_parser_with_any_unicode(text: str) -> None:
         parse_math(text)
     except MathParseError:
         pass
+
+
+def test_variable_case_is_kept(checker: MathChecker) -> None:
+    grader = MathExprGrader(math_expr("2X"), checker)
+    assert grader.grade(Response.typed("X+X"), key_revision=1).verdict is C
+    assert grader.grade(Response.typed("2x"), key_revision=1).verdict is W
+
+
+def test_forked_copy_starts_its_own_worker() -> None:
+    import os
+
+    own = MathChecker(timeout_s=5.0)
+    try:
+        assert own.check(["num", "1"], ["num", "1"]).result == "equal"
+        parent_proc = own._proc
+        own._owner_pid = os.getpid() + 1  # what a forked child sees: someone else's worker
+        assert own.check(["num", "2"], ["num", "2"]).result == "equal"
+        assert own._proc is not parent_proc
+        assert parent_proc is not None and parent_proc.poll() is None  # not killed
+        parent_proc.kill()
+        parent_proc.wait()
+    finally:
+        own.close()

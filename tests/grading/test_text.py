@@ -117,3 +117,9 @@ def test_all_blanks_empty_is_blank() -> None:
     q = text(["长江"], ["黄河"])
     grade = TextGrader(q).grade(Response.typed(blanks=("", " ")), key_revision=1)
     assert grade.verdict is Verdict.BLANK and grade.score == 0.0
+
+
+@pytest.mark.parametrize("typed", ["长江、黄河", "长江，黄河", "长江 黄河", "长江;黄河"])
+def test_one_line_for_several_blanks_is_split(typed: str) -> None:
+    grade = TextGrader(text(["长江"], ["黄河"])).grade(Response.typed(typed), key_revision=1)
+    assert grade.verdict is C

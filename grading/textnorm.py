@@ -73,9 +73,12 @@ def normalize_text(text: str, *, keep_punctuation: bool = False) -> str:
         punctuation) removed. Truncated to ``MAX_ANSWER_CHARS`` characters first.
     """
     text = to_simplified(to_halfwidth(text[:MAX_ANSWER_CHARS])).casefold()
-    return "".join(
+    kept = "".join(
         ch for ch in text if not ch.isspace() and (keep_punctuation or not _is_punct(ch))
     )
+    # Dropping a space can leave a combining mark next to a letter (NFKC spells "´" as
+    # space + U+0301); compose again so normalising twice changes nothing.
+    return unicodedata.normalize("NFKC", kept)
 
 
 def normalize_pinyin(text: str) -> tuple[str, tuple[int, ...]]:

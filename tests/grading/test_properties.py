@@ -87,3 +87,41 @@ def test_whitespace_never_changes_choice(answer: str, left: str, right: str) -> 
 def test_thousands_separators_do_not_change_value(n: int) -> None:
     assert parse_number(f"{n:,}").value == n
     assert parse_number(f"{n:,}".replace(",", "，")).value == n
+
+
+_HOSTILE = st.one_of(
+    st.text(max_size=200),
+    st.text(alphabet="0123456789./%,，又分之 -+米厘cm\\frac{}", max_size=80),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_HOSTILE)
+def test_fuzz_number_parser_fails_only_cleanly(raw: str) -> None:
+    from grading.numbers import NumberParseError
+
+    try:
+        parsed = parse_number(raw)
+    except NumberParseError:
+        return
+    assert isinstance(parsed.value, Fraction)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_HOSTILE)
+def test_fuzz_text_and_pinyin_normalisers(raw: str) -> None:
+    from grading.textnorm import normalize_pinyin, normalize_text
+
+    assert normalize_text(normalize_text(raw)) == normalize_text(raw)
+    letters, tones = normalize_pinyin(raw)
+    assert letters.isascii() and all(1 <= t <= 4 for t in tones)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60))
+def test_fuzz_quotient_remainder_reader(raw: str) -> None:
+    from grading.arithmetic import parse_quotient_remainder
+
+    q, r = parse_quotient_remainder((raw,))
+    assert q is None or q >= 0
+    assert r is None or r >= 0

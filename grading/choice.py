@@ -131,8 +131,12 @@ class MultiChoiceGrader(Grader[MultiChoiceQuestion]):
             f"选 {shown}，正确答案是 {answer}{extra_zh}{miss_zh}",
             f"chose {shown}; the answer is {answer}{extra_en}{miss_en}",
             cause=cause,
-            cause_detail="".join(wrong) if wrong else "".join(missed),
+            cause_detail=self._detail(wrong) if wrong else "".join(missed),
         )
+
+    def _detail(self, wrong: list[str]) -> str:
+        notes = self.question.key.misconceptions
+        return "; ".join(f"{w}: {notes[w]}" if w in notes else w for w in wrong)
 
 
 def parse_true_false(text: str) -> bool | None:

@@ -93,6 +93,10 @@ class ChoiceKey(_Strict):
 class MultiChoiceKey(_Strict):
     answers: list[str] = Field(min_length=1)
     scoring: Literal["all_or_nothing", "per_option", "half_for_subset"] = "all_or_nothing"
+    misconceptions: dict[str, str] = Field(
+        default_factory=dict,
+        description="wrong option label -> misconception shown as the error cause",
+    )
 
     @field_validator("answers")
     @classmethod

@@ -21,7 +21,7 @@ from grading.textnorm import normalize_pinyin, normalize_text
 
 __all__ = ["TextGrader", "blank_matches"]
 
-_SEPARATORS = re.compile(r"[,，、;；|\s]+")
+_SEPARATORS = re.compile(r"[,，、;；|]+")
 
 # Below this many characters one wrong character changes the word, so no typo tolerance.
 TYPO_MIN_CHARS = 4
@@ -105,8 +105,13 @@ class TextGrader(Grader[TextQuestion]):
         n = len(self.question.key.blanks)
         answers = list(response.readings())
         if n > 1 and not response.blanks:
-            # One reading for several blanks (a typed line): split where students separate.
-            answers = [a for a in _SEPARATORS.split(response.text) if a]
+            # One reading for several blanks (a typed line): split where students separate,
+            # at punctuation first; spaces only when they give exactly one part per blank,
+            # since OCR also puts stray spaces inside words.
+            answers = [a for a in _SEPARATORS.split(response.text) if a.strip()]
+            if len(answers) != n:
+                spaced = response.text.split()
+                answers = spaced if len(spaced) == n else answers
         return (answers + [""] * n)[:n]
 
     def _judge(self, response: Response) -> Judgement:
@@ -124,9 +129,9 @@ class TextGrader(Grader[TextQuestion]):
         right = sum(m is not None for m in per_blank)
         typos = sum(m == "typo" for m in per_blank)
         n = len(answers)
-        normalized = " | ".join(
-            _canonical(a, b) for a, b in zip(answers, key.blanks, strict=True)
-        )
+        parts = [_canonical(a, b) for a, b in zip(answers, key.blanks, strict=True)]
+        # Unordered answers group together whatever order they were written in.
+        normalized = " | ".join(parts if key.ordered else sorted(parts))
         score = self.max_score * right / n
         typo_zh = f"（容许 {typos} 处一个错字）" if typos else ""
         typo_en = f" ({typos} with one wrong character tolerated)" if typos else ""

@@ -108,3 +108,15 @@ def test_true_false_marks() -> None:
     grader = TrueFalseGrader(true_false(False))
     assert grader.grade(Response.typed(marked=("F",)), key_revision=1).verdict is C
     assert grader.grade(Response.typed(marked=("T", "F")), key_revision=1).verdict is R
+
+
+def test_multi_choice_misconceptions_in_detail() -> None:
+    from grading.questions import MultiChoiceKey, MultiChoiceQuestion
+
+    from .conftest import BASE, options
+
+    q = MultiChoiceQuestion(kind="multi_choice", stem="多选", options=options(),
+                            key=MultiChoiceKey(answers=["A"], misconceptions={"D": "混淆单位"}),
+                            **BASE)
+    grade = MultiChoiceGrader(q).grade(Response.typed("AD"), key_revision=1)
+    assert grade.cause_detail == "D: 混淆单位"

@@ -123,3 +123,15 @@ def test_all_blanks_empty_is_blank() -> None:
 def test_one_line_for_several_blanks_is_split(typed: str) -> None:
     grade = TextGrader(text(["长江"], ["黄河"])).grade(Response.typed(typed), key_revision=1)
     assert grade.verdict is C
+
+
+def test_stray_spaces_inside_words_do_not_split_blanks() -> None:
+    grader = TextGrader(text(["长江"], ["黄河"]))
+    assert grader.grade(Response.typed("长 江，黄 河"), key_revision=1).verdict is C
+
+
+def test_unordered_answers_group_in_one_form() -> None:
+    grader = TextGrader(text(["长江"], ["黄河"], ordered=False))
+    forms = {grader.grade(Response.typed(blanks=b), key_revision=1).normalized_answer
+             for b in (("长江", "黄河"), ("黄河", "长江"))}
+    assert len(forms) == 1

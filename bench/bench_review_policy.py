@@ -153,16 +153,19 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
         Headline figures for ``bench/run_all.py`` (of the last threshold run).
     """
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("readings", type=Path, nargs="?",
-                        default=os.environ.get("MARKBOOK_BENCH_READINGS") or None)
+    parser.add_argument(
+        "readings", type=Path, nargs="?", default=os.environ.get("MARKBOOK_BENCH_READINGS") or None
+    )
     parser.add_argument("--accept", type=float, default=ReviewPolicy().accept_threshold)
     parser.add_argument("--alt-floor", type=float, default=ReviewPolicy().alt_floor)
     parser.add_argument("--sweep", default="", help="comma-separated accept thresholds")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.readings is None:
-        print("skipped: no reading results given (needs the scan reader's output on the "
-              "real-handwriting benchmark; pass a JSON-lines file or set "
-              "MARKBOOK_BENCH_READINGS)")
+        print(
+            "skipped: no reading results given (needs the scan reader's output on the "
+            "real-handwriting benchmark; pass a JSON-lines file or set "
+            "MARKBOOK_BENCH_READINGS)"
+        )
         return {"status": "skipped: no reader output"}
     records = load_records(Path(args.readings))
     thresholds = [float(t) for t in args.sweep.split(",") if t] or [args.accept]
@@ -172,8 +175,10 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
     for threshold in thresholds:
         policy = ReviewPolicy(accept_threshold=threshold, alt_floor=args.alt_floor)
         res = evaluate(records, policy)
-        print(f"{threshold:7.3f} {args.alt_floor:6.3f} {res.auto:6d} "
-              f"{res.accuracy:9.2%} {res.coverage:9.2%}")
+        print(
+            f"{threshold:7.3f} {args.alt_floor:6.3f} {res.auto:6d} "
+            f"{res.accuracy:9.2%} {res.coverage:9.2%}"
+        )
     if len(thresholds) == 1 and res.wrong:
         print("automatic verdicts that disagree with the truth (id, auto, truth):")
         for row in res.wrong[:20]:

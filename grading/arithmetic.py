@@ -73,26 +73,40 @@ class ArithmeticGrader(Grader[ArithmeticQuestion]):
         except NumberParseError:
             shown = normalize_text(raw)
             return Judgement(
-                Verdict.INCORRECT, 0.0, shown, f"“{shown}”不是一个数",
-                f"'{shown}' is not a number", cause=CauseCode.UNKNOWN, review=True,
+                Verdict.INCORRECT,
+                0.0,
+                shown,
+                f"“{shown}”不是一个数",
+                f"'{shown}' is not a number",
+                cause=CauseCode.UNKNOWN,
+                review=True,
             )
         answer = stem.answer_text()
         if student.value == stem.value:
             if self.question.key.simplest_form and not student.simplest:
                 return Judgement(
-                    Verdict.INCORRECT, 0.0, student.text,
+                    Verdict.INCORRECT,
+                    0.0,
+                    student.text,
                     f"{student.text} 等于 {answer}，但没有化成最简分数",
                     f"{student.text} equals {answer} but is not in simplest form",
                     cause=CauseCode.FRACTION_NOT_SIMPLIFIED,
                 )
-            return Judgement(Verdict.CORRECT, self.max_score, student.text,
-                             f"{stem.expression} = {student.text}，正确",
-                             f"{stem.expression} = {student.text}, correct")
+            return Judgement(
+                Verdict.CORRECT,
+                self.max_score,
+                student.text,
+                f"{stem.expression} = {student.text}，正确",
+                f"{stem.expression} = {student.text}, correct",
+            )
         cause = diagnose_arithmetic(stem.operator, stem.operands, student.value, stem.value)
         return Judgement(
-            Verdict.INCORRECT, 0.0, student.text,
+            Verdict.INCORRECT,
+            0.0,
+            student.text,
             f"{stem.expression} = {answer}，不是 {student.text}",
-            f"{stem.expression} = {answer}, not {student.text}", cause=cause,
+            f"{stem.expression} = {answer}, not {student.text}",
+            cause=cause,
         )
 
     def _judge_remainder(self, stem: ArithmeticStem, response: Response) -> Judgement:
@@ -101,19 +115,29 @@ class ArithmeticGrader(Grader[ArithmeticQuestion]):
         shown = f"{'' if q is None else q}……{'' if r is None else r}"
         if q is None:
             return Judgement(
-                Verdict.INCORRECT, 0.0, normalize_text(response.text), "读不出商",
-                "no quotient could be read", cause=CauseCode.UNKNOWN, review=True,
+                Verdict.INCORRECT,
+                0.0,
+                normalize_text(response.text),
+                "读不出商",
+                "no quotient could be read",
+                cause=CauseCode.UNKNOWN,
+                review=True,
             )
         if q == stem.quotient and (r == stem.remainder or (r is None and stem.remainder == 0)):
-            return Judgement(Verdict.CORRECT, self.max_score, shown,
-                             f"{stem.expression} = {answer}，正确",
-                             f"{stem.expression} = {answer}, correct")
+            return Judgement(
+                Verdict.CORRECT,
+                self.max_score,
+                shown,
+                f"{stem.expression} = {answer}，正确",
+                f"{stem.expression} = {answer}, correct",
+            )
         dividend, divisor = (int(x) for x in stem.operands)
         cause = diagnose_remainder(dividend, divisor, q, r)
         return Judgement(
-            Verdict.INCORRECT, 0.0, shown,
+            Verdict.INCORRECT,
+            0.0,
+            shown,
             f"{stem.expression} = {answer}，不是 {shown}",
-            f"{stem.expression} = {answer}, not {shown}", cause=cause,
+            f"{stem.expression} = {answer}, not {shown}",
+            cause=cause,
         )
-
-

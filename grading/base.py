@@ -111,7 +111,9 @@ class Grader(ABC, Generic[Q]):
         if self._is_empty(response):
             if response.source == "teacher":
                 return self._make(
-                    Judgement(Verdict.BLANK, 0.0, "", "未作答", "left blank"), response, key_revision
+                    Judgement(Verdict.BLANK, 0.0, "", "未作答", "left blank"),
+                    response,
+                    key_revision,
                 )
             # An "ok" reading with no text is a reader defect, not a blank answer.
             return self._review(

@@ -90,7 +90,9 @@ def _subtract_without_borrow(a: int, b: int) -> set[int]:
     and borrowing ten without taking it from the next column."""
     da, db = _digits(a), _digits(b)
     db += [0] * (len(da) - len(db))
-    smaller_from_larger = sum(abs(x - y) * 10**i for i, (x, y) in enumerate(zip(da, db, strict=True)))
+    smaller_from_larger = sum(
+        abs(x - y) * 10**i for i, (x, y) in enumerate(zip(da, db, strict=True))
+    )
     no_decrement = sum(((x - y) % 10) * 10**i for i, (x, y) in enumerate(zip(da, db, strict=True)))
     return {smaller_from_larger, no_decrement}
 
@@ -212,7 +214,11 @@ def diagnose_remainder(
         return CauseCode.UNKNOWN
     if quotient == q and remainder != r:
         return CauseCode.REMAINDER_ERROR
-    if remainder is not None and quotient * divisor + remainder == dividend and remainder >= divisor:
+    if (
+        remainder is not None
+        and quotient * divisor + remainder == dividend
+        and remainder >= divisor
+    ):
         return CauseCode.REMAINDER_ERROR
     if (
         remainder is not None

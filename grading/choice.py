@@ -56,26 +56,42 @@ class ChoiceGrader(Grader[ChoiceQuestion]):
         shown = "".join(picked) or "".join(stray)
         if stray or not picked:
             return Judgement(
-                Verdict.INCORRECT, 0.0, shown, f"“{shown}”不是选项", f"'{shown}' is not an option",
+                Verdict.INCORRECT,
+                0.0,
+                shown,
+                f"“{shown}”不是选项",
+                f"'{shown}' is not an option",
                 review=True,
             )
         if len(picked) > 1:
             return Judgement(
-                Verdict.INCORRECT, 0.0, shown, f"单选题选了多个选项 {shown}",
+                Verdict.INCORRECT,
+                0.0,
+                shown,
+                f"单选题选了多个选项 {shown}",
                 f"several options chosen ({shown}) on a single-choice question",
                 cause=CauseCode.UNKNOWN,
             )
         choice = picked[0]
         if choice == key.answer:
-            return Judgement(Verdict.CORRECT, self.max_score, choice, f"选 {choice}，正确",
-                             f"chose {choice}, correct")
+            return Judgement(
+                Verdict.CORRECT,
+                self.max_score,
+                choice,
+                f"选 {choice}，正确",
+                f"chose {choice}, correct",
+            )
         penalty = -key.negative_marking * self.max_score
         misconception = key.misconceptions.get(choice, "")
         detail = f"{choice}: {misconception}" if misconception else choice
         return Judgement(
-            Verdict.INCORRECT, penalty, choice,
-            f"选 {choice}，正确答案是 {key.answer}", f"chose {choice}; the answer is {key.answer}",
-            cause=CauseCode.DISTRACTOR_CHOSEN, cause_detail=detail,
+            Verdict.INCORRECT,
+            penalty,
+            choice,
+            f"选 {choice}，正确答案是 {key.answer}",
+            f"chose {choice}; the answer is {key.answer}",
+            cause=CauseCode.DISTRACTOR_CHOSEN,
+            cause_detail=detail,
         )
 
 
@@ -102,14 +118,23 @@ class MultiChoiceGrader(Grader[MultiChoiceQuestion]):
         shown = "".join(picked) + "".join(stray)
         if stray or not picked:
             return Judgement(
-                Verdict.INCORRECT, 0.0, shown, f"“{shown}”不是选项", f"'{shown}' is not an option",
+                Verdict.INCORRECT,
+                0.0,
+                shown,
+                f"“{shown}”不是选项",
+                f"'{shown}' is not an option",
                 review=True,
             )
         right, chosen = set(key.answers), set(picked)
         answer = "".join(sorted(right))
         if chosen == right:
-            return Judgement(Verdict.CORRECT, self.max_score, shown, f"选 {shown}，全对",
-                             f"chose {shown}, all correct")
+            return Judgement(
+                Verdict.CORRECT,
+                self.max_score,
+                shown,
+                f"选 {shown}，全对",
+                f"chose {shown}, all correct",
+            )
         wrong, missed = sorted(chosen - right), sorted(right - chosen)
         if key.scoring == "per_option":
             judged_right = sum((label in chosen) == (label in right) for label in labels)
@@ -168,16 +193,28 @@ class TrueFalseGrader(Grader[TrueFalseQuestion]):
             shown = to_halfwidth(response.text).strip()
         if value is None:
             return Judgement(
-                Verdict.INCORRECT, 0.0, shown, f"无法判断“{shown}”是对还是错",
-                f"'{shown}' is neither true nor false", review=True,
+                Verdict.INCORRECT,
+                0.0,
+                shown,
+                f"无法判断“{shown}”是对还是错",
+                f"'{shown}' is neither true nor false",
+                review=True,
             )
         norm = "对" if value else "错"
         expected = "对" if self.question.key.answer else "错"
         if value == self.question.key.answer:
-            return Judgement(Verdict.CORRECT, self.max_score, norm, f"判断“{norm}”，正确",
-                             f"answered {value}, correct")
+            return Judgement(
+                Verdict.CORRECT,
+                self.max_score,
+                norm,
+                f"判断“{norm}”，正确",
+                f"answered {value}, correct",
+            )
         return Judgement(
-            Verdict.INCORRECT, 0.0, norm, f"判断“{norm}”，应为“{expected}”",
+            Verdict.INCORRECT,
+            0.0,
+            norm,
+            f"判断“{norm}”，应为“{expected}”",
             f"answered {value}; the answer is {self.question.key.answer}",
             cause=CauseCode.UNKNOWN,
         )

@@ -142,7 +142,10 @@ class MathChecker:
             if reply is None:
                 crashed = proc.poll() is not None
                 self._kill()
-                return CheckResult("error" if crashed else "timeout", "worker crashed" if crashed else f"over {self.timeout_s:g} s")
+                return CheckResult(
+                    "error" if crashed else "timeout",
+                    "worker crashed" if crashed else f"over {self.timeout_s:g} s",
+                )
             result = CheckResult(str(reply.get("result")), str(reply.get("detail", "")))
             if result.result in ("equal", "different", "not_solved"):
                 if len(self._cache) >= _CACHE_SIZE:
@@ -195,8 +198,12 @@ class MathExprGrader(Grader[MathExprQuestion]):
             answer_tree = parse_math(response.text)
         except MathParseError as exc:
             return Judgement(
-                Verdict.NEEDS_REVIEW, 0.0, shown, f"无法解析为数学式（{exc}）",
-                f"not a maths answer the parser accepts ({exc})", review=True,
+                Verdict.NEEDS_REVIEW,
+                0.0,
+                shown,
+                f"无法解析为数学式（{exc}）",
+                f"not a maths answer the parser accepts ({exc})",
+                review=True,
             )
         checked = (self._checker or default_checker()).check(key_tree, answer_tree)
         key = self.question.key.answer
@@ -207,14 +214,25 @@ class MathExprGrader(Grader[MathExprQuestion]):
             return Judgement(Verdict.CORRECT, self.max_score, shown, zh, en)
         if checked.result == "not_solved":
             return Judgement(
-                Verdict.INCORRECT, 0.0, shown, f"{shown} 与 {key} 等价，但没有化简到最后结果",
+                Verdict.INCORRECT,
+                0.0,
+                shown,
+                f"{shown} 与 {key} 等价，但没有化简到最后结果",
                 f"{shown} is equivalent to {key} but not solved",
             )
         if checked.result == "different":
-            return Judgement(Verdict.INCORRECT, 0.0, shown, f"{shown} 与 {key} 不等价",
-                             f"{shown} is not equivalent to {key}")
+            return Judgement(
+                Verdict.INCORRECT,
+                0.0,
+                shown,
+                f"{shown} 与 {key} 不等价",
+                f"{shown} is not equivalent to {key}",
+            )
         return Judgement(
-            Verdict.NEEDS_REVIEW, 0.0, shown, f"自动判定未完成（{checked.result}），请人工批改",
+            Verdict.NEEDS_REVIEW,
+            0.0,
+            shown,
+            f"自动判定未完成（{checked.result}），请人工批改",
             f"the equivalence check did not finish ({checked.result}: {checked.detail})",
             review=True,
         )

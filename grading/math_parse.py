@@ -15,10 +15,9 @@ Tree nodes: ``["num", "1.5"]``, ``["sym", "x"]``, ``["const", "pi"|"oo"]``,
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from grading.textnorm import to_halfwidth
+from grading.math_lex import FUNCS, RELOPS, MathParseError, tokenize
 
 __all__ = [
     "MAX_DEPTH",
@@ -29,103 +28,10 @@ __all__ = [
 ]
 
 MAX_INPUT_CHARS = 300
-MAX_TOKENS = 200
 MAX_DEPTH = 30
-MAX_NUMBER_DIGITS = 15
 MAX_EXPONENT = 100
 
 Node = list[Any]
-
-_FUNCS = ("sqrt", "sin", "cos", "tan", "ln", "log", "abs")
-_WORDS = (*_FUNCS, "pi", "oo", "inf")
-_WORDS_LONGEST_FIRST = sorted(_WORDS, key=len, reverse=True)
-_LATEX = {
-    "frac": "frac", "dfrac": "frac", "tfrac": "frac", "sqrt": "sqrt", "cdot": "*",
-    "times": "*", "div": "/", "le": "<=", "leq": "<=", "leqslant": "<=", "ge": ">=",
-    "geq": ">=", "geqslant": ">=", "ne": "!=", "neq": "!=", "infty": "oo", "pi": "pi",
-    "cup": "∪", "in": "∈", "left": "", "right": "", "sin": "sin", "cos": "cos",
-    "tan": "tan", "ln": "ln", "log": "log", "lt": "<", "gt": ">",
-}
-_SYMBOLS = {
-    "+": "+", "-": "-", "*": "*", "×": "*", "·": "*", "/": "/", "÷": "/", "^": "^",
-    "(": "(", ")": ")", "[": "[", "]": "]", "{": "{", "}": "}", ",": ",", ";": ",",
-    "=": "=", "<": "<", ">": ">", "≤": "<=", "≥": ">=", "≦": "<=", "≧": ">=", "≠": "!=",
-    "∞": "oo", "π": "pi", "∪": "∪", "∈": "∈", "|": "|", "√": "sqrt", "或": "or",
-}
-_SUPERSCRIPTS = str.maketrans({"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4",
-                               "⁵": "5", "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9"})
-_SUPER_RUN = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
-_RELOPS = ("=", "<", ">", "<=", ">=", "!=")
-
-
-class MathParseError(ValueError):
-    """The text is not a maths answer this parser accepts (says why)."""
-
-
-def _tokenize(text: str) -> list[str]:
-    # Superscript digits mean powers; NFKC would turn x² into x2, so convert them first.
-    text = _SUPER_RUN.sub(lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), text)
-    text = to_halfwidth(text).replace("**", "^")
-    for two, one in (("<=", "≤"), (">=", "≥"), ("!=", "≠")):
-        text = text.replace(two, one)
-    tokens: list[str] = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif ch.isdigit() or (ch == "." and text[i + 1 : i + 2].isdigit()):
-            m = re.match(r"\d*\.?\d+|\d+", text[i:])
-            assert m is not None  # the branch condition guarantees a digit here
-            if sum(c.isdigit() for c in m.group(0)) > MAX_NUMBER_DIGITS:
-                raise MathParseError("a number is too long")
-            tokens.append(m.group(0))
-            i += len(m.group(0))
-        elif ch == "\\":
-            m = re.match(r"\\([a-zA-Z]+|[{}])", text[i:])
-            if not m:
-                raise MathParseError("a stray backslash")
-            word = m.group(1)
-            if word in "{}":
-                tokens.append(word)
-            elif word in _LATEX:
-                if _LATEX[word]:
-                    tokens.append(_LATEX[word])
-            else:
-                raise MathParseError(f"unsupported command \\{word}")
-            i += len(m.group(0))
-        elif ch.isascii() and ch.isalpha():
-            m = re.match(r"[a-zA-Z]+", text[i:])
-            assert m is not None
-            tokens.extend(_split_letters(m.group(0)))
-            i += len(m.group(0))
-        elif ch in _SYMBOLS:
-            tokens.append(_SYMBOLS[ch])
-            i += 1
-        else:
-            raise MathParseError(f"unexpected character {ch!r}")
-        if len(tokens) > MAX_TOKENS:
-            raise MathParseError("the answer is too long")
-    return tokens
-
-
-def _split_letters(run: str) -> list[str]:
-    """Split a run of letters into known words and single-letter variables (``2ab`` is
-    ``2·a·b``). A letter directly followed by digits becomes a subscripted name later."""
-    if run.lower() == "or":
-        return ["or"]
-    out: list[str] = []
-    lower = run.lower()
-    i = 0
-    while i < len(run):
-        word = next((w for w in _WORDS_LONGEST_FIRST if lower.startswith(w, i)), None)
-        if word is not None:
-            out.append("oo" if word == "inf" else word)
-            i += len(word)
-        else:
-            out.append("$" + run[i])
-            i += 1
-    return out
 
 
 class _Parser:
@@ -178,7 +84,7 @@ class _Parser:
             self.take()
             return self.set_union()
         rels: list[Node] = []
-        while self.peek() in _RELOPS:
+        while self.peek() in RELOPS:
             op = self.take()
             right = self.expr()
             rels.append(["rel", op, left, right])
@@ -225,8 +131,10 @@ class _Parser:
 
     def _starts_atom(self, tok: str | None) -> bool:
         return tok is not None and (
-            tok[0].isdigit() or tok[0] == "." or tok.startswith("$")
-            or tok in ("(", "{", "pi", "oo", "frac", *_FUNCS)
+            tok[0].isdigit()
+            or tok[0] == "."
+            or tok.startswith("$")
+            or tok in ("(", "{", "pi", "oo", "frac", *FUNCS)
         )
 
     def term(self) -> Node:
@@ -277,7 +185,7 @@ class _Parser:
             name = tok[1:]
             # x1, x2: a digit glued to a letter is a subscript (x₁ after width folding).
             nxt = self.peek()
-            if nxt is not None and nxt.isdigit() and len(nxt) <= 2 and self.peek(1) in _RELOPS:
+            if nxt is not None and nxt.isdigit() and len(nxt) <= 2 and self.peek(1) in RELOPS:
                 name += self.take()
             node = ["sym", name]
         elif tok in ("pi", "oo"):
@@ -290,7 +198,7 @@ class _Parser:
             num = self.group("{")
             self.take("{")
             node = ["div", num, self.group("{")]
-        elif tok in _FUNCS:
+        elif tok in FUNCS:
             nxt = self.peek()
             arg = self.group(self.take()) if nxt in ("(", "{") else self.power()
             node = ["func", tok, arg]
@@ -338,7 +246,7 @@ def parse_math(text: str) -> Node:
     """
     if len(text) > MAX_INPUT_CHARS:
         raise MathParseError(f"longer than {MAX_INPUT_CHARS} characters")
-    tokens = _tokenize(text)
+    tokens = tokenize(text)
     if not tokens:
         raise MathParseError("empty")
     try:

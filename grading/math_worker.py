@@ -27,8 +27,13 @@ MEMORY_LIMIT_BYTES = 2 * 1024**3
 Node = list[Any]
 
 _FUNCS = {
-    "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "ln": sp.log,
-    "log": sp.log, "abs": sp.Abs,
+    "sqrt": sp.sqrt,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "ln": sp.log,
+    "log": sp.log,
+    "abs": sp.Abs,
 }
 _REL = {"=": sp.Eq, "<": sp.Lt, ">": sp.Gt, "<=": sp.Le, ">=": sp.Ge, "!=": sp.Ne}
 
@@ -86,8 +91,11 @@ def _as_set(obj: Any) -> Any:
     if isinstance(obj, list):
         values = []
         for item in obj:
-            if not (isinstance(item, sp.Eq) and isinstance(item.lhs, sp.Symbol)
-                    and not item.rhs.free_symbols):
+            if not (
+                isinstance(item, sp.Eq)
+                and isinstance(item.lhs, sp.Symbol)
+                and not item.rhs.free_symbols
+            ):
                 return None
             values.append(item.rhs)
         return sp.FiniteSet(*values)

@@ -77,11 +77,21 @@ class NumericGrader(Grader[NumericQuestion]):
         except NumberParseError:
             shown = normalize_text(raw)
             if shown in words:
-                return Judgement(Verdict.CORRECT, self.max_score, shown, f"{shown}，正确",
-                                 f"{shown}, an accepted answer")
+                return Judgement(
+                    Verdict.CORRECT,
+                    self.max_score,
+                    shown,
+                    f"{shown}，正确",
+                    f"{shown}, an accepted answer",
+                )
             return Judgement(
-                Verdict.INCORRECT, 0.0, shown, f"“{shown}”不是一个数",
-                f"'{shown}' is not a number", cause=CauseCode.UNKNOWN, review=True,
+                Verdict.INCORRECT,
+                0.0,
+                shown,
+                f"“{shown}”不是一个数",
+                f"'{shown}' is not a number",
+                cause=CauseCode.UNKNOWN,
+                review=True,
             )
         for kv in keys:
             judged = self._against(student, kv)
@@ -104,8 +114,9 @@ class NumericGrader(Grader[NumericQuestion]):
             converted = True
         if not _within(value, kv.number.value, key):
             return None
-        shown, wanted = student.text, kv.number.text + (
-            kv.unit.name if kv.unit and not kv.number.unit_text else ""
+        shown, wanted = (
+            student.text,
+            kv.number.text + (kv.unit.name if kv.unit and not kv.number.unit_text else ""),
         )
         if converted and not key.convert_units:
             return Judgement(
@@ -150,6 +161,10 @@ class NumericGrader(Grader[NumericQuestion]):
             cause = diagnose_numeric(student.value, kv.number.value)
         wanted = kv.number.text
         return Judgement(
-            Verdict.INCORRECT, 0.0, student.text, f"{student.text} 不等于 {wanted}",
-            f"{student.text} is not {wanted}", cause=cause,
+            Verdict.INCORRECT,
+            0.0,
+            student.text,
+            f"{student.text} 不等于 {wanted}",
+            f"{student.text} is not {wanted}",
+            cause=cause,
         )

@@ -174,5 +174,3 @@ def grade_response(
         UnknownKindError: no grader for the question's kind.
     """
     return decide(grader_for(question), response, key_revision=key_revision, policy=policy)
-
-

@@ -48,12 +48,22 @@ class ShortAnswerGrader(Grader[ShortAnswerQuestion]):
         missed = [p.id for p in points if p.id not in met]
         score = sum(p.points for p in points if p.id in met)
         if not missed:
-            return Judgement(Verdict.CORRECT, score, answer, f"答到全部 {len(points)} 个要点",
-                             f"all {len(points)} points met", met_points=met)
+            return Judgement(
+                Verdict.CORRECT,
+                score,
+                answer,
+                f"答到全部 {len(points)} 个要点",
+                f"all {len(points)} points met",
+                met_points=met,
+            )
         verdict = Verdict.PARTIALLY_CORRECT if met else Verdict.INCORRECT
         return Judgement(
-            verdict, score, answer,
+            verdict,
+            score,
+            answer,
             f"答到 {len(met)}/{len(points)} 个要点，缺少：{'、'.join(missed)}",
             f"{len(met)} of {len(points)} points met; missing: {', '.join(missed)}",
-            cause=CauseCode.RUBRIC_POINTS_MISSED, cause_detail=",".join(missed), met_points=met,
+            cause=CauseCode.RUBRIC_POINTS_MISSED,
+            cause_detail=",".join(missed),
+            met_points=met,
         )

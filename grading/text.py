@@ -136,15 +136,24 @@ class TextGrader(Grader[TextQuestion]):
         typo_zh = f"（容许 {typos} 处一个错字）" if typos else ""
         typo_en = f" ({typos} with one wrong character tolerated)" if typos else ""
         if right == n:
-            return Judgement(Verdict.CORRECT, score, normalized, f"全部 {n} 空正确{typo_zh}",
-                             f"all {n} blanks right{typo_en}")
+            return Judgement(
+                Verdict.CORRECT,
+                score,
+                normalized,
+                f"全部 {n} 空正确{typo_zh}",
+                f"all {n} blanks right{typo_en}",
+            )
         wrong = [str(i + 1) for i, m in enumerate(per_blank) if m is None]
         verdict = Verdict.PARTIALLY_CORRECT if right else Verdict.INCORRECT
         if n == 1:
             accepted = "、".join(key.blanks[0].accept[:3])
             return Judgement(
-                verdict, score, normalized, f"“{normalized}”不是答案（{accepted}）",
-                f"'{normalized}' is not an accepted answer ({accepted})", cause=CauseCode.UNKNOWN,
+                verdict,
+                score,
+                normalized,
+                f"“{normalized}”不是答案（{accepted}）",
+                f"'{normalized}' is not an accepted answer ({accepted})",
+                cause=CauseCode.UNKNOWN,
             )
         return Judgement(
             verdict,

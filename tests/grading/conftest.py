@@ -57,7 +57,9 @@ def choice(answer: str = "B", **key: Any) -> ChoiceQuestion:
     )
 
 
-def multi(answers: list[str], scoring: str = "all_or_nothing", score: float = 4.0) -> MultiChoiceQuestion:
+def multi(
+    answers: list[str], scoring: str = "all_or_nothing", score: float = 4.0
+) -> MultiChoiceQuestion:
     return MultiChoiceQuestion(
         kind="multi_choice",
         stem="多选",
@@ -69,7 +71,9 @@ def multi(answers: list[str], scoring: str = "all_or_nothing", score: float = 4.
 
 
 def true_false(answer: bool) -> TrueFalseQuestion:
-    return TrueFalseQuestion(kind="true_false", stem="判断", key=TrueFalseKey(answer=answer), **BASE)
+    return TrueFalseQuestion(
+        kind="true_false", stem="判断", key=TrueFalseKey(answer=answer), **BASE
+    )
 
 
 def text(*blanks: list[str] | TextBlank, score: float = 2.0, **key: Any) -> TextQuestion:

@@ -15,15 +15,21 @@ C, W, R, B = Verdict.CORRECT, Verdict.INCORRECT, Verdict.NEEDS_REVIEW, Verdict.B
 def _class_rows() -> list[AnswerRow]:
     grader = ArithmeticGrader(arithmetic("37 + 48 ="))
     answers = ["85", "75", "８５", "75", "85 ", "", "95", "75", "58", "85"]
-    graded = [(f"s{i:02d}", grader.grade(Response.typed(a), key_revision=1))
-              for i, a in enumerate(answers)]
+    graded = [
+        (f"s{i:02d}", grader.grade(Response.typed(a), key_revision=1))
+        for i, a in enumerate(answers)
+    ]
     return rows_from_grades(graded)
 
 
 def test_identical_normalised_answers_group_together() -> None:
     groups = group_answers(_class_rows())
     assert [(g.normalized_answer, g.count) for g in groups] == [
-        ("85", 4), ("75", 3), ("", 1), ("58", 1), ("95", 1)
+        ("85", 4),
+        ("75", 3),
+        ("", 1),
+        ("58", 1),
+        ("95", 1),
     ]
     assert groups[0].verdict is C and groups[1].verdict is W
     assert groups[0].response_ids == ("s00", "s02", "s04", "s09")
@@ -60,14 +66,17 @@ def test_teacher_decides_a_whole_group() -> None:
     from .conftest import numeric
 
     grader = NumericGrader(numeric("12"))
-    grades = {f"s{i}": grader.grade(Response(text="l2", confidence=0.9), key_revision=2)
-              for i in range(3)}
+    grades = {
+        f"s{i}": grader.grade(Response(text="l2", confidence=0.9), key_revision=2) for i in range(3)
+    }
     (group,) = group_answers(rows_from_grades(grades.items()))
     assert group.verdict is R
     decided = apply_group_decision(group, grades, verdict=C, score=2.0)
     assert set(decided) == set(grades)
-    assert all(g.verdict is C and g.score == 2.0 and not g.auto and g.key_revision == 2
-               for g in decided.values())
+    assert all(
+        g.verdict is C and g.score == 2.0 and not g.auto and g.key_revision == 2
+        for g in decided.values()
+    )
     with pytest.raises(ValueError):
         apply_group_decision(group, grades, verdict=R, score=0.0)
     with pytest.raises(ValueError):

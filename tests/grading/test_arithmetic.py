@@ -115,8 +115,16 @@ def test_reason_names_the_right_answer() -> None:
 
 @pytest.mark.parametrize(
     ("readings", "expected"),
-    [(("3……2",), (3, 2)), (("3…2",), (3, 2)), (("3",), (3, None)), (("x",), (None, None)),
-     (("3", "2"), (3, 2)), (("3", "a"), (3, None))],
+    [
+        (("3……2",), (3, 2)),
+        (("3…2",), (3, 2)),
+        (("3",), (3, None)),
+        (("x",), (None, None)),
+        (("3", "2"), (3, 2)),
+        (("3", "a"), (3, None)),
+    ],
 )
-def test_parse_quotient_remainder(readings: tuple[str, ...], expected: tuple[int | None, int | None]) -> None:
+def test_parse_quotient_remainder(
+    readings: tuple[str, ...], expected: tuple[int | None, int | None]
+) -> None:
     assert parse_quotient_remainder(readings) == expected

@@ -25,22 +25,39 @@ def _bench() -> ModuleType:
     return module
 
 
-QUESTION = {"kind": "arithmetic", "id": "a1", "subject": "math", "grade": 2,
-            "stem": "37 + 48 =", "knowledge_points": ["math.add"]}
+QUESTION = {
+    "kind": "arithmetic",
+    "id": "a1",
+    "subject": "math",
+    "grade": 2,
+    "stem": "37 + 48 =",
+    "knowledge_points": ["math.add"],
+}
 
 
 def _line(i: int, response: dict[str, object], truth: dict[str, object]) -> str:
-    return json.dumps({"id": f"r{i}", "question": QUESTION, "response": response,
-                       "truth": truth}, ensure_ascii=False)
+    return json.dumps(
+        {"id": f"r{i}", "question": QUESTION, "response": response, "truth": truth},
+        ensure_ascii=False,
+    )
 
 
-def test_bench_counts_accuracy_and_coverage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bench_counts_accuracy_and_coverage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lines = [
-        _line(1, {"text": "85", "confidence": 0.99}, {"text": "85"}),          # auto, agrees
-        _line(2, {"text": "85", "confidence": 0.99}, {"text": "65"}),          # auto, disagrees
-        _line(3, {"text": "85", "confidence": 0.97,
-                  "alternatives": [{"text": "65", "probability": 0.3}]}, {"text": "65"}),  # review
-        _line(4, {"status": "blank", "confidence": 0.99}, {"blank": True}),    # auto blank
+        _line(1, {"text": "85", "confidence": 0.99}, {"text": "85"}),  # auto, agrees
+        _line(2, {"text": "85", "confidence": 0.99}, {"text": "65"}),  # auto, disagrees
+        _line(
+            3,
+            {
+                "text": "85",
+                "confidence": 0.97,
+                "alternatives": [{"text": "65", "probability": 0.3}],
+            },
+            {"text": "65"},
+        ),  # review
+        _line(4, {"status": "blank", "confidence": 0.99}, {"blank": True}),  # auto blank
     ]
     path = tmp_path / "readings.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -60,6 +77,6 @@ def test_bench_without_readings_says_it_was_skipped(monkeypatch: pytest.MonkeyPa
 
 def test_bench_reports_the_bad_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
-    path.write_text(_line(1, {"text": "85"}, {"text": "85"}) + "\n{\"id\": 2}\n", encoding="utf-8")
+    path.write_text(_line(1, {"text": "85"}, {"text": "85"}) + '\n{"id": 2}\n', encoding="utf-8")
     with pytest.raises(ValueError, match=":2:"):
         _bench().load_records(path)

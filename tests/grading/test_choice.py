@@ -10,8 +10,13 @@ from grading.response import Marks, Response
 
 from .conftest import choice, multi, true_false
 
-C, P, W, R, B = (Verdict.CORRECT, Verdict.PARTIALLY_CORRECT, Verdict.INCORRECT,
-                 Verdict.NEEDS_REVIEW, Verdict.BLANK)
+C, P, W, R, B = (
+    Verdict.CORRECT,
+    Verdict.PARTIALLY_CORRECT,
+    Verdict.INCORRECT,
+    Verdict.NEEDS_REVIEW,
+    Verdict.BLANK,
+)
 
 CHOICE = [
     ("B", C, 1.0, None, ""),
@@ -74,7 +79,9 @@ MULTI = [
 
 @pytest.mark.parametrize(("scoring", "answer", "verdict", "score"), MULTI)
 def test_multi_choice_table(scoring: str, answer: str, verdict: Verdict, score: float) -> None:
-    grade = MultiChoiceGrader(multi(["A", "C"], scoring)).grade(Response.typed(answer), key_revision=1)
+    grade = MultiChoiceGrader(multi(["A", "C"], scoring)).grade(
+        Response.typed(answer), key_revision=1
+    )
     assert (grade.verdict, grade.score) == (verdict, score)
 
 
@@ -88,17 +95,40 @@ def test_multi_choice_causes() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("✓", True), ("√", True), ("对", True), ("T", True), ("t", True), ("正确", True),
-     ("（√）", True), ("✗", False), ("×", False), ("错", False), ("F", False), ("x", False),
-     ("错误", False), ("（ × ）", False), ("?", None), ("对错", None), ("", None)],
+    [
+        ("✓", True),
+        ("√", True),
+        ("对", True),
+        ("T", True),
+        ("t", True),
+        ("正确", True),
+        ("（√）", True),
+        ("✗", False),
+        ("×", False),
+        ("错", False),
+        ("F", False),
+        ("x", False),
+        ("错误", False),
+        ("（ × ）", False),
+        ("?", None),
+        ("对错", None),
+        ("", None),
+    ],
 )
 def test_parse_true_false(text: str, value: bool | None) -> None:
     assert parse_true_false(text) is value
 
 
-@pytest.mark.parametrize(("key", "answer", "verdict"), [
-    (True, "√", C), (True, "×", W), (False, "×", C), (False, "对", W), (True, "？", R),
-])
+@pytest.mark.parametrize(
+    ("key", "answer", "verdict"),
+    [
+        (True, "√", C),
+        (True, "×", W),
+        (False, "×", C),
+        (False, "对", W),
+        (True, "？", R),
+    ],
+)
 def test_true_false_table(key: bool, answer: str, verdict: Verdict) -> None:
     grade = TrueFalseGrader(true_false(key)).grade(Response.typed(answer), key_revision=1)
     assert grade.verdict is verdict
@@ -115,8 +145,12 @@ def test_multi_choice_misconceptions_in_detail() -> None:
 
     from .conftest import BASE, options
 
-    q = MultiChoiceQuestion(kind="multi_choice", stem="多选", options=options(),
-                            key=MultiChoiceKey(answers=["A"], misconceptions={"D": "混淆单位"}),
-                            **BASE)
+    q = MultiChoiceQuestion(
+        kind="multi_choice",
+        stem="多选",
+        options=options(),
+        key=MultiChoiceKey(answers=["A"], misconceptions={"D": "混淆单位"}),
+        **BASE,
+    )
     grade = MultiChoiceGrader(q).grade(Response.typed("AD"), key_revision=1)
     assert grade.cause_detail == "D: 混淆单位"

@@ -27,12 +27,16 @@ from .conftest import (
 )
 
 SAMPLES: dict[str, tuple[Any, list[str]]] = {
-    "choice": (choice("B", negative_marking=0.5, misconceptions={"A": "概念混淆"}),
-               ["B", "A", "AB", "Z", "（C）"]),
+    "choice": (
+        choice("B", negative_marking=0.5, misconceptions={"A": "概念混淆"}),
+        ["B", "A", "AB", "Z", "（C）"],
+    ),
     "multi_choice": (multi(["A", "C"], "per_option"), ["AC", "A", "ABCD", "X"]),
     "true_false": (true_false(True), ["√", "×", "对", "maybe"]),
-    "numeric": (numeric("7/8", simplest_form=True, unsimplified_credit=0.5),
-                ["0.875", "14/16", "1/8", "abc", "1,000"]),
+    "numeric": (
+        numeric("7/8", simplest_form=True, unsimplified_credit=0.5),
+        ["0.875", "14/16", "1/8", "abc", "1,000"],
+    ),
     "text": (text(["长江"], ["黄河"], allow_one_typo=True), ["长江", "黄河", "x"]),
     "math_expr": (math_expr("x^2-1"), ["(x+1)(x-1)", "x^2", "x^", "9^9^9"]),
     "arithmetic": (arithmetic("17 ÷ 5 = （ ）……（ ）"), ["3……2", "3……1", "3", "z"]),
@@ -53,9 +57,12 @@ def graders(checker: MathChecker) -> dict[str, Grader[Any]]:
 def _responses(kind: str) -> list[Response]:
     answers = SAMPLES[kind][1]
     out = [Response.typed(a) for a in answers]
-    out += [Response(text=a, confidence=0.7,
-                     alternatives=(Alternative(text=answers[0], probability=0.2),))
-            for a in answers]
+    out += [
+        Response(
+            text=a, confidence=0.7, alternatives=(Alternative(text=answers[0], probability=0.2),)
+        )
+        for a in answers
+    ]
     out += [Response(status=s, confidence=0.9) for s in ResponseStatus]
     out += [Response(text="", confidence=0.9), Response.typed("")]
     if kind == "text":
@@ -111,16 +118,21 @@ def test_contract(kind: str, graders: dict[str, Grader[Any]]) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(k for k in SAMPLES if k != "math_expr"))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(answer=st.text(max_size=40), confidence=st.floats(0, 1))
-def test_contract_on_any_text(kind: str, answer: str, confidence: float,
-                              graders: dict[str, Grader[Any]]) -> None:
+def test_contract_on_any_text(
+    kind: str, answer: str, confidence: float, graders: dict[str, Grader[Any]]
+) -> None:
     grader = graders[kind]
     response = Response(text=answer, confidence=confidence)
     _check(grader.grade(response, key_revision=1), grader, response, 1)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(answer=st.text(alphabet="x12+-*/^()= ", max_size=20))
 def test_contract_on_any_maths_text(answer: str, graders: dict[str, Grader[Any]]) -> None:
     grader = graders["math_expr"]

@@ -75,8 +75,13 @@ CASES = [
     ({"value": "7/8"}, "8/7", W, "unknown", 0.0),
     ({"value": "7/8"}, "8.75", W, "place_value", 0.0),
     ({"value": "7/8", "simplest_form": True}, "14/16", W, "fraction_not_simplified", 0.0),
-    ({"value": "7/8", "simplest_form": True, "unsimplified_credit": 0.5}, "14/16", P,
-     "fraction_not_simplified", 1.0),
+    (
+        {"value": "7/8", "simplest_form": True, "unsimplified_credit": 0.5},
+        "14/16",
+        P,
+        "fraction_not_simplified",
+        1.0,
+    ),
     ({"value": "7/8", "simplest_form": True}, "0.875", C, None, 2.0),
     ({"value": "3/2", "simplest_form": True}, "1又1/2", C, None, 2.0),
     ({"value": "3/2", "simplest_form": True}, "1又2/4", W, "fraction_not_simplified", 0.0),
@@ -147,7 +152,9 @@ def test_unit_named_in_stem_explains_unconverted_answer() -> None:
 
 
 def test_word_alternative_is_accepted() -> None:
-    grade = NumericGrader(numeric("8", alternatives=["八"])).grade(Response.typed("八"), key_revision=1)
+    grade = NumericGrader(numeric("8", alternatives=["八"])).grade(
+        Response.typed("八"), key_revision=1
+    )
     assert grade.verdict is C
 
 

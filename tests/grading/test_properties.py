@@ -21,8 +21,10 @@ FAST = settings(max_examples=80, deadline=None)
 
 def _forms(value: Fraction) -> list[str]:
     """Ways a student may write ``value`` (a positive fraction)."""
-    forms = [f"{value.numerator}/{value.denominator}",
-             f"{value.numerator * 3}/{value.denominator * 3}"]
+    forms = [
+        f"{value.numerator}/{value.denominator}",
+        f"{value.numerator * 3}/{value.denominator * 3}",
+    ]
     den = value.denominator
     for p in (2, 5):
         while den % p == 0:
@@ -62,15 +64,21 @@ def test_surrounding_whitespace_never_changes_arithmetic(
 
 
 @FAST
-@given(st.sampled_from(["长江", "長江", "黄河", "光合作用", "photosynthesis", "x"]),
-       st.lists(st.tuples(st.integers(0, 20), st.sampled_from([" ", "\u3000", "\t"])), max_size=4))
-def test_whitespace_anywhere_never_changes_text(answer: str, inserts: list[tuple[int, str]]) -> None:
+@given(
+    st.sampled_from(["长江", "長江", "黄河", "光合作用", "photosynthesis", "x"]),
+    st.lists(st.tuples(st.integers(0, 20), st.sampled_from([" ", "\u3000", "\t"])), max_size=4),
+)
+def test_whitespace_anywhere_never_changes_text(
+    answer: str, inserts: list[tuple[int, str]]
+) -> None:
     grader = TextGrader(text(["长江", "光合作用"], allow_one_typo=True))
     spaced = answer
     for pos, ch in inserts:
         spaced = spaced[:pos] + ch + spaced[pos:]
-    assert (grader.grade(Response.typed(answer), key_revision=1).verdict
-            == grader.grade(Response.typed(spaced), key_revision=1).verdict)
+    assert (
+        grader.grade(Response.typed(answer), key_revision=1).verdict
+        == grader.grade(Response.typed(spaced), key_revision=1).verdict
+    )
 
 
 @FAST
@@ -78,12 +86,14 @@ def test_whitespace_anywhere_never_changes_text(answer: str, inserts: list[tuple
 def test_whitespace_never_changes_choice(answer: str, left: str, right: str) -> None:
     grader = ChoiceGrader(choice("B"))
     spaced = left + " ".join(answer) + right
-    assert (grader.grade(Response.typed(answer), key_revision=1).verdict
-            == grader.grade(Response.typed(spaced), key_revision=1).verdict)
+    assert (
+        grader.grade(Response.typed(answer), key_revision=1).verdict
+        == grader.grade(Response.typed(spaced), key_revision=1).verdict
+    )
 
 
 @FAST
-@given(st.integers(-10**6, 10**6))
+@given(st.integers(-(10**6), 10**6))
 def test_thousands_separators_do_not_change_value(n: int) -> None:
     assert parse_number(f"{n:,}").value == n
     assert parse_number(f"{n:,}".replace(",", "，")).value == n

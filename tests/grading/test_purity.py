@@ -22,8 +22,7 @@ def test_importing_every_module_pulls_in_nothing_forbidden() -> None:
         f"bad = [m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}]\n"
         "assert not bad, bad\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60,
-                   cwd=GRADING.parent)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60, cwd=GRADING.parent)
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
@@ -32,14 +31,24 @@ def test_module_is_small_and_declares_its_api(path: Path) -> None:
     assert source.count("\n") <= 400, "split modules over ~400 lines"
     tree = ast.parse(source)
     assert ast.get_docstring(tree), "module docstring"
-    assigned = {t.id for node in tree.body if isinstance(node, ast.Assign)
-                for t in node.targets if isinstance(t, ast.Name)}
+    assigned = {
+        t.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
     assert "__all__" in assigned
     imported = {
-        (node.module or "").split(".")[0] for node in ast.walk(tree)
+        (node.module or "").split(".")[0]
+        for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom)
-    } | {a.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-         for a in node.names}
+    } | {
+        a.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for a in node.names
+    }
     assert not imported & set(FORBIDDEN)
 
 

@@ -69,15 +69,17 @@ def test_threshold_is_a_setting() -> None:
     assert decide(GRADER, Response(text="85", confidence=0.8), key_revision=1, policy=relaxed).auto
 
 
-@pytest.mark.parametrize("bad", [{"accept_threshold": 1.5}, {"alt_floor": -0.1},
-                                 {"mark_low": 0.7, "mark_high": 0.6}])
+@pytest.mark.parametrize(
+    "bad", [{"accept_threshold": 1.5}, {"alt_floor": -0.1}, {"mark_low": 0.7, "mark_high": 0.6}]
+)
 def test_policy_validates(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         ReviewPolicy(**bad)
 
 
-@pytest.mark.parametrize("status", [ResponseStatus.UNREADABLE, ResponseStatus.ENGINE_ERROR,
-                                    ResponseStatus.MISALIGNED])
+@pytest.mark.parametrize(
+    "status", [ResponseStatus.UNREADABLE, ResponseStatus.ENGINE_ERROR, ResponseStatus.MISALIGNED]
+)
 def test_failures_always_go_to_review(status: ResponseStatus) -> None:
     grade = decide(GRADER, Response(status=status, confidence=1.0), key_revision=1)
     assert grade.verdict is Verdict.NEEDS_REVIEW and grade.score is None

@@ -11,8 +11,12 @@ from grading.short_answer import ShortAnswerGrader
 from .conftest import short_answer
 
 CASES = [
-    ("海水受热蒸发，水蒸气上升遇冷凝结成云，最后降雨落回地面。", Verdict.CORRECT, 5.0,
-     ("evap", "cond", "rain")),
+    (
+        "海水受热蒸发，水蒸气上升遇冷凝结成云，最后降雨落回地面。",
+        Verdict.CORRECT,
+        5.0,
+        ("evap", "cond", "rain"),
+    ),
     ("水受热汽化，水蒸气遇冷液化，形成降水", Verdict.CORRECT, 5.0, ("evap", "cond", "rain")),
     ("海水蒸發，水蒸氣凝結，然後下雨", Verdict.CORRECT, 5.0, ("evap", "cond", "rain")),
     ("水会蒸发", Verdict.PARTIALLY_CORRECT, 2.0, ("evap",)),

@@ -15,19 +15,38 @@ from .conftest import text
 C, P, W = Verdict.CORRECT, Verdict.PARTIALLY_CORRECT, Verdict.INCORRECT
 
 
-@pytest.mark.parametrize(("raw", "norm"), [
-    ("  ＡＢＣ  ", "abc"), ("Hello, World!", "helloworld"), ("體積", "体积"), ("長江。", "长江"),
-    ("北 京", "北京"), ("「光合作用」", "光合作用"), ("ＤＮＡ", "dna"),
-])
+@pytest.mark.parametrize(
+    ("raw", "norm"),
+    [
+        ("  ＡＢＣ  ", "abc"),
+        ("Hello, World!", "helloworld"),
+        ("體積", "体积"),
+        ("長江。", "长江"),
+        ("北 京", "北京"),
+        ("「光合作用」", "光合作用"),
+        ("ＤＮＡ", "dna"),
+    ],
+)
 def test_normalize_text(raw: str, norm: str) -> None:
     assert normalize_text(raw) == norm
 
 
-@pytest.mark.parametrize(("raw", "canonical"), [
-    ("lǜ", ("lv", (4,))), ("lv4", ("lv", (4,))), ("lü4", ("lv", (4,))), ("lu:4", ("lv", (4,))),
-    ("LǛ", ("lv", (4,))), ("zhōng guó", ("zhongguo", (1, 2))), ("zhong1 guo2", ("zhongguo", (1, 2))),
-    ("jǔ", ("ju", (3,))), ("jv3", ("ju", (3,))), ("ma5", ("ma", ())), ("ma", ("ma", ())),
-])
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("lǜ", ("lv", (4,))),
+        ("lv4", ("lv", (4,))),
+        ("lü4", ("lv", (4,))),
+        ("lu:4", ("lv", (4,))),
+        ("LǛ", ("lv", (4,))),
+        ("zhōng guó", ("zhongguo", (1, 2))),
+        ("zhong1 guo2", ("zhongguo", (1, 2))),
+        ("jǔ", ("ju", (3,))),
+        ("jv3", ("ju", (3,))),
+        ("ma5", ("ma", ())),
+        ("ma", ("ma", ())),
+    ],
+)
 def test_normalize_pinyin(raw: str, canonical: tuple[str, tuple[int, ...]]) -> None:
     assert normalize_pinyin(raw) == canonical
 
@@ -65,9 +84,17 @@ def test_single_blank_table(
 
 
 PINYIN = [
-    ("lǜ", "lǜ", C), ("lǜ", "lv4", C), ("lǜ", "lü4", C), ("lǜ", "lu4", W), ("lǜ", "lv3", W),
-    ("lǜ", "lv", W), ("zhōng guó", "zhong1guo2", C), ("zhōng guó", "Zhōngguó", C),
-    ("zhōng guó", "zhong1 guo1", W), ("shān", "shan1", C), ("shān", "shang1", W),
+    ("lǜ", "lǜ", C),
+    ("lǜ", "lv4", C),
+    ("lǜ", "lü4", C),
+    ("lǜ", "lu4", W),
+    ("lǜ", "lv3", W),
+    ("lǜ", "lv", W),
+    ("zhōng guó", "zhong1guo2", C),
+    ("zhōng guó", "Zhōngguó", C),
+    ("zhōng guó", "zhong1 guo1", W),
+    ("shān", "shan1", C),
+    ("shān", "shang1", W),
 ]
 
 
@@ -84,8 +111,10 @@ def test_pinyin_ignore_tones() -> None:
 
 def test_pinyin_answers_group_together() -> None:
     grader = TextGrader(text(TextBlank(accept=["lǜ"], pinyin=True)))
-    forms = {grader.grade(Response.typed(a), key_revision=1).normalized_answer
-             for a in ("lǜ", "lv4", "lü4")}
+    forms = {
+        grader.grade(Response.typed(a), key_revision=1).normalized_answer
+        for a in ("lǜ", "lv4", "lü4")
+    }
     assert forms == {"lv4"}
 
 
@@ -132,6 +161,8 @@ def test_stray_spaces_inside_words_do_not_split_blanks() -> None:
 
 def test_unordered_answers_group_in_one_form() -> None:
     grader = TextGrader(text(["长江"], ["黄河"], ordered=False))
-    forms = {grader.grade(Response.typed(blanks=b), key_revision=1).normalized_answer
-             for b in (("长江", "黄河"), ("黄河", "长江"))}
+    forms = {
+        grader.grade(Response.typed(blanks=b), key_revision=1).normalized_answer
+        for b in (("长江", "黄河"), ("黄河", "长江"))
+    }
     assert len(forms) == 1

@@ -8,7 +8,7 @@ without a human; every other non-``ok`` status goes to review.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -39,6 +39,14 @@ class Alternative(_Frozen):
     text: str = Field(default="", max_length=2000)
     blanks: tuple[str, ...] = ()
     probability: float = Field(ge=0.0, le=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pair(cls, value: Any) -> Any:
+        # Readers naturally produce (text, probability) pairs; accept them as such.
+        if isinstance(value, list | tuple) and len(value) == 2:
+            return {"text": value[0], "probability": value[1]}
+        return value
 
 
 class Marks(_Frozen):

@@ -154,3 +154,21 @@ def test_multi_choice_misconceptions_in_detail() -> None:
     )
     grade = MultiChoiceGrader(q).grade(Response.typed("AD"), key_revision=1)
     assert grade.cause_detail == "D: 混淆单位"
+
+
+MARKS = [
+    # marked labels, written text, verdict
+    (("B",), "", C),
+    (("C",), "", W),
+    (("B", "C"), "", W),
+    (("Z",), "", R),
+    (("B",), "C", C),  # marks win over a stray written letter
+    ((), "B", C),  # no marks detected: the written letter is read
+]
+
+
+@pytest.mark.parametrize(("marked", "written", "verdict"), MARKS)
+def test_choice_marks_table(marked: tuple[str, ...], written: str, verdict: Verdict) -> None:
+    fill = {label: (0.9 if label in marked else 0.05) for label in "ABCD"}
+    response = Response(text=written, marks=Marks(fill=fill, marked=marked), confidence=0.99)
+    assert ChoiceGrader(choice("B")).grade(response, key_revision=1).verdict is verdict

@@ -129,3 +129,22 @@ def test_equivalent_readings_agree() -> None:
 def test_grade_response_uses_the_registry() -> None:
     grade = grade_response(numeric("12"), Response.typed("12"), key_revision=2)
     assert grade.kind == "numeric" and grade.verdict is Verdict.CORRECT
+
+
+def test_alternatives_may_be_given_as_pairs() -> None:
+    r = Response.model_validate({"text": "85", "confidence": 0.97, "alternatives": [["65", 0.12]]})
+    assert r.alternatives == (Alternative(text="65", probability=0.12),)
+    assert decide(GRADER, r, key_revision=1).verdict is Verdict.NEEDS_REVIEW
+
+
+def test_maths_alternatives_are_graded_too(checker: object) -> None:
+    from grading.math_expr import MathChecker, MathExprGrader
+
+    from .conftest import math_expr
+
+    assert isinstance(checker, MathChecker)
+    grader = MathExprGrader(math_expr("2x+1"), checker)
+    agree = Response(text="2x+1", confidence=0.9, alternatives=(alt("1+2x", 0.08),))
+    assert decide(grader, agree, key_revision=1).auto
+    clash = Response(text="2x+1", confidence=0.9, alternatives=(alt("2x-1", 0.08),))
+    assert decide(grader, clash, key_revision=1).verdict is Verdict.NEEDS_REVIEW

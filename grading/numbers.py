@@ -22,7 +22,7 @@ __all__ = [
     "Unit",
     "lookup_unit",
     "parse_number",
-    "units_of_dimension",
+    "units_named_in",
 ]
 
 MAX_NUMBER_CHARS = 64
@@ -106,14 +106,21 @@ def lookup_unit(text: str, *, prefer: Unit | None = None) -> Unit | None:
     return candidates[0] if candidates else None
 
 
-def units_of_dimension(unit: Unit) -> list[Unit]:
-    """Every known unit of ``unit``'s dimension (to spot answers left in another unit)."""
-    seen: dict[str, Unit] = {}
-    for units in _UNITS.values():
-        for u in units:
-            if u.dimension == unit.dimension:
-                seen[u.name] = u
-    return list(seen.values())
+def units_named_in(text: str) -> list[Unit]:
+    """The units a text (a stem such as ``1.5米 = （ ）厘米``) names, longest spelling first
+    so ``厘米`` is not also read as ``米``; Latin spellings count only as whole words."""
+    found: dict[str, Unit] = {}
+    rest = text
+    for spelling in sorted(_UNITS, key=len, reverse=True):
+        if spelling.isascii():
+            pattern = rf"(?<![A-Za-z]){re.escape(spelling)}(?![A-Za-z0-9²³])"
+        else:
+            pattern = re.escape(spelling)
+        rest, hits = re.subn(pattern, "\0", rest)
+        if hits:
+            for unit in _UNITS[spelling]:
+                found.setdefault(unit.name, unit)
+    return list(found.values())
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from grading.numbers import (
     Unit,
     lookup_unit,
     parse_number,
-    units_of_dimension,
+    units_named_in,
 )
 from grading.questions import NumericKey, NumericQuestion
 from grading.response import Response
@@ -93,6 +93,18 @@ class NumericGrader(Grader[NumericQuestion]):
                 cause=CauseCode.UNKNOWN,
                 review=True,
             )
+        if student.unit_text and keys[0].unit and self._student_unit(student, keys[0]) is None:
+            # A unit we do not know next to a key with a unit: misread or wrong, a human
+            # decides rather than a guess either way.
+            return Judgement(
+                Verdict.INCORRECT,
+                0.0,
+                student.text,
+                f"无法识别单位“{student.unit_text}”",
+                f"unknown unit '{student.unit_text}'",
+                cause=CauseCode.UNKNOWN,
+                review=True,
+            )
         for kv in keys:
             judged = self._against(student, kv)
             if judged is not None:
@@ -151,10 +163,9 @@ class NumericGrader(Grader[NumericQuestion]):
             # Only a unit the stem itself names (``1.5米 = （ ）厘米``) explains the answer; any
             # other power of ten is a place-value slip, diagnosed below.
             target = kv.number.value * kv.unit.factor
-            stem = self.question.stem.replace(kv.unit.name, "")
-            for other in units_of_dimension(kv.unit):
-                named = other.name != kv.unit.name and other.name in stem
-                if named and student.value * other.factor == target:
+            for other in units_named_in(self.question.stem):
+                same_kind = other.dimension == kv.unit.dimension and other.name != kv.unit.name
+                if same_kind and student.value * other.factor == target:
                     cause = CauseCode.UNIT_NOT_CONVERTED
                     break
         if cause is CauseCode.UNKNOWN:

@@ -163,3 +163,27 @@ def test_broken_key_is_an_error_not_a_zero() -> None:
 
     with pytest.raises(AnswerKeyError):
         NumericGrader(numeric("about ten")).grade(Response.typed("10"), key_revision=1)
+
+
+@pytest.mark.parametrize(
+    ("stem", "value", "unit", "answer"),
+    [
+        ("150厘米 = （ ）米", "1.5", "米", "150"),
+        ("1.5米 = （ ）厘米", "150", "厘米", "1.5"),
+        ("3 km = ( ) m", "3000", "m", "3"),
+        ("2小时 = （ ）分钟", "120", "分钟", "2"),
+        ("5元 = （ ）角", "50", "角", "5"),
+    ],
+)
+def test_unconverted_answers_from_the_stem(stem: str, value: str, unit: str, answer: str) -> None:
+    grade = NumericGrader(numeric(value, stem=stem, unit=unit)).grade(
+        Response.typed(answer), key_revision=1
+    )
+    assert grade.verdict is W and grade.cause == "unit_not_converted"
+
+
+def test_unknown_unit_next_to_a_unit_key_goes_to_review() -> None:
+    grader = NumericGrader(numeric("150", unit="厘米"))
+    assert grader.grade(Response.typed("150厘"), key_revision=1).verdict is R
+    # Without a unit in the key, a counting word is just decoration.
+    assert NumericGrader(numeric("5")).grade(Response.typed("5个"), key_revision=1).verdict is C

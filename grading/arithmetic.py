@@ -47,10 +47,6 @@ class ArithmeticGrader(Grader[ArithmeticQuestion]):
 
     kind = "arithmetic"
 
-    @property
-    def max_score(self) -> float:
-        return self.question.score
-
     def stem(self) -> ArithmeticStem:
         """The parsed stem (or the key's override expression).
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from grading.causes import CauseCode, cause_labels
 from grading.grade import Grade, Verdict
@@ -18,7 +18,13 @@ from grading.response import Response, ResponseStatus
 
 __all__ = ["AnswerKeyError", "Grader", "Judgement", "strip_decoration"]
 
-Q = TypeVar("Q")
+
+class _Scored(Protocol):
+    @property
+    def score(self) -> float: ...
+
+
+Q = TypeVar("Q", bound=_Scored)
 
 _STATUS_REASONS: dict[ResponseStatus, tuple[str, str]] = {
     ResponseStatus.UNREADABLE: ("字迹无法识别，请人工批改", "the answer could not be read"),
@@ -76,9 +82,9 @@ class Grader(ABC, Generic[Q]):
         self.question = question
 
     @property
-    @abstractmethod
     def max_score(self) -> float:
         """The question's maximum score."""
+        return self.question.score
 
     @abstractmethod
     def _judge(self, response: Response) -> Judgement:

@@ -46,10 +46,6 @@ class ChoiceGrader(Grader[ChoiceQuestion]):
 
     kind = "choice"
 
-    @property
-    def max_score(self) -> float:
-        return self.question.score
-
     def _judge(self, response: Response) -> Judgement:
         key = self.question.key
         picked, stray = chosen_labels(response, self.question.option_labels())
@@ -106,10 +102,6 @@ class MultiChoiceGrader(Grader[MultiChoiceQuestion]):
     """
 
     kind = "multi_choice"
-
-    @property
-    def max_score(self) -> float:
-        return self.question.score
 
     def _judge(self, response: Response) -> Judgement:
         key = self.question.key
@@ -178,10 +170,6 @@ class TrueFalseGrader(Grader[TrueFalseQuestion]):
     """True/false: accepts ✓ ✗ 对 错 T F √ × 正确 错误 written, or marks labelled T/F."""
 
     kind = "true_false"
-
-    @property
-    def max_score(self) -> float:
-        return self.question.score
 
     def _judge(self, response: Response) -> Judgement:
         if response.marks is not None and response.marks.marked:

@@ -184,10 +184,6 @@ class MathExprGrader(Grader[MathExprQuestion]):
         super().__init__(question)
         self._checker = checker
 
-    @property
-    def max_score(self) -> float:
-        return self.question.score
-
     def _judge(self, response: Response) -> Judgement:
         try:
             key_tree = parse_math(self.question.key.answer)

@@ -105,6 +105,18 @@ class MathParseError(ValueError):
 
 
 def tokenize(text: str) -> list[str]:
+    """Split a maths answer into allow-listed tokens.
+
+    Args:
+        text: the answer; superscript digits become powers, full-width forms are folded.
+
+    Returns:
+        The tokens (variables are prefixed ``$``).
+
+    Raises:
+        MathParseError: a character or command outside the allow-list, a number with too
+            many digits, or more than ``MAX_TOKENS`` tokens.
+    """
     # Superscript digits mean powers; NFKC would turn x² into x2, so convert them first.
     text = _SUPER_RUN.sub(lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), text)
     text = to_halfwidth(text).replace("**", "^")

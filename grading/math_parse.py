@@ -35,6 +35,20 @@ Node = list[Any]
 
 
 class _Parser:
+    """Recursive descent, one method per rule (each rule's method has the rule's name)::
+
+    top       := item ((',' | 'or') item)*          -- lists only of x = c items
+    item      := set_union | expr ('∈' set_union | (relop expr)*)
+    set_union := set_atom ('∪' set_atom)*
+    set_atom  := '{' expr (',' expr)* '}' | ('(' | '[') expr ',' expr (')' | ']')
+    expr      := term (('+' | '-') term)*
+    term      := unary (('*' | '/') unary | power)*   -- juxtaposition multiplies
+    unary     := ('-' | '+') unary | power
+    power     := atom ('^' unary)?
+    atom      := number | variable | pi | oo | '(' expr ')' | '{' expr '}'
+               | '|' expr '|' | frac '{' expr '}' '{' expr '}' | func (group | power)
+    """
+
     def __init__(self, tokens: list[str]) -> None:
         self.tokens = tokens
         self.i = 0

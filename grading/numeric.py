@@ -64,10 +64,6 @@ class NumericGrader(Grader[NumericQuestion]):
 
     kind = "numeric"
 
-    @property
-    def max_score(self) -> float:
-        return self.question.score
-
     def _judge(self, response: Response) -> Judgement:
         key = self.question.key
         keys, words = _key_values(key)

@@ -37,10 +37,6 @@ class ShortAnswerGrader(Grader[ShortAnswerQuestion]):
 
     kind = "short_answer"
 
-    @property
-    def max_score(self) -> float:
-        return self.question.score
-
     def _judge(self, response: Response) -> Judgement:
         answer = normalize_text(" ".join(response.readings()))
         points = self.question.key.points

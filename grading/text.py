@@ -97,10 +97,6 @@ class TextGrader(Grader[TextQuestion]):
 
     kind = "text"
 
-    @property
-    def max_score(self) -> float:
-        return self.question.score
-
     def _answers(self, response: Response) -> list[str]:
         n = len(self.question.key.blanks)
         answers = list(response.readings())

@@ -93,6 +93,10 @@ class ChoiceKey(_Strict):
 class MultiChoiceKey(_Strict):
     answers: list[str] = Field(min_length=1)
     scoring: Literal["all_or_nothing", "per_option", "half_for_subset"] = "all_or_nothing"
+    misconceptions: dict[str, str] = Field(
+        default_factory=dict,
+        description="wrong option label -> misconception shown as the error cause",
+    )
 
     @field_validator("answers")
     @classmethod
@@ -119,11 +123,18 @@ class NumericKey(_Strict):
     tolerance_abs: float = Field(default=0.0, ge=0.0)
     tolerance_rel: float = Field(default=0.0, ge=0.0, le=1.0)
     simplest_form: bool = Field(default=False, description="fractions must be fully reduced")
+    unsimplified_credit: float = Field(
+        default=0.0, ge=0.0, le=1.0,
+        description="share of the score for a right value not in simplest form",
+    )
 
 
 class TextBlank(_Strict):
     accept: list[str] = Field(min_length=1, description="accepted answers for this blank")
     pinyin: bool = Field(default=False, description="compare as pinyin: lǜ = lv4 = lü4")
+    ignore_tones: bool = Field(
+        default=False, description="pinyin blanks: accept the right letters without tones"
+    )
 
 
 class TextKey(_Strict):
@@ -142,6 +153,9 @@ class ArithmeticKey(_Strict):
 
     expression: str | None = Field(
         default=None, description="override the expression parsed from the stem"
+    )
+    simplest_form: bool = Field(
+        default=True, description="fraction results must be fully reduced (最简分数)"
     )
 
 

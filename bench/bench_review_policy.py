@@ -1,0 +1,193 @@
+"""Measure the review policy on real reading results: accuracy of automatic verdicts and
+coverage.
+
+The input is a JSON-lines file written from the scan reader's output on the real-handwriting
+benchmark (one line per answer area), each line::
+
+    {"id": "p3-q12-s07",                      # any unique id
+     "question": {...},                       # the question, as in the bank (kind, key, ...)
+     "key_revision": 1,                       # optional, default 1
+     "response": {...},                       # grading.response.Response as JSON: status,
+                                              #   text/blanks, alternatives, confidence, marks
+     "truth": {"text": "85"}}                 # what the student really wrote, as a teacher
+                                              #   reads it: text, blanks or marked, or
+                                              #   {"blank": true}
+
+The truth is graded as a teacher-typed response; an automatic verdict agrees when its verdict
+and score equal the truth's. Coverage is the share of non-blank answers (by the truth)
+decided automatically. Targets from the issue: accuracy >= 99.5 %, coverage >= 90 %.
+
+Usage::
+
+    python bench/bench_review_policy.py READINGS.jsonl [--accept 0.95] [--alt-floor 0.05]
+        [--sweep 0.8,0.9,0.95,0.98]
+
+Without a file argument it reads ``$MARKBOOK_BENCH_READINGS``; with neither (as under
+``bench/run_all.py``) it reports that it was skipped. This bench needs the real reader's
+output; it ships no readings of its own and never invents any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from grading.grade import Grade  # noqa: E402
+from grading.questions import Question  # noqa: E402
+from grading.registry import grader_for  # noqa: E402
+from grading.response import Response  # noqa: E402
+from grading.review_policy import ReviewPolicy, decide  # noqa: E402
+
+__all__ = ["BenchRecord", "BenchResult", "evaluate", "load_records", "main"]
+
+_QUESTION = TypeAdapter(Question)
+
+
+@dataclass(frozen=True)
+class BenchRecord:
+    """One answer area: the question, the reader's response, and the truth."""
+
+    id: str
+    question: Any
+    response: Response
+    truth: Response
+    key_revision: int = 1
+
+
+@dataclass
+class BenchResult:
+    """Counts behind the two figures, plus the disagreements for inspection."""
+
+    total: int = 0
+    non_blank: int = 0
+    auto: int = 0
+    auto_non_blank: int = 0
+    auto_agree: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
+    wrong: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        """Share of automatic verdicts that agree with the truth."""
+        return self.auto_agree / self.auto if self.auto else float("nan")
+
+    @property
+    def coverage(self) -> float:
+        """Share of non-blank answers decided automatically."""
+        return self.auto_non_blank / self.non_blank if self.non_blank else float("nan")
+
+
+def _truth_response(truth: dict[str, Any]) -> Response:
+    if truth.get("blank"):
+        return Response.typed("")
+    marked = truth.get("marked")
+    return Response.typed(
+        str(truth.get("text", "")),
+        blanks=tuple(truth.get("blanks", ())),
+        marked=tuple(marked) if marked is not None else None,
+    )
+
+
+def load_records(path: Path) -> list[BenchRecord]:
+    """Read and validate the JSON-lines file (a bad line is an error with its number)."""
+    records = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+                records.append(
+                    BenchRecord(
+                        id=str(raw["id"]),
+                        question=_QUESTION.validate_python(raw["question"]),
+                        response=Response.model_validate(raw["response"]),
+                        truth=_truth_response(raw["truth"]),
+                        key_revision=int(raw.get("key_revision", 1)),
+                    )
+                )
+            except (KeyError, ValueError) as exc:
+                raise ValueError(f"{path}:{number}: {exc}") from exc
+    return records
+
+
+def _same(a: Grade, b: Grade) -> bool:
+    return a.verdict == b.verdict and a.score == b.score
+
+
+def evaluate(records: list[BenchRecord], policy: ReviewPolicy) -> BenchResult:
+    """Run the policy over every record and count agreement and coverage."""
+    result = BenchResult()
+    for rec in records:
+        grader = grader_for(rec.question)
+        truth = grader.grade(rec.truth, key_revision=rec.key_revision)
+        decided = decide(grader, rec.response, key_revision=rec.key_revision, policy=policy)
+        result.total += 1
+        non_blank = truth.verdict != "blank"
+        result.non_blank += non_blank
+        if decided.auto:
+            result.auto += 1
+            result.auto_non_blank += non_blank
+            if _same(decided, truth):
+                result.auto_agree += 1
+            else:
+                result.by_kind[rec.question.kind] += 1
+                result.wrong.append((rec.id, decided.verdict.value, truth.verdict.value))
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict[str, str]:
+    """Print accuracy and coverage for one policy, or a sweep of accept thresholds.
+
+    Returns:
+        Headline figures for ``bench/run_all.py`` (of the last threshold run).
+    """
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument(
+        "readings", type=Path, nargs="?", default=os.environ.get("MARKBOOK_BENCH_READINGS") or None
+    )
+    parser.add_argument("--accept", type=float, default=ReviewPolicy().accept_threshold)
+    parser.add_argument("--alt-floor", type=float, default=ReviewPolicy().alt_floor)
+    parser.add_argument("--sweep", default="", help="comma-separated accept thresholds")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.readings is None:
+        print(
+            "skipped: no reading results given (needs the scan reader's output on the "
+            "real-handwriting benchmark; pass a JSON-lines file or set "
+            "MARKBOOK_BENCH_READINGS)"
+        )
+        return {"status": "skipped: no reader output"}
+    records = load_records(Path(args.readings))
+    thresholds = [float(t) for t in args.sweep.split(",") if t] or [args.accept]
+    print(f"{len(records)} answer areas from {args.readings}")
+    print(f"{'accept':>7} {'floor':>6} {'auto':>6} {'accuracy':>9} {'coverage':>9}")
+    res = BenchResult()
+    for threshold in thresholds:
+        policy = ReviewPolicy(accept_threshold=threshold, alt_floor=args.alt_floor)
+        res = evaluate(records, policy)
+        print(
+            f"{threshold:7.3f} {args.alt_floor:6.3f} {res.auto:6d} "
+            f"{res.accuracy:9.2%} {res.coverage:9.2%}"
+        )
+    if len(thresholds) == 1 and res.wrong:
+        print("automatic verdicts that disagree with the truth (id, auto, truth):")
+        for row in res.wrong[:20]:
+            print("  ", *row)
+    return {
+        "auto-verdict accuracy": f"{res.accuracy:.2%} (target >= 99.5%)",
+        "coverage": f"{res.coverage:.2%} (target >= 90%)",
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The review-policy bench computes its two figures correctly (on hand-made lines; the real
+measurement needs the scan reader's output)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from grading.review_policy import ReviewPolicy
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_review_policy.py"
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_review_policy", BENCH)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+QUESTION = {
+    "kind": "arithmetic",
+    "id": "a1",
+    "subject": "math",
+    "grade": 2,
+    "stem": "37 + 48 =",
+    "knowledge_points": ["math.add"],
+}
+
+
+def _line(i: int, response: dict[str, object], truth: dict[str, object]) -> str:
+    return json.dumps(
+        {"id": f"r{i}", "question": QUESTION, "response": response, "truth": truth},
+        ensure_ascii=False,
+    )
+
+
+def test_bench_counts_accuracy_and_coverage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [
+        _line(1, {"text": "85", "confidence": 0.99}, {"text": "85"}),  # auto, agrees
+        _line(2, {"text": "85", "confidence": 0.99}, {"text": "65"}),  # auto, disagrees
+        _line(
+            3,
+            {
+                "text": "85",
+                "confidence": 0.97,
+                "alternatives": [{"text": "65", "probability": 0.3}],
+            },
+            {"text": "65"},
+        ),  # review
+        _line(4, {"status": "blank", "confidence": 0.99}, {"blank": True}),  # auto blank
+    ]
+    path = tmp_path / "readings.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bench = _bench()
+    result = bench.evaluate(bench.load_records(path), ReviewPolicy())
+    assert (result.total, result.non_blank, result.auto, result.auto_agree) == (4, 3, 3, 2)
+    assert result.coverage == pytest.approx(2 / 3)
+    assert result.accuracy == pytest.approx(2 / 3)
+    figures = bench.main([str(path), "--sweep", "0.9,0.99"])
+    assert "coverage" in figures and "coverage" in capsys.readouterr().out
+
+
+def test_bench_without_readings_says_it_was_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MARKBOOK_BENCH_READINGS", raising=False)
+    assert _bench().main([]) == {"status": "skipped: no reader output"}
+
+
+def test_bench_reports_the_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(_line(1, {"text": "85"}, {"text": "85"}) + '\n{"id": 2}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=":2:"):
+        _bench().load_records(path)

@@ -1,0 +1,150 @@
+"""Tests of the auto/needs_review decision."""
+
+from __future__ import annotations
+
+import pytest
+
+from grading.arithmetic import ArithmeticGrader
+from grading.choice import ChoiceGrader
+from grading.grade import Verdict
+from grading.numeric import NumericGrader
+from grading.response import Alternative, Marks, Response, ResponseStatus
+from grading.review_policy import ReviewPolicy, decide, grade_response
+
+from .conftest import arithmetic, choice, numeric
+
+GRADER = ArithmeticGrader(arithmetic("37 + 48 ="))
+
+
+def alt(text: str, p: float) -> Alternative:
+    return Alternative(text=text, probability=p)
+
+
+def test_confident_unambiguous_reading_is_automatic() -> None:
+    grade = decide(GRADER, Response(text="85", confidence=0.99), key_revision=4)
+    assert grade.auto and grade.verdict is Verdict.CORRECT and grade.confidence == 0.99
+    assert grade.key_revision == 4
+
+
+def test_correct_best_with_plausible_wrong_alternative_asks() -> None:
+    r = Response(text="85", confidence=0.97, alternatives=(alt("65", 0.12),))
+    grade = decide(GRADER, r, key_revision=1)
+    assert grade.verdict is Verdict.NEEDS_REVIEW and grade.score is None and not grade.auto
+    assert grade.suggested_verdict is Verdict.CORRECT and grade.suggested_score == 1.0
+    assert "65" in grade.reason_zh and "85" in grade.reason_zh
+
+
+def test_wrong_best_with_plausible_correct_alternative_asks() -> None:
+    r = Response(text="65", confidence=0.97, alternatives=(alt("85", 0.2),))
+    grade = decide(GRADER, r, key_revision=1)
+    assert grade.verdict is Verdict.NEEDS_REVIEW and grade.suggested_verdict is Verdict.INCORRECT
+
+
+def test_alternative_below_floor_is_ignored() -> None:
+    r = Response(text="85", confidence=0.97, alternatives=(alt("65", 0.02),))
+    assert decide(GRADER, r, key_revision=1).auto
+
+
+def test_agreeing_alternatives_add_confidence() -> None:
+    # Both readings are wrong answers worth 0: the verdict is sure even if the digits are not.
+    r = Response(text="65", confidence=0.6, alternatives=(alt("66", 0.38),))
+    grade = decide(GRADER, r, key_revision=1)
+    assert grade.auto and grade.verdict is Verdict.INCORRECT
+    assert grade.confidence == pytest.approx(0.98)
+
+
+def test_best_listed_among_alternatives_is_counted_once() -> None:
+    r = Response(text="85", confidence=0.9, alternatives=(alt("85", 0.96), alt("35", 0.01)))
+    grade = decide(GRADER, r, key_revision=1)
+    assert grade.auto and grade.confidence == pytest.approx(0.96)
+
+
+def test_low_confidence_asks_even_without_alternatives() -> None:
+    grade = decide(GRADER, Response(text="85", confidence=0.8), key_revision=1)
+    assert grade.verdict is Verdict.NEEDS_REVIEW and "80%" in grade.reason_zh
+
+
+def test_threshold_is_a_setting() -> None:
+    relaxed = ReviewPolicy(accept_threshold=0.75)
+    assert decide(GRADER, Response(text="85", confidence=0.8), key_revision=1, policy=relaxed).auto
+
+
+@pytest.mark.parametrize(
+    "bad", [{"accept_threshold": 1.5}, {"alt_floor": -0.1}, {"mark_low": 0.7, "mark_high": 0.6}]
+)
+def test_policy_validates(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        ReviewPolicy(**bad)
+
+
+@pytest.mark.parametrize(
+    "status", [ResponseStatus.UNREADABLE, ResponseStatus.ENGINE_ERROR, ResponseStatus.MISALIGNED]
+)
+def test_failures_always_go_to_review(status: ResponseStatus) -> None:
+    grade = decide(GRADER, Response(status=status, confidence=1.0), key_revision=1)
+    assert grade.verdict is Verdict.NEEDS_REVIEW and grade.score is None
+
+
+def test_confident_blank_scores_zero_automatically() -> None:
+    grade = decide(GRADER, Response(status=ResponseStatus.BLANK, confidence=0.99), key_revision=1)
+    assert grade.auto and grade.verdict is Verdict.BLANK and grade.score == 0.0
+
+
+def test_blank_with_plausible_writing_asks() -> None:
+    r = Response(status=ResponseStatus.BLANK, confidence=0.9, alternatives=(alt("85", 0.1),))
+    assert decide(GRADER, r, key_revision=1).verdict is Verdict.NEEDS_REVIEW
+
+
+def test_ok_status_with_no_text_is_not_a_blank() -> None:
+    grade = decide(GRADER, Response(text="  ", confidence=0.99), key_revision=1)
+    assert grade.verdict is Verdict.NEEDS_REVIEW
+
+
+def test_teacher_answers_are_final() -> None:
+    grade = decide(GRADER, Response.typed("85"), key_revision=1)
+    assert grade.auto and grade.confidence == 1.0
+
+
+def test_ambiguous_mark_that_changes_the_grade_asks() -> None:
+    grader = ChoiceGrader(choice("B"))
+    marks = Marks(fill={"A": 0.03, "B": 0.88, "C": 0.41, "D": 0.02}, marked=("B",))
+    grade = decide(grader, Response(marks=marks, confidence=0.99), key_revision=1)
+    assert grade.verdict is Verdict.NEEDS_REVIEW
+
+
+def test_clear_marks_are_automatic() -> None:
+    grader = ChoiceGrader(choice("B"))
+    marks = Marks(fill={"A": 0.03, "B": 0.88, "C": 0.1, "D": 0.02}, marked=("B",))
+    assert decide(grader, Response(marks=marks, confidence=0.99), key_revision=1).auto
+
+
+def test_equivalent_readings_agree() -> None:
+    # "7/8" and "0.875" are different strings but the same grade: no reason to ask.
+    grader = NumericGrader(numeric("0.875"))
+    r = Response(text="7/8", confidence=0.9, alternatives=(alt("0.875", 0.08),))
+    grade = decide(grader, r, key_revision=1)
+    assert grade.auto and grade.confidence == pytest.approx(0.98)
+
+
+def test_grade_response_uses_the_registry() -> None:
+    grade = grade_response(numeric("12"), Response.typed("12"), key_revision=2)
+    assert grade.kind == "numeric" and grade.verdict is Verdict.CORRECT
+
+
+def test_alternatives_may_be_given_as_pairs() -> None:
+    r = Response.model_validate({"text": "85", "confidence": 0.97, "alternatives": [["65", 0.12]]})
+    assert r.alternatives == (Alternative(text="65", probability=0.12),)
+    assert decide(GRADER, r, key_revision=1).verdict is Verdict.NEEDS_REVIEW
+
+
+def test_maths_alternatives_are_graded_too(checker: object) -> None:
+    from grading.math_expr import MathChecker, MathExprGrader
+
+    from .conftest import math_expr
+
+    assert isinstance(checker, MathChecker)
+    grader = MathExprGrader(math_expr("2x+1"), checker)
+    agree = Response(text="2x+1", confidence=0.9, alternatives=(alt("1+2x", 0.08),))
+    assert decide(grader, agree, key_revision=1).auto
+    clash = Response(text="2x+1", confidence=0.9, alternatives=(alt("2x-1", 0.08),))
+    assert decide(grader, clash, key_revision=1).verdict is Verdict.NEEDS_REVIEW

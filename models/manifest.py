@@ -70,12 +70,12 @@ PPOCR_DET_SMALL = ModelSpec(
     input_spec={"channels": 3, "normalise": "(x/255 - 0.5) / 0.5", "stride": 32},
 )
 
-# Filled in by models/training/train_digit_classifier.py; see that script.
+# Reproduced by models/training/train_digit_classifier.py (train split only).
 DIGIT_CLASSIFIER = ModelSpec(
     name="digit-symbol-classifier",
     package="models",
     relative_path="digit_symbol_cnn.onnx",
-    sha256="",
+    sha256="c76b51ad50105f498e25815e94a32a58be70f62406da7271f452347f69b4d073",
     licence="Apache-2.0 (weights trained on MNIST CC BY-SA 3.0 and BHMSDS MIT)",
     input_spec={
         "height": 28,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["RAW", "PrepOptions", "PreparedCrop", "ink_map", "prepare_crop", "to_gray"]
+__all__ = ["RAW", "PrepOptions", "PreparedCrop", "clean_ink", "ink_map", "prepare_crop", "to_gray"]
 
 
 @dataclass(frozen=True)
@@ -125,11 +125,51 @@ def _ink_bbox(ink: np.ndarray) -> tuple[int, int, int, int] | None:
     # Speckle from JPEG and copier noise is a few pixels; a written dot is larger than
     # a small fraction of the biggest stroke.
     keep = np.flatnonzero(areas >= max(3.0, 0.02 * areas.max())) + 1
+    if keep.size == 0:
+        return None
     x0 = int(stats[keep, cv2.CC_STAT_LEFT].min())
     y0 = int(stats[keep, cv2.CC_STAT_TOP].min())
     x1 = int((stats[keep, cv2.CC_STAT_LEFT] + stats[keep, cv2.CC_STAT_WIDTH]).max())
     y1 = int((stats[keep, cv2.CC_STAT_TOP] + stats[keep, cv2.CC_STAT_HEIGHT]).max())
     return x0, y0, x1, y1
+
+
+def clean_ink(
+    crop: np.ndarray, options: PrepOptions | None = None
+) -> tuple[np.ndarray | None, float]:
+    """Ink map of a crop with the printed border erased, trimmed to the ink with a margin.
+
+    Args:
+        crop: Grayscale or BGR uint8 crop of an answer box.
+        options: Preparation settings (``pad``, ``remove_border``, ``tight``,
+            ``min_ink_fraction`` apply).
+
+    Returns:
+        The float32 ink map (1 = darkest handwriting) or None when the box is blank, and
+        the ink fraction.
+
+    Raises:
+        ValueError: If ``crop`` is not an image.
+    """
+    o = options or PrepOptions()
+    ink = ink_map(to_gray(crop))
+    if o.remove_border:
+        ink = _erase_border_lines(ink)
+    # Rescale so the handwriting's own darkest strokes are 1: light pencil then looks like
+    # pen. The printed rule was the darkest thing before it was erased.
+    strokes = ink[ink > 0.08]
+    peak = float(np.percentile(strokes, 95)) if strokes.size > 20 else 1.0
+    ink = np.clip(ink / max(peak, 0.15), 0.0, 1.0)
+    fraction = float((ink > 0.5).mean())
+    box = _ink_bbox(ink)
+    if box is None or fraction < o.min_ink_fraction:
+        return None, fraction
+    if o.tight:
+        x0, y0, x1, y1 = box
+        m = max(2, round(o.pad * (y1 - y0)))
+        ink = ink[y0:y1, x0:x1]
+        ink = cv2.copyMakeBorder(ink, m, m, m, m, cv2.BORDER_CONSTANT, value=0.0)
+    return ink, fraction
 
 
 def prepare_crop(crop: np.ndarray, options: PrepOptions | None = None) -> PreparedCrop:
@@ -146,26 +186,11 @@ def prepare_crop(crop: np.ndarray, options: PrepOptions | None = None) -> Prepar
         ValueError: If ``crop`` is not an image.
     """
     o = options or PrepOptions()
-    gray = to_gray(crop)
     if not (o.tight or o.normalise or o.remove_border):
-        return PreparedCrop(_to_height(gray, o.height), 1.0)
-    ink = ink_map(gray)
-    if o.remove_border:
-        ink = _erase_border_lines(ink)
-    # Rescale so the handwriting's own darkest strokes are 1: light pencil then looks like
-    # pen. The printed rule was the darkest thing before it was erased.
-    strokes = ink[ink > 0.08]
-    peak = float(np.percentile(strokes, 95)) if strokes.size > 20 else 1.0
-    ink = np.clip(ink / max(peak, 0.15), 0.0, 1.0)
-    fraction = float((ink > 0.5).mean())
-    box = _ink_bbox(ink)
-    if box is None or fraction < o.min_ink_fraction:
+        return PreparedCrop(_to_height(to_gray(crop), o.height), 1.0)
+    ink, fraction = clean_ink(crop, o)
+    if ink is None:
         return PreparedCrop(None, fraction)
-    if o.tight:
-        x0, y0, x1, y1 = box
-        m = max(2, round(o.pad * (y1 - y0)))
-        ink = ink[y0:y1, x0:x1]
-        ink = cv2.copyMakeBorder(ink, m, m, m, m, cv2.BORDER_CONSTANT, value=0.0)
     out = (255.0 * (1.0 - ink)).astype(np.uint8)
     return PreparedCrop(_to_height(out, o.height), fraction)
 

@@ -22,7 +22,17 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from ocr.ctc import OTHER, Alphabet, CTCMatrix, beam_search, masked, restrict
+from ocr.ctc import (
+    OTHER,
+    Alphabet,
+    CTCMatrix,
+    Hypothesis,
+    beam_search,
+    forced_log_prob,
+    greedy_decode,
+    masked,
+    restrict,
+)
 from ocr.preprocess import PrepOptions, prepare_crop
 
 __all__ = [
@@ -102,6 +112,8 @@ class RecognizerOptions:
         bucket: Widths are padded up to a multiple of this, so a batch shares a width.
         beam_width: Prefix beam width of the constrained decoder.
         top_k: Alternatives returned.
+        decoder: ``beam`` (prefix beam search, exact string probabilities) or ``greedy``
+            (best path, as a generic OCR call decodes; kept as the baseline).
     """
 
     prep: PrepOptions = field(default_factory=PrepOptions)
@@ -109,6 +121,7 @@ class RecognizerOptions:
     bucket: int = 32
     beam_width: int = 8
     top_k: int = 5
+    decoder: Literal["beam", "greedy"] = "beam"
 
 
 def charset_from_session(session: Any) -> list[str]:
@@ -250,7 +263,11 @@ class PPOCRRecognizer:
             matrix = restrict(probs, self._charset, alphabet.chars)
             search = masked(matrix, alphabet)
         o = self.options
-        hyps = beam_search(search, beam_width=o.beam_width, top_k=o.top_k, length=length)
+        if o.decoder == "greedy":
+            text = greedy_decode(search).text
+            hyps = [Hypothesis(text, forced_log_prob(search, text), ())]
+        else:
+            hyps = beam_search(search, beam_width=o.beam_width, top_k=o.top_k, length=length)
         hyps = [h for h in hyps if OTHER not in h.text and h.text]
         if not hyps:
             return Reading("unreadable", ctc=matrix, detail="no reading fits the alphabet")

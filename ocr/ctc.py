@@ -19,6 +19,7 @@ All probabilities are natural-log; column 0 is always the CTC blank.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,22 +50,42 @@ class Alphabet:
     Attributes:
         name: Identifier (``digits``, ``numeric``, ``choice_ad``...).
         chars: The allowed characters, each once.
+        pattern: Optional regular expression a whole answer must match (``-?\\d+`` ...);
+            a handwritten ``1`` and ``/`` look alike, and only the format says that
+            ``55/`` cannot be an answer while ``5/5`` can.
     """
 
     name: str
     chars: str
+    pattern: str | None = None
 
     def __post_init__(self) -> None:
         if len(set(self.chars)) != len(self.chars) or not self.chars:
             raise ValueError(f"alphabet {self.name!r} must list distinct characters")
+        if self.pattern is not None:
+            re.compile(self.pattern)
+
+    def allows(self, text: str) -> bool:
+        """Whether ``text`` uses only the alphabet and matches its pattern.
+
+        Args:
+            text: A candidate answer.
+
+        Returns:
+            True if the answer is well-formed.
+        """
+        if any(c not in self.chars for c in text):
+            return False
+        return self.pattern is None or re.fullmatch(self.pattern, text) is not None
 
 
 ALPHABETS: dict[str, Alphabet] = {
     a.name: a
     for a in (
-        Alphabet("digits", "0123456789"),
-        Alphabet("numeric", "0123456789-./"),
-        Alphabet("signed_decimal", "0123456789-."),
+        Alphabet("digits", "0123456789", r"[0-9]+"),
+        # Integer, decimal or fraction, optionally negative: "85", "-12", "3.5", "7/8".
+        Alphabet("numeric", "0123456789-./", r"-?[0-9]+(\.[0-9]+)?|-?[0-9]+/[0-9]+"),
+        Alphabet("signed_decimal", "0123456789-.", r"-?[0-9]+(\.[0-9]+)?"),
         Alphabet("choice_ad", "ABCD"),
         Alphabet("choice_ae", "ABCDE"),
         Alphabet("true_false", "TF"),

@@ -118,7 +118,7 @@ class EnsembleRecognizer:
         glyph = self._glyphs.read(segments, alphabet)
         matrix = masked(reading.ctc, alphabet) if alphabet is not None else reading.ctc
         candidates = dict.fromkeys([t for t, _ in reading.alternatives])
-        if glyph.text:
+        if glyph.text and (alphabet is None or alphabet.allows(glyph.text)):
             candidates[glyph.text] = None
         scored = []
         for text in candidates:

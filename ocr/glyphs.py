@@ -184,8 +184,24 @@ class GlyphClassifier:
         )
         p = probs * allowed
         p = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
-        best = p.argmax(axis=1) if len(p) else np.zeros(0, int)
-        chosen = [float(p[i, k]) for i, k in enumerate(best)]
-        text = "".join(GLYPH_CLASSES[int(k)] for k in best)
-        log_prob = float(sum(math.log(max(c, 1e-12)) for c in chosen))
-        return GlyphReading(text, tuple(chosen), log_prob, p)
+        if len(p) == 0:
+            return GlyphReading("", (), 0.0, p)
+        # Best few strings by product of per-glyph probabilities (top 3 classes per glyph),
+        # then the first one the answer format allows.
+        beams: list[tuple[float, tuple[int, ...]]] = [(0.0, ())]
+        for row in p:
+            top = np.argsort(-row)[:3]
+            beams = sorted(
+                (
+                    (lp + math.log(max(float(row[k]), 1e-12)), ks + (int(k),))
+                    for lp, ks in beams
+                    for k in top
+                ),
+                reverse=True,
+            )[:32]
+        for lp, ks in beams:
+            text = "".join(GLYPH_CLASSES[k] for k in ks)
+            if alphabet is None or alphabet.allows(text):
+                chosen = tuple(float(p[i, k]) for i, k in enumerate(ks))
+                return GlyphReading(text, chosen, lp, p)
+        return GlyphReading("", (), float("-inf"), p)

@@ -103,17 +103,38 @@ def _line_mask(binary: np.ndarray) -> np.ndarray:
             else:
                 # A handwritten "1" is vertical too; only tall runs hugging a side qualify.
                 cx = x + bw / 2
-                is_rule = bh >= 0.55 * h and (cx < 0.15 * w or cx > 0.85 * w)
+                near_side = cx < 0.15 * w or cx > 0.85 * w
+                hugging = cx < 0.06 * w or cx > 0.94 * w
+                # A cropper that cut into the box leaves only part of a side rule.
+                is_rule = (bh >= 0.55 * h and near_side) or (bh >= 0.3 * h and hugging)
             if is_rule:
                 mask[labels == k] = 255
-    return cv2.dilate(mask, np.ones((5, 5), np.uint8))
+    # Blur and JPEG spread a rule's edges; at 300 dpi that is wider than at 150 dpi.
+    k = 5 if h < 120 else 7
+    return cv2.dilate(mask, np.ones((k, k), np.uint8))
+
+
+def _drop_edge_debris(ink: np.ndarray) -> np.ndarray:
+    """Remove ink lying wholly in the crop's outer band: stubs of rules and page corners."""
+    h, w = ink.shape
+    binary = (ink > 0.35).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    out = ink
+    for k in range(1, n):
+        x, y, bw, bh = (int(v) for v in stats[k, :4])
+        in_band = x + bw <= 0.07 * w or x >= 0.93 * w or y + bh <= 0.1 * h or y >= 0.9 * h
+        if in_band:
+            if out is ink:
+                out = ink.copy()
+            out[labels == k] = 0.0
+    return out
 
 
 def _erase_border_lines(ink: np.ndarray) -> np.ndarray:
     binary = (ink > 0.5 * float(ink.max())).astype(np.uint8) * 255
     out = ink.copy()
     out[_line_mask(binary) > 0] = 0.0
-    return out
+    return _drop_edge_debris(out)
 
 
 def _ink_bbox(ink: np.ndarray) -> tuple[int, int, int, int] | None:

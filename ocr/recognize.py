@@ -119,7 +119,7 @@ class RecognizerOptions:
     prep: PrepOptions = field(default_factory=PrepOptions)
     max_batch: int = 16
     bucket: int = 32
-    beam_width: int = 8
+    beam_width: int = 12
     top_k: int = 5
     decoder: Literal["beam", "greedy"] = "beam"
 
@@ -267,8 +267,12 @@ class PPOCRRecognizer:
             text = greedy_decode(search).text
             hyps = [Hypothesis(text, forced_log_prob(search, text), ())]
         else:
-            hyps = beam_search(search, beam_width=o.beam_width, top_k=o.top_k, length=length)
+            # Search deeper than we return: the format filter below may reject the top ones.
+            hyps = beam_search(search, beam_width=o.beam_width, top_k=4 * o.top_k, length=length)
         hyps = [h for h in hyps if OTHER not in h.text and h.text]
+        if alphabet is not None:
+            hyps = [h for h in hyps if alphabet.allows(h.text)]
+        hyps = hyps[: o.top_k]
         if not hyps:
             return Reading("unreadable", ctc=matrix, detail="no reading fits the alphabet")
         top = hyps[0]

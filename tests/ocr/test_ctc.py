@@ -123,3 +123,11 @@ def test_masked_decoding_never_leaves_the_alphabet(seed: int) -> None:
 def test_alphabet_rejects_duplicates() -> None:
     with pytest.raises(ValueError):
         Alphabet("bad", "aa")
+
+
+def test_numeric_format_rejects_misplaced_symbols() -> None:
+    numeric = ALPHABETS["numeric"]
+    for good in ["85", "-12", "3.5", "7/8", "0"]:
+        assert numeric.allows(good), good
+    for bad in ["55/", "/85", "--1", "9.8-", "1.2.3", "7//8", "8a"]:
+        assert not numeric.allows(bad), bad

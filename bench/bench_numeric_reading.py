@@ -20,8 +20,8 @@ import numpy as np
 
 from models.loader import SessionSettings, open_session
 from models.manifest import DIGIT_CLASSIFIER, PPOCR_REC_SMALL
-from ocr.ctc import ALPHABETS
-from ocr.ensemble import EnsembleRecognizer
+from ocr.ctc import ALPHABETS, Alphabet
+from ocr.ensemble import EnsembleOptions, EnsembleRecognizer
 from ocr.glyphs import GlyphClassifier
 from ocr.preprocess import RAW, PrepOptions
 from ocr.recognize import PPOCRRecognizer, Reading, RecognizerOptions
@@ -128,56 +128,52 @@ def main(argv: list[str] | None = None) -> int:
     rec_session = open_session(PPOCR_REC_SMALL, settings)
     glyph_session = open_session(DIGIT_CLASSIFIER, settings)
     numeric = ALPHABETS["numeric"]
+    chars_only = Alphabet("numeric-chars", numeric.chars)
     raw = PPOCRRecognizer(rec_session, options=RecognizerOptions(prep=RAW, decoder="greedy"))
+    raw_beam = PPOCRRecognizer(rec_session, options=RecognizerOptions(prep=RAW))
     prep = PPOCRRecognizer(rec_session, options=RecognizerOptions(prep=PrepOptions()))
-    ens = EnsembleRecognizer(prep, GlyphClassifier(glyph_session))
+    glyphs = GlyphClassifier(glyph_session)
+    ens = EnsembleRecognizer(prep, glyphs)
+    variants = (PrepOptions(pad=0.1), PrepOptions(pad=0.5))
+    ens_tta = EnsembleRecognizer(prep, glyphs, EnsembleOptions(line_variants=variants))
 
     def images(crops: Sequence[ComposedCrop]) -> list[np.ndarray]:
         return [c.image for c in crops]
 
+    Reader = Callable[[Sequence[ComposedCrop]], list[Reading]]
+    configs: list[tuple[str, Reader]] = [
+        ("plain: raw crop, greedy, unconstrained", lambda cs: raw.recognize(images(cs))),
+        (
+            "raw crop, masked to 0-9-./",
+            lambda cs: raw_beam.recognize(images(cs), alphabet=chars_only),
+        ),
+        ("prepared crop, unconstrained", lambda cs: prep.recognize(images(cs))),
+        (
+            "prepared crop, masked to 0-9-./",
+            lambda cs: prep.recognize(images(cs), alphabet=chars_only),
+        ),
+        ("+ answer format (int/dec/frac)", lambda cs: prep.recognize(images(cs), alphabet=numeric)),
+        ("+ glyph CNN second reader", lambda cs: ens.recognize(images(cs), alphabet=numeric)),
+        (
+            "+ test-time variants (pad .1/.5)",
+            lambda cs: ens_tta.recognize(images(cs), alphabet=numeric),
+        ),
+    ]
     rows = []
     if args.rapidocr > 0:
         rows.append(rapidocr_baseline(test[: args.rapidocr]))
-    rows += [
-        evaluate(
-            "plain: raw crop, greedy, unconstrained",
-            lambda cs: raw.recognize(images(cs)),
-            calib,
-            test,
-        ),
-        evaluate(
-            "raw crop, alphabet-masked",
-            lambda cs: raw.recognize(images(cs), alphabet=numeric),
-            calib,
-            test,
-        ),
-        evaluate(
-            "prepared crop, unconstrained", lambda cs: prep.recognize(images(cs)), calib, test
-        ),
-        evaluate(
-            "prepared crop, alphabet-masked",
-            lambda cs: prep.recognize(images(cs), alphabet=numeric),
-            calib,
-            test,
-        ),
-        evaluate(
-            "+ glyph CNN second reader",
-            lambda cs: ens.recognize(images(cs), alphabet=numeric),
-            calib,
-            test,
-        ),
-    ]
+    for name, read in configs:
+        rows.append(evaluate(name, read, calib, test))
     print()
-    print(
-        f"{'method':36s} {'exact':>7s} {'crops/s':>8s} {'thresh':>7s} {'acc>=th':>8s} {'coverage':>8s}"
-    )
+    header = f"{'method (test split)':38s} {'exact':>7s} {'crops/s':>8s} {'thresh':>7s}"
+    print(f"{header} {'acc>=th':>8s} {'coverage':>8s}")
     for r in rows:
         cal = (
             f"{r.threshold:7.4f} {r.precision:8.4f} {r.coverage:8.3f}"
             if r.threshold is not None and r.precision is not None and r.coverage is not None
             else f"{'-':>7s} {'-':>8s} {'-':>8s}"
         )
-        print(f"{r.name:36s} {r.accuracy:7.4f} {r.crops_per_s:8.1f} {cal}")
+        print(f"{r.name:38s} {r.accuracy:7.4f} {r.crops_per_s:8.1f} {cal}")
     print(f"\ntarget: exact >= 0.98; acc>=th >= {TARGET_PRECISION} at coverage >= 0.90")
     print(f"onnxruntime: intra-op threads {args.threads}, inter-op 1, sequential")
     return 0

@@ -18,7 +18,7 @@ import numpy as np
 
 from ocr.ctc import Alphabet, forced_log_prob, masked
 from ocr.glyphs import GLYPH_CLASSES, GlyphClassifier, segment_ink
-from ocr.preprocess import clean_ink
+from ocr.preprocess import PrepOptions, clean_ink, prepare_crop
 from ocr.recognize import PPOCRRecognizer, Reading
 
 __all__ = ["EnsembleOptions", "EnsembleRecognizer", "glyph_log_prob"]
@@ -31,10 +31,14 @@ class EnsembleOptions:
     Attributes:
         glyph_weight: Multiplier of the glyph reader's log-probability.
         length_penalty: Log-probability charged per glyph of length mismatch.
+        line_variants: Extra preparations of each crop read by PP-OCR (test-time
+            variants); a candidate's CTC score is its mean log-probability over the
+            primary preparation and these.
     """
 
-    glyph_weight: float = 1.0
-    length_penalty: float = -6.0
+    glyph_weight: float = 0.5
+    length_penalty: float = -3.0
+    line_variants: tuple[PrepOptions, ...] = ()
 
 
 def glyph_log_prob(probs: np.ndarray, text: str, length_penalty: float) -> float:
@@ -99,30 +103,61 @@ class EnsembleRecognizer:
             glyph reader has nothing either.
         """
         base = self._line.recognize(crops, alphabet=alphabet, length=length)
+        variants: list[list[Reading | None]] = []
+        for prep in self.options.line_variants:
+            variants.append(self._variant(crops, prep, alphabet, length))
         out = []
-        for crop, reading in zip(crops, base, strict=True):
+        for i, (crop, reading) in enumerate(zip(crops, base, strict=True)):
             if reading.status in ("blank", "engine_error") or reading.ctc is None:
                 out.append(reading)
                 continue
+            extra = [v[i] for v in variants]
+            others = [r for r in extra if r is not None and r.ctc is not None]
             try:
-                out.append(self._combine(crop, reading, alphabet))
+                out.append(self._combine(crop, reading, alphabet, others))
             except Exception as exc:  # noqa: BLE001 - a second-reader failure must not hide the first
                 out.append(replace(reading, detail=f"glyph reader failed: {exc}"))
         return out
 
-    def _combine(self, crop: np.ndarray, reading: Reading, alphabet: Alphabet | None) -> Reading:
+    def _variant(
+        self,
+        crops: Sequence[np.ndarray],
+        prep: PrepOptions,
+        alphabet: Alphabet | None,
+        length: tuple[int, int] | None,
+    ) -> list[Reading | None]:
+        prepared = [prepare_crop(c, prep).image for c in crops]
+        owners = [i for i, img in enumerate(prepared) if img is not None]
+        images = [img for img in prepared if img is not None]
+        out: list[Reading | None] = [None] * len(crops)
+        for i, probs in zip(owners, self._line.probabilities(images), strict=True):
+            out[i] = self._line.decode(probs, alphabet=alphabet, length=length)
+        return out
+
+    def _combine(
+        self,
+        crop: np.ndarray,
+        reading: Reading,
+        alphabet: Alphabet | None,
+        variants: Sequence[Reading] = (),
+    ) -> Reading:
         assert reading.ctc is not None
         o = self.options
         ink, _ = clean_ink(crop, self._line.options.prep)
         segments = segment_ink(ink) if ink is not None else []
         glyph = self._glyphs.read(segments, alphabet)
-        matrix = masked(reading.ctc, alphabet) if alphabet is not None else reading.ctc
-        candidates = dict.fromkeys([t for t, _ in reading.alternatives])
+        views = [reading, *variants]
+        matrices = [
+            masked(r.ctc, alphabet) if alphabet is not None else r.ctc
+            for r in views
+            if r.ctc is not None
+        ]
+        candidates = dict.fromkeys(t for r in views for t, _ in r.alternatives)
         if glyph.text and (alphabet is None or alphabet.allows(glyph.text)):
             candidates[glyph.text] = None
         scored = []
         for text in candidates:
-            ctc = forced_log_prob(matrix, text)
+            ctc = float(np.mean([forced_log_prob(m, text) for m in matrices]))
             g = glyph_log_prob(glyph.probs, text, o.length_penalty)
             scored.append((ctc + o.glyph_weight * g, text))
         scored = [s for s in scored if math.isfinite(s[0])]

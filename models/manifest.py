@@ -75,7 +75,7 @@ DIGIT_CLASSIFIER = ModelSpec(
     name="digit-symbol-classifier",
     package="models",
     relative_path="digit_symbol_cnn.onnx",
-    sha256="c76b51ad50105f498e25815e94a32a58be70f62406da7271f452347f69b4d073",
+    sha256="4c409bf7c1dd2aa487bda8b9ebdadb770f811940a87ef6ea7251ffdbc138e71f",
     licence="Apache-2.0 (weights trained on MNIST CC BY-SA 3.0 and BHMSDS MIT)",
     input_spec={
         "height": 28,

@@ -36,7 +36,7 @@ class EnsembleOptions:
             primary preparation and these.
     """
 
-    glyph_weight: float = 0.5
+    glyph_weight: float = 1.5
     length_penalty: float = -3.0
     line_variants: tuple[PrepOptions, ...] = ()
 

@@ -25,20 +25,21 @@ class PrepOptions:
         height: Output height in pixels (the recogniser's input height).
         pad: Margin around the ink bounding box, as a fraction of the ink height.
         remove_border: Erase long straight lines near the crop's edges (the printed box).
-        normalise: Redraw ink black on white, stretched so the darkest ink is black.
-        tight: Trim to the ink bounding box; False keeps the whole crop (baseline).
+        tight: Trim to the ink bounding box; False keeps the whole crop.
         min_ink_fraction: Below this fraction of ink pixels the box counts as blank.
+        raw: Only resize the crop to ``height`` (the baseline a generic OCR call sees);
+            the other settings are ignored and no crop is ever reported blank.
     """
 
     height: int = 48
     pad: float = 0.25
     remove_border: bool = True
-    normalise: bool = True
     tight: bool = True
     min_ink_fraction: float = 0.0015
+    raw: bool = False
 
 
-RAW = PrepOptions(remove_border=False, normalise=False, tight=False)
+RAW = PrepOptions(raw=True)
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ def prepare_crop(crop: np.ndarray, options: PrepOptions | None = None) -> Prepar
         ValueError: If ``crop`` is not an image.
     """
     o = options or PrepOptions()
-    if not (o.tight or o.normalise or o.remove_border):
+    if o.raw:
         return PreparedCrop(_to_height(to_gray(crop), o.height), 1.0)
     ink, fraction = clean_ink(crop, o)
     if ink is None:

@@ -34,11 +34,15 @@ class EnsembleOptions:
         line_variants: Extra preparations of each crop read by PP-OCR (test-time
             variants); a candidate's CTC score is its mean log-probability over the
             primary preparation and these.
+        temperature: Scale applied to combined log-scores before normalising; below 1 it
+            keeps confident posteriors from saturating at 1.0, where crops could no longer
+            be ranked against each other when an auto-accept threshold is chosen.
     """
 
     glyph_weight: float = 1.5
     length_penalty: float = -3.0
     line_variants: tuple[PrepOptions, ...] = ()
+    temperature: float = 0.3
 
 
 def glyph_log_prob(probs: np.ndarray, text: str, length_penalty: float) -> float:
@@ -153,8 +157,8 @@ class EnsembleRecognizer:
             if r.ctc is not None
         ]
         candidates = dict.fromkeys(t for r in views for t, _ in r.alternatives)
-        if glyph.text and (alphabet is None or alphabet.allows(glyph.text)):
-            candidates[glyph.text] = None
+        for text, _ in glyph.alternatives:
+            candidates[text] = None
         scored = []
         for text in candidates:
             ctc = float(np.mean([forced_log_prob(m, text) for m in matrices]))
@@ -163,7 +167,7 @@ class EnsembleRecognizer:
         scored = [s for s in scored if math.isfinite(s[0])]
         if not scored:
             return reading
-        scores = np.array([s for s, _ in scored])
+        scores = np.array([s for s, _ in scored]) * o.temperature
         post = np.exp(scores - np.logaddexp.reduce(scores))
         order = np.argsort(-post)
         alts = tuple((scored[i][1], float(post[i])) for i in order)

@@ -60,12 +60,14 @@ class GlyphReading:
         char_probs: Probability of each chosen class.
         log_prob: Sum of the chosen classes' log-probabilities.
         probs: (n_segments, n_classes) class probabilities, for combining readers.
+        alternatives: Up to three allowed strings with their log-probabilities, best first.
     """
 
     text: str
     char_probs: tuple[float, ...]
     log_prob: float
     probs: np.ndarray
+    alternatives: tuple[tuple[str, float], ...] = ()
 
 
 def glyph_image(ink: np.ndarray) -> np.ndarray:
@@ -199,9 +201,14 @@ class GlyphClassifier:
                 ),
                 reverse=True,
             )[:32]
-        for lp, ks in beams:
-            text = "".join(GLYPH_CLASSES[k] for k in ks)
-            if alphabet is None or alphabet.allows(text):
-                chosen = tuple(float(p[i, k]) for i, k in enumerate(ks))
-                return GlyphReading(text, chosen, lp, p)
-        return GlyphReading("", (), float("-inf"), p)
+        allowed_beams = [
+            (lp, ks)
+            for lp, ks in beams
+            if alphabet is None or alphabet.allows("".join(GLYPH_CLASSES[k] for k in ks))
+        ]
+        if not allowed_beams:
+            return GlyphReading("", (), float("-inf"), p)
+        lp, ks = allowed_beams[0]
+        chosen = tuple(float(p[i, k]) for i, k in enumerate(ks))
+        alts = tuple(("".join(GLYPH_CLASSES[k] for k in b), v) for v, b in allowed_beams[:3])
+        return GlyphReading(alts[0][0], chosen, lp, p, alts)

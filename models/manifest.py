@@ -75,7 +75,7 @@ DIGIT_CLASSIFIER = ModelSpec(
     name="digit-symbol-classifier",
     package="models",
     relative_path="digit_symbol_cnn.onnx",
-    sha256="4c409bf7c1dd2aa487bda8b9ebdadb770f811940a87ef6ea7251ffdbc138e71f",
+    sha256="36cbb920e8b219a3805539b6fecef31eaaa21531b164edfd44f4ace0599926d4",
     licence="Apache-2.0 (weights trained on MNIST CC BY-SA 3.0 and BHMSDS MIT)",
     input_spec={
         "height": 28,

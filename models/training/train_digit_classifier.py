@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     from torch import nn
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--answers", type=int, default=14000)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--answers", type=int, default=24000)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)

@@ -1,0 +1,111 @@
+"""The model manifest: every ONNX asset markbook runs, where it lives and what it expects.
+
+A model is identified by name; its file either ships inside an installed Python package
+(the PP-OCR models come inside the ``rapidocr`` wheel, so an offline school server needs no
+download) or inside this ``models`` package itself (the small models we train). The sha256
+pins the exact bytes: a different wheel version with different weights must fail loudly
+rather than silently change what the grader reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "MANIFEST",
+    "DIGIT_CLASSIFIER",
+    "PPOCR_DET_SMALL",
+    "PPOCR_REC_SMALL",
+    "ModelSpec",
+    "get_spec",
+]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model asset.
+
+    Attributes:
+        name: Stable identifier used by callers (``"ppocr-rec-small"``).
+        package: Import name of the package whose directory holds the file
+            (``"rapidocr"`` for the wheel-shipped models, ``"models"`` for our own).
+        relative_path: Path of the file inside that package directory.
+        sha256: Hex digest of the file's bytes.
+        licence: SPDX-ish licence of the weights.
+        input_spec: Free-form facts the pre-processing relies on (input height, channels,
+            normalisation), kept here so they are written down once.
+    """
+
+    name: str
+    package: str
+    relative_path: str
+    sha256: str
+    licence: str
+    input_spec: dict[str, object] = field(default_factory=dict)
+
+
+PPOCR_REC_SMALL = ModelSpec(
+    name="ppocr-rec-small",
+    package="rapidocr",
+    relative_path="models/PP-OCRv6_rec_small.onnx",
+    sha256="6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
+    licence="Apache-2.0",
+    input_spec={
+        "height": 48,
+        "channels": 3,
+        "normalise": "(x/255 - 0.5) / 0.5",
+        # The charset is stored in the ONNX metadata; index 0 is the CTC blank and a
+        # space is appended after the listed characters.
+        "charset_metadata_key": "character",
+        "output": "softmax probabilities (N, T, C)",
+    },
+)
+
+PPOCR_DET_SMALL = ModelSpec(
+    name="ppocr-det-small",
+    package="rapidocr",
+    relative_path="models/PP-OCRv6_det_small.onnx",
+    sha256="090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
+    licence="Apache-2.0",
+    input_spec={"channels": 3, "normalise": "(x/255 - 0.5) / 0.5", "stride": 32},
+)
+
+# Reproduced by models/training/train_digit_classifier.py (train split only).
+DIGIT_CLASSIFIER = ModelSpec(
+    name="digit-symbol-classifier",
+    package="models",
+    relative_path="digit_symbol_cnn.onnx",
+    sha256="36cbb920e8b219a3805539b6fecef31eaaa21531b164edfd44f4ace0599926d4",
+    licence="Apache-2.0 (weights trained on MNIST CC BY-SA 3.0 and BHMSDS MIT)",
+    input_spec={
+        "height": 28,
+        "width": 28,
+        "channels": 1,
+        "normalise": "ink=1.0 on 0.0 background, centred by mass in a 20x20 box",
+        "classes": "0123456789-/.",
+    },
+)
+
+MANIFEST: dict[str, ModelSpec] = {
+    spec.name: spec for spec in (PPOCR_REC_SMALL, PPOCR_DET_SMALL, DIGIT_CLASSIFIER)
+}
+
+
+def get_spec(name: str) -> ModelSpec:
+    """Look a model up by name.
+
+    Args:
+        name: The model's manifest name.
+
+    Returns:
+        The model's spec.
+
+    Raises:
+        KeyError: If no model of that name is in the manifest; the message lists the known
+            names.
+    """
+    try:
+        return MANIFEST[name]
+    except KeyError:
+        known = ", ".join(sorted(MANIFEST))
+        raise KeyError(f"unknown model {name!r}; known models: {known}") from None

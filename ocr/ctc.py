@@ -1,0 +1,313 @@
+"""Pure-numpy CTC tools over a small, restricted probability matrix.
+
+The recogniser's raw output has ~18,700 classes per frame. Grading only ever asks about a
+few of them (the answer's alphabet), so :func:`restrict` folds the matrix into
+``[blank, alphabet..., other]`` columns, where *other* keeps the probability mass of every
+character outside the alphabet. That matrix is small and picklable, and it still answers:
+
+* the best reading (:func:`greedy_decode`), with or without the alphabet mask
+  (:func:`masked`: drop *other* and renormalise per frame);
+* the top-k readings with their probabilities (:func:`beam_search`), optionally limited to
+  an expected length range;
+* the probability of any given string (:func:`forced_log_prob`, the CTC forward
+  algorithm), which is what verification compares: log P(key | crop) against the best
+  reading's.
+
+All probabilities are natural-log; column 0 is always the CTC blank.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "ALPHABETS",
+    "Alphabet",
+    "CTCMatrix",
+    "OTHER",
+    "Hypothesis",
+    "beam_search",
+    "forced_log_prob",
+    "greedy_decode",
+    "masked",
+    "restrict",
+]
+
+# Stands for "some character outside the alphabet" in a restricted matrix.
+OTHER = "\x00"
+_NEG_INF = float("-inf")
+
+
+@dataclass(frozen=True)
+class Alphabet:
+    """The characters an answer may use.
+
+    Attributes:
+        name: Identifier (``digits``, ``numeric``, ``choice_ad``...).
+        chars: The allowed characters, each once.
+        pattern: Optional regular expression a whole answer must match (``-?\\d+`` ...);
+            a handwritten ``1`` and ``/`` look alike, and only the format says that
+            ``55/`` cannot be an answer while ``5/5`` can.
+    """
+
+    name: str
+    chars: str
+    pattern: str | None = None
+
+    def __post_init__(self) -> None:
+        if len(set(self.chars)) != len(self.chars) or not self.chars:
+            raise ValueError(f"alphabet {self.name!r} must list distinct characters")
+        if self.pattern is not None:
+            re.compile(self.pattern)
+
+    def allows(self, text: str) -> bool:
+        """Whether ``text`` uses only the alphabet and matches its pattern.
+
+        Args:
+            text: A candidate answer.
+
+        Returns:
+            True if the answer is well-formed.
+        """
+        if any(c not in self.chars for c in text):
+            return False
+        return self.pattern is None or re.fullmatch(self.pattern, text) is not None
+
+
+ALPHABETS: dict[str, Alphabet] = {
+    a.name: a
+    for a in (
+        Alphabet("digits", "0123456789", r"[0-9]+"),
+        # Integer, decimal or fraction, optionally negative: "85", "-12", "3.5", "7/8".
+        Alphabet("numeric", "0123456789-./", r"-?[0-9]+(\.[0-9]+)?|-?[0-9]+/[0-9]+"),
+        Alphabet("signed_decimal", "0123456789-.", r"-?[0-9]+(\.[0-9]+)?"),
+        Alphabet("choice_ad", "ABCD"),
+        Alphabet("choice_ae", "ABCDE"),
+        Alphabet("true_false", "TF"),
+        Alphabet("expression", "0123456789+-*/=().x"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class CTCMatrix:
+    """Per-frame log-probabilities over ``blank + symbols``.
+
+    Attributes:
+        log_probs: float32 array (T, 1 + len(symbols)); column 0 is the blank.
+        symbols: The character of each non-blank column, in order; may include
+            :data:`OTHER` as the last symbol.
+    """
+
+    log_probs: np.ndarray
+    symbols: str
+
+    def __post_init__(self) -> None:
+        if self.log_probs.ndim != 2 or self.log_probs.shape[1] != len(self.symbols) + 1:
+            raise ValueError("log_probs must be (T, 1 + len(symbols))")
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One decoded string.
+
+    Attributes:
+        text: The string.
+        log_prob: Its log-probability (exact CTC probability when from beam search,
+            best-path probability when from greedy decoding).
+        char_probs: Per-character confidence (max frame probability of each emitted char).
+    """
+
+    text: str
+    log_prob: float
+    char_probs: tuple[float, ...]
+
+
+def restrict(probs: np.ndarray, charset: Sequence[str], keep: str) -> CTCMatrix:
+    """Fold a full softmax matrix onto ``blank + keep + OTHER``.
+
+    Args:
+        probs: (T, C) probabilities from the recogniser, column 0 the blank.
+        charset: The recogniser's characters; ``charset[i]`` labels column ``i`` (index 0,
+            the blank, is ignored).
+        keep: Characters to keep as their own columns; unknown ones are skipped.
+
+    Returns:
+        The restricted log-probability matrix, whose rows still sum to 1.
+    """
+    index = {c: i for i, c in enumerate(charset) if i > 0}
+    kept = "".join(c for c in dict.fromkeys(keep) if c in index)
+    cols = [0] + [index[c] for c in kept]
+    sub = probs[:, cols].astype(np.float64)
+    other = np.clip(probs.sum(axis=1, dtype=np.float64) - sub.sum(axis=1), 0.0, None)
+    full = np.concatenate([sub, other[:, None]], axis=1)
+    full /= full.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        return CTCMatrix(np.log(full).astype(np.float32), kept + OTHER)
+
+
+def masked(matrix: CTCMatrix, alphabet: Alphabet) -> CTCMatrix:
+    """Keep only the blank and ``alphabet`` columns, renormalised per frame.
+
+    Args:
+        matrix: A restricted matrix.
+        alphabet: Allowed characters; those absent from ``matrix`` get no column.
+
+    Returns:
+        A matrix that can only decode to strings over the alphabet.
+    """
+    cols = [0] + [i + 1 for i, c in enumerate(matrix.symbols) if c in alphabet.chars]
+    kept = "".join(matrix.symbols[i - 1] for i in cols[1:])
+    lp = matrix.log_probs[:, cols].astype(np.float64)
+    lp -= np.logaddexp.reduce(lp, axis=1, keepdims=True)
+    return CTCMatrix(lp.astype(np.float32), kept)
+
+
+def greedy_decode(matrix: CTCMatrix) -> Hypothesis:
+    """Best-path decoding: argmax per frame, merge repeats, drop blanks.
+
+    Args:
+        matrix: Log-probabilities.
+
+    Returns:
+        The best-path string, the path's log-probability and per-char confidences.
+    """
+    best = matrix.log_probs.argmax(axis=1)
+    path_lp = float(matrix.log_probs[np.arange(len(best)), best].sum())
+    text: list[str] = []
+    confs: list[float] = []
+    prev = 0
+    for t, k in enumerate(best):
+        k = int(k)
+        p = math.exp(float(matrix.log_probs[t, k]))
+        if k != 0 and k != prev:
+            text.append(matrix.symbols[k - 1])
+            confs.append(p)
+        elif k != 0:
+            confs[-1] = max(confs[-1], p)
+        prev = k
+    return Hypothesis("".join(text), path_lp, tuple(confs))
+
+
+def _char_probs(matrix: CTCMatrix, text: str) -> tuple[float, ...]:
+    # A per-character summary for display and review: the strongest frame for each char.
+    peaks = np.exp(matrix.log_probs.max(axis=0))
+    return tuple(float(peaks[matrix.symbols.index(c) + 1]) for c in text)
+
+
+def forced_log_prob(matrix: CTCMatrix, text: str) -> float:
+    """log P(text | crop) by the CTC forward algorithm (sum over all alignments).
+
+    Args:
+        matrix: Log-probabilities.
+        text: The string to score; any character without a column makes it impossible.
+
+    Returns:
+        The log-probability; ``-inf`` if the string cannot be produced (a missing
+        character, or more frames needed than available).
+    """
+    lp = matrix.log_probs.astype(np.float64)
+    n_frames = lp.shape[0]
+    try:
+        labels = [matrix.symbols.index(c) + 1 for c in text]
+    except ValueError:
+        return float(_NEG_INF)
+    if not labels:
+        return float(lp[:, 0].sum())
+    ext = [0]
+    for k in labels:
+        ext += [k, 0]
+    s_len = len(ext)
+    ext_arr = np.array(ext)
+    # A label may skip the blank before it unless it repeats the previous label.
+    can_skip = np.zeros(s_len, bool)
+    for s in range(2, s_len):
+        can_skip[s] = ext[s] != 0 and ext[s] != ext[s - 2]
+    alpha = np.full(s_len, _NEG_INF)
+    alpha[0] = lp[0, 0]
+    if s_len > 1:
+        alpha[1] = lp[0, ext[1]]
+    for t in range(1, n_frames):
+        prev = alpha
+        step = prev.copy()
+        step[1:] = np.logaddexp(step[1:], prev[:-1])
+        skip = np.full(s_len, _NEG_INF)
+        skip[2:] = np.where(can_skip[2:], prev[:-2], _NEG_INF)
+        alpha = np.logaddexp(step, skip) + lp[t, ext_arr]
+    return float(np.logaddexp(alpha[-1], alpha[-2]))
+
+
+def _lae(a: float, b: float) -> float:
+    # math-based log-add-exp: numpy's ufunc on Python scalars dominates the loop otherwise.
+    if a == _NEG_INF:
+        return b
+    if b == _NEG_INF:
+        return a
+    hi, lo = (a, b) if a > b else (b, a)
+    return hi + math.log1p(math.exp(lo - hi))
+
+
+def _add(
+    beams: dict[tuple[int, ...], list[float]], prefix: tuple[int, ...], pb: float, pnb: float
+) -> None:
+    cur = beams.setdefault(prefix, [_NEG_INF, _NEG_INF])
+    cur[0] = _lae(cur[0], pb)
+    cur[1] = _lae(cur[1], pnb)
+
+
+def beam_search(
+    matrix: CTCMatrix,
+    *,
+    beam_width: int = 8,
+    top_k: int = 5,
+    length: tuple[int, int] | None = None,
+    prune: float = 1e-4,
+) -> list[Hypothesis]:
+    """CTC prefix beam search returning the top-k strings with their probabilities.
+
+    Args:
+        matrix: Log-probabilities.
+        beam_width: Prefixes kept per frame.
+        top_k: Strings returned.
+        length: Inclusive (min, max) string length; prefixes longer than max are dropped
+            and shorter finals are discarded.
+        prune: Characters below this frame probability are not extended (speed only).
+
+    Returns:
+        Up to ``top_k`` hypotheses, best first; each ``log_prob`` is re-scored exactly with
+        :func:`forced_log_prob`.
+    """
+    lp = matrix.log_probs.astype(np.float64)
+    max_len = length[1] if length else 10**9
+    log_prune = math.log(prune)
+    # prefix -> (log P ending in blank, log P ending in non-blank)
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, _NEG_INF)}
+    for t in range(lp.shape[0]):
+        row = lp[t]
+        cands = [int(k) for k in np.flatnonzero(row > log_prune) if k != 0]
+        nxt: dict[tuple[int, ...], list[float]] = {}
+        for prefix, (pb, pnb) in beams.items():
+            total = _lae(pb, pnb)
+            _add(nxt, prefix, total + float(row[0]), _NEG_INF)
+            if prefix:
+                _add(nxt, prefix, _NEG_INF, pnb + float(row[prefix[-1]]))
+            for k in cands:
+                if len(prefix) >= max_len:
+                    break
+                # A repeat of the last label needs a blank in between.
+                src = pb if prefix and prefix[-1] == k else total
+                _add(nxt, prefix + (k,), _NEG_INF, src + float(row[k]))
+        ranked = sorted(nxt.items(), key=lambda kv: -_lae(kv[1][0], kv[1][1]))
+        beams = {p: (v[0], v[1]) for p, v in ranked[:beam_width]}
+    finals = [p for p in beams if length is None or length[0] <= len(p) <= length[1]]
+    out = []
+    for prefix in finals:
+        text = "".join(matrix.symbols[k - 1] for k in prefix)
+        out.append(Hypothesis(text, forced_log_prob(matrix, text), _char_probs(matrix, text)))
+    out.sort(key=lambda h: -h.log_prob)
+    return out[:top_k]

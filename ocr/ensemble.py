@@ -1,0 +1,184 @@
+"""Combine the PP-OCR line reader with the glyph reader into one calibrated reading.
+
+Candidates are PP-OCR's top-k strings plus the glyph reader's string. Each is scored on
+both readers' scales: log P_ctc(s | crop) by forced CTC scoring, and log P_glyph(s) as the
+product of per-segment class probabilities (a string whose length differs from the number
+of segments gets a fixed penalty per missing or extra glyph). The confidence of the winner
+is its share of the combined probability over the candidates, so two readers that agree
+give a confident answer and two that disagree send it to review.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ocr.ctc import Alphabet, forced_log_prob, masked
+from ocr.glyphs import GLYPH_CLASSES, GlyphClassifier, segment_ink
+from ocr.preprocess import PrepOptions, clean_ink, prepare_crop
+from ocr.recognize import PPOCRRecognizer, Reading
+
+__all__ = ["EnsembleOptions", "EnsembleRecognizer", "glyph_log_prob"]
+
+
+@dataclass(frozen=True)
+class EnsembleOptions:
+    """Weights of the combination.
+
+    Attributes:
+        glyph_weight: Multiplier of the glyph reader's log-probability.
+        length_penalty: Log-probability charged per glyph of length mismatch.
+        line_variants: Extra preparations of each crop read by PP-OCR (test-time
+            variants); a candidate's CTC score is its mean log-probability over the
+            primary preparation and these.
+        temperature: Scale applied to combined log-scores before normalising; below 1 it
+            keeps confident posteriors from saturating at 1.0, where crops could no longer
+            be ranked against each other when an auto-accept threshold is chosen.
+    """
+
+    glyph_weight: float = 1.5
+    length_penalty: float = -3.0
+    line_variants: tuple[PrepOptions, ...] = ()
+    temperature: float = 0.3
+
+
+def glyph_log_prob(probs: np.ndarray, text: str, length_penalty: float) -> float:
+    """log P_glyph(text): one character per segment, penalising a count mismatch.
+
+    Args:
+        probs: (n_segments, n_classes) glyph class probabilities.
+        text: Candidate string.
+        length_penalty: Log-probability per missing or extra glyph.
+
+    Returns:
+        The log-probability (``-inf`` for a character the classifier does not know).
+    """
+    if any(c not in GLYPH_CLASSES for c in text):
+        return float("-inf")
+    n = len(probs)
+    if n != len(text):
+        # Segmentation miscounts touching digits; the mismatch is evidence, not a veto.
+        return length_penalty * abs(n - len(text))
+    return float(
+        sum(
+            math.log(max(float(probs[i, GLYPH_CLASSES.index(c)]), 1e-9)) for i, c in enumerate(text)
+        )
+    )
+
+
+class EnsembleRecognizer:
+    """PP-OCR plus the glyph classifier, behind the ``TextRecognizer`` interface.
+
+    Args:
+        line: The PP-OCR recogniser.
+        glyphs: The glyph classifier.
+        options: Combination weights.
+    """
+
+    def __init__(
+        self,
+        line: PPOCRRecognizer,
+        glyphs: GlyphClassifier,
+        options: EnsembleOptions | None = None,
+    ) -> None:
+        self._line = line
+        self._glyphs = glyphs
+        self.options = options or EnsembleOptions()
+
+    def recognize(
+        self,
+        crops: Sequence[np.ndarray],
+        *,
+        alphabet: Alphabet | None = None,
+        length: tuple[int, int] | None = None,
+    ) -> list[Reading]:
+        """Read crops with both readers (see ``TextRecognizer.recognize``).
+
+        Args:
+            crops: uint8 grayscale or BGR crops.
+            alphabet: Allowed characters, or None.
+            length: Inclusive expected length range, or None.
+
+        Returns:
+            One reading per crop; PP-OCR's status is kept when it is not ``ok`` and the
+            glyph reader has nothing either.
+        """
+        base = self._line.recognize(crops, alphabet=alphabet, length=length)
+        variants: list[list[Reading | None]] = []
+        for prep in self.options.line_variants:
+            variants.append(self._variant(crops, prep, alphabet, length))
+        out = []
+        for i, (crop, reading) in enumerate(zip(crops, base, strict=True)):
+            if reading.status in ("blank", "engine_error") or reading.ctc is None:
+                out.append(reading)
+                continue
+            extra = [v[i] for v in variants]
+            others = [r for r in extra if r is not None and r.ctc is not None]
+            try:
+                out.append(self._combine(crop, reading, alphabet, others))
+            except Exception as exc:  # noqa: BLE001 - a second-reader failure must not hide the first
+                out.append(replace(reading, detail=f"glyph reader failed: {exc}"))
+        return out
+
+    def _variant(
+        self,
+        crops: Sequence[np.ndarray],
+        prep: PrepOptions,
+        alphabet: Alphabet | None,
+        length: tuple[int, int] | None,
+    ) -> list[Reading | None]:
+        prepared = [prepare_crop(c, prep).image for c in crops]
+        owners = [i for i, img in enumerate(prepared) if img is not None]
+        images = [img for img in prepared if img is not None]
+        out: list[Reading | None] = [None] * len(crops)
+        for i, probs in zip(owners, self._line.probabilities(images), strict=True):
+            out[i] = self._line.decode(probs, alphabet=alphabet, length=length)
+        return out
+
+    def _combine(
+        self,
+        crop: np.ndarray,
+        reading: Reading,
+        alphabet: Alphabet | None,
+        variants: Sequence[Reading] = (),
+    ) -> Reading:
+        assert reading.ctc is not None
+        o = self.options
+        ink, _ = clean_ink(crop, self._line.options.prep)
+        segments = segment_ink(ink) if ink is not None else []
+        glyph = self._glyphs.read(segments, alphabet)
+        views = [reading, *variants]
+        matrices = [
+            masked(r.ctc, alphabet) if alphabet is not None else r.ctc
+            for r in views
+            if r.ctc is not None
+        ]
+        candidates = dict.fromkeys(t for r in views for t, _ in r.alternatives)
+        for text, _ in glyph.alternatives:
+            candidates[text] = None
+        scored = []
+        for text in candidates:
+            ctc = float(np.mean([forced_log_prob(m, text) for m in matrices]))
+            g = glyph_log_prob(glyph.probs, text, o.length_penalty)
+            scored.append((ctc + o.glyph_weight * g, text))
+        scored = [s for s in scored if math.isfinite(s[0])]
+        if not scored:
+            return reading
+        scores = np.array([s for s, _ in scored]) * o.temperature
+        post = np.exp(scores - np.logaddexp.reduce(scores))
+        order = np.argsort(-post)
+        alts = tuple((scored[i][1], float(post[i])) for i in order)
+        best = alts[0][0]
+        agree = "agree" if best == reading.text == glyph.text else "disagree"
+        return Reading(
+            "ok",
+            best,
+            alts[0][1],
+            reading.char_confidences if best == reading.text else glyph.char_probs,
+            alts,
+            reading.ctc,
+            detail=f"line={reading.text!r} glyphs={glyph.text!r} ({agree})",
+        )

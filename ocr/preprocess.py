@@ -1,0 +1,224 @@
+"""Answer-box crop preparation for the line recogniser.
+
+PP-OCR was trained on tight, dark-on-light text lines. An answer-box crop is not that: it
+has the printed box border around it, a lot of empty paper, uneven paper tone, and pencil
+answers that are barely darker than the paper. :func:`prepare_crop` turns a crop into an
+ink map (1 = ink), erases the printed border's straight lines, trims to the ink with a
+margin, and redraws it as clean black-on-white at the recogniser's input height.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["RAW", "PrepOptions", "PreparedCrop", "clean_ink", "ink_map", "prepare_crop", "to_gray"]
+
+
+@dataclass(frozen=True)
+class PrepOptions:
+    """How crops are prepared.
+
+    Attributes:
+        height: Output height in pixels (the recogniser's input height).
+        pad: Margin around the ink bounding box, as a fraction of the ink height.
+        remove_border: Erase long straight lines near the crop's edges (the printed box).
+        tight: Trim to the ink bounding box; False keeps the whole crop.
+        min_ink_fraction: Below this fraction of ink pixels the box counts as blank.
+        raw: Only resize the crop to ``height`` (the baseline a generic OCR call sees);
+            the other settings are ignored and no crop is ever reported blank.
+    """
+
+    height: int = 48
+    pad: float = 0.25
+    remove_border: bool = True
+    tight: bool = True
+    min_ink_fraction: float = 0.0015
+    raw: bool = False
+
+
+RAW = PrepOptions(raw=True)
+
+
+@dataclass(frozen=True)
+class PreparedCrop:
+    """A crop ready for the recogniser.
+
+    Attributes:
+        image: uint8 grayscale, ``height`` rows; None when the box is blank.
+        ink_fraction: Fraction of crop pixels that are ink after border removal.
+    """
+
+    image: np.ndarray | None
+    ink_fraction: float
+
+
+def to_gray(crop: np.ndarray) -> np.ndarray:
+    """Convert a crop to uint8 grayscale.
+
+    Args:
+        crop: (H, W) or (H, W, 3) BGR uint8 image.
+
+    Returns:
+        (H, W) uint8.
+
+    Raises:
+        ValueError: If the array is not an image.
+    """
+    if crop.ndim == 3 and crop.shape[2] == 3:
+        return cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    if crop.ndim == 2:
+        return crop.astype(np.uint8, copy=False)
+    raise ValueError(f"expected an (H, W) or (H, W, 3) image, got shape {crop.shape}")
+
+
+def ink_map(gray: np.ndarray) -> np.ndarray:
+    """Estimate ink coverage per pixel from the paper tone.
+
+    Args:
+        gray: uint8 grayscale crop.
+
+    Returns:
+        float32 darkness in 0..1 relative to the paper (1 = black on white paper).
+    """
+    g = gray.astype(np.float32)
+    paper = max(float(np.percentile(g, 75)), 1.0)
+    return np.clip((paper - g) / paper, 0.0, 1.0)
+
+
+def _line_mask(binary: np.ndarray) -> np.ndarray:
+    h, w = binary.shape
+    mask = np.zeros_like(binary)
+    # Short structuring elements tolerate the +-3 degree page skew: a tilted 2 px rule
+    # still has horizontal runs of ~40 px; whether it is a rule is decided by the length
+    # of the connected run afterwards, not by the kernel.
+    for kernel, along in (((max(8, w // 16), 1), "h"), ((1, max(8, h // 10)), "v")):
+        opened = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones(kernel[::-1], np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+        for k in range(1, n):
+            x, y, bw, bh = stats[k, :4]
+            if along == "h":
+                is_rule = bw >= 0.3 * w
+            else:
+                # A handwritten "1" is vertical too; only tall runs hugging a side qualify.
+                cx = x + bw / 2
+                near_side = cx < 0.15 * w or cx > 0.85 * w
+                hugging = cx < 0.06 * w or cx > 0.94 * w
+                # A cropper that cut into the box leaves only part of a side rule.
+                is_rule = (bh >= 0.55 * h and near_side) or (bh >= 0.3 * h and hugging)
+            if is_rule:
+                mask[labels == k] = 255
+    # Blur and JPEG spread a rule's edges; at 300 dpi that is wider than at 150 dpi.
+    k = 5 if h < 120 else 7
+    return cv2.dilate(mask, np.ones((k, k), np.uint8))
+
+
+def _drop_edge_debris(ink: np.ndarray) -> np.ndarray:
+    """Remove ink lying wholly in the crop's outer band: stubs of rules and page corners."""
+    h, w = ink.shape
+    binary = (ink > 0.35).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    out = ink
+    for k in range(1, n):
+        x, y, bw, bh = (int(v) for v in stats[k, :4])
+        in_band = x + bw <= 0.07 * w or x >= 0.93 * w or y + bh <= 0.1 * h or y >= 0.9 * h
+        if in_band:
+            if out is ink:
+                out = ink.copy()
+            out[labels == k] = 0.0
+    return out
+
+
+def _erase_border_lines(ink: np.ndarray) -> np.ndarray:
+    binary = (ink > 0.5 * float(ink.max())).astype(np.uint8) * 255
+    out = ink.copy()
+    out[_line_mask(binary) > 0] = 0.0
+    return _drop_edge_debris(out)
+
+
+def _ink_bbox(ink: np.ndarray) -> tuple[int, int, int, int] | None:
+    binary = (ink > 0.35).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if n <= 1:
+        return None
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    # Speckle from JPEG and copier noise is a few pixels; a written dot is larger than
+    # a small fraction of the biggest stroke.
+    keep = np.flatnonzero(areas >= max(3.0, 0.02 * areas.max())) + 1
+    if keep.size == 0:
+        return None
+    x0 = int(stats[keep, cv2.CC_STAT_LEFT].min())
+    y0 = int(stats[keep, cv2.CC_STAT_TOP].min())
+    x1 = int((stats[keep, cv2.CC_STAT_LEFT] + stats[keep, cv2.CC_STAT_WIDTH]).max())
+    y1 = int((stats[keep, cv2.CC_STAT_TOP] + stats[keep, cv2.CC_STAT_HEIGHT]).max())
+    return x0, y0, x1, y1
+
+
+def clean_ink(
+    crop: np.ndarray, options: PrepOptions | None = None
+) -> tuple[np.ndarray | None, float]:
+    """Ink map of a crop with the printed border erased, trimmed to the ink with a margin.
+
+    Args:
+        crop: Grayscale or BGR uint8 crop of an answer box.
+        options: Preparation settings (``pad``, ``remove_border``, ``tight``,
+            ``min_ink_fraction`` apply).
+
+    Returns:
+        The float32 ink map (1 = darkest handwriting) or None when the box is blank, and
+        the ink fraction.
+
+    Raises:
+        ValueError: If ``crop`` is not an image.
+    """
+    o = options or PrepOptions()
+    ink = ink_map(to_gray(crop))
+    if o.remove_border:
+        ink = _erase_border_lines(ink)
+    # Rescale so the handwriting's own darkest strokes are 1: light pencil then looks like
+    # pen. The printed rule was the darkest thing before it was erased.
+    strokes = ink[ink > 0.08]
+    peak = float(np.percentile(strokes, 95)) if strokes.size > 20 else 1.0
+    ink = np.clip(ink / max(peak, 0.15), 0.0, 1.0)
+    fraction = float((ink > 0.5).mean())
+    box = _ink_bbox(ink)
+    if box is None or fraction < o.min_ink_fraction:
+        return None, fraction
+    if o.tight:
+        x0, y0, x1, y1 = box
+        m = max(2, round(o.pad * (y1 - y0)))
+        ink = ink[y0:y1, x0:x1]
+        ink = cv2.copyMakeBorder(ink, m, m, m, m, cv2.BORDER_CONSTANT, value=0.0)
+    return ink, fraction
+
+
+def prepare_crop(crop: np.ndarray, options: PrepOptions | None = None) -> PreparedCrop:
+    """Prepare one answer-box crop for recognition.
+
+    Args:
+        crop: Grayscale or BGR uint8 crop of an answer box.
+        options: Preparation settings.
+
+    Returns:
+        The prepared image, or ``image=None`` if the box holds no ink (left blank).
+
+    Raises:
+        ValueError: If ``crop`` is not an image.
+    """
+    o = options or PrepOptions()
+    if o.raw:
+        return PreparedCrop(_to_height(to_gray(crop), o.height), 1.0)
+    ink, fraction = clean_ink(crop, o)
+    if ink is None:
+        return PreparedCrop(None, fraction)
+    out = (255.0 * (1.0 - ink)).astype(np.uint8)
+    return PreparedCrop(_to_height(out, o.height), fraction)
+
+
+def _to_height(gray: np.ndarray, height: int) -> np.ndarray:
+    h, w = gray.shape
+    width = max(height // 2, round(w * height / max(h, 1)))
+    interp = cv2.INTER_AREA if h > height else cv2.INTER_CUBIC
+    return cv2.resize(gray, (width, height), interpolation=interp)

@@ -1,0 +1,28 @@
+"""Shared fixtures: real models are opened once per test session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from models.loader import open_session
+from models.manifest import DIGIT_CLASSIFIER, PPOCR_REC_SMALL
+from ocr.synthetic import GlyphBank, datasets_dir
+
+
+@pytest.fixture(scope="session")
+def rec_session() -> Any:
+    return open_session(PPOCR_REC_SMALL)
+
+
+@pytest.fixture(scope="session")
+def glyph_session() -> Any:
+    return open_session(DIGIT_CLASSIFIER)
+
+
+@pytest.fixture(scope="session")
+def test_bank() -> GlyphBank:
+    if not (datasets_dir() / "mnist-dev.npz").is_file():
+        pytest.skip(f"handwriting datasets not found at {datasets_dir()}")
+    return GlyphBank.load("test")

@@ -1,0 +1,57 @@
+"""Crop preparation and glyph segmentation on drawn crops."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from ocr.glyphs import segment_ink
+from ocr.preprocess import RAW, PrepOptions, clean_ink, prepare_crop
+
+
+def _box(text: str, angle: float = 0.0) -> np.ndarray:
+    img = np.full((100, 300), 245, np.uint8)
+    cv2.rectangle(img, (6, 6), (293, 93), 10, 3)
+    cv2.putText(img, text, (90, 70), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 40, 3, cv2.LINE_AA)
+    m = cv2.getRotationMatrix2D((150, 50), angle, 1.0)
+    return cv2.warpAffine(img, m, (300, 100), borderValue=245)
+
+
+@pytest.mark.parametrize("angle", [-3.0, 0.0, 3.0])
+def test_empty_box_is_blank_even_when_skewed(angle: float) -> None:
+    ink, _ = clean_ink(_box("", angle))
+    assert ink is None
+    assert prepare_crop(_box("", angle)).image is None
+
+
+def test_border_is_erased_and_crop_is_tight() -> None:
+    ink, _ = clean_ink(_box("42", 2.0))
+    assert ink is not None
+    # The box is 300 px wide; the two digits with their margin are far narrower.
+    assert ink.shape[1] < 150
+    prepared = prepare_crop(_box("42"), PrepOptions(height=48))
+    assert prepared.image is not None and prepared.image.shape[0] == 48
+
+
+def test_raw_only_resizes() -> None:
+    prepared = prepare_crop(_box(""), RAW)
+    assert prepared.image is not None and prepared.image.shape == (48, 144)
+
+
+def test_pencil_light_ink_is_stretched_to_black() -> None:
+    img = np.full((100, 300), 235, np.uint8)
+    cv2.putText(img, "7", (120, 75), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 175, 4)
+    prepared = prepare_crop(img)
+    assert prepared.image is not None and prepared.image.min() < 60
+
+
+def test_segments_left_to_right_with_dot_geometry() -> None:
+    ink, _ = clean_ink(_box("3.5"))
+    assert ink is not None
+    segments = segment_ink(ink)
+    assert len(segments) == 3
+    xs = [s.bbox[0] for s in segments]
+    assert xs == sorted(xs)
+    dot = segments[1]
+    assert dot.geometry[0] < 0.4 and dot.geometry[2] > 0.6  # short and low

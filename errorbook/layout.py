@@ -20,6 +20,7 @@ from grading.questions import (
     ArithmeticQuestion,
     ChoiceQuestion,
     MultiChoiceQuestion,
+    NumericQuestion,
     Question,
     ShortAnswerQuestion,
     TextQuestion,
@@ -270,8 +271,18 @@ def layout_worksheet(title: str, questions: Sequence[Question], page_size: str =
     content_w = width - CONTENT_LEFT - CONTENT_RIGHT_INSET
     stem_x = CONTENT_LEFT + NUMBER_WIDTH
     right = width - CONTENT_RIGHT_INSET
-    for number, q in enumerate(questions, start=1):
-        _place_question(pager, q, number, stem_x, right, content_w - NUMBER_WIDTH)
+    i = 0
+    while i < len(questions):
+        q = questions[i]
+        if i + 1 < len(questions):
+            left, right_w = _compact_box(q, content_w), _compact_box(questions[i + 1], content_w)
+            if left and right_w:
+                # Short drill items (口算) go two to a row, as on printed drill sheets.
+                _place_pair(pager, (q, questions[i + 1]), i + 1, (left, right_w), content_w)
+                i += 2
+                continue
+        _place_question(pager, q, i + 1, stem_x, right, content_w - NUMBER_WIDTH)
+        i += 1
     pages = tuple(
         _page_furniture(i, width, height, regions, blocks)
         for i, (regions, blocks) in enumerate(pager.pages, start=1)
@@ -355,6 +366,35 @@ def _place_question(pager: _Pager, q: Question, number: int, stem_x: float, righ
     page_regions, page_blocks = pager.pages[-1]
     page_regions.extend(regions)
     page_blocks.append(block)
+
+
+def _compact_box(q: Question, content_w: float) -> float | None:
+    """The box width of a short single-box item that fits half a line, else None."""
+    if not isinstance(q, ArithmeticQuestion | NumericQuestion):
+        return None
+    if isinstance(q, ArithmeticQuestion) and \
+            parse_arithmetic_stem(q.key.expression or q.stem).with_remainder:
+        return None
+    chars = expected_answer_chars(q)
+    if chars > 6:
+        return None
+    box_w = max(chars * CHAR_WIDTH + 4 * MM, 24 * MM)
+    stem_room = (content_w - GAP) / 2 - NUMBER_WIDTH - box_w - GAP
+    return box_w if _text_width(q.stem) <= stem_room else None
+
+
+def _place_pair(pager: _Pager, pair: tuple[Question, Question], first_number: int,
+                box_widths: tuple[float, float], content_w: float) -> None:
+    top = pager.place(BOX_HEIGHT, pair[0].id)
+    col_w = (content_w - GAP) / 2
+    for col, (q, box_w) in enumerate(zip(pair, box_widths, strict=True)):
+        x0 = CONTENT_LEFT + col * (col_w + GAP)
+        right = x0 + col_w
+        number = first_number + col
+        box = (right - box_w, top, right, top + BOX_HEIGHT)
+        _add(pager, AnswerRegion(q.id, number, q.kind, 0, box, _answer_format(q),
+                                 expected_answer_chars(q)),
+             QuestionBlock(q.id, number, top, x0 + NUMBER_WIDTH, (q.stem,)))
 
 
 def _add(pager: _Pager, region: AnswerRegion, block: QuestionBlock) -> None:

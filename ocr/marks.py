@@ -48,7 +48,8 @@ class MarksReading:
 
 
 def score_bubbles(ink: np.ndarray, bubbles: Sequence[tuple[str, Box]], *, origin_pt: tuple[
-        float, float], px_per_pt: float, min_strength: int = 60) -> list[BubbleScore]:
+        float, float], px_per_pt: float, min_strength: int = 60,
+        visible: np.ndarray | None = None) -> list[BubbleScore]:
     """Score each bubble of a cleaned region crop.
 
     Args:
@@ -57,9 +58,13 @@ def score_bubbles(ink: np.ndarray, bubbles: Sequence[tuple[str, Box]], *, origin
         origin_pt: the page-space point at the crop's top-left pixel.
         px_per_pt: the crop's resolution.
         min_strength: ink strength that counts as a pen or pencil mark.
+        visible: pixels not covered by print (see :func:`ocr.regions.printed_mask`);
+            fills are shares of the visible part, so a printed ✗ or letter does not
+            dilute a mark over it.
     """
     strength = 255 - ink.astype(np.int16)
     dark = strength >= min_strength
+    seen = np.ones(dark.shape, bool) if visible is None else visible
     h, w = dark.shape
     yy, xx = np.mgrid[0:h, 0:w]
     out = []
@@ -68,8 +73,8 @@ def score_bubbles(ink: np.ndarray, bubbles: Sequence[tuple[str, Box]], *, origin
         cy = ((y0 + y1) / 2 - origin_pt[1]) * px_per_pt
         r = (x1 - x0) / 2 * px_per_pt
         d2 = (xx - cx) ** 2 + (yy - cy) ** 2
-        inner = d2 <= (0.8 * r) ** 2
-        ring = (d2 >= (1.15 * r) ** 2) & (d2 <= (1.6 * r) ** 2)
+        inner = (d2 <= (0.8 * r) ** 2) & seen
+        ring = (d2 >= (1.15 * r) ** 2) & (d2 <= (1.6 * r) ** 2) & seen
         fill = float(dark[inner].mean()) if inner.any() else 0.0
         ring_fill = float(dark[ring].mean()) if ring.any() else 0.0
         out.append(BubbleScore(label, fill, ring_fill))

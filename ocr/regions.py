@@ -2,9 +2,9 @@
 
 A region is warped straight from the scan into a canonical crop (``CROP_PX_PER_PT`` pixels
 per point, about 216 dpi), whatever the scan's resolution or skew. The same region of the
-rendered blank page is then subtracted, after thickening its printed strokes a little, so
-box borders, bubble letters and stems vanish even when alignment is a fraction of a
-millimetre off, and only what the student wrote remains.
+rendered blank page then masks out everything printed (widened a little), so box borders,
+bubble letters and stems vanish even when alignment is a fraction of a millimetre off or
+the copier turned grey print black, and only what the student wrote remains.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ __all__ = [
     "blank_box",
     "has_ink",
     "measure_ink",
+    "printed_mask",
     "remove_print",
     "warp_box",
 ]
@@ -82,14 +83,19 @@ def _normalise_paper(img: np.ndarray) -> np.ndarray:
 
 
 def remove_print(scan_crop: np.ndarray, blank_crop: np.ndarray | None, *,
-                 tolerance_px: int = 5) -> np.ndarray:
+                 tolerance_px: int = 7, printed_level: int = 215) -> np.ndarray:
     """Keep only the ink the student added.
+
+    Where the blank page has print (widened by ``tolerance_px`` to absorb residual
+    misalignment), the scan cannot tell the student's ink from the print, and a binarising
+    copier even turns grey print black; those pixels are masked to paper. Elsewhere the
+    scan is kept as it is, with its paper tone normalised to white.
 
     Args:
         scan_crop: the canonical crop of the scan.
         blank_crop: the same region of the blank page, or None (nothing printed there).
-        tolerance_px: how far (pixels) printed strokes are thickened before subtraction,
-            absorbing residual misalignment.
+        tolerance_px: how far (pixels) printed strokes are widened before masking.
+        printed_level: blank pixels darker than this count as print.
 
     Returns:
         An image of the same size: white paper, the student's ink dark (ink strength =
@@ -98,10 +104,16 @@ def remove_print(scan_crop: np.ndarray, blank_crop: np.ndarray | None, *,
     scan = _normalise_paper(scan_crop)
     if blank_crop is None:
         return scan
+    out = scan.copy()
+    out[printed_mask(blank_crop, tolerance_px=tolerance_px, printed_level=printed_level)] = 255
+    return out
+
+
+def printed_mask(blank_crop: np.ndarray, *, tolerance_px: int = 7, printed_level: int = 215
+                 ) -> np.ndarray:
+    """Where the blank page has print, widened by ``tolerance_px`` (a boolean image)."""
     kernel = np.ones((tolerance_px, tolerance_px), np.uint8)
-    printed = cv2.erode(_normalise_paper(blank_crop), kernel)
-    diff = printed.astype(np.int16) - scan.astype(np.int16)
-    return (255 - np.clip(diff, 0, 255)).astype(np.uint8)
+    return np.asarray(cv2.erode(_normalise_paper(blank_crop), kernel) < printed_level)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,15 @@ from ocr.align import align_with_features, align_with_markers
 from ocr.identify import identify_page
 from ocr.marks import decide_marks, page_fill_threshold, score_bubbles
 from ocr.page_code import PageCode
-from ocr.regions import CROP_PX_PER_PT, blank_box, has_ink, measure_ink, remove_print, warp_box
+from ocr.regions import (
+    CROP_PX_PER_PT,
+    blank_box,
+    has_ink,
+    measure_ink,
+    printed_mask,
+    remove_print,
+    warp_box,
+)
 from tests.errorbook.test_worksheet_roundtrip import _bank
 
 DPI = 200
@@ -84,9 +92,18 @@ def _degrade(img: np.ndarray, angle: float, seed: int = 0) -> np.ndarray:
     return cv2.imdecode(jpg, cv2.IMREAD_GRAYSCALE)
 
 
-def _ink(scan: np.ndarray, alignment, region: AnswerRegion, blank: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _ink(scan: np.ndarray, alignment, region: AnswerRegion, blank: np.ndarray,  # type: ignore[no-untyped-def]
+         tolerance: int = 7) -> np.ndarray:
     crop = warp_box(scan, alignment, region.box)
-    return remove_print(crop, blank_box(blank, S, region.box))
+    return remove_print(crop, blank_box(blank, S, region.box), tolerance_px=tolerance)
+
+
+def _marks(scan: np.ndarray, alignment, region: AnswerRegion, blank: np.ndarray):  # type: ignore[no-untyped-def]
+    ink = _ink(scan, alignment, region, blank, tolerance=3)
+    visible = ~printed_mask(blank_box(blank, S, region.box), tolerance_px=3)
+    origin = (region.box[0] - 3.0, region.box[1] - 3.0)
+    return score_bubbles(ink, [(b.label, b.box) for b in region.bubbles], origin_pt=origin,
+                         px_per_pt=CROP_PX_PER_PT, visible=visible)
 
 
 @pytest.mark.parametrize(("turns", "angle"), [(0, 0.0), (2, 2.5), (1, -1.5), (3, 3.0)])
@@ -110,10 +127,7 @@ def test_filled_page_reads_back(turns: int, angle: float) -> None:
     fills = []
     for key in ("choice", "tf"):
         region: AnswerRegion = filled[key]  # type: ignore[assignment]
-        ink = _ink(upright, alignment, region, blank)
-        origin = (region.box[0] - 3.0, region.box[1] - 3.0)
-        scores = score_bubbles(ink, [(b.label, b.box) for b in region.bubbles], origin_pt=origin,
-                               px_per_pt=CROP_PX_PER_PT)
+        scores = _marks(upright, alignment, region, blank)
         fills.extend(s.fill for s in scores)
         reading = decide_marks(scores)
         expected = (region.bubbles[1].label,)
@@ -132,10 +146,7 @@ def test_two_filled_bubbles_are_flagged_and_near_threshold_is_ambiguous() -> Non
     ident, upright = identify_page(img)
     alignment = align_with_markers(upright, [(m.marker_id, m.box) for m in page.markers])
     assert alignment is not None
-    ink = _ink(upright, alignment, region, blank)
-    origin = (region.box[0] - 3.0, region.box[1] - 3.0)
-    scores = score_bubbles(ink, [(b.label, b.box) for b in region.bubbles], origin_pt=origin,
-                           px_per_pt=CROP_PX_PER_PT)
+    scores = _marks(upright, alignment, region, blank)
     reading = decide_marks(scores)
     assert reading.multiple and reading.marked == ("A", "B")
     shaky = decide_marks(scores, threshold=scores[0].fill - 0.01)

@@ -1,0 +1,260 @@
+"""Read one scanned page of a markbook worksheet: identify → align → crop → clean → read.
+
+:func:`read_page` is the whole stage list; every input and output is a frozen, picklable
+value so pages can be read in worker processes. The worksheet knowledge the reader needs
+(markers, answer regions, the rendered blank page) arrives as a :class:`TemplatePage`
+looked up by the caller from the page's QR code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from ocr.align import Alignment, align_with_features, align_with_markers
+from ocr.identify import Identification, identify_page
+from ocr.ingest import PageImage
+from ocr.marks import MarksReading, decide_marks, score_bubbles
+from ocr.page_code import PageCode
+from ocr.regions import (
+    CROP_PX_PER_PT,
+    blank_box,
+    has_ink,
+    measure_ink,
+    printed_mask,
+    remove_print,
+    warp_box,
+)
+
+__all__ = [
+    "AnswerRead",
+    "PageRead",
+    "ReadOptions",
+    "RegionSpec",
+    "TemplatePage",
+    "read_page",
+]
+
+Box = tuple[float, float, float, float]
+AnswerStatus = Literal["ok", "blank", "unreadable", "engine_error", "misaligned"]
+PageStatus = Literal["read", "blank", "no_code", "foreign_code", "unknown_worksheet",
+                     "misaligned"]
+MARGIN_PT = 3.0
+BUBBLE_MASK_PX = 3
+
+
+@dataclass(frozen=True)
+class RegionSpec:
+    """One answer region of a template page (from the worksheet layout)."""
+
+    question_id: str
+    blank: int
+    kind: str
+    box: Box
+    answer_format: str
+    max_chars: int | None = None
+    bubbles: tuple[tuple[str, Box], ...] = ()
+
+
+@dataclass(frozen=True)
+class TemplatePage:
+    """What the reader knows about one worksheet page.
+
+    Attributes:
+        worksheet_id, page: which page this is.
+        markers: (marker id, box in points) for alignment.
+        regions: the answer regions.
+        blank: the blank page rendered in greyscale at ``blank_px_per_pt``.
+        blank_px_per_pt: the blank's resolution.
+    """
+
+    worksheet_id: int
+    page: int
+    markers: tuple[tuple[int, Box], ...]
+    regions: tuple[RegionSpec, ...]
+    blank: np.ndarray = field(compare=False, repr=False)
+    blank_px_per_pt: float = 200 / 72
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Per-call settings of :func:`read_page`."""
+
+    max_marker_error_mm: float = 0.8
+    max_feature_error_mm: float = 1.5
+    crop_png: bool = True
+
+
+@dataclass(frozen=True)
+class AnswerRead:
+    """One answer region as read from the scan.
+
+    ``status`` keeps "left blank", "could not read" and "engine failed" apart: only
+    ``blank`` may ever score zero without a human.
+    """
+
+    question_id: str
+    blank: int
+    kind: str
+    status: AnswerStatus
+    box: Box
+    text: str = ""
+    confidence: float = 0.0
+    alternatives: tuple[tuple[str, float], ...] = ()
+    marks: MarksReading | None = None
+    ink_mm2: float = 0.0
+    crop_png: bytes = b""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PageRead:
+    """Everything read from one scanned page."""
+
+    index: int
+    status: PageStatus
+    identification: Identification
+    alignment: Alignment | None = None
+    answers: tuple[AnswerRead, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+# Which recogniser alphabet each answer format reads with (None: unconstrained).
+_ALPHABET_FOR_FORMAT = {"digits": "numeric", "math": "expression"}
+
+
+def _png(img: np.ndarray) -> bytes:
+    # Level 1: review crops are tiny; higher levels cost ~40 ms a page for a few bytes.
+    ok, data = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    return data.tobytes() if ok else b""
+
+
+def _align(image: np.ndarray, template: TemplatePage, options: ReadOptions) -> Alignment | None:
+    alignment = align_with_markers(image, template.markers,
+                                   max_error_mm=options.max_marker_error_mm)
+    if alignment is not None and alignment.ok:
+        return alignment
+    fallback = align_with_features(image, template.blank, template.blank_px_per_pt,
+                                   max_error_mm=options.max_feature_error_mm)
+    if fallback is not None and (fallback.ok or alignment is None):
+        return fallback
+    return alignment
+
+
+def _read_marks(spec: RegionSpec, crop: np.ndarray, blank: np.ndarray) -> MarksReading:
+    # Bubble letters are large next to the disc: mask print tightly here.
+    ink = remove_print(crop, blank, tolerance_px=BUBBLE_MASK_PX)
+    visible = ~printed_mask(blank, tolerance_px=BUBBLE_MASK_PX)
+    origin = (spec.box[0] - MARGIN_PT, spec.box[1] - MARGIN_PT)
+    scores = score_bubbles(ink, spec.bubbles, origin_pt=origin, px_per_pt=CROP_PX_PER_PT,
+                           visible=visible)
+    return decide_marks(scores)
+
+
+def read_page(page: PageImage, template_for: Callable[[PageCode], TemplatePage | None],
+              recognizer: Any, options: ReadOptions = ReadOptions()) -> PageRead:
+    """Read one scanned page.
+
+    Args:
+        page: the page image from :func:`ocr.ingest.iter_pages`.
+        template_for: looks up the worksheet page a code names (None if unknown).
+        recognizer: a :class:`ocr.recognize.TextRecognizer` for written answers.
+        options: thresholds.
+
+    Returns:
+        The page's status and, when it could be read, every answer region's reading.
+    """
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    ident, upright = identify_page(page.image)
+    timings["identify"] = (time.perf_counter() - t) * 1000
+    if ident.status != "identified" or ident.code is None:
+        unread: PageStatus = "no_code" if ident.status == "identified" else ident.status
+        return PageRead(page.index, unread, ident, timings_ms=timings)
+    template = template_for(ident.code)
+    if template is None:
+        return PageRead(page.index, "unknown_worksheet", ident, timings_ms=timings)
+    t = time.perf_counter()
+    alignment = _align(upright, template, options)
+    timings["align"] = (time.perf_counter() - t) * 1000
+    if alignment is None or not alignment.ok:
+        flagged = tuple(AnswerRead(r.question_id, r.blank, r.kind, "misaligned", r.box,
+                                   detail="the page could not be aligned reliably")
+                        for r in template.regions)
+        return PageRead(page.index, "misaligned", ident, alignment, flagged, timings)
+    t = time.perf_counter()
+    answers, to_read = _crop_regions(upright, template, alignment, options)
+    timings["crop"] = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    _recognise(answers, to_read, recognizer)
+    timings["recognise"] = (time.perf_counter() - t) * 1000
+    return PageRead(page.index, "read", ident, alignment, tuple(answers), timings)
+
+
+def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignment,
+                  options: ReadOptions
+                  ) -> tuple[list[AnswerRead], list[tuple[int, RegionSpec, np.ndarray]]]:
+    answers: list[AnswerRead] = []
+    to_read: list[tuple[int, RegionSpec, np.ndarray]] = []
+    for spec in template.regions:
+        crop = warp_box(image, alignment, spec.box, margin_pt=MARGIN_PT)
+        blank = blank_box(template.blank, template.blank_px_per_pt, spec.box,
+                          margin_pt=MARGIN_PT)
+        png = _png(crop) if options.crop_png else b""
+        if spec.bubbles:
+            marks = _read_marks(spec, crop, blank)
+            status: AnswerStatus = "blank" if marks.status == "blank" else "ok"
+            answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, status, spec.box,
+                                      text="".join(marks.marked), confidence=marks.confidence,
+                                      marks=marks, crop_png=png))
+            continue
+        ink = remove_print(crop, blank)
+        stats = measure_ink(ink)
+        if not has_ink(stats):
+            answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, "blank",
+                                      spec.box, confidence=1.0, ink_mm2=stats.area_mm2,
+                                      crop_png=png))
+            continue
+        answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, "unreadable",
+                                  spec.box, ink_mm2=stats.area_mm2, crop_png=png))
+        to_read.append((len(answers) - 1, spec, ink))
+    return answers, to_read
+
+
+def _recognise(answers: list[AnswerRead], to_read: Sequence[tuple[int, RegionSpec, np.ndarray]],
+               recognizer: Any) -> None:
+    """Batch the written regions by alphabet and fill in their readings."""
+    from ocr.ctc import ALPHABETS  # the recogniser's alphabets
+
+    groups: dict[str | None, list[tuple[int, RegionSpec, np.ndarray]]] = {}
+    for item in to_read:
+        groups.setdefault(_ALPHABET_FOR_FORMAT.get(item[1].answer_format), []).append(item)
+    for name, items in groups.items():
+        alphabet = ALPHABETS[name] if name else None
+        try:
+            readings = recognizer.recognize([ink for _, _, ink in items], alphabet=alphabet)
+        except Exception as exc:  # an engine must not crash the page: mark for review
+            readings = None
+            detail = f"recogniser failed: {type(exc).__name__}"
+        for k, (i, _spec, _ink) in enumerate(items):
+            prev = answers[i]
+            if readings is None or k >= len(readings):
+                answers[i] = _replace(prev, status="engine_error",
+                                      detail=detail if readings is None else "no reading")
+                continue
+            r = readings[k]
+            status: AnswerStatus = r.status if r.status in ("ok", "unreadable",
+                                                            "engine_error") else "unreadable"
+            answers[i] = _replace(prev, status=status, text=r.text, confidence=r.confidence,
+                                  alternatives=tuple(r.alternatives), detail=r.detail)
+
+
+def _replace(answer: AnswerRead, **changes: Any) -> AnswerRead:
+    from dataclasses import replace
+
+    return replace(answer, **changes)

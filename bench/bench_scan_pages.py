@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import multiprocessing
 import resource
 import statistics
 import sys
@@ -42,7 +43,7 @@ from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf  # noqa: E
 from grading.questions import Question  # noqa: E402
 from ocr.ingest import IngestLimits, PageImage, iter_pages  # noqa: E402
 from ocr.pipeline import PageRead, RegionSpec, TemplatePage, read_page  # noqa: E402
-from ocr.synthetic import DatasetsMissingError, GlyphBank  # noqa: E402
+from ocr.synthetic import DatasetsMissingError, GlyphBank, random_numeric_answer  # noqa: E402
 from ocr.synthetic_page import FilledPage, fill_page  # noqa: E402
 
 DPI = 200
@@ -51,8 +52,8 @@ WORKSHEET_ID = 77
 _worker: dict[str, Any] = {}
 
 
-def build_worksheet() -> tuple[PageLayout, np.ndarray, np.ndarray]:
-    """The one-page, 20-region worksheet: (layout page, printed page, blank page)."""
+def build_worksheet() -> tuple[PageLayout, np.ndarray, np.ndarray, dict[str, Question]]:
+    """The one-page, 20-region worksheet: (layout page, printed page, blank page, questions)."""
     bank = json.loads((ROOT / "sample_scans" / "question_bank.json").read_text("utf-8"))
     ta = TypeAdapter(Question)
     want = {"arithmetic": 12, "choice": 4, "true_false": 4}
@@ -73,7 +74,33 @@ def build_worksheet() -> tuple[PageLayout, np.ndarray, np.ndarray]:
                                           duplex=False))
     blank = render(render_worksheet_pdf(layout, [PrintedCopy((f"MB1;W{WORKSHEET_ID};P1",))],
                                         duplex=False))
-    return layout.pages[0], printed, blank
+    return layout.pages[0], printed, blank, {q.id: q for q in questions}
+
+
+def write_readings(path: Path, reads: list[PageRead], truth: list[FilledPage],
+                   questions: dict[str, Question]) -> int:
+    """The reader's output with the truth, as JSON lines for bench_review_policy.py."""
+    from service.reading import response_from_reads
+
+    ta = TypeAdapter(Question)
+    lines = 0
+    with path.open("w", encoding="utf-8") as out:
+        for read, fp in zip(reads, truth, strict=True):
+            for a in read.answers:
+                q = questions[a.question_id]
+                if a.marks is not None:
+                    marked = fp.marks[a.question_id].marked
+                    t: dict[str, Any] = {"marked": list(marked)} if marked else {"blank": True}
+                else:
+                    text = fp.written[(a.question_id, a.blank)]
+                    t = {"text": text} if text else {"blank": True}
+                record = {"id": f"p{read.index}-{a.question_id}-{a.blank}",
+                          "question": ta.dump_python(q, mode="json"),
+                          "response": response_from_reads([a]).model_dump(mode="json"),
+                          "truth": t}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                lines += 1
+    return lines
 
 
 def template_of(page: PageLayout, blank: np.ndarray) -> TemplatePage:
@@ -84,11 +111,32 @@ def template_of(page: PageLayout, blank: np.ndarray) -> TemplatePage:
                         regions, blank, DPI / 72)
 
 
-def make_pages(page: PageLayout, printed: np.ndarray, split: str, n: int, seed: int
-               ) -> list[FilledPage]:
+def realistic_answers(questions: dict[str, Question]) -> Any:
+    """What children write: the key 75% of the time, a typical slip 20%, anything 5%."""
+
+    def answer(qid: str, blank: int, rng: np.random.Generator) -> str:
+        from grading.arithmetic_stem import parse_arithmetic_stem
+
+        q = questions[qid]
+        key = parse_arithmetic_stem(q.stem).answer_text()
+        roll = rng.random()
+        if roll < 0.75 or not key.isdigit():
+            return key if roll < 0.95 else random_numeric_answer(rng)
+        if roll < 0.95:
+            n = int(key)
+            slips = [str(n + 10), str(max(n - 10, 0)), str(n + 1), str(max(n - 1, 0)), key[::-1]]
+            return slips[int(rng.integers(len(slips)))]
+        return random_numeric_answer(rng)
+
+    return answer
+
+
+def make_pages(page: PageLayout, printed: np.ndarray, split: str, n: int, seed: int,
+               answer_for: Any = None) -> list[FilledPage]:
     bank = GlyphBank.load(split)  # type: ignore[arg-type]
     rng = np.random.default_rng(seed)
-    return [fill_page(printed, DPI, page.regions, bank, rng) for _ in range(n)]
+    return [fill_page(printed, DPI, page.regions, bank, rng, answer_for=answer_for)
+            for _ in range(n)]
 
 
 def to_pdf(pages: list[FilledPage]) -> bytes:
@@ -119,7 +167,11 @@ def run_pipeline(pdf_path: Path, template: TemplatePage, workers: int
                  ) -> tuple[list[PageRead], float, list[float], int]:
     """Ingest in this process, read pages in ``workers`` processes; returns reads, wall
     seconds (after the workers loaded their models), ingest ms per page and peak worker RSS."""
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=(template,)) as pool:
+    # spawn, not fork: this process has run OpenCV's thread pool, and a forked child can
+    # inherit one of its locks held and hang for ever.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
+                             initargs=(template,)) as pool:
         list(pool.map(_noop, range(workers * 2)))  # start and warm the workers
         started = time.perf_counter()
         ingest_ms: list[float] = []
@@ -242,11 +294,17 @@ def main() -> dict[str, str]:
     parser.add_argument("--baseline-pages", type=int, default=8)
     parser.add_argument("--soak", type=int, default=0, help="pages for the memory soak")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--answers", choices=["random", "realistic"], default="random",
+                        help="random numeric strings (reading accuracy) or the key with "
+                             "typical slips (grading decisions)")
+    parser.add_argument("--readings-out", type=Path,
+                        help="write the reader's output with the truth as JSON lines")
     args = parser.parse_args(sys.argv[1:])
     try:
-        page, printed, blank = build_worksheet()
-        calib = make_pages(page, printed, "calib", args.calib_pages, args.seed)
-        test = make_pages(page, printed, "test", args.pages, args.seed + 1)
+        page, printed, blank, questions = build_worksheet()
+        answers = realistic_answers(questions) if args.answers == "realistic" else None
+        calib = make_pages(page, printed, "calib", args.calib_pages, args.seed, answers)
+        test = make_pages(page, printed, "test", args.pages, args.seed + 1, answers)
     except DatasetsMissingError as exc:
         print(f"skipped: {exc}")
         return {"status": "skipped (no ../shared/datasets)"}
@@ -259,6 +317,9 @@ def main() -> dict[str, str]:
         reads, wall, ingest_ms, rss_kb = run_pipeline(test_pdf, template, args.workers)
         base_s, base_acc = baseline(test_pdf, test, template, reads, args.baseline_pages)
         soak_samples = soak(test_pdf, template, args.soak) if args.soak else []
+    if args.readings_out:
+        n = write_readings(args.readings_out, reads, test, questions)
+        print(f"wrote {n} readings to {args.readings_out}")
     threshold = choose_threshold(score(calib_reads, calib)["written"])
     s = score(reads, test)
     accepted = [w for w in s["written"] if w[3] >= threshold]

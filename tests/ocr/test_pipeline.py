@@ -1,0 +1,107 @@
+"""read_page end to end: real models on a handwriting-filled page; faults never become blanks."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from ocr.ingest import PageImage
+from ocr.pipeline import AnswerRead, PageRead, TemplatePage, read_page
+from ocr.recognize import FakeRecognizer, Reading
+
+
+@lru_cache(maxsize=1)
+def _bench() -> tuple:  # type: ignore[type-arg]
+    import bench.bench_scan_pages as b
+
+    page, printed, blank, questions = b.build_worksheet()
+    return b, page, printed, blank, b.template_of(page, blank)
+
+
+def _filled(seed: int = 3):  # type: ignore[no-untyped-def]
+    from ocr.synthetic import DatasetsMissingError
+
+    b, page, printed, _, _ = _bench()
+    try:
+        return b.make_pages(page, printed, "test", 2, seed)
+    except DatasetsMissingError as exc:
+        pytest.skip(str(exc))
+
+
+def _read(image: np.ndarray, recognizer: object, template: TemplatePage | None = None) -> PageRead:
+    tmpl = template or _bench()[4]
+    return read_page(PageImage(0, image, 200, "raster"), lambda code: tmpl, recognizer)
+
+
+def _written(read: PageRead) -> list[AnswerRead]:
+    return [a for a in read.answers if a.marks is None]
+
+
+def test_real_models_read_a_filled_page() -> None:
+    from ocr.readers import build_default_recognizer
+
+    recognizer = build_default_recognizer()
+    right = total = 0
+    for fp in _filled():
+        read = _read(fp.image, recognizer)
+        assert read.status == "read" and read.alignment is not None and read.alignment.ok
+        assert len(read.answers) == 20
+        for a in read.answers:
+            assert a.crop_png.startswith(b"\x89PNG")
+            if a.marks is not None:
+                assert set(a.marks.marked) == set(fp.marks[a.question_id].marked)
+                continue
+            truth = fp.written[(a.question_id, a.blank)]
+            assert (a.status == "blank") == (truth == ""), (truth, a)
+            if truth:
+                total += 1
+                right += a.text == truth
+    assert total >= 12 and right / total >= 0.75
+
+
+@pytest.mark.parametrize("fault", ["raise", "timeout"])
+def test_engine_faults_are_engine_errors_not_blanks(fault: str) -> None:
+    fp = _filled()[0]
+    read = _read(fp.image, FakeRecognizer(fault=fault))  # type: ignore[arg-type]
+    written = [a for a in _written(read) if fp.written[(a.question_id, a.blank)]]
+    assert written and all(a.status == "engine_error" and a.detail for a in written)
+    assert all(a.status == "blank" for a in _written(read)
+               if not fp.written[(a.question_id, a.blank)])
+
+
+def test_recogniser_that_crashes_outright_is_contained() -> None:
+    class Exploding:
+        def recognize(self, crops, **_):  # type: ignore[no-untyped-def]
+            raise MemoryError("onnxruntime out of memory")
+
+    fp = _filled()[0]
+    read = _read(fp.image, Exploding())
+    assert any(a.status == "engine_error" and "MemoryError" in a.detail for a in _written(read))
+
+
+def test_garbage_is_unreadable_and_scripted_text_passes_through() -> None:
+    fp = _filled()[0]
+    read = _read(fp.image, FakeRecognizer(fault="garbage"))  # type: ignore[arg-type]
+    assert {a.status for a in _written(read)} <= {"unreadable", "blank"}
+    script = FakeRecognizer(script=[Reading("ok", "85", 0.97, (0.98, 0.99), (("85", 0.97),))])  # type: ignore[arg-type]
+    read = _read(fp.image, script)
+    ok = [a for a in _written(read) if a.status == "ok"]
+    assert ok and all(a.text == "85" and a.alternatives == (("85", 0.97),) for a in ok)
+
+
+def test_unknown_misaligned_and_blank_pages() -> None:
+    fp = _filled()[0]
+    unknown = read_page(PageImage(0, fp.image, 200, "raster"), lambda code: None,
+                        FakeRecognizer())
+    assert unknown.status == "unknown_worksheet" and unknown.answers == ()
+    b, page, printed, blank, tmpl = _bench()
+    wrong_blank = TemplatePage(tmpl.worksheet_id, 1, tuple((m, (x0 + 40, y0, x1 + 40, y1))
+                                                         for m, (x0, y0, x1, y1) in tmpl.markers),
+                               tmpl.regions, np.full_like(blank, 255), tmpl.blank_px_per_pt)
+    misaligned = _read(fp.image, FakeRecognizer(), wrong_blank)
+    assert misaligned.status == "misaligned"
+    assert misaligned.answers and {a.status for a in misaligned.answers} == {"misaligned"}
+    empty = _read(np.full((2339, 1654), 252, np.uint8), FakeRecognizer())
+    assert empty.status == "blank"

@@ -29,7 +29,8 @@ from errorbook.text import draw_text, text_width
 __all__ = ["PrintedCopy", "draw_qr", "render_worksheet_pdf"]
 
 BOX_GREY = 0.25
-LABEL_GREY = 0.55
+# Dropout-style guides: light enough that copiers drop them and pen marks over them show.
+LABEL_GREY = 0.72
 
 
 @dataclass(frozen=True)

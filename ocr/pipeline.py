@@ -25,11 +25,12 @@ from ocr.regions import (
     CROP_PX_PER_PT,
     blank_box,
     has_ink,
+    masked_print,
     measure_ink,
-    printed_mask,
     remove_print,
     warp_box,
 )
+from ocr.regions import normalise_paper as _paper
 
 __all__ = [
     "AnswerRead",
@@ -149,7 +150,7 @@ def _align(image: np.ndarray, template: TemplatePage, options: ReadOptions) -> A
 def _read_marks(spec: RegionSpec, crop: np.ndarray, blank: np.ndarray) -> MarksReading:
     # Bubble letters are large next to the disc: mask print tightly here.
     ink = remove_print(crop, blank, tolerance_px=BUBBLE_MASK_PX)
-    visible = ~printed_mask(blank, tolerance_px=BUBBLE_MASK_PX)
+    visible = ~masked_print(_paper(crop), blank, tolerance_px=BUBBLE_MASK_PX)
     origin = (spec.box[0] - MARGIN_PT, spec.box[1] - MARGIN_PT)
     scores = score_bubbles(ink, spec.bubbles, origin_pt=origin, px_per_pt=CROP_PX_PER_PT,
                            visible=visible)

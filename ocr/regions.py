@@ -22,7 +22,8 @@ __all__ = [
     "blank_box",
     "has_ink",
     "measure_ink",
-    "printed_mask",
+    "normalise_paper",
+    "masked_print",
     "remove_print",
     "warp_box",
 ]
@@ -73,7 +74,7 @@ def blank_box(blank_page: np.ndarray, blank_px_per_pt: float, box: Box, *,
                           flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT, borderValue=255)
 
 
-def _normalise_paper(img: np.ndarray) -> np.ndarray:
+def normalise_paper(img: np.ndarray) -> np.ndarray:
     # Copiers print grey paper and vary exposure: stretch so the paper is white.
     paper = float(np.percentile(img, 90))
     if paper < 40:
@@ -83,13 +84,15 @@ def _normalise_paper(img: np.ndarray) -> np.ndarray:
 
 
 def remove_print(scan_crop: np.ndarray, blank_crop: np.ndarray | None, *,
-                 tolerance_px: int = 7, printed_level: int = 215) -> np.ndarray:
+                 tolerance_px: int = 7, printed_level: int = 215, overprint: int = 90
+                 ) -> np.ndarray:
     """Keep only the ink the student added.
 
     Where the blank page has print (widened by ``tolerance_px`` to absorb residual
-    misalignment), the scan cannot tell the student's ink from the print, and a binarising
-    copier even turns grey print black; those pixels are masked to paper. Elsewhere the
-    scan is kept as it is, with its paper tone normalised to white.
+    misalignment) the scan is masked to paper, since a binarising copier even turns grey
+    print black, unless it is ``overprint`` levels darker than the print there: a pen mark
+    over a light (dropout) guide such as a bubble's letter or ✗. Elsewhere the scan is
+    kept as it is, with its paper tone normalised to white.
 
     Args:
         scan_crop: the canonical crop of the scan.
@@ -101,19 +104,23 @@ def remove_print(scan_crop: np.ndarray, blank_crop: np.ndarray | None, *,
         An image of the same size: white paper, the student's ink dark (ink strength =
         255 - value).
     """
-    scan = _normalise_paper(scan_crop)
+    scan = normalise_paper(scan_crop)
     if blank_crop is None:
         return scan
     out = scan.copy()
-    out[printed_mask(blank_crop, tolerance_px=tolerance_px, printed_level=printed_level)] = 255
+    out[masked_print(scan, blank_crop, tolerance_px=tolerance_px,
+                     printed_level=printed_level, overprint=overprint)] = 255
     return out
 
 
-def printed_mask(blank_crop: np.ndarray, *, tolerance_px: int = 7, printed_level: int = 215
-                 ) -> np.ndarray:
-    """Where the blank page has print, widened by ``tolerance_px`` (a boolean image)."""
+def masked_print(scan: np.ndarray, blank_crop: np.ndarray, *, tolerance_px: int = 7,
+                 printed_level: int = 215, overprint: int = 90) -> np.ndarray:
+    """The pixels :func:`remove_print` turns to paper (boolean image): print, not ink."""
     kernel = np.ones((tolerance_px, tolerance_px), np.uint8)
-    return np.asarray(cv2.erode(_normalise_paper(blank_crop), kernel) < printed_level)
+    printed_tone = cv2.erode(normalise_paper(blank_crop), kernel)
+    printed = printed_tone < printed_level
+    return np.asarray(printed & (scan.astype(np.int16) >= printed_tone.astype(np.int16)
+                                 - overprint))
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from ocr.regions import (
     CROP_PX_PER_PT,
     blank_box,
     has_ink,
+    masked_print,
     measure_ink,
-    printed_mask,
+    normalise_paper,
     remove_print,
     warp_box,
 )
@@ -100,7 +101,9 @@ def _ink(scan: np.ndarray, alignment, region: AnswerRegion, blank: np.ndarray,  
 
 def _marks(scan: np.ndarray, alignment, region: AnswerRegion, blank: np.ndarray):  # type: ignore[no-untyped-def]
     ink = _ink(scan, alignment, region, blank, tolerance=3)
-    visible = ~printed_mask(blank_box(blank, S, region.box), tolerance_px=3)
+    crop = warp_box(scan, alignment, region.box)
+    visible = ~masked_print(normalise_paper(crop), blank_box(blank, S, region.box),
+                            tolerance_px=3)
     origin = (region.box[0] - 3.0, region.box[1] - 3.0)
     return score_bubbles(ink, [(b.label, b.box) for b in region.bubbles], origin_pt=origin,
                          px_per_pt=CROP_PX_PER_PT, visible=visible)

@@ -54,7 +54,12 @@ def test_real_models_read_a_filled_page() -> None:
                 assert set(a.marks.marked) == set(fp.marks[a.question_id].marked)
                 continue
             truth = fp.written[(a.question_id, a.blank)]
-            assert (a.status == "blank") == (truth == ""), (truth, a)
+            # Safety, not exactness (the benchmark measures that): written work is never
+            # called blank; an empty box is blank or, if smudged, sent to a teacher.
+            if truth:
+                assert a.status != "blank", a
+            else:
+                assert a.status in ("blank", "unreadable"), a
             if truth:
                 total += 1
                 right += a.text == truth

@@ -27,6 +27,7 @@ from ocr.regions import (
     has_ink,
     masked_print,
     measure_ink,
+    register_blank,
     remove_print,
     warp_box,
 )
@@ -204,8 +205,8 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
     to_read: list[tuple[int, RegionSpec, np.ndarray]] = []
     for spec in template.regions:
         crop = warp_box(image, alignment, spec.box, margin_pt=MARGIN_PT)
-        blank = blank_box(template.blank, template.blank_px_per_pt, spec.box,
-                          margin_pt=MARGIN_PT)
+        blank = register_blank(crop, blank_box(template.blank, template.blank_px_per_pt,
+                                               spec.box, margin_pt=MARGIN_PT))
         png = _png(crop) if options.crop_png else b""
         if spec.bubbles:
             marks = _read_marks(spec, crop, blank)

@@ -23,6 +23,7 @@ __all__ = [
     "has_ink",
     "measure_ink",
     "normalise_paper",
+    "register_blank",
     "masked_print",
     "remove_print",
     "warp_box",
@@ -74,6 +75,34 @@ def blank_box(blank_page: np.ndarray, blank_px_per_pt: float, box: Box, *,
                           flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT, borderValue=255)
 
 
+def register_blank(scan_crop: np.ndarray, blank_crop: np.ndarray, *, max_shift_px: int = 8
+                   ) -> np.ndarray:
+    """Shift the blank crop onto the scan crop by matching their printed lines.
+
+    The page homography leaves up to about half a millimetre locally (paper that is not
+    flat, lens or feed distortion); a translation search over ``±max_shift_px`` on the crop
+    itself takes that out before print is masked.
+
+    Returns:
+        The blank crop moved to where its print lies in the scan (same size).
+    """
+    m = max_shift_px
+    h, w = blank_crop.shape
+    if h <= 2 * m + 4 or w <= 2 * m + 4:
+        return blank_crop
+    template = 255 - normalise_paper(blank_crop)[m:h - m, m:w - m]
+    if int(template.max()) < 60:  # nothing printed to match on
+        return blank_crop
+    scores = cv2.matchTemplate(255 - normalise_paper(scan_crop), template, cv2.TM_CCORR_NORMED)
+    _, _, _, (bx, by) = cv2.minMaxLoc(scores)
+    dx, dy = bx - m, by - m
+    if dx == 0 and dy == 0:
+        return blank_crop
+    shift = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
+    return cv2.warpAffine(blank_crop, shift, (w, h), borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=255)
+
+
 def normalise_paper(img: np.ndarray) -> np.ndarray:
     # Copiers print grey paper and vary exposure: stretch so the paper is white.
     paper = float(np.percentile(img, 90))
@@ -114,13 +143,19 @@ def remove_print(scan_crop: np.ndarray, blank_crop: np.ndarray | None, *,
 
 
 def masked_print(scan: np.ndarray, blank_crop: np.ndarray, *, tolerance_px: int = 7,
-                 printed_level: int = 215, overprint: int = 90) -> np.ndarray:
-    """The pixels :func:`remove_print` turns to paper (boolean image): print, not ink."""
+                 printed_level: int = 215, overprint: int = 90, guide_level: int = 150
+                 ) -> np.ndarray:
+    """The pixels :func:`remove_print` turns to paper (boolean image): print, not ink.
+
+    Dark print (borders, stems: tone below ``guide_level``) is always masked, since a
+    binarising copier makes it as black as any pen; light guides are masked unless the
+    scan is ``overprint`` levels darker there.
+    """
     kernel = np.ones((tolerance_px, tolerance_px), np.uint8)
-    printed_tone = cv2.erode(normalise_paper(blank_crop), kernel)
-    printed = printed_tone < printed_level
-    return np.asarray(printed & (scan.astype(np.int16) >= printed_tone.astype(np.int16)
-                                 - overprint))
+    tone = cv2.erode(normalise_paper(blank_crop), kernel).astype(np.int16)
+    printed = tone < printed_level
+    marked_over_guide = (tone >= guide_level) & (scan.astype(np.int16) < tone - overprint)
+    return np.asarray(printed & ~marked_over_guide)
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,17 @@ def test_a_non_font_file_is_skipped(tmp_path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_explicit_font_is_used() -> None:
-    from reportlab.pdfbase import pdfmetrics
+    """In a subprocess: registering another font changes reportlab's process-wide state."""
+    import subprocess
+    import sys
 
-    zenhei = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
-    try:
-        assert fonts.register_cjk_font.__wrapped__(zenhei) == fonts.CJK_FONT_NAME
-        assert "zenhei" in pdfmetrics.getFont(fonts.CJK_FONT_NAME).face.filename.lower()
-    finally:
-        fonts.register_cjk_font.__wrapped__(None)  # the process-wide default again
+    code = (
+        "from reportlab.pdfbase import pdfmetrics\n"
+        "from errorbook import fonts\n"
+        "name = fonts.register_cjk_font('/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc')\n"
+        "print(name, pdfmetrics.getFont(name).face.filename)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    name, path = out.stdout.split()
+    assert name == fonts.CJK_FONT_NAME and "zenhei" in path.lower()

@@ -72,7 +72,8 @@ def test_engine_faults_are_engine_errors_not_blanks(fault: str) -> None:
     read = _read(fp.image, FakeRecognizer(fault=fault))  # type: ignore[arg-type]
     written = [a for a in _written(read) if fp.written[(a.question_id, a.blank)]]
     assert written and all(a.status == "engine_error" and a.detail for a in written)
-    assert all(a.status == "blank" for a in _written(read)
+    # Empty boxes stay blank, or (a smudge) go to the engine and so to a teacher.
+    assert all(a.status in ("blank", "engine_error") for a in _written(read)
                if not fp.written[(a.question_id, a.blank)])
 
 
@@ -102,10 +103,15 @@ def test_unknown_misaligned_and_blank_pages() -> None:
                         FakeRecognizer())
     assert unknown.status == "unknown_worksheet" and unknown.answers == ()
     b, page, printed, blank, tmpl = _bench()
-    wrong_blank = TemplatePage(tmpl.worksheet_id, 1, tuple((m, (x0 + 40, y0, x1 + 40, y1))
-                                                         for m, (x0, y0, x1, y1) in tmpl.markers),
-                               tmpl.regions, np.full_like(blank, 255), tmpl.blank_px_per_pt)
-    misaligned = _read(fp.image, FakeRecognizer(), wrong_blank)
+    # Two markers torn off and nothing printed to match features against: flagged, not
+    # guessed.
+    damaged = fp.image.copy()
+    for _, (x0, y0, x1, y1) in tmpl.markers[:2]:
+        damaged[max(0, int(y0 * 2.78) - 30):int(y1 * 2.78) + 30,
+                max(0, int(x0 * 2.78) - 30):int(x1 * 2.78) + 30] = 255
+    featureless = TemplatePage(tmpl.worksheet_id, 1, tmpl.markers, tmpl.regions,
+                               np.full_like(blank, 255), tmpl.blank_px_per_pt)
+    misaligned = _read(damaged, FakeRecognizer(), featureless)
     assert misaligned.status == "misaligned"
     assert misaligned.answers and {a.status for a in misaligned.answers} == {"misaligned"}
     empty = _read(np.full((2339, 1654), 252, np.uint8), FakeRecognizer())

@@ -338,7 +338,10 @@ def main() -> dict[str, str]:
         soak_samples = soak(test_pdf, template, args.soak) if args.soak else []
     if args.readings_out:
         n = write_readings(args.readings_out, reads, test, questions)
-        print(f"wrote {n} readings to {args.readings_out}")
+        calib_out = args.readings_out.with_name(args.readings_out.stem + "-calib.jsonl")
+        m = write_readings(calib_out, calib_reads, calib, questions)
+        print(f"wrote {n} test readings to {args.readings_out} and {m} calibration readings "
+              f"to {calib_out}")
     threshold = choose_threshold(score(calib_reads, calib)["written"])
     s = score(reads, test)
     accepted = [w for w in s["written"] if w[3] >= threshold]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import cv2
@@ -149,9 +149,13 @@ def _align(image: np.ndarray, template: TemplatePage, options: ReadOptions) -> A
 
 
 def _read_marks(spec: RegionSpec, crop: np.ndarray, blank: np.ndarray) -> MarksReading:
-    # Bubble letters are large next to the disc: mask print tightly here.
-    ink = remove_print(crop, blank, tolerance_px=BUBBLE_MASK_PX)
-    visible = ~masked_print(_paper(crop), blank, tolerance_px=BUBBLE_MASK_PX)
+    # Bubble letters are large next to the disc: mask print tightly here. The mask is
+    # computed once and serves both the cleaned crop and the visible area.
+    scan = _paper(crop)
+    masked = masked_print(scan, blank, tolerance_px=BUBBLE_MASK_PX)
+    ink = scan.copy()
+    ink[masked] = 255
+    visible = ~masked
     origin = (spec.box[0] - MARGIN_PT, spec.box[1] - MARGIN_PT)
     scores = score_bubbles(ink, spec.bubbles, origin_pt=origin, px_per_pt=CROP_PX_PER_PT,
                            visible=visible)
@@ -257,6 +261,4 @@ def _recognise(answers: list[AnswerRead], to_read: Sequence[tuple[int, RegionSpe
 
 
 def _replace(answer: AnswerRead, **changes: Any) -> AnswerRead:
-    from dataclasses import replace
-
     return replace(answer, **changes)

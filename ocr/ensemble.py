@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ocr.ctc import Alphabet, forced_log_prob, masked
-from ocr.glyphs import GLYPH_CLASSES, GlyphClassifier, segment_ink
-from ocr.preprocess import PrepOptions, clean_ink, prepare_crop
+from ocr.glyphs import GLYPH_CLASSES, GlyphClassifier, SegmentLattice, segment_lattice
+from ocr.preprocess import PrepOptions, clean_ink, prepare_crop, prepare_ink
 from ocr.recognize import PPOCRRecognizer, Reading
 
 __all__ = ["EnsembleOptions", "EnsembleRecognizer", "glyph_log_prob"]
@@ -36,13 +36,30 @@ class EnsembleOptions:
             primary preparation and these.
         temperature: Scale applied to combined log-scores before normalising; below 1 it
             keeps confident posteriors from saturating at 1.0, where crops could no longer
-            be ranked against each other when an auto-accept threshold is chosen.
+            be ranked against each other when an auto-accept threshold is chosen. 0.7
+            minimises the log-loss of the truth (and the calibration error) on calib-split
+            crops for the combination below; 0.3, right for the old combination without
+            floors, left readings 95% right with a mean confidence of 0.67.
+        edit_penalty: Log-probability charged to a glyph reading per segmentation edit
+            (a touching pair split, a broken glyph merged, a stacked dot separated).
+        char_bias: (character, log-score) added to a candidate per occurrence of the
+            character. PP-OCR learned printed text, where ``/`` looks nothing like a
+            handwritten one, so its CTC score undervalues a written fraction slash
+            against ``1``; the bias corrects that prior (chosen on the calib split).
+        line_floor, glyph_floor: Lowest log-probability either reader may give a
+            candidate. Both readers are overconfident when wrong (PP-OCR reads a
+            handwritten 7 as 4 at odds of e^-12); capping the evidence against keeps one
+            reader from vetoing what the other reads clearly.
     """
 
     glyph_weight: float = 1.5
     length_penalty: float = -3.0
     line_variants: tuple[PrepOptions, ...] = ()
-    temperature: float = 0.3
+    temperature: float = 0.7
+    edit_penalty: float = -2.0
+    char_bias: tuple[tuple[str, float], ...] = (("/", 4.0),)
+    line_floor: float = -4.0
+    glyph_floor: float = -4.0
 
 
 def glyph_log_prob(probs: np.ndarray, text: str, length_penalty: float) -> float:
@@ -67,6 +84,12 @@ def glyph_log_prob(probs: np.ndarray, text: str, length_penalty: float) -> float
             math.log(max(float(probs[i, GLYPH_CLASSES.index(c)]), 1e-9)) for i, c in enumerate(text)
         )
     )
+
+
+def _floored(log_prob: float, floor: float) -> float:
+    # Impossible stays impossible (a character the reader cannot produce); only finite
+    # evidence against a candidate is capped.
+    return max(log_prob, floor) if math.isfinite(log_prob) else log_prob
 
 
 class EnsembleRecognizer:
@@ -106,19 +129,34 @@ class EnsembleRecognizer:
             One reading per crop; PP-OCR's status is kept when it is not ``ok`` and the
             glyph reader has nothing either.
         """
-        base = self._line.recognize(crops, alphabet=alphabet, length=length)
+        prep = self._line.options.prep
+        # Clean each crop once: PP-OCR's input and the glyph reader's ink come from it.
+        cleaned: list[tuple[np.ndarray | None, float] | ValueError] = []
+        for crop in crops:
+            try:
+                cleaned.append(clean_ink(crop, prep))
+            except ValueError as exc:
+                cleaned.append(exc)
+        if prep.raw:
+            base = self._line.recognize(crops, alphabet=alphabet, length=length)
+        else:
+            ready = [c if isinstance(c, ValueError) else prepare_ink(c[0], c[1], prep)
+                     for c in cleaned]
+            base = self._line.recognize(crops, alphabet=alphabet, length=length,
+                                        prepared=ready)
         variants: list[list[Reading | None]] = []
         for prep in self.options.line_variants:
             variants.append(self._variant(crops, prep, alphabet, length))
         out = []
-        for i, (crop, reading) in enumerate(zip(crops, base, strict=True)):
-            if reading.status in ("blank", "engine_error") or reading.ctc is None:
+        for i, (clean, reading) in enumerate(zip(cleaned, base, strict=True)):
+            if reading.status in ("blank", "engine_error") or reading.ctc is None \
+                    or isinstance(clean, ValueError):
                 out.append(reading)
                 continue
             extra = [v[i] for v in variants]
             others = [r for r in extra if r is not None and r.ctc is not None]
             try:
-                out.append(self._combine(crop, reading, alphabet, others))
+                out.append(self._combine(clean[0], reading, alphabet, others))
             except Exception as exc:  # noqa: BLE001 - a second-reader failure must not hide the first
                 out.append(replace(reading, detail=f"glyph reader failed: {exc}"))
         return out
@@ -140,16 +178,15 @@ class EnsembleRecognizer:
 
     def _combine(
         self,
-        crop: np.ndarray,
+        ink: np.ndarray | None,
         reading: Reading,
         alphabet: Alphabet | None,
         variants: Sequence[Reading] = (),
     ) -> Reading:
         assert reading.ctc is not None
         o = self.options
-        ink, _ = clean_ink(crop, self._line.options.prep)
-        segments = segment_ink(ink) if ink is not None else []
-        glyph = self._glyphs.read(segments, alphabet)
+        lattice = segment_lattice(ink) if ink is not None else SegmentLattice((), ())
+        glyph = self._glyphs.read(lattice, alphabet, o.edit_penalty)
         views = [reading, *variants]
         matrices = [
             masked(r.ctc, alphabet) if alphabet is not None else r.ctc
@@ -161,9 +198,11 @@ class EnsembleRecognizer:
             candidates[text] = None
         scored = []
         for text in candidates:
-            ctc = float(np.mean([forced_log_prob(m, text) for m in matrices]))
-            g = glyph_log_prob(glyph.probs, text, o.length_penalty)
-            scored.append((ctc + o.glyph_weight * g, text))
+            ctc = _floored(float(np.mean([forced_log_prob(m, text) for m in matrices])),
+                           o.line_floor)
+            g = _floored(glyph.score(text, o.length_penalty), o.glyph_floor)
+            bias = sum(b * text.count(c) for c, b in o.char_bias)
+            scored.append((ctc + o.glyph_weight * g + bias, text))
         scored = [s for s in scored if math.isfinite(s[0])]
         if not scored:
             return reading

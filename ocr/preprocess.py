@@ -14,7 +14,16 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["RAW", "PrepOptions", "PreparedCrop", "clean_ink", "ink_map", "prepare_crop", "to_gray"]
+__all__ = [
+    "RAW",
+    "PrepOptions",
+    "PreparedCrop",
+    "clean_ink",
+    "ink_map",
+    "prepare_crop",
+    "prepare_ink",
+    "to_gray",
+]
 
 
 @dataclass(frozen=True)
@@ -211,8 +220,28 @@ def prepare_crop(crop: np.ndarray, options: PrepOptions | None = None) -> Prepar
     if o.raw:
         return PreparedCrop(_to_height(to_gray(crop), o.height), 1.0)
     ink, fraction = clean_ink(crop, o)
+    return prepare_ink(ink, fraction, o)
+
+
+def prepare_ink(
+    ink: np.ndarray | None, fraction: float, options: PrepOptions | None = None
+) -> PreparedCrop:
+    """Turn an ink map from :func:`clean_ink` into the recogniser's input.
+
+    Callers that also need the ink map (the glyph reader) clean each crop once and
+    prepare it from the result.
+
+    Args:
+        ink: The cleaned ink map, or None for a blank box.
+        fraction: The ink fraction :func:`clean_ink` returned.
+        options: Preparation settings (``height`` applies).
+
+    Returns:
+        The prepared image (None for a blank box).
+    """
     if ink is None:
         return PreparedCrop(None, fraction)
+    o = options or PrepOptions()
     out = (255.0 * (1.0 - ink)).astype(np.uint8)
     return PreparedCrop(_to_height(out, o.height), fraction)
 

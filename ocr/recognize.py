@@ -28,12 +28,13 @@ from ocr.ctc import (
     CTCMatrix,
     Hypothesis,
     beam_search,
+    charset_index,
     forced_log_prob,
     greedy_decode,
     masked,
     restrict,
 )
-from ocr.preprocess import PrepOptions, prepare_crop
+from ocr.preprocess import PreparedCrop, PrepOptions, prepare_crop
 
 __all__ = [
     "FakeRecognizer",
@@ -164,6 +165,7 @@ class PPOCRRecognizer:
     ) -> None:
         self._session = session
         self._charset = list(charset) if charset is not None else charset_from_session(session)
+        self._index = charset_index(self._charset)
         self._input = session.get_inputs()[0].name
         self.options = options or RecognizerOptions()
 
@@ -203,6 +205,7 @@ class PPOCRRecognizer:
         *,
         alphabet: Alphabet | None = None,
         length: tuple[int, int] | None = None,
+        prepared: Sequence[PreparedCrop | ValueError] | None = None,
     ) -> list[Reading]:
         """Read crops (see :meth:`TextRecognizer.recognize`).
 
@@ -210,6 +213,8 @@ class PPOCRRecognizer:
             crops: uint8 grayscale or BGR crops.
             alphabet: Allowed characters, or None.
             length: Inclusive expected length range, or None.
+            prepared: The crops already prepared with this recogniser's options (or the
+                error preparing raised), when the caller prepared them for another use.
 
         Returns:
             One reading per crop; a model failure marks every crop ``engine_error``.
@@ -218,15 +223,18 @@ class PPOCRRecognizer:
         images: list[np.ndarray] = []
         owners: list[int] = []
         for i, crop in enumerate(crops):
+            given = prepared[i] if prepared is not None else None
             try:
-                prepared = prepare_crop(crop, self.options.prep)
+                if isinstance(given, ValueError):
+                    raise given
+                ready = given if given is not None else prepare_crop(crop, self.options.prep)
             except ValueError as exc:
                 readings[i] = Reading("engine_error", detail=f"bad crop: {exc}")
                 continue
-            if prepared.image is None:
+            if ready.image is None:
                 readings[i] = Reading("blank", detail="no ink in the answer box")
             else:
-                images.append(prepared.image)
+                images.append(ready.image)
                 owners.append(i)
         try:
             matrices = self.probabilities(images) if images else []
@@ -257,10 +265,10 @@ class PPOCRRecognizer:
         if alphabet is None:
             # Keep whatever the unconstrained best path emits, so it can be scored too.
             best = "".join(self._charset[int(k)] for k in _collapse(probs.argmax(axis=1)))
-            matrix = restrict(probs, self._charset, _DEFAULT_KEEP + best)
+            matrix = restrict(probs, self._charset, _DEFAULT_KEEP + best, self._index)
             search = matrix
         else:
-            matrix = restrict(probs, self._charset, alphabet.chars)
+            matrix = restrict(probs, self._charset, alphabet.chars, self._index)
             search = masked(matrix, alphabet)
         o = self.options
         if o.decoder == "greedy":

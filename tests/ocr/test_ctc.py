@@ -16,6 +16,7 @@ from ocr.ctc import (
     Alphabet,
     CTCMatrix,
     beam_search,
+    charset_index,
     forced_log_prob,
     greedy_decode,
     masked,
@@ -105,6 +106,11 @@ def test_restrict_keeps_mass_in_other_column() -> None:
     assert m.symbols == "17" + OTHER
     assert np.exp(m.log_probs).sum() == pytest.approx(1.0)
     assert np.exp(m.log_probs[0, -1]) == pytest.approx(0.6)
+    # A caller's prebuilt index gives the same matrix; the blank is never a kept column.
+    index = charset_index(charset)
+    assert "<blank>" not in index and index["/"] == 3
+    cached = restrict(probs, charset, "17", index)
+    assert cached.symbols == m.symbols and np.array_equal(cached.log_probs, m.log_probs)
 
 
 @settings(max_examples=40, deadline=None)

@@ -21,6 +21,12 @@ Usage::
 
     python bench/bench_review_policy.py READINGS.jsonl [--accept 0.95] [--alt-floor 0.05]
         [--sweep 0.8,0.9,0.95,0.98]
+    python bench/bench_review_policy.py TEST.jsonl --choose-on CALIB.jsonl [--target 0.995]
+
+``--choose-on`` picks the settings on a calibration file only (a grid of accept thresholds
+and alternative floors: the widest coverage whose accuracy reaches ``--target`` there) and
+then measures those fixed settings on the test file, so the reported figures were not tuned
+on the data they are measured on.
 
 Without a file argument it reads ``$MARKBOOK_BENCH_READINGS``; with neither (as under
 ``bench/run_all.py``) it reports that it was skipped. This bench needs the real reader's
@@ -48,7 +54,11 @@ from grading.registry import grader_for  # noqa: E402
 from grading.response import Response  # noqa: E402
 from grading.review_policy import ReviewPolicy, decide  # noqa: E402
 
-__all__ = ["BenchRecord", "BenchResult", "evaluate", "load_records", "main"]
+__all__ = ["BenchRecord", "BenchResult", "choose_policy", "evaluate", "load_records", "main"]
+
+ACCEPT_GRID = (0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99)
+FLOOR_GRID = (0.05, 0.1, 0.15, 0.2, 0.3)
+UPGRADE_GRID: tuple[float | None, ...] = (None, 0.002, 0.005, 0.01)
 
 _QUESTION = TypeAdapter(Question)
 
@@ -146,6 +156,49 @@ def evaluate(records: list[BenchRecord], policy: ReviewPolicy) -> BenchResult:
     return result
 
 
+def choose_policy(
+    records: list[BenchRecord],
+    target: float,
+    accepts: tuple[float, ...] = ACCEPT_GRID,
+    floors: tuple[float, ...] = FLOOR_GRID,
+    upgrades: tuple[float | None, ...] = UPGRADE_GRID,
+) -> tuple[ReviewPolicy, BenchResult] | None:
+    """The grid setting with the widest coverage whose accuracy reaches ``target``.
+
+    Ties in coverage go to the more cautious setting (higher threshold, lower floors).
+
+    Args:
+        records: Calibration records (never the ones the result will be reported on).
+        target: Required accuracy of automatic verdicts on these records (add a margin
+            for sampling error: one standard error is ~0.2 points at 1,700 verdicts).
+        accepts: Accept thresholds tried.
+        floors: Alternative floors tried.
+        upgrades: Upgrade floors tried (None: the alternative floor).
+
+    Returns:
+        The chosen policy with its calibration result, or None if no setting reaches the
+        target.
+    """
+    best: tuple[tuple[float, float, float, float], ReviewPolicy, BenchResult] | None = None
+    for accept in accepts:
+        for floor in floors:
+            for upgrade in upgrades:
+                policy = ReviewPolicy(accept_threshold=accept, alt_floor=floor,
+                                      upgrade_floor=upgrade)
+                res = evaluate(records, policy)
+                if not res.auto or res.accuracy < target:
+                    continue
+                low = floor if upgrade is None else min(floor, upgrade)
+                rank = (res.coverage, accept, -floor, low)
+                if best is None or rank > best[0]:
+                    best = (rank, policy, res)
+    return None if best is None else (best[1], best[2])
+
+
+def _floor_or_none(text: str) -> float | None:
+    return None if text.lower() == "none" else float(text)
+
+
 def main(argv: list[str] | None = None) -> dict[str, str]:
     """Print accuracy and coverage for one policy, or a sweep of accept thresholds.
 
@@ -159,6 +212,16 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
     parser.add_argument("--accept", type=float, default=ReviewPolicy().accept_threshold)
     parser.add_argument("--alt-floor", type=float, default=ReviewPolicy().alt_floor)
     parser.add_argument("--sweep", default="", help="comma-separated accept thresholds")
+    parser.add_argument("--choose-on", type=Path,
+                        help="calibration JSON lines: choose accept and floor there only")
+    parser.add_argument("--target", type=float, default=0.995,
+                        help="accuracy the automatic verdicts must reach (default 0.995)")
+    parser.add_argument("--margin", type=float, default=0.002,
+                        help="added to --target on the calibration file, for its sampling "
+                             "error (default 0.002, about one standard error)")
+    parser.add_argument("--upgrade-floor", type=_floor_or_none,
+                        default=ReviewPolicy().upgrade_floor,
+                        help="floor for alternatives that would earn more, or 'none'")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.readings is None:
         print(
@@ -168,12 +231,28 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
         )
         return {"status": "skipped: no reader output"}
     records = load_records(Path(args.readings))
+    if args.choose_on is not None:
+        need = args.target + args.margin
+        chosen = choose_policy(load_records(args.choose_on), need)
+        if chosen is None:
+            print(f"no setting reaches {need:.2%} on {args.choose_on}")
+            return {"status": "no setting reaches the target on the calibration file"}
+        policy, calib = chosen
+        print(
+            f"chosen on {args.choose_on} ({calib.total} answer areas, needing {need:.2%}): "
+            f"accept {policy.accept_threshold:.3f}, alt floor {policy.alt_floor:.3f}, "
+            f"upgrade floor {policy.upgrade_floor} -> {calib.accuracy:.2%} right, "
+            f"coverage {calib.coverage:.2%}"
+        )
+        args.accept, args.alt_floor, args.sweep = policy.accept_threshold, policy.alt_floor, ""
+        args.upgrade_floor = policy.upgrade_floor
     thresholds = [float(t) for t in args.sweep.split(",") if t] or [args.accept]
     print(f"{len(records)} answer areas from {args.readings}")
     print(f"{'accept':>7} {'floor':>6} {'auto':>6} {'accuracy':>9} {'coverage':>9}")
     res = BenchResult()
     for threshold in thresholds:
-        policy = ReviewPolicy(accept_threshold=threshold, alt_floor=args.alt_floor)
+        policy = ReviewPolicy(accept_threshold=threshold, alt_floor=args.alt_floor,
+                              upgrade_floor=args.upgrade_floor)
         res = evaluate(records, policy)
         print(
             f"{threshold:7.3f} {args.alt_floor:6.3f} {res.auto:6d} "

@@ -80,3 +80,33 @@ def test_bench_reports_the_bad_line(tmp_path: Path) -> None:
     path.write_text(_line(1, {"text": "85"}, {"text": "85"}) + '\n{"id": 2}\n', encoding="utf-8")
     with pytest.raises(ValueError, match=":2:"):
         _bench().load_records(path)
+
+
+def test_choose_on_calibration_then_measure_on_test(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Calibration: a 0.9-confident right reading and a 0.8-confident wrong one. Only an
+    # accept threshold above 0.8 keeps every automatic verdict right.
+    calib = [
+        _line(1, {"text": "85", "confidence": 0.9}, {"text": "85"}),
+        _line(2, {"text": "85", "confidence": 0.8}, {"text": "65"}),
+        _line(3, {"text": "65", "confidence": 0.99}, {"text": "65"}),
+    ]
+    test = [
+        _line(1, {"text": "85", "confidence": 0.95}, {"text": "85"}),
+        _line(2, {"text": "85", "confidence": 0.7}, {"text": "65"}),
+    ]
+    cpath, tpath = tmp_path / "calib.jsonl", tmp_path / "test.jsonl"
+    cpath.write_text("\n".join(calib) + "\n", encoding="utf-8")
+    tpath.write_text("\n".join(test) + "\n", encoding="utf-8")
+    bench = _bench()
+    chosen = bench.choose_policy(bench.load_records(cpath), 0.995)
+    assert chosen is not None
+    policy, result = chosen
+    assert 0.8 < policy.accept_threshold <= 0.9
+    assert result.accuracy == 1.0 and result.coverage == pytest.approx(2 / 3)
+    figures = bench.main([str(tpath), "--choose-on", str(cpath)])
+    out = capsys.readouterr().out
+    assert "chosen on" in out
+    assert figures["coverage"].startswith("50.00%")
+    assert bench.choose_policy(bench.load_records(cpath), 1.01) is None

@@ -14,6 +14,9 @@ from grading.review_policy import ReviewPolicy, decide, grade_response
 from .conftest import arithmetic, choice, numeric
 
 GRADER = ArithmeticGrader(arithmetic("37 + 48 ="))
+# The mechanism tests below use round numbers against the first, stricter settings; the
+# calibrated defaults have their own test.
+CLASSIC = ReviewPolicy(accept_threshold=0.95, alt_floor=0.05, upgrade_floor=None)
 
 
 def alt(text: str, p: float) -> Alternative:
@@ -28,7 +31,7 @@ def test_confident_unambiguous_reading_is_automatic() -> None:
 
 def test_correct_best_with_plausible_wrong_alternative_asks() -> None:
     r = Response(text="85", confidence=0.97, alternatives=(alt("65", 0.12),))
-    grade = decide(GRADER, r, key_revision=1)
+    grade = decide(GRADER, r, key_revision=1, policy=CLASSIC)
     assert grade.verdict is Verdict.NEEDS_REVIEW and grade.score is None and not grade.auto
     assert grade.suggested_verdict is Verdict.CORRECT and grade.suggested_score == 1.0
     assert "65" in grade.reason_zh and "85" in grade.reason_zh
@@ -43,6 +46,37 @@ def test_wrong_best_with_plausible_correct_alternative_asks() -> None:
 def test_alternative_below_floor_is_ignored() -> None:
     r = Response(text="85", confidence=0.97, alternatives=(alt("65", 0.02),))
     assert decide(GRADER, r, key_revision=1).auto
+
+
+def test_faint_right_reading_behind_a_wrong_one_asks_under_an_upgrade_floor() -> None:
+    # "65" read, the key "85" at 1%: below the plain floor, above the upgrade floor.
+    r = Response(text="65", confidence=0.97, alternatives=(alt("85", 0.01), alt("35", 0.01)))
+    assert decide(GRADER, r, key_revision=1, policy=ReviewPolicy(alt_floor=0.1, upgrade_floor=None)).auto
+    policy = ReviewPolicy(alt_floor=0.1, upgrade_floor=0.005)
+    grade = decide(GRADER, r, key_revision=1, policy=policy)
+    assert grade.verdict is Verdict.NEEDS_REVIEW and "85" in grade.reason_zh
+    # It never lowers the floor for readings that would earn less: a right best reading
+    # with a faint wrong one stays automatic.
+    right = Response(text="85", confidence=0.97, alternatives=(alt("65", 0.01),))
+    assert decide(GRADER, right, key_revision=1, policy=policy).auto
+    with pytest.raises(ValueError, match="upgrade_floor"):
+        ReviewPolicy(upgrade_floor=1.5)
+
+
+def test_calibrated_defaults() -> None:
+    policy = ReviewPolicy()
+    assert (policy.accept_threshold, policy.alt_floor, policy.upgrade_floor) == (0.5, 0.3, 0.005)
+    # A right reading with a 12% wrong alternative stands; at 35% it asks.
+    assert decide(GRADER, Response(text="85", confidence=0.85,
+                                   alternatives=(alt("65", 0.12),)), key_revision=1).auto
+    asks = decide(GRADER, Response(text="85", confidence=0.6, alternatives=(alt("65", 0.35),)),
+                  key_revision=1)
+    assert asks.verdict is Verdict.NEEDS_REVIEW
+    # A wrong reading with the key at 1% behind it asks; below even odds it asks too.
+    faint_key = Response(text="65", confidence=0.97, alternatives=(alt("85", 0.01),))
+    assert decide(GRADER, faint_key, key_revision=1).verdict is Verdict.NEEDS_REVIEW
+    unsure = decide(GRADER, Response(text="85", confidence=0.45), key_revision=1)
+    assert unsure.verdict is Verdict.NEEDS_REVIEW and "45%" in unsure.reason_zh
 
 
 def test_agreeing_alternatives_add_confidence() -> None:
@@ -60,7 +94,7 @@ def test_best_listed_among_alternatives_is_counted_once() -> None:
 
 
 def test_low_confidence_asks_even_without_alternatives() -> None:
-    grade = decide(GRADER, Response(text="85", confidence=0.8), key_revision=1)
+    grade = decide(GRADER, Response(text="85", confidence=0.8), key_revision=1, policy=CLASSIC)
     assert grade.verdict is Verdict.NEEDS_REVIEW and "80%" in grade.reason_zh
 
 
@@ -122,7 +156,7 @@ def test_equivalent_readings_agree() -> None:
     # "7/8" and "0.875" are different strings but the same grade: no reason to ask.
     grader = NumericGrader(numeric("0.875"))
     r = Response(text="7/8", confidence=0.9, alternatives=(alt("0.875", 0.08),))
-    grade = decide(grader, r, key_revision=1)
+    grade = decide(grader, r, key_revision=1, policy=CLASSIC)
     assert grade.auto and grade.confidence == pytest.approx(0.98)
 
 
@@ -134,7 +168,7 @@ def test_grade_response_uses_the_registry() -> None:
 def test_alternatives_may_be_given_as_pairs() -> None:
     r = Response.model_validate({"text": "85", "confidence": 0.97, "alternatives": [["65", 0.12]]})
     assert r.alternatives == (Alternative(text="65", probability=0.12),)
-    assert decide(GRADER, r, key_revision=1).verdict is Verdict.NEEDS_REVIEW
+    assert decide(GRADER, r, key_revision=1, policy=CLASSIC).verdict is Verdict.NEEDS_REVIEW
 
 
 def test_maths_alternatives_are_graded_too(checker: object) -> None:
@@ -145,6 +179,6 @@ def test_maths_alternatives_are_graded_too(checker: object) -> None:
     assert isinstance(checker, MathChecker)
     grader = MathExprGrader(math_expr("2x+1"), checker)
     agree = Response(text="2x+1", confidence=0.9, alternatives=(alt("1+2x", 0.08),))
-    assert decide(grader, agree, key_revision=1).auto
+    assert decide(grader, agree, key_revision=1, policy=CLASSIC).auto
     clash = Response(text="2x+1", confidence=0.9, alternatives=(alt("2x-1", 0.08),))
-    assert decide(grader, clash, key_revision=1).verdict is Verdict.NEEDS_REVIEW
+    assert decide(grader, clash, key_revision=1, policy=CLASSIC).verdict is Verdict.NEEDS_REVIEW

@@ -2,24 +2,73 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
+import httpx
 from anyio import to_thread
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from errorbook.fonts import FontNotFoundError, register_cjk_font
 from service.actor import ensure_local_actor
-from service.api import classes, health, questions, worksheets
+from service.api import (
+    annotated,
+    audit,
+    auth,
+    classes,
+    devices,
+    health,
+    jobs,
+    questions,
+    results,
+    review,
+    scans,
+    school,
+    worksheets,
+)
+from service.auth.tokens import TokenSigner, load_secret_key
 from service.config import Settings, get_settings
 from service.db.engine import create_engine, make_session_factory
 from service.db.migrate import upgrade
 from service.errors import install_error_handlers
+from service.jobs.runner import InProcessRunner
+from service.storage import LocalStorage
+from service.tasks import stop_gracefully
+from service.webhooks import run_deliveries
 
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
+
+
+_Webhooks = tuple[asyncio.Task[None], asyncio.Event, httpx.AsyncClient]
+
+
+def _start_webhooks(settings: Settings,
+                    factory: async_sessionmaker[AsyncSession]) -> _Webhooks | None:
+    """Start the webhook delivery loop as a background task (if enabled)."""
+    if not settings.webhooks.enabled:
+        return None
+    stop = asyncio.Event()
+    # No redirects: a 3xx from a receiver is a failed delivery, not a hop elsewhere.
+    http = httpx.AsyncClient(timeout=settings.webhooks.timeout_seconds, follow_redirects=False)
+    task = asyncio.create_task(run_deliveries(factory, http, stop=stop,
+                                              settings=settings.webhooks),
+                               name="markbook-webhooks")
+    return task, stop, http
+
+
+async def _stop_webhooks(task: asyncio.Task[None], stop: asyncio.Event,
+                         http: httpx.AsyncClient) -> None:
+    stop.set()
+    # A delivery still in flight after the grace period is abandoned; its lease lapses
+    # and the next start retries it.
+    await stop_gracefully(task)
+    await http.aclose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ready = False
+        key = await to_thread.run_sync(load_secret_key, settings)
+        app.state.tokens = TokenSigner(key, timedelta(minutes=settings.auth.token_minutes))
         url = settings.database_url
         if settings.db.auto_migrate:
             # Alembic drives its own event loop, so it runs in a worker thread.
@@ -49,11 +100,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except FontNotFoundError as exc:
             log.error("%s", exc)
             app.state.font_error = str(exc)
+        app.state.storage = LocalStorage(settings.storage_dir)
+        app.state.runner = None
+        if settings.jobs.backend == "inprocess" and settings.jobs.run_in_app:
+            app.state.runner = InProcessRunner(settings, app.state.session_factory,
+                                               app.state.storage)
+            await app.state.runner.start()
+        webhooks = _start_webhooks(settings, app.state.session_factory)
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            if app.state.runner is not None:
+                await app.state.runner.stop()
+            if webhooks is not None:
+                await _stop_webhooks(*webhooks)
             await engine.dispose()
 
     app = FastAPI(
@@ -65,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.ready = False
     install_error_handlers(app)
-    for module in (health, classes, questions, worksheets):
+    for module in (health, auth, devices, audit, classes, questions, worksheets, scans, jobs,
+                   results, review, annotated, school):
         app.include_router(module.router)
     return app

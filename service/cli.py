@@ -1,4 +1,5 @@
-"""The ``markbook`` command line: serve, demo, database and bank commands."""
+"""The ``markbook`` command line: serve, demo, database, bank, account and watched-folder
+commands."""
 
 from __future__ import annotations
 
@@ -35,17 +36,26 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from service.demo import DemoError, run_demo
+    from service.demo import DemoError, run_demo, summary_table
 
     out = Path(args.out)
     try:
-        summary = run_demo(out, Path(args.data_dir), _say)
-    except DemoError as exc:
+        summary = run_demo(out, Path(args.data_dir), _say, _progress_bar)
+    except (DemoError, RuntimeError) as exc:
         return _fail(str(exc))
-    _say(f"\ndone in {summary['seconds']} s; files in {out.resolve()}/:")
-    for name in summary["files"]:
-        _say(f"  {name}")
+    _say(f"\ndone in {summary['seconds']} s; files in {out.resolve()}/ (worksheets, "
+         "scans/, results.json, results*.csv, annotated-class.pdf, annotated/, summary.*)\n")
+    _say(summary_table(summary["grading"]))
     return 0
+
+
+def _progress_bar(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stdout.write(f"\r  grading [{'#' * filled}{'.' * (width - filled)}] {done}/{total} pages")
+    if done >= total:
+        sys.stdout.write("\n")
+    sys.stdout.flush()
 
 
 def _db(args: argparse.Namespace) -> int:
@@ -108,6 +118,74 @@ def _questions_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _watch(args: argparse.Namespace) -> int:
+    import logging
+    import os
+
+    import httpx
+
+    from service.watch import WatchOptions, watch_command
+
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        return _fail(f"no such folder: {folder}", 2)
+    if args.url is not None and not args.url.startswith(("http://", "https://")):
+        return _fail(f"--url must start with http:// or https:// (got {args.url!r})", 2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    # One line per file: the HTTP client's and the migrations' chatter stays out.
+    for noisy in ("httpx", "httpcore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.url is None:
+        # Embedded: one process; with --once, queued jobs are left to `markbook serve`.
+        settings = get_settings(jobs={"run_in_app": False}) if args.once else get_settings()
+    else:
+        settings = get_settings()
+    ws = settings.watch
+    options = WatchOptions(settle_s=ws.settle_seconds if args.settle is None else args.settle,
+                           retry_max_s=ws.retry_max_seconds)
+    poll_s = ws.poll_seconds if args.interval is None else args.interval
+    key = args.device_key or os.environ.get("MARKBOOK_DEVICE_KEY")
+
+    async def run() -> int:
+        if args.url is None:
+            from service.inprocess import inprocess_client  # the whole app: only if embedded
+
+            async with inprocess_client(settings) as client:
+                return await watch_command(folder, client, options, once=args.once,
+                                           poll_s=poll_s)
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        async with httpx.AsyncClient(base_url=args.url, headers=headers,
+                                     timeout=ws.upload_timeout_seconds) as client:
+            return await watch_command(folder, client, options, once=args.once,
+                                       poll_s=poll_s)
+
+    return asyncio.run(run())
+
+
+def _read_password_stdin() -> str:
+    line = sys.stdin.readline()
+    # Only the line ending is dropped: leading or trailing spaces may be part of a password.
+    return line[:-1].removesuffix("\r") if line.endswith("\n") else line
+
+
+def _admin_create(args: argparse.Namespace) -> int:
+    from service.accounts_cli import AccountError, create_admin
+
+    if not args.password_stdin:
+        return _fail("pass the password on standard input with --password-stdin "
+                     "(e.g. `printf '%s' \"$PW\" | markbook admin create --username U "
+                     "--password-stdin`)", 2)
+    password = _read_password_stdin()
+    try:
+        teacher_id = asyncio.run(create_admin(get_settings(), args.username, password,
+                                              args.display_name))
+    except AccountError as exc:
+        return _fail(str(exc), exc.exit_code)
+    _say(f"created admin '{args.username.strip().lower()}' (id {teacher_id})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="markbook", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -134,6 +212,26 @@ def build_parser() -> argparse.ArgumentParser:
     qexport.add_argument("--kp", help="only this knowledge point and below")
     qexport.add_argument("--subject")
     qexport.set_defaults(func=_questions_export)
+    watch = sub.add_parser("watch", help="upload scans dropped into a folder (copier "
+                           "scan-to-folder, SMB, FTP)")
+    watch.add_argument("dir", help="the folder copiers write to")
+    watch.add_argument("--url", help="a markbook server, e.g. http://host:8000 (default: the "
+                       "embedded service in this process)")
+    watch.add_argument("--device-key", help="device key sent as a Bearer token (or set "
+                       "MARKBOOK_DEVICE_KEY, which keeps it out of the process list)")
+    watch.add_argument("--once", action="store_true", help="process what is there and exit: "
+                       "0 ok, 1 some files rejected, 75 server unavailable (retry later)")
+    watch.add_argument("--interval", type=float, help="seconds between polls")
+    watch.add_argument("--settle", type=float, help="seconds a file must stay unchanged")
+    watch.set_defaults(func=_watch)
+    admin = sub.add_parser("admin", help="accounts")
+    asub = admin.add_subparsers(dest="acommand", required=True)
+    acreate = asub.add_parser("create", help="create a school admin (e.g. the first account)")
+    acreate.add_argument("--username", required=True)
+    acreate.add_argument("--display-name", help="shown in the UI (default: the username)")
+    acreate.add_argument("--password-stdin", action="store_true",
+                         help="read the password from the first line of standard input")
+    acreate.set_defaults(func=_admin_create)
     return parser
 
 

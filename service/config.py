@@ -6,13 +6,62 @@ switches the embedded SQLite default to PostgreSQL with no other change.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DatabaseSettings", "JobSettings", "LimitSettings", "Settings", "get_settings"]
+__all__ = [
+    "AuthSettings",
+    "DatabaseSettings",
+    "JobSettings",
+    "LimitSettings",
+    "Settings",
+    "WatchSettings",
+    "WebhookSettings",
+    "get_settings",
+    "parse_rate",
+]
+
+_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600,
+          "hour": 3600}
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """Parse a rate such as ``"10/5min"``, ``"60/min"`` or ``"100/1h"``.
+
+    Args:
+        text: ``COUNT/[N]UNIT`` with unit s, sec, m, min, h or hour (plural ``s`` allowed).
+
+    Returns:
+        ``(count, window_seconds)``.
+
+    Raises:
+        ValueError: the text is not a rate.
+    """
+    count, _, period = text.replace(" ", "").partition("/")
+    digits = "".join(itertools.takewhile(str.isdigit, period))
+    unit = period[len(digits):]
+    unit = unit[:-1] if unit.endswith("s") and unit[:-1] in _UNITS else unit
+    if not count.isdigit() or int(count) < 1 or unit not in _UNITS or digits == "0":
+        raise ValueError(f"not a rate: {text!r} (expected e.g. '10/5min', '60/min', '100/1h')")
+    return int(count), float(int(digits or "1") * _UNITS[unit])
+
+
+class AuthSettings(BaseModel):
+    token_minutes: int = Field(default=30, ge=1, le=24 * 60,
+                               description="lifetime of a bearer token from /api/v1/auth/token")
+    login_rate: str = Field(default="10/5min", description="failed logins allowed per "
+                            "username and client address in a window; more get 429")
+    min_password_length: int = Field(default=10, ge=8, le=128)
+
+    @field_validator("login_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
 
 
 class DatabaseSettings(BaseModel):
@@ -28,15 +77,52 @@ class DatabaseSettings(BaseModel):
 class JobSettings(BaseModel):
     backend: Literal["inprocess", "celery"] = "inprocess"
     workers: int = Field(default=2, ge=1, le=64, description="worker processes for CPU work")
+    executor: Literal["process", "thread"] = Field(
+        default="process", description="process: a spawned worker pool; thread: in-process "
+        "threads (tests, tiny installs)")
+    lease_seconds: float = Field(default=60.0, gt=0, description="a running job whose lease "
+                                 "lapses (its runner died) is claimed again")
+    worker_nice: int = Field(default=5, ge=0, le=19, description="nice value added to worker "
+                             "processes so uploads and status requests stay responsive")
+    run_in_app: bool = Field(default=True, description="run the embedded job runner inside "
+                             "the web process (off: only `markbook worker` runs jobs)")
+    poll_seconds: float = Field(default=2.0, gt=0, description="how often idle runners look "
+                                "for work they were not told about")
 
 
 class LimitSettings(BaseModel):
     max_upload_mb: int = Field(default=200, ge=1)
     max_pages: int = Field(default=600, ge=1)
+    max_page_megapixels: int = Field(default=50, ge=1, description="pixels per page image")
     max_questions_per_worksheet: int = Field(default=100, ge=1)
     max_copies: int = Field(default=200, ge=1)
     max_import_questions: int = Field(default=5000, ge=1)
     max_roster_rows: int = Field(default=500, ge=1)
+    uploads_per_minute: int = Field(default=60, ge=1, description="scan uploads per teacher "
+                                    "or device per minute; more get 429")
+
+
+class WebhookSettings(BaseModel):
+    enabled: bool = Field(default=True, description="run the webhook delivery loop in the app")
+    max_attempts: int = Field(default=12, ge=1, le=100, description="attempts before a "
+                              "delivery is marked failed")
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="per POST")
+    poll_seconds: float = Field(default=5.0, gt=0, description="how often due deliveries "
+                                "are looked for")
+    backoff_base_seconds: float = Field(default=10.0, gt=0, description="first retry delay; "
+                                        "doubles per attempt")
+    backoff_max_seconds: float = Field(default=3600.0, gt=0, description="retry delay cap")
+    concurrency: int = Field(default=4, ge=1, le=64, description="deliveries in flight at once")
+
+
+class WatchSettings(BaseModel):
+    poll_seconds: float = Field(default=2.0, gt=0, description="how often the watched folder "
+                                "is listed")
+    settle_seconds: float = Field(default=5.0, ge=0, description="a file must keep its size "
+                                  "and mtime this long before it is taken")
+    retry_max_seconds: float = Field(default=300.0, gt=0, description="longest wait between "
+                                     "retries while the server is unavailable")
+    upload_timeout_seconds: float = Field(default=300.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -54,11 +140,18 @@ class Settings(BaseSettings):
     db: DatabaseSettings = DatabaseSettings()
     jobs: JobSettings = JobSettings()
     limits: LimitSettings = LimitSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    watch: WatchSettings = WatchSettings()
+    auth: AuthSettings = AuthSettings()
 
     @model_validator(mode="after")
     def _secrets_outside_development(self) -> Settings:
         if self.env == "production" and self.secret_key is None:
             raise ValueError("MARKBOOK_SECRET_KEY must be set when MARKBOOK_ENV=production")
+        # Tokens are HMAC-SHA256 signed: a short key can be brute-forced offline from one token.
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("MARKBOOK_SECRET_KEY must be at least 32 characters "
+                             "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
         return self
 
     @property

@@ -6,11 +6,15 @@ Every error a client can see has the same JSON shape ``{"error": code, "detail":
     MarkbookError                 base; carries status_code, error code, human detail
     ├── ClientError               4xx: the request is wrong, our code is fine
     │   ├── BadRequest            400 bad_request
+    │   ├── Unauthorized          401 not_authenticated / invalid_token / invalid_credentials
+    │   │                         (always with a WWW-Authenticate challenge)
+    │   ├── Forbidden             403 forbidden / forbidden_for_device / admin_only
     │   ├── NotFound              404 not_found (also for other tenants' ids)
     │   ├── Conflict              409 conflict (duplicates, state clashes)
     │   ├── PayloadTooLarge       413 payload_too_large
     │   ├── UnsupportedMediaType  415 unsupported_media_type
-    │   └── InvalidInput          422 invalid_input (validated content is wrong)
+    │   ├── InvalidInput          422 invalid_input (validated content is wrong)
+    │   └── TooManyRequests       429 rate_limited (with Retry-After)
     └── ServerError               5xx: our defect or a dependency is down
         └── NotReady              503 not_ready
 
@@ -31,12 +35,15 @@ __all__ = [
     "BadRequest",
     "ClientError",
     "Conflict",
+    "Forbidden",
     "InvalidInput",
     "MarkbookError",
     "NotFound",
     "NotReady",
     "PayloadTooLarge",
     "ServerError",
+    "TooManyRequests",
+    "Unauthorized",
     "UnsupportedMediaType",
     "install_error_handlers",
 ]
@@ -51,18 +58,21 @@ class MarkbookError(Exception):
         detail: a human-readable message (shown to teachers and integrators).
         error: a machine-readable code; defaults to the class's code.
         errors: optional per-item problems (e.g. one per bad CSV line).
+        headers: extra response headers (``WWW-Authenticate``, ``Retry-After``).
     """
 
     status_code = 500
     error = "internal_error"
 
     def __init__(self, detail: str, *, error: str | None = None,
-                 errors: list[dict[str, Any]] | None = None) -> None:
+                 errors: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         if error:
             self.error = error
         self.errors = errors or []
+        self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.error, "detail": self.detail}
@@ -80,6 +90,21 @@ class ClientError(MarkbookError):
 
 class BadRequest(ClientError):
     """Malformed request."""
+
+
+class Unauthorized(ClientError):
+    """No credentials, or credentials that are wrong, expired or revoked."""
+
+    status_code = 401
+    error = "not_authenticated"
+
+
+class Forbidden(ClientError):
+    """The caller is known but may not do this (a device on a teacher route, a teacher on
+    an admin route)."""
+
+    status_code = 403
+    error = "forbidden"
 
 
 class NotFound(ClientError):
@@ -117,6 +142,13 @@ class InvalidInput(ClientError):
     error = "invalid_input"
 
 
+class TooManyRequests(ClientError):
+    """A rate limit was hit; ``Retry-After`` says when to try again."""
+
+    status_code = 429
+    error = "rate_limited"
+
+
 class ServerError(MarkbookError):
     """Our defect or an unavailable dependency (5xx)."""
 
@@ -140,7 +172,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _markbook(_: Request, exc: MarkbookError) -> JSONResponse:
         if exc.status_code >= 500:
             log.error("server error: %s", exc.detail)
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return JSONResponse(exc.body(), status_code=exc.status_code,
+                            headers=exc.headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -13,6 +13,8 @@ from ocr.pipeline import AnswerRead
 
 __all__ = ["response_from_reads"]
 
+_SURE = ("ok", "blank")  # statuses whose confidence means something
+
 
 def response_from_reads(reads: Sequence[AnswerRead]) -> Response:
     """One grading response from the reading(s) of one question's answer area(s).
@@ -35,7 +37,9 @@ def response_from_reads(reads: Sequence[AnswerRead]) -> Response:
                         confidence=first.confidence)
     if len(reads) == 1:
         return Response(status=_status(first.status), text=first.text,
-                        confidence=first.confidence if first.status == "ok" else 0.0,
+                        # A blank's confidence is the reader's certainty that nothing was
+                        # written: the review policy needs it to accept blanks unasked.
+                        confidence=first.confidence if first.status in _SURE else 0.0,
                         alternatives=tuple(Alternative(text=t, probability=min(1.0, p))
                                            for t, p in first.alternatives))
     order = ("engine_error", "misaligned", "unreadable", "ok", "blank")
@@ -44,9 +48,9 @@ def response_from_reads(reads: Sequence[AnswerRead]) -> Response:
         worst = "unreadable"  # one blank of several: a human decides
     confidence = 1.0
     for r in reads:
-        confidence *= r.confidence if r.status == "ok" else 1.0
+        confidence *= r.confidence if r.status in _SURE else 1.0
     return Response(status=_status(worst), blanks=tuple(r.text for r in reads),
-                    confidence=confidence if worst == "ok" else 0.0)
+                    confidence=confidence if worst in _SURE else 0.0)
 
 
 def _status(status: str) -> ResponseStatus:

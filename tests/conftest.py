@@ -1,5 +1,12 @@
 """Shared fixtures: real SQLite and real PostgreSQL databases, the real app, sample data.
 
+API clients are signed in with bearer tokens: ``client`` as the built-in ``local`` admin
+(``app.state.local_actor``, the identity every request had before accounts existed),
+``teacher_client`` as an ordinary teacher (``teacher1``), ``other_client`` as a second
+ordinary teacher of the same school, ``admin_client`` as another school admin,
+``device_client`` with a device key created by ``client``; ``anon_client`` has no
+credentials. All share one app and database per test.
+
 PostgreSQL tests run against ``MARKBOOK_TEST_PG_URL`` (default: the local server at
 127.0.0.1:5432, database ``test``). Each test gets a fresh database created from it. Without
 a server they skip, unless ``MARKBOOK_REQUIRE_SERVICES=1`` (CI), where they fail.
@@ -13,15 +20,18 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from service.app import create_app
 from service.config import Settings
+from service.db import School, Teacher
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_scans"
@@ -86,14 +96,109 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     return Settings(data_dir=tmp_path / "var", db={"url": db_url})  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class Account:
+    """A teacher made directly in the database, with a bearer token for it."""
+
+    teacher_id: int
+    school_id: int
+    username: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def make_account(app: FastAPI, username: str, *, admin: bool = False,
+                       school_id: int | None = None, new_school: str | None = None,
+                       password_hash: str | None = None, active: bool = True) -> Account:
+    """Create a teacher in the started app's database (default: the default school) and
+    mint a token for it, as a sign-in would."""
+    async with app.state.session_factory() as s:
+        if new_school is not None:
+            school = School(name=new_school)
+            s.add(school)
+            await s.flush()
+            school_id = school.id
+        teacher = Teacher(school_id=school_id or app.state.local_actor.school_id,
+                          username=username, display_name=f"{username} 老师",
+                          password_hash=password_hash, is_admin=admin, is_active=active,
+                          token_version=0)
+        s.add(teacher)
+        await s.commit()
+    token = app.state.tokens.mint(teacher.id, 0)
+    return Account(teacher.id, teacher.school_id, username, token)
+
+
+def client_for(app: FastAPI, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    """A client bound to ``app`` sending ``headers`` (e.g. an Authorization) on every call."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                             headers=headers or {})
+
+
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client bound to the real app (lifespan run: migrations, bootstrap)."""
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The real app with its lifespan running (migrations, bootstrap)."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-            yield c
+        yield app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in as the ``local`` admin (what ``markbook`` CLI commands use)."""
+    from service.inprocess import local_token
+
+    async with client_for(app, {"Authorization": f"Bearer {await local_token(app)}"}) as c:
+        yield c
+
+
+@pytest.fixture
+async def teacher_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in as ``teacher1``, an ordinary teacher of the default school."""
+    account = await make_account(app, "teacher1")
+    async with client_for(app, account.headers) as c:
+        yield c
+
+
+@pytest.fixture
+async def other_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A second ordinary teacher of the same school (``teacher2``)."""
+    account = await make_account(app, "teacher2")
+    async with client_for(app, account.headers) as c:
+        yield c
+
+
+@pytest.fixture
+async def admin_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin of the default school (``admin1``)."""
+    account = await make_account(app, "admin1", admin=True)
+    async with client_for(app, account.headers) as c:
+        yield c
+
+
+@pytest.fixture
+async def anon_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client without credentials."""
+    async with client_for(app) as c:
+        yield c
+
+
+@pytest.fixture
+async def device_key(client: httpx.AsyncClient) -> str:
+    """A device key created by ``client`` (the local admin) over the API."""
+    r = await client.post("/api/v1/devices", json={"name": "staff-room copier"})
+    assert r.status_code == 201, r.text
+    key: str = r.json()["key"]
+    return key
+
+
+@pytest.fixture
+async def device_client(app: FastAPI, device_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A copier using ``teacher1``'s device key as a Bearer token."""
+    async with client_for(app, {"Authorization": f"Bearer {device_key}"}) as c:
+        yield c
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from fastapi import APIRouter, Request, status
 from starlette.datastructures import UploadFile
 
-from service.api.deps import ActorDep, SessionDep, SettingsDep
+from service.api.deps import SessionDep, SettingsDep, TeacherDep
 from service.db import SchoolClass, Student
 from service.errors import BadRequest, Conflict, PayloadTooLarge
 from service.repositories.classes import ClassRepository, NewStudent
@@ -32,7 +32,7 @@ async def _class_out(repo: ClassRepository, row: SchoolClass) -> ClassOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_class(body: ClassCreate, session: SessionDep, actor: ActorDep) -> ClassOut:
+async def create_class(body: ClassCreate, session: SessionDep, actor: TeacherDep) -> ClassOut:
     """Create a class owned by the calling teacher."""
     repo = ClassRepository(session, actor)
     row = await repo.create(body.name, body.grade, body.subject)
@@ -41,7 +41,7 @@ async def create_class(body: ClassCreate, session: SessionDep, actor: ActorDep) 
 
 
 @router.get("/{class_id}")
-async def get_class(class_id: int, session: SessionDep, actor: ActorDep) -> ClassOut:
+async def get_class(class_id: int, session: SessionDep, actor: TeacherDep) -> ClassOut:
     """A class with its roster."""
     repo = ClassRepository(session, actor)
     return await _class_out(repo, await repo.get(class_id))
@@ -66,7 +66,7 @@ async def _add(repo: ClassRepository, class_id: int, students: Sequence[NewStude
 
 @router.post("/{class_id}/students", status_code=status.HTTP_201_CREATED)
 async def add_students(class_id: int, body: list[StudentIn], session: SessionDep,
-                       actor: ActorDep, settings: SettingsDep) -> StudentsAdded:
+                       actor: TeacherDep, settings: SettingsDep) -> StudentsAdded:
     """Add students from a JSON list; all or nothing."""
     if not body:
         raise BadRequest("the list of students is empty", error="empty")
@@ -92,7 +92,7 @@ async def add_students(class_id: int, body: list[StudentIn], session: SessionDep
                  "multipart/form-data": {"schema": {"type": "object", "properties": {
                      "file": {"type": "string", "format": "binary"}}}}}}})
 async def import_students(class_id: int, request: Request, session: SessionDep,
-                          actor: ActorDep, settings: SettingsDep) -> StudentsAdded:
+                          actor: TeacherDep, settings: SettingsDep) -> StudentsAdded:
     """Import a roster CSV (header ``student_no,name[,pinyin]``; UTF-8 with/without BOM or
     GBK), sent as the raw body or as a multipart file. All rows or none."""
     data = await _read_csv_body(request)

@@ -1,40 +1,30 @@
-"""Shared dependencies: the unit of work and the acting user."""
+"""Shared dependencies: the unit of work, the settings and the acting user.
+
+Routers choose who may call them by the actor dependency they take:
+
+* ``TeacherDep`` (alias ``ActorDep``): a signed-in teacher or admin; a device gets 403
+  ``forbidden_for_device``. The default for every route.
+* ``IngestActorDep``: a teacher or a device key: only scan upload and job status.
+* ``AdminDep``: a school admin; others get 403 ``admin_only``.
+
+All three answer 401 to callers without valid credentials.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import Depends
 
-from service.actor import Actor, current_actor
-from service.config import Settings
+from service.actor import Actor
+from service.api.security import authenticate, client_ip, require_admin, require_teacher
+from service.api.uow import SessionDep, SettingsDep, get_session
 
-__all__ = ["ActorDep", "SessionDep", "SettingsDep", "get_session"]
+__all__ = ["ActorDep", "AdminDep", "IngestActorDep", "SessionDep", "SettingsDep", "TeacherDep",
+           "client_ip", "get_session"]
 
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One unit of work per request: commit on success, roll back on any error.
-
-    Used with ``scope="function"`` so the commit finishes before the response is sent: a
-    client never sees success for data that failed to commit.
-    """
-    factory = request.app.state.session_factory
-    async with factory() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-ActorDep = Annotated[Actor, Depends(current_actor)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
+TeacherDep = Annotated[Actor, Depends(require_teacher)]
+IngestActorDep = Annotated[Actor, Depends(authenticate)]
+AdminDep = Annotated[Actor, Depends(require_admin)]
+# Kept so older routers keep the safe default (teachers only) without edits.
+ActorDep = TeacherDep

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from grading.bank import BANK_FORMAT, BankValidationError, parse_bank
 from grading.questions import QUESTION_KINDS
-from service.api.deps import ActorDep, SessionDep, SettingsDep
+from service.api.deps import SessionDep, SettingsDep, TeacherDep
 from service.db import KnowledgePointRow, QuestionKnowledgePoint
 from service.errors import InvalidInput
 from service.repositories.questions import QuestionRepository
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1/questions", tags=["questions"])
 @router.post(":import")
 async def import_questions(
     document: Annotated[dict[str, Any], Body(description="a markbook-questions/1 document")],
-    session: SessionDep, actor: ActorDep, settings: SettingsDep,
+    session: SessionDep, actor: TeacherDep, settings: SettingsDep,
 ) -> ImportResult:
     """Import a question bank (see docs/question-format.md). Questions are matched by their
     bank id: new ones are created, changed ones updated (a changed key gets a new revision).
@@ -57,7 +57,7 @@ async def import_questions(
 
 @router.get(":export")
 async def export_questions(
-    session: SessionDep, actor: ActorDep,
+    session: SessionDep, actor: TeacherDep,
     kp: Annotated[str | None, Query(description="only this knowledge point and below")] = None,
     subject: str | None = None,
 ) -> dict[str, Any]:
@@ -76,7 +76,7 @@ async def export_questions(
 
 @router.get("")
 async def list_questions(
-    session: SessionDep, actor: ActorDep,
+    session: SessionDep, actor: TeacherDep,
     kp: Annotated[str | None, Query(description="knowledge point; includes sub-points")] = None,
     kind: Annotated[str | None, Query(description=f"one of {', '.join(QUESTION_KINDS)}")] = None,
     subject: str | None = None,

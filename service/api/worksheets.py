@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from errorbook.fonts import FontNotFoundError
 from errorbook.layout import LayoutError, layout_worksheet
-from service.api.deps import ActorDep, SessionDep, SettingsDep
+from service.api.deps import SessionDep, SettingsDep, TeacherDep
 from service.db import WorksheetRow
 from service.errors import InvalidInput, NotReady
 from service.printing import CopyRequest, render_copies
@@ -38,7 +38,7 @@ async def _out(repo: WorksheetRepository, row: WorksheetRow) -> WorksheetOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_worksheet(body: WorksheetCreate, session: SessionDep, actor: ActorDep,
+async def create_worksheet(body: WorksheetCreate, session: SessionDep, actor: TeacherDep,
                            settings: SettingsDep) -> WorksheetOut:
     """Create a worksheet for a class from bank questions, in the given order. The page
     layout is computed now and frozen with the worksheet."""
@@ -71,13 +71,13 @@ async def create_worksheet(body: WorksheetCreate, session: SessionDep, actor: Ac
 
 
 @router.get("/{worksheet_id}")
-async def get_worksheet(worksheet_id: int, session: SessionDep, actor: ActorDep) -> WorksheetOut:
+async def get_worksheet(worksheet_id: int, session: SessionDep, actor: TeacherDep) -> WorksheetOut:
     repo = WorksheetRepository(session, actor)
     return await _out(repo, await repo.get(worksheet_id))
 
 
 @router.get("/{worksheet_id}/layout")
-async def get_layout(worksheet_id: int, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+async def get_layout(worksheet_id: int, session: SessionDep, actor: TeacherDep) -> dict[str, Any]:
     """Every page's size, markers, QR and answer regions in PDF points from the page's
     top-left ``(x0, y0, x1, y1)``: the contract between printing and reading."""
     row = await WorksheetRepository(session, actor).get(worksheet_id)
@@ -89,7 +89,7 @@ async def get_layout(worksheet_id: int, session: SessionDep, actor: ActorDep) ->
 @router.get("/{worksheet_id}/print.pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
 async def print_worksheet(
-    worksheet_id: int, session: SessionDep, actor: ActorDep, settings: SettingsDep,
+    worksheet_id: int, session: SessionDep, actor: TeacherDep, settings: SettingsDep,
     copies: Annotated[int, Query(ge=1, description="blank copies")] = 1,
     per_student: Annotated[bool, Query(description="one named copy per student")] = False,
 ) -> Response:

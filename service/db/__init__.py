@@ -1,18 +1,28 @@
 """Persistence: tables (one module per domain), engine and session handling."""
 
 from service.db.base import Base
+from service.db.tables_access import AuditEvent, DeviceKey
 from service.db.tables_bank import (
     KnowledgePointRow,
     QuestionKnowledgePoint,
     QuestionRevision,
     QuestionRow,
 )
-from service.db.tables_scans import GradeRow, Job, PageRow, ResponseRow, ScanUpload
+from service.db.tables_scans import (
+    GradeRow,
+    Job,
+    PageRow,
+    ResponseRow,
+    ScanUpload,
+    WebhookDelivery,
+)
 from service.db.tables_school import School, SchoolClass, Student, Teacher
 from service.db.tables_worksheets import WorksheetCopy, WorksheetItem, WorksheetRow
 
 __all__ = [
+    "AuditEvent",
     "Base",
+    "DeviceKey",
     "GradeRow",
     "Job",
     "KnowledgePointRow",
@@ -26,6 +36,7 @@ __all__ = [
     "SchoolClass",
     "Student",
     "Teacher",
+    "WebhookDelivery",
     "WorksheetCopy",
     "WorksheetItem",
     "WorksheetRow",

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, JSONType, TimestampMixin, utcnow
 
-__all__ = ["GradeRow", "Job", "PageRow", "ResponseRow", "ScanUpload"]
+__all__ = ["GradeRow", "Job", "PageRow", "ResponseRow", "ScanUpload", "WebhookDelivery"]
 
 
 class Job(TimestampMixin, Base):
@@ -39,14 +39,28 @@ class Job(TimestampMixin, Base):
     pages_done: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # Per-page problems (unreadable QR, misaligned, duplicate page...) summarised for the API.
+    problems: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    # A runner holds a job while its lease is live; an expired lease means the runner died
+    # and the job may be claimed again (pages already stored are skipped, never redone).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ScanUpload(TimestampMixin, Base):
+    """One received file. Content-addressed per school: the same bytes are one upload, so a
+    copier re-sending a scan never grades a page twice."""
+
     __tablename__ = "scan_uploads"
+    __table_args__ = (UniqueConstraint("school_id", "sha256"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
     teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id"), index=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device_keys.id"), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), index=True)
+    page_count: Mapped[int | None] = mapped_column(Integer)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
     worksheet_hint_id: Mapped[int | None] = mapped_column(ForeignKey("worksheets.id"))
     filename: Mapped[str] = mapped_column(String(255))
@@ -70,6 +84,10 @@ class PageRow(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(32))
     problem: Mapped[str | None] = mapped_column(Text)
     alignment_error: Mapped[float | None] = mapped_column(Float)
+    # How the student was decided: qr | handwriting | teacher (review assignment).
+    student_source: Mapped[str | None] = mapped_column(String(16))
+    # The page→image homography (3×3, row-major) so crops and annotations can be redrawn.
+    homography: Mapped[list[Any] | None] = mapped_column(JSONType)
     image_key: Mapped[str | None] = mapped_column(String(255))
 
 
@@ -88,6 +106,7 @@ class ResponseRow(TimestampMixin, Base):
     text: Mapped[str | None] = mapped_column(Text)
     confidence: Mapped[float | None] = mapped_column(Float)
     alternatives: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    marks: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     crop_key: Mapped[str | None] = mapped_column(String(255))
 
 
@@ -112,3 +131,21 @@ class GradeRow(TimestampMixin, Base):
     source: Mapped[str] = mapped_column(String(16), default="auto")
     graded_by: Mapped[int | None] = mapped_column(ForeignKey("teachers.id"))
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    review_reason: Mapped[str | None] = mapped_column(String(64))
+    normalised: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookDelivery(TimestampMixin, Base):
+    """One event to POST to a school's webhook, retried with backoff until delivered."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(48))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

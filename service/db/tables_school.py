@@ -14,6 +14,9 @@ class School(TimestampMixin, Base):
     __tablename__ = "schools"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Optional per-school webhook: a signed JSON event is POSTed here when a job finishes.
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_secret: Mapped[str | None] = mapped_column(String(128))
 
 
 class Teacher(TimestampMixin, Base):
@@ -25,6 +28,8 @@ class Teacher(TimestampMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password change or forced sign-out: tokens carry it and older ones stop working.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SchoolClass(TimestampMixin, Base):

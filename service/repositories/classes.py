@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.actor import Actor
 from service.db import SchoolClass, Student
 from service.errors import NotFound
+from service.policy import scoped
 
 __all__ = ["ClassRepository", "NewStudent"]
 
@@ -28,10 +29,7 @@ class ClassRepository:
         self.actor = actor
 
     def _visible(self) -> Select[SchoolClass]:
-        q = select(SchoolClass).where(SchoolClass.school_id == self.actor.school_id)
-        if not self.actor.is_admin:
-            q = q.where(SchoolClass.teacher_id == self.actor.teacher_id)
-        return q
+        return scoped(select(SchoolClass), SchoolClass, self.actor)
 
     async def create(self, name: str, grade: int | None, subject: str | None) -> SchoolClass:
         row = SchoolClass(school_id=self.actor.school_id, teacher_id=self.actor.teacher_id,
@@ -54,27 +52,28 @@ class ClassRepository:
         return row
 
     async def students(self, class_id: int) -> list[Student]:
-        rows = await self.session.execute(
-            select(Student).where(Student.class_id == class_id).order_by(Student.student_no)
-        )
+        rows = await self.session.execute(scoped(
+            select(Student).where(Student.class_id == class_id), Student, self.actor
+        ).order_by(Student.student_no))
         return list(rows.scalars())
 
     async def student_count(self, class_id: int) -> int:
-        n = await self.session.scalar(
-            select(func.count()).select_from(Student).where(Student.class_id == class_id)
-        )
+        n = await self.session.scalar(scoped(
+            select(func.count()).select_from(Student).where(Student.class_id == class_id),
+            Student, self.actor))
         return int(n or 0)
 
     async def existing_student_nos(self, class_id: int, nos: Sequence[str]) -> set[str]:
         if not nos:
             return set()
-        rows = await self.session.execute(
+        rows = await self.session.execute(scoped(
             select(Student.student_no).where(Student.class_id == class_id,
-                                             Student.student_no.in_(list(nos)))
-        )
+                                             Student.student_no.in_(list(nos))),
+            Student, self.actor))
         return set(rows.scalars())
 
     async def add_students(self, class_id: int, students: Sequence[NewStudent]) -> list[Student]:
+        await self.get(class_id)  # never write into a class the actor cannot see
         rows = [Student(class_id=class_id, student_no=s.student_no, name=s.name, pinyin=s.pinyin)
                 for s in students]
         self.session.add_all(rows)

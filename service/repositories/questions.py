@@ -14,6 +14,7 @@ from grading.questions import KnowledgePoint, Question
 from service.actor import Actor
 from service.db import KnowledgePointRow, QuestionKnowledgePoint, QuestionRevision, QuestionRow
 from service.db.base import utcnow
+from service.policy import scoped
 
 __all__ = ["ImportReport", "QuestionRepository", "question_from_row"]
 
@@ -83,10 +84,9 @@ class QuestionRepository:
     async def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, QuestionRow]:
         if not external_ids:
             return {}
-        rows = await self.session.execute(
-            select(QuestionRow).where(QuestionRow.school_id == self.actor.school_id,
-                                      QuestionRow.external_id.in_(list(set(external_ids))))
-        )
+        rows = await self.session.execute(scoped(
+            select(QuestionRow).where(QuestionRow.external_id.in_(list(set(external_ids)))),
+            QuestionRow, self.actor))
         return {r.external_id: r for r in rows.scalars()}
 
     async def import_questions(self, questions: Sequence[Question], kp_ids: dict[str, int]
@@ -137,7 +137,7 @@ class QuestionRepository:
                      subject: str | None = None, limit: int = 100, offset: int = 0
                      ) -> list[QuestionRow]:
         """Questions of the actor's school; ``kp`` matches the code and all codes below it."""
-        q = select(QuestionRow).where(QuestionRow.school_id == self.actor.school_id)
+        q = scoped(select(QuestionRow), QuestionRow, self.actor)
         if kp:
             kp_rows = select(KnowledgePointRow.id).where(
                 or_(KnowledgePointRow.code == kp,

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
-from service.db import QuestionRow, WorksheetCopy, WorksheetItem, WorksheetRow
+from service.db import QuestionRow, SchoolClass, WorksheetCopy, WorksheetItem, WorksheetRow
 from service.errors import NotFound
+from service.policy import scoped
 
 __all__ = ["WorksheetRepository"]
 
@@ -22,6 +23,15 @@ class WorksheetRepository:
 
     async def create(self, *, title: str, class_id: int, page_size: str,
                      layout: dict[str, Any], questions: Sequence[QuestionRow]) -> WorksheetRow:
+        """Store a worksheet for one of the actor's classes.
+
+        Raises:
+            NotFound: the class is not the actor's.
+        """
+        visible = await self.session.scalar(scoped(
+            select(SchoolClass.id).where(SchoolClass.id == class_id), SchoolClass, self.actor))
+        if visible is None:
+            raise NotFound(f"class {class_id} not found")
         row = WorksheetRow(class_id=class_id, teacher_id=self.actor.teacher_id, title=title,
                            page_size=page_size, page_count=len(layout["pages"]), layout=layout)
         self.session.add(row)
@@ -40,26 +50,30 @@ class WorksheetRepository:
         Raises:
             NotFound: no such worksheet, or another teacher's.
         """
-        q = select(WorksheetRow).where(WorksheetRow.id == worksheet_id)
-        if not self.actor.is_admin:
-            q = q.where(WorksheetRow.teacher_id == self.actor.teacher_id)
+        q = scoped(select(WorksheetRow).where(WorksheetRow.id == worksheet_id), WorksheetRow,
+                   self.actor)
         row = (await self.session.execute(q)).scalar_one_or_none()
         if row is None:
             raise NotFound(f"worksheet {worksheet_id} not found")
         return row
 
     async def items(self, worksheet_id: int) -> list[tuple[WorksheetItem, QuestionRow]]:
-        rows = await self.session.execute(
+        rows = await self.session.execute(scoped(
             select(WorksheetItem, QuestionRow)
             .join(QuestionRow, QuestionRow.id == WorksheetItem.question_id)
-            .where(WorksheetItem.worksheet_id == worksheet_id)
-            .order_by(WorksheetItem.position)
-        )
+            .join(WorksheetRow, WorksheetRow.id == WorksheetItem.worksheet_id)
+            .where(WorksheetItem.worksheet_id == worksheet_id), WorksheetRow, self.actor
+        ).order_by(WorksheetItem.position))
         return [(item, q) for item, q in rows.all()]
 
     async def ensure_copies(self, worksheet_id: int, student_ids: Sequence[int]
                             ) -> dict[int, WorksheetCopy]:
-        """One personalised copy per student (idempotent), keyed by student id."""
+        """One personalised copy per student (idempotent), keyed by student id.
+
+        Raises:
+            NotFound: the worksheet is not the actor's.
+        """
+        await self.get(worksheet_id)
         rows = await self.session.execute(
             select(WorksheetCopy).where(WorksheetCopy.worksheet_id == worksheet_id)
         )

@@ -16,6 +16,7 @@ EXPECTED_TABLES = {
     "schools", "teachers", "classes", "students", "knowledge_points", "questions",
     "question_revisions", "question_knowledge_points", "worksheets", "worksheet_items",
     "worksheet_copies", "scan_uploads", "pages", "responses", "grades", "jobs",
+    "device_keys", "audit_events", "webhook_deliveries",
 }
 
 

@@ -1,0 +1,208 @@
+"""Annotated papers (批改痕迹) from stored scans and current grades.
+
+Page images are re-read from the stored upload (pages are streamed, and each is kept only
+as a downscaled JPEG until rendering), the homography stored with each page places the
+marks, and the current grades (teacher overrides included) decide them. Rendering runs in
+a worker thread so the event loop stays free.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from anyio import to_thread
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from errorbook.annotate import (
+    RegionMark,
+    ScanPage,
+    StudentPaper,
+    layout_keep_clear,
+    render_annotated_class_pdf,
+)
+from errorbook.layout import WorksheetLayout
+from ocr.ingest import IngestLimits, iter_pages
+from service.db import (
+    GradeRow,
+    PageRow,
+    QuestionRow,
+    ResponseRow,
+    ScanUpload,
+    Student,
+    WorksheetItem,
+    WorksheetRow,
+)
+from service.errors import NotFound
+from service.storage import LocalStorage
+
+__all__ = ["annotated_pdf"]
+
+BACKGROUND_DPI = 150.0
+_SHOWN = ("graded", "misaligned")
+
+
+@dataclass(frozen=True)
+class _PageJob:
+    page: PageRow
+    upload_key: str
+    marks: tuple[RegionMark, ...]
+    keep_clear: tuple[tuple[float, float, float, float], ...]
+
+
+async def _question_map(session: AsyncSession, worksheet_id: int) -> dict[int, tuple[str, float]]:
+    rows = await session.execute(
+        select(QuestionRow.id, QuestionRow.external_id, QuestionRow.score)
+        .join(WorksheetItem, WorksheetItem.question_id == QuestionRow.id)
+        .where(WorksheetItem.worksheet_id == worksheet_id))
+    return {qid: (ext, float(score)) for qid, ext, score in rows.all()}
+
+
+async def _grades(session: AsyncSession, page_ids: Sequence[int]
+                  ) -> dict[int, list[tuple[ResponseRow, GradeRow | None]]]:
+    rows = await session.execute(
+        select(ResponseRow, GradeRow)
+        .outerjoin(GradeRow, (GradeRow.response_id == ResponseRow.id)
+                   & GradeRow.is_current.is_(True))
+        .where(ResponseRow.page_id.in_(page_ids)))
+    out: dict[int, list[tuple[ResponseRow, GradeRow | None]]] = defaultdict(list)
+    for response, grade in rows.all():
+        out[response.page_id].append((response, grade))
+    return out
+
+
+def _marks(layout: WorksheetLayout, page_no: int, questions: dict[int, tuple[str, float]],
+           graded: list[tuple[ResponseRow, GradeRow | None]]) -> tuple[RegionMark, ...]:
+    pages = [p for p in layout.pages if p.number == page_no]
+    if not pages:
+        return ()
+    regions = {(r.question_id, r.blank): r for r in pages[0].regions}
+    marks = []
+    for response, grade in graded:
+        if grade is None:
+            continue  # a later blank of a multi-blank question: marked once, on blank 0
+        ext = questions.get(response.question_id, ("", 0.0))[0]
+        region = regions.get((ext, response.blank))
+        if region is None:
+            continue
+        review = grade.needs_review
+        marks.append(RegionMark(region.box, str(region.number),
+                                "needs_review" if review else grade.verdict,  # type: ignore[arg-type]
+                                None if review else grade.score, grade.max_score))
+    return tuple(marks)
+
+
+def _load_images(path: Path, wanted: set[int]) -> dict[int, tuple[bytes, float]]:
+    """Re-read the wanted pages of an upload as downscaled JPEGs (and the scale used)."""
+    out: dict[int, tuple[bytes, float]] = {}
+    for page in iter_pages(path, IngestLimits(max_pages=100_000)):
+        if page.index in wanted:
+            dpi = page.dpi or 200.0
+            scale = min(1.0, BACKGROUND_DPI / dpi)
+            img = page.image
+            if scale < 1.0:
+                img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            ok, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
+            if ok:
+                out[page.index] = (data.tobytes(), scale)
+            if len(out) == len(wanted):
+                break
+    return out
+
+
+def _scaled(h: Sequence[float] | None, scale: float) -> tuple[float, ...] | None:
+    if h is None:
+        return None
+    m = np.diag([scale, scale, 1.0]) @ np.array(h, dtype=np.float64).reshape(3, 3)
+    return tuple(float(v) for v in m.ravel())
+
+
+async def annotated_pdf(session: AsyncSession, storage: LocalStorage, worksheet: WorksheetRow,
+                        student_ids: Sequence[int] | None = None) -> bytes:
+    """The annotated papers of a worksheet: one student's, or the class batch.
+
+    Args:
+        session: the request's session (the caller has checked access to ``worksheet``).
+        storage: stored uploads.
+        worksheet: the worksheet.
+        student_ids: the students to include (roster order); None for everyone scanned.
+
+    Raises:
+        NotFound: no graded pages for these students.
+    """
+    q = (select(PageRow, ScanUpload.storage_key, Student)
+         .join(ScanUpload, ScanUpload.id == PageRow.upload_id)
+         .join(Student, Student.id == PageRow.student_id)
+         .where(PageRow.worksheet_id == worksheet.id, PageRow.status.in_(_SHOWN))
+         .order_by(Student.student_no, PageRow.page_no))
+    if student_ids is not None:
+        q = q.where(PageRow.student_id.in_(student_ids))
+    rows = (await session.execute(q)).all()
+    if not rows:
+        raise NotFound("no scanned pages to annotate for this worksheet and student(s)",
+                       error="no_scanned_pages")
+    layout = WorksheetLayout.from_dict(worksheet.layout)
+    questions = await _question_map(session, worksheet.id)
+    max_total = sum(score for _, score in questions.values())
+    graded = await _grades(session, [p.id for p, _, _ in rows])
+    by_student: dict[int, tuple[Student, list[_PageJob]]] = {}
+    for page, key, student in rows:
+        page_layout = [p for p in layout.pages if p.number == page.page_no]
+        jobs = by_student.setdefault(student.id, (student, []))[1]
+        jobs.append(_PageJob(page, key, _marks(layout, page.page_no or 0, questions,
+                                               graded.get(page.id, [])),
+                             layout_keep_clear(page_layout[0]) if page_layout else ()))
+    totals = {sid: _total(graded, [j.page.id for j in jobs])
+              for sid, (_, jobs) in by_student.items()}
+    return await to_thread.run_sync(_render, storage, worksheet.title, by_student, totals,
+                                    max_total)
+
+
+def _total(graded: dict[int, list[tuple[ResponseRow, GradeRow | None]]],
+           page_ids: list[int]) -> float | None:
+    total = 0.0
+    for pid in page_ids:
+        for _, grade in graded.get(pid, []):
+            if grade is None:
+                continue
+            if grade.needs_review:
+                return None  # not final until the teacher has decided
+            total += grade.score
+    return total
+
+
+def _render(storage: LocalStorage, title: str,
+            by_student: dict[int, tuple[Student, list[_PageJob]]],
+            totals: dict[int, float | None], max_total: float) -> bytes:
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for _, jobs in by_student.values():
+        for job in jobs:
+            wanted[job.upload_key].add(job.page.page_index)
+    images: dict[tuple[str, int], tuple[bytes, float]] = {}
+    for key, indices in wanted.items():
+        for index, image in _load_images(storage.path(key), indices).items():
+            images[(key, index)] = image
+    papers: list[StudentPaper] = []
+    for sid, (student, jobs) in by_student.items():
+        pages: list[Any] = []
+        for job in jobs:
+            found = images.get((job.upload_key, job.page.page_index))
+            if found is None:
+                continue
+            data, scale = found
+            pages.append(ScanPage(data, _scaled(job.page.homography, scale), job.marks,
+                                  job.keep_clear))
+        if pages:
+            papers.append(StudentPaper(student.name, tuple(pages), student.student_no, title,
+                                       totals[sid], max_total))
+    if not papers:
+        raise NotFound("the scans behind these pages are no longer stored",
+                       error="scan_missing")
+    return render_annotated_class_pdf(papers, duplex=len(papers) > 1,
+                                      bookmarks=len(papers) > 1)

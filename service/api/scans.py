@@ -1,0 +1,103 @@
+"""Scan ingestion over HTTP: the endpoint teachers' browsers and copiers post to."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response
+from pydantic import BaseModel
+
+from service.api.deps import IngestActorDep, SessionDep, SettingsDep
+from service.errors import InvalidInput, PayloadTooLarge
+from service.ingestion import accept_scan
+from service.ratelimit import limit_per_actor, upload_rate
+from service.repositories import audit
+from service.storage import LocalStorage
+from service.uploads import receive_scan
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["scans"])
+# Per teacher or device key: a runaway copier cannot flood the queue.
+_upload_limit = [Depends(limit_per_actor("uploads", upload_rate, "uploads"))]
+
+
+class ScanAccepted(BaseModel):
+    job_id: int
+    upload_id: int
+    duplicate: bool
+    pages: int
+    status_url: str
+
+
+def _worksheet_hint(query: int | None, field: str | None) -> int | None:
+    if query is not None:
+        return query
+    if field in (None, ""):
+        return None
+    try:
+        return int(str(field))
+    except ValueError:
+        raise InvalidInput("worksheet_id must be a number", error="bad_worksheet_id") from None
+
+
+async def _ingest(request: Request, response: Response, background: BackgroundTasks,
+                  session: SessionDep, actor: IngestActorDep, settings: SettingsDep,
+                  worksheet_id: int | None, idempotency_key: str | None) -> ScanAccepted:
+    storage: LocalStorage = request.app.state.storage
+    limit = settings.limits.max_upload_mb * 1024 * 1024
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise PayloadTooLarge(f"the file is larger than the {settings.limits.max_upload_mb} MB "
+                              "limit", error="file_too_large")
+    received = await receive_scan(request.stream(), request.headers.get("content-type", ""),
+                                  storage, limit,
+                                  filename=request.headers.get("x-filename", "scan")[:255])
+    hint = _worksheet_hint(worksheet_id, received.fields.get("worksheet_id"))
+    accepted = await accept_scan(session, storage, settings, actor, received,
+                                 worksheet_id=hint, idempotency_key=idempotency_key)
+    if not accepted.duplicate:
+        await audit.record(session, actor, "scan.upload", "job", accepted.job_id,
+                           ip=request.client.host if request.client else None,
+                           detail={"upload_id": accepted.upload_id, "pages": accepted.pages,
+                                   "bytes": received.size})
+    runner = request.app.state.runner
+    if runner is not None and not accepted.duplicate:
+        background.add_task(runner.notify)  # runs after the commit and the response
+    url = f"/api/v1/jobs/{accepted.job_id}"
+    response.headers["Location"] = url
+    return ScanAccepted(job_id=accepted.job_id, upload_id=accepted.upload_id,
+                        duplicate=accepted.duplicate, pages=accepted.pages, status_url=url)
+
+
+_DOC = """Upload a scan (PDF, TIFF, JPEG, PNG): multipart with the file under any field name,
+or the raw file as the body. Returns 202 with the job that reads and grades it; the same
+bytes (or the same ``Idempotency-Key``) always map to the same job."""
+
+
+@router.post("/scans", status_code=202, response_model=ScanAccepted, description=_DOC,
+             dependencies=_upload_limit,
+             openapi_extra={"requestBody": {"content": {
+                 "multipart/form-data": {"schema": {"type": "object"}},
+                 "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+async def upload_scan(
+    request: Request, response: Response, background: BackgroundTasks, session: SessionDep,
+    actor: IngestActorDep, settings: SettingsDep,
+    worksheet_id: Annotated[int | None, Query(description="hint: the worksheet scanned")] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> ScanAccepted:
+    return await _ingest(request, response, background, session, actor, settings,
+                         worksheet_id, idempotency_key)
+
+
+@router.post("/documents/post_document/", status_code=202, response_model=ScanAccepted,
+             dependencies=_upload_limit,
+             description="Paperless-ngx-compatible alias of POST /api/v1/scans, for scanners "
+                         "and apps that already speak that API (field name ``document``).")
+async def paperless_alias(
+    request: Request, response: Response, background: BackgroundTasks, session: SessionDep,
+    actor: IngestActorDep, settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> ScanAccepted:
+    return await _ingest(request, response, background, session, actor, settings, None,
+                         idempotency_key)

@@ -1,0 +1,192 @@
+"""Accept a received scan file: validate it, deduplicate it, store it, queue its job.
+
+Every ingestion path (HTTP upload, copier alias, watched folder) ends here, so the rules
+are the same everywhere:
+
+* the type is sniffed from the bytes, never trusted from a name or header;
+* size, page count and pixels are checked before any page is decoded;
+* the same bytes are one upload per school (copiers cannot send idempotency headers), and
+  an ``Idempotency-Key`` names one body: re-sending it returns the same job, a different
+  body under the same key is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from anyio import to_thread
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ocr.errors import (
+    CorruptFile,
+    EmptyFile,
+    EncryptedFile,
+    LimitExceeded,
+    ScanFileError,
+    UnsupportedFile,
+)
+from ocr.ingest import count_pages, sniff
+from service.actor import Actor
+from service.config import Settings
+from service.db import Job, ScanUpload
+from service.errors import (
+    BadRequest,
+    ClientError,
+    Conflict,
+    InvalidInput,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from service.jobs.runner import ingest_limits
+from service.repositories.worksheets import WorksheetRepository
+from service.storage import LocalStorage
+from service.uploads import ReceivedFile
+
+__all__ = ["Accepted", "accept_scan"]
+
+_EXT = {"pdf": "pdf", "tiff": "tif", "jpeg": "jpg", "png": "png", "heic": "heic"}
+_CONTENT_TYPE = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg",
+                 "png": "image/png", "heic": "image/heic"}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The job a scan belongs to; ``duplicate`` when these bytes were received before."""
+
+    job_id: int
+    upload_id: int
+    duplicate: bool
+    pages: int
+
+
+def _client_error(exc: ScanFileError) -> ClientError:
+    message = str(exc)
+    if isinstance(exc, EmptyFile):
+        return BadRequest(message, error=exc.code)
+    if isinstance(exc, UnsupportedFile):
+        return UnsupportedMediaType(message, error=exc.code)
+    if isinstance(exc, LimitExceeded):
+        return PayloadTooLarge(message, error=exc.code)
+    if isinstance(exc, CorruptFile | EncryptedFile):
+        return InvalidInput(message, error=exc.code)
+    return InvalidInput(message, error=exc.code)
+
+
+async def _existing(session: AsyncSession, school_id: int, sha256: str) -> ScanUpload | None:
+    return (await session.execute(select(ScanUpload).where(
+        ScanUpload.school_id == school_id, ScanUpload.sha256 == sha256))).scalar_one_or_none()
+
+
+async def _by_key(session: AsyncSession, actor: Actor, key: str) -> ScanUpload | None:
+    q = select(ScanUpload).where(ScanUpload.school_id == actor.school_id,
+                                 ScanUpload.idempotency_key == key)
+    device_id = _device_id(actor)
+    if device_id is not None:
+        q = q.where(ScanUpload.device_id == device_id)
+    else:
+        q = q.where(ScanUpload.teacher_id == actor.teacher_id)
+    return (await session.execute(q.limit(1))).scalar_one_or_none()
+
+
+def _device_id(actor: Actor) -> int | None:
+    return actor.device_id
+
+
+def _validate(received: ReceivedFile, settings: Settings) -> tuple[str, int]:
+    if received.size == 0:
+        raise EmptyFile("the file is empty")
+    with received.path.open("rb") as fh:
+        head = fh.read(64)
+    kind = sniff(head)
+    if kind is None:
+        raise UnsupportedFile("not a PDF, TIFF, JPEG, PNG or HEIC scan (judged by its "
+                              "content, not its name)")
+    return kind, count_pages(received.path, ingest_limits(settings))
+
+
+async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Settings,
+                      actor: Actor, received: ReceivedFile, *, worksheet_id: int | None = None,
+                      idempotency_key: str | None = None) -> Accepted:
+    """Turn a spooled file into a stored upload and a queued job (flush only).
+
+    Args:
+        session: the request's unit of work.
+        storage: where the file is kept (``received.path`` is moved or deleted).
+        settings: limits.
+        actor: the teacher or device uploading.
+        received: the spooled body.
+        worksheet_id: optional hint: the worksheet the pages belong to.
+        idempotency_key: the client's ``Idempotency-Key`` header, if any.
+
+    Returns:
+        The job (new, or the one these bytes already have).
+
+    Raises:
+        ClientError: empty, unsupported, corrupt, encrypted or over-limit files; an
+            idempotency key reused for a different body; an unknown worksheet hint.
+    """
+    try:
+        if idempotency_key is not None:
+            if not 1 <= len(idempotency_key) <= 128:
+                raise BadRequest("Idempotency-Key must be 1-128 characters",
+                                 error="bad_idempotency_key")
+            earlier = await _by_key(session, actor, idempotency_key)
+            if earlier is not None:
+                if earlier.sha256 != received.sha256:
+                    raise InvalidInput("this Idempotency-Key was used for a different file",
+                                       error="idempotency_key_reused")
+                return _accepted(earlier, duplicate=True)
+        earlier = await _existing(session, actor.school_id, received.sha256)
+        if earlier is not None and earlier.job_id is not None:
+            if earlier.teacher_id != actor.teacher_id and not actor.is_admin:
+                # Someone else's job: say no more than that it exists.
+                raise Conflict("this exact file was already uploaded by another teacher of "
+                               "your school", error="uploaded_by_another_teacher")
+            return _accepted(earlier, duplicate=True)
+        if worksheet_id is not None:
+            await WorksheetRepository(session, actor).get(worksheet_id)
+        try:
+            kind, pages = await to_thread.run_sync(_validate, received, settings)
+        except ScanFileError as exc:
+            raise _client_error(exc) from None
+        key = f"uploads/{received.sha256[:2]}/{received.sha256}.{_EXT[kind]}"
+        await to_thread.run_sync(storage.commit, received.path, key)
+        return await _record(session, actor, received, kind, pages, key, worksheet_id,
+                             idempotency_key)
+    finally:
+        received.path.unlink(missing_ok=True)
+
+
+def _accepted(upload: ScanUpload, *, duplicate: bool) -> Accepted:
+    assert upload.job_id is not None
+    return Accepted(upload.job_id, upload.id, duplicate, upload.page_count or 0)
+
+
+async def _record(session: AsyncSession, actor: Actor, received: ReceivedFile, kind: str,
+                  pages: int, key: str, worksheet_id: int | None,
+                  idempotency_key: str | None) -> Accepted:
+    job = Job(school_id=actor.school_id, kind="scan", status="queued", pages_total=pages,
+              payload={"worksheet_id": worksheet_id}, problems=[])
+    upload = ScanUpload(school_id=actor.school_id, teacher_id=actor.teacher_id,
+                        device_id=_device_id(actor), worksheet_hint_id=worksheet_id,
+                        filename=received.filename, content_type=_CONTENT_TYPE[kind],
+                        size_bytes=received.size, sha256=received.sha256, storage_key=key,
+                        idempotency_key=idempotency_key, page_count=pages)
+    try:
+        async with session.begin_nested():
+            session.add(job)
+            await session.flush()
+            upload.job_id = job.id
+            session.add(upload)
+            await session.flush()
+            job.payload = {**job.payload, "upload_id": upload.id}
+            await session.flush()
+    except IntegrityError:
+        # The same bytes arrived concurrently and the other request won: same job.
+        earlier = await _existing(session, actor.school_id, received.sha256)
+        if earlier is None or earlier.job_id is None:
+            raise
+        return _accepted(earlier, duplicate=True)
+    return Accepted(job.id, upload.id, False, pages)

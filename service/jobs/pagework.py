@@ -1,0 +1,335 @@
+"""The CPU work of one scanned page, run in a worker process: read it, then grade it.
+
+Everything crossing the process boundary is a plain picklable value. The parent sends the
+page image plus the worksheets it has *sanctioned* for this upload (those the uploader may
+see); a page whose QR names any other worksheet comes back as :class:`NeedWorksheet`, and
+the parent either supplies it (after its access check) or records the page as unknown. The
+worker never touches the database.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ocr.ingest import PageImage
+from ocr.page_code import PageCode
+from ocr.pipeline import AnswerRead, RegionSpec, TemplatePage, read_page
+
+__all__ = [
+    "BLANK_DPI",
+    "AnswerOut",
+    "GradeOut",
+    "NeedWorksheet",
+    "PageResult",
+    "QuestionInfo",
+    "WorksheetBundle",
+    "init_worker",
+    "process_page",
+    "rotation_matrix",
+]
+
+BLANK_DPI = 200
+# The review policy's defaults were calibrated on handwritten digits, fractions and marks
+# (bench_review_policy --choose-on). Kinds read from free handwriting that was never
+# calibrated (Chinese text, expressions, short answers) keep the strict settings: a
+# reading must be 95% sure with no rival above 5%, or a teacher looks.
+CALIBRATED_KINDS = frozenset({"arithmetic", "numeric", "choice", "multi_choice", "true_false"})
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """One worksheet question as the grader needs it."""
+
+    question_row_id: int
+    document: dict[str, Any]
+    revision: int
+
+
+@dataclass(frozen=True)
+class WorksheetBundle:
+    """A worksheet's frozen layout and answer keys (keyed by the bank's external id)."""
+
+    worksheet_id: int
+    layout: dict[str, Any]
+    questions: dict[str, QuestionInfo]
+    roster: tuple[tuple[int, str, str], ...] = ()  # (student id, number, name)
+
+    @cached_property
+    def layout_digest(self) -> str:
+        """Identifies the layout itself: worksheet ids repeat across databases (tests,
+        several schools' servers sharing a worker), a frozen layout's content does not."""
+        import hashlib
+        import json
+
+        text = json.dumps(self.layout, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True)
+class NeedWorksheet:
+    """The page names a worksheet the parent has not sent (yet)."""
+
+    page_index: int
+    worksheet_id: int
+
+
+@dataclass(frozen=True)
+class AnswerOut:
+    question_id: str
+    blank: int
+    status: str
+    text: str
+    confidence: float
+    alternatives: tuple[tuple[str, float], ...]
+    marks: dict[str, Any] | None
+    crop_png: bytes
+    detail: str
+
+
+@dataclass(frozen=True)
+class GradeOut:
+    question_id: str
+    grade: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """What one page turned out to be, with its answers and grades.
+
+    ``status`` is the reader's page status (``read``, ``blank``, ``no_code``,
+    ``foreign_code``, ``unknown_worksheet``, ``misaligned``); the parent maps it to the
+    stored page status after its own checks (roster, duplicates).
+    """
+
+    page_index: int
+    status: str
+    code: PageCode | None
+    rotation: int
+    alignment_error_mm: float | None
+    homography: tuple[float, ...] | None  # page points → pixels of the page as ingested
+    answers: tuple[AnswerOut, ...] = ()
+    grades: tuple[GradeOut, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    # Non-personalised copies: the handwritten student number and the roster match.
+    student_read: str = ""
+    student_match: str = ""  # matched | ambiguous | unmatched ("" when the QR names one)
+    student_candidates: tuple[tuple[int, float, str], ...] = ()
+
+    @property
+    def matched_student(self) -> int | None:
+        if self.student_match == "matched" and self.student_candidates:
+            return self.student_candidates[0][0]
+        return None
+
+
+_state: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def init_worker(recognizer: Any = None, nice: int = 0) -> None:
+    """Load the models once per worker process (or once per process for thread mode).
+
+    Args:
+        recognizer: an injected recogniser (tests); default the real models.
+        nice: raise this worker process's nice value, so the web process (uploads, status
+            polls) keeps the CPU it needs while workers grind through pages.
+    """
+    import os
+
+    import cv2
+
+    if nice:
+        os.nice(nice)
+
+    from ocr.readers import build_default_recognizer
+
+    with _lock:
+        if "recognizer" in _state:
+            return
+        cv2.setNumThreads(1)  # one worker per core: no OpenCV thread pool on top
+        _state["recognizer"] = recognizer or build_default_recognizer()
+        _state["templates"] = {}
+
+
+def _template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | None:
+    key = (bundle.worksheet_id, page_no, bundle.layout_digest)
+    cache: dict[tuple[int, int, str], TemplatePage | None] = _state["templates"]
+    if key not in cache:
+        if len(cache) > 64:  # a long-lived worker: keep the cache bounded
+            cache.clear()
+        cache[key] = _build_template(bundle, page_no)
+    return cache[key]
+
+
+def _layout(bundle: WorksheetBundle) -> Any:
+    """The parsed layout, once per layout per worker (not once per page)."""
+    from errorbook.layout import WorksheetLayout
+
+    cache: dict[str, WorksheetLayout] = _state.setdefault("layouts", {})
+    key = bundle.layout_digest
+    if key not in cache:
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = WorksheetLayout.from_dict(bundle.layout)
+    return cache[key]
+
+
+def _build_template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | None:
+    import pypdfium2 as pdfium
+
+    from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf
+    from ocr.page_code import format_page_code
+
+    layout = _layout(bundle)
+    pages = [p for p in layout.pages if p.number == page_no]
+    if not pages:
+        return None
+    page = pages[0]
+    codes = tuple(format_page_code(PageCode(bundle.worksheet_id, p.number)) for p in layout.pages)
+    pdf = render_worksheet_pdf(layout, [PrintedCopy(codes)], duplex=False)
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        bmp = doc[layout.pages.index(page)].render(scale=BLANK_DPI / 72, grayscale=True)
+        arr = bmp.to_numpy()
+    finally:
+        doc.close()
+    blank = np.ascontiguousarray(arr[..., 0] if arr.ndim == 3 else arr)
+    regions = tuple(RegionSpec(r.question_id, r.blank, r.kind, r.box, r.answer_format,
+                               r.max_chars, tuple((b.label, b.box) for b in r.bubbles))
+                    for r in page.regions)
+    return TemplatePage(bundle.worksheet_id, page.number,
+                        tuple((m.marker_id, m.box) for m in page.markers), regions, blank,
+                        BLANK_DPI / 72)
+
+
+def rotation_matrix(rotation: int, shape: tuple[int, int]) -> np.ndarray:
+    """Map pixels of the upright image back to the image as ingested.
+
+    ``identify_page`` turns the scan upright with ``np.rot90(image, k)``; ``rotation`` is
+    ``(360 - 90k) % 360`` and ``shape`` the ingested image's (H, W).
+    """
+    k = ((360 - rotation) % 360) // 90
+    m = np.eye(3)
+    h, w = shape
+    widths = [w, h]  # width of rot90(image, j) alternates
+    for j in range(k):
+        # upright_j+1 = rot90(upright_j): (x, y) in j+1 comes from (W_j - 1 - y, x) in j.
+        wj = widths[j % 2]
+        step = np.array([[0.0, -1.0, wj - 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+        m = m @ step
+    return m
+
+
+def _answer_out(a: AnswerRead) -> AnswerOut:
+    marks = None
+    if a.marks is not None:
+        marks = {"status": a.marks.status, "marked": list(a.marks.marked),
+                 "multiple": a.marks.multiple,
+                 "fill": {s.label: round(float(s.fill), 4) for s in a.marks.scores}}
+    return AnswerOut(a.question_id, a.blank, a.status, a.text, float(a.confidence),
+                     tuple((t, float(p)) for t, p in a.alternatives), marks, a.crop_png,
+                     a.detail)
+
+
+def _strict_policy() -> Any:
+    from grading.review_policy import ReviewPolicy
+
+    return ReviewPolicy(accept_threshold=0.95, alt_floor=0.05)
+
+
+def _grade(bundle: WorksheetBundle, answers: tuple[AnswerRead, ...]) -> tuple[GradeOut, ...]:
+    from pydantic import TypeAdapter
+
+    from grading.questions import Question
+    from grading.review_policy import grade_response
+    from service.reading import response_from_reads
+
+    adapter: TypeAdapter[Any] = TypeAdapter(Question)
+    by_question: dict[str, list[AnswerRead]] = {}
+    for a in answers:
+        by_question.setdefault(a.question_id, []).append(a)
+    out = []
+    for qid, reads in by_question.items():
+        info = bundle.questions.get(qid)
+        if info is None:
+            continue
+        question = adapter.validate_python(info.document)
+        response = response_from_reads(sorted(reads, key=lambda r: r.blank))
+        policy = None if question.kind in CALIBRATED_KINDS else _strict_policy()
+        grade = grade_response(question, response, key_revision=info.revision, policy=policy)
+        out.append(GradeOut(qid, grade.model_dump(mode="json")))
+    return tuple(out)
+
+
+def process_page(page: PageImage, bundles: dict[int, WorksheetBundle]
+                 ) -> PageResult | NeedWorksheet:
+    """Read and grade one page.
+
+    Args:
+        page: the ingested page image.
+        bundles: the worksheets this upload may touch, by id.
+
+    Returns:
+        The page's result, or :class:`NeedWorksheet` when its QR names a worksheet that is
+        not in ``bundles``.
+    """
+    if "recognizer" not in _state:
+        init_worker()
+    needed: list[int] = []
+
+    def template_for(code: PageCode) -> TemplatePage | None:
+        bundle = bundles.get(code.worksheet_id)
+        if bundle is None:
+            needed.append(code.worksheet_id)
+            return None
+        return _template(bundle, code.page)
+
+    read = read_page(page, template_for, _state["recognizer"])
+    if needed:
+        return NeedWorksheet(page.index, needed[0])
+    ident = read.identification
+    homography = None
+    error = None
+    if read.alignment is not None:
+        error = float(read.alignment.error_mm)
+        h = rotation_matrix(ident.rotation, page.image.shape[:2]) @ read.alignment.matrix()
+        h = h / h[2, 2]
+        homography = tuple(float(v) for v in h.ravel())
+    grades: tuple[GradeOut, ...] = ()
+    who: dict[str, Any] = {}
+    if read.status in ("read", "misaligned") and ident.code is not None:
+        bundle = bundles[ident.code.worksheet_id]
+        grades = _grade(bundle, read.answers)
+        if ident.code.student_id is None and read.status == "read" and read.alignment:
+            who = _identify_student(page, bundle, ident.code.page, ident.rotation,
+                                    read.alignment)
+    return PageResult(page.index, read.status, ident.code, ident.rotation, error, homography,
+                      tuple(_answer_out(a) for a in read.answers), grades, read.timings_ms,
+                      **who)
+
+
+def _identify_student(page: PageImage, bundle: WorksheetBundle, page_no: int, rotation: int,
+                      alignment: Any) -> dict[str, Any]:
+    """Read the handwritten student number and match it against the class roster."""
+    from ocr.student_id import RosterEntry, match_student
+    from ocr.student_number import read_student_number
+
+    template = _template(bundle, page_no)
+    layout_pages = [p for p in _layout(bundle).pages
+                    if p.number == page_no]
+    if template is None or not layout_pages or not bundle.roster:
+        return {}
+    steps = ((360 - rotation) % 360) // 90
+    upright = np.ascontiguousarray(np.rot90(page.image, steps)) if steps else page.image
+    number = read_student_number(upright, alignment, template.blank, template.blank_px_per_pt,
+                                 layout_pages[0].student_no_boxes, _state["recognizer"])
+    roster = [RosterEntry(i, no, name) for i, no, name in bundle.roster]
+    match = match_student(roster, number=number.text, number_conf=number.confidence)
+    return {"student_read": number.text, "student_match": match.status,
+            "student_candidates": tuple((c.student_id, c.score, c.reason)
+                                        for c in match.candidates)}

@@ -1,0 +1,356 @@
+"""The embedded job runner: claims jobs from the table and reads their pages in a pool.
+
+The job table is the source of truth. A runner claims a job with a conditional UPDATE
+(``queued``, or ``running`` with an expired lease — its runner died), holds a lease it
+renews as pages are stored, and streams the upload's pages to a pool of worker processes
+(models loaded once per worker) while the event loop only awaits. Pages already stored
+are skipped, so a restarted runner resumes where the last one stopped and no page is
+graded twice.
+
+:class:`JobRunner` is the interface the app talks to (``start``, ``stop``, ``notify``); a
+Celery backend can implement it by enqueueing :func:`run_job` on its workers instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import timedelta
+from typing import Any, Protocol
+
+from anyio import to_thread
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ocr.errors import ScanFileError
+from ocr.ingest import IngestLimits, PageImage, iter_pages
+from service.config import Settings
+from service.db import Job, PageRow, ScanUpload
+from service.db.base import utcnow
+from service.jobs.bundles import load_bundle
+from service.jobs.pagework import NeedWorksheet, PageResult, init_worker, process_page
+from service.jobs.store import PageProblem, store_page, store_unknown_page
+from service.storage import LocalStorage
+from service.tasks import stop_gracefully
+from service.webhooks import enqueue_job_event
+
+__all__ = ["InProcessRunner", "JobRunner", "claim_job", "finish_job", "run_job"]
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
+
+
+class JobRunner(Protocol):
+    """What the app needs from a job backend."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    def notify(self) -> None: ...
+
+
+def ingest_limits(settings: Settings) -> IngestLimits:
+    lim = settings.limits
+    return IngestLimits(max_bytes=lim.max_upload_mb * 1024 * 1024, max_pages=lim.max_pages,
+                        max_pixels=lim.max_page_megapixels * 1_000_000)
+
+
+async def claim_job(session: AsyncSession, worker: str, lease_s: float) -> Job | None:
+    """Claim the oldest claimable scan job for ``worker`` (commits the claim)."""
+    now = utcnow()
+    claimable = or_(Job.status == "queued",
+                    (Job.status == "running") & (Job.lease_expires_at < now))
+    candidates = (await session.execute(
+        select(Job.id).where(Job.kind == "scan", claimable).order_by(Job.id).limit(5)
+    )).scalars().all()
+    for job_id in candidates:
+        result = await session.execute(
+            update(Job).where(Job.id == job_id, claimable)
+            .values(status="running", claimed_by=worker, attempts=Job.attempts + 1,
+                    lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
+            .execution_options(synchronize_session=False))
+        await session.commit()
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            return await session.get(Job, job_id, populate_existing=True)
+    return None
+
+
+async def finish_job(session: AsyncSession, job: Job, *, error: str | None = None) -> None:
+    """Set the final status from what was stored (flush; the caller commits)."""
+    upload_id = int(job.payload["upload_id"])
+    done = await _pages_done(session, upload_id)
+    job.pages_done = done
+    if error is not None and done == 0:
+        job.status = "failed"
+    elif error is not None or job.problems or done < job.pages_total:
+        job.status = "partially_done"
+    else:
+        job.status = "done"
+    job.error = error
+    job.finished_at = job.updated_at = utcnow()
+    job.lease_expires_at = None
+    await session.flush()
+    await enqueue_job_event(session, job)
+
+
+async def _pages_done(session: AsyncSession, upload_id: int) -> int:
+    return int((await session.execute(
+        select(func.count()).select_from(PageRow).where(PageRow.upload_id == upload_id)
+    )).scalar_one())
+
+
+class _JobContext:
+    """The state of one running job: its upload, sanctioned worksheets and progress."""
+
+    def __init__(self, job: Job, upload: ScanUpload) -> None:
+        self.job = job
+        self.upload = upload
+        self.bundles: dict[int, Any] = {}
+        self.worksheets: dict[int, Any] = {}
+        self.question_ids: dict[int, dict[str, int]] = {}
+        self.denied: set[int] = set()
+
+
+async def run_job(job_id: int, factory: async_sessionmaker[AsyncSession], storage: LocalStorage,
+                  executor: Executor, settings: Settings, worker: str) -> None:
+    """Read, grade and store every not-yet-stored page of one claimed job.
+
+    Args:
+        job_id: a job this worker has claimed.
+        factory: sessions (one transaction per stored page).
+        storage: the uploads and crops.
+        executor: where page work runs (process pool, or threads in tests).
+        settings: limits and lease length.
+        worker: this runner's id (the lease holder).
+    """
+    async with factory() as session:
+        job = await session.get(Job, job_id)
+        if job is None:
+            return
+        upload = await session.get(ScanUpload, int(job.payload["upload_id"]))
+        if upload is None:
+            job.status, job.error = "failed", "the upload record is missing"
+            await session.commit()
+            return
+        stored = set((await session.execute(
+            select(PageRow.page_index).where(PageRow.upload_id == upload.id))).scalars())
+        ctx = _JobContext(job, upload)
+        hint = job.payload.get("worksheet_id")
+        if hint:
+            await _sanction(session, ctx, int(hint))
+    error: str | None = None
+    try:
+        await _read_pages(ctx, factory, storage, executor, settings, worker, stored)
+    except ScanFileError as exc:
+        error = f"{exc.code}: {exc}"
+    except BrokenProcessPool:
+        raise
+    except Exception as exc:  # a defect: keep what is stored, report, never loop forever
+        log.exception("job %s failed", job_id)
+        error = f"internal_error: {type(exc).__name__}"
+    async with factory() as session:
+        job = await session.get(Job, job_id, populate_existing=True)
+        assert job is not None
+        await finish_job(session, job, error=error)
+        await session.commit()
+
+
+async def _sanction(session: AsyncSession, ctx: _JobContext, worksheet_id: int) -> bool:
+    if worksheet_id in ctx.bundles:
+        return True
+    if worksheet_id in ctx.denied:
+        return False
+    loaded = await load_bundle(session, ctx.upload, worksheet_id)
+    if loaded is None:
+        ctx.denied.add(worksheet_id)
+        return False
+    row, bundle, qids = loaded
+    ctx.bundles[worksheet_id], ctx.worksheets[worksheet_id] = bundle, row
+    ctx.question_ids[worksheet_id] = qids
+    return True
+
+
+async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
+                      storage: LocalStorage, executor: Executor, settings: Settings,
+                      worker: str, stored: set[int]) -> None:
+    path = storage.path(ctx.upload.storage_key)
+    pages: Iterator[PageImage] = iter_pages(path, ingest_limits(settings))
+    loop = asyncio.get_running_loop()
+    in_flight: dict[asyncio.Future[Any], PageImage] = {}
+    depth = max(2, 2 * settings.jobs.workers)
+    exhausted = False
+    broken: BrokenProcessPool | None = None
+
+    def submit(page: PageImage) -> None:
+        nonlocal broken, exhausted
+        try:
+            fut = loop.run_in_executor(executor, process_page, page, dict(ctx.bundles))
+        except BrokenProcessPool as exc:
+            # Stop feeding the dead pool but store what finished: less to redo on resume.
+            broken, exhausted = exc, True
+            return
+        in_flight[fut] = page
+
+    while not exhausted or in_flight:
+        while not exhausted and len(in_flight) < depth:
+            page = await to_thread.run_sync(next, pages, None)
+            if page is None:
+                exhausted = True
+                break
+            if page.index not in stored:
+                submit(page)
+        if not in_flight:
+            break
+        finished, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+        for fut in finished:
+            page = in_flight.pop(fut)
+            try:
+                result = fut.result()
+            except BrokenProcessPool as exc:
+                broken, exhausted = exc, True
+                continue
+            if isinstance(result, NeedWorksheet):
+                async with factory() as session:
+                    allowed = await _sanction(session, ctx, result.worksheet_id)
+                if allowed:
+                    if broken is None:
+                        submit(page)
+                    continue
+                result = PageResult(page.index, "unknown_worksheet", None, 0, None, None)
+            await _store(ctx, factory, storage, result, settings, worker)
+    if broken is not None:
+        raise broken
+
+
+async def _store(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
+                 storage: LocalStorage, result: PageResult, settings: Settings,
+                 worker: str) -> None:
+    async with factory() as session:
+        upload = ctx.upload  # detached, attributes loaded: only read here
+        ws_id = result.code.worksheet_id if result.code else None
+        worksheet = ctx.worksheets.get(ws_id) if ws_id is not None else None
+        problem: PageProblem | None
+        if result.status == "unknown_worksheet" and worksheet is None:
+            problem = await store_unknown_page(
+                session, upload, result.page_index, "unidentified",
+                "the page belongs to no worksheet of yours / 不是您的作业页")
+        else:
+            problem = await store_page(session, storage, upload, result,
+                                       worksheet if result.status != "unknown_worksheet" else None,
+                                       ctx.question_ids.get(ws_id or -1, {}))
+        job = await session.get(Job, ctx.job.id, populate_existing=True)
+        assert job is not None
+        if problem is not None:
+            job.problems = [*job.problems, problem.as_dict()]
+        job.pages_done = await _pages_done(session, upload.id)
+        now = utcnow()
+        job.updated_at = now
+        job.lease_expires_at = now + timedelta(seconds=settings.jobs.lease_seconds)
+        await session.commit()
+
+
+class InProcessRunner:
+    """Claims and runs jobs inside the service process, CPU work in a worker pool.
+
+    Args:
+        settings: ``jobs.workers``, ``jobs.executor`` (``process`` or ``thread``), lease.
+        factory: database sessions.
+        storage: upload and crop storage.
+    """
+
+    def __init__(self, settings: Settings, factory: async_sessionmaker[AsyncSession],
+                 storage: LocalStorage) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.storage = storage
+        self.worker = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._executor: Executor | None = None
+        self._stopping = False
+
+    def notify(self) -> None:
+        """A job was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="markbook-job-runner")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            # A page batch in flight past the grace period is cut off; its job keeps the
+            # pages already stored and its lease lapses, so the next start resumes it.
+            await stop_gracefully(self._task)
+        if self._executor is not None:
+            executor, self._executor = self._executor, None
+            await to_thread.run_sync(lambda: executor.shutdown(wait=True, cancel_futures=True))
+
+    def _pool(self) -> Executor:
+        if self._executor is None:
+            n = self.settings.jobs.workers
+            if self.settings.jobs.executor == "thread":
+                self._executor = ThreadPoolExecutor(n, thread_name_prefix="markbook-page",
+                                                    initializer=init_worker)
+            else:
+                # spawn, not fork: the service has started threads (and OpenCV's pool);
+                # a forked child can inherit a held lock and hang for ever.
+                ctx = multiprocessing.get_context("spawn")
+                self._executor = ProcessPoolExecutor(n, mp_context=ctx, initializer=init_worker,
+                                                     initargs=(None, self.settings.jobs.worker_nice))
+        return self._executor
+
+    async def _loop(self) -> None:
+        poll = self.settings.jobs.poll_seconds
+        while not self._stopping:
+            try:
+                async with self.factory() as session:
+                    job = await claim_job(session, self.worker, self.settings.jobs.lease_seconds)
+                if job is not None:
+                    await self._run(job)
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job runner iteration failed")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=poll)
+            except TimeoutError:
+                pass
+
+    async def _loop_once_for_tests(self) -> bool:
+        """Claim and run at most one job now (tests drive the runner step by step)."""
+        async with self.factory() as session:
+            job = await claim_job(session, self.worker, self.settings.jobs.lease_seconds)
+        if job is None:
+            return False
+        await self._run(job)
+        return True
+
+    async def _run(self, job: Job) -> None:
+        if job.attempts > MAX_ATTEMPTS:
+            async with self.factory() as session:
+                row = await session.get(Job, job.id)
+                assert row is not None
+                await finish_job(session, row, error="gave up after repeated worker crashes")
+                await session.commit()
+            return
+        try:
+            await run_job(job.id, self.factory, self.storage, self._pool(), self.settings,
+                          self.worker)
+        except BrokenProcessPool:
+            # A worker died (out of memory, a native crash). Stored pages stay; the job is
+            # queued again and resumes with a fresh pool.
+            log.error("worker pool broke during job %s; restarting it", job.id)
+            self._executor = None
+            async with self.factory() as session:
+                await session.execute(update(Job).where(Job.id == job.id)
+                                      .values(status="queued", lease_expires_at=None))
+                await session.commit()

@@ -1,0 +1,222 @@
+"""Persist what a worker made of one page: the page row, its answers and their grades.
+
+Writes are idempotent: a page is keyed by (upload, page index) and stored in one
+transaction with its responses and grades, so a crash mid-page leaves nothing and the page
+is simply read again; a page already stored is never stored twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from anyio import to_thread
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db import GradeRow, PageRow, ResponseRow, ScanUpload, Student, WorksheetRow
+from service.jobs.pagework import PageResult
+from service.storage import LocalStorage
+
+__all__ = ["PageProblem", "crop_key", "grade_row", "store_page", "store_unknown_page"]
+
+# Reader statuses that mean "not a page of a worksheet we know".
+_UNIDENTIFIED = {
+    "no_code": "no readable page code (QR); is this a markbook worksheet? / 未识别到页码二维码",
+    "foreign_code": "the page's QR code is not a markbook code / 二维码不是本系统的页码",
+    "unknown_worksheet": "the page belongs to no worksheet of yours / 不是您的作业页",
+}
+
+
+@dataclass(frozen=True)
+class PageProblem:
+    """A page that needs attention, for the job's problem list."""
+
+    page_index: int
+    status: str
+    problem: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"page_index": self.page_index, "status": self.status, "problem": self.problem}
+
+
+def crop_key(upload_id: int, page_index: int, question_id: str, blank: int) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in question_id)[:48]
+    return f"crops/{upload_id}/{page_index}/{safe}_{blank}.png"
+
+
+async def _already_stored(session: AsyncSession, upload_id: int, page_index: int) -> bool:
+    found = await session.execute(select(PageRow.id).where(
+        PageRow.upload_id == upload_id, PageRow.page_index == page_index))
+    return found.first() is not None
+
+
+async def store_unknown_page(session: AsyncSession, upload: ScanUpload, page_index: int,
+                             status: str, problem: str) -> PageProblem | None:
+    """Record a page that could not be matched to a worksheet (or could not be read)."""
+    if await _already_stored(session, upload.id, page_index):
+        return None
+    session.add(PageRow(upload_id=upload.id, page_index=page_index, status=status,
+                        problem=problem))
+    await session.flush()
+    return PageProblem(page_index, status, problem)
+
+
+async def _student_problem(session: AsyncSession, worksheet: WorksheetRow,
+                           student_id: int | None) -> str | None:
+    if student_id is None:
+        return ("a copy without a student code: assign it to a student in review / "
+                "不记名的卷子，请在复核中指定学生")
+    found = await session.execute(select(Student.id).where(
+        Student.id == student_id, Student.class_id == worksheet.class_id))
+    if found.first() is None:
+        return (f"the page names student {student_id}, who is not on this class's roster / "
+                "学生不在本班名单中")
+    return None
+
+
+def _candidates_note(result: PageResult) -> str:
+    if not result.student_match:  # no handwriting was read (e.g. no roster to match)
+        return ""
+    # Say what was read even when nothing was: the teacher then knows to look at the comb.
+    note = f"; student number read as {result.student_read or '(nothing)'}"
+    if result.student_candidates:
+        note += "; candidates: " + ", ".join(f"#{sid} ({score:.2f})"
+                                            for sid, score, _ in result.student_candidates)
+    return note
+
+
+async def _is_duplicate(session: AsyncSession, worksheet_id: int, page_no: int,
+                        student_id: int) -> bool:
+    found = await session.execute(select(PageRow.id).where(
+        PageRow.worksheet_id == worksheet_id, PageRow.page_no == page_no,
+        PageRow.student_id == student_id,
+        PageRow.status.in_(("graded", "misaligned"))))
+    return found.first() is not None
+
+
+async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanUpload,
+                     result: PageResult, worksheet: WorksheetRow | None,
+                     question_ids: dict[str, int]) -> PageProblem | None:
+    """Store one page result (flush only; the caller commits).
+
+    Args:
+        session: the unit of work.
+        storage: where answer crops go.
+        upload: the upload the page came from.
+        result: the worker's result.
+        worksheet: the worksheet the page's code names, if the uploader may see it.
+        question_ids: bank external id → question row id for that worksheet.
+
+    Returns:
+        The page's problem, if it has one; None for a cleanly graded page or one that was
+        already stored.
+    """
+    if await _already_stored(session, upload.id, result.page_index):
+        return None
+    if result.status == "blank":
+        # Back sides of duplex scans and padding pages: recorded, not a problem.
+        await store_unknown_page(session, upload, result.page_index, "blank",
+                                 "blank page / 空白页")
+        return None
+    if worksheet is None or result.code is None:
+        reason = _UNIDENTIFIED.get(result.status, _UNIDENTIFIED["unknown_worksheet"])
+        return await store_unknown_page(session, upload, result.page_index, "unidentified",
+                                        reason)
+    student_id = result.code.student_id
+    source = "qr"
+    if student_id is None and result.matched_student is not None:
+        student_id, source = result.matched_student, "handwriting"
+    problem = await _student_problem(session, worksheet, student_id)
+    status = "graded"
+    if problem is not None:
+        status, student_id = "unknown_student", None
+        problem += _candidates_note(result)
+    elif student_id is not None and await _is_duplicate(session, worksheet.id,
+                                                         result.code.page, student_id):
+        return await _store_duplicate(session, upload, result, worksheet, student_id)
+    if result.status == "misaligned":
+        status = "misaligned"
+        problem = (f"the page could not be aligned reliably (error {result.alignment_error_mm} "
+                   "mm); its answers need review / 页面对齐失败，答案需人工复核")
+    page = PageRow(upload_id=upload.id, page_index=result.page_index, worksheet_id=worksheet.id,
+                   page_no=result.code.page, student_id=student_id,
+                   student_source=source if student_id is not None else None, status=status,
+                   problem=problem, alignment_error=result.alignment_error_mm,
+                   homography=list(result.homography) if result.homography else None)
+    session.add(page)
+    await session.flush()
+    await _store_answers(session, storage, upload, result, page, question_ids)
+    if problem is None:
+        return None
+    return PageProblem(result.page_index, status, problem)
+
+
+async def _store_duplicate(session: AsyncSession, upload: ScanUpload, result: PageResult,
+                           worksheet: WorksheetRow, student_id: int) -> PageProblem:
+    assert result.code is not None
+    problem = (f"page {result.code.page} of this student's copy was already scanned; the "
+               "earlier scan is kept / 该页已扫描过，保留先前的结果")
+    session.add(PageRow(upload_id=upload.id, page_index=result.page_index,
+                        worksheet_id=worksheet.id, page_no=result.code.page,
+                        student_id=student_id, student_source="qr", status="duplicate",
+                        problem=problem, alignment_error=result.alignment_error_mm))
+    await session.flush()
+    return PageProblem(result.page_index, "duplicate", problem)
+
+
+async def _store_answers(session: AsyncSession, storage: LocalStorage, upload: ScanUpload,
+                         result: PageResult, page: PageRow, question_ids: dict[str, int]) -> None:
+    crops = {crop_key(upload.id, result.page_index, a.question_id, a.blank): a.crop_png
+             for a in result.answers if a.crop_png}
+
+    def write_crops() -> None:
+        for key, png in crops.items():
+            storage.put_bytes(key, png)
+
+    await to_thread.run_sync(write_crops)
+    assert page.worksheet_id is not None
+    primary: dict[str, ResponseRow] = {}
+    for a in sorted(result.answers, key=lambda a: (a.question_id, a.blank)):
+        qid = question_ids.get(a.question_id)
+        if qid is None:
+            continue
+        key = crop_key(upload.id, result.page_index, a.question_id, a.blank)
+        row = ResponseRow(page_id=page.id, worksheet_id=page.worksheet_id,
+                          student_id=page.student_id, question_id=qid, blank=a.blank,
+                          status=a.status, text=a.text or None, confidence=a.confidence,
+                          alternatives=[{"text": t, "confidence": p} for t, p in a.alternatives],
+                          marks=[a.marks] if a.marks else [],
+                          crop_key=key if key in crops else None)
+        session.add(row)
+        primary.setdefault(a.question_id, row)
+    await session.flush()
+    for g in result.grades:
+        response = primary.get(g.question_id)
+        if response is None:
+            continue
+        session.add(grade_row(response, g.grade))
+    await session.flush()
+
+
+def grade_row(response: ResponseRow, grade: dict[str, Any], *, source: str = "auto",
+              graded_by: int | None = None) -> GradeRow:
+    """A grade row from a serialised :class:`grading.grade.Grade` (multi-blank questions
+    are graded once, on the response of their first blank)."""
+    verdict = str(grade["verdict"])
+    review = verdict == "needs_review"
+    score = grade.get("score")
+    return GradeRow(response_id=response.id, question_id=response.question_id,
+                    key_revision=int(grade["key_revision"]), verdict=verdict,
+                    score=float(score) if score is not None else 0.0,
+                    max_score=float(grade["max_score"]), cause=grade.get("cause"),
+                    confidence=float(grade.get("confidence") or 0.0),
+                    reason_zh=grade.get("reason_zh") or "", reason_en=grade.get("reason_en") or "",
+                    source=source, graded_by=graded_by, is_current=True, needs_review=review,
+                    review_reason=_review_reason(grade) if review else None,
+                    normalised=grade.get("normalized_answer"))
+
+
+def _review_reason(grade: dict[str, Any]) -> str:
+    suggested = grade.get("suggested_verdict")
+    return "uncertain_reading" if suggested else "unreadable"

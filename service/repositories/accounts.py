@@ -1,0 +1,158 @@
+"""Teacher accounts and device keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.actor import Actor
+from service.auth import devicekeys
+from service.db import DeviceKey, School, Teacher
+from service.db.base import utcnow
+from service.errors import Conflict, NotFound
+from service.policy import scoped
+
+__all__ = ["DeviceRepository", "create_teacher", "default_school_id", "device_by_key",
+           "teacher_by_id", "teacher_by_username", "touch_device"]
+
+# last_used_at is for "is this copier still in use?", not forensics (the audit log is):
+# writing it at most once a minute keeps busy devices from making every request a write.
+_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+async def teacher_by_username(session: AsyncSession, username: str) -> Teacher | None:
+    """The account with this username (exact match), or ``None``."""
+    return (await session.execute(
+        select(Teacher).where(Teacher.username == username))).scalar_one_or_none()
+
+
+async def teacher_by_id(session: AsyncSession, teacher_id: int) -> Teacher | None:
+    """The account with this id, or ``None``."""
+    return await session.get(Teacher, teacher_id)
+
+
+async def default_school_id(session: AsyncSession) -> int | None:
+    """The first school (single-school installs have only the default one)."""
+    return await session.scalar(select(func.min(School.id)))
+
+
+async def create_teacher(session: AsyncSession, *, school_id: int, username: str,
+                         display_name: str, password_hash: str | None,
+                         is_admin: bool = False) -> Teacher:
+    """Create an account (flush only).
+
+    Args:
+        session: the unit of work.
+        school_id: the school the teacher belongs to.
+        username: unique across the service.
+        display_name: shown in the UI and on reports.
+        password_hash: from :func:`service.auth.passwords.hash_password`.
+        is_admin: whether the account manages the school.
+
+    Returns:
+        The new teacher.
+
+    Raises:
+        Conflict: ``username_taken`` when the username exists.
+    """
+    if await teacher_by_username(session, username) is not None:
+        raise Conflict(f"the username '{username}' is taken", error="username_taken")
+    row = Teacher(school_id=school_id, username=username, display_name=display_name,
+                  password_hash=password_hash, is_admin=is_admin, is_active=True,
+                  token_version=0)
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:  # a concurrent request took it between the check and the insert
+        raise Conflict(f"the username '{username}' is taken", error="username_taken") from None
+    return row
+
+
+def _aware(at: datetime) -> datetime:
+    # SQLite returns naive datetimes for timezone-aware columns; they are stored as UTC.
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+async def touch_device(session: AsyncSession, device: DeviceKey) -> None:
+    """Record that a device key was used, at most once a minute per device."""
+    now = utcnow()
+    if device.last_used_at is not None and now - _aware(device.last_used_at) < _TOUCH_INTERVAL:
+        return
+    await session.execute(update(DeviceKey).where(DeviceKey.id == device.id)
+                          .values(last_used_at=now))
+
+
+class DeviceRepository:
+    """Device keys, scoped to the acting teacher (admins: the school)."""
+
+    def __init__(self, session: AsyncSession, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+
+    async def create(self, name: str) -> tuple[DeviceKey, str]:
+        """Create a key for a copier or scanner.
+
+        Args:
+            name: a label such as "staff-room copier".
+
+        Returns:
+            The row and the plain key (shown once; only its hash is stored).
+        """
+        for _ in range(3):  # a prefix collision (48 random bits) is astronomically rare
+            key = devicekeys.new_key()
+            prefix = devicekeys.key_prefix(key)
+            taken = await self.session.scalar(
+                select(DeviceKey.id).where(DeviceKey.key_prefix == prefix))
+            if taken is None:
+                break
+        row = DeviceKey(school_id=self.actor.school_id, teacher_id=self.actor.teacher_id,
+                        name=name, key_prefix=prefix, key_hash=devicekeys.hash_key(key))
+        self.session.add(row)
+        await self.session.flush()
+        return row, key
+
+    async def list(self) -> list[DeviceKey]:
+        """The actor's devices (admins: the school's), newest first, revoked included."""
+        rows = await self.session.execute(
+            scoped(select(DeviceKey), DeviceKey, self.actor).order_by(DeviceKey.id.desc()))
+        return list(rows.scalars())
+
+    async def get(self, device_id: int) -> DeviceKey:
+        """One device.
+
+        Raises:
+            NotFound: unknown, or another teacher's.
+        """
+        row = (await self.session.execute(scoped(
+            select(DeviceKey).where(DeviceKey.id == device_id), DeviceKey, self.actor)
+        )).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"device {device_id} not found")
+        return row
+
+    async def revoke(self, device_id: int) -> DeviceKey:
+        """Revoke a key (idempotent: a revoked key keeps its first revocation time).
+
+        Raises:
+            NotFound: unknown, or another teacher's.
+        """
+        row = await self.get(device_id)
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            await self.session.flush()
+        return row
+
+
+async def device_by_key(session: AsyncSession, key: str) -> DeviceKey | None:
+    """The live (not revoked) device whose key this is, or ``None``."""
+    if not key.startswith(devicekeys.KEY_MARKER) or len(key) > 128:
+        return None
+    row = (await session.execute(select(DeviceKey).where(
+        DeviceKey.key_prefix == devicekeys.key_prefix(key)))).scalar_one_or_none()
+    if row is None or row.revoked_at is not None or not devicekeys.keys_match(key, row.key_hash):
+        return None
+    return row

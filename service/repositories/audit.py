@@ -1,0 +1,87 @@
+"""The audit log: who did what, when, from where.
+
+:func:`record` adds an :class:`AuditEvent` to the caller's unit of work, so an action and
+its audit row commit together or not at all. Record at least: logins (ok and failed),
+device keys created and revoked, accounts created, uploads, grade overrides, exports and
+deletions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.actor import Actor
+from service.db import AuditEvent
+from service.policy import scoped
+
+__all__ = ["AuditPage", "list_events", "record"]
+
+
+async def record(session: AsyncSession, actor: Actor | None, action: str,
+                 target_type: str | None = None, target_id: int | None = None,
+                 ip: str | None = None, detail: dict[str, Any] | None = None, *,
+                 school_id: int | None = None) -> AuditEvent:
+    """Add one audit event to the session (flush only).
+
+    Args:
+        session: the unit of work the action itself runs in.
+        actor: who did it; ``None`` for the system (CLI) or an anonymous caller.
+        action: a dotted verb such as ``auth.login``, ``device.create``, ``scan.upload``.
+        target_type: what it was done to (``teacher``, ``device``, ``job``...).
+        target_id: that object's id.
+        ip: the client's address, when the action came over HTTP.
+        detail: small JSON-able facts (never secrets: no passwords, keys or tokens).
+        school_id: the school, when there is no actor (e.g. a failed login for a known
+            username); defaults to the actor's.
+
+    Returns:
+        The added event.
+    """
+    if actor is None:
+        kind, actor_id = ("anonymous" if ip else "system"), None
+    elif actor.is_device:
+        kind, actor_id = "device", actor.device_id
+    else:
+        kind, actor_id = "teacher", actor.teacher_id
+    event = AuditEvent(school_id=school_id if school_id is not None else
+                       (actor.school_id if actor else None),
+                       actor_kind=kind, actor_id=actor_id, action=action[:48],
+                       target_type=target_type, target_id=target_id,
+                       ip=(ip or None) and ip[:64], detail=detail or {})
+    session.add(event)
+    await session.flush()
+    return event
+
+
+class AuditPage:
+    """One page of events, newest first, and the total matching."""
+
+    def __init__(self, events: list[AuditEvent], total: int) -> None:
+        self.events = events
+        self.total = total
+
+
+async def list_events(session: AsyncSession, actor: Actor, *, action: str | None = None,
+                      limit: int = 100, offset: int = 0) -> AuditPage:
+    """The school's events the actor may read (admins only; others get none).
+
+    Args:
+        session: the unit of work.
+        actor: the caller.
+        action: only this action, or actions under this prefix when it ends with ``.``.
+        limit: page size.
+        offset: events to skip.
+
+    Returns:
+        The page.
+    """
+    q = scoped(select(AuditEvent), AuditEvent, actor)
+    if action:
+        q = q.where(AuditEvent.action.startswith(action, autoescape=True)
+                    if action.endswith(".") else AuditEvent.action == action)
+    total = await session.scalar(select(func.count()).select_from(q.subquery()))
+    rows = await session.execute(q.order_by(AuditEvent.id.desc()).limit(limit).offset(offset))
+    return AuditPage(list(rows.scalars()), int(total or 0))

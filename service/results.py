@@ -1,0 +1,284 @@
+"""Worksheet results: per-student scores, class summary and CSV exports, from stored rows.
+
+How totals are made (the rule teachers rely on):
+
+- A question's result for a student is the sum of the current grades of its answer
+  regions. The pipeline grades a multi-blank question once, on its first blank's response
+  (``service.jobs.store.grade_row``), so the other blanks carry readings but no grade; if
+  blanks were ever graded one by one, their grades would add up the same way.
+- Only *decided* answers add to a total. An answer whose grade needs review, or that was
+  never graded, is counted in ``pending_review`` and never silently as zero; a question
+  whose page was not scanned is counted in ``not_scanned``. ``complete`` says the total is
+  final. The class mean uses complete students only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from grading.answer_groups import AnswerRow, common_wrong_answers
+from grading.causes import CAUSE_LABELS, CauseCode
+from grading.grade import Verdict
+from service.db import GradeRow, Student, WorksheetRow
+from service.repositories.results import Answer, ItemInfo
+from service.schemas_results import (
+    CauseOut,
+    ClassSummaryOut,
+    QuestionCellOut,
+    QuestionSummaryOut,
+    ResultsOut,
+    StudentRef,
+    StudentResultOut,
+    WrongAnswerOut,
+)
+
+__all__ = [
+    "build_results",
+    "cause_out",
+    "crop_url",
+    "questions_csv",
+    "student_ref",
+    "students_csv",
+    "wrong_answers",
+]
+
+_PENDING = ("needs_review", "ungraded")
+_VERDICTS = frozenset(v.value for v in Verdict)
+
+
+def crop_url(response_id: int) -> str:
+    """The API path of a response's crop image."""
+    return f"/api/v1/responses/{response_id}/crop.png"
+
+
+def student_ref(student: Student) -> StudentRef:
+    """A student as results and review name them."""
+    return StudentRef(id=student.id, student_no=student.student_no, name=student.name)
+
+
+def cause_out(code: str | None) -> CauseOut | None:
+    """An error-cause code with its Chinese and English labels (None passes through; an
+    unknown stored code keeps its code with empty labels rather than failing a report)."""
+    if not code:
+        return None
+    try:
+        zh, en = CAUSE_LABELS[CauseCode(code)]
+    except ValueError:
+        zh, en = "", ""
+    return CauseOut(code=code, zh=zh, en=en)
+
+
+def _r(value: float) -> float:
+    return round(value + 0.0, 4)  # + 0.0 turns -0.0 (negative marking of 0) into 0.0
+
+
+def _is_pending(grade: GradeRow) -> bool:
+    return grade.needs_review or grade.verdict == Verdict.NEEDS_REVIEW.value
+
+
+def _combined_verdict(grades: Sequence[GradeRow]) -> str:
+    if len(grades) == 1:
+        return grades[0].verdict
+    verdicts = {g.verdict for g in grades}
+    if len(verdicts) == 1:
+        return verdicts.pop()
+    return (Verdict.INCORRECT.value if sum(g.score for g in grades) <= 0
+            else Verdict.PARTIALLY_CORRECT.value)
+
+
+def _cell(item: ItemInfo, answers: Sequence[Answer]) -> QuestionCellOut:
+    answers = sorted(answers, key=lambda a: (a.response.blank, a.response.id))
+    ids = [a.response.id for a in answers]
+    crops = [crop_url(a.response.id) for a in answers if a.response.crop_key]
+    blanks = [a.response.text for a in answers]
+    base = {"position": item.position, "question_id": item.external_id, "blanks": blanks,
+            "response_ids": ids, "crop_url": crops[0] if crops else None, "crop_urls": crops}
+    if not answers:
+        return QuestionCellOut(**base, status="not_scanned", answer=None, verdict=None,
+                               score=None, max_score=item.max_score, cause=None,
+                               confidence=None, needs_review=False, review_reason=None,
+                               source=None)
+    answer = blanks[0] if len(blanks) == 1 else " | ".join(b or "" for b in blanks)
+    grades = [a.grade for a in answers if a.grade is not None]
+    if not grades:
+        return QuestionCellOut(**base, status="ungraded", answer=answer, verdict=None,
+                               score=None, max_score=item.max_score, cause=None,
+                               confidence=None, needs_review=True,
+                               review_reason="not_graded", source=None)
+    first = grades[0]
+    pending = [g for g in grades if _is_pending(g)]
+    if pending:
+        return QuestionCellOut(**base, status="needs_review", answer=answer,
+                               verdict=Verdict.NEEDS_REVIEW.value, score=None,
+                               max_score=_r(sum(g.max_score for g in grades)),
+                               cause=cause_out(first.cause),
+                               confidence=min(g.confidence for g in grades), needs_review=True,
+                               review_reason=pending[0].review_reason, source=first.source)
+    cause = next((g.cause for g in grades if g.cause), None)
+    return QuestionCellOut(**base, status="graded", answer=answer,
+                           verdict=_combined_verdict(grades),
+                           score=_r(sum(g.score for g in grades)),
+                           max_score=_r(sum(g.max_score for g in grades)),
+                           cause=cause_out(cause), confidence=min(g.confidence for g in grades),
+                           needs_review=False, review_reason=None,
+                           source="teacher" if any(g.source == "teacher" for g in grades)
+                           else first.source)
+
+
+def _student(student: Student, items: Sequence[ItemInfo], submitted: bool,
+             by_question: dict[int, list[Answer]], full: float) -> StudentResultOut:
+    cells = [_cell(i, by_question.get(i.question_row_id, [])) for i in items] if submitted else []
+    decided = [c for c in cells if c.status == "graded"]
+    pending = sum(1 for c in cells if c.status in _PENDING)
+    unscanned = sum(1 for c in cells if c.status == "not_scanned")
+    return StudentResultOut(
+        student=student_ref(student), submitted=submitted,
+        total=_r(sum(c.score or 0.0 for c in decided)), max_score=full,
+        decided_max=_r(sum(c.max_score for c in decided)), pending_review=pending,
+        not_scanned=unscanned, complete=submitted and not pending and not unscanned,
+        questions=cells)
+
+
+def wrong_answers(grades: Iterable[GradeRow], limit: int = 5) -> list[WrongAnswerOut]:
+    """The most common wrong normalised answers among decided grades."""
+    rows = [AnswerRow(str(g.id), g.normalised or "", Verdict(g.verdict)) for g in grades
+            if g.verdict in _VERDICTS]
+    return [WrongAnswerOut(answer=a, count=n) for a, n in common_wrong_answers(rows, limit)]
+
+
+def _question_summary(item: ItemInfo, cells: Sequence[QuestionCellOut],
+                      grades: Sequence[GradeRow]) -> QuestionSummaryOut:
+    decided = [c for c in cells if c.status == "graded"]
+    full = sum(c.max_score for c in decided)
+    return QuestionSummaryOut(
+        position=item.position, question_id=item.external_id, kind=item.kind,
+        max_score=item.max_score, decided=len(decided),
+        correct=sum(1 for c in decided if c.verdict == Verdict.CORRECT.value),
+        score_rate=_r(sum(c.score or 0.0 for c in decided) / full) if full else None,
+        needs_review=sum(1 for c in cells if c.status in _PENDING),
+        not_scanned=sum(1 for c in cells if c.status == "not_scanned"),
+        common_wrong=wrong_answers(g for g in grades if not _is_pending(g)))
+
+
+def build_results(worksheet: WorksheetRow, items: Sequence[ItemInfo], roster: Sequence[Student],
+                  answers: Iterable[Answer], submitted: set[int]) -> ResultsOut:
+    """The results document of one worksheet (see the module docstring for the rules).
+
+    Args:
+        worksheet: the worksheet.
+        items: its questions in order.
+        roster: the class's students in roster order.
+        answers: the answers on live pages, with current grades.
+        submitted: students with at least one live page.
+
+    Returns:
+        Per-student results in roster order, the missing students and the class summary.
+    """
+    by_student: dict[int, dict[int, list[Answer]]] = defaultdict(lambda: defaultdict(list))
+    for a in answers:
+        if a.page.student_id is not None:
+            by_student[a.page.student_id][a.response.question_id].append(a)
+    full = _r(sum(i.max_score for i in items))
+    students = [_student(s, items, s.id in submitted, by_student.get(s.id, {}), full)
+                for s in roster]
+    summaries = []
+    for n, item in enumerate(items):
+        cells = [r.questions[n] for r in students if r.submitted]
+        grades = [a.grade for s in students if s.submitted
+                  for a in by_student.get(s.student.id, {}).get(item.question_row_id, [])
+                  if a.grade is not None]
+        summaries.append(_question_summary(item, cells, grades))
+    done = [r for r in students if r.submitted]
+    complete = [r for r in done if r.complete]
+    decided_max = sum(r.decided_max for r in done)
+    summary = ClassSummaryOut(
+        roster=len(roster), submitted=len(done), missing=len(roster) - len(done),
+        complete=len(complete),
+        mean=_r(sum(r.total for r in complete) / len(complete)) if complete else None,
+        mean_rate=_r(sum(r.total for r in done) / decided_max) if decided_max else None,
+        needs_review=sum(r.pending_review for r in done), questions=summaries)
+    base = f"/api/v1/worksheets/{worksheet.id}"
+    return ResultsOut(
+        worksheet_id=worksheet.id, title=worksheet.title, class_id=worksheet.class_id,
+        max_score=full, students=students,
+        missing=[r.student for r in students if not r.submitted], summary=summary,
+        links={"self": f"{base}/results", "csv": f"{base}/results.csv",
+               "csv_by_question": f"{base}/results.csv?by=question",
+               "review": f"/api/v1/review?worksheet_id={worksheet.id}"})
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}"
+
+
+def _text(value: str | None) -> str:
+    # Spreadsheets run cells starting with = + - @ as formulas; numbers stay numbers.
+    text = value or ""
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def _csv(rows: Iterable[Sequence[str]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerows(rows)
+    # The BOM makes Excel (the tool most schools open CSVs with) read UTF-8 Chinese names.
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+_CELL_TEXT = {"needs_review": "待复核", "ungraded": "待复核", "not_scanned": "未扫描"}
+
+
+def students_csv(results: ResultsOut) -> bytes:
+    """Scores per student and question, a total column, UTF-8 with BOM.
+
+    Args:
+        results: the worksheet's results.
+
+    Returns:
+        The CSV bytes. Undecided answers read 待复核 (never 0), unscanned ones 未扫描.
+    """
+    items = results.summary.questions
+    header = ["学号", "姓名", "提交"] + [f"{q.position}. {q.question_id}（{q.max_score:g}分）"
+                                        for q in items]
+    header += ["总分", "满分", "待复核", "未扫描"]
+    rows: list[list[str]] = [header]
+    for r in results.students:
+        row = [_text(r.student.student_no), _text(r.student.name),
+               "已提交" if r.submitted else "未提交"]
+        if r.submitted:
+            row += [_CELL_TEXT.get(c.status, _num(c.score)) for c in r.questions]
+            row += [_num(r.total), _num(r.max_score), str(r.pending_review), str(r.not_scanned)]
+        else:
+            row += [""] * len(items) + ["", _num(r.max_score), "", ""]
+        rows.append(row)
+    return _csv(rows)
+
+
+def questions_csv(results: ResultsOut) -> bytes:
+    """Per-question statistics: decided count, score rate, common wrong answers.
+
+    Args:
+        results: the worksheet's results.
+
+    Returns:
+        The CSV bytes (UTF-8 with BOM).
+    """
+    rows: list[list[str]] = [["序号", "题号", "题型", "满分", "已批改", "正确", "得分率(%)",
+                              "待复核", "未扫描", "常见错误答案"]]
+    for q in results.summary.questions:
+        rate = "" if q.score_rate is None else f"{q.score_rate * 100:.1f}"
+        wrong = "；".join(f"{w.answer}（{w.count}人）" for w in q.common_wrong)
+        rows.append([str(q.position), q.question_id, q.kind, _num(q.max_score), str(q.decided),
+                     str(q.correct), rate, str(q.needs_review), str(q.not_scanned),
+                     _text(wrong)])
+    return _csv(rows)

@@ -1,0 +1,349 @@
+"""The authorisation matrix: every route of the app, every kind of caller.
+
+For each route in ``app.routes`` the table ``ROUTES`` says how to build a valid request
+with the owner's ids and who may call it. The test proves, on SQLite and PostgreSQL:
+
+* anonymous callers get 401 (except public routes);
+* another teacher of the same school, and an admin of another school, using the owner's
+  ids get 404 (403 on admin-only routes), and never see the owner's data;
+* a device key gets 403 except on ingestion routes, where it sees only its own jobs;
+* the owner (or a school admin, for admin-only routes) succeeds with the same request, so
+  the refusals above are not just broken requests;
+* a school admin succeeds everywhere in the school.
+
+A route without a row fails the test, so new routes must be added here. To add one, put a
+``Case`` under its ``(METHOD, path)`` with a ``build`` function returning the request from
+``Ids`` (add the owner's new object to ``Ids`` and ``_setup`` if it needs one), and say how
+another teacher should fare (``other``): ``NOT_FOUND`` for routes naming an owned object,
+``OWN`` for routes acting only on the caller's own things (2xx allowed, no leak),
+``SHARED`` for school-wide data, ``ADMIN`` for admin-only routes, ``PUBLIC`` for routes
+without authentication. Ingestion routes set ``device`` to the status a device gets.
+Where the owner's fixture data cannot make the route succeed, ``owner_error`` names the domain error the owner gets instead: it proves
+the owner passed the access check, while everyone else stops at ``not_found``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from sqlalchemy import update
+
+from service.config import Settings
+from service.db import Job
+from service.db.base import utcnow
+from tests.conftest import client_for, make_account
+from tests.service.auth_helpers import unique_png
+from tests.service.review_helpers import Read, Sheet, seed_page
+from tests.service.scan_helpers import bank, math_ids
+
+MARKER = "OWNER-机密-7f3a"  # in every name the owner gives; no one else may ever see it
+NOT_FOUND, OWN, SHARED, ADMIN, PUBLIC = "not_found", "own", "shared", "admin", "public"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    # No job runner: jobs stay as the test leaves them.
+    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
+                    jobs={"run_in_app": False})
+
+
+@dataclass
+class Ids:
+    """The owner's objects, and a counter for values that must be unique per request."""
+
+    class_id: int
+    worksheet_id: int
+    job_id: int
+    device_id: int
+    question_id: str
+    student_id: int
+    page_id: int = 0
+    response_id: int = 0
+    counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def next(self) -> int:
+        return next(self.counter)
+
+
+@dataclass
+class Req:
+    method: str
+    url: str
+    json: Any = None
+    content: bytes | None = None
+    data: dict[str, str] | None = None
+    files: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    async def send(self, c: httpx.AsyncClient) -> httpx.Response:
+        return await c.request(self.method, self.url, json=self.json, content=self.content,
+                               data=self.data, files=self.files, headers=self.headers)
+
+
+@dataclass
+class Case:
+    build: Callable[[Ids], Req]
+    other: str = NOT_FOUND
+    device: int = 403
+    owner_error: str | None = None
+
+
+def _bank_doc(ids: Ids) -> dict[str, Any]:
+    q = dict(next(q for q in bank()["questions"] if q["id"] == ids.question_id))
+    q["id"] = f"matrix-{ids.next()}"
+    return {"format": bank()["format"], "knowledge_points": bank()["knowledge_points"],
+            "questions": [q]}
+
+
+def _students(ids: Ids) -> list[dict[str, str]]:
+    return [{"student_no": f"S{ids.next():05d}", "name": f"{MARKER}学生"}]
+
+
+def _csv(ids: Ids) -> bytes:
+    return f"student_no,name\nC{ids.next():05d},{MARKER}同学\n".encode()
+
+
+def _png_upload(url: str) -> Callable[[Ids], Req]:
+    return lambda ids: Req("POST", url, content=unique_png(),
+                           headers={"content-type": "image/png", "x-filename": "scan.png"})
+
+
+ROUTES: dict[tuple[str, str], Case] = {
+    ("GET", "/healthz/live"): Case(lambda ids: Req("GET", "/healthz/live"), PUBLIC),
+    ("GET", "/healthz/ready"): Case(lambda ids: Req("GET", "/healthz/ready"), PUBLIC),
+    ("POST", "/api/v1/auth/token"): Case(lambda ids: Req(
+        "POST", "/api/v1/auth/token", data={"username": "nobody", "password": "x" * 12}), PUBLIC),
+    ("GET", "/api/v1/me"): Case(lambda ids: Req("GET", "/api/v1/me"), OWN),
+    ("POST", "/api/v1/teachers"): Case(lambda ids: Req("POST", "/api/v1/teachers", json={
+        "username": f"new{ids.next()}", "display_name": "新老师",
+        "password": "a long enough password"}), ADMIN),
+    ("GET", "/api/v1/audit"): Case(lambda ids: Req("GET", "/api/v1/audit"), ADMIN),
+    ("GET", "/api/v1/school/webhook"): Case(lambda ids: Req("GET", "/api/v1/school/webhook"),
+                                            ADMIN),
+    ("PUT", "/api/v1/school/webhook"): Case(lambda ids: Req(
+        "PUT", "/api/v1/school/webhook", json={"url": "https://hooks.example.org/markbook"}),
+        ADMIN),
+    ("DELETE", "/api/v1/school/webhook"): Case(
+        lambda ids: Req("DELETE", "/api/v1/school/webhook"), ADMIN),
+    ("GET", "/api/v1/school/webhook/deliveries"): Case(
+        lambda ids: Req("GET", "/api/v1/school/webhook/deliveries"), ADMIN),
+    ("POST", "/api/v1/devices"): Case(lambda ids: Req("POST", "/api/v1/devices",
+                                                      json={"name": "copier"}), OWN),
+    ("GET", "/api/v1/devices"): Case(lambda ids: Req("GET", "/api/v1/devices"), OWN),
+    ("DELETE", "/api/v1/devices/{device_id}"): Case(
+        lambda ids: Req("DELETE", f"/api/v1/devices/{ids.device_id}")),
+    ("POST", "/api/v1/classes"): Case(lambda ids: Req("POST", "/api/v1/classes",
+                                                      json={"name": "二班"}), OWN),
+    ("GET", "/api/v1/classes/{class_id}"): Case(
+        lambda ids: Req("GET", f"/api/v1/classes/{ids.class_id}")),
+    ("POST", "/api/v1/classes/{class_id}/students"): Case(
+        lambda ids: Req("POST", f"/api/v1/classes/{ids.class_id}/students",
+                        json=_students(ids))),
+    ("POST", "/api/v1/classes/{class_id}/students:import"): Case(
+        lambda ids: Req("POST", f"/api/v1/classes/{ids.class_id}/students:import",
+                        content=_csv(ids), headers={"content-type": "text/csv"})),
+    # One question bank per school, shared by its teachers.
+    ("POST", "/api/v1/questions:import"): Case(
+        lambda ids: Req("POST", "/api/v1/questions:import", json=_bank_doc(ids)), SHARED),
+    ("GET", "/api/v1/questions:export"): Case(
+        lambda ids: Req("GET", "/api/v1/questions:export"), SHARED),
+    ("GET", "/api/v1/questions"): Case(lambda ids: Req("GET", "/api/v1/questions"), SHARED),
+    ("POST", "/api/v1/worksheets"): Case(lambda ids: Req("POST", "/api/v1/worksheets", json={
+        "title": "练习", "class_id": ids.class_id, "question_ids": [ids.question_id]})),
+    ("GET", "/api/v1/worksheets/{worksheet_id}"): Case(
+        lambda ids: Req("GET", f"/api/v1/worksheets/{ids.worksheet_id}")),
+    ("GET", "/api/v1/worksheets/{worksheet_id}/layout"): Case(
+        lambda ids: Req("GET", f"/api/v1/worksheets/{ids.worksheet_id}/layout")),
+    ("GET", "/api/v1/worksheets/{worksheet_id}/print.pdf"): Case(
+        lambda ids: Req("GET", f"/api/v1/worksheets/{ids.worksheet_id}/print.pdf")),
+    ("GET", "/api/v1/worksheets/{worksheet_id}/annotated.pdf"): Case(
+        lambda ids: Req("GET", f"/api/v1/worksheets/{ids.worksheet_id}/annotated.pdf")),
+    ("GET", "/api/v1/worksheets/{worksheet_id}/students/{student_id}/annotated.pdf"): Case(
+        lambda ids: Req("GET", f"/api/v1/worksheets/{ids.worksheet_id}/students/"
+                               f"{ids.student_id}/annotated.pdf")),
+    # Results and review (a graded page of the owner's upload is seeded in _setup).
+    ("GET", "/api/v1/worksheets/{worksheet_id}/results"): Case(
+        lambda ids: Req("GET", f"/api/v1/worksheets/{ids.worksheet_id}/results")),
+    ("GET", "/api/v1/worksheets/{worksheet_id}/results.csv"): Case(
+        lambda ids: Req("GET", f"/api/v1/worksheets/{ids.worksheet_id}/results.csv")),
+    ("GET", "/api/v1/responses/{response_id}/crop.png"): Case(
+        lambda ids: Req("GET", f"/api/v1/responses/{ids.response_id}/crop.png")),
+    ("GET", "/api/v1/worksheets/{worksheet_id}/questions/{question_id}/groups"): Case(
+        lambda ids: Req("GET", f"/api/v1/worksheets/{ids.worksheet_id}/questions/"
+                               f"{ids.question_id}/groups")),
+    ("POST", "/api/v1/worksheets/{worksheet_id}/questions/{question_id}/groups/grade"): Case(
+        lambda ids: Req("POST", f"/api/v1/worksheets/{ids.worksheet_id}/questions/"
+                                f"{ids.question_id}/groups/grade",
+                        json={"normalised": "85", "verdict": "correct", "score": 1})),
+    ("GET", "/api/v1/review"): Case(lambda ids: Req("GET", "/api/v1/review"), OWN),
+    ("POST", "/api/v1/review/responses/{response_id}"): Case(
+        lambda ids: Req("POST", f"/api/v1/review/responses/{ids.response_id}",
+                        json={"action": "confirm"})),
+    ("POST", "/api/v1/review/pages/{page_id}/assign"): Case(
+        lambda ids: Req("POST", f"/api/v1/review/pages/{ids.page_id}/assign",
+                        json={"student_id": ids.student_id, "replace": True})),
+    ("GET", "/api/v1/pages/{page_id}/image.png"): Case(
+        lambda ids: Req("GET", f"/api/v1/pages/{ids.page_id}/image.png")),
+    # Ingestion: devices may upload (for their teacher) and read their own jobs only.
+    ("POST", "/api/v1/scans"): Case(
+        lambda ids: _png_upload(f"/api/v1/scans?worksheet_id={ids.worksheet_id}")(ids),
+        device=202),
+    ("POST", "/api/v1/documents/post_document/"): Case(
+        _png_upload("/api/v1/documents/post_document/"), OWN, device=202),
+    ("GET", "/api/v1/jobs"): Case(lambda ids: Req("GET", "/api/v1/jobs"), OWN, device=200),
+    ("GET", "/api/v1/jobs/{job_id}"): Case(
+        lambda ids: Req("GET", f"/api/v1/jobs/{ids.job_id}"), device=404),
+    ("GET", "/api/v1/jobs/{job_id}/events"): Case(
+        lambda ids: Req("GET", f"/api/v1/jobs/{ids.job_id}/events"), device=404),
+}
+
+DOC_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def _flat_routes(app: FastAPI) -> list[tuple[Any, str]]:
+    """Every route with its full path, through included routers (newer FastAPI versions
+    keep included routers nested in ``app.routes``; older ones flatten them)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:
+        return [(r, r.path) for r in app.routes]
+    return [(rc.original_route, getattr(rc, "path", "") or rc.original_route.path)
+            for rc in iter_route_contexts(app.routes)]
+
+
+def _app_routes(app: FastAPI) -> set[tuple[str, str]]:
+    found = set()
+    for route, path in _flat_routes(app):
+        if isinstance(route, APIRoute):
+            found |= {(m, path) for m in route.methods}
+        else:
+            assert path in DOC_ROUTES, f"unexpected route {route} at {path}"
+    return found
+
+
+def test_every_route_has_a_row() -> None:
+    from service.app import create_app
+
+    routes = _app_routes(create_app(Settings()))
+    missing = sorted(routes - ROUTES.keys())
+    stale = sorted(ROUTES.keys() - routes)
+    assert not missing, f"add rows to ROUTES in {__file__} for: {missing}"
+    assert not stale, f"ROUTES lists routes the app no longer has: {stale}"
+
+
+async def _setup(app: FastAPI, owner: httpx.AsyncClient) -> Ids:
+    r = await owner.post("/api/v1/questions:import", json=bank())
+    assert r.status_code == 200, r.text
+    cid = (await owner.post("/api/v1/classes", json={"name": f"{MARKER}班"})).json()["id"]
+    r = await owner.post(f"/api/v1/classes/{cid}/students",
+                         json=[{"student_no": "001", "name": f"{MARKER}甲"}])
+    assert r.status_code == 201, r.text
+    student_id = r.json()["students"][0]["id"]
+    qid = math_ids(1)[0]
+    r = await owner.post("/api/v1/worksheets", json={"title": f"{MARKER}卷", "class_id": cid,
+                                                     "question_ids": [qid]})
+    assert r.status_code == 201, r.text
+    wid = r.json()["id"]
+    r = await owner.post(f"/api/v1/scans?worksheet_id={wid}",
+                         files={"scan": (f"{MARKER}.png", unique_png(), "image/png")})
+    assert r.status_code == 202, r.text
+    job_id = r.json()["job_id"]
+    async with app.state.session_factory() as s:  # finished, so the event stream ends
+        await s.execute(update(Job).where(Job.id == job_id)
+                        .values(status="done", pages_done=1, finished_at=utcnow()))
+        await s.commit()
+    upload_id = (await owner.get(f"/api/v1/jobs/{job_id}")).json()["upload_id"]
+    r = await owner.post("/api/v1/devices", json={"name": f"{MARKER}复印机"})
+    assert r.status_code == 201, r.text
+    ids = Ids(cid, wid, job_id, r.json()["id"], qid, student_id)
+    # A page of the owner's upload, read and graded (doubtful, so it waits in review).
+    sheet = Sheet(cid, wid, {"甲": student_id}, upload_id=upload_id)
+    ids.page_id = await seed_page(owner, sheet, "甲", {qid: Read(
+        "85", confidence=0.6, alternatives=(("86", 0.3),), crop=True)}, page_index=0)
+    ids.response_id = sheet.responses[("甲", qid)]
+    return ids
+
+
+def _error(r: httpx.Response) -> str | None:
+    try:
+        return str(r.json().get("error"))
+    except (ValueError, AttributeError):
+        return None
+
+
+def _fail(who: str, key: tuple[str, str], r: httpx.Response, want: str) -> str:
+    return f"{who} {key[0]} {key[1]}: got {r.status_code} {r.text[:300]}, expected {want}"
+
+
+def _no_leak(who: str, key: tuple[str, str], r: httpx.Response, *markers: str) -> None:
+    for marker in (MARKER, *markers):
+        assert marker not in r.text, _fail(who, key, r, f"no trace of {marker!r}")
+
+
+async def test_authorisation_matrix(app: FastAPI, teacher_client: httpx.AsyncClient,
+                                    other_client: httpx.AsyncClient,
+                                    admin_client: httpx.AsyncClient,
+                                    anon_client: httpx.AsyncClient) -> None:
+    assert _app_routes(app) == ROUTES.keys()
+    client = teacher_client  # the owner: an ordinary teacher
+    ids = await _setup(app, client)
+    foreign = await make_account(app, "foreign-admin", admin=True, new_school="别的学校")
+    r = await client.post("/api/v1/devices", json={"name": "owner's copier"})
+    device = {"Authorization": f"Bearer {r.json()['key']}"}
+    async with client_for(app, foreign.headers) as foreign_client, \
+            client_for(app, device) as device_client:
+        for key, case in ROUTES.items():
+            anon = await case.build(ids).send(anon_client)
+            if case.other == PUBLIC:
+                assert _error(anon) != "not_authenticated", _fail("anon", key, anon, "public")
+                continue
+            assert anon.status_code == 401, _fail("anon", key, anon, "401")
+            assert _error(anon) == "not_authenticated"
+            assert "Bearer" in anon.headers["www-authenticate"]
+
+            other = await case.build(ids).send(other_client)
+            want = {NOT_FOUND: {404}, ADMIN: {403}}.get(case.other, set(range(200, 300)))
+            assert other.status_code in want, _fail("other teacher", key, other, str(want))
+            if case.other == NOT_FOUND:  # stopped by the access check, not by missing data
+                assert _error(other) == "not_found", _fail("other", key, other, "")
+            _no_leak("other teacher", key, other)
+
+            far = await case.build(ids).send(foreign_client)
+            want = {404} if case.other == NOT_FOUND else set(range(200, 300))
+            assert far.status_code in want, _fail("other school's admin", key, far, str(want))
+            if case.other == NOT_FOUND:
+                assert _error(far) == "not_found", _fail("other school", key, far, "")
+            _no_leak("other school's admin", key, far, ids.question_id)
+
+            dev = await case.build(ids).send(device_client)
+            assert dev.status_code == case.device, _fail("device", key, dev, str(case.device))
+            if case.device == 403:
+                assert _error(dev) == "forbidden_for_device", _fail("device", key, dev, "")
+            _no_leak("device", key, dev)
+
+        for key, case in ROUTES.items():
+            if case.other == PUBLIC:
+                continue
+            for who, c in (("owner", client), ("school admin", admin_client)):
+                r = await case.build(ids).send(c)
+                if case.other == ADMIN and who == "owner":
+                    assert r.status_code == 403, _fail("owner (not admin)", key, r, "403")
+                elif case.owner_error:
+                    assert _error(r) == case.owner_error, _fail(
+                        who, key, r, case.owner_error)
+                else:
+                    assert 200 <= r.status_code < 300, _fail(who, key, r, "2xx")
+
+    # The refusals were real requests: the owner's data is what the owner saw.
+    seen = json.dumps((await client.get(f"/api/v1/classes/{ids.class_id}")).json(),
+                      ensure_ascii=False)
+    assert MARKER in seen

@@ -21,6 +21,7 @@ the two states) and ``prior, learn`` in ``[0.01, 0.99]``, applied after every M-
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -84,12 +85,18 @@ def _pack(groups: Sequence[Sequence[Sequence[float]]]) -> _Packed:
         (g, seq) for g, seqs in enumerate(groups) for seq in seqs if len(seq) > 0]
     cols.sort(key=lambda c: -len(c[1]))  # stable: ties keep input order
     lengths = np.array([len(s) for _, s in cols], dtype=np.int64)
+    total = int(lengths.sum())
+    flat = np.fromiter(itertools.chain.from_iterable(s for _, s in cols), dtype=np.float64,
+                       count=total)
+    if not np.all((flat >= 0.0) & (flat <= 1.0)):  # NaN fails too
+        raise ValueError("answers must be credits in [0, 1]")
+    # Scatter the flat answers into (step, column) in one go rather than a column at a time.
+    col = np.repeat(np.arange(len(cols)), lengths)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(cols) else lengths
+    step = np.arange(total) - np.repeat(starts, lengths)
     t_max = int(lengths[0]) if len(cols) else 0
     obs = np.zeros((t_max, len(cols)), dtype=np.float64)
-    for j, (_, seq) in enumerate(cols):
-        obs[: len(seq), j] = seq
-    if not np.all((obs >= 0.0) & (obs <= 1.0)):  # NaN fails too
-        raise ValueError("answers must be credits in [0, 1]")
+    obs[step, col] = flat
     active = (lengths[None, :] > np.arange(t_max)[:, None]).sum(axis=1)
     return _Packed(obs, lengths, active.astype(np.int64),
                    np.array([g for g, _ in cols], dtype=np.int64), len(groups))

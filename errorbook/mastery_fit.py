@@ -245,13 +245,13 @@ def fit_all(sequences_by_kp: Mapping[str, Sequence[Sequence[float]]], *,
     pk = _pack([sequences_by_kp[c] for c in codes])
     n_students = np.bincount(pk.group, minlength=len(codes)).astype(np.int64)
     n_answers = np.bincount(pk.group, weights=pk.lengths, minlength=len(codes)).astype(np.int64)
-    enough = (n_answers >= min_answers) & (n_students >= min_students)
+    enough = (n_answers >= min_answers) & (n_students >= min_students) & (n_answers > 0)
     theta = np.tile(np.array(_theta(base)), (len(codes), 1))
 
     iters = np.zeros(len(codes), dtype=np.int64)
     converged = np.zeros(len(codes), dtype=bool)
     prev = np.full(len(codes), -np.inf)
-    idx = np.flatnonzero(enough & (n_answers > 0))
+    idx = np.flatnonzero(enough)
     sub = _subset(pk, idx)
     while idx.size:
         # The E-step's log-likelihood is that of the current parameters, so one

@@ -119,6 +119,7 @@ def test_minimum_data_rule_returns_defaults_with_a_reason() -> None:
     assert fit_bkt([[1] * 19] * 10, min_answers=100).fitted
     empty = fit_bkt([[], []])
     assert not empty.fitted and (empty.n_answers, empty.n_students) == (0, 0)
+    assert not fit_bkt([], min_answers=0, min_students=0).fitted
 
 
 def test_fit_all_matches_separate_fits_and_reports_every_code() -> None:

@@ -12,7 +12,7 @@ its answer ``correct``, its typical wrong answer ``incorrect`` with the promised
 
 from __future__ import annotations
 
-from errorbook.variants.generate import (
+from errorbook.variants.generation import (
     GenerationResult,
     GenerationStats,
     UnknownTemplateError,

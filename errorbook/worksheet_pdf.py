@@ -26,7 +26,7 @@ from errorbook.layout import (
 from errorbook.markers import draw_marker
 from errorbook.text import draw_text, text_width
 
-__all__ = ["PrintedCopy", "draw_qr", "render_worksheet_pdf"]
+__all__ = ["PrintedCopy", "draw_qr", "draw_worksheet_page", "render_worksheet_pdf"]
 
 BOX_GREY = 0.25
 # Dropout-style guides: light enough that copiers drop them and pen marks over them show.
@@ -113,12 +113,14 @@ def _header(c: Canvas, font: str, layout: WorksheetLayout, page: PageLayout, cop
     c.line(20 * MM, h - 33 * MM, page.width - 20 * MM, h - 33 * MM)
 
 
-def _footer(c: Canvas, font: str, page: PageLayout, total: int, copy: PrintedCopy) -> None:
+def _footer(c: Canvas, font: str, page: PageLayout, total: int, copy: PrintedCopy,
+            text: str | None = None) -> None:
     c.setFont(font, 9)
     c.setFillGray(0.3)
-    text = f"第 {page.number} / {total} 页"
-    if copy.student_name:
-        text = f"{copy.student_name}  ·  {text}"
+    if text is None:
+        text = f"第 {page.number} / {total} 页"
+        if copy.student_name:
+            text = f"{copy.student_name}  ·  {text}"
     draw_text(c, page.width / 2, 11 * MM, text, 9, "center")
     c.setFillGray(0.0)
 
@@ -171,6 +173,37 @@ def _region(c: Canvas, font: str, region: AnswerRegion, h: float) -> None:
         c.setFillGray(0.0)
 
 
+def draw_worksheet_page(canvas: Canvas, font: str, layout: WorksheetLayout, page: PageLayout,
+                        copy: PrintedCopy, page_code: str, *, footer_text: str | None = None
+                        ) -> None:
+    """Draw one worksheet page exactly as laid out; the caller starts the next page.
+
+    Both :func:`render_worksheet_pdf` and the error book's practice section
+    (:mod:`errorbook.book_pdf`) draw pages through this one function, so a practice page
+    reads back exactly like a worksheet page.
+
+    Args:
+        canvas: the reportlab canvas, positioned on a fresh page.
+        font: the registered CJK font name (``register_cjk_font()``).
+        layout: the worksheet layout the page belongs to (its title goes in the header).
+        page: the page to draw.
+        copy: whose copy it is (name, student number and class in the header).
+        page_code: the QR text of this page.
+        footer_text: replaces the default footer (``name · 第 n / N 页`` of the
+            worksheet), e.g. with the page number inside a longer document.
+    """
+    canvas.setPageSize((page.width, page.height))
+    for m in page.markers:
+        draw_marker(canvas, m.marker_id, m.box[0], m.box[1], m.box[2] - m.box[0], page.height)
+    draw_qr(canvas, page_code, page.qr_box, page.height)
+    _header(canvas, font, layout, page, copy)
+    for block in page.blocks:
+        _block(canvas, font, block, page)
+    for region in page.regions:
+        _region(canvas, font, region, page.height)
+    _footer(canvas, font, page, len(layout.pages), copy, footer_text)
+
+
 def _blank_page(c: Canvas, font: str, width: float, height: float) -> None:
     c.setFillGray(0.5)
     draw_text(c, width / 2, height / 2, "（本页空白 / intentionally blank）", 10, "center")
@@ -209,17 +242,7 @@ def render_worksheet_pdf(layout: WorksheetLayout, copies: Sequence[PrintedCopy],
         if len(copy.page_codes) != total:
             raise ValueError(f"a copy has {len(copy.page_codes)} page codes for {total} pages")
         for page, code in zip(layout.pages, copy.page_codes, strict=True):
-            c.setPageSize((page.width, page.height))
-            for m in page.markers:
-                draw_marker(c, m.marker_id, m.box[0], m.box[1], m.box[2] - m.box[0],
-                            page.height)
-            draw_qr(c, code, page.qr_box, page.height)
-            _header(c, font, layout, page, copy)
-            for block in page.blocks:
-                _block(c, font, block, page)
-            for region in page.regions:
-                _region(c, font, region, page.height)
-            _footer(c, font, page, total, copy)
+            draw_worksheet_page(c, font, layout, page, copy, code)
             c.showPage()
         if duplex and total % 2 == 1:
             _blank_page(c, font, first.width, first.height)

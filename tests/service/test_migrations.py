@@ -17,6 +17,8 @@ EXPECTED_TABLES = {
     "question_revisions", "question_knowledge_points", "worksheets", "worksheet_items",
     "worksheet_copies", "scan_uploads", "pages", "responses", "grades", "jobs",
     "device_keys", "audit_events", "webhook_deliveries",
+    "mastery_events", "mastery_states", "kp_params", "item_difficulty", "errorbook_entries",
+    "error_attempts", "errorbooks", "practice_items",
 }
 
 

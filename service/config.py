@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from errorbook.schedule import ScheduleSettings
+
 __all__ = [
     "AuthSettings",
     "DatabaseSettings",
@@ -125,6 +127,33 @@ class WatchSettings(BaseModel):
     upload_timeout_seconds: float = Field(default=300.0, gt=0)
 
 
+class MasterySettings(BaseModel):
+    review_intervals_days: tuple[int, ...] = Field(
+        default=(1, 3, 7, 14), min_length=1,
+        description="spacing of an error-book entry's reviews, in days")
+    successes_to_resolve: int = Field(default=2, ge=1, le=10, description="right answers on "
+                                      "separate occasions that resolve an entry")
+    book_entries: int = Field(default=10, ge=1, le=50, description="wrong questions reviewed "
+                              "per error book (most overdue first)")
+    book_practice: int = Field(default=20, ge=0, le=60, description="similar and variant "
+                               "questions per error book")
+    fit_min_answers: int = Field(default=200, ge=1, description="answers a knowledge point "
+                                 "needs before `markbook mastery fit` re-estimates it")
+    fit_min_students: int = Field(default=10, ge=1)
+
+    def schedule(self) -> ScheduleSettings:
+        """The error-book review schedule these settings describe."""
+        return ScheduleSettings(intervals_days=self.review_intervals_days,
+                                successes_to_resolve=self.successes_to_resolve)
+
+    @field_validator("review_intervals_days")
+    @classmethod
+    def _positive(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if any(d <= 0 for d in v):
+            raise ValueError("review intervals must be whole days > 0")
+        return v
+
+
 class Settings(BaseSettings):
     """Everything configurable, read from ``MARKBOOK_*`` environment variables."""
 
@@ -143,6 +172,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     watch: WatchSettings = WatchSettings()
     auth: AuthSettings = AuthSettings()
+    mastery: MasterySettings = MasterySettings()
 
     @model_validator(mode="after")
     def _secrets_outside_development(self) -> Settings:

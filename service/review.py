@@ -21,6 +21,7 @@ from anyio import to_thread
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from errorbook.schedule import ScheduleSettings
 from grading.answer_groups import AnswerRow, group_answers
 from grading.grade import VERDICT_LABELS, Verdict
 from grading.questions import Question
@@ -30,6 +31,7 @@ from service.actor import Actor
 from service.db import GradeRow, ResponseRow
 from service.errors import Conflict, InvalidInput, NotFound
 from service.jobs.store import grade_row
+from service.mastery.sync import sync_answers
 from service.repositories import audit
 from service.repositories.results import Answer, ItemInfo, ResultsRepository
 from service.repositories.review import ReviewRepository, ReviewTarget
@@ -132,7 +134,7 @@ def _grade_detail(g: GradeRow | None) -> dict[str, Any] | None:
 
 
 async def decide(session: AsyncSession, actor: Actor, response_id: int,
-                 body: ReviewAction) -> ReviewDone:
+                 body: ReviewAction, schedule: ScheduleSettings | None = None) -> ReviewDone:
     """Apply a teacher's decision on one answer.
 
     Args:
@@ -140,6 +142,7 @@ async def decide(session: AsyncSession, actor: Actor, response_id: int,
         actor: the teacher.
         response_id: any blank's response of the answer.
         body: the decision.
+        schedule: the error-book review spacing (mastery and entries are replayed).
 
     Returns:
         The new current grade.
@@ -177,6 +180,7 @@ async def decide(session: AsyncSession, actor: Actor, response_id: int,
         if new.needs_review:
             new.review_reason = "teacher_reading_undecided"
     await repo.replace_grade(t.blanks, new)
+    await sync_answers(session, [t.primary.id], schedule)
     await audit.record(session, actor, f"review.{body.action}", "response", t.primary.id, detail={
         "old_grade": _grade_detail(t.grade), "new_grade": _grade_detail(new),
         "old_text": old_texts, "new_text": [r.text for r in t.blanks], "note": body.note})
@@ -257,7 +261,8 @@ async def list_groups(session: AsyncSession, actor: Actor, worksheet_id: int,
 
 
 async def grade_group(session: AsyncSession, actor: Actor, worksheet_id: int,
-                      question_id: str, body: GroupGrade) -> GroupGraded:
+                      question_id: str, body: GroupGrade,
+                      schedule: ScheduleSettings | None = None) -> GroupGraded:
     """Grade every answer of one answer group with the teacher's verdict and score.
 
     Args:
@@ -266,6 +271,7 @@ async def grade_group(session: AsyncSession, actor: Actor, worksheet_id: int,
         worksheet_id: the worksheet.
         question_id: the question's bank id.
         body: the group's normalised answer, the verdict and the score.
+        schedule: the error-book review spacing.
 
     Returns:
         How many answers were graded, and which.
@@ -292,6 +298,7 @@ async def grade_group(session: AsyncSession, actor: Actor, worksheet_id: int,
         await review.replace_grade(t.blanks, new)
         changes.append({"response_id": rid, "old_grade": _grade_detail(by_id[rid].grade),
                         "new_grade_id": new.id})
+    await sync_answers(session, ids, schedule)
     await audit.record(session, actor, "review.group", "question", item.question_row_id, detail={
         "worksheet_id": worksheet_id, "question_id": question_id,
         "normalised": body.normalised, "verdict": body.verdict, "score": score,
@@ -304,7 +311,7 @@ async def grade_group(session: AsyncSession, actor: Actor, worksheet_id: int,
 
 
 async def assign_page(session: AsyncSession, actor: Actor, page_id: int,
-                      body: AssignPage) -> ReviewPage:
+                      body: AssignPage, schedule: ScheduleSettings | None = None) -> ReviewPage:
     """Name the student a scanned page belongs to.
 
     Args:
@@ -312,6 +319,7 @@ async def assign_page(session: AsyncSession, actor: Actor, page_id: int,
         actor: the teacher.
         page_id: the page.
         body: the student and whether to replace an existing assignment or page.
+        schedule: the error-book review spacing.
 
     Returns:
         The page after the change.
@@ -355,6 +363,8 @@ async def assign_page(session: AsyncSession, actor: Actor, page_id: int,
         if page.status == "unknown_student":
             page.status, page.problem = "graded", None
         await session.flush()
+        moved = [page.id] + ([replaced] if replaced is not None else [])
+        await sync_answers(session, await repo.primary_responses(moved), schedule)
         await audit.record(session, actor, "review.assign_page", "page", page.id, detail={
             "student_id": student.id, "previous_student_id": previous,
             "replaced_page_id": replaced})

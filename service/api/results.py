@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Query, Request, Response
 
 from service.actor import Actor
-from service.api.deps import ActorDep, SessionDep
+from service.api.deps import ActorDep, SessionDep, SettingsDep
 from service.errors import NotFound
 from service.repositories import audit
 from service.repositories.results import ResultsRepository
@@ -97,6 +97,8 @@ async def answer_groups(worksheet_id: int, question_id: str, session: SessionDep
 
 @router.post("/worksheets/{worksheet_id}/questions/{question_id}/groups/grade")
 async def answer_group_grade(worksheet_id: int, question_id: str, body: GroupGrade,
-                             session: SessionDep, actor: ActorDep) -> GroupGraded:
+                             session: SessionDep, actor: ActorDep,
+                             settings: SettingsDep) -> GroupGraded:
     """Grade every answer of one group at once (a teacher grade row for each)."""
-    return await grade_group(session, actor, worksheet_id, question_id, body)
+    return await grade_group(session, actor, worksheet_id, question_id, body,
+                             settings.mastery.schedule())

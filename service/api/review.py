@@ -49,18 +49,19 @@ async def get_review_queue(
 
 @router.post("/review/responses/{response_id}")
 async def decide_response(response_id: int, body: ReviewAction, session: SessionDep,
-                          actor: ActorDep) -> ReviewDone:
+                          actor: ActorDep, settings: SettingsDep) -> ReviewDone:
     """Decide one answer: ``{"action": "confirm"}``, ``{"action": "correct", "text": ...}``
     or ``{"action": "set", "verdict": ..., "score": ...}``. A new current grade is written
-    (the old one is kept, not current) and the totals follow."""
-    return await decide(session, actor, response_id, body)
+    (the old one is kept, not current); the totals, the student's mastery and error book
+    follow in the same transaction."""
+    return await decide(session, actor, response_id, body, settings.mastery.schedule())
 
 
 @router.post("/review/pages/{page_id}/assign")
 async def assign_page_student(page_id: int, body: AssignPage, session: SessionDep,
-                              actor: ActorDep) -> ReviewPage:
+                              actor: ActorDep, settings: SettingsDep) -> ReviewPage:
     """Name the student of a scanned page (must be on the worksheet's class roster)."""
-    return await assign_page(session, actor, page_id, body)
+    return await assign_page(session, actor, page_id, body, settings.mastery.schedule())
 
 
 def _png(image: np.ndarray) -> bytes:

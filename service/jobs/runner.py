@@ -242,7 +242,8 @@ async def _store(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
         else:
             problem = await store_page(session, storage, upload, result,
                                        worksheet if result.status != "unknown_worksheet" else None,
-                                       ctx.question_ids.get(ws_id or -1, {}))
+                                       ctx.question_ids.get(ws_id or -1, {}),
+                                       settings.mastery.schedule())
         job = await session.get(Job, ctx.job.id, populate_existing=True)
         assert job is not None
         if problem is not None:

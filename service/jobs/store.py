@@ -14,8 +14,10 @@ from anyio import to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from errorbook.schedule import ScheduleSettings
 from service.db import GradeRow, PageRow, ResponseRow, ScanUpload, Student, WorksheetRow
 from service.jobs.pagework import PageResult
+from service.mastery.sync import sync_answers
 from service.storage import LocalStorage
 
 __all__ = ["PageProblem", "crop_key", "grade_row", "store_page", "store_unknown_page"]
@@ -97,7 +99,8 @@ async def _is_duplicate(session: AsyncSession, worksheet_id: int, page_no: int,
 
 async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanUpload,
                      result: PageResult, worksheet: WorksheetRow | None,
-                     question_ids: dict[str, int]) -> PageProblem | None:
+                     question_ids: dict[str, int],
+                     schedule: ScheduleSettings | None = None) -> PageProblem | None:
     """Store one page result (flush only; the caller commits).
 
     Args:
@@ -107,6 +110,7 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
         result: the worker's result.
         worksheet: the worksheet the page's code names, if the uploader may see it.
         question_ids: bank external id → question row id for that worksheet.
+        schedule: the error-book review spacing; the defaults when omitted.
 
     Returns:
         The page's problem, if it has one; None for a cleanly graded page or one that was
@@ -146,7 +150,7 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
                    homography=list(result.homography) if result.homography else None)
     session.add(page)
     await session.flush()
-    await _store_answers(session, storage, upload, result, page, question_ids)
+    await _store_answers(session, storage, upload, result, page, question_ids, schedule)
     if problem is None:
         return None
     return PageProblem(result.page_index, status, problem)
@@ -166,7 +170,8 @@ async def _store_duplicate(session: AsyncSession, upload: ScanUpload, result: Pa
 
 
 async def _store_answers(session: AsyncSession, storage: LocalStorage, upload: ScanUpload,
-                         result: PageResult, page: PageRow, question_ids: dict[str, int]) -> None:
+                         result: PageResult, page: PageRow, question_ids: dict[str, int],
+                         schedule: ScheduleSettings | None) -> None:
     crops = {crop_key(upload.id, result.page_index, a.question_id, a.blank): a.crop_png
              for a in result.answers if a.crop_png}
 
@@ -197,6 +202,8 @@ async def _store_answers(session: AsyncSession, storage: LocalStorage, upload: S
             continue
         session.add(grade_row(response, g.grade))
     await session.flush()
+    # Mastery and error-book entries commit with the grades or not at all.
+    await sync_answers(session, [r.id for r in primary.values()], schedule)
 
 
 def grade_row(response: ResponseRow, grade: dict[str, Any], *, source: str = "auto",

@@ -222,6 +222,13 @@ class ReviewRepository:
         )).scalar_one_or_none()
         return row
 
+    async def primary_responses(self, page_ids: list[int]) -> list[int]:
+        """The graded responses (first blank of each answer) on these pages."""
+        rows = await self.session.execute(
+            select(GradeRow.response_id).join(ResponseRow, ResponseRow.id == GradeRow.response_id)
+            .where(ResponseRow.page_id.in_(page_ids), GradeRow.is_current.is_(True)))
+        return sorted({int(r) for (r,) in rows.all()})
+
     async def set_page_student(self, page: PageRow, student_id: int | None) -> None:
         """Name the page's student, on the page and on every response read from it."""
         page.student_id = student_id

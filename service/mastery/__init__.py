@@ -1,0 +1,1 @@
+"""Mastery, error-book entries and error books: the service side of the paper loop."""

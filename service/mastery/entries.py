@@ -1,0 +1,137 @@
+"""Error-book entries from graded answers: open on a wrong answer, practise, resolve.
+
+An entry's schedule is always recomputed from its wrong answer and its attempts (a fold in
+:func:`errorbook.schedule.replay_entry`), so a teacher's override of any of those answers
+gives the same entry a fresh computation would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from errorbook.schedule import EntryState, ScheduleSettings, replay_entry
+from service.db import ErrorAttemptRow, ErrorEntryRow, PracticeItemRow
+from service.mastery.answers import AnswerFact, is_wrong
+
+__all__ = ["refold_entry", "sync_entries"]
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+async def refold_entry(session: AsyncSession, entry: ErrorEntryRow,
+                       schedule: ScheduleSettings) -> None:
+    """Recompute an entry's schedule from its wrong answer and attempts."""
+    attempts = (await session.execute(
+        select(ErrorAttemptRow).where(ErrorAttemptRow.entry_id == entry.id)
+        .order_by(ErrorAttemptRow.at, ErrorAttemptRow.id))).scalars().all()
+    folded = replay_entry(_aware(entry.wrong_at), [(_aware(a.at), a.correct) for a in attempts],
+                          schedule)
+    was_resolved = entry.state == EntryState.RESOLVED.value
+    entry.state, entry.successes, entry.step = folded.state.value, folded.successes, folded.step
+    entry.due_at, entry.last_attempt_at = folded.due_at, folded.last_attempt_at
+    entry.times_wrong = 1 + sum(1 for a in attempts if not a.correct)
+    if folded.state is EntryState.RESOLVED:
+        if not was_resolved or entry.resolved_at is None:
+            entry.resolved_at = folded.last_attempt_at
+    else:
+        entry.resolved_at = None
+
+
+async def _drop_entry(session: AsyncSession, entry: ErrorEntryRow) -> None:
+    # SQLite may run without foreign-key enforcement: unlink practice items by hand.
+    await session.execute(update(PracticeItemRow).where(PracticeItemRow.entry_id == entry.id)
+                          .values(entry_id=None))
+    await session.execute(delete(ErrorAttemptRow).where(ErrorAttemptRow.entry_id == entry.id))
+    await session.delete(entry)
+
+
+async def sync_entries(session: AsyncSession, facts: Sequence[AnswerFact],
+                       schedule: ScheduleSettings | None = None) -> None:
+    """Open, practise or resolve entries for these answers (flush only).
+
+    Rules: a wrong answer to a question opens its entry (once per student and question; a
+    later wrong answer to the same question is a failed attempt). A later answer to the same
+    question, or to a practice item printed for the entry (a similar or variant question),
+    is an attempt. Answers on practice sheets never open entries of their own, so the book
+    does not grow from its own exercises. An answer no longer counted (overridden to needs
+    review, moved to another student) is taken back out, and a wrong answer overridden to
+    right closes the entry it opened.
+
+    Args:
+        session: the unit of work.
+        facts: the answers that changed, in answer order.
+        schedule: the review spacing; the documented defaults when omitted.
+    """
+    schedule = schedule or ScheduleSettings()
+    touched: dict[int, ErrorEntryRow] = {}
+    rids = [f.response_id for f in facts]
+    # Take back every attempt these answers made, then add the ones that still hold.
+    for a in (await session.execute(
+            select(ErrorAttemptRow).where(ErrorAttemptRow.response_id.in_(rids)))).scalars():
+        entry = await session.get(ErrorEntryRow, a.entry_id)
+        if entry is not None:
+            touched[entry.id] = entry
+        await session.delete(a)
+    origins = {e.response_id: e for e in (await session.execute(
+        select(ErrorEntryRow).where(ErrorEntryRow.response_id.in_(rids)))).scalars()}
+    await session.flush()
+    for f in facts:
+        origin = origins.get(f.response_id)
+        if origin is not None and (f.student_id != origin.student_id or not is_wrong(f)):
+            touched.pop(origin.id, None)
+            await _drop_entry(session, origin)
+            continue
+        if f.student_id is None or f.credit is None or origin is not None:
+            continue
+        targets, has_entry = await _attempt_targets(session, f)
+        if not has_entry and is_wrong(f) and not await _is_practice(session, f):
+            entry = ErrorEntryRow(school_id=f.school_id, student_id=f.student_id,
+                                  question_id=f.question_id, response_id=f.response_id,
+                                  wrong_at=f.at, cause=f.cause, times_wrong=1,
+                                  state=EntryState.OPEN.value, successes=0, step=0, due_at=f.at)
+            session.add(entry)
+            await session.flush()
+            touched[entry.id] = entry
+            continue
+        for entry in targets:
+            session.add(ErrorAttemptRow(entry_id=entry.id, response_id=f.response_id, at=f.at,
+                                        correct=not is_wrong(f)))
+            touched[entry.id] = entry
+    await session.flush()
+    for entry in touched.values():
+        await refold_entry(session, entry, schedule)
+    await session.flush()
+
+
+async def _is_practice(session: AsyncSession, f: AnswerFact) -> bool:
+    found = await session.execute(select(PracticeItemRow.id).where(
+        PracticeItemRow.worksheet_id == f.worksheet_id,
+        PracticeItemRow.question_id == f.question_id))
+    return found.first() is not None
+
+
+async def _attempt_targets(session: AsyncSession, f: AnswerFact
+                           ) -> tuple[list[ErrorEntryRow], bool]:
+    """The entries this answer is a later try at: the same question's entry (answered
+    after it went wrong) and the entry a practice item on this worksheet was printed for;
+    and whether the student already has an entry for this question at all."""
+    found: dict[int, ErrorEntryRow] = {}
+    same = (await session.execute(select(ErrorEntryRow).where(
+        ErrorEntryRow.student_id == f.student_id,
+        ErrorEntryRow.question_id == f.question_id))).scalar_one_or_none()
+    if same is not None and same.response_id != f.response_id and _aware(same.wrong_at) <= f.at:
+        found[same.id] = same
+    practised = (await session.execute(
+        select(ErrorEntryRow).join(PracticeItemRow, PracticeItemRow.entry_id == ErrorEntryRow.id)
+        .where(PracticeItemRow.worksheet_id == f.worksheet_id,
+               PracticeItemRow.question_id == f.question_id,
+               ErrorEntryRow.student_id == f.student_id))).scalars().all()
+    for e in practised:
+        found[e.id] = e
+    return [found[k] for k in sorted(found)], same is not None

@@ -1,0 +1,201 @@
+"""Keep mastery in step with grades, in the grade's own unit of work.
+
+A new answer later than everything a (student, knowledge point) state has seen is folded
+in with one O(1) update. Anything else (a teacher's override, a page reassigned to another
+student, an answer older than the state's newest) replays that state from its events, so
+the stored state is always exactly the fold of the current events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from errorbook.difficulty import ItemDifficulty, ability_from_mastery, prior_from_bank
+from errorbook.difficulty import update_difficulty as elo_update
+from errorbook.mastery import BktParams, MasteryState, Observation, initial_state, update
+from errorbook.schedule import ScheduleSettings
+from service.db import ItemDifficultyRow, KpParamsRow, MasteryEventRow, MasteryStateRow
+from service.db.base import utcnow
+from service.mastery.answers import AnswerFact, answer_facts
+from service.mastery.entries import sync_entries
+
+__all__ = ["load_params", "observation_of", "params_from_row", "replay_state", "state_from_row",
+           "sync_answers", "write_state"]
+
+Key = tuple[int, int]  # (student id, knowledge point id)
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def params_from_row(row: KpParamsRow | None) -> BktParams:
+    if row is None:
+        return BktParams()
+    return BktParams(prior=row.prior, learn=row.learn, guess=row.guess, slip=row.slip)
+
+
+async def load_params(session: AsyncSession, school_id: int, kp_ids: Iterable[int]
+                      ) -> dict[int, BktParams]:
+    """The school's parameters per knowledge point (documented defaults where unfitted)."""
+    ids = sorted(set(kp_ids))
+    rows = {r.knowledge_point_id: r for r in (await session.execute(
+        select(KpParamsRow).where(KpParamsRow.school_id == school_id,
+                                  KpParamsRow.knowledge_point_id.in_(ids)))).scalars()}
+    return {k: params_from_row(rows.get(k)) for k in ids}
+
+
+def state_from_row(row: MasteryStateRow) -> MasteryState:
+    return MasteryState(p_mastery=row.p_mastery, attempts=row.attempts, correct=row.correct,
+                        last_seen=_aware(row.last_seen), history=tuple(row.history or ()))
+
+
+def write_state(row: MasteryStateRow, state: MasteryState, last_event_id: int | None) -> None:
+    row.p_mastery, row.attempts, row.correct = state.p_mastery, state.attempts, state.correct
+    row.last_seen, row.history = state.last_seen, list(state.history)
+    row.last_event_id, row.updated_at = last_event_id, utcnow()
+
+
+def observation_of(e: MasteryEventRow) -> Observation:
+    at = _aware(e.at)
+    assert at is not None
+    return Observation(correct=e.credit, difficulty=e.difficulty, at=at)
+
+
+async def replay_state(session: AsyncSession, key: Key, params: BktParams) -> None:
+    """Recompute one (student, knowledge point) state from all its events, in order."""
+    student_id, kp_id = key
+    events = (await session.execute(
+        select(MasteryEventRow).where(MasteryEventRow.student_id == student_id,
+                                      MasteryEventRow.knowledge_point_id == kp_id)
+        .order_by(MasteryEventRow.at, MasteryEventRow.id))).scalars().all()
+    row = await session.get(MasteryStateRow, key)
+    if not events:
+        if row is not None:
+            await session.delete(row)
+        return
+    state = initial_state(params)
+    for e in events:
+        state = update(state, observation_of(e), params)
+    if row is None:
+        row = MasteryStateRow(student_id=student_id, knowledge_point_id=kp_id)
+        session.add(row)
+    write_state(row, state, events[-1].id)
+
+
+async def _difficulties(session: AsyncSession, facts: Sequence[AnswerFact]
+                        ) -> dict[int, ItemDifficultyRow]:
+    qids = {f.question_id for f in facts}
+    rows = {r.question_id: r for r in (await session.execute(
+        select(ItemDifficultyRow).where(ItemDifficultyRow.question_id.in_(qids)))).scalars()}
+    for f in facts:
+        if f.question_id not in rows:
+            row = ItemDifficultyRow(question_id=f.question_id,
+                                    rating=prior_from_bank(f.bank_difficulty), n=0)
+            session.add(row)
+            rows[f.question_id] = row
+    return rows
+
+
+async def _states(session: AsyncSession, keys: set[Key]) -> dict[Key, MasteryStateRow]:
+    if not keys:
+        return {}
+    students = {s for s, _ in keys}
+    rows = (await session.execute(
+        select(MasteryStateRow).where(MasteryStateRow.student_id.in_(students)))).scalars()
+    return {(r.student_id, r.knowledge_point_id): r for r in rows
+            if (r.student_id, r.knowledge_point_id) in keys}
+
+
+async def sync_answers(session: AsyncSession, response_ids: Iterable[int],
+                       schedule: ScheduleSettings | None = None) -> None:
+    """Bring events, states, item difficulty and error-book entries in line with the
+    current grades of these answers (flush only; the caller's unit of work commits).
+
+    Args:
+        session: the unit of work that stored or changed the grades.
+        response_ids: primary responses whose grade, student or page changed.
+        schedule: the error-book review spacing (``settings.mastery``); defaults if omitted.
+    """
+    facts = await answer_facts(session, response_ids)
+    if not facts:
+        return
+    existing: dict[tuple[int, int], MasteryEventRow] = {
+        (e.response_id, e.knowledge_point_id): e for e in (await session.execute(
+            select(MasteryEventRow).where(
+                MasteryEventRow.response_id.in_([f.response_id for f in facts])))).scalars()}
+    difficulty = await _difficulties(session, facts)
+    replay: set[Key] = set()
+    fresh: list[tuple[AnswerFact, MasteryEventRow]] = []
+    for f in facts:
+        credit = f.credit
+        wanted = set(f.kp_ids) if f.student_id is not None and credit is not None else set()
+        for (rid, kp), e in list(existing.items()):
+            if rid != f.response_id:
+                continue
+            if kp in wanted and e.student_id == f.student_id and e.credit == credit:
+                wanted.discard(kp)
+                continue
+            # Changed by a teacher, moved to another student, or no longer live.
+            replay.add((e.student_id, kp))
+            if kp in wanted and credit is not None and f.student_id is not None:
+                e.student_id, e.credit = f.student_id, credit
+                replay.add((f.student_id, kp))
+                wanted.discard(kp)
+            else:
+                await session.delete(e)
+        if not wanted or f.student_id is None or credit is None:
+            continue
+        item = difficulty[f.question_id]
+        for kp in sorted(wanted):
+            e = MasteryEventRow(school_id=f.school_id, student_id=f.student_id,
+                                knowledge_point_id=kp, question_id=f.question_id,
+                                response_id=f.response_id, credit=credit,
+                                difficulty=item.rating, at=f.at)
+            session.add(e)
+            fresh.append((f, e))
+    await session.flush()
+    await _apply_fresh(session, fresh, replay, difficulty)
+    for key in sorted(replay):
+        params = (await load_params(session, facts[0].school_id, [key[1]]))[key[1]]
+        await replay_state(session, key, params)
+    await session.flush()
+    await sync_entries(session, facts, schedule)
+
+
+async def _apply_fresh(session: AsyncSession, fresh: list[tuple[AnswerFact, MasteryEventRow]],
+                       replay: set[Key], difficulty: dict[int, ItemDifficultyRow]) -> None:
+    """Fold new events into their states in O(1) each, and learn item difficulty."""
+    if not fresh:
+        return
+    keys = {(e.student_id, e.knowledge_point_id) for _, e in fresh}
+    states = await _states(session, keys)
+    params = await load_params(session, fresh[0][0].school_id, [k for _, k in keys])
+    seen_items: set[int] = set()
+    for f, e in fresh:
+        key = (e.student_id, e.knowledge_point_id)
+        if key in replay:
+            continue
+        row = states.get(key)
+        p = params[e.knowledge_point_id]
+        state = state_from_row(row) if row is not None else initial_state(p)
+        if state.last_seen is not None and _aware(e.at) < state.last_seen:  # type: ignore[operator]
+            replay.add(key)  # an older scan arrived late: order matters, replay
+            continue
+        ability = ability_from_mastery(state.p_mastery)
+        if row is None:
+            row = MasteryStateRow(student_id=e.student_id, knowledge_point_id=e.knowledge_point_id)
+            session.add(row)
+            states[key] = row
+        write_state(row, update(state, observation_of(e), p), e.id)
+        if f.response_id not in seen_items:
+            # One rating step per answer (not per knowledge point), against the student's
+            # level on the first knowledge point before this answer.
+            seen_items.add(f.response_id)
+            item = difficulty[f.question_id]
+            new = elo_update(ItemDifficulty(item.rating, item.n), ability, e.credit)
+            item.rating, item.n, item.updated_at = new.rating, new.n, utcnow()

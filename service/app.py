@@ -21,8 +21,10 @@ from service.api import (
     auth,
     classes,
     devices,
+    errorbooks,
     health,
     jobs,
+    mastery,
     questions,
     results,
     review,
@@ -128,6 +130,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ready = False
     install_error_handlers(app)
     for module in (health, auth, devices, audit, classes, questions, worksheets, scans, jobs,
-                   results, review, annotated, school):
+                   results, review, annotated, school, mastery, errorbooks):
         app.include_router(module.router)
     return app

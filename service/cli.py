@@ -118,6 +118,29 @@ def _questions_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mastery_fit(args: argparse.Namespace) -> int:
+    from service.inprocess import inprocess_client
+
+    async def run() -> int:
+        async with inprocess_client(get_settings()) as api:
+            resp = await api.post("/api/v1/mastery:fit")
+        if resp.status_code >= 400:
+            return _fail(resp.json().get("detail", resp.text))
+        body = resp.json()
+        kps = body["knowledge_points"]
+        fitted = [c for c, r in kps.items() if r["fitted"]]
+        _say(f"fitted {len(fitted)} of {len(kps)} knowledge points from {body['answers']} "
+             f"answers in {body['seconds']:.2f} s; replayed {body['states_replayed']} states")
+        for code, r in kps.items():
+            if args.verbose or r["fitted"]:
+                params = (f"prior {r['prior']:.2f} learn {r['learn']:.2f} "
+                          f"guess {r['guess']:.2f} slip {r['slip']:.2f}")
+                _say(f"  {code}: {params if r['fitted'] else 'kept'} ({r['reason']})")
+        return 0
+
+    return asyncio.run(run())
+
+
 def _watch(args: argparse.Namespace) -> int:
     import logging
     import os
@@ -224,6 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--interval", type=float, help="seconds between polls")
     watch.add_argument("--settle", type=float, help="seconds a file must stay unchanged")
     watch.set_defaults(func=_watch)
+    mastery = sub.add_parser("mastery", help="knowledge-point mastery")
+    msub = mastery.add_subparsers(dest="mcommand", required=True)
+    mfit = msub.add_parser("fit", help="re-estimate each knowledge point's BKT parameters "
+                           "from all stored answers (EM) and replay every student's mastery")
+    mfit.add_argument("--verbose", action="store_true", help="also list points kept as they "
+                      "were (too little data)")
+    mfit.set_defaults(func=_mastery_fit)
     admin = sub.add_parser("admin", help="accounts")
     asub = admin.add_subparsers(dest="acommand", required=True)
     acreate = asub.add_parser("create", help="create a school admin (e.g. the first account)")

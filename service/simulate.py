@@ -113,7 +113,9 @@ def realistic_answer_for(keys: dict[str, str]) -> Callable[[str, int, np.random.
 def scan_class_set(printed_pdf: bytes, layouts: dict[int, dict[str, Any]],
                    keys: dict[str, str], *, seed: int = 0, bank: GlyphBank | None = None,
                    handwriting: str = "", quality: int = 80,
-                   anonymous_numbers: list[str] | None = None) -> ScannedStack:
+                   anonymous_numbers: list[str] | None = None,
+                   answer_for: Callable[[str, int, np.random.Generator], str] | None = None,
+                   ) -> ScannedStack:
     """Fill and scan a printed class set.
 
     Args:
@@ -127,6 +129,8 @@ def scan_class_set(printed_pdf: bytes, layouts: dict[int, dict[str, Any]],
         anonymous_numbers: student numbers the children write in the comb boxes of
             non-personalised copies, one per copy in print order (truth key
             ``("__student_no__", 0)``), one digit per box.
+        answer_for: what the child writes in a box, ``(question id, blank, rng) -> text``;
+            by default :func:`realistic_answer_for` over ``keys`` (mostly right, some slips).
 
     Returns:
         The scan as one PDF, and the truth per page.
@@ -135,7 +139,7 @@ def scan_class_set(printed_pdf: bytes, layouts: dict[int, dict[str, Any]],
         bank, handwriting = load_glyphs()
     parsed = {wid: WorksheetLayout.from_dict(data) for wid, data in layouts.items()}
     rng = np.random.default_rng(seed)
-    answer_for = realistic_answer_for(keys)
+    answer_for = answer_for or realistic_answer_for(keys)
     numbers = list(anonymous_numbers or [])
     copy = -1
     doc = pdfium.PdfDocument(printed_pdf)

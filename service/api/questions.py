@@ -12,7 +12,7 @@ from grading.questions import QUESTION_KINDS
 from service.api.deps import SessionDep, SettingsDep, TeacherDep
 from service.db import KnowledgePointRow, QuestionKnowledgePoint
 from service.errors import InvalidInput
-from service.repositories.questions import QuestionRepository
+from service.repositories.questions import VARIANT_PREFIX, QuestionRepository
 from service.schemas import ImportResult, QuestionOut
 
 __all__ = ["router"]
@@ -41,6 +41,10 @@ async def import_questions(
         {"where": f"questions[{i}] (id '{q.id}')", "field": "knowledge_points",
          "message": f"unknown knowledge point '{code}'; declare it in knowledge_points"}
         for i, q in enumerate(bank.questions) for code in q.knowledge_points if code not in known
+    ] + [
+        {"where": f"questions[{i}] (id '{q.id}')", "field": "id",
+         "message": f"ids starting with '{VARIANT_PREFIX}' are kept for generated variants"}
+        for i, q in enumerate(bank.questions) if q.id.startswith(VARIANT_PREFIX)
     ]
     if problems:
         p = problems[0]

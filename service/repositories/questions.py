@@ -16,7 +16,10 @@ from service.db import KnowledgePointRow, QuestionKnowledgePoint, QuestionRevisi
 from service.db.base import utcnow
 from service.policy import scoped
 
-__all__ = ["ImportReport", "QuestionRepository", "question_from_row"]
+__all__ = ["VARIANT_PREFIX", "ImportReport", "QuestionRepository", "question_from_row"]
+
+# Bank ids of generated variant questions (变式题); teachers' banks may not use it.
+VARIANT_PREFIX = "v-"
 
 _QUESTION = TypeAdapter(Question)
 # Fields whose change makes earlier grades refer to an older key.
@@ -137,7 +140,8 @@ class QuestionRepository:
                      subject: str | None = None, limit: int = 100, offset: int = 0
                      ) -> list[QuestionRow]:
         """Questions of the actor's school; ``kp`` matches the code and all codes below it."""
-        q = scoped(select(QuestionRow), QuestionRow, self.actor)
+        q = scoped(select(QuestionRow), QuestionRow, self.actor).where(
+            QuestionRow.origin == "bank")
         if kp:
             kp_rows = select(KnowledgePointRow.id).where(
                 or_(KnowledgePointRow.code == kp,

@@ -193,6 +193,25 @@ ROUTES: dict[tuple[str, str], Case] = {
                         json={"student_id": ids.student_id, "replace": True})),
     ("GET", "/api/v1/pages/{page_id}/image.png"): Case(
         lambda ids: Req("GET", f"/api/v1/pages/{ids.page_id}/image.png")),
+    # Mastery, progress, recommendations and error books (through the student's class).
+    ("GET", "/api/v1/students/{student_id}/mastery"): Case(
+        lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/mastery")),
+    ("GET", "/api/v1/classes/{class_id}/mastery"): Case(
+        lambda ids: Req("GET", f"/api/v1/classes/{ids.class_id}/mastery")),
+    ("GET", "/api/v1/students/{student_id}/progress"): Case(
+        lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/progress")),
+    ("GET", "/api/v1/classes/{class_id}/progress"): Case(
+        lambda ids: Req("GET", f"/api/v1/classes/{ids.class_id}/progress")),
+    ("GET", "/api/v1/students/{student_id}/recommendations"): Case(
+        lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/recommendations?n=4")),
+    ("GET", "/api/v1/students/{student_id}/errorbook.pdf"): Case(
+        lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/errorbook.pdf")),
+    ("GET", "/api/v1/classes/{class_id}/errorbooks.pdf"): Case(
+        lambda ids: Req("GET", f"/api/v1/classes/{ids.class_id}/errorbooks.pdf")),
+    ("GET", "/api/v1/classes/{class_id}/errorbooks-key.pdf"): Case(
+        lambda ids: Req("GET", f"/api/v1/classes/{ids.class_id}/errorbooks-key.pdf"),
+        owner_error="no_practice"),
+    ("POST", "/api/v1/mastery:fit"): Case(lambda ids: Req("POST", "/api/v1/mastery:fit"), ADMIN),
     # Ingestion: devices may upload (for their teacher) and read their own jobs only.
     ("POST", "/api/v1/scans"): Case(
         lambda ids: _png_upload(f"/api/v1/scans?worksheet_id={ids.worksheet_id}")(ids),

@@ -1,0 +1,284 @@
+"""Assemble a student's error book: the entries to review and a practice worksheet that
+scans back through normal ingestion (the closed paper loop).
+
+A book's practice sheet is a personalised worksheet (markers, a QR per page naming the
+worksheet, page, student and the entries on that page). Its items are linked to the
+entries they practise, so when the redone sheet is scanned, the grades update mastery and
+move the entries towards resolution. An unchanged set of entries reuses the last book, so
+printing twice gives the same sheet rather than a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from anyio import to_thread
+from errorbook.book_model import (
+    BookEntry,
+    BookSummary,
+    PracticeItem,
+    PracticeSheet,
+    StudentBook,
+)
+from pydantic import TypeAdapter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from errorbook.key_text import key_answer_text
+from errorbook.layout import WorksheetLayout, layout_worksheet
+from errorbook.schedule import EntryState, resolution_rate
+from grading.causes import CauseCode, cause_labels
+from grading.questions import Question
+from ocr.page_code import PageCode, format_page_code
+from service.config import MasterySettings
+from service.db import (
+    ErrorBookRow,
+    ErrorEntryRow,
+    KnowledgePointRow,
+    MasteryStateRow,
+    PracticeItemRow,
+    QuestionRow,
+    ResponseRow,
+    SchoolClass,
+    Student,
+    WorksheetCopy,
+    WorksheetItem,
+    WorksheetRow,
+)
+from service.mastery.practice import plan_practice, store_variant
+from service.mastery.sync import state_from_row
+from service.storage import LocalStorage, StorageKeyError
+
+__all__ = ["BuiltBook", "build_book"]
+
+_QUESTION: TypeAdapter[Question] = TypeAdapter(Question)
+_OPEN = (EntryState.OPEN.value, EntryState.PRACTISING.value)
+
+
+@dataclass(frozen=True)
+class BuiltBook:
+    """A book ready to render, and the stored book it prints."""
+
+    book: StudentBook
+    errorbook_id: int | None
+    worksheet_id: int | None
+    reused: bool
+
+
+def _digest(entries: Sequence[ErrorEntryRow], settings: MasterySettings) -> str:
+    data = [[e.id, e.state, e.successes, e.times_wrong] for e in entries]
+    raw = json.dumps([data, settings.book_practice], separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def build_book(session: AsyncSession, storage: LocalStorage, student: Student,
+                     cls: SchoolClass, settings: MasterySettings, *,
+                     created_by: int | None, today: date | None = None) -> BuiltBook:
+    """The student's current error book (creating its practice worksheet if needed).
+
+    Args:
+        session: the unit of work (the new book, worksheet and variants are flushed).
+        storage: where the students' answer crops are.
+        student: the student (already checked visible to the caller).
+        cls: the student's class.
+        settings: how many entries and practice items a book holds.
+        created_by: the teacher asking.
+        today: the date printed (default: today, UTC).
+
+    Returns:
+        The book model and the stored book's ids (None when nothing is open).
+    """
+    today = today or datetime.now(UTC).date()
+    entries = list((await session.execute(
+        select(ErrorEntryRow).where(ErrorEntryRow.student_id == student.id,
+                                    ErrorEntryRow.state.in_(_OPEN))
+        .order_by(ErrorEntryRow.due_at, ErrorEntryRow.id).limit(settings.book_entries)
+    )).scalars())
+    summary = await _summary(session, student.id)
+    title = f"错题本 · {today.isoformat()}"
+    if not entries:
+        return BuiltBook(_student_book(student, cls, title, today, (), None, summary),
+                         None, None, False)
+    digest = _digest(entries, settings)
+    previous = (await session.execute(
+        select(ErrorBookRow).where(ErrorBookRow.student_id == student.id,
+                                   ErrorBookRow.digest == digest)
+        .order_by(ErrorBookRow.id.desc()).limit(1))).scalar_one_or_none()
+    reused = previous is not None and previous.worksheet_id is not None
+    if reused:
+        assert previous is not None
+        book_row = previous
+    else:
+        book_row = await _new_book(session, student, cls, entries, settings, digest,
+                                   created_by, title)
+    practice = await _practice_sheet(session, book_row, student.id)
+    cards = await _cards(session, storage, student.id, entries)
+    return BuiltBook(_student_book(student, cls, title, today, cards, practice, summary),
+                     book_row.id, book_row.worksheet_id, reused)
+
+
+def _student_book(student: Student, cls: SchoolClass, title: str, today: date,
+                  cards: tuple[BookEntry, ...], practice: PracticeSheet | None,
+                  summary: BookSummary) -> StudentBook:
+    return StudentBook(student_name=student.name, student_no=student.student_no,
+                       class_name=cls.name, title=title, generated_on=today, entries=cards,
+                       practice=practice, summary=summary)
+
+
+async def _new_book(session: AsyncSession, student: Student, cls: SchoolClass,
+                    entries: list[ErrorEntryRow], settings: MasterySettings, digest: str,
+                    created_by: int | None, title: str) -> ErrorBookRow:
+    count = len((await session.execute(select(ErrorBookRow.id).where(
+        ErrorBookRow.student_id == student.id))).all())
+    planned = await plan_practice(session, cls.school_id, student.id, entries,
+                                  settings.book_practice, salt=f"book{count + 1}")
+    rows: list[tuple[QuestionRow, int, str, str]] = []
+    for item in planned:
+        if item.row_id is not None:
+            row = await session.get(QuestionRow, item.row_id)
+        else:
+            row = await store_variant(session, cls.school_id, item.question)
+        if row is None or any(r[0].id == row.id for r in rows):
+            continue
+        rows.append((row, item.entry_id, item.reason_zh, item.reason_en))
+    book = ErrorBookRow(school_id=cls.school_id, student_id=student.id, created_by=created_by,
+                        entry_ids=[e.id for e in entries], digest=digest)
+    session.add(book)
+    await session.flush()
+    if not rows:
+        return book
+    questions = [_QUESTION.validate_python(r.document) for r, *_ in rows]
+    sheet_title = f"{title} · 巩固练习"
+    layout = await to_thread.run_sync(layout_worksheet, sheet_title, questions, "A4")
+    data = layout.to_dict()
+    # The class teacher owns the sheet, so their scans (or their copier's) read it back.
+    ws = WorksheetRow(class_id=cls.id, teacher_id=cls.teacher_id, title=sheet_title,
+                      page_size="A4", page_count=len(data["pages"]), layout=data)
+    session.add(ws)
+    await session.flush()
+    session.add_all(WorksheetItem(worksheet_id=ws.id, position=i, question_id=r.id,
+                                  question_revision=r.key_revision)
+                    for i, (r, *_) in enumerate(rows, start=1))
+    session.add(WorksheetCopy(worksheet_id=ws.id, student_id=student.id))
+    session.add_all(PracticeItemRow(errorbook_id=book.id, worksheet_id=ws.id, question_id=r.id,
+                                    entry_id=entry_id, reason_zh=zh[:300], reason_en=en[:300])
+                    for r, entry_id, zh, en in rows)
+    book.worksheet_id = ws.id
+    await session.flush()
+    return book
+
+
+async def _practice_sheet(session: AsyncSession, book: ErrorBookRow, student_id: int
+                          ) -> PracticeSheet | None:
+    if book.worksheet_id is None:
+        return None
+    ws = await session.get(WorksheetRow, book.worksheet_id)
+    if ws is None:
+        return None
+    items = (await session.execute(
+        select(WorksheetItem, QuestionRow, PracticeItemRow)
+        .join(QuestionRow, QuestionRow.id == WorksheetItem.question_id)
+        .join(PracticeItemRow, (PracticeItemRow.worksheet_id == WorksheetItem.worksheet_id)
+              & (PracticeItemRow.question_id == WorksheetItem.question_id))
+        .where(WorksheetItem.worksheet_id == ws.id).order_by(WorksheetItem.position))).all()
+    layout = WorksheetLayout.from_dict(ws.layout)
+    entry_of = {q.external_id: p.entry_id for _, q, p in items}
+    codes = []
+    for page in layout.pages:
+        on_page = sorted({e for r in page.regions if (e := entry_of.get(r.question_id))})
+        codes.append(format_page_code(PageCode(ws.id, page.number, student_id, tuple(on_page))))
+    practice_items = []
+    for position, (_, q, p) in enumerate(items, start=1):
+        question = _QUESTION.validate_python(q.document)
+        practice_items.append(PracticeItem(number=position, question=question,
+                                           answer_text=key_answer_text(question),
+                                           entry_id=p.entry_id, reason_zh=p.reason_zh))
+    return PracticeSheet(layout=layout, page_codes=tuple(codes), items=tuple(practice_items))
+
+
+async def _cards(session: AsyncSession, storage: LocalStorage, student_id: int,
+                 entries: list[ErrorEntryRow]) -> tuple[BookEntry, ...]:
+    qrows = {q.id: q for q in (await session.execute(select(QuestionRow).where(
+        QuestionRow.id.in_([e.question_id for e in entries])))).scalars()}
+    answers = await _answers(session, [e.response_id for e in entries])
+    mastery = {code: (p, band) for code, p, band in await _mastery(session, student_id)}
+    names = {k.code: k.name_zh for k in (await session.execute(select(KnowledgePointRow).where(
+        KnowledgePointRow.code.in_({c for q in qrows.values()
+                                    for c in q.document.get("knowledge_points", ())})))
+    ).scalars()}
+    cards = []
+    for number, e in enumerate(entries, start=1):
+        q = qrows[e.question_id]
+        question = _QUESTION.validate_python(q.document)
+        text, crop_key = answers.get(e.response_id, ("", None))
+        crop = None
+        if crop_key:
+            try:
+                crop = await to_thread.run_sync(storage.get_bytes, crop_key)
+            except (StorageKeyError, OSError):
+                crop = None  # the card then shows the text read
+        kp = question.knowledge_points[0]
+        p, band = mastery.get(kp, (None, None))
+        cause_zh, cause_en = _cause_text(e.cause)
+        wrong_at = e.wrong_at if e.wrong_at.tzinfo else e.wrong_at.replace(tzinfo=UTC)
+        cards.append(BookEntry(
+            entry_id=e.id, number=number, question=question, student_answer_text=text,
+            answer_crop_png=crop, correct_answer=key_answer_text(question),
+            explanation=question.explanation, cause_zh=cause_zh, cause_en=cause_en,
+            kp_name_zh=names.get(kp, kp), mastery=p, band=band, wrong_on=wrong_at.date(),
+            state=e.state, times_wrong=e.times_wrong))
+    return tuple(cards)
+
+
+def _cause_text(code: str | None) -> tuple[str, str]:
+    try:
+        return cause_labels(CauseCode(code)) if code else ("", "")
+    except ValueError:
+        return code or "", ""
+
+
+async def _answers(session: AsyncSession, response_ids: list[int]
+                   ) -> dict[int, tuple[str, str | None]]:
+    """What the student wrote (all blanks) and the first blank's crop, per answer."""
+    primaries = (await session.execute(select(ResponseRow).where(
+        ResponseRow.id.in_(response_ids)))).scalars().all()
+    out: dict[int, tuple[str, str | None]] = {}
+    for p in primaries:
+        blanks = (await session.execute(select(ResponseRow.text).where(
+            ResponseRow.page_id == p.page_id, ResponseRow.question_id == p.question_id)
+            .order_by(ResponseRow.blank))).scalars().all()
+        out[p.id] = (" | ".join(t or "" for t in blanks).strip(" |"), p.crop_key)
+    return out
+
+
+async def _mastery(session: AsyncSession, student_id: int
+                   ) -> list[tuple[str, float, tuple[float, float]]]:
+    rows = (await session.execute(
+        select(MasteryStateRow, KnowledgePointRow.code)
+        .join(KnowledgePointRow, KnowledgePointRow.id == MasteryStateRow.knowledge_point_id)
+        .where(MasteryStateRow.student_id == student_id))).all()
+    out = []
+    for srow, code in rows:
+        state = state_from_row(srow)
+        out.append((str(code), state.p_mastery, state.band()))
+    return out
+
+
+async def _summary(session: AsyncSession, student_id: int) -> BookSummary:
+    states = [EntryState(s) for (s,) in (await session.execute(
+        select(ErrorEntryRow.state).where(ErrorEntryRow.student_id == student_id))).all()]
+    weakest = (await session.execute(
+        select(KnowledgePointRow.name_zh, MasteryStateRow.p_mastery)
+        .join(KnowledgePointRow, KnowledgePointRow.id == MasteryStateRow.knowledge_point_id)
+        .where(MasteryStateRow.student_id == student_id)
+        .order_by(MasteryStateRow.p_mastery, KnowledgePointRow.code).limit(3))).all()
+    return BookSummary(
+        open_count=states.count(EntryState.OPEN),
+        practising_count=states.count(EntryState.PRACTISING),
+        resolved_count=states.count(EntryState.RESOLVED),
+        resolution_rate=resolution_rate(states),
+        weakest_kps=tuple((str(n), float(p)) for n, p in weakest))

@@ -1,0 +1,266 @@
+"""Choose practice for a student's open error-book entries: similar bank questions and
+freshly generated, verified variants (变式题), each with the reason it was chosen.
+
+Used by the recommendations endpoint and by the error book (whose practice sheet is a
+personalised worksheet that scans back like any other).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import TypeAdapter
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from errorbook.difficulty import ability_from_mastery, prior_from_bank
+from errorbook.similar import Candidate, SimilarIndex
+from errorbook.variants import Variant, generate, templates_for
+from grading.causes import CauseCode
+from grading.questions import Question
+from service.db import (
+    ErrorEntryRow,
+    KnowledgePointRow,
+    MasteryStateRow,
+    QuestionKnowledgePoint,
+    QuestionRow,
+    ResponseRow,
+)
+from service.repositories.questions import VARIANT_PREFIX
+
+__all__ = ["PlannedItem", "plan_practice"]
+
+_QUESTION: TypeAdapter[Question] = TypeAdapter(Question)
+# The in-process index of each school's bank, rebuilt when the bank changes.
+_INDEX_CACHE: dict[int, tuple[tuple[int, int, str], SimilarIndex, dict[str, QuestionRow]]] = {}
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    """One practice question and why it was chosen.
+
+    Attributes:
+        question: the validated question (a bank question or a generated variant).
+        origin: ``similar`` (from the bank) or ``variant`` (generated for this student).
+        row_id: the bank row, or None for a variant not yet stored.
+        entry_id: the error-book entry it practises.
+        for_question: the bank id of that entry's question.
+        score, reason_zh, reason_en: the selection score and its explanation.
+    """
+
+    question: Question
+    origin: str
+    row_id: int | None
+    entry_id: int
+    for_question: str
+    score: float
+    reason_zh: str
+    reason_en: str
+
+
+async def _bank_index(session: AsyncSession, school_id: int
+                      ) -> tuple[SimilarIndex, dict[str, QuestionRow]]:
+    version_row = (await session.execute(
+        select(func.count(QuestionRow.id), func.max(QuestionRow.id), func.max(QuestionRow.updated_at))
+        .where(QuestionRow.school_id == school_id, QuestionRow.origin == "bank"))).one()
+    version = (int(version_row[0]), int(version_row[1] or 0), str(version_row[2]))
+    cached = _INDEX_CACHE.get(school_id)
+    if cached is not None and cached[0] == version:
+        return cached[1], cached[2]
+    rows = (await session.execute(
+        select(QuestionRow).where(QuestionRow.school_id == school_id,
+                                  QuestionRow.origin == "bank")
+        .order_by(QuestionRow.external_id))).scalars().all()
+    pool = [Candidate(question_id=r.external_id,
+                      knowledge_points=tuple(r.document.get("knowledge_points", ())),
+                      difficulty=prior_from_bank(r.difficulty), stem=r.stem) for r in rows]
+    index = SimilarIndex(pool)
+    by_id = {r.external_id: r for r in rows}
+    _INDEX_CACHE[school_id] = (version, index, by_id)
+    return index, by_id
+
+
+async def _abilities(session: AsyncSession, student_id: int) -> dict[str, float]:
+    rows = (await session.execute(
+        select(KnowledgePointRow.code, MasteryStateRow.p_mastery)
+        .join(KnowledgePointRow, KnowledgePointRow.id == MasteryStateRow.knowledge_point_id)
+        .where(MasteryStateRow.student_id == student_id))).all()
+    return {str(code): float(p) for code, p in rows}
+
+
+async def _seen(session: AsyncSession, student_id: int) -> tuple[set[str], set[str]]:
+    """Bank ids and stems of every question the student has already answered."""
+    rows = (await session.execute(
+        select(QuestionRow.external_id, QuestionRow.stem)
+        .join(ResponseRow, ResponseRow.question_id == QuestionRow.id)
+        .where(ResponseRow.student_id == student_id).distinct())).all()
+    return {str(r[0]) for r in rows}, {str(r[1]) for r in rows}
+
+
+def _seed(student_id: int, entry_id: int, salt: str) -> int:
+    digest = hashlib.sha256(f"{student_id}:{entry_id}:{salt}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def _cause(code: str | None) -> CauseCode | None:
+    try:
+        return CauseCode(code) if code else None
+    except ValueError:
+        return None
+
+
+async def plan_practice(session: AsyncSession, school_id: int, student_id: int,
+                        entries: Sequence[ErrorEntryRow], n: int, *, salt: str = ""
+                        ) -> list[PlannedItem]:
+    """Pick ``n`` practice questions spread over ``entries`` (most overdue first).
+
+    Each entry gets about ``n / len(entries)`` items, alternating a similar bank question
+    (same knowledge point, difficulty near the student's level, similar stem, the same error
+    cause practised) and a generated variant of its template; never a question the student
+    already answered, never two near-identical stems.
+
+    Args:
+        session: the unit of work.
+        school_id: whose bank to draw from.
+        student_id: the student.
+        entries: open or practising entries, in the order to serve them.
+        n: how many items in all.
+        salt: varies the generated variants between books (e.g. the book number).
+
+    Returns:
+        The planned items, grouped by entry in entry order.
+    """
+    if not entries or n <= 0:
+        return []
+    index, bank = await _bank_index(session, school_id)
+    abilities = await _abilities(session, student_id)
+    seen_ids, seen_stems = await _seen(session, student_id)
+    entry_questions = {q.id: q for q in (await session.execute(
+        select(QuestionRow).where(QuestionRow.id.in_([e.question_id for e in entries]))
+    )).scalars()}
+    known_codes = set(await kp_codes_known_all(session))
+    per_entry = [n // len(entries) + (1 if i < n % len(entries) else 0)
+                 for i in range(len(entries))]
+    planned: list[PlannedItem] = []
+    taken_stems = set(seen_stems)
+    for entry, quota in zip(entries, per_entry, strict=True):
+        q = entry_questions[entry.question_id]
+        if quota <= 0:
+            continue
+        kps = tuple(q.document.get("knowledge_points", ()))
+        known = [abilities[c] for c in kps if c in abilities]
+        ability = ability_from_mastery(sum(known) / len(known)) if known else 0.0
+        cause = _cause(entry.cause)
+        variants_wanted = quota // 2
+        similar_wanted = quota - variants_wanted
+        target = Candidate(question_id=q.external_id, knowledge_points=kps,
+                           difficulty=prior_from_bank(q.difficulty), stem=q.stem)
+        picks = index.select(target, ability=ability, cause=entry.cause,
+                             seen=seen_ids | {p.question.id for p in planned},
+                             n=similar_wanted + variants_wanted)
+        chosen = []
+        for pick in picks:
+            row = bank[pick.question_id]
+            if row.stem in taken_stems:
+                continue
+            chosen.append(PlannedItem(
+                question=_QUESTION.validate_python(row.document), origin="similar",
+                row_id=row.id, entry_id=entry.id, for_question=q.external_id,
+                score=pick.score, reason_zh=pick.reason_zh, reason_en=pick.reason_en))
+            taken_stems.add(row.stem)
+            if len(chosen) == similar_wanted:
+                break
+        variants = _variants(kps, cause, quota - len(chosen), taken_stems,
+                             random.Random(_seed(student_id, entry.id, salt)), known_codes)
+        for v in variants:
+            taken_stems.add(v.question.stem)
+            chosen.append(PlannedItem(
+                question=v.question, origin="variant", row_id=None, entry_id=entry.id,
+                for_question=q.external_id, score=1.0,
+                reason_zh=f"第{q.external_id}题的变式：{_template_label(v)}",
+                reason_en=f"a variant of {q.external_id} ({v.template_id})"))
+        # No template for this knowledge point: fill the quota from the bank instead.
+        for pick in picks:
+            if len(chosen) >= quota:
+                break
+            row = bank[pick.question_id]
+            if row.stem in taken_stems:
+                continue
+            chosen.append(PlannedItem(
+                question=_QUESTION.validate_python(row.document), origin="similar",
+                row_id=row.id, entry_id=entry.id, for_question=q.external_id,
+                score=pick.score, reason_zh=pick.reason_zh, reason_en=pick.reason_en))
+            taken_stems.add(row.stem)
+        planned.extend(chosen)
+    return planned
+
+
+def _template_label(v: Variant) -> str:
+    return v.explanation.split("。")[0][:40] if v.explanation else v.template_id
+
+
+def _variants(kps: tuple[str, ...], cause: CauseCode | None, k: int, taken: set[str],
+              rng: random.Random, known_codes: set[str]) -> list[Variant]:
+    if k <= 0:
+        return []
+    templates = templates_for(kps, cause)
+    if not templates:
+        return []
+    out: list[Variant] = []
+    # Spread over the best-matching templates, the first (cause match) getting most.
+    for i in range(k):
+        template = templates[i % min(len(templates), max(1, math.ceil(k / 2)))]
+        made = generate(template.id, rng, 1, exclude_stems=set(taken))
+        for v in made:
+            # A variant tagged with a knowledge point the bank lacks could not be stored.
+            if not set(v.question.knowledge_points) <= known_codes:
+                continue
+            if v.question.id.startswith(VARIANT_PREFIX) and v.question.stem not in taken:
+                out.append(v)
+                taken.add(v.question.stem)
+    return out
+
+
+async def kp_codes_known_all(session: AsyncSession) -> list[str]:
+    """Every knowledge-point code on record."""
+    return [str(c) for (c,) in (await session.execute(select(KnowledgePointRow.code))).all()]
+
+
+async def kp_codes_known(session: AsyncSession, codes: set[str]) -> dict[str, int]:
+    """Knowledge-point ids by code (variants may only use points the school has)."""
+    if not codes:
+        return {}
+    rows = await session.execute(
+        select(KnowledgePointRow.code, KnowledgePointRow.id)
+        .where(KnowledgePointRow.code.in_(sorted(codes))))
+    return {str(c): int(i) for c, i in rows.all()}
+
+
+async def store_variant(session: AsyncSession, school_id: int, question: Question
+                        ) -> QuestionRow | None:
+    """The variant's question row (created on first use; the id is a hash of its content,
+    so the same variant printed for two students is one question). None when the school's
+    bank lacks one of its knowledge points."""
+    existing = (await session.execute(select(QuestionRow).where(
+        QuestionRow.school_id == school_id, QuestionRow.external_id == question.id))
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    kp_ids = await kp_codes_known(session, set(question.knowledge_points))
+    if len(kp_ids) != len(set(question.knowledge_points)):
+        return None
+    doc = _QUESTION.dump_python(question, mode="json")
+    row = QuestionRow(school_id=school_id, external_id=question.id, kind=question.kind,
+                      subject=question.subject, grade=question.grade, stem=question.stem,
+                      difficulty=question.difficulty, score=question.score, key_revision=1,
+                      document=doc, origin="variant")
+    session.add(row)
+    await session.flush()
+    session.add_all(QuestionKnowledgePoint(question_id=row.id, knowledge_point_id=kp_ids[c])
+                    for c in dict.fromkeys(question.knowledge_points))
+    await session.flush()
+    return row

@@ -1,11 +1,12 @@
-"""``markbook demo``: the paper loop on a fresh embedded database, up to grades.
+"""``markbook demo``: the whole paper loop on a fresh embedded database.
 
 Starts the service on a free loopback port, imports the sample bank and a class of 30,
 builds a maths and a Chinese worksheet and prints them; the class fills the maths sheet
 with real handwriting (``../shared/datasets``; font glyphs when it is absent), a copier
 scans the stack and posts it with its device key, and the teacher downloads results, CSVs
-and annotated papers — all through the HTTP API. A summary compares the automatic
-verdicts with what the children really wrote.
+and annotated papers, mastery and every student's error book — all through the HTTP API.
+One student redoes their error book's practice pages and the copier scans them back. A
+summary compares the automatic verdicts with what the children really wrote.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Any
 import httpx
 
 from service.config import Settings
-from service.demo_scan import DemoSheet, Progress, scan_and_grade
+from service.demo_loop import close_the_loop
+from service.demo_scan import DemoSheet, Progress, ok, scan_and_grade
 from service.inprocess import local_token
 from service.localserver import serve_locally
 
@@ -116,7 +118,10 @@ async def _demo(settings: Settings, bank: dict[str, Any], roster: bytes, out: Pa
             async with httpx.AsyncClient(base_url=base, auth=("copier", device["key"]),
                                          timeout=600) as copier:
                 graded = await scan_and_grade(api, copier, sheets[0], out, say, progress)
-    return list(files), graded
+                class_id = ok(await api.get(f"/api/v1/worksheets/{sheets[0].worksheet_id}"),
+                              "worksheet")["class_id"]
+                loop = await close_the_loop(api, copier, class_id, out, say, progress)
+    return list(files), {**graded, "loop": loop}
 
 
 def summary_table(g: dict[str, Any]) -> str:
@@ -135,6 +140,18 @@ def summary_table(g: dict[str, Any]) -> str:
          f"{g['review_queue']} queue items"),
         ("class mean (complete papers)", g["class_mean"]),
     ]
+    loop = g.get("loop")
+    if loop:
+        rows += [
+            ("error books printed", f"{loop['students']} students, {loop['entries_open']} "
+             "wrong answers with similar and variant questions"),
+            ("error book redone and scanned back", f"{loop['redo_student']}: "
+             f"{loop['redo_items']} practice questions, job {loop['redo_job']}"),
+            ("mastery of the practised points", f"{loop['mastery_before']:.2f} → "
+             f"{loop['mastery_after']:.2f}"),
+            ("that student's entries open → practising", f"{loop['open_before']} → "
+             f"{loop['open_after']} open, {loop['practising_after']} practising"),
+        ]
     lines = ["| | |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in rows]
     return "\n".join(lines) + "\n"
 

@@ -22,7 +22,7 @@ from grading.questions import Question
 from grading.registry import grader_for
 from service.simulate import keys_for, scan_class_set, truth_responses
 
-__all__ = ["DemoSheet", "Progress", "scan_and_grade"]
+__all__ = ["DemoSheet", "Progress", "follow_job", "ok", "scan_and_grade"]
 
 Progress = Callable[[int, int], None]
 
@@ -36,7 +36,7 @@ class DemoSheet:
     class_set_pdf: bytes
 
 
-def _ok(resp: httpx.Response, step: str) -> Any:
+def ok(resp: httpx.Response, step: str) -> Any:
     if resp.status_code >= 400:
         raise RuntimeError(f"{step} failed: HTTP {resp.status_code} {resp.text[:300]}")
     if resp.headers.get("content-type", "").startswith("application/json"):
@@ -44,7 +44,7 @@ def _ok(resp: httpx.Response, step: str) -> Any:
     return resp.content
 
 
-async def _follow(api: httpx.AsyncClient, job_id: int, progress: Progress) -> dict[str, Any]:
+async def follow_job(api: httpx.AsyncClient, job_id: int, progress: Progress) -> dict[str, Any]:
     """Follow the job's server-sent events until it ends (the progress bar)."""
     async with api.stream("GET", f"/api/v1/jobs/{job_id}/events") as resp:
         event = ""
@@ -54,7 +54,7 @@ async def _follow(api: httpx.AsyncClient, job_id: int, progress: Progress) -> di
             elif line.startswith("data:") and event == "progress":
                 body = json.loads(line[5:])
                 progress(body["pages_done"], body["pages_total"])
-    job: dict[str, Any] = _ok(await api.get(f"/api/v1/jobs/{job_id}"), "job status")
+    job: dict[str, Any] = ok(await api.get(f"/api/v1/jobs/{job_id}"), "job status")
     return job
 
 
@@ -112,28 +112,28 @@ async def scan_and_grade(api: httpx.AsyncClient, copier: httpx.AsyncClient, shee
         f"scanned {len(stack.pages)} pages in {time.perf_counter() - t:.0f} s → "
         "scans/class-stack.pdf")
     started = time.perf_counter()
-    accepted = _ok(await copier.post("/api/v1/scans", files={
+    accepted = ok(await copier.post("/api/v1/scans", files={
         "file": ("class-stack.pdf", stack.pdf, "application/pdf")}), "copier upload")
     ack_ms = (time.perf_counter() - started) * 1000
     say(f"copier upload accepted in {ack_ms:.0f} ms: job {accepted['job_id']}")
-    job = await _follow(api, accepted["job_id"], progress)
+    job = await follow_job(api, accepted["job_id"], progress)
     seconds = time.perf_counter() - started
     base = f"/api/v1/worksheets/{sheet.worksheet_id}"
-    results = _ok(await api.get(f"{base}/results"), "results")
+    results = ok(await api.get(f"{base}/results"), "results")
     (out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), "utf-8")
-    (out / "results.csv").write_bytes(_ok(await api.get(f"{base}/results.csv"), "results csv"))
+    (out / "results.csv").write_bytes(ok(await api.get(f"{base}/results.csv"), "results csv"))
     (out / "results-by-question.csv").write_bytes(
-        _ok(await api.get(f"{base}/results.csv?by=question"), "question csv"))
+        ok(await api.get(f"{base}/results.csv?by=question"), "question csv"))
     (out / "annotated-class.pdf").write_bytes(
-        _ok(await api.get(f"{base}/annotated.pdf"), "annotated class batch"))
+        ok(await api.get(f"{base}/annotated.pdf"), "annotated class batch"))
     papers = out / "annotated"
     papers.mkdir(exist_ok=True)
     for student in results["students"]:
         if student["submitted"]:
             ref = student["student"]
-            pdf = _ok(await api.get(f"{base}/students/{ref['id']}/annotated.pdf"), "annotated")
+            pdf = ok(await api.get(f"{base}/students/{ref['id']}/annotated.pdf"), "annotated")
             (papers / f"{ref['student_no']}-{ref['name']}.pdf").write_bytes(pdf)
-    review = _ok(await api.get(f"/api/v1/review?worksheet_id={sheet.worksheet_id}"), "review")
+    review = ok(await api.get(f"/api/v1/review?worksheet_id={sheet.worksheet_id}"), "review")
     accuracy = _accuracy(results, truth_responses(stack, sheet.documents), sheet.documents)
     return {
         "worksheet_id": sheet.worksheet_id, "pages": job["pages_total"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from anyio import to_thread
 from fastapi import APIRouter, Query, Request, Response
@@ -27,6 +27,36 @@ KeyPlacement = Annotated[Literal["end", "none"], Query(
 def _pdf(data: bytes, name: str) -> Response:
     return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@router.get("/students/{student_id}/errorbook")
+async def student_errorbook_json(student_id: int, request: Request, session: SessionDep,
+                                 actor: ActorDep, settings: SettingsDep) -> dict[str, Any]:
+    """The student's current error book as data: the entries it reviews and its practice
+    sheet (worksheet id, each item's question with its key, the entry it practises and
+    why it was chosen). Builds the book exactly as the PDF does (and reuses it)."""
+    repo = MasteryRepository(session, actor)
+    student, cls = await repo.student(student_id)
+    built = await build_book(session, request.app.state.storage, student, cls,
+                             settings.mastery, created_by=actor.teacher_id)
+    book = built.book
+    practice = book.practice.items if book.practice else ()
+    return {
+        "errorbook_id": built.errorbook_id, "worksheet_id": built.worksheet_id,
+        "reused": built.reused, "title": book.title,
+        "summary": {"open": book.summary.open_count,
+                    "practising": book.summary.practising_count,
+                    "resolved": book.summary.resolved_count,
+                    "resolution_rate": book.summary.resolution_rate},
+        "entries": [{"entry_id": e.entry_id, "number": e.number, "question_id": e.question.id,
+                     "stem": e.question.stem, "student_answer": e.student_answer_text,
+                     "correct_answer": e.correct_answer, "cause_zh": e.cause_zh,
+                     "knowledge_point": e.kp_name_zh, "mastery": e.mastery, "state": e.state}
+                    for e in book.entries],
+        "practice": [{"number": i.number, "question": i.question.model_dump(mode="json"),
+                      "answer": i.answer_text, "entry_id": i.entry_id,
+                      "reason_zh": i.reason_zh} for i in practice],
+    }
 
 
 @router.get("/students/{student_id}/errorbook.pdf", response_class=Response,

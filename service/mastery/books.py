@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from anyio import to_thread
+from pydantic import TypeAdapter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from errorbook.book_model import (
     BookEntry,
     BookSummary,
@@ -24,10 +28,6 @@ from errorbook.book_model import (
     PracticeSheet,
     StudentBook,
 )
-from pydantic import TypeAdapter
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from errorbook.key_text import key_answer_text
 from errorbook.layout import WorksheetLayout, layout_worksheet
 from errorbook.schedule import EntryState, resolution_rate
@@ -246,13 +246,16 @@ async def _answers(session: AsyncSession, response_ids: list[int]
     """What the student wrote (all blanks) and the first blank's crop, per answer."""
     primaries = (await session.execute(select(ResponseRow).where(
         ResponseRow.id.in_(response_ids)))).scalars().all()
-    out: dict[int, tuple[str, str | None]] = {}
-    for p in primaries:
-        blanks = (await session.execute(select(ResponseRow.text).where(
-            ResponseRow.page_id == p.page_id, ResponseRow.question_id == p.question_id)
-            .order_by(ResponseRow.blank))).scalars().all()
-        out[p.id] = (" | ".join(t or "" for t in blanks).strip(" |"), p.crop_key)
-    return out
+    wanted = {(p.page_id, p.question_id) for p in primaries}
+    texts: dict[tuple[int, int], list[str]] = {}
+    for page_id, question_id, text in (await session.execute(
+            select(ResponseRow.page_id, ResponseRow.question_id, ResponseRow.text)
+            .where(ResponseRow.page_id.in_({p.page_id for p in primaries}))
+            .order_by(ResponseRow.page_id, ResponseRow.question_id, ResponseRow.blank))).all():
+        if (page_id, question_id) in wanted:
+            texts.setdefault((page_id, question_id), []).append(text or "")
+    return {p.id: (" | ".join(texts.get((p.page_id, p.question_id), [])).strip(" |"),
+                   p.crop_key) for p in primaries}
 
 
 async def _mastery(session: AsyncSession, student_id: int

@@ -81,16 +81,27 @@ async def sync_entries(session: AsyncSession, facts: Sequence[AnswerFact],
     origins = {e.response_id: e for e in (await session.execute(
         select(ErrorEntryRow).where(ErrorEntryRow.response_id.in_(rids)))).scalars()}
     await session.flush()
+    same, practised = await _lookups(session, facts)
     for f in facts:
         origin = origins.get(f.response_id)
         if origin is not None and (f.student_id != origin.student_id or not is_wrong(f)):
             touched.pop(origin.id, None)
+            same.pop((origin.student_id, origin.question_id), None)
             await _drop_entry(session, origin)
             continue
         if f.student_id is None or f.credit is None or origin is not None:
             continue
-        targets, has_entry = await _attempt_targets(session, f)
-        if not has_entry and is_wrong(f) and not await _is_practice(session, f):
+        targets: dict[int, ErrorEntryRow] = {}
+        entry = same.get((f.student_id, f.question_id))
+        # A later try at the same question (an older scan arriving late is not a retry).
+        if entry is not None and entry.response_id != f.response_id \
+                and _aware(entry.wrong_at) <= f.at:
+            targets[entry.id] = entry
+        for e in practised.get((f.worksheet_id, f.question_id), ()):
+            if e.student_id == f.student_id:
+                targets[e.id] = e
+        is_practice = (f.worksheet_id, f.question_id) in practised
+        if entry is None and is_wrong(f) and not is_practice:
             entry = ErrorEntryRow(school_id=f.school_id, student_id=f.student_id,
                                   question_id=f.question_id, response_id=f.response_id,
                                   wrong_at=f.at, cause=f.cause, times_wrong=1,
@@ -98,40 +109,38 @@ async def sync_entries(session: AsyncSession, facts: Sequence[AnswerFact],
             session.add(entry)
             await session.flush()
             touched[entry.id] = entry
+            same[(f.student_id, f.question_id)] = entry
             continue
-        for entry in targets:
-            session.add(ErrorAttemptRow(entry_id=entry.id, response_id=f.response_id, at=f.at,
+        for e in targets.values():
+            session.add(ErrorAttemptRow(entry_id=e.id, response_id=f.response_id, at=f.at,
                                         correct=not is_wrong(f)))
-            touched[entry.id] = entry
+            touched[e.id] = e
     await session.flush()
     for entry in touched.values():
         await refold_entry(session, entry, schedule)
     await session.flush()
 
 
-async def _is_practice(session: AsyncSession, f: AnswerFact) -> bool:
-    found = await session.execute(select(PracticeItemRow.id).where(
-        PracticeItemRow.worksheet_id == f.worksheet_id,
-        PracticeItemRow.question_id == f.question_id))
-    return found.first() is not None
-
-
-async def _attempt_targets(session: AsyncSession, f: AnswerFact
-                           ) -> tuple[list[ErrorEntryRow], bool]:
-    """The entries this answer is a later try at: the same question's entry (answered
-    after it went wrong) and the entry a practice item on this worksheet was printed for;
-    and whether the student already has an entry for this question at all."""
-    found: dict[int, ErrorEntryRow] = {}
-    same = (await session.execute(select(ErrorEntryRow).where(
-        ErrorEntryRow.student_id == f.student_id,
-        ErrorEntryRow.question_id == f.question_id))).scalar_one_or_none()
-    if same is not None and same.response_id != f.response_id and _aware(same.wrong_at) <= f.at:
-        found[same.id] = same
-    practised = (await session.execute(
-        select(ErrorEntryRow).join(PracticeItemRow, PracticeItemRow.entry_id == ErrorEntryRow.id)
-        .where(PracticeItemRow.worksheet_id == f.worksheet_id,
-               PracticeItemRow.question_id == f.question_id,
-               ErrorEntryRow.student_id == f.student_id))).scalars().all()
-    for e in practised:
-        found[e.id] = e
-    return [found[k] for k in sorted(found)], same is not None
+async def _lookups(session: AsyncSession, facts: Sequence[AnswerFact]
+                   ) -> tuple[dict[tuple[int, int], ErrorEntryRow],
+                              dict[tuple[int, int], list[ErrorEntryRow]]]:
+    """Two queries for the whole batch: the students' entries for these questions, and the
+    practice items (with their entries) on these worksheets for these questions."""
+    students = {f.student_id for f in facts if f.student_id is not None}
+    questions = {f.question_id for f in facts}
+    same: dict[tuple[int, int], ErrorEntryRow] = {}
+    if students:
+        same = {(e.student_id, e.question_id): e for e in (await session.execute(
+            select(ErrorEntryRow).where(ErrorEntryRow.student_id.in_(students),
+                                        ErrorEntryRow.question_id.in_(questions)))).scalars()}
+    practised: dict[tuple[int, int], list[ErrorEntryRow]] = {}
+    rows = (await session.execute(
+        select(PracticeItemRow, ErrorEntryRow)
+        .outerjoin(ErrorEntryRow, ErrorEntryRow.id == PracticeItemRow.entry_id)
+        .where(PracticeItemRow.worksheet_id.in_({f.worksheet_id for f in facts}),
+               PracticeItemRow.question_id.in_(questions)))).all()
+    for item, entry in rows:
+        bucket = practised.setdefault((item.worksheet_id, item.question_id), [])
+        if entry is not None:
+            bucket.append(entry)
+    return same, practised

@@ -204,6 +204,8 @@ ROUTES: dict[tuple[str, str], Case] = {
         lambda ids: Req("GET", f"/api/v1/classes/{ids.class_id}/progress")),
     ("GET", "/api/v1/students/{student_id}/recommendations"): Case(
         lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/recommendations?n=4")),
+    ("GET", "/api/v1/students/{student_id}/errorbook"): Case(
+        lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/errorbook")),
     ("GET", "/api/v1/students/{student_id}/errorbook.pdf"): Case(
         lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/errorbook.pdf")),
     ("GET", "/api/v1/classes/{class_id}/errorbooks.pdf"): Case(

@@ -23,13 +23,13 @@ __all__ = ["ELLIPSIS", "Piece", "TextBox", "TextLine", "draw_lines", "layout_tex
 
 ELLIPSIS = "…"
 LEADING = 1.45  # line pitch as a multiple of the font size
-FRACTION_SCALE = 0.78  # numerator/denominator size relative to the text
+FRACTION_SCALE = 0.85  # numerator/denominator size relative to the text
 # A stacked fraction reaches above the cap height and below the descender.
 FRACTION_RISE = 0.30  # the bar's height above the baseline (the maths axis), x size
 FRACTION_GAP = 0.14  # space between bar and digits, x size
 FRACTION_PAD = 0.12  # side bearing around a fraction, x size
-FRACTION_EXTRA_TOP = 0.22  # extra room a fraction line needs above, x size
-FRACTION_EXTRA_BOTTOM = 0.42  # ... and below, x size
+FRACTION_EXTRA_TOP = 0.20  # extra room a fraction line needs above, x size
+FRACTION_EXTRA_BOTTOM = 0.35  # ... and below, x size
 
 _FRACTION = re.compile(r"(?<![\w/.])(\d{1,5})/(\d{1,5})(?![\w/]|\.\d)")
 _TOKENS = re.compile(r"[A-Za-z0-9.,/%+\-=×÷<>()_']+|[ \t]+|.", re.S)

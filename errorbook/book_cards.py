@@ -153,14 +153,22 @@ def _strip(entry: BookEntry, width: float, page_height: float
     return draw
 
 
-def _answer_cell(entry: BookEntry, crop: CardCrop | None, width: float
+def _answer_text(text: str, width: float, fractions: bool) -> TextBox:
+    """An answer large when it is short; a long one (a written sentence) at body size."""
+    box = layout_text(text, width, ANSWER_SIZE, fractions=fractions, max_lines=4)
+    if len(box.lines) > 1:
+        box = layout_text(text, width, STEM_SIZE, fractions=fractions, max_lines=5)
+    return box
+
+
+def _answer_cell(entry: BookEntry, crop: CardCrop | None, width: float, fractions: bool
                  ) -> tuple[float, TextBox | None, tuple[float, float] | None]:
     """Height of the student-answer cell and what fills it (a scaled crop or text)."""
     if crop is not None:
         size = _fit_crop(crop, width)
         return LABEL_SIZE * 1.6 + size[1], None, size
     text = entry.student_answer_text.strip() or "（未作答）"
-    box = layout_text(text, width, ANSWER_SIZE, max_lines=4)
+    box = _answer_text(text, width, fractions)
     return LABEL_SIZE * 1.6 + box.height, box, None
 
 
@@ -200,9 +208,8 @@ def _measure(entry: BookEntry, width: float, page_height: float, options: BookOp
                        max_lines=stem_lines)
     opts = _options(entry, inner, math)
     col = (inner - 4 * MM) / 2
-    ans_h, ans_text, crop_size = _answer_cell(entry, crop, col)
-    key = layout_text(entry.correct_answer.strip() or "—", col, ANSWER_SIZE, fractions=math,
-                      max_lines=4)
+    ans_h, ans_text, crop_size = _answer_cell(entry, crop, col, math)
+    key = _answer_text(entry.correct_answer.strip() or "—", col, math)
     answer_h = max(ans_h, LABEL_SIZE * 1.6 + key.height)
     text_w = inner - LABEL_W
     cause = layout_text(entry.cause_zh, text_w, BODY_SIZE, max_lines=3) \

@@ -23,13 +23,13 @@ __all__ = ["ELLIPSIS", "Piece", "TextBox", "TextLine", "draw_lines", "layout_tex
 
 ELLIPSIS = "…"
 LEADING = 1.45  # line pitch as a multiple of the font size
-FRACTION_SCALE = 0.78  # numerator/denominator size relative to the text
+FRACTION_SCALE = 0.85  # numerator/denominator size relative to the text
 # A stacked fraction reaches above the cap height and below the descender.
 FRACTION_RISE = 0.30  # the bar's height above the baseline (the maths axis), x size
 FRACTION_GAP = 0.14  # space between bar and digits, x size
 FRACTION_PAD = 0.12  # side bearing around a fraction, x size
-FRACTION_EXTRA_TOP = 0.22  # extra room a fraction line needs above, x size
-FRACTION_EXTRA_BOTTOM = 0.42  # ... and below, x size
+FRACTION_EXTRA_TOP = 0.20  # extra room a fraction line needs above, x size
+FRACTION_EXTRA_BOTTOM = 0.35  # ... and below, x size
 
 _FRACTION = re.compile(r"(?<![\w/.])(\d{1,5})/(\d{1,5})(?![\w/]|\.\d)")
 _TOKENS = re.compile(r"[A-Za-z0-9.,/%+\-=×÷<>()_']+|[ \t]+|.", re.S)
@@ -109,24 +109,36 @@ def _make_line(pieces: list[Piece], size: float) -> TextLine:
     return TextLine(tuple(merged), sum(p.width for p in merged), ascent, height)
 
 
-def _split_long(piece: Piece, width: float, size: float) -> list[Piece]:
-    """A text token wider than the line (a long number) cut by characters."""
+def _split_long(piece: Piece, room: float, width: float, size: float) -> list[Piece]:
+    """A text token wider than the line (a long number) cut by characters: the first
+    chunk fills ``room``, the others ``width``."""
     out: list[Piece] = []
     rest = piece.text
+    limit = room
     while rest:
         cut = len(rest)
-        while cut > 1 and text_width(rest[:cut], size) > width:
+        while cut > 1 and text_width(rest[:cut], size) > limit:
             cut -= 1
         out.append(Piece(rest[:cut], text_width(rest[:cut], size)))
         rest = rest[cut:]
+        limit = width
     return out
+
+
+def _is_space(p: Piece) -> bool:
+    return not p.is_fraction and not p.text.strip()
 
 
 def _take_opening(line: list[Piece]) -> list[Piece]:
     """Opening brackets and quotes never end a line: pop them to move down with the word."""
     opening: list[Piece] = []
-    while len(line) > 1 and not line[-1].is_fraction and line[-1].text[-1] in _NO_LINE_END:
-        opening.insert(0, line.pop())
+    while len(line) > 1:
+        if _is_space(line[-1]):
+            line.pop()
+        elif not line[-1].is_fraction and line[-1].text[-1] in _NO_LINE_END:
+            opening.insert(0, line.pop())
+        else:
+            break
     return opening
 
 
@@ -139,32 +151,56 @@ def _wrap(text: str, width: float, size: float, fractions: bool) -> list[list[Pi
             blank = not tok.is_fraction and not tok.text.strip()
             has_ink = any(p.is_fraction or p.text.strip() for p in line)
             hangs = not tok.is_fraction and tok.text[0] in _NO_LINE_START
-            if used + tok.width <= width or not has_ink:
-                if not (blank and not has_ink):
-                    line.append(tok)
-                    used += tok.width
+            # A space never breaks a line by itself: the break comes at the next word, so
+            # what follows the space (closing punctuation) is judged by the rules below.
+            if used + tok.width <= width or not has_ink or blank:
+                if blank and not has_ink:
+                    continue
+                if tok.width > width - used and not tok.is_fraction and not blank:
+                    # Wider than the whole line (a long number): cut by characters.
+                    *full, tok = _split_long(tok, width - used, width, size)
+                    for chunk in full:
+                        lines.append([*line, chunk])
+                        line, used = [], 0.0
+                line.append(tok)
+                used += tok.width
                 continue
             if hangs:
                 # Closing punctuation may not start a line, and hanging it past the margin
                 # would overflow the card: the word before it moves down with it.
                 carried: list[Piece] = []
                 while len(line) > 1:
+                    if _is_space(line[-1]):
+                        line.pop()
+                        continue
                     carried.insert(0, line.pop())
                     if carried[0].is_fraction or carried[0].text[0] not in _NO_LINE_START:
                         break
                 carried = _take_opening(line) + carried
+                if sum(p.width for p in carried) + tok.width > width:
+                    # A run of punctuation too long to move: breaking the rule beats
+                    # crossing the margin.
+                    line.extend(carried)
+                    carried = []
                 lines.append(line)
                 line = [*carried, tok]
                 used = sum(p.width for p in line)
                 continue
             opening = _take_opening(line)
+            if opening and sum(p.width for p in opening) + min(tok.width, width) > width:
+                line.extend(opening)  # the same: never past the margin
+                opening = []
             lines.append(line)
             line, used = opening, sum(p.width for p in opening)
-            if blank:
-                continue
-            if tok.width > width and not tok.is_fraction and not opening:
-                *full, tok = _split_long(tok, width, size)
-                lines.extend([p] for p in full)
+            if tok.width > width - used and not tok.is_fraction:
+                *full, tok = _split_long(tok, width - used, width, size)
+                for i, p in enumerate(full):
+                    if i == 0 and line:
+                        lines.append([*line, p])
+                    else:
+                        lines.append([p])
+                if full:
+                    line, used = [], 0.0
             line.append(tok)
             used += tok.width
         lines.append(line)

@@ -21,6 +21,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
 import pytest
 import zxingcpp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from pydantic import TypeAdapter
 
@@ -28,6 +30,7 @@ from errorbook.book_demo import demo_book, demo_crop_png
 from errorbook.book_model import BookEntry, BookOptions, BookSummary, ClassCover, PracticeSheet
 from errorbook.book_pdf import render_answer_key, render_class_books, render_student_book
 from errorbook.book_style import CONTENT_BOTTOM_INSET, MARGIN_X
+from errorbook.book_text import layout_text
 from errorbook.geometry import MM
 from grading.questions import Question
 from ocr.align import align_with_markers, detect_markers
@@ -165,15 +168,19 @@ def test_nothing_outside_the_margins(class_set: tuple[list[Any], bytes]) -> None
         tp = page.get_textpage()
         text = tp.get_text_range()
         practice = bool(zxingcpp.read_barcodes(_raster(page)))
+        below = []
         for i in range(tp.count_chars()):
             if not text[i:i + 1].strip():
                 continue
             left, bottom, right, top = tp.get_charbox(i)
             assert MARGIN_X - 1 <= left and right <= w - MARGIN_X + 1, (k + 1, text[i])
             assert 8 * MM <= bottom and top <= h - 8 * MM, (k + 1, text[i])
-            if not practice and bottom < CONTENT_BOTTOM_INSET:
-                # Only the footer may sit below the content area.
-                assert bottom < 14 * MM, (k + 1, text[i])
+            if bottom < CONTENT_BOTTOM_INSET:
+                below.append(text[i])
+        if not practice:
+            # Only the footer may sit below the content area.
+            footer = FOOTER.findall(text)[-1]
+            assert "".join(below) == f"{footer[0]}·第{footer[1]}/{footer[2]}页", (k + 1, below)
         if not practice:
             ink = _raster(page) < 200
             margin = int((MARGIN_X - 1 * MM) * PX)
@@ -306,3 +313,53 @@ def test_crop_png_is_greyscale_and_sized() -> None:
     with Image.open(io.BytesIO(png)) as im:
         assert im.size == (400, 120) and im.mode == "L"
         assert np.asarray(im).min() < 100  # there is ink
+
+
+def test_fractions_stack_only_where_they_are_fractions() -> None:
+    box = layout_text("结果是 3/5，日期 2025/05/12，比 1.5/3 大", 400, 10, fractions=True)
+    fractions = [(p.text, p.den) for line in box.lines for p in line.pieces if p.is_fraction]
+    assert fractions == [("3", "5")]
+    plain = layout_text("结果是 3/5", 400, 10)
+    assert not any(p.is_fraction for line in plain.lines for p in line.pieces)
+    assert box.lines[0].height > plain.lines[0].height  # room for numerator and denominator
+
+
+def _joined(box: Any) -> list[str]:
+    return ["".join(p.text + ("/" + p.den if p.den else "") for p in line.pieces)
+            for line in box.lines]
+
+
+@given(st.text(alphabet="分数相加，。（）“”12345/ abc", min_size=0, max_size=120),
+       st.floats(min_value=25, max_value=300), st.integers(min_value=1, max_value=6))
+@settings(max_examples=150, deadline=None)
+def test_wrapped_lines_never_cross_the_margin(text: str, width: float, max_lines: int) -> None:
+    """Whatever the text (runs of punctuation, long numbers): within width, nothing lost."""
+    box = layout_text(text, width, 10, fractions=True, max_lines=max_lines)
+    assert len(box.lines) <= max_lines
+    for line in box.lines:
+        assert line.width <= width + 1e-6 or (
+            len(line.pieces) == 1 and line.pieces[0].is_fraction)
+    lines = _joined(box)
+    if box.truncated:
+        assert lines[-1].endswith("…")
+    else:
+        assert "".join(lines).replace(" ", "") == text.strip().replace(" ", "")
+
+
+_WORD = st.builds(lambda pre, core, post: pre + core + post,
+                  st.sampled_from(["", "", "", "（", "“"]),
+                  st.text(alphabet="分数相加减乘除的是", min_size=1, max_size=4)
+                  | st.sampled_from(["12", "3/4", "2025", "abc", "1.5"]),
+                  st.sampled_from(["", "", "，", "。", "）", "”", "。”"]))
+
+
+@given(st.lists(_WORD, min_size=1, max_size=40).map("".join),
+       st.floats(min_value=100, max_value=300))
+@settings(max_examples=150, deadline=None)
+def test_prose_keeps_the_line_breaking_rules(text: str, width: float) -> None:
+    """Closing marks never start a line, opening marks never end one (禁则)."""
+    lines = _joined(layout_text(text, width, 10, fractions=True))
+    for line in lines[1:]:
+        assert line[:1] not in set("，。）”"), lines
+    for line in lines[:-1]:
+        assert line[-1:] not in set("（“"), lines

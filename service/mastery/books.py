@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 
 from anyio import to_thread
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.book_model import (
@@ -49,7 +49,7 @@ from service.db import (
     WorksheetItem,
     WorksheetRow,
 )
-from service.mastery.practice import plan_practice, store_variant
+from service.mastery.practice import plan_practice, store_variants
 from service.mastery.sync import state_from_row
 from service.storage import LocalStorage, StorageKeyError
 
@@ -136,12 +136,15 @@ async def _new_book(session: AsyncSession, student: Student, cls: SchoolClass,
         ErrorBookRow.student_id == student.id))).all())
     planned = await plan_practice(session, cls.school_id, student.id, entries,
                                   settings.book_practice, salt=f"book{count + 1}")
+    variants = await store_variants(session, cls.school_id,
+                                    [p.question for p in planned if p.row_id is None])
+    bank_ids = [p.row_id for p in planned if p.row_id is not None]
+    bank = {r.id: r for r in (await session.execute(
+        select(QuestionRow).where(QuestionRow.id.in_(bank_ids)))).scalars()} if bank_ids else {}
     rows: list[tuple[QuestionRow, int, str, str]] = []
     for item in planned:
-        if item.row_id is not None:
-            row = await session.get(QuestionRow, item.row_id)
-        else:
-            row = await store_variant(session, cls.school_id, item.question)
+        row = bank.get(item.row_id) if item.row_id is not None \
+            else variants.get(item.question.id)
         if row is None or any(r[0].id == row.id for r in rows):
             continue
         rows.append((row, item.entry_id, item.reason_zh, item.reason_en))
@@ -160,13 +163,15 @@ async def _new_book(session: AsyncSession, student: Student, cls: SchoolClass,
                       page_size="A4", page_count=len(data["pages"]), layout=data)
     session.add(ws)
     await session.flush()
-    session.add_all(WorksheetItem(worksheet_id=ws.id, position=i, question_id=r.id,
-                                  question_revision=r.key_revision)
-                    for i, (r, *_) in enumerate(rows, start=1))
+    # Core executemany: one statement for all items rather than one per row.
+    await session.execute(insert(WorksheetItem), [
+        {"worksheet_id": ws.id, "position": i, "question_id": r.id,
+         "question_revision": r.key_revision} for i, (r, *_) in enumerate(rows, start=1)])
     session.add(WorksheetCopy(worksheet_id=ws.id, student_id=student.id))
-    session.add_all(PracticeItemRow(errorbook_id=book.id, worksheet_id=ws.id, question_id=r.id,
-                                    entry_id=entry_id, reason_zh=zh[:300], reason_en=en[:300])
-                    for r, entry_id, zh, en in rows)
+    await session.execute(insert(PracticeItemRow), [
+        {"errorbook_id": book.id, "worksheet_id": ws.id, "question_id": r.id,
+         "entry_id": entry_id, "reason_zh": zh[:300], "reason_en": en[:300]}
+        for r, entry_id, zh, en in rows])
     book.worksheet_id = ws.id
     await session.flush()
     return book
@@ -254,8 +259,13 @@ async def _answers(session: AsyncSession, response_ids: list[int]
             .order_by(ResponseRow.page_id, ResponseRow.question_id, ResponseRow.blank))).all():
         if (page_id, question_id) in wanted:
             texts.setdefault((page_id, question_id), []).append(text or "")
-    return {p.id: (" | ".join(texts.get((p.page_id, p.question_id), [])).strip(" |"),
-                   p.crop_key) for p in primaries}
+    out = {}
+    for p in primaries:
+        text = " | ".join(texts.get((p.page_id, p.question_id), [])).strip(" |")
+        if not text and p.status == "blank":
+            text = "（未作答）"
+        out[p.id] = (text, p.crop_key)
+    return out
 
 
 async def _mastery(session: AsyncSession, student_id: int

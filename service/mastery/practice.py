@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import TypeAdapter
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.difficulty import ability_from_mastery, prior_from_bank
@@ -240,27 +240,37 @@ async def kp_codes_known(session: AsyncSession, codes: set[str]) -> dict[str, in
     return {str(c): int(i) for c, i in rows.all()}
 
 
-async def store_variant(session: AsyncSession, school_id: int, question: Question
-                        ) -> QuestionRow | None:
-    """The variant's question row (created on first use; the id is a hash of its content,
-    so the same variant printed for two students is one question). None when the school's
-    bank lacks one of its knowledge points."""
-    existing = (await session.execute(select(QuestionRow).where(
-        QuestionRow.school_id == school_id, QuestionRow.external_id == question.id))
-    ).scalar_one_or_none()
-    if existing is not None:
-        return existing
-    kp_ids = await kp_codes_known(session, set(question.knowledge_points))
-    if len(kp_ids) != len(set(question.knowledge_points)):
-        return None
-    doc = _QUESTION.dump_python(question, mode="json")
-    row = QuestionRow(school_id=school_id, external_id=question.id, kind=question.kind,
-                      subject=question.subject, grade=question.grade, stem=question.stem,
-                      difficulty=question.difficulty, score=question.score, key_revision=1,
-                      document=doc, origin="variant")
-    session.add(row)
-    await session.flush()
-    session.add_all(QuestionKnowledgePoint(question_id=row.id, knowledge_point_id=kp_ids[c])
-                    for c in dict.fromkeys(question.knowledge_points))
-    await session.flush()
-    return row
+async def store_variants(session: AsyncSession, school_id: int,
+                         questions: Sequence[Question]) -> dict[str, QuestionRow]:
+    """The variants' question rows, created on first use (the id is a hash of the content,
+    so the same variant printed for two students is one question). Variants tagged with a
+    knowledge point the school lacks are left out. A fixed number of queries per call.
+
+    Returns:
+        Bank id → row, for every variant that could be stored.
+    """
+    wanted = {q.id: q for q in questions}
+    if not wanted:
+        return {}
+    rows = {r.external_id: r for r in (await session.execute(select(QuestionRow).where(
+        QuestionRow.school_id == school_id,
+        QuestionRow.external_id.in_(sorted(wanted))))).scalars()}
+    kp_ids = await kp_codes_known(session, {c for q in wanted.values()
+                                            for c in q.knowledge_points})
+    new: list[tuple[QuestionRow, Question]] = []
+    for qid, q in wanted.items():
+        if qid in rows or not set(q.knowledge_points) <= kp_ids.keys():
+            continue
+        row = QuestionRow(school_id=school_id, external_id=q.id, kind=q.kind, subject=q.subject,
+                          grade=q.grade, stem=q.stem, difficulty=q.difficulty, score=q.score,
+                          key_revision=1, document=_QUESTION.dump_python(q, mode="json"),
+                          origin="variant")
+        session.add(row)
+        new.append((row, q))
+    if new:
+        await session.flush()
+        await session.execute(insert(QuestionKnowledgePoint), [
+            {"question_id": row.id, "knowledge_point_id": kp_ids[c]}
+            for row, q in new for c in dict.fromkeys(q.knowledge_points)])
+        rows.update((row.external_id, row) for row, _ in new)
+    return rows

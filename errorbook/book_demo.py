@@ -21,21 +21,17 @@ from errorbook.book_model import (
     PracticeSheet,
     StudentBook,
 )
+from errorbook.key_text import key_answer_text
 from errorbook.layout import layout_worksheet
-from grading.arithmetic_stem import parse_arithmetic_stem
 from grading.questions import (
     ArithmeticQuestion,
     ChoiceQuestion,
-    MathExprQuestion,
-    MultiChoiceQuestion,
     NumericQuestion,
     Question,
-    ShortAnswerQuestion,
-    TextQuestion,
     TrueFalseQuestion,
 )
 
-__all__ = ["demo_book", "demo_crop_png", "key_text"]
+__all__ = ["demo_book", "demo_crop_png"]
 
 DEMO_NAMES = ("王小明", "李思远", "张雨桐", "陈子涵", "刘一诺", "杨梓萱", "赵浩然", "黄欣怡",
               "周俊杰", "吴可馨")
@@ -43,28 +39,6 @@ _CAUSES = (("计算粗心，个位相加后忘记进位", "forgot to carry"),
            ("分母也相加了，分数加法概念不清", "added the denominators"),
            ("单位换算进率记错", "wrong conversion factor"),
            ("审题不仔细，漏看了条件", "missed a condition"))
-
-
-def key_text(q: Question) -> str:
-    """The answer to show for a bank question (what the key says, as printed text)."""
-    if isinstance(q, ArithmeticQuestion):
-        return parse_arithmetic_stem(q.key.expression or q.stem).answer_text()
-    if isinstance(q, NumericQuestion):
-        return q.key.value + (q.key.unit or "")
-    if isinstance(q, ChoiceQuestion):
-        text = next(o.text for o in q.options if o.label == q.key.answer)
-        return f"{q.key.answer}. {text}"
-    if isinstance(q, MultiChoiceQuestion):
-        return "、".join(q.key.answers)
-    if isinstance(q, TrueFalseQuestion):
-        return "对（√）" if q.key.answer else "错（×）"
-    if isinstance(q, TextQuestion):
-        return "；".join(b.accept[0] for b in q.key.blanks)
-    if isinstance(q, MathExprQuestion):
-        return q.key.answer
-    if isinstance(q, ShortAnswerQuestion):
-        return q.key.sample_answer or "见评分要点"
-    raise ValueError(f"no key text for question kind {q.kind!r}")
 
 
 def _wrong_answer(q: Question, key: str, rnd: random.Random) -> str:
@@ -136,7 +110,7 @@ def demo_book(bank: Sequence[Question], *, student_index: int = 0, seed: int = 0
     picked = rnd.sample(list(bank), min(entries, len(bank)))
     book_entries = []
     for i, q in enumerate(picked, start=1):
-        key = key_text(q)
+        key = key_answer_text(q)
         wrong = _wrong_answer(q, key, rnd)
         has_crop = isinstance(q, ArithmeticQuestion | NumericQuestion)
         m = rnd.uniform(0.15, 0.85)
@@ -156,7 +130,7 @@ def demo_book(bank: Sequence[Question], *, student_index: int = 0, seed: int = 0
         qs = [arith[k % len(arith)] for k in rnd.sample(range(max(practice, len(arith))),
                                                           practice)]
         layout = layout_worksheet(f"巩固练习 · {name}", qs)
-        items = tuple(PracticeItem(n, q, key_text(q), book_entries[(n - 1) % len(
+        items = tuple(PracticeItem(n, q, key_answer_text(q), book_entries[(n - 1) % len(
             book_entries)].entry_id if book_entries else None, f"第{(n - 1) % max(1, entries) + 1}题的变式")
             for n, q in enumerate(qs, start=1))
         codes = []

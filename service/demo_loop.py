@@ -10,7 +10,6 @@ and after are printed: the closed paper loop.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -18,25 +17,11 @@ from typing import Any
 
 import httpx
 import numpy as np
-import pypdfium2 as pdfium
 
 from service.demo_scan import Progress, follow_job, ok
-from service.simulate import keys_for, scan_class_set
+from service.simulate import keys_for, pdf_pages, scan_class_set
 
 __all__ = ["close_the_loop"]
-
-
-def _pages(pdf: bytes, indices: list[int]) -> bytes:
-    src = pdfium.PdfDocument(pdf)
-    out = pdfium.PdfDocument.new()
-    try:
-        out.import_pages(src, indices)
-        buf = io.BytesIO()
-        out.save(buf)
-        return buf.getvalue()
-    finally:
-        out.close()
-        src.close()
 
 
 def _mean_mastery(body: dict[str, Any], codes: set[str]) -> float | None:
@@ -99,7 +84,7 @@ async def close_the_loop(api: httpx.AsyncClient, copier: httpx.AsyncClient, clas
     stack = await asyncio.to_thread(scan_class_set, pdf, {wid: layout}, keys, seed=7,
                                     answer_for=redo)
     practice = [p.page_index for p in stack.pages if p.worksheet_id == wid]
-    scan = _pages(stack.pdf, practice)
+    scan = pdf_pages(stack.pdf, practice)
     (out / "scans" / "errorbook-redo.pdf").write_bytes(scan)
     accepted = ok(await copier.post("/api/v1/scans", files={
         "file": ("errorbook-redo.pdf", scan, "application/pdf")}), "redo upload")

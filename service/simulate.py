@@ -29,6 +29,7 @@ __all__ = [
     "font_glyph_bank",
     "keys_for",
     "load_glyphs",
+    "pdf_pages",
     "realistic_answer_for",
     "scan_class_set",
     "truth_responses",
@@ -255,3 +256,18 @@ def truth_responses(stack: ScannedStack, documents: list[dict[str, Any]]
                 out[(page.student_id, qid)] = (Response.typed("", marked=marked) if marked
                                                else Response.typed(""))
     return out
+
+
+def pdf_pages(pdf: bytes, indices: list[int]) -> bytes:
+    """A new PDF of some pages of ``pdf`` (0-based, in the order given): e.g. the practice
+    pages of a scanned error book, which is all a teacher sends back."""
+    src = pdfium.PdfDocument(pdf)
+    out = pdfium.PdfDocument.new()
+    try:
+        out.import_pages(src, indices)
+        buf = io.BytesIO()
+        out.save(buf)
+        return buf.getvalue()
+    finally:
+        out.close()
+        src.close()

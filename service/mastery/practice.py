@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.difficulty import ability_from_mastery, prior_from_bank
-from errorbook.similar import Candidate, SimilarIndex
+from errorbook.similar import Candidate, Pick, SimilarIndex
 from errorbook.variants import Variant, generate, templates_for
 from grading.causes import CauseCode
 from grading.questions import Question
@@ -162,18 +162,8 @@ async def plan_practice(session: AsyncSession, school_id: int, student_id: int,
         picks = index.select(target, ability=ability, cause=entry.cause,
                              seen=seen_ids | {p.question.id for p in planned},
                              n=similar_wanted + variants_wanted)
-        chosen = []
-        for pick in picks:
-            row = bank[pick.question_id]
-            if row.stem in taken_stems:
-                continue
-            chosen.append(PlannedItem(
-                question=_QUESTION.validate_python(row.document), origin="similar",
-                row_id=row.id, entry_id=entry.id, for_question=q.external_id,
-                score=pick.score, reason_zh=pick.reason_zh, reason_en=pick.reason_en))
-            taken_stems.add(row.stem)
-            if len(chosen) == similar_wanted:
-                break
+        chosen: list[PlannedItem] = []
+        _take_similar(chosen, picks, bank, taken_stems, entry.id, q.external_id, similar_wanted)
         variants = _variants(kps, cause, quota - len(chosen), taken_stems,
                              random.Random(_seed(student_id, entry.id, salt)), known_codes)
         for v in variants:
@@ -184,19 +174,27 @@ async def plan_practice(session: AsyncSession, school_id: int, student_id: int,
                 reason_zh=f"第{q.external_id}题的变式：{_template_label(v)}",
                 reason_en=f"a variant of {q.external_id} ({v.template_id})"))
         # No template for this knowledge point: fill the quota from the bank instead.
-        for pick in picks:
-            if len(chosen) >= quota:
-                break
-            row = bank[pick.question_id]
-            if row.stem in taken_stems:
-                continue
-            chosen.append(PlannedItem(
-                question=_QUESTION.validate_python(row.document), origin="similar",
-                row_id=row.id, entry_id=entry.id, for_question=q.external_id,
-                score=pick.score, reason_zh=pick.reason_zh, reason_en=pick.reason_en))
-            taken_stems.add(row.stem)
+        _take_similar(chosen, picks, bank, taken_stems, entry.id, q.external_id, quota)
         planned.extend(chosen)
     return planned
+
+
+def _take_similar(chosen: list[PlannedItem], picks: Sequence[Pick],
+                  bank: dict[str, QuestionRow], taken_stems: set[str], entry_id: int,
+                  for_question: str, up_to: int) -> None:
+    """Append picks (best first) until ``chosen`` holds ``up_to`` items, skipping stems
+    already on the sheet or answered before."""
+    for pick in picks:
+        if len(chosen) >= up_to:
+            return
+        row = bank[pick.question_id]
+        if row.stem in taken_stems:
+            continue
+        chosen.append(PlannedItem(
+            question=_QUESTION.validate_python(row.document), origin="similar", row_id=row.id,
+            entry_id=entry_id, for_question=for_question, score=pick.score,
+            reason_zh=pick.reason_zh, reason_en=pick.reason_en))
+        taken_stems.add(row.stem)
 
 
 def _template_label(v: Variant) -> str:

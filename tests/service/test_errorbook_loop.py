@@ -5,7 +5,6 @@ through normal ingestion → mastery and the entries move."""
 from __future__ import annotations
 
 import asyncio
-import io
 from typing import Any
 
 import httpx
@@ -14,18 +13,9 @@ import pypdfium2 as pdfium
 from sqlalchemy import select
 
 from service.db import ErrorAttemptRow, ErrorBookRow, PracticeItemRow, QuestionRow
-from service.simulate import font_glyph_bank, keys_for, scan_class_set
+from service.simulate import font_glyph_bank, keys_for, pdf_pages, scan_class_set
 from tests.service.review_helpers import app_of
 from tests.service.scan_helpers import class_and_sheet, scanned_stack, wait_job
-
-
-def _subset(pdf: bytes, indices: list[int]) -> bytes:
-    src = pdfium.PdfDocument(pdf)
-    out = pdfium.PdfDocument.new()
-    out.import_pages(src, indices)
-    buf = io.BytesIO()
-    out.save(buf)
-    return buf.getvalue()
 
 
 def _text(pdf: bytes) -> str:
@@ -95,7 +85,7 @@ async def test_error_book_redone_and_scanned_updates_mastery(client: httpx.Async
                                    bank=font_glyph_bank(), handwriting="font", answer_for=right)
     practice_pages = [p.page_index for p in redo.pages if p.worksheet_id == wid]
     assert practice_pages
-    job = await _upload(client, _subset(redo.pdf, practice_pages), "redo.pdf")
+    job = await _upload(client, pdf_pages(redo.pdf, practice_pages), "redo.pdf")
     assert job["status"] == "done", job
 
     after = {k["code"]: k for k in (await client.get(

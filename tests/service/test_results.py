@@ -19,6 +19,7 @@ from PIL import Image
 
 from service.actor import current_actor
 from service.config import Settings
+from service.simulate import pdf_pages
 from tests.service.review_helpers import (
     Sheet,
     app_of,
@@ -185,17 +186,6 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
                     limits={"max_upload_mb": 20})
 
 
-def _subset(pdf: bytes, indices: list[int]) -> bytes:
-    import pypdfium2 as pdfium
-
-    src = pdfium.PdfDocument(pdf)
-    out = pdfium.PdfDocument.new()
-    out.import_pages(src, indices)
-    buf = io.BytesIO()
-    out.save(buf)
-    return buf.getvalue()
-
-
 @pytest.fixture
 def fresh_templates() -> Iterator[None]:
     """The page worker caches blank templates by (worksheet id, page) for the life of the
@@ -220,7 +210,7 @@ async def test_scanned_class_results_end_to_end(client: httpx.AsyncClient,
     absent = sheet.student_ids[-1]
     keep = [p.page_index for p in stack.pages if p.student_id != absent]
     assert 0 < len(keep) < len(stack.pages)
-    r = await client.post("/api/v1/scans", files={"scan": ("class.pdf", _subset(stack.pdf, keep),
+    r = await client.post("/api/v1/scans", files={"scan": ("class.pdf", pdf_pages(stack.pdf, keep),
                                                            "application/pdf")})
     assert r.status_code == 202, r.text
     job = await wait_job(client, r.json()["job_id"])

@@ -25,7 +25,7 @@ def key_answer_text(question: Question) -> str:
         question: any bank or variant question.
 
     Returns:
-        e.g. ``85``, ``3……2``, ``B. 85``, ``A、C``, ``✓ 对``, ``150 厘米``, ``绿 / lǜ``;
+        e.g. ``85``, ``3……2``, ``B. 85``, ``A、C``, ``对（√）``, ``150 厘米``, ``绿 / lǜ``;
         for short answers the sample answer, or the scoring points.
     """
     q = question
@@ -35,7 +35,8 @@ def key_answer_text(question: Question) -> str:
     if isinstance(q, MultiChoiceQuestion):
         return "、".join(q.key.answers)
     if isinstance(q, TrueFalseQuestion):
-        return "✓ 对" if q.key.answer else "✗ 错"
+        # √ and × (not ✓ ✗): the marks Chinese workbooks use, and in the embedded CJK font.
+        return "对（√）" if q.key.answer else "错（×）"
     if isinstance(q, NumericQuestion):
         return f"{q.key.value} {q.key.unit}" if q.key.unit else q.key.value
     if isinstance(q, TextQuestion):

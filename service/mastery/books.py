@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 
 from anyio import to_thread
 from pydantic import TypeAdapter
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.book_model import (
@@ -132,8 +132,8 @@ def _student_book(student: Student, cls: SchoolClass, title: str, today: date,
 async def _new_book(session: AsyncSession, student: Student, cls: SchoolClass,
                     entries: list[ErrorEntryRow], settings: MasterySettings, digest: str,
                     created_by: int | None, title: str) -> ErrorBookRow:
-    count = len((await session.execute(select(ErrorBookRow.id).where(
-        ErrorBookRow.student_id == student.id))).all())
+    count = int(await session.scalar(select(func.count(ErrorBookRow.id)).where(
+        ErrorBookRow.student_id == student.id)) or 0)
     planned = await plan_practice(session, cls.school_id, student.id, entries,
                                   settings.book_practice, salt=f"book{count + 1}")
     variants = await store_variants(session, cls.school_id,

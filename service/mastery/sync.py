@@ -124,19 +124,18 @@ async def sync_answers(session: AsyncSession, response_ids: Iterable[int],
     facts = await answer_facts(session, response_ids)
     if not facts:
         return
-    existing: dict[tuple[int, int], MasteryEventRow] = {
-        (e.response_id, e.knowledge_point_id): e for e in (await session.execute(
-            select(MasteryEventRow).where(
-                MasteryEventRow.response_id.in_([f.response_id for f in facts])))).scalars()}
+    existing: dict[int, list[MasteryEventRow]] = {}
+    for e in (await session.execute(select(MasteryEventRow).where(
+            MasteryEventRow.response_id.in_([f.response_id for f in facts])))).scalars():
+        existing.setdefault(e.response_id, []).append(e)
     difficulty = await _difficulties(session, facts)
     replay: set[Key] = set()
     fresh: list[tuple[AnswerFact, MasteryEventRow]] = []
     for f in facts:
         credit = f.credit
         wanted = set(f.kp_ids) if f.student_id is not None and credit is not None else set()
-        for (rid, kp), e in list(existing.items()):
-            if rid != f.response_id:
-                continue
+        for e in existing.get(f.response_id, ()):
+            kp = e.knowledge_point_id
             if kp in wanted and e.student_id == f.student_id and e.credit == credit:
                 wanted.discard(kp)
                 continue
@@ -160,9 +159,9 @@ async def sync_answers(session: AsyncSession, response_ids: Iterable[int],
             fresh.append((f, e))
     await session.flush()
     await _apply_fresh(session, fresh, replay, difficulty)
+    params = await load_params(session, facts[0].school_id, {kp for _, kp in replay})
     for key in sorted(replay):
-        params = (await load_params(session, facts[0].school_id, [key[1]]))[key[1]]
-        await replay_state(session, key, params)
+        await replay_state(session, key, params[key[1]])
     await session.flush()
     await sync_entries(session, facts, schedule)
 

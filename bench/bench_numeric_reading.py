@@ -19,10 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.loader import SessionSettings, open_session
-from models.manifest import DIGIT_CLASSIFIER, PPOCR_REC_SMALL
+from models.manifest import ANSWER_LINE_READER, DIGIT_CLASSIFIER, PPOCR_REC_SMALL
 from ocr.ctc import ALPHABETS, Alphabet
 from ocr.ensemble import EnsembleOptions, EnsembleRecognizer
 from ocr.glyphs import GlyphClassifier
+from ocr.hand_reader import HandLineReader
 from ocr.preprocess import RAW, PrepOptions
 from ocr.recognize import PPOCRRecognizer, Reading, RecognizerOptions
 from ocr.synthetic import (
@@ -187,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     ens = EnsembleRecognizer(prep, glyphs)
     variants = (PrepOptions(pad=0.1), PrepOptions(pad=0.5))
     ens_tta = EnsembleRecognizer(prep, glyphs, EnsembleOptions(line_variants=variants))
+    hand = HandLineReader(open_session(ANSWER_LINE_READER, settings))
+    ens3 = EnsembleRecognizer(prep, glyphs, hand=hand)
 
     def images(crops: Sequence[ComposedCrop]) -> list[np.ndarray]:
         return [c.image for c in crops]
@@ -209,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             "+ test-time variants (pad .1/.5)",
             lambda cs: ens_tta.recognize(images(cs), alphabet=numeric),
         ),
+        ("glyph CNN + handwriting CRNN (default)",
+         lambda cs: ens3.recognize(images(cs), alphabet=numeric)),
     ]
     rows = []
     if args.rapidocr > 0:

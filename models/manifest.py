@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "ANSWER_LINE_READER",
     "MANIFEST",
     "DIGIT_CLASSIFIER",
     "PPOCR_DET_SMALL",
@@ -88,8 +89,26 @@ DIGIT_CLASSIFIER = ModelSpec(
     },
 )
 
+# Reproduced by models/training/train_answer_reader.py (train split only: composed,
+# degraded and cleaned answers; affine and stroke augmentation per batch).
+ANSWER_LINE_READER = ModelSpec(
+    name="answer-line-reader",
+    package="models",
+    relative_path="answer_line_crnn.onnx",
+    sha256="c0b8bfe11b1a77770d988452f6b3de8b56f3db486e8da8ff4591f6a3a5ffb6ed",
+    licence="Apache-2.0 (weights trained on MNIST CC BY-SA 3.0 and BHMSDS MIT)",
+    input_spec={
+        "height": 32,
+        "width": 128,
+        "channels": 1,
+        "normalise": "cleaned ink map, ink=1.0 on 0.0, fitted by ocr.hand_reader.hand_input",
+        "output": "CTC log-probabilities (N, 32, 14); column 0 blank, then 0123456789-/.",
+    },
+)
+
 MANIFEST: dict[str, ModelSpec] = {
-    spec.name: spec for spec in (PPOCR_REC_SMALL, PPOCR_DET_SMALL, DIGIT_CLASSIFIER)
+    spec.name: spec
+    for spec in (PPOCR_REC_SMALL, PPOCR_DET_SMALL, DIGIT_CLASSIFIER, ANSWER_LINE_READER)
 }
 
 

@@ -16,12 +16,19 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ocr.ctc import Alphabet, forced_log_prob, masked
+from ocr.ctc import Alphabet, CTCMatrix, beam_search, forced_log_prob, masked
 from ocr.glyphs import GLYPH_CLASSES, GlyphClassifier, SegmentLattice, segment_lattice
+from ocr.hand_reader import HandLineReader
 from ocr.preprocess import PrepOptions, clean_ink, prepare_crop, prepare_ink
 from ocr.recognize import PPOCRRecognizer, Reading
 
-__all__ = ["EnsembleOptions", "EnsembleRecognizer", "glyph_log_prob"]
+__all__ = [
+    "EnsembleOptions",
+    "EnsembleRecognizer",
+    "Evidence",
+    "combined_score",
+    "glyph_log_prob",
+]
 
 
 @dataclass(frozen=True)
@@ -50,12 +57,16 @@ class EnsembleOptions:
             candidate. Both readers are overconfident when wrong (PP-OCR reads a
             handwritten 7 as 4 at odds of e^-12); capping the evidence against keeps one
             reader from vetoing what the other reads clearly.
+        hand_weight, hand_floor: The same for the handwriting line reader
+            (``ocr.hand_reader``), used only for answers whose alphabet it can write.
     """
 
     glyph_weight: float = 1.5
+    hand_weight: float = 1.0
+    hand_floor: float = -6.0
     length_penalty: float = -3.0
     line_variants: tuple[PrepOptions, ...] = ()
-    temperature: float = 0.7
+    temperature: float = 0.5
     edit_penalty: float = -2.0
     char_bias: tuple[tuple[str, float], ...] = (("/", 4.0),)
     line_floor: float = -4.0
@@ -92,6 +103,41 @@ def _floored(log_prob: float, floor: float) -> float:
     return max(log_prob, floor) if math.isfinite(log_prob) else log_prob
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What each reader says about one candidate string, before any weighting.
+
+    Attributes:
+        text: The candidate.
+        line: PP-OCR's log P (mean over the crop's preparations).
+        glyph: The glyph reader's log-score.
+        hand: The handwriting line reader's log P, or None when it was not asked.
+    """
+
+    text: str
+    line: float
+    glyph: float
+    hand: float | None = None
+
+
+def combined_score(ev: Evidence, options: EnsembleOptions) -> float:
+    """One candidate's log-score: floored, weighted evidence plus the character bias.
+
+    Args:
+        ev: The readers' evidence for the candidate.
+        options: Weights and floors.
+
+    Returns:
+        The score (before the temperature); ``-inf`` when a reader cannot write it.
+    """
+    o = options
+    score = _floored(ev.line, o.line_floor) + o.glyph_weight * _floored(ev.glyph, o.glyph_floor)
+    score += sum(b * ev.text.count(c) for c, b in o.char_bias)
+    if ev.hand is not None:
+        score += o.hand_weight * _floored(ev.hand, o.hand_floor)
+    return score
+
+
 class EnsembleRecognizer:
     """PP-OCR plus the glyph classifier, behind the ``TextRecognizer`` interface.
 
@@ -99,6 +145,7 @@ class EnsembleRecognizer:
         line: The PP-OCR recogniser.
         glyphs: The glyph classifier.
         options: Combination weights.
+        hand: The handwriting line reader, or None to combine the first two only.
     """
 
     def __init__(
@@ -106,10 +153,15 @@ class EnsembleRecognizer:
         line: PPOCRRecognizer,
         glyphs: GlyphClassifier,
         options: EnsembleOptions | None = None,
+        hand: HandLineReader | None = None,
     ) -> None:
         self._line = line
         self._glyphs = glyphs
+        self._hand = hand
         self.options = options or EnsembleOptions()
+        # Set to a list to collect every crop's candidate evidence (weight tuning on the
+        # calib split: bench/tune_answer_ensemble.py); None in production.
+        self.evidence_log: list[list[Evidence]] | None = None
 
     def recognize(
         self,
@@ -147,6 +199,10 @@ class EnsembleRecognizer:
         variants: list[list[Reading | None]] = []
         for prep in self.options.line_variants:
             variants.append(self._variant(crops, prep, alphabet, length))
+        usable = [i for i, (clean, reading) in enumerate(zip(cleaned, base, strict=True))
+                  if reading.status not in ("blank", "engine_error") and reading.ctc is not None
+                  and not isinstance(clean, ValueError) and clean[0] is not None]
+        hand = self._hand_matrices(cleaned, usable, alphabet)
         out = []
         for i, (clean, reading) in enumerate(zip(cleaned, base, strict=True)):
             if reading.status in ("blank", "engine_error") or reading.ctc is None \
@@ -156,10 +212,32 @@ class EnsembleRecognizer:
             extra = [v[i] for v in variants]
             others = [r for r in extra if r is not None and r.ctc is not None]
             try:
-                out.append(self._combine(clean[0], reading, alphabet, others))
+                out.append(self._combine(clean[0], reading, alphabet, others, hand.get(i),
+                                         length))
             except Exception as exc:  # noqa: BLE001 - a second-reader failure must not hide the first
                 out.append(replace(reading, detail=f"glyph reader failed: {exc}"))
         return out
+
+    def _hand_matrices(
+        self,
+        cleaned: Sequence[tuple[np.ndarray | None, float] | ValueError],
+        usable: Sequence[int],
+        alphabet: Alphabet | None,
+    ) -> dict[int, CTCMatrix]:
+        """The handwriting reader's matrices, masked to the alphabet, for the usable crops.
+
+        A failure of this reader leaves the other two to decide: it only ever adds
+        evidence, so losing it must not lose the answer.
+        """
+        if self._hand is None or not usable or not HandLineReader.covers(alphabet):
+            return {}
+        assert alphabet is not None
+        inks = [cleaned[i][0] for i in usable]  # type: ignore[index]
+        try:
+            matrices = self._hand.matrices(inks)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - see the docstring
+            return {}
+        return {i: masked(m, alphabet) for i, m in zip(usable, matrices, strict=True)}
 
     def _variant(
         self,
@@ -182,11 +260,18 @@ class EnsembleRecognizer:
         reading: Reading,
         alphabet: Alphabet | None,
         variants: Sequence[Reading] = (),
+        hand: CTCMatrix | None = None,
+        length: tuple[int, int] | None = None,
     ) -> Reading:
         assert reading.ctc is not None
         o = self.options
         lattice = segment_lattice(ink) if ink is not None else SegmentLattice((), ())
         glyph = self._glyphs.read(lattice, alphabet, o.edit_penalty)
+        hand_top: list[str] = []
+        if hand is not None:
+            hyps = beam_search(hand, beam_width=8, top_k=12, length=length)
+            hand_top = [h.text for h in hyps if h.text and
+                        (alphabet is None or alphabet.allows(h.text))][:3]
         views = [reading, *variants]
         matrices = [
             masked(r.ctc, alphabet) if alphabet is not None else r.ctc
@@ -196,13 +281,20 @@ class EnsembleRecognizer:
         candidates = dict.fromkeys(t for r in views for t, _ in r.alternatives)
         for text, _ in glyph.alternatives:
             candidates[text] = None
-        scored = []
-        for text in candidates:
-            ctc = _floored(float(np.mean([forced_log_prob(m, text) for m in matrices])),
-                           o.line_floor)
-            g = _floored(glyph.score(text, o.length_penalty), o.glyph_floor)
-            bias = sum(b * text.count(c) for c, b in o.char_bias)
-            scored.append((ctc + o.glyph_weight * g + bias, text))
+        for text in hand_top:
+            candidates[text] = None
+        evidence = [
+            Evidence(
+                text,
+                float(np.mean([forced_log_prob(m, text) for m in matrices])),
+                glyph.score(text, o.length_penalty),
+                forced_log_prob(hand, text) if hand is not None else None,
+            )
+            for text in candidates
+        ]
+        if self.evidence_log is not None:
+            self.evidence_log.append(evidence)
+        scored = [(combined_score(ev, o), ev.text) for ev in evidence]
         scored = [s for s in scored if math.isfinite(s[0])]
         if not scored:
             return reading
@@ -212,6 +304,7 @@ class EnsembleRecognizer:
         alts = tuple((scored[i][1], float(post[i])) for i in order)
         best = alts[0][0]
         agree = "agree" if best == reading.text == glyph.text else "disagree"
+        hand_said = f" hand={hand_top[0]!r}" if hand_top else ""
         return Reading(
             "ok",
             best,
@@ -219,5 +312,5 @@ class EnsembleRecognizer:
             reading.char_confidences if best == reading.text else glyph.char_probs,
             alts,
             reading.ctc,
-            detail=f"line={reading.text!r} glyphs={glyph.text!r} ({agree})",
+            detail=f"line={reading.text!r} glyphs={glyph.text!r}{hand_said} ({agree})",
         )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from models.loader import SessionSettings, open_session
-from models.manifest import DIGIT_CLASSIFIER, PPOCR_REC_SMALL
+from models.manifest import ANSWER_LINE_READER, DIGIT_CLASSIFIER, PPOCR_REC_SMALL
 from ocr.ensemble import EnsembleRecognizer
 from ocr.glyphs import GlyphClassifier
+from ocr.hand_reader import HandLineReader
 from ocr.preprocess import PrepOptions
 from ocr.recognize import PPOCRRecognizer, RecognizerOptions
 
@@ -13,7 +14,9 @@ __all__ = ["build_default_recognizer"]
 
 
 def build_default_recognizer(settings: SessionSettings | None = None) -> EnsembleRecognizer:
-    """PP-OCRv6 line recogniser plus the glyph classifier, each on its own onnxruntime session.
+    """PP-OCRv6 line recogniser, the glyph classifier and the handwriting line reader.
+
+    Each model has its own onnxruntime session.
 
     Args:
         settings: onnxruntime thread settings (default: one intra-op thread, as one worker
@@ -22,4 +25,8 @@ def build_default_recognizer(settings: SessionSettings | None = None) -> Ensembl
     settings = settings or SessionSettings()
     line = PPOCRRecognizer(open_session(PPOCR_REC_SMALL, settings),
                            options=RecognizerOptions(prep=PrepOptions()))
-    return EnsembleRecognizer(line, GlyphClassifier(open_session(DIGIT_CLASSIFIER, settings)))
+    return EnsembleRecognizer(
+        line,
+        GlyphClassifier(open_session(DIGIT_CLASSIFIER, settings)),
+        hand=HandLineReader(open_session(ANSWER_LINE_READER, settings)),
+    )

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from models.loader import open_session
-from models.manifest import DIGIT_CLASSIFIER, PPOCR_REC_SMALL
+from models.manifest import ANSWER_LINE_READER, DIGIT_CLASSIFIER, PPOCR_REC_SMALL
 from ocr.synthetic import GlyphBank, datasets_dir
 
 
@@ -19,6 +19,11 @@ def rec_session() -> Any:
 @pytest.fixture(scope="session")
 def glyph_session() -> Any:
     return open_session(DIGIT_CLASSIFIER)
+
+
+@pytest.fixture(scope="session")
+def hand_session() -> Any:
+    return open_session(ANSWER_LINE_READER)
 
 
 @pytest.fixture(scope="session")

@@ -35,12 +35,18 @@ from grading.questions import ArithmeticQuestion
 from grading.response import Alternative, Response, ResponseStatus
 from grading.review_policy import ReviewPolicy, grade_response
 from models.loader import SessionSettings, open_session
-from models.manifest import DIGIT_CLASSIFIER, PPOCR_DET_SMALL, PPOCR_REC_SMALL
+from models.manifest import (
+    ANSWER_LINE_READER,
+    DIGIT_CLASSIFIER,
+    PPOCR_DET_SMALL,
+    PPOCR_REC_SMALL,
+)
 from ocr.detect import DetectionError, PPOCRDetector, TextDetector
 from ocr.drill_answers import REMAINDER, answer_crop, read_results, result_alphabet
 from ocr.drill_items import ExpressionReader, ItemLayout, find_items
 from ocr.ensemble import EnsembleRecognizer
 from ocr.glyphs import GlyphClassifier
+from ocr.hand_reader import HandLineReader
 from ocr.preprocess import PrepOptions
 from ocr.recognize import PPOCRRecognizer, Reading, RecognizerOptions, TextRecognizer
 
@@ -166,7 +172,11 @@ def build_drill_engines(settings: SessionSettings | None = None) -> DrillEngines
     # the tall strokes of a written 1 or the bar of a 7 in a tight crop.
     prep = PrepOptions(remove_border=False)
     line = PPOCRRecognizer(rec, options=RecognizerOptions(prep=prep))
-    answers = EnsembleRecognizer(line, GlyphClassifier(open_session(DIGIT_CLASSIFIER, settings)))
+    answers = EnsembleRecognizer(
+        line,
+        GlyphClassifier(open_session(DIGIT_CLASSIFIER, settings)),
+        hand=HandLineReader(open_session(ANSWER_LINE_READER, settings)),
+    )
     return DrillEngines(detector, ExpressionReader(rec), answers)
 
 

@@ -269,7 +269,8 @@ class EnsembleRecognizer:
         glyph = self._glyphs.read(lattice, alphabet, o.edit_penalty)
         hand_top: list[str] = []
         if hand is not None:
-            hyps = beam_search(hand, beam_width=8, top_k=12, length=length)
+            # A narrower, pruned beam: the reader is sharp, and this runs on every crop.
+            hyps = beam_search(hand, beam_width=5, top_k=8, length=length, prune=1e-3)
             hand_top = [h.text for h in hyps if h.text and
                         (alphabet is None or alphabet.allows(h.text))][:3]
         views = [reading, *variants]

@@ -49,6 +49,10 @@ def hand_input(ink: np.ndarray) -> np.ndarray:
     Returns:
         float32 (INPUT_HEIGHT, INPUT_WIDTH) canvas, ink 1 on 0.
     """
+    return _fit(ink)[0]
+
+
+def _fit(ink: np.ndarray) -> tuple[np.ndarray, int]:
     h, w = ink.shape
     scale = min(INPUT_HEIGHT / max(h, 1), INPUT_WIDTH / max(w, 1))
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -57,7 +61,7 @@ def hand_input(ink: np.ndarray) -> np.ndarray:
     canvas = np.zeros((INPUT_HEIGHT, INPUT_WIDTH), np.float32)
     top = (INPUT_HEIGHT - nh) // 2
     canvas[top : top + nh, :nw] = np.clip(small, 0.0, 1.0)
-    return canvas
+    return canvas, nw
 
 
 class HandLineReader:
@@ -96,9 +100,15 @@ class HandLineReader:
         """
         out: list[CTCMatrix] = []
         for start in range(0, len(inks), self._max_batch):
-            chunk = inks[start : start + self._max_batch]
-            batch = np.stack([hand_input(ink) for ink in chunk])[:, None]
+            fitted = [_fit(ink) for ink in inks[start : start + self._max_batch]]
+            batch = np.stack([canvas for canvas, _ in fitted])[:, None]
             log_probs = self._session.run(None, {self._input: batch})[0]
-            out.extend(CTCMatrix(np.ascontiguousarray(lp, np.float32), HAND_SYMBOLS)
-                       for lp in log_probs)
+            frames = log_probs.shape[1]
+            for lp, (_, used) in zip(log_probs, fitted, strict=True):
+                # Frames right of the ink see empty canvas and say "blank" with certainty;
+                # dropping them changes no string's probability and halves the decoding
+                # work for a short answer. Two frames of margin keep the receptive field.
+                keep = min(frames, -(-used * frames // INPUT_WIDTH) + 2)
+                out.append(CTCMatrix(np.ascontiguousarray(lp[:keep], np.float32),
+                                     HAND_SYMBOLS))
         return out

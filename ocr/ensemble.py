@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ocr.ctc import Alphabet, CTCMatrix, beam_search, forced_log_prob, masked
+from ocr.ctc import Alphabet, CTCMatrix, beam_search, forced_log_probs, masked
 from ocr.glyphs import GLYPH_CLASSES, GlyphClassifier, SegmentLattice, segment_lattice
 from ocr.hand_reader import HandLineReader
 from ocr.preprocess import PrepOptions, clean_ink, prepare_crop, prepare_ink
@@ -284,14 +284,12 @@ class EnsembleRecognizer:
             candidates[text] = None
         for text in hand_top:
             candidates[text] = None
+        texts = list(candidates)
+        line = np.mean([forced_log_probs(m, texts) for m in matrices], axis=0)
+        hand_lp = forced_log_probs(hand, texts) if hand is not None else [None] * len(texts)
         evidence = [
-            Evidence(
-                text,
-                float(np.mean([forced_log_prob(m, text) for m in matrices])),
-                glyph.score(text, o.length_penalty),
-                forced_log_prob(hand, text) if hand is not None else None,
-            )
-            for text in candidates
+            Evidence(text, float(line[k]), glyph.score(text, o.length_penalty), hand_lp[k])
+            for k, text in enumerate(texts)
         ]
         if self.evidence_log is not None:
             self.evidence_log.append(evidence)

@@ -137,3 +137,24 @@ def test_numeric_format_rejects_misplaced_symbols() -> None:
         assert numeric.allows(good), good
     for bad in ["55/", "/85", "--1", "9.8-", "1.2.3", "7//8", "8a"]:
         assert not numeric.allows(bad), bad
+
+
+
+def test_batched_forced_scores_equal_brute_force() -> None:
+    """Strings of different lengths scored together: padding must not leak into any."""
+    from ocr.ctc import forced_log_probs
+
+    rng = np.random.default_rng(3)
+    m = _matrix(rng.random((5, 4)).tolist(), "abc")
+    probs = np.exp(m.log_probs.astype(np.float64))
+    totals: dict[str, float] = {}
+    for path in itertools.product(range(4), repeat=5):
+        text = _collapse(path, "abc")
+        totals[text] = totals.get(text, 0.0) + float(np.prod(probs[np.arange(5), path]))
+    texts = ["abc", "", "a", "aa", "cab", "x", "abab", "ccc", "abcabc", "b"]
+    batched = forced_log_probs(m, texts)
+    for text, got in zip(texts, batched, strict=True):
+        expected = totals.get(text, 0.0)
+        assert math.exp(got) == pytest.approx(expected, rel=1e-4, abs=1e-12), text
+    # An unknown character and a string needing more frames than there are: impossible.
+    assert batched[5] == float("-inf") and batched[8] == float("-inf")

@@ -62,14 +62,21 @@ def test_greedy_all_blank_is_empty() -> None:
     assert greedy_decode(_matrix([[0.9, 0.1]] * 3, "a")).text == ""
 
 
+def _alignment_totals(m: CTCMatrix) -> dict[str, float]:
+    """P(text) for every text, by enumerating every frame-by-frame path (tiny matrices)."""
+    probs = np.exp(m.log_probs.astype(np.float64))
+    frames, classes = probs.shape
+    totals: dict[str, float] = {}
+    for path in itertools.product(range(classes), repeat=frames):
+        text = _collapse(path, m.symbols)
+        totals[text] = totals.get(text, 0.0) + float(np.prod(probs[np.arange(frames), path]))
+    return totals
+
+
 def test_forced_probability_equals_brute_force_sum_over_alignments() -> None:
     rng = np.random.default_rng(0)
     m = _matrix(rng.random((4, 3)).tolist(), "ab")
-    probs = np.exp(m.log_probs.astype(np.float64))
-    totals: dict[str, float] = {}
-    for path in itertools.product(range(3), repeat=4):
-        text = _collapse(path, "ab")
-        totals[text] = totals.get(text, 0.0) + float(np.prod(probs[np.arange(4), path]))
+    totals = _alignment_totals(m)
     assert sum(totals.values()) == pytest.approx(1.0, rel=1e-5)
     for text in ["", "a", "ab", "ba", "aa", "aba", "abab"]:
         expected = totals.get(text, 0.0)
@@ -139,18 +146,13 @@ def test_numeric_format_rejects_misplaced_symbols() -> None:
         assert not numeric.allows(bad), bad
 
 
-
 def test_batched_forced_scores_equal_brute_force() -> None:
     """Strings of different lengths scored together: padding must not leak into any."""
     from ocr.ctc import forced_log_probs
 
     rng = np.random.default_rng(3)
     m = _matrix(rng.random((5, 4)).tolist(), "abc")
-    probs = np.exp(m.log_probs.astype(np.float64))
-    totals: dict[str, float] = {}
-    for path in itertools.product(range(4), repeat=5):
-        text = _collapse(path, "abc")
-        totals[text] = totals.get(text, 0.0) + float(np.prod(probs[np.arange(5), path]))
+    totals = _alignment_totals(m)
     texts = ["abc", "", "a", "aa", "cab", "x", "abab", "ccc", "abcabc", "b"]
     batched = forced_log_probs(m, texts)
     for text, got in zip(texts, batched, strict=True):

@@ -1,11 +1,13 @@
-"""Combine the PP-OCR line reader with the glyph reader into one calibrated reading.
+"""Combine the answer readers into one calibrated reading.
 
-Candidates are PP-OCR's top-k strings plus the glyph reader's string. Each is scored on
-both readers' scales: log P_ctc(s | crop) by forced CTC scoring, and log P_glyph(s) as the
-product of per-segment class probabilities (a string whose length differs from the number
-of segments gets a fixed penalty per missing or extra glyph). The confidence of the winner
-is its share of the combined probability over the candidates, so two readers that agree
-give a confident answer and two that disagree send it to review.
+Candidates are PP-OCR's top-k strings, the glyph reader's best segmentations and, for
+numeric answers, the handwriting line reader's top strings (``ocr.hand_reader``). Each is
+scored on every reader's scale: log P_ctc(s | crop) by forced CTC scoring (PP-OCR and the
+line reader), and log P_glyph(s) as the product of per-segment class probabilities (a
+string whose length differs from the number of segments gets a fixed penalty per missing
+or extra glyph). The confidence of the winner is its share of the combined probability
+over the candidates, so readers that agree give a confident answer and readers that
+disagree send it to review.
 """
 
 from __future__ import annotations
@@ -139,7 +141,8 @@ def combined_score(ev: Evidence, options: EnsembleOptions) -> float:
 
 
 class EnsembleRecognizer:
-    """PP-OCR plus the glyph classifier, behind the ``TextRecognizer`` interface.
+    """PP-OCR, the glyph classifier and (optionally) the handwriting line reader, behind
+    the ``TextRecognizer`` interface.
 
     Args:
         line: The PP-OCR recogniser.

@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"{r.name:38s} {r.accuracy:7.4f} {r.crops_per_s:8.1f} {cal}")
     cut, acc, cov = verification(
-        READINGS["+ glyph CNN second reader"], (calib, test), numeric, args.seed
+        READINGS["glyph CNN + handwriting CRNN (default)"], (calib, test), numeric, args.seed
     )
     print("\nverification (key = the written answer for half the crops, one digit off for the")
     print("other half; CTC margin log P(key) - log P(best rival), cut chosen on calib):")

@@ -9,6 +9,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 import segno
+import zxingcpp
 
 from errorbook.layout import AnswerRegion, PageLayout, WorksheetLayout, layout_worksheet
 from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf
@@ -190,3 +191,16 @@ def test_blank_and_foreign_pages() -> None:
                     20, 2)
     ident, _ = identify_page(text_page)
     assert ident.status == "no_code"
+
+
+def test_qr_bloated_by_binarised_blur_is_still_read() -> None:
+    # A 200 dpi page code (5 px modules) blurred by the scanner and binarised by the
+    # copier at a high threshold: dark modules swell into their neighbours.
+    qr = np.array(segno.make("MB1;W77;P1;S5", error="q", micro=False).matrix, dtype=np.uint8)
+    page = np.full((2339, 1654), 245, np.uint8)
+    big = cv2.resize((1 - qr) * 235 + 10, None, fx=5, fy=5, interpolation=cv2.INTER_NEAREST)
+    page[100:100 + big.shape[0], 1300:1300 + big.shape[1]] = big
+    scan = np.where(cv2.GaussianBlur(page, (7, 7), 0) < 220, 0, 255).astype(np.uint8)
+    assert not zxingcpp.read_barcodes(scan), "the degradation no longer defeats a plain read"
+    ident, _ = identify_page(scan)
+    assert ident.status == "identified" and ident.code == PageCode(77, 1, 5)

@@ -5,13 +5,15 @@ itself (``ocr.drill_items``): detect text lines, read them with character positi
 anchor one item on every printed ``=``. The student's answer is cut from the pixels right
 of the ``=`` and read by the answer reader with an alphabet chosen from the expression
 (whole numbers for ``37 + 48``, decimals for ``2.5 + 1.3``, fractions for ``1/5 + 2/5``,
-``quotient……remainder`` for ``17 ÷ 5``). Each item is graded by the registered
-``arithmetic`` grader (the key is computed from the expression) through the review policy.
+``quotient……remainder`` for ``17 ÷ 5``). Column items (竖式: operands stacked over a rule,
+the result written under it) are anchored on the rule instead (``ocr.drill_columns``).
+Each item is graded by the registered ``arithmetic`` grader (the key is computed from the
+expression) through the review policy.
 
 Stages::
 
     page ─ detect ─► text boxes ─ read with positions ─► LineChars
-         ─ find_items ─► ItemLayout (expression, answer area)
+         ─ find_items, find_column_items ─► ItemLayout (expression, answer area)
          ─ read_results ─► Reading per answer area ─ grade_items ─► DrillItem
 
 Doubt is never hidden: an expression that does not parse, or that was read with low
@@ -43,6 +45,7 @@ from models.manifest import (
 )
 from ocr.detect import DetectionError, PPOCRDetector, TextDetector
 from ocr.drill_answers import REMAINDER, answer_crop, read_results, result_alphabet
+from ocr.drill_columns import find_column_items
 from ocr.drill_items import ExpressionReader, ItemLayout, find_items
 from ocr.ensemble import EnsembleRecognizer
 from ocr.glyphs import GlyphClassifier
@@ -204,7 +207,10 @@ def locate_items(
     boxes = detector.detect([image])[0]
     if not boxes:
         return []
-    return find_items(image, expressions.read(image, boxes))
+    lines = expressions.read(image, boxes)
+    found = find_items(image, lines) + find_column_items(image, lines)
+    found.sort(key=lambda f: (f.expression_box[1] + f.expression_box[3], f.expression_box[0]))
+    return found
 
 
 _STATUS = {

@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -28,7 +29,14 @@ from ocr.synthetic import GlyphBank
 from ocr.synthetic import _ink_layer as ink_layer
 from ocr.synthetic_page import FillOptions, degrade_page
 
-__all__ = ["DrillPage", "DrillPageOptions", "DrillTruth", "make_drill_page", "random_item"]
+__all__ = [
+    "DrillPage",
+    "DrillPageOptions",
+    "DrillTruth",
+    "make_drill_page",
+    "random_column_item",
+    "random_item",
+]
 
 Box = tuple[int, int, int, int]
 
@@ -84,6 +92,9 @@ class DrillPageOptions:
         blank_prob: Chance an item is left blank.
         wrong_prob: Chance a written answer is wrong.
         rotation_deg: Largest page skew.
+        layout: ``horizontal`` (``37 + 48 =`` items in a grid) or ``vertical``
+            (column arithmetic, 竖式: operands stacked right-aligned over a rule, the
+            answer written under the rule).
     """
 
     dpi_choices: tuple[int, ...] = (200, 250, 300)
@@ -94,6 +105,7 @@ class DrillPageOptions:
     blank_prob: float = 0.1
     wrong_prob: float = 0.2
     rotation_deg: float = 1.5
+    layout: Literal["horizontal", "vertical"] = "horizontal"
 
 
 @lru_cache(maxsize=1)
@@ -138,6 +150,27 @@ def random_item(rng: np.random.Generator) -> str:
         a = r(1, d - 2)
         return f"{a}/{d} + {r(1, d - a - 1)}/{d} ="
     return f"{r(10, 50)} + {r(10, 40)} - {r(5, 20)} ="
+
+
+def random_column_item(rng: np.random.Generator) -> tuple[str, str, str]:
+    """Draw one column-arithmetic item: (top operand, operator, bottom operand).
+
+    Args:
+        rng: Random generator.
+
+    Returns:
+        Addition and subtraction of two- and three-digit numbers, or a two- or
+        three-digit number times one digit (long division is not drawn: its layout is a
+        different thing altogether).
+    """
+    r = lambda lo, hi: int(rng.integers(lo, hi + 1))  # noqa: E731
+    kind = rng.choice(["add", "sub", "mul"], p=[0.4, 0.35, 0.25])
+    if kind == "add":
+        return str(r(10, 899)), "+", str(r(10, 899))
+    if kind == "sub":
+        a = r(30, 999)
+        return str(a), "-", str(r(10, a - 1))
+    return str(r(12, 399)), "×", str(r(2, 9))
 
 
 def _wrong(key: str, rng: np.random.Generator) -> str:
@@ -191,25 +224,13 @@ def make_drill_page(
     title = ImageFont.truetype(_font_path(), int(size * 1.5))
     draw.text((int(70 * mm), int(15 * mm)), "口算练习（二）", font=title, fill=0)
     draw.text((int(18 * mm), int(30 * mm)), "姓名：________  班级：______  用时：____分钟", font=font, fill=0)
-    cols = int(rng.integers(o.columns[0], o.columns[1] + 1))
-    rows = int(rng.integers(o.rows[0], o.rows[1] + 1))
-    col_w = 180 * mm / cols
-    row_h = 230 * mm / rows
-    plan: list[tuple[str, str, str, str, Box, Box]] = []
-    for r in range(rows):
-        for c in range(cols):
-            stem = random_item(rng)
-            expr, key = _key(stem)
-            x = int(15 * mm + c * col_w + rng.uniform(0, 3) * mm)
-            y = int(48 * mm + r * row_h)
-            draw.text((x, y), stem, font=font, fill=0)
-            tb = draw.textbbox((x, y), stem, font=font)
-            bbox = (int(tb[0]), int(tb[1]), int(tb[2]), int(tb[3]))
-            abox = (bbox[2], bbox[1], int(15 * mm + (c + 1) * col_w - 6 * mm), bbox[3])
-            plan.append((stem, expr, key, "", bbox, abox))
+    if o.layout == "vertical":
+        plan = _plan_vertical(draw, font, rng, mm)
+    else:
+        plan = _plan_horizontal(draw, font, rng, o, mm)
     page = np.asarray(canvas, np.float32) / 255.0 * rng.uniform(0.92, 1.0)
     filled = []
-    for stem, expr, key, _, bbox, abox in plan:
+    for stem, expr, key, bbox, abox, place in plan:
         roll = rng.random()
         if roll < o.blank_prob:
             written = ""
@@ -220,17 +241,7 @@ def make_drill_page(
         if written:
             hand = rng.uniform(*o.hand_mm) * mm
             ink = ink_layer(bank, written.replace("……", "......"), hand, rng)
-            ax = int(abox[0] + rng.uniform(1.5, 4.0) * mm)
-            room = abox[2] - ax
-            if ink.shape[1] > room:
-                # Children write smaller when the space runs out; they do not cut digits.
-                ink = cv2.resize(ink, None, fx=room / ink.shape[1], fy=room / ink.shape[1],
-                                 interpolation=cv2.INTER_AREA)
-            cy = (bbox[1] + bbox[3]) / 2 + rng.normal(0, 0.6) * mm
-            ay = int(cy - ink.shape[0] * 0.55)
-            region = page[ay : ay + ink.shape[0], ax : ax + ink.shape[1]]
-            dark = rng.uniform(0.35, 0.6) if rng.random() < 0.2 else rng.uniform(0.75, 1.0)
-            region *= 1.0 - dark * ink[: region.shape[0], : region.shape[1]]
+            _write(page, ink, abox, bbox, place, rng, mm)
         filled.append((stem, expr, key, written, bbox, abox))
     angle = rng.uniform(-o.rotation_deg, o.rotation_deg)
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
@@ -244,6 +255,96 @@ def make_drill_page(
         for stem, expr, key, written, bbox, abox in filled
     )
     return DrillPage(scan, dpi, items)
+
+
+# Where an answer is written: ("after", 0, 0) right of a horizontal item's "=", centred on
+# its print line; ("under", right, top) right-aligned under a column item's rule.
+Place = tuple[str, int, int]
+Plan = list[tuple[str, str, str, Box, Box, Place]]
+
+
+def _plan_horizontal(
+    draw: ImageDraw.ImageDraw, font: ImageFont.FreeTypeFont, rng: np.random.Generator,
+    o: DrillPageOptions, mm: float,
+) -> Plan:
+    cols = int(rng.integers(o.columns[0], o.columns[1] + 1))
+    rows = int(rng.integers(o.rows[0], o.rows[1] + 1))
+    col_w = 180 * mm / cols
+    row_h = 230 * mm / rows
+    plan: Plan = []
+    for r in range(rows):
+        for c in range(cols):
+            stem = random_item(rng)
+            expr, key = _key(stem)
+            x = int(15 * mm + c * col_w + rng.uniform(0, 3) * mm)
+            y = int(48 * mm + r * row_h)
+            draw.text((x, y), stem, font=font, fill=0)
+            tb = draw.textbbox((x, y), stem, font=font)
+            bbox = (int(tb[0]), int(tb[1]), int(tb[2]), int(tb[3]))
+            abox = (bbox[2], bbox[1], int(15 * mm + (c + 1) * col_w - 6 * mm), bbox[3])
+            plan.append((stem, expr, key, bbox, abox, ("after", 0, 0)))
+    return plan
+
+
+def _plan_vertical(
+    draw: ImageDraw.ImageDraw, font: ImageFont.FreeTypeFont, rng: np.random.Generator,
+    mm: float,
+) -> Plan:
+    """Column items (竖式): top operand, operator and bottom operand right-aligned, a rule."""
+    cols = int(rng.integers(4, 6))
+    rows = int(rng.integers(4, 6))
+    col_w = 180 * mm / cols
+    row_h = 230 * mm / rows
+    size = font.size
+    digit_w = draw.textlength("0", font=font)
+    plan: Plan = []
+    for r in range(rows):
+        for c in range(cols):
+            top, op, bottom = random_column_item(rng)
+            stem = f"{top} {op} {bottom} ="
+            expr, key = _key(stem)
+            right = int(15 * mm + c * col_w + 0.55 * col_w + rng.uniform(-2, 2) * mm)
+            y = int(48 * mm + r * row_h)
+            line = int(size * rng.uniform(1.3, 1.6))
+            # Operands right-aligned; the operator one digit-width left of the longer one.
+            width = max(len(top), len(bottom), len(key)) * digit_w
+            op_x = int(right - width - 1.6 * digit_w)
+            draw.text((right, y), top, font=font, fill=0, anchor="ra")
+            draw.text((op_x, y + line), op, font=font, fill=0, anchor="la")
+            draw.text((right, y + line), bottom, font=font, fill=0, anchor="ra")
+            rule_y = int(y + line + size * rng.uniform(1.15, 1.35))
+            x0, x1 = int(op_x - 0.4 * digit_w), int(right + 0.6 * digit_w)
+            thick = max(2, int(0.25 * mm))
+            draw.rectangle((x0, rule_y, x1, rule_y + thick - 1), fill=0)
+            tb = draw.textbbox((right, y), top, font=font, anchor="ra")
+            bbox = (x0, int(tb[1]), x1, rule_y + thick)
+            abox = (x0, rule_y + thick, x1, int(rule_y + thick + 2.6 * size))
+            plan.append((stem, expr, key, bbox, abox, ("under", x1, rule_y + thick)))
+    return plan
+
+
+def _write(page: np.ndarray, ink: np.ndarray, abox: Box, bbox: Box, place: Place,
+           rng: np.random.Generator, mm: float) -> None:
+    """Darken ``page`` with one handwritten answer where a child would write it."""
+    if place[0] == "after":
+        ax = int(abox[0] + rng.uniform(1.5, 4.0) * mm)
+        room = abox[2] - ax
+    else:
+        room = abox[2] - abox[0]
+    if ink.shape[1] > room:
+        # Children write smaller when the space runs out; they do not cut digits.
+        ink = cv2.resize(ink, None, fx=room / ink.shape[1], fy=room / ink.shape[1],
+                         interpolation=cv2.INTER_AREA)
+    if place[0] == "after":
+        cy = (bbox[1] + bbox[3]) / 2 + rng.normal(0, 0.6) * mm
+        ay = int(cy - ink.shape[0] * 0.55)
+    else:
+        # Right-aligned under the rule, as the column sum is written.
+        ax = int(place[1] - ink.shape[1] - rng.uniform(0.3, 2.0) * mm)
+        ay = int(place[2] + rng.uniform(0.8, 2.5) * mm)
+    region = page[ay : ay + ink.shape[0], ax : ax + ink.shape[1]]
+    dark = rng.uniform(0.35, 0.6) if rng.random() < 0.2 else rng.uniform(0.75, 1.0)
+    region *= 1.0 - dark * ink[: region.shape[0], : region.shape[1]]
 
 
 def _warp(box: tuple[int, ...], m: np.ndarray) -> Box:

@@ -6,12 +6,14 @@ BHMSDS; ~20% wrong, ~10% blank), scanned at 200/250/300 dpi with skew, blur, noi
 and sometimes binarisation. Both configurations run in the same process on the same pages
 and the same located items: ``masked`` reads answers over the alphabet the expression
 allows (ours), ``plain`` reads them unconstrained (the baseline). Item location and
-expression reading are shared, so their figures are the same for both.
+expression reading are shared, so their figures are the same for both. A second table
+scores pages of column arithmetic (竖式: 4-5 × 4-5 items of two operands stacked over a
+rule, the result written under it) the same way.
 
-    PYTHONPATH=. python bench/bench_drill.py --pages 20 [--workers 2]
+    PYTHONPATH=. python bench/bench_drill.py --pages 20 --vertical-pages 10 [--workers 2]
 
-The last line is the throughput: the same pages read whole (orientation check, items,
-answers, grades) by ``--workers`` processes, one onnxruntime thread each.
+The last line is the throughput: the horizontal pages read whole (orientation check,
+items, answers, grades) by ``--workers`` processes, one onnxruntime thread each.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from ocr.drill import (
 from ocr.drill import locate_items as locate
 from ocr.drill_items import ItemLayout
 from ocr.synthetic import GlyphBank
-from ocr.synthetic_drill import DrillTruth, make_drill_page
+from ocr.synthetic_drill import DrillPageOptions, DrillTruth, make_drill_page
 
 
 @dataclass
@@ -146,34 +148,8 @@ def throughput(images: list[np.ndarray], workers: int) -> tuple[float, int]:
     return len(images) / wall * 60.0, items
 
 
-def main() -> None:
-    """Run the benchmark and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pages", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--workers", type=int, default=2,
-                        help="worker processes for the throughput run (0 skips it)")
-    args = parser.parse_args()
-    bank = GlyphBank.load("test")
-    engines = build_drill_engines()
-    rng = np.random.default_rng(args.seed)
-    tallies = {"masked": Tally(), "plain": Tally()}
-    locate_s: list[float] = []
-    images: list[np.ndarray] = []
-    for _ in range(args.pages):
-        page = make_drill_page(bank, rng)
-        images.append(page.image)
-        t0 = time.perf_counter()
-        layouts = locate(page.image, engines.detector, engines.expressions)
-        locate_s.append(time.perf_counter() - t0)
-        pairs = match(page.items, layouts)
-        for mode, tally in tallies.items():
-            t1 = time.perf_counter()
-            readings = read_results(page.image, layouts, engines.recognizer, mode)  # type: ignore[arg-type]
-            items = grade_items(layouts, readings, DrillOptions(result_decoding=mode))  # type: ignore[arg-type]
-            tally.seconds.append(locate_s[-1] + time.perf_counter() - t1)
-            score(tally, page.items, layouts, items, pairs)
-    print(f"drill pages: {args.pages} synthetic pages (seed {args.seed}), test-split handwriting")
+def report(tallies: dict[str, Tally], locate_s: list[float]) -> None:
+    """Print one page set's table."""
     print(f"{'':28s}{'masked (ours)':>24s}{'plain (baseline)':>24s}")
     rows = [
         ("item recall", lambda t: pct(t.matched, t.truths)),
@@ -189,10 +165,50 @@ def main() -> None:
     for name, fmt in rows:
         print(f"{name:28s}{fmt(tallies['masked']):>24s}{fmt(tallies['plain']):>24s}")
     print(f"(locating items alone: {np.mean(locate_s):.2f} s/page, shared by both)")
+
+
+def main() -> None:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--vertical-pages", type=int, default=10,
+                        help="pages of column arithmetic, scored apart (0 skips them)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="worker processes for the throughput run (0 skips it)")
+    args = parser.parse_args()
+    bank = GlyphBank.load("test")
+    engines = build_drill_engines()
+    rng = np.random.default_rng(args.seed)
+    images: list[np.ndarray] = []
+    sets = [("horizontal", args.pages, DrillPageOptions())]
+    if args.vertical_pages:
+        sets.append(("vertical (column arithmetic)", args.vertical_pages,
+                     DrillPageOptions(layout="vertical")))
+    for label, n, page_options in sets:
+        tallies = {"masked": Tally(), "plain": Tally()}
+        locate_s: list[float] = []
+        for _ in range(n):
+            page = make_drill_page(bank, rng, page_options)
+            if page_options.layout == "horizontal":
+                images.append(page.image)  # throughput is measured on these, as before
+            t0 = time.perf_counter()
+            layouts = locate(page.image, engines.detector, engines.expressions)
+            locate_s.append(time.perf_counter() - t0)
+            pairs = match(page.items, layouts)
+            for mode, tally in tallies.items():
+                t1 = time.perf_counter()
+                readings = read_results(page.image, layouts, engines.recognizer, mode)  # type: ignore[arg-type]
+                items = grade_items(layouts, readings, DrillOptions(result_decoding=mode))  # type: ignore[arg-type]
+                tally.seconds.append(locate_s[-1] + time.perf_counter() - t1)
+                score(tally, page.items, layouts, items, pairs)
+        print(f"drill pages, {label}: {n} synthetic pages (seed {args.seed}), "
+              "test-split handwriting")
+        report(tallies, locate_s)
     if args.workers > 0:
-        ppm, items = throughput(images, args.workers)
-        print(f"throughput, whole pages (read_drill_page) in {args.workers} worker processes: "
-              f"{ppm:.1f} pages/min, {items} items (target >= 40 pages/min)")
+        ppm, n_items = throughput(images, args.workers)
+        print(f"throughput, horizontal pages read whole (read_drill_page) in {args.workers} worker processes: "
+              f"{ppm:.1f} pages/min, {n_items} items (target >= 40 pages/min)")
 
 
 if __name__ == "__main__":

@@ -93,3 +93,13 @@ def test_operator_glyph_by_shape(symbol: str, want: str) -> None:
 def test_operator_glyph_on_paper_is_nothing() -> None:
     assert operator_glyph(np.full((50, 50), 250, np.uint8), (0, 0, 50, 50)) == ""
     assert operator_glyph(np.full((50, 50), 250, np.uint8), (10, 10, 10, 10)) == ""
+
+
+def test_upside_down_column_page_is_turned(
+    engines: DrillEngines, page: DrillPage, read: DrillPageRead
+) -> None:
+    turned = np.ascontiguousarray(np.rot90(page.image, 2))
+    again = read_drill_page(turned, engines.detector, engines.recognizer,
+                            expressions=engines.expressions)
+    assert again.rotation == 2
+    assert [it.expression for it in again.items] == [it.expression for it in read.items]

@@ -95,7 +95,7 @@ ANSWER_LINE_READER = ModelSpec(
     name="answer-line-reader",
     package="models",
     relative_path="answer_line_crnn.onnx",
-    sha256="c0b8bfe11b1a77770d988452f6b3de8b56f3db486e8da8ff4591f6a3a5ffb6ed",
+    sha256="8dafaaad0ac8cf51c082317582efc25599cc6a2eb1c4843a8c08902ecb20f625",
     licence="Apache-2.0 (weights trained on MNIST CC BY-SA 3.0 and BHMSDS MIT)",
     input_spec={
         "height": 32,

@@ -2,10 +2,13 @@
 
 Reproduces ``models/answer_line_crnn.onnx``:
 
-    pip install torch onnx                  # training only; the product needs onnxruntime
-    PYTHONPATH=. python models/training/train_answer_reader.py --workers 16
+    pip install torch==2.13.0 onnx onnxruntime   # training only; the product needs onnxruntime
+    PYTHONPATH=. python models/training/train_answer_reader.py
 
-(it ran on one GPU in about five minutes; on a CPU it works, slowly.)
+(the defaults are the shipped model's recipe: 120,000 composed answers, 12 epochs; on the
+2-core development box that took 7 min to compose and 50 min to train, with no GPU. The
+held-back exact match, same writers, was 95.3% at the end; the previous 64-channel
+model trained on 90,000 answers for 10 epochs reached 94.8%.)
 
 Training data is made the way the product sees an answer: numeric answers are composed
 from the ``train`` split only (``ocr.synthetic``: MNIST + BHMSDS, indices with
@@ -15,7 +18,7 @@ from the ``train`` split only (``ocr.synthetic``: MNIST + BHMSDS, indices with
 figure the benchmarks quote stays out-of-sample.
 
 Each batch is re-drawn through a random affine warp and a random stroke thickening or
-thinning on the GPU, because a few hundred writers' digits must not be learned one by one:
+thinning on the training device, because a few hundred writers' digits must not be learned one by one:
 the reader has to generalise to handwriting that is not in the development sets.
 Everything is seeded; print the sha256 and copy it into ``models/manifest.py``.
 """
@@ -104,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear re
     from torch.nn import functional as F
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--answers", type=int, default=240_000)
+    parser.add_argument("--answers", type=int, default=120_000)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--lr", type=float, default=3e-3)
@@ -140,15 +143,15 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear re
                 *block(1, 16, 2),
                 *block(16, 32, 2),
                 *block(32, 64), nn.MaxPool2d((2, 1)),
-                *block(64, 64), nn.MaxPool2d((4, 1)),
+                *block(64, 96), nn.MaxPool2d((4, 1)),
             )
             # Context along the line by 1-D convolutions (9 frames, about two digits):
             # cheaper than a recurrent layer to train and to run on a CPU.
             self.context = nn.Sequential(
-                nn.Conv1d(64, 96, 5, padding=2, bias=False), nn.BatchNorm1d(96), nn.ReLU(),
-                nn.Conv1d(96, 96, 5, padding=2, bias=False), nn.BatchNorm1d(96), nn.ReLU(),
+                nn.Conv1d(96, 128, 5, padding=2, bias=False), nn.BatchNorm1d(128), nn.ReLU(),
+                nn.Conv1d(128, 128, 5, padding=2, bias=False), nn.BatchNorm1d(128), nn.ReLU(),
                 nn.Dropout(0.2),
-                nn.Conv1d(96, len(HAND_SYMBOLS) + 1, 1),
+                nn.Conv1d(128, len(HAND_SYMBOLS) + 1, 1),
             )
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -47,11 +47,14 @@ def find_rules(gray: np.ndarray, print_height: float) -> list[Box]:
     hist = np.bincount(gray[::4, ::4].ravel(), minlength=256).cumsum()
     paper = float(np.searchsorted(hist, 0.75 * hist[-1]))
     dark = (gray < 0.5 * paper).astype(np.uint8)
-    # Eroding with a short horizontal bar keeps only the middle of long runs (a rule's
-    # runs stay long even on a skewed page) and drops digits, whose horizontal strokes
-    # are shorter; each surviving run is widened back by half the bar afterwards.
-    k = max(5, int(0.8 * print_height))
-    cores = cv2.erode(dark, np.ones((1, k), np.uint8))
+    # A thin rule on a skewed page is a staircase whose rows hold only part of it each,
+    # and copier noise breaks them further: joining every three rows first keeps its runs
+    # long. Eroding with a horizontal bar then keeps only the middle of long runs and
+    # drops digits, whose horizontal strokes are shorter; each surviving run is widened
+    # back by half the bar afterwards.
+    joined = cv2.dilate(dark, np.ones((3, 1), np.uint8))
+    k = max(5, int(0.6 * print_height))
+    cores = cv2.erode(joined, np.ones((1, k), np.uint8))
     contours, _ = cv2.findContours(cores, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     runs = []
     for c in contours:
@@ -133,8 +136,9 @@ def operator_glyph(gray: np.ndarray, box: Box) -> str:
         return ""
     if w >= 2.2 * h:
         # A bar with dots over and under it is a division sign, not a minus.
-        dots = [j for j in range(1, n) if j != k and stats[j, 4] >= max(3, 0.05 * area)
-                and x <= stats[j, 0] + stats[j, 2] / 2 <= x + w]
+        dots = [j for j in range(1, n) if j != k and stats[j, 4] >= max(6, 0.1 * area)
+                and x <= stats[j, 0] + stats[j, 2] / 2 <= x + w
+                and (stats[j, 1] + stats[j, 3] <= y or stats[j, 1] >= y + h)]
         return "" if dots else "-"
     if h < 0.5 * w or h > 2.0 * w:
         return ""
@@ -159,8 +163,9 @@ def _column_expression(
         first = next((x for c, x, _ in lower.chars if c.isdigit()), None)
         if first is None:
             return "", raw, 0.0
+        # The detector's box of the row may reach down into the rule: stop above it.
         op = operator_glyph(gray, (int(rule[0] - 0.3 * print_height), lower.y0,
-                                   int(first - 0.45 * print_height), lower.y1))
+                                   int(first - 0.45 * print_height), min(lower.y1, rule[1] - 1)))
         if not op:
             return "", raw, 0.0
         operand = op + operand

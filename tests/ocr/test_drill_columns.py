@@ -11,7 +11,13 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from grading.grade import Verdict
-from ocr.drill import DrillEngines, DrillPageRead, build_drill_engines, read_drill_page
+from ocr.drill import (
+    DrillEngines,
+    DrillItem,
+    DrillPageRead,
+    build_drill_engines,
+    read_drill_page,
+)
 from ocr.drill_columns import (
     _column_expression,
     _Row,
@@ -20,7 +26,13 @@ from ocr.drill_columns import (
     operator_glyph,
 )
 from ocr.synthetic import GlyphBank
-from ocr.synthetic_drill import DrillPage, DrillPageOptions, _font_path, make_drill_page
+from ocr.synthetic_drill import (
+    DrillPage,
+    DrillPageOptions,
+    DrillTruth,
+    _font_path,
+    make_drill_page,
+)
 
 VERTICAL = DrillPageOptions(layout="vertical")
 
@@ -41,7 +53,7 @@ def read(engines: DrillEngines, page: DrillPage) -> DrillPageRead:
                            expressions=engines.expressions)
 
 
-def _pairs(page: DrillPage, read: DrillPageRead) -> list[tuple[object, object]]:
+def _pairs(page: DrillPage, read: DrillPageRead) -> list[tuple[DrillTruth, DrillItem]]:
     """Truth item -> read item whose expression box holds the truth's printed centre."""
     out = []
     for t in page.items:
@@ -60,23 +72,23 @@ def test_column_items_found_and_expressions_read(page: DrillPage, read: DrillPag
     # Measured on this page: every item found, every expression right.
     assert len(pairs) >= 0.95 * len(page.items)
     assert len(read.items) <= len(page.items)
-    exact = sum(it.expression == t.expression for t, it in pairs)  # type: ignore[attr-defined]
+    exact = sum(it.expression == t.expression for t, it in pairs)
     assert exact >= 0.95 * len(pairs)
 
 
 def test_column_results_read_and_graded(page: DrillPage, read: DrillPageRead) -> None:
     pairs = _pairs(page, read)
-    written = [(t, it) for t, it in pairs if t.written]  # type: ignore[attr-defined]
-    exact = sum(it.result == t.written for t, it in written)  # type: ignore[attr-defined]
+    written = [(t, it) for t, it in pairs if t.written]
+    exact = sum(it.result == t.written for t, it in written)
     assert exact >= 0.85 * len(written)
-    auto = [(t, it) for t, it in pairs if not it.needs_review]  # type: ignore[attr-defined]
+    auto = [(t, it) for t, it in pairs if not it.needs_review]
     assert len(auto) >= 0.6 * len(pairs)
     for t, it in auto:
-        want = (Verdict.BLANK if not t.written  # type: ignore[attr-defined]
-                else Verdict.CORRECT if t.correct else Verdict.INCORRECT)  # type: ignore[attr-defined]
-        assert it.grade.verdict is want, (t, it)  # type: ignore[attr-defined]
-    blanks = [it for t, it in pairs if not t.written]  # type: ignore[attr-defined]
-    assert all(it.result_status == "blank" for it in blanks)  # type: ignore[attr-defined]
+        want = (Verdict.BLANK if not t.written
+                else Verdict.CORRECT if t.correct else Verdict.INCORRECT)
+        assert it.grade is not None and it.grade.verdict is want, (t, it)
+    blanks = [it for t, it in pairs if not t.written]
+    assert all(it.result_status == "blank" for it in blanks)
 
 
 def test_horizontal_page_has_no_column_items(engines: DrillEngines, test_bank: GlyphBank) -> None:

@@ -223,7 +223,9 @@ class _Cutter:
             c = x + int(frac * w)
             if all(abs(c - d) > max(2, 0.05 * w) for d in cols):
                 cols.append(c)
-        return cols
+        # A component covers every column of its box, so a cut strictly inside leaves ink
+        # on both sides; a cut on the edge (a speck a few pixels wide) would leave none.
+        return [c for c in cols if x < c < x + w]
 
 
 def segment_ink(ink: np.ndarray, max_segments: int = 8) -> list[Segment]:

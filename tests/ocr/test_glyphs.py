@@ -77,6 +77,18 @@ def test_broken_glyph_gets_a_merge_path() -> None:
     assert 2 in paths and 1 in paths
 
 
+def test_a_lone_speck_is_never_cut_into_an_empty_half() -> None:
+    # A speck only a few pixels wide is its own reference height, so it looks wide
+    # enough to split; a cut on its edge used to leave an empty half and crash.
+    for h, w in ((2, 2), (2, 3), (3, 3), (4, 4)):
+        ink = _ink()
+        ink[40:40 + h, 100:100 + w] = 1.0
+        lattice = segment_lattice(ink)
+        for idx, _ in lattice.paths:
+            for i in idx:
+                assert lattice.pieces[i].image.max() > 0
+
+
 def test_too_many_pieces_is_no_lattice() -> None:
     ink = _ink(400)
     for x in range(10, 390, 30):

@@ -97,9 +97,64 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     return np.clip((paper - g) / paper, 0.0, 1.0)
 
 
+def _rule_band(mask: np.ndarray, pixels: np.ndarray, along: str, spread: int) -> None:
+    """Mark the band a straight printed rule covers, not everything touching it.
+
+    A digit written against the box (a leading ``1`` on the left side, a ``2`` sitting on
+    the bottom rule) joins the rule's connected run; erasing the whole run erased the
+    digit. The rule's outer edge is found per row (per column for a horizontal rule) on
+    the side it borders, a straight line is fitted through it, and only the rule's own
+    thickness, widened by ``spread`` for blur and JPEG, is marked.
+    """
+    h, w = mask.shape
+    ys, xs = np.nonzero(pixels)
+    if along == "h":  # work on the transpose: rows become columns
+        ys, xs = xs, ys
+        extent = w
+        outer_low = float(xs.mean()) < h / 2  # a top rule's outer edge is its top
+    else:
+        extent = h
+        outer_low = float(xs.mean()) < w / 2  # a left rule's outer edge is its left
+    order = np.argsort(ys, kind="stable")
+    ys, xs = ys[order], xs[order]
+    rows, starts = np.unique(ys, return_index=True)
+    groups = np.split(xs, starts[1:])
+    edge = np.array([g.min() if outer_low else g.max() for g in groups], np.float32)
+    # The run from the outer edge inwards is the rule's thickness in that row.
+    runs = np.array([_run_from_edge(g, outer_low) for g in groups], np.float32)
+    fit = np.polyfit(rows, edge, 1) if len(rows) > 1 else np.array([0.0, float(edge[0])])
+    near = np.abs(np.polyval(fit, rows) - edge) <= 2.0
+    if near.sum() > 1:  # refit without the rows where handwriting reached the edge
+        fit = np.polyfit(rows[near], edge[near], 1)
+    thick = float(np.median(runs[near])) if near.any() else float(np.median(runs))
+    lo_row, hi_row = max(int(rows.min()) - spread, 0), min(int(rows.max()) + spread + 1, extent)
+    span = np.arange(lo_row, hi_row)
+    line = np.polyval(fit, span)
+    if outer_low:
+        a, b = line - spread, line + thick + spread
+    else:
+        a, b = line - thick - spread + 1, line + spread + 1
+    limit = w if along == "v" else h
+    for r, lo, hi in zip(span, np.clip(np.floor(a), 0, limit).astype(int),
+                         np.clip(np.ceil(b), 0, limit).astype(int), strict=True):
+        if along == "v":
+            mask[r, lo:hi] = 255
+        else:
+            mask[lo:hi, r] = 255
+
+
+def _run_from_edge(xs: np.ndarray, from_low: bool) -> int:
+    """Length of the run of consecutive pixels starting at the outer end of ``xs``."""
+    v = np.sort(xs) if from_low else -np.sort(xs)[::-1]
+    gaps = np.flatnonzero(np.diff(v) > 1)
+    return int(gaps[0] + 1) if gaps.size else len(v)
+
+
 def _line_mask(binary: np.ndarray) -> np.ndarray:
     h, w = binary.shape
     mask = np.zeros_like(binary)
+    # Blur and JPEG spread a rule's edges; at 300 dpi that is wider than at 150 dpi.
+    spread = 2 if h < 120 else 3
     # Short structuring elements tolerate the +-3 degree page skew: a tilted 2 px rule
     # still has horizontal runs of ~40 px; whether it is a rule is decided by the length
     # of the connected run afterwards, not by the kernel.
@@ -116,27 +171,48 @@ def _line_mask(binary: np.ndarray) -> np.ndarray:
                 near_side = cx < 0.15 * w or cx > 0.85 * w
                 hugging = cx < 0.06 * w or cx > 0.94 * w
                 # A cropper that cut into the box leaves only part of a side rule.
-                is_rule = (bh >= 0.55 * h and near_side) or (bh >= 0.3 * h and hugging)
+                # It is straight, too: a side rule skewed 3 degrees is barely wider than
+                # its stroke, a written "1" usually leans.
+                is_rule = (bh >= 0.55 * h and near_side) or (
+                    bh >= 0.3 * h and hugging and bw <= 0.08 * bh + 6)
+                # A side rule ends at a corner of the box or runs off the crop; a "1"
+                # written against the side ends in the open.
+                is_rule = is_rule and (
+                    y <= 2 or y + bh >= h - 2
+                    or bool(mask[max(y - 4, 0):y + 5, x:x + bw].any())
+                    or bool(mask[max(y + bh - 5, 0):y + bh + 4, x:x + bw].any()))
             if is_rule:
-                mask[labels == k] = 255
-    # Blur and JPEG spread a rule's edges; at 300 dpi that is wider than at 150 dpi.
-    k = 5 if h < 120 else 7
-    return cv2.dilate(mask, np.ones((k, k), np.uint8))
+                _rule_band(mask, labels == k, along, spread)
+    return mask
 
 
 def _drop_edge_debris(ink: np.ndarray) -> np.ndarray:
-    """Remove ink lying wholly in the crop's outer band: stubs of rules and page corners."""
+    """Remove ink lying wholly in the crop's outer band: stubs of rules and page corners.
+
+    A digit written right against the box's side also lies in that band once the rule is
+    erased; it is kept when it is about as tall as the tallest ink inside (0.5-1.3
+    times; a side rule the erasing missed spans the whole box) and does not run off the
+    crop's edge (stubs and corners reach the edge).
+    """
     h, w = ink.shape
     binary = (ink > 0.35).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    out = ink
+    band = []
+    inner_height = 0
     for k in range(1, n):
         x, y, bw, bh = (int(v) for v in stats[k, :4])
-        in_band = x + bw <= 0.07 * w or x >= 0.93 * w or y + bh <= 0.1 * h or y >= 0.9 * h
-        if in_band:
-            if out is ink:
-                out = ink.copy()
-            out[labels == k] = 0.0
+        if x + bw <= 0.07 * w or x >= 0.93 * w or y + bh <= 0.1 * h or y >= 0.9 * h:
+            at_edge = x <= 1 or y <= 1 or x + bw >= w - 1 or y + bh >= h - 1
+            band.append((k, bh, at_edge))
+        elif stats[k, cv2.CC_STAT_AREA] >= 3:
+            inner_height = max(inner_height, bh)
+    out = ink
+    for k, bh, at_edge in band:
+        if not at_edge and 0.5 * inner_height <= bh <= 1.3 * inner_height:
+            continue
+        if out is ink:
+            out = ink.copy()
+        out[labels == k] = 0.0
     return out
 
 

@@ -55,3 +55,32 @@ def test_segments_left_to_right_with_dot_geometry() -> None:
     assert xs == sorted(xs)
     dot = segments[1]
     assert dot.geometry[0] < 0.4 and dot.geometry[2] > 0.6  # short and low
+
+
+def _box_with_side_digit(angle: float, lean: int) -> np.ndarray:
+    # "17" written with the 1 against the box's left rule, the way a hurried student does.
+    img = np.full((100, 300), 245, np.uint8)
+    cv2.rectangle(img, (6, 6), (293, 93), 10, 3)
+    cv2.line(img, (12 + lean, 25), (10, 75), 30, 4)  # the 1 touches the rule at its foot
+    cv2.putText(img, "7", (30, 75), cv2.FONT_HERSHEY_SIMPLEX, 1.8, 30, 4, cv2.LINE_AA)
+    m = cv2.getRotationMatrix2D((150, 50), angle, 1.0)
+    return cv2.warpAffine(img, m, (300, 100), borderValue=245)
+
+
+@pytest.mark.parametrize(("angle", "lean"), [(0.0, 0), (2.0, 6), (-2.0, 8)])
+def test_digit_written_against_the_side_rule_is_kept(angle: float, lean: int) -> None:
+    ink, _ = clean_ink(_box_with_side_digit(angle, lean))
+    assert ink is not None
+    segments = segment_ink(ink)
+    # The 1 and the 7 both survive, and nothing of the rule is left as a third glyph.
+    assert len(segments) == 2
+    assert segments[0].geometry[0] > 0.7  # the 1 is as tall as the 7
+
+
+def test_side_rule_alone_is_not_kept_as_a_stroke() -> None:
+    img = np.full((100, 300), 245, np.uint8)
+    cv2.rectangle(img, (6, 6), (293, 93), 10, 3)
+    cv2.putText(img, "3", (200, 70), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 30, 3, cv2.LINE_AA)
+    ink, _ = clean_ink(cv2.GaussianBlur(img, (0, 0), 1.0))
+    assert ink is not None
+    assert len(segment_ink(ink)) == 1

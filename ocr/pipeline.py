@@ -39,6 +39,7 @@ __all__ = [
     "ReadOptions",
     "RegionSpec",
     "TemplatePage",
+    "distrust_saturated_marks",
     "read_page",
 ]
 
@@ -229,7 +230,32 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
         answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, "unreadable",
                                   spec.box, ink_mm2=stats.area_mm2, crop_png=png))
         to_read.append((len(answers) - 1, spec, ink))
-    return answers, to_read
+    return distrust_saturated_marks(answers), to_read
+
+
+SATURATED_DETAIL = "most choice regions on this page read every option as marked: the scan is too dark"
+
+
+def distrust_saturated_marks(answers: list[AnswerRead]) -> list[AnswerRead]:
+    """Send a page's marks to review when most choice regions read every option marked.
+
+    Students double-mark a question now and then; every option marked in most regions of
+    a page is the scan (a blurred page binarised by the copier turns every bubble black),
+    and grading those marks would grade the copier. The marks stay visible to the teacher.
+
+    Args:
+        answers: one page's answers in layout order.
+
+    Returns:
+        The answers, with every choice region ``unreadable`` (confidence 0) when at
+        least 3 regions, and half of them, have every option marked; else unchanged.
+    """
+    groups = [a.marks for a in answers if a.marks is not None and len(a.marks.scores) > 1]
+    full = sum(len(m.marked) == len(m.scores) for m in groups)
+    if full < max(3, len(groups) / 2):
+        return answers
+    return [_replace(a, status="unreadable", confidence=0.0, detail=SATURATED_DETAIL)
+            if a.marks is not None else a for a in answers]
 
 
 def _recognise(answers: list[AnswerRead], to_read: Sequence[tuple[int, RegionSpec, np.ndarray]],

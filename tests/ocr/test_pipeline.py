@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from ocr.ingest import PageImage
-from ocr.pipeline import AnswerRead, PageRead, TemplatePage, read_page
+from ocr.marks import BubbleScore, MarksReading
+from ocr.pipeline import (
+    SATURATED_DETAIL,
+    AnswerRead,
+    PageRead,
+    TemplatePage,
+    distrust_saturated_marks,
+    read_page,
+)
 from ocr.recognize import FakeRecognizer, Reading
 
 
@@ -116,3 +124,29 @@ def test_unknown_misaligned_and_blank_pages() -> None:
     assert misaligned.answers and {a.status for a in misaligned.answers} == {"misaligned"}
     empty = _read(np.full((2339, 1654), 252, np.uint8), FakeRecognizer())
     assert empty.status == "blank"
+
+
+def _choice(qid: str, marked: str, labels: str = "ABCD") -> AnswerRead:
+    scores = tuple(BubbleScore(c, 0.9 if c in marked else 0.02, 0.0) for c in labels)
+    marks = MarksReading("ok" if marked else "blank", tuple(marked), len(marked) > 1,
+                         scores, 0.95)
+    return AnswerRead(qid, 0, "choice", "ok" if marked else "blank", (0, 0, 10, 10),
+                      text=marked, confidence=0.95, marks=marks)
+
+
+def test_a_page_whose_bubbles_all_read_marked_goes_to_review() -> None:
+    written = AnswerRead("w1", 0, "arithmetic", "ok", (0, 0, 10, 10), text="85",
+                         confidence=0.99)
+    page = [written, _choice("c1", "ABCD"), _choice("c2", "ABCD"), _choice("c3", "ABCD"),
+            _choice("c4", "B"), _choice("t1", "TF", "TF")]
+    out = distrust_saturated_marks(page)
+    assert out[0] == written  # written answers keep their own confidence
+    for a in out[1:]:
+        assert a.status == "unreadable" and a.confidence == 0.0
+        assert a.detail == SATURATED_DETAIL and a.marks is not None  # marks kept for review
+
+
+def test_a_few_double_marks_are_the_students_own() -> None:
+    page = [_choice("c1", "ABCD"), _choice("c2", "AB"), _choice("c3", "B"),
+            _choice("c4", "C"), _choice("c5", "TF", "TF"), _choice("c6", "")]
+    assert distrust_saturated_marks(page) == page

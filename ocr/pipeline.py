@@ -200,6 +200,7 @@ def read_page(page: PageImage, template_for: Callable[[PageCode], TemplatePage |
     t = time.perf_counter()
     _recognise(answers, to_read, recognizer)
     timings["recognise"] = (time.perf_counter() - t) * 1000
+    answers = distrust_saturated_marks(answers)
     return PageRead(page.index, "read", ident, alignment, tuple(answers), timings)
 
 
@@ -230,32 +231,37 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
         answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, "unreadable",
                                   spec.box, ink_mm2=stats.area_mm2, crop_png=png))
         to_read.append((len(answers) - 1, spec, ink))
-    return distrust_saturated_marks(answers), to_read
+    return answers, to_read
 
 
-SATURATED_DETAIL = "most choice regions on this page read every option as marked: the scan is too dark"
+SATURATED_DETAIL = ("most choice regions on this page read every option as marked: the scan is too "
+                    "dark to trust")
 
 
 def distrust_saturated_marks(answers: list[AnswerRead]) -> list[AnswerRead]:
-    """Send a page's marks to review when most choice regions read every option marked.
+    """Send a page to review when most of its choice regions read every option marked.
 
     Students double-mark a question now and then; every option marked in most regions of
-    a page is the scan (a blurred page binarised by the copier turns every bubble black),
-    and grading those marks would grade the copier. The marks stay visible to the teacher.
+    a page is the scan (a blurred page binarised by the copier turns every bubble black,
+    and specks in empty boxes into "ink"), and grading it would grade the copier. The
+    readings stay attached as suggestions for the teacher.
 
     Args:
-        answers: one page's answers in layout order.
+        answers: one page's answers in layout order (written ones may still be pending).
 
     Returns:
-        The answers, with every choice region ``unreadable`` (confidence 0) when at
-        least 3 regions, and half of them, have every option marked; else unchanged.
+        The answers, with every choice region and every written one read ``ok`` made
+        ``unreadable`` (confidence 0) when at least 3 choice regions, and half of them,
+        have every option marked; else unchanged. Blank boxes, and statuses that
+        already ask for review, are kept.
     """
     groups = [a.marks for a in answers if a.marks is not None and len(a.marks.scores) > 1]
     full = sum(len(m.marked) == len(m.scores) for m in groups)
     if full < max(3, len(groups) / 2):
         return answers
     return [_replace(a, status="unreadable", confidence=0.0, detail=SATURATED_DETAIL)
-            if a.marks is not None else a for a in answers]
+            if a.status == "ok" or (a.marks is not None and a.status == "blank") else a
+            for a in answers]
 
 
 def _recognise(answers: list[AnswerRead], to_read: Sequence[tuple[int, RegionSpec, np.ndarray]],

@@ -137,13 +137,18 @@ def _choice(qid: str, marked: str, labels: str = "ABCD") -> AnswerRead:
 def test_a_page_whose_bubbles_all_read_marked_goes_to_review() -> None:
     written = AnswerRead("w1", 0, "arithmetic", "ok", (0, 0, 10, 10), text="85",
                          confidence=0.99)
-    page = [written, _choice("c1", "ABCD"), _choice("c2", "ABCD"), _choice("c3", "ABCD"),
-            _choice("c4", "B"), _choice("t1", "TF", "TF")]
+    empty = AnswerRead("w2", 0, "arithmetic", "blank", (0, 0, 10, 10), confidence=1.0)
+    failed = AnswerRead("w3", 0, "arithmetic", "engine_error", (0, 0, 10, 10))
+    page = [written, empty, failed, _choice("c1", "ABCD"), _choice("c2", "ABCD"),
+            _choice("c3", "ABCD"), _choice("c4", "B"), _choice("t1", "TF", "TF")]
     out = distrust_saturated_marks(page)
-    assert out[0] == written  # written answers keep their own confidence
-    for a in out[1:]:
-        assert a.status == "unreadable" and a.confidence == 0.0
-        assert a.detail == SATURATED_DETAIL and a.marks is not None  # marks kept for review
+    # The written reading stays as a suggestion, but a teacher confirms it.
+    assert out[0].status == "unreadable" and out[0].text == "85"
+    assert out[1:3] == page[1:3]  # a blank box and an engine failure keep their status
+    for a in [out[0], *out[3:]]:
+        assert a.confidence == 0.0 and a.detail == SATURATED_DETAIL
+    for a in out[3:]:
+        assert a.status == "unreadable" and a.marks is not None  # marks kept for review
 
 
 def test_a_few_double_marks_are_the_students_own() -> None:

@@ -49,6 +49,8 @@ PageStatus = Literal["read", "blank", "no_code", "foreign_code", "unknown_worksh
                      "misaligned"]
 MARGIN_PT = 3.0
 BUBBLE_MASK_PX = 3
+SATURATED_DETAIL = ("most choice regions on this page read every option as marked: the scan is "
+                    "too dark to trust")
 
 
 @dataclass(frozen=True)
@@ -232,10 +234,6 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
                                   spec.box, ink_mm2=stats.area_mm2, crop_png=png))
         to_read.append((len(answers) - 1, spec, ink))
     return answers, to_read
-
-
-SATURATED_DETAIL = ("most choice regions on this page read every option as marked: the scan is too "
-                    "dark to trust")
 
 
 def distrust_saturated_marks(answers: list[AnswerRead]) -> list[AnswerRead]:

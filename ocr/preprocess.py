@@ -133,13 +133,13 @@ def _rule_band(mask: np.ndarray, pixels: np.ndarray, origin: tuple[int, int], al
     runs = np.where(gap.any(axis=1), gap.argmax(axis=1), n_across) - first
     edge = first.astype(np.float64)
     fit = _straight_line(rows, edge)
-    near = np.abs(np.polyval(fit, rows) - edge) <= 2.0
+    near = np.abs(fit[0] * rows + fit[1] - edge) <= 2.0
     if near.sum() > 1:  # refit without the rows where handwriting reached the edge
         fit = _straight_line(rows[near], edge[near])
     # Handwriting touching the rule only ever lengthens a row's run: take a low quantile.
     thick = float(np.percentile(runs[near] if near.any() else runs, 20))
     span = np.arange(int(rows.min()) - spread, int(rows.max()) + spread + 1)
-    lo = np.polyval(fit, span) - spread  # from the outer side, in the flipped frame
+    lo = fit[0] * span + fit[1] - spread  # from the outer side, in the flipped frame
     hi = lo + thick + 2 * spread
     if outer_low:
         a, b = offset_across + lo, offset_across + hi
@@ -176,7 +176,8 @@ def _line_mask(binary: np.ndarray) -> np.ndarray:
     for kernel, along in (((max(8, w // 16), 1), "h"), ((1, max(8, h // 10)), "v")):
         opened = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones(kernel[::-1], np.uint8))
         n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
-        across = mask.copy()  # the horizontal rules, where side rules meet them
+        # The horizontal rules alone, where side rules meet them (read in the "v" pass).
+        across = mask.copy() if along == "v" else mask
         for k in range(1, n):
             x, y, bw, bh = stats[k, :4]
             if along == "h":

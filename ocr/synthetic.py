@@ -33,6 +33,7 @@ __all__ = [
     "GlyphBank",
     "Split",
     "compose_answer",
+    "crop_to_ink",
     "datasets_dir",
     "random_numeric_answer",
     "split_indices",
@@ -75,7 +76,15 @@ def split_indices(n: int, split: Split) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def _crop_to_ink(alpha: np.ndarray) -> np.ndarray:
+def crop_to_ink(alpha: np.ndarray) -> np.ndarray:
+    """Trim an ink-alpha glyph (1 = ink) to the box of its ink above 0.15.
+
+    Args:
+        alpha: float glyph image.
+
+    Returns:
+        The trimmed view (the input itself when it has no ink).
+    """
     ys, xs = np.nonzero(alpha > 0.15)
     if len(ys) == 0:
         return alpha
@@ -124,7 +133,7 @@ class GlyphBank:
         mnist: dict[str, list[np.ndarray]] = {}
         for i in split_indices(len(m_labels), split):
             alpha = m_images[i].astype(np.float32) / 255.0
-            mnist.setdefault(str(int(m_labels[i])), []).append(_crop_to_ink(alpha))
+            mnist.setdefault(str(int(m_labels[i])), []).append(crop_to_ink(alpha))
         bhmsds: dict[str, list[np.ndarray]] = {}
         for i in split_indices(len(b_labels), split):
             label = str(b_labels[i])
@@ -135,7 +144,7 @@ class GlyphBank:
             img = b_images[i].astype(np.float32)
             lo, hi = float(img.min()), float(np.percentile(img, 90))
             alpha = np.clip((hi - img) / max(hi - lo, 1.0), 0.0, 1.0)
-            bhmsds.setdefault(symbol, []).append(_crop_to_ink(alpha))
+            bhmsds.setdefault(symbol, []).append(crop_to_ink(alpha))
         return cls(mnist=mnist, bhmsds=bhmsds, split=split)
 
     def glyph(self, symbol: str, rng: np.random.Generator, source: str) -> np.ndarray:

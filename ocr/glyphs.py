@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from ocr.ctc import Alphabet
+from ocr.preprocess import ink_components
 
 __all__ = [
     "GLYPH_CLASSES",
@@ -147,18 +148,6 @@ def glyph_image(ink: np.ndarray) -> np.ndarray:
     return out
 
 
-def _components(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Connected components of the ink worth reading: labels, stats and kept ids."""
-    binary = (ink > 0.35).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    if n <= 1:
-        return labels, stats, []
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    # Specks from JPEG and copier noise are tiny next to the strokes; a written dot is not.
-    keep = [int(k) + 1 for k in np.flatnonzero(areas >= max(3.0, 0.012 * areas.max()))]
-    return labels, stats, sorted(keep, key=lambda k: stats[k, cv2.CC_STAT_LEFT])
-
-
 def _group_stacked(stats: np.ndarray, keep: Sequence[int]) -> list[list[int]]:
     groups: list[list[int]] = []
     spans: list[tuple[int, int]] = []
@@ -260,7 +249,7 @@ def segment_lattice(ink: np.ndarray, max_segments: int = 8) -> SegmentLattice:
     Returns:
         The lattice; no paths if there is no ink or too many pieces.
     """
-    labels, stats, keep = _components(ink)
+    labels, stats, keep = ink_components(ink, 0.012)
     groups = _group_stacked(stats, keep)
     if not groups or len(groups) > max_segments:
         return SegmentLattice((), ())

@@ -84,3 +84,46 @@ def test_side_rule_alone_is_not_kept_as_a_stroke() -> None:
     ink, _ = clean_ink(cv2.GaussianBlur(img, (0, 0), 1.0))
     assert ink is not None
     assert len(segment_ink(ink)) == 1
+
+
+def _faint_minus_box(minus_tone: int) -> np.ndarray:
+    # "-15" with a quick, short, light minus: blurred as a scan blurs it, only a thread of
+    # it stays above INK_LEVEL (a few pixels, less than 2% of a digit's area) while the
+    # digits stay solid. Before the faint measure, the crop was trimmed past it.
+    img = np.full((100, 300), 245, np.uint8)
+    cv2.rectangle(img, (6, 6), (293, 93), 10, 3)
+    cv2.line(img, (76, 52), (85, 52), minus_tone, 2)
+    cv2.putText(img, "15", (95, 72), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 30, 5, cv2.LINE_AA)
+    return cv2.GaussianBlur(img, (0, 0), 1.0)
+
+
+def test_thin_faint_minus_stays_in_the_crop_and_is_a_glyph() -> None:
+    ink, _ = clean_ink(_faint_minus_box(145))
+    assert ink is not None
+    segments = segment_ink(ink)
+    assert len(segments) == 3  # the minus, the 1 and the 5
+    minus = segments[0]
+    assert minus.geometry[0] < 0.2 and minus.geometry[1] > 0.15  # flat and wide
+
+
+def test_speckle_is_still_dropped() -> None:
+    img = _faint_minus_box(245)  # no minus: paper tone
+    rng = np.random.default_rng(3)
+    for _ in range(12):  # copier specks: two or three dark pixels with no faint trail
+        y, x = int(rng.integers(20, 80)), int(rng.integers(20, 85))
+        img[y, x:x + 2] = 60
+    ink, _ = clean_ink(img)
+    assert ink is not None
+    assert len(segment_ink(ink)) == 2
+
+
+def test_shards_of_a_broken_stroke_are_not_revived() -> None:
+    from ocr.preprocess import ink_components
+
+    ink = np.zeros((60, 120), np.float32)
+    ink[10:50, 20:26] = 1.0  # a stroke
+    ink[30:33, 27:29] = 0.5  # a dark fleck inside the stroke's faint halo
+    ink[10:50, 26:30] = 0.25  # the halo joins them below INK_LEVEL
+    _, stats, keep = ink_components(ink, 0.02)
+    assert len(keep) == 1 and stats[keep[0], 2] == 6
+

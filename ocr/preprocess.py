@@ -327,8 +327,7 @@ def _join(labels: np.ndarray, stats: np.ndarray, members: list[int]
     return labels, stats
 
 
-def _ink_bbox(ink: np.ndarray) -> tuple[int, int, int, int] | None:
-    _, stats, keep = ink_components(ink, 0.02)
+def _ink_bbox(stats: np.ndarray, keep: list[int]) -> tuple[int, int, int, int] | None:
     if not keep:
         return None
     x0 = int(stats[keep, cv2.CC_STAT_LEFT].min())
@@ -364,13 +363,14 @@ def clean_ink(
     strokes = ink[ink > 0.08]
     peak = float(np.percentile(strokes, 95)) if strokes.size > 20 else 1.0
     ink = np.clip(ink / max(peak, 0.15), 0.0, 1.0)
-    if o.bridge_dashes:
-        _, stats, keep = ink_components(ink, 0.02)
-        bridged = bridge_leading_dash(ink, stats[keep, :4], FAINT_LEVEL) if keep else None
-        if bridged is not None:
+    _, stats, keep = ink_components(ink, 0.02)
+    if o.bridge_dashes and keep:
+        bridged = bridge_leading_dash(ink, stats[keep, :4], FAINT_LEVEL)
+        if bridged is not None:  # rare: only then are the components measured again
             ink = bridged
+            _, stats, keep = ink_components(ink, 0.02)
     fraction = float((ink > 0.5).mean())
-    box = _ink_bbox(ink)
+    box = _ink_bbox(stats, keep)
     if box is None or fraction < o.min_ink_fraction:
         return None, fraction
     if o.tight:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "ANSWER_CONFIDENCE",
     "ANSWER_LINE_READER",
     "MANIFEST",
     "DIGIT_CLASSIFIER",
@@ -107,9 +108,22 @@ ANSWER_LINE_READER = ModelSpec(
     },
 )
 
+# Reproduced by models/training/fit_answer_confidence.py (calibration-split pages read by
+# the three readers above; refit whenever one of them or the ensemble's weights change).
+# Not an ONNX model: the coefficients of a logistic model (ocr.confidence), pinned the same way.
+ANSWER_CONFIDENCE = ModelSpec(
+    name="answer-confidence",
+    package="models",
+    relative_path="answer_confidence.json",
+    sha256="6a8c521162fa1a47301ddc6018c31132160c438b48ed8d7d84c2df4f378aefb7",
+    licence="Apache-2.0 (fitted on MNIST CC BY-SA 3.0 and BHMSDS MIT handwriting)",
+    input_spec={"features": "ocr.confidence.FEATURES", "output": "P(reading is right)"},
+)
+
 MANIFEST: dict[str, ModelSpec] = {
     spec.name: spec
-    for spec in (PPOCR_REC_SMALL, PPOCR_DET_SMALL, DIGIT_CLASSIFIER, ANSWER_LINE_READER)
+    for spec in (PPOCR_REC_SMALL, PPOCR_DET_SMALL, DIGIT_CLASSIFIER, ANSWER_LINE_READER,
+                 ANSWER_CONFIDENCE)
 }
 
 

@@ -5,9 +5,11 @@ numeric answers, the handwriting line reader's top strings (``ocr.hand_reader``)
 scored on every reader's scale: log P_ctc(s | crop) by forced CTC scoring (PP-OCR and the
 line reader), and log P_glyph(s) as the product of per-segment class probabilities (a
 string whose length differs from the number of segments gets a fixed penalty per missing
-or extra glyph). The confidence of the winner is its share of the combined probability
-over the candidates, so readers that agree give a confident answer and readers that
-disagree send it to review.
+or extra glyph). The winner's share of the combined probability over the candidates is
+its confidence, so readers that agree give a confident answer and readers that disagree
+send it to review; where a calibrated model was fitted for the answer format
+(``ocr.confidence``), the confidence is instead that model's chance that the winner is
+right, from the share and from how far each reader prefers the winner.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ocr.confidence import ConfidenceModel, decision_features
 from ocr.ctc import Alphabet, CTCMatrix, beam_search, forced_log_probs, masked
 from ocr.glyphs import GLYPH_CLASSES, GlyphClassifier, SegmentLattice, segment_lattice
 from ocr.hand_reader import HandLineReader
@@ -31,7 +34,9 @@ __all__ = [
     "EnsembleRecognizer",
     "Evidence",
     "combined_score",
+    "evidence_features",
     "glyph_log_prob",
+    "rank_candidates",
 ]
 
 
@@ -160,6 +165,33 @@ def combined_score(ev: Evidence, options: EnsembleOptions, *, numeral: bool = Fa
     return score
 
 
+def rank_candidates(evidence: Sequence[Evidence], options: EnsembleOptions, *,
+                    numeral: bool = False) -> tuple[list[Evidence], np.ndarray]:
+    """The candidates some reader can write, with their posterior shares.
+
+    Args:
+        evidence: Every candidate's evidence.
+        options: Weights, floors and temperature.
+        numeral: See :func:`combined_score`.
+
+    Returns:
+        The kept candidates (input order) and their shares (summing to 1; empty when no
+        candidate is possible).
+    """
+    kept = [(combined_score(ev, options, numeral=numeral), ev) for ev in evidence]
+    kept = [(s, ev) for s, ev in kept if math.isfinite(s)]
+    if not kept:
+        return [], np.zeros(0)
+    scores = np.array([s for s, _ in kept]) * options.temperature
+    return [ev for _, ev in kept], np.exp(scores - np.logaddexp.reduce(scores))
+
+
+def evidence_features(cands: Sequence[Evidence], post: np.ndarray) -> np.ndarray:
+    """``ocr.confidence.decision_features`` of the winner of :func:`rank_candidates`."""
+    return decision_features(post, [ev.line for ev in cands], [ev.glyph for ev in cands],
+                             [ev.hand for ev in cands], int(np.argmax(post)))
+
+
 class EnsembleRecognizer:
     """PP-OCR, the glyph classifier and (optionally) the handwriting line reader, behind
     the ``TextRecognizer`` interface.
@@ -169,6 +201,8 @@ class EnsembleRecognizer:
         glyphs: The glyph classifier.
         options: Combination weights.
         hand: The handwriting line reader, or None to combine the first two only.
+        confidence: Calibrated confidence for the answer formats it was fitted on
+            (``ocr.confidence``); None keeps the posterior share as the confidence.
     """
 
     def __init__(
@@ -177,10 +211,12 @@ class EnsembleRecognizer:
         glyphs: GlyphClassifier,
         options: EnsembleOptions | None = None,
         hand: HandLineReader | None = None,
+        confidence: ConfidenceModel | None = None,
     ) -> None:
         self._line = line
         self._glyphs = glyphs
         self._hand = hand
+        self._confidence = confidence
         self.options = options or EnsembleOptions()
         # Set to a list to collect every crop's candidate evidence (weight tuning on the
         # calib split: bench/tune_answer_ensemble.py); None in production.
@@ -317,21 +353,22 @@ class EnsembleRecognizer:
         if self.evidence_log is not None:
             self.evidence_log.append(evidence)
         numeral = alphabet is not None and alphabet.name in NUMERAL_ALPHABETS
-        scored = [(combined_score(ev, o, numeral=numeral), ev.text) for ev in evidence]
-        scored = [s for s in scored if math.isfinite(s[0])]
-        if not scored:
+        cands, post = rank_candidates(evidence, o, numeral=numeral)
+        if not cands:
             return reading
-        scores = np.array([s for s, _ in scored]) * o.temperature
-        post = np.exp(scores - np.logaddexp.reduce(scores))
-        order = np.argsort(-post)
-        alts = tuple((scored[i][1], float(post[i])) for i in order)
+        order = np.argsort(-post, kind="stable")  # first of equals wins, as np.argmax
+        alts = tuple((cands[i].text, float(post[i])) for i in order)
         best = alts[0][0]
+        confidence = alts[0][1]
+        if self._confidence is not None and self._confidence.applies(
+                alphabet.name if alphabet is not None else None):
+            confidence = self._confidence.probability(evidence_features(cands, post))
         agree = "agree" if best == reading.text == glyph.text else "disagree"
         hand_said = f" hand={hand_top[0]!r}" if hand_top else ""
         return Reading(
             "ok",
             best,
-            alts[0][1],
+            confidence,
             reading.char_confidences if best == reading.text else glyph.char_probs,
             alts,
             reading.ctc,

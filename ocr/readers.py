@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from models.loader import SessionSettings, open_session
-from models.manifest import ANSWER_LINE_READER, DIGIT_CLASSIFIER, PPOCR_REC_SMALL
+from models.loader import SessionSettings, open_session, verify_model
+from models.manifest import (
+    ANSWER_CONFIDENCE,
+    ANSWER_LINE_READER,
+    DIGIT_CLASSIFIER,
+    PPOCR_REC_SMALL,
+)
+from ocr.confidence import ConfidenceModel
 from ocr.ensemble import EnsembleRecognizer
 from ocr.glyphs import GlyphClassifier
 from ocr.hand_reader import HandLineReader
@@ -13,7 +19,8 @@ from ocr.recognize import PPOCRRecognizer, RecognizerOptions
 __all__ = ["build_default_recognizer"]
 
 
-def build_default_recognizer(settings: SessionSettings | None = None) -> EnsembleRecognizer:
+def build_default_recognizer(settings: SessionSettings | None = None, *,
+                             calibrated: bool = True) -> EnsembleRecognizer:
     """PP-OCRv6 line recogniser, the glyph classifier and the handwriting line reader.
 
     Each model has its own onnxruntime session.
@@ -21,6 +28,9 @@ def build_default_recognizer(settings: SessionSettings | None = None) -> Ensembl
     Args:
         settings: onnxruntime thread settings (default: one intra-op thread, as one worker
             process per core wants).
+        calibrated: Give readings of the formats it was fitted on the calibrated confidence
+            (``ocr.confidence``, ``models/answer_confidence.json``); False keeps the
+            posterior share (what the confidence model itself is fitted on).
     """
     settings = settings or SessionSettings()
     line = PPOCRRecognizer(open_session(PPOCR_REC_SMALL, settings),
@@ -29,4 +39,5 @@ def build_default_recognizer(settings: SessionSettings | None = None) -> Ensembl
         line,
         GlyphClassifier(open_session(DIGIT_CLASSIFIER, settings)),
         hand=HandLineReader(open_session(ANSWER_LINE_READER, settings)),
+        confidence=ConfidenceModel.load(verify_model(ANSWER_CONFIDENCE)) if calibrated else None,
     )

@@ -73,6 +73,8 @@ def bridge_leading_dash(ink: np.ndarray, strokes: np.ndarray, level: float,
     if len(strokes) == 0:
         return None
     first = int(strokes[:, 0].min())
+    if first < r.min_fragment_px:  # the writing starts at the map's left edge: no room
+        return None
     top = int(strokes[:, 1].min())
     height = int((strokes[:, 1] + strokes[:, 3]).max()) - top
     tallest = float(strokes[:, 3].max())

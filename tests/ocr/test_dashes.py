@@ -95,3 +95,14 @@ def test_a_row_of_specks_on_a_speckled_scan_is_chance() -> None:
         ink[y:y + 2, x:x + 2] = np.maximum(ink[y:y + 2, x:x + 2], 0.9)
     assert bridge_leading_dash(ink, DIGITS, FAINT_LEVEL) is None
     assert bridge_leading_dash(ink, DIGITS, FAINT_LEVEL, DashRule(max_other_specks=100)) is not None
+
+
+def test_writing_that_starts_at_the_left_edge_is_left_alone() -> None:
+    # A crop cut into the box leaves the first digit on the ink map's edge: there is no
+    # room for a minus, and nothing to measure (this once raised inside OpenCV).
+    ink = np.zeros((80, 60), np.float32)
+    ink[20:60, 0:8] = 1.0
+    assert bridge_leading_dash(ink, np.array([[0, 20, 8, 40]]), FAINT_LEVEL) is None
+    assert bridge_leading_dash(ink, np.array([[1, 20, 7, 40]]), FAINT_LEVEL) is None
+    out, _ = clean_ink((255 - ink * 255).astype(np.uint8), PrepOptions(remove_border=False))
+    assert out is not None

@@ -248,6 +248,9 @@ class EnsembleRecognizer:
                 cleaned.append(clean_ink(crop, prep))
             except ValueError as exc:
                 cleaned.append(exc)
+            except Exception as exc:  # noqa: BLE001 - a cleaning bug costs this crop only
+                # (engine_error, so a teacher sees it), not every answer read with it.
+                cleaned.append(ValueError(f"cleaning failed: {type(exc).__name__}: {exc}"))
         if prep.raw:
             base = self._line.recognize(crops, alphabet=alphabet, length=length)
         else:

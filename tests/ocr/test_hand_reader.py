@@ -101,3 +101,26 @@ def test_blank_crop_stays_blank_with_three_readers(
     ens = EnsembleRecognizer(PPOCRRecognizer(rec_session), GlyphClassifier(glyph_session),
                              hand=HandLineReader(hand_session))
     assert ens.recognize([blank], alphabet=NUMERIC)[0].status == "blank"
+
+
+def test_a_crop_whose_cleaning_crashes_is_an_engine_error_alone(
+    rec_session: Any, glyph_session: Any, hand_session: Any, test_bank: GlyphBank,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ocr.ensemble as ensemble
+
+    rng = np.random.default_rng(4)
+    crops = [compose_answer(test_bank, t, rng).image for t in ["47", "3/8", "62"]]
+    real = ensemble.clean_ink
+
+    def flaky(crop: np.ndarray, options: Any = None) -> Any:
+        if crop is crops[1]:
+            raise RuntimeError("OpenCV assertion")
+        return real(crop, options)
+
+    monkeypatch.setattr(ensemble, "clean_ink", flaky)
+    ens = EnsembleRecognizer(PPOCRRecognizer(rec_session), GlyphClassifier(glyph_session),
+                             hand=HandLineReader(hand_session))
+    out = ens.recognize(crops, alphabet=NUMERIC)
+    assert out[1].status == "engine_error" and "cleaning failed" in out[1].detail
+    assert out[0].status == out[2].status == "ok"

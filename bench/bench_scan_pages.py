@@ -9,8 +9,8 @@ eraser smudges), then degraded like a copier (±3° skew, blur, noise, paper ton
 
 Calibration pages use the datasets' ``calib`` split, measured pages the ``test`` split:
 the auto-accept threshold is chosen on the first (the lowest whose answers above it are
-99.5% right plus ``--calib-margin`` there, for the sampling error of a few thousand
-answers) and reported on the second.
+99.5% right with 90% confidence there: the one-sided Wilson lower bound of their share
+right, for the sampling error of a few thousand answers) and reported on the second.
 
 Run alone: ``python bench/bench_scan_pages.py [--pages 120] [--soak 2000]``.
 Baseline, same run: RapidOCR (the ``rapidocr`` package, default settings) reading the whole
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import multiprocessing
 import resource
 import statistics
@@ -247,14 +248,28 @@ def score(reads: list[PageRead], truth: list[FilledPage]) -> dict[str, Any]:
             "n_bubbles": bubble_n, "multi_flagged": f"{multi_flag}/{multi_n}"}
 
 
-def choose_threshold(written: list[tuple[str, str, str, float]], target: float = 0.995) -> float:
-    """Lowest confidence threshold whose accepted answers are at least ``target`` right."""
+def wilson_lower(right: int, n: int, z: float) -> float:
+    """One-sided Wilson score lower bound of a binomial share ``right / n``."""
+    if n == 0:
+        return 0.0
+    p = right / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
+
+
+def choose_threshold(written: list[tuple[str, str, str, float]], target: float = 0.995,
+                     z: float = 0.0) -> float:
+    """Lowest confidence threshold whose accepted answers are at least ``target`` right;
+    with ``z`` > 0, whose Wilson lower bound at ``z`` is (z = 0: the plain share)."""
     ranked = sorted(written, key=lambda w: -w[3])
     best = 1.01
     right = 0
     for i, (t, r, _, conf) in enumerate(ranked, start=1):
         right += t == r
-        if right / i >= target:
+        # A threshold accepts every answer of its confidence: judge it after the last one.
+        tied = i < len(ranked) and ranked[i][3] == conf
+        if not tied and wilson_lower(right, i, z) >= target:
             best = conf
     return best
 
@@ -320,10 +335,10 @@ def main() -> dict[str, str]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=120)
     parser.add_argument("--calib-pages", type=int, default=150)
-    parser.add_argument("--calib-margin", type=float, default=0.002,
-                        help="added to the 99.5%% target when the threshold is chosen on the "
-                             "calibration pages, for its sampling error (as "
-                             "bench_review_policy.py --margin)")
+    parser.add_argument("--calib-z", type=float, default=1.2816,
+                        help="the threshold chosen on the calibration pages must give 99.5%% "
+                             "right there by the one-sided Wilson lower bound at this z "
+                             "(1.2816: 90%% confidence; 0: the plain share)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--baseline-pages", type=int, default=8)
     parser.add_argument("--soak", type=int, default=0, help="pages for the memory soak")
@@ -357,7 +372,7 @@ def main() -> dict[str, str]:
         m = write_readings(calib_out, calib_reads, calib, questions)
         print(f"wrote {n} test readings to {args.readings_out} and {m} calibration readings "
               f"to {calib_out}")
-    threshold = choose_threshold(score(calib_reads, calib)["written"], 0.995 + args.calib_margin)
+    threshold = choose_threshold(score(calib_reads, calib)["written"], 0.995, args.calib_z)
     s = score(reads, test)
     accepted = [w for w in s["written"] if w[3] >= threshold]
     acc_above = sum(t == r for t, r, _, _ in accepted) / max(len(accepted), 1)
@@ -386,7 +401,7 @@ def main() -> dict[str, str]:
     print(f"bubbles: {s['bubble_acc']:.2%} per bubble (target >= 99.5%); double marks flagged "
           f"{s['multi_flagged']}")
     print(f"calibration: threshold {threshold:.3f} (chosen on {len(calib)} calib pages for "
-          f"{0.995 + args.calib_margin:.1%} right there) -> "
+          f"99.5% right there, Wilson lower bound at z={args.calib_z:g}) -> "
           f"{acc_above:.2%} right above it, coverage {coverage:.1%} (targets 99.5% at >= 90%)")
     if soak_samples:
         print("memory soak (pages read, RSS MB): " +

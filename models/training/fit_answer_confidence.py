@@ -6,7 +6,7 @@ Reproduces ``models/answer_confidence.json``:
 
 (defaults: 4 x 300 pages of the page benchmark's worksheet, seeds 4242, 4343, 500 and 501,
 glyphs of the ``calib`` split only: about 12,200 written answers; 2 worker processes,
-about 4 minutes on the 2-core development box). Every page is composed, packed into a
+about 6 minutes on the 2-core development box). Every page is composed, packed into a
 copier-like PDF and read by the product's own pipeline (``ocr.pipeline.read_page`` with
 ``ocr.readers.build_default_recognizer``), so the model learns from the crops the product
 really cuts. Each written crop's readers' evidence is recorded, and a logistic model of

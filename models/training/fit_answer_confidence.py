@@ -13,7 +13,9 @@ really cuts. Each written crop's readers' evidence is recorded, and a logistic m
 "the winner is the truth" is fitted over ``ocr.confidence.FEATURES`` (Newton's method,
 L2 penalty 1 on standardised features). It prints, per seed held out, how much of that
 seed's answers the model and the plain posterior share can accept at 99.5% right, so a
-refit shows its gain. The ``test`` split is never read. Refit whenever a reader or the
+refit shows its gain, and how well the page benchmark's threshold rule transfers: chosen on
+half a seed's pages (150, as the benchmark does) and applied to each other half, how often
+the share right above it falls under 99.5% (``transfer_pairs``). The ``test`` split is never read. Refit whenever a reader or the
 ensemble's weights change: the features are those readers' evidence. Then print the
 sha256 and copy it into ``models/manifest.py``.
 """
@@ -96,12 +98,14 @@ def _read(page: PageImage) -> tuple[int, list[tuple[str, int, str | None, list[E
                           for a, (alpha, ev) in zip(pending, reader.log, strict=True)]
 
 
-def collect(seed: int, pages: int, workers: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Features, right/wrong and alphabet of every written crop the readers decided."""
+def collect(seed: int, pages: int, workers: int
+            ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Features, right/wrong, alphabet and page index of every written crop the readers
+    decided."""
     layout, printed, blank, _ = _pages.build_worksheet()
     template = _pages.template_of(layout, blank)
     filled = _pages.make_pages(layout, printed, "calib", pages, seed)
-    rows, right, alphabets = [], [], []
+    rows, right, alphabets, page_of = [], [], [], []
     ctx = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         pdf = Path(tmp) / "calib.pdf"
@@ -120,7 +124,8 @@ def collect(seed: int, pages: int, workers: int) -> tuple[np.ndarray, np.ndarray
                     rows.append(evidence_features(cands, post))
                     right.append(cands[int(np.argmax(post))].text == truth)
                     alphabets.append(alpha or "")
-    return np.array(rows), np.array(right, np.float64), alphabets
+                    page_of.append(index)
+    return np.array(rows), np.array(right, np.float64), alphabets, np.array(page_of)
 
 
 def _say(line: str) -> None:
@@ -155,12 +160,45 @@ def coverage_at(score: np.ndarray, right: np.ndarray, target: float = 0.995) -> 
     return float((ok.max() + 1) / len(order)) if ok.size else 0.0
 
 
+def transfer_pairs(sets: list[tuple[np.ndarray, np.ndarray]], z: float = 1.2816,
+                   target: float = 0.995) -> list[tuple[float, float]]:
+    """Choose the page benchmark's threshold on one set, apply it to each other set.
+
+    The page benchmark picks its auto-accept threshold on 150 calibration pages and reports
+    the share right above it on other pages; how often that share falls under ``target``
+    on fresh pages is what this measures, on calibration data alone.
+
+    Args:
+        sets: (confidence, right as 0/1) of each set's answers.
+        z: The Wilson bound's z, as ``bench_scan_pages.py --calib-z``.
+        target: Share right the threshold must give where it is chosen.
+
+    Returns:
+        (share right above the threshold, share of answers above it) for every ordered
+        pair of distinct sets; the share right is 1.0 where nothing is above it.
+    """
+    out = []
+    for i, (conf_i, right_i) in enumerate(sets):
+        written = [("1", "1" if r else "0", "", float(c)) for c, r in zip(conf_i, right_i,
+                                                                          strict=True)]
+        threshold = _pages.choose_threshold(written, target, z)
+        for j, (conf_j, right_j) in enumerate(sets):
+            if i == j:
+                continue
+            above = conf_j >= threshold
+            share = float(right_j[above].mean()) if above.any() else 1.0
+            out.append((share, float(above.mean())))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--seeds", default="4242,4343,500,501")
     parser.add_argument("--pages", type=int, default=300, help="pages per seed")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--calib-z", type=float, default=1.2816,
+                        help="z of the page benchmark's threshold rule, for the transfer study")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     t0 = time.time()
@@ -170,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     alphabets = sorted({a for p in parts.values() for a in p[2] if a})
     _say(f"{len(y)} written answers decided by the readers, {y.mean():.2%} right, "
           f"formats {alphabets} ({time.time() - t0:.0f} s)")
+    held_out_conf: dict[int, np.ndarray] = {}
     for held in seeds if len(seeds) > 1 else []:
         rest = [s for s in seeds if s != held]
         mean, scale, w, b = fit_logistic(np.concatenate([parts[s][0] for s in rest]),
@@ -177,9 +216,21 @@ def main(argv: list[str] | None = None) -> int:
         model = ConfidenceModel(frozenset(alphabets), tuple(mean), tuple(scale), tuple(w), b)
         hx, hy = parts[held][0], parts[held][1]
         learned = np.array([model.probability(f) for f in hx])
+        held_out_conf[held] = learned
         posterior = 1.0 - np.exp(hx[:, 0])  # feature 0 is log(1 - winner's share)
         _say(f"seed {held} held out: share accepted at 99.5% right: calibrated model "
               f"{coverage_at(learned, hy):.1%}, posterior share {coverage_at(posterior, hy):.1%}")
+    if held_out_conf:
+        # Each seed's two halves are sets of the page benchmark's calibration size (150 of
+        # the default 300 pages); every answer is scored by a model that never saw its seed.
+        half = args.pages // 2
+        sets = [(held_out_conf[s][sel], parts[s][1][sel]) for s in seeds
+                for sel in (parts[s][3] < half, parts[s][3] >= half)]
+        pairs = np.array(transfer_pairs(sets, args.calib_z))
+        _say(f"threshold transfer ({half} pages chosen -> another {half}, Wilson z="
+             f"{args.calib_z:g}): {int((pairs[:, 0] < 0.995).sum())} of {len(pairs)} pairs "
+             f"under 99.5% right, lowest {pairs[:, 0].min():.2%}, mean coverage "
+             f"{pairs[:, 1].mean():.1%}")
     mean, scale, w, b = fit_logistic(x, y)
     model = ConfidenceModel(frozenset(alphabets), tuple(float(v) for v in mean),
                             tuple(float(v) for v in scale), tuple(float(v) for v in w), b,

@@ -131,3 +131,20 @@ def test_ensemble_confidence_is_calibrated_for_fitted_formats_only(
     # A format the model was not fitted on keeps the posterior share.
     signed = calibrated.recognize(crops, alphabet=ALPHABETS["signed_decimal"])
     assert all(r.confidence == pytest.approx(r.alternatives[0][1]) for r in signed)
+
+
+def test_transfer_pairs_applies_each_sets_threshold_to_the_others() -> None:
+    from models.training.fit_answer_confidence import transfer_pairs
+
+    # Set a is right only above 0.9, so its threshold is 0.95; set b's wrong answer sits
+    # above that, so b judged by a's threshold falls under 99.5%.
+    conf_a = np.array([0.99] * 300 + [0.95] * 300 + [0.5] * 10)
+    right_a = np.array([1.0] * 600 + [0.0] * 10)
+    conf_b = np.array([0.99] * 100 + [0.97] + [0.2] * 20)
+    right_b = np.array([1.0] * 100 + [0.0] + [1.0] * 20)
+    pairs = transfer_pairs([(conf_a, right_a), (conf_b, right_b)], z=0.0)
+    assert len(pairs) == 2
+    a_to_b, b_to_a = pairs
+    assert a_to_b == (100 / 101, 101 / 121)
+    # b's own wrong answer at 0.97 keeps its threshold at 0.99: a's 0.95s are left out.
+    assert b_to_a == (1.0, 300 / 610)

@@ -14,8 +14,8 @@ really cuts. Each written crop's readers' evidence is recorded, and a logistic m
 L2 penalty 1 on standardised features). It prints, per seed held out, how much of that
 seed's answers the model and the plain posterior share can accept at 99.5% right, so a
 refit shows its gain, and how well the page benchmark's threshold rule transfers: chosen on
-half a seed's pages (150, as the benchmark does) and applied to each other half, how often
-the share right above it falls under 99.5% (``transfer_pairs``). The ``test`` split is never read. Refit whenever a reader or the
+two seeds' pages and applied to each half of every other seed, how often the share right
+above it falls under 99.5% (``transfer_pairs``). The ``test`` split is never read. Refit whenever a reader or the
 ensemble's weights change: the features are those readers' evidence. Then print the
 sha256 and copy it into ``models/manifest.py``.
 """
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib
+import itertools
 import multiprocessing
 import sys
 import tempfile
@@ -160,34 +161,35 @@ def coverage_at(score: np.ndarray, right: np.ndarray, target: float = 0.995) -> 
     return float((ok.max() + 1) / len(order)) if ok.size else 0.0
 
 
-def transfer_pairs(sets: list[tuple[np.ndarray, np.ndarray]], z: float = 1.2816,
-                   target: float = 0.995) -> list[tuple[float, float]]:
-    """Choose the page benchmark's threshold on one set, apply it to each other set.
+Scored = tuple[np.ndarray, np.ndarray]  # (confidence, right as 0/1) of a set's answers
 
-    The page benchmark picks its auto-accept threshold on 150 calibration pages and reports
+
+def transfer_pairs(pairs: list[tuple[Scored, Scored]], z: float = 1.2816,
+                   target: float = 0.995, fresh_ratio: float | None = None
+                   ) -> list[tuple[float, float]]:
+    """Choose the page benchmark's threshold on one set, apply it to a fresh one.
+
+    The page benchmark picks its auto-accept threshold on calibration pages and reports
     the share right above it on other pages; how often that share falls under ``target``
     on fresh pages is what this measures, on calibration data alone.
 
     Args:
-        sets: (confidence, right as 0/1) of each set's answers.
-        z: The Wilson bound's z, as ``bench_scan_pages.py --calib-z``.
-        target: Share right the threshold must give where it is chosen.
+        pairs: (set the threshold is chosen on, fresh set it is applied to).
+        z, fresh_ratio: The benchmark's rule (``bench_scan_pages.choose_threshold``).
+        target: Share right the threshold must give.
 
     Returns:
-        (share right above the threshold, share of answers above it) for every ordered
-        pair of distinct sets; the share right is 1.0 where nothing is above it.
+        (share right above the threshold, share of answers above it) on each fresh set;
+        the share right is 1.0 where nothing is above it.
     """
     out = []
-    for i, (conf_i, right_i) in enumerate(sets):
-        written = [("1", "1" if r else "0", "", float(c)) for c, r in zip(conf_i, right_i,
+    for (conf_c, right_c), (conf_f, right_f) in pairs:
+        written = [("1", "1" if r else "0", "", float(c)) for c, r in zip(conf_c, right_c,
                                                                           strict=True)]
-        threshold = _pages.choose_threshold(written, target, z)
-        for j, (conf_j, right_j) in enumerate(sets):
-            if i == j:
-                continue
-            above = conf_j >= threshold
-            share = float(right_j[above].mean()) if above.any() else 1.0
-            out.append((share, float(above.mean())))
+        threshold = _pages.choose_threshold(written, target, z, fresh_ratio)
+        above = conf_f >= threshold
+        share = float(right_f[above].mean()) if above.any() else 1.0
+        out.append((share, float(above.mean())))
     return out
 
 
@@ -220,17 +222,23 @@ def main(argv: list[str] | None = None) -> int:
         posterior = 1.0 - np.exp(hx[:, 0])  # feature 0 is log(1 - winner's share)
         _say(f"seed {held} held out: share accepted at 99.5% right: calibrated model "
               f"{coverage_at(learned, hy):.1%}, posterior share {coverage_at(posterior, hy):.1%}")
-    if held_out_conf:
-        # Each seed's two halves are sets of the page benchmark's calibration size (150 of
-        # the default 300 pages); every answer is scored by a model that never saw its seed.
+    if len(held_out_conf) >= 3:
+        # As the page benchmark does: a threshold chosen on two seeds' pages (600 by
+        # default) with the predictive rule, applied to each half of every other seed;
+        # every answer is scored by a model that never saw its seed.
         half = args.pages // 2
-        sets = [(held_out_conf[s][sel], parts[s][1][sel]) for s in seeds
-                for sel in (parts[s][3] < half, parts[s][3] >= half)]
-        pairs = np.array(transfer_pairs(sets, args.calib_z))
-        _say(f"threshold transfer ({half} pages chosen -> another {half}, Wilson z="
-             f"{args.calib_z:g}): {int((pairs[:, 0] < 0.995).sum())} of {len(pairs)} pairs "
-             f"under 99.5% right, lowest {pairs[:, 0].min():.2%}, mean coverage "
-             f"{pairs[:, 1].mean():.1%}")
+        halves = {s: [(held_out_conf[s][sel], parts[s][1][sel])
+                      for sel in (parts[s][3] < half, parts[s][3] >= half)] for s in seeds}
+        pairs = [((np.concatenate([held_out_conf[a], held_out_conf[b]]),
+                   np.concatenate([parts[a][1], parts[b][1]])), fresh)
+                 for a, b in itertools.combinations(seeds, 2)
+                 for s in seeds if s not in (a, b) for fresh in halves[s]]
+        found = np.array(transfer_pairs(pairs, args.calib_z,
+                                        fresh_ratio=half / (2 * args.pages)))
+        _say(f"threshold transfer ({2 * args.pages} pages chosen -> {half} fresh, predictive "
+             f"Wilson z={args.calib_z:g}): {int((found[:, 0] < 0.995).sum())} of "
+             f"{len(found)} under 99.5% right, lowest {found[:, 0].min():.2%}, mean "
+             f"coverage {found[:, 1].mean():.1%}")
     mean, scale, w, b = fit_logistic(x, y)
     model = ConfidenceModel(frozenset(alphabets), tuple(float(v) for v in mean),
                             tuple(float(v) for v in scale), tuple(float(v) for v in w), b,

@@ -49,3 +49,19 @@ def test_tied_confidences_are_accepted_together() -> None:
     written = _written(1000, 50)
     for z in (0.0, 1.2816):
         assert b.choose_threshold(written, 0.995, z) > 0.4
+
+
+def test_predictive_rule_is_stricter_for_a_smaller_fresh_batch() -> None:
+    # 3,000 answers above 50 wrong ones, 5 of the 3,000 wrong too (99.83% right): bounding
+    # a fresh batch's share must accept no more than bounding the calibration share, and
+    # less the smaller the fresh batch.
+    written = _written(3000, 50)
+    for k in range(5):
+        written[1000 + k * 400] = ("2", "3", "ok", written[1000 + k * 400][3])
+    calib_only = b.choose_threshold(written, 0.995, 1.2816)
+    same_size = b.choose_threshold(written, 0.995, 1.2816, fresh_ratio=1.0)
+    fifth = b.choose_threshold(written, 0.995, 1.2816, fresh_ratio=0.2)
+    assert calib_only <= same_size <= fifth
+    assert calib_only < 0.6 and fifth > 1.0  # all 3,000 vouched for, against none of them
+    # A huge fresh batch adds no doubt of its own: the rule tends to the calib-only one.
+    assert b.choose_threshold(written, 0.995, 1.2816, fresh_ratio=1e9) == calib_only

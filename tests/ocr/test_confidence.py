@@ -133,18 +133,17 @@ def test_ensemble_confidence_is_calibrated_for_fitted_formats_only(
     assert all(r.confidence == pytest.approx(r.alternatives[0][1]) for r in signed)
 
 
-def test_transfer_pairs_applies_each_sets_threshold_to_the_others() -> None:
+def test_transfer_pairs_applies_each_sets_threshold_to_the_fresh_one() -> None:
     from models.training.fit_answer_confidence import transfer_pairs
 
     # Set a is right only above 0.9, so its threshold is 0.95; set b's wrong answer sits
     # above that, so b judged by a's threshold falls under 99.5%.
-    conf_a = np.array([0.99] * 300 + [0.95] * 300 + [0.5] * 10)
-    right_a = np.array([1.0] * 600 + [0.0] * 10)
-    conf_b = np.array([0.99] * 100 + [0.97] + [0.2] * 20)
-    right_b = np.array([1.0] * 100 + [0.0] + [1.0] * 20)
-    pairs = transfer_pairs([(conf_a, right_a), (conf_b, right_b)], z=0.0)
-    assert len(pairs) == 2
-    a_to_b, b_to_a = pairs
+    a = (np.array([0.99] * 300 + [0.95] * 300 + [0.5] * 10), np.array([1.0] * 600 + [0.0] * 10))
+    b = (np.array([0.99] * 100 + [0.97] + [0.2] * 20), np.array([1.0] * 100 + [0.0] + [1.0] * 20))
+    a_to_b, b_to_a = transfer_pairs([(a, b), (b, a)], z=0.0)
     assert a_to_b == (100 / 101, 101 / 121)
     # b's own wrong answer at 0.97 keeps its threshold at 0.99: a's 0.95s are left out.
     assert b_to_a == (1.0, 300 / 610)
+    # Bounding a fresh batch a tenth of a's size: 600 right of 600 no longer vouches for
+    # 99.5% there, so nothing is accepted.
+    assert transfer_pairs([(a, b)], z=1.2816, fresh_ratio=0.1) == [(1.0, 0.0)]

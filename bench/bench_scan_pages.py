@@ -8,9 +8,10 @@ eraser smudges), then degraded like a copier (±3° skew, blur, noise, paper ton
 40-90, 25% binarised) at 200 dpi, and packed into one PDF of embedded JPEG pages.
 
 Calibration pages use the datasets' ``calib`` split, measured pages the ``test`` split:
-the auto-accept threshold is chosen on the first (the lowest whose answers above it are
-99.5% right with 90% confidence there: the one-sided Wilson lower bound of their share
-right, for the sampling error of a few thousand answers) and reported on the second.
+the auto-accept threshold is chosen on the first (600 pages: the lowest threshold whose
+answers above it would be 99.5% right on a fresh batch of the measured size with 90%
+confidence, by the one-sided Wilson bound at the effective count of both batches'
+sampling error; ``choose_threshold``) and reported on the second.
 
 Run alone: ``python bench/bench_scan_pages.py [--pages 120] [--soak 2000]``.
 Baseline, same run: RapidOCR (the ``rapidocr`` package, default settings) reading the whole

@@ -13,11 +13,11 @@ really cuts. Each written crop's readers' evidence is recorded, and a logistic m
 "the winner is the truth" is fitted over ``ocr.confidence.FEATURES`` (Newton's method,
 L2 penalty 1 on standardised features). It prints, per seed held out, how much of that
 seed's answers the model and the plain posterior share can accept at 99.5% right, so a
-refit shows its gain, and how well the page benchmark's threshold rule transfers: chosen on
-two seeds' pages and applied to each half of every other seed, how often the share right
-above it falls under 99.5% (``transfer_pairs``). The ``test`` split is never read. Refit whenever a reader or the
-ensemble's weights change: the features are those readers' evidence. Then print the
-sha256 and copy it into ``models/manifest.py``.
+refit shows its gain, and how well the page benchmark's threshold rule transfers: chosen
+on two seeds' pages and applied to each half of every other seed, how often the share
+right above it falls under 99.5% (``transfer_pairs``). The ``test`` split is never read.
+Refit whenever a reader or the ensemble's weights change: the features are those
+readers' evidence. Then print the sha256 and copy it into ``models/manifest.py``.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Annotated papers: rendering speed and size for a class (30 students × 2 pages).
 
 Data: a two-page markbook worksheet (every question kind) printed, filled with handwriting
-and marks by ``ocr.synthetic_page.fill_page`` at 200 dpi (degraded like a copier), aligned
+and marks by ``simulation.pages.fill_page`` at 200 dpi (degraded like a copier), aligned
 by its markers; every answer region gets a verdict (cycling through all five) and a score.
 Four filled pages are made and shifted a few pixels per student so all 60 images differ
 (reportlab stores identical images once, which would flatter every figure).
 
 Measured in the same run, on the same images:
-* ``annotated``: :func:`errorbook.annotate.render_annotated_pdf`, one PDF per student.
+* ``annotated``: :func:`errorbook.printing.annotated.paper.render_annotated_pdf`, one PDF per student.
 * ``baseline (same background)``: the same downscale + whitening + JPEG, drawn full-page
   with reportlab, no marks or text: what the marks, header and total cost on top.
 * ``baseline (raw embed)``: the scans embedded as they are (reportlab, Flate), the naive
@@ -38,7 +38,7 @@ from reportlab.pdfgen.canvas import Canvas
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from errorbook.annotate import (  # noqa: E402
+from errorbook.printing.annotated.paper import (  # noqa: E402
     AnnotateOptions,
     RegionMark,
     ScanPage,
@@ -47,13 +47,13 @@ from errorbook.annotate import (  # noqa: E402
     render_annotated_class_pdf,
     render_annotated_pdf,
 )
-from errorbook.layout import layout_worksheet  # noqa: E402
-from errorbook.scan_image import background_jpeg, binary_streams, draw_jpeg  # noqa: E402
-from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf  # noqa: E402
+from errorbook.printing.layout import layout_worksheet  # noqa: E402
+from errorbook.printing.scan_image import background_jpeg, binary_streams, draw_jpeg  # noqa: E402
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf  # noqa: E402
 from grading.questions import Question  # noqa: E402
 from ocr.align import align_with_markers  # noqa: E402
-from ocr.synthetic_page import fill_page  # noqa: E402
-from service.simulate import load_glyphs  # noqa: E402
+from simulation.classroom import load_glyphs  # noqa: E402
+from simulation.pages import fill_page  # noqa: E402
 
 DPI = 200
 VERDICTS = ("correct", "incorrect", "partially_correct", "blank", "needs_review", "correct")

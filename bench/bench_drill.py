@@ -1,6 +1,6 @@
 """Benchmark: free-form arithmetic drill pages (口算), found, read and graded with no layout.
 
-Pages come from ``ocr.synthetic_drill``: 3-4 columns × 8-10 rows of printed expressions in
+Pages come from ``simulation.drill_pages``: 3-4 columns × 8-10 rows of printed expressions in
 the CJK font, answers handwritten with the real handwriting ``test`` split (MNIST +
 BHMSDS; ~20% wrong, ~10% blank), scanned at 200/250/300 dpi with skew, blur, noise, JPEG
 and sometimes binarisation. Both configurations run in the same process on the same pages
@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grading.grade import Verdict
-from ocr.drill import (
+from ocr.drill.items import ItemLayout
+from ocr.drill.page import (
     DrillEngines,
     DrillItem,
     DrillOptions,
@@ -36,10 +37,9 @@ from ocr.drill import (
     read_drill_page,
     read_results,
 )
-from ocr.drill import locate_items as locate
-from ocr.drill_items import ItemLayout
-from ocr.synthetic import GlyphBank
-from ocr.synthetic_drill import DrillPageOptions, DrillTruth, make_drill_page
+from ocr.drill.page import locate_items as locate
+from simulation.drill_pages import DrillPageOptions, DrillTruth, make_drill_page
+from simulation.handwriting import GlyphBank
 
 
 @dataclass

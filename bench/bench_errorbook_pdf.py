@@ -1,16 +1,16 @@
 """Error books: rendering a class set (50 students × 10 cards with crops + 20 practice items).
 
-Data (:mod:`errorbook.book_demo`, deterministic): each student's ten review cards are drawn
+Data (:mod:`simulation.books`, deterministic): each student's ten review cards are drawn
 from ``sample_scans/question_bank.json`` (every kind; arithmetic and numeric ones carry a
 400×120 px greyscale answer crop of handwriting-like digits, unique per card); the practice
 sheet is 20 arithmetic items laid out by ``layout_worksheet`` with a QR code per page.
 Building the data (PNG encoding of the crops, the layouts) is not timed.
 
 Measured in the same run:
-* ``class set``: :func:`errorbook.book_pdf.render_class_books`, one PDF for the class
+* ``class set``: :func:`errorbook.printing.book.pdf.render_class_books`, one PDF for the class
   (cover, then every book, duplex-padded);
-* ``one book each``: :func:`errorbook.book_pdf.render_student_book` per student;
-* ``baseline``: :func:`errorbook.worksheet_pdf.render_worksheet_pdf` printing the same
+* ``one book each``: :func:`errorbook.printing.book.pdf.render_student_book` per student;
+* ``baseline``: :func:`errorbook.printing.worksheet.render_worksheet_pdf` printing the same
   number of plain worksheet pages (a 20-item arithmetic sheet) in one PDF, with no
   duplex padding: what a page costs with no cards, crops or summaries. The ratio
   compares ms per page.
@@ -35,12 +35,12 @@ from pydantic import TypeAdapter
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from errorbook.book_demo import demo_book  # noqa: E402
-from errorbook.book_model import StudentBook  # noqa: E402
-from errorbook.book_pdf import render_class_books, render_student_book  # noqa: E402
-from errorbook.layout import layout_worksheet  # noqa: E402
-from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf  # noqa: E402
+from errorbook.printing.book.model import StudentBook  # noqa: E402
+from errorbook.printing.book.pdf import render_class_books, render_student_book  # noqa: E402
+from errorbook.printing.layout import layout_worksheet  # noqa: E402
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf  # noqa: E402
 from grading.questions import ArithmeticQuestion, Question  # noqa: E402
+from simulation.books import demo_book  # noqa: E402
 
 
 def _bank() -> tuple[list[Any], dict[str, str]]:

@@ -36,8 +36,8 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from errorbook.layout import WorksheetLayout  # noqa: E402
-from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf  # noqa: E402
+from errorbook.contract import WorksheetLayout  # noqa: E402
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf  # noqa: E402
 from grading.arithmetic_stem import parse_arithmetic_stem  # noqa: E402
 from grading.questions import Question  # noqa: E402
 from grading.response import Response  # noqa: E402

@@ -3,14 +3,14 @@
 Data (seeded): 20 knowledge points, each with its own generating parameters drawn from
 prior 0.1-0.6, learn 0.05-0.3, guess 0.05-0.28, slip 0.03-0.25; ~250 students per point,
 each with 8-32 answers (mean 20) drawn from the BKT model by
-:func:`errorbook.mastery_fit.simulate_bkt`: 100,000 answers by default.
+:func:`errorbook.learner.fit.simulate_bkt`: 100,000 answers by default.
 
 Measured in the same run, on the same data:
 * ``fit_all``: every knowledge point in one packed, vectorised EM run.
 * ``fit_bkt per point``: the same fits, one knowledge point at a time.
 * one E-step (forward-backward with expected counts) over all points: vectorised and
   packed as ``fit_all`` runs it (packing timed apart), per point through the public
-  :func:`errorbook.mastery_fit.log_likelihood` (packing included), and the same E-step in a
+  :func:`errorbook.learner.fit.log_likelihood` (packing included), and the same E-step in a
   plain Python loop (the baseline), checked to give the same log-likelihood.
 * ``update()``: BKT updates per second (pure Python, one student, item difficulty on).
 
@@ -32,8 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from errorbook.mastery import BktParams, Observation, initial_state, update  # noqa: E402
-from errorbook.mastery_fit import (  # noqa: E402
+from errorbook.learner.bkt import BktParams, Observation, initial_state, update  # noqa: E402
+from errorbook.learner.fit import (  # noqa: E402
     _e_step,  # private: the packed E-step is what fit_all iterates
     _pack,
     fit_all,

@@ -1,6 +1,6 @@
 """Benchmark: reading handwritten numeric answers (1-5 characters) from answer-box crops.
 
-Answers are composed from real handwriting (``ocr.synthetic``; MNIST + BHMSDS) into
+Answers are composed from real handwriting (``simulation.handwriting``; MNIST + BHMSDS) into
 printed boxes at 150-300 dpi and degraded like a copier scan (rotation +-3 deg, blur, noise,
 JPEG 35-90, binarisation 30%, pencil-light ink 30%). The confidence threshold is chosen on
 the ``calib`` split; every accuracy in the table is measured on the ``test`` split, which
@@ -20,20 +20,20 @@ import numpy as np
 
 from models.loader import SessionSettings, open_session
 from models.manifest import ANSWER_LINE_READER, DIGIT_CLASSIFIER, PPOCR_REC_SMALL
-from ocr.ctc import ALPHABETS, Alphabet
-from ocr.ensemble import EnsembleOptions, EnsembleRecognizer
-from ocr.glyphs import GlyphClassifier
-from ocr.hand_reader import HandLineReader
-from ocr.preprocess import RAW, PrepOptions
-from ocr.recognize import PPOCRRecognizer, Reading, RecognizerOptions
-from ocr.synthetic import (
+from ocr.reading.ctc import ALPHABETS, Alphabet
+from ocr.reading.ensemble import EnsembleOptions, EnsembleRecognizer
+from ocr.reading.glyphs import GlyphClassifier
+from ocr.reading.hand_reader import HandLineReader
+from ocr.reading.preprocess import RAW, PrepOptions
+from ocr.reading.recognize import PPOCRRecognizer, Reading, RecognizerOptions
+from ocr.verification.verify import check_key
+from simulation.handwriting import (
     ComposedCrop,
     ComposeOptions,
     GlyphBank,
     compose_answer,
     random_numeric_answer,
 )
-from ocr.verify import check_key
 
 TARGET_PRECISION = 0.995
 

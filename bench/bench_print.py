@@ -18,11 +18,11 @@ from reportlab.pdfgen.canvas import Canvas
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from errorbook.fonts import register_cjk_font  # noqa: E402
-from errorbook.layout import layout_worksheet  # noqa: E402
-from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf  # noqa: E402
+from errorbook.contract import PageCode, format_page_code  # noqa: E402
+from errorbook.printing.fonts import register_cjk_font  # noqa: E402
+from errorbook.printing.layout import layout_worksheet  # noqa: E402
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf  # noqa: E402
 from grading.questions import Question  # noqa: E402
-from ocr.page_code import PageCode, format_page_code  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_scans"
 STUDENTS = 30

@@ -45,13 +45,14 @@ from pydantic import TypeAdapter
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from errorbook.layout import PageLayout, layout_worksheet  # noqa: E402
-from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf  # noqa: E402
+from errorbook.contract import PageLayout  # noqa: E402
+from errorbook.printing.layout import layout_worksheet  # noqa: E402
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf  # noqa: E402
 from grading.questions import Question  # noqa: E402
 from ocr.ingest import IngestLimits, PageImage, iter_pages  # noqa: E402
 from ocr.pipeline import PageRead, RegionSpec, TemplatePage, read_page  # noqa: E402
-from ocr.synthetic import DatasetsMissingError, GlyphBank, random_numeric_answer  # noqa: E402
-from ocr.synthetic_page import FilledPage, fill_page  # noqa: E402
+from simulation.handwriting import DatasetsMissingError, GlyphBank, random_numeric_answer  # noqa: E402
+from simulation.pages import FilledPage, fill_page  # noqa: E402
 
 DPI = 200
 WORKSHEET_ID = 77
@@ -168,7 +169,7 @@ def to_pdf(pages: list[FilledPage]) -> bytes:
 def _init(template: TemplatePage) -> None:
     import cv2
 
-    from ocr.readers import build_default_recognizer
+    from ocr.reading.default import build_default_recognizer
 
     cv2.setNumThreads(1)  # one worker per core: no OpenCV thread pool on top
 
@@ -342,7 +343,7 @@ def soak(pdf_path: Path, template: TemplatePage, pages: int) -> list[tuple[int, 
     pages, so growth shows as a rising series."""
     import cv2
 
-    from ocr.readers import build_default_recognizer
+    from ocr.reading.default import build_default_recognizer
 
     cv2.setNumThreads(1)
     recognizer = build_default_recognizer()

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from service.config import Settings  # noqa: E402
 from service.inprocess import inprocess_client  # noqa: E402
 from service.localserver import free_port  # noqa: E402
-from service.simulate import keys_for, scan_class_set  # noqa: E402
+from simulation.classroom import keys_for, scan_class_set  # noqa: E402
 
 
 def _bank() -> dict[str, Any]:

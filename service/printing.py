@@ -8,9 +8,8 @@ from typing import Any
 
 from anyio import to_thread
 
-from errorbook.layout import WorksheetLayout
-from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf
-from ocr.page_code import PageCode, format_page_code
+from errorbook.contract import PageCode, WorksheetLayout, format_page_code
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 
 __all__ = ["CopyRequest", "render_copies"]
 

@@ -24,7 +24,7 @@ from grading.causes import CAUSE_LABELS, CauseCode
 from grading.grade import Verdict
 from service.db import GradeRow, Student, WorksheetRow
 from service.repositories.results import Answer, ItemInfo
-from service.schemas_results import (
+from service.schemas.results import (
     CauseOut,
     ClassSummaryOut,
     QuestionCellOut,

@@ -12,7 +12,7 @@ from service.db import SchoolClass, Student
 from service.errors import BadRequest, Conflict, PayloadTooLarge
 from service.repositories.classes import ClassRepository, NewStudent
 from service.roster import parse_roster_csv
-from service.schemas import ClassCreate, ClassOut, StudentIn, StudentOut, StudentsAdded
+from service.schemas.common import ClassCreate, ClassOut, StudentIn, StudentOut, StudentsAdded
 
 __all__ = ["router"]
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from anyio import to_thread
 from fastapi import APIRouter, Query, Request, Response
 
-from errorbook.book_model import BookOptions, ClassCover
-from errorbook.book_pdf import render_answer_key, render_class_books, render_student_book
+from errorbook.printing.book.model import BookOptions, ClassCover
+from errorbook.printing.book.pdf import render_answer_key, render_class_books, render_student_book
 from service.api.deps import ActorDep, SessionDep, SettingsDep
 from service.errors import NotFound
 from service.mastery.books import build_book

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from errorbook.schedule import EntryState
+from errorbook.learner.schedule import EntryState
 from service.api.deps import ActorDep, AdminDep, SessionDep, SettingsDep
 from service.mastery.fit import fit_school
 from service.mastery.practice import plan_practice
@@ -20,7 +20,7 @@ from service.mastery.report import (
 )
 from service.repositories import audit
 from service.repositories.mastery import MasteryRepository
-from service.schemas_mastery import (
+from service.schemas.mastery import (
     ClassMasteryOut,
     ClassProgressOut,
     ProgressOut,

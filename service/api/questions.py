@@ -13,7 +13,7 @@ from service.api.deps import SessionDep, SettingsDep, TeacherDep
 from service.db import KnowledgePointRow, QuestionKnowledgePoint
 from service.errors import InvalidInput
 from service.repositories.questions import VARIANT_PREFIX, QuestionRepository
-from service.schemas import ImportResult, QuestionOut
+from service.schemas.common import ImportResult, QuestionOut
 
 __all__ = ["router"]
 

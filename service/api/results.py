@@ -14,8 +14,8 @@ from service.errors import NotFound
 from service.repositories import audit
 from service.repositories.results import ResultsRepository
 from service.results import build_results, questions_csv, students_csv
-from service.review import grade_group, list_groups
-from service.schemas_results import GroupGrade, GroupGraded, GroupsOut, ResultsOut
+from service.review.decisions import grade_group, list_groups
+from service.schemas.results import GroupGrade, GroupGraded, GroupsOut, ResultsOut
 from service.storage import LocalStorage, StorageKeyError
 
 __all__ = ["router"]

@@ -15,9 +15,9 @@ from service.api.deps import ActorDep, SessionDep, SettingsDep
 from service.errors import NotFound
 from service.jobs.runner import ingest_limits
 from service.repositories.review import ReviewRepository
-from service.review import assign_page, decide
-from service.review_queue import review_queue
-from service.schemas_results import (
+from service.review.decisions import assign_page, decide
+from service.review.queue import review_queue
+from service.schemas.results import (
     AssignPage,
     ReviewAction,
     ReviewDone,

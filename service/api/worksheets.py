@@ -8,8 +8,8 @@ from urllib.parse import quote
 from anyio import to_thread
 from fastapi import APIRouter, Query, Response, status
 
-from errorbook.fonts import FontNotFoundError
-from errorbook.layout import LayoutError, layout_worksheet
+from errorbook.printing.fonts import FontNotFoundError
+from errorbook.printing.layout import LayoutError, layout_worksheet
 from service.api.deps import SessionDep, SettingsDep, TeacherDep
 from service.db import WorksheetRow
 from service.errors import InvalidInput, NotReady
@@ -17,7 +17,7 @@ from service.printing import CopyRequest, render_copies
 from service.repositories.classes import ClassRepository
 from service.repositories.questions import QuestionRepository, question_from_row
 from service.repositories.worksheets import WorksheetRepository
-from service.schemas import WorksheetCreate, WorksheetItemOut, WorksheetOut
+from service.schemas.common import WorksheetCreate, WorksheetItemOut, WorksheetOut
 
 __all__ = ["router"]
 

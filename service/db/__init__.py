@@ -1,14 +1,14 @@
 """Persistence: tables (one module per domain), engine and session handling."""
 
 from service.db.base import Base
-from service.db.tables_access import AuditEvent, DeviceKey
-from service.db.tables_bank import (
+from service.db.tables.access import AuditEvent, DeviceKey
+from service.db.tables.bank import (
     KnowledgePointRow,
     QuestionKnowledgePoint,
     QuestionRevision,
     QuestionRow,
 )
-from service.db.tables_mastery import (
+from service.db.tables.mastery import (
     ErrorAttemptRow,
     ErrorBookRow,
     ErrorEntryRow,
@@ -18,7 +18,7 @@ from service.db.tables_mastery import (
     MasteryStateRow,
     PracticeItemRow,
 )
-from service.db.tables_scans import (
+from service.db.tables.scans import (
     GradeRow,
     Job,
     PageRow,
@@ -26,8 +26,8 @@ from service.db.tables_scans import (
     ScanUpload,
     WebhookDelivery,
 )
-from service.db.tables_school import School, SchoolClass, Student, Teacher
-from service.db.tables_worksheets import WorksheetCopy, WorksheetItem, WorksheetRow
+from service.db.tables.school import School, SchoolClass, Student, Teacher
+from service.db.tables.worksheets import WorksheetCopy, WorksheetItem, WorksheetRow
 
 __all__ = [
     "AuditEvent",

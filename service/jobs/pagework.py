@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from errorbook.contract import PageCode
 from ocr.ingest import PageImage
-from ocr.page_code import PageCode
 from ocr.pipeline import AnswerRead, RegionSpec, TemplatePage, read_page
 
 __all__ = [
@@ -146,7 +146,7 @@ def init_worker(recognizer: Any = None, nice: int = 0) -> None:
     if nice:
         os.nice(nice)
 
-    from ocr.readers import build_default_recognizer
+    from ocr.reading.default import build_default_recognizer
 
     with _lock:
         if "recognizer" in _state:
@@ -168,7 +168,7 @@ def _template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | None:
 
 def _layout(bundle: WorksheetBundle) -> Any:
     """The parsed layout, once per layout per worker (not once per page)."""
-    from errorbook.layout import WorksheetLayout
+    from errorbook.contract import WorksheetLayout
 
     cache: dict[str, WorksheetLayout] = _state.setdefault("layouts", {})
     key = bundle.layout_digest
@@ -182,8 +182,8 @@ def _layout(bundle: WorksheetBundle) -> Any:
 def _build_template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | None:
     import pypdfium2 as pdfium
 
-    from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf
-    from ocr.page_code import format_page_code
+    from errorbook.contract import format_page_code
+    from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 
     layout = _layout(bundle)
     pages = [p for p in layout.pages if p.number == page_no]
@@ -316,8 +316,8 @@ def process_page(page: PageImage, bundles: dict[int, WorksheetBundle]
 def _identify_student(page: PageImage, bundle: WorksheetBundle, page_no: int, rotation: int,
                       alignment: Any) -> dict[str, Any]:
     """Read the handwritten student number and match it against the class roster."""
-    from ocr.student_id import RosterEntry, match_student
-    from ocr.student_number import read_student_number
+    from ocr.students.match import RosterEntry, match_student
+    from ocr.students.number import read_student_number
 
     template = _template(bundle, page_no)
     layout_pages = [p for p in _layout(bundle).pages

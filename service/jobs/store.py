@@ -14,7 +14,7 @@ from anyio import to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from errorbook.schedule import ScheduleSettings
+from errorbook.learner.schedule import ScheduleSettings
 from service.db import GradeRow, PageRow, ResponseRow, ScanUpload, Student, WorksheetRow
 from service.jobs.pagework import PageResult
 from service.mastery.sync import sync_answers

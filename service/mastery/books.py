@@ -21,19 +21,19 @@ from pydantic import TypeAdapter
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from errorbook.book_model import (
+from errorbook.contract import PageCode, WorksheetLayout, format_page_code
+from errorbook.learner.schedule import EntryState, resolution_rate
+from errorbook.printing.book.model import (
     BookEntry,
     BookSummary,
     PracticeItem,
     PracticeSheet,
     StudentBook,
 )
-from errorbook.key_text import key_answer_text
-from errorbook.layout import WorksheetLayout, layout_worksheet
-from errorbook.schedule import EntryState, resolution_rate
+from errorbook.printing.key_text import key_answer_text
+from errorbook.printing.layout import layout_worksheet
 from grading.causes import CauseCode, cause_labels
 from grading.questions import Question
-from ocr.page_code import PageCode, format_page_code
 from service.config import MasterySettings
 from service.db import (
     ErrorBookRow,

@@ -1,7 +1,7 @@
 """Error-book entries from graded answers: open on a wrong answer, practise, resolve.
 
 An entry's schedule is always recomputed from its wrong answer and its attempts (a fold in
-:func:`errorbook.schedule.replay_entry`), so a teacher's override of any of those answers
+:func:`errorbook.learner.schedule.replay_entry`), so a teacher's override of any of those answers
 gives the same entry a fresh computation would.
 """
 
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from errorbook.schedule import EntryState, ScheduleSettings, replay_entry
+from errorbook.learner.schedule import EntryState, ScheduleSettings, replay_entry
 from service.db import ErrorAttemptRow, ErrorEntryRow, PracticeItemRow
 from service.mastery.answers import AnswerFact, is_wrong
 

@@ -15,8 +15,8 @@ from anyio import to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from errorbook.mastery import BktParams, initial_state, update
-from errorbook.mastery_fit import FitResult, fit_all
+from errorbook.learner.bkt import BktParams, initial_state, update
+from errorbook.learner.fit import FitResult, fit_all
 from service.config import MasterySettings
 from service.db import KnowledgePointRow, KpParamsRow, MasteryEventRow, MasteryStateRow
 from service.db.base import utcnow

@@ -17,9 +17,9 @@ from pydantic import TypeAdapter
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from errorbook.difficulty import ability_from_mastery, prior_from_bank
-from errorbook.similar import Candidate, Pick, SimilarIndex
-from errorbook.variants import Variant, generate, templates_for
+from errorbook.learner.difficulty import ability_from_mastery, prior_from_bank
+from errorbook.practice.similar import Candidate, Pick, SimilarIndex
+from errorbook.practice.variants import Variant, generate, templates_for
 from grading.causes import CauseCode
 from grading.questions import Question
 from service.db import (

@@ -6,12 +6,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from errorbook.rollup import rollup
-from errorbook.schedule import EntryState, resolution_rate
+from errorbook.learner.rollup import rollup
+from errorbook.learner.schedule import EntryState, resolution_rate
 from service.db import ErrorEntryRow, KnowledgePointRow, MasteryStateRow, QuestionRow, Student
 from service.mastery.sync import state_from_row
 from service.repositories.mastery import MasteryRepository
-from service.schemas_mastery import (
+from service.schemas.mastery import (
     ClassMasteryOut,
     ClassProgressOut,
     EntryOut,

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from errorbook.difficulty import ItemDifficulty, ability_from_mastery, prior_from_bank
-from errorbook.difficulty import update_difficulty as elo_update
-from errorbook.mastery import BktParams, MasteryState, Observation, initial_state, update
-from errorbook.schedule import ScheduleSettings
+from errorbook.learner.bkt import BktParams, MasteryState, Observation, initial_state, update
+from errorbook.learner.difficulty import ItemDifficulty, ability_from_mastery, prior_from_bank
+from errorbook.learner.difficulty import update_difficulty as elo_update
+from errorbook.learner.schedule import ScheduleSettings
 from service.db import ItemDifficultyRow, KpParamsRow, MasteryEventRow, MasteryStateRow
 from service.db.base import utcnow
 from service.mastery.answers import AnswerFact, answer_facts

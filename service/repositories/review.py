@@ -155,7 +155,7 @@ class ReviewRepository:
         return q.order_by(PageRow.upload_id, PageRow.page_index)
 
     def queue_query(self, kind: str, worksheet_id: int | None) -> AnySelect:
-        """The ordered query of one kind of review item (see ``service.review_queue``)."""
+        """The ordered query of one kind of review item (see ``service.review.queue``)."""
         if kind == "response":
             return self._pending_answers(worksheet_id)
         return self._pages(kind, worksheet_id)

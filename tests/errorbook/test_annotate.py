@@ -1,7 +1,7 @@
 """Annotated papers: a real worksheet, printed, filled, scanned, aligned, graded and marked.
 
 The worksheet is rendered by errorbook, rasterised at 200 dpi with pypdfium2, filled with
-handwriting and marks by ``ocr.synthetic_page.fill_page`` (skewed and degraded like a
+handwriting and marks by ``simulation.pages.fill_page`` (skewed and degraded like a
 copier) and aligned by its printed markers with ``ocr.align``, exactly as the reader does.
 The annotated PDF is rasterised again and checked by pixels: red ink must appear beside
 every graded answer and never inside an answer box.
@@ -23,7 +23,9 @@ import pytest
 from PIL import Image
 from pydantic import TypeAdapter
 
-from errorbook.annotate import (
+from errorbook.contract import PageCode, PageLayout, WorksheetLayout, format_page_code
+from errorbook.printing.annotated.marks import MarkRequest, place_marks
+from errorbook.printing.annotated.paper import (
     AnnotateOptions,
     RegionMark,
     ScanPage,
@@ -32,16 +34,14 @@ from errorbook.annotate import (
     render_annotated_class_pdf,
     render_annotated_pdf,
 )
-from errorbook.annotate_marks import MarkRequest, place_marks
-from errorbook.geometry import MM
-from errorbook.layout import PageLayout, WorksheetLayout, layout_worksheet
-from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf
+from errorbook.printing.geometry import MM
+from errorbook.printing.layout import layout_worksheet
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 from grading.grade import Verdict
 from grading.questions import Question
 from ocr.align import align_with_markers
-from ocr.page_code import PageCode, format_page_code
-from ocr.synthetic_page import fill_page
-from service.simulate import load_glyphs
+from simulation.classroom import load_glyphs
+from simulation.pages import fill_page
 from tests.conftest import SAMPLES
 
 DPI = 200

@@ -26,16 +26,22 @@ from hypothesis import strategies as st
 from PIL import Image
 from pydantic import TypeAdapter
 
-from errorbook.book_demo import demo_book, demo_crop_png
-from errorbook.book_model import BookEntry, BookOptions, BookSummary, ClassCover, PracticeSheet
-from errorbook.book_pdf import render_answer_key, render_class_books, render_student_book
-from errorbook.book_style import CONTENT_BOTTOM_INSET, MARGIN_X
-from errorbook.book_text import layout_text
-from errorbook.geometry import MM
+from errorbook.contract import parse_page_code
+from errorbook.printing.book.model import (
+    BookEntry,
+    BookOptions,
+    BookSummary,
+    ClassCover,
+    PracticeSheet,
+)
+from errorbook.printing.book.pdf import render_answer_key, render_class_books, render_student_book
+from errorbook.printing.book.style import CONTENT_BOTTOM_INSET, MARGIN_X
+from errorbook.printing.book.text import layout_text
+from errorbook.printing.geometry import MM
 from grading.questions import Question
 from ocr.align import align_with_markers, detect_markers
 from ocr.identify import identify_page
-from ocr.page_code import parse_page_code
+from simulation.books import demo_book, demo_crop_png
 from tests.conftest import SAMPLES
 
 DPI = 120

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from errorbook import fonts
+from errorbook.printing import fonts
 
 
 def test_missing_font_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,7 +30,7 @@ def test_explicit_font_is_used() -> None:
 
     code = (
         "from reportlab.pdfbase import pdfmetrics\n"
-        "from errorbook import fonts\n"
+        "from errorbook.printing import fonts\n"
         "name = fonts.register_cjk_font('/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc')\n"
         "print(name, pdfmetrics.getFont(name).face.filename)\n"
     )

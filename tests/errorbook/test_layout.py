@@ -8,8 +8,9 @@ import cv2
 import pytest
 from pydantic import TypeAdapter
 
-from errorbook.layout import LayoutError, WorksheetLayout, layout_worksheet
-from errorbook.markers import MARKER_BITS
+from errorbook.contract import WorksheetLayout
+from errorbook.printing.layout import LayoutError, layout_worksheet
+from errorbook.printing.markers import MARKER_BITS
 from grading.questions import Question
 from tests.errorbook.test_worksheet_roundtrip import _bank
 

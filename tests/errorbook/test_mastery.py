@@ -10,16 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from errorbook.difficulty import (
-    ItemDifficulty,
-    ability_from_mastery,
-    expected_correct,
-    item_from_bank,
-    k_factor,
-    prior_from_bank,
-    update_difficulty,
-)
-from errorbook.mastery import (
+from errorbook.learner.bkt import (
     HISTORY_LENGTH,
     BktParams,
     MasteryState,
@@ -30,7 +21,16 @@ from errorbook.mastery import (
     replay,
     update,
 )
-from errorbook.rollup import ancestors, parent_code, rollup
+from errorbook.learner.difficulty import (
+    ItemDifficulty,
+    ability_from_mastery,
+    expected_correct,
+    item_from_bank,
+    k_factor,
+    prior_from_bank,
+    update_difficulty,
+)
+from errorbook.learner.rollup import ancestors, parent_code, rollup
 
 T0 = datetime(2025, 3, 1, 8, 0)
 P = BktParams()

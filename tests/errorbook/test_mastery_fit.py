@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from errorbook.mastery import BktParams
-from errorbook.mastery_fit import (
+from errorbook.learner.bkt import BktParams
+from errorbook.learner.fit import (
     GUESS_SLIP_BOUNDS,
     PRIOR_LEARN_BOUNDS,
     fit_all,

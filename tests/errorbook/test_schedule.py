@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from errorbook.schedule import (
+from errorbook.learner.schedule import (
     EntryState,
     ScheduleSettings,
     new_entry,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from errorbook.similar import (
+from errorbook.practice.similar import (
     STRETCH,
     Candidate,
     Pick,

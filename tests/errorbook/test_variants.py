@@ -13,8 +13,8 @@ import pytest
 import sympy
 from pydantic import TypeAdapter
 
-import errorbook.variants.generation as gen_module
-from errorbook.variants import (
+import errorbook.practice.variants.generation as gen_module
+from errorbook.practice.variants import (
     TEMPLATES,
     Draft,
     Rejection,
@@ -27,8 +27,8 @@ from errorbook.variants import (
     templates_for,
     verify_draft,
 )
-from errorbook.variants.columns import multiplication_rhyme
-from errorbook.variants.drill_other import decimal_text
+from errorbook.practice.variants.columns import multiplication_rhyme
+from errorbook.practice.variants.drill_other import decimal_text
 from grading.causes import CauseCode
 from grading.grade import Verdict
 from grading.questions import ArithmeticQuestion, NumericQuestion, Question

@@ -19,11 +19,11 @@ import pytest
 import zxingcpp
 from pydantic import TypeAdapter
 
-from errorbook.geometry import MM
-from errorbook.layout import WorksheetLayout, layout_worksheet
-from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf
+from errorbook.contract import PageCode, WorksheetLayout, format_page_code, parse_page_code
+from errorbook.printing.geometry import MM
+from errorbook.printing.layout import layout_worksheet
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 from grading.questions import Question
-from ocr.page_code import PageCode, format_page_code, parse_page_code
 from tests.conftest import SAMPLES
 
 DPI = 200

@@ -8,7 +8,7 @@ import pytest
 
 from models.loader import open_session
 from models.manifest import ANSWER_LINE_READER, DIGIT_CLASSIFIER, PPOCR_REC_SMALL
-from ocr.synthetic import GlyphBank, datasets_dir
+from simulation.handwriting import GlyphBank, datasets_dir
 
 
 @pytest.fixture(scope="session")

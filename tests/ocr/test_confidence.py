@@ -12,19 +12,19 @@ import pytest
 
 from models.loader import verify_model
 from models.manifest import ANSWER_CONFIDENCE
-from models.training.fit_answer_confidence import coverage_at, fit_logistic
-from ocr.confidence import FEATURES, MARGIN_CLIP, ConfidenceModel, decision_features
-from ocr.ctc import ALPHABETS
-from ocr.ensemble import (
+from ocr.reading.confidence import FEATURES, MARGIN_CLIP, ConfidenceModel, decision_features
+from ocr.reading.ctc import ALPHABETS
+from ocr.reading.ensemble import (
     EnsembleOptions,
     EnsembleRecognizer,
     evidence_features,
     rank_candidates,
 )
-from ocr.glyphs import GlyphClassifier
-from ocr.hand_reader import HandLineReader
-from ocr.recognize import PPOCRRecognizer
-from ocr.synthetic import GlyphBank, compose_answer
+from ocr.reading.glyphs import GlyphClassifier
+from ocr.reading.hand_reader import HandLineReader
+from ocr.reading.recognize import PPOCRRecognizer
+from simulation.handwriting import GlyphBank, compose_answer
+from tools.training.fit_answer_confidence import coverage_at, fit_logistic
 
 
 def _model(weights: list[float], alphabets: tuple[str, ...] = ("numeric",)) -> ConfidenceModel:
@@ -134,7 +134,7 @@ def test_ensemble_confidence_is_calibrated_for_fitted_formats_only(
 
 
 def test_transfer_pairs_applies_each_sets_threshold_to_the_fresh_one() -> None:
-    from models.training.fit_answer_confidence import transfer_pairs
+    from tools.training.fit_answer_confidence import transfer_pairs
 
     # Set a is right only above 0.9, so its threshold is 0.95; set b's wrong answer sits
     # above that, so b judged by a's threshold falls under 99.5%.

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocr.ctc import (
+from ocr.reading.ctc import (
     ALPHABETS,
     OTHER,
     Alphabet,
@@ -148,7 +148,7 @@ def test_numeric_format_rejects_misplaced_symbols() -> None:
 
 def test_batched_forced_scores_equal_brute_force() -> None:
     """Strings of different lengths scored together: padding must not leak into any."""
-    from ocr.ctc import forced_log_probs
+    from ocr.reading.ctc import forced_log_probs
 
     rng = np.random.default_rng(3)
     m = _matrix(rng.random((5, 4)).tolist(), "abc")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ocr.dashes import DashRule, bridge_leading_dash
-from ocr.glyphs import segment_ink
-from ocr.preprocess import FAINT_LEVEL, PrepOptions, clean_ink, ink_components
+from ocr.reading.dashes import DashRule, bridge_leading_dash
+from ocr.reading.glyphs import segment_ink
+from ocr.reading.preprocess import FAINT_LEVEL, PrepOptions, clean_ink, ink_components
 
 DIGITS = np.array([[60, 20, 8, 40], [80, 20, 20, 40]])  # "12": x, y, w, h
 ROW = 40  # the digits' middle height

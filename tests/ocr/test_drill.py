@@ -14,8 +14,9 @@ import pytest
 from grading.grade import Verdict
 from models.loader import sha256_file, verify_model
 from models.manifest import PPOCR_DET_SMALL
-from ocr.detect import DetectionError, FakeDetector, TextBox, sort_reading_order
-from ocr.drill import (
+from ocr.drill.detect import DetectionError, FakeDetector, TextBox, sort_reading_order
+from ocr.drill.items import ItemLayout
+from ocr.drill.page import (
     DrillEngines,
     DrillOptions,
     DrillPageRead,
@@ -24,10 +25,9 @@ from ocr.drill import (
     read_drill_page,
     result_alphabet,
 )
-from ocr.drill_items import ItemLayout
-from ocr.recognize import FakeRecognizer, Reading
-from ocr.synthetic import GlyphBank
-from ocr.synthetic_drill import DrillPage, DrillTruth, make_drill_page
+from ocr.reading.recognize import FakeRecognizer, Reading
+from simulation.drill_pages import DrillPage, DrillTruth, make_drill_page
+from simulation.handwriting import GlyphBank
 
 PAGES = 2
 

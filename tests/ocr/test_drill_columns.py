@@ -11,28 +11,28 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from grading.grade import Verdict
-from ocr.drill import (
-    DrillEngines,
-    DrillItem,
-    DrillPageRead,
-    build_drill_engines,
-    read_drill_page,
-)
-from ocr.drill_columns import (
+from ocr.drill.columns import (
     _column_expression,
     _Row,
     find_column_items,
     find_rules,
     operator_glyph,
 )
-from ocr.synthetic import GlyphBank
-from ocr.synthetic_drill import (
+from ocr.drill.page import (
+    DrillEngines,
+    DrillItem,
+    DrillPageRead,
+    build_drill_engines,
+    read_drill_page,
+)
+from simulation.drill_pages import (
     DrillPage,
     DrillPageOptions,
     DrillTruth,
     _font_path,
     make_drill_page,
 )
+from simulation.handwriting import GlyphBank
 
 VERTICAL = DrillPageOptions(layout="vertical")
 

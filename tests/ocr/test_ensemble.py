@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocr.ensemble import NUMERAL_ALPHABETS, EnsembleOptions, Evidence, combined_score
+from ocr.reading.ensemble import NUMERAL_ALPHABETS, EnsembleOptions, Evidence, combined_score
 
 
 def _score(text: str, *, numeral: bool = True) -> float:

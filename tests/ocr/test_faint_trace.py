@@ -13,7 +13,7 @@ from grading.questions import Question
 from grading.response import ResponseStatus
 from grading.review_policy import grade_response
 from ocr.pipeline import FAINT_BLANK_CONFIDENCE, FAINT_DETAIL, AnswerRead
-from ocr.recognize import FakeRecognizer
+from ocr.reading.recognize import FakeRecognizer
 from ocr.regions import CROP_PX_PER_PT, has_faint_trace, has_ink, measure_ink
 from service.reading import response_from_reads
 from tests.ocr.test_pipeline import _bench, _read, _written

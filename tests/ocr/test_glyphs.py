@@ -8,8 +8,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ocr.ctc import ALPHABETS
-from ocr.glyphs import (
+from ocr.reading.ctc import ALPHABETS
+from ocr.reading.glyphs import (
     GLYPH_CLASSES,
     GlyphClassifier,
     GlyphReading,
@@ -140,8 +140,8 @@ def test_classifier_reads_a_lattice_and_offers_the_split_reading(glyph_session: 
 def test_ensemble_reads_prepared_crops_like_the_line_reader(
     rec_session: Any, glyph_session: Any
 ) -> None:
-    from ocr.ensemble import EnsembleRecognizer
-    from ocr.recognize import PPOCRRecognizer
+    from ocr.reading.ensemble import EnsembleRecognizer
+    from ocr.reading.recognize import PPOCRRecognizer
 
     img = np.full((90, 260), 245, np.uint8)
     cv2.putText(img, "27", (70, 65), cv2.FONT_HERSHEY_SIMPLEX, 1.8, 30, 4)

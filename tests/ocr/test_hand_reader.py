@@ -7,13 +7,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ocr.ctc import ALPHABETS, Alphabet, beam_search, forced_log_prob
-from ocr.ensemble import EnsembleRecognizer
-from ocr.glyphs import GlyphClassifier
-from ocr.hand_reader import HAND_SYMBOLS, INPUT_HEIGHT, INPUT_WIDTH, HandLineReader, hand_input
-from ocr.preprocess import clean_ink
-from ocr.recognize import PPOCRRecognizer
-from ocr.synthetic import GlyphBank, compose_answer
+from ocr.reading.ctc import ALPHABETS, Alphabet, beam_search, forced_log_prob
+from ocr.reading.ensemble import EnsembleRecognizer
+from ocr.reading.glyphs import GlyphClassifier
+from ocr.reading.hand_reader import (
+    HAND_SYMBOLS,
+    INPUT_HEIGHT,
+    INPUT_WIDTH,
+    HandLineReader,
+    hand_input,
+)
+from ocr.reading.preprocess import clean_ink
+from ocr.reading.recognize import PPOCRRecognizer
+from simulation.handwriting import GlyphBank, compose_answer
 
 NUMERIC = ALPHABETS["numeric"]
 
@@ -107,7 +113,7 @@ def test_a_crop_whose_cleaning_crashes_is_an_engine_error_alone(
     rec_session: Any, glyph_session: Any, hand_session: Any, test_bank: GlyphBank,
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ocr.ensemble as ensemble
+    import ocr.reading.ensemble as ensemble
 
     rng = np.random.default_rng(4)
     crops = [compose_answer(test_bank, t, rng).image for t in ["47", "3/8", "62"]]

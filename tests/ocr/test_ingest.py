@@ -14,8 +14,8 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from errorbook.layout import layout_worksheet
-from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf
+from errorbook.printing.layout import layout_worksheet
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 from ocr.errors import (
     CorruptFile,
     EmptyFile,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocr.page_code import PageCode, PageCodeError, format_page_code, parse_page_code
+from errorbook.contract import PageCode, PageCodeError, format_page_code, parse_page_code
 
 
 @given(st.integers(1, 10**9), st.integers(1, 999), st.none() | st.integers(1, 10**9),

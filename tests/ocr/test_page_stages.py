@@ -11,12 +11,12 @@ import pytest
 import segno
 import zxingcpp
 
-from errorbook.layout import AnswerRegion, PageLayout, WorksheetLayout, layout_worksheet
-from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf
+from errorbook.contract import AnswerRegion, PageCode, PageLayout, WorksheetLayout
+from errorbook.printing.layout import layout_worksheet
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 from ocr.align import align_with_features, align_with_markers
 from ocr.identify import identify_page
 from ocr.marks import decide_marks, page_fill_threshold, score_bubbles
-from ocr.page_code import PageCode
 from ocr.regions import (
     CROP_PX_PER_PT,
     blank_box,

@@ -17,7 +17,7 @@ from ocr.pipeline import (
     distrust_saturated_marks,
     read_page,
 )
-from ocr.recognize import FakeRecognizer, Reading
+from ocr.reading.recognize import FakeRecognizer, Reading
 
 
 @lru_cache(maxsize=1)
@@ -29,7 +29,7 @@ def _bench() -> tuple:  # type: ignore[type-arg]
 
 
 def _filled(seed: int = 3):  # type: ignore[no-untyped-def]
-    from ocr.synthetic import DatasetsMissingError
+    from simulation.handwriting import DatasetsMissingError
 
     b, page, printed, _, _ = _bench()
     try:
@@ -48,7 +48,7 @@ def _written(read: PageRead) -> list[AnswerRead]:
 
 
 def test_real_models_read_a_filled_page() -> None:
-    from ocr.readers import build_default_recognizer
+    from ocr.reading.default import build_default_recognizer
 
     recognizer = build_default_recognizer()
     right = total = 0

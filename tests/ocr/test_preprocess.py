@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr.glyphs import segment_ink
-from ocr.preprocess import RAW, PrepOptions, clean_ink, prepare_crop
+from ocr.reading.glyphs import segment_ink
+from ocr.reading.preprocess import RAW, PrepOptions, clean_ink, prepare_crop
 
 
 def _box(text: str, angle: float = 0.0) -> np.ndarray:
@@ -118,7 +118,7 @@ def test_speckle_is_still_dropped() -> None:
 
 
 def test_shards_of_a_broken_stroke_are_not_revived() -> None:
-    from ocr.preprocess import ink_components
+    from ocr.reading.preprocess import ink_components
 
     ink = np.zeros((60, 120), np.float32)
     ink[10:50, 20:26] = 1.0  # a stroke
@@ -130,7 +130,7 @@ def test_shards_of_a_broken_stroke_are_not_revived() -> None:
 
 
 def test_specks_alone_are_no_ink() -> None:
-    from ocr.preprocess import ink_components
+    from ocr.reading.preprocess import ink_components
 
     ink = np.zeros((40, 80), np.float32)
     ink[10, 10:12] = 0.9  # two-pixel specks, nothing a person wrote

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr.ctc import ALPHABETS, forced_log_prob, masked
-from ocr.ensemble import EnsembleRecognizer
-from ocr.glyphs import GlyphClassifier
-from ocr.recognize import FakeRecognizer, PPOCRRecognizer, Reading, TextRecognizer
-from ocr.synthetic import GlyphBank, compose_answer
+from ocr.reading.ctc import ALPHABETS, forced_log_prob, masked
+from ocr.reading.ensemble import EnsembleRecognizer
+from ocr.reading.glyphs import GlyphClassifier
+from ocr.reading.recognize import FakeRecognizer, PPOCRRecognizer, Reading, TextRecognizer
+from simulation.handwriting import GlyphBank, compose_answer
 
 NUMERIC = ALPHABETS["numeric"]
 
@@ -102,7 +102,7 @@ def test_handwritten_crops_read_by_both_readers(
 
 
 def test_key_check_margin_signs(rec_session: Any) -> None:
-    from ocr.verify import check_key
+    from ocr.verification.verify import check_key
 
     reading = PPOCRRecognizer(rec_session).recognize([_printed("27")], alphabet=NUMERIC)[0]
     assert check_key(reading, "27", NUMERIC).margin > 3.0

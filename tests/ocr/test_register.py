@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pypdfium2 as pdfium
 
-from errorbook.layout import layout_worksheet
-from errorbook.worksheet_pdf import PrintedCopy, render_worksheet_pdf
-from ocr.register import propose_layout
+from errorbook.printing.layout import layout_worksheet
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
+from ocr.foreign.register import propose_layout
 from tests.errorbook.test_worksheet_roundtrip import _bank
 
 DPI = 200

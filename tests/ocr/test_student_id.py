@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ocr.student_id import RosterEntry, match_student
+from ocr.students.match import RosterEntry, match_student
 
 ROSTER = [RosterEntry(1, "20250301", "王小明"), RosterEntry(2, "20250302", "李华"),
           RosterEntry(3, "20250303", "张伟"), RosterEntry(4, "20250311", "王晓敏"),

@@ -41,9 +41,9 @@ from service.config import Settings
 from service.db import Job
 from service.db.base import utcnow
 from tests.conftest import client_for, make_account
-from tests.service.auth_helpers import unique_png
-from tests.service.review_helpers import Read, Sheet, seed_page
-from tests.service.scan_helpers import bank, math_ids
+from tests.support.auth import unique_png
+from tests.support.review import Read, Sheet, seed_page
+from tests.support.scans import bank, math_ids
 
 MARKER = "OWNER-机密-7f3a"  # in every name the owner gives; no one else may ever see it
 NOT_FOUND, OWN, SHARED, ADMIN, PUBLIC = "not_found", "own", "shared", "admin", "public"

@@ -8,7 +8,7 @@ import httpx
 import pypdfium2 as pdfium
 import pytest
 
-from ocr.page_code import parse_page_code
+from errorbook.contract import parse_page_code
 
 
 @pytest.fixture

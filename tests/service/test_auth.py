@@ -15,7 +15,7 @@ from service.auth.passwords import hash_password
 from service.auth.tokens import TokenSigner
 from service.db import DeviceKey
 from tests.conftest import client_for, make_account
-from tests.service.auth_helpers import audit_rows, set_teacher, unique_png
+from tests.support.auth import audit_rows, set_teacher, unique_png
 
 PASSWORD = "correct horse battery"
 

@@ -13,9 +13,9 @@ import pypdfium2 as pdfium
 from sqlalchemy import select
 
 from service.db import ErrorAttemptRow, ErrorBookRow, PracticeItemRow, QuestionRow
-from service.simulate import font_glyph_bank, keys_for, pdf_pages, scan_class_set
-from tests.service.review_helpers import app_of
-from tests.service.scan_helpers import class_and_sheet, scanned_stack, wait_job
+from simulation.classroom import font_glyph_bank, keys_for, pdf_pages, scan_class_set
+from tests.support.review import app_of
+from tests.support.scans import class_and_sheet, scanned_stack, wait_job
 
 
 def _text(pdf: bytes) -> str:

@@ -17,7 +17,7 @@ from service.db import GradeRow, Job, PageRow
 from service.db.base import utcnow
 from service.inprocess import inprocess_client
 from service.jobs.runner import InProcessRunner
-from tests.service.scan_helpers import class_and_sheet, scanned_stack, wait_job
+from tests.support.scans import class_and_sheet, scanned_stack, wait_job
 
 
 def _settings(tmp_path: Path, db_url: str, **jobs: Any) -> Settings:

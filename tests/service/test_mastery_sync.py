@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from errorbook.mastery import BktParams, Observation, initial_state, replay, update
+from errorbook.learner.bkt import BktParams, Observation, initial_state, replay, update
 from service.db import (
     ErrorEntryRow,
     GradeRow,
@@ -24,7 +24,7 @@ from service.db import (
     ScanUpload,
 )
 from service.mastery.sync import sync_answers
-from tests.service.review_helpers import Read, Sheet, app_of, make_sheet, seed_class, seed_page
+from tests.support.review import Read, Sheet, app_of, make_sheet, seed_class, seed_page
 
 WRONG = {"incorrect", "blank", "partially_correct"}
 T0 = datetime(2026, 9, 7, 9, 0, tzinfo=UTC)

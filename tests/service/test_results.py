@@ -19,8 +19,8 @@ from PIL import Image
 
 from service.actor import current_actor
 from service.config import Settings
-from service.simulate import pdf_pages
-from tests.service.review_helpers import (
+from simulation.classroom import pdf_pages
+from tests.support.review import (
     Sheet,
     app_of,
     other_teacher,
@@ -202,7 +202,7 @@ async def test_scanned_class_results_end_to_end(client: httpx.AsyncClient,
                                                 fresh_templates: None) -> None:
     """Real printed, filled and scanned copies through the real pipeline: results, crops
     and page images come from what the pipeline stored."""
-    from tests.service.scan_helpers import class_and_sheet, scanned_stack, wait_job
+    from tests.support.scans import class_and_sheet, scanned_stack, wait_job
 
     sheet = await class_and_sheet(client, students=3, questions=6)
     stack = await scanned_stack(client, sheet)

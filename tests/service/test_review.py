@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from service.actor import current_actor
 from service.db import AuditEvent, GradeRow, PageRow, ResponseRow
-from tests.service.review_helpers import (
+from tests.support.review import (
     Read,
     Sheet,
     app_of,

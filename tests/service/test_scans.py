@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from service.config import Settings
 from service.db import AuditEvent, GradeRow, Job, PageRow, ResponseRow
-from tests.service.scan_helpers import class_and_sheet, scanned_stack, wait_job
+from tests.support.scans import class_and_sheet, scanned_stack, wait_job
 
 
 @pytest.fixture

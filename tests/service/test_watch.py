@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.watch import (
+from service.watch.folder import (
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_TEMPFAIL,

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from service.config import Settings
 from service.db import Job, ScanUpload
-from service.watch import LEDGER_NAME, FolderWatcher, Outcome, WatchOptions
+from service.watch.folder import LEDGER_NAME, FolderWatcher, Outcome, WatchOptions
 from tests.conftest import ROOT
 
 

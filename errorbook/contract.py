@@ -1,0 +1,209 @@
+"""The print/scan contract: what printing promises and scan reading relies on.
+
+Two things cross from paper out to paper in, and both are defined here once:
+
+- the **page code**, the text of each printed page's QR code:
+  ``MB1;W<worksheet>;P<page>[;S<student>][;E<entries>]`` — short, so the QR stays a low
+  version with high error correction, and versioned so old printouts keep reading;
+- the **layout schema**, where every marker, QR code and answer region of a page is, in
+  page space: PDF points from the page's top-left corner, ``(x0, y0, x1, y1)`` (DESIGN.md
+  convention 10). A layout is computed once when a worksheet is created
+  (``errorbook.printing.layout``) and stored with it; printing draws exactly these boxes
+  and reading crops exactly these boxes, so the two cannot drift.
+
+This module imports nothing of markbook's, so ``ocr`` can import it without reaching the
+printing code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "AnswerRegion",
+    "Box",
+    "Bubble",
+    "MarkerBox",
+    "PageCode",
+    "PageCodeError",
+    "PageLayout",
+    "QuestionBlock",
+    "WorksheetLayout",
+    "format_page_code",
+    "parse_page_code",
+]
+
+Box = tuple[float, float, float, float]  # (x0, y0, x1, y1), points from the page's top-left
+
+_PREFIX = "MB1"
+_FIELD = re.compile(r"^([WPSE])(\d{1,12}(?:,\d{1,12})*)$")
+
+
+class PageCodeError(ValueError):
+    """The decoded QR text is not a markbook page code."""
+
+
+@dataclass(frozen=True)
+class PageCode:
+    """What a page's QR says: worksheet id, 1-based page number, optional student/entries."""
+
+    worksheet_id: int
+    page: int
+    student_id: int | None = None
+    entries: tuple[int, ...] = ()
+
+
+def format_page_code(code: PageCode) -> str:
+    """Render a page code as QR text (e.g. ``MB1;W12;P2;S305``)."""
+    parts = [_PREFIX, f"W{code.worksheet_id}", f"P{code.page}"]
+    if code.student_id is not None:
+        parts.append(f"S{code.student_id}")
+    if code.entries:
+        parts.append("E" + ",".join(str(e) for e in code.entries))
+    return ";".join(parts)
+
+
+def parse_page_code(text: str) -> PageCode:
+    """Parse QR text written by :func:`format_page_code`.
+
+    Raises:
+        PageCodeError: not a markbook code, unknown version, or a malformed field.
+    """
+    parts = text.strip().split(";")
+    if not parts or parts[0] != _PREFIX:
+        raise PageCodeError(f"not a markbook page code: {text[:40]!r}")
+    fields: dict[str, str] = {}
+    for part in parts[1:]:
+        m = _FIELD.match(part)
+        if not m or m.group(1) in fields:
+            raise PageCodeError(f"bad field {part[:20]!r} in page code")
+        fields[m.group(1)] = m.group(2)
+    if "W" not in fields or "P" not in fields or "," in fields["W"] + fields["P"]:
+        raise PageCodeError("page code lacks a worksheet or page number")
+    student = fields.get("S")
+    if student is not None and "," in student:
+        raise PageCodeError("page code names several students")
+    entries = tuple(int(e) for e in fields["E"].split(",")) if "E" in fields else ()
+    page = int(fields["P"])
+    if page < 1:
+        raise PageCodeError("page numbers start at 1")
+    return PageCode(int(fields["W"]), page, int(student) if student else None, entries)
+
+
+@dataclass(frozen=True)
+class Bubble:
+    """One choice bubble: its label (A-H, or T/F for true-false) and its box."""
+
+    label: str
+    box: Box
+
+
+@dataclass(frozen=True)
+class AnswerRegion:
+    """Where one answer is written or marked.
+
+    Attributes:
+        question_id: the bank id of the question.
+        number: the question number printed on the page.
+        kind: the question kind.
+        blank: 0-based blank index (several for multi-blank text questions).
+        box: the drawn answer box (for choices, the box around all bubbles).
+        answer_format: what the reader should expect: ``digits``, ``math``, ``text``,
+            ``pinyin``, ``choice``, ``multi_choice``, ``true_false`` or ``short_answer``.
+        max_chars: expected answer length for written answers.
+        bubbles: the bubbles of a choice region, left to right.
+    """
+
+    question_id: str
+    number: int
+    kind: str
+    blank: int
+    box: Box
+    answer_format: str
+    max_chars: int | None = None
+    bubbles: tuple[Bubble, ...] = ()
+
+
+@dataclass(frozen=True)
+class MarkerBox:
+    marker_id: int
+    box: Box
+
+
+@dataclass(frozen=True)
+class QuestionBlock:
+    """Drawing instructions for one question: number, wrapped stem and option lines."""
+
+    question_id: str
+    number: int
+    top: float
+    stem_x: float
+    stem_lines: tuple[str, ...]
+    option_lines: tuple[str, ...] = ()
+    option_col_width: float = 0.0
+    blank_labels: tuple[tuple[str, float, float], ...] = ()  # (label, x, baseline y)
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    number: int
+    width: float
+    height: float
+    markers: tuple[MarkerBox, ...]
+    qr_box: Box
+    name_box: Box
+    student_no_boxes: tuple[Box, ...]
+    regions: tuple[AnswerRegion, ...]
+    blocks: tuple[QuestionBlock, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class WorksheetLayout:
+    title: str
+    page_size: str
+    pages: tuple[PageLayout, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The full layout as JSON-ready data (tuples become lists)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorksheetLayout:
+        """Rebuild a layout stored with :meth:`to_dict`."""
+
+        def box(v: Sequence[float]) -> Box:
+            x0, y0, x1, y1 = v
+            return (float(x0), float(y0), float(x1), float(y1))
+
+        pages = []
+        for p in data["pages"]:
+            regions = tuple(
+                AnswerRegion(
+                    question_id=r["question_id"], number=r["number"], kind=r["kind"],
+                    blank=r["blank"], box=box(r["box"]), answer_format=r["answer_format"],
+                    max_chars=r.get("max_chars"),
+                    bubbles=tuple(Bubble(b["label"], box(b["box"])) for b in r["bubbles"]),
+                )
+                for r in p["regions"]
+            )
+            blocks = tuple(
+                QuestionBlock(
+                    question_id=b["question_id"], number=b["number"], top=b["top"],
+                    stem_x=b["stem_x"], stem_lines=tuple(b["stem_lines"]),
+                    option_lines=tuple(b["option_lines"]),
+                    option_col_width=b.get("option_col_width", 0.0),
+                    blank_labels=tuple((lb, x, y) for lb, x, y in b["blank_labels"]),
+                )
+                for b in p.get("blocks", [])
+            )
+            pages.append(PageLayout(
+                number=p["number"], width=p["width"], height=p["height"],
+                markers=tuple(MarkerBox(m["marker_id"], box(m["box"])) for m in p["markers"]),
+                qr_box=box(p["qr_box"]), name_box=box(p["name_box"]),
+                student_no_boxes=tuple(box(b) for b in p["student_no_boxes"]),
+                regions=regions, blocks=blocks,
+            ))
+        return cls(title=data["title"], page_size=data["page_size"], pages=tuple(pages))

@@ -1,0 +1,308 @@
+"""The error book's non-card blocks: the student summary, answer-key rows, the class cover.
+
+Each function measures its content and returns :class:`errorbook.printing.book.style.Block` objects
+(exact height + a draw closure), which :mod:`errorbook.printing.book.pdf` places on pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from reportlab.pdfgen.canvas import Canvas
+
+from errorbook.printing.book.model import BookSummary, PracticeItem, StudentBook
+from errorbook.printing.book.style import (
+    MARGIN_X,
+    TEXT_GREY,
+    Block,
+    draw_mastery_bar,
+    fit_one_line,
+    percent,
+)
+from errorbook.printing.book.text import TextBox, draw_lines, layout_text
+from errorbook.printing.geometry import MM
+from errorbook.printing.text import draw_text, text_width
+
+__all__ = ["cover_blocks", "cover_row_blocks", "key_blocks", "stat_tiles", "summary_block"]
+
+TILE_H = 14 * MM
+KP_ROW_H = 6 * MM
+KEY_SIZE = 10.5
+ROW_H = 6.5 * MM
+
+
+def stat_tiles(tiles: Sequence[tuple[str, str]], width: float, page_height: float) -> Block:
+    """A row of tiles, each a big figure over a small label (``12`` / ``待订正``)."""
+    gap = 3 * MM
+    tile_w = (width - gap * (len(tiles) - 1)) / max(1, len(tiles))
+
+    def draw(c: Canvas, top: float) -> None:
+        for i, (value, label) in enumerate(tiles):
+            x = MARGIN_X + i * (tile_w + gap)
+            c.saveState()
+            c.setFillGray(0.95)
+            c.setStrokeGray(0.75)
+            c.setLineWidth(0.5)
+            c.roundRect(x, page_height - top - TILE_H, tile_w, TILE_H, 1.8 * MM, stroke=1,
+                        fill=1)
+            c.restoreState()
+            draw_text(c, x + tile_w / 2, page_height - top - 7.2 * MM,
+                      fit_one_line(value, tile_w - 2 * MM, 16), 16, "center")
+            c.setFillGray(TEXT_GREY)
+            draw_text(c, x + tile_w / 2, page_height - top - 11.6 * MM,
+                      fit_one_line(label, tile_w - 2 * MM, 8.5), 8.5, "center")
+            c.setFillGray(0.0)
+
+    return Block(TILE_H, draw)
+
+
+def _kp_rows(weakest: Sequence[tuple[str, float]], width: float, page_height: float
+             ) -> tuple[float, list[tuple[float, float, str, float]]]:
+    """Weakest knowledge points in two columns: height and (dx, dy, name, mastery) cells."""
+    shown = list(weakest[:6])
+    per_col = 3 if len(shown) > 3 else len(shown)
+    col_w = width / 2
+    cells = []
+    for i, (name, mastery) in enumerate(shown):
+        col, row = divmod(i, per_col) if per_col else (0, 0)
+        cells.append((col * col_w, row * KP_ROW_H, name, mastery))
+    return max(1, per_col) * KP_ROW_H, cells
+
+
+def summary_block(book: StudentBook, width: float, page_height: float) -> Block:
+    """The top of a student's book: who, when, the counts and the weakest knowledge points.
+
+    Args:
+        book: the student's book.
+        width: the content width.
+        page_height: for reportlab's bottom-left origin.
+
+    Returns:
+        One block (name line, count tiles, weakest knowledge points with mastery bars).
+    """
+    s: BookSummary = book.summary
+    name = fit_one_line(book.student_name, width * 0.45, 18)
+    who = " · ".join(p for p in (f"学号 {book.student_no}" if book.student_no else "",
+                                 book.class_name) if p)
+    who = fit_one_line(who, width - text_width(name, 18) - 45 * MM, 10)
+    tiles = stat_tiles([
+        (str(s.open_count), "待订正"), (str(s.practising_count), "练习中"),
+        (str(s.resolved_count), "已解决"), (percent(s.resolution_rate), "解决率"),
+        (str(len(book.entries)), "本期错题"),
+    ], width, page_height)
+    kp_label_w = 22 * MM
+    kp_h, cells = _kp_rows(s.weakest_kps, width - kp_label_w, page_height)
+    col_w = (width - kp_label_w) / 2
+    name_w, bar_w = col_w * 0.48, col_w * 0.30
+    names = [fit_one_line(n, name_w - 2 * MM, 9.5) for _, _, n, _ in cells]
+    head_h = 11 * MM
+    height = head_h + TILE_H + 4 * MM + kp_h + 2 * MM
+
+    def draw(c: Canvas, top: float) -> None:
+        h = page_height
+        draw_text(c, MARGIN_X, h - top - 7.5 * MM, name, 18)
+        c.setFillGray(TEXT_GREY)
+        draw_text(c, MARGIN_X + text_width(name, 18) + 4 * MM, h - top - 7.5 * MM, who, 10)
+        draw_text(c, MARGIN_X + width, h - top - 7.5 * MM,
+                  f"生成日期 {book.generated_on.isoformat()}", 9, "right")
+        c.setFillGray(0.0)
+        tiles.draw(c, top + head_h)
+        y = top + head_h + TILE_H + 4 * MM
+        c.setFillGray(TEXT_GREY)
+        draw_text(c, MARGIN_X, h - y - 4.2 * MM, "薄弱知识点", 9.5)
+        if not cells:
+            draw_text(c, MARGIN_X + kp_label_w, h - y - 4.2 * MM, "暂无数据", 9.5)
+        c.setFillGray(0.0)
+        for (dx, dy, _, mastery), label in zip(cells, names, strict=True):
+            x = MARGIN_X + kp_label_w + dx
+            draw_text(c, x, h - y - dy - 4.2 * MM, label, 9.5)
+            draw_mastery_bar(c, x + name_w, y + dy + 1.9 * MM, bar_w, 2.8 * MM, mastery,
+                             None, h)
+            c.setFillGray(TEXT_GREY)
+            draw_text(c, x + name_w + bar_w + 2 * MM, h - y - dy - 4.2 * MM, percent(mastery),
+                      8.5)
+            c.setFillGray(0.0)
+
+    return Block(height, draw)
+
+
+def key_blocks(items: Sequence[PracticeItem], width: float, page_height: float, *,
+               teacher: bool, fractions: bool = True) -> list[Block]:
+    """Answer-key rows: ``n. answer`` in columns, plus why each was chosen for teachers.
+
+    Args:
+        items: the practice items in sheet order.
+        width: the content width.
+        page_height: for reportlab's bottom-left origin.
+        teacher: add each item's ``reason_zh`` under its answer (teacher's copy).
+        fractions: stack ``a/b`` in maths answers.
+
+    Returns:
+        One block per row, so a long key flows over pages without cutting a row.
+    """
+    if not items:
+        return []
+    num_w = 9 * MM
+    widest = max(max(text_width(it.answer_text, KEY_SIZE),
+                     text_width(it.reason_zh, 8.5) if teacher else 0.0) for it in items)
+    per_row = next((n for n in (5, 4, 3, 2) if widest <= width / n - num_w - 3 * MM), 1)
+    col = width / per_row
+    cells: list[tuple[str, TextBox, TextBox | None]] = []
+    for it in items:
+        frac = fractions and it.question.subject == "math"
+        ans = layout_text(it.answer_text.strip() or "—", col - num_w - 3 * MM, KEY_SIZE,
+                          fractions=frac, max_lines=4)
+        why = layout_text(it.reason_zh, col - num_w - 3 * MM, 8.5, max_lines=2) \
+            if teacher and it.reason_zh.strip() else None
+        cells.append((f"{it.number}.", ans, why))
+    blocks = []
+    for i in range(0, len(cells), per_row):
+        row = cells[i:i + per_row]
+        row_h = max(a.height + (w.height if w else 0.0) for _, a, w in row) + 1.5 * MM
+        blocks.append(Block(row_h, _key_row_draw(row, col, num_w, page_height),
+                            space_after=1 * MM))
+    return blocks
+
+
+def _key_row_draw(row: list[tuple[str, TextBox, TextBox | None]], col: float, num_w: float,
+                  page_height: float) -> Callable[[Canvas, float], None]:
+    def draw(c: Canvas, top: float) -> None:
+        for j, (num, ans, why) in enumerate(row):
+            x = MARGIN_X + j * col
+            first = ans.lines[0]
+            c.setFillGray(TEXT_GREY)
+            draw_text(c, x + num_w - 1.5 * MM, page_height - top - first.ascent, num, KEY_SIZE,
+                      "right")
+            c.setFillGray(0.0)
+            y = draw_lines(c, ans, x + num_w, top, page_height)
+            if why:
+                c.setFillGray(TEXT_GREY)
+                draw_lines(c, why, x + num_w, y, page_height)
+                c.setFillGray(0.0)
+
+    return draw
+
+
+COVER_COLUMNS: tuple[tuple[str, float, str], ...] = (
+    # (heading, width in mm, alignment); the weakest-KP column takes what is left.
+    ("序号", 10, "right"), ("姓名", 22, "left"), ("学号", 21, "left"), ("待订正", 13, "right"),
+    ("练习中", 13, "right"), ("已解决", 13, "right"), ("解决率", 28, "left"),
+    ("最薄弱知识点", 0, "left"), ("起始页", 14, "right"),
+)
+
+
+def _columns(width: float) -> list[tuple[str, float, float, str]]:
+    fixed = sum(w for _, w, _ in COVER_COLUMNS) * MM
+    x = 0.0
+    out = []
+    for head, w_mm, align in COVER_COLUMNS:
+        w = w_mm * MM if w_mm else width - fixed
+        out.append((head, x, w, align))
+        x += w
+    return out
+
+
+def _cell(c: Canvas, text: str, x: float, w: float, align: str, baseline: float,
+          size: float) -> None:
+    pad = 1.5 * MM
+    text = fit_one_line(text, w - 2 * pad, size)
+    if align == "right":
+        draw_text(c, x + w - pad, baseline, text, size, "right")
+    else:
+        draw_text(c, x + pad, baseline, text, size)
+
+
+def cover_row_blocks(books: Sequence[StudentBook], width: float, page_height: float,
+                     start_pages: Sequence[int]) -> tuple[Block, list[Block]]:
+    """The cover's summary table: its header row (repeated per page) and a row per student.
+
+    Args:
+        books: the students, in section order.
+        width: the content width.
+        page_height: for reportlab's bottom-left origin.
+        start_pages: filled by the caller before drawing (the table is measured before
+            the sections are paginated): the PDF page each student's section starts on.
+
+    Returns:
+        (header row, student rows).
+    """
+    cols = _columns(width)
+
+    def head(c: Canvas, top: float) -> None:
+        c.setFillGray(0.9)
+        c.rect(MARGIN_X, page_height - top - ROW_H, width, ROW_H, stroke=0, fill=1)
+        c.setFillGray(0.0)
+        for text, x, w, align in cols:
+            _cell(c, text, MARGIN_X + x, w, align, page_height - top - 4.5 * MM, 9)
+
+    def row(i: int, book: StudentBook) -> Block:
+        s = book.summary
+        weakest = s.weakest_kps[0] if s.weakest_kps else None
+        values = [str(i + 1), book.student_name, book.student_no, str(s.open_count),
+                  str(s.practising_count), str(s.resolved_count), "",
+                  "" if weakest else "—", ""]
+
+        def draw(c: Canvas, top: float) -> None:
+            base = page_height - top - 4.5 * MM
+            for (_, x, w, align), v in zip(cols, values, strict=True):
+                _cell(c, v, MARGIN_X + x, w, align, base, 9.5)
+            _, rx, rw, _ = cols[6]
+            draw_mastery_bar(c, MARGIN_X + rx + 1.5 * MM, top + 2 * MM, rw - 13 * MM,
+                             2.6 * MM, s.resolution_rate, None, page_height)
+            _cell(c, percent(s.resolution_rate), MARGIN_X + rx, rw, "right", base, 8.5)
+            if weakest:
+                # The name is cut to make room, never the figure.
+                _, kx, kw, _ = cols[7]
+                pct = percent(weakest[1])
+                pct_w = text_width(pct, 8.5) + 3 * MM
+                _cell(c, pct, MARGIN_X + kx, kw, "right", base, 8.5)
+                _cell(c, weakest[0], MARGIN_X + kx, kw - pct_w, "left", base, 9.5)
+            _, px, pw, _ = cols[8]
+            _cell(c, str(start_pages[i]) if i < len(start_pages) else "", MARGIN_X + px, pw,
+                  "right", base, 9.5)
+            c.setStrokeGray(0.85)
+            c.setLineWidth(0.4)
+            c.line(MARGIN_X, page_height - top - ROW_H, MARGIN_X + width,
+                   page_height - top - ROW_H)
+            c.setStrokeGray(0.0)
+
+        return Block(ROW_H, draw, space_after=0.0)
+
+    return (Block(ROW_H, head, keep_with_next=True, space_after=0.0),
+            [row(i, b) for i, b in enumerate(books)])
+
+
+def cover_blocks(title: str, lines: Sequence[str], books: Sequence[StudentBook],
+                 width: float, page_height: float) -> list[Block]:
+    """The cover's top: title, information lines and class totals.
+
+    Args:
+        title: the cover title.
+        lines: short lines under it (date, teacher, note), long ones wrapped.
+        books: the students (for the totals).
+        width: the content width.
+        page_height: for reportlab's bottom-left origin.
+
+    Returns:
+        Blocks to place before the summary table.
+    """
+    title_box = layout_text(title, width, 20, max_lines=2)
+    info = [layout_text(line, width, 10, max_lines=3) for line in lines if line.strip()]
+    rates = [b.summary.resolution_rate for b in books if b.summary.resolution_rate is not None]
+    tiles = stat_tiles([
+        (str(len(books)), "学生"),
+        (str(sum(b.summary.open_count for b in books)), "待订正"),
+        (str(sum(b.summary.practising_count for b in books)), "练习中"),
+        (str(sum(b.summary.resolved_count for b in books)), "已解决"),
+        (percent(sum(rates) / len(rates) if rates else None), "平均解决率"),
+    ], width, page_height)
+
+    def draw_top(c: Canvas, top: float) -> None:
+        y = draw_lines(c, title_box, MARGIN_X, top, page_height) + 1.5 * MM
+        c.setFillGray(TEXT_GREY)
+        for box in info:
+            y = draw_lines(c, box, MARGIN_X, y, page_height)
+        c.setFillGray(0.0)
+
+    top_h = title_box.height + 1.5 * MM + sum(b.height for b in info)
+    return [Block(top_h, draw_top), tiles]

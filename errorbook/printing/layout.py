@@ -1,0 +1,293 @@
+"""Worksheet page layout: where every stem, marker, QR code and answer region goes.
+
+The layout is computed once when a worksheet is created and stored with it; printing draws
+exactly these boxes and scan reading crops exactly these boxes, so the two can never drift.
+All coordinates are PDF points in page space from the page's top-left corner,
+``(x0, y0, x1, y1)`` (DESIGN.md convention 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from errorbook.contract import (
+    AnswerRegion,
+    Bubble,
+    MarkerBox,
+    PageLayout,
+    QuestionBlock,
+    WorksheetLayout,
+)
+from errorbook.printing.geometry import MM, PAGE_SIZES
+from errorbook.printing.text import text_width
+from errorbook.printing.textwrap_cjk import wrap_text
+from grading.arithmetic_stem import parse_arithmetic_stem
+from grading.questions import (
+    ArithmeticQuestion,
+    ChoiceQuestion,
+    MultiChoiceQuestion,
+    NumericQuestion,
+    Question,
+    ShortAnswerQuestion,
+    TextQuestion,
+    TrueFalseQuestion,
+    expected_answer_chars,
+)
+
+__all__ = [
+    "AnswerRegion",
+    "Bubble",
+    "LayoutError",
+    "MarkerBox",
+    "PageLayout",
+    "QuestionBlock",
+    "WorksheetLayout",
+    "layout_worksheet",
+]
+
+STEM_FONT_SIZE = 11.0
+LINE_HEIGHT = 16.0
+MARKER_SIZE = 8 * MM
+MARKER_INSET = 8 * MM
+QR_SIZE = 20 * MM
+CONTENT_LEFT = 15 * MM
+CONTENT_RIGHT_INSET = 15 * MM
+HEADER_BOTTOM = 36 * MM
+FOOTER_TOP_INSET = 20 * MM
+NUMBER_WIDTH = 8 * MM
+GAP = 4 * MM
+BLOCK_GAP = 4.5 * MM
+BOX_HEIGHT = 11 * MM
+CHAR_WIDTH = 7 * MM
+BUBBLE_D = 6 * MM
+BUBBLE_PITCH = 9 * MM
+STUDENT_NO_DIGITS = 8
+
+
+class LayoutError(ValueError):
+    """A question cannot be laid out (e.g. too long for one page); names the question."""
+
+
+def _answer_format(q: Question) -> str:
+    if isinstance(q, TextQuestion):
+        return "pinyin" if q.key.blanks[0].pinyin else "text"
+    return {"numeric": "digits", "arithmetic": "digits", "math_expr": "math"}.get(q.kind, q.kind)
+
+
+def _option_lines(q: ChoiceQuestion | MultiChoiceQuestion, width: float
+                  ) -> tuple[list[str], float]:
+    """Pack options four, two or one to a line, whichever fits; returns lines and column width."""
+    items = [f"{o.label}. {o.text}" for o in q.options]
+    for per_line in (4, 2):
+        col = width / per_line
+        if all(_text_width(it) <= col - 2 * MM for it in items):
+            lines = ["\t".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+            return lines, col
+    wrapped: list[str] = []
+    for it in items:
+        wrapped.extend(wrap_text(it, width, STEM_FONT_SIZE))
+    return wrapped, width
+
+
+def _text_width(text: str) -> float:
+    return text_width(text, STEM_FONT_SIZE)
+
+
+class _Pager:
+    """Flows question blocks down the content area, starting new pages as needed."""
+
+    def __init__(self, width: float, height: float) -> None:
+        self.width = width
+        self.height = height
+        self.top = HEADER_BOTTOM
+        self.bottom = height - FOOTER_TOP_INSET
+        self.pages: list[tuple[list[AnswerRegion], list[QuestionBlock]]] = [([], [])]
+        self.y = self.top
+
+    def place(self, height: float, question_id: str) -> float:
+        if height > self.bottom - self.top:
+            raise LayoutError(f"question '{question_id}' is too long to fit on one page")
+        if self.y + height > self.bottom:
+            self.pages.append(([], []))
+            self.y = self.top
+        y = self.y
+        self.y += height + BLOCK_GAP
+        return y
+
+
+def _page_furniture(number: int, width: float, height: float,
+                    regions: list[AnswerRegion], blocks: list[QuestionBlock]) -> PageLayout:
+    m, s = MARKER_INSET, MARKER_SIZE
+    markers = (
+        MarkerBox(0, (m, m, m + s, m + s)),
+        MarkerBox(1, (width - m - s, m, width - m, m + s)),
+        MarkerBox(2, (width - m - s, height - m - s, width - m, height - m)),
+        MarkerBox(3, (m, height - m - s, m + s, height - m)),
+    )
+    qr_x1 = width - m - s - 4 * MM
+    qr_box = (qr_x1 - QR_SIZE, m, qr_x1, m + QR_SIZE)
+    name_box = (CONTENT_LEFT + 12 * MM, 21 * MM, CONTENT_LEFT + 58 * MM, 29 * MM)
+    digit_w = 6 * MM
+    no_x0 = name_box[2] + 16 * MM
+    student_no_boxes = tuple(
+        (no_x0 + i * digit_w, 21 * MM, no_x0 + (i + 1) * digit_w, 29 * MM)
+        for i in range(STUDENT_NO_DIGITS)
+    )
+    return PageLayout(number, width, height, markers, qr_box, name_box, student_no_boxes,
+                      tuple(regions), tuple(blocks))
+
+
+def layout_worksheet(title: str, questions: Sequence[Question], page_size: str = "A4"
+                     ) -> WorksheetLayout:
+    """Lay questions out on pages, numbering them 1..n in order.
+
+    Args:
+        title: printed at the top of every page.
+        questions: validated bank questions in worksheet order.
+        page_size: ``A4`` or ``Letter``.
+
+    Returns:
+        The complete layout, ready to print and to read back.
+
+    Raises:
+        LayoutError: an unknown page size, no questions, or a question taller than a page.
+    """
+    if page_size not in PAGE_SIZES:
+        raise LayoutError(f"unknown page size '{page_size}'; use one of {sorted(PAGE_SIZES)}")
+    if not questions:
+        raise LayoutError("a worksheet needs at least one question")
+    width, height = PAGE_SIZES[page_size]
+    pager = _Pager(width, height)
+    content_w = width - CONTENT_LEFT - CONTENT_RIGHT_INSET
+    stem_x = CONTENT_LEFT + NUMBER_WIDTH
+    right = width - CONTENT_RIGHT_INSET
+    i = 0
+    while i < len(questions):
+        q = questions[i]
+        if i + 1 < len(questions):
+            left, right_w = _compact_box(q, content_w), _compact_box(questions[i + 1], content_w)
+            if left and right_w:
+                # Short drill items (口算) go two to a row, as on printed drill sheets.
+                _place_pair(pager, (q, questions[i + 1]), i + 1, (left, right_w), content_w)
+                i += 2
+                continue
+        _place_question(pager, q, i + 1, stem_x, right, content_w - NUMBER_WIDTH)
+        i += 1
+    pages = tuple(
+        _page_furniture(i, width, height, regions, blocks)
+        for i, (regions, blocks) in enumerate(pager.pages, start=1)
+    )
+    return WorksheetLayout(title=title, page_size=page_size, pages=pages)
+
+
+def _place_question(pager: _Pager, q: Question, number: int, stem_x: float, right: float,
+                    avail_w: float) -> None:
+    fmt = _answer_format(q)
+    if isinstance(q, ChoiceQuestion | MultiChoiceQuestion | TrueFalseQuestion):
+        labels = ["T", "F"] if isinstance(q, TrueFalseQuestion) else [o.label for o in q.options]
+        answer_w = len(labels) * BUBBLE_PITCH
+        stem_w = avail_w - answer_w - GAP
+        stem_lines = wrap_text(q.stem, stem_w, STEM_FONT_SIZE)
+        option_lines, col_w = ([], 0.0) if isinstance(q, TrueFalseQuestion) else _option_lines(
+            q, stem_w)
+        text_h = (len(stem_lines) + len(option_lines)) * LINE_HEIGHT
+        height = max(text_h, BOX_HEIGHT)
+        top = pager.place(height, q.id)
+        x0 = right - answer_w
+        by0 = top + 1.5 * MM
+        bubbles = tuple(
+            Bubble(lb, (x0 + i * BUBBLE_PITCH + (BUBBLE_PITCH - BUBBLE_D) / 2, by0,
+                        x0 + i * BUBBLE_PITCH + (BUBBLE_PITCH + BUBBLE_D) / 2, by0 + BUBBLE_D))
+            for i, lb in enumerate(labels)
+        )
+        region = AnswerRegion(q.id, number, q.kind, 0, (x0, top, right, top + BUBBLE_D + 3 * MM),
+                              fmt, None, bubbles)
+        _add(pager, region, QuestionBlock(q.id, number, top, stem_x, tuple(stem_lines),
+                                          tuple(option_lines), col_w))
+        return
+    if isinstance(q, ShortAnswerQuestion):
+        stem_lines = wrap_text(q.stem, avail_w, STEM_FONT_SIZE)
+        box_h = max(28 * MM, len(q.key.points) * 10 * MM)
+        top = pager.place(len(stem_lines) * LINE_HEIGHT + 2 * MM + box_h, q.id)
+        by0 = top + len(stem_lines) * LINE_HEIGHT + 2 * MM
+        region = AnswerRegion(q.id, number, q.kind, 0, (stem_x, by0, right, by0 + box_h), fmt)
+        _add(pager, region, QuestionBlock(q.id, number, top, stem_x, tuple(stem_lines)))
+        return
+    # Written answers: one box per blank, to the right of the stem when they fit.
+    chars = expected_answer_chars(q)
+    n_blanks = len(q.key.blanks) if isinstance(q, TextQuestion) else 1
+    names = [f"({i + 1})" for i in range(n_blanks)]
+    if isinstance(q, ArithmeticQuestion):
+        stem = parse_arithmetic_stem(q.key.expression or q.stem)
+        if stem.with_remainder:
+            # Quotient and remainder get a box each, as children write them on paper.
+            n_blanks, names = 2, ["商", "余"]
+            chars = max(len(str(stem.quotient)), len(str(stem.remainder))) + 1
+    char_w = CHAR_WIDTH * (1.25 if fmt == "text" else 1.0)
+    box_w = min(max(chars * char_w + 4 * MM, 24 * MM), avail_w * 0.6)
+    label_w = 7 * MM if n_blanks > 1 else 0.0
+    slot_w = box_w + label_w + 2 * MM
+    if n_blanks == 1 and avail_w - slot_w >= 70 * MM:
+        stem_lines = wrap_text(q.stem, avail_w - slot_w - GAP, STEM_FONT_SIZE)
+        height = max(len(stem_lines) * LINE_HEIGHT, BOX_HEIGHT)
+        top = pager.place(height, q.id)
+        box = (right - box_w, top, right, top + BOX_HEIGHT)
+        _add(pager, AnswerRegion(q.id, number, q.kind, 0, box, fmt, chars),
+             QuestionBlock(q.id, number, top, stem_x, tuple(stem_lines)))
+        return
+    # Several blanks (or a wide box): a row of labelled boxes under the stem, wrapping.
+    stem_lines = wrap_text(q.stem, avail_w, STEM_FONT_SIZE)
+    per_row = max(1, int((avail_w + 2 * MM) // slot_w))
+    rows = -(-n_blanks // per_row)
+    height = len(stem_lines) * LINE_HEIGHT + rows * (BOX_HEIGHT + 2 * MM)
+    top = pager.place(height, q.id)
+    regions: list[AnswerRegion] = []
+    blank_labels: list[tuple[str, float, float]] = []
+    for i in range(n_blanks):
+        row, col = divmod(i, per_row)
+        x = stem_x + col * slot_w
+        y = top + len(stem_lines) * LINE_HEIGHT + row * (BOX_HEIGHT + 2 * MM)
+        if label_w:
+            blank_labels.append((names[i], x, y + BOX_HEIGHT * 0.65))
+        box = (x + label_w, y, x + label_w + box_w, y + BOX_HEIGHT)
+        regions.append(AnswerRegion(q.id, number, q.kind, i, box, fmt, chars))
+    block = QuestionBlock(q.id, number, top, stem_x, tuple(stem_lines),
+                          blank_labels=tuple(blank_labels))
+    page_regions, page_blocks = pager.pages[-1]
+    page_regions.extend(regions)
+    page_blocks.append(block)
+
+
+def _compact_box(q: Question, content_w: float) -> float | None:
+    """The box width of a short single-box item that fits half a line, else None."""
+    if not isinstance(q, ArithmeticQuestion | NumericQuestion):
+        return None
+    if isinstance(q, ArithmeticQuestion) and \
+            parse_arithmetic_stem(q.key.expression or q.stem).with_remainder:
+        return None
+    chars = expected_answer_chars(q)
+    if chars > 6:
+        return None
+    box_w = max(chars * CHAR_WIDTH + 4 * MM, 24 * MM)
+    stem_room = (content_w - GAP) / 2 - NUMBER_WIDTH - box_w - GAP
+    return box_w if _text_width(q.stem) <= stem_room else None
+
+
+def _place_pair(pager: _Pager, pair: tuple[Question, Question], first_number: int,
+                box_widths: tuple[float, float], content_w: float) -> None:
+    top = pager.place(BOX_HEIGHT, pair[0].id)
+    col_w = (content_w - GAP) / 2
+    for col, (q, box_w) in enumerate(zip(pair, box_widths, strict=True)):
+        x0 = CONTENT_LEFT + col * (col_w + GAP)
+        right = x0 + col_w
+        number = first_number + col
+        box = (right - box_w, top, right, top + BOX_HEIGHT)
+        _add(pager, AnswerRegion(q.id, number, q.kind, 0, box, _answer_format(q),
+                                 expected_answer_chars(q)),
+             QuestionBlock(q.id, number, top, x0 + NUMBER_WIDTH, (q.stem,)))
+
+
+def _add(pager: _Pager, region: AnswerRegion, block: QuestionBlock) -> None:
+    regions, blocks = pager.pages[-1]
+    regions.append(region)
+    blocks.append(block)

@@ -1,0 +1,134 @@
+"""Answer areas of drill items: trimmed to the handwriting, read over the right alphabet.
+
+Split from :mod:`ocr.drill.page` (which re-exports these names): the answer area right of a
+printed ``=`` is cut to its stroke-sized ink (no such ink means the item was left blank),
+padded with paper, and read by the answer reader over the characters the expression's
+answer can use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from ocr.drill.items import ItemLayout
+from ocr.reading.ctc import ALPHABETS, Alphabet
+from ocr.reading.preprocess import ink_map, to_gray
+from ocr.reading.recognize import Reading, TextRecognizer
+
+__all__ = ["REMAINDER", "answer_crop", "read_results", "result_alphabet"]
+
+REMAINDER = Alphabet("drill_remainder", "0123456789.…", r"[0-9]+|[0-9]+(?:…+|\.{2,})[0-9]+")
+
+
+def result_alphabet(expression: str) -> Alphabet:
+    """The alphabet a student's answer to ``expression`` can use.
+
+    Args:
+        expression: A parsed expression such as ``37+48`` or ``17÷5``.
+
+    Returns:
+        Quotient/remainder forms for whole-number division, fractions when the
+        expression has a fraction bar, decimals when it has a decimal point, signed
+        whole numbers when it subtracts, else digits.
+    """
+    if "/" in expression:
+        return ALPHABETS["numeric"]
+    if "." in expression:
+        return ALPHABETS["signed_decimal"]
+    if "÷" in expression:
+        return REMAINDER
+    if "-" in expression:
+        return Alphabet("drill_signed", "0123456789-", r"-?[0-9]+")
+    return ALPHABETS["digits"]
+
+
+def answer_crop(
+    gray: np.ndarray, box: tuple[int, int, int, int], char_height: float
+) -> np.ndarray | None:
+    """Cut an answer area to its handwriting, with a margin of clean paper, or None if blank.
+
+    The answer reader's preparation was made for printed answer boxes: it erases straight
+    strokes hugging a crop's sides and ink lying wholly in its outer band (stubs of the
+    box). In a drill answer area a written ``1`` often sits right at the left edge, so the
+    area is trimmed to its ink here and padded with paper first. Ink is counted only in
+    components of a stroke's size, so copier noise and JPEG specks on grey paper do not make
+    a blank answer look written.
+
+    Args:
+        gray: The page in grayscale.
+        box: The answer area ``(x0, y0, x1, y1)``.
+        char_height: Printed character height in pixels (sets the speck size).
+
+    Returns:
+        The padded crop, or None when no stroke-sized ink is there.
+    """
+    x0, y0, x1, y1 = box
+    crop = gray[y0:y1, x0:x1]
+    if crop.size == 0:
+        return None
+    # A low threshold keeps thin, light pencil strokes whole; specks are then rejected by
+    # size (a stroke spans a good part of a character, copier noise a few pixels).
+    ink = ink_map(crop) > 0.18
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    min_area = max(6.0, (0.12 * char_height) ** 2)
+    min_extent = 0.3 * char_height
+    keep = [
+        k for k in range(1, n)
+        if stats[k, 4] >= min_area and max(stats[k, 2], stats[k, 3]) >= min_extent
+    ]
+    if not keep:
+        return None
+    kx0 = min(int(stats[k, 0]) for k in keep)
+    ky0 = min(int(stats[k, 1]) for k in keep)
+    kx1 = max(int(stats[k, 0] + stats[k, 2]) for k in keep)
+    ky1 = max(int(stats[k, 1] + stats[k, 3]) for k in keep)
+    m = int(0.2 * char_height) + 2
+    sub = crop[max(0, ky0 - m) : ky1 + m, max(0, kx0 - m) : kx1 + m]
+    paper = int(np.percentile(crop, 75))
+    pad = int(0.6 * char_height) + 4
+    # Keep the ink off the sides, where a box-border heuristic would look for rules.
+    side = max(pad, int(0.5 * sub.shape[1]))
+    return cv2.copyMakeBorder(sub, pad, pad, side, side, cv2.BORDER_CONSTANT, value=paper)
+
+
+def read_results(
+    image: np.ndarray,
+    layouts: Sequence[ItemLayout],
+    recognizer: TextRecognizer,
+    decoding: Literal["masked", "plain"] = "masked",
+) -> list[Reading]:
+    """Read every item's answer area.
+
+    Args:
+        image: The page the layouts were found on.
+        layouts: Located items.
+        recognizer: Answer reader.
+        decoding: ``masked`` (alphabet from the expression) or ``plain`` (none).
+
+    Returns:
+        One reading per layout; an item whose expression did not parse is read
+        with the generic numeric alphabet (its answer is still shown to the reviewer).
+    """
+    gray = to_gray(image)
+    crops = [answer_crop(gray, la.result_box, la.char_height) for la in layouts]
+    out: list[Reading | None] = [None] * len(layouts)
+    groups: dict[str, list[int]] = {}
+    alphabets: dict[str, Alphabet | None] = {}
+    for i, la in enumerate(layouts):
+        if crops[i] is None:
+            out[i] = Reading("blank", detail="no handwriting right of '='")
+            continue
+        alphabet = result_alphabet(la.expression) if la.expression else ALPHABETS["numeric"]
+        key = alphabet.name if decoding == "masked" else "plain"
+        alphabets[key] = alphabet if decoding == "masked" else None
+        groups.setdefault(key, []).append(i)
+    for key, members in groups.items():
+        batch = [c for c in (crops[i] for i in members) if c is not None]
+        readings = recognizer.recognize(batch, alphabet=alphabets[key])
+        for i, reading in zip(members, readings, strict=True):
+            out[i] = reading
+    return [r if r is not None else Reading("engine_error") for r in out]

@@ -1,0 +1,405 @@
+"""Find arithmetic drill items (口算) on a page with no layout: printed ``a ○ b =`` anchors.
+
+Every detected text line is read by the PP-OCR recogniser with the character positions its
+CTC best path gives (frame ``t`` of ``T`` covers ``t/T`` of the crop's width). Each ``=``
+anchors one item: the printed expression is the run of maths characters just left of it
+(the longest suffix that parses as arithmetic), and the student's answer area starts right
+of the ``=`` glyph (found in the pixels, so the CTC position's ±half-character error does
+not leave a bar of the ``=`` in the answer crop) and ends before the next item's expression
+on the same line. The answer area is cut from the page pixels, not from detected boxes:
+a light pencil answer the detector missed is still read, and a blank one is still seen.
+
+Expression decoding folds look-alike classes of the 18,710-character charset into one
+maths symbol (``x X * ×`` are all "times"; ``－ − —`` are all "minus") and keeps a single
+"other" column for everything else, so a Chinese title can never turn into an item.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
+from ocr.drill.detect import TextBox
+from ocr.reading.ctc import CTCMatrix, forced_log_prob
+from ocr.reading.preprocess import ink_map, to_gray
+from ocr.reading.recognize import PPOCRRecognizer, charset_from_session
+
+__all__ = ["ExpressionReader", "ItemLayout", "LineChars", "find_items", "group_lines"]
+
+Box = tuple[int, int, int, int]
+# Canonical maths symbol -> the charset classes folded into it.
+_FOLD: dict[str, str] = {
+    **{d: d for d in "0123456789"},
+    "+": "+＋",
+    "-": "-−－—–",
+    "×": "×xX*✕✖·",
+    "÷": "÷",
+    "=": "=＝",
+    "(": "(（",
+    ")": ")）",
+    ".": ".",
+    "/": "/",
+}
+_EXPR_CHARS = set("0123456789+-×÷()./")
+_OTHER = "\x00"
+_MIDDLE_ONE = re.compile(r"[0-9]1[0-9]")
+
+
+@dataclass(frozen=True)
+class LineChars:
+    """Characters read on one detected text box, with page x positions.
+
+    Attributes:
+        box: The text box in page pixels.
+        chars: The decoded characters (``\\x00`` for a non-maths character).
+        xs: Page x of each character's centre.
+        probs: Best-path probability of each character.
+        matrix: Log-probabilities over ``blank + maths symbols + other`` (masked
+            decoding only), for scoring look-alike readings.
+    """
+
+    box: Box
+    chars: str
+    xs: tuple[float, ...]
+    probs: tuple[float, ...]
+    matrix: CTCMatrix | None = None
+
+
+@dataclass(frozen=True)
+class ItemLayout:
+    """One drill item located on the page (pixels of the image given).
+
+    Attributes:
+        expression: The printed expression as read (``37+48``, ``17÷5``), "" if no
+            arithmetic could be parsed left of the ``=``.
+        raw: The characters read left of the ``=`` (for review when unparsed).
+        expression_confidence: The lowest character probability of the expression.
+        expression_box: Where the expression and its ``=`` are.
+        result_box: The answer area cut from the page for the student's result.
+        char_height: Height of the printed characters in pixels.
+    """
+
+    expression: str
+    raw: str
+    expression_confidence: float
+    expression_box: Box
+    result_box: Box
+    char_height: float
+
+
+class ExpressionReader:
+    """Reads printed text lines with character positions, over a maths alphabet.
+
+    Args:
+        session: onnxruntime session of the PP-OCR recogniser (the same session the
+            answer reader uses can be shared).
+        decoding: ``masked`` folds look-alike classes into maths symbols and everything
+            else into "other"; ``plain`` takes the full charset's best path (the baseline).
+    """
+
+    def __init__(self, session: Any, decoding: Literal["masked", "plain"] = "masked") -> None:
+        self._line = PPOCRRecognizer(session)
+        charset = charset_from_session(session)
+        self._charset = charset
+        self.decoding = decoding
+        index = {c: i for i, c in enumerate(charset)}
+        self._symbols = "".join(_FOLD)
+        self._groups = [[index[c] for c in group if c in index] for group in _FOLD.values()]
+        # A word space separates "37 + 48"; it is no character of the expression, so its
+        # probability counts as the CTC blank's.
+        self._space = index.get(" ")
+
+    def read(self, page: np.ndarray, boxes: Sequence[TextBox]) -> list[LineChars]:
+        """Read every box.
+
+        Args:
+            page: The page (grayscale or BGR).
+            boxes: Detected text boxes on it.
+
+        Returns:
+            One :class:`LineChars` per box, in the same order.
+        """
+        gray = to_gray(page)
+        images: list[np.ndarray] = []
+        for b in boxes:
+            x0, y0, x1, y1 = b.box
+            crop = gray[y0:y1, x0:x1]
+            width = max(16, round(crop.shape[1] * 48 / max(crop.shape[0], 1)))
+            images.append(cv2.resize(crop, (min(width, 3200), 48), interpolation=cv2.INTER_AREA))
+        mats = self._line.probabilities(images) if images else []
+        return [self._decode(b.box, m) for b, m in zip(boxes, mats, strict=True)]
+
+    def _decode(self, box: Box, probs: np.ndarray) -> LineChars:
+        if self.decoding == "masked":
+            blank = probs[:, 0] + (probs[:, self._space] if self._space is not None else 0.0)
+            cols = [blank] + [probs[:, g].sum(axis=1) for g in self._groups]
+            folded = np.stack(cols, axis=1)
+            other = np.clip(1.0 - folded.sum(axis=1), 0.0, None)
+            table = np.concatenate([folded, other[:, None]], axis=1)
+            symbols = self._symbols + _OTHER
+        else:
+            table = probs
+            symbols = ""
+        best = table.argmax(axis=1)
+        n = len(best)
+        x0, x1 = box[0], box[2]
+        chars: list[str] = []
+        xs: list[float] = []
+        ps: list[float] = []
+        prev = 0
+        # A character's confidence is its share against the strongest other non-blank
+        # class in the same frame: a printed "/" read as "1" keeps a visible "/" runner-up.
+        rival = table.copy()
+        rival[:, 0] = 0.0
+        rival[np.arange(n), best] = 0.0
+        runner = rival.max(axis=1)
+        for t, k in enumerate(best.tolist()):
+            p = float(table[t, k]) / (float(table[t, k]) + float(runner[t]) + 1e-12)
+            if k != 0 and k != prev:
+                sym = symbols[k - 1] if symbols else _plain_symbol(self._charset[k])
+                if not sym:
+                    prev = k
+                    continue
+                chars.append(sym)
+                xs.append(x0 + (t + 0.5) * (x1 - x0) / n)
+                ps.append(p)
+            elif k != 0:
+                ps[-1] = max(ps[-1], p)
+            prev = k
+        matrix = None
+        if symbols:
+            with np.errstate(divide="ignore"):
+                matrix = CTCMatrix(np.log(table / table.sum(axis=1, keepdims=True)), symbols)
+        return LineChars(box, "".join(chars), tuple(xs), tuple(ps), matrix)
+
+
+def _plain_symbol(c: str) -> str:
+    c = unicodedata.normalize("NFKC", c)
+    if c == " ":
+        return ""
+    for canon, group in _FOLD.items():
+        if c in group:
+            return canon
+    return c if len(c) == 1 and c in _EXPR_CHARS | {"="} else _OTHER
+
+
+def group_lines(lines: Sequence[LineChars]) -> list[list[LineChars]]:
+    """Group boxes whose vertical centres are within half a box height, left to right.
+
+    Args:
+        lines: Read boxes.
+
+    Returns:
+        Lines of boxes, top to bottom.
+    """
+    rest = sorted(lines, key=lambda r: (r.box[1] + r.box[3]) / 2)
+    out: list[list[LineChars]] = []
+    while rest:
+        first = rest[0]
+        cy = (first.box[1] + first.box[3]) / 2
+        h = first.box[3] - first.box[1]
+        same = [r for r in rest if abs((r.box[1] + r.box[3]) / 2 - cy) < h / 2]
+        out.append(sorted(same, key=lambda r: r.box[0]))
+        rest = [r for r in rest if all(r is not s for s in same)]
+    return out
+
+
+def _expression_suffix(text: str) -> str:
+    """The longest suffix of ``text`` that parses as an arithmetic expression."""
+    for start in range(len(text)):
+        cand = text[start:]
+        if not (cand[0].isdigit() or cand[0] == "("):
+            continue
+        try:
+            parse_arithmetic_stem(cand + "=")
+        except ArithmeticStemError:
+            continue
+        return cand
+    return ""
+
+
+def _anchor_geometry(gray: np.ndarray, box: Box, x_eq: float) -> tuple[float, float, float]:
+    """Right edge and centre line of the printed ``=`` near ``x_eq``, and the print height.
+
+    The detector's box may also hold the (taller) handwriting, so the print's own height
+    is measured on the character just left of the ``=``: a digit or a bracket.
+    """
+    bx0, by0, bx1, by1 = box
+    bh = by1 - by0
+    wx0 = int(max(0, x_eq - 2.0 * bh))
+    wx1 = int(min(gray.shape[1], x_eq + 1.0 * bh))
+    ink = ink_map(gray[by0:by1, wx0:wx1])
+    binary = (ink > 0.4).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    guess = x_eq - wx0
+    bars = sorted(
+        (
+            stats[k]
+            for k in range(1, n)
+            if stats[k, 2] >= 2.0 * stats[k, 3]
+            and stats[k, 2] <= 0.8 * bh
+            and stats[k, 4] >= 4
+            and abs(stats[k, 0] + stats[k, 2] / 2 - guess) < 0.5 * bh
+        ),
+        key=lambda s: abs(s[0] + s[2] / 2 - guess),
+    )[:2]
+    if len(bars) == 2:
+        right = float(max(b[0] + b[2] for b in bars))
+        left = float(min(b[0] for b in bars))
+        cy = float(np.mean([b[1] + b[3] / 2 for b in bars]))
+        bar_w = right - left
+    else:
+        right, left, cy, bar_w = guess + 0.25 * bh, guess - 0.25 * bh, bh / 2, 0.35 * bh
+    # The nearest component left of the "=" on its centre line is the last printed char.
+    before = [
+        stats[k]
+        for k in range(1, n)
+        if stats[k, 0] + stats[k, 2] <= left + 1
+        and left - (stats[k, 0] + stats[k, 2]) < 1.5 * bar_w
+        and stats[k, 1] <= cy <= stats[k, 1] + stats[k, 3]
+        and stats[k, 4] >= 6
+    ]
+    if before:
+        last = max(before, key=lambda s: s[0] + s[2])
+        ch = float(last[3])
+    else:
+        ch = 1.4 * bar_w
+    return wx0 + right, by0 + cy, max(ch, 4.0)
+
+
+def _index_in_line(line: LineChars, x: float) -> int:
+    return min(range(len(line.xs)), key=lambda k: abs(line.xs[k] - x))
+
+
+def _fraction_doubt(line: LineChars, start: int, stop: int) -> float:
+    """How likely, relative to the reading, a ``1`` in ``chars[start:stop]`` was a ``/``.
+
+    A printed fraction bar and a ``1`` are the recogniser's commonest confusion in drill
+    expressions. The alternative strings are scored by the CTC forward algorithm on the
+    whole line, so the answer is a probability ratio, not a guess.
+    """
+    if line.matrix is None or "/" not in line.matrix.symbols:
+        return 0.0
+    text = line.chars
+    best = forced_log_prob(line.matrix, text)
+    worst = 0.0
+    for k in range(start, stop):
+        if text[k] == "1":
+            variant = text[:k] + "/" + text[k + 1 :]
+            worst = max(worst, float(np.exp(min(forced_log_prob(line.matrix, variant) - best, 0.0))))
+    return worst
+
+
+def find_items(
+    page: np.ndarray,
+    lines: Sequence[LineChars],
+    *,
+    gap: float = 2.0,
+    max_result_width: float = 10.0,
+    result_pad: float = 1.6,
+) -> list[ItemLayout]:
+    """Locate the items: one per ``=`` read on a line.
+
+    Args:
+        page: The page (grayscale or BGR).
+        lines: Every detected box read with positions.
+        gap: A gap between character centres wider than this many printed character
+            heights ends the expression (what lies further left belongs to something
+            else, e.g. the previous item's handwritten answer).
+        max_result_width: Widest answer area, in printed character heights.
+        result_pad: Half-height of the answer area around the print's centre line, in
+            printed character heights (handwriting is taller than print and not on its
+            baseline).
+
+    Returns:
+        The items, top to bottom and left to right.
+    """
+    gray = to_gray(page)
+    height, width = gray.shape
+    pending: list[tuple[str, str, float, float, float, float, float]] = []
+    for row in group_lines(lines):
+        chars = sorted(
+            ((c, x, p, r) for r in row for c, x, p in zip(r.chars, r.xs, r.probs, strict=True)),
+            key=lambda t: t[1],
+        )
+        for i, (c, x_eq, _, line) in enumerate(chars):
+            if c != "=":
+                continue
+            eq_right, cy, ch = _anchor_geometry(gray, line.box, x_eq)
+            j = i
+            while (
+                j > 0
+                and chars[j - 1][0] in _EXPR_CHARS
+                and chars[j][1] - chars[j - 1][1] < gap * ch
+            ):
+                j -= 1
+            raw = "".join(ch_ for ch_, *_ in chars[j:i])
+            if not any(k.isdigit() for k in raw):
+                continue
+            expr = _expression_suffix(raw)
+            first = i - len(expr) if expr else j
+            conf = min(chars[k][2] for k in range(first, i + 1))
+            # Indices into the line's own string (the expression is almost always on the
+            # "=" box; characters from other boxes are skipped).
+            own = [k for k in range(first, i) if chars[k][3] is line]
+            if own:
+                offset = _index_in_line(line, chars[own[0]][1])
+                doubt = _fraction_doubt(line, offset, offset + len(own))
+                conf = min(conf, 1.0 - doubt)
+            pending.append((expr, raw, conf, chars[first][1] - 0.6 * ch, eq_right, cy, ch))
+    # The recogniser reads a printed "/" before a 7 or 8 as "1" with high confidence, so a
+    # "1" between two digits may be a fraction bar: such expressions are doubtful (review
+    # costs coverage on 3-digit operands like 215; a wrong key would cost a wrong verdict).
+    if pending:
+        pending = [
+            (p[0], p[1], min(p[2], 0.5) if _MIDDLE_ONE.search(p[0]) else p[2], *p[3:])
+            for p in pending
+        ]
+    # Printed operators anchor the end of an answer area even when their own "=" was not
+    # read: whatever is printed further right is not this item's answer.
+    ops = [
+        (x, (r.box[1] + r.box[3]) / 2, r.box[3] - r.box[1])
+        for r in lines
+        for c, x in zip(r.chars, r.xs, strict=True)
+        if c in "+×÷="
+    ]
+    found: list[ItemLayout] = []
+    for expr, raw, conf, x_start, eq_right, cy, ch in pending:
+        # The answer area ends before the next item on the same print line (rows found
+        # by the print's own centre line, not by detected boxes, which may hold taller
+        # handwriting).
+        nxt = float(width)
+        for other in pending:
+            if other[3] > eq_right and abs(other[5] - cy) < ch:
+                nxt = min(nxt, other[3] - 0.5 * ch)
+        for x, oy, oh in ops:
+            if x > eq_right + 2.5 * ch and abs(oy - cy) < oh / 2:
+                nxt = min(nxt, x - 2.0 * ch)
+        rx0 = int(eq_right + 0.2 * ch)
+        rx1 = int(max(min(nxt, rx0 + max_result_width * ch, width), rx0 + ch))
+        found.append(
+            ItemLayout(
+                expression=expr,
+                raw=raw,
+                expression_confidence=conf,
+                expression_box=(
+                    int(max(0, x_start)), int(cy - 0.6 * ch), int(eq_right), int(cy + 0.6 * ch)
+                ),
+                result_box=(
+                    rx0,
+                    int(max(0, cy - result_pad * ch)),
+                    min(rx1, width),
+                    int(min(height, cy + result_pad * ch)),
+                ),
+                char_height=ch,
+            )
+        )
+    found.sort(key=lambda f: (f.expression_box[1] + f.expression_box[3], f.expression_box[0]))
+    return found

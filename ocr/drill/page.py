@@ -1,0 +1,359 @@
+"""Free-form arithmetic drill pages (口算): find, read and grade every ``a ○ b = c`` item.
+
+A drill page has no printed layout markbook knows, so the items are found on the page
+itself (``ocr.drill.items``): detect text lines, read them with character positions, and
+anchor one item on every printed ``=``. The student's answer is cut from the pixels right
+of the ``=`` and read by the answer reader with an alphabet chosen from the expression
+(whole numbers for ``37 + 48``, decimals for ``2.5 + 1.3``, fractions for ``1/5 + 2/5``,
+``quotient……remainder`` for ``17 ÷ 5``). Column items (竖式: operands stacked over a rule,
+the result written under it) are anchored on the rule instead (``ocr.drill.columns``).
+Each item is graded by the registered ``arithmetic`` grader (the key is computed from the
+expression) through the review policy.
+
+Stages::
+
+    page ─ detect ─► text boxes ─ read with positions ─► LineChars
+         ─ find_items, find_column_items ─► ItemLayout (expression, answer area)
+         ─ read_results ─► Reading per answer area ─ grade_items ─► DrillItem
+
+Doubt is never hidden: an expression that does not parse, or that was read with low
+confidence, an unreadable answer and a reader failure all give ``needs_review`` items;
+only an answer area with no ink is ``blank``. A detector failure is a page status
+(``engine_error``), never an empty item list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
+from grading.grade import Grade
+from grading.questions import ArithmeticQuestion
+from grading.response import Alternative, Response, ResponseStatus
+from grading.review_policy import ReviewPolicy, grade_response
+from models.loader import SessionSettings, open_session
+from models.manifest import (
+    ANSWER_LINE_READER,
+    DIGIT_CLASSIFIER,
+    PPOCR_DET_SMALL,
+    PPOCR_REC_SMALL,
+)
+from ocr.drill.answers import REMAINDER, answer_crop, read_results, result_alphabet
+from ocr.drill.columns import find_column_items
+from ocr.drill.detect import DetectionError, PPOCRDetector, TextDetector
+from ocr.drill.items import ExpressionReader, ItemLayout, find_items
+from ocr.reading.ensemble import EnsembleRecognizer
+from ocr.reading.glyphs import GlyphClassifier
+from ocr.reading.hand_reader import HandLineReader
+from ocr.reading.preprocess import PrepOptions
+from ocr.reading.recognize import PPOCRRecognizer, Reading, RecognizerOptions, TextRecognizer
+
+__all__ = [
+    "DrillEngines",
+    "DrillItem",
+    "DrillOptions",
+    "DrillPageRead",
+    "build_drill_engines",
+    "grade_items",
+    "locate_items",
+    "read_drill_page",
+    "read_results",
+    "answer_crop",
+    "REMAINDER",
+    "result_alphabet",
+]
+
+_DOTS = re.compile(r"(?<=[0-9])(?:…+|\.{2,}|:)(?=[0-9])")
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    """Settings of a drill-page read.
+
+    Attributes:
+        result_decoding: ``masked`` reads answers over the alphabet the expression allows;
+            ``plain`` reads them unconstrained (the baseline a generic OCR call gives).
+        min_expression_confidence: Below this lowest-character probability the
+            expression itself is doubtful and the item goes to review.
+        try_orientations: When the upright page yields fewer than ``min_items`` items,
+            also try it turned 180, 90 and 270 degrees and keep the best.
+        min_items: See ``try_orientations``.
+        policy: The review policy applied to each grade.
+    """
+
+    result_decoding: Literal["masked", "plain"] = "masked"
+    min_expression_confidence: float = 0.9
+    try_orientations: bool = True
+    min_items: int = 3
+    policy: ReviewPolicy = field(default_factory=ReviewPolicy)
+
+
+@dataclass(frozen=True)
+class DrillItem:
+    """One drill item as read and graded.
+
+    Attributes:
+        expression: The printed expression (``37+48``); "" when it could not be parsed.
+        raw_expression: What was read left of the ``=``.
+        expression_confidence: Lowest character probability of the expression.
+        expression_box: Expression and ``=`` in page pixels ``(x0, y0, x1, y1)``.
+        result_box: The answer area cut from the page.
+        result: The student's answer as read ("" unless ``result_status`` is ``ok``).
+        result_status: ``ok``, ``blank``, ``unreadable`` or ``engine_error``.
+        result_confidence: The reader's confidence in ``result``.
+        alternatives: Other readings of the answer with probabilities.
+        grade: The arithmetic grader's decision, None when the expression is unusable.
+        needs_review: True when a teacher must look (never silently wrong).
+        reason: Why it needs review (empty otherwise).
+    """
+
+    expression: str
+    raw_expression: str
+    expression_confidence: float
+    expression_box: tuple[int, int, int, int]
+    result_box: tuple[int, int, int, int]
+    result: str
+    result_status: str
+    result_confidence: float
+    alternatives: tuple[tuple[str, float], ...]
+    grade: Grade | None
+    needs_review: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DrillPageRead:
+    """A drill page's outcome.
+
+    Attributes:
+        status: ``read`` (items found), ``no_items`` (nothing that looks like a drill
+            item) or ``engine_error`` (the detector failed: not the same as no items).
+        items: The items, top to bottom and left to right.
+        rotation: Quarter turns (counter-clockwise, ``np.rot90``) applied to read it.
+        detail: Reason for a non-``read`` status.
+    """
+
+    status: Literal["read", "no_items", "engine_error"]
+    items: tuple[DrillItem, ...] = ()
+    rotation: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DrillEngines:
+    """The models a drill read needs, opened once per worker.
+
+    Attributes:
+        detector: Text-line detector.
+        expressions: Printed-expression reader (positions over a maths alphabet).
+        recognizer: Answer reader (PP-OCR plus the glyph classifier by default).
+    """
+
+    detector: TextDetector
+    expressions: ExpressionReader
+    recognizer: TextRecognizer
+
+
+def build_drill_engines(settings: SessionSettings | None = None) -> DrillEngines:
+    """Open the detector and reader sessions (sha256-verified) once.
+
+    Args:
+        settings: onnxruntime thread settings.
+
+    Returns:
+        The engines; the PP-OCR recogniser session is shared by both readers.
+    """
+    settings = settings or SessionSettings()
+    detector = PPOCRDetector(open_session(PPOCR_DET_SMALL, settings))
+    rec = open_session(PPOCR_REC_SMALL, settings)
+    # A drill answer has no printed box around it: erasing "box rules" would only erase
+    # the tall strokes of a written 1 or the bar of a 7 in a tight crop.
+    prep = PrepOptions(remove_border=False)
+    line = PPOCRRecognizer(rec, options=RecognizerOptions(prep=prep))
+    answers = EnsembleRecognizer(
+        line,
+        GlyphClassifier(open_session(DIGIT_CLASSIFIER, settings)),
+        hand=HandLineReader(open_session(ANSWER_LINE_READER, settings)),
+    )
+    return DrillEngines(detector, ExpressionReader(rec), answers)
+
+
+def _normalise(text: str) -> str:
+    # "3......2", "3…2" and "3:2" are all how a remainder answer gets read.
+    return _DOTS.sub("……", text.strip())
+
+
+def locate_items(
+    image: np.ndarray, detector: TextDetector, expressions: ExpressionReader
+) -> list[ItemLayout]:
+    """Detect text lines and locate the drill items on one upright page.
+
+    Args:
+        image: The page (grayscale or BGR).
+        detector: Text-line detector.
+        expressions: Expression reader.
+
+    Returns:
+        The located items.
+
+    Raises:
+        DetectionError: If the detector failed.
+    """
+    boxes = detector.detect([image])[0]
+    if not boxes:
+        return []
+    lines = expressions.read(image, boxes)
+    found = find_items(image, lines) + find_column_items(image, lines)
+    found.sort(key=lambda f: (f.expression_box[1] + f.expression_box[3], f.expression_box[0]))
+    return found
+
+
+_STATUS = {
+    "ok": ResponseStatus.OK,
+    "blank": ResponseStatus.BLANK,
+    "unreadable": ResponseStatus.UNREADABLE,
+    "engine_error": ResponseStatus.ENGINE_ERROR,
+}
+
+
+def _question(expression: str, remainder: bool, index: int) -> ArithmeticQuestion:
+    return ArithmeticQuestion(
+        id=f"drill-{index}",
+        kind="arithmetic",
+        subject="math",
+        grade=3,
+        stem=f"{expression} =" + (" ……" if remainder else ""),
+        knowledge_points=["math.arithmetic.oral"],
+    )
+
+
+def grade_items(
+    layouts: Sequence[ItemLayout], readings: Sequence[Reading], options: DrillOptions
+) -> list[DrillItem]:
+    """Grade each located item with the ``arithmetic`` grader and the review policy.
+
+    Args:
+        layouts: Located items.
+        readings: Their answer readings, in the same order.
+        options: Review settings.
+
+    Returns:
+        The graded items; unusable expressions and doubtful readings need review.
+    """
+    items = []
+    for i, (la, rd) in enumerate(zip(layouts, readings, strict=True)):
+        text = _normalise(rd.text) if rd.status == "ok" else ""
+        alts = tuple((_normalise(t), p) for t, p in rd.alternatives)
+        grade: Grade | None = None
+        reason = ""
+        if not la.expression:
+            reason = f"expression '{la.raw}' could not be parsed"
+        else:
+            try:
+                stem = parse_arithmetic_stem(la.expression + "=")
+            except ArithmeticStemError as exc:
+                reason = f"expression '{la.expression}': {exc}"
+            else:
+                remainder = stem.operator == "÷" and stem.value.denominator != 1 and all(
+                    o.denominator == 1 and o >= 0 for o in stem.operands
+                )
+                response = Response(
+                    status=_STATUS.get(rd.status, ResponseStatus.ENGINE_ERROR),
+                    text=text,
+                    alternatives=tuple(
+                        Alternative(text=t, probability=min(max(p, 0.0), 1.0)) for t, p in alts
+                    ),
+                    # "blank" is decided by the ink check, not by a reading's probability.
+                    confidence=1.0 if rd.status == "blank" else min(max(rd.confidence, 0.0), 1.0),
+                )
+                grade = grade_response(
+                    _question(la.expression, remainder, i), response, key_revision=0,
+                    policy=options.policy,
+                )
+                if not grade.auto:
+                    reason = grade.reason_en or f"answer {rd.status}: {rd.detail}"
+        if grade is not None and grade.auto and la.expression_confidence < options.min_expression_confidence:
+            reason = f"expression read with confidence {la.expression_confidence:.2f}"
+        items.append(
+            DrillItem(
+                expression=la.expression,
+                raw_expression=la.raw,
+                expression_confidence=la.expression_confidence,
+                expression_box=la.expression_box,
+                result_box=la.result_box,
+                result=text,
+                result_status=rd.status,
+                result_confidence=rd.confidence,
+                alternatives=alts,
+                grade=grade,
+                needs_review=bool(reason),
+                reason=reason,
+            )
+        )
+    return items
+
+
+def _score(layouts: Sequence[ItemLayout], options: DrillOptions) -> int:
+    # Upside down, "=" still reads as "=" and 6/9 as digits, so items are found; but few
+    # of their expressions parse with confidence. Count only those.
+    return sum(
+        1 for la in layouts
+        if la.expression and la.expression_confidence >= options.min_expression_confidence
+    )
+
+
+def _located(
+    image: np.ndarray, engines: tuple[TextDetector, ExpressionReader], options: DrillOptions
+) -> tuple[int, np.ndarray, list[ItemLayout]]:
+    layouts = locate_items(image, *engines)
+    best = (0, image, layouts)
+    best_score = _score(layouts, options)
+    upright_ok = best_score >= options.min_items and best_score >= 0.6 * len(layouts)
+    if not options.try_orientations or upright_ok:
+        return best
+    for turns in (2, 1, 3):
+        turned = np.ascontiguousarray(np.rot90(image, turns))
+        layouts = locate_items(turned, *engines)
+        score = _score(layouts, options)
+        if score > best_score:
+            best, best_score = (turns, turned, layouts), score
+        if best_score >= options.min_items and best_score >= 0.6 * len(best[2]):
+            break
+    return best
+
+
+def read_drill_page(
+    image: np.ndarray,
+    detector: TextDetector,
+    recognizer: TextRecognizer,
+    *,
+    expressions: ExpressionReader,
+    options: DrillOptions | None = None,
+) -> DrillPageRead:
+    """Find, read and grade every drill item on one page.
+
+    Args:
+        image: The scanned page (grayscale or BGR uint8), any quarter-turn orientation.
+        detector: Text-line detector.
+        recognizer: Answer reader.
+        expressions: Printed-expression reader.
+        options: Decoding and review settings.
+
+    Returns:
+        The page read; ``engine_error`` when the detector failed, ``no_items`` when no
+        ``a ○ b =`` item was found.
+    """
+    o = options or DrillOptions()
+    try:
+        turns, page, layouts = _located(image, (detector, expressions), o)
+    except DetectionError as exc:
+        return DrillPageRead("engine_error", detail=str(exc))
+    if not layouts:
+        return DrillPageRead("no_items", detail="no arithmetic item found")
+    readings = read_results(page, layouts, recognizer, o.result_decoding)
+    return DrillPageRead("read", tuple(grade_items(layouts, readings, o)), turns)

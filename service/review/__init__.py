@@ -1,0 +1,1 @@
+"""Teacher review: the queue of what waits for a human, and the decisions taken on it."""

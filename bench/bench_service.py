@@ -234,7 +234,7 @@ def baseline(pdf: bytes, data_dir: Path, workers: int) -> float:
 async def _bundles(data_dir: Path) -> dict[int, Any]:
     from sqlalchemy import select
 
-    from service.db import ScanUpload, WorksheetRow
+    from service.db import ScanUploadRow, WorksheetRow
     from service.db.engine import create_engine, make_session_factory
     from service.jobs.bundles import load_bundle
 
@@ -243,7 +243,7 @@ async def _bundles(data_dir: Path) -> dict[int, Any]:
     try:
         async with make_session_factory(engine)() as s:
             rows = (await s.execute(select(WorksheetRow))).scalars().all()
-            probe = ScanUpload(school_id=1, teacher_id=rows[0].teacher_id)
+            probe = ScanUploadRow(school_id=1, teacher_id=rows[0].teacher_id)
             out = {}
             for row in rows:
                 loaded = await load_bundle(s, probe, row.id)

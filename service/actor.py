@@ -14,7 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import School, Teacher
+from service.db import SchoolRow, TeacherRow
 
 __all__ = ["LOCAL_USERNAME", "Actor", "ensure_local_actor"]  # and current_actor (lazy)
 
@@ -59,13 +59,13 @@ async def ensure_local_actor(session: AsyncSession, school_name: str) -> Actor:
         The local admin as an actor.
     """
     teacher = (await session.execute(
-        select(Teacher).where(Teacher.username == LOCAL_USERNAME)
+        select(TeacherRow).where(TeacherRow.username == LOCAL_USERNAME)
     )).scalar_one_or_none()
     if teacher is None:
-        school = School(name=school_name)
+        school = SchoolRow(name=school_name)
         session.add(school)
         await session.flush()
-        teacher = Teacher(school_id=school.id, username=LOCAL_USERNAME,
+        teacher = TeacherRow(school_id=school.id, username=LOCAL_USERNAME,
                           display_name="本机教师", is_admin=True)
         session.add(teacher)
         await session.flush()

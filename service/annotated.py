@@ -34,9 +34,9 @@ from service.db import (
     PageRow,
     QuestionRow,
     ResponseRow,
-    ScanUpload,
-    Student,
-    WorksheetItem,
+    ScanUploadRow,
+    StudentRow,
+    WorksheetItemRow,
     WorksheetRow,
 )
 from service.errors import NotFound
@@ -59,8 +59,8 @@ class _PageJob:
 async def _question_map(session: AsyncSession, worksheet_id: int) -> dict[int, tuple[str, float]]:
     rows = await session.execute(
         select(QuestionRow.id, QuestionRow.external_id, QuestionRow.score)
-        .join(WorksheetItem, WorksheetItem.question_id == QuestionRow.id)
-        .where(WorksheetItem.worksheet_id == worksheet_id))
+        .join(WorksheetItemRow, WorksheetItemRow.question_id == QuestionRow.id)
+        .where(WorksheetItemRow.worksheet_id == worksheet_id))
     return {qid: (ext, float(score)) for qid, ext, score in rows.all()}
 
 
@@ -136,11 +136,11 @@ async def annotated_pdf(session: AsyncSession, storage: LocalStorage, worksheet:
     Raises:
         NotFound: no graded pages for these students.
     """
-    q = (select(PageRow, ScanUpload.storage_key, Student)
-         .join(ScanUpload, ScanUpload.id == PageRow.upload_id)
-         .join(Student, Student.id == PageRow.student_id)
+    q = (select(PageRow, ScanUploadRow.storage_key, StudentRow)
+         .join(ScanUploadRow, ScanUploadRow.id == PageRow.upload_id)
+         .join(StudentRow, StudentRow.id == PageRow.student_id)
          .where(PageRow.worksheet_id == worksheet.id, PageRow.status.in_(_SHOWN))
-         .order_by(Student.student_no, PageRow.page_no))
+         .order_by(StudentRow.student_no, PageRow.page_no))
     if student_ids is not None:
         q = q.where(PageRow.student_id.in_(student_ids))
     rows = (await session.execute(q)).all()
@@ -151,7 +151,7 @@ async def annotated_pdf(session: AsyncSession, storage: LocalStorage, worksheet:
     questions = await _question_map(session, worksheet.id)
     max_total = sum(score for _, score in questions.values())
     graded = await _grades(session, [p.id for p, _, _ in rows])
-    by_student: dict[int, tuple[Student, list[_PageJob]]] = {}
+    by_student: dict[int, tuple[StudentRow, list[_PageJob]]] = {}
     for page, key, student in rows:
         page_layout = [p for p in layout.pages if p.number == page.page_no]
         jobs = by_student.setdefault(student.id, (student, []))[1]
@@ -178,7 +178,7 @@ def _total(graded: dict[int, list[tuple[ResponseRow, GradeRow | None]]],
 
 
 def _render(storage: LocalStorage, title: str,
-            by_student: dict[int, tuple[Student, list[_PageJob]]],
+            by_student: dict[int, tuple[StudentRow, list[_PageJob]]],
             totals: dict[int, float | None], max_total: float) -> bytes:
     wanted: dict[str, set[int]] = defaultdict(set)
     for _, jobs in by_student.values():

@@ -30,7 +30,7 @@ from ocr.errors import (
 from ocr.ingest import count_pages, sniff
 from service.actor import Actor
 from service.config import Settings
-from service.db import Job, ScanUpload
+from service.db import JobRow, ScanUploadRow
 from service.errors import (
     BadRequest,
     ClientError,
@@ -74,19 +74,19 @@ def _client_error(exc: ScanFileError) -> ClientError:
     return InvalidInput(message, error=exc.code)
 
 
-async def _existing(session: AsyncSession, school_id: int, sha256: str) -> ScanUpload | None:
-    return (await session.execute(select(ScanUpload).where(
-        ScanUpload.school_id == school_id, ScanUpload.sha256 == sha256))).scalar_one_or_none()
+async def _existing(session: AsyncSession, school_id: int, sha256: str) -> ScanUploadRow | None:
+    return (await session.execute(select(ScanUploadRow).where(
+        ScanUploadRow.school_id == school_id, ScanUploadRow.sha256 == sha256))).scalar_one_or_none()
 
 
-async def _by_key(session: AsyncSession, actor: Actor, key: str) -> ScanUpload | None:
-    q = select(ScanUpload).where(ScanUpload.school_id == actor.school_id,
-                                 ScanUpload.idempotency_key == key)
+async def _by_key(session: AsyncSession, actor: Actor, key: str) -> ScanUploadRow | None:
+    q = select(ScanUploadRow).where(ScanUploadRow.school_id == actor.school_id,
+                                 ScanUploadRow.idempotency_key == key)
     device_id = _device_id(actor)
     if device_id is not None:
-        q = q.where(ScanUpload.device_id == device_id)
+        q = q.where(ScanUploadRow.device_id == device_id)
     else:
-        q = q.where(ScanUpload.teacher_id == actor.teacher_id)
+        q = q.where(ScanUploadRow.teacher_id == actor.teacher_id)
     return (await session.execute(q.limit(1))).scalar_one_or_none()
 
 
@@ -159,7 +159,7 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
         received.path.unlink(missing_ok=True)
 
 
-def _accepted(upload: ScanUpload, *, duplicate: bool) -> Accepted:
+def _accepted(upload: ScanUploadRow, *, duplicate: bool) -> Accepted:
     assert upload.job_id is not None
     return Accepted(upload.job_id, upload.id, duplicate, upload.page_count or 0)
 
@@ -167,9 +167,9 @@ def _accepted(upload: ScanUpload, *, duplicate: bool) -> Accepted:
 async def _record(session: AsyncSession, actor: Actor, received: ReceivedFile, kind: str,
                   pages: int, key: str, worksheet_id: int | None,
                   idempotency_key: str | None) -> Accepted:
-    job = Job(school_id=actor.school_id, kind="scan", status="queued", pages_total=pages,
+    job = JobRow(school_id=actor.school_id, kind="scan", status="queued", pages_total=pages,
               payload={"worksheet_id": worksheet_id}, problems=[])
-    upload = ScanUpload(school_id=actor.school_id, teacher_id=actor.teacher_id,
+    upload = ScanUploadRow(school_id=actor.school_id, teacher_id=actor.teacher_id,
                         device_id=_device_id(actor), worksheet_hint_id=worksheet_id,
                         filename=received.filename, content_type=_CONTENT_TYPE[kind],
                         size_bytes=received.size, sha256=received.sha256, storage_key=key,

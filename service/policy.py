@@ -22,13 +22,13 @@ from sqlalchemy import ColumnElement, Select, false, select, true
 
 from service.actor import Actor
 from service.db import (
-    AuditEvent,
-    DeviceKey,
-    Job,
+    AuditEventRow,
+    DeviceKeyRow,
+    JobRow,
     QuestionRow,
-    ScanUpload,
-    SchoolClass,
-    Student,
+    ScanUploadRow,
+    SchoolClassRow,
+    StudentRow,
     WorksheetRow,
 )
 
@@ -43,38 +43,38 @@ def _owner(actor: Actor, teacher_col: Any) -> ColumnElement[bool]:
 
 def visible_class_ids(actor: Actor) -> Select[int]:
     """A subquery of the ids of the classes the actor may see."""
-    return select(SchoolClass.id).where(SchoolClass.school_id == actor.school_id,
-                                        _owner(actor, SchoolClass.teacher_id))
+    return select(SchoolClassRow.id).where(SchoolClassRow.school_id == actor.school_id,
+                                        _owner(actor, SchoolClassRow.teacher_id))
 
 
 def _classes(actor: Actor) -> ColumnElement[bool]:
-    return (SchoolClass.school_id == actor.school_id) & _owner(actor, SchoolClass.teacher_id)
+    return (SchoolClassRow.school_id == actor.school_id) & _owner(actor, SchoolClassRow.teacher_id)
 
 
 def _students(actor: Actor) -> ColumnElement[bool]:
-    return Student.class_id.in_(visible_class_ids(actor))
+    return StudentRow.class_id.in_(visible_class_ids(actor))
 
 
 def _worksheets(actor: Actor) -> ColumnElement[bool]:
     # Worksheets have no school column: their class carries the school.
-    school_classes = select(SchoolClass.id).where(SchoolClass.school_id == actor.school_id)
+    school_classes = select(SchoolClassRow.id).where(SchoolClassRow.school_id == actor.school_id)
     return WorksheetRow.class_id.in_(school_classes) & _owner(actor, WorksheetRow.teacher_id)
 
 
 def _devices(actor: Actor) -> ColumnElement[bool]:
-    return (DeviceKey.school_id == actor.school_id) & _owner(actor, DeviceKey.teacher_id)
+    return (DeviceKeyRow.school_id == actor.school_id) & _owner(actor, DeviceKeyRow.teacher_id)
 
 
 def _uploads(actor: Actor) -> ColumnElement[bool]:
-    school = ScanUpload.school_id == actor.school_id
+    school = ScanUploadRow.school_id == actor.school_id
     if actor.device_id is not None:
-        return school & (ScanUpload.device_id == actor.device_id)
-    return school & _owner(actor, ScanUpload.teacher_id)
+        return school & (ScanUploadRow.device_id == actor.device_id)
+    return school & _owner(actor, ScanUploadRow.teacher_id)
 
 
 def _jobs(actor: Actor) -> ColumnElement[bool]:
-    return (Job.school_id == actor.school_id) & Job.id.in_(
-        select(ScanUpload.job_id).where(_uploads(actor)))
+    return (JobRow.school_id == actor.school_id) & JobRow.id.in_(
+        select(ScanUploadRow.job_id).where(_uploads(actor)))
 
 
 def _questions(actor: Actor) -> ColumnElement[bool]:
@@ -84,18 +84,18 @@ def _questions(actor: Actor) -> ColumnElement[bool]:
 def _audit(actor: Actor) -> ColumnElement[bool]:
     if not actor.is_admin or actor.is_device:
         return false()
-    return AuditEvent.school_id == actor.school_id
+    return AuditEventRow.school_id == actor.school_id
 
 
 _RULES: dict[type, Callable[[Actor], ColumnElement[bool]]] = {
-    SchoolClass: _classes,
-    Student: _students,
+    SchoolClassRow: _classes,
+    StudentRow: _students,
     WorksheetRow: _worksheets,
-    DeviceKey: _devices,
-    ScanUpload: _uploads,
-    Job: _jobs,
+    DeviceKeyRow: _devices,
+    ScanUploadRow: _uploads,
+    JobRow: _jobs,
     QuestionRow: _questions,
-    AuditEvent: _audit,
+    AuditEventRow: _audit,
 }
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from grading.answer_groups import AnswerRow, common_wrong_answers
 from grading.causes import CAUSE_LABELS, CauseCode
 from grading.grade import Verdict
-from service.db import GradeRow, Student, WorksheetRow
+from service.db import GradeRow, StudentRow, WorksheetRow
 from service.repositories.results import Answer, ItemInfo
 from service.schemas.results import (
     CauseOut,
@@ -54,7 +54,7 @@ def crop_url(response_id: int) -> str:
     return f"/api/v1/responses/{response_id}/crop.png"
 
 
-def student_ref(student: Student) -> StudentRef:
+def student_ref(student: StudentRow) -> StudentRef:
     """A student as results and review name them."""
     return StudentRef(id=student.id, student_no=student.student_no, name=student.name)
 
@@ -128,7 +128,7 @@ def _cell(item: ItemInfo, answers: Sequence[Answer]) -> QuestionCellOut:
                            else first.source)
 
 
-def _student(student: Student, items: Sequence[ItemInfo], submitted: bool,
+def _student(student: StudentRow, items: Sequence[ItemInfo], submitted: bool,
              by_question: dict[int, list[Answer]], full: float) -> StudentResultOut:
     cells = [_cell(i, by_question.get(i.question_row_id, [])) for i in items] if submitted else []
     decided = [c for c in cells if c.status == "graded"]
@@ -163,7 +163,7 @@ def _question_summary(item: ItemInfo, cells: Sequence[QuestionCellOut],
         common_wrong=wrong_answers(g for g in grades if not _is_pending(g)))
 
 
-def build_results(worksheet: WorksheetRow, items: Sequence[ItemInfo], roster: Sequence[Student],
+def build_results(worksheet: WorksheetRow, items: Sequence[ItemInfo], roster: Sequence[StudentRow],
                   answers: Iterable[Answer], submitted: set[int]) -> ResultsOut:
     """The results document of one worksheet (see the module docstring for the rules).
 

@@ -36,7 +36,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.config import WebhookSettings
-from service.db import Job
+from service.db import JobRow
 from service.db.base import utcnow
 from service.repositories.webhooks import (
     ClaimedDelivery,
@@ -118,7 +118,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-async def enqueue_job_event(session: AsyncSession, job: Job) -> None:
+async def enqueue_job_event(session: AsyncSession, job: JobRow) -> None:
     """Queue ``job.finished`` for the job's school, if it has a webhook (flush only).
 
     Called by the job runner in the unit of work that stores the job's final state.

@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 
 from service.app import create_app
 from service.config import Settings
-from service.db import School, Teacher
+from service.db import SchoolRow, TeacherRow
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_scans"
@@ -117,11 +117,11 @@ async def make_account(app: FastAPI, username: str, *, admin: bool = False,
     mint a token for it, as a sign-in would."""
     async with app.state.session_factory() as s:
         if new_school is not None:
-            school = School(name=new_school)
+            school = SchoolRow(name=new_school)
             s.add(school)
             await s.flush()
             school_id = school.id
-        teacher = Teacher(school_id=school_id or app.state.local_actor.school_id,
+        teacher = TeacherRow(school_id=school_id or app.state.local_actor.school_id,
                           username=username, display_name=f"{username} 老师",
                           password_hash=password_hash, is_admin=admin, is_active=active,
                           token_version=0)

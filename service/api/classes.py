@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, status
 from starlette.datastructures import UploadFile
 
 from service.api.deps import SessionDep, SettingsDep, TeacherDep
-from service.db import SchoolClass, Student
+from service.db import SchoolClassRow, StudentRow
 from service.errors import BadRequest, Conflict, PayloadTooLarge
 from service.repositories.classes import ClassRepository, NewStudent
 from service.roster import parse_roster_csv
@@ -21,11 +21,11 @@ router = APIRouter(prefix="/api/v1/classes", tags=["classes"])
 MAX_CSV_BYTES = 1024 * 1024
 
 
-def _student_out(s: Student) -> StudentOut:
+def _student_out(s: StudentRow) -> StudentOut:
     return StudentOut(id=s.id, student_no=s.student_no, name=s.name, pinyin=s.pinyin)
 
 
-async def _class_out(repo: ClassRepository, row: SchoolClass) -> ClassOut:
+async def _class_out(repo: ClassRepository, row: SchoolClassRow) -> ClassOut:
     students = await repo.students(row.id)
     return ClassOut(id=row.id, name=row.name, grade=row.grade, subject=row.subject,
                     student_count=len(students), students=[_student_out(s) for s in students])

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import SessionDep, TeacherDep, client_ip
-from service.db import DeviceKey
+from service.db import DeviceKeyRow
 from service.repositories.accounts import DeviceRepository
 from service.repositories.audit import record
 
@@ -36,7 +36,7 @@ class DeviceCreated(DeviceOut):
     key: str = Field(description="the device key; shown only in this response")
 
 
-def _out(row: DeviceKey) -> DeviceOut:
+def _out(row: DeviceKeyRow) -> DeviceOut:
     return DeviceOut(id=row.id, name=row.name, key_prefix=row.key_prefix,
                      teacher_id=row.teacher_id, created_at=row.created_at,
                      last_used_at=row.last_used_at, revoked_at=row.revoked_at)

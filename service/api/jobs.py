@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from service.api.deps import IngestActorDep, SessionDep
-from service.db import Job, ScanUpload
+from service.db import JobRow, ScanUploadRow
 from service.repositories.jobs import JobRepository
 
 __all__ = ["router"]
@@ -37,7 +37,7 @@ class JobOut(BaseModel):
     finished_at: datetime | None
 
 
-def job_out(job: Job, upload: ScanUpload) -> JobOut:
+def job_out(job: JobRow, upload: ScanUploadRow) -> JobOut:
     total = max(job.pages_total, 1)
     return JobOut(id=job.id, status=job.status, pages_total=job.pages_total,
                   pages_done=job.pages_done, progress=round(min(job.pages_done / total, 1.0), 4),

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from grading.bank import BANK_FORMAT, BankValidationError, parse_bank
 from grading.questions import QUESTION_KINDS
 from service.api.deps import SessionDep, SettingsDep, TeacherDep
-from service.db import KnowledgePointRow, QuestionKnowledgePoint
+from service.db import KnowledgePointRow, QuestionKnowledgePointRow
 from service.errors import InvalidInput
 from service.repositories.questions import VARIANT_PREFIX, QuestionRepository
 from service.schemas.common import ImportResult, QuestionOut
@@ -104,9 +104,9 @@ async def _codes(session: SessionDep, question_ids: list[int]) -> dict[int, list
     if not question_ids:
         return {}
     rows = await session.execute(
-        select(QuestionKnowledgePoint.question_id, KnowledgePointRow.code)
-        .join(KnowledgePointRow, KnowledgePointRow.id == QuestionKnowledgePoint.knowledge_point_id)
-        .where(QuestionKnowledgePoint.question_id.in_(question_ids))
+        select(QuestionKnowledgePointRow.question_id, KnowledgePointRow.code)
+        .join(KnowledgePointRow, KnowledgePointRow.id == QuestionKnowledgePointRow.knowledge_point_id)
+        .where(QuestionKnowledgePointRow.question_id.in_(question_ids))
         .order_by(KnowledgePointRow.code)
     )
     out: dict[int, list[str]] = {}

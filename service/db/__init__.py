@@ -1,11 +1,11 @@
 """Persistence: tables (one module per domain), engine and session handling."""
 
 from service.db.base import Base
-from service.db.tables.access import AuditEvent, DeviceKey
+from service.db.tables.access import AuditEventRow, DeviceKeyRow
 from service.db.tables.bank import (
     KnowledgePointRow,
-    QuestionKnowledgePoint,
-    QuestionRevision,
+    QuestionKnowledgePointRow,
+    QuestionRevisionRow,
     QuestionRow,
 )
 from service.db.tables.mastery import (
@@ -20,42 +20,42 @@ from service.db.tables.mastery import (
 )
 from service.db.tables.scans import (
     GradeRow,
-    Job,
+    JobRow,
     PageRow,
     ResponseRow,
-    ScanUpload,
-    WebhookDelivery,
+    ScanUploadRow,
+    WebhookDeliveryRow,
 )
-from service.db.tables.school import School, SchoolClass, Student, Teacher
-from service.db.tables.worksheets import WorksheetCopy, WorksheetItem, WorksheetRow
+from service.db.tables.school import SchoolClassRow, SchoolRow, StudentRow, TeacherRow
+from service.db.tables.worksheets import WorksheetCopyRow, WorksheetItemRow, WorksheetRow
 
 __all__ = [
-    "AuditEvent",
+    "AuditEventRow",
     "Base",
-    "DeviceKey",
+    "DeviceKeyRow",
     "ErrorAttemptRow",
     "ErrorBookRow",
     "ErrorEntryRow",
     "GradeRow",
     "ItemDifficultyRow",
-    "Job",
+    "JobRow",
     "KnowledgePointRow",
     "KpParamsRow",
     "MasteryEventRow",
     "MasteryStateRow",
     "PageRow",
     "PracticeItemRow",
-    "QuestionKnowledgePoint",
-    "QuestionRevision",
+    "QuestionKnowledgePointRow",
+    "QuestionRevisionRow",
     "QuestionRow",
     "ResponseRow",
-    "ScanUpload",
-    "School",
-    "SchoolClass",
-    "Student",
-    "Teacher",
-    "WebhookDelivery",
-    "WorksheetCopy",
-    "WorksheetItem",
+    "ScanUploadRow",
+    "SchoolClassRow",
+    "SchoolRow",
+    "StudentRow",
+    "TeacherRow",
+    "WebhookDeliveryRow",
+    "WorksheetCopyRow",
+    "WorksheetItemRow",
     "WorksheetRow",
 ]

@@ -7,11 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import (
     QuestionRow,
-    ScanUpload,
-    SchoolClass,
-    Student,
-    Teacher,
-    WorksheetItem,
+    ScanUploadRow,
+    SchoolClassRow,
+    StudentRow,
+    TeacherRow,
+    WorksheetItemRow,
     WorksheetRow,
 )
 from service.jobs.pagework import QuestionInfo, WorksheetBundle
@@ -19,7 +19,7 @@ from service.jobs.pagework import QuestionInfo, WorksheetBundle
 __all__ = ["load_bundle"]
 
 
-async def load_bundle(session: AsyncSession, upload: ScanUpload, worksheet_id: int
+async def load_bundle(session: AsyncSession, upload: ScanUploadRow, worksheet_id: int
                       ) -> tuple[WorksheetRow, WorksheetBundle, dict[str, int]] | None:
     """The worksheet's layout and current answer keys.
 
@@ -28,19 +28,19 @@ async def load_bundle(session: AsyncSession, upload: ScanUpload, worksheet_id: i
     reported as unknown, never read against someone else's worksheet.
     """
     row = (await session.execute(
-        select(WorksheetRow).join(SchoolClass, SchoolClass.id == WorksheetRow.class_id)
-        .where(WorksheetRow.id == worksheet_id, SchoolClass.school_id == upload.school_id)
+        select(WorksheetRow).join(SchoolClassRow, SchoolClassRow.id == WorksheetRow.class_id)
+        .where(WorksheetRow.id == worksheet_id, SchoolClassRow.school_id == upload.school_id)
     )).scalar_one_or_none()
     if row is None:
         return None
     if upload.teacher_id != row.teacher_id:
-        uploader = await session.get(Teacher, upload.teacher_id) if upload.teacher_id else None
+        uploader = await session.get(TeacherRow, upload.teacher_id) if upload.teacher_id else None
         if uploader is None or not uploader.is_admin:
             return None
     items = (await session.execute(
-        select(WorksheetItem, QuestionRow)
-        .join(QuestionRow, QuestionRow.id == WorksheetItem.question_id)
-        .where(WorksheetItem.worksheet_id == worksheet_id)
+        select(WorksheetItemRow, QuestionRow)
+        .join(QuestionRow, QuestionRow.id == WorksheetItemRow.question_id)
+        .where(WorksheetItemRow.worksheet_id == worksheet_id)
     )).all()
     questions: dict[str, QuestionInfo] = {}
     ids: dict[str, int] = {}
@@ -50,8 +50,8 @@ async def load_bundle(session: AsyncSession, upload: ScanUpload, worksheet_id: i
         questions[q.external_id] = QuestionInfo(q.id, q.document, q.key_revision)
         ids[q.external_id] = q.id
     roster = (await session.execute(
-        select(Student.id, Student.student_no, Student.name)
-        .where(Student.class_id == row.class_id).order_by(Student.student_no))).all()
+        select(StudentRow.id, StudentRow.student_no, StudentRow.name)
+        .where(StudentRow.class_id == row.class_id).order_by(StudentRow.student_no))).all()
     bundle = WorksheetBundle(row.id, row.layout, questions,
                              tuple((int(i), str(no), str(name)) for i, no, name in roster))
     return row, bundle, ids

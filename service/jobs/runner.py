@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ocr.errors import ScanFileError
 from ocr.ingest import IngestLimits, PageImage, iter_pages
 from service.config import Settings
-from service.db import Job, PageRow, ScanUpload
+from service.db import JobRow, PageRow, ScanUploadRow
 from service.db.base import utcnow
 from service.jobs.bundles import load_bundle
 from service.jobs.pagework import NeedWorksheet, PageResult, init_worker, process_page
@@ -60,27 +60,27 @@ def ingest_limits(settings: Settings) -> IngestLimits:
                         max_pixels=lim.max_page_megapixels * 1_000_000)
 
 
-async def claim_job(session: AsyncSession, worker: str, lease_s: float) -> Job | None:
+async def claim_job(session: AsyncSession, worker: str, lease_s: float) -> JobRow | None:
     """Claim the oldest claimable scan job for ``worker`` (commits the claim)."""
     now = utcnow()
-    claimable = or_(Job.status == "queued",
-                    (Job.status == "running") & (Job.lease_expires_at < now))
+    claimable = or_(JobRow.status == "queued",
+                    (JobRow.status == "running") & (JobRow.lease_expires_at < now))
     candidates = (await session.execute(
-        select(Job.id).where(Job.kind == "scan", claimable).order_by(Job.id).limit(5)
+        select(JobRow.id).where(JobRow.kind == "scan", claimable).order_by(JobRow.id).limit(5)
     )).scalars().all()
     for job_id in candidates:
         result = await session.execute(
-            update(Job).where(Job.id == job_id, claimable)
-            .values(status="running", claimed_by=worker, attempts=Job.attempts + 1,
+            update(JobRow).where(JobRow.id == job_id, claimable)
+            .values(status="running", claimed_by=worker, attempts=JobRow.attempts + 1,
                     lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
             .execution_options(synchronize_session=False))
         await session.commit()
         if result.rowcount == 1:  # type: ignore[attr-defined]
-            return await session.get(Job, job_id, populate_existing=True)
+            return await session.get(JobRow, job_id, populate_existing=True)
     return None
 
 
-async def finish_job(session: AsyncSession, job: Job, *, error: str | None = None) -> None:
+async def finish_job(session: AsyncSession, job: JobRow, *, error: str | None = None) -> None:
     """Set the final status from what was stored (flush; the caller commits)."""
     upload_id = int(job.payload["upload_id"])
     done = await _pages_done(session, upload_id)
@@ -107,7 +107,7 @@ async def _pages_done(session: AsyncSession, upload_id: int) -> int:
 class _JobContext:
     """The state of one running job: its upload, sanctioned worksheets and progress."""
 
-    def __init__(self, job: Job, upload: ScanUpload) -> None:
+    def __init__(self, job: JobRow, upload: ScanUploadRow) -> None:
         self.job = job
         self.upload = upload
         self.bundles: dict[int, Any] = {}
@@ -129,10 +129,10 @@ async def run_job(job_id: int, factory: async_sessionmaker[AsyncSession], storag
         worker: this runner's id (the lease holder).
     """
     async with factory() as session:
-        job = await session.get(Job, job_id)
+        job = await session.get(JobRow, job_id)
         if job is None:
             return
-        upload = await session.get(ScanUpload, int(job.payload["upload_id"]))
+        upload = await session.get(ScanUploadRow, int(job.payload["upload_id"]))
         if upload is None:
             job.status, job.error = "failed", "the upload record is missing"
             await session.commit()
@@ -154,7 +154,7 @@ async def run_job(job_id: int, factory: async_sessionmaker[AsyncSession], storag
         log.exception("job %s failed", job_id)
         error = f"internal_error: {type(exc).__name__}"
     async with factory() as session:
-        job = await session.get(Job, job_id, populate_existing=True)
+        job = await session.get(JobRow, job_id, populate_existing=True)
         assert job is not None
         await finish_job(session, job, error=error)
         await session.commit()
@@ -244,7 +244,7 @@ async def _store(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
                                        worksheet if result.status != "unknown_worksheet" else None,
                                        ctx.question_ids.get(ws_id or -1, {}),
                                        settings.mastery.schedule())
-        job = await session.get(Job, ctx.job.id, populate_existing=True)
+        job = await session.get(JobRow, ctx.job.id, populate_existing=True)
         assert job is not None
         if problem is not None:
             job.problems = [*job.problems, problem.as_dict()]
@@ -335,10 +335,10 @@ class InProcessRunner:
         await self._run(job)
         return True
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: JobRow) -> None:
         if job.attempts > MAX_ATTEMPTS:
             async with self.factory() as session:
-                row = await session.get(Job, job.id)
+                row = await session.get(JobRow, job.id)
                 assert row is not None
                 await finish_job(session, row, error="gave up after repeated worker crashes")
                 await session.commit()
@@ -352,6 +352,6 @@ class InProcessRunner:
             log.error("worker pool broke during job %s; restarting it", job.id)
             self._executor = None
             async with self.factory() as session:
-                await session.execute(update(Job).where(Job.id == job.id)
+                await session.execute(update(JobRow).where(JobRow.id == job.id)
                                       .values(status="queued", lease_expires_at=None))
                 await session.commit()

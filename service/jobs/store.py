@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.learner.schedule import ScheduleSettings
-from service.db import GradeRow, PageRow, ResponseRow, ScanUpload, Student, WorksheetRow
+from service.db import GradeRow, PageRow, ResponseRow, ScanUploadRow, StudentRow, WorksheetRow
 from service.jobs.pagework import PageResult
 from service.mastery.sync import sync_answers
 from service.storage import LocalStorage
@@ -53,7 +53,7 @@ async def _already_stored(session: AsyncSession, upload_id: int, page_index: int
     return found.first() is not None
 
 
-async def store_unknown_page(session: AsyncSession, upload: ScanUpload, page_index: int,
+async def store_unknown_page(session: AsyncSession, upload: ScanUploadRow, page_index: int,
                              status: str, problem: str) -> PageProblem | None:
     """Record a page that could not be matched to a worksheet (or could not be read)."""
     if await _already_stored(session, upload.id, page_index):
@@ -69,8 +69,8 @@ async def _student_problem(session: AsyncSession, worksheet: WorksheetRow,
     if student_id is None:
         return ("a copy without a student code: assign it to a student in review / "
                 "不记名的卷子，请在复核中指定学生")
-    found = await session.execute(select(Student.id).where(
-        Student.id == student_id, Student.class_id == worksheet.class_id))
+    found = await session.execute(select(StudentRow.id).where(
+        StudentRow.id == student_id, StudentRow.class_id == worksheet.class_id))
     if found.first() is None:
         return (f"the page names student {student_id}, who is not on this class's roster / "
                 "学生不在本班名单中")
@@ -97,7 +97,7 @@ async def _is_duplicate(session: AsyncSession, worksheet_id: int, page_no: int,
     return found.first() is not None
 
 
-async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanUpload,
+async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanUploadRow,
                      result: PageResult, worksheet: WorksheetRow | None,
                      question_ids: dict[str, int],
                      schedule: ScheduleSettings | None = None) -> PageProblem | None:
@@ -156,7 +156,7 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
     return PageProblem(result.page_index, status, problem)
 
 
-async def _store_duplicate(session: AsyncSession, upload: ScanUpload, result: PageResult,
+async def _store_duplicate(session: AsyncSession, upload: ScanUploadRow, result: PageResult,
                            worksheet: WorksheetRow, student_id: int) -> PageProblem:
     assert result.code is not None
     problem = (f"page {result.code.page} of this student's copy was already scanned; the "
@@ -169,7 +169,7 @@ async def _store_duplicate(session: AsyncSession, upload: ScanUpload, result: Pa
     return PageProblem(result.page_index, "duplicate", problem)
 
 
-async def _store_answers(session: AsyncSession, storage: LocalStorage, upload: ScanUpload,
+async def _store_answers(session: AsyncSession, storage: LocalStorage, upload: ScanUploadRow,
                          result: PageResult, page: PageRow, question_ids: dict[str, int],
                          schedule: ScheduleSettings | None) -> None:
     crops = {crop_key(upload.id, result.page_index, a.question_id, a.blank): a.crop_png

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.db import (
     GradeRow,
     PageRow,
-    QuestionKnowledgePoint,
+    QuestionKnowledgePointRow,
     QuestionRow,
     ResponseRow,
-    ScanUpload,
+    ScanUploadRow,
 )
 
 __all__ = ["LIVE_PAGE_STATUSES", "AnswerFact", "answer_facts", "credit_of", "is_wrong"]
@@ -101,10 +101,10 @@ async def answer_facts(session: AsyncSession, response_ids: Iterable[int]) -> li
         return []
     rows = (await session.execute(
         select(ResponseRow.id, ResponseRow.student_id, ResponseRow.question_id,
-               ResponseRow.worksheet_id, PageRow.status, ScanUpload.school_id,
-               ScanUpload.created_at, QuestionRow.difficulty)
+               ResponseRow.worksheet_id, PageRow.status, ScanUploadRow.school_id,
+               ScanUploadRow.created_at, QuestionRow.difficulty)
         .join(PageRow, PageRow.id == ResponseRow.page_id)
-        .join(ScanUpload, ScanUpload.id == PageRow.upload_id)
+        .join(ScanUploadRow, ScanUploadRow.id == PageRow.upload_id)
         .join(QuestionRow, QuestionRow.id == ResponseRow.question_id)
         .where(ResponseRow.id.in_(ids))
     )).all()
@@ -114,9 +114,9 @@ async def answer_facts(session: AsyncSession, response_ids: Iterable[int]) -> li
     qids = {r.question_id for r in rows}
     kps: dict[int, list[int]] = {}
     for qid, kp in (await session.execute(
-            select(QuestionKnowledgePoint.question_id, QuestionKnowledgePoint.knowledge_point_id)
-            .where(QuestionKnowledgePoint.question_id.in_(qids))
-            .order_by(QuestionKnowledgePoint.knowledge_point_id))).all():
+            select(QuestionKnowledgePointRow.question_id, QuestionKnowledgePointRow.knowledge_point_id)
+            .where(QuestionKnowledgePointRow.question_id.in_(qids))
+            .order_by(QuestionKnowledgePointRow.knowledge_point_id))).all():
         kps.setdefault(qid, []).append(kp)
     facts = []
     for r in rows:

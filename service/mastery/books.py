@@ -43,10 +43,10 @@ from service.db import (
     PracticeItemRow,
     QuestionRow,
     ResponseRow,
-    SchoolClass,
-    Student,
-    WorksheetCopy,
-    WorksheetItem,
+    SchoolClassRow,
+    StudentRow,
+    WorksheetCopyRow,
+    WorksheetItemRow,
     WorksheetRow,
 )
 from service.mastery.practice import plan_practice, store_variants
@@ -75,8 +75,8 @@ def _digest(entries: Sequence[ErrorEntryRow], settings: MasterySettings) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-async def build_book(session: AsyncSession, storage: LocalStorage, student: Student,
-                     cls: SchoolClass, settings: MasterySettings, *,
+async def build_book(session: AsyncSession, storage: LocalStorage, student: StudentRow,
+                     cls: SchoolClassRow, settings: MasterySettings, *,
                      created_by: int | None, today: date | None = None) -> BuiltBook:
     """The student's current error book (creating its practice worksheet if needed).
 
@@ -121,7 +121,7 @@ async def build_book(session: AsyncSession, storage: LocalStorage, student: Stud
                      book_row.id, book_row.worksheet_id, reused)
 
 
-def _student_book(student: Student, cls: SchoolClass, title: str, today: date,
+def _student_book(student: StudentRow, cls: SchoolClassRow, title: str, today: date,
                   cards: tuple[BookEntry, ...], practice: PracticeSheet | None,
                   summary: BookSummary) -> StudentBook:
     return StudentBook(student_name=student.name, student_no=student.student_no,
@@ -129,7 +129,7 @@ def _student_book(student: Student, cls: SchoolClass, title: str, today: date,
                        practice=practice, summary=summary)
 
 
-async def _new_book(session: AsyncSession, student: Student, cls: SchoolClass,
+async def _new_book(session: AsyncSession, student: StudentRow, cls: SchoolClassRow,
                     entries: list[ErrorEntryRow], settings: MasterySettings, digest: str,
                     created_by: int | None, title: str) -> ErrorBookRow:
     count = int(await session.scalar(select(func.count(ErrorBookRow.id)).where(
@@ -164,10 +164,10 @@ async def _new_book(session: AsyncSession, student: Student, cls: SchoolClass,
     session.add(ws)
     await session.flush()
     # Core executemany: one statement for all items rather than one per row.
-    await session.execute(insert(WorksheetItem), [
+    await session.execute(insert(WorksheetItemRow), [
         {"worksheet_id": ws.id, "position": i, "question_id": r.id,
          "question_revision": r.key_revision} for i, (r, *_) in enumerate(rows, start=1)])
-    session.add(WorksheetCopy(worksheet_id=ws.id, student_id=student.id))
+    session.add(WorksheetCopyRow(worksheet_id=ws.id, student_id=student.id))
     await session.execute(insert(PracticeItemRow), [
         {"errorbook_id": book.id, "worksheet_id": ws.id, "question_id": r.id,
          "entry_id": entry_id, "reason_zh": zh[:300], "reason_en": en[:300]}
@@ -185,11 +185,11 @@ async def _practice_sheet(session: AsyncSession, book: ErrorBookRow, student_id:
     if ws is None:
         return None
     items = (await session.execute(
-        select(WorksheetItem, QuestionRow, PracticeItemRow)
-        .join(QuestionRow, QuestionRow.id == WorksheetItem.question_id)
-        .join(PracticeItemRow, (PracticeItemRow.worksheet_id == WorksheetItem.worksheet_id)
-              & (PracticeItemRow.question_id == WorksheetItem.question_id))
-        .where(WorksheetItem.worksheet_id == ws.id).order_by(WorksheetItem.position))).all()
+        select(WorksheetItemRow, QuestionRow, PracticeItemRow)
+        .join(QuestionRow, QuestionRow.id == WorksheetItemRow.question_id)
+        .join(PracticeItemRow, (PracticeItemRow.worksheet_id == WorksheetItemRow.worksheet_id)
+              & (PracticeItemRow.question_id == WorksheetItemRow.question_id))
+        .where(WorksheetItemRow.worksheet_id == ws.id).order_by(WorksheetItemRow.position))).all()
     layout = WorksheetLayout.from_dict(ws.layout)
     entry_of = {q.external_id: p.entry_id for _, q, p in items}
     codes = []

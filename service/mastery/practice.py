@@ -26,7 +26,7 @@ from service.db import (
     ErrorEntryRow,
     KnowledgePointRow,
     MasteryStateRow,
-    QuestionKnowledgePoint,
+    QuestionKnowledgePointRow,
     QuestionRow,
     ResponseRow,
 )
@@ -267,7 +267,7 @@ async def store_variants(session: AsyncSession, school_id: int,
         new.append((row, q))
     if new:
         await session.flush()
-        await session.execute(insert(QuestionKnowledgePoint), [
+        await session.execute(insert(QuestionKnowledgePointRow), [
             {"question_id": row.id, "knowledge_point_id": kp_ids[c]}
             for row, q in new for c in dict.fromkeys(q.knowledge_points)])
         rows.update((row.external_id, row) for row, _ in new)

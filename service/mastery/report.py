@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from errorbook.learner.rollup import rollup
 from errorbook.learner.schedule import EntryState, resolution_rate
-from service.db import ErrorEntryRow, KnowledgePointRow, MasteryStateRow, QuestionRow, Student
+from service.db import ErrorEntryRow, KnowledgePointRow, MasteryStateRow, QuestionRow, StudentRow
 from service.mastery.sync import state_from_row
 from service.repositories.mastery import MasteryRepository
 from service.schemas.mastery import (
@@ -34,7 +34,7 @@ def level_of(p: float) -> str:
     return "mastered" if p >= MASTERED else "developing" if p >= DEVELOPING else "not_mastered"
 
 
-def student_ref(s: Student) -> StudentRef:
+def student_ref(s: StudentRow) -> StudentRef:
     return StudentRef(id=s.id, student_no=s.student_no, name=s.name)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
 from service.auth import devicekeys
-from service.db import DeviceKey, School, Teacher
+from service.db import DeviceKeyRow, SchoolRow, TeacherRow
 from service.db.base import utcnow
 from service.errors import Conflict, NotFound
 from service.policy import scoped
@@ -23,25 +23,25 @@ __all__ = ["DeviceRepository", "create_teacher", "default_school_id", "device_by
 _TOUCH_INTERVAL = timedelta(minutes=1)
 
 
-async def teacher_by_username(session: AsyncSession, username: str) -> Teacher | None:
+async def teacher_by_username(session: AsyncSession, username: str) -> TeacherRow | None:
     """The account with this username (exact match), or ``None``."""
     return (await session.execute(
-        select(Teacher).where(Teacher.username == username))).scalar_one_or_none()
+        select(TeacherRow).where(TeacherRow.username == username))).scalar_one_or_none()
 
 
-async def teacher_by_id(session: AsyncSession, teacher_id: int) -> Teacher | None:
+async def teacher_by_id(session: AsyncSession, teacher_id: int) -> TeacherRow | None:
     """The account with this id, or ``None``."""
-    return await session.get(Teacher, teacher_id)
+    return await session.get(TeacherRow, teacher_id)
 
 
 async def default_school_id(session: AsyncSession) -> int | None:
     """The first school (single-school installs have only the default one)."""
-    return await session.scalar(select(func.min(School.id)))
+    return await session.scalar(select(func.min(SchoolRow.id)))
 
 
 async def create_teacher(session: AsyncSession, *, school_id: int, username: str,
                          display_name: str, password_hash: str | None,
-                         is_admin: bool = False) -> Teacher:
+                         is_admin: bool = False) -> TeacherRow:
     """Create an account (flush only).
 
     Args:
@@ -60,7 +60,7 @@ async def create_teacher(session: AsyncSession, *, school_id: int, username: str
     """
     if await teacher_by_username(session, username) is not None:
         raise Conflict(f"the username '{username}' is taken", error="username_taken")
-    row = Teacher(school_id=school_id, username=username, display_name=display_name,
+    row = TeacherRow(school_id=school_id, username=username, display_name=display_name,
                   password_hash=password_hash, is_admin=is_admin, is_active=True,
                   token_version=0)
     try:
@@ -77,12 +77,12 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-async def touch_device(session: AsyncSession, device: DeviceKey) -> None:
+async def touch_device(session: AsyncSession, device: DeviceKeyRow) -> None:
     """Record that a device key was used, at most once a minute per device."""
     now = utcnow()
     if device.last_used_at is not None and now - _aware(device.last_used_at) < _TOUCH_INTERVAL:
         return
-    await session.execute(update(DeviceKey).where(DeviceKey.id == device.id)
+    await session.execute(update(DeviceKeyRow).where(DeviceKeyRow.id == device.id)
                           .values(last_used_at=now))
 
 
@@ -93,7 +93,7 @@ class DeviceRepository:
         self.session = session
         self.actor = actor
 
-    async def create(self, name: str) -> tuple[DeviceKey, str]:
+    async def create(self, name: str) -> tuple[DeviceKeyRow, str]:
         """Create a key for a copier or scanner.
 
         Args:
@@ -106,35 +106,35 @@ class DeviceRepository:
             key = devicekeys.new_key()
             prefix = devicekeys.key_prefix(key)
             taken = await self.session.scalar(
-                select(DeviceKey.id).where(DeviceKey.key_prefix == prefix))
+                select(DeviceKeyRow.id).where(DeviceKeyRow.key_prefix == prefix))
             if taken is None:
                 break
-        row = DeviceKey(school_id=self.actor.school_id, teacher_id=self.actor.teacher_id,
+        row = DeviceKeyRow(school_id=self.actor.school_id, teacher_id=self.actor.teacher_id,
                         name=name, key_prefix=prefix, key_hash=devicekeys.hash_key(key))
         self.session.add(row)
         await self.session.flush()
         return row, key
 
-    async def list(self) -> list[DeviceKey]:
+    async def list(self) -> list[DeviceKeyRow]:
         """The actor's devices (admins: the school's), newest first, revoked included."""
         rows = await self.session.execute(
-            scoped(select(DeviceKey), DeviceKey, self.actor).order_by(DeviceKey.id.desc()))
+            scoped(select(DeviceKeyRow), DeviceKeyRow, self.actor).order_by(DeviceKeyRow.id.desc()))
         return list(rows.scalars())
 
-    async def get(self, device_id: int) -> DeviceKey:
+    async def get(self, device_id: int) -> DeviceKeyRow:
         """One device.
 
         Raises:
             NotFound: unknown, or another teacher's.
         """
         row = (await self.session.execute(scoped(
-            select(DeviceKey).where(DeviceKey.id == device_id), DeviceKey, self.actor)
+            select(DeviceKeyRow).where(DeviceKeyRow.id == device_id), DeviceKeyRow, self.actor)
         )).scalar_one_or_none()
         if row is None:
             raise NotFound(f"device {device_id} not found")
         return row
 
-    async def revoke(self, device_id: int) -> DeviceKey:
+    async def revoke(self, device_id: int) -> DeviceKeyRow:
         """Revoke a key (idempotent: a revoked key keeps its first revocation time).
 
         Raises:
@@ -147,12 +147,12 @@ class DeviceRepository:
         return row
 
 
-async def device_by_key(session: AsyncSession, key: str) -> DeviceKey | None:
+async def device_by_key(session: AsyncSession, key: str) -> DeviceKeyRow | None:
     """The live (not revoked) device whose key this is, or ``None``."""
     if not key.startswith(devicekeys.KEY_MARKER) or len(key) > 128:
         return None
-    row = (await session.execute(select(DeviceKey).where(
-        DeviceKey.key_prefix == devicekeys.key_prefix(key)))).scalar_one_or_none()
+    row = (await session.execute(select(DeviceKeyRow).where(
+        DeviceKeyRow.key_prefix == devicekeys.key_prefix(key)))).scalar_one_or_none()
     if row is None or row.revoked_at is not None or not devicekeys.keys_match(key, row.key_hash):
         return None
     return row

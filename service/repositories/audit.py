@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
-from service.db import AuditEvent
+from service.db import AuditEventRow
 from service.policy import scoped
 
 __all__ = ["AuditPage", "list_events", "record"]
@@ -23,7 +23,7 @@ __all__ = ["AuditPage", "list_events", "record"]
 async def record(session: AsyncSession, actor: Actor | None, action: str,
                  target_type: str | None = None, target_id: int | None = None,
                  ip: str | None = None, detail: dict[str, Any] | None = None, *,
-                 school_id: int | None = None) -> AuditEvent:
+                 school_id: int | None = None) -> AuditEventRow:
     """Add one audit event to the session (flush only).
 
     Args:
@@ -46,7 +46,7 @@ async def record(session: AsyncSession, actor: Actor | None, action: str,
         kind, actor_id = "device", actor.device_id
     else:
         kind, actor_id = "teacher", actor.teacher_id
-    event = AuditEvent(school_id=school_id if school_id is not None else
+    event = AuditEventRow(school_id=school_id if school_id is not None else
                        (actor.school_id if actor else None),
                        actor_kind=kind, actor_id=actor_id, action=action[:48],
                        target_type=target_type, target_id=target_id,
@@ -59,7 +59,7 @@ async def record(session: AsyncSession, actor: Actor | None, action: str,
 class AuditPage:
     """One page of events, newest first, and the total matching."""
 
-    def __init__(self, events: list[AuditEvent], total: int) -> None:
+    def __init__(self, events: list[AuditEventRow], total: int) -> None:
         self.events = events
         self.total = total
 
@@ -78,10 +78,10 @@ async def list_events(session: AsyncSession, actor: Actor, *, action: str | None
     Returns:
         The page.
     """
-    q = scoped(select(AuditEvent), AuditEvent, actor)
+    q = scoped(select(AuditEventRow), AuditEventRow, actor)
     if action:
-        q = q.where(AuditEvent.action.startswith(action, autoescape=True)
-                    if action.endswith(".") else AuditEvent.action == action)
+        q = q.where(AuditEventRow.action.startswith(action, autoescape=True)
+                    if action.endswith(".") else AuditEventRow.action == action)
     total = await session.scalar(select(func.count()).select_from(q.subquery()))
-    rows = await session.execute(q.order_by(AuditEvent.id.desc()).limit(limit).offset(offset))
+    rows = await session.execute(q.order_by(AuditEventRow.id.desc()).limit(limit).offset(offset))
     return AuditPage(list(rows.scalars()), int(total or 0))

@@ -7,7 +7,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
-from service.db import Job, ScanUpload
+from service.db import JobRow, ScanUploadRow
 from service.errors import NotFound
 from service.policy import scoped
 
@@ -19,18 +19,18 @@ class JobRepository:
         self.session = session
         self.actor = actor
 
-    def _visible(self) -> Select[Job, ScanUpload]:
-        q = (select(Job, ScanUpload).join(ScanUpload, ScanUpload.job_id == Job.id)
-             .where(Job.school_id == self.actor.school_id))
-        return scoped(q, ScanUpload, self.actor)
+    def _visible(self) -> Select[JobRow, ScanUploadRow]:
+        q = (select(JobRow, ScanUploadRow).join(ScanUploadRow, ScanUploadRow.job_id == JobRow.id)
+             .where(JobRow.school_id == self.actor.school_id))
+        return scoped(q, ScanUploadRow, self.actor)
 
-    async def get(self, job_id: int) -> tuple[Job, ScanUpload]:
+    async def get(self, job_id: int) -> tuple[JobRow, ScanUploadRow]:
         """The job and its upload. Raises NotFound for unknown or other people's jobs."""
-        row = (await self.session.execute(self._visible().where(Job.id == job_id))).first()
+        row = (await self.session.execute(self._visible().where(JobRow.id == job_id))).first()
         if row is None:
             raise NotFound(f"job {job_id} not found")
         return row[0], row[1]
 
-    async def recent(self, limit: int = 50) -> list[tuple[Job, ScanUpload]]:
-        rows = await self.session.execute(self._visible().order_by(Job.id.desc()).limit(limit))
+    async def recent(self, limit: int = 50) -> list[tuple[JobRow, ScanUploadRow]]:
+        rows = await self.session.execute(self._visible().order_by(JobRow.id.desc()).limit(limit))
         return [(j, u) for j, u in rows.all()]

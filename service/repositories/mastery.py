@@ -15,8 +15,8 @@ from service.db import (
     MasteryEventRow,
     MasteryStateRow,
     QuestionRow,
-    SchoolClass,
-    Student,
+    SchoolClassRow,
+    StudentRow,
 )
 from service.errors import NotFound
 from service.policy import scoped
@@ -35,32 +35,32 @@ class MasteryRepository:
         self.session = session
         self.actor = actor
 
-    async def student(self, student_id: int) -> tuple[Student, SchoolClass]:
+    async def student(self, student_id: int) -> tuple[StudentRow, SchoolClassRow]:
         """The student and their class, if the actor may see them.
 
         Raises:
             NotFound: no such student, or one of another teacher's class.
         """
         row = (await self.session.execute(scoped(
-            select(Student, SchoolClass).join(SchoolClass, SchoolClass.id == Student.class_id)
-            .where(Student.id == student_id), Student, self.actor))).first()
+            select(StudentRow, SchoolClassRow).join(SchoolClassRow, SchoolClassRow.id == StudentRow.class_id)
+            .where(StudentRow.id == student_id), StudentRow, self.actor))).first()
         if row is None:
             raise NotFound(f"student {student_id} not found")
         return row[0], row[1]
 
-    async def school_class(self, class_id: int) -> tuple[SchoolClass, list[Student]]:
+    async def school_class(self, class_id: int) -> tuple[SchoolClassRow, list[StudentRow]]:
         """The class and its roster (student-number order).
 
         Raises:
             NotFound: no such class, or another teacher's.
         """
         cls = (await self.session.execute(scoped(
-            select(SchoolClass).where(SchoolClass.id == class_id), SchoolClass, self.actor)
+            select(SchoolClassRow).where(SchoolClassRow.id == class_id), SchoolClassRow, self.actor)
         )).scalar_one_or_none()
         if cls is None:
             raise NotFound(f"class {class_id} not found")
         students = (await self.session.execute(
-            select(Student).where(Student.class_id == cls.id).order_by(Student.student_no)
+            select(StudentRow).where(StudentRow.class_id == cls.id).order_by(StudentRow.student_no)
         )).scalars().all()
         return cls, list(students)
 

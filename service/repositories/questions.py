@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from grading.questions import KnowledgePoint, Question
 from service.actor import Actor
-from service.db import KnowledgePointRow, QuestionKnowledgePoint, QuestionRevision, QuestionRow
+from service.db import (
+    KnowledgePointRow,
+    QuestionKnowledgePointRow,
+    QuestionRevisionRow,
+    QuestionRow,
+)
 from service.db.base import utcnow
 from service.policy import scoped
 
@@ -118,13 +123,13 @@ class QuestionRepository:
                 row.kind, row.subject, row.grade, row.stem = q.kind, q.subject, q.grade, q.stem
                 row.difficulty, row.score, row.document = q.difficulty, q.score, doc
                 row.updated_at = utcnow()
-                await self.session.execute(delete(QuestionKnowledgePoint).where(
-                    QuestionKnowledgePoint.question_id == row.id))
+                await self.session.execute(delete(QuestionKnowledgePointRow).where(
+                    QuestionKnowledgePointRow.question_id == row.id))
                 report.updated.append(q.id)
                 if not keyed:
                     await self._link(row.id, q, kp_ids)
                     continue
-            self.session.add(QuestionRevision(question_id=row.id, revision=row.key_revision,
+            self.session.add(QuestionRevisionRow(question_id=row.id, revision=row.key_revision,
                                               document=doc))
             await self._link(row.id, q, kp_ids)
         await self.session.flush()
@@ -132,7 +137,7 @@ class QuestionRepository:
 
     async def _link(self, question_id: int, q: Question, kp_ids: dict[str, int]) -> None:
         self.session.add_all(
-            QuestionKnowledgePoint(question_id=question_id, knowledge_point_id=kp_ids[c])
+            QuestionKnowledgePointRow(question_id=question_id, knowledge_point_id=kp_ids[c])
             for c in dict.fromkeys(q.knowledge_points)
         )
 
@@ -147,8 +152,8 @@ class QuestionRepository:
                 or_(KnowledgePointRow.code == kp,
                     KnowledgePointRow.code.like(_escape_like(kp) + ".%", escape="\\")))
             q = q.where(QuestionRow.id.in_(
-                select(QuestionKnowledgePoint.question_id)
-                .where(QuestionKnowledgePoint.knowledge_point_id.in_(kp_rows))))
+                select(QuestionKnowledgePointRow.question_id)
+                .where(QuestionKnowledgePointRow.knowledge_point_id.in_(kp_rows))))
         if kind:
             q = q.where(QuestionRow.kind == kind)
         if subject:

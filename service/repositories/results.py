@@ -20,8 +20,8 @@ from service.db import (
     PageRow,
     QuestionRow,
     ResponseRow,
-    Student,
-    WorksheetItem,
+    StudentRow,
+    WorksheetItemRow,
     WorksheetRow,
 )
 from service.errors import NotFound
@@ -97,10 +97,10 @@ class ResultsRepository:
         applies to every later scan and review decision alike (each grade records the
         revision it used)."""
         rows = await self.session.execute(
-            select(WorksheetItem, QuestionRow)
-            .join(QuestionRow, QuestionRow.id == WorksheetItem.question_id)
-            .where(WorksheetItem.worksheet_id == worksheet_id)
-            .order_by(WorksheetItem.position)
+            select(WorksheetItemRow, QuestionRow)
+            .join(QuestionRow, QuestionRow.id == WorksheetItemRow.question_id)
+            .where(WorksheetItemRow.worksheet_id == worksheet_id)
+            .order_by(WorksheetItemRow.position)
         )
         out = []
         for item, q in rows.all():
@@ -109,11 +109,11 @@ class ResultsRepository:
                                 q.key_revision, float(doc.get("score", q.score)), doc))
         return out
 
-    async def roster(self, class_id: int) -> list[Student]:
+    async def roster(self, class_id: int) -> list[StudentRow]:
         """The class's students in roster order (student number)."""
         rows = await self.session.execute(
-            select(Student).where(Student.class_id == class_id)
-            .order_by(Student.student_no, Student.id))
+            select(StudentRow).where(StudentRow.class_id == class_id)
+            .order_by(StudentRow.student_no, StudentRow.id))
         return list(rows.scalars())
 
     async def submitted(self, worksheet_id: int) -> set[int]:

@@ -19,9 +19,9 @@ from service.db import (
     PageRow,
     QuestionRow,
     ResponseRow,
-    ScanUpload,
-    Student,
-    WorksheetItem,
+    ScanUploadRow,
+    StudentRow,
+    WorksheetItemRow,
 )
 from service.errors import NotFound
 from service.repositories.results import ItemInfo, ResultsRepository
@@ -108,29 +108,29 @@ class ReviewRepository:
         self.session.add(new)
         await self.session.flush()
 
-    async def students(self, ids: set[int]) -> dict[int, Student]:
+    async def students(self, ids: set[int]) -> dict[int, StudentRow]:
         """Students by id (no scoping: callers pass ids from rows already scoped)."""
         if not ids:
             return {}
-        rows = await self.session.execute(select(Student).where(Student.id.in_(list(ids))))
+        rows = await self.session.execute(select(StudentRow).where(StudentRow.id.in_(list(ids))))
         return {s.id: s for s in rows.scalars()}
 
     # ------------------------------------------------------------------ the queue
 
     def _pending_answers(self, worksheet_id: int | None) -> AnySelect:
-        q: AnySelect = (select(ResponseRow, GradeRow, PageRow, WorksheetItem.position,
+        q: AnySelect = (select(ResponseRow, GradeRow, PageRow, WorksheetItemRow.position,
                     QuestionRow.external_id)
              .join(GradeRow, GradeRow.response_id == ResponseRow.id)
              .join(PageRow, PageRow.id == ResponseRow.page_id)
              .join(QuestionRow, QuestionRow.id == ResponseRow.question_id)
-             .join(WorksheetItem, and_(WorksheetItem.worksheet_id == ResponseRow.worksheet_id,
-                                       WorksheetItem.question_id == ResponseRow.question_id))
+             .join(WorksheetItemRow, and_(WorksheetItemRow.worksheet_id == ResponseRow.worksheet_id,
+                                       WorksheetItemRow.question_id == ResponseRow.question_id))
              .where(GradeRow.is_current.is_(True), GradeRow.needs_review.is_(True),
                     PageRow.status != "duplicate",
                     ResponseRow.worksheet_id.in_(visible_worksheets(self.actor))))
         if worksheet_id is not None:
             q = q.where(ResponseRow.worksheet_id == worksheet_id)
-        return q.order_by(ResponseRow.worksheet_id, WorksheetItem.position, ResponseRow.id)
+        return q.order_by(ResponseRow.worksheet_id, WorksheetItemRow.position, ResponseRow.id)
 
     def _pages(self, kind: str, worksheet_id: int | None) -> AnySelect:
         q = select(PageRow)
@@ -147,7 +147,7 @@ class ReviewRepository:
                         PageRow.upload_id.in_(visible_uploads(self.actor)))
             if worksheet_id is not None:
                 related = select(PageRow.upload_id).where(PageRow.worksheet_id == worksheet_id)
-                hinted = select(ScanUpload.id).where(ScanUpload.worksheet_hint_id == worksheet_id)
+                hinted = select(ScanUploadRow.id).where(ScanUploadRow.worksheet_hint_id == worksheet_id)
                 q = q.where(or_(PageRow.upload_id.in_(related), PageRow.upload_id.in_(hinted)))
             return q.order_by(PageRow.upload_id, PageRow.page_index)
         if worksheet_id is not None:
@@ -187,14 +187,14 @@ class ReviewRepository:
 
     # ------------------------------------------------------------------ pages
 
-    async def page(self, page_id: int) -> tuple[PageRow, ScanUpload]:
+    async def page(self, page_id: int) -> tuple[PageRow, ScanUploadRow]:
         """A page and its upload, if the actor may see either its worksheet or its upload.
 
         Raises:
             NotFound: no such page, or another teacher's.
         """
         row = (await self.session.execute(
-            select(PageRow, ScanUpload).join(ScanUpload, ScanUpload.id == PageRow.upload_id)
+            select(PageRow, ScanUploadRow).join(ScanUploadRow, ScanUploadRow.id == PageRow.upload_id)
             .where(PageRow.id == page_id,
                    or_(PageRow.worksheet_id.in_(visible_worksheets(self.actor)),
                        PageRow.upload_id.in_(visible_uploads(self.actor))))
@@ -203,10 +203,10 @@ class ReviewRepository:
             raise NotFound(f"page {page_id} not found")
         return row[0], row[1]
 
-    async def roster_student(self, class_id: int, student_id: int) -> Student | None:
+    async def roster_student(self, class_id: int, student_id: int) -> StudentRow | None:
         """The student, if on the class's roster."""
         row = (await self.session.execute(
-            select(Student).where(Student.id == student_id, Student.class_id == class_id)
+            select(StudentRow).where(StudentRow.id == student_id, StudentRow.class_id == class_id)
         )).scalar_one_or_none()
         return row
 

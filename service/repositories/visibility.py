@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Select, false, select
 
 from service.actor import Actor
-from service.db import ScanUpload, WorksheetRow
+from service.db import ScanUploadRow, WorksheetRow
 from service.policy import visible
 
 __all__ = ["visible_uploads", "visible_worksheets"]
@@ -38,5 +38,5 @@ def visible_uploads(actor: Actor) -> Select[int]:
     Returns:
         ``SELECT scan_uploads.id`` under the policy's upload rule; nothing for a device.
     """
-    q = select(ScanUpload.id)
-    return q.where(false()) if actor.is_device else q.where(visible(ScanUpload, actor))
+    q = select(ScanUploadRow.id)
+    return q.where(false()) if actor.is_device else q.where(visible(ScanUploadRow, actor))

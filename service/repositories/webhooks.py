@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import Job, PageRow, School, WebhookDelivery
+from service.db import JobRow, PageRow, SchoolRow, WebhookDeliveryRow
 from service.errors import NotFound
 
 __all__ = [
@@ -57,18 +57,18 @@ class WebhookRepository:
         self.session = session
         self.school_id = school_id
 
-    async def school(self) -> School:
+    async def school(self) -> SchoolRow:
         """The school row.
 
         Raises:
             NotFound: the school does not exist (its actor is stale).
         """
-        school = await self.session.get(School, self.school_id)
+        school = await self.session.get(SchoolRow, self.school_id)
         if school is None:
             raise NotFound("no such school")
         return school
 
-    async def configure(self, url: str, secret: str) -> School:
+    async def configure(self, url: str, secret: str) -> SchoolRow:
         """Set (or replace) the webhook target and signing secret."""
         school = await self.school()
         school.webhook_url, school.webhook_secret = url, secret
@@ -80,34 +80,34 @@ class WebhookRepository:
         school = await self.school()
         school.webhook_url = school.webhook_secret = None
         result = await self.session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.school_id == self.school_id,
-                   WebhookDelivery.status == "pending")
+            update(WebhookDeliveryRow)
+            .where(WebhookDeliveryRow.school_id == self.school_id,
+                   WebhookDeliveryRow.status == "pending")
             .values(status="cancelled", last_error="webhook removed")
             .execution_options(synchronize_session=False))
         await self.session.flush()
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def recent(self, limit: int) -> Sequence[WebhookDelivery]:
+    async def recent(self, limit: int) -> Sequence[WebhookDeliveryRow]:
         """The school's most recent deliveries, newest first."""
         return (await self.session.execute(
-            select(WebhookDelivery).where(WebhookDelivery.school_id == self.school_id)
-            .order_by(WebhookDelivery.id.desc()).limit(limit)
+            select(WebhookDeliveryRow).where(WebhookDeliveryRow.school_id == self.school_id)
+            .order_by(WebhookDeliveryRow.id.desc()).limit(limit)
         )).scalars().all()
 
-    async def add(self, event: str, payload: dict[str, Any]) -> WebhookDelivery | None:
+    async def add(self, event: str, payload: dict[str, Any]) -> WebhookDeliveryRow | None:
         """Queue an event if the school has a webhook; ``None`` when it has none."""
         school = await self.school()
         if not school.webhook_url:
             return None
-        row = WebhookDelivery(school_id=self.school_id, event=event, payload=payload,
+        row = WebhookDeliveryRow(school_id=self.school_id, event=event, payload=payload,
                               status="pending", attempts=0)
         self.session.add(row)
         await self.session.flush()
         return row
 
 
-async def job_worksheet_ids(session: AsyncSession, job: Job) -> list[int]:
+async def job_worksheet_ids(session: AsyncSession, job: JobRow) -> list[int]:
     """Worksheets a job touched: its hint(s) from the payload plus those its pages matched."""
     ids: set[int] = set()
     payload = job.payload or {}
@@ -132,23 +132,23 @@ async def claim_due(session: AsyncSession, now: datetime, lease: timedelta,
     The claim moves ``next_attempt_at`` to ``now + lease`` only if the row is still due,
     so a row claimed by another sender in between is skipped.
     """
-    due = (WebhookDelivery.status == "pending") & (WebhookDelivery.next_attempt_at <= now)
+    due = (WebhookDeliveryRow.status == "pending") & (WebhookDeliveryRow.next_attempt_at <= now)
     rows = (await session.execute(
-        select(WebhookDelivery.id).where(due)
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
+        select(WebhookDeliveryRow.id).where(due)
+        .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id).limit(limit)
     )).scalars().all()
     claimed: list[ClaimedDelivery] = []
     for delivery_id in rows:
         result = await session.execute(
-            update(WebhookDelivery).where(WebhookDelivery.id == delivery_id, due)
+            update(WebhookDeliveryRow).where(WebhookDeliveryRow.id == delivery_id, due)
             .values(next_attempt_at=now + lease)
             .execution_options(synchronize_session=False))
         if result.rowcount != 1:  # type: ignore[attr-defined]
             continue
         row = (await session.execute(
-            select(WebhookDelivery, School.webhook_url, School.webhook_secret)
-            .join(School, School.id == WebhookDelivery.school_id)
-            .where(WebhookDelivery.id == delivery_id)
+            select(WebhookDeliveryRow, SchoolRow.webhook_url, SchoolRow.webhook_secret)
+            .join(SchoolRow, SchoolRow.id == WebhookDeliveryRow.school_id)
+            .where(WebhookDeliveryRow.id == delivery_id)
         )).one()
         d, url, secret = row
         claimed.append(ClaimedDelivery(id=d.id, school_id=d.school_id, event=d.event,
@@ -162,13 +162,13 @@ async def record_attempt(session: AsyncSession, delivery_id: int, *, ok: bool,
                          error: str | None, now: datetime, retry_at: datetime | None,
                          give_up: bool) -> None:
     """Store one attempt's outcome: delivered, retry at ``retry_at``, or failed for good."""
-    values: dict[str, Any] = {"attempts": WebhookDelivery.attempts + 1, "last_error": error}
+    values: dict[str, Any] = {"attempts": WebhookDeliveryRow.attempts + 1, "last_error": error}
     if ok:
         values.update(status="delivered", delivered_at=now)
     elif give_up or retry_at is None:
         values.update(status="failed")
     else:
         values.update(next_attempt_at=retry_at)
-    await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+    await session.execute(update(WebhookDeliveryRow).where(WebhookDeliveryRow.id == delivery_id)
                           .values(**values).execution_options(synchronize_session=False))
     await session.flush()

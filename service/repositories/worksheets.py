@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
-from service.db import QuestionRow, SchoolClass, WorksheetCopy, WorksheetItem, WorksheetRow
+from service.db import QuestionRow, SchoolClassRow, WorksheetCopyRow, WorksheetItemRow, WorksheetRow
 from service.errors import NotFound
 from service.policy import scoped
 
@@ -29,7 +29,7 @@ class WorksheetRepository:
             NotFound: the class is not the actor's.
         """
         visible = await self.session.scalar(scoped(
-            select(SchoolClass.id).where(SchoolClass.id == class_id), SchoolClass, self.actor))
+            select(SchoolClassRow.id).where(SchoolClassRow.id == class_id), SchoolClassRow, self.actor))
         if visible is None:
             raise NotFound(f"class {class_id} not found")
         row = WorksheetRow(class_id=class_id, teacher_id=self.actor.teacher_id, title=title,
@@ -37,7 +37,7 @@ class WorksheetRepository:
         self.session.add(row)
         await self.session.flush()
         self.session.add_all(
-            WorksheetItem(worksheet_id=row.id, position=i, question_id=q.id,
+            WorksheetItemRow(worksheet_id=row.id, position=i, question_id=q.id,
                           question_revision=q.key_revision)
             for i, q in enumerate(questions, start=1)
         )
@@ -57,17 +57,17 @@ class WorksheetRepository:
             raise NotFound(f"worksheet {worksheet_id} not found")
         return row
 
-    async def items(self, worksheet_id: int) -> list[tuple[WorksheetItem, QuestionRow]]:
+    async def items(self, worksheet_id: int) -> list[tuple[WorksheetItemRow, QuestionRow]]:
         rows = await self.session.execute(scoped(
-            select(WorksheetItem, QuestionRow)
-            .join(QuestionRow, QuestionRow.id == WorksheetItem.question_id)
-            .join(WorksheetRow, WorksheetRow.id == WorksheetItem.worksheet_id)
-            .where(WorksheetItem.worksheet_id == worksheet_id), WorksheetRow, self.actor
-        ).order_by(WorksheetItem.position))
+            select(WorksheetItemRow, QuestionRow)
+            .join(QuestionRow, QuestionRow.id == WorksheetItemRow.question_id)
+            .join(WorksheetRow, WorksheetRow.id == WorksheetItemRow.worksheet_id)
+            .where(WorksheetItemRow.worksheet_id == worksheet_id), WorksheetRow, self.actor
+        ).order_by(WorksheetItemRow.position))
         return [(item, q) for item, q in rows.all()]
 
     async def ensure_copies(self, worksheet_id: int, student_ids: Sequence[int]
-                            ) -> dict[int, WorksheetCopy]:
+                            ) -> dict[int, WorksheetCopyRow]:
         """One personalised copy per student (idempotent), keyed by student id.
 
         Raises:
@@ -75,10 +75,10 @@ class WorksheetRepository:
         """
         await self.get(worksheet_id)
         rows = await self.session.execute(
-            select(WorksheetCopy).where(WorksheetCopy.worksheet_id == worksheet_id)
+            select(WorksheetCopyRow).where(WorksheetCopyRow.worksheet_id == worksheet_id)
         )
         copies = {c.student_id: c for c in rows.scalars()}
-        missing = [WorksheetCopy(worksheet_id=worksheet_id, student_id=s)
+        missing = [WorksheetCopyRow(worksheet_id=worksheet_id, student_id=s)
                    for s in student_ids if s not in copies]
         if missing:
             self.session.add_all(missing)

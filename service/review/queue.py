@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
-from service.db import GradeRow, PageRow, ResponseRow, Student
+from service.db import GradeRow, PageRow, ResponseRow, StudentRow
 from service.repositories.results import ResultsRepository
 from service.repositories.review import ReviewRepository
 from service.results import crop_url, student_ref
@@ -29,7 +29,7 @@ def page_image_url(page_id: int) -> str:
     return f"/api/v1/pages/{page_id}/image.png"
 
 
-def _page_item(kind: ReviewKind, page: PageRow, students: dict[int, Student]) -> ReviewItemOut:
+def _page_item(kind: ReviewKind, page: PageRow, students: dict[int, StudentRow]) -> ReviewItemOut:
     student = students.get(page.student_id) if page.student_id else None
     actions = {}
     if kind == "unknown_student":
@@ -44,7 +44,7 @@ def _page_item(kind: ReviewKind, page: PageRow, students: dict[int, Student]) ->
 
 def _answer_item(resp: ResponseRow, grade: GradeRow, page: PageRow, position: int,
                  external_id: str, blanks: list[ResponseRow],
-                 students: dict[int, Student]) -> ReviewItemOut:
+                 students: dict[int, StudentRow]) -> ReviewItemOut:
     student = students.get(page.student_id) if page.student_id else None
     blanks = blanks or [resp]
     crops = [crop_url(r.id) for r in blanks if r.crop_key]

@@ -38,7 +38,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import update
 
 from service.config import Settings
-from service.db import Job
+from service.db import JobRow
 from service.db.base import utcnow
 from tests.conftest import client_for, make_account
 from tests.support.auth import unique_png
@@ -279,7 +279,7 @@ async def _setup(app: FastAPI, owner: httpx.AsyncClient) -> Ids:
     assert r.status_code == 202, r.text
     job_id = r.json()["job_id"]
     async with app.state.session_factory() as s:  # finished, so the event stream ends
-        await s.execute(update(Job).where(Job.id == job_id)
+        await s.execute(update(JobRow).where(JobRow.id == job_id)
                         .values(status="done", pages_done=1, finished_at=utcnow()))
         await s.commit()
     upload_id = (await owner.get(f"/api/v1/jobs/{job_id}")).json()["upload_id"]

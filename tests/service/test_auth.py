@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from service.auth.passwords import hash_password
 from service.auth.tokens import TokenSigner
-from service.db import DeviceKey
+from service.db import DeviceKeyRow
 from tests.conftest import client_for, make_account
 from tests.support.auth import audit_rows, set_teacher, unique_png
 
@@ -142,7 +142,7 @@ async def test_device_key_lifecycle(app: FastAPI, teacher_client: httpx.AsyncCli
     key = created["key"]
     assert key.startswith("mbk_") and len(key) >= 40 and key.startswith(created["key_prefix"])
     async with app.state.session_factory() as s:
-        row = (await s.execute(select(DeviceKey).where(DeviceKey.id == created["id"]))).scalar_one()
+        row = (await s.execute(select(DeviceKeyRow).where(DeviceKeyRow.id == created["id"]))).scalar_one()
     assert key not in (row.key_hash, row.key_prefix) and len(row.key_hash) == 64
     listed = (await teacher_client.get("/api/v1/devices")).json()
     assert [d["id"] for d in listed] == [created["id"]] and "key" not in listed[0]

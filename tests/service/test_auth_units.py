@@ -19,7 +19,7 @@ from service.auth.passwords import (
 )
 from service.auth.tokens import TokenError, TokenSigner, load_secret_key
 from service.config import Settings, parse_rate
-from service.db import Teacher
+from service.db import TeacherRow
 from service.errors import TooManyRequests
 from service.policy import visible
 from service.ratelimit import RateLimiter
@@ -123,4 +123,4 @@ async def test_passwords() -> None:
 
 def test_policy_fails_closed_for_models_without_a_rule() -> None:
     with pytest.raises(TypeError, match="no access rule for Teacher"):
-        visible(Teacher, Actor(teacher_id=1, school_id=1))
+        visible(TeacherRow, Actor(teacher_id=1, school_id=1))

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from service.config import Settings
-from service.db import GradeRow, Job, PageRow
+from service.db import GradeRow, JobRow, PageRow
 from service.db.base import utcnow
 from service.inprocess import inprocess_client
 from service.jobs.runner import InProcessRunner
@@ -72,7 +72,7 @@ async def test_crash_mid_job_resumes_without_loss_or_double_count(tmp_path: Path
         assert job["status"] == "queued" and job["pages_done"] == pages
         # 3. A runner that died holding the lease: the lease lapses, another claims it.
         async with app.state.session_factory() as s:
-            await s.execute(update(Job).values(status="running", claimed_by="dead",
+            await s.execute(update(JobRow).values(status="running", claimed_by="dead",
                                                lease_expires_at=utcnow() - timedelta(seconds=5)))
             await s.commit()
     # 4. "Restart the service": a new app with its runner finishes the job.

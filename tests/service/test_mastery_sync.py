@@ -21,7 +21,7 @@ from service.db import (
     MasteryEventRow,
     MasteryStateRow,
     QuestionRow,
-    ScanUpload,
+    ScanUploadRow,
 )
 from service.mastery.sync import sync_answers
 from tests.support.review import Read, Sheet, app_of, make_sheet, seed_class, seed_page
@@ -43,7 +43,7 @@ async def _upload_at(client: httpx.AsyncClient, at: datetime) -> int:
     actor = app.state.local_actor
     digest = hashlib.sha256(at.isoformat().encode()).hexdigest()
     async with app.state.session_factory() as s:
-        row = ScanUpload(school_id=actor.school_id, teacher_id=actor.teacher_id,
+        row = ScanUploadRow(school_id=actor.school_id, teacher_id=actor.teacher_id,
                          filename="x.png", content_type="image/png", size_bytes=1,
                          sha256=digest, storage_key=f"uploads/{digest}.png", page_count=1,
                          created_at=at)

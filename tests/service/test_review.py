@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from service.actor import current_actor
-from service.db import AuditEvent, GradeRow, PageRow, ResponseRow
+from service.db import AuditEventRow, GradeRow, PageRow, ResponseRow
 from tests.support.review import (
     Read,
     Sheet,
@@ -42,9 +42,9 @@ async def _grades(client: httpx.AsyncClient, response_id: int) -> list[GradeRow]
                                      .order_by(GradeRow.id))).scalars())
 
 
-async def _audit(client: httpx.AsyncClient) -> list[AuditEvent]:
+async def _audit(client: httpx.AsyncClient) -> list[AuditEventRow]:
     async with app_of(client).state.session_factory() as s:
-        return list((await s.execute(select(AuditEvent).order_by(AuditEvent.id))).scalars())
+        return list((await s.execute(select(AuditEventRow).order_by(AuditEventRow.id))).scalars())
 
 
 async def test_review_queue_lists_answers_and_pages(client: httpx.AsyncClient,

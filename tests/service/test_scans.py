@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from service.config import Settings
-from service.db import AuditEvent, GradeRow, Job, PageRow, ResponseRow
+from service.db import AuditEventRow, GradeRow, JobRow, PageRow, ResponseRow
 from tests.support.scans import class_and_sheet, scanned_stack, wait_job
 
 
@@ -73,13 +73,13 @@ async def test_raw_body_upload_and_duplicate_detection(client: httpx.AsyncClient
                               files={"document": ("rescan.pdf", stack.pdf, "application/pdf")})
     assert again.status_code == 202
     assert again.json()["job_id"] == first["job_id"] and again.json()["duplicate"] is True
-    assert await _count(client, Job) == 1
+    assert await _count(client, JobRow) == 1
     assert await _count(client, PageRow) == len(stack.pages)
     # One upload, one audit entry: the duplicate created nothing.
-    assert await _count(client, AuditEvent, AuditEvent.action == "scan.upload") == 1
+    assert await _count(client, AuditEventRow, AuditEventRow.action == "scan.upload") == 1
     r = await client.get(f"/api/v1/worksheets/{sheet.worksheet_id}/results.csv")
     assert r.status_code == 200
-    assert await _count(client, AuditEvent, AuditEvent.action == "results.export") == 1
+    assert await _count(client, AuditEventRow, AuditEventRow.action == "results.export") == 1
 
 
 async def test_idempotency_key(client: httpx.AsyncClient) -> None:
@@ -93,7 +93,7 @@ async def test_idempotency_key(client: httpx.AsyncClient) -> None:
     other = stack.pdf + b"\n% another scan\n"
     c = await client.post("/api/v1/scans", content=other, headers=h)
     assert c.status_code == 422 and c.json()["error"] == "idempotency_key_reused"
-    assert await _count(client, Job) == 1
+    assert await _count(client, JobRow) == 1
 
 
 def _zip_bomb() -> bytes:
@@ -115,7 +115,7 @@ async def test_bad_uploads_are_4xx_and_create_no_job(client: httpx.AsyncClient, 
     r = await client.post("/api/v1/scans", files={"f": ("scan.pdf", body, ctype)})
     assert r.status_code == status, r.text
     assert r.json()["error"] == code
-    assert await _count(client, Job) == 0
+    assert await _count(client, JobRow) == 0
     leftovers = list((_app(client).state.storage.root / "tmp").glob("*"))
     assert leftovers == []  # spooled bodies of refused uploads are removed
 
@@ -132,7 +132,7 @@ async def test_oversized_upload_is_413(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/v1/scans", content=chunks(),
                           headers={"content-type": "application/pdf"})
     assert r.status_code == 413
-    assert await _count(client, Job) == 0
+    assert await _count(client, JobRow) == 0
 
 
 async def test_malformed_multipart_and_two_files(client: httpx.AsyncClient) -> None:
@@ -152,7 +152,7 @@ async def test_unknown_worksheet_hint_is_404(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/v1/scans?worksheet_id=999", content=stack.pdf,
                           headers={"content-type": "application/pdf"})
     assert r.status_code == 404
-    assert await _count(client, Job) == 0
+    assert await _count(client, JobRow) == 0
 
 
 async def test_anonymous_copies_wait_for_a_student(client: httpx.AsyncClient) -> None:

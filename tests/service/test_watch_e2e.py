@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from service.config import Settings
-from service.db import Job, ScanUpload
+from service.db import JobRow, ScanUploadRow
 from service.watch.folder import LEDGER_NAME, FolderWatcher, Outcome, WatchOptions
 from tests.conftest import ROOT
 
@@ -58,7 +58,7 @@ async def test_watcher_against_the_real_app(tmp_path: Path, client: httpx.AsyncC
     report = await FolderWatcher(drop, client, opts).run_once()
     assert report[Outcome.UPLOADED] == ["class1.pdf"]
     assert sorted(report[Outcome.FAILED]) == ["broken.pdf", "fake.pdf", "huge.pdf"]
-    assert await _count(client, ScanUpload) == 1 and await _count(client, Job) == 1
+    assert await _count(client, ScanUploadRow) == 1 and await _count(client, JobRow) == 1
     assert (drop / "processed" / "class1.pdf").read_bytes() == pdf
     huge = (drop / "failed" / "huge.pdf.reason.txt").read_text()
     assert "http_status: 413" in huge
@@ -76,7 +76,7 @@ async def test_watcher_against_the_real_app(tmp_path: Path, client: httpx.AsyncC
     (drop / "class1.pdf").write_bytes(pdf)
     report = await FolderWatcher(drop, client, opts).run_once()
     assert report[Outcome.UPLOADED] == ["class1.pdf"]
-    assert await _count(client, ScanUpload) == 1 and await _count(client, Job) == 1
+    assert await _count(client, ScanUploadRow) == 1 and await _count(client, JobRow) == 1
     assert sorted(p.name for p in (drop / "processed").iterdir()) == [
         "class1 (copy).pdf", "class1-1.pdf", "class1.pdf"]
 

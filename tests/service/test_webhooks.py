@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from service.actor import Actor, current_actor
 from service.config import Settings, WebhookSettings
-from service.db import Job, WebhookDelivery
+from service.db import JobRow, WebhookDeliveryRow
 from service.db.base import utcnow
 from service.jobs.runner import finish_job
 from service.webhooks import deliver_due, retry_delay, sign, verify_signature
@@ -135,7 +135,7 @@ async def _finish_a_job(client: httpx.AsyncClient, worksheet_id: int | None = No
     """A job reaching its end through the runner's own ``finish_job`` (the real hook)."""
     app = _app(client)
     async with app.state.session_factory() as s:
-        job = Job(school_id=app.state.local_actor.school_id, kind="scan", status="running",
+        job = JobRow(school_id=app.state.local_actor.school_id, kind="scan", status="running",
                   payload={"upload_id": 999_999, "worksheet_id": worksheet_id}, pages_total=0,
                   problems=[])
         s.add(job)
@@ -145,9 +145,9 @@ async def _finish_a_job(client: httpx.AsyncClient, worksheet_id: int | None = No
         return job.id
 
 
-async def _deliveries(client: httpx.AsyncClient) -> list[WebhookDelivery]:
+async def _deliveries(client: httpx.AsyncClient) -> list[WebhookDeliveryRow]:
     async with _app(client).state.session_factory() as s:
-        return list((await s.execute(select(WebhookDelivery).order_by(WebhookDelivery.id)))
+        return list((await s.execute(select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.id)))
                     .scalars())
 
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from PIL import Image
 from sqlalchemy import select, update
 
-from service.db import AuditEvent, Teacher
+from service.db import AuditEventRow, TeacherRow
 
 _counter = itertools.count(1)
 
@@ -26,17 +26,17 @@ def unique_png() -> bytes:
     return out.getvalue()
 
 
-async def audit_rows(app: FastAPI, action: str | None = None) -> list[AuditEvent]:
+async def audit_rows(app: FastAPI, action: str | None = None) -> list[AuditEventRow]:
     """The audit events (optionally one action), oldest first."""
     async with app.state.session_factory() as s:
-        q = select(AuditEvent).order_by(AuditEvent.id)
+        q = select(AuditEventRow).order_by(AuditEventRow.id)
         if action:
-            q = q.where(AuditEvent.action == action)
+            q = q.where(AuditEventRow.action == action)
         return list((await s.execute(q)).scalars())
 
 
 async def set_teacher(app: FastAPI, teacher_id: int, **values: Any) -> None:
     """Change a teacher's columns directly (deactivate, bump token_version)."""
     async with app.state.session_factory() as s:
-        await s.execute(update(Teacher).where(Teacher.id == teacher_id).values(**values))
+        await s.execute(update(TeacherRow).where(TeacherRow.id == teacher_id).values(**values))
         await s.commit()

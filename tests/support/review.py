@@ -30,11 +30,11 @@ from service.db import (
     PageRow,
     QuestionRow,
     ResponseRow,
-    ScanUpload,
-    School,
-    SchoolClass,
-    Student,
-    Teacher,
+    ScanUploadRow,
+    SchoolClassRow,
+    SchoolRow,
+    StudentRow,
+    TeacherRow,
 )
 from service.jobs.store import grade_row
 
@@ -105,7 +105,7 @@ async def _upload(client: httpx.AsyncClient) -> int:
     app.state.storage.put_bytes(key, data)
     actor: Actor = app.state.local_actor
     async with app.state.session_factory() as s:
-        row = ScanUpload(school_id=actor.school_id, teacher_id=actor.teacher_id,
+        row = ScanUploadRow(school_id=actor.school_id, teacher_id=actor.teacher_id,
                          filename="stack.png", content_type="image/png", size_bytes=len(data),
                          sha256=hashlib.sha256(data).hexdigest(), storage_key=key, page_count=1)
         s.add(row)
@@ -202,12 +202,12 @@ async def other_teacher(client: httpx.AsyncClient, *, admin: bool = False,
     async with app.state.session_factory() as s:
         school_id = local.school_id
         if other_school:
-            school = School(name="另一所学校")
+            school = SchoolRow(name="另一所学校")
             s.add(school)
             await s.flush()
             school_id = school.id
-        n = len((await s.execute(select(Teacher))).all())
-        t = Teacher(school_id=school_id, username=f"teacher{n}", display_name="另一位老师",
+        n = len((await s.execute(select(TeacherRow))).all())
+        t = TeacherRow(school_id=school_id, username=f"teacher{n}", display_name="另一位老师",
                     is_admin=admin)
         s.add(t)
         await s.commit()
@@ -218,10 +218,10 @@ async def other_class_student(client: httpx.AsyncClient) -> int:
     app = app_of(client)
     local: Actor = app.state.local_actor
     async with app.state.session_factory() as s:
-        c = SchoolClass(school_id=local.school_id, teacher_id=local.teacher_id, name="四年级(1)班")
+        c = SchoolClassRow(school_id=local.school_id, teacher_id=local.teacher_id, name="四年级(1)班")
         s.add(c)
         await s.flush()
-        st = Student(class_id=c.id, student_no="900", name="别班学生")
+        st = StudentRow(class_id=c.id, student_no="900", name="别班学生")
         s.add(st)
         await s.commit()
         return st.id

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, JSONType, TimestampMixin, utcnow
 
-__all__ = ["AuditEvent", "DeviceKey"]
+__all__ = ["AuditEventRow", "DeviceKeyRow"]
 
 
-class DeviceKey(TimestampMixin, Base):
+class DeviceKeyRow(TimestampMixin, Base):
     """An ingestion-only key for a copier or scanner. Only a hash of the key is stored; the
     prefix (not secret) finds the row without scanning every hash."""
 
@@ -28,7 +28,7 @@ class DeviceKey(TimestampMixin, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class AuditEvent(Base):
+class AuditEventRow(Base):
     """Who did what, when: logins, uploads, overrides, exports, deletions."""
 
     __tablename__ = "audit_events"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, JSONType, TimestampMixin, utcnow
 
-__all__ = ["KnowledgePointRow", "QuestionKnowledgePoint", "QuestionRevision", "QuestionRow"]
+__all__ = ["KnowledgePointRow", "QuestionKnowledgePointRow", "QuestionRevisionRow", "QuestionRow"]
 
 
 class KnowledgePointRow(TimestampMixin, Base):
@@ -55,7 +55,7 @@ class QuestionRow(TimestampMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class QuestionRevision(TimestampMixin, Base):
+class QuestionRevisionRow(TimestampMixin, Base):
     """Every key revision a question ever had, so old grades stay explainable."""
 
     __tablename__ = "question_revisions"
@@ -68,7 +68,7 @@ class QuestionRevision(TimestampMixin, Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
 
-class QuestionKnowledgePoint(Base):
+class QuestionKnowledgePointRow(Base):
     __tablename__ = "question_knowledge_points"
     question_id: Mapped[int] = mapped_column(
         ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True

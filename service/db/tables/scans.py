@@ -23,10 +23,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, JSONType, TimestampMixin, utcnow
 
-__all__ = ["GradeRow", "Job", "PageRow", "ResponseRow", "ScanUpload", "WebhookDelivery"]
+__all__ = ["GradeRow", "JobRow", "PageRow", "ResponseRow", "ScanUploadRow", "WebhookDeliveryRow"]
 
 
-class Job(TimestampMixin, Base):
+class JobRow(TimestampMixin, Base):
     """The source of truth for background work: queued → running → done|failed|partially_done."""
 
     __tablename__ = "jobs"
@@ -49,7 +49,7 @@ class Job(TimestampMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class ScanUpload(TimestampMixin, Base):
+class ScanUploadRow(TimestampMixin, Base):
     """One received file. Content-addressed per school: the same bytes are one upload, so a
     copier re-sending a scan never grades a page twice."""
 
@@ -136,7 +136,7 @@ class GradeRow(TimestampMixin, Base):
     normalised: Mapped[str | None] = mapped_column(Text)
 
 
-class WebhookDelivery(TimestampMixin, Base):
+class WebhookDeliveryRow(TimestampMixin, Base):
     """One event to POST to a school's webhook, retried with backoff until delivered."""
 
     __tablename__ = "webhook_deliveries"

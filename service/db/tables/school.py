@@ -7,10 +7,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, TimestampMixin
 
-__all__ = ["SchoolClass", "School", "Student", "Teacher"]
+__all__ = ["SchoolClassRow", "SchoolRow", "StudentRow", "TeacherRow"]
 
 
-class School(TimestampMixin, Base):
+class SchoolRow(TimestampMixin, Base):
     __tablename__ = "schools"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -19,7 +19,7 @@ class School(TimestampMixin, Base):
     webhook_secret: Mapped[str | None] = mapped_column(String(128))
 
 
-class Teacher(TimestampMixin, Base):
+class TeacherRow(TimestampMixin, Base):
     __tablename__ = "teachers"
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
@@ -32,7 +32,7 @@ class Teacher(TimestampMixin, Base):
     token_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class SchoolClass(TimestampMixin, Base):
+class SchoolClassRow(TimestampMixin, Base):
     __tablename__ = "classes"
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
@@ -42,7 +42,7 @@ class SchoolClass(TimestampMixin, Base):
     subject: Mapped[str | None] = mapped_column(String(32))
 
 
-class Student(TimestampMixin, Base):
+class StudentRow(TimestampMixin, Base):
     __tablename__ = "students"
     __table_args__ = (UniqueConstraint("class_id", "student_no"),)
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, JSONType, TimestampMixin
 
-__all__ = ["WorksheetCopy", "WorksheetItem", "WorksheetRow"]
+__all__ = ["WorksheetCopyRow", "WorksheetItemRow", "WorksheetRow"]
 
 
 class WorksheetRow(TimestampMixin, Base):
@@ -25,7 +25,7 @@ class WorksheetRow(TimestampMixin, Base):
     layout: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
 
-class WorksheetItem(Base):
+class WorksheetItemRow(Base):
     __tablename__ = "worksheet_items"
     __table_args__ = (UniqueConstraint("worksheet_id", "position"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,7 +37,7 @@ class WorksheetItem(Base):
     question_revision: Mapped[int] = mapped_column(Integer)
 
 
-class WorksheetCopy(TimestampMixin, Base):
+class WorksheetCopyRow(TimestampMixin, Base):
     """A personalised copy: the worksheet printed for one student (QR names the student)."""
 
     __tablename__ = "worksheet_copies"

@@ -11,9 +11,14 @@ Calibration pages use the datasets' ``calib`` split, measured pages the ``test``
 the auto-accept threshold is chosen on the first (600 pages: the lowest threshold whose
 answers above it would be 99.5% right on a fresh batch of the measured size with 90%
 confidence, by the one-sided Wilson bound at the effective count of both batches'
-sampling error; ``choose_threshold``) and reported on the second.
+sampling error; ``simulation.calibration.choose_threshold``) and reported on the second.
+The worksheet and its filled pages come from ``simulation.bench_worksheet``.
 
-Run alone: ``python bench/bench_scan_pages.py [--pages 120] [--soak 2000]``.
+Run alone (from the repository root, the package installed with ``pip install -e .``)::
+
+    .venv/bin/python -m bench.bench_scan_pages [--pages 120] [--calib-pages 600] [--soak 2000]
+
+A smoke run: ``--pages 4 --calib-pages 4 --baseline-pages 1``.
 Baseline, same run: RapidOCR (the ``rapidocr`` package, default settings) reading the whole
 page, its text lines mapped into our answer boxes.
 """
@@ -21,70 +26,40 @@ page, its text lines mapped into our answer boxes.
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
 import json
-import math
 import multiprocessing
 import resource
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pypdfium2 as pdfium
-from PIL import Image
 from pydantic import TypeAdapter
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from errorbook.contract import PageLayout  # noqa: E402
-from errorbook.printing.layout import layout_worksheet  # noqa: E402
-from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf  # noqa: E402
-from grading.questions import Question  # noqa: E402
-from ocr.ingest import IngestLimits, PageImage, iter_pages  # noqa: E402
-from ocr.pipeline import PageRead, RegionSpec, TemplatePage, read_page  # noqa: E402
-from simulation.handwriting import DatasetsMissingError, GlyphBank, random_numeric_answer  # noqa: E402
-from simulation.pages import FilledPage, fill_page  # noqa: E402
-
-DPI = 200
-WORKSHEET_ID = 77
+from grading.questions import Question
+from ocr.ingest import IngestLimits, PageImage, iter_pages
+from ocr.pipeline import PageRead, TemplatePage, read_page
+from simulation.bench_worksheet import (
+    build_worksheet,
+    fill_pages,
+    make_pages,
+    realistic_answers,
+    template_of,
+    to_pdf,
+)
+from simulation.calibration import choose_threshold
+from simulation.handwriting import DatasetsMissingError
+from simulation.pages import FilledPage
 
 _worker: dict[str, Any] = {}
 # A scored page keeps its truth; its image is dropped once the page has been read.
 _NO_IMAGE = np.zeros((1, 1), np.uint8)
-
-
-def build_worksheet() -> tuple[PageLayout, np.ndarray, np.ndarray, dict[str, Question]]:
-    """The one-page, 20-region worksheet: (layout page, printed page, blank page, questions)."""
-    bank = json.loads((ROOT / "sample_scans" / "question_bank.json").read_text("utf-8"))
-    ta = TypeAdapter(Question)
-    want = {"arithmetic": 12, "choice": 4, "true_false": 4}
-    questions = []
-    for q in bank["questions"]:
-        if q["subject"] == "math" and want.get(q["kind"], 0) > 0 and len(q["stem"]) <= 30 \
-                and "……" not in q["stem"]:
-            want[q["kind"]] -= 1
-            questions.append(ta.validate_python(q))
-    layout = layout_worksheet("三年级数学 口算与选择", questions)
-    assert len(layout.pages) == 1, "the benchmark page must hold all 20 regions"
-
-    def render(pdf: bytes) -> np.ndarray:
-        bmp = pdfium.PdfDocument(pdf)[0].render(scale=DPI / 72, grayscale=True).to_numpy()
-        return np.ascontiguousarray(bmp[..., 0] if bmp.ndim == 3 else bmp)
-
-    printed = render(render_worksheet_pdf(layout, [PrintedCopy((f"MB1;W{WORKSHEET_ID};P1;S5",))],
-                                          duplex=False))
-    blank = render(render_worksheet_pdf(layout, [PrintedCopy((f"MB1;W{WORKSHEET_ID};P1",))],
-                                        duplex=False))
-    return layout.pages[0], printed, blank, {q.id: q for q in questions}
 
 
 def write_readings(path: Path, reads: list[PageRead], truth: list[FilledPage],
@@ -111,59 +86,6 @@ def write_readings(path: Path, reads: list[PageRead], truth: list[FilledPage],
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 lines += 1
     return lines
-
-
-def template_of(page: PageLayout, blank: np.ndarray) -> TemplatePage:
-    regions = tuple(RegionSpec(r.question_id, r.blank, r.kind, r.box, r.answer_format,
-                               r.max_chars, tuple((b.label, b.box) for b in r.bubbles))
-                    for r in page.regions)
-    return TemplatePage(WORKSHEET_ID, 1, tuple((m.marker_id, m.box) for m in page.markers),
-                        regions, blank, DPI / 72)
-
-
-def realistic_answers(questions: dict[str, Question]) -> Any:
-    """What children write: the key 75% of the time, a typical slip 20%, anything 5%."""
-
-    def answer(qid: str, blank: int, rng: np.random.Generator) -> str:
-        from grading.arithmetic_stem import parse_arithmetic_stem
-
-        q = questions[qid]
-        key = parse_arithmetic_stem(q.stem).answer_text()
-        roll = rng.random()
-        if roll < 0.75 or not key.isdigit():
-            return key if roll < 0.95 else random_numeric_answer(rng)
-        if roll < 0.95:
-            n = int(key)
-            slips = [str(n + 10), str(max(n - 10, 0)), str(n + 1), str(max(n - 1, 0)), key[::-1]]
-            return slips[int(rng.integers(len(slips)))]
-        return random_numeric_answer(rng)
-
-    return answer
-
-
-def fill_pages(page: PageLayout, printed: np.ndarray, split: str, n: int, seed: int,
-               answer_for: Any = None) -> Iterator[FilledPage]:
-    """``n`` filled pages, composed one at a time (a 200 dpi page is about 4 MB).
-
-    The glyph bank is loaded before this returns, so a missing dataset raises here.
-    """
-    bank = GlyphBank.load(split)  # type: ignore[arg-type]
-    rng = np.random.default_rng(seed)
-    return (fill_page(printed, DPI, page.regions, bank, rng, answer_for=answer_for)
-            for _ in range(n))
-
-
-def make_pages(page: PageLayout, printed: np.ndarray, split: str, n: int, seed: int,
-               answer_for: Any = None) -> list[FilledPage]:
-    return list(fill_pages(page, printed, split, n, seed, answer_for))
-
-
-def to_pdf(pages: list[FilledPage]) -> bytes:
-    buf = io.BytesIO()
-    imgs = [Image.fromarray(p.image) for p in pages]
-    imgs[0].save(buf, format="PDF", save_all=True, append_images=imgs[1:], resolution=DPI,
-                 quality=85)
-    return buf.getvalue()
 
 
 def _init(template: TemplatePage) -> None:
@@ -264,45 +186,6 @@ def score(reads: list[PageRead], truth: list[FilledPage]) -> dict[str, Any]:
             "n_bubbles": bubble_n, "multi_flagged": f"{multi_flag}/{multi_n}"}
 
 
-def wilson_lower(right: float, n: float, z: float) -> float:
-    """One-sided Wilson score lower bound of a binomial share ``right / n`` (``n`` may be
-    an effective, fractional count)."""
-    if n == 0:
-        return 0.0
-    p = right / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - spread) / (1 + z * z / n)
-
-
-def choose_threshold(written: list[tuple[str, str, str, float]], target: float = 0.995,
-                     z: float = 0.0, fresh_ratio: float | None = None) -> float:
-    """Lowest confidence threshold whose accepted answers are at least ``target`` right;
-    with ``z`` > 0, whose Wilson lower bound at ``z`` is (z = 0: the plain share).
-
-    Args:
-        written: (truth, reading, status, confidence) of each calibration answer.
-        target: Share right the accepted answers must have.
-        z: One-sided normal quantile of the bound.
-        fresh_ratio: None bounds the calibration pages' own share. A number bounds the
-            share on a fresh batch this many times the calibration batch's size: the
-            benchmark's claim is about the measured pages, whose share scatters around
-            the true one as much as the calibration pages' does, so the bound is taken at
-            the effective count ``1 / (1/n + 1/(n * fresh_ratio))``.
-    """
-    ranked = sorted(written, key=lambda w: -w[3])
-    best = 1.01
-    right = 0
-    for i, (t, r, _, conf) in enumerate(ranked, start=1):
-        right += t == r
-        # A threshold accepts every answer of its confidence: judge it after the last one.
-        tied = i < len(ranked) and ranked[i][3] == conf
-        n = float(i) if fresh_ratio is None else 1.0 / (1.0 / i + 1.0 / (i * fresh_ratio))
-        if not tied and wilson_lower(right / i * n, n, z) >= target:
-            best = conf
-    return best
-
-
 def baseline(pdf_path: Path, truth: list[FilledPage], template: TemplatePage, reads: list[PageRead],
              n: int) -> tuple[float, float]:
     """RapidOCR default full-page reading: seconds per page and written-answer exact match."""
@@ -360,8 +243,9 @@ def soak(pdf_path: Path, template: TemplatePage, pages: int) -> list[tuple[int, 
     return samples
 
 
-def main() -> dict[str, str]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> dict[str, str]:
+    """Run the benchmark, print its report and return the headline figures."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--pages", type=int, default=120)
     parser.add_argument("--calib-pages", type=int, default=600)
     parser.add_argument("--calib-z", type=float, default=1.2816,
@@ -382,7 +266,7 @@ def main() -> dict[str, str]:
                              "typical slips (grading decisions)")
     parser.add_argument("--readings-out", type=Path,
                         help="write the reader's output with the truth as JSON lines")
-    args = parser.parse_args(sys.argv[1:])
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         page, printed, blank, questions = build_worksheet()
         answers = realistic_answers(questions) if args.answers == "realistic" else None

@@ -2,7 +2,7 @@
 
 Reproduces ``models/answer_confidence.json``:
 
-    PYTHONPATH=. python tools/training/fit_answer_confidence.py
+    .venv/bin/python -m tools.training.fit_answer_confidence
 
 (defaults: 4 x 300 pages of the page benchmark's worksheet, seeds 4242, 4343, 500 and 501,
 glyphs of the ``calib`` split only: about 12,200 written answers; 2 worker processes,
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
 import itertools
 import multiprocessing
 import sys
@@ -36,23 +35,20 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-sys.path.insert(0, str(ROOT))
-
-# The page benchmark composes the pages; imported by name so the type checker, which checks
-# the product's packages, does not follow into bench/.
-_pages = importlib.import_module("bench.bench_scan_pages")
-from ocr.ingest import IngestLimits, PageImage, iter_pages  # noqa: E402
-from ocr.pipeline import TemplatePage, read_page  # noqa: E402
-from ocr.reading.confidence import FEATURES, ConfidenceModel  # noqa: E402
-from ocr.reading.ensemble import (  # noqa: E402
+from ocr.ingest import IngestLimits, PageImage, iter_pages
+from ocr.pipeline import TemplatePage, read_page
+from ocr.reading.confidence import FEATURES, ConfidenceModel
+from ocr.reading.ensemble import (
     NUMERAL_ALPHABETS,
     EnsembleOptions,
     Evidence,
     evidence_features,
     rank_candidates,
 )
+from simulation.bench_worksheet import build_worksheet, make_pages, template_of, to_pdf
+from simulation.calibration import choose_threshold
 
+ROOT = Path(__file__).resolve().parent.parent.parent
 OUT = ROOT / "models" / "answer_confidence.json"
 _worker: dict[str, Any] = {}
 
@@ -103,14 +99,14 @@ def collect(seed: int, pages: int, workers: int
             ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
     """Features, right/wrong, alphabet and page index of every written crop the readers
     decided."""
-    layout, printed, blank, _ = _pages.build_worksheet()
-    template = _pages.template_of(layout, blank)
-    filled = _pages.make_pages(layout, printed, "calib", pages, seed)
+    layout, printed, blank, _ = build_worksheet()
+    template = template_of(layout, blank)
+    filled = make_pages(layout, printed, "calib", pages, seed)
     rows, right, alphabets, page_of = [], [], [], []
     ctx = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         pdf = Path(tmp) / "calib.pdf"
-        pdf.write_bytes(_pages.to_pdf(filled))
+        pdf.write_bytes(to_pdf(filled))
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
                                  initargs=(template,)) as pool:
             for index, crops in pool.map(_read, iter_pages(pdf, IngestLimits())):
@@ -175,7 +171,7 @@ def transfer_pairs(pairs: list[tuple[Scored, Scored]], z: float = 1.2816,
 
     Args:
         pairs: (set the threshold is chosen on, fresh set it is applied to).
-        z, fresh_ratio: The benchmark's rule (``bench_scan_pages.choose_threshold``).
+        z, fresh_ratio: The benchmark's rule (``simulation.calibration.choose_threshold``).
         target: Share right the threshold must give.
 
     Returns:
@@ -186,7 +182,7 @@ def transfer_pairs(pairs: list[tuple[Scored, Scored]], z: float = 1.2816,
     for (conf_c, right_c), (conf_f, right_f) in pairs:
         written = [("1", "1" if r else "0", "", float(c)) for c, r in zip(conf_c, right_c,
                                                                           strict=True)]
-        threshold = _pages.choose_threshold(written, target, z, fresh_ratio)
+        threshold = choose_threshold(written, target, z, fresh_ratio)
         above = conf_f >= threshold
         share = float(right_f[above].mean()) if above.any() else 1.0
         out.append((share, float(above.mean())))
@@ -195,10 +191,11 @@ def transfer_pairs(pairs: list[tuple[Scored, Scored]], z: float = 1.2816,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--seeds", default="4242,4343,500,501")
-    parser.add_argument("--pages", type=int, default=300, help="pages per seed")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--seeds", default="4242,4343,500,501",
+                        help="comma-separated page seeds; each is held out once")
+    parser.add_argument("--pages", type=int, default=300, help="calibration pages per seed")
+    parser.add_argument("--workers", type=int, default=2, help="reading processes")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the model JSON is written")
     parser.add_argument("--calib-z", type=float, default=1.2816,
                         help="z of the page benchmark's threshold rule, for the transfer study")
     args = parser.parse_args(argv)

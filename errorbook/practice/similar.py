@@ -279,8 +279,11 @@ class SimilarIndex:
         sim = np.zeros((len(target), len(self._codes) + 1))
         for t, code in enumerate(target):
             sim[t, :-1] = [kp_similarity(code, other) for other in self._codes]
-        cover = sim[:, self._group_codes].max(axis=2).mean(axis=0)
-        on_topic = sim.max(axis=0)[self._group_codes].sum(axis=1) / self._group_len
+        # numpy types ``max(axis=...)`` as Any; the results are float64 like ``sim``.
+        cover: npt.NDArray[np.float64] = sim[:, self._group_codes].max(axis=2).mean(axis=0)
+        on_topic: npt.NDArray[np.float64] = (
+            sim.max(axis=0)[self._group_codes].sum(axis=1) / self._group_len
+        )
         return _COVERAGE * cover + (1 - _COVERAGE) * on_topic
 
     def _reasons(

@@ -86,7 +86,8 @@ def _key_check(draft: Draft, question: VariantQuestion) -> Rejection | None:
         agree = (
             stem.with_remainder
             and (int(q), int(r)) == (stem.quotient, stem.remainder)
-            and (int(q), int(r)) == (draft.answer, draft.remainder)
+            and draft.answer == int(q)
+            and draft.remainder == int(r)
         )
         return None if agree else Rejection.KEY_MISMATCH
     value = evaluate_formula(draft.formula)

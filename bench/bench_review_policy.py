@@ -1,271 +1,41 @@
 """Measure the review policy on real reading results: accuracy of automatic verdicts and
 coverage.
 
-The input is a JSON-lines file written from the scan reader's output on the real-handwriting
-benchmark (one line per answer area), each line::
+Reads the JSON lines ``bench/bench_scan_pages.py --readings-out`` writes (the scan reader's
+output on the real-handwriting pages, with the truth; format in ``simulation.review_eval``).
+An automatic verdict agrees when its verdict and score equal those of the truth graded as a
+teacher-typed response; coverage is the share of non-blank answers decided automatically.
+Targets from the issue: accuracy >= 99.5 %, coverage >= 90 %.
 
-    {"id": "p3-q12-s07",                      # any unique id
-     "question": {...},                       # the question, as in the bank (kind, key, ...)
-     "key_revision": 1,                       # optional, default 1
-     "response": {...},                       # grading.response.Response as JSON: status,
-                                              #   text/blanks, alternatives, confidence, marks
-     "truth": {"text": "85"}}                 # what the student really wrote, as a teacher
-                                              #   reads it: text, blanks or marked, or
-                                              #   {"blank": true}
+Usage (from the repository root, the package installed with ``pip install -e .``)::
 
-The truth is graded as a teacher-typed response; an automatic verdict agrees when its verdict
-and score equal the truth's. Coverage is the share of non-blank answers (by the truth)
-decided automatically. Targets from the issue: accuracy >= 99.5 %, coverage >= 90 %.
+    .venv/bin/python -m bench.bench_scan_pages --pages 150 --calib-pages 100 \\
+        --answers realistic --readings-out /tmp/r.jsonl
+    .venv/bin/python -m bench.bench_review_policy /tmp/r.jsonl [--accept 0.95] \\
+        [--alt-floor 0.05] [--sweep 0.8,0.9,0.95,0.98]
+    .venv/bin/python -m bench.bench_review_policy /tmp/r.jsonl --choose-on /tmp/r-calib.jsonl \\
+        [--target 0.995]
 
-Usage::
-
-    python bench/bench_review_policy.py READINGS.jsonl [--accept 0.95] [--alt-floor 0.05]
-        [--sweep 0.8,0.9,0.95,0.98]
-    python bench/bench_review_policy.py TEST.jsonl --choose-on CALIB.jsonl [--target 0.995]
-
-``--choose-on`` picks the settings on a calibration file only (a grid of accept thresholds
-and alternative floors: the widest coverage whose accuracy reaches ``--target`` there) and
-then measures those fixed settings on the test file, so the reported figures were not tuned
-on the data they are measured on.
-
-Without a file argument it reads ``$MARKBOOK_BENCH_READINGS``; with neither (as under
-``bench/run_all.py``) it reports that it was skipped. This bench needs the real reader's
-output; it ships no readings of its own and never invents any.
+``--choose-on`` picks the settings on the calibration file only, then measures them on the
+test file. Without a file argument it reads ``$MARKBOOK_BENCH_READINGS``; with neither (as
+under ``bench/run_all.py``) it reports that it was skipped: it ships no readings of its own.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from pydantic import TypeAdapter
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from grading.grade import Grade  # noqa: E402
-from grading.questions import Question  # noqa: E402
-from grading.registry import grader_for  # noqa: E402
-from grading.response import Response  # noqa: E402
-from grading.review_policy import ReviewPolicy, decide  # noqa: E402
-
-__all__ = ["BenchRecord", "BenchResult", "choose_policy", "evaluate", "load_records", "main"]
-
-ACCEPT_GRID = (0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99)
-FLOOR_GRID = (0.05, 0.1, 0.15, 0.2, 0.3)
-UPGRADE_GRID: tuple[float | None, ...] = (None, 0.002, 0.005, 0.01)
-
-_QUESTION = TypeAdapter(Question)
-
-
-@dataclass(frozen=True)
-class BenchRecord:
-    """One answer area: the question, the reader's response, and the truth."""
-
-    id: str
-    question: Any
-    response: Response
-    truth: Response
-    key_revision: int = 1
-
-
-@dataclass
-class BenchResult:
-    """Counts behind the two figures, plus the disagreements for inspection."""
-
-    total: int = 0
-    non_blank: int = 0
-    auto: int = 0
-    auto_non_blank: int = 0
-    auto_agree: int = 0
-    by_kind: Counter[str] = field(default_factory=Counter)
-    wrong: list[tuple[str, str, str]] = field(default_factory=list)
-
-    @property
-    def accuracy(self) -> float:
-        """Share of automatic verdicts that agree with the truth."""
-        return self.auto_agree / self.auto if self.auto else float("nan")
-
-    @property
-    def coverage(self) -> float:
-        """Share of non-blank answers decided automatically."""
-        return self.auto_non_blank / self.non_blank if self.non_blank else float("nan")
-
-
-def _truth_response(truth: dict[str, Any]) -> Response:
-    if truth.get("blank"):
-        return Response.typed("")
-    marked = truth.get("marked")
-    return Response.typed(
-        str(truth.get("text", "")),
-        blanks=tuple(truth.get("blanks", ())),
-        marked=tuple(marked) if marked is not None else None,
-    )
-
-
-def load_records(path: Path) -> list[BenchRecord]:
-    """Read and validate the JSON-lines file (a bad line is an error with its number)."""
-    records = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-                records.append(
-                    BenchRecord(
-                        id=str(raw["id"]),
-                        question=_QUESTION.validate_python(raw["question"]),
-                        response=Response.model_validate(raw["response"]),
-                        truth=_truth_response(raw["truth"]),
-                        key_revision=int(raw.get("key_revision", 1)),
-                    )
-                )
-            except (KeyError, ValueError) as exc:
-                raise ValueError(f"{path}:{number}: {exc}") from exc
-    return records
-
-
-def _same(a: Grade, b: Grade) -> bool:
-    return a.verdict == b.verdict and a.score == b.score
-
-
-def evaluate(records: list[BenchRecord], policy: ReviewPolicy) -> BenchResult:
-    """Run the policy over every record and count agreement and coverage."""
-    result = BenchResult()
-    for rec in records:
-        grader = grader_for(rec.question)
-        truth = grader.grade(rec.truth, key_revision=rec.key_revision)
-        decided = decide(grader, rec.response, key_revision=rec.key_revision, policy=policy)
-        result.total += 1
-        non_blank = truth.verdict != "blank"
-        result.non_blank += non_blank
-        if decided.auto:
-            result.auto += 1
-            result.auto_non_blank += non_blank
-            if _same(decided, truth):
-                result.auto_agree += 1
-            else:
-                result.by_kind[rec.question.kind] += 1
-                result.wrong.append((rec.id, decided.verdict.value, truth.verdict.value))
-    return result
-
-
-def choose_policy(
-    records: list[BenchRecord],
-    target: float,
-    accepts: tuple[float, ...] = ACCEPT_GRID,
-    floors: tuple[float, ...] = FLOOR_GRID,
-    upgrades: tuple[float | None, ...] = UPGRADE_GRID,
-) -> tuple[ReviewPolicy, BenchResult] | None:
-    """The grid setting with the widest coverage whose accuracy reaches ``target``.
-
-    Ties in coverage go to the more cautious setting (higher threshold, lower floors).
-
-    Args:
-        records: Calibration records (never the ones the result will be reported on).
-        target: Required accuracy of automatic verdicts on these records (add a margin
-            for sampling error: one standard error is ~0.2 points at 1,700 verdicts).
-        accepts: Accept thresholds tried.
-        floors: Alternative floors tried.
-        upgrades: Upgrade floors tried (None: the alternative floor).
-
-    Returns:
-        The chosen policy with its calibration result, or None if no setting reaches the
-        target.
-    """
-    best: tuple[tuple[float, float, float, float], ReviewPolicy, BenchResult] | None = None
-    for accept in accepts:
-        for floor in floors:
-            for upgrade in upgrades:
-                policy = ReviewPolicy(accept_threshold=accept, alt_floor=floor,
-                                      upgrade_floor=upgrade)
-                res = evaluate(records, policy)
-                if not res.auto or res.accuracy < target:
-                    continue
-                low = floor if upgrade is None else min(floor, upgrade)
-                rank = (res.coverage, accept, -floor, low)
-                if best is None or rank > best[0]:
-                    best = (rank, policy, res)
-    return None if best is None else (best[1], best[2])
-
-
-def _floor_or_none(text: str) -> float | None:
-    return None if text.lower() == "none" else float(text)
+from simulation.review_eval import measure
 
 
 def main(argv: list[str] | None = None) -> dict[str, str]:
-    """Print accuracy and coverage for one policy, or a sweep of accept thresholds.
-
-    Returns:
-        Headline figures for ``bench/run_all.py`` (of the last threshold run).
-    """
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument(
-        "readings", type=Path, nargs="?", default=os.environ.get("MARKBOOK_BENCH_READINGS") or None
-    )
-    parser.add_argument("--accept", type=float, default=ReviewPolicy().accept_threshold)
-    parser.add_argument("--alt-floor", type=float, default=ReviewPolicy().alt_floor)
-    parser.add_argument("--sweep", default="", help="comma-separated accept thresholds")
-    parser.add_argument("--choose-on", type=Path,
-                        help="calibration JSON lines: choose accept and floor there only")
-    parser.add_argument("--target", type=float, default=0.995,
-                        help="accuracy the automatic verdicts must reach (default 0.995)")
-    parser.add_argument("--margin", type=float, default=0.002,
-                        help="added to --target on the calibration file, for its sampling "
-                             "error (default 0.002, about one standard error)")
-    parser.add_argument("--upgrade-floor", type=_floor_or_none,
-                        default=ReviewPolicy().upgrade_floor,
-                        help="floor for alternatives that would earn more, or 'none'")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if args.readings is None:
-        print(
-            "skipped: no reading results given (needs the scan reader's output on the "
-            "real-handwriting benchmark; pass a JSON-lines file or set "
-            "MARKBOOK_BENCH_READINGS)"
-        )
-        return {"status": "skipped: no reader output"}
-    records = load_records(Path(args.readings))
-    if args.choose_on is not None:
-        need = args.target + args.margin
-        chosen = choose_policy(load_records(args.choose_on), need)
-        if chosen is None:
-            print(f"no setting reaches {need:.2%} on {args.choose_on}")
-            return {"status": "no setting reaches the target on the calibration file"}
-        policy, calib = chosen
-        print(
-            f"chosen on {args.choose_on} ({calib.total} answer areas, needing {need:.2%}): "
-            f"accept {policy.accept_threshold:.3f}, alt floor {policy.alt_floor:.3f}, "
-            f"upgrade floor {policy.upgrade_floor} -> {calib.accuracy:.2%} right, "
-            f"coverage {calib.coverage:.2%}"
-        )
-        args.accept, args.alt_floor, args.sweep = policy.accept_threshold, policy.alt_floor, ""
-        args.upgrade_floor = policy.upgrade_floor
-    thresholds = [float(t) for t in args.sweep.split(",") if t] or [args.accept]
-    print(f"{len(records)} answer areas from {args.readings}")
-    print(f"{'accept':>7} {'floor':>6} {'auto':>6} {'accuracy':>9} {'coverage':>9}")
-    res = BenchResult()
-    for threshold in thresholds:
-        policy = ReviewPolicy(accept_threshold=threshold, alt_floor=args.alt_floor,
-                              upgrade_floor=args.upgrade_floor)
-        res = evaluate(records, policy)
-        print(
-            f"{threshold:7.3f} {args.alt_floor:6.3f} {res.auto:6d} "
-            f"{res.accuracy:9.2%} {res.coverage:9.2%}"
-        )
-    if len(thresholds) == 1 and res.wrong:
-        print("automatic verdicts that disagree with the truth (id, auto, truth):")
-        for row in res.wrong[:20]:
-            print("  ", *row)
-    return {
-        "auto-verdict accuracy": f"{res.accuracy:.2%} (target >= 99.5%)",
-        "coverage": f"{res.coverage:.2%} (target >= 90%)",
-    }
+    """Print the report and return its headline figures (for ``bench/run_all.py``)."""
+    env = os.environ.get("MARKBOOK_BENCH_READINGS")
+    report = measure(sys.argv[1:] if argv is None else argv, Path(env) if env else None)
+    print("\n".join(report.lines))
+    return report.figures
 
 
 if __name__ == "__main__":

@@ -1,29 +1,15 @@
-"""The review-policy bench computes its two figures correctly (on hand-made lines; the real
-measurement needs the scan reader's output)."""
+"""The review-policy bench's measurement computes its two figures correctly (on hand-made
+lines; the real measurement needs the scan reader's output)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from grading.review_policy import ReviewPolicy
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_review_policy.py"
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_review_policy", BENCH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
+from simulation.review_eval import choose_policy, evaluate, load_records, measure
 
 QUESTION = {
     "kind": "arithmetic",
@@ -42,9 +28,7 @@ def _line(i: int, response: dict[str, object], truth: dict[str, object]) -> str:
     )
 
 
-def test_bench_counts_accuracy_and_coverage(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bench_counts_accuracy_and_coverage(tmp_path: Path) -> None:
     lines = [
         _line(1, {"text": "85", "confidence": 0.99}, {"text": "85"}),  # auto, agrees
         _line(2, {"text": "85", "confidence": 0.99}, {"text": "65"}),  # auto, disagrees
@@ -61,30 +45,26 @@ def test_bench_counts_accuracy_and_coverage(
     ]
     path = tmp_path / "readings.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    bench = _bench()
-    result = bench.evaluate(bench.load_records(path), ReviewPolicy())
+    result = evaluate(load_records(path), ReviewPolicy())
     assert (result.total, result.non_blank, result.auto, result.auto_agree) == (4, 3, 3, 2)
     assert result.coverage == pytest.approx(2 / 3)
     assert result.accuracy == pytest.approx(2 / 3)
-    figures = bench.main([str(path), "--sweep", "0.9,0.99"])
-    assert "coverage" in figures and "coverage" in capsys.readouterr().out
+    report = measure([str(path), "--sweep", "0.9,0.99"])
+    assert "coverage" in report.figures and "coverage" in "\n".join(report.lines)
 
 
-def test_bench_without_readings_says_it_was_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MARKBOOK_BENCH_READINGS", raising=False)
-    assert _bench().main([]) == {"status": "skipped: no reader output"}
+def test_bench_without_readings_says_it_was_skipped() -> None:
+    assert measure([]).figures == {"status": "skipped: no reader output"}
 
 
 def test_bench_reports_the_bad_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text(_line(1, {"text": "85"}, {"text": "85"}) + '\n{"id": 2}\n', encoding="utf-8")
     with pytest.raises(ValueError, match=":2:"):
-        _bench().load_records(path)
+        load_records(path)
 
 
-def test_choose_on_calibration_then_measure_on_test(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_choose_on_calibration_then_measure_on_test(tmp_path: Path) -> None:
     # Calibration: a 0.9-confident right reading and a 0.8-confident wrong one. Only an
     # accept threshold above 0.8 keeps every automatic verdict right.
     calib = [
@@ -99,14 +79,12 @@ def test_choose_on_calibration_then_measure_on_test(
     cpath, tpath = tmp_path / "calib.jsonl", tmp_path / "test.jsonl"
     cpath.write_text("\n".join(calib) + "\n", encoding="utf-8")
     tpath.write_text("\n".join(test) + "\n", encoding="utf-8")
-    bench = _bench()
-    chosen = bench.choose_policy(bench.load_records(cpath), 0.995)
+    chosen = choose_policy(load_records(cpath), 0.995)
     assert chosen is not None
     policy, result = chosen
     assert 0.8 < policy.accept_threshold <= 0.9
     assert result.accuracy == 1.0 and result.coverage == pytest.approx(2 / 3)
-    figures = bench.main([str(tpath), "--choose-on", str(cpath)])
-    out = capsys.readouterr().out
-    assert "chosen on" in out
-    assert figures["coverage"].startswith("50.00%")
-    assert bench.choose_policy(bench.load_records(cpath), 1.01) is None
+    report = measure([str(tpath), "--choose-on", str(cpath)])
+    assert "chosen on" in "\n".join(report.lines)
+    assert report.figures["coverage"].startswith("50.00%")
+    assert choose_policy(load_records(cpath), 1.01) is None

@@ -1,4 +1,4 @@
-"""Free-form arithmetic drill pages (口算): find, read and grade every ``a ○ b = c`` item.
+"""Free-form arithmetic drill pages (口算): find and read every ``a ○ b = c`` item.
 
 A drill page has no printed layout markbook knows, so the items are found on the page
 itself (``ocr.drill.items``): detect text lines, read them with character positions, and
@@ -7,17 +7,15 @@ of the ``=`` and read by the answer reader with an alphabet chosen from the expr
 (whole numbers for ``37 + 48``, decimals for ``2.5 + 1.3``, fractions for ``1/5 + 2/5``,
 ``quotient……remainder`` for ``17 ÷ 5``). Column items (竖式: operands stacked over a rule,
 the result written under it) are anchored on the rule instead (``ocr.drill.columns``).
-Each item is graded by the registered ``arithmetic`` grader (the key is computed from the
-expression) through the review policy.
+This module only reads: grading an item is ``grading.drill``'s job.
 
 Stages::
 
     page ─ detect ─► text boxes ─ read with positions ─► LineChars
          ─ find_items, find_column_items ─► ItemLayout (expression, answer area)
-         ─ read_results ─► Reading per answer area ─ grade_items ─► DrillItem
+         ─ read_results ─► Reading per answer area ─ read_items ─► DrillItemReading
 
-Doubt is never hidden: an expression that does not parse, or that was read with low
-confidence, an unreadable answer and a reader failure all give ``needs_review`` items;
+Doubt is never hidden: an unreadable answer and a reader failure keep their status, and
 only an answer area with no ink is ``blank``. A detector failure is a page status
 (``engine_error``), never an empty item list.
 """
@@ -26,16 +24,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
-from grading.grade import Grade
-from grading.questions import ArithmeticQuestion
-from grading.response import Alternative, Response, ResponseStatus
-from grading.review_policy import ReviewPolicy, grade_response
 from models.loader import SessionSettings, open_session
 from models.manifest import (
     ANSWER_LINE_READER,
@@ -54,17 +47,17 @@ from ocr.reading.preprocess import PrepOptions
 from ocr.reading.recognize import PPOCRRecognizer, Reading, RecognizerOptions, TextRecognizer
 
 __all__ = [
+    "REMAINDER",
     "DrillEngines",
-    "DrillItem",
-    "DrillOptions",
-    "DrillPageRead",
+    "DrillItemReading",
+    "DrillPageReading",
+    "DrillReadOptions",
+    "answer_crop",
     "build_drill_engines",
-    "grade_items",
     "locate_items",
     "read_drill_page",
+    "read_items",
     "read_results",
-    "answer_crop",
-    "REMAINDER",
     "result_alphabet",
 ]
 
@@ -72,30 +65,28 @@ _DOTS = re.compile(r"(?<=[0-9])(?:…+|\.{2,}|:)(?=[0-9])")
 
 
 @dataclass(frozen=True)
-class DrillOptions:
+class DrillReadOptions:
     """Settings of a drill-page read.
 
     Attributes:
         result_decoding: ``masked`` reads answers over the alphabet the expression allows;
             ``plain`` reads them unconstrained (the baseline a generic OCR call gives).
-        min_expression_confidence: Below this lowest-character probability the
-            expression itself is doubtful and the item goes to review.
+        min_expression_confidence: An expression read with at least this lowest-character
+            probability counts as confidently read when choosing the page's orientation.
         try_orientations: When the upright page yields fewer than ``min_items`` items,
             also try it turned 180, 90 and 270 degrees and keep the best.
         min_items: See ``try_orientations``.
-        policy: The review policy applied to each grade.
     """
 
     result_decoding: Literal["masked", "plain"] = "masked"
     min_expression_confidence: float = 0.9
     try_orientations: bool = True
     min_items: int = 3
-    policy: ReviewPolicy = field(default_factory=ReviewPolicy)
 
 
 @dataclass(frozen=True)
-class DrillItem:
-    """One drill item as read and graded.
+class DrillItemReading:
+    """One drill item as read (not graded).
 
     Attributes:
         expression: The printed expression (``37+48``); "" when it could not be parsed.
@@ -107,9 +98,7 @@ class DrillItem:
         result_status: ``ok``, ``blank``, ``unreadable`` or ``engine_error``.
         result_confidence: The reader's confidence in ``result``.
         alternatives: Other readings of the answer with probabilities.
-        grade: The arithmetic grader's decision, None when the expression is unusable.
-        needs_review: True when a teacher must look (never silently wrong).
-        reason: Why it needs review (empty otherwise).
+        detail: The reader's reason for a non-``ok`` answer.
     """
 
     expression: str
@@ -121,14 +110,12 @@ class DrillItem:
     result_status: str
     result_confidence: float
     alternatives: tuple[tuple[str, float], ...]
-    grade: Grade | None
-    needs_review: bool
-    reason: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True)
-class DrillPageRead:
-    """A drill page's outcome.
+class DrillPageReading:
+    """A drill page as read.
 
     Attributes:
         status: ``read`` (items found), ``no_items`` (nothing that looks like a drill
@@ -139,7 +126,7 @@ class DrillPageRead:
     """
 
     status: Literal["read", "no_items", "engine_error"]
-    items: tuple[DrillItem, ...] = ()
+    items: tuple[DrillItemReading, ...] = ()
     rotation: int = 0
     detail: str = ""
 
@@ -213,92 +200,38 @@ def locate_items(
     return found
 
 
-_STATUS = {
-    "ok": ResponseStatus.OK,
-    "blank": ResponseStatus.BLANK,
-    "unreadable": ResponseStatus.UNREADABLE,
-    "engine_error": ResponseStatus.ENGINE_ERROR,
-}
-
-
-def _question(expression: str, remainder: bool, index: int) -> ArithmeticQuestion:
-    return ArithmeticQuestion(
-        id=f"drill-{index}",
-        kind="arithmetic",
-        subject="math",
-        grade=3,
-        stem=f"{expression} =" + (" ……" if remainder else ""),
-        knowledge_points=["math.arithmetic.oral"],
-    )
-
-
-def grade_items(
-    layouts: Sequence[ItemLayout], readings: Sequence[Reading], options: DrillOptions
-) -> list[DrillItem]:
-    """Grade each located item with the ``arithmetic`` grader and the review policy.
+def read_items(
+    layouts: Sequence[ItemLayout], readings: Sequence[Reading]
+) -> list[DrillItemReading]:
+    """Pair each located item with its answer reading.
 
     Args:
         layouts: Located items.
         readings: Their answer readings, in the same order.
-        options: Review settings.
 
     Returns:
-        The graded items; unusable expressions and doubtful readings need review.
+        The items as read; remainder answers are written ``q……r`` however they were read.
     """
     items = []
-    for i, (la, rd) in enumerate(zip(layouts, readings, strict=True)):
-        text = _normalise(rd.text) if rd.status == "ok" else ""
-        alts = tuple((_normalise(t), p) for t, p in rd.alternatives)
-        grade: Grade | None = None
-        reason = ""
-        if not la.expression:
-            reason = f"expression '{la.raw}' could not be parsed"
-        else:
-            try:
-                stem = parse_arithmetic_stem(la.expression + "=")
-            except ArithmeticStemError as exc:
-                reason = f"expression '{la.expression}': {exc}"
-            else:
-                remainder = stem.operator == "÷" and stem.value.denominator != 1 and all(
-                    o.denominator == 1 and o >= 0 for o in stem.operands
-                )
-                response = Response(
-                    status=_STATUS.get(rd.status, ResponseStatus.ENGINE_ERROR),
-                    text=text,
-                    alternatives=tuple(
-                        Alternative(text=t, probability=min(max(p, 0.0), 1.0)) for t, p in alts
-                    ),
-                    # "blank" is decided by the ink check, not by a reading's probability.
-                    confidence=1.0 if rd.status == "blank" else min(max(rd.confidence, 0.0), 1.0),
-                )
-                grade = grade_response(
-                    _question(la.expression, remainder, i), response, key_revision=0,
-                    policy=options.policy,
-                )
-                if not grade.auto:
-                    reason = grade.reason_en or f"answer {rd.status}: {rd.detail}"
-        if grade is not None and grade.auto and la.expression_confidence < options.min_expression_confidence:
-            reason = f"expression read with confidence {la.expression_confidence:.2f}"
+    for la, rd in zip(layouts, readings, strict=True):
         items.append(
-            DrillItem(
+            DrillItemReading(
                 expression=la.expression,
                 raw_expression=la.raw,
                 expression_confidence=la.expression_confidence,
                 expression_box=la.expression_box,
                 result_box=la.result_box,
-                result=text,
+                result=_normalise(rd.text) if rd.status == "ok" else "",
                 result_status=rd.status,
                 result_confidence=rd.confidence,
-                alternatives=alts,
-                grade=grade,
-                needs_review=bool(reason),
-                reason=reason,
+                alternatives=tuple((_normalise(t), p) for t, p in rd.alternatives),
+                detail=rd.detail,
             )
         )
     return items
 
 
-def _score(layouts: Sequence[ItemLayout], options: DrillOptions) -> int:
+def _score(layouts: Sequence[ItemLayout], options: DrillReadOptions) -> int:
     # Upside down, "=" still reads as "=" and 6/9 as digits, so items are found; but few
     # of their expressions parse with confidence. Count only those.
     return sum(
@@ -308,7 +241,7 @@ def _score(layouts: Sequence[ItemLayout], options: DrillOptions) -> int:
 
 
 def _located(
-    image: np.ndarray, engines: tuple[TextDetector, ExpressionReader], options: DrillOptions
+    image: np.ndarray, engines: tuple[TextDetector, ExpressionReader], options: DrillReadOptions
 ) -> tuple[int, np.ndarray, list[ItemLayout]]:
     layouts = locate_items(image, *engines)
     best = (0, image, layouts)
@@ -333,27 +266,27 @@ def read_drill_page(
     recognizer: TextRecognizer,
     *,
     expressions: ExpressionReader,
-    options: DrillOptions | None = None,
-) -> DrillPageRead:
-    """Find, read and grade every drill item on one page.
+    options: DrillReadOptions | None = None,
+) -> DrillPageReading:
+    """Find and read every drill item on one page.
 
     Args:
         image: The scanned page (grayscale or BGR uint8), any quarter-turn orientation.
         detector: Text-line detector.
         recognizer: Answer reader.
         expressions: Printed-expression reader.
-        options: Decoding and review settings.
+        options: Decoding and orientation settings.
 
     Returns:
         The page read; ``engine_error`` when the detector failed, ``no_items`` when no
         ``a ○ b =`` item was found.
     """
-    o = options or DrillOptions()
+    o = options or DrillReadOptions()
     try:
         turns, page, layouts = _located(image, (detector, expressions), o)
     except DetectionError as exc:
-        return DrillPageRead("engine_error", detail=str(exc))
+        return DrillPageReading("engine_error", detail=str(exc))
     if not layouts:
-        return DrillPageRead("no_items", detail="no arithmetic item found")
+        return DrillPageReading("no_items", detail="no arithmetic item found")
     readings = read_results(page, layouts, recognizer, o.result_decoding)
-    return DrillPageRead("read", tuple(grade_items(layouts, readings, o)), turns)
+    return DrillPageReading("read", tuple(read_items(layouts, readings)), turns)

@@ -16,7 +16,8 @@ from models.loader import sha256_file, verify_model
 from models.manifest import PPOCR_DET_SMALL
 from ocr.drill.detect import DetectionError, FakeDetector, TextBox, sort_reading_order
 from ocr.drill.items import ItemLayout
-from ocr.drill.page import (
+from ocr.reading.recognize import FakeRecognizer, Reading
+from service.drill.pages import (
     DrillEngines,
     DrillOptions,
     DrillPageRead,
@@ -25,7 +26,6 @@ from ocr.drill.page import (
     read_drill_page,
     result_alphabet,
 )
-from ocr.reading.recognize import FakeRecognizer, Reading
 from simulation.drill_pages import DrillPage, DrillTruth, make_drill_page
 from simulation.handwriting import GlyphBank
 

@@ -18,7 +18,7 @@ from ocr.drill.columns import (
     find_rules,
     operator_glyph,
 )
-from ocr.drill.page import (
+from service.drill.pages import (
     DrillEngines,
     DrillItem,
     DrillPageRead,

@@ -1,0 +1,140 @@
+"""Grading one item of a free-form arithmetic drill page (口算).
+
+A drill page prints ``a ○ b =`` and the student writes the result; the key is computed
+from the expression, so grading needs only the printed expression (as read), how sure the
+reader was of it, and the student's answer as a :class:`~grading.response.Response`.
+Reading the page is ``ocr.drill``'s job; this module never sees pixels.
+
+Doubt is never hidden: an expression that does not parse, one read with low confidence,
+and every answer the review policy does not decide alone give an item that needs review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
+from grading.grade import Grade
+from grading.questions import ArithmeticQuestion
+from grading.response import Response
+from grading.review_policy import ReviewPolicy, grade_response
+
+__all__ = [
+    "DrillDecision",
+    "DrillGradeOptions",
+    "drill_question",
+    "grade_drill_item",
+    "expects_remainder",
+]
+
+
+@dataclass(frozen=True)
+class DrillGradeOptions:
+    """How drill items are decided.
+
+    Attributes:
+        min_expression_confidence: Below this lowest-character probability the printed
+            expression itself is doubtful, and even a decided grade goes to review.
+        policy: The review policy applied to each grade.
+    """
+
+    min_expression_confidence: float = 0.9
+    policy: ReviewPolicy = field(default_factory=ReviewPolicy)
+
+
+@dataclass(frozen=True)
+class DrillDecision:
+    """The outcome of grading one drill item.
+
+    Attributes:
+        grade: The arithmetic grader's decision; None when the expression is unusable.
+        needs_review: True when a teacher must look (never silently wrong).
+        reason: Why it needs review (empty otherwise).
+    """
+
+    grade: Grade | None
+    needs_review: bool
+    reason: str = ""
+
+
+def expects_remainder(expression: str) -> bool:
+    """Whether the printed expression asks for ``quotient……remainder``.
+
+    Args:
+        expression: The expression without ``=`` (``17÷5``).
+
+    Returns:
+        True for a division of whole numbers that does not come out even.
+
+    Raises:
+        ArithmeticStemError: If the expression does not parse.
+    """
+    stem = parse_arithmetic_stem(expression + "=")
+    return stem.operator == "÷" and stem.value.denominator != 1 and all(
+        o.denominator == 1 and o >= 0 for o in stem.operands
+    )
+
+
+def drill_question(expression: str, remainder: bool, index: int) -> ArithmeticQuestion:
+    """The arithmetic question a drill item stands for (its key is the expression's value).
+
+    Args:
+        expression: The expression without ``=``.
+        remainder: Whether the answer is written as ``quotient……remainder``.
+        index: The item's position on the page (names the question).
+
+    Returns:
+        A question the registered ``arithmetic`` grader can grade.
+    """
+    return ArithmeticQuestion(
+        id=f"drill-{index}",
+        kind="arithmetic",
+        subject="math",
+        grade=3,
+        stem=f"{expression} =" + (" ……" if remainder else ""),
+        knowledge_points=["math.arithmetic.oral"],
+    )
+
+
+def grade_drill_item(
+    expression: str,
+    response: Response,
+    *,
+    raw_expression: str = "",
+    expression_confidence: float = 1.0,
+    index: int = 0,
+    detail: str = "",
+    options: DrillGradeOptions | None = None,
+) -> DrillDecision:
+    """Grade one drill answer with the ``arithmetic`` grader and the review policy.
+
+    Args:
+        expression: The printed expression as read (``37+48``); "" when the reader could
+            not make one out.
+        response: The student's answer as read.
+        raw_expression: What was read left of the ``=`` (for the review reason).
+        expression_confidence: The reader's lowest character probability in the expression.
+        index: The item's position on the page.
+        detail: The reader's reason for a non-``ok`` answer (for the review reason).
+        options: Review settings.
+
+    Returns:
+        The decision; unusable expressions and doubtful readings need review.
+    """
+    o = options or DrillGradeOptions()
+    if not expression:
+        return DrillDecision(None, True, f"expression '{raw_expression}' could not be parsed")
+    try:
+        remainder = expects_remainder(expression)
+    except ArithmeticStemError as exc:
+        return DrillDecision(None, True, f"expression '{expression}': {exc}")
+    grade = grade_response(
+        drill_question(expression, remainder, index), response, key_revision=0, policy=o.policy
+    )
+    reason = ""
+    if not grade.auto:
+        reason = grade.reason_en or f"answer {response.status}: {detail}"
+    elif expression_confidence < o.min_expression_confidence:
+        # The answer may match the expression as read, but not the one printed.
+        reason = f"expression read with confidence {expression_confidence:.2f}"
+    return DrillDecision(grade, bool(reason), reason)

@@ -13,7 +13,9 @@ Measured in the same run, on the same images:
 * ``baseline (raw embed)``: the scans embedded as they are (reportlab, Flate), the naive
   way: what the background preparation saves in bytes (timed on three students only).
 
-Run alone: ``python bench/bench_annotate.py [--students 30] [--repeats 3]``.
+Run alone (from the repository root, the package installed with ``pip install -e .``)::
+
+    .venv/bin/python -m bench.bench_annotate [--students 30] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import argparse
 import io
 import json
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,10 +36,7 @@ from pydantic import TypeAdapter
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from errorbook.printing.annotated.paper import (  # noqa: E402
+from errorbook.printing.annotated.paper import (
     AnnotateOptions,
     RegionMark,
     ScanPage,
@@ -47,13 +45,15 @@ from errorbook.printing.annotated.paper import (  # noqa: E402
     render_annotated_class_pdf,
     render_annotated_pdf,
 )
-from errorbook.printing.layout import layout_worksheet  # noqa: E402
-from errorbook.printing.scan_image import background_jpeg, binary_streams, draw_jpeg  # noqa: E402
-from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf  # noqa: E402
-from grading.questions import Question  # noqa: E402
-from ocr.align import align_with_markers  # noqa: E402
-from simulation.classroom import load_glyphs  # noqa: E402
-from simulation.pages import fill_page  # noqa: E402
+from errorbook.printing.layout import layout_worksheet
+from errorbook.printing.scan_image import background_jpeg, binary_streams, draw_jpeg
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
+from grading.questions import Question
+from ocr.align import align_with_markers
+from simulation.classroom import load_glyphs
+from simulation.pages import fill_page
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DPI = 200
 VERDICTS = ("correct", "incorrect", "partially_correct", "blank", "needs_review", "correct")

@@ -10,7 +10,7 @@ expression reading are shared, so their figures are the same for both. A second 
 scores pages of column arithmetic (竖式: 4-5 × 4-5 items of two operands stacked over a
 rule, the result written under it) the same way.
 
-    PYTHONPATH=. python bench/bench_drill.py --pages 20 --vertical-pages 10 [--workers 2]
+    .venv/bin/python -m bench.bench_drill --pages 20 --vertical-pages 10 [--workers 2]
 
 The last line is the throughput: the horizontal pages read whole (orientation check,
 items, answers, grades) by ``--workers`` processes, one onnxruntime thread each.
@@ -28,7 +28,7 @@ import numpy as np
 
 from grading.grade import Verdict
 from ocr.drill.items import ItemLayout
-from ocr.drill.page import (
+from service.drill.pages import (
     DrillEngines,
     DrillItem,
     DrillOptions,
@@ -37,7 +37,7 @@ from ocr.drill.page import (
     read_drill_page,
     read_results,
 )
-from ocr.drill.page import locate_items as locate
+from service.drill.pages import locate_items as locate
 from simulation.drill_pages import DrillPageOptions, DrillTruth, make_drill_page
 from simulation.handwriting import GlyphBank
 

@@ -15,7 +15,9 @@ Measured in the same run:
   duplex padding: what a page costs with no cards, crops or summaries. The ratio
   compares ms per page.
 
-Run alone: ``python bench/bench_errorbook_pdf.py [--students 50] [--repeats 3]``.
+Run alone (from the repository root, the package installed with ``pip install -e .``)::
+
+    .venv/bin/python -m bench.bench_errorbook_pdf [--students 50] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,15 +33,14 @@ from typing import Any
 import pypdfium2 as pdfium
 from pydantic import TypeAdapter
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from errorbook.printing.book.model import StudentBook
+from errorbook.printing.book.pdf import render_class_books, render_student_book
+from errorbook.printing.layout import layout_worksheet
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
+from grading.questions import ArithmeticQuestion, Question
+from simulation.books import demo_book
 
-from errorbook.printing.book.model import StudentBook  # noqa: E402
-from errorbook.printing.book.pdf import render_class_books, render_student_book  # noqa: E402
-from errorbook.printing.layout import layout_worksheet  # noqa: E402
-from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf  # noqa: E402
-from grading.questions import ArithmeticQuestion, Question  # noqa: E402
-from simulation.books import demo_book  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _bank() -> tuple[list[Any], dict[str, str]]:

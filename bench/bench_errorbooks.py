@@ -14,39 +14,44 @@ graders, ``grade_row``), then, printed in one run:
   and stores 50 practice worksheets, renders) and for a reprint, against rendering 50
   copies of a plain worksheet of the same page count (baseline, same run).
 
-Run: ``.venv/bin/python bench/bench_errorbooks.py [--students 50] [--db-url URL]``
+Run (from the repository root, the package installed with ``pip install -e .``)::
+
+    .venv/bin/python -m bench.bench_errorbooks [--students 50] [--db-url URL]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
-import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pypdfium2 as pdfium
+from fastapi import FastAPI
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from errorbook.contract import WorksheetLayout
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
+from grading.arithmetic_stem import parse_arithmetic_stem
+from grading.questions import Question
+from grading.response import Response
+from grading.review_policy import grade_response
+from service.app import create_app
+from service.config import Settings
+from service.db import PageRow, QuestionRow, ResponseRow, ScanUploadRow
+from service.inprocess import local_token
+from service.jobs.store import grade_row
+from service.mastery.sync import sync_answers
 
-from errorbook.contract import WorksheetLayout  # noqa: E402
-from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf  # noqa: E402
-from grading.arithmetic_stem import parse_arithmetic_stem  # noqa: E402
-from grading.questions import Question  # noqa: E402
-from grading.response import Response  # noqa: E402
-from grading.review_policy import grade_response  # noqa: E402
-from service.config import Settings  # noqa: E402
-from service.db import PageRow, QuestionRow, ResponseRow, ScanUploadRow  # noqa: E402
-from service.inprocess import inprocess_client  # noqa: E402
-from service.jobs.store import grade_row  # noqa: E402
-from service.mastery.sync import sync_answers  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 _Q: TypeAdapter[Question] = TypeAdapter(Question)
 
@@ -55,6 +60,19 @@ def _bank() -> dict[str, Any]:
     data: dict[str, Any] = json.loads((ROOT / "sample_scans" / "question_bank.json")
                                       .read_text("utf-8"))
     return data
+
+
+@contextlib.asynccontextmanager
+async def _service(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The started app and a client signed in as its local admin (as ``inprocess_client``
+    builds it); the bench stores pages through the app's own session factory."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        headers = {"Authorization": f"Bearer {await local_token(app)}"}
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://markbook.local", headers=headers,
+                                     timeout=120) as client:
+            yield app, client
 
 
 async def _seed(app: Any, class_id: int, worksheet_id: int, students: list[int],
@@ -114,8 +132,7 @@ async def run(students: int, db_url: str | None, rec_calls: int) -> None:
         settings = Settings.model_validate({
             "data_dir": Path(tmp), "db": db, "jobs": {"run_in_app": False},
             "webhooks": {"enabled": False}})
-        async with inprocess_client(settings) as api:
-            app = api._transport.app  # type: ignore[attr-defined]
+        async with _service(settings) as (app, api):
             assert (await api.post("/api/v1/questions:import", json=bank)).status_code == 200
             cid = (await api.post("/api/v1/classes", json={"name": "三年级(1)班"})).json()["id"]
             roster = [{"student_no": f"{i:03d}", "name": f"学生{i:02d}"}

@@ -14,7 +14,9 @@ Measured in the same run, on the same data:
   plain Python loop (the baseline), checked to give the same log-likelihood.
 * ``update()``: BKT updates per second (pure Python, one student, item difficulty on).
 
-Run alone: ``python bench/bench_mastery_fit.py [--answers 100000] [--points 20]``.
+Run alone (from the repository root, the package installed with ``pip install -e .``)::
+
+    .venv/bin/python -m bench.bench_mastery_fit [--answers 100000] [--points 20]
 """
 
 from __future__ import annotations
@@ -22,18 +24,14 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from errorbook.learner.bkt import BktParams, Observation, initial_state, update  # noqa: E402
-from errorbook.learner.fit import (  # noqa: E402
+from errorbook.learner.bkt import BktParams, Observation, initial_state, update
+from errorbook.learner.fit import (
     _e_step,  # private: the packed E-step is what fit_all iterates
     _pack,
     fit_all,
@@ -41,6 +39,8 @@ from errorbook.learner.fit import (  # noqa: E402
     log_likelihood,
     simulate_bkt,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 NAMES = ("prior", "learn", "guess", "slip")
 

@@ -6,7 +6,7 @@ JPEG 35-90, binarisation 30%, pencil-light ink 30%). The confidence threshold is
 the ``calib`` split; every accuracy in the table is measured on the ``test`` split, which
 nothing was tuned on.
 
-    PYTHONPATH=. python bench/bench_numeric_reading.py --n 1000
+    .venv/bin/python -m bench.bench_numeric_reading --n 1000
 """
 
 from __future__ import annotations

@@ -3,26 +3,27 @@
 Baseline (same run, same machine): reportlab drawing the same stems as plain text lines,
 one page per copy page, with no markers, QR codes or answer regions. The ratio says what the
 print/read contract (markers, QR, boxes, font fallback) costs on top of bare text output.
+
+Run alone (from the repository root, the package installed with ``pip install -e .``)::
+
+    .venv/bin/python -m bench.bench_print
 """
 
 from __future__ import annotations
 
 import io
 import json
-import sys
 import time
 from pathlib import Path
 
 from pydantic import TypeAdapter
 from reportlab.pdfgen.canvas import Canvas
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from errorbook.contract import PageCode, format_page_code  # noqa: E402
-from errorbook.printing.fonts import register_cjk_font  # noqa: E402
-from errorbook.printing.layout import layout_worksheet  # noqa: E402
-from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf  # noqa: E402
-from grading.questions import Question  # noqa: E402
+from errorbook.contract import PageCode, format_page_code
+from errorbook.printing.fonts import register_cjk_font
+from errorbook.printing.layout import layout_worksheet
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
+from grading.questions import Question
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_scans"
 STUDENTS = 30

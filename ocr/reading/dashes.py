@@ -116,7 +116,9 @@ def bridge_leading_dash(ink: np.ndarray, strokes: np.ndarray, level: float,
     value = max(0.6, float(before[np.isin(labels, chain)].max()))
     out = ink.copy()
     cv2.line(out, (x0, y), (x1 - 1, y), value, thickness)
-    return np.maximum(out, ink)
+    # In place: the ufunc's result type is Any when the dtype is not in the annotation.
+    np.maximum(out, ink, out=out)
+    return out
 
 
 def _specks(ink: np.ndarray, tallest: float, r: DashRule) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from ocr.reading.dashes import bridge_leading_dash
 
@@ -91,7 +92,7 @@ def to_gray(crop: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected an (H, W) or (H, W, 3) image, got shape {crop.shape}")
 
 
-def ink_map(gray: np.ndarray) -> np.ndarray:
+def ink_map(gray: np.ndarray) -> npt.NDArray[np.float32]:
     """Estimate ink coverage per pixel from the paper tone.
 
     Args:
@@ -102,7 +103,9 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     """
     g = gray.astype(np.float32)
     paper = max(float(np.percentile(g, 75)), 1.0)
-    return np.clip((paper - g) / paper, 0.0, 1.0)
+    darkness = (paper - g) / paper
+    np.clip(darkness, 0.0, 1.0, out=darkness)
+    return darkness
 
 
 def _rule_band(mask: np.ndarray, pixels: np.ndarray, origin: tuple[int, int], along: str,
@@ -355,7 +358,7 @@ def clean_ink(
         ValueError: If ``crop`` is not an image.
     """
     o = options or PrepOptions()
-    ink = ink_map(to_gray(crop))
+    ink: np.ndarray = ink_map(to_gray(crop))
     if o.remove_border:
         ink = _erase_border_lines(ink)
     # Rescale so the handwriting's own darkest strokes are 1: light pencil then looks like

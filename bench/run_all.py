@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["BenchRun", "Machine", "bench_names", "describe_machine", "main", "render_page",
-           "run_bench", "summary_of"]
+__all__ = ["BenchRun", "Machine", "bench_names", "describe_machine", "documented_runs", "main",
+           "render_page", "run_bench", "summary_of"]
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
@@ -75,6 +75,15 @@ def summary_of(name: str) -> str:
     sentence = re.split(r"(?<=[.!?])\s+(?=[A-Z(])", paragraph, maxsplit=1)[0]
     sentence = sentence.removeprefix("Benchmark: ")
     return sentence[:1].upper() + sentence[1:] if sentence else "(no docstring)"
+
+
+def documented_runs(name: str) -> list[str]:
+    """The ``python -m bench.<name>`` command lines a bench's docstring documents."""
+    source = (BENCH_DIR / f"{name}.py").read_text(encoding="utf-8")
+    doc = ast.get_docstring(ast.parse(source)) or ""
+    # Join backslash-continued lines first, so each command is one line.
+    lines = re.sub(r"\\\n\s*", "", doc).splitlines()
+    return [line.strip() for line in lines if "-m bench." in line]
 
 
 def _read_first(path: str, prefix: str) -> str | None:
@@ -184,8 +193,13 @@ def render_page(runs: Sequence[BenchRun], machine: Machine, started: dt.datetime
                      f"{_cell(r.status)} | {wall} |")
     for r in runs:
         lines += ["", f"## {r.name}", "", r.summary, "",
-                  f"Run alone: `.venv/bin/python -m bench.{r.name}` "
-                  f"(`--help` lists its options).", ""]
+                  f"Run alone: `.venv/bin/python -m bench.{r.name}` (as here, with its "
+                  f"defaults; `--help` lists its options)."]
+        documented = [c for c in documented_runs(r.name)
+                      if c != f".venv/bin/python -m bench.{r.name}"]
+        if documented:
+            lines += ["", "Documented runs (from its docstring):", "", "```"] + documented + ["```"]
+        lines.append("")
         if not r.ran:
             lines.append("Not run in this run.")
             continue

@@ -1,23 +1,36 @@
 # markbook: two commands do all the set-up on a fresh machine.
 #   make demo   create .venv, install, run the demo on the embedded default
-#   make test   create .venv, install, run lint, type checks and the tests
+#   make test   create .venv, install, run lint, import contracts, type checks and the tests
+# Dependencies come from the hashed lock (requirements/lock-dev.txt: runtime + dev tools,
+# Python 3.11 on Linux); `make lock` regenerates it from pyproject.toml (needs uv).
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+# Python 3.11 first: the lock is resolved for it (newer versions are tried after).
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-	&& { command -v $$p; break; }; done)
+	2>/dev/null && { command -v $$p; break; }; done)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+LOCK := requirements/lock.txt
+LOCK_DEV := requirements/lock-dev.txt
+UV ?= uv
+# e.g. `make lock LOCK_ARGS=--upgrade` to move every pin to the newest allowed release.
+LOCK_ARGS ?=
+LOCK_FLAGS := --python-version 3.11 --python-platform linux --generate-hashes \
+	--no-emit-index-url --custom-compile-command "make lock" --quiet $(LOCK_ARGS)
 
-.PHONY: demo test lint typecheck pytest serve bench clean
+.PHONY: demo test lint typecheck pytest serve bench clean lock
 
-$(STAMP): pyproject.toml
+# Every dependency at its locked version and hash; then markbook itself, editable, adding
+# nothing the lock does not hold.
+$(STAMP): pyproject.toml $(LOCK_DEV)
 	@test -n "$(PYTHON)" || { echo "markbook needs Python 3.11 or newer" >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK_DEV)
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -25,6 +38,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -39,6 +53,12 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
+
+# The runtime lock (the Docker image) and the runtime + dev lock (make test, CI); the dev
+# lock is constrained by the runtime one so both pin the same versions.
+lock:
+	$(UV) pip compile pyproject.toml $(LOCK_FLAGS) -o $(LOCK)
+	$(UV) pip compile pyproject.toml --extra dev -c $(LOCK) $(LOCK_FLAGS) -o $(LOCK_DEV)
 
 clean:
 	rm -rf $(VENV) var demo-output bench-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,9 @@
-"""The plain libraries never import web or database code (DESIGN.md)."""
+"""The plain libraries never import web, database or support code (DESIGN.md).
+
+The full set of layer contracts lives in pyproject.toml (``[tool.importlinter]``) and is
+checked statically by ``lint-imports``; these tests run it too, and add what a static
+check cannot see: the modules a library pulls in when it is actually imported.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARIES = ("ocr", "grading", "errorbook", "models")
-FORBIDDEN = ("fastapi", "sqlalchemy", "starlette", "service", "alembic", "httpx")
+FORBIDDEN = (
+    "fastapi", "sqlalchemy", "starlette", "alembic", "httpx", "pydantic_settings",
+    "service", "simulation", "tools", "bench", "tests",
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -46,3 +54,10 @@ def test_importing_every_library_module_pulls_in_no_web_or_db_code() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip() == ""
+
+
+def test_import_contracts_are_kept() -> None:
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    out = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -15,6 +15,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 LOCK := requirements/lock.txt
 LOCK_DEV := requirements/lock-dev.txt
+LOCK_BUILD := requirements/lock-build.txt
 UV ?= uv
 # e.g. `make lock LOCK_ARGS=--upgrade` to move every pin to the newest allowed release.
 LOCK_ARGS ?=
@@ -23,14 +24,14 @@ LOCK_FLAGS := --python-version 3.11 --python-platform linux --generate-hashes \
 
 .PHONY: demo test lint typecheck pytest serve bench clean lock
 
-# Every dependency at its locked version and hash; then markbook itself, editable, adding
-# nothing the lock does not hold.
-$(STAMP): pyproject.toml $(LOCK_DEV)
+# Every dependency and the build backend at its locked version and hash; then markbook
+# itself, editable, built with that backend and adding nothing the lock does not hold.
+$(STAMP): pyproject.toml $(LOCK_DEV) $(LOCK_BUILD)
 	@test -n "$(PYTHON)" || { echo "markbook needs Python 3.11 or newer" >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --require-hashes -r $(LOCK_DEV)
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK_DEV) -r $(LOCK_BUILD)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -54,11 +55,13 @@ serve: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run_all.py
 
-# The runtime lock (the Docker image) and the runtime + dev lock (make test, CI); the dev
-# lock is constrained by the runtime one so both pin the same versions.
+# The runtime lock (the Docker image), the runtime + dev lock (make test, CI) and the build
+# backend's lock; each later one is constrained by the one before, so all pin the same
+# versions.
 lock:
 	$(UV) pip compile pyproject.toml $(LOCK_FLAGS) -o $(LOCK)
 	$(UV) pip compile pyproject.toml --extra dev -c $(LOCK) $(LOCK_FLAGS) -o $(LOCK_DEV)
+	$(UV) pip compile requirements/build.in -c $(LOCK_DEV) $(LOCK_FLAGS) -o $(LOCK_BUILD)
 
 clean:
 	rm -rf $(VENV) var demo-output bench-output .pytest_cache .mypy_cache .ruff_cache

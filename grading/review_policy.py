@@ -40,7 +40,7 @@ class ReviewPolicy:
     """
 
     # Chosen on the calibration pages of the real-handwriting bench only (docs/grading.md):
-    # the ensemble reader's posteriors are calibrated (temperature 0.7), so a reading it
+    # the ensemble reader's posteriors are calibrated (temperature 0.5), so a reading it
     # gives at least even odds is kept unless a grade-changing reading reaches 30%, or a
     # reading that would earn more reaches 0.5%.
     accept_threshold: float = 0.5

@@ -52,10 +52,11 @@ class EnsembleOptions:
             primary preparation and these.
         temperature: Scale applied to combined log-scores before normalising; below 1 it
             keeps confident posteriors from saturating at 1.0, where crops could no longer
-            be ranked against each other when an auto-accept threshold is chosen. 0.7
-            minimises the log-loss of the truth (and the calibration error) on calib-split
-            crops for the combination below; 0.3, right for the old combination without
-            floors, left readings 95% right with a mean confidence of 0.67.
+            be ranked against each other when an auto-accept threshold is chosen. 0.5
+            minimises the log-loss of the truth on calib-split crops for the three-reader
+            combination below (``bench/tune_answer_ensemble.py``); 0.3, right for the old
+            combination without floors, left readings 95% right with a mean confidence of
+            0.67.
         edit_penalty: Log-probability charged to a glyph reading per segmentation edit
             (a touching pair split, a broken glyph merged, a stacked dot separated).
         char_bias: (character, log-score) added to a candidate per occurrence of the
@@ -232,7 +233,11 @@ class EnsembleRecognizer:
         alphabet: Alphabet | None = None,
         length: tuple[int, int] | None = None,
     ) -> list[Reading]:
-        """Read crops with both readers (see ``TextRecognizer.recognize``).
+        """Read crops with the three readers (see ``TextRecognizer.recognize``).
+
+        PP-OCR's line recogniser and the glyph classifier read every crop; the CTC
+        handwriting reader adds its evidence when it is configured and can write the
+        alphabet.
 
         Args:
             crops: uint8 grayscale or BGR crops.
@@ -240,11 +245,12 @@ class EnsembleRecognizer:
             length: Inclusive expected length range, or None.
 
         Returns:
-            One reading per crop; PP-OCR's status is kept when it is not ``ok`` and the
-            glyph reader has nothing either.
+            One reading per crop: the combined reading, or PP-OCR's own where it found the
+            box blank or failed, where no reader could write a candidate, or (with the
+            error in ``detail``) where combining failed.
         """
         prep = self._line.options.prep
-        # Clean each crop once: PP-OCR's input and the glyph reader's ink come from it.
+        # Clean each crop once: PP-OCR's input and the other readers' ink come from it.
         cleaned: list[tuple[np.ndarray | None, float] | ValueError] = []
         for crop in crops:
             try:

@@ -222,7 +222,7 @@ def diagnose_remainder(
         return CauseCode.REMAINDER_ERROR
     if (
         remainder is not None
-        and 0 <= remainder
+        and remainder >= 0
         and abs(quotient - q) == 1
         and remainder == dividend - quotient * divisor
     ):

@@ -23,8 +23,8 @@ __all__ = [
     "DrillDecision",
     "DrillGradeOptions",
     "drill_question",
-    "grade_drill_item",
     "expects_remainder",
+    "grade_drill_item",
 ]
 
 

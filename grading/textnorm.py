@@ -76,8 +76,8 @@ def normalize_text(text: str, *, keep_punctuation: bool = False) -> str:
     kept = "".join(
         ch for ch in text if not ch.isspace() and (keep_punctuation or not _is_punct(ch))
     )
-    # Dropping a space can leave a combining mark next to a letter (NFKC spells "´" as
-    # space + U+0301); compose again so normalising twice changes nothing.
+    # Dropping a space can leave a combining mark next to a letter (NFKC spells the acute
+    # accent U+00B4 as space + U+0301); compose again so normalising twice changes nothing.
     return unicodedata.normalize("NFKC", kept)
 
 

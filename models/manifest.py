@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 __all__ = [
     "ANSWER_CONFIDENCE",
     "ANSWER_LINE_READER",
-    "MANIFEST",
     "DIGIT_CLASSIFIER",
+    "MANIFEST",
     "PPOCR_DET_SMALL",
     "PPOCR_REC_SMALL",
     "ModelSpec",

@@ -99,7 +99,7 @@ def identify_page(image: np.ndarray) -> tuple[Identification, np.ndarray]:
             continue
     if ours:
         code, result = ours[0]
-        steps = int(round(result.orientation / 90.0)) % 4
+        steps = round(result.orientation / 90.0) % 4
         upright = np.ascontiguousarray(np.rot90(image, steps)) if steps else image
         rotation = (360 - steps * 90) % 360
         return Identification("identified", code, result.text, rotation, ink_ratio(upright)), \

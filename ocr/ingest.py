@@ -9,6 +9,7 @@ at its own resolution instead of a re-rendering.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -144,10 +145,8 @@ def _frame_count(img: Image.Image, limits: IngestLimits) -> int:
     except OSError as exc:
         raise CorruptFile(f"the image's pages cannot be read ({exc})") from exc
     finally:
-        try:
+        with contextlib.suppress(EOFError, OSError):
             img.seek(0)
-        except (EOFError, OSError):
-            pass
     return n
 
 

@@ -22,10 +22,10 @@ __all__ = [
     "blank_box",
     "has_faint_trace",
     "has_ink",
+    "masked_print",
     "measure_ink",
     "normalise_paper",
     "register_blank",
-    "masked_print",
     "remove_print",
     "warp_box",
 ]
@@ -36,8 +36,8 @@ Box = tuple[float, float, float, float]
 
 def _crop_size(box: Box, margin_pt: float, px_per_pt: float) -> tuple[int, int]:
     x0, y0, x1, y1 = box
-    return (int(round((x1 - x0 + 2 * margin_pt) * px_per_pt)),
-            int(round((y1 - y0 + 2 * margin_pt) * px_per_pt)))
+    return (round((x1 - x0 + 2 * margin_pt) * px_per_pt),
+            round((y1 - y0 + 2 * margin_pt) * px_per_pt))
 
 
 def warp_box(image: np.ndarray, alignment: Alignment, box: Box, *, margin_pt: float = 3.0,

@@ -257,7 +257,7 @@ def update(state: MasteryState, obs: Observation, params: BktParams) -> MasteryS
         attempts=state.attempts + 1,
         correct=state.correct + c,
         last_seen=last,
-        history=(state.history + (p_next,))[-HISTORY_LENGTH:],
+        history=(*state.history, p_next)[-HISTORY_LENGTH:],
     )
 
 

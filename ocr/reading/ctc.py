@@ -27,9 +27,9 @@ import numpy as np
 
 __all__ = [
     "ALPHABETS",
+    "OTHER",
     "Alphabet",
     "CTCMatrix",
-    "OTHER",
     "Hypothesis",
     "beam_search",
     "charset_index",
@@ -355,7 +355,7 @@ def beam_search(
                     break
                 # A repeat of the last label needs a blank in between.
                 src = pb if prefix and prefix[-1] == k else total
-                _add(nxt, prefix + (k,), _NEG_INF, src + float(row[k]))
+                _add(nxt, (*prefix, k), _NEG_INF, src + float(row[k]))
         ranked = sorted(nxt.items(), key=lambda kv: -_lae(kv[1][0], kv[1][1]))
         beams = {p: (v[0], v[1]) for p, v in ranked[:beam_width]}
     finals = [p for p in beams if length is None or length[0] <= len(p) <= length[1]]

@@ -109,8 +109,8 @@ def bridge_leading_dash(ink: np.ndarray, strokes: np.ndarray, level: float,
     if not r.min_span * tallest <= x1 - x0 <= r.max_span * tallest:
         return None
     weights = np.array([stats[j, cv2.CC_STAT_AREA] for j in chain], np.float64)
-    y = int(round(float(np.average([centroids[j, 1] for j in chain], weights=weights))))
-    thickness = max(2, int(round(float(np.median([stats[j, 3] for j in chain])))))
+    y = round(float(np.average([centroids[j, 1] for j in chain], weights=weights)))
+    thickness = max(2, round(float(np.median([stats[j, 3] for j in chain]))))
     if _specks(ink, tallest, r) - len(chain) > r.max_other_specks:
         return None
     value = max(0.6, float(before[np.isin(labels, chain)].max()))
@@ -123,8 +123,8 @@ def bridge_leading_dash(ink: np.ndarray, strokes: np.ndarray, level: float,
 
 def _specks(ink: np.ndarray, tallest: float, r: DashRule) -> int:
     """Dark specks in the whole box: fragments as dark as a dash's, no bigger than one."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((ink > r.min_peak).astype(np.uint8),
-                                                            connectivity=8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats((ink > r.min_peak).astype(np.uint8),
+                                                       connectivity=8)
     small = max(3.0, r.max_thickness * tallest)
     return sum(1 for i in range(1, n)
                if stats[i, cv2.CC_STAT_WIDTH] <= small and stats[i, cv2.CC_STAT_HEIGHT] <= small)

@@ -257,8 +257,9 @@ class EnsembleRecognizer:
                 cleaned.append(clean_ink(crop, prep))
             except ValueError as exc:
                 cleaned.append(exc)
-            except Exception as exc:  # noqa: BLE001 - a cleaning bug costs this crop only
-                # (engine_error, so a teacher sees it), not every answer read with it.
+            except Exception as exc:
+                # A cleaning bug costs this crop only (engine_error, so a teacher sees it),
+                # not every answer read with it.
                 cleaned.append(ValueError(f"cleaning failed: {type(exc).__name__}: {exc}"))
         if prep.raw:
             base = self._line.recognize(crops, alphabet=alphabet, length=length)
@@ -285,7 +286,7 @@ class EnsembleRecognizer:
             try:
                 out.append(self._combine(clean[0], reading, alphabet, others, hand.get(i),
                                          length))
-            except Exception as exc:  # noqa: BLE001 - a second-reader failure must not hide the first
+            except Exception as exc:  # a second-reader failure must not hide the first
                 out.append(replace(reading, detail=f"glyph reader failed: {exc}"))
         return out
 
@@ -306,7 +307,7 @@ class EnsembleRecognizer:
         inks = [cleaned[i][0] for i in usable]  # type: ignore[index]
         try:
             matrices = self._hand.matrices(inks)  # type: ignore[arg-type]
-        except Exception:  # noqa: BLE001 - see the docstring
+        except Exception:  # see the docstring
             return {}
         return {i: masked(m, alphabet) for i, m in zip(usable, matrices, strict=True)}
 

@@ -269,20 +269,20 @@ def segment_lattice(ink: np.ndarray, max_segments: int = 8) -> SegmentLattice:
         gap = boxes[i + 1][0] - boxes[i][2]
         if gap < 0.3 * cut.ref:
             merged = add(cut.segment(groups[i] + groups[i + 1]))
-            paths.append((base[:i] + (merged,) + base[i + 2:], 1))
+            paths.append(((*base[:i], merged, *base[i + 2:]), 1))
     for i, g in enumerate(groups):
         if len(g) > 1:
             ordered = sorted(g, key=lambda k: stats[k, 0] + stats[k, 2] / 2)
             centres = [stats[k, 0] + stats[k, 2] / 2 for k in ordered]
             at = 1 + int(np.argmax(np.diff(centres)))
             left, right = add(cut.segment(ordered[:at])), add(cut.segment(ordered[at:]))
-            paths.append((base[:i] + (left, right) + base[i + 1:], 1))
+            paths.append(((*base[:i], left, right, *base[i + 1:]), 1))
         elif len(groups) < max_segments:
             x0, _, x1, _ = boxes[i]
             for col in cut.split_columns(g[0]):
                 left = add(cut.segment(g, (x0, col)))
                 right = add(cut.segment(g, (col, x1)))
-                paths.append((base[:i] + (left, right) + base[i + 1:], 1))
+                paths.append(((*base[:i], left, right, *base[i + 1:]), 1))
     return SegmentLattice(tuple(pieces), tuple(paths))
 
 
@@ -368,7 +368,7 @@ def _best_strings(p: np.ndarray) -> list[tuple[float, tuple[int, ...]]]:
     for row in p:
         top = np.argsort(-row)[:3]
         beams = sorted(
-            ((lp + math.log(max(float(row[k]), 1e-12)), ks + (int(k),))
+            ((lp + math.log(max(float(row[k]), 1e-12)), (*ks, int(k)))
              for lp, ks in beams for k in top),
             reverse=True,
         )[:32]

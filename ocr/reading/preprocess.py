@@ -18,11 +18,11 @@ import numpy.typing as npt
 from ocr.reading.dashes import bridge_leading_dash
 
 __all__ = [
+    "FAINT_LEVEL",
+    "INK_LEVEL",
     "RAW",
     "PrepOptions",
     "PreparedCrop",
-    "INK_LEVEL",
-    "FAINT_LEVEL",
     "clean_ink",
     "ink_components",
     "ink_map",

@@ -238,7 +238,7 @@ class PPOCRRecognizer:
                 owners.append(i)
         try:
             matrices = self.probabilities(images) if images else []
-        except Exception as exc:  # noqa: BLE001 - any engine failure becomes a status
+        except Exception as exc:  # any engine failure becomes a status
             failed = Reading("engine_error", detail=f"{type(exc).__name__}: {exc}")
             return [r if r is not None else failed for r in readings]
         for i, probs in zip(owners, matrices, strict=True):

@@ -59,8 +59,5 @@ def check_key(reading: Reading, key: str, alphabet: Alphabet | None = None) -> K
     rivals = [t for t, _ in reading.alternatives if t != key]
     rival = max(rivals, key=lambda t: forced_log_prob(matrix, t), default="")
     rival_lp = forced_log_prob(matrix, rival) if rival else -math.inf
-    if math.isinf(key_lp) and math.isinf(rival_lp):
-        margin = 0.0
-    else:
-        margin = key_lp - rival_lp
+    margin = 0.0 if math.isinf(key_lp) and math.isinf(rival_lp) else key_lp - rival_lp
     return KeyCheck(key, key_lp, rival, rival_lp, margin)

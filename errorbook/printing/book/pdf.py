@@ -153,7 +153,9 @@ def _draw_section(c: Canvas, font: str, section: _Section) -> None:
     for n, page in enumerate(section.pages, start=1):
         c.setPageSize((frame.width, frame.height))
         if page.kind == "practice":
-            assert book is not None and book.practice is not None and copy is not None
+            assert book is not None
+            assert book.practice is not None
+            assert copy is not None
             layout = book.practice.layout
             draw_worksheet_page(c, font, layout, layout.pages[page.practice_index], copy,
                                 book.practice.page_codes[page.practice_index],

@@ -64,9 +64,9 @@ class EnsembleOptions:
             handwritten one, so its CTC score undervalues a written fraction slash
             against ``1``; the bias corrects that prior (chosen on the calib split).
         line_floor, glyph_floor: Lowest log-probability either reader may give a
-            candidate. Both readers are overconfident when wrong (PP-OCR reads a
-            handwritten 7 as 4 at odds of e^-12); capping the evidence against keeps one
-            reader from vetoing what the other reads clearly.
+            candidate. Both are overconfident when wrong (PP-OCR reads a handwritten 7
+            as 4 at odds of e^-12); capping the evidence against keeps one reader from
+            vetoing what the others read clearly.
         hand_weight, hand_floor: The same for the handwriting line reader
             (``ocr.reading.hand_reader``), used only for answers whose alphabet it can write.
             1.5 since its medium network (2026-12-04), which reads alone about as well
@@ -236,8 +236,8 @@ class EnsembleRecognizer:
         """Read crops with the three readers (see ``TextRecognizer.recognize``).
 
         PP-OCR's line recogniser and the glyph classifier read every crop; the CTC
-        handwriting reader adds its evidence when it is configured and can write the
-        alphabet.
+        handwriting reader adds its evidence when it is configured and the answer's format
+        is one it was trained on (``HandLineReader.covers``).
 
         Args:
             crops: uint8 grayscale or BGR crops.

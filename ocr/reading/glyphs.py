@@ -1,8 +1,8 @@
-"""The second, independent reader: segment an answer into glyphs and classify each.
+"""The glyph reader, second of the three: segment an answer into glyphs and classify each.
 
 PP-OCR reads a whole line; this reader cuts the ink into connected components (merging
 pieces that sit above one another, such as a detached ``5`` cap) and classifies each with
-a small CNN trained on the datasets' ``train`` split (``tools/training/``). The two readers
+a small CNN trained on the datasets' ``train`` split (``tools/training/``). It and PP-OCR
 fail differently: PP-OCR confuses handwritten ``/`` and ``1`` or merges digits, the glyph
 reader fails when digits touch. Agreement between them is strong evidence; the CTC
 probability of the glyph reader's string lets the two be compared on one scale.

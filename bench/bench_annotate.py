@@ -54,6 +54,8 @@ from simulation.classroom import load_glyphs
 from simulation.pages import fill_page
 
 ROOT = Path(__file__).resolve().parent.parent
+# The checkout's shared handwriting datasets (the simulation library takes the folder).
+DATASETS_DIR = ROOT.parent / "shared" / "datasets"
 
 DPI = 200
 VERDICTS = ("correct", "incorrect", "partially_correct", "blank", "needs_review", "correct")
@@ -78,7 +80,7 @@ def build_papers(students: int, seed: int = 5) -> tuple[list[StudentPaper], str]
     pages = layout.pages[:2]
     copy = PrintedCopy(tuple(f"MB1;W1;P{p.number}" for p in layout.pages), "王小明", "20250301")
     doc = pdfium.PdfDocument(render_worksheet_pdf(layout, [copy], duplex=False))
-    bank, handwriting = load_glyphs()
+    bank, handwriting = load_glyphs(DATASETS_DIR)
     rng = np.random.default_rng(seed)
     filled: list[list[tuple[np.ndarray, tuple[float, ...]]]] = [[], []]
     for k, lp in enumerate(pages):

@@ -23,6 +23,7 @@ import multiprocessing as mp
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -40,6 +41,9 @@ from service.drill.pages import (
 from service.drill.pages import locate_items as locate
 from simulation.drill_pages import DrillPageOptions, DrillTruth, make_drill_page
 from simulation.handwriting import GlyphBank
+
+# The checkout's shared handwriting datasets (the simulation library takes the folder).
+DATASETS_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
 @dataclass
@@ -177,7 +181,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2,
                         help="worker processes for the throughput run (0 skips it)")
     args = parser.parse_args()
-    bank = GlyphBank.load("test")
+    bank = GlyphBank.load("test", DATASETS_DIR)
     engines = build_drill_engines()
     rng = np.random.default_rng(args.seed)
     images: list[np.ndarray] = []

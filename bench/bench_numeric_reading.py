@@ -15,6 +15,7 @@ import argparse
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -36,6 +37,8 @@ from simulation.handwriting import (
 )
 
 TARGET_PRECISION = 0.995
+# The checkout's shared handwriting datasets (the simulation library takes the folder).
+DATASETS_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Row:
 
 
 def compose(split: str, n: int, seed: int) -> list[ComposedCrop]:
-    bank = GlyphBank.load(split)  # type: ignore[arg-type]
+    bank = GlyphBank.load(split, DATASETS_DIR)  # type: ignore[arg-type]
     rng = np.random.default_rng(seed)
     return [compose_answer(bank, random_numeric_answer(rng), rng) for _ in range(n)]
 

@@ -60,6 +60,8 @@ from simulation.pages import FilledPage
 _worker: dict[str, Any] = {}
 # A scored page keeps its truth; its image is dropped once the page has been read.
 _NO_IMAGE = np.zeros((1, 1), np.uint8)
+# The checkout's shared handwriting datasets (the simulation library takes the folder).
+DATASETS_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
 def write_readings(path: Path, reads: list[PageRead], truth: list[FilledPage],
@@ -270,8 +272,10 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
     try:
         page, printed, blank, questions = build_worksheet()
         answers = realistic_answers(questions) if args.answers == "realistic" else None
-        calib_pages = fill_pages(page, printed, "calib", args.calib_pages, args.seed, answers)
-        test = make_pages(page, printed, "test", args.pages, args.seed + 1, answers)
+        calib_pages = fill_pages(page, printed, "calib", args.calib_pages, args.seed, answers,
+                                 datasets=DATASETS_DIR)
+        test = make_pages(page, printed, "test", args.pages, args.seed + 1, answers,
+                          datasets=DATASETS_DIR)
     except DatasetsMissingError as exc:
         print(f"skipped: {exc}")
         return {"status": "skipped (no ../shared/datasets)"}

@@ -81,7 +81,8 @@ async def prepare(data_dir: Path, students: int, pages_per_student: int, seed: i
                 break
             layout = (await api.get(f"/api/v1/worksheets/{ws['id']}/layout")).json()
             stack = await asyncio.to_thread(scan_class_set, printed.content,
-                                            {ws["id"]: layout}, keys_for(chunk), seed=seed)
+                                            {ws["id"]: layout}, keys_for(chunk), seed=seed,
+                                            datasets=ROOT.parent / "shared" / "datasets")
             stacks.append(stack.pdf)
             pages += per_copy
     return _concat(stacks), pages * students

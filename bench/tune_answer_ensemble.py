@@ -15,6 +15,7 @@ import argparse
 import itertools
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from ocr.reading.hand_reader import HandLineReader
 from ocr.reading.recognize import PPOCRRecognizer
 from simulation.handwriting import GlyphBank, compose_answer, random_numeric_answer
 
+# The checkout's shared handwriting datasets (the simulation library takes the folder).
+DATASETS_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
 
 def collect(n: int, seed: int) -> list[tuple[str, list[Evidence]]]:
     """(truth, candidates' evidence) for ``n`` composed calib crops."""
@@ -35,7 +39,7 @@ def collect(n: int, seed: int) -> list[tuple[str, list[Evidence]]]:
         GlyphClassifier(open_session(DIGIT_CLASSIFIER)),
         hand=HandLineReader(open_session(ANSWER_LINE_READER)),
     )
-    bank = GlyphBank.load("calib")
+    bank = GlyphBank.load("calib", DATASETS_DIR)
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):

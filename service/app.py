@@ -38,13 +38,18 @@ from service.db.engine import create_engine, make_session_factory
 from service.db.migrate import upgrade
 from service.errors import install_error_handlers
 from service.jobs.runner import InProcessRunner
+from service.logs import configure_logging
 from service.storage import LocalStorage
 from service.tasks import stop_gracefully
 from service.webhooks import run_deliveries
 
-__all__ = ["create_app"]
+__all__ = ["ConfigurationError", "create_app"]
 
 log = logging.getLogger(__name__)
+
+
+class ConfigurationError(RuntimeError):
+    """A setting names something that cannot be used; the service does not start."""
 
 
 _Webhooks = tuple[asyncio.Task[None], asyncio.Event, httpx.AsyncClient]
@@ -73,6 +78,23 @@ async def _stop_webhooks(task: asyncio.Task[None], stop: asyncio.Event,
     await http.aclose()
 
 
+async def _register_font(settings: Settings) -> str | None:
+    """Register the PDF font; returns why printing is unavailable, if it is.
+
+    A configured font that cannot be used stops start-up (the admin asked for that file);
+    with none configured, a missing system font leaves the service up with printing marked
+    unavailable in ``/healthz/ready``.
+    """
+    try:
+        await to_thread.run_sync(register_cjk_font, settings.cjk_font)
+    except FontNotFoundError as exc:
+        if settings.cjk_font is not None:
+            raise ConfigurationError(f"MARKBOOK_CJK_FONT={settings.cjk_font}: {exc}") from exc
+        log.error("%s", exc)
+        return str(exc)
+    return None
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Nothing heavy happens here; start-up work runs in the lifespan.
 
@@ -84,6 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ready = False
+        configure_logging(settings.log.format, settings.log.level)
+        # First: a configured font that cannot be used stops start-up before any other work.
+        app.state.font_error = await _register_font(settings)
         key = await to_thread.run_sync(load_secret_key, settings)
         app.state.tokens = TokenSigner(key, timedelta(minutes=settings.auth.token_minutes))
         url = settings.database_url
@@ -96,12 +121,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with app.state.session_factory() as session:
             app.state.local_actor = await ensure_local_actor(session, settings.school_name)
             await session.commit()
-        app.state.font_error = None
-        try:
-            await to_thread.run_sync(register_cjk_font, settings.cjk_font)
-        except FontNotFoundError as exc:
-            log.error("%s", exc)
-            app.state.font_error = str(exc)
         app.state.storage = LocalStorage(settings.storage_dir)
         app.state.runner = None
         if settings.jobs.backend == "inprocess" and settings.jobs.run_in_app:

@@ -20,6 +20,7 @@ __all__ = [
     "DatabaseSettings",
     "JobSettings",
     "LimitSettings",
+    "LogSettings",
     "Settings",
     "WatchSettings",
     "WebhookSettings",
@@ -154,6 +155,14 @@ class MasterySettings(BaseModel):
         return v
 
 
+class LogSettings(BaseModel):
+    format: Literal["keyvalue", "json"] = Field(
+        default="keyvalue", description="keyvalue: one `key=value` line per record (people); "
+        "json: one JSON object per line (log collectors)")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="DEBUG adds each page's stage timings")
+
+
 class Settings(BaseSettings):
     """Everything configurable, read from ``MARKBOOK_*`` environment variables."""
 
@@ -163,7 +172,13 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "development"
     data_dir: Path = Path("./var")
-    cjk_font: str | None = None
+    cjk_font: Path | None = Field(
+        default=None, description="the TrueType CJK font (.ttf/.ttc) every PDF embeds; unset: "
+        "the first installed WenQuanYi or AR PL font. A set path that is missing or cannot "
+        "be embedded stops start-up")
+    datasets_dir: Path | None = Field(
+        default=None, description="folder of the real-handwriting sets (mnist-dev.npz, "
+        "bhmsds-dev.npz) `markbook demo` writes with; unset or absent: font glyphs")
     secret_key: SecretStr | None = None
     school_name: str = "默认学校"
     db: DatabaseSettings = DatabaseSettings()
@@ -173,6 +188,23 @@ class Settings(BaseSettings):
     watch: WatchSettings = WatchSettings()
     auth: AuthSettings = AuthSettings()
     mastery: MasterySettings = MasterySettings()
+    log: LogSettings = LogSettings()
+
+    @field_validator("cjk_font", "datasets_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("cjk_font")
+    @classmethod
+    def _font_file_exists(cls, path: Path | None) -> Path | None:
+        # Checked here so every command stops at once with the setting's name; whether the
+        # file can be embedded is checked when the app registers it (parsing takes a moment).
+        if path is not None and not path.is_file():
+            raise ValueError(f"MARKBOOK_CJK_FONT={path}: no such font file (install one, e.g. "
+                             "'apt-get install fonts-wqy-microhei', or unset it to use the "
+                             "first installed WenQuanYi or AR PL font)")
+        return path
 
     @model_validator(mode="after")
     def _secrets_outside_development(self) -> Settings:

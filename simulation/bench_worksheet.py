@@ -111,22 +111,24 @@ def realistic_answers(questions: dict[str, Question]) -> AnswerFor:
 
 
 def fill_pages(page: PageLayout, printed: np.ndarray, split: Split, n: int, seed: int,
-               answer_for: AnswerFor | None = None) -> Iterator[FilledPage]:
+               answer_for: AnswerFor | None = None, *, datasets: Path
+               ) -> Iterator[FilledPage]:
     """``n`` filled pages, composed one at a time (a 200 dpi page is about 4 MB).
 
-    The glyph bank is loaded before this returns, so a missing dataset raises here
+    ``datasets`` is the folder of the handwriting ``.npz`` files. The glyph bank is loaded
+    before this returns, so a missing dataset raises here
     (``simulation.handwriting.DatasetsMissingError``).
     """
-    bank = GlyphBank.load(split)
+    bank = GlyphBank.load(split, datasets)
     rng = np.random.default_rng(seed)
     return (fill_page(printed, DPI, page.regions, bank, rng, answer_for=answer_for)
             for _ in range(n))
 
 
 def make_pages(page: PageLayout, printed: np.ndarray, split: Split, n: int, seed: int,
-               answer_for: AnswerFor | None = None) -> list[FilledPage]:
+               answer_for: AnswerFor | None = None, *, datasets: Path) -> list[FilledPage]:
     """``n`` filled pages at once (see :func:`fill_pages`)."""
-    return list(fill_pages(page, printed, split, n, seed, answer_for))
+    return list(fill_pages(page, printed, split, n, seed, answer_for, datasets=datasets))
 
 
 def to_pdf(pages: list[FilledPage]) -> bytes:

@@ -1,7 +1,7 @@
 """Simulate a class doing a worksheet and the copier scanning the stack (demo, tests, bench).
 
 The printed class set is rasterised, every page's answer boxes are filled with real
-handwriting from ``../shared/datasets`` (the test split, never used for tuning) — or, when
+handwriting from the datasets folder the caller passes (the test split, never used for tuning) — or, when
 the datasets are absent, with jittered font glyphs, reported as synthetic — bubbles are
 marked, and the pages are degraded like a copier and bound into one multi-page PDF. The
 truth of everything written comes back with it, so accuracy can be measured end to end.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -86,10 +87,20 @@ def font_glyph_bank(seed: int = 0, per_symbol: int = 12) -> GlyphBank:
                      split="test")
 
 
-def load_glyphs() -> tuple[GlyphBank, str]:
-    """The test split of the real handwriting, or font glyphs when it is not installed."""
+def load_glyphs(datasets: Path | None) -> tuple[GlyphBank, str]:
+    """The test split of the real handwriting, or font glyphs when it is not installed.
+
+    Args:
+        datasets: the folder of the handwriting ``.npz`` files; None when none is
+            configured (font glyphs then).
+
+    Returns:
+        The glyphs and a label saying which they are.
+    """
+    if datasets is None:
+        return font_glyph_bank(), "synthetic font glyphs (no datasets folder configured)"
     try:
-        return GlyphBank.load("test"), "real handwriting (datasets, test split)"
+        return GlyphBank.load("test", datasets), "real handwriting (datasets, test split)"
     except DatasetsMissingError:
         return font_glyph_bank(), "synthetic font glyphs (datasets not installed)"
 
@@ -113,7 +124,7 @@ def realistic_answer_for(keys: dict[str, str]) -> Callable[[str, int, np.random.
 
 def scan_class_set(printed_pdf: bytes, layouts: dict[int, dict[str, Any]],
                    keys: dict[str, str], *, seed: int = 0, bank: GlyphBank | None = None,
-                   handwriting: str = "", quality: int = 80,
+                   datasets: Path | None = None, handwriting: str = "", quality: int = 80,
                    anonymous_numbers: list[str] | None = None,
                    answer_for: Callable[[str, int, np.random.Generator], str] | None = None,
                    ) -> ScannedStack:
@@ -124,7 +135,8 @@ def scan_class_set(printed_pdf: bytes, layouts: dict[int, dict[str, Any]],
         layouts: worksheet id → stored layout (``WorksheetLayout.to_dict``).
         keys: ``question_id`` or ``question_id#blank`` → the key text for digit boxes.
         seed: the only source of randomness.
-        bank: handwriting glyphs (default: :func:`load_glyphs`).
+        bank: handwriting glyphs (default: :func:`load_glyphs` of ``datasets``).
+        datasets: the handwriting datasets folder used when no ``bank`` is given.
         handwriting: a label for ``bank``.
         quality: JPEG quality of the scanned pages in the PDF.
         anonymous_numbers: student numbers the children write in the comb boxes of
@@ -137,7 +149,7 @@ def scan_class_set(printed_pdf: bytes, layouts: dict[int, dict[str, Any]],
         The scan as one PDF, and the truth per page.
     """
     if bank is None:
-        bank, handwriting = load_glyphs()
+        bank, handwriting = load_glyphs(datasets)
     parsed = {wid: WorksheetLayout.from_dict(data) for wid, data in layouts.items()}
     rng = np.random.default_rng(seed)
     answer_for = answer_for or realistic_answer_for(keys)

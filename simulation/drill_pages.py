@@ -13,7 +13,6 @@ with boxes mapped through the same skew. For tests and benchmarks only.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from errorbook.printing.fonts import FONT_CANDIDATES, FontNotFoundError
+from errorbook.printing.fonts import find_cjk_font
 from grading.arithmetic_stem import parse_arithmetic_stem
 from simulation.handwriting import GlyphBank
 from simulation.handwriting import _ink_layer as ink_layer
@@ -108,12 +107,10 @@ class DrillPageOptions:
     layout: Literal["horizontal", "vertical"] = "horizontal"
 
 
-@lru_cache(maxsize=1)
-def _font_path() -> str:
-    for path in [os.environ.get("MARKBOOK_CJK_FONT", ""), *FONT_CANDIDATES]:
-        if path and Path(path).is_file():
-            return path
-    raise FontNotFoundError("no CJK TrueType font; install fonts-wqy-microhei")
+@lru_cache(maxsize=4)
+def _font_path(configured: str | None) -> str:
+    # Parsing a font collection to check it takes a moment: once per font per process.
+    return str(find_cjk_font(configured))
 
 
 def random_item(rng: np.random.Generator) -> str:
@@ -200,7 +197,8 @@ def _key(stem: str) -> tuple[str, str]:
 
 
 def make_drill_page(
-    bank: GlyphBank, rng: np.random.Generator, options: DrillPageOptions | None = None
+    bank: GlyphBank, rng: np.random.Generator, options: DrillPageOptions | None = None,
+    *, font: str | Path | None = None,
 ) -> DrillPage:
     """Render, fill and scan one drill page.
 
@@ -208,6 +206,8 @@ def make_drill_page(
         bank: Handwriting glyphs (its split decides train/calib/test data).
         rng: The only source of randomness.
         options: Sampling ranges.
+        font: The CJK TrueType file to print with; None: the first system font in
+            ``errorbook.printing.fonts.FONT_CANDIDATES``.
 
     Returns:
         The scan and the truth of every item.
@@ -220,14 +220,15 @@ def make_drill_page(
     draw = ImageDraw.Draw(canvas)
     # Digit cap height is ~0.72 of the font size in WenQuanYi.
     size = int(rng.uniform(*o.print_mm) * mm / 0.72)
-    font = ImageFont.truetype(_font_path(), size)
-    title = ImageFont.truetype(_font_path(), int(size * 1.5))
+    font_file = _font_path(str(font) if font is not None else None)
+    text_font = ImageFont.truetype(font_file, size)
+    title = ImageFont.truetype(font_file, int(size * 1.5))
     draw.text((int(70 * mm), int(15 * mm)), "口算练习（二）", font=title, fill=0)
-    draw.text((int(18 * mm), int(30 * mm)), "姓名：________  班级：______  用时：____分钟", font=font, fill=0)
+    draw.text((int(18 * mm), int(30 * mm)), "姓名：________  班级：______  用时：____分钟", font=text_font, fill=0)
     if o.layout == "vertical":
-        plan = _plan_vertical(draw, font, rng, mm)
+        plan = _plan_vertical(draw, text_font, rng, mm)
     else:
-        plan = _plan_horizontal(draw, font, rng, o, mm)
+        plan = _plan_horizontal(draw, text_font, rng, o, mm)
     page = np.asarray(canvas, np.float32) / 255.0 * rng.uniform(0.92, 1.0)
     filled = []
     for stem, expr, key, bbox, abox, place in plan:

@@ -17,7 +17,6 @@ Everything is seeded: the same ``numpy.random.Generator`` state gives the same c
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -34,7 +33,6 @@ __all__ = [
     "Split",
     "compose_answer",
     "crop_to_ink",
-    "datasets_dir",
     "random_numeric_answer",
     "split_indices",
 ]
@@ -46,19 +44,6 @@ _SYMBOL_NAMES = {"minus": "-", "slash": "/", "dot": ".", "plus": "+"}
 
 class DatasetsMissingError(FileNotFoundError):
     """The shared handwriting datasets folder or one of its files is absent."""
-
-
-def datasets_dir() -> Path:
-    """Where the real-handwriting ``.npz`` files live.
-
-    Returns:
-        ``$MARKBOOK_DATASETS_DIR`` if set, else ``../shared/datasets`` beside the repository
-        root (this file sits at ``<root>/ocr/synthetic.py``).
-    """
-    env = os.environ.get("MARKBOOK_DATASETS_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 
 
 def split_indices(n: int, split: Split) -> np.ndarray:
@@ -106,12 +91,14 @@ class GlyphBank:
     split: Split
 
     @classmethod
-    def load(cls, split: Split, directory: Path | None = None) -> GlyphBank:
+    def load(cls, split: Split, directory: Path) -> GlyphBank:
         """Load one split of both datasets.
 
         Args:
             split: ``train``, ``calib`` or ``test``.
-            directory: Folder with the ``.npz`` files; defaults to :func:`datasets_dir`.
+            directory: Folder with the ``.npz`` files (the service's
+                ``MARKBOOK_DATASETS_DIR``; tests and benches pass a checkout's
+                ``../shared/datasets``).
 
         Returns:
             The glyph bank.
@@ -119,12 +106,13 @@ class GlyphBank:
         Raises:
             DatasetsMissingError: If the folder or a file is missing.
         """
-        directory = directory or datasets_dir()
         paths = [directory / "mnist-dev.npz", directory / "bhmsds-dev.npz"]
         for path in paths:
             if not path.is_file():
                 raise DatasetsMissingError(
-                    f"handwriting dataset {path} not found; set MARKBOOK_DATASETS_DIR"
+                    f"handwriting dataset {path} not found; point MARKBOOK_DATASETS_DIR (or "
+                    "the caller's datasets folder) at the folder of mnist-dev.npz and "
+                    "bhmsds-dev.npz"
                 )
         with np.load(paths[0]) as data:
             m_images, m_labels = data["images"], data["labels"]

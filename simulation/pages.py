@@ -105,7 +105,7 @@ def _smudge(page: np.ndarray, box: Box, s: float, rng: np.random.Generator) -> N
 def _mark(page: np.ndarray, box: Box, s: float, style: str, rng: np.random.Generator) -> None:
     x0, y0, x1, y1 = _px(box, s)
     cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2
-    pen = max(2, int(round(0.45 * s * 72 / 25.4)))  # ~0.45 mm pen
+    pen = max(2, round(0.45 * s * 72 / 25.4))  # ~0.45 mm pen
     ink = np.zeros(page.shape, np.float32)
     jitter = lambda v: v + rng.normal(0, r * 0.08)  # noqa: E731
     if style in ("fill", "pencil", "refill"):

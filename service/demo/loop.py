@@ -31,7 +31,7 @@ def _mean_mastery(body: dict[str, Any], codes: set[str]) -> float | None:
 
 async def close_the_loop(api: httpx.AsyncClient, copier: httpx.AsyncClient, class_id: int,
                          out: Path, say: Callable[[str], None],
-                         progress: Progress) -> dict[str, Any]:
+                         progress: Progress, datasets: Path | None = None) -> dict[str, Any]:
     """Error books for the class, then one redone and scanned back.
 
     Args:
@@ -41,6 +41,7 @@ async def close_the_loop(api: httpx.AsyncClient, copier: httpx.AsyncClient, clas
         out: the demo output folder.
         say: one line of output.
         progress: called with (pages done, pages total) while the redo's job runs.
+        datasets: the real-handwriting datasets folder (font glyphs when None or absent).
 
     Returns:
         Figures for the summary.
@@ -82,7 +83,7 @@ async def close_the_loop(api: httpx.AsyncClient, copier: httpx.AsyncClient, clas
 
     pdf = (books / f"{student['student_no']}-{student['name']}.pdf").read_bytes()
     stack = await asyncio.to_thread(scan_class_set, pdf, {wid: layout}, keys, seed=7,
-                                    answer_for=redo)
+                                    datasets=datasets, answer_for=redo)
     practice = [p.page_index for p in stack.pages if p.worksheet_id == wid]
     scan = pdf_pages(stack.pdf, practice)
     (out / "scans" / "errorbook-redo.pdf").write_bytes(scan)

@@ -2,7 +2,8 @@
 
 Starts the service on a free loopback port, imports the sample bank and a class of 30,
 builds a maths and a Chinese worksheet and prints them; the class fills the maths sheet
-with real handwriting (``../shared/datasets``; font glyphs when it is absent), a copier
+with real handwriting (the ``MARKBOOK_DATASETS_DIR`` setting; font glyphs when it is unset
+or absent), a copier
 scans the stack and posts it with its device key, and the teacher downloads results, CSVs
 and annotated papers, mastery and every student's error book — all through the HTTP API.
 One student redoes their error book's practice pages and the copier scans them back. A
@@ -117,10 +118,12 @@ async def _demo(settings: Settings, bank: dict[str, Any], roster: bytes, out: Pa
                 "Basic auth, as copiers do)")
             async with httpx.AsyncClient(base_url=base, auth=("copier", device["key"]),
                                          timeout=600) as copier:
-                graded = await scan_and_grade(api, copier, sheets[0], out, say, progress)
+                graded = await scan_and_grade(api, copier, sheets[0], out, say, progress,
+                                              datasets=settings.datasets_dir)
                 class_id = ok(await api.get(f"/api/v1/worksheets/{sheets[0].worksheet_id}"),
                               "worksheet")["class_id"]
-                loop = await close_the_loop(api, copier, class_id, out, say, progress)
+                loop = await close_the_loop(api, copier, class_id, out, say, progress,
+                                            settings.datasets_dir)
     return list(files), {**graded, "loop": loop}
 
 
@@ -168,7 +171,8 @@ def run_demo(out_dir: Path, data_dir: Path, say: Callable[[str], None],
     if data_dir.exists():
         shutil.rmtree(data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    settings = Settings(data_dir=data_dir)
+    # The service's own log lines would break up the demo's narration: warnings only.
+    settings = Settings(data_dir=data_dir, log={"level": "WARNING"})
     samples = _samples_dir()
     bank = json.loads((samples / "question_bank.json").read_text(encoding="utf-8"))
     roster = (samples / "class_roster.csv").read_bytes()

@@ -90,7 +90,7 @@ def _accuracy(results: dict[str, Any], truth: dict[tuple[int, str], Any],
 
 async def scan_and_grade(api: httpx.AsyncClient, copier: httpx.AsyncClient, sheet: DemoSheet,
                          out: Path, say: Callable[[str], None], progress: Progress,
-                         seed: int = 2026) -> dict[str, Any]:
+                         seed: int = 2026, datasets: Path | None = None) -> dict[str, Any]:
     """Fill, scan, upload (as the copier), wait, then fetch results and annotated papers.
 
     Args:
@@ -101,11 +101,13 @@ async def scan_and_grade(api: httpx.AsyncClient, copier: httpx.AsyncClient, shee
         say: one line of output.
         progress: called with (pages done, pages total) while the job runs.
         seed: the simulation's randomness.
+        datasets: the real-handwriting datasets folder (font glyphs when None or absent).
     """
     t = time.perf_counter()
     stack = await asyncio.to_thread(scan_class_set, sheet.class_set_pdf,
                                     {sheet.worksheet_id: sheet.layout},
-                                    keys_for(sheet.documents), seed=seed)
+                                    keys_for(sheet.documents), seed=seed,
+                                    datasets=datasets)
     (out / "scans").mkdir(exist_ok=True)
     (out / "scans" / "class-stack.pdf").write_bytes(stack.pdf)
     say(f"the class did worksheet {sheet.worksheet_id} ({stack.handwriting}); the copier "

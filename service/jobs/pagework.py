@@ -131,13 +131,15 @@ _state: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
-def init_worker(recognizer: Any = None, nice: int = 0) -> None:
+def init_worker(recognizer: Any = None, nice: int = 0, cjk_font: str | None = None) -> None:
     """Load the models once per worker process (or once per process for thread mode).
 
     Args:
         recognizer: an injected recogniser (tests); default the real models.
         nice: raise this worker process's nice value, so the web process (uploads, status
             polls) keeps the CPU it needs while workers grind through pages.
+        cjk_font: the configured PDF font (``MARKBOOK_CJK_FONT``): a spawned worker renders
+            blank templates with the font the sheets were printed with, not a system one.
     """
     import os
 
@@ -145,6 +147,10 @@ def init_worker(recognizer: Any = None, nice: int = 0) -> None:
 
     if nice:
         os.nice(nice)
+    if cjk_font is not None:
+        from errorbook.printing.fonts import register_cjk_font
+
+        register_cjk_font(cjk_font)
 
     from ocr.reading.default import build_default_recognizer
 

@@ -304,8 +304,13 @@ class InProcessRunner:
                 # a forked child can inherit a held lock and hang for ever.
                 ctx = multiprocessing.get_context("spawn")
                 self._executor = ProcessPoolExecutor(n, mp_context=ctx, initializer=init_worker,
-                                                     initargs=(None, self.settings.jobs.worker_nice))
+                                                     initargs=self._worker_args())
         return self._executor
+
+    def _worker_args(self) -> tuple[None, int, str | None]:
+        """``init_worker``'s arguments for a spawned worker: it shares no state with us."""
+        font = self.settings.cjk_font
+        return None, self.settings.jobs.worker_nice, str(font) if font is not None else None
 
     async def _loop(self) -> None:
         poll = self.settings.jobs.poll_seconds

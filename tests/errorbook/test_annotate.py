@@ -43,6 +43,7 @@ from ocr.align import align_with_markers
 from simulation.classroom import load_glyphs
 from simulation.pages import fill_page
 from tests.conftest import SAMPLES
+from tests.support.datasets import DATASETS_DIR
 
 DPI = 200
 RASTER = 2.0  # annotated pages are checked at 144 dpi
@@ -74,7 +75,7 @@ def _scan(layout: WorksheetLayout, pages: int, seed: int) -> Scanned:
     copy = PrintedCopy(tuple(format_page_code(PageCode(5, p.number, 9)) for p in layout.pages),
                        student_name="王小明", student_no="20250301")
     doc = pdfium.PdfDocument(render_worksheet_pdf(layout, [copy], duplex=False))
-    bank, _ = load_glyphs()
+    bank, _ = load_glyphs(DATASETS_DIR)
     rng = np.random.default_rng(seed)
     images, hs = [], []
     for i in range(pages):

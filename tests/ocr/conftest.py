@@ -8,7 +8,8 @@ import pytest
 
 from models.loader import open_session
 from models.manifest import ANSWER_LINE_READER, DIGIT_CLASSIFIER, PPOCR_REC_SMALL
-from simulation.handwriting import GlyphBank, datasets_dir
+from simulation.handwriting import GlyphBank
+from tests.support.datasets import DATASETS_DIR, have_datasets
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +29,6 @@ def hand_session() -> Any:
 
 @pytest.fixture(scope="session")
 def test_bank() -> GlyphBank:
-    if not (datasets_dir() / "mnist-dev.npz").is_file():
-        pytest.skip(f"handwriting datasets not found at {datasets_dir()}")
-    return GlyphBank.load("test")
+    if not have_datasets():
+        pytest.skip(f"handwriting datasets not found at {DATASETS_DIR}")
+    return GlyphBank.load("test", DATASETS_DIR)

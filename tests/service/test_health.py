@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
+from pathlib import Path
 
-from service.app import create_app
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from service.app import ConfigurationError, create_app
 from service.config import Settings
 
 
@@ -35,3 +39,17 @@ async def test_openapi_lists_the_v1_routes(client: httpx.AsyncClient) -> None:
 async def test_unknown_route_is_404_json(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/v1/nope")
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+def test_a_configured_font_that_is_missing_is_bad_configuration(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="MARKBOOK_CJK_FONT=.*no such font file"):
+        Settings(data_dir=tmp_path, cjk_font=tmp_path / "missing.ttc")
+
+
+async def test_a_configured_font_that_cannot_be_embedded_stops_start_up(tmp_path: Path) -> None:
+    bogus = tmp_path / "fake.ttf"
+    bogus.write_bytes(b"not a font")
+    app = create_app(Settings(data_dir=tmp_path, cjk_font=bogus))
+    with pytest.raises(ConfigurationError, match=r"MARKBOOK_CJK_FONT=.*fake\.ttf"):
+        async with app.router.lifespan_context(app):
+            pass  # pragma: no cover - start-up must fail

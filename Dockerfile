@@ -11,14 +11,22 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
+# Dependencies first, from the hashed runtime lock (and the locked build backend), so this
+# layer is rebuilt only when the lock changes.
+COPY requirements/lock.txt requirements/lock-build.txt ./requirements/
+RUN pip install --no-cache-dir --require-hashes \
+        -r requirements/lock.txt -r requirements/lock-build.txt
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY ocr ./ocr
 COPY grading ./grading
 COPY errorbook ./errorbook
 COPY models ./models
+# simulation composes the synthetic class `markbook demo` runs on; sample_scans holds the
+# demo's question bank and roster (found in the working directory, /app).
+COPY simulation ./simulation
 COPY sample_scans ./sample_scans
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
     && useradd --system --home /var/lib/markbook markbook \
     && mkdir -p /var/lib/markbook && chown markbook /var/lib/markbook
 

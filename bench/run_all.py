@@ -1,6 +1,7 @@
 """Run every benchmark under bench/ and write docs/benchmarks.md (``make bench``).
 
-Run from the repository root as a module::
+Run from the repository root as a module (run as a file, ``python bench/run_all.py``, it
+restarts itself in that form)::
 
     .venv/bin/python -m bench.run_all                       # every bench, then the page
     .venv/bin/python -m bench.run_all --only bench_print    # a subset (the page says so)
@@ -265,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     if not __package__:
-        # Benches import each other's package as ``bench.*``: that needs the module form.
-        sys.exit("run from the repository root as: .venv/bin/python -m bench.run_all")
+        # Run as a file (``python bench/run_all.py``): the benches are imported as
+        # ``bench.*``, which needs the module form from the repository root, so start that
+        # instead of editing sys.path.
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "bench.run_all", *sys.argv[1:]])
     raise SystemExit(main())

@@ -10,17 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import (
-    GradeRow,
-    PageRow,
-    QuestionKnowledgePointRow,
-    QuestionRow,
-    ResponseRow,
-    ScanUploadRow,
-)
+from service.repositories.learner import LearnerRepository
 
 __all__ = ["LIVE_PAGE_STATUSES", "AnswerFact", "answer_facts", "credit_of", "is_wrong"]
 
@@ -99,25 +91,10 @@ async def answer_facts(session: AsyncSession, response_ids: Iterable[int]) -> li
     ids = sorted(set(response_ids))
     if not ids:
         return []
-    rows = (await session.execute(
-        select(ResponseRow.id, ResponseRow.student_id, ResponseRow.question_id,
-               ResponseRow.worksheet_id, PageRow.status, ScanUploadRow.school_id,
-               ScanUploadRow.created_at, QuestionRow.difficulty)
-        .join(PageRow, PageRow.id == ResponseRow.page_id)
-        .join(ScanUploadRow, ScanUploadRow.id == PageRow.upload_id)
-        .join(QuestionRow, QuestionRow.id == ResponseRow.question_id)
-        .where(ResponseRow.id.in_(ids))
-    )).all()
-    grades = {g.response_id: g for g in (await session.execute(
-        select(GradeRow).where(GradeRow.response_id.in_(ids), GradeRow.is_current.is_(True))
-        .order_by(GradeRow.id))).scalars()}
-    qids = {r.question_id for r in rows}
-    kps: dict[int, list[int]] = {}
-    for qid, kp in (await session.execute(
-            select(QuestionKnowledgePointRow.question_id, QuestionKnowledgePointRow.knowledge_point_id)
-            .where(QuestionKnowledgePointRow.question_id.in_(qids))
-            .order_by(QuestionKnowledgePointRow.knowledge_point_id))).all():
-        kps.setdefault(qid, []).append(kp)
+    repo = LearnerRepository(session)
+    rows = await repo.answers(ids)
+    grades = await repo.current_grades(ids)
+    kps = await repo.question_knowledge_points({r.question_id for r in rows})
     facts = []
     for r in rows:
         g = grades.get(r.id)

@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime
 
 from anyio import to_thread
 from pydantic import TypeAdapter
-from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.contract import PageCode, WorksheetLayout, format_page_code
@@ -38,19 +37,15 @@ from service.config import MasterySettings
 from service.db import (
     ErrorBookRow,
     ErrorEntryRow,
-    KnowledgePointRow,
-    MasteryStateRow,
-    PracticeItemRow,
     QuestionRow,
-    ResponseRow,
     SchoolClassRow,
     StudentRow,
-    WorksheetCopyRow,
-    WorksheetItemRow,
     WorksheetRow,
 )
 from service.mastery.practice import plan_practice, store_variants
 from service.mastery.sync import state_from_row
+from service.repositories.errorbook import ErrorBookRepository
+from service.repositories.learner import LearnerRepository
 from service.storage import LocalStorage, StorageKeyError
 
 __all__ = ["BuiltBook", "build_book"]
@@ -93,21 +88,15 @@ async def build_book(session: AsyncSession, storage: LocalStorage, student: Stud
         The book model and the stored book's ids (None when nothing is open).
     """
     today = today or datetime.now(UTC).date()
-    entries = list((await session.execute(
-        select(ErrorEntryRow).where(ErrorEntryRow.student_id == student.id,
-                                    ErrorEntryRow.state.in_(_OPEN))
-        .order_by(ErrorEntryRow.due_at, ErrorEntryRow.id).limit(settings.book_entries)
-    )).scalars())
+    repo = ErrorBookRepository(session)
+    entries = await repo.open_entries(student.id, _OPEN, settings.book_entries)
     summary = await _summary(session, student.id)
     title = f"错题本 · {today.isoformat()}"
     if not entries:
         return BuiltBook(_student_book(student, cls, title, today, (), None, summary),
                          None, None, False)
     digest = _digest(entries, settings)
-    previous = (await session.execute(
-        select(ErrorBookRow).where(ErrorBookRow.student_id == student.id,
-                                   ErrorBookRow.digest == digest)
-        .order_by(ErrorBookRow.id.desc()).limit(1))).scalar_one_or_none()
+    previous = await repo.book_by_digest(student.id, digest)
     reused = previous is not None and previous.worksheet_id is not None
     if reused:
         assert previous is not None
@@ -115,7 +104,7 @@ async def build_book(session: AsyncSession, storage: LocalStorage, student: Stud
     else:
         book_row = await _new_book(session, student, cls, entries, settings, digest,
                                    created_by, title)
-    practice = await _practice_sheet(session, book_row, student.id)
+    practice = await _practice_sheet(repo, book_row, student.id)
     cards = await _cards(session, storage, student.id, entries)
     return BuiltBook(_student_book(student, cls, title, today, cards, practice, summary),
                      book_row.id, book_row.worksheet_id, reused)
@@ -132,15 +121,14 @@ def _student_book(student: StudentRow, cls: SchoolClassRow, title: str, today: d
 async def _new_book(session: AsyncSession, student: StudentRow, cls: SchoolClassRow,
                     entries: list[ErrorEntryRow], settings: MasterySettings, digest: str,
                     created_by: int | None, title: str) -> ErrorBookRow:
-    count = int(await session.scalar(select(func.count(ErrorBookRow.id)).where(
-        ErrorBookRow.student_id == student.id)) or 0)
+    repo = ErrorBookRepository(session)
+    count = await repo.book_count(student.id)
     planned = await plan_practice(session, cls.school_id, student.id, entries,
                                   settings.book_practice, salt=f"book{count + 1}")
     variants = await store_variants(session, cls.school_id,
                                     [p.question for p in planned if p.row_id is None])
     bank_ids = [p.row_id for p in planned if p.row_id is not None]
-    bank = {r.id: r for r in (await session.execute(
-        select(QuestionRow).where(QuestionRow.id.in_(bank_ids)))).scalars()} if bank_ids else {}
+    bank = await repo.questions(bank_ids) if bank_ids else {}
     rows: list[tuple[QuestionRow, int, str, str]] = []
     for item in planned:
         row = bank.get(item.row_id) if item.row_id is not None \
@@ -150,8 +138,8 @@ async def _new_book(session: AsyncSession, student: StudentRow, cls: SchoolClass
         rows.append((row, item.entry_id, item.reason_zh, item.reason_en))
     book = ErrorBookRow(school_id=cls.school_id, student_id=student.id, created_by=created_by,
                         entry_ids=[e.id for e in entries], digest=digest)
-    session.add(book)
-    await session.flush()
+    repo.add(book)
+    await repo.flush()
     if not rows:
         return book
     questions = [_QUESTION.validate_python(r.document) for r, *_ in rows]
@@ -161,35 +149,22 @@ async def _new_book(session: AsyncSession, student: StudentRow, cls: SchoolClass
     # The class teacher owns the sheet, so their scans (or their copier's) read it back.
     ws = WorksheetRow(class_id=cls.id, teacher_id=cls.teacher_id, title=sheet_title,
                       page_size="A4", page_count=len(data["pages"]), layout=data)
-    session.add(ws)
-    await session.flush()
-    # Core executemany: one statement for all items rather than one per row.
-    await session.execute(insert(WorksheetItemRow), [
-        {"worksheet_id": ws.id, "position": i, "question_id": r.id,
-         "question_revision": r.key_revision} for i, (r, *_) in enumerate(rows, start=1)])
-    session.add(WorksheetCopyRow(worksheet_id=ws.id, student_id=student.id))
-    await session.execute(insert(PracticeItemRow), [
-        {"errorbook_id": book.id, "worksheet_id": ws.id, "question_id": r.id,
-         "entry_id": entry_id, "reason_zh": zh[:300], "reason_en": en[:300]}
-        for r, entry_id, zh, en in rows])
+    repo.add(ws)
+    await repo.flush()
+    await repo.add_sheet_items(ws, book, student.id, rows)
     book.worksheet_id = ws.id
-    await session.flush()
+    await repo.flush()
     return book
 
 
-async def _practice_sheet(session: AsyncSession, book: ErrorBookRow, student_id: int
+async def _practice_sheet(repo: ErrorBookRepository, book: ErrorBookRow, student_id: int
                           ) -> PracticeSheet | None:
     if book.worksheet_id is None:
         return None
-    ws = await session.get(WorksheetRow, book.worksheet_id)
+    ws = await repo.worksheet(book.worksheet_id)
     if ws is None:
         return None
-    items = (await session.execute(
-        select(WorksheetItemRow, QuestionRow, PracticeItemRow)
-        .join(QuestionRow, QuestionRow.id == WorksheetItemRow.question_id)
-        .join(PracticeItemRow, (PracticeItemRow.worksheet_id == WorksheetItemRow.worksheet_id)
-              & (PracticeItemRow.question_id == WorksheetItemRow.question_id))
-        .where(WorksheetItemRow.worksheet_id == ws.id).order_by(WorksheetItemRow.position))).all()
+    items = await repo.sheet_items(ws.id)
     layout = WorksheetLayout.from_dict(ws.layout)
     entry_of = {q.external_id: p.entry_id for _, q, p in items}
     codes = []
@@ -207,14 +182,12 @@ async def _practice_sheet(session: AsyncSession, book: ErrorBookRow, student_id:
 
 async def _cards(session: AsyncSession, storage: LocalStorage, student_id: int,
                  entries: list[ErrorEntryRow]) -> tuple[BookEntry, ...]:
-    qrows = {q.id: q for q in (await session.execute(select(QuestionRow).where(
-        QuestionRow.id.in_([e.question_id for e in entries])))).scalars()}
-    answers = await _answers(session, [e.response_id for e in entries])
+    repo = ErrorBookRepository(session)
+    qrows = await repo.questions([e.question_id for e in entries])
+    answers = await _answers(repo, [e.response_id for e in entries])
     mastery = {code: (p, band) for code, p, band in await _mastery(session, student_id)}
-    names = {k.code: k.name_zh for k in (await session.execute(select(KnowledgePointRow).where(
-        KnowledgePointRow.code.in_({c for q in qrows.values()
-                                    for c in q.document.get("knowledge_points", ())})))
-    ).scalars()}
+    names = await repo.knowledge_point_names(
+        {c for q in qrows.values() for c in q.document.get("knowledge_points", ())})
     cards = []
     for number, e in enumerate(entries, start=1):
         q = qrows[e.question_id]
@@ -246,17 +219,13 @@ def _cause_text(code: str | None) -> tuple[str, str]:
         return code or "", ""
 
 
-async def _answers(session: AsyncSession, response_ids: list[int]
+async def _answers(repo: ErrorBookRepository, response_ids: list[int]
                    ) -> dict[int, tuple[str, str | None]]:
     """What the student wrote (all blanks) and the first blank's crop, per answer."""
-    primaries = (await session.execute(select(ResponseRow).where(
-        ResponseRow.id.in_(response_ids)))).scalars().all()
+    primaries = await repo.responses(response_ids)
     wanted = {(p.page_id, p.question_id) for p in primaries}
     texts: dict[tuple[int, int], list[str]] = {}
-    for page_id, question_id, text in (await session.execute(
-            select(ResponseRow.page_id, ResponseRow.question_id, ResponseRow.text)
-            .where(ResponseRow.page_id.in_({p.page_id for p in primaries}))
-            .order_by(ResponseRow.page_id, ResponseRow.question_id, ResponseRow.blank))).all():
+    for page_id, question_id, text in await repo.blank_texts({p.page_id for p in primaries}):
         if (page_id, question_id) in wanted:
             texts.setdefault((page_id, question_id), []).append(text or "")
     out = {}
@@ -270,28 +239,19 @@ async def _answers(session: AsyncSession, response_ids: list[int]
 
 async def _mastery(session: AsyncSession, student_id: int
                    ) -> list[tuple[str, float, tuple[float, float]]]:
-    rows = (await session.execute(
-        select(MasteryStateRow, KnowledgePointRow.code)
-        .join(KnowledgePointRow, KnowledgePointRow.id == MasteryStateRow.knowledge_point_id)
-        .where(MasteryStateRow.student_id == student_id))).all()
     out = []
-    for srow, code in rows:
+    for srow, code in await LearnerRepository(session).states_with_codes(student_id):
         state = state_from_row(srow)
-        out.append((str(code), state.p_mastery, state.band()))
+        out.append((code, state.p_mastery, state.band()))
     return out
 
 
 async def _summary(session: AsyncSession, student_id: int) -> BookSummary:
-    states = [EntryState(s) for (s,) in (await session.execute(
-        select(ErrorEntryRow.state).where(ErrorEntryRow.student_id == student_id))).all()]
-    weakest = (await session.execute(
-        select(KnowledgePointRow.name_zh, MasteryStateRow.p_mastery)
-        .join(KnowledgePointRow, KnowledgePointRow.id == MasteryStateRow.knowledge_point_id)
-        .where(MasteryStateRow.student_id == student_id)
-        .order_by(MasteryStateRow.p_mastery, KnowledgePointRow.code).limit(3))).all()
+    states = [EntryState(s) for s in await ErrorBookRepository(session).entry_states(student_id)]
+    weakest = await LearnerRepository(session).weakest(student_id, 3)
     return BookSummary(
         open_count=states.count(EntryState.OPEN),
         practising_count=states.count(EntryState.PRACTISING),
         resolved_count=states.count(EntryState.RESOLVED),
         resolution_rate=resolution_rate(states),
-        weakest_kps=tuple((str(n), float(p)) for n, p in weakest))
+        weakest_kps=tuple(weakest))

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.learner.schedule import EntryState, ScheduleSettings, replay_entry
-from service.db import ErrorAttemptRow, ErrorEntryRow, PracticeItemRow
+from service.db import ErrorAttemptRow, ErrorEntryRow
 from service.mastery.answers import AnswerFact, is_wrong
+from service.repositories.errorbook import ErrorBookRepository
 
 __all__ = ["refold_entry", "sync_entries"]
 
@@ -27,9 +27,7 @@ def _aware(at: datetime) -> datetime:
 async def refold_entry(session: AsyncSession, entry: ErrorEntryRow,
                        schedule: ScheduleSettings) -> None:
     """Recompute an entry's schedule from its wrong answer and attempts."""
-    attempts = (await session.execute(
-        select(ErrorAttemptRow).where(ErrorAttemptRow.entry_id == entry.id)
-        .order_by(ErrorAttemptRow.at, ErrorAttemptRow.id))).scalars().all()
+    attempts = await ErrorBookRepository(session).attempts(entry.id)
     folded = replay_entry(_aware(entry.wrong_at), [(_aware(a.at), a.correct) for a in attempts],
                           schedule)
     was_resolved = entry.state == EntryState.RESOLVED.value
@@ -41,14 +39,6 @@ async def refold_entry(session: AsyncSession, entry: ErrorEntryRow,
             entry.resolved_at = folded.last_attempt_at
     else:
         entry.resolved_at = None
-
-
-async def _drop_entry(session: AsyncSession, entry: ErrorEntryRow) -> None:
-    # SQLite may run without foreign-key enforcement: unlink practice items by hand.
-    await session.execute(update(PracticeItemRow).where(PracticeItemRow.entry_id == entry.id)
-                          .values(entry_id=None))
-    await session.execute(delete(ErrorAttemptRow).where(ErrorAttemptRow.entry_id == entry.id))
-    await session.delete(entry)
 
 
 async def sync_entries(session: AsyncSession, facts: Sequence[AnswerFact],
@@ -69,25 +59,24 @@ async def sync_entries(session: AsyncSession, facts: Sequence[AnswerFact],
         schedule: the review spacing; the documented defaults when omitted.
     """
     schedule = schedule or ScheduleSettings()
+    repo = ErrorBookRepository(session)
     touched: dict[int, ErrorEntryRow] = {}
     rids = [f.response_id for f in facts]
     # Take back every attempt these answers made, then add the ones that still hold.
-    for a in (await session.execute(
-            select(ErrorAttemptRow).where(ErrorAttemptRow.response_id.in_(rids)))).scalars():
-        entry = await session.get(ErrorEntryRow, a.entry_id)
+    for a in await repo.attempts_by_responses(rids):
+        entry = await repo.entry(a.entry_id)
         if entry is not None:
             touched[entry.id] = entry
-        await session.delete(a)
-    origins = {e.response_id: e for e in (await session.execute(
-        select(ErrorEntryRow).where(ErrorEntryRow.response_id.in_(rids)))).scalars()}
-    await session.flush()
-    same, practised = await _lookups(session, facts)
+        await repo.delete(a)
+    origins = await repo.entries_opened_by(rids)
+    await repo.flush()
+    same, practised = await _lookups(repo, facts)
     for f in facts:
         origin = origins.get(f.response_id)
         if origin is not None and (f.student_id != origin.student_id or not is_wrong(f)):
             touched.pop(origin.id, None)
             same.pop((origin.student_id, origin.question_id), None)
-            await _drop_entry(session, origin)
+            await repo.drop_entry(origin)
             continue
         if f.student_id is None or f.credit is None or origin is not None:
             continue
@@ -106,22 +95,22 @@ async def sync_entries(session: AsyncSession, facts: Sequence[AnswerFact],
                                   question_id=f.question_id, response_id=f.response_id,
                                   wrong_at=f.at, cause=f.cause, times_wrong=1,
                                   state=EntryState.OPEN.value, successes=0, step=0, due_at=f.at)
-            session.add(entry)
-            await session.flush()
+            repo.add(entry)
+            await repo.flush()
             touched[entry.id] = entry
             same[(f.student_id, f.question_id)] = entry
             continue
         for e in targets.values():
-            session.add(ErrorAttemptRow(entry_id=e.id, response_id=f.response_id, at=f.at,
-                                        correct=not is_wrong(f)))
+            repo.add(ErrorAttemptRow(entry_id=e.id, response_id=f.response_id, at=f.at,
+                                     correct=not is_wrong(f)))
             touched[e.id] = e
-    await session.flush()
+    await repo.flush()
     for entry in touched.values():
         await refold_entry(session, entry, schedule)
-    await session.flush()
+    await repo.flush()
 
 
-async def _lookups(session: AsyncSession, facts: Sequence[AnswerFact]
+async def _lookups(repo: ErrorBookRepository, facts: Sequence[AnswerFact]
                    ) -> tuple[dict[tuple[int, int], ErrorEntryRow],
                               dict[tuple[int, int], list[ErrorEntryRow]]]:
     """Two queries for the whole batch: the students' entries for these questions, and the
@@ -130,15 +119,9 @@ async def _lookups(session: AsyncSession, facts: Sequence[AnswerFact]
     questions = {f.question_id for f in facts}
     same: dict[tuple[int, int], ErrorEntryRow] = {}
     if students:
-        same = {(e.student_id, e.question_id): e for e in (await session.execute(
-            select(ErrorEntryRow).where(ErrorEntryRow.student_id.in_(students),
-                                        ErrorEntryRow.question_id.in_(questions)))).scalars()}
+        same = await repo.entries_for(students, questions)
     practised: dict[tuple[int, int], list[ErrorEntryRow]] = {}
-    rows = (await session.execute(
-        select(PracticeItemRow, ErrorEntryRow)
-        .outerjoin(ErrorEntryRow, ErrorEntryRow.id == PracticeItemRow.entry_id)
-        .where(PracticeItemRow.worksheet_id.in_({f.worksheet_id for f in facts}),
-               PracticeItemRow.question_id.in_(questions)))).all()
+    rows = await repo.practice_items({f.worksheet_id for f in facts}, questions)
     for item, entry in rows:
         bucket = practised.setdefault((item.worksheet_id, item.question_id), [])
         if entry is not None:

@@ -12,15 +12,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from anyio import to_thread
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.learner.bkt import BktParams, initial_state, update
 from errorbook.learner.fit import FitResult, fit_all
 from service.config import MasterySettings
-from service.db import KnowledgePointRow, KpParamsRow, MasteryEventRow, MasteryStateRow
+from service.db import KpParamsRow, MasteryEventRow, MasteryStateRow
 from service.db.base import utcnow
 from service.mastery.sync import observation_of, params_from_row, write_state
+from service.repositories.learner import LearnerRepository
 
 __all__ = ["FitReport", "fit_school"]
 
@@ -48,14 +48,10 @@ async def fit_school(session: AsyncSession, school_id: int, settings: MasterySet
         Per knowledge point the fit result, and timing.
     """
     started = time.perf_counter()
-    events = list((await session.execute(
-        select(MasteryEventRow).where(MasteryEventRow.school_id == school_id)
-        .order_by(MasteryEventRow.knowledge_point_id, MasteryEventRow.student_id,
-                  MasteryEventRow.at, MasteryEventRow.id))).scalars())
-    codes = {k.id: k.code for k in (await session.execute(select(KnowledgePointRow).where(
-        KnowledgePointRow.id.in_({e.knowledge_point_id for e in events})))).scalars()}
-    current = {r.knowledge_point_id: r for r in (await session.execute(
-        select(KpParamsRow).where(KpParamsRow.school_id == school_id))).scalars()}
+    repo = LearnerRepository(session)
+    events = await repo.school_events(school_id)
+    codes = await repo.knowledge_point_codes({e.knowledge_point_id for e in events})
+    current = await repo.school_params(school_id)
     sequences: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for e in events:
         sequences[codes[e.knowledge_point_id]][e.student_id].append(e.credit)
@@ -78,28 +74,27 @@ async def fit_school(session: AsyncSession, school_id: int, settings: MasterySet
             continue
         if row is None:
             row = KpParamsRow(school_id=school_id, knowledge_point_id=kp)
-            session.add(row)
+            repo.add(row)
         p = result.params
         row.prior, row.learn, row.guess, row.slip = p.prior, p.learn, p.guess, p.slip
         row.fitted, row.n_answers, row.n_students = True, result.n_answers, result.n_students
         row.log_likelihood, row.note, row.fitted_at = result.log_likelihood, result.reason[:200], \
             utcnow()
         params[kp] = p
-    await session.flush()
-    replayed = await _replay_all(session, events, params)
+    await repo.flush()
+    replayed = await _replay_all(repo, events, params)
     return FitReport(results=results, answers=len(events),
                      seconds=time.perf_counter() - started, states_replayed=replayed)
 
 
-async def _replay_all(session: AsyncSession, events: list[MasteryEventRow],
+async def _replay_all(repo: LearnerRepository, events: list[MasteryEventRow],
                       params: dict[int, BktParams]) -> int:
     """Recompute every state from its events under the (new) parameters."""
     grouped: dict[tuple[int, int], list[MasteryEventRow]] = defaultdict(list)
     for e in events:
         grouped[(e.student_id, e.knowledge_point_id)].append(e)
-    existing = {(r.student_id, r.knowledge_point_id): r for r in (await session.execute(
-        select(MasteryStateRow).where(MasteryStateRow.student_id.in_(
-            {s for s, _ in grouped})))).scalars()} if grouped else {}
+    existing = {(r.student_id, r.knowledge_point_id): r for r in
+                await repo.states_of_students({s for s, _ in grouped})} if grouped else {}
     for key, evs in grouped.items():
         evs.sort(key=lambda e: (e.at, e.id))
         p = params.get(key[1], BktParams())
@@ -109,7 +104,7 @@ async def _replay_all(session: AsyncSession, events: list[MasteryEventRow],
         row = existing.get(key)
         if row is None:
             row = MasteryStateRow(student_id=key[0], knowledge_point_id=key[1])
-            session.add(row)
+            repo.add(row)
         write_state(row, state, evs[-1].id)
-    await session.flush()
+    await repo.flush()
     return len(grouped)

@@ -12,9 +12,10 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
+from anyio import to_thread
 from pydantic import TypeAdapter
-from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.learner.difficulty import ability_from_mastery, prior_from_bank
@@ -22,14 +23,9 @@ from errorbook.practice.similar import Candidate, Pick, SimilarIndex
 from errorbook.practice.variants import Variant, generate, templates_for
 from grading.causes import CauseCode
 from grading.questions import Question
-from service.db import (
-    ErrorEntryRow,
-    KnowledgePointRow,
-    MasteryStateRow,
-    QuestionKnowledgePointRow,
-    QuestionRow,
-    ResponseRow,
-)
+from service.db import ErrorEntryRow, QuestionRow
+from service.repositories.learner import LearnerRepository
+from service.repositories.practice import PracticeRepository
 from service.repositories.questions import VARIANT_PREFIX
 
 __all__ = ["PlannedItem", "plan_practice"]
@@ -62,43 +58,21 @@ class PlannedItem:
     reason_en: str
 
 
-async def _bank_index(session: AsyncSession, school_id: int
+async def _bank_index(repo: PracticeRepository, school_id: int
                       ) -> tuple[SimilarIndex, dict[str, QuestionRow]]:
-    version_row = (await session.execute(
-        select(func.count(QuestionRow.id), func.max(QuestionRow.id), func.max(QuestionRow.updated_at))
-        .where(QuestionRow.school_id == school_id, QuestionRow.origin == "bank"))).one()
-    version = (int(version_row[0]), int(version_row[1] or 0), str(version_row[2]))
+    version = await repo.bank_version(school_id)
     cached = _INDEX_CACHE.get(school_id)
     if cached is not None and cached[0] == version:
         return cached[1], cached[2]
-    rows = (await session.execute(
-        select(QuestionRow).where(QuestionRow.school_id == school_id,
-                                  QuestionRow.origin == "bank")
-        .order_by(QuestionRow.external_id))).scalars().all()
+    rows = await repo.bank_questions(school_id)
     pool = [Candidate(question_id=r.external_id,
                       knowledge_points=tuple(r.document.get("knowledge_points", ())),
                       difficulty=prior_from_bank(r.difficulty), stem=r.stem) for r in rows]
-    index = SimilarIndex(pool)
+    # Building the index (stem n-grams, knowledge point groups) is CPU work: off the loop.
+    index = await to_thread.run_sync(SimilarIndex, pool)
     by_id = {r.external_id: r for r in rows}
     _INDEX_CACHE[school_id] = (version, index, by_id)
     return index, by_id
-
-
-async def _abilities(session: AsyncSession, student_id: int) -> dict[str, float]:
-    rows = (await session.execute(
-        select(KnowledgePointRow.code, MasteryStateRow.p_mastery)
-        .join(KnowledgePointRow, KnowledgePointRow.id == MasteryStateRow.knowledge_point_id)
-        .where(MasteryStateRow.student_id == student_id))).all()
-    return {str(code): float(p) for code, p in rows}
-
-
-async def _seen(session: AsyncSession, student_id: int) -> tuple[set[str], set[str]]:
-    """Bank ids and stems of every question the student has already answered."""
-    rows = (await session.execute(
-        select(QuestionRow.external_id, QuestionRow.stem)
-        .join(ResponseRow, ResponseRow.question_id == QuestionRow.id)
-        .where(ResponseRow.student_id == student_id).distinct())).all()
-    return {str(r[0]) for r in rows}, {str(r[1]) for r in rows}
 
 
 def _seed(student_id: int, entry_id: int, salt: str) -> int:
@@ -136,45 +110,70 @@ async def plan_practice(session: AsyncSession, school_id: int, student_id: int,
     """
     if not entries or n <= 0:
         return []
-    index, bank = await _bank_index(session, school_id)
-    abilities = await _abilities(session, student_id)
-    seen_ids, seen_stems = await _seen(session, student_id)
-    entry_questions = {q.id: q for q in (await session.execute(
-        select(QuestionRow).where(QuestionRow.id.in_([e.question_id for e in entries]))
-    )).scalars()}
+    repo = PracticeRepository(session)
+    index, bank = await _bank_index(repo, school_id)
+    abilities = await LearnerRepository(session).mastery_by_code(student_id)
+    answered = await repo.answered(student_id)
+    entry_questions = await repo.questions([e.question_id for e in entries])
     known_codes = set(await kp_codes_known_all(session))
-    per_entry = [n // len(entries) + (1 if i < n % len(entries) else 0)
-                 for i in range(len(entries))]
+    targets = [_target(e, entry_questions[e.question_id]) for e in entries]
+    # Selection and variant generation are CPU work: run them off the event loop.
+    return await to_thread.run_sync(partial(
+        _plan, index, bank, abilities, {i for i, _ in answered}, {st for _, st in answered},
+        targets, n, student_id, salt, known_codes))
+
+
+@dataclass(frozen=True)
+class _Target:
+    """An entry to practise, as plain values (safe to hand to a worker thread)."""
+
+    entry_id: int
+    cause: str | None
+    question: Candidate
+
+
+def _target(entry: ErrorEntryRow, q: QuestionRow) -> _Target:
+    kps = tuple(q.document.get("knowledge_points", ()))
+    return _Target(entry.id, entry.cause,
+                   Candidate(question_id=q.external_id, knowledge_points=kps,
+                             difficulty=prior_from_bank(q.difficulty), stem=q.stem))
+
+
+def _plan(index: SimilarIndex, bank: dict[str, QuestionRow], abilities: dict[str, float],
+          seen_ids: set[str], seen_stems: set[str], targets: Sequence[_Target], n: int,
+          student_id: int, salt: str, known_codes: set[str]) -> list[PlannedItem]:
+    """The planning itself: no I/O, so it can run in a worker thread."""
+    per_entry = [n // len(targets) + (1 if i < n % len(targets) else 0)
+                 for i in range(len(targets))]
     planned: list[PlannedItem] = []
     taken_stems = set(seen_stems)
-    for entry, quota in zip(entries, per_entry, strict=True):
-        q = entry_questions[entry.question_id]
+    for t, quota in zip(targets, per_entry, strict=True):
         if quota <= 0:
             continue
-        kps = tuple(q.document.get("knowledge_points", ()))
+        target = t.question
+        kps = target.knowledge_points
         known = [abilities[c] for c in kps if c in abilities]
         ability = ability_from_mastery(sum(known) / len(known)) if known else 0.0
-        cause = _cause(entry.cause)
+        cause = _cause(t.cause)
         variants_wanted = quota // 2
         similar_wanted = quota - variants_wanted
-        target = Candidate(question_id=q.external_id, knowledge_points=kps,
-                           difficulty=prior_from_bank(q.difficulty), stem=q.stem)
-        picks = index.select(target, ability=ability, cause=entry.cause,
+        picks = index.select(target, ability=ability, cause=t.cause,
                              seen=seen_ids | {p.question.id for p in planned},
                              n=similar_wanted + variants_wanted)
         chosen: list[PlannedItem] = []
-        _take_similar(chosen, picks, bank, taken_stems, entry.id, q.external_id, similar_wanted)
+        _take_similar(chosen, picks, bank, taken_stems, t.entry_id, target.question_id,
+                      similar_wanted)
         variants = _variants(kps, cause, quota - len(chosen), taken_stems,
-                             random.Random(_seed(student_id, entry.id, salt)), known_codes)
+                             random.Random(_seed(student_id, t.entry_id, salt)), known_codes)
         for v in variants:
             taken_stems.add(v.question.stem)
             chosen.append(PlannedItem(
-                question=v.question, origin="variant", row_id=None, entry_id=entry.id,
-                for_question=q.external_id, score=1.0,
-                reason_zh=f"第{q.external_id}题的变式：{_template_label(v)}",
-                reason_en=f"a variant of {q.external_id} ({v.template_id})"))
+                question=v.question, origin="variant", row_id=None, entry_id=t.entry_id,
+                for_question=target.question_id, score=1.0,
+                reason_zh=f"第{target.question_id}题的变式：{_template_label(v)}",
+                reason_en=f"a variant of {target.question_id} ({v.template_id})"))
         # No template for this knowledge point: fill the quota from the bank instead.
-        _take_similar(chosen, picks, bank, taken_stems, entry.id, q.external_id, quota)
+        _take_similar(chosen, picks, bank, taken_stems, t.entry_id, target.question_id, quota)
         planned.extend(chosen)
     return planned
 
@@ -225,17 +224,14 @@ def _variants(kps: tuple[str, ...], cause: CauseCode | None, k: int, taken: set[
 
 async def kp_codes_known_all(session: AsyncSession) -> list[str]:
     """Every knowledge-point code on record."""
-    return [str(c) for (c,) in (await session.execute(select(KnowledgePointRow.code))).all()]
+    return await PracticeRepository(session).all_knowledge_point_codes()
 
 
 async def kp_codes_known(session: AsyncSession, codes: set[str]) -> dict[str, int]:
     """Knowledge-point ids by code (variants may only use points the school has)."""
     if not codes:
         return {}
-    rows = await session.execute(
-        select(KnowledgePointRow.code, KnowledgePointRow.id)
-        .where(KnowledgePointRow.code.in_(sorted(codes))))
-    return {str(c): int(i) for c, i in rows.all()}
+    return await PracticeRepository(session).knowledge_point_ids(codes)
 
 
 async def store_variants(session: AsyncSession, school_id: int,
@@ -250,12 +246,11 @@ async def store_variants(session: AsyncSession, school_id: int,
     wanted = {q.id: q for q in questions}
     if not wanted:
         return {}
-    rows = {r.external_id: r for r in (await session.execute(select(QuestionRow).where(
-        QuestionRow.school_id == school_id,
-        QuestionRow.external_id.in_(sorted(wanted))))).scalars()}
+    repo = PracticeRepository(session)
+    rows = await repo.questions_by_bank_id(school_id, sorted(wanted))
     kp_ids = await kp_codes_known(session, {c for q in wanted.values()
                                             for c in q.knowledge_points})
-    new: list[tuple[QuestionRow, Question]] = []
+    new: list[tuple[QuestionRow, list[int]]] = []
     for qid, q in wanted.items():
         if qid in rows or not set(q.knowledge_points) <= kp_ids.keys():
             continue
@@ -263,12 +258,8 @@ async def store_variants(session: AsyncSession, school_id: int,
                           grade=q.grade, stem=q.stem, difficulty=q.difficulty, score=q.score,
                           key_revision=1, document=_QUESTION.dump_python(q, mode="json"),
                           origin="variant")
-        session.add(row)
-        new.append((row, q))
+        new.append((row, [kp_ids[c] for c in dict.fromkeys(q.knowledge_points)]))
     if new:
-        await session.flush()
-        await session.execute(insert(QuestionKnowledgePointRow), [
-            {"question_id": row.id, "knowledge_point_id": kp_ids[c]}
-            for row, q in new for c in dict.fromkeys(q.knowledge_points)])
+        await repo.add_questions(new)
         rows.update((row.external_id, row) for row, _ in new)
     return rows

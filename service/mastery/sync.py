@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.learner.bkt import BktParams, MasteryState, Observation, initial_state, update
@@ -22,6 +21,7 @@ from service.db import ItemDifficultyRow, KpParamsRow, MasteryEventRow, MasteryS
 from service.db.base import utcnow
 from service.mastery.answers import AnswerFact, answer_facts
 from service.mastery.entries import sync_entries
+from service.repositories.learner import LearnerRepository
 
 __all__ = ["load_params", "observation_of", "params_from_row", "replay_state", "state_from_row",
            "sync_answers", "write_state"]
@@ -43,9 +43,7 @@ async def load_params(session: AsyncSession, school_id: int, kp_ids: Iterable[in
                       ) -> dict[int, BktParams]:
     """The school's parameters per knowledge point (documented defaults where unfitted)."""
     ids = sorted(set(kp_ids))
-    rows = {r.knowledge_point_id: r for r in (await session.execute(
-        select(KpParamsRow).where(KpParamsRow.school_id == school_id,
-                                  KpParamsRow.knowledge_point_id.in_(ids)))).scalars()}
+    rows = await LearnerRepository(session).params(school_id, ids)
     return {k: params_from_row(rows.get(k)) for k in ids}
 
 
@@ -69,44 +67,38 @@ def observation_of(e: MasteryEventRow) -> Observation:
 async def replay_state(session: AsyncSession, key: Key, params: BktParams) -> None:
     """Recompute one (student, knowledge point) state from all its events, in order."""
     student_id, kp_id = key
-    events = (await session.execute(
-        select(MasteryEventRow).where(MasteryEventRow.student_id == student_id,
-                                      MasteryEventRow.knowledge_point_id == kp_id)
-        .order_by(MasteryEventRow.at, MasteryEventRow.id))).scalars().all()
-    row = await session.get(MasteryStateRow, key)
+    repo = LearnerRepository(session)
+    events = await repo.events_of(student_id, kp_id)
+    row = await repo.state(student_id, kp_id)
     if not events:
         if row is not None:
-            await session.delete(row)
+            await repo.delete(row)
         return
     state = initial_state(params)
     for e in events:
         state = update(state, observation_of(e), params)
     if row is None:
         row = MasteryStateRow(student_id=student_id, knowledge_point_id=kp_id)
-        session.add(row)
+        repo.add(row)
     write_state(row, state, events[-1].id)
 
 
-async def _difficulties(session: AsyncSession, facts: Sequence[AnswerFact]
+async def _difficulties(repo: LearnerRepository, facts: Sequence[AnswerFact]
                         ) -> dict[int, ItemDifficultyRow]:
-    qids = {f.question_id for f in facts}
-    rows = {r.question_id: r for r in (await session.execute(
-        select(ItemDifficultyRow).where(ItemDifficultyRow.question_id.in_(qids)))).scalars()}
+    rows = await repo.item_difficulties({f.question_id for f in facts})
     for f in facts:
         if f.question_id not in rows:
             row = ItemDifficultyRow(question_id=f.question_id,
                                     rating=prior_from_bank(f.bank_difficulty), n=0)
-            session.add(row)
+            repo.add(row)
             rows[f.question_id] = row
     return rows
 
 
-async def _states(session: AsyncSession, keys: set[Key]) -> dict[Key, MasteryStateRow]:
+async def _states(repo: LearnerRepository, keys: set[Key]) -> dict[Key, MasteryStateRow]:
     if not keys:
         return {}
-    students = {s for s, _ in keys}
-    rows = (await session.execute(
-        select(MasteryStateRow).where(MasteryStateRow.student_id.in_(students)))).scalars()
+    rows = await repo.states_of_students({s for s, _ in keys})
     return {(r.student_id, r.knowledge_point_id): r for r in rows
             if (r.student_id, r.knowledge_point_id) in keys}
 
@@ -124,11 +116,11 @@ async def sync_answers(session: AsyncSession, response_ids: Iterable[int],
     facts = await answer_facts(session, response_ids)
     if not facts:
         return
+    repo = LearnerRepository(session)
     existing: dict[int, list[MasteryEventRow]] = {}
-    for e in (await session.execute(select(MasteryEventRow).where(
-            MasteryEventRow.response_id.in_([f.response_id for f in facts])))).scalars():
+    for e in await repo.events_of_responses([f.response_id for f in facts]):
         existing.setdefault(e.response_id, []).append(e)
-    difficulty = await _difficulties(session, facts)
+    difficulty = await _difficulties(repo, facts)
     replay: set[Key] = set()
     fresh: list[tuple[AnswerFact, MasteryEventRow]] = []
     for f in facts:
@@ -146,7 +138,7 @@ async def sync_answers(session: AsyncSession, response_ids: Iterable[int],
                 replay.add((f.student_id, kp))
                 wanted.discard(kp)
             else:
-                await session.delete(e)
+                await repo.delete(e)
         if not wanted or f.student_id is None or credit is None:
             continue
         item = difficulty[f.question_id]
@@ -155,14 +147,14 @@ async def sync_answers(session: AsyncSession, response_ids: Iterable[int],
                                 knowledge_point_id=kp, question_id=f.question_id,
                                 response_id=f.response_id, credit=credit,
                                 difficulty=item.rating, at=f.at)
-            session.add(e)
+            repo.add(e)
             fresh.append((f, e))
-    await session.flush()
+    await repo.flush()
     await _apply_fresh(session, fresh, replay, difficulty)
     params = await load_params(session, facts[0].school_id, {kp for _, kp in replay})
     for key in sorted(replay):
         await replay_state(session, key, params[key[1]])
-    await session.flush()
+    await repo.flush()
     await sync_entries(session, facts, schedule)
 
 
@@ -172,7 +164,8 @@ async def _apply_fresh(session: AsyncSession, fresh: list[tuple[AnswerFact, Mast
     if not fresh:
         return
     keys = {(e.student_id, e.knowledge_point_id) for _, e in fresh}
-    states = await _states(session, keys)
+    repo = LearnerRepository(session)
+    states = await _states(repo, keys)
     params = await load_params(session, fresh[0][0].school_id, [k for _, k in keys])
     seen_items: set[int] = set()
     for f, e in fresh:
@@ -188,7 +181,7 @@ async def _apply_fresh(session: AsyncSession, fresh: list[tuple[AnswerFact, Mast
         ability = ability_from_mastery(state.p_mastery)
         if row is None:
             row = MasteryStateRow(student_id=e.student_id, knowledge_point_id=e.knowledge_point_id)
-            session.add(row)
+            repo.add(row)
             states[key] = row
         write_state(row, update(state, observation_of(e), p), e.id)
         if f.response_id not in seen_items:

@@ -1,0 +1,190 @@
+"""The learner model's rows: mastery events and states, BKT parameters, item difficulty, and
+the stored answers the model learns from.
+
+Used by :mod:`service.mastery` (sync, fit, practice, books) inside the caller's unit of work:
+every method flushes at most, never commits. Ids come from rows the caller already holds, so
+nothing here is scoped by actor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db import (
+    GradeRow,
+    ItemDifficultyRow,
+    KnowledgePointRow,
+    KpParamsRow,
+    MasteryEventRow,
+    MasteryStateRow,
+    PageRow,
+    QuestionKnowledgePointRow,
+    QuestionRow,
+    ResponseRow,
+    ScanUploadRow,
+)
+
+__all__ = ["AnswerRow", "LearnerRepository"]
+
+
+class AnswerRow(NamedTuple):
+    """A primary response with where it sits (page status, school, arrival, bank difficulty)."""
+
+    id: int
+    student_id: int | None
+    question_id: int
+    worksheet_id: int
+    status: str
+    school_id: int
+    created_at: datetime
+    difficulty: int
+
+
+class LearnerRepository:
+    """Queries and writes behind mastery sync, the EM fit and the error book's mastery view."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- unit of work -------------------------------------------------------------------
+
+    def add(self, row: Any) -> None:
+        """Stage a new row (written at the next flush)."""
+        self.session.add(row)
+
+    async def delete(self, row: Any) -> None:
+        """Delete a row (at the next flush)."""
+        await self.session.delete(row)
+
+    async def flush(self) -> None:
+        """Write staged changes (the caller's unit of work commits)."""
+        await self.session.flush()
+
+    # -- answers ------------------------------------------------------------------------
+
+    async def answers(self, response_ids: Sequence[int]) -> list[AnswerRow]:
+        """The primary responses with their page status, school, arrival and difficulty."""
+        rows = (await self.session.execute(
+            select(ResponseRow.id, ResponseRow.student_id, ResponseRow.question_id,
+                   ResponseRow.worksheet_id, PageRow.status, ScanUploadRow.school_id,
+                   ScanUploadRow.created_at, QuestionRow.difficulty)
+            .join(PageRow, PageRow.id == ResponseRow.page_id)
+            .join(ScanUploadRow, ScanUploadRow.id == PageRow.upload_id)
+            .join(QuestionRow, QuestionRow.id == ResponseRow.question_id)
+            .where(ResponseRow.id.in_(response_ids))
+        )).all()
+        return [AnswerRow(*r) for r in rows]
+
+    async def current_grades(self, response_ids: Sequence[int]) -> dict[int, GradeRow]:
+        """The current grade per response (the latest wins if several were marked current)."""
+        rows = await self.session.execute(
+            select(GradeRow).where(GradeRow.response_id.in_(response_ids),
+                                   GradeRow.is_current.is_(True))
+            .order_by(GradeRow.id))
+        return {g.response_id: g for g in rows.scalars()}
+
+    async def question_knowledge_points(self, question_ids: Iterable[int]
+                                        ) -> dict[int, list[int]]:
+        """Knowledge point ids per question (ascending id)."""
+        kps: dict[int, list[int]] = {}
+        rows = await self.session.execute(
+            select(QuestionKnowledgePointRow.question_id,
+                   QuestionKnowledgePointRow.knowledge_point_id)
+            .where(QuestionKnowledgePointRow.question_id.in_(set(question_ids)))
+            .order_by(QuestionKnowledgePointRow.knowledge_point_id))
+        for qid, kp in rows.all():
+            kps.setdefault(qid, []).append(kp)
+        return kps
+
+    # -- parameters and item difficulty -------------------------------------------------
+
+    async def params(self, school_id: int, kp_ids: Sequence[int]) -> dict[int, KpParamsRow]:
+        """The school's stored parameter rows for these knowledge points."""
+        rows = await self.session.execute(
+            select(KpParamsRow).where(KpParamsRow.school_id == school_id,
+                                      KpParamsRow.knowledge_point_id.in_(kp_ids)))
+        return {r.knowledge_point_id: r for r in rows.scalars()}
+
+    async def school_params(self, school_id: int) -> dict[int, KpParamsRow]:
+        """Every stored parameter row of the school, by knowledge point id."""
+        rows = await self.session.execute(
+            select(KpParamsRow).where(KpParamsRow.school_id == school_id))
+        return {r.knowledge_point_id: r for r in rows.scalars()}
+
+    async def item_difficulties(self, question_ids: set[int]) -> dict[int, ItemDifficultyRow]:
+        """Stored item difficulty rows by question id."""
+        rows = await self.session.execute(
+            select(ItemDifficultyRow).where(ItemDifficultyRow.question_id.in_(question_ids)))
+        return {r.question_id: r for r in rows.scalars()}
+
+    async def knowledge_point_codes(self, kp_ids: set[int]) -> dict[int, str]:
+        """Knowledge point codes by id."""
+        rows = await self.session.execute(
+            select(KnowledgePointRow).where(KnowledgePointRow.id.in_(kp_ids)))
+        return {k.id: k.code for k in rows.scalars()}
+
+    # -- events -------------------------------------------------------------------------
+
+    async def events_of(self, student_id: int, kp_id: int) -> list[MasteryEventRow]:
+        """One (student, knowledge point)'s events in replay order (time, then id)."""
+        rows = await self.session.execute(
+            select(MasteryEventRow).where(MasteryEventRow.student_id == student_id,
+                                          MasteryEventRow.knowledge_point_id == kp_id)
+            .order_by(MasteryEventRow.at, MasteryEventRow.id))
+        return list(rows.scalars().all())
+
+    async def events_of_responses(self, response_ids: Sequence[int]) -> list[MasteryEventRow]:
+        """The events these responses produced."""
+        rows = await self.session.execute(
+            select(MasteryEventRow).where(MasteryEventRow.response_id.in_(response_ids)))
+        return list(rows.scalars())
+
+    async def school_events(self, school_id: int) -> list[MasteryEventRow]:
+        """Every event of the school, grouped by knowledge point and student, in time order."""
+        rows = await self.session.execute(
+            select(MasteryEventRow).where(MasteryEventRow.school_id == school_id)
+            .order_by(MasteryEventRow.knowledge_point_id, MasteryEventRow.student_id,
+                      MasteryEventRow.at, MasteryEventRow.id))
+        return list(rows.scalars())
+
+    # -- states -------------------------------------------------------------------------
+
+    async def state(self, student_id: int, kp_id: int) -> MasteryStateRow | None:
+        """One stored state, or None."""
+        return await self.session.get(MasteryStateRow, (student_id, kp_id))
+
+    async def states_of_students(self, student_ids: set[int]) -> list[MasteryStateRow]:
+        """Every stored state of these students."""
+        rows = await self.session.execute(
+            select(MasteryStateRow).where(MasteryStateRow.student_id.in_(student_ids)))
+        return list(rows.scalars())
+
+    async def states_with_codes(self, student_id: int) -> list[tuple[MasteryStateRow, str]]:
+        """The student's states with their knowledge point codes."""
+        rows = await self.session.execute(
+            select(MasteryStateRow, KnowledgePointRow.code)
+            .join(KnowledgePointRow, KnowledgePointRow.id == MasteryStateRow.knowledge_point_id)
+            .where(MasteryStateRow.student_id == student_id))
+        return [(s, str(code)) for s, code in rows.all()]
+
+    async def mastery_by_code(self, student_id: int) -> dict[str, float]:
+        """The student's probability of mastery per knowledge point code."""
+        rows = await self.session.execute(
+            select(KnowledgePointRow.code, MasteryStateRow.p_mastery)
+            .join(KnowledgePointRow, KnowledgePointRow.id == MasteryStateRow.knowledge_point_id)
+            .where(MasteryStateRow.student_id == student_id))
+        return {str(code): float(p) for code, p in rows.all()}
+
+    async def weakest(self, student_id: int, limit: int) -> list[tuple[str, float]]:
+        """The student's least-mastered knowledge points (Chinese name, probability)."""
+        rows = await self.session.execute(
+            select(KnowledgePointRow.name_zh, MasteryStateRow.p_mastery)
+            .join(KnowledgePointRow, KnowledgePointRow.id == MasteryStateRow.knowledge_point_id)
+            .where(MasteryStateRow.student_id == student_id)
+            .order_by(MasteryStateRow.p_mastery, KnowledgePointRow.code).limit(limit))
+        return [(str(n), float(p)) for n, p in rows.all()]

@@ -20,7 +20,6 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,9 @@ from sqlalchemy.engine import make_url
 
 from service.app import create_app
 from service.config import Settings
-from service.db import SchoolRow, TeacherRow
+from tests.support.auth import client_for, make_account
+from tests.support.samples import SAMPLES
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "sample_scans"
 PG_URL = os.environ.get("MARKBOOK_TEST_PG_URL",
                         "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("MARKBOOK_REQUIRE_SERVICES") == "1"
@@ -94,47 +92,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
     return Settings(data_dir=tmp_path / "var", db={"url": db_url})  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Account:
-    """A teacher made directly in the database, with a bearer token for it."""
-
-    teacher_id: int
-    school_id: int
-    username: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-async def make_account(app: FastAPI, username: str, *, admin: bool = False,
-                       school_id: int | None = None, new_school: str | None = None,
-                       password_hash: str | None = None, active: bool = True) -> Account:
-    """Create a teacher in the started app's database (default: the default school) and
-    mint a token for it, as a sign-in would."""
-    async with app.state.session_factory() as s:
-        if new_school is not None:
-            school = SchoolRow(name=new_school)
-            s.add(school)
-            await s.flush()
-            school_id = school.id
-        teacher = TeacherRow(school_id=school_id or app.state.local_actor.school_id,
-                          username=username, display_name=f"{username} 老师",
-                          password_hash=password_hash, is_admin=admin, is_active=active,
-                          token_version=0)
-        s.add(teacher)
-        await s.commit()
-    token = app.state.tokens.mint(teacher.id, 0)
-    return Account(teacher.id, teacher.school_id, username, token)
-
-
-def client_for(app: FastAPI, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
-    """A client bound to ``app`` sending ``headers`` (e.g. an Authorization) on every call."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
-                             headers=headers or {})
 
 
 @pytest.fixture

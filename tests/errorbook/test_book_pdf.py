@@ -42,7 +42,7 @@ from grading.questions import Question
 from ocr.align import align_with_markers, detect_markers
 from ocr.identify import identify_page
 from simulation.books import demo_book, demo_crop_png
-from tests.conftest import SAMPLES
+from tests.support.samples import SAMPLES
 
 DPI = 120
 PX = DPI / 72.0

@@ -12,7 +12,7 @@ from errorbook.contract import WorksheetLayout
 from errorbook.printing.layout import LayoutError, layout_worksheet
 from errorbook.printing.markers import MARKER_BITS
 from grading.questions import Question
-from tests.errorbook.test_worksheet_roundtrip import _bank
+from tests.support.samples import sample_questions
 
 _Q = TypeAdapter(Question)
 
@@ -22,9 +22,9 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 
 
 def test_whole_bank_lays_out_without_overlaps() -> None:
-    layout = layout_worksheet("全部题目", _bank())
+    layout = layout_worksheet("全部题目", sample_questions())
     numbers = [r.number for p in layout.pages for r in p.regions]
-    assert sorted(set(numbers)) == list(range(1, len(_bank()) + 1))
+    assert sorted(set(numbers)) == list(range(1, len(sample_questions()) + 1))
     for page in layout.pages:
         boxes = [b.box for r in page.regions for b in r.bubbles] + \
                 [r.box for r in page.regions if not r.bubbles]
@@ -46,7 +46,7 @@ def test_remainder_items_get_quotient_and_remainder_boxes() -> None:
 
 
 def test_layout_survives_json_round_trip() -> None:
-    layout = layout_worksheet("往返", _bank()[:25], page_size="Letter")
+    layout = layout_worksheet("往返", sample_questions()[:25], page_size="Letter")
     again = WorksheetLayout.from_dict(layout.to_dict())
     assert again == layout
     assert again.pages[0].blocks == layout.pages[0].blocks
@@ -56,7 +56,7 @@ def test_layout_errors() -> None:
     with pytest.raises(LayoutError, match="at least one"):
         layout_worksheet("空", [])
     with pytest.raises(LayoutError, match="page size"):
-        layout_worksheet("x", _bank()[:1], page_size="A3")
+        layout_worksheet("x", sample_questions()[:1], page_size="A3")
     huge = _Q.validate_python({"id": "big", "kind": "true_false", "subject": "math", "grade": 3,
                                "stem": "很长的题目。" * 330, "knowledge_points": ["math"],
                                "key": {"answer": True}})

@@ -8,7 +8,6 @@ so a marker misplaced in the layout fails the test as surely as a misplaced box.
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import Any
 
@@ -24,7 +23,7 @@ from errorbook.printing.geometry import MM
 from errorbook.printing.layout import layout_worksheet
 from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 from grading.questions import Question
-from tests.conftest import SAMPLES
+from tests.support.samples import sample_questions
 
 DPI = 200
 PX = DPI / 72.0
@@ -33,14 +32,9 @@ _Q = TypeAdapter(Question)
 
 
 @lru_cache(maxsize=1)
-def _bank() -> list[Any]:
-    data = json.loads((SAMPLES / "question_bank.json").read_text(encoding="utf-8"))
-    return [_Q.validate_python(q) for q in data["questions"]]
-
-
 def _mixed_questions() -> list[Any]:
     """Every kind, maths and Chinese, enough for several pages."""
-    bank = _bank()
+    bank = sample_questions()
     by_kind: dict[str, list[Any]] = {}
     for q in bank:
         by_kind.setdefault(q.kind, []).append(q)
@@ -186,7 +180,7 @@ def test_pinyin_tone_marks_have_ink() -> None:
 
 
 def test_duplex_padding_and_personalised_names() -> None:
-    bank = _bank()
+    bank = sample_questions()
     layout = layout_worksheet("一页", bank[:3])
     assert len(layout.pages) == 1
     copies = [PrintedCopy((f"MB1;W1;P1;S{i}",), student_name=n, student_no=f"0{i}")

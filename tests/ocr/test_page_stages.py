@@ -27,7 +27,7 @@ from ocr.regions import (
     remove_print,
     warp_box,
 )
-from tests.errorbook.test_worksheet_roundtrip import _bank
+from tests.support.samples import sample_questions
 
 DPI = 200
 S = DPI / 72
@@ -38,7 +38,7 @@ def _sheet() -> tuple[WorksheetLayout, np.ndarray, np.ndarray]:
     """(layout, printed page 1 for student 9, blank page 1), both at 200 dpi."""
     want = {"arithmetic": 4, "choice": 2, "true_false": 2, "numeric": 3}
     qs = []
-    for q in _bank():
+    for q in sample_questions():
         if want.get(q.kind, 0) > 0:
             want[q.kind] -= 1
             qs.append(q)

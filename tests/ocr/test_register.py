@@ -9,7 +9,7 @@ import pypdfium2 as pdfium
 from errorbook.printing.layout import layout_worksheet
 from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 from ocr.foreign.register import propose_layout
-from tests.errorbook.test_worksheet_roundtrip import _bank
+from tests.support.samples import sample_questions
 
 DPI = 200
 TOL_PT = 1.5 * 72 / 25.4  # 1.5 mm
@@ -22,7 +22,7 @@ def _close(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 def test_proposes_boxes_bubbles_and_underlines() -> None:
     want = {"arithmetic": 3, "choice": 2, "true_false": 1, "text": 2, "short_answer": 1}
     qs = []
-    for q in _bank():
+    for q in sample_questions():
         if want.get(q.kind, 0) > 0:
             want[q.kind] -= 1
             qs.append(q)

@@ -40,8 +40,7 @@ from sqlalchemy import update
 from service.config import Settings
 from service.db import JobRow
 from service.db.base import utcnow
-from tests.conftest import client_for, make_account
-from tests.support.auth import unique_png
+from tests.support.auth import client_for, make_account, unique_png
 from tests.support.review import Read, Sheet, seed_page
 from tests.support.scans import bank, math_ids
 

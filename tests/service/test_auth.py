@@ -14,8 +14,7 @@ from sqlalchemy import select
 from service.auth.passwords import hash_password
 from service.auth.tokens import TokenSigner
 from service.db import DeviceKeyRow
-from tests.conftest import client_for, make_account
-from tests.support.auth import audit_rows, set_teacher, unique_png
+from tests.support.auth import audit_rows, client_for, make_account, set_teacher, unique_png
 
 PASSWORD = "correct horse battery"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.samples import ROOT
 
 
 def _run(*args: str, cwd: Path, env_data: Path) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ import httpx
 
 from service.app import create_app
 from service.config import Settings
-from tests.conftest import ROOT
+from tests.support.samples import ROOT
 
 
 def _admin(data: Path, stdin: str, *extra: str,

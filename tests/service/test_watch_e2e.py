@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from service.config import Settings
 from service.db import JobRow, ScanUploadRow
 from service.watch.folder import LEDGER_NAME, FolderWatcher, Outcome, WatchOptions
-from tests.conftest import ROOT
+from tests.support.samples import ROOT
 
 
 def blank_pdf(pages: int = 1, tag: str = "") -> bytes:

@@ -104,10 +104,7 @@ def describe_machine() -> Machine:
     mem_kb = _read_first("/proc/meminfo", "MemTotal")
     ram = round(int(mem_kb.split()[0]) / 1024**2, 1) if mem_kb else None
     pretty = _read_first("/etc/os-release", "PRETTY_NAME=")
-    if pretty is None:
-        os_name = platform.platform()
-    else:
-        os_name = pretty.split("=", 1)[-1].strip('"')
+    os_name = platform.platform() if pretty is None else pretty.split("=", 1)[-1].strip('"')
     try:
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
@@ -189,7 +186,7 @@ def render_page(runs: Sequence[BenchRun], machine: Machine, started: dt.datetime
     lines += ["", "| benchmark | what it measures | status | wall time |",
               "| --- | --- | --- | --- |"]
     for r in runs:
-        wall = f"{r.seconds:.1f} s" if r.ran else "–"
+        wall = f"{r.seconds:.1f} s" if r.ran else "-"
         lines.append(f"| [{r.name}](#{r.name}) | {_cell(r.summary)} | "
                      f"{_cell(r.status)} | {wall} |")
     for r in runs:
@@ -199,7 +196,7 @@ def render_page(runs: Sequence[BenchRun], machine: Machine, started: dt.datetime
         documented = [c for c in documented_runs(r.name)
                       if c != f".venv/bin/python -m bench.{r.name}"]
         if documented:
-            lines += ["", "Documented runs (from its docstring):", "", "```"] + documented + ["```"]
+            lines += ["", "Documented runs (from its docstring):", "", "```", *documented, "```"]
         lines.append("")
         if not r.ran:
             lines.append("Not run in this run.")

@@ -27,6 +27,7 @@ from service.db import JobRow, WebhookDeliveryRow
 from service.db.base import utcnow
 from service.jobs.runner import finish_job
 from service.webhooks import deliver_due, retry_delay, sign, verify_signature
+from tests.support.waiting import wait_until
 
 SECRET = "s3cret-s3cret-s3cret"
 
@@ -325,13 +326,11 @@ async def test_lifespan_loop_delivers_by_itself(tmp_path: Path, db_url: str,
                                                            "secret": SECRET})
             assert r.status_code == 200, r.text
             await _finish_a_job(c)
-            for _ in range(200):
-                if receiver.requests:
-                    break
-                await asyncio.sleep(0.02)
+            await wait_until(lambda: receiver.requests, timeout_s=30, what="a webhook request")
             assert len(receiver.requests) == 1
-            for _ in range(100):
-                if (await _deliveries(c))[0].status == "delivered":
-                    break
-                await asyncio.sleep(0.02)
+
+            async def delivered() -> bool:
+                return (await _deliveries(c))[0].status == "delivered"
+
+            await wait_until(delivered, timeout_s=30, what="the delivery marked delivered")
             assert (await _deliveries(c))[0].status == "delivered"

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from simulation.classroom import ScannedStack, font_glyph_bank, keys_for, scan_class_set
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TERMINAL = {"done", "failed", "partially_done"}
@@ -79,13 +80,15 @@ async def scanned_stack(client: httpx.AsyncClient, sheet: ClassSheet, *, per_stu
 
 
 async def wait_job(client: httpx.AsyncClient, job_id: int, limit_s: float = 180) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit_s
-    while True:
+    """The job's final state, polled until it is terminal (``limit_s`` bounds a hang)."""
+    last: dict[str, Any] = {}
+
+    async def finished() -> dict[str, Any] | None:
         r = await client.get(f"/api/v1/jobs/{job_id}")
         assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        if body["status"] in TERMINAL:
-            return body
-        assert loop.time() < deadline, f"job {job_id} still {body['status']}: {body}"
-        await asyncio.sleep(0.2)
+        last.clear()
+        last.update(r.json())
+        return dict(last) if last["status"] in TERMINAL else None
+
+    return await wait_until(finished, timeout_s=limit_s, interval_s=0.2,
+                            what=lambda: f"job {job_id} still {last.get('status')}: {last}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from service.config import get_settings
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 def _say(text: str) -> None:
@@ -209,34 +209,80 @@ def _admin_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="markbook", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the HTTP service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--log-level", default="info")
+_EPILOG = """\
+Settings come from MARKBOOK_* environment variables (e.g. MARKBOOK_DATA_DIR, default ./var,
+holds the embedded database and stored files; MARKBOOK_DB__URL selects PostgreSQL).
+Run `markbook COMMAND --help` for a command's options."""
+
+# uvicorn's log levels.
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="run the HTTP service (API, web pages and, unless "
+                           "configured otherwise, the grading worker)",
+                           description="Run the HTTP service on the configured database and "
+                           "data folder (MARKBOOK_DATA_DIR, default ./var).")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 "
+                       "for every interface (default: %(default)s, this machine only)")
+    serve.add_argument("--port", type=int, default=8000,
+                       help="TCP port to listen on (default: %(default)s)")
+    serve.add_argument("--log-level", default="info", choices=_LOG_LEVELS,
+                       help="the web server's log level (default: %(default)s)")
     serve.set_defaults(func=_serve)
-    demo = sub.add_parser("demo", help="run the demo on a fresh embedded database")
-    demo.add_argument("--out", default="demo-output")
-    demo.add_argument("--data-dir", default="var/demo")
+
+
+def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = sub.add_parser("demo", help="run the demo on a fresh embedded database",
+                          description="Print worksheets, fill them in for a simulated class, "
+                          "scan and grade them, and write the results and annotated pages.")
+    demo.add_argument("--out", default="demo-output", help="folder for the worksheets, scans, "
+                      "results and annotated pages (default: %(default)s)")
+    demo.add_argument("--data-dir", default="var/demo", help="the demo's own database and "
+                      "files; deleted and re-created on each run, so never point it at the "
+                      "service's MARKBOOK_DATA_DIR (default: %(default)s)")
     demo.set_defaults(func=_demo)
-    db = sub.add_parser("db", help="database migrations")
-    db.add_argument("action", choices=["upgrade", "downgrade", "head"])
-    db.add_argument("revision", nargs="?")
+
+
+def _add_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = sub.add_parser("db", help="database migrations",
+                        description="Migrate the configured database (MARKBOOK_DB__URL, or "
+                        "the embedded SQLite file in MARKBOOK_DATA_DIR).")
+    db.add_argument("action", choices=["upgrade", "downgrade", "head"],
+                    help="upgrade: migrate forward to REVISION (default: the newest); "
+                    "downgrade: migrate back to REVISION; head: only print the newest "
+                    "revision")
+    db.add_argument("revision", nargs="?", help="an Alembic revision id, 'head' or 'base' "
+                    "(required by downgrade)")
     db.set_defaults(func=_db)
-    questions = sub.add_parser("questions", help="question bank")
-    qsub = questions.add_subparsers(dest="qcommand", required=True)
-    qimport = qsub.add_parser("import", help="import a markbook-questions/1 JSON file")
-    qimport.add_argument("file")
+
+
+def _add_questions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    questions = sub.add_parser("questions", help="question bank: import and export",
+                               description="Import or export the question bank as "
+                               "markbook-questions/1 JSON.")
+    qsub = questions.add_subparsers(dest="qcommand", required=True, metavar="COMMAND")
+    qimport = qsub.add_parser("import", help="import a markbook-questions/1 JSON file",
+                              description="Create or update the questions of a "
+                              "markbook-questions/1 JSON file; nothing is stored if any "
+                              "question is invalid.")
+    qimport.add_argument("file", help="the JSON file (UTF-8)")
     qimport.set_defaults(func=_questions_import)
-    qexport = qsub.add_parser("export", help="export the bank as markbook-questions/1 JSON")
+    qexport = qsub.add_parser("export", help="export the bank as markbook-questions/1 JSON",
+                              description="Write the bank (or part of it) as "
+                              "markbook-questions/1 JSON, which `questions import` reads back.")
     qexport.add_argument("--out", default="-", help="file to write (default: standard output)")
     qexport.add_argument("--kp", help="only this knowledge point and below")
-    qexport.add_argument("--subject")
+    qexport.add_argument("--subject", help="only this subject (e.g. math)")
     qexport.set_defaults(func=_questions_export)
+
+
+def _add_watch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     watch = sub.add_parser("watch", help="upload scans dropped into a folder (copier "
-                           "scan-to-folder, SMB, FTP)")
+                           "scan-to-folder, SMB, FTP)",
+                           description="Upload every scan that appears in a folder once it "
+                           "is completely written; uploaded files move to processed/, rejected "
+                           "ones to failed/ with the reason.")
     watch.add_argument("dir", help="the folder copiers write to")
     watch.add_argument("--url", help="a markbook server, e.g. http://host:8000 (default: the "
                        "embedded service in this process)")
@@ -244,24 +290,50 @@ def build_parser() -> argparse.ArgumentParser:
                        "MARKBOOK_DEVICE_KEY, which keeps it out of the process list)")
     watch.add_argument("--once", action="store_true", help="process what is there and exit: "
                        "0 ok, 1 some files rejected, 75 server unavailable (retry later)")
-    watch.add_argument("--interval", type=float, help="seconds between polls")
-    watch.add_argument("--settle", type=float, help="seconds a file must stay unchanged")
+    watch.add_argument("--interval", type=float, help="seconds between polls (default: "
+                       "MARKBOOK_WATCH__POLL_SECONDS, 2)")
+    watch.add_argument("--settle", type=float, help="seconds a file must stay unchanged "
+                       "(default: MARKBOOK_WATCH__SETTLE_SECONDS, 5)")
     watch.set_defaults(func=_watch)
-    mastery = sub.add_parser("mastery", help="knowledge-point mastery")
-    msub = mastery.add_subparsers(dest="mcommand", required=True)
+
+
+def _add_mastery(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    mastery = sub.add_parser("mastery", help="knowledge-point mastery",
+                             description="Maintain the knowledge-point mastery model.")
+    msub = mastery.add_subparsers(dest="mcommand", required=True, metavar="COMMAND")
     mfit = msub.add_parser("fit", help="re-estimate each knowledge point's BKT parameters "
-                           "from all stored answers (EM) and replay every student's mastery")
+                           "from all stored answers (EM) and replay every student's mastery",
+                           description="Re-estimate each knowledge point's BKT parameters "
+                           "from all stored answers (EM) and replay every student's mastery.")
     mfit.add_argument("--verbose", action="store_true", help="also list points kept as they "
                       "were (too little data)")
     mfit.set_defaults(func=_mastery_fit)
-    admin = sub.add_parser("admin", help="accounts")
-    asub = admin.add_subparsers(dest="acommand", required=True)
-    acreate = asub.add_parser("create", help="create a school admin (e.g. the first account)")
-    acreate.add_argument("--username", required=True)
+
+
+def _add_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    admin = sub.add_parser("admin", help="accounts", description="Manage accounts without "
+                           "the web interface.")
+    asub = admin.add_subparsers(dest="acommand", required=True, metavar="COMMAND")
+    acreate = asub.add_parser("create", help="create a school admin (e.g. the first account)",
+                              description="Create a school admin (e.g. the first account). "
+                              "The password is read from standard input, never from the "
+                              "command line.")
+    acreate.add_argument("--username", required=True, help="the login name (stored in lower "
+                         "case)")
     acreate.add_argument("--display-name", help="shown in the UI (default: the username)")
     acreate.add_argument("--password-stdin", action="store_true",
                          help="read the password from the first line of standard input")
     acreate.set_defaults(func=_admin_create)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``markbook`` argument parser, every command and option with its help text."""
+    parser = argparse.ArgumentParser(prog="markbook", description=__doc__, epilog=_EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_serve, _add_demo, _add_db, _add_questions, _add_watch, _add_mastery,
+                _add_admin):
+        add(sub)
     return parser
 
 

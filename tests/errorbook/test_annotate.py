@@ -42,8 +42,8 @@ from grading.questions import Question
 from ocr.align import align_with_markers
 from simulation.classroom import load_glyphs
 from simulation.pages import fill_page
-from tests.conftest import SAMPLES
 from tests.support.datasets import DATASETS_DIR
+from tests.support.samples import SAMPLES
 
 DPI = 200
 RASTER = 2.0  # annotated pages are checked at 144 dpi

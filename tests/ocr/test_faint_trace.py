@@ -16,7 +16,7 @@ from ocr.pipeline import FAINT_BLANK_CONFIDENCE, FAINT_DETAIL, AnswerRead
 from ocr.reading.recognize import FakeRecognizer
 from ocr.regions import CROP_PX_PER_PT, has_faint_trace, has_ink, measure_ink
 from service.reading import response_from_reads
-from tests.ocr.test_pipeline import _bench, _read, _written
+from tests.support.bench_page import bench_page, read_image, written_answers
 
 MM2_PER_PX = (25.4 / 72 / CROP_PX_PER_PT) ** 2
 
@@ -57,15 +57,15 @@ def test_noise_smudge_and_writing_are_not_faint_traces() -> None:
 
 
 def test_a_faint_box_reads_blank_but_not_certain() -> None:
-    b, page, printed, blank, tmpl = _bench()
+    printed, tmpl = bench_page().printed, bench_page().template
     region = next(r for r in tmpl.regions if not r.bubbles)
     s = 200 / 72
     x0, y0 = int(region.box[0] * s) + 12, int(region.box[1] * s) + 8
     img = printed.copy()
     for k in range(10):  # a light pencil answer binarised into dashes
         img[y0 + (k * 4) % 20:y0 + (k * 4) % 20 + 2, x0 + k * 7:x0 + k * 7 + 2] = 0
-    read = _read(img, FakeRecognizer())
-    written = _written(read)
+    read = read_image(img, FakeRecognizer())
+    written = written_answers(read)
     faint = next(a for a in written if a.question_id == region.question_id)
     assert faint.status == "blank" and faint.confidence == FAINT_BLANK_CONFIDENCE
     assert faint.detail == FAINT_DETAIL

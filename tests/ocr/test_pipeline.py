@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pytest
 
@@ -12,39 +10,12 @@ from ocr.marks import BubbleScore, MarksReading
 from ocr.pipeline import (
     SATURATED_DETAIL,
     AnswerRead,
-    PageRead,
     TemplatePage,
     distrust_saturated_marks,
     read_page,
 )
 from ocr.reading.recognize import FakeRecognizer, Reading
-
-
-@lru_cache(maxsize=1)
-def _bench() -> tuple:  # type: ignore[type-arg]
-    import bench.bench_scan_pages as b
-
-    page, printed, blank, questions = b.build_worksheet()
-    return b, page, printed, blank, b.template_of(page, blank)
-
-
-def _filled(seed: int = 3):  # type: ignore[no-untyped-def]
-    from simulation.handwriting import DatasetsMissingError
-
-    b, page, printed, _, _ = _bench()
-    try:
-        return b.make_pages(page, printed, "test", 2, seed)
-    except DatasetsMissingError as exc:
-        pytest.skip(str(exc))
-
-
-def _read(image: np.ndarray, recognizer: object, template: TemplatePage | None = None) -> PageRead:
-    tmpl = template or _bench()[4]
-    return read_page(PageImage(0, image, 200, "raster"), lambda code: tmpl, recognizer)
-
-
-def _written(read: PageRead) -> list[AnswerRead]:
-    return [a for a in read.answers if a.marks is None]
+from tests.support.bench_page import bench_page, filled_pages, read_image, written_answers
 
 
 def test_real_models_read_a_filled_page() -> None:
@@ -52,8 +23,8 @@ def test_real_models_read_a_filled_page() -> None:
 
     recognizer = build_default_recognizer()
     right = total = 0
-    for fp in _filled():
-        read = _read(fp.image, recognizer)
+    for fp in filled_pages():
+        read = read_image(fp.image, recognizer)
         assert read.status == "read" and read.alignment is not None and read.alignment.ok
         assert len(read.answers) == 20
         for a in read.answers:
@@ -76,12 +47,12 @@ def test_real_models_read_a_filled_page() -> None:
 
 @pytest.mark.parametrize("fault", ["raise", "timeout"])
 def test_engine_faults_are_engine_errors_not_blanks(fault: str) -> None:
-    fp = _filled()[0]
-    read = _read(fp.image, FakeRecognizer(fault=fault))  # type: ignore[arg-type]
-    written = [a for a in _written(read) if fp.written[(a.question_id, a.blank)]]
+    fp = filled_pages()[0]
+    read = read_image(fp.image, FakeRecognizer(fault=fault))  # type: ignore[arg-type]
+    written = [a for a in written_answers(read) if fp.written[(a.question_id, a.blank)]]
     assert written and all(a.status == "engine_error" and a.detail for a in written)
     # Empty boxes stay blank, or (a smudge) go to the engine and so to a teacher.
-    assert all(a.status in ("blank", "engine_error") for a in _written(read)
+    assert all(a.status in ("blank", "engine_error") for a in written_answers(read)
                if not fp.written[(a.question_id, a.blank)])
 
 
@@ -90,27 +61,27 @@ def test_recogniser_that_crashes_outright_is_contained() -> None:
         def recognize(self, crops, **_):  # type: ignore[no-untyped-def]
             raise MemoryError("onnxruntime out of memory")
 
-    fp = _filled()[0]
-    read = _read(fp.image, Exploding())
-    assert any(a.status == "engine_error" and "MemoryError" in a.detail for a in _written(read))
+    fp = filled_pages()[0]
+    read = read_image(fp.image, Exploding())
+    assert any(a.status == "engine_error" and "MemoryError" in a.detail for a in written_answers(read))
 
 
 def test_garbage_is_unreadable_and_scripted_text_passes_through() -> None:
-    fp = _filled()[0]
-    read = _read(fp.image, FakeRecognizer(fault="garbage"))  # type: ignore[arg-type]
-    assert {a.status for a in _written(read)} <= {"unreadable", "blank"}
+    fp = filled_pages()[0]
+    read = read_image(fp.image, FakeRecognizer(fault="garbage"))  # type: ignore[arg-type]
+    assert {a.status for a in written_answers(read)} <= {"unreadable", "blank"}
     script = FakeRecognizer(script=[Reading("ok", "85", 0.97, (0.98, 0.99), (("85", 0.97),))])  # type: ignore[arg-type]
-    read = _read(fp.image, script)
-    ok = [a for a in _written(read) if a.status == "ok"]
+    read = read_image(fp.image, script)
+    ok = [a for a in written_answers(read) if a.status == "ok"]
     assert ok and all(a.text == "85" and a.alternatives == (("85", 0.97),) for a in ok)
 
 
 def test_unknown_misaligned_and_blank_pages() -> None:
-    fp = _filled()[0]
+    fp = filled_pages()[0]
     unknown = read_page(PageImage(0, fp.image, 200, "raster"), lambda code: None,
                         FakeRecognizer())
     assert unknown.status == "unknown_worksheet" and unknown.answers == ()
-    b, page, printed, blank, tmpl = _bench()
+    blank, tmpl = bench_page().blank, bench_page().template
     # Two markers torn off and nothing printed to match features against: flagged, not
     # guessed.
     damaged = fp.image.copy()
@@ -119,10 +90,10 @@ def test_unknown_misaligned_and_blank_pages() -> None:
                 max(0, int(x0 * 2.78) - 30):int(x1 * 2.78) + 30] = 255
     featureless = TemplatePage(tmpl.worksheet_id, 1, tmpl.markers, tmpl.regions,
                                np.full_like(blank, 255), tmpl.blank_px_per_pt)
-    misaligned = _read(damaged, FakeRecognizer(), featureless)
+    misaligned = read_image(damaged, FakeRecognizer(), featureless)
     assert misaligned.status == "misaligned"
     assert misaligned.answers and {a.status for a in misaligned.answers} == {"misaligned"}
-    empty = _read(np.full((2339, 1654), 252, np.uint8), FakeRecognizer())
+    empty = read_image(np.full((2339, 1654), 252, np.uint8), FakeRecognizer())
     assert empty.status == "blank"
 
 

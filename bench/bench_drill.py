@@ -174,8 +174,10 @@ def report(tallies: dict[str, Tally], locate_s: list[float]) -> None:
 def main() -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pages", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--pages", type=int, default=20,
+                        help="horizontal drill pages to compose and read")
+    parser.add_argument("--seed", type=int, default=2024,
+                        help="seed of the page composer")
     parser.add_argument("--vertical-pages", type=int, default=10,
                         help="pages of column arithmetic, scored apart (0 skips them)")
     parser.add_argument("--workers", type=int, default=2,

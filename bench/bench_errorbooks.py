@@ -192,9 +192,11 @@ async def run(students: int, db_url: str | None, rec_calls: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=50)
+    parser.add_argument("--students", type=int, default=50,
+                        help="students in the class")
     parser.add_argument("--db-url", help="e.g. postgresql+asyncpg://postgres@127.0.0.1/test")
-    parser.add_argument("--rec-calls", type=int, default=300)
+    parser.add_argument("--rec-calls", type=int, default=300,
+                        help="recommendation requests timed for the latency percentiles")
     args = parser.parse_args()
     asyncio.run(run(args.students, args.db_url, args.rec_calls))
 

@@ -112,9 +112,12 @@ def _best(fn: object, repeats: int) -> tuple[float, object]:
 
 def main() -> dict[str, str]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--answers", type=int, default=100_000)
-    ap.add_argument("--points", type=int, default=20)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--answers", type=int, default=100_000,
+                    help="simulated answers in all")
+    ap.add_argument("--points", type=int, default=20,
+                    help="knowledge points, each with its own parameters")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="timed runs of each measurement; the fastest counts")
     args = ap.parse_args()
     data, truth = make_data(args.answers, args.points)
     n = sum(len(s) for seqs in data.values() for s in seqs)

@@ -248,8 +248,10 @@ def soak(pdf_path: Path, template: TemplatePage, pages: int) -> list[tuple[int, 
 def main(argv: list[str] | None = None) -> dict[str, str]:
     """Run the benchmark, print its report and return the headline figures."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--pages", type=int, default=120)
-    parser.add_argument("--calib-pages", type=int, default=600)
+    parser.add_argument("--pages", type=int, default=120,
+                        help="measured pages (test split)")
+    parser.add_argument("--calib-pages", type=int, default=600,
+                        help="calibration pages (calib split) the threshold is chosen on")
     parser.add_argument("--calib-z", type=float, default=1.2816,
                         help="the threshold chosen on the calibration pages must give 99.5%% "
                              "right on a fresh batch of --pages pages by the one-sided "
@@ -259,10 +261,13 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
                         default="predictive",
                         help="bound the share on a fresh batch of the measured size "
                              "(predictive) or only the calibration pages' own share")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--baseline-pages", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="reading processes")
+    parser.add_argument("--baseline-pages", type=int, default=8,
+                        help="pages RapidOCR reads for the baseline")
     parser.add_argument("--soak", type=int, default=0, help="pages for the memory soak")
-    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--seed", type=int, default=11,
+                        help="seed of the calibration pages; the measured pages use seed + 1")
     parser.add_argument("--answers", choices=["random", "realistic"], default="random",
                         help="random numeric strings (reading accuracy) or the key with "
                              "typical slips (grading decisions)")

@@ -258,10 +258,14 @@ async def _bundles(data_dir: Path) -> dict[int, Any]:
 
 def main() -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--students", type=int, default=30)
-    ap.add_argument("--pages-per-student", type=int, default=10)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--students", type=int, default=30,
+                    help="students in the class")
+    ap.add_argument("--pages-per-student", type=int, default=10,
+                    help="printed pages each student hands in")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="worker processes of the service and of the baseline pool")
+    ap.add_argument("--seed", type=int, default=7,
+                    help="seed of the class simulation")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="markbook-bench-") as tmp:
         data_dir = Path(tmp) / "var"

@@ -72,8 +72,10 @@ def log_loss(data: list[tuple[str, list[Evidence]]], o: EnsembleOptions, temp: f
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=1500)
-    parser.add_argument("--seed", type=int, default=77)
+    parser.add_argument("--n", type=int, default=1500,
+                        help="calib crops to read")
+    parser.add_argument("--seed", type=int, default=77,
+                        help="seed of the crop composer")
     args = parser.parse_args()
     data = collect(args.n, args.seed)
     reachable = sum(any(ev.text == t for ev in evs) for t, evs in data)

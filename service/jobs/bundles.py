@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import (
-    QuestionRow,
-    ScanUploadRow,
-    SchoolClassRow,
-    StudentRow,
-    TeacherRow,
-    WorksheetItemRow,
-    WorksheetRow,
-)
-from service.jobs.pagework import QuestionInfo, WorksheetBundle
+from errorbook.contract import WorksheetLayout
+from grading.questions import Question
+from ocr.students.match import RosterEntry
+from service.db import ScanUploadRow, WorksheetRow
+from service.jobs.pagework import QuestionInfo, WorksheetBundle, layout_digest
+from service.repositories.jobs import JobWorkRepository
 
 __all__ = ["load_bundle"]
+
+_QUESTION: TypeAdapter[Question] = TypeAdapter(Question)
 
 
 async def load_bundle(session: AsyncSession, upload: ScanUploadRow, worksheet_id: int
@@ -27,31 +25,21 @@ async def load_bundle(session: AsyncSession, upload: ScanUploadRow, worksheet_id
     school, or another teacher's unless the uploader is an admin): its pages are then
     reported as unknown, never read against someone else's worksheet.
     """
-    row = (await session.execute(
-        select(WorksheetRow).join(SchoolClassRow, SchoolClassRow.id == WorksheetRow.class_id)
-        .where(WorksheetRow.id == worksheet_id, SchoolClassRow.school_id == upload.school_id)
-    )).scalar_one_or_none()
+    repo = JobWorkRepository(session)
+    row = await repo.worksheet_in_school(worksheet_id, upload.school_id)
     if row is None:
         return None
-    if upload.teacher_id != row.teacher_id:
-        uploader = await session.get(TeacherRow, upload.teacher_id) if upload.teacher_id else None
-        if uploader is None or not uploader.is_admin:
-            return None
-    items = (await session.execute(
-        select(WorksheetItemRow, QuestionRow)
-        .join(QuestionRow, QuestionRow.id == WorksheetItemRow.question_id)
-        .where(WorksheetItemRow.worksheet_id == worksheet_id)
-    )).all()
+    if upload.teacher_id != row.teacher_id and not await repo.is_admin(upload.teacher_id):
+        return None
     questions: dict[str, QuestionInfo] = {}
     ids: dict[str, int] = {}
-    for _item, q in items:
+    for q in await repo.worksheet_questions(worksheet_id):
         # The current key: a teacher who fixes a wrong key wants later scans graded by the
         # fix; each grade records the revision it used.
-        questions[q.external_id] = QuestionInfo(q.id, q.document, q.key_revision)
+        questions[q.external_id] = QuestionInfo(q.id, _QUESTION.validate_python(q.document),
+                                                q.key_revision)
         ids[q.external_id] = q.id
-    roster = (await session.execute(
-        select(StudentRow.id, StudentRow.student_no, StudentRow.name)
-        .where(StudentRow.class_id == row.class_id).order_by(StudentRow.student_no))).all()
-    bundle = WorksheetBundle(row.id, row.layout, questions,
-                             tuple((int(i), str(no), str(name)) for i, no, name in roster))
+    roster = tuple(RosterEntry(*member) for member in await repo.roster(row.class_id))
+    bundle = WorksheetBundle(row.id, WorksheetLayout.from_dict(row.layout),
+                             layout_digest(row.layout), questions, roster)
     return row, bundle, ids

@@ -1,6 +1,7 @@
 """The CPU work of one scanned page, run in a worker process: read it, then grade it.
 
-Everything crossing the process boundary is a plain picklable value. The parent sends the
+Everything crossing the process boundary is a frozen, picklable dataclass (or a pydantic
+model inside one): the parent sends the
 page image plus the worksheets it has *sanctioned* for this upload (those the uploader may
 see); a page whose QR names any other worksheet comes back as :class:`NeedWorksheet`, and
 the parent either supplies it (after its access check) or records the page as unknown. The
@@ -9,26 +10,37 @@ worker never touches the database.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from errorbook.contract import PageCode
+from errorbook.contract import PageCode, WorksheetLayout
+from grading.grade import Grade
+from grading.questions import Question
+from ocr.align import Alignment
 from ocr.ingest import PageImage
+from ocr.marks import MarksReading
 from ocr.pipeline import AnswerRead, RegionSpec, TemplatePage, read_page
+from ocr.students.match import RosterEntry, StudentCandidate
 
 __all__ = [
     "BLANK_DPI",
     "AnswerOut",
     "GradeOut",
+    "MarksOut",
     "NeedWorksheet",
     "PageResult",
     "QuestionInfo",
+    "StudentRead",
     "WorksheetBundle",
     "init_worker",
+    "layout_digest",
     "process_page",
     "rotation_matrix",
 ]
@@ -43,11 +55,19 @@ CALIBRATED_KINDS = frozenset({"arithmetic", "numeric", "choice", "multi_choice",
 
 @dataclass(frozen=True)
 class QuestionInfo:
-    """One worksheet question as the grader needs it."""
+    """One worksheet question as the grader needs it: parsed once by the parent, not once
+    per page by every worker."""
 
     question_row_id: int
-    document: dict[str, Any]
+    question: Question
     revision: int
+
+
+def layout_digest(layout: dict[str, Any]) -> str:
+    """Identifies a stored layout by its content: worksheet ids repeat across databases
+    (tests, several schools' servers sharing a worker), a frozen layout's content does not."""
+    text = json.dumps(layout, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -55,19 +75,10 @@ class WorksheetBundle:
     """A worksheet's frozen layout and answer keys (keyed by the bank's external id)."""
 
     worksheet_id: int
-    layout: dict[str, Any]
+    layout: WorksheetLayout
+    layout_digest: str
     questions: dict[str, QuestionInfo]
-    roster: tuple[tuple[int, str, str], ...] = ()  # (student id, number, name)
-
-    @cached_property
-    def layout_digest(self) -> str:
-        """Identifies the layout itself: worksheet ids repeat across databases (tests,
-        several schools' servers sharing a worker), a frozen layout's content does not."""
-        import hashlib
-        import json
-
-        text = json.dumps(self.layout, sort_keys=True, ensure_ascii=False)
-        return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+    roster: tuple[RosterEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,21 @@ class NeedWorksheet:
 
 
 @dataclass(frozen=True)
+class MarksOut:
+    """The marks read in a choice region, as stored with the response."""
+
+    status: str
+    marked: tuple[str, ...]
+    multiple: bool
+    fill: tuple[tuple[str, float], ...]  # (bubble label, fill share)
+
+    def as_json(self) -> dict[str, Any]:
+        """The stored form (``ResponseRow.marks``)."""
+        return {"status": self.status, "marked": list(self.marked), "multiple": self.multiple,
+                "fill": dict(self.fill)}
+
+
+@dataclass(frozen=True)
 class AnswerOut:
     question_id: str
     blank: int
@@ -86,7 +112,7 @@ class AnswerOut:
     text: str
     confidence: float
     alternatives: tuple[tuple[str, float], ...]
-    marks: dict[str, Any] | None
+    marks: MarksOut | None
     crop_png: bytes
     detail: str
 
@@ -94,7 +120,16 @@ class AnswerOut:
 @dataclass(frozen=True)
 class GradeOut:
     question_id: str
-    grade: dict[str, Any]
+    grade: Grade
+
+
+@dataclass(frozen=True)
+class StudentRead:
+    """A non-personalised copy's handwritten student number and its roster match."""
+
+    number: str
+    match: str  # matched | ambiguous | unmatched
+    candidates: tuple[StudentCandidate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,19 +150,25 @@ class PageResult:
     answers: tuple[AnswerOut, ...] = ()
     grades: tuple[GradeOut, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
-    # Non-personalised copies: the handwritten student number and the roster match.
-    student_read: str = ""
-    student_match: str = ""  # matched | ambiguous | unmatched ("" when the QR names one)
-    student_candidates: tuple[tuple[int, float, str], ...] = ()
+    student: StudentRead | None = None  # None when the QR names the student
 
     @property
     def matched_student(self) -> int | None:
-        if self.student_match == "matched" and self.student_candidates:
-            return self.student_candidates[0][0]
+        if self.student is not None and self.student.match == "matched" \
+                and self.student.candidates:
+            return self.student.candidates[0].student_id
         return None
 
 
-_state: dict[str, Any] = {}
+@dataclass
+class _WorkerState:
+    """What a worker loads once and keeps between pages."""
+
+    recognizer: Any
+    templates: dict[tuple[int, int, str], TemplatePage | None] = field(default_factory=dict)
+
+
+_state: _WorkerState | None = None
 _lock = threading.Lock()
 
 
@@ -141,6 +182,7 @@ def init_worker(recognizer: Any = None, nice: int = 0, cjk_font: str | None = No
         cjk_font: the configured PDF font (``MARKBOOK_CJK_FONT``): a spawned worker renders
             blank templates with the font the sheets were printed with, not a system one.
     """
+    global _state
     import os
 
     import cv2
@@ -155,33 +197,26 @@ def init_worker(recognizer: Any = None, nice: int = 0, cjk_font: str | None = No
     from ocr.reading.default import build_default_recognizer
 
     with _lock:
-        if "recognizer" in _state:
+        if _state is not None:
             return
         cv2.setNumThreads(1)  # one worker per core: no OpenCV thread pool on top
-        _state["recognizer"] = recognizer or build_default_recognizer()
-        _state["templates"] = {}
+        _state = _WorkerState(recognizer or build_default_recognizer())
+
+
+def _worker_state() -> _WorkerState:
+    if _state is None:
+        init_worker()
+    assert _state is not None
+    return _state
 
 
 def _template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | None:
     key = (bundle.worksheet_id, page_no, bundle.layout_digest)
-    cache: dict[tuple[int, int, str], TemplatePage | None] = _state["templates"]
+    cache = _worker_state().templates
     if key not in cache:
         if len(cache) > 64:  # a long-lived worker: keep the cache bounded
             cache.clear()
         cache[key] = _build_template(bundle, page_no)
-    return cache[key]
-
-
-def _layout(bundle: WorksheetBundle) -> Any:
-    """The parsed layout, once per layout per worker (not once per page)."""
-    from errorbook.contract import WorksheetLayout
-
-    cache: dict[str, WorksheetLayout] = _state.setdefault("layouts", {})
-    key = bundle.layout_digest
-    if key not in cache:
-        if len(cache) > 64:
-            cache.clear()
-        cache[key] = WorksheetLayout.from_dict(bundle.layout)
     return cache[key]
 
 
@@ -191,7 +226,7 @@ def _build_template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | Non
     from errorbook.contract import format_page_code
     from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 
-    layout = _layout(bundle)
+    layout = bundle.layout
     pages = [p for p in layout.pages if p.number == page_no]
     if not pages:
         return None
@@ -231,31 +266,23 @@ def rotation_matrix(rotation: int, shape: tuple[int, int]) -> np.ndarray:
     return m
 
 
+def _marks_out(marks: MarksReading) -> MarksOut:
+    return MarksOut(marks.status, tuple(marks.marked), bool(marks.multiple),
+                    tuple((s.label, round(float(s.fill), 4)) for s in marks.scores))
+
+
 def _answer_out(a: AnswerRead) -> AnswerOut:
-    marks = None
-    if a.marks is not None:
-        marks = {"status": a.marks.status, "marked": list(a.marks.marked),
-                 "multiple": a.marks.multiple,
-                 "fill": {s.label: round(float(s.fill), 4) for s in a.marks.scores}}
     return AnswerOut(a.question_id, a.blank, a.status, a.text, float(a.confidence),
-                     tuple((t, float(p)) for t, p in a.alternatives), marks, a.crop_png,
+                     tuple((t, float(p)) for t, p in a.alternatives),
+                     _marks_out(a.marks) if a.marks is not None else None, a.crop_png,
                      a.detail)
 
 
-def _strict_policy() -> Any:
-    from grading.review_policy import ReviewPolicy
-
-    return ReviewPolicy(accept_threshold=0.95, alt_floor=0.05)
-
-
 def _grade(bundle: WorksheetBundle, answers: tuple[AnswerRead, ...]) -> tuple[GradeOut, ...]:
-    from pydantic import TypeAdapter
-
-    from grading.questions import Question
-    from grading.review_policy import grade_response
+    from grading.review_policy import ReviewPolicy, grade_response
     from service.reading import response_from_reads
 
-    adapter: TypeAdapter[Any] = TypeAdapter(Question)
+    strict = ReviewPolicy(accept_threshold=0.95, alt_floor=0.05)
     by_question: dict[str, list[AnswerRead]] = {}
     for a in answers:
         by_question.setdefault(a.question_id, []).append(a)
@@ -264,15 +291,15 @@ def _grade(bundle: WorksheetBundle, answers: tuple[AnswerRead, ...]) -> tuple[Gr
         info = bundle.questions.get(qid)
         if info is None:
             continue
-        question = adapter.validate_python(info.document)
         response = response_from_reads(sorted(reads, key=lambda r: r.blank))
-        policy = None if question.kind in CALIBRATED_KINDS else _strict_policy()
-        grade = grade_response(question, response, key_revision=info.revision, policy=policy)
-        out.append(GradeOut(qid, grade.model_dump(mode="json")))
+        policy = None if info.question.kind in CALIBRATED_KINDS else strict
+        grade = grade_response(info.question, response, key_revision=info.revision,
+                               policy=policy)
+        out.append(GradeOut(qid, grade))
     return tuple(out)
 
 
-def process_page(page: PageImage, bundles: dict[int, WorksheetBundle]
+def process_page(page: PageImage, bundles: Mapping[int, WorksheetBundle]
                  ) -> PageResult | NeedWorksheet:
     """Read and grade one page.
 
@@ -281,11 +308,11 @@ def process_page(page: PageImage, bundles: dict[int, WorksheetBundle]
         bundles: the worksheets this upload may touch, by id.
 
     Returns:
-        The page's result, or :class:`NeedWorksheet` when its QR names a worksheet that is
-        not in ``bundles``.
+        The page's result (its ``timings_ms`` hold the reader's stages and ``grade``, and
+        ``student`` when a handwritten number was read), or :class:`NeedWorksheet` when
+        its QR names a worksheet that is not in ``bundles``.
     """
-    if "recognizer" not in _state:
-        init_worker()
+    state = _worker_state()
     needed: list[int] = []
 
     def template_for(code: PageCode) -> TemplatePage | None:
@@ -295,10 +322,11 @@ def process_page(page: PageImage, bundles: dict[int, WorksheetBundle]
             return None
         return _template(bundle, code.page)
 
-    read = read_page(page, template_for, _state["recognizer"])
+    read = read_page(page, template_for, state.recognizer)
     if needed:
         return NeedWorksheet(page.index, needed[0])
     ident = read.identification
+    timings = dict(read.timings_ms)
     homography = None
     error = None
     if read.alignment is not None:
@@ -307,35 +335,35 @@ def process_page(page: PageImage, bundles: dict[int, WorksheetBundle]
         h = h / h[2, 2]
         homography = tuple(float(v) for v in h.ravel())
     grades: tuple[GradeOut, ...] = ()
-    who: dict[str, Any] = {}
+    student: StudentRead | None = None
     if read.status in ("read", "misaligned") and ident.code is not None:
         bundle = bundles[ident.code.worksheet_id]
+        t = time.perf_counter()
         grades = _grade(bundle, read.answers)
+        timings["grade"] = (time.perf_counter() - t) * 1000
         if ident.code.student_id is None and read.status == "read" and read.alignment:
-            who = _identify_student(page, bundle, ident.code.page, ident.rotation,
-                                    read.alignment)
+            t = time.perf_counter()
+            student = _identify_student(page, bundle, ident.code.page, ident.rotation,
+                                        read.alignment)
+            timings["student"] = (time.perf_counter() - t) * 1000
     return PageResult(page.index, read.status, ident.code, ident.rotation, error, homography,
-                      tuple(_answer_out(a) for a in read.answers), grades, read.timings_ms,
-                      **who)
+                      tuple(_answer_out(a) for a in read.answers), grades, timings, student)
 
 
 def _identify_student(page: PageImage, bundle: WorksheetBundle, page_no: int, rotation: int,
-                      alignment: Any) -> dict[str, Any]:
+                      alignment: Alignment) -> StudentRead | None:
     """Read the handwritten student number and match it against the class roster."""
-    from ocr.students.match import RosterEntry, match_student
+    from ocr.students.match import match_student
     from ocr.students.number import read_student_number
 
     template = _template(bundle, page_no)
-    layout_pages = [p for p in _layout(bundle).pages
-                    if p.number == page_no]
+    layout_pages = [p for p in bundle.layout.pages if p.number == page_no]
     if template is None or not layout_pages or not bundle.roster:
-        return {}
+        return None
     steps = ((360 - rotation) % 360) // 90
     upright = np.ascontiguousarray(np.rot90(page.image, steps)) if steps else page.image
     number = read_student_number(upright, alignment, template.blank, template.blank_px_per_pt,
-                                 layout_pages[0].student_no_boxes, _state["recognizer"])
-    roster = [RosterEntry(i, no, name) for i, no, name in bundle.roster]
-    match = match_student(roster, number=number.text, number_conf=number.confidence)
-    return {"student_read": number.text, "student_match": match.status,
-            "student_candidates": tuple((c.student_id, c.score, c.reason)
-                                        for c in match.candidates)}
+                                 layout_pages[0].student_no_boxes, _worker_state().recognizer)
+    match = match_student(list(bundle.roster), number=number.text,
+                          number_conf=number.confidence)
+    return StudentRead(number.text, match.status, match.candidates)

@@ -14,28 +14,37 @@ Celery backend can implement it by enqueueing :func:`run_job` on its workers ins
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import multiprocessing
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from anyio import to_thread
-from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ocr.errors import ScanFileError
 from ocr.ingest import IngestLimits, PageImage, iter_pages
 from service.config import Settings
-from service.db import JobRow, PageRow, ScanUploadRow
+from service.db import JobRow, ScanUploadRow, WorksheetRow
 from service.db.base import utcnow
 from service.jobs.bundles import load_bundle
-from service.jobs.pagework import NeedWorksheet, PageResult, init_worker, process_page
+from service.jobs.pagework import (
+    NeedWorksheet,
+    PageResult,
+    WorksheetBundle,
+    init_worker,
+    process_page,
+)
 from service.jobs.store import PageProblem, store_page, store_unknown_page
+from service.logs import log_context
+from service.repositories.jobs import JobWorkRepository
 from service.storage import LocalStorage
 from service.tasks import stop_gracefully
 from service.webhooks import enqueue_job_event
@@ -62,20 +71,12 @@ def ingest_limits(settings: Settings) -> IngestLimits:
 
 async def claim_job(session: AsyncSession, worker: str, lease_s: float) -> JobRow | None:
     """Claim the oldest claimable scan job for ``worker`` (commits the claim)."""
+    repo = JobWorkRepository(session)
     now = utcnow()
-    claimable = or_(JobRow.status == "queued",
-                    (JobRow.status == "running") & (JobRow.lease_expires_at < now))
-    candidates = (await session.execute(
-        select(JobRow.id).where(JobRow.kind == "scan", claimable).order_by(JobRow.id).limit(5)
-    )).scalars().all()
-    for job_id in candidates:
-        result = await session.execute(
-            update(JobRow).where(JobRow.id == job_id, claimable)
-            .values(status="running", claimed_by=worker, attempts=JobRow.attempts + 1,
-                    lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
-            .execution_options(synchronize_session=False))
+    for job_id in await repo.claimable_jobs(now):
+        claimed = await repo.try_claim(job_id, worker, now, timedelta(seconds=lease_s))
         await session.commit()
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+        if claimed:
             return await session.get(JobRow, job_id, populate_existing=True)
     return None
 
@@ -83,7 +84,7 @@ async def claim_job(session: AsyncSession, worker: str, lease_s: float) -> JobRo
 async def finish_job(session: AsyncSession, job: JobRow, *, error: str | None = None) -> None:
     """Set the final status from what was stored (flush; the caller commits)."""
     upload_id = int(job.payload["upload_id"])
-    done = await _pages_done(session, upload_id)
+    done = await JobWorkRepository(session).pages_done(upload_id)
     job.pages_done = done
     if error is not None and done == 0:
         job.status = "failed"
@@ -95,13 +96,12 @@ async def finish_job(session: AsyncSession, job: JobRow, *, error: str | None = 
     job.finished_at = job.updated_at = utcnow()
     job.lease_expires_at = None
     await session.flush()
+    with log_context(job_id=job.id, upload_id=upload_id):
+        log.info("job finished", extra={
+            "status": job.status, "pages_done": done, "pages_total": job.pages_total,
+            "problems": len(job.problems or ()),
+            "error": error.partition(":")[0] if error else None})  # a message may quote a file
     await enqueue_job_event(session, job)
-
-
-async def _pages_done(session: AsyncSession, upload_id: int) -> int:
-    return int((await session.execute(
-        select(func.count()).select_from(PageRow).where(PageRow.upload_id == upload_id)
-    )).scalar_one())
 
 
 class _JobContext:
@@ -110,8 +110,8 @@ class _JobContext:
     def __init__(self, job: JobRow, upload: ScanUploadRow) -> None:
         self.job = job
         self.upload = upload
-        self.bundles: dict[int, Any] = {}
-        self.worksheets: dict[int, Any] = {}
+        self.bundles: dict[int, WorksheetBundle] = {}
+        self.worksheets: dict[int, WorksheetRow] = {}
         self.question_ids: dict[int, dict[str, int]] = {}
         self.denied: set[int] = set()
 
@@ -128,36 +128,49 @@ async def run_job(job_id: int, factory: async_sessionmaker[AsyncSession], storag
         settings: limits and lease length.
         worker: this runner's id (the lease holder).
     """
-    async with factory() as session:
-        job = await session.get(JobRow, job_id)
-        if job is None:
-            return
-        upload = await session.get(ScanUploadRow, int(job.payload["upload_id"]))
-        if upload is None:
-            job.status, job.error = "failed", "the upload record is missing"
-            await session.commit()
-            return
-        stored = set((await session.execute(
-            select(PageRow.page_index).where(PageRow.upload_id == upload.id))).scalars())
-        ctx = _JobContext(job, upload)
-        hint = job.payload.get("worksheet_id")
-        if hint:
-            await _sanction(session, ctx, int(hint))
-    error: str | None = None
+    with log_context(job_id=job_id):
+        async with factory() as session:
+            job = await session.get(JobRow, job_id)
+            if job is None:
+                return
+            upload = await session.get(ScanUploadRow, int(job.payload["upload_id"]))
+            if upload is None:
+                job.status, job.error = "failed", "the upload record is missing"
+                await session.commit()
+                log.error("job failed: its upload record is missing")
+                return
+            stored = await JobWorkRepository(session).stored_page_indices(upload.id)
+            ctx = _JobContext(job, upload)
+        with log_context(upload_id=upload.id):
+            log.info("job started", extra={"attempt": job.attempts,
+                                           "pages_stored": len(stored)})
+            error = await _read_all(ctx, factory, storage, executor, settings, worker, stored)
+            async with factory() as session:
+                job = await session.get(JobRow, job_id, populate_existing=True)
+                assert job is not None
+                await finish_job(session, job, error=error)
+                await session.commit()
+
+
+async def _read_all(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
+                    storage: LocalStorage, executor: Executor, settings: Settings, worker: str,
+                    stored: set[int]) -> str | None:
+    """Read and store the job's pages; returns the job's error, if it has one."""
     try:
+        hint = ctx.job.payload.get("worksheet_id")
+        if hint:
+            async with factory() as session:
+                await _sanction(session, ctx, int(hint))
         await _read_pages(ctx, factory, storage, executor, settings, worker, stored)
     except ScanFileError as exc:
-        error = f"{exc.code}: {exc}"
+        log.warning("job failed: the scan file cannot be read", extra={"error": exc.code})
+        return f"{exc.code}: {exc}"
     except BrokenProcessPool:
         raise
     except Exception as exc:  # a defect: keep what is stored, report, never loop forever
-        log.exception("job %s failed", job_id)
-        error = f"internal_error: {type(exc).__name__}"
-    async with factory() as session:
-        job = await session.get(JobRow, job_id, populate_existing=True)
-        assert job is not None
-        await finish_job(session, job, error=error)
-        await session.commit()
+        log.exception("job failed")
+        return f"internal_error: {type(exc).__name__}"
+    return None
 
 
 async def _sanction(session: AsyncSession, ctx: _JobContext, worksheet_id: int) -> bool:
@@ -181,7 +194,8 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
     path = storage.path(ctx.upload.storage_key)
     pages: Iterator[PageImage] = iter_pages(path, ingest_limits(settings))
     loop = asyncio.get_running_loop()
-    in_flight: dict[asyncio.Future[Any], PageImage] = {}
+    in_flight: dict[asyncio.Future[PageResult | NeedWorksheet], PageImage] = {}
+    ingest_ms: dict[int, float] = {}
     depth = max(2, 2 * settings.jobs.workers)
     exhausted = False
     broken: BrokenProcessPool | None = None
@@ -198,11 +212,13 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
 
     while not exhausted or in_flight:
         while not exhausted and len(in_flight) < depth:
+            started = time.perf_counter()
             page = await to_thread.run_sync(next, pages, None)
             if page is None:
                 exhausted = True
                 break
             if page.index not in stored:
+                ingest_ms[page.index] = (time.perf_counter() - started) * 1000
                 submit(page)
         if not in_flight:
             break
@@ -222,9 +238,21 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
                         submit(page)
                     continue
                 result = PageResult(page.index, "unknown_worksheet", None, 0, None, None)
-            await _store(ctx, factory, storage, result, settings, worker)
+            timings = {"ingest": ingest_ms.pop(page.index, 0.0), **result.timings_ms}
+            result = dataclasses.replace(result, timings_ms=timings)
+            with log_context(page_index=page.index):
+                _log_read(result)
+                await _store(ctx, factory, storage, result, settings, worker)
     if broken is not None:
         raise broken
+
+
+def _log_read(result: PageResult) -> None:
+    """The page's status and how long each stage took (ingest, identify, align, crop,
+    recognise, grade, student), at DEBUG: one line per page is a lot on a busy server."""
+    if log.isEnabledFor(logging.DEBUG):
+        stages = {f"{stage}_ms": round(ms, 1) for stage, ms in result.timings_ms.items()}
+        log.debug("page read", extra={"status": result.status, **stages})
 
 
 async def _store(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
@@ -248,7 +276,7 @@ async def _store(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
         assert job is not None
         if problem is not None:
             job.problems = [*job.problems, problem.as_dict()]
-        job.pages_done = await _pages_done(session, upload.id)
+        job.pages_done = await JobWorkRepository(session).pages_done(upload.id)
         now = utcnow()
         job.updated_at = now
         job.lease_expires_at = now + timedelta(seconds=settings.jobs.lease_seconds)
@@ -342,11 +370,14 @@ class InProcessRunner:
 
     async def _run(self, job: JobRow) -> None:
         if job.attempts > MAX_ATTEMPTS:
-            async with self.factory() as session:
-                row = await session.get(JobRow, job.id)
-                assert row is not None
-                await finish_job(session, row, error="gave up after repeated worker crashes")
-                await session.commit()
+            with log_context(job_id=job.id):
+                log.error("job failed: gave up after repeated worker crashes",
+                          extra={"attempts": job.attempts})
+                async with self.factory() as session:
+                    row = await session.get(JobRow, job.id)
+                    assert row is not None
+                    await finish_job(session, row, error="gave up after repeated worker crashes")
+                    await session.commit()
             return
         try:
             await run_job(job.id, self.factory, self.storage, self._pool(), self.settings,
@@ -354,9 +385,9 @@ class InProcessRunner:
         except BrokenProcessPool:
             # A worker died (out of memory, a native crash). Stored pages stay; the job is
             # queued again and resumes with a fresh pool.
-            log.error("worker pool broke during job %s; restarting it", job.id)
+            with log_context(job_id=job.id):
+                log.error("worker pool broke during the job; queued again, restarting it")
             self._executor = None
             async with self.factory() as session:
-                await session.execute(update(JobRow).where(JobRow.id == job.id)
-                                      .values(status="queued", lease_expires_at=None))
+                await JobWorkRepository(session).requeue(job.id)
                 await session.commit()

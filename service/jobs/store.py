@@ -7,20 +7,23 @@ is simply read again; a page already stored is never stored twice.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.learner.schedule import ScheduleSettings
-from service.db import GradeRow, PageRow, ResponseRow, ScanUploadRow, StudentRow, WorksheetRow
+from service.db import GradeRow, PageRow, ResponseRow, ScanUploadRow, WorksheetRow
 from service.jobs.pagework import PageResult
 from service.mastery.sync import sync_answers
+from service.repositories.jobs import JobWorkRepository
 from service.storage import LocalStorage
 
 __all__ = ["PageProblem", "crop_key", "grade_row", "store_page", "store_unknown_page"]
+
+log = logging.getLogger(__name__)
 
 # Reader statuses that mean "not a page of a worksheet we know".
 _UNIDENTIFIED = {
@@ -47,21 +50,20 @@ def crop_key(upload_id: int, page_index: int, question_id: str, blank: int) -> s
     return f"crops/{upload_id}/{page_index}/{safe}_{blank}.png"
 
 
-async def _already_stored(session: AsyncSession, upload_id: int, page_index: int) -> bool:
-    found = await session.execute(select(PageRow.id).where(
-        PageRow.upload_id == upload_id, PageRow.page_index == page_index))
-    return found.first() is not None
-
-
 async def store_unknown_page(session: AsyncSession, upload: ScanUploadRow, page_index: int,
                              status: str, problem: str) -> PageProblem | None:
     """Record a page that could not be matched to a worksheet (or could not be read)."""
-    if await _already_stored(session, upload.id, page_index):
+    if await JobWorkRepository(session).page_stored(upload.id, page_index):
         return None
-    session.add(PageRow(upload_id=upload.id, page_index=page_index, status=status,
-                        problem=problem))
+    page = PageRow(upload_id=upload.id, page_index=page_index, status=status, problem=problem)
+    session.add(page)
     await session.flush()
+    _log_stored(page)
     return PageProblem(page_index, status, problem)
+
+
+def _log_stored(page: PageRow) -> None:
+    log.debug("page stored", extra={"page_id": page.id, "status": page.status})
 
 
 async def _student_problem(session: AsyncSession, worksheet: WorksheetRow,
@@ -69,32 +71,22 @@ async def _student_problem(session: AsyncSession, worksheet: WorksheetRow,
     if student_id is None:
         return ("a copy without a student code: assign it to a student in review / "
                 "不记名的卷子，请在复核中指定学生")
-    found = await session.execute(select(StudentRow.id).where(
-        StudentRow.id == student_id, StudentRow.class_id == worksheet.class_id))
-    if found.first() is None:
+    if not await JobWorkRepository(session).on_roster(student_id, worksheet.class_id):
         return (f"the page names student {student_id}, who is not on this class's roster / "
                 "学生不在本班名单中")
     return None
 
 
 def _candidates_note(result: PageResult) -> str:
-    if not result.student_match:  # no handwriting was read (e.g. no roster to match)
+    student = result.student
+    if student is None:  # no handwriting was read (e.g. no roster to match)
         return ""
     # Say what was read even when nothing was: the teacher then knows to look at the comb.
-    note = f"; student number read as {result.student_read or '(nothing)'}"
-    if result.student_candidates:
-        note += "; candidates: " + ", ".join(f"#{sid} ({score:.2f})"
-                                            for sid, score, _ in result.student_candidates)
+    note = f"; student number read as {student.number or '(nothing)'}"
+    if student.candidates:
+        note += "; candidates: " + ", ".join(f"#{c.student_id} ({c.score:.2f})"
+                                            for c in student.candidates)
     return note
-
-
-async def _is_duplicate(session: AsyncSession, worksheet_id: int, page_no: int,
-                        student_id: int) -> bool:
-    found = await session.execute(select(PageRow.id).where(
-        PageRow.worksheet_id == worksheet_id, PageRow.page_no == page_no,
-        PageRow.student_id == student_id,
-        PageRow.status.in_(("graded", "misaligned"))))
-    return found.first() is not None
 
 
 async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanUploadRow,
@@ -116,7 +108,8 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
         The page's problem, if it has one; None for a cleanly graded page or one that was
         already stored.
     """
-    if await _already_stored(session, upload.id, result.page_index):
+    repo = JobWorkRepository(session)
+    if await repo.page_stored(upload.id, result.page_index):
         return None
     if result.status == "blank":
         # Back sides of duplex scans and padding pages: recorded, not a problem.
@@ -136,8 +129,8 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
     if problem is not None:
         status, student_id = "unknown_student", None
         problem += _candidates_note(result)
-    elif student_id is not None and await _is_duplicate(session, worksheet.id,
-                                                         result.code.page, student_id):
+    elif student_id is not None and await repo.page_already_scanned(
+            worksheet.id, result.code.page, student_id):
         return await _store_duplicate(session, upload, result, worksheet, student_id)
     if result.status == "misaligned":
         status = "misaligned"
@@ -150,6 +143,7 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
                    homography=list(result.homography) if result.homography else None)
     session.add(page)
     await session.flush()
+    _log_stored(page)
     await _store_answers(session, storage, upload, result, page, question_ids, schedule)
     if problem is None:
         return None
@@ -161,11 +155,13 @@ async def _store_duplicate(session: AsyncSession, upload: ScanUploadRow, result:
     assert result.code is not None
     problem = (f"page {result.code.page} of this student's copy was already scanned; the "
                "earlier scan is kept / 该页已扫描过，保留先前的结果")
-    session.add(PageRow(upload_id=upload.id, page_index=result.page_index,
-                        worksheet_id=worksheet.id, page_no=result.code.page,
-                        student_id=student_id, student_source="qr", status="duplicate",
-                        problem=problem, alignment_error=result.alignment_error_mm))
+    page = PageRow(upload_id=upload.id, page_index=result.page_index,
+                   worksheet_id=worksheet.id, page_no=result.code.page, student_id=student_id,
+                   student_source="qr", status="duplicate", problem=problem,
+                   alignment_error=result.alignment_error_mm)
+    session.add(page)
     await session.flush()
+    _log_stored(page)
     return PageProblem(result.page_index, "duplicate", problem)
 
 
@@ -191,7 +187,7 @@ async def _store_answers(session: AsyncSession, storage: LocalStorage, upload: S
                           student_id=page.student_id, question_id=qid, blank=a.blank,
                           status=a.status, text=a.text or None, confidence=a.confidence,
                           alternatives=[{"text": t, "confidence": p} for t, p in a.alternatives],
-                          marks=[a.marks] if a.marks else [],
+                          marks=[a.marks.as_json()] if a.marks else [],
                           crop_key=key if key in crops else None)
         session.add(row)
         primary.setdefault(a.question_id, row)
@@ -200,7 +196,7 @@ async def _store_answers(session: AsyncSession, storage: LocalStorage, upload: S
         response = primary.get(g.question_id)
         if response is None:
             continue
-        session.add(grade_row(response, g.grade))
+        session.add(grade_row(response, g.grade.model_dump(mode="json")))
     await session.flush()
     # Mastery and error-book entries commit with the grades or not at all.
     await sync_answers(session, [r.id for r in primary.values()], schedule)

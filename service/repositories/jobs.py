@@ -1,17 +1,38 @@
-"""Jobs as their owners see them: a teacher sees the jobs of their uploads, a device the
-jobs of its own uploads, an admin every job of the school."""
+"""Jobs and the statements the job runner needs.
+
+:class:`JobRepository` is jobs as their owners see them: a teacher sees the jobs of their
+uploads, a device the jobs of its own uploads, an admin every job of the school.
+:class:`JobWorkRepository` is the runner's side: claiming jobs, what is already stored,
+and what a worker needs to read one worksheet. Both flush; the caller commits.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, CursorResult, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
-from service.db import JobRow, ScanUploadRow
+from service.db import (
+    JobRow,
+    PageRow,
+    QuestionRow,
+    ScanUploadRow,
+    SchoolClassRow,
+    StudentRow,
+    TeacherRow,
+    WorksheetItemRow,
+    WorksheetRow,
+)
 from service.errors import NotFound
 from service.policy import scoped
 
-__all__ = ["JobRepository"]
+__all__ = ["JobRepository", "JobWorkRepository", "RosterRow"]
+
+# (student id, student number, name): what matching a handwritten number needs.
+RosterRow = tuple[int, str, str]
 
 
 class JobRepository:
@@ -34,3 +55,98 @@ class JobRepository:
     async def recent(self, limit: int = 50) -> list[tuple[JobRow, ScanUploadRow]]:
         rows = await self.session.execute(self._visible().order_by(JobRow.id.desc()).limit(limit))
         return [(j, u) for j, u in rows.all()]
+
+
+class JobWorkRepository:
+    """The job runner's statements (no actor: the runner works for every school)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- claiming --------------------------------------------------------------------
+
+    @staticmethod
+    def _claimable(now: datetime) -> ColumnElement[bool]:
+        # Queued, or running under a lease that lapsed (its runner died).
+        return or_(JobRow.status == "queued",
+                   (JobRow.status == "running") & (JobRow.lease_expires_at < now))
+
+    async def claimable_jobs(self, now: datetime, limit: int = 5) -> Sequence[int]:
+        """Ids of the oldest scan jobs a runner may claim now."""
+        return (await self.session.execute(
+            select(JobRow.id).where(JobRow.kind == "scan", self._claimable(now))
+            .order_by(JobRow.id).limit(limit))).scalars().all()
+
+    async def try_claim(self, job_id: int, worker: str, now: datetime,
+                        lease: timedelta) -> bool:
+        """Claim one job if it is still claimable (a conditional UPDATE: of two runners
+        racing for a job, one wins)."""
+        result = await self.session.execute(
+            update(JobRow).where(JobRow.id == job_id, self._claimable(now))
+            .values(status="running", claimed_by=worker, attempts=JobRow.attempts + 1,
+                    lease_expires_at=now + lease, updated_at=now)
+            .execution_options(synchronize_session=False))
+        await self.session.flush()
+        assert isinstance(result, CursorResult)
+        return bool(result.rowcount == 1)
+
+    async def requeue(self, job_id: int) -> None:
+        """Put a job back in the queue (its pool died); stored pages stay."""
+        await self.session.execute(update(JobRow).where(JobRow.id == job_id)
+                                   .values(status="queued", lease_expires_at=None))
+        await self.session.flush()
+
+    # -- pages already stored --------------------------------------------------------
+
+    async def pages_done(self, upload_id: int) -> int:
+        return int((await self.session.execute(
+            select(func.count()).select_from(PageRow).where(PageRow.upload_id == upload_id)
+        )).scalar_one())
+
+    async def stored_page_indices(self, upload_id: int) -> set[int]:
+        return set((await self.session.execute(
+            select(PageRow.page_index).where(PageRow.upload_id == upload_id))).scalars())
+
+    async def page_stored(self, upload_id: int, page_index: int) -> bool:
+        found = await self.session.execute(select(PageRow.id).where(
+            PageRow.upload_id == upload_id, PageRow.page_index == page_index))
+        return found.first() is not None
+
+    async def on_roster(self, student_id: int, class_id: int) -> bool:
+        found = await self.session.execute(select(StudentRow.id).where(
+            StudentRow.id == student_id, StudentRow.class_id == class_id))
+        return found.first() is not None
+
+    async def page_already_scanned(self, worksheet_id: int, page_no: int,
+                                   student_id: int) -> bool:
+        """This page of this student's copy was stored (and counts) before."""
+        found = await self.session.execute(select(PageRow.id).where(
+            PageRow.worksheet_id == worksheet_id, PageRow.page_no == page_no,
+            PageRow.student_id == student_id,
+            PageRow.status.in_(("graded", "misaligned"))))
+        return found.first() is not None
+
+    # -- what a worker needs to read one worksheet -----------------------------------
+
+    async def worksheet_in_school(self, worksheet_id: int, school_id: int) -> WorksheetRow | None:
+        return (await self.session.execute(
+            select(WorksheetRow).join(SchoolClassRow, SchoolClassRow.id == WorksheetRow.class_id)
+            .where(WorksheetRow.id == worksheet_id, SchoolClassRow.school_id == school_id)
+        )).scalar_one_or_none()
+
+    async def is_admin(self, teacher_id: int | None) -> bool:
+        teacher = await self.session.get(TeacherRow, teacher_id) if teacher_id else None
+        return teacher is not None and teacher.is_admin
+
+    async def worksheet_questions(self, worksheet_id: int) -> Sequence[QuestionRow]:
+        return (await self.session.execute(
+            select(QuestionRow)
+            .join(WorksheetItemRow, QuestionRow.id == WorksheetItemRow.question_id)
+            .where(WorksheetItemRow.worksheet_id == worksheet_id)
+        )).scalars().all()
+
+    async def roster(self, class_id: int) -> list[RosterRow]:
+        rows = (await self.session.execute(
+            select(StudentRow.id, StudentRow.student_no, StudentRow.name)
+            .where(StudentRow.class_id == class_id).order_by(StudentRow.student_no))).all()
+        return [(int(i), str(no), str(name)) for i, no, name in rows]

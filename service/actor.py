@@ -11,10 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from service.db import SchoolRow, TeacherRow
 
 __all__ = ["LOCAL_USERNAME", "Actor", "ensure_local_actor"]  # and current_actor (lazy)
 
@@ -58,17 +55,10 @@ async def ensure_local_actor(session: AsyncSession, school_name: str) -> Actor:
     Returns:
         The local admin as an actor.
     """
-    teacher = (await session.execute(
-        select(TeacherRow).where(TeacherRow.username == LOCAL_USERNAME)
-    )).scalar_one_or_none()
-    if teacher is None:
-        school = SchoolRow(name=school_name)
-        session.add(school)
-        await session.flush()
-        teacher = TeacherRow(school_id=school.id, username=LOCAL_USERNAME,
-                          display_name="本机教师", is_admin=True)
-        session.add(teacher)
-        await session.flush()
+    # Imported here: the repositories import this module for :class:`Actor`.
+    from service.repositories.accounts import ensure_local_admin
+
+    teacher = await ensure_local_admin(session, LOCAL_USERNAME, school_name)
     return Actor(teacher_id=teacher.id, school_id=teacher.school_id, is_admin=teacher.is_admin)
 
 

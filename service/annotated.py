@@ -17,7 +17,6 @@ from typing import Any
 import cv2
 import numpy as np
 from anyio import to_thread
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.contract import WorksheetLayout
@@ -29,17 +28,9 @@ from errorbook.printing.annotated.paper import (
     render_annotated_class_pdf,
 )
 from ocr.ingest import IngestLimits, iter_pages
-from service.db import (
-    GradeRow,
-    PageRow,
-    QuestionRow,
-    ResponseRow,
-    ScanUploadRow,
-    StudentRow,
-    WorksheetItemRow,
-    WorksheetRow,
-)
+from service.db import GradeRow, PageRow, ResponseRow, StudentRow, WorksheetRow
 from service.errors import NotFound
+from service.repositories.annotated import AnnotatedRepository
 from service.storage import LocalStorage
 
 __all__ = ["annotated_pdf"]
@@ -54,27 +45,6 @@ class _PageJob:
     upload_key: str
     marks: tuple[RegionMark, ...]
     keep_clear: tuple[tuple[float, float, float, float], ...]
-
-
-async def _question_map(session: AsyncSession, worksheet_id: int) -> dict[int, tuple[str, float]]:
-    rows = await session.execute(
-        select(QuestionRow.id, QuestionRow.external_id, QuestionRow.score)
-        .join(WorksheetItemRow, WorksheetItemRow.question_id == QuestionRow.id)
-        .where(WorksheetItemRow.worksheet_id == worksheet_id))
-    return {qid: (ext, float(score)) for qid, ext, score in rows.all()}
-
-
-async def _grades(session: AsyncSession, page_ids: Sequence[int]
-                  ) -> dict[int, list[tuple[ResponseRow, GradeRow | None]]]:
-    rows = await session.execute(
-        select(ResponseRow, GradeRow)
-        .outerjoin(GradeRow, (GradeRow.response_id == ResponseRow.id)
-                   & GradeRow.is_current.is_(True))
-        .where(ResponseRow.page_id.in_(page_ids)))
-    out: dict[int, list[tuple[ResponseRow, GradeRow | None]]] = defaultdict(list)
-    for response, grade in rows.all():
-        out[response.page_id].append((response, grade))
-    return out
 
 
 def _marks(layout: WorksheetLayout, page_no: int, questions: dict[int, tuple[str, float]],
@@ -136,21 +106,15 @@ async def annotated_pdf(session: AsyncSession, storage: LocalStorage, worksheet:
     Raises:
         NotFound: no graded pages for these students.
     """
-    q = (select(PageRow, ScanUploadRow.storage_key, StudentRow)
-         .join(ScanUploadRow, ScanUploadRow.id == PageRow.upload_id)
-         .join(StudentRow, StudentRow.id == PageRow.student_id)
-         .where(PageRow.worksheet_id == worksheet.id, PageRow.status.in_(_SHOWN))
-         .order_by(StudentRow.student_no, PageRow.page_no))
-    if student_ids is not None:
-        q = q.where(PageRow.student_id.in_(student_ids))
-    rows = (await session.execute(q)).all()
+    repo = AnnotatedRepository(session)
+    rows = await repo.scanned_pages(worksheet.id, _SHOWN, student_ids)
     if not rows:
         raise NotFound("no scanned pages to annotate for this worksheet and student(s)",
                        error="no_scanned_pages")
     layout = WorksheetLayout.from_dict(worksheet.layout)
-    questions = await _question_map(session, worksheet.id)
+    questions = await repo.questions(worksheet.id)
     max_total = sum(score for _, score in questions.values())
-    graded = await _grades(session, [p.id for p, _, _ in rows])
+    graded = await repo.graded_responses([p.id for p, _, _ in rows])
     by_student: dict[int, tuple[StudentRow, list[_PageJob]]] = {}
     for page, key, student in rows:
         page_layout = [p for p in layout.pages if p.number == page.page_no]

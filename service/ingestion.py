@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from anyio import to_thread
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +39,7 @@ from service.errors import (
     UnsupportedMediaType,
 )
 from service.jobs.runner import ingest_limits
+from service.repositories.uploads import UploadRepository
 from service.repositories.worksheets import WorksheetRepository
 from service.storage import LocalStorage
 from service.uploads import ReceivedFile
@@ -75,19 +75,12 @@ def _client_error(exc: ScanFileError) -> ClientError:
 
 
 async def _existing(session: AsyncSession, school_id: int, sha256: str) -> ScanUploadRow | None:
-    return (await session.execute(select(ScanUploadRow).where(
-        ScanUploadRow.school_id == school_id, ScanUploadRow.sha256 == sha256))).scalar_one_or_none()
+    return await UploadRepository(session).by_sha256(school_id, sha256)
 
 
 async def _by_key(session: AsyncSession, actor: Actor, key: str) -> ScanUploadRow | None:
-    q = select(ScanUploadRow).where(ScanUploadRow.school_id == actor.school_id,
-                                 ScanUploadRow.idempotency_key == key)
-    device_id = _device_id(actor)
-    if device_id is not None:
-        q = q.where(ScanUploadRow.device_id == device_id)
-    else:
-        q = q.where(ScanUploadRow.teacher_id == actor.teacher_id)
-    return (await session.execute(q.limit(1))).scalar_one_or_none()
+    return await UploadRepository(session).by_idempotency_key(
+        actor.school_id, key, device_id=_device_id(actor), teacher_id=actor.teacher_id)
 
 
 def _device_id(actor: Actor) -> int | None:
@@ -175,14 +168,7 @@ async def _record(session: AsyncSession, actor: Actor, received: ReceivedFile, k
                         size_bytes=received.size, sha256=received.sha256, storage_key=key,
                         idempotency_key=idempotency_key, page_count=pages)
     try:
-        async with session.begin_nested():
-            session.add(job)
-            await session.flush()
-            upload.job_id = job.id
-            session.add(upload)
-            await session.flush()
-            job.payload = {**job.payload, "upload_id": upload.id}
-            await session.flush()
+        await UploadRepository(session).add_with_job(job, upload)
     except IntegrityError:
         # The same bytes arrived concurrently and the other request won: same job.
         earlier = await _existing(session, actor.school_id, received.sha256)

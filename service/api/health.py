@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+
+from service.db.engine import ping
 
 __all__ = ["router"]
 
@@ -24,8 +25,7 @@ async def ready(request: Request) -> JSONResponse:
     if not getattr(state, "ready", False):
         return JSONResponse({"error": "not_ready", "detail": "starting up"}, status_code=503)
     try:
-        async with state.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await ping(state.engine)
     except Exception as exc:  # any driver error means "not ready", never a crash
         return JSONResponse({"error": "not_ready", "detail": f"database: {type(exc).__name__}"},
                             status_code=503)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
-__all__ = ["create_engine", "make_session_factory"]
+__all__ = ["create_engine", "make_session_factory", "ping"]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -46,3 +46,10 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncE
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit (``expire_on_commit=False``)."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Round-trip a trivial query; raises whatever the driver raises when the database is
+    unreachable (the readiness probe turns any error into "not ready")."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

@@ -16,7 +16,7 @@ from service.errors import Conflict, NotFound
 from service.policy import scoped
 
 __all__ = ["DeviceRepository", "create_teacher", "default_school_id", "device_by_key",
-           "teacher_by_id", "teacher_by_username", "touch_device"]
+           "ensure_local_admin", "teacher_by_id", "teacher_by_username", "touch_device"]
 
 # last_used_at is for "is this copier still in use?", not forensics (the audit log is):
 # writing it at most once a minute keeps busy devices from making every request a write.
@@ -70,6 +70,27 @@ async def create_teacher(session: AsyncSession, *, school_id: int, username: str
     except IntegrityError:  # a concurrent request took it between the check and the insert
         raise Conflict(f"the username '{username}' is taken", error="username_taken") from None
     return row
+
+
+async def ensure_local_admin(session: AsyncSession, username: str, school_name: str
+                             ) -> TeacherRow:
+    """The password-less local admin, created (with a school of this name) on first call.
+
+    Args:
+        session: the unit of work (flush only).
+        username: the local account's username.
+        school_name: the default school's name, used only when creating it.
+    """
+    teacher = await teacher_by_username(session, username)
+    if teacher is None:
+        school = SchoolRow(name=school_name)
+        session.add(school)
+        await session.flush()
+        teacher = TeacherRow(school_id=school.id, username=username,
+                             display_name="本机教师", is_admin=True)
+        session.add(teacher)
+        await session.flush()
+    return teacher
 
 
 def _aware(at: datetime) -> datetime:

@@ -162,6 +162,23 @@ class QuestionRepository:
                                           .limit(limit).offset(offset))
         return list(rows.scalars())
 
+    async def knowledge_point_codes_of(self, question_ids: Sequence[int]
+                                       ) -> dict[int, list[str]]:
+        """Each question's knowledge point codes (sorted), by question row id."""
+        if not question_ids:
+            return {}
+        rows = await self.session.execute(
+            select(QuestionKnowledgePointRow.question_id, KnowledgePointRow.code)
+            .join(KnowledgePointRow,
+                  KnowledgePointRow.id == QuestionKnowledgePointRow.knowledge_point_id)
+            .where(QuestionKnowledgePointRow.question_id.in_(question_ids))
+            .order_by(KnowledgePointRow.code))
+        out: dict[int, list[str]] = {}
+        for qid, code in rows.all():
+            out.setdefault(qid, []).append(code)
+        return out
+
+
 
 def _escape_like(text: str) -> str:
     # Knowledge-point codes contain "_", a LIKE wildcard.

@@ -1,0 +1,96 @@
+"""The question bank as the API offers it: import a bank document, export it back, search.
+
+Routers in :mod:`service.api.questions` parse the request and call these; the queries live in
+:class:`service.repositories.questions.QuestionRepository`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from grading.bank import BANK_FORMAT, BankValidationError, parse_bank
+from grading.questions import QUESTION_KINDS
+from service.actor import Actor
+from service.errors import InvalidInput
+from service.repositories.questions import VARIANT_PREFIX, QuestionRepository
+from service.schemas.common import ImportResult, QuestionOut
+
+__all__ = ["export_bank", "import_bank", "search_questions"]
+
+
+async def import_bank(session: AsyncSession, actor: Actor, document: dict[str, Any],
+                      max_questions: int) -> ImportResult:
+    """Import a ``markbook-questions/1`` document into the actor's school (flush only).
+
+    The whole document is validated first (format, unknown knowledge points, ids reserved
+    for generated variants); any problem rejects all of it.
+
+    Raises:
+        InvalidInput: ``invalid_question_bank`` with every problem found.
+    """
+    try:
+        bank = parse_bank(document, max_questions=max_questions)
+    except BankValidationError as exc:
+        raise InvalidInput(f"invalid question bank: {exc}", error="invalid_question_bank",
+                           errors=[p.as_dict() for p in exc.problems]) from exc
+    repo = QuestionRepository(session, actor)
+    declared = {kp.code for kp in bank.knowledge_points}
+    used = {code for q in bank.questions for code in q.knowledge_points}
+    known = declared | set(await repo.knowledge_point_ids(used - declared))
+    problems = [
+        {"where": f"questions[{i}] (id '{q.id}')", "field": "knowledge_points",
+         "message": f"unknown knowledge point '{code}'; declare it in knowledge_points"}
+        for i, q in enumerate(bank.questions) for code in q.knowledge_points if code not in known
+    ] + [
+        {"where": f"questions[{i}] (id '{q.id}')", "field": "id",
+         "message": f"ids starting with '{VARIANT_PREFIX}' are kept for generated variants"}
+        for i, q in enumerate(bank.questions) if q.id.startswith(VARIANT_PREFIX)
+    ]
+    if problems:
+        p = problems[0]
+        raise InvalidInput(f"invalid question bank: {p['where']}: {p['field']}: {p['message']}",
+                           error="invalid_question_bank", errors=problems)
+    created_kps = await repo.upsert_knowledge_points(bank.knowledge_points)
+    kp_ids = await repo.knowledge_point_ids(used)
+    report = await repo.import_questions(bank.questions, kp_ids)
+    return ImportResult(created=len(report.created), updated=len(report.updated),
+                        unchanged=len(report.unchanged),
+                        knowledge_points_created=len(created_kps),
+                        created_ids=report.created, updated_ids=report.updated)
+
+
+async def export_bank(session: AsyncSession, actor: Actor, *, kp: str | None,
+                      subject: str | None) -> dict[str, Any]:
+    """The bank (or a part of it) as a document that imports back unchanged, with every
+    knowledge point its questions use and their parents."""
+    repo = QuestionRepository(session, actor)
+    rows = await repo.search(kp=kp, subject=subject, limit=1_000_000)
+    codes = {c for r in rows for c in r.document["knowledge_points"]}
+    needed = {".".join(c.split(".")[:i]) for c in codes for i in range(1, c.count(".") + 2)}
+    kps = await repo.knowledge_points(needed)
+    return {"format": BANK_FORMAT,
+            "knowledge_points": [{"code": k.code, "name_zh": k.name_zh, "name_en": k.name_en}
+                                 for k in kps],
+            "questions": [r.document for r in rows]}
+
+
+async def search_questions(session: AsyncSession, actor: Actor, *, kp: str | None,
+                           kind: str | None, subject: str | None, limit: int, offset: int
+                           ) -> list[QuestionOut]:
+    """One page of the bank, optionally filtered (``kp`` includes its sub-points).
+
+    Raises:
+        InvalidInput: ``unknown_kind``.
+    """
+    if kind is not None and kind not in QUESTION_KINDS:
+        raise InvalidInput(f"unknown kind '{kind}'; known kinds: {', '.join(QUESTION_KINDS)}",
+                           error="unknown_kind")
+    repo = QuestionRepository(session, actor)
+    rows = await repo.search(kp=kp, kind=kind, subject=subject, limit=limit, offset=offset)
+    kps = await repo.knowledge_point_codes_of([r.id for r in rows])
+    return [QuestionOut(id=r.external_id, kind=r.kind, subject=r.subject, grade=r.grade,
+                        stem=r.stem, difficulty=r.difficulty, score=r.score,
+                        key_revision=r.key_revision, knowledge_points=kps.get(r.id, []),
+                        question=r.document) for r in rows]

@@ -25,12 +25,12 @@ import numpy as np
 from ocr.reading.preprocess import to_gray
 
 __all__ = [
+    "DetectionError",
     "DetectorOptions",
     "FakeDetector",
     "PPOCRDetector",
     "TextBox",
     "TextDetector",
-    "DetectionError",
     "boxes_from_probability",
     "sort_reading_order",
 ]
@@ -120,8 +120,8 @@ def _prepare(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float, float
     gray = to_gray(image)
     h, w = gray.shape
     scale = min(1.0, max_side / max(h, w))
-    nh = max(32, int(round(h * scale / 32)) * 32)
-    nw = max(32, int(round(w * scale / 32)) * 32)
+    nh = max(32, round(h * scale / 32) * 32)
+    nw = max(32, round(w * scale / 32) * 32)
     resized = cv2.resize(gray, (nw, nh), interpolation=cv2.INTER_AREA)
     # The network expects 3 channels normalised to [-1, 1]; grey is repeated.
     return resized.astype(np.float32) / 127.5 - 1.0, w / nw, h / nh
@@ -257,7 +257,7 @@ class PPOCRDetector:
                     batch[j] = prepared[i][0][None]
                 try:
                     maps = self._session.run(None, {self._input: batch})[0]
-                except Exception as exc:  # noqa: BLE001 - any runtime fault is a DetectionError
+                except Exception as exc:  # any runtime fault is a DetectionError
                     raise DetectionError(f"{type(exc).__name__}: {exc}") from exc
                 for j, i in enumerate(chunk):
                     out[i] = np.asarray(maps[j, 0], np.float32)

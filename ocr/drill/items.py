@@ -231,7 +231,7 @@ def _anchor_geometry(gray: np.ndarray, box: Box, x_eq: float) -> tuple[float, fl
     The detector's box may also hold the (taller) handwriting, so the print's own height
     is measured on the character just left of the ``=``: a digit or a bracket.
     """
-    bx0, by0, bx1, by1 = box
+    _, by0, _, by1 = box
     bh = by1 - by0
     wx0 = int(max(0, x_eq - 2.0 * bh))
     wx1 = int(min(gray.shape[1], x_eq + 1.0 * bh))

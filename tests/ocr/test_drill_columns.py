@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from errorbook.printing.fonts import find_cjk_font
 from grading.grade import Verdict
 from ocr.drill.columns import (
     _column_expression,
@@ -29,7 +30,6 @@ from simulation.drill_pages import (
     DrillPage,
     DrillPageOptions,
     DrillTruth,
-    _font_path,
     make_drill_page,
 )
 from simulation.handwriting import GlyphBank
@@ -86,7 +86,8 @@ def test_column_results_read_and_graded(page: DrillPage, read: DrillPageRead) ->
     for t, it in auto:
         want = (Verdict.BLANK if not t.written
                 else Verdict.CORRECT if t.correct else Verdict.INCORRECT)
-        assert it.grade is not None and it.grade.verdict is want, (t, it)
+        assert it.grade is not None, (t, it)
+        assert it.grade.verdict is want, (t, it)
     blanks = [it for t, it in pairs if not t.written]
     assert all(it.result_status == "blank" for it in blanks)
 
@@ -103,7 +104,7 @@ def test_horizontal_page_has_no_column_items(engines: DrillEngines, test_bank: G
 @pytest.mark.parametrize(("symbol", "want"), [("+", "+"), ("-", "-"), ("×", "×"), ("÷", "")])
 def test_operator_glyph_by_shape(symbol: str, want: str) -> None:
     canvas = Image.new("L", (120, 120), 250)
-    font = ImageFont.truetype(_font_path(), 60)
+    font = ImageFont.truetype(str(find_cjk_font()), 60)
     ImageDraw.Draw(canvas).text((60, 60), symbol, font=font, fill=0, anchor="mm")
     assert operator_glyph(np.asarray(canvas), (0, 0, 120, 120)) == want
 
@@ -128,7 +129,7 @@ def test_lone_minus_far_from_its_operand_over_a_thin_skewed_rule(engines: DrillE
     # decide it, without the rule just under it being taken for the operator.
     canvas = Image.new("L", (900, 700), 240)
     draw = ImageDraw.Draw(canvas)
-    font = ImageFont.truetype(_font_path(), 48)
+    font = ImageFont.truetype(str(find_cjk_font()), 48)
     draw.text((500, 200), "212", font=font, fill=0, anchor="ra")
     draw.text((500, 265), "38", font=font, fill=0, anchor="ra")
     draw.text((330, 265), "-", font=font, fill=0, anchor="la")
@@ -137,8 +138,9 @@ def test_lone_minus_far_from_its_operand_over_a_thin_skewed_rule(engines: DrillE
     boxes = engines.detector.detect([page])[0]
     items = find_column_items(page, engines.expressions.read(page, boxes))
     assert [it.expression for it in items] == ["212-38"]
-    x0, y0, x1, y1 = items[0].result_box
-    assert y0 > 325 and y1 - y0 > 60
+    _x0, y0, _x1, y1 = items[0].result_box
+    assert y0 > 325
+    assert y1 - y0 > 60
 
 
 def test_operator_shape_is_read_above_the_rule_not_on_it() -> None:

@@ -77,7 +77,8 @@ def test_help_names_and_explains_every_option(
         name = action.option_strings[-1] if action.option_strings else (
             action.metavar or action.dest)
         assert isinstance(name, str)
-        assert action.help and action.help != argparse.SUPPRESS, f"{path} {name}: no help"
+        assert action.help, f"{path} {name}: no help"
+        assert action.help != argparse.SUPPRESS, f"{path} {name}: help suppressed"
         # argparse shows a positional with choices as {a,b,c} instead of its name.
         shown = (["{" + ",".join(action.choices) + "}"]
                  if not action.option_strings and action.choices and not action.metavar

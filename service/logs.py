@@ -85,9 +85,10 @@ _install_record_factory()
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    """The record's context ids (in their fixed order) and then its extra fields."""
+    """The record's context ids (in their fixed order) and then its extra fields (those
+    that are None are left out)."""
     extra = {k: v for k, v in record.__dict__.items()
-             if k not in _STANDARD and not k.startswith("_")}
+             if k not in _STANDARD and not k.startswith("_") and v is not None}
     ordered = {k: extra.pop(k) for k in CONTEXT_KEYS if k in extra}
     return {**ordered, **extra}
 

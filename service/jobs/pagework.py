@@ -28,6 +28,8 @@ from ocr.ingest import PageImage
 from ocr.marks import MarksReading
 from ocr.pipeline import AnswerRead, RegionSpec, TemplatePage, read_page
 from ocr.students.match import RosterEntry, StudentCandidate
+from service.config import LogSettings
+from service.logs import configure_logging
 
 __all__ = [
     "BLANK_DPI",
@@ -172,7 +174,8 @@ _state: _WorkerState | None = None
 _lock = threading.Lock()
 
 
-def init_worker(recognizer: Any = None, nice: int = 0, cjk_font: str | None = None) -> None:
+def init_worker(recognizer: Any = None, nice: int = 0, cjk_font: str | None = None,
+                log_settings: LogSettings | None = None) -> None:
     """Load the models once per worker process (or once per process for thread mode).
 
     Args:
@@ -181,12 +184,15 @@ def init_worker(recognizer: Any = None, nice: int = 0, cjk_font: str | None = No
             polls) keeps the CPU it needs while workers grind through pages.
         cjk_font: the configured PDF font (``MARKBOOK_CJK_FONT``): a spawned worker renders
             blank templates with the font the sheets were printed with, not a system one.
+        log_settings: a spawned worker's log format and level (it inherits no handlers).
     """
     global _state
     import os
 
     import cv2
 
+    if log_settings is not None:
+        configure_logging(log_settings.format, log_settings.level)
     if nice:
         os.nice(nice)
     if cjk_font is not None:

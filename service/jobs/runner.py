@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ocr.errors import ScanFileError
 from ocr.ingest import IngestLimits, PageImage, iter_pages
-from service.config import Settings
+from service.config import LogSettings, Settings
 from service.db import JobRow, ScanUploadRow, WorksheetRow
 from service.db.base import utcnow
 from service.jobs.bundles import load_bundle
@@ -335,10 +335,11 @@ class InProcessRunner:
                                                      initargs=self._worker_args())
         return self._executor
 
-    def _worker_args(self) -> tuple[None, int, str | None]:
+    def _worker_args(self) -> tuple[None, int, str | None, LogSettings]:
         """``init_worker``'s arguments for a spawned worker: it shares no state with us."""
         font = self.settings.cjk_font
-        return None, self.settings.jobs.worker_nice, str(font) if font is not None else None
+        return (None, self.settings.jobs.worker_nice, str(font) if font is not None else None,
+                self.settings.log)
 
     async def _loop(self) -> None:
         poll = self.settings.jobs.poll_seconds

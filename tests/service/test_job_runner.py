@@ -3,6 +3,7 @@ spawned worker pool with real models."""
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
@@ -99,3 +100,36 @@ async def test_process_pool_reads_pages(tmp_path: Path, db_url: str) -> None:
         assert pages == len(stack.pages) and grades == 2 * 6
 
 
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_job_logs_carry_ids_and_page_timings(tmp_path: Path, db_url: str,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="service.jobs")
+    async with inprocess_client(_settings(tmp_path, db_url)) as api:
+        sheet = await class_and_sheet(api, students=2, questions=3)
+        stack = await scanned_stack(api, sheet, real=False)
+        r = await api.post("/api/v1/scans", content=stack.pdf,
+                           headers={"content-type": "application/pdf"})
+        job_id, upload_id = r.json()["job_id"], r.json()["upload_id"]
+        assert (await wait_job(api, job_id))["status"] == "done"
+    records = [rec for rec in caplog.records if rec.name.startswith("service.jobs")]
+    by_message = {m: [rec for rec in records if rec.getMessage() == m]
+                  for m in ("job started", "page read", "page stored", "job finished")}
+    assert all(by_message.values()), sorted(rec.getMessage() for rec in records)
+    for rec in records:  # every record of the job's work names the job and the upload
+        assert (getattr(rec, "job_id", None), getattr(rec, "upload_id", None)) \
+            == (job_id, upload_id), rec.getMessage()
+    reads = by_message["page read"]
+    assert sorted(rec.page_index for rec in reads) == list(range(len(stack.pages)))
+    assert all(rec.levelno == logging.DEBUG for rec in reads)
+    read = [rec for rec in reads if rec.status == "read"]  # type: ignore[attr-defined]
+    assert read, "no page was read"
+    for rec in read:
+        for stage in ("ingest", "identify", "align", "crop", "recognise"):
+            assert getattr(rec, f"{stage}_ms") >= 0.0, stage
+    stored = by_message["page stored"]
+    assert len({rec.page_id for rec in stored}) == len(stack.pages)
+    finished = by_message["job finished"][0]
+    assert finished.levelno == logging.INFO
+    assert finished.status == "done"  # type: ignore[attr-defined]

@@ -229,6 +229,10 @@ class ReviewRepository:
             .where(ResponseRow.page_id.in_(page_ids), GradeRow.is_current.is_(True)))
         return sorted({int(r) for (r,) in rows.all()})
 
+    async def flush(self) -> None:
+        """Write pending changes to rows this repository handed out (no commit)."""
+        await self.session.flush()
+
     async def set_page_student(self, page: PageRow, student_id: int | None) -> None:
         """Name the page's student, on the page and on every response read from it."""
         page.student_id = student_id

@@ -362,7 +362,7 @@ async def assign_page(session: AsyncSession, actor: Actor, page_id: int,
         page.student_source = "teacher"
         if page.status == "unknown_student":
             page.status, page.problem = "graded", None
-        await session.flush()
+        await repo.flush()
         moved = [page.id] + ([replaced] if replaced is not None else [])
         await sync_answers(session, await repo.primary_responses(moved), schedule)
         await audit.record(session, actor, "review.assign_page", "page", page.id, detail={

@@ -1,0 +1,138 @@
+"""Worksheets: create one from bank questions (its layout frozen with it), describe it, and
+print it (blank copies or a named class set).
+
+Routers in :mod:`service.api.worksheets` parse requests and call these; queries live in the
+worksheet, class and question repositories; layout and PDF rendering run in worker threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from anyio import to_thread
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from errorbook.printing.fonts import FontNotFoundError
+from errorbook.printing.layout import LayoutError, layout_worksheet
+from service.actor import Actor
+from service.db import WorksheetRow
+from service.errors import InvalidInput, NotReady
+from service.printing import CopyRequest, render_copies
+from service.repositories.classes import ClassRepository
+from service.repositories.questions import QuestionRepository, question_from_row
+from service.repositories.worksheets import WorksheetRepository
+from service.schemas.common import WorksheetCreate, WorksheetItemOut, WorksheetOut
+
+__all__ = ["Printout", "create_worksheet", "get_worksheet", "print_worksheet",
+           "worksheet_layout"]
+
+
+@dataclass(frozen=True)
+class Printout:
+    """A rendered PDF and the name to offer it under."""
+
+    data: bytes
+    worksheet_id: int
+    filename: str
+
+
+async def _out(repo: WorksheetRepository, row: WorksheetRow) -> WorksheetOut:
+    items = await repo.items(row.id)
+    base = f"/api/v1/worksheets/{row.id}"
+    return WorksheetOut(
+        id=row.id, title=row.title, class_id=row.class_id, page_size=row.page_size,
+        page_count=row.page_count,
+        items=[WorksheetItemOut(position=i.position, question_id=q.external_id,
+                                key_revision=i.question_revision) for i, q in items],
+        links={"self": base, "layout": f"{base}/layout", "print": f"{base}/print.pdf",
+               "print_per_student": f"{base}/print.pdf?per_student=true"},
+    )
+
+
+async def create_worksheet(session: AsyncSession, actor: Actor, body: WorksheetCreate, *,
+                           max_questions: int) -> WorksheetOut:
+    """Create a worksheet for one of the actor's classes (flush only).
+
+    Raises:
+        InvalidInput: too many or repeated questions, unknown question ids, a layout that
+            cannot be made.
+        NotFound: the class is not the actor's.
+        NotReady: the configured font is missing.
+    """
+    if len(body.question_ids) > max_questions:
+        raise InvalidInput(f"a worksheet holds at most {max_questions} questions",
+                           error="too_many")
+    if len(set(body.question_ids)) != len(body.question_ids):
+        dup = next(q for q in body.question_ids if body.question_ids.count(q) > 1)
+        raise InvalidInput(f"question '{dup}' is listed twice", error="duplicate_question")
+    await ClassRepository(session, actor).get(body.class_id)
+    found = await QuestionRepository(session, actor).by_external_ids(body.question_ids)
+    unknown = [q for q in body.question_ids if q not in found]
+    if unknown:
+        raise InvalidInput(f"unknown question id(s): {', '.join(unknown[:10])}",
+                           error="unknown_question",
+                           errors=[{"question_id": q, "message": "not in the bank"}
+                                   for q in unknown])
+    rows = [found[q] for q in body.question_ids]
+    questions = [question_from_row(r) for r in rows]
+    try:
+        layout = await to_thread.run_sync(layout_worksheet, body.title, questions, body.page_size)
+    except LayoutError as exc:
+        raise InvalidInput(str(exc), error="layout_error") from exc
+    except FontNotFoundError as exc:
+        raise NotReady(str(exc), error="font_missing") from exc
+    repo = WorksheetRepository(session, actor)
+    row = await repo.create(title=body.title, class_id=body.class_id, page_size=body.page_size,
+                            layout=layout.to_dict(), questions=rows)
+    return await _out(repo, row)
+
+
+async def get_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int) -> WorksheetOut:
+    """The worksheet with its items and links.
+
+    Raises:
+        NotFound: no such worksheet, or not the actor's.
+    """
+    repo = WorksheetRepository(session, actor)
+    return await _out(repo, await repo.get(worksheet_id))
+
+
+async def worksheet_layout(session: AsyncSession, actor: Actor, worksheet_id: int
+                           ) -> dict[str, Any]:
+    """Every page's size, markers, QR and answer regions (PDF points, top-left origin)."""
+    row = await WorksheetRepository(session, actor).get(worksheet_id)
+    pages = [{k: v for k, v in page.items() if k != "blocks"} for page in row.layout["pages"]]
+    return {"worksheet_id": row.id, "title": row.title, "page_size": row.page_size,
+            "units": "pt", "origin": "top-left", "pages": pages}
+
+
+async def print_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int, *,
+                          copies: int, per_student: bool, max_copies: int) -> Printout:
+    """``copies`` blank copies, or the class set with each student's name and id.
+
+    Raises:
+        InvalidInput: too many copies, or a class set of an empty class.
+        NotReady: the configured font is missing.
+    """
+    if copies > max_copies:
+        raise InvalidInput(f"at most {max_copies} copies", error="too_many")
+    repo = WorksheetRepository(session, actor)
+    row = await repo.get(worksheet_id)
+    classes = ClassRepository(session, actor)
+    school_class = await classes.get(row.class_id)
+    if per_student:
+        students = await classes.students(row.class_id)
+        if not students:
+            raise InvalidInput("the class has no students yet; import a roster first",
+                               error="empty_class")
+        await repo.ensure_copies(row.id, [s.id for s in students])
+        requests = [CopyRequest(s.id, s.name, s.student_no) for s in students]
+    else:
+        requests = [CopyRequest()] * copies
+    try:
+        pdf = await render_copies(row.layout, row.id, school_class.name, requests)
+    except FontNotFoundError as exc:
+        raise NotReady(str(exc), error="font_missing") from exc
+    suffix = "class-set" if per_student else "blank"
+    return Printout(pdf, row.id, f"{row.title}-{suffix}.pdf")

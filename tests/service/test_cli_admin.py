@@ -28,31 +28,37 @@ async def test_admin_create_then_sign_in(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "created admin 'boss'" in r.stdout
     again = _admin(data, "a long admin password\n", "--password-stdin", username="BOSS")
-    assert again.returncode == 1 and "already exists" in again.stderr
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
     assert "Traceback" not in again.stderr
 
-    app = create_app(Settings(data_dir=data, jobs={"run_in_app": False}))  # type: ignore[arg-type]
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://test") as c:
-            r2 = await c.post("/api/v1/auth/token",
-                              data={"username": "boss", "password": "a long admin password"})
-            assert r2.status_code == 200, r2.text
-            me = await c.get("/api/v1/me", headers={
-                "Authorization": f"Bearer {r2.json()['access_token']}"})
-            assert me.json()["is_admin"] is True and me.json()["display_name"] == "校长"
-            wrong = await c.post("/api/v1/auth/token",
-                                 data={"username": "boss", "password": "a long admin password\n"})
-            assert wrong.status_code == 401  # the newline was not part of the password
+    app = create_app(Settings(data_dir=data, jobs={"run_in_app": False}))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
+    ):
+        r2 = await c.post("/api/v1/auth/token",
+                          data={"username": "boss", "password": "a long admin password"})
+        assert r2.status_code == 200, r2.text
+        me = await c.get("/api/v1/me", headers={
+            "Authorization": f"Bearer {r2.json()['access_token']}"})
+        assert me.json()["is_admin"] is True
+        assert me.json()["display_name"] == "校长"
+        wrong = await c.post("/api/v1/auth/token",
+                             data={"username": "boss", "password": "a long admin password\n"})
+        assert wrong.status_code == 401  # the newline was not part of the password
 
 
 def test_admin_create_refuses_bad_input(tmp_path: Path) -> None:
     data = tmp_path / "var"
     for stdin, message in (("", "empty"), ("\n", "empty"), ("short\n", "too short")):
         r = _admin(data, stdin, "--password-stdin")
-        assert r.returncode == 2 and message in r.stderr, (stdin, r.stderr)
+        assert r.returncode == 2, (stdin, r.stderr)
+        assert message in r.stderr, (stdin, r.stderr)
         assert "Traceback" not in r.stderr
     r = _admin(data, "a long admin password\n")
-    assert r.returncode == 2 and "--password-stdin" in r.stderr
+    assert r.returncode == 2
+    assert "--password-stdin" in r.stderr
     r = _admin(data, "a long admin password\n", "--password-stdin", username="bad name")
-    assert r.returncode == 2 and "username" in r.stderr
+    assert r.returncode == 2
+    assert "username" in r.stderr

@@ -28,12 +28,15 @@ from errorbook.printing.annotated.paper import (
     render_annotated_class_pdf,
 )
 from ocr.ingest import IngestLimits, iter_pages
+from service.actor import Actor
 from service.db import GradeRow, PageRow, ResponseRow, StudentRow, WorksheetRow
 from service.errors import NotFound
+from service.repositories import audit
 from service.repositories.annotated import AnnotatedRepository
+from service.repositories.worksheets import WorksheetRepository
 from service.storage import LocalStorage
 
-__all__ = ["annotated_pdf"]
+__all__ = ["annotated_pdf", "export_annotated"]
 
 BACKGROUND_DPI = 150.0
 _SHOWN = ("graded", "misaligned")
@@ -126,6 +129,26 @@ async def annotated_pdf(session: AsyncSession, storage: LocalStorage, worksheet:
               for sid, (_, jobs) in by_student.items()}
     return await to_thread.run_sync(_render, storage, worksheet.title, by_student, totals,
                                     max_total)
+
+
+async def export_annotated(session: AsyncSession, actor: Actor, storage: LocalStorage,
+                           worksheet_id: int, student_id: int | None = None
+                           ) -> tuple[bytes, str]:
+    """The class's (or one student's) annotated papers of a worksheet the actor may see,
+    recorded in the audit log, with the PDF's file name.
+
+    Raises:
+        NotFound: no such worksheet for the actor, or nothing scanned to annotate.
+    """
+    worksheet = await WorksheetRepository(session, actor).get(worksheet_id)
+    if student_id is None:
+        data = await annotated_pdf(session, storage, worksheet)
+        await audit.record(session, actor, "annotated.export", "worksheet", worksheet_id)
+        return data, f"worksheet-{worksheet_id}-annotated.pdf"
+    data = await annotated_pdf(session, storage, worksheet, [student_id])
+    await audit.record(session, actor, "annotated.export", "worksheet", worksheet_id,
+                       detail={"student_id": student_id})
+    return data, f"worksheet-{worksheet_id}-student-{student_id}.pdf"
 
 
 def _total(graded: dict[int, list[tuple[ResponseRow, GradeRow | None]]],

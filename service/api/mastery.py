@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from errorbook.learner.schedule import EntryState
 from service.api.deps import ActorDep, AdminDep, SessionDep, SettingsDep
-from service.mastery.fit import fit_school
-from service.mastery.practice import plan_practice
-from service.mastery.report import (
-    class_mastery,
-    class_progress,
-    student_mastery,
-    student_progress,
-    student_ref,
-)
-from service.repositories import audit
+from service.mastery.recommend import fit_and_record, recommendations
+from service.mastery.report import class_mastery, class_progress, student_mastery, student_progress
 from service.repositories.mastery import MasteryRepository
 from service.schemas.mastery import (
     ClassMasteryOut,
     ClassProgressOut,
     ProgressOut,
-    RecommendationOut,
     RecommendationsOut,
     StudentMasteryOut,
 )
@@ -72,19 +61,7 @@ async def get_recommendations(
 ) -> RecommendationsOut:
     """Practice for the student's most overdue entries: similar bank questions and
     generated variants, each with the reason it was picked. Nothing is stored."""
-    repo = MasteryRepository(session, actor)
-    student, cls = await repo.student(student_id)
-    entries = await repo.entries([student.id], [EntryState.OPEN.value,
-                                                EntryState.PRACTISING.value])
-    entries = entries[:settings.mastery.book_entries]
-    planned = await plan_practice(session, cls.school_id, student.id, entries, n)
-    return RecommendationsOut(
-        student=student_ref(student), generated_on=datetime.now(UTC).date(),
-        items=[RecommendationOut(
-            question_id=p.question.id, kind=p.origin, stem=p.question.stem,
-            knowledge_points=list(p.question.knowledge_points), for_entry=p.entry_id,
-            for_question=p.for_question, score=round(p.score, 4), reason_zh=p.reason_zh,
-            reason_en=p.reason_en) for p in planned])
+    return await recommendations(session, actor, student_id, n, settings.mastery)
 
 
 @router.post("/mastery:fit")
@@ -92,17 +69,4 @@ async def fit_mastery(session: SessionDep, actor: AdminDep,
                       settings: SettingsDep) -> dict[str, Any]:
     """Re-estimate each knowledge point's parameters (prior, learn, guess, slip) from the
     school's answers by EM, then replay every student's mastery with them (admins)."""
-    report = await fit_school(session, actor.school_id, settings.mastery)
-    body = {
-        "answers": report.answers, "seconds": round(report.seconds, 3),
-        "states_replayed": report.states_replayed,
-        "knowledge_points": {code: {
-            "fitted": r.fitted, "reason": r.reason, "n_answers": r.n_answers,
-            "n_students": r.n_students, "iterations": r.iterations,
-            "prior": r.params.prior, "learn": r.params.learn, "guess": r.params.guess,
-            "slip": r.params.slip} for code, r in sorted(report.results.items())},
-    }
-    await audit.record(session, actor, "mastery.fit", "school", actor.school_id,
-                       detail={"answers": report.answers,
-                               "fitted": sum(r.fitted for r in report.results.values())})
-    return body
+    return await fit_and_record(session, actor, settings.mastery)

@@ -18,12 +18,19 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from anyio import to_thread
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from grading.answer_groups import AnswerRow, common_wrong_answers
 from grading.causes import CAUSE_LABELS, CauseCode
 from grading.grade import Verdict
+from service.actor import Actor
 from service.db import GradeRow, StudentRow, WorksheetRow
-from service.repositories.results import Answer, ItemInfo
+from service.errors import NotFound
+from service.repositories import audit
+from service.repositories.results import Answer, ItemInfo, ResultsRepository
 from service.schemas.results import (
     CauseOut,
     ClassSummaryOut,
@@ -34,12 +41,16 @@ from service.schemas.results import (
     StudentResultOut,
     WrongAnswerOut,
 )
+from service.storage import LocalStorage, StorageKeyError
 
 __all__ = [
     "build_results",
     "cause_out",
     "crop_url",
+    "export_results_csv",
+    "load_results",
     "questions_csv",
+    "response_crop_png",
     "student_ref",
     "students_csv",
     "wrong_answers",
@@ -282,3 +293,46 @@ def questions_csv(results: ResultsOut) -> bytes:
                      str(q.correct), rate, str(q.needs_review), str(q.not_scanned),
                      _text(wrong)])
     return _csv(rows)
+
+
+async def load_results(session: AsyncSession, actor: Actor, worksheet_id: int) -> ResultsOut:
+    """The results document of a worksheet the actor may see.
+
+    Raises:
+        NotFound: no such worksheet for the actor.
+    """
+    repo = ResultsRepository(session, actor)
+    ws = await repo.worksheet(worksheet_id)
+    items = await repo.items(ws.id)
+    roster = await repo.roster(ws.class_id)
+    answers = await repo.answers(ws.id)
+    submitted = await repo.submitted(ws.id)
+    return build_results(ws, items, roster, answers, submitted)
+
+
+async def export_results_csv(session: AsyncSession, actor: Actor, worksheet_id: int,
+                             by: Literal["student", "question"]) -> tuple[bytes, str]:
+    """The results as CSV (per student, or per question) and a human file name; the export
+    is recorded in the audit log."""
+    results = await load_results(session, actor, worksheet_id)
+    data = students_csv(results) if by == "student" else questions_csv(results)
+    await audit.record(session, actor, "results.export", "worksheet", worksheet_id,
+                       detail={"format": "csv", "by": by})
+    return data, f"{results.title}-{'成绩' if by == 'student' else '逐题分析'}.csv"
+
+
+async def response_crop_png(session: AsyncSession, actor: Actor, storage: LocalStorage,
+                        response_id: int) -> bytes:
+    """The stored crop (PNG) of one answer region the actor may see.
+
+    Raises:
+        NotFound: ``no_crop`` when the response has none or it is missing from storage.
+    """
+    key = await ResultsRepository(session, actor).crop_key(response_id)
+    if key is None:
+        raise NotFound(f"response {response_id} has no crop", error="no_crop")
+    try:
+        return await to_thread.run_sync(storage.get_bytes, key)
+    except (FileNotFoundError, StorageKeyError) as exc:
+        raise NotFound(f"the crop of response {response_id} is missing from storage",
+                       error="no_crop") from exc

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
-import numpy as np
-from anyio import to_thread
 from fastapi import APIRouter, Query, Request, Response
 
-from ocr.errors import ScanFileError
-from ocr.ingest import IngestLimits, iter_pages
 from service.api.deps import ActorDep, SessionDep, SettingsDep
-from service.errors import NotFound
 from service.jobs.runner import ingest_limits
-from service.repositories.review import ReviewRepository
 from service.review.decisions import assign_page, decide
+from service.review.images import page_png
 from service.review.queue import review_queue
 from service.schemas.results import (
     AssignPage,
@@ -25,7 +19,6 @@ from service.schemas.results import (
     ReviewPage,
     ReviewQueueOut,
 )
-from service.storage import LocalStorage, StorageKeyError
 
 __all__ = ["router"]
 
@@ -64,42 +57,13 @@ async def assign_page_student(page_id: int, body: AssignPage, session: SessionDe
     return await assign_page(session, actor, page_id, body, settings.mastery.schedule())
 
 
-def _png(image: np.ndarray) -> bytes:
-    import cv2
-
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 3])
-    if not ok:
-        raise ValueError("PNG encoding failed")
-    return bytes(buf.tobytes())
-
-
-def _render_page(path: Path, index: int, limits: IngestLimits) -> bytes | None:
-    # Pages are decoded one at a time; stopping at the wanted one keeps memory flat.
-    for page in iter_pages(path, limits):
-        if page.index == index:
-            return _png(page.image)
-    return None
-
-
 @router.get("/pages/{page_id}/image.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
 async def page_image(page_id: int, request: Request, session: SessionDep, actor: ActorDep,
                      settings: SettingsDep) -> Response:
     """The scanned page as uploaded (greyscale PNG): the stored page image if there is one,
     else re-rendered from the uploaded file."""
-    page, upload = await ReviewRepository(session, actor).page(page_id)
-    storage: LocalStorage = request.app.state.storage
-    data: bytes | None = None
-    try:
-        if page.image_key and storage.exists(page.image_key):
-            data = await to_thread.run_sync(storage.get_bytes, page.image_key)
-        else:
-            data = await to_thread.run_sync(_render_page, storage.path(upload.storage_key),
-                                            page.page_index, ingest_limits(settings))
-    except (OSError, StorageKeyError, ScanFileError) as exc:
-        raise NotFound(f"the image of page {page_id} is unavailable ({exc})",
-                       error="no_image") from exc
-    if data is None:
-        raise NotFound(f"the upload has no page {page.page_index}", error="no_image")
+    data = await page_png(session, actor, request.app.state.storage, page_id,
+                          ingest_limits(settings))
     return Response(data, media_type="image/png",
                     headers={"Cache-Control": "private, max-age=3600"})

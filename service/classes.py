@@ -1,0 +1,100 @@
+"""Classes and rosters: create a class, show it, add students (a JSON list or a roster CSV;
+all or nothing).
+
+Routers in :mod:`service.api.classes` parse requests and call these; queries live in
+:class:`service.repositories.classes.ClassRepository`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.actor import Actor
+from service.db import SchoolClassRow, StudentRow
+from service.errors import BadRequest, Conflict, PayloadTooLarge
+from service.repositories.classes import ClassRepository, NewStudent
+from service.roster import parse_roster_csv
+from service.schemas.common import ClassCreate, ClassOut, StudentIn, StudentOut, StudentsAdded
+
+__all__ = ["add_students", "create_class", "get_class", "import_roster"]
+
+
+def _student_out(s: StudentRow) -> StudentOut:
+    return StudentOut(id=s.id, student_no=s.student_no, name=s.name, pinyin=s.pinyin)
+
+
+async def _class_out(repo: ClassRepository, row: SchoolClassRow) -> ClassOut:
+    students = await repo.students(row.id)
+    return ClassOut(id=row.id, name=row.name, grade=row.grade, subject=row.subject,
+                    student_count=len(students), students=[_student_out(s) for s in students])
+
+
+async def create_class(session: AsyncSession, actor: Actor, body: ClassCreate) -> ClassOut:
+    """A new, empty class owned by the actor (flush only)."""
+    row = await ClassRepository(session, actor).create(body.name, body.grade, body.subject)
+    return ClassOut(id=row.id, name=row.name, grade=row.grade, subject=row.subject,
+                    student_count=0, students=[])
+
+
+async def get_class(session: AsyncSession, actor: Actor, class_id: int) -> ClassOut:
+    """A class with its roster.
+
+    Raises:
+        NotFound: no such class for the actor.
+    """
+    repo = ClassRepository(session, actor)
+    return await _class_out(repo, await repo.get(class_id))
+
+
+async def _add(repo: ClassRepository, class_id: int, students: Sequence[NewStudent],
+               lines: Sequence[int] | None = None) -> StudentsAdded:
+    await repo.get(class_id)
+    taken = await repo.existing_student_nos(class_id, [s.student_no for s in students])
+    if taken:
+        errors = [
+            {"line" if lines else "index": (lines[i] if lines else i), "student_no": s.student_no,
+             "message": f"student_no {s.student_no} is already in this class"}
+            for i, s in enumerate(students) if s.student_no in taken
+        ]
+        raise Conflict(f"{len(errors)} student number(s) already in the class: "
+                       f"{', '.join(sorted(taken)[:5])}; nothing was imported",
+                       error="duplicate_student", errors=errors)
+    rows = await repo.add_students(class_id, students)
+    return StudentsAdded(created=len(rows), students=[_student_out(s) for s in rows])
+
+
+async def add_students(session: AsyncSession, actor: Actor, class_id: int,
+                       body: Sequence[StudentIn], *, max_rows: int) -> StudentsAdded:
+    """Add students from a JSON list; all or nothing.
+
+    Raises:
+        BadRequest: an empty list.
+        PayloadTooLarge: more than ``max_rows`` students.
+        Conflict: ``duplicate_student`` for a number listed twice or already in the class.
+    """
+    if not body:
+        raise BadRequest("the list of students is empty", error="empty")
+    if len(body) > max_rows:
+        raise PayloadTooLarge(f"at most {max_rows} students per request")
+    seen: dict[str, int] = {}
+    errors = []
+    for i, s in enumerate(body):
+        if s.student_no in seen:
+            errors.append({"index": i, "student_no": s.student_no,
+                           "message": f"duplicate of item {seen[s.student_no]}"})
+        seen.setdefault(s.student_no, i)
+    if errors:
+        raise Conflict(f"student_no {errors[0]['student_no']} appears twice; nothing was imported",
+                       error="duplicate_student", errors=errors)
+    students = [NewStudent(s.student_no, s.name, s.pinyin) for s in body]
+    return await _add(ClassRepository(session, actor), class_id, students)
+
+
+async def import_roster(session: AsyncSession, actor: Actor, class_id: int, data: bytes, *,
+                        max_rows: int) -> StudentsAdded:
+    """Add students from a roster CSV (see :func:`service.roster.parse_roster_csv`); all or
+    nothing, errors naming CSV lines."""
+    students, lines = parse_roster_csv(data, max_rows=max_rows)
+    return await _add(ClassRepository(session, actor), class_id, students, lines)

@@ -13,7 +13,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from errorbook.printing.fonts import FontNotFoundError, register_cjk_font
+from errorbook.printing.fonts import FontNotFoundError, find_cjk_font, register_cjk_font
 from service.actor import ensure_local_actor
 from service.api import (
     annotated,
@@ -43,7 +43,7 @@ from service.storage import LocalStorage
 from service.tasks import stop_gracefully
 from service.webhooks import run_deliveries
 
-__all__ = ["ConfigurationError", "create_app"]
+__all__ = ["ConfigurationError", "check_configured_font", "create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,22 @@ async def _stop_webhooks(task: asyncio.Task[None], stop: asyncio.Event,
     # and the next start retries it.
     await stop_gracefully(task)
     await http.aclose()
+
+
+def check_configured_font(settings: Settings) -> None:
+    """Fail fast, before a server starts, when the configured font cannot be embedded
+    (for a command line that prefers one clear line to the lifespan's traceback).
+
+    Raises:
+        ConfigurationError: ``MARKBOOK_CJK_FONT`` names a file that is not an embeddable
+            TrueType font.
+    """
+    if settings.cjk_font is None:
+        return
+    try:
+        find_cjk_font(settings.cjk_font)
+    except FontNotFoundError as exc:
+        raise ConfigurationError(f"MARKBOOK_CJK_FONT={settings.cjk_font}: {exc}") from exc
 
 
 async def _register_font(settings: Settings) -> str | None:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from service.app import ConfigurationError, create_app
+from service.app import ConfigurationError, check_configured_font, create_app
 from service.config import Settings
 
 
@@ -19,7 +19,7 @@ async def test_live_and_ready(client: httpx.AsyncClient) -> None:
     assert r.json()["checks"] == {"database": "ok", "pdf_font": "ok"}
 
 
-async def test_not_ready_before_startup(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_not_ready_before_startup(tmp_path: Path) -> None:
     app = create_app(Settings(data_dir=tmp_path))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
@@ -49,7 +49,10 @@ def test_a_configured_font_that_is_missing_is_bad_configuration(tmp_path: Path) 
 async def test_a_configured_font_that_cannot_be_embedded_stops_start_up(tmp_path: Path) -> None:
     bogus = tmp_path / "fake.ttf"
     bogus.write_bytes(b"not a font")
-    app = create_app(Settings(data_dir=tmp_path, cjk_font=bogus))
+    settings = Settings(data_dir=tmp_path, cjk_font=bogus)
+    with pytest.raises(ConfigurationError, match=r"MARKBOOK_CJK_FONT=.*fake\.ttf"):
+        check_configured_font(settings)
+    app = create_app(settings)
     with pytest.raises(ConfigurationError, match=r"MARKBOOK_CJK_FONT=.*fake\.ttf"):
         async with app.router.lifespan_context(app):
             pass  # pragma: no cover - start-up must fail

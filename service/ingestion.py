@@ -39,12 +39,13 @@ from service.errors import (
     UnsupportedMediaType,
 )
 from service.jobs.runner import ingest_limits
+from service.repositories import audit
 from service.repositories.uploads import UploadRepository
 from service.repositories.worksheets import WorksheetRepository
 from service.storage import LocalStorage
 from service.uploads import ReceivedFile
 
-__all__ = ["Accepted", "accept_scan"]
+__all__ = ["Accepted", "accept_scan", "receive_upload", "worksheet_hint"]
 
 _EXT = {"pdf": "pdf", "tiff": "tif", "jpeg": "jpg", "png": "png", "heic": "heic"}
 _CONTENT_TYPE = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg",
@@ -176,3 +177,38 @@ async def _record(session: AsyncSession, actor: Actor, received: ReceivedFile, k
             raise
         return _accepted(earlier, duplicate=True)
     return Accepted(job.id, upload.id, False, pages)
+
+
+def worksheet_hint(query: int | None, field: str | None) -> int | None:
+    """The worksheet hint of an upload: the query parameter, else the multipart field.
+
+    Raises:
+        InvalidInput: ``bad_worksheet_id`` for a field that is not a number.
+    """
+    if query is not None:
+        return query
+    if field in (None, ""):
+        return None
+    try:
+        return int(str(field))
+    except ValueError:
+        raise InvalidInput("worksheet_id must be a number", error="bad_worksheet_id") from None
+
+
+async def receive_upload(session: AsyncSession, storage: LocalStorage, settings: Settings,
+                         actor: Actor, received: ReceivedFile, *, worksheet_id: int | None,
+                         idempotency_key: str | None, ip: str | None) -> Accepted:
+    """Accept an HTTP upload (see :func:`accept_scan`) and audit a new one.
+
+    Args:
+        worksheet_id: the query parameter's hint; the multipart field is used without one.
+        ip: the client's address, for the audit log.
+    """
+    hint = worksheet_hint(worksheet_id, received.fields.get("worksheet_id"))
+    accepted = await accept_scan(session, storage, settings, actor, received,
+                                 worksheet_id=hint, idempotency_key=idempotency_key)
+    if not accepted.duplicate:
+        await audit.record(session, actor, "scan.upload", "job", accepted.job_id, ip=ip,
+                           detail={"upload_id": accepted.upload_id, "pages": accepted.pages,
+                                   "bytes": received.size})
+    return accepted

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response
-from pydantic import BaseModel
 
 from service.api.deps import IngestActorDep, SessionDep, SettingsDep
-from service.errors import InvalidInput, PayloadTooLarge
-from service.ingestion import accept_scan
+from service.errors import PayloadTooLarge
+from service.ingestion import receive_upload
 from service.ratelimit import limit_per_actor, upload_rate
-from service.repositories import audit
+from service.schemas.scans import ScanAccepted
 from service.storage import LocalStorage
 from service.uploads import receive_scan
 
@@ -20,25 +19,6 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1", tags=["scans"])
 # Per teacher or device key: a runaway copier cannot flood the queue.
 _upload_limit = [Depends(limit_per_actor("uploads", upload_rate, "uploads"))]
-
-
-class ScanAccepted(BaseModel):
-    job_id: int
-    upload_id: int
-    duplicate: bool
-    pages: int
-    status_url: str
-
-
-def _worksheet_hint(query: int | None, field: str | None) -> int | None:
-    if query is not None:
-        return query
-    if field in (None, ""):
-        return None
-    try:
-        return int(str(field))
-    except ValueError:
-        raise InvalidInput("worksheet_id must be a number", error="bad_worksheet_id") from None
 
 
 async def _ingest(request: Request, response: Response, background: BackgroundTasks,
@@ -53,14 +33,9 @@ async def _ingest(request: Request, response: Response, background: BackgroundTa
     received = await receive_scan(request.stream(), request.headers.get("content-type", ""),
                                   storage, limit,
                                   filename=request.headers.get("x-filename", "scan")[:255])
-    hint = _worksheet_hint(worksheet_id, received.fields.get("worksheet_id"))
-    accepted = await accept_scan(session, storage, settings, actor, received,
-                                 worksheet_id=hint, idempotency_key=idempotency_key)
-    if not accepted.duplicate:
-        await audit.record(session, actor, "scan.upload", "job", accepted.job_id,
-                           ip=request.client.host if request.client else None,
-                           detail={"upload_id": accepted.upload_id, "pages": accepted.pages,
-                                   "bytes": received.size})
+    accepted = await receive_upload(session, storage, settings, actor, received,
+                                    worksheet_id=worksheet_id, idempotency_key=idempotency_key,
+                                    ip=request.client.host if request.client else None)
     runner = request.app.state.runner
     if runner is not None and not accepted.duplicate:
         background.add_task(runner.notify)  # runs after the commit and the response

@@ -41,6 +41,7 @@ __all__ = [
     "QuestionInfo",
     "StudentRead",
     "WorksheetBundle",
+    "clear_templates",
     "init_worker",
     "layout_digest",
     "process_page",
@@ -207,6 +208,12 @@ def init_worker(recognizer: Any = None, nice: int = 0, cjk_font: str | None = No
             return
         cv2.setNumThreads(1)  # one worker per core: no OpenCV thread pool on top
         _state = _WorkerState(recognizer or build_default_recognizer())
+
+
+def clear_templates() -> None:
+    """Forget this process's blank templates (tests that rebuild a worksheet in place)."""
+    if _state is not None:
+        _state.templates.clear()
 
 
 def _worker_state() -> _WorkerState:

@@ -193,9 +193,9 @@ def fresh_templates() -> Iterator[None]:
     test would be used for another test's different worksheet 1. Start and end empty."""
     from service.jobs import pagework
 
-    pagework._state.get("templates", {}).clear()
+    pagework.clear_templates()
     yield
-    pagework._state.get("templates", {}).clear()
+    pagework.clear_templates()
 
 
 async def test_scanned_class_results_end_to_end(client: httpx.AsyncClient,

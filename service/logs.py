@@ -3,7 +3,8 @@
 Code that works on a job, an upload or a page wraps the work in :func:`log_context`; every
 record created inside it, by any logger and in any task that inherits the context, carries
 ``job_id``, ``upload_id``, ``page_index`` and ``page_id`` as attributes (tests read them
-from ``caplog``) and in the formatted line. Event fields go in ``extra=``.
+from ``caplog``) and in the formatted line. Event fields go in ``extra=``; ids go only
+through :func:`log_context` (logging refuses an ``extra`` key the record already has).
 
 Records carry ids, statuses, counts and timings only: never names, tokens, SQL parameters
 or images, so a log can be shared with whoever maintains the server.

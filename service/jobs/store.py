@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from errorbook.learner.schedule import ScheduleSettings
 from service.db import GradeRow, PageRow, ResponseRow, ScanUploadRow, WorksheetRow
 from service.jobs.pagework import PageResult
+from service.logs import log_context
 from service.mastery.sync import sync_answers
 from service.repositories.jobs import JobWorkRepository
 from service.storage import LocalStorage
@@ -63,7 +64,8 @@ async def store_unknown_page(session: AsyncSession, upload: ScanUploadRow, page_
 
 
 def _log_stored(page: PageRow) -> None:
-    log.debug("page stored", extra={"page_id": page.id, "status": page.status})
+    with log_context(page_id=page.id):
+        log.debug("page stored", extra={"status": page.status})
 
 
 async def _student_problem(session: AsyncSession, worksheet: WorksheetRow,

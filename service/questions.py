@@ -6,8 +6,10 @@ Routers in :mod:`service.api.questions` parse the request and call these; the qu
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grading.bank import BANK_FORMAT, BankValidationError, parse_bank
@@ -31,7 +33,9 @@ async def import_bank(session: AsyncSession, actor: Actor, document: dict[str, A
         InvalidInput: ``invalid_question_bank`` with every problem found.
     """
     try:
-        bank = parse_bank(document, max_questions=max_questions)
+        # Validating a large bank is CPU work: off the event loop.
+        bank = await to_thread.run_sync(partial(parse_bank, document,
+                                                max_questions=max_questions))
     except BankValidationError as exc:
         raise InvalidInput(f"invalid question bank: {exc}", error="invalid_question_bank",
                            errors=[p.as_dict() for p in exc.problems]) from exc

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -13,6 +13,7 @@ from service.mastery.exports import (
     student_book_data,
     student_book_pdf,
 )
+from service.schemas.errorbooks import ErrorBookOut
 from service.storage import LocalStorage
 
 __all__ = ["router"]
@@ -36,7 +37,7 @@ def _storage(request: Request) -> LocalStorage:
 
 @router.get("/students/{student_id}/errorbook")
 async def student_errorbook_json(student_id: int, request: Request, session: SessionDep,
-                                 actor: ActorDep, settings: SettingsDep) -> dict[str, Any]:
+                                 actor: ActorDep, settings: SettingsDep) -> ErrorBookOut:
     """The student's current error book as data: the entries it reviews and its practice
     sheet (worksheet id, each item's question with its key, the entry it practises and
     why it was chosen). Builds the book exactly as the PDF does (and reuses it)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -13,6 +13,7 @@ from service.repositories.mastery import MasteryRepository
 from service.schemas.mastery import (
     ClassMasteryOut,
     ClassProgressOut,
+    FitOut,
     ProgressOut,
     RecommendationsOut,
     StudentMasteryOut,
@@ -66,7 +67,7 @@ async def get_recommendations(
 
 @router.post("/mastery:fit")
 async def fit_mastery(session: SessionDep, actor: AdminDep,
-                      settings: SettingsDep) -> dict[str, Any]:
+                      settings: SettingsDep) -> FitOut:
     """Re-estimate each knowledge point's parameters (prior, learn, guess, slip) from the
     school's answers by EM, then replay every student's mastery with them (admins)."""
     return await fit_and_record(session, actor, settings.mastery)

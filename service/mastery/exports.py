@@ -7,7 +7,7 @@ Routers in :mod:`service.api.errorbooks` call these and only wrap the bytes in a
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,12 @@ from service.errors import NotFound
 from service.mastery.books import build_book
 from service.repositories import audit
 from service.repositories.mastery import MasteryRepository
+from service.schemas.errorbooks import (
+    ErrorBookEntryOut,
+    ErrorBookOut,
+    ErrorBookSummaryOut,
+    PracticeItemOut,
+)
 from service.storage import LocalStorage
 
 __all__ = ["class_books_pdf", "class_key_pdf", "student_book_data", "student_book_pdf"]
@@ -28,29 +34,31 @@ KeyPlacement = Literal["end", "none"]
 
 
 async def student_book_data(session: AsyncSession, actor: Actor, storage: LocalStorage,
-                            student_id: int, settings: MasterySettings) -> dict[str, Any]:
+                            student_id: int, settings: MasterySettings) -> ErrorBookOut:
     """The student's current book as data (built exactly as the PDF is, and reused)."""
     student, cls = await MasteryRepository(session, actor).student(student_id)
     built = await build_book(session, storage, student, cls, settings,
                              created_by=actor.teacher_id)
     book = built.book
     practice = book.practice.items if book.practice else ()
-    return {
-        "errorbook_id": built.errorbook_id, "worksheet_id": built.worksheet_id,
-        "reused": built.reused, "title": book.title,
-        "summary": {"open": book.summary.open_count,
-                    "practising": book.summary.practising_count,
-                    "resolved": book.summary.resolved_count,
-                    "resolution_rate": book.summary.resolution_rate},
-        "entries": [{"entry_id": e.entry_id, "number": e.number, "question_id": e.question.id,
-                     "stem": e.question.stem, "student_answer": e.student_answer_text,
-                     "correct_answer": e.correct_answer, "cause_zh": e.cause_zh,
-                     "knowledge_point": e.kp_name_zh, "mastery": e.mastery, "state": e.state}
-                    for e in book.entries],
-        "practice": [{"number": i.number, "question": i.question.model_dump(mode="json"),
-                      "answer": i.answer_text, "entry_id": i.entry_id,
-                      "reason_zh": i.reason_zh} for i in practice],
-    }
+    return ErrorBookOut(
+        errorbook_id=built.errorbook_id, worksheet_id=built.worksheet_id,
+        reused=built.reused, title=book.title,
+        summary=ErrorBookSummaryOut(open=book.summary.open_count,
+                                    practising=book.summary.practising_count,
+                                    resolved=book.summary.resolved_count,
+                                    resolution_rate=book.summary.resolution_rate),
+        entries=[ErrorBookEntryOut(
+            entry_id=e.entry_id, number=e.number, question_id=e.question.id,
+            stem=e.question.stem, student_answer=e.student_answer_text,
+            correct_answer=e.correct_answer, cause_zh=e.cause_zh,
+            knowledge_point=e.kp_name_zh, mastery=e.mastery, state=e.state)
+            for e in book.entries],
+        practice=[PracticeItemOut(
+            number=i.number, question=i.question.model_dump(mode="json"),
+            answer=i.answer_text, entry_id=i.entry_id, reason_zh=i.reason_zh)
+            for i in practice],
+    )
 
 
 async def student_book_pdf(session: AsyncSession, actor: Actor, storage: LocalStorage,

@@ -7,7 +7,6 @@ Routers in :mod:`service.api.mastery` call these; queries live in the repositori
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +18,7 @@ from service.mastery.practice import plan_practice
 from service.mastery.report import student_ref
 from service.repositories import audit
 from service.repositories.mastery import MasteryRepository
-from service.schemas.mastery import RecommendationOut, RecommendationsOut
+from service.schemas.mastery import FitOut, KpFitOut, RecommendationOut, RecommendationsOut
 
 __all__ = ["fit_and_record", "recommendations"]
 
@@ -48,19 +47,18 @@ async def recommendations(session: AsyncSession, actor: Actor, student_id: int, 
 
 
 async def fit_and_record(session: AsyncSession, actor: Actor, settings: MasterySettings
-                         ) -> dict[str, Any]:
+                         ) -> FitOut:
     """Fit the actor's school (see :func:`service.mastery.fit.fit_school`), record it in the
     audit log, and describe the result per knowledge point code."""
     report = await fit_school(session, actor.school_id, settings)
-    body = {
-        "answers": report.answers, "seconds": round(report.seconds, 3),
-        "states_replayed": report.states_replayed,
-        "knowledge_points": {code: {
-            "fitted": r.fitted, "reason": r.reason, "n_answers": r.n_answers,
-            "n_students": r.n_students, "iterations": r.iterations,
-            "prior": r.params.prior, "learn": r.params.learn, "guess": r.params.guess,
-            "slip": r.params.slip} for code, r in sorted(report.results.items())},
-    }
+    body = FitOut(
+        answers=report.answers, seconds=round(report.seconds, 3),
+        states_replayed=report.states_replayed,
+        knowledge_points={code: KpFitOut(
+            fitted=r.fitted, reason=r.reason, n_answers=r.n_answers,
+            n_students=r.n_students, iterations=r.iterations,
+            prior=r.params.prior, learn=r.params.learn, guess=r.params.guess,
+            slip=r.params.slip) for code, r in sorted(report.results.items())})
     await audit.record(session, actor, "mastery.fit", "school", actor.school_id,
                        detail={"answers": report.answers,
                                "fitted": sum(r.fitted for r in report.results.values())})

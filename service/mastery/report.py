@@ -20,6 +20,7 @@ from service.schemas.mastery import (
     MasteryCell,
     ProgressOut,
     StudentMasteryOut,
+    StudentProgressRow,
     StudentRef,
 )
 
@@ -167,14 +168,14 @@ async def class_progress(repo: MasteryRepository, class_id: int) -> ClassProgres
         by_student[e.student_id].append(e)
     events = await repo.events(ids)
     kps = await repo.knowledge_points({c for _, c, _, _ in events})
-    rows: list[dict[str, object]] = []
+    rows: list[StudentProgressRow] = []
     for s in students:
         mine = by_student.get(s.id, [])
         c = _counts(mine)
-        rows.append({"student": student_ref(s).model_dump(), "entries": len(mine),
-                     "open": c[EntryState.OPEN], "practising": c[EntryState.PRACTISING],
-                     "resolved": c[EntryState.RESOLVED],
-                     "resolution_rate": resolution_rate(EntryState(e.state) for e in mine)})
+        rows.append(StudentProgressRow(
+            student=student_ref(s), entries=len(mine), open=c[EntryState.OPEN],
+            practising=c[EntryState.PRACTISING], resolved=c[EntryState.RESOLVED],
+            resolution_rate=resolution_rate(EntryState(e.state) for e in mine)))
     resolved = sum(1 for e in entries if e.state == EntryState.RESOLVED.value)
     return ClassProgressOut(
         class_id=cls.id, entries_total=len(entries), entries_resolved=resolved,

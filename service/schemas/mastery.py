@@ -10,6 +10,8 @@ __all__ = [
     "ClassMasteryOut",
     "ClassProgressOut",
     "EntryOut",
+    "FitOut",
+    "KpFitOut",
     "KpMastery",
     "KpScoreRate",
     "MasteryCell",
@@ -17,6 +19,7 @@ __all__ = [
     "RecommendationOut",
     "RecommendationsOut",
     "StudentMasteryOut",
+    "StudentProgressRow",
     "StudentRef",
 ]
 
@@ -94,12 +97,23 @@ class ProgressOut(BaseModel):
     entries: list[EntryOut]
 
 
+class StudentProgressRow(BaseModel):
+    """One student's line in the class progress: entries per state and resolution rate."""
+
+    student: StudentRef
+    entries: int
+    open: int
+    practising: int
+    resolved: int
+    resolution_rate: float | None
+
+
 class ClassProgressOut(BaseModel):
     class_id: int
     entries_total: int
     entries_resolved: int
     resolution_rate: float | None
-    students: list[dict[str, object]]
+    students: list[StudentProgressRow]
     score_rates: list[KpScoreRate]
 
 
@@ -119,3 +133,26 @@ class RecommendationsOut(BaseModel):
     student: StudentRef
     generated_on: date
     items: list[RecommendationOut]
+
+
+class KpFitOut(BaseModel):
+    """One knowledge point's fit: whether EM ran (and why not), data used, parameters."""
+
+    fitted: bool
+    reason: str
+    n_answers: int
+    n_students: int
+    iterations: int
+    prior: float
+    learn: float
+    guess: float
+    slip: float
+
+
+class FitOut(BaseModel):
+    """What a school fit did: answers used, time taken, states replayed, per point."""
+
+    answers: int
+    seconds: float
+    states_replayed: int
+    knowledge_points: dict[str, KpFitOut]

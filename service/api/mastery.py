@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from service.api.deps import ActorDep, AdminDep, SessionDep, SettingsDep
 from service.mastery.recommend import fit_and_record, recommendations
 from service.mastery.report import class_mastery, class_progress, student_mastery, student_progress
-from service.repositories.mastery import MasteryRepository
 from service.schemas.mastery import (
     ClassMasteryOut,
     ClassProgressOut,
@@ -29,14 +28,14 @@ async def get_student_mastery(student_id: int, session: SessionDep,
                               actor: ActorDep) -> StudentMasteryOut:
     """Per knowledge point: the mastery estimate (BKT), its band, attempts, recent trend;
     parents (``math.add``) rolled up from the points below them."""
-    return await student_mastery(MasteryRepository(session, actor), student_id)
+    return await student_mastery(session, actor, student_id)
 
 
 @router.get("/classes/{class_id}/mastery")
 async def get_class_mastery(class_id: int, session: SessionDep,
                             actor: ActorDep) -> ClassMasteryOut:
     """The class × knowledge-point matrix and the class mean per knowledge point."""
-    return await class_mastery(MasteryRepository(session, actor), class_id)
+    return await class_mastery(session, actor, class_id)
 
 
 @router.get("/students/{student_id}/progress")
@@ -44,7 +43,7 @@ async def get_student_progress(student_id: int, session: SessionDep,
                                actor: ActorDep) -> ProgressOut:
     """The student's error-book entries (open → practising → resolved), the error
     resolution rate (错题解决率) and each knowledge point's score rate per week."""
-    return await student_progress(MasteryRepository(session, actor), student_id)
+    return await student_progress(session, actor, student_id)
 
 
 @router.get("/classes/{class_id}/progress")
@@ -52,7 +51,7 @@ async def get_class_progress(class_id: int, session: SessionDep,
                              actor: ActorDep) -> ClassProgressOut:
     """Resolution rate per student and for the class; weekly score rates per knowledge
     point over the class."""
-    return await class_progress(MasteryRepository(session, actor), class_id)
+    return await class_progress(session, actor, class_id)
 
 
 @router.get("/students/{student_id}/recommendations")

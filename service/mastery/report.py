@@ -6,8 +6,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from errorbook.learner.rollup import rollup
 from errorbook.learner.schedule import EntryState, resolution_rate
+from service.actor import Actor
 from service.db import ErrorEntryRow, KnowledgePointRow, MasteryStateRow, QuestionRow, StudentRow
 from service.mastery.sync import state_from_row
 from service.repositories.mastery import MasteryRepository
@@ -39,9 +42,10 @@ def student_ref(s: StudentRow) -> StudentRef:
     return StudentRef(id=s.id, student_no=s.student_no, name=s.name)
 
 
-async def student_mastery(repo: MasteryRepository, student_id: int) -> StudentMasteryOut:
+async def student_mastery(session: AsyncSession, actor: Actor, student_id: int) -> StudentMasteryOut:
     """Per knowledge point: the estimate, its band, attempts, trend, and the rolled-up
     parents of the points with data (``math.add`` from ``math.add.carry`` …)."""
+    repo = MasteryRepository(session, actor)
     student, cls = await repo.student(student_id)
     rows = await repo.states([student.id])
     return StudentMasteryOut(student=student_ref(student), class_id=cls.id,
@@ -87,8 +91,9 @@ async def _kp_list(repo: MasteryRepository,
     return sorted(out, key=lambda r: r.code)
 
 
-async def class_mastery(repo: MasteryRepository, class_id: int) -> ClassMasteryOut:
+async def class_mastery(session: AsyncSession, actor: Actor, class_id: int) -> ClassMasteryOut:
     """The class × knowledge-point matrix (leaf points with data) and the class mean."""
+    repo = MasteryRepository(session, actor)
     cls, students = await repo.school_class(class_id)
     rows = await repo.states([s.id for s in students])
     matrix: dict[str, dict[str, MasteryCell]] = defaultdict(dict)
@@ -133,8 +138,9 @@ def _entry_out(e: ErrorEntryRow, q: QuestionRow | None) -> EntryOut:
                     resolved_at=e.resolved_at)
 
 
-async def student_progress(repo: MasteryRepository, student_id: int) -> ProgressOut:
+async def student_progress(session: AsyncSession, actor: Actor, student_id: int) -> ProgressOut:
     """The student's error-book entries, resolution rate and weekly score rates."""
+    repo = MasteryRepository(session, actor)
     student, _cls = await repo.student(student_id)
     entries = await repo.entries([student.id])
     questions = await repo.questions({e.question_id for e in entries})
@@ -157,9 +163,10 @@ def _counts(entries: Sequence[ErrorEntryRow]) -> dict[EntryState, int]:
     return counts
 
 
-async def class_progress(repo: MasteryRepository, class_id: int) -> ClassProgressOut:
+async def class_progress(session: AsyncSession, actor: Actor, class_id: int) -> ClassProgressOut:
     """Per student and for the class: entries, resolution rate; weekly score rates per
     knowledge point over the whole class."""
+    repo = MasteryRepository(session, actor)
     cls, students = await repo.school_class(class_id)
     ids = [s.id for s in students]
     entries = await repo.entries(ids)

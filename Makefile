@@ -34,8 +34,12 @@ $(STAMP): pyproject.toml $(LOCK_DEV) $(LOCK_BUILD)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+# The demo's class writes with real handwriting when the shared datasets are at hand (the
+# folder beside the checkout, or MARKBOOK_DATASETS_DIR), else with font glyphs.
+DEMO_DATASETS := $(or $(MARKBOOK_DATASETS_DIR),$(wildcard ../shared/datasets))
+
 demo: $(STAMP)
-	$(VENV)/bin/markbook demo --out demo-output
+	$(if $(DEMO_DATASETS),MARKBOOK_DATASETS_DIR=$(DEMO_DATASETS)) $(VENV)/bin/markbook demo --out demo-output
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

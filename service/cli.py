@@ -28,9 +28,14 @@ def _fail(text: str, code: int = 1) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.app import create_app
+    from service.app import ConfigurationError, check_configured_font, create_app
 
-    uvicorn.run(create_app(get_settings()), host=args.host, port=args.port,
+    settings = get_settings()
+    try:  # one clear line for an unusable configured font, not the lifespan's traceback
+        check_configured_font(settings)
+    except ConfigurationError as exc:
+        return _fail(f"bad configuration: {exc}", 2)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port,
                 log_level=args.log_level)
     return 0
 

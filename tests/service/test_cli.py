@@ -63,3 +63,17 @@ def test_demo_writes_printable_worksheets(tmp_path: Path) -> None:
     class_set = pdfium.PdfDocument(out / "worksheet-1-class-set.pdf")
     blank = pdfium.PdfDocument(out / "worksheet-1-blank.pdf")
     assert len(class_set) == 30 * len(blank)
+
+
+def test_serve_refuses_an_unusable_configured_font(tmp_path: Path) -> None:
+    """A configured font that is not an embeddable TrueType file stops ``serve`` before it
+    listens, with one line naming the setting (no silent fallback, no traceback)."""
+    fake = tmp_path / "not-a-font.ttf"
+    fake.write_text("plain text", encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "MARKBOOK_DATA_DIR": str(tmp_path / "var"),
+           "HOME": str(tmp_path), "MARKBOOK_CJK_FONT": str(fake)}
+    r = subprocess.run([sys.executable, "-m", "service.cli", "serve", "--port", "1"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "MARKBOOK_CJK_FONT" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -57,7 +57,8 @@ SATURATED_DETAIL = ("most choice regions on this page read every option as marke
 # A box too faint to read but not empty (``ocr.regions.has_faint_trace``) still reads
 # ``blank``, with this confidence: below the review policy's acceptance, so a teacher looks
 # before it scores zero. About 2 in 7 of the boxes so flagged on calibration pages were
-# truly blank (docs/scan-reading.md), hence 0.3 rather than a token value.
+# truly blank (docs/decisions/0006-repair-ink-the-copier-thinned.md), hence 0.3 rather
+# than a token value.
 FAINT_BLANK_CONFIDENCE = 0.3
 FAINT_DETAIL = "faint marks in the box, too little ink to read: check it was left blank"
 

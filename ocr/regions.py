@@ -230,7 +230,8 @@ def has_faint_trace(stats: InkStats, *, min_trace_mm2: float = 0.25) -> bool:
     The middle band between blank and written: too little ink to read, too much to be
     sure nothing was written (a light pencil answer the copier binarised into fragments).
     Such a blank is not certain, so it goes to a teacher. The default was measured on
-    calibration-split pages (docs/scan-reading.md): it flags 2 of 1,072 truly blank
-    boxes, eraser smudges included, and 5 of the 7 written answers that read as blank.
+    calibration-split pages (docs/decisions/0006-repair-ink-the-copier-thinned.md): it
+    flags 2 of 1,072 truly blank boxes, eraser smudges included, and 5 of the 7 written
+    answers that read as blank.
     """
     return not has_ink(stats) and stats.trace_mm2 >= min_trace_mm2

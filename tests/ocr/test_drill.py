@@ -1,7 +1,7 @@
 """Free-form drill pages: real detector and readers on synthetic pages with real handwriting.
 
-Bounds below were measured on these seeded pages and the 20-page bench (docs/drill-pages.md)
-and set a little under what was measured, so a regression fails and noise does not.
+Bounds below were measured on these seeded pages and the 20-page bench (docs/benchmarks.md,
+bench_drill) and set a little under what was measured, so a regression fails and noise does not.
 """
 
 from __future__ import annotations

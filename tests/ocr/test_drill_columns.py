@@ -1,7 +1,8 @@
 """Column arithmetic (竖式) on drill pages: real detector and readers, real handwriting.
 
 Bounds were measured on these seeded pages and the bench's vertical pages
-(docs/drill-pages.md) and set a little under, so a regression fails and noise does not.
+(docs/benchmarks.md, bench_drill) and set a little under, so a regression fails and noise
+does not.
 """
 
 from __future__ import annotations

@@ -141,7 +141,8 @@ def main() -> dict[str, str]:
     t_packed, stats = _best(lambda: _e_step(packed, theta), args.repeats)  # type: ignore[arg-type]
     ll_packed = float(stats.loglik.sum())  # type: ignore[attr-defined]
     t_py, ll_py = _best(lambda: sum(python_e_step(s, p0) for s in data.values()), 1)
-    assert isinstance(ll_vec, float) and isinstance(ll_py, float)
+    assert isinstance(ll_vec, float)
+    assert isinstance(ll_py, float)
     assert math.isclose(ll_vec, ll_py, rel_tol=1e-9), (ll_vec, ll_py)
     assert math.isclose(ll_packed, ll_py, rel_tol=1e-9), (ll_packed, ll_py)
 

@@ -270,14 +270,14 @@ def main() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="markbook-bench-") as tmp:
         data_dir = Path(tmp) / "var"
         t = time.perf_counter()
-        pdf, pages = asyncio.run(prepare(data_dir, args.students, args.pages_per_student, args.seed))
+        pdf, _pages = asyncio.run(prepare(data_dir, args.students, args.pages_per_student, args.seed))
         prep = time.perf_counter() - t
         res = measure_service(data_dir, pdf, args.workers)
         base = baseline(pdf, data_dir, args.workers)
     job = res["job"]
     e2e = job["pages_done"] / res["wall_s"] * 60
     acks = sorted(res["acks_ms"])
-    p99 = acks[min(len(acks) - 1, int(round(0.99 * (len(acks) - 1))))]
+    p99 = acks[min(len(acks) - 1, round(0.99 * (len(acks) - 1)))]
     out = {
         "pages": job["pages_done"], "job_status": job["status"],
         "problems": len(job["problems"]),
@@ -293,8 +293,8 @@ def main() -> dict[str, Any]:
         "workers": args.workers, "cpus": os.cpu_count(),
     }
     for k, v in out.items():
-        print(f"{k:>28}: {v}")  # noqa: T201
-    print(f"targets: >= 150 pages/min end to end -> {'met' if e2e >= 150 else 'NOT met'}")  # noqa: T201
+        print(f"{k:>28}: {v}")
+    print(f"targets: >= 150 pages/min end to end -> {'met' if e2e >= 150 else 'NOT met'}")
     return out
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from anyio import to_thread
 
-__all__ = ["WRITE_BATCH", "LocalStorage", "StoredBlob", "StorageKeyError"]
+__all__ = ["WRITE_BATCH", "LocalStorage", "StorageKeyError", "StoredBlob"]
 
 WRITE_BATCH = 1024 * 1024
 _KEY = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*$")

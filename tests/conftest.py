@@ -171,4 +171,4 @@ def sample_roster() -> bytes:
 @pytest.fixture
 def tmp_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
-    yield tmp_path
+    return tmp_path

@@ -14,6 +14,7 @@ Celery backend can implement it by enqueueing :func:`run_job` on its workers ins
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
@@ -355,10 +356,8 @@ class InProcessRunner:
             except Exception:
                 log.exception("job runner iteration failed")
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=poll)
-            except TimeoutError:
-                pass
 
     async def _loop_once_for_tests(self) -> bool:
         """Claim and run at most one job now (tests drive the runner step by step)."""

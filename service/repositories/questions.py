@@ -57,7 +57,7 @@ class QuestionRepository:
             select(KnowledgePointRow.code, KnowledgePointRow.id)
             .where(KnowledgePointRow.code.in_(codes))
         )
-        return {code: kp_id for code, kp_id in rows.all()}
+        return dict(rows.all())
 
     async def knowledge_points(self, codes: Iterable[str]) -> list[KnowledgePointRow]:
         """The stored knowledge points among ``codes``, parents before children."""

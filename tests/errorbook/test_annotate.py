@@ -179,7 +179,8 @@ def test_review_marks_are_grey_and_listed(scanned: Scanned) -> None:
     top = int(45 * MM * RASTER)  # below the header: no red at all, only grey question marks
     assert red[top:].sum() == 0
     text = pdfium.PdfDocument(pdf)[0].get_textpage().get_text_range()
-    assert "待复核" in text and "得分 待定" in text
+    assert "待复核" in text
+    assert "得分 待定" in text
     assert text.count("?") >= len(lp.regions)
 
 
@@ -191,10 +192,13 @@ def test_total_extracts_big_on_the_first_page_and_text_is_chinese(scanned: Scann
     # The big total sits at the top right, under the title and left of the QR code.
     corner = tp.get_text_bounded(left=width * 0.55, bottom=height - 45 * MM, right=width,
                                  top=height - 9 * MM)
-    assert "87.5" in corner and "/100" in corner
+    assert "87.5" in corner
+    assert "/100" in corner
     first = tp.get_text_range()
-    assert "王小明（20250301）" in first and "三年级 综合练习（批改）" in first
-    assert "得分 87.5/100" in first and "第 1/3 页" in first
+    assert "王小明（20250301）" in first
+    assert "三年级 综合练习（批改）" in first
+    assert "得分 87.5/100" in first
+    assert "第 1/3 页" in first
     corner2 = doc[1].get_textpage().get_text_bounded(left=width * 0.55, bottom=height - 45 * MM,
                                                      right=width, top=height - 9 * MM)
     assert "87.5" not in corner2, "the big total belongs on the first page only"
@@ -299,13 +303,16 @@ def test_placement_avoids_answers_and_the_page_edge() -> None:
     # A neighbour directly above it: above is taken too, so it must go left.
     above = MarkRequest((480.0, 260.0, 560.0, 294.0), Verdict.INCORRECT, 18.0, "0/2", 9.0)
     places = place_marks([edge, above], sheet)
-    assert places[0].side == "left" and places[0].overlap == 0
-    assert places[1].side == "right" and places[1].overlap == 0
+    assert places[0].side == "left"
+    assert places[0].overlap == 0
+    assert places[1].side == "right"
+    assert places[1].overlap == 0
     for p in places:
         for r in (edge.region, above.region):
             assert p.block[2] <= r[0] or p.block[0] >= r[2] or p.block[3] <= r[1] \
                 or p.block[1] >= r[3]
-        assert 0 <= p.block[0] and p.block[2] <= sheet[0]
+        assert p.block[0] >= 0
+        assert p.block[2] <= sheet[0]
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

@@ -104,7 +104,8 @@ def test_class_set_sections_start_on_odd_pages(class_set: tuple[list[Any], bytes
     for owner, first in starts.items():
         run = [f for f in footers if f[1] == owner]
         assert [f[2] for f in run] == list(range(1, len(run) + 1))
-        assert all(f[3] == len(run) for f in run) and len(run) % 2 == 0
+        assert all(f[3] == len(run) for f in run)
+        assert len(run) % 2 == 0
         assert run[0][0] + 1 == first
     # The cover's table says where each book starts.
     cover = "".join(t for (_, owner, _, _), t in zip(footers, texts, strict=True)
@@ -112,7 +113,8 @@ def test_class_set_sections_start_on_odd_pages(class_set: tuple[list[Any], bytes
     for b in books:
         row = re.search(re.escape(b.student_name) + r".*?(\d+)\s*$", cover, re.M)
         assert row and int(row.group(1)) == starts[b.student_name], b.student_name
-    assert "李老师" in cover and "周五前交回练习页" in cover
+    assert "李老师" in cover
+    assert "周五前交回练习页" in cover
 
 
 def test_cards_are_whole_and_texts_present(class_set: tuple[list[Any], bytes]) -> None:
@@ -150,7 +152,8 @@ def test_practice_pages_read_back(class_set: tuple[list[Any], bytes]) -> None:
         book, i = codes[text]
         layout_page = book.practice.layout.pages[i]
         ident, upright = identify_page(img)
-        assert ident.status == "identified" and ident.code == parse_page_code(text)
+        assert ident.status == "identified"
+        assert ident.code == parse_page_code(text)
         markers = [(m.marker_id, m.box) for m in layout_page.markers]
         al = align_with_markers(upright, markers)
         assert al is not None and al.ok and al.error_mm < 0.5, al
@@ -160,7 +163,8 @@ def test_practice_pages_read_back(class_set: tuple[list[Any], bytes]) -> None:
             want = np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
             assert np.abs(corners[m.marker_id] - want).max() <= 1.0 * MM * PX
         page_text = doc[k].get_textpage().get_text_range()
-        assert book.student_name in page_text and book.practice.layout.title in page_text
+        assert book.student_name in page_text
+        assert book.practice.layout.title in page_text
         seen.add(text)
     assert seen == set(codes), "a practice page is missing or has no readable QR"
 
@@ -179,8 +183,8 @@ def test_nothing_outside_the_margins(class_set: tuple[list[Any], bytes]) -> None
             if not text[i:i + 1].strip():
                 continue
             left, bottom, right, top = tp.get_charbox(i)
-            assert MARGIN_X - 1 <= left and right <= w - MARGIN_X + 1, (k + 1, text[i])
-            assert 8 * MM <= bottom and top <= h - 8 * MM, (k + 1, text[i])
+            assert left >= MARGIN_X - 1 and right <= w - MARGIN_X + 1, (k + 1, text[i])
+            assert bottom >= 8 * MM and top <= h - 8 * MM, (k + 1, text[i])
             if bottom < CONTENT_BOTTOM_INSET:
                 below.append(text[i])
         if not practice:
@@ -245,7 +249,8 @@ def test_crop_is_embedded_at_most_40mm_tall() -> None:
     for img in images:
         left, bottom, right, top = img.get_bounds()
         assert top - bottom <= 40 * MM + 0.5
-        assert left >= MARGIN_X and right <= w - MARGIN_X
+        assert left >= MARGIN_X
+        assert right <= w - MARGIN_X
     heights = sorted(i.get_bounds()[3] - i.get_bounds()[1] for i in images)
     assert heights[-1] == pytest.approx(40 * MM, abs=0.5)  # the tall one, scaled down
 
@@ -263,7 +268,8 @@ def test_answer_key_placement_and_teacher_key() -> None:
     answers = [it.answer_text for it in b.practice.items]
     with_key = _texts(pdfium.PdfDocument(render_student_book(b)))
     key_pages = [t for t in with_key if "参考答案" in t]
-    assert len(key_pages) == 1 and key_pages[0] is not with_key[0]
+    assert len(key_pages) == 1
+    assert key_pages[0] is not with_key[0]
     assert not any("参考答案" in t for t in with_key[:-2])  # last page or the one before
     assert "你的答案" not in key_pages[0]
     for a in answers:
@@ -277,7 +283,8 @@ def test_answer_key_placement_and_teacher_key() -> None:
     assert any("参考答案" in t and b.practice.items[0].reason_zh in t for t in teacher)
     books = [b, _book(2, 1, practice=4)]
     key = "".join(_texts(pdfium.PdfDocument(render_answer_key(books))))
-    assert all(x.student_name in key for x in books) and "你的答案" not in key
+    assert all(x.student_name in key for x in books)
+    assert "你的答案" not in key
 
 
 def test_duplex_off_is_compact_and_duplex_pads() -> None:
@@ -286,7 +293,8 @@ def test_duplex_off_is_compact_and_duplex_pads() -> None:
     padded = pdfium.PdfDocument(render_student_book(b))
     assert len(compact) == 3  # review, practice, key
     texts = _texts(padded)
-    assert len(padded) == 6 and [("本页空白" in t) for t in texts] == [
+    assert len(padded) == 6
+    assert [("本页空白" in t) for t in texts] == [
         False, True, False, True, False, True]
 
 
@@ -294,7 +302,9 @@ def test_empty_book_still_prints_a_summary() -> None:
     b = replace(_book(0, 1, practice=0), entries=(),
                 summary=BookSummary(0, 0, 5, 1.0, ()))
     texts = _texts(pdfium.PdfDocument(render_student_book(b)))
-    assert "没有新的错题" in texts[0] and "100%" in texts[0] and "暂无数据" in texts[0]
+    assert "没有新的错题" in texts[0]
+    assert "100%" in texts[0]
+    assert "暂无数据" in texts[0]
 
 
 def test_model_validation_names_the_field() -> None:
@@ -317,7 +327,8 @@ def test_model_validation_names_the_field() -> None:
 def test_crop_png_is_greyscale_and_sized() -> None:
     png = demo_crop_png("85", (400, 120), seed=1)
     with Image.open(io.BytesIO(png)) as im:
-        assert im.size == (400, 120) and im.mode == "L"
+        assert im.size == (400, 120)
+        assert im.mode == "L"
         assert np.asarray(im).min() < 100  # there is ink
 
 

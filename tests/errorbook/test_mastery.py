@@ -98,7 +98,8 @@ def test_difficulty_shifts_guess_and_slip_and_evidence_strength() -> None:
     assert item_guess_slip(P, 0.0) == (P.guess, P.slip)
     g_hard, s_hard = item_guess_slip(P, 2.0)
     g_easy, s_easy = item_guess_slip(P, -2.0)
-    assert g_hard < P.guess < g_easy and s_easy < P.slip < s_hard
+    assert g_hard < P.guess < g_easy
+    assert s_easy < P.slip < s_hard
     # Clamped at ±4 logits; the sum stays below 1 even at the extremes.
     assert item_guess_slip(P, 40.0) == item_guess_slip(P, 4.0)
     assert sum(item_guess_slip(BktParams(guess=0.29, slip=0.29), 4.0)) < 1.0
@@ -143,10 +144,12 @@ def test_band_contains_estimate_and_narrows_with_evidence() -> None:
         assert 0.0 <= lo <= s.p_mastery <= hi <= 1.0
         widths.append(hi - lo)
         s = update(s, obs(1.0 if i % 4 else 0.0, i=i), P)
-    assert widths[0] > 0.4 and widths[-1] < widths[0] / 2
+    assert widths[0] > 0.4
+    assert widths[-1] < widths[0] / 2
     lo90, hi90 = s.band(0.9)
     lo50, hi50 = s.band(0.5)
-    assert lo90 < lo50 and hi50 <= hi90 + 1e-12  # both ≈ 1 here
+    assert lo90 < lo50
+    assert hi50 <= hi90 + 1e-12
     assert MasteryState(p_mastery=1.0, attempts=5).band()[1] == 1.0
     with pytest.raises(ValueError):
         s.band(1.0)
@@ -162,7 +165,7 @@ def test_replay_is_the_fold_in_time_order_and_deterministic() -> None:
     assert replay(list(reversed(answers)), P) == folded
     assert replay([], P) == initial_state(P)
     # A teacher override changes one grade; the replay differs only through it.
-    changed = answers[:1] + [obs(1.0, 1.0, 1)] + answers[2:]
+    changed = [*answers[:1], obs(1.0, 1.0, 1), *answers[2:]]
     assert replay(changed, P).p_mastery > folded.p_mastery
     assert pickle.loads(pickle.dumps(folded)) == folded
 
@@ -242,7 +245,8 @@ def test_rollup_weights_by_attempts_and_adds_prefixes() -> None:
     assert add.p_mastery == pytest.approx((0.2 * 30 + 0.8 * 10) / 40)
     assert add.attempts == 40
     assert add.children == ("math.add.carry", "math.add.nocarry")
-    assert out["math.mul.table"].p_mastery is None and out["math.mul"].attempts == 0
+    assert out["math.mul.table"].p_mastery is None
+    assert out["math.mul"].attempts == 0
     top = out["math"]
     assert top.children == ("math.add", "math.mul", "math.sub")
     # math.sub has no answers: it must not sway an attempts-weighted parent.

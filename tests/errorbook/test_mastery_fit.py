@@ -50,7 +50,8 @@ def test_log_likelihood_equals_brute_force_with_partial_credit_and_forgetting() 
 def test_recovers_generating_parameters() -> None:
     seqs = simulate_bkt(TRUE, n_students=500, n_answers=20, seed=1)
     r = fit_bkt(seqs)
-    assert r.fitted and (r.n_answers, r.n_students) == (10_000, 500)
+    assert r.fitted
+    assert (r.n_answers, r.n_students) == (10_000, 500)
     for name in ("prior", "learn", "guess", "slip"):
         assert getattr(r.params, name) == pytest.approx(getattr(TRUE, name), abs=0.05), name
     assert r.log_likelihood == pytest.approx(log_likelihood(seqs, r.params))
@@ -80,9 +81,11 @@ def test_bounds_hold_when_data_pull_outside_them() -> None:
     seqs = (rng.random((200, 10)) < 0.6).astype(int).tolist()
     r = fit_bkt(seqs, max_iter=300)
     lo, hi = GUESS_SLIP_BOUNDS
-    assert lo <= r.params.guess <= hi and lo <= r.params.slip <= hi
+    assert lo <= r.params.guess <= hi
+    assert lo <= r.params.slip <= hi
     lo, hi = PRIOR_LEARN_BOUNDS
-    assert lo <= r.params.prior <= hi and lo <= r.params.learn <= hi
+    assert lo <= r.params.prior <= hi
+    assert lo <= r.params.learn <= hi
     assert r.params.guess == pytest.approx(0.3) or r.params.slip == pytest.approx(0.3)
     # Everyone always right: prior wants 1.0 and is held at 0.99.
     perfect = fit_bkt([[1] * 10 for _ in range(50)])
@@ -109,16 +112,20 @@ def test_partial_credit_is_a_soft_observation() -> None:
 def test_minimum_data_rule_returns_defaults_with_a_reason() -> None:
     init = BktParams(prior=0.4)
     few_students = fit_bkt([[1, 0] * 50] * 9, init=init)  # 900 answers, 9 students
-    assert not few_students.fitted and few_students.params == init
-    assert few_students.iterations == 0 and "9 students" in few_students.reason
+    assert not few_students.fitted
+    assert few_students.params == init
+    assert few_students.iterations == 0
+    assert "9 students" in few_students.reason
     few_answers = fit_bkt([[1] * 19] * 10)  # 190 answers
-    assert not few_answers.fitted and few_answers.params == BktParams()
+    assert not few_answers.fitted
+    assert few_answers.params == BktParams()
     assert "190 answers" in few_answers.reason
     assert few_answers.log_likelihood == pytest.approx(
         log_likelihood([[1] * 19] * 10, BktParams()))
     assert fit_bkt([[1] * 19] * 10, min_answers=100).fitted
     empty = fit_bkt([[], []])
-    assert not empty.fitted and (empty.n_answers, empty.n_students) == (0, 0)
+    assert not empty.fitted
+    assert (empty.n_answers, empty.n_students) == (0, 0)
     assert not fit_bkt([], min_answers=0, min_students=0).fitted
 
 
@@ -143,6 +150,7 @@ def test_fit_all_matches_separate_fits_and_reports_every_code() -> None:
 def test_max_iter_stops_and_says_so() -> None:
     r = fit_bkt(simulate_bkt(BktParams(prior=0.1, learn=0.3, guess=0.1, slip=0.2), 200, 20, 9),
                 max_iter=1, tol=0.0)
-    assert r.iterations == 1 and "max_iter" in r.reason
+    assert r.iterations == 1
+    assert "max_iter" in r.reason
     with pytest.raises(ValueError):
         fit_bkt([[1]], max_iter=0)

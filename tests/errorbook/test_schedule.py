@@ -23,8 +23,10 @@ S = ScheduleSettings()
 def test_new_entry_is_open_and_due_after_the_first_interval() -> None:
     e = new_entry(T0, S)
     assert (e.state, e.successes, e.step, e.due_at) == (EntryState.OPEN, 0, 0, T0 + DAY)
-    assert e.last_attempt_at is None and e.history == ()
-    assert not e.is_due(T0 + DAY / 2) and e.is_due(T0 + DAY)
+    assert e.last_attempt_at is None
+    assert e.history == ()
+    assert not e.is_due(T0 + DAY / 2)
+    assert e.is_due(T0 + DAY)
     assert new_entry(T0, ScheduleSettings(intervals_days=(2, 5))).due_at == T0 + 2 * DAY
 
 
@@ -69,7 +71,9 @@ def test_steps_advance_through_intervals_and_the_last_repeats() -> None:
         at = e.due_at
         e = record_attempt(e, at, True, s)
         gaps.append((e.due_at - at).days)
-    assert gaps == [3, 7, 7, 7] and e.successes == 4 and e.state is EntryState.PRACTISING
+    assert gaps == [3, 7, 7, 7]
+    assert e.successes == 4
+    assert e.state is EntryState.PRACTISING
     assert record_attempt(e, e.due_at, True, s).state is EntryState.RESOLVED
 
 
@@ -81,7 +85,8 @@ def test_replay_is_order_independent_and_equals_the_fold() -> None:
         folded = record_attempt(folded, at, ok, S)
     assert replay_entry(T0, attempts, S) == folded
     assert replay_entry(T0, list(reversed(attempts)), S) == folded
-    assert folded.state is EntryState.RESOLVED and folded.last_attempt_at == T0 + 6 * DAY
+    assert folded.state is EntryState.RESOLVED
+    assert folded.last_attempt_at == T0 + 6 * DAY
     assert replay_entry(T0, [], S) == new_entry(T0, S)
 
 

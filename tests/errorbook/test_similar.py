@@ -62,7 +62,8 @@ def test_kp_overlap_rewards_coverage_more_than_purity() -> None:
     assert (exact, code, top) == (1.0, "math.add.carry", 1.0)
     extra, _, _ = kp_overlap(("math.add.carry",), ("math.add.carry", "math.word.add_sub"))
     half, _, _ = kp_overlap(("math.add.carry", "math.word.add_sub"), ("math.add.carry",))
-    assert 0.8 < extra < 1.0 and 0.5 < half < extra
+    assert 0.8 < extra < 1.0
+    assert 0.5 < half < extra
 
 
 def test_stem_similarity_sees_shape_through_numbers() -> None:
@@ -111,7 +112,8 @@ def test_cause_match_ranks_higher() -> None:
     pool = [_c("a"), _c("b", causes=("forgot_carry",)), _c("c", causes=("forgot_borrow",))]
     with_cause = select_similar(TARGET, pool, ability=0.0, cause="forgot_carry", seen=set(), n=3)
     assert _ids(with_cause) == ["b", "a", "c"]
-    assert with_cause[0].parts["cause"] == 1.0 and with_cause[1].parts["cause"] == 0.0
+    assert with_cause[0].parts["cause"] == 1.0
+    assert with_cause[1].parts["cause"] == 0.0
     assert "专练“进位遗漏”" in with_cause[0].reason_zh
     assert "forgot to carry" in with_cause[0].reason_en
     without = select_similar(TARGET, pool, ability=0.0, cause=None, seen=set(), n=3)
@@ -134,14 +136,16 @@ def test_near_duplicates_of_picks_and_of_the_target_are_skipped() -> None:
                for a in picks for b in picks if a is not b)
     loose = select_similar(TARGET, pool, ability=0.0, cause=None, seen=set(), n=4,
                            near_duplicate=1.01)
-    assert _ids(loose)[0] == "copy-of-target" and len(loose) == 4
+    assert _ids(loose)[0] == "copy-of-target"
+    assert len(loose) == 4
 
 
 def test_ties_are_ordered_by_id_whatever_the_pool_order() -> None:
     pool = [_c(f"q{i:02d}", stem="同一个题干") for i in range(20)]
     expected = _ids(select_similar(TARGET, pool, ability=0.0, cause=None, seen=set(), n=20,
                                    near_duplicate=1.01))
-    assert expected == sorted(expected) and len(expected) == 20
+    assert expected == sorted(expected)
+    assert len(expected) == 20
     rng = random.Random(4)
     for _ in range(5):
         shuffled = pool[:]
@@ -182,11 +186,13 @@ def test_on_the_sample_bank_a_carry_error_gets_carry_items_with_named_reasons() 
     index = SimilarIndex(pool, kp_names=names)
     picks = index.select(target, ability=-0.8, cause="forgot_carry", seen={"m3-add-003"}, n=5)
     assert len(picks) == 5
-    assert "m3-add-001" not in _ids(picks) and "m3-add-003" not in _ids(picks)
+    assert "m3-add-001" not in _ids(picks)
+    assert "m3-add-003" not in _ids(picks)
     by_id = {c.question_id: c for c in pool}
     # Every remaining item tagged exactly math.add.carry comes before anything else.
     exact = [q for q in _ids(picks) if "math.add.carry" in by_id[q].knowledge_points]
-    assert _ids(picks)[: len(exact)] == exact and len(exact) >= 3
+    assert _ids(picks)[: len(exact)] == exact
+    assert len(exact) >= 3
     assert picks[0].reason_zh.startswith("同一知识点（进位加法）")
     assert picks[0].reason_en.startswith("same knowledge point (Addition with carrying)")
 

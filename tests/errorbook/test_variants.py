@@ -70,9 +70,10 @@ def variants() -> dict[str, list[Variant]]:
 
 
 def test_registry_covers_the_required_templates() -> None:
-    assert REQUIRED <= set(TEMPLATES)
+    assert set(TEMPLATES) >= REQUIRED
     for tid, t in TEMPLATES.items():
-        assert t.id == tid and t.drafter is not None
+        assert t.id == tid
+        assert t.drafter is not None
         assert all(isinstance(c, CauseCode) for c in t.causes)
 
 
@@ -161,42 +162,58 @@ def _operands(stem: str) -> list[str]:
 def test_items_practise_what_their_template_says(variants: dict[str, list[Variant]]) -> None:
     for v in variants["add_carry_once"]:
         a, b = map(int, _operands(v.question.stem))
-        assert 10 <= a <= 99 and 10 <= b <= 99 and _carries(a, b) == 1 and a + b < 100
+        assert 10 <= a <= 99
+        assert 10 <= b <= 99
+        assert _carries(a, b) == 1
+        assert a + b < 100
     for v in variants["add_carry_twice"]:
         a, b = map(int, _operands(v.question.stem))
-        assert 100 <= min(a, b) and _carries(a, b) == 2 and a + b < 1000
+        assert min(a, b) >= 100
+        assert _carries(a, b) == 2
+        assert a + b < 1000
     for v in variants["sub_borrow"]:
         a, b = map(int, _operands(v.question.stem))
-        assert 10 <= b < a <= 99 and a % 10 < b % 10
+        assert 10 <= b < a <= 99
+        assert a % 10 < b % 10
     for v in variants["sub_borrow_zero"]:
         a, b = map(int, _operands(v.question.stem))
-        assert 100 <= b < a <= 999 and _digits(a)[1] == 0 and a % 10 < b % 10
+        assert 100 <= b < a <= 999
+        assert _digits(a)[1] == 0
+        assert a % 10 < b % 10
     for v in variants["mul_table"]:
         assert all(2 <= int(x) <= 9 for x in _operands(v.question.stem))
     for v in variants["mul_one_digit"]:
         a, b = map(int, _operands(v.question.stem))
-        assert a >= 10 and 2 <= b <= 9 and int(v.answer_text) - int(v.wrong_answer) in (10, 100)
+        assert a >= 10
+        assert 2 <= b <= 9
+        assert int(v.answer_text) - int(v.wrong_answer) in (10, 100)
     for v in variants["div_exact"]:
         a, b = map(int, _operands(v.question.stem))
-        assert a % b == 0 and 2 <= a // b <= 9
+        assert a % b == 0
+        assert 2 <= a // b <= 9
     for v in variants["frac_same_denominator"]:
         dens = {x.split("/")[1] for x in _operands(v.question.stem)}
-        assert len(dens) == 1 and v.wrong_cause is CauseCode.FRACTION_NOT_SIMPLIFIED
+        assert len(dens) == 1
+        assert v.wrong_cause is CauseCode.FRACTION_NOT_SIMPLIFIED
     for v in variants["frac_unlike_add"]:
         (n1, d1), (n2, d2) = (map(int, x.split("/")) for x in _operands(v.question.stem))
         assert d1 != d2
         assert Fraction(n1, d1) + Fraction(n2, d2) == Fraction(v.answer_text)
         assert v.answer_text == f"{Fraction(v.answer_text).numerator}/{Fraction(v.answer_text).denominator}"
     for v in variants["decimal_add_sub"]:
-        assert "." in v.answer_text and "." not in v.wrong_answer
+        assert "." in v.answer_text
+        assert "." not in v.wrong_answer
     for v in variants["word_add"]:
         q = v.question
-        assert isinstance(q, NumericQuestion) and q.key.unit
-        assert re.search(r"[\u4e00-\u9fff]{4}", q.stem) and q.stem.endswith("？")
+        assert isinstance(q, NumericQuestion)
+        assert q.key.unit
+        assert re.search(r"[\u4e00-\u9fff]{4}", q.stem)
+        assert q.stem.endswith("？")
         assert v.wrong_cause is CauseCode.OFF_BY_TEN
     for v in variants["order_of_operations"]:
         ops = re.findall(r"[+\-×÷]", v.question.stem)
-        assert len(ops) == 2 and v.wrong_cause is None
+        assert len(ops) == 2
+        assert v.wrong_cause is None
 
 
 def test_same_seed_same_variants_other_seed_other_variants() -> None:
@@ -223,7 +240,8 @@ def test_excluded_stems_are_never_produced() -> None:
 def test_a_small_template_runs_out_instead_of_repeating() -> None:
     result = generate_with_stats("mul_table", random.Random(0), 100)
     stems = [v.question.stem for v in result.variants]
-    assert 50 <= len(stems) <= 64 and len(set(stems)) == len(stems)
+    assert 50 <= len(stems) <= 64
+    assert len(set(stems)) == len(stems)
     assert result.stats.duplicates > 0
     assert result.stats.attempts <= 100 * gen_module.ATTEMPTS_PER_VARIANT
 

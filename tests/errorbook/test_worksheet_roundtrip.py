@@ -152,7 +152,9 @@ def test_chinese_text_extracts_and_fonts_are_embedded(
     doc = pdfium.PdfDocument(pdf)
     text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
     assert "三年级 综合练习（进位加法·古诗）" in text
-    assert "王小明" in text and "姓名" in text and "学号" in text
+    assert "王小明" in text
+    assert "姓名" in text
+    assert "学号" in text
     first_stem = layout.pages[0].blocks[0].stem_lines[0]
     assert first_stem in text
     with pikepdf.open(io.BytesIO(pdf)) as p:
@@ -188,7 +190,9 @@ def test_duplex_padding_and_personalised_names() -> None:
     doc = pdfium.PdfDocument(render_worksheet_pdf(layout, copies))
     assert len(doc) == 4
     texts = [doc[i].get_textpage().get_text_range() for i in range(4)]
-    assert "甲同学" in texts[0] and "乙同学" in texts[2]
-    assert "本页空白" in texts[1] and "本页空白" in texts[3]
+    assert "甲同学" in texts[0]
+    assert "乙同学" in texts[2]
+    assert "本页空白" in texts[1]
+    assert "本页空白" in texts[3]
     single = pdfium.PdfDocument(render_worksheet_pdf(layout, copies, duplex=False))
     assert len(single) == 2

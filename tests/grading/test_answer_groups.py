@@ -31,7 +31,8 @@ def test_identical_normalised_answers_group_together() -> None:
         ("58", 1),
         ("95", 1),
     ]
-    assert groups[0].verdict is C and groups[1].verdict is W
+    assert groups[0].verdict is C
+    assert groups[1].verdict is W
     assert groups[0].response_ids == ("s00", "s02", "s04", "s09")
 
 
@@ -42,7 +43,8 @@ def test_most_common_wrong_answers() -> None:
 def test_mixed_group_has_no_single_verdict() -> None:
     rows = [AnswerRow("a", "7", C), AnswerRow("b", "7", R), AnswerRow("c", "7", R)]
     (group,) = group_answers(rows)
-    assert group.verdict is None and group.needs_review == 2
+    assert group.verdict is None
+    assert group.needs_review == 2
     assert group.verdicts == ((R, 2), (C, 1))
 
 

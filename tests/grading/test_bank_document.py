@@ -15,7 +15,8 @@ def test_sample_bank_is_valid_and_big_enough(sample_bank: dict[str, Any]) -> Non
     bank = parse_bank(sample_bank)
     maths = [q for q in bank.questions if q.subject == "math" and q.grade in (3, 4)]
     chinese = [q for q in bank.questions if q.subject == "chinese"]
-    assert len(maths) >= 60 and len(chinese) >= 30
+    assert len(maths) >= 60
+    assert len(chinese) >= 30
     declared = {kp.code for kp in bank.knowledge_points}
     for q in bank.questions:
         assert q.explanation, q.id

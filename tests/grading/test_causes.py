@@ -20,7 +20,8 @@ from grading.causes import (
 def test_every_cause_has_both_labels() -> None:
     assert set(CAUSE_LABELS) == set(CauseCode)
     for zh, en in CAUSE_LABELS.values():
-        assert zh and en
+        assert zh
+        assert en
 
 
 def test_codes_are_stable() -> None:

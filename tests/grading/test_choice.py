@@ -54,7 +54,8 @@ def test_choice_from_marks() -> None:
     grader = ChoiceGrader(choice("D"))
     marks = Marks(fill={"A": 0.02, "B": 0.05, "C": 0.03, "D": 0.91}, marked=("D",))
     grade = grader.grade(Response(marks=marks, confidence=0.98), key_revision=1)
-    assert grade.verdict is C and grade.normalized_answer == "D"
+    assert grade.verdict is C
+    assert grade.normalized_answer == "D"
 
 
 MULTI = [
@@ -88,9 +89,11 @@ def test_multi_choice_table(scoring: str, answer: str, verdict: Verdict, score: 
 def test_multi_choice_causes() -> None:
     grader = MultiChoiceGrader(multi(["A", "C"], "half_for_subset"))
     missed = grader.grade(Response.typed("A"), key_revision=1)
-    assert missed.cause == "missed_option" and missed.cause_detail == "C"
+    assert missed.cause == "missed_option"
+    assert missed.cause_detail == "C"
     extra = grader.grade(Response.typed("ACD"), key_revision=1)
-    assert extra.cause == "distractor_chosen" and extra.cause_detail == "D"
+    assert extra.cause == "distractor_chosen"
+    assert extra.cause_detail == "D"
 
 
 @pytest.mark.parametrize(

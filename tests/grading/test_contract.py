@@ -73,10 +73,12 @@ def _responses(kind: str) -> list[Response]:
 
 
 def _check(grade: Grade, grader: Grader[Any], response: Response, revision: int) -> None:
-    assert grade.kind == grader.kind and grade.key_revision == revision
+    assert grade.kind == grader.kind
+    assert grade.key_revision == revision
     assert grade.max_score == grader.max_score
     if grade.verdict is Verdict.NEEDS_REVIEW:
-        assert grade.score is None and not grade.auto
+        assert grade.score is None
+        assert not grade.auto
     else:
         assert grade.score is not None
         floor = 0.0
@@ -85,25 +87,30 @@ def _check(grade: Grade, grader: Grader[Any], response: Response, revision: int)
         assert floor <= grade.score <= grade.max_score
         assert (grade.score == grade.max_score) == (grade.verdict is Verdict.CORRECT)
     if response.status is ResponseStatus.BLANK:
-        assert grade.verdict is Verdict.BLANK and grade.score == 0.0
+        assert grade.verdict is Verdict.BLANK
+        assert grade.score == 0.0
     elif response.status is not ResponseStatus.OK:
         assert grade.verdict is Verdict.NEEDS_REVIEW
     if grade.verdict in (Verdict.INCORRECT, Verdict.PARTIALLY_CORRECT) and grade.cause:
-        assert grade.cause_zh and grade.cause_en
-    assert grade.reason_zh and grade.reason_en
+        assert grade.cause_zh
+        assert grade.cause_en
+    assert grade.reason_zh
+    assert grade.reason_en
     assert Grade.model_validate_json(grade.model_dump_json()) == grade
 
 
 def test_every_kind_is_registered() -> None:
     assert set(GRADERS) == set(QUESTION_KINDS) == set(SAMPLES)
     for kind, cls in GRADERS.items():
-        assert cls.kind == kind and cls.__doc__
+        assert cls.kind == kind
+        assert cls.__doc__
 
 
 def test_unknown_kind_is_a_clear_error() -> None:
     with pytest.raises(UnknownKindError) as info:
         get_grader("essay")
-    assert "essay" in str(info.value) and "numeric" in str(info.value)
+    assert "essay" in str(info.value)
+    assert "numeric" in str(info.value)
     assert info.value.known == tuple(sorted(QUESTION_KINDS))
 
 

@@ -60,10 +60,12 @@ def test_parse_number_with_unit(raw: str, unit: str) -> None:
 def test_ambiguous_unit_follows_the_key() -> None:
     minute = lookup_unit("分钟")
     yuan = lookup_unit("元")
-    assert minute is not None and yuan is not None
+    assert minute is not None
+    assert yuan is not None
     assert lookup_unit("分", prefer=minute) == minute
     money = lookup_unit("分", prefer=yuan)
-    assert money is not None and money.dimension == "money"
+    assert money is not None
+    assert money.dimension == "money"
 
 
 CASES = [
@@ -179,7 +181,8 @@ def test_unconverted_answers_from_the_stem(stem: str, value: str, unit: str, ans
     grade = NumericGrader(numeric(value, stem=stem, unit=unit)).grade(
         Response.typed(answer), key_revision=1
     )
-    assert grade.verdict is W and grade.cause == "unit_not_converted"
+    assert grade.verdict is W
+    assert grade.cause == "unit_not_converted"
 
 
 def test_unknown_unit_next_to_a_unit_key_goes_to_review() -> None:

@@ -25,22 +25,29 @@ def alt(text: str, p: float) -> Alternative:
 
 def test_confident_unambiguous_reading_is_automatic() -> None:
     grade = decide(GRADER, Response(text="85", confidence=0.99), key_revision=4)
-    assert grade.auto and grade.verdict is Verdict.CORRECT and grade.confidence == 0.99
+    assert grade.auto
+    assert grade.verdict is Verdict.CORRECT
+    assert grade.confidence == 0.99
     assert grade.key_revision == 4
 
 
 def test_correct_best_with_plausible_wrong_alternative_asks() -> None:
     r = Response(text="85", confidence=0.97, alternatives=(alt("65", 0.12),))
     grade = decide(GRADER, r, key_revision=1, policy=CLASSIC)
-    assert grade.verdict is Verdict.NEEDS_REVIEW and grade.score is None and not grade.auto
-    assert grade.suggested_verdict is Verdict.CORRECT and grade.suggested_score == 1.0
-    assert "65" in grade.reason_zh and "85" in grade.reason_zh
+    assert grade.verdict is Verdict.NEEDS_REVIEW
+    assert grade.score is None
+    assert not grade.auto
+    assert grade.suggested_verdict is Verdict.CORRECT
+    assert grade.suggested_score == 1.0
+    assert "65" in grade.reason_zh
+    assert "85" in grade.reason_zh
 
 
 def test_wrong_best_with_plausible_correct_alternative_asks() -> None:
     r = Response(text="65", confidence=0.97, alternatives=(alt("85", 0.2),))
     grade = decide(GRADER, r, key_revision=1)
-    assert grade.verdict is Verdict.NEEDS_REVIEW and grade.suggested_verdict is Verdict.INCORRECT
+    assert grade.verdict is Verdict.NEEDS_REVIEW
+    assert grade.suggested_verdict is Verdict.INCORRECT
 
 
 def test_alternative_below_floor_is_ignored() -> None:
@@ -54,7 +61,8 @@ def test_faint_right_reading_behind_a_wrong_one_asks_under_an_upgrade_floor() ->
     assert decide(GRADER, r, key_revision=1, policy=ReviewPolicy(alt_floor=0.1, upgrade_floor=None)).auto
     policy = ReviewPolicy(alt_floor=0.1, upgrade_floor=0.005)
     grade = decide(GRADER, r, key_revision=1, policy=policy)
-    assert grade.verdict is Verdict.NEEDS_REVIEW and "85" in grade.reason_zh
+    assert grade.verdict is Verdict.NEEDS_REVIEW
+    assert "85" in grade.reason_zh
     # It never lowers the floor for readings that would earn less: a right best reading
     # with a faint wrong one stays automatic.
     right = Response(text="85", confidence=0.97, alternatives=(alt("65", 0.01),))
@@ -76,26 +84,30 @@ def test_calibrated_defaults() -> None:
     faint_key = Response(text="65", confidence=0.97, alternatives=(alt("85", 0.01),))
     assert decide(GRADER, faint_key, key_revision=1).verdict is Verdict.NEEDS_REVIEW
     unsure = decide(GRADER, Response(text="85", confidence=0.45), key_revision=1)
-    assert unsure.verdict is Verdict.NEEDS_REVIEW and "45%" in unsure.reason_zh
+    assert unsure.verdict is Verdict.NEEDS_REVIEW
+    assert "45%" in unsure.reason_zh
 
 
 def test_agreeing_alternatives_add_confidence() -> None:
     # Both readings are wrong answers worth 0: the verdict is sure even if the digits are not.
     r = Response(text="65", confidence=0.6, alternatives=(alt("66", 0.38),))
     grade = decide(GRADER, r, key_revision=1)
-    assert grade.auto and grade.verdict is Verdict.INCORRECT
+    assert grade.auto
+    assert grade.verdict is Verdict.INCORRECT
     assert grade.confidence == pytest.approx(0.98)
 
 
 def test_best_listed_among_alternatives_is_counted_once() -> None:
     r = Response(text="85", confidence=0.9, alternatives=(alt("85", 0.96), alt("35", 0.01)))
     grade = decide(GRADER, r, key_revision=1)
-    assert grade.auto and grade.confidence == pytest.approx(0.96)
+    assert grade.auto
+    assert grade.confidence == pytest.approx(0.96)
 
 
 def test_low_confidence_asks_even_without_alternatives() -> None:
     grade = decide(GRADER, Response(text="85", confidence=0.8), key_revision=1, policy=CLASSIC)
-    assert grade.verdict is Verdict.NEEDS_REVIEW and "80%" in grade.reason_zh
+    assert grade.verdict is Verdict.NEEDS_REVIEW
+    assert "80%" in grade.reason_zh
 
 
 def test_threshold_is_a_setting() -> None:
@@ -116,12 +128,15 @@ def test_policy_validates(bad: dict[str, float]) -> None:
 )
 def test_failures_always_go_to_review(status: ResponseStatus) -> None:
     grade = decide(GRADER, Response(status=status, confidence=1.0), key_revision=1)
-    assert grade.verdict is Verdict.NEEDS_REVIEW and grade.score is None
+    assert grade.verdict is Verdict.NEEDS_REVIEW
+    assert grade.score is None
 
 
 def test_confident_blank_scores_zero_automatically() -> None:
     grade = decide(GRADER, Response(status=ResponseStatus.BLANK, confidence=0.99), key_revision=1)
-    assert grade.auto and grade.verdict is Verdict.BLANK and grade.score == 0.0
+    assert grade.auto
+    assert grade.verdict is Verdict.BLANK
+    assert grade.score == 0.0
 
 
 def test_blank_with_plausible_writing_asks() -> None:
@@ -136,7 +151,8 @@ def test_ok_status_with_no_text_is_not_a_blank() -> None:
 
 def test_teacher_answers_are_final() -> None:
     grade = decide(GRADER, Response.typed("85"), key_revision=1)
-    assert grade.auto and grade.confidence == 1.0
+    assert grade.auto
+    assert grade.confidence == 1.0
 
 
 def test_ambiguous_mark_that_changes_the_grade_asks() -> None:
@@ -157,12 +173,14 @@ def test_equivalent_readings_agree() -> None:
     grader = NumericGrader(numeric("0.875"))
     r = Response(text="7/8", confidence=0.9, alternatives=(alt("0.875", 0.08),))
     grade = decide(grader, r, key_revision=1, policy=CLASSIC)
-    assert grade.auto and grade.confidence == pytest.approx(0.98)
+    assert grade.auto
+    assert grade.confidence == pytest.approx(0.98)
 
 
 def test_grade_response_uses_the_registry() -> None:
     grade = grade_response(numeric("12"), Response.typed("12"), key_revision=2)
-    assert grade.kind == "numeric" and grade.verdict is Verdict.CORRECT
+    assert grade.kind == "numeric"
+    assert grade.verdict is Verdict.CORRECT
 
 
 def test_alternatives_may_be_given_as_pairs() -> None:

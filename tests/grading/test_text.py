@@ -145,7 +145,8 @@ def test_multi_blank_table(
 def test_all_blanks_empty_is_blank() -> None:
     q = text(["长江"], ["黄河"])
     grade = TextGrader(q).grade(Response.typed(blanks=("", " ")), key_revision=1)
-    assert grade.verdict is Verdict.BLANK and grade.score == 0.0
+    assert grade.verdict is Verdict.BLANK
+    assert grade.score == 0.0
 
 
 @pytest.mark.parametrize("typed", ["长江、黄河", "长江，黄河", "长江 黄河", "长江;黄河"])

@@ -36,7 +36,8 @@ def test_features_of_a_decision_the_readers_agree_on() -> None:
     f = decision_features([0.9, 0.1], line=[-0.1, -3.0], glyph=[-0.2, -5.0], hand=[-0.1, -1.1],
                           winner=0)
     assert f.shape == (len(FEATURES),)
-    assert f[0] == pytest.approx(math.log(0.1)) and f[1] == pytest.approx(math.log(0.1))
+    assert f[0] == pytest.approx(math.log(0.1))
+    assert f[1] == pytest.approx(math.log(0.1))
     assert list(f[2:6]) == [1.0, 1.0, 1.0, 1.0]
     assert f[6:] == pytest.approx([2.9, 4.8, 1.0])
 
@@ -52,7 +53,8 @@ def test_features_of_a_split_decision_and_of_missing_evidence() -> None:
     assert f[8] == 0.0
     assert np.isfinite(f).all()
     lone = decision_features([1.0], line=[-0.1], glyph=[-0.1], hand=[-0.1], winner=0)
-    assert lone[0] == pytest.approx(math.log(1e-6)) and np.isfinite(lone).all()
+    assert lone[0] == pytest.approx(math.log(1e-6))
+    assert np.isfinite(lone).all()
     huge = decision_features([0.5, 0.5], line=[0.0, -80.0], glyph=[0.0, 0.0], hand=[0.0, 0.0],
                              winner=0)
     assert huge[6] == MARGIN_CLIP
@@ -65,7 +67,8 @@ def test_model_probability_follows_its_weights_and_applies_only_to_its_formats()
     low = decision_features([0.6, 0.4], [0, 0], [0, 0], [-1.0, 0.0], 0)
     high = decision_features([0.6, 0.4], [0, 0], [0, 0], [0.0, -3.0], 0)
     assert 0.0 < model.probability(low) < model.probability(high) < 1.0
-    assert model.applies("numeric") and not model.applies("digits")
+    assert model.applies("numeric")
+    assert not model.applies("digits")
     assert not model.applies(None)
     with pytest.raises(ValueError, match="needs"):
         ConfidenceModel(frozenset(), (0.0,), (1.0,), (1.0,), 0.0)
@@ -79,7 +82,7 @@ def test_model_json_round_trip_and_foreign_features_refused(tmp_path: Path) -> N
     path.write_text(model.to_json(), "utf-8")
     assert ConfidenceModel.load(path) == model
     data = json.loads(path.read_text("utf-8"))
-    data["features"] = data["features"][:-1] + ["something else"]
+    data["features"] = [*data["features"][:-1], "something else"]
     path.write_text(json.dumps(data), "utf-8")
     with pytest.raises(ValueError, match="other features"):
         ConfidenceModel.load(path)
@@ -89,8 +92,9 @@ def test_fit_logistic_recovers_a_separating_feature_and_coverage_counts() -> Non
     rng = np.random.default_rng(3)
     x = rng.normal(size=(4000, 2))
     y = (rng.random(4000) < 1 / (1 + np.exp(-(3.0 + 2.0 * x[:, 0])))).astype(float)
-    mean, scale, w, b = fit_logistic(x, y)
-    assert w[0] / scale[0] == pytest.approx(2.0, abs=0.4) and abs(w[1]) < 0.2
+    _mean, scale, w, _b = fit_logistic(x, y)
+    assert w[0] / scale[0] == pytest.approx(2.0, abs=0.4)
+    assert abs(w[1]) < 0.2
     score = np.array([1.0, 0.9, 0.8, 0.7])
     assert coverage_at(score, np.array([1.0, 1.0, 0.0, 1.0]), 0.99) == 0.5
     assert coverage_at(score, np.array([0.0, 1.0, 1.0, 1.0]), 0.99) == 0.0

@@ -103,7 +103,8 @@ def test_beam_search_length_constraint() -> None:
     m = _matrix([[0.1, 0.9, 0.0001], [0.9, 0.1, 0.0001], [0.1, 0.9, 0.0001]], "ab")
     assert beam_search(m, top_k=1)[0].text == "aa"
     constrained = beam_search(m, top_k=3, length=(1, 1))
-    assert constrained and all(len(h.text) == 1 for h in constrained)
+    assert constrained
+    assert all(len(h.text) == 1 for h in constrained)
 
 
 def test_restrict_keeps_mass_in_other_column() -> None:
@@ -115,9 +116,11 @@ def test_restrict_keeps_mass_in_other_column() -> None:
     assert np.exp(m.log_probs[0, -1]) == pytest.approx(0.6)
     # A caller's prebuilt index gives the same matrix; the blank is never a kept column.
     index = charset_index(charset)
-    assert "<blank>" not in index and index["/"] == 3
+    assert "<blank>" not in index
+    assert index["/"] == 3
     cached = restrict(probs, charset, "17", index)
-    assert cached.symbols == m.symbols and np.array_equal(cached.log_probs, m.log_probs)
+    assert cached.symbols == m.symbols
+    assert np.array_equal(cached.log_probs, m.log_probs)
 
 
 @settings(max_examples=40, deadline=None)
@@ -159,4 +162,5 @@ def test_batched_forced_scores_equal_brute_force() -> None:
         expected = totals.get(text, 0.0)
         assert math.exp(got) == pytest.approx(expected, rel=1e-4, abs=1e-12), text
     # An unknown character and a string needing more frames than there are: impossible.
-    assert batched[5] == float("-inf") and batched[8] == float("-inf")
+    assert batched[5] == float("-inf")
+    assert batched[8] == float("-inf")

@@ -29,7 +29,8 @@ def test_three_specks_in_a_row_before_the_digits_become_one_stroke() -> None:
     assert out is not None
     row = out[ROW:ROW + 2, 30:52]
     assert (row >= 0.6).all()  # the gaps are filled
-    assert (out >= ink).all() and np.array_equal(out[:, 60:], ink[:, 60:])  # digits untouched
+    assert (out >= ink).all()
+    assert np.array_equal(out[:, 60:], ink[:, 60:])
 
 
 @pytest.mark.parametrize("specks", [
@@ -71,12 +72,14 @@ def test_clean_ink_keeps_the_redrawn_minus_as_a_glyph() -> None:
     img = _broken_minus_box()
     plain, _ = clean_ink(img, PrepOptions(bridge_dashes=False))
     bridged, _ = clean_ink(img)
-    assert plain is not None and bridged is not None
+    assert plain is not None
+    assert bridged is not None
     assert len(segment_ink(plain)) == 2  # the specks were dropped: "12"
     segments = segment_ink(bridged)
     assert len(segments) == 3
     minus = segments[0]
-    assert minus.geometry[0] < 0.2 and minus.geometry[1] > 0.3  # flat and wide
+    assert minus.geometry[0] < 0.2
+    assert minus.geometry[1] > 0.3
     assert len(ink_components(bridged, 0.02)[2]) == 3
 
 

@@ -35,7 +35,8 @@ def _fragments(img: np.ndarray, n: int, size: int = 2, step: int = 9) -> np.ndar
 
 def test_fragments_of_a_stroke_are_a_faint_trace() -> None:
     stats = measure_ink(_fragments(_paper(), 8))
-    assert not has_ink(stats) and stats.area_mm2 == 0.0  # every dash is under stroke size
+    assert not has_ink(stats)
+    assert stats.area_mm2 == 0.0
     assert stats.trace_mm2 == 8 * 4 * MM2_PER_PX
     assert has_faint_trace(stats)
 
@@ -53,7 +54,8 @@ def test_noise_smudge_and_writing_are_not_faint_traces() -> None:
         stats = measure_ink(img)
         assert not has_ink(stats) and not has_faint_trace(stats), stats
     stats = measure_ink(written)
-    assert has_ink(stats) and not has_faint_trace(stats)
+    assert has_ink(stats)
+    assert not has_faint_trace(stats)
 
 
 def test_a_faint_box_reads_blank_but_not_certain() -> None:
@@ -67,10 +69,12 @@ def test_a_faint_box_reads_blank_but_not_certain() -> None:
     read = read_image(img, FakeRecognizer())
     written = written_answers(read)
     faint = next(a for a in written if a.question_id == region.question_id)
-    assert faint.status == "blank" and faint.confidence == FAINT_BLANK_CONFIDENCE
+    assert faint.status == "blank"
+    assert faint.confidence == FAINT_BLANK_CONFIDENCE
     assert faint.detail == FAINT_DETAIL
     others = [a for a in written if a is not faint]
-    assert others and all(a.status == "blank" and a.confidence == 1.0 and not a.detail
+    assert others
+    assert all(a.status == "blank" and a.confidence == 1.0 and not a.detail
                           for a in others)
 
 
@@ -87,6 +91,8 @@ def test_a_faint_blank_goes_to_a_teacher() -> None:
     assert sure.status is faint.status is ResponseStatus.BLANK
     auto = grade_response(q, sure, key_revision=1)
     asked = grade_response(q, faint, key_revision=1)
-    assert auto.auto and auto.verdict is Verdict.BLANK
-    assert not asked.auto and asked.verdict is Verdict.NEEDS_REVIEW
+    assert auto.auto
+    assert auto.verdict is Verdict.BLANK
+    assert not asked.auto
+    assert asked.verdict is Verdict.NEEDS_REVIEW
     assert asked.suggested_verdict is Verdict.BLANK

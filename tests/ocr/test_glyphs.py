@@ -38,7 +38,8 @@ def test_plain_segmentation_is_the_first_path_and_matches_segment_ink() -> None:
     ink = canvas.astype(np.float32) / 255.0
     lattice = segment_lattice(ink)
     plain, edits = lattice.paths[0]
-    assert edits == 0 and len(plain) == 2
+    assert edits == 0
+    assert len(plain) == 2
     segments = segment_ink(ink)
     assert [s.bbox for s in segments] == [lattice.pieces[i].bbox for i in plain]
     assert all(e == 1 for _, e in lattice.paths[1:])
@@ -66,7 +67,8 @@ def test_dot_stacked_under_a_slanted_digit_gets_a_separate_path() -> None:
     two = [idx for idx, _ in lattice.paths if len(idx) == 2]
     assert two
     dot = lattice.pieces[two[0][1]]
-    assert dot.geometry[0] < 0.3 and dot.geometry[2] > 0.7  # small and low
+    assert dot.geometry[0] < 0.3
+    assert dot.geometry[2] > 0.7
 
 
 def test_broken_glyph_gets_a_merge_path() -> None:
@@ -74,7 +76,8 @@ def test_broken_glyph_gets_a_merge_path() -> None:
     cv2.line(ink, (30, 10), (60, 10), 1.0, 4)  # a 7's bar ...
     cv2.line(ink, (64, 14), (45, 70), 1.0, 4)  # ... and its stem, not touching
     paths = _paths_by_length(ink)
-    assert 2 in paths and 1 in paths
+    assert 2 in paths
+    assert 1 in paths
 
 
 def test_a_lone_speck_is_never_cut_into_an_empty_half() -> None:
@@ -130,7 +133,8 @@ def test_classifier_reads_a_lattice_and_offers_the_split_reading(glyph_session: 
     cv2.ellipse(ink, (60, 40), (17, 26), 0, 0, 360, 1.0, 4)
     cv2.ellipse(ink, (92, 40), (17, 26), 0, 0, 360, 1.0, 4)
     reading = GlyphClassifier(glyph_session).read(segment_lattice(ink), NUMERIC)
-    assert reading.piece_probs is not None and reading.paths
+    assert reading.piece_probs is not None
+    assert reading.paths
     assert len(reading.probs) == 1  # the plain segmentation's rows
     lengths = {len(text) for text, _ in reading.alternatives}
     assert lengths & {2}
@@ -150,6 +154,8 @@ def test_ensemble_reads_prepared_crops_like_the_line_reader(
     ens = EnsembleRecognizer(line, GlyphClassifier(glyph_session))
     got = ens.recognize([img, blank, np.zeros((2, 2, 2), np.uint8)], alphabet=NUMERIC)
     alone = line.recognize([img], alphabet=NUMERIC)[0]
-    assert got[0].status == "ok" and got[0].text == alone.text == "27"
+    assert got[0].status == "ok"
+    assert got[0].text == alone.text == "27"
     assert got[1].status == "blank"
-    assert got[2].status == "engine_error" and "bad crop" in got[2].detail
+    assert got[2].status == "engine_error"
+    assert "bad crop" in got[2].detail

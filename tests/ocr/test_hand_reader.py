@@ -28,15 +28,18 @@ def test_hand_input_keeps_aspect_and_fits_the_canvas() -> None:
     ink = np.zeros((40, 60), np.float32)
     ink[10:30, 10:50] = 1.0
     canvas = hand_input(ink)
-    assert canvas.shape == (INPUT_HEIGHT, INPUT_WIDTH) and canvas.dtype == np.float32
+    assert canvas.shape == (INPUT_HEIGHT, INPUT_WIDTH)
+    assert canvas.dtype == np.float32
     cols = np.flatnonzero(canvas.max(axis=0) > 0.5)
     rows = np.flatnonzero(canvas.max(axis=1) > 0.5)
     # 40x60 scaled to height 32 is 48 wide; the ink sits at the left edge.
-    assert cols.max() < 48 and cols.min() < 12
+    assert cols.max() < 48
+    assert cols.min() < 12
     assert 0.9 < (np.ptp(cols) + 1) / (np.ptp(rows) + 1) / 2.0 < 1.1
     wide = hand_input(np.ones((10, 400), np.float32))
     # A long answer is shrunk to the width, centred vertically, never cut off.
-    assert wide[:, -1].max() > 0.5 and wide[0].max() == 0.0
+    assert wide[:, -1].max() > 0.5
+    assert wide[0].max() == 0.0
 
 
 def test_covers_only_alphabets_it_can_write() -> None:
@@ -128,5 +131,6 @@ def test_a_crop_whose_cleaning_crashes_is_an_engine_error_alone(
     ens = EnsembleRecognizer(PPOCRRecognizer(rec_session), GlyphClassifier(glyph_session),
                              hand=HandLineReader(hand_session))
     out = ens.recognize(crops, alphabet=NUMERIC)
-    assert out[1].status == "engine_error" and "cleaning failed" in out[1].detail
+    assert out[1].status == "engine_error"
+    assert "cleaning failed" in out[1].detail
     assert out[0].status == out[2].status == "ok"

@@ -54,7 +54,8 @@ def test_vector_pdf_pages_are_rendered(tmp_path: Path, worksheet_pdf: bytes) -> 
     assert count_pages(path) == len(pages) >= 2
     assert all(p.source == "rendered" and p.dpi == 150 for p in pages)
     height, width = pages[0].image.shape
-    assert abs(height - 1754) <= 1 and abs(width - 1240) <= 1  # A4 at 150 dpi
+    assert abs(height - 1754) <= 1
+    assert abs(width - 1240) <= 1
     assert pages[0].image.dtype == np.uint8
 
 
@@ -78,12 +79,14 @@ def test_multipage_tiff_png_jpeg(tmp_path: Path) -> None:
     frames[0].save(buf, format="TIFF", save_all=True, append_images=frames[1:], dpi=(300, 300),
                    compression="tiff_deflate")
     tiff = list(iter_pages(_write(tmp_path, "s.tif", buf.getvalue())))
-    assert [int(p.image[0, 0]) for p in tiff] == [255, 215, 175] and tiff[0].dpi == 300
+    assert [int(p.image[0, 0]) for p in tiff] == [255, 215, 175]
+    assert tiff[0].dpi == 300
     for fmt in ("PNG", "JPEG"):
         b = io.BytesIO()
         Image.new("RGB", (600, 800), (250, 250, 240)).save(b, format=fmt)
         (page,) = iter_pages(_write(tmp_path, f"p.{fmt.lower()}", b.getvalue()))
-        assert page.image.ndim == 2 and page.image.shape == (800, 600)
+        assert page.image.ndim == 2
+        assert page.image.shape == (800, 600)
 
 
 def test_sniff_ignores_the_name() -> None:

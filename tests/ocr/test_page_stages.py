@@ -67,9 +67,9 @@ def _fill(img: np.ndarray, page: PageLayout) -> dict[str, object]:
     """Write like a student: digits in a box, a filled bubble, a tick, light pencil."""
     out = img.copy()
     boxes = [r for r in page.regions if not r.bubbles]
-    x0, y0, x1, y1 = _px(boxes[0].box)
+    x0, _y0, _x1, y1 = _px(boxes[0].box)
     cv2.putText(out, "85", (x0 + 15, y1 - 18), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 30, 4)
-    lx0, ly0, lx1, ly1 = _px(boxes[2].box)  # light pencil: a faint short stroke
+    lx0, ly0, _lx1, ly1 = _px(boxes[2].box)  # light pencil: a faint short stroke
     cv2.line(out, (lx0 + 20, ly0 + 25), (lx0 + 55, ly1 - 20), 175, 3)
     choice = _regions(page, "choice")[0]
     bx0, by0, bx1, by1 = _px(choice.bubbles[1].box)
@@ -117,17 +117,22 @@ def test_filled_page_reads_back(turns: int, angle: float) -> None:
     filled = _fill(printed, page)
     scan = np.ascontiguousarray(np.rot90(_degrade(filled["image"], angle), turns))  # type: ignore[arg-type]
     ident, upright = identify_page(scan)
-    assert ident.status == "identified" and ident.code == PageCode(5, 1, 9)
+    assert ident.status == "identified"
+    assert ident.code == PageCode(5, 1, 9)
     assert ident.rotation == (turns * 90) % 360
     markers = [(m.marker_id, m.box) for m in page.markers]
     alignment = align_with_markers(upright, markers)
-    assert alignment is not None and alignment.ok and alignment.error_mm < 0.5
+    assert alignment is not None
+    assert alignment.ok
+    assert alignment.error_mm < 0.5
     written = measure_ink(_ink(upright, alignment, filled["written"], blank))  # type: ignore[arg-type]
     empty = measure_ink(_ink(upright, alignment, filled["empty"], blank))  # type: ignore[arg-type]
     pencil = measure_ink(_ink(upright, alignment, filled["pencil"], blank))  # type: ignore[arg-type]
-    assert has_ink(written) and written.components >= 2
+    assert has_ink(written)
+    assert written.components >= 2
     assert not has_ink(empty), f"printed box border left as ink: {empty}"
-    assert has_ink(pencil) and pencil.strength < written.strength
+    assert has_ink(pencil)
+    assert pencil.strength < written.strength
     fills = []
     for key in ("choice", "tf"):
         region: AnswerRegion = filled[key]  # type: ignore[assignment]
@@ -147,12 +152,13 @@ def test_two_filled_bubbles_are_flagged_and_near_threshold_is_ambiguous() -> Non
     for b in region.bubbles[:2]:
         x0, y0, x1, y1 = _px(b.box)
         cv2.circle(img, ((x0 + x1) // 2, (y0 + y1) // 2), (x1 - x0) // 2 - 3, 30, -1)
-    ident, upright = identify_page(img)
+    _ident, upright = identify_page(img)
     alignment = align_with_markers(upright, [(m.marker_id, m.box) for m in page.markers])
     assert alignment is not None
     scores = _marks(upright, alignment, region, blank)
     reading = decide_marks(scores)
-    assert reading.multiple and reading.marked == ("A", "B")
+    assert reading.multiple
+    assert reading.marked == ("A", "B")
     shaky = decide_marks(scores, threshold=scores[0].fill - 0.01)
     assert shaky.status == "ambiguous"
 
@@ -178,13 +184,15 @@ def test_damaged_markers_fall_back_to_features() -> None:
 def test_blank_and_foreign_pages() -> None:
     white = np.full((2339, 1654), 250, np.uint8)
     ident, _ = identify_page(white)
-    assert ident.status == "blank" and ident.code is None
+    assert ident.status == "blank"
+    assert ident.code is None
     foreign = white.copy()
     qr = np.array(segno.make("https://example.org/form/1").matrix, dtype=np.uint8)
     big = cv2.resize((1 - qr) * 255, None, fx=12, fy=12, interpolation=cv2.INTER_NEAREST)
     foreign[100:100 + big.shape[0], 1200:1200 + big.shape[1]] = big
     ident, _ = identify_page(foreign)
-    assert ident.status == "foreign_code" and ident.qr_text == "https://example.org/form/1"
+    assert ident.status == "foreign_code"
+    assert ident.qr_text == "https://example.org/form/1"
     text_page = white.copy()
     for y in range(300, 2000, 60):
         cv2.putText(text_page, "some other worksheet line", (150, y), cv2.FONT_HERSHEY_SIMPLEX, 1.2,
@@ -203,4 +211,5 @@ def test_qr_bloated_by_binarised_blur_is_still_read() -> None:
     scan = np.where(cv2.GaussianBlur(page, (7, 7), 0) < 220, 0, 255).astype(np.uint8)
     assert not zxingcpp.read_barcodes(scan), "the degradation no longer defeats a plain read"
     ident, _ = identify_page(scan)
-    assert ident.status == "identified" and ident.code == PageCode(77, 1, 5)
+    assert ident.status == "identified"
+    assert ident.code == PageCode(77, 1, 5)

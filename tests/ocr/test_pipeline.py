@@ -25,7 +25,9 @@ def test_real_models_read_a_filled_page() -> None:
     right = total = 0
     for fp in filled_pages():
         read = read_image(fp.image, recognizer)
-        assert read.status == "read" and read.alignment is not None and read.alignment.ok
+        assert read.status == "read"
+        assert read.alignment is not None
+        assert read.alignment.ok
         assert len(read.answers) == 20
         for a in read.answers:
             assert a.crop_png.startswith(b"\x89PNG")
@@ -42,7 +44,8 @@ def test_real_models_read_a_filled_page() -> None:
             if truth:
                 total += 1
                 right += a.text == truth
-    assert total >= 12 and right / total >= 0.75
+    assert total >= 12
+    assert right / total >= 0.75
 
 
 @pytest.mark.parametrize("fault", ["raise", "timeout"])
@@ -50,7 +53,8 @@ def test_engine_faults_are_engine_errors_not_blanks(fault: str) -> None:
     fp = filled_pages()[0]
     read = read_image(fp.image, FakeRecognizer(fault=fault))  # type: ignore[arg-type]
     written = [a for a in written_answers(read) if fp.written[(a.question_id, a.blank)]]
-    assert written and all(a.status == "engine_error" and a.detail for a in written)
+    assert written
+    assert all(a.status == "engine_error" and a.detail for a in written)
     # Empty boxes stay blank, or (a smudge) go to the engine and so to a teacher.
     assert all(a.status in ("blank", "engine_error") for a in written_answers(read)
                if not fp.written[(a.question_id, a.blank)])
@@ -73,14 +77,16 @@ def test_garbage_is_unreadable_and_scripted_text_passes_through() -> None:
     script = FakeRecognizer(script=[Reading("ok", "85", 0.97, (0.98, 0.99), (("85", 0.97),))])  # type: ignore[arg-type]
     read = read_image(fp.image, script)
     ok = [a for a in written_answers(read) if a.status == "ok"]
-    assert ok and all(a.text == "85" and a.alternatives == (("85", 0.97),) for a in ok)
+    assert ok
+    assert all(a.text == "85" and a.alternatives == (("85", 0.97),) for a in ok)
 
 
 def test_unknown_misaligned_and_blank_pages() -> None:
     fp = filled_pages()[0]
     unknown = read_page(PageImage(0, fp.image, 200, "raster"), lambda code: None,
                         FakeRecognizer())
-    assert unknown.status == "unknown_worksheet" and unknown.answers == ()
+    assert unknown.status == "unknown_worksheet"
+    assert unknown.answers == ()
     blank, tmpl = bench_page().blank, bench_page().template
     # Two markers torn off and nothing printed to match features against: flagged, not
     # guessed.
@@ -92,7 +98,8 @@ def test_unknown_misaligned_and_blank_pages() -> None:
                                np.full_like(blank, 255), tmpl.blank_px_per_pt)
     misaligned = read_image(damaged, FakeRecognizer(), featureless)
     assert misaligned.status == "misaligned"
-    assert misaligned.answers and {a.status for a in misaligned.answers} == {"misaligned"}
+    assert misaligned.answers
+    assert {a.status for a in misaligned.answers} == {"misaligned"}
     empty = read_image(np.full((2339, 1654), 252, np.uint8), FakeRecognizer())
     assert empty.status == "blank"
 
@@ -114,12 +121,15 @@ def test_a_page_whose_bubbles_all_read_marked_goes_to_review() -> None:
             _choice("c3", "ABCD"), _choice("c4", "B"), _choice("t1", "TF", "TF")]
     out = distrust_saturated_marks(page)
     # The written reading stays as a suggestion, but a teacher confirms it.
-    assert out[0].status == "unreadable" and out[0].text == "85"
+    assert out[0].status == "unreadable"
+    assert out[0].text == "85"
     assert out[1:3] == page[1:3]  # a blank box and an engine failure keep their status
     for a in [out[0], *out[3:]]:
-        assert a.confidence == 0.0 and a.detail == SATURATED_DETAIL
+        assert a.confidence == 0.0
+        assert a.detail == SATURATED_DETAIL
     for a in out[3:]:
-        assert a.status == "unreadable" and a.marks is not None  # marks kept for review
+        assert a.status == "unreadable"
+        assert a.marks is not None
 
 
 def test_a_few_double_marks_are_the_students_own() -> None:

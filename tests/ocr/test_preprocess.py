@@ -31,19 +31,22 @@ def test_border_is_erased_and_crop_is_tight() -> None:
     # The box is 300 px wide; the two digits with their margin are far narrower.
     assert ink.shape[1] < 150
     prepared = prepare_crop(_box("42"), PrepOptions(height=48))
-    assert prepared.image is not None and prepared.image.shape[0] == 48
+    assert prepared.image is not None
+    assert prepared.image.shape[0] == 48
 
 
 def test_raw_only_resizes() -> None:
     prepared = prepare_crop(_box(""), RAW)
-    assert prepared.image is not None and prepared.image.shape == (48, 144)
+    assert prepared.image is not None
+    assert prepared.image.shape == (48, 144)
 
 
 def test_pencil_light_ink_is_stretched_to_black() -> None:
     img = np.full((100, 300), 235, np.uint8)
     cv2.putText(img, "7", (120, 75), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 175, 4)
     prepared = prepare_crop(img)
-    assert prepared.image is not None and prepared.image.min() < 60
+    assert prepared.image is not None
+    assert prepared.image.min() < 60
 
 
 def test_segments_left_to_right_with_dot_geometry() -> None:
@@ -54,7 +57,8 @@ def test_segments_left_to_right_with_dot_geometry() -> None:
     xs = [s.bbox[0] for s in segments]
     assert xs == sorted(xs)
     dot = segments[1]
-    assert dot.geometry[0] < 0.4 and dot.geometry[2] > 0.6  # short and low
+    assert dot.geometry[0] < 0.4
+    assert dot.geometry[2] > 0.6
 
 
 def _box_with_side_digit(angle: float, lean: int) -> np.ndarray:
@@ -103,7 +107,8 @@ def test_thin_faint_minus_stays_in_the_crop_and_is_a_glyph() -> None:
     segments = segment_ink(ink)
     assert len(segments) == 3  # the minus, the 1 and the 5
     minus = segments[0]
-    assert minus.geometry[0] < 0.2 and minus.geometry[1] > 0.15  # flat and wide
+    assert minus.geometry[0] < 0.2
+    assert minus.geometry[1] > 0.15
 
 
 def test_speckle_is_still_dropped() -> None:
@@ -125,7 +130,8 @@ def test_shards_of_a_broken_stroke_are_not_revived() -> None:
     ink[30:33, 27:29] = 0.5  # a dark fleck inside the stroke's faint halo
     ink[10:50, 26:30] = 0.25  # the halo joins them below INK_LEVEL
     _, stats, keep = ink_components(ink, 0.02)
-    assert len(keep) == 1 and stats[keep[0], 2] == 6
+    assert len(keep) == 1
+    assert stats[keep[0], 2] == 6
 
 
 

@@ -38,7 +38,8 @@ def test_fake_garbage_is_unreadable_under_an_alphabet_and_never_silently_empty()
     masked_out = fake.recognize([np.zeros((4, 4), np.uint8)], alphabet=NUMERIC)
     assert masked_out[0].status == "unreadable"
     free = fake.recognize([np.zeros((4, 4), np.uint8)])
-    assert free[0].status == "ok" and free[0].text
+    assert free[0].status == "ok"
+    assert free[0].text
 
 
 def test_fake_scripted_and_empty_script() -> None:
@@ -73,7 +74,8 @@ def test_engine_failure_is_engine_error(rec_session: Any) -> None:
 
     rec = PPOCRRecognizer(Broken(), charset=["<blank>", "1", " "])
     reading = rec.recognize([_printed("1")])[0]
-    assert reading.status == "engine_error" and "boom" in reading.detail
+    assert reading.status == "engine_error"
+    assert "boom" in reading.detail
 
 
 def test_forced_score_of_truth_beats_a_wrong_key(rec_session: Any) -> None:
@@ -98,7 +100,8 @@ def test_handwritten_crops_read_by_both_readers(
     # Real handwriting: most, not necessarily all, of a handful read right.
     assert right >= 6, [(r.text, t) for r, t in zip(readings, truths, strict=True)]
     for r in readings:
-        assert r.status == "ok" and set(r.text) <= set(NUMERIC.chars)
+        assert r.status == "ok"
+        assert set(r.text) <= set(NUMERIC.chars)
 
 
 def test_key_check_margin_signs(rec_session: Any) -> None:
@@ -107,6 +110,7 @@ def test_key_check_margin_signs(rec_session: Any) -> None:
     reading = PPOCRRecognizer(rec_session).recognize([_printed("27")], alphabet=NUMERIC)[0]
     assert check_key(reading, "27", NUMERIC).margin > 3.0
     wrong = check_key(reading, "21", NUMERIC)
-    assert wrong.margin < -3.0 and wrong.rival == "27"
+    assert wrong.margin < -3.0
+    assert wrong.rival == "27"
     with pytest.raises(ValueError, match="no CTC evidence"):
         check_key(Reading("blank"), "27", NUMERIC)

@@ -53,7 +53,8 @@ def test_proposes_boxes_bubbles_and_underlines() -> None:
             assert any(_close(b, region.box) for b in boxes), f"box of q{region.number} missing"
     assert len(unders) == 2
     for (x0, _, x1), u in zip(lines, sorted(unders, key=lambda r: r.box[0]), strict=True):
-        assert abs(u.box[0] - x0 * 72 / DPI) < TOL_PT and abs(u.box[2] - x1 * 72 / DPI) < TOL_PT
+        assert abs(u.box[0] - x0 * 72 / DPI) < TOL_PT
+        assert abs(u.box[2] - x1 * 72 / DPI) < TOL_PT
     # Nothing invented: every proposal is a drawn region, the name/number boxes or a line.
     drawn = len(page.regions) + len(page.student_no_boxes) + 1 + len(lines)
     assert len(proposed.regions) <= drawn

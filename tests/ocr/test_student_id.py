@@ -11,15 +11,18 @@ ROSTER = [RosterEntry(1, "20250301", "王小明"), RosterEntry(2, "20250302", "�
 
 def test_exact_number_matches() -> None:
     m = match_student(ROSTER, number="20250302", number_conf=0.99)
-    assert m.status == "matched" and m.student_id == 2
+    assert m.status == "matched"
+    assert m.student_id == 2
 
 
 def test_one_misread_digit_with_a_unique_neighbour() -> None:
     m = match_student(ROSTER, number="20250328", number_conf=0.98)  # 0320 is the only close one
-    assert m.candidates[0].student_id == 5 and m.status == "ambiguous"  # 0.73 < accept
+    assert m.candidates[0].student_id == 5
+    assert m.status == "ambiguous"
     both = match_student(ROSTER, number="20250328", number_conf=0.98, name="欧阳晨",
                          name_conf=0.95)
-    assert both.status == "matched" and both.student_id == 5
+    assert both.status == "matched"
+    assert both.student_id == 5
 
 
 def test_misread_digit_between_two_students_is_not_guessed() -> None:
@@ -33,7 +36,8 @@ def test_homophone_name_found_by_pinyin() -> None:
     m = match_student(ROSTER, name="欧阳辰", name_conf=0.95)
     assert m.candidates[0].student_id == 5
     close = match_student(ROSTER, name="王小敏", name_conf=0.95)  # between 王小明 and 王晓敏
-    assert close.status == "ambiguous" and {c.student_id for c in close.candidates[:2]} == {1, 4}
+    assert close.status == "ambiguous"
+    assert {c.student_id for c in close.candidates[:2]} == {1, 4}
 
 
 def test_nothing_readable_is_unmatched() -> None:

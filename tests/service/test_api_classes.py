@@ -28,7 +28,8 @@ async def test_create_and_get_class(client: httpx.AsyncClient) -> None:
 async def test_unknown_class_is_404_in_the_error_shape(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/v1/classes/9999")
     assert r.status_code == 404
-    assert r.json()["error"] == "not_found" and "9999" in r.json()["detail"]
+    assert r.json()["error"] == "not_found"
+    assert "9999" in r.json()["detail"]
 
 
 async def test_bad_class_body_is_422(client: httpx.AsyncClient) -> None:
@@ -44,11 +45,13 @@ async def test_add_students_json_and_duplicates(client: httpx.AsyncClient) -> No
     r = await client.post(f"/api/v1/classes/{cid}/students",
                           json=[{"student_no": "001", "name": "王小明", "pinyin": "wang xiao ming"},
                                 {"student_no": "002", "name": "李华"}])
-    assert r.status_code == 201 and r.json()["created"] == 2
+    assert r.status_code == 201
+    assert r.json()["created"] == 2
     # Duplicate inside the request: nothing written.
     r = await client.post(f"/api/v1/classes/{cid}/students",
                           json=[{"student_no": "003", "name": "甲"}, {"student_no": "003", "name": "乙"}])
-    assert r.status_code == 409 and r.json()["error"] == "duplicate_student"
+    assert r.status_code == 409
+    assert r.json()["error"] == "duplicate_student"
     # Clash with a stored student: nothing written either (003 must not appear).
     r = await client.post(f"/api/v1/classes/{cid}/students",
                           json=[{"student_no": "003", "name": "甲"}, {"student_no": "001", "name": "乙"}])
@@ -96,16 +99,20 @@ async def test_roster_csv_wrong_encoding_and_header(client: httpx.AsyncClient) -
     utf16 = "student_no,name\n001,王小明\n".encode("utf-16")
     r = await client.post(f"/api/v1/classes/{cid}/students:import", content=utf16,
                           headers={"content-type": "text/csv"})
-    assert r.status_code == 415 and r.json()["error"] == "bad_encoding"
+    assert r.status_code == 415
+    assert r.json()["error"] == "bad_encoding"
     r = await client.post(f"/api/v1/classes/{cid}/students:import", content=b"no,name\n\xff\xfe\xfa\n",
                           headers={"content-type": "text/csv"})
-    assert r.status_code == 415 and r.json()["error"] == "bad_encoding"
+    assert r.status_code == 415
+    assert r.json()["error"] == "bad_encoding"
     r = await client.post(f"/api/v1/classes/{cid}/students:import", content=b"id,full\n1,x\n",
                           headers={"content-type": "text/csv"})
-    assert r.status_code == 422 and "header" in r.json()["detail"]
+    assert r.status_code == 422
+    assert "header" in r.json()["detail"]
     r = await client.post(f"/api/v1/classes/{cid}/students:import", content=b"",
                           headers={"content-type": "text/csv"})
-    assert r.status_code == 400 and r.json()["error"] == "empty"
+    assert r.status_code == 400
+    assert r.json()["error"] == "empty"
     assert await _count(client, cid) == 0
 
 

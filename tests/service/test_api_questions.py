@@ -31,11 +31,13 @@ async def test_sample_bank_imports_and_searches_by_kp(client: httpx.AsyncClient,
     assert r.json()["created"] == len(sample_bank["questions"])
     # Importing again changes nothing.
     again = (await client.post("/api/v1/questions:import", json=sample_bank)).json()
-    assert again["unchanged"] == len(sample_bank["questions"]) and again["created"] == 0
+    assert again["unchanged"] == len(sample_bank["questions"])
+    assert again["created"] == 0
     carry = (await client.get("/api/v1/questions", params={"kp": "math.add.carry"})).json()
     expected = {q["id"] for q in sample_bank["questions"]
                 if "math.add.carry" in q["knowledge_points"]}
-    assert {q["id"] for q in carry} == expected and expected
+    assert {q["id"] for q in carry} == expected
+    assert expected
     # A parent code includes every sub-point.
     add = (await client.get("/api/v1/questions", params={"kp": "math.add", "limit": 500})).json()
     assert {q["id"] for q in add} == {q["id"] for q in sample_bank["questions"]
@@ -49,7 +51,8 @@ async def test_changed_key_bumps_revision(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/v1/questions:import", json=_doc(_numeric(value="86")))
     assert r.json()["updated"] == 1
     q = (await client.get("/api/v1/questions")).json()[0]
-    assert q["key_revision"] == 2 and q["question"]["key"]["value"] == "86"
+    assert q["key_revision"] == 2
+    assert q["question"]["key"]["value"] == "86"
     changed = _numeric(value="86") | {"explanation": "个位满十进一"}
     await client.post("/api/v1/questions:import", json=_doc(changed))
     q = (await client.get("/api/v1/questions")).json()[0]
@@ -59,7 +62,8 @@ async def test_changed_key_bumps_revision(client: httpx.AsyncClient) -> None:
 async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/v1/questions:import", content=b'{"questions": [',
                           headers={"content-type": "application/json"})
-    assert r.status_code == 400 and r.json()["error"] == "malformed_json"
+    assert r.status_code == 400
+    assert r.json()["error"] == "malformed_json"
 
 
 async def test_unknown_kind_names_question_and_known_kinds(client: httpx.AsyncClient) -> None:
@@ -102,15 +106,18 @@ async def test_field_errors_are_precise(client: httpx.AsyncClient) -> None:
 async def test_unknown_knowledge_point_and_duplicate_ids(client: httpx.AsyncClient) -> None:
     q = _numeric() | {"knowledge_points": ["math.geometry.area"]}
     r = await client.post("/api/v1/questions:import", json=_doc(q))
-    assert r.status_code == 422 and "math.geometry.area" in r.json()["detail"]
+    assert r.status_code == 422
+    assert "math.geometry.area" in r.json()["detail"]
     r = await client.post("/api/v1/questions:import", json=_doc(_numeric(), copy.deepcopy(_numeric())))
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "id"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "id"
     assert await _count(client) == 0
 
 
 async def test_search_rejects_unknown_kind(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/v1/questions", params={"kind": "essay"})
-    assert r.status_code == 422 and r.json()["error"] == "unknown_kind"
+    assert r.status_code == 422
+    assert r.json()["error"] == "unknown_kind"
 
 
 async def test_export_round_trips(client: httpx.AsyncClient, sample_bank: dict[str, Any]) -> None:
@@ -126,6 +133,7 @@ async def test_export_round_trips(client: httpx.AsyncClient, sample_bank: dict[s
     assert again["unchanged"] == len(sample_bank["questions"])
     part = (await client.get("/api/v1/questions:export", params={"kp": "math.frac"})).json()
     codes = {kp["code"] for kp in part["knowledge_points"]}
-    assert part["questions"] and {"math", "math.frac"} <= codes
+    assert part["questions"]
+    assert {"math", "math.frac"} <= codes
     assert all(any(c.startswith("math.frac") for c in q["knowledge_points"])
                for q in part["questions"])

@@ -31,13 +31,15 @@ async def test_create_print_and_layout(client: httpx.AsyncClient, setup: dict[st
     ws = r.json()
     assert [i["question_id"] for i in ws["items"]] == setup["ids"]
     layout = (await client.get(f"/api/v1/worksheets/{ws['id']}/layout")).json()
-    assert layout["units"] == "pt" and layout["origin"] == "top-left"
+    assert layout["units"] == "pt"
+    assert layout["origin"] == "top-left"
     assert len(layout["pages"]) == ws["page_count"]
     regions = [r for p in layout["pages"] for r in p["regions"]]
     assert {r["question_id"] for r in regions} == set(setup["ids"])
     assert "blocks" not in layout["pages"][0]
     blank = await client.get(f"/api/v1/worksheets/{ws['id']}/print.pdf", params={"copies": 3})
-    assert blank.status_code == 200 and blank.headers["content-type"] == "application/pdf"
+    assert blank.status_code == 200
+    assert blank.headers["content-type"] == "application/pdf"
     padded = ws["page_count"] + ws["page_count"] % 2
     assert len(pdfium.PdfDocument(blank.content)) == 3 * padded
     per = await client.get(f"/api/v1/worksheets/{ws['id']}/print.pdf",
@@ -64,7 +66,9 @@ async def test_per_student_qr_payloads_name_each_student(client: httpx.AsyncClie
     for i in (0, 2, 4):  # first page of three copies (each padded to 2 pages)
         img = np.asarray(doc[i].render(scale=150 / 72, grayscale=True).to_pil())
         codes = [parse_page_code(r.text) for r in zxingcpp.read_barcodes(img)]
-        assert len(codes) == 1 and codes[0].worksheet_id == ws["id"] and codes[0].page == 1
+        assert len(codes) == 1
+        assert codes[0].worksheet_id == ws["id"]
+        assert codes[0].page == 1
         seen.append(codes[0].student_id)
     assert seen == [s["id"] for s in students[:3]]
 
@@ -72,14 +76,16 @@ async def test_per_student_qr_payloads_name_each_student(client: httpx.AsyncClie
 async def test_bad_worksheet_requests(client: httpx.AsyncClient, setup: dict[str, Any]) -> None:
     r = await client.post("/api/v1/worksheets", json={"title": "x", "class_id": setup["class_id"],
                                                       "question_ids": ["nope-1", setup["ids"][0]]})
-    assert r.status_code == 422 and r.json()["error"] == "unknown_question"
+    assert r.status_code == 422
+    assert r.json()["error"] == "unknown_question"
     assert r.json()["errors"] == [{"question_id": "nope-1", "message": "not in the bank"}]
     r = await client.post("/api/v1/worksheets", json={"title": "x", "class_id": 999,
                                                       "question_ids": setup["ids"][:1]})
     assert r.status_code == 404
     r = await client.post("/api/v1/worksheets", json={"title": "x", "class_id": setup["class_id"],
                                                       "question_ids": [setup["ids"][0]] * 2})
-    assert r.status_code == 422 and r.json()["error"] == "duplicate_question"
+    assert r.status_code == 422
+    assert r.json()["error"] == "duplicate_question"
     r = await client.post("/api/v1/worksheets", json={"title": "x", "class_id": setup["class_id"],
                                                       "question_ids": []})
     assert r.status_code == 422
@@ -90,7 +96,8 @@ async def test_bad_worksheet_requests(client: httpx.AsyncClient, setup: dict[str
     r = await client.get(f"/api/v1/worksheets/{ws['id']}/print.pdf", params={"copies": 0})
     assert r.status_code == 422
     r = await client.get(f"/api/v1/worksheets/{ws['id']}/print.pdf", params={"copies": 10_000})
-    assert r.status_code == 422 and r.json()["error"] == "too_many"
+    assert r.status_code == 422
+    assert r.json()["error"] == "too_many"
 
 
 async def test_per_student_needs_students(client: httpx.AsyncClient, setup: dict[str, Any]) -> None:
@@ -98,4 +105,5 @@ async def test_per_student_needs_students(client: httpx.AsyncClient, setup: dict
     ws = (await client.post("/api/v1/worksheets", json={"title": "x", "class_id": cid,
                                                         "question_ids": setup["ids"][:1]})).json()
     r = await client.get(f"/api/v1/worksheets/{ws['id']}/print.pdf", params={"per_student": True})
-    assert r.status_code == 422 and r.json()["error"] == "empty_class"
+    assert r.status_code == 422
+    assert r.json()["error"] == "empty_class"

@@ -29,14 +29,17 @@ async def test_login_issues_a_working_short_lived_token(app: FastAPI,
     r = await _login(anon_client, "Wang ", PASSWORD)  # usernames are case-insensitive
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["token_type"] == "bearer" and body["expires_in"] == 30 * 60
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 30 * 60
     assert r.headers["cache-control"] == "no-store"
     me = await anon_client.get("/api/v1/me",
                                headers={"Authorization": f"Bearer {body['access_token']}"})
-    assert me.status_code == 200 and me.json()["username"] == "wang"
+    assert me.status_code == 200
+    assert me.json()["username"] == "wang"
     assert me.json()["is_admin"] is False
     [event] = await audit_rows(app, "auth.login")
-    assert event.actor_kind == "teacher" and event.actor_id == me.json()["id"]
+    assert event.actor_kind == "teacher"
+    assert event.actor_id == me.json()["id"]
     assert event.ip  # the client address is recorded
 
 
@@ -51,7 +54,8 @@ async def test_wrong_password_and_unknown_user_look_the_same(
         assert "access_token" not in r.text
     failed = await audit_rows(app, "auth.login_failed")
     assert [e.detail["username"] for e in failed] == ["li", "nobody"]
-    assert failed[0].target_id is not None and failed[1].target_id is None
+    assert failed[0].target_id is not None
+    assert failed[1].target_id is None
     assert all(PASSWORD not in str(e.detail) for e in failed)  # never a password in the log
 
 
@@ -67,9 +71,11 @@ async def test_inactive_teacher_is_refused(app: FastAPI, anon_client: httpx.Asyn
     assert (await anon_client.get("/api/v1/me", headers=account.headers)).status_code == 200
     await set_teacher(app, account.teacher_id, is_active=False)
     r = await _login(anon_client, "zhao", PASSWORD)
-    assert r.status_code == 403 and r.json()["error"] == "account_disabled"
+    assert r.status_code == 403
+    assert r.json()["error"] == "account_disabled"
     r = await anon_client.get("/api/v1/me", headers=account.headers)
-    assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_token"
 
 
 async def test_failed_logins_are_rate_limited_per_username_and_address(
@@ -79,7 +85,8 @@ async def test_failed_logins_are_rate_limited_per_username_and_address(
     for _ in range(10):
         assert (await _login(anon_client, "chen", "wrong password!")).status_code == 401
     r = await _login(anon_client, "chen", PASSWORD)  # even the right password waits now
-    assert r.status_code == 429 and r.json()["error"] == "rate_limited"
+    assert r.status_code == 429
+    assert r.json()["error"] == "rate_limited"
     assert 1 <= int(r.headers["retry-after"]) <= 300
     assert await audit_rows(app, "auth.login_rate_limited")
     # Another account from the same address is not locked out by chen's failures.
@@ -98,11 +105,14 @@ async def test_success_resets_the_failure_count(app: FastAPI,
 
 async def test_no_credentials_is_401_with_challenges(anon_client: httpx.AsyncClient) -> None:
     r = await anon_client.get("/api/v1/classes/1")
-    assert r.status_code == 401 and r.json()["error"] == "not_authenticated"
+    assert r.status_code == 401
+    assert r.json()["error"] == "not_authenticated"
     challenge = r.headers["www-authenticate"]
-    assert challenge.startswith("Bearer") and 'Basic realm="markbook"' in challenge
+    assert challenge.startswith("Bearer")
+    assert 'Basic realm="markbook"' in challenge
     r = await anon_client.get("/api/v1/me", headers={"Authorization": "Digest abc"})
-    assert r.status_code == 401 and r.json()["error"] == "not_authenticated"
+    assert r.status_code == 401
+    assert r.json()["error"] == "not_authenticated"
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", ""])
@@ -118,7 +128,8 @@ async def test_expired_foreign_and_superseded_tokens(app: FastAPI,
     signer: TokenSigner = app.state.tokens
     expired = signer.mint(account.teacher_id, 0, now=datetime.now(UTC) - timedelta(hours=1))
     r = await anon_client.get("/api/v1/me", headers={"Authorization": f"Bearer {expired}"})
-    assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_token"
     assert "expired" in r.json()["detail"]
     assert 'error="invalid_token"' in r.headers["www-authenticate"]
     forged = TokenSigner("x" * 48, timedelta(minutes=5)).mint(account.teacher_id, 0)
@@ -127,7 +138,8 @@ async def test_expired_foreign_and_superseded_tokens(app: FastAPI,
     # Bumping token_version signs the teacher out everywhere; a fresh token works.
     await set_teacher(app, account.teacher_id, token_version=1)
     r = await anon_client.get("/api/v1/me", headers=account.headers)
-    assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_token"
     fresh = signer.mint(account.teacher_id, 1)
     r = await anon_client.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh}"})
     assert r.status_code == 200
@@ -139,12 +151,16 @@ async def test_device_key_lifecycle(app: FastAPI, teacher_client: httpx.AsyncCli
     assert r.status_code == 201, r.text
     created = r.json()
     key = created["key"]
-    assert key.startswith("mbk_") and len(key) >= 40 and key.startswith(created["key_prefix"])
+    assert key.startswith("mbk_")
+    assert len(key) >= 40
+    assert key.startswith(created["key_prefix"])
     async with app.state.session_factory() as s:
         row = (await s.execute(select(DeviceKeyRow).where(DeviceKeyRow.id == created["id"]))).scalar_one()
-    assert key not in (row.key_hash, row.key_prefix) and len(row.key_hash) == 64
+    assert key not in (row.key_hash, row.key_prefix)
+    assert len(row.key_hash) == 64
     listed = (await teacher_client.get("/api/v1/devices")).json()
-    assert [d["id"] for d in listed] == [created["id"]] and "key" not in listed[0]
+    assert [d["id"] for d in listed] == [created["id"]]
+    assert "key" not in listed[0]
     assert (await other_client.get("/api/v1/devices")).json() == []
 
     bearer = client_for(app, {"Authorization": f"Bearer {key}"})
@@ -165,7 +181,8 @@ async def test_device_key_lifecycle(app: FastAPI, teacher_client: httpx.AsyncCli
         # The uploads belong to the teacher who made the key.
         assert {j["id"] for j in (await teacher_client.get("/api/v1/jobs")).json()} >= {job_id}
         r = await bearer.get("/api/v1/classes/1")
-        assert r.status_code == 403 and r.json()["error"] == "forbidden_for_device"
+        assert r.status_code == 403
+        assert r.json()["error"] == "forbidden_for_device"
         assert (await bearer.post("/api/v1/devices", json={"name": "x"})).status_code == 403
         listed = (await teacher_client.get("/api/v1/devices")).json()
         assert listed[0]["last_used_at"] is not None
@@ -175,7 +192,8 @@ async def test_device_key_lifecycle(app: FastAPI, teacher_client: httpx.AsyncCli
         assert (await teacher_client.delete(f"/api/v1/devices/{created['id']}")).status_code == 204
         for c in (bearer, basic):
             r = await c.get("/api/v1/jobs")
-            assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+            assert r.status_code == 401
+            assert r.json()["error"] == "invalid_token"
     assert (await teacher_client.get("/api/v1/devices")).json()[0]["revoked_at"] is not None
     assert len(await audit_rows(app, "device.create")) == 1
     assert len(await audit_rows(app, "device.revoke")) == 2
@@ -186,11 +204,13 @@ async def test_basic_auth_needs_a_device_key(app: FastAPI, anon_client: httpx.As
     for raw in (f"zhou:{PASSWORD}".encode(), b"no-colon", b"\xff\xfe:mbk_x"):
         r = await anon_client.get("/api/v1/jobs", headers={
             "Authorization": "Basic " + base64.b64encode(raw).decode()})
-        assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+        assert r.status_code == 401
+        assert r.json()["error"] == "invalid_token"
     r = await anon_client.get("/api/v1/jobs", headers={"Authorization": "Basic !!!"})
     assert r.status_code == 401
     r = await anon_client.get("/api/v1/jobs", headers={"Authorization": "Bearer mbk_unknown"})
-    assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_token"
 
 
 async def test_device_of_an_inactive_teacher_stops_working(
@@ -206,21 +226,26 @@ async def test_admin_creates_teachers(app: FastAPI, admin_client: httpx.AsyncCli
                                       anon_client: httpx.AsyncClient) -> None:
     body = {"username": "Liu.Yang", "display_name": "刘老师", "password": PASSWORD}
     r = await teacher_client.post("/api/v1/teachers", json=body)
-    assert r.status_code == 403 and r.json()["error"] == "admin_only"
+    assert r.status_code == 403
+    assert r.json()["error"] == "admin_only"
     r = await admin_client.post("/api/v1/teachers", json=body)
     assert r.status_code == 201, r.text
-    assert r.json()["username"] == "liu.yang" and r.json()["is_admin"] is False
+    assert r.json()["username"] == "liu.yang"
+    assert r.json()["is_admin"] is False
     assert "password" not in r.text
     assert (await admin_client.post("/api/v1/teachers", json=body)).json()["error"] == \
         "username_taken"
     r = await admin_client.post("/api/v1/teachers", json={**body, "username": "x2",
                                                           "password": "short"})
-    assert r.status_code == 422 and r.json()["error"] == "weak_password"
+    assert r.status_code == 422
+    assert r.json()["error"] == "weak_password"
     r = await admin_client.post("/api/v1/teachers", json={**body, "username": "bad name!"})
-    assert r.status_code == 422 and r.json()["error"] == "bad_username"
+    assert r.status_code == 422
+    assert r.json()["error"] == "bad_username"
     assert (await _login(anon_client, "liu.yang", PASSWORD)).status_code == 200
     [event] = await audit_rows(app, "teacher.create")
-    assert event.detail["username"] == "liu.yang" and event.actor_kind == "teacher"
+    assert event.detail["username"] == "liu.yang"
+    assert event.actor_kind == "teacher"
 
 
 async def test_admin_sees_the_whole_school(teacher_client: httpx.AsyncClient,
@@ -240,9 +265,11 @@ async def test_audit_log_is_admin_only_and_paginated(app: FastAPI,
         assert r.status_code == 201
     await _login(anon_client, "teacher1", "wrong password!")
     r = await teacher_client.get("/api/v1/audit")
-    assert r.status_code == 403 and r.json()["error"] == "admin_only"
+    assert r.status_code == 403
+    assert r.json()["error"] == "admin_only"
     page = (await admin_client.get("/api/v1/audit?limit=2")).json()
-    assert page["total"] == 4 and len(page["items"]) == 2
+    assert page["total"] == 4
+    assert len(page["items"]) == 2
     assert page["items"][0]["action"] == "auth.login_failed"  # newest first
     rest = (await admin_client.get("/api/v1/audit?limit=2&offset=2")).json()["items"]
     assert [e["action"] for e in rest] == ["device.create", "device.create"]
@@ -270,7 +297,8 @@ async def test_uploads_are_rate_limited_per_actor(tmp_path: object, db_url: str)
                 assert r.status_code == 202, r.text
             r = await ca.post("/api/v1/scans", content=unique_png(),
                               headers={"content-type": "image/png"})
-            assert r.status_code == 429 and r.json()["error"] == "rate_limited"
+            assert r.status_code == 429
+            assert r.json()["error"] == "rate_limited"
             assert 1 <= int(r.headers["retry-after"]) <= 60
             r = await cb.post("/api/v1/scans", content=unique_png(),
                               headers={"content-type": "image/png"})

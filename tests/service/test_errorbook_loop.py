@@ -50,7 +50,8 @@ async def test_error_book_redone_and_scanned_updates_mastery(client: httpx.Async
     r = await client.get(f"/api/v1/students/{sid}/recommendations?n=6")
     assert r.status_code == 200, r.text
     recs = r.json()["items"]
-    assert recs and all(i["reason_zh"] for i in recs)
+    assert recs
+    assert all(i["reason_zh"] for i in recs)
     assert {i["kind"] for i in recs} <= {"similar", "variant"}
 
     r = await client.get(f"/api/v1/students/{sid}/errorbook.pdf")
@@ -58,7 +59,8 @@ async def test_error_book_redone_and_scanned_updates_mastery(client: httpx.Async
     book_pdf = r.content
     text = _text(book_pdf)
     name = progress[sid]["student"]["name"]
-    assert name in text and "正确答案" in text
+    assert name in text
+    assert "正确答案" in text
     # Asking again with nothing changed reprints the same practice sheet.
     again = await client.get(f"/api/v1/students/{sid}/errorbook.pdf")
     assert again.status_code == 200
@@ -66,12 +68,14 @@ async def test_error_book_redone_and_scanned_updates_mastery(client: httpx.Async
     async with app.state.session_factory() as s:
         books = (await s.execute(select(ErrorBookRow).where(
             ErrorBookRow.student_id == sid))).scalars().all()
-        assert len(books) == 1 and books[0].worksheet_id is not None
+        assert len(books) == 1
+        assert books[0].worksheet_id is not None
         wid = books[0].worksheet_id
         items = (await s.execute(select(PracticeItemRow, QuestionRow).join(
             QuestionRow, QuestionRow.id == PracticeItemRow.question_id).where(
             PracticeItemRow.worksheet_id == wid))).all()
-    assert items and all(p.entry_id is not None for p, _ in items)
+    assert items
+    assert all(p.entry_id is not None for p, _ in items)
     docs = [q.document for _, q in items]
     assert any(q.origin == "variant" for _, q in items)  # generated 变式题 are on the sheet
     layout = (await client.get(f"/api/v1/worksheets/{wid}/layout")).json()
@@ -96,7 +100,8 @@ async def test_error_book_redone_and_scanned_updates_mastery(client: httpx.Async
     assert any(after[c]["p_mastery"] > before[c]["p_mastery"] for c in moved)
     async with app.state.session_factory() as s:
         attempts = (await s.execute(select(ErrorAttemptRow))).scalars().all()
-    assert attempts and any(a.correct for a in attempts)
+    assert attempts
+    assert any(a.correct for a in attempts)
     body = (await client.get(f"/api/v1/students/{sid}/progress")).json()
     # Right answers on the same day as the mistake start the practice; resolution needs
     # right answers on later occasions (1, 3, 7, 14 days), so nothing resolves today.

@@ -24,7 +24,8 @@ async def test_not_ready_before_startup(tmp_path: Path) -> None:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         r = await c.get("/healthz/ready")
-    assert r.status_code == 503 and r.json()["error"] == "not_ready"
+    assert r.status_code == 503
+    assert r.json()["error"] == "not_ready"
 
 
 async def test_openapi_lists_the_v1_routes(client: httpx.AsyncClient) -> None:
@@ -38,7 +39,8 @@ async def test_openapi_lists_the_v1_routes(client: httpx.AsyncClient) -> None:
 
 async def test_unknown_route_is_404_json(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/v1/nope")
-    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    assert r.status_code == 404
+    assert r.json()["error"] == "not_found"
 
 
 def test_a_configured_font_that_is_missing_is_bad_configuration(tmp_path: Path) -> None:

@@ -68,9 +68,11 @@ async def test_crash_mid_job_resumes_without_loss_or_double_count(tmp_path: Path
         runner._executor = CrashAfter(2)
         await runner._loop_once_for_tests()
         pages, distinct, _ = await _counts(app)
-        assert 0 < pages < len(stack.pages) and pages == distinct
+        assert 0 < pages < len(stack.pages)
+        assert pages == distinct
         job = (await api.get(f"/api/v1/jobs/{job_id}")).json()
-        assert job["status"] == "queued" and job["pages_done"] == pages
+        assert job["status"] == "queued"
+        assert job["pages_done"] == pages
         # 3. A runner that died holding the lease: the lease lapses, another claims it.
         async with app.state.session_factory() as s:
             await s.execute(update(JobRow).values(status="running", claimed_by="dead",
@@ -97,7 +99,8 @@ async def test_process_pool_reads_pages(tmp_path: Path, db_url: str) -> None:
         job = await wait_job(api, r.json()["job_id"], limit_s=300)
         assert job["status"] == "done", job
         pages, _, grades = await _counts(api._transport.app)  # type: ignore[attr-defined]
-        assert pages == len(stack.pages) and grades == 2 * 6
+        assert pages == len(stack.pages)
+        assert grades == 2 * 6
 
 
 

@@ -84,7 +84,8 @@ async def test_wrong_answers_open_entries_and_answers_move_mastery(
     assert {(names[e.student_id], qids[e.question_id]) for e in entries} == wrong
     assert ("李华", "m3-add-001") in wrong  # 75 for 37+48: forgot the carry
     carry = next(e for e in entries if qids[e.question_id] == "m3-add-001")
-    assert carry.cause == "forgot_carry" and carry.state == "open"
+    assert carry.cause == "forgot_carry"
+    assert carry.state == "open"
     # Undecided answers teach nothing until a teacher decides; decided ones are events.
     decided = {rid for rid, g in grades.items() if g.verdict != "needs_review"}
     assert {e.response_id for e in events} == decided
@@ -97,7 +98,8 @@ async def test_wrong_answers_open_entries_and_answers_move_mastery(
     lo, hi = kps["math.add.carry"]["band"]
     assert lo <= kps["math.add.carry"]["p_mastery"] <= hi
     # Parents are rolled up from the points below them.
-    assert "math.add" in kps and kps["math.add"]["rolled_up"]
+    assert "math.add" in kps
+    assert kps["math.add"]["rolled_up"]
     assert "math.add.carry" in kps["math.add"]["children"]
     r = await client.get(f"/api/v1/students/{sheet.students['李华']}/mastery")
     li = {k["code"]: k for k in r.json()["knowledge_points"]}
@@ -122,7 +124,8 @@ async def test_sync_is_idempotent(client: httpx.AsyncClient) -> None:
                                                      MasteryStateRow.knowledge_point_id)))
                  .scalars()]
         n_entries = len((await s.execute(select(ErrorEntryRow))).scalars().all())
-    assert before == after and before
+    assert before == after
+    assert before
     assert n_entries >= 2
 
 
@@ -185,7 +188,8 @@ async def test_entry_resolves_after_two_spaced_right_answers(client: httpx.Async
                 ErrorEntryRow.student_id == li))).scalar_one()
 
     first = await entry()
-    assert first.state == "open" and first.due_at.replace(tzinfo=UTC) == T0 + timedelta(days=1)
+    assert first.state == "open"
+    assert first.due_at.replace(tzinfo=UTC) == T0 + timedelta(days=1)
     await _page_at(client, sheet, "李华", T0 + timedelta(days=1),
                    {"m3-add-001": Read("85")}, "d1")
     e = await entry()
@@ -203,12 +207,14 @@ async def test_entry_resolves_after_two_spaced_right_answers(client: httpx.Async
     r = await client.get(f"/api/v1/students/{li}/progress")
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["entries_resolved"] == 1 and body["resolution_rate"] == 1.0
+    assert body["entries_resolved"] == 1
+    assert body["resolution_rate"] == 1.0
     rates = {k["code"]: k for k in body["score_rates"]}
     assert rates["math.add.carry"]["change"] is not None
     assert rates["math.add.carry"]["change"] > 0  # 2 of 3 right in week 1, all in week 2
     r = await client.get(f"/api/v1/classes/{sheet.class_id}/progress")
-    assert r.status_code == 200 and r.json()["resolution_rate"] == 1.0
+    assert r.status_code == 200
+    assert r.json()["resolution_rate"] == 1.0
     # A wrong answer later sends it back to practising from the start.
     await _page_at(client, sheet, "李华", T0 + timedelta(days=10),
                    {"m3-add-001": Read("75")}, "d10")
@@ -223,7 +229,8 @@ async def test_late_scan_of_an_older_page_replays_in_answer_order(
     await _page_at(client, sheet, "李华", T0 + timedelta(days=3), {"m3-add-001": Read("85")}, "b")
     await _page_at(client, sheet, "李华", T0, {"m3-add-001": Read("75")}, "a")  # arrives late
     state, fresh, n = await _state_and_replay(client, li, "math.add.carry")
-    assert n == 2 and state.p_mastery == pytest.approx(fresh, abs=1e-12)
+    assert n == 2
+    assert state.p_mastery == pytest.approx(fresh, abs=1e-12)
     # Folding in arrival order instead (right, then wrong) would give another state.
     async with app_of(client).state.session_factory() as s:
         events = (await s.execute(select(MasteryEventRow).where(

@@ -52,34 +52,49 @@ async def test_results_shape_totals_and_missing(client: httpx.AsyncClient, sheet
     assert [m["name"] for m in body["missing"]] == ["张伟"]
 
     wang = _student(body, "王小明")
-    assert wang["submitted"] and wang["complete"]
+    assert wang["submitted"]
+    assert wang["complete"]
     assert (wang["total"], wang["pending_review"], wang["not_scanned"]) == (7.0, 0, 0)
     add = _cell(wang, "m3-add-001")
-    assert add["answer"] == "85" and add["verdict"] == "correct" and add["score"] == 1.0
+    assert add["answer"] == "85"
+    assert add["verdict"] == "correct"
+    assert add["score"] == 1.0
     assert add["crop_url"] == f"/api/v1/responses/{add['response_ids'][0]}/crop.png"
     div = _cell(wang, "m3-div-003")
     # Two blanks, one question: readings kept per blank, graded once.
-    assert div["blanks"] == ["3", "2"] and div["answer"] == "3 | 2"
-    assert div["score"] == 1.0 and len(div["response_ids"]) == 2 and len(div["crop_urls"]) == 2
+    assert div["blanks"] == ["3", "2"]
+    assert div["answer"] == "3 | 2"
+    assert div["score"] == 1.0
+    assert len(div["response_ids"]) == 2
+    assert len(div["crop_urls"]) == 2
 
     li = _student(body, "李华")
     wrong = _cell(li, "m3-add-001")
-    assert wrong["verdict"] == "incorrect" and wrong["score"] == 0.0
+    assert wrong["verdict"] == "incorrect"
+    assert wrong["score"] == 0.0
     assert wrong["cause"] == {"code": "forgot_carry", "zh": "进位遗漏", "en": "forgot to carry"}
     choice = _cell(li, "m3-add-006")
     assert choice["cause"]["code"] == "distractor_chosen"
-    assert li["total"] == 1.0 and li["decided_max"] == 4.0 and not li["complete"]
+    assert li["total"] == 1.0
+    assert li["decided_max"] == 4.0
+    assert not li["complete"]
 
     zhang = _student(body, "张伟")
-    assert not zhang["submitted"] and zhang["questions"] == [] and zhang["total"] == 0.0
+    assert not zhang["submitted"]
+    assert zhang["questions"] == []
+    assert zhang["total"] == 0.0
 
     summary = body["summary"]
     assert (summary["roster"], summary["submitted"], summary["missing"]) == (4, 3, 1)
-    assert summary["complete"] == 1 and summary["mean"] == 7.0
+    assert summary["complete"] == 1
+    assert summary["mean"] == 7.0
     assert summary["needs_review"] == 2
     q_add = summary["questions"][0]
-    assert q_add["question_id"] == "m3-add-001" and q_add["decided"] == 2
-    assert q_add["score_rate"] == 0.5 and q_add["correct"] == 1 and q_add["needs_review"] == 1
+    assert q_add["question_id"] == "m3-add-001"
+    assert q_add["decided"] == 2
+    assert q_add["score_rate"] == 0.5
+    assert q_add["correct"] == 1
+    assert q_add["needs_review"] == 1
     assert q_add["common_wrong"] == [{"answer": "75", "count": 1}]
 
 
@@ -89,17 +104,22 @@ async def test_undecided_answers_are_pending_never_zero(client: httpx.AsyncClien
     li = _student(body, "李华")
     doubtful = _cell(li, "m3-word-001")
     # 189 read at 60% with 139 at 35%: a human decides; no score, pending in the total.
-    assert doubtful["status"] == "needs_review" and doubtful["score"] is None
-    assert doubtful["needs_review"] and doubtful["review_reason"] == "uncertain_reading"
+    assert doubtful["status"] == "needs_review"
+    assert doubtful["score"] is None
+    assert doubtful["needs_review"]
+    assert doubtful["review_reason"] == "uncertain_reading"
     assert li["pending_review"] == 1
 
     zhao = _student(body, "赵敏")
     unreadable = _cell(zhao, "m3-add-001")
-    assert unreadable["status"] == "needs_review" and unreadable["score"] is None
+    assert unreadable["status"] == "needs_review"
+    assert unreadable["score"] is None
     blank = _cell(zhao, "m3-add-006")
-    assert blank["verdict"] == "blank" and blank["score"] == 0.0  # left blank: a real zero
+    assert blank["verdict"] == "blank"
+    assert blank["score"] == 0.0
     unscanned = _cell(zhao, "m3-word-001")
-    assert unscanned["status"] == "not_scanned" and unscanned["score"] is None
+    assert unscanned["status"] == "not_scanned"
+    assert unscanned["score"] is None
     assert (zhao["total"], zhao["pending_review"], zhao["not_scanned"]) == (1.0, 1, 1)
     assert not zhao["complete"]
     # The class mean only counts complete students, so nobody's pending answer drags it.
@@ -114,24 +134,32 @@ async def test_csv_exports_have_bom_and_chinese(client: httpx.AsyncClient, sheet
     assert r.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     header = rows[0]
-    assert header[:3] == ["学号", "姓名", "提交"] and "总分" in header and "待复核" in header
+    assert header[:3] == ["学号", "姓名", "提交"]
+    assert "总分" in header
+    assert "待复核" in header
     assert header[3] == "1. m3-add-001（1分）"
     by_name = {row[1]: dict(zip(header, row, strict=True)) for row in rows[1:]}
     assert list(by_name) == ["王小明", "李华", "张伟", "赵敏"]
-    assert by_name["王小明"]["总分"] == "7" and by_name["王小明"]["满分"] == "7"
+    assert by_name["王小明"]["总分"] == "7"
+    assert by_name["王小明"]["满分"] == "7"
     assert by_name["李华"]["4. m3-word-001（3分）"] == "待复核"
-    assert by_name["李华"]["总分"] == "1" and by_name["李华"]["待复核"] == "1"
-    assert by_name["张伟"]["提交"] == "未提交" and by_name["张伟"]["总分"] == ""
+    assert by_name["李华"]["总分"] == "1"
+    assert by_name["李华"]["待复核"] == "1"
+    assert by_name["张伟"]["提交"] == "未提交"
+    assert by_name["张伟"]["总分"] == ""
     assert by_name["赵敏"]["4. m3-word-001（3分）"] == "未扫描"
 
     r = await client.get(f"/api/v1/worksheets/{sheet.worksheet_id}/results.csv",
                          params={"by": "question"})
-    assert r.status_code == 200 and r.content.startswith(b"\xef\xbb\xbf")
+    assert r.status_code == 200
+    assert r.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert [row["题号"] for row in rows] == ["m3-add-001", "m3-div-003", "m3-add-006",
                                             "m3-word-001"]
     add = rows[0]
-    assert add["得分率(%)"] == "50.0" and add["待复核"] == "1" and "75（1人）" in add["常见错误答案"]
+    assert add["得分率(%)"] == "50.0"
+    assert add["待复核"] == "1"
+    assert "75（1人）" in add["常见错误答案"]
     assert rows[1]["得分率(%)"] == "100.0"
     r = await client.get(f"/api/v1/worksheets/{sheet.worksheet_id}/results.csv",
                          params={"by": "nonsense"})
@@ -141,17 +169,20 @@ async def test_csv_exports_have_bom_and_chinese(client: httpx.AsyncClient, sheet
 async def test_crop_endpoint(client: httpx.AsyncClient, sheet: Sheet) -> None:
     rid = sheet.responses[("王小明", "m3-add-001")]
     r = await client.get(f"/api/v1/responses/{rid}/crop.png")
-    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/png"
     assert r.content == png_bytes(value=10)
     no_crop = sheet.responses[("王小明", "m3-word-001")]
     r = await client.get(f"/api/v1/responses/{no_crop}/crop.png")
-    assert r.status_code == 404 and r.json()["error"] == "no_crop"
+    assert r.status_code == 404
+    assert r.json()["error"] == "no_crop"
     assert (await client.get("/api/v1/responses/999999/crop.png")).status_code == 404
 
 
 async def test_unknown_worksheet_is_404(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/v1/worksheets/4242/results")
-    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    assert r.status_code == 404
+    assert r.json()["error"] == "not_found"
     assert (await client.get("/api/v1/worksheets/4242/results.csv")).status_code == 404
 
 
@@ -244,4 +275,5 @@ async def test_scanned_class_results_end_to_end(client: httpx.AsyncClient,
     img = await client.get(f"/api/v1/pages/{page_id}/image.png")
     assert img.status_code == 200
     arr = np.asarray(Image.open(io.BytesIO(img.content)))
-    assert arr.ndim == 2 and arr.shape[0] > 1000  # a full A4 page at scan resolution
+    assert arr.ndim == 2
+    assert arr.shape[0] > 1000

@@ -60,21 +60,25 @@ async def test_review_queue_lists_answers_and_pages(client: httpx.AsyncClient,
     body = r.json()
     assert body["counts"] == {"response": 2, "unknown_student": 1, "unidentified": 1,
                               "duplicate": 1}
-    assert body["total"] == 5 and body["next_offset"] is None
+    assert body["total"] == 5
+    assert body["next_offset"] is None
     kinds = [i["kind"] for i in body["items"]]
     assert kinds == ["response", "response", "unknown_student", "unidentified", "duplicate"]
     first, second = body["items"][:2]
     # Ordered by question position: 赵敏's unreadable add (1) before 李华's numeric (4).
     assert (first["position"], first["student"]["name"]) == (1, "赵敏")
-    assert first["review_reason"] == "unreadable" and first["crop_url"] is None
-    assert second["question_id"] == "m3-word-001" and second["student"]["name"] == "李华"
+    assert first["review_reason"] == "unreadable"
+    assert first["crop_url"] is None
+    assert second["question_id"] == "m3-word-001"
+    assert second["student"]["name"] == "李华"
     assert second["reading"]["text"] == "189"
     assert second["reading"]["alternatives"] == [{"text": "139", "confidence": 0.35}]
     assert second["crop_url"] == f"/api/v1/responses/{second['response_id']}/crop.png"
     assert "139" in second["reason_zh"]
     assert second["actions"]["decide"] == f"/api/v1/review/responses/{second['response_id']}"
     nameless = body["items"][2]
-    assert nameless["page_id"] == sheet.pages["nameless"] and nameless["student"] is None
+    assert nameless["page_id"] == sheet.pages["nameless"]
+    assert nameless["student"] is None
     assert nameless["actions"]["assign"].endswith(f"/pages/{nameless['page_id']}/assign")
     assert body["items"][4]["student"]["name"] == "李华"
 
@@ -83,12 +87,14 @@ async def test_review_queue_lists_answers_and_pages(client: httpx.AsyncClient,
                                                         "limit": 3})).json()
     page2 = (await client.get("/api/v1/review", params={"worksheet_id": sheet.worksheet_id,
                                                         "limit": 3, "offset": 3})).json()
-    assert page1["next_offset"] == 3 and page2["next_offset"] is None
+    assert page1["next_offset"] == 3
+    assert page2["next_offset"] is None
     ids = [(i["kind"], i["page_id"], i["response_id"]) for i in page1["items"] + page2["items"]]
     assert ids == [(i["kind"], i["page_id"], i["response_id"]) for i in body["items"]]
     only = (await client.get("/api/v1/review", params={"worksheet_id": sheet.worksheet_id,
                                                        "kind": "unknown_student"})).json()
-    assert [i["kind"] for i in only["items"]] == ["unknown_student"] and only["total"] == 1
+    assert [i["kind"] for i in only["items"]] == ["unknown_student"]
+    assert only["total"] == 1
     assert (await client.get("/api/v1/review", params={"kind": "bogus"})).status_code == 422
     assert (await client.get("/api/v1/review", params={"worksheet_id": 999})).status_code == 404
 
@@ -101,12 +107,15 @@ async def test_page_image_renders_from_the_upload(client: httpx.AsyncClient,
     from PIL import Image
 
     r = await client.get(f"/api/v1/pages/{sheet.pages['王小明']}/image.png")
-    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/png"
     arr = np.asarray(Image.open(io.BytesIO(r.content)))
-    assert arr.shape == (300, 200) and int(arr.mean()) == 180
+    assert arr.shape == (300, 200)
+    assert int(arr.mean()) == 180
     # The stored file has one page; a page index beyond it has no image.
     r = await client.get(f"/api/v1/pages/{sheet.pages['李华']}/image.png")
-    assert r.status_code == 404 and r.json()["error"] == "no_image"
+    assert r.status_code == 404
+    assert r.json()["error"] == "no_image"
     assert (await client.get("/api/v1/pages/99999/image.png")).status_code == 404
 
 
@@ -114,27 +123,37 @@ async def test_confirm_reflows_totals_and_keeps_old_grade(client: httpx.AsyncCli
                                                           sheet: Sheet) -> None:
     rid = sheet.responses[("李华", "m3-word-001")]
     before = await _student(client, sheet, "李华")
-    assert before["total"] == 1.0 and before["pending_review"] == 1
+    assert before["total"] == 1.0
+    assert before["pending_review"] == 1
     r = await client.post(f"/api/v1/review/responses/{rid}", json={"action": "confirm"})
     assert r.status_code == 200, r.text
     done = r.json()
-    assert done["verdict"] == "correct" and done["score"] == 3.0 and not done["needs_review"]
+    assert done["verdict"] == "correct"
+    assert done["score"] == 3.0
+    assert not done["needs_review"]
     after = await _student(client, sheet, "李华")
-    assert after["total"] == 4.0 and after["pending_review"] == 0 and after["complete"]
+    assert after["total"] == 4.0
+    assert after["pending_review"] == 0
+    assert after["complete"]
     assert _cell(after, "m3-word-001")["source"] == "teacher"
     grades = await _grades(client, rid)
     assert [g.is_current for g in grades] == [False, True]
-    assert grades[0].needs_review and grades[0].source == "auto"
+    assert grades[0].needs_review
+    assert grades[0].source == "auto"
     local = app_of(client).state.local_actor
-    assert grades[1].source == "teacher" and grades[1].graded_by == local.teacher_id
-    assert done["previous_grade_id"] == grades[0].id and done["grade_id"] == grades[1].id
+    assert grades[1].source == "teacher"
+    assert grades[1].graded_by == local.teacher_id
+    assert done["previous_grade_id"] == grades[0].id
+    assert done["grade_id"] == grades[1].id
     events = await _audit(client)
-    assert events[-1].action == "review.confirm" and events[-1].target_id == rid
+    assert events[-1].action == "review.confirm"
+    assert events[-1].target_id == rid
     assert events[-1].detail["old_grade"]["verdict"] == "needs_review"
     # Nothing to confirm on an unreadable answer: correct or set instead.
     unreadable = sheet.responses[("赵敏", "m3-add-001")]
     r = await client.post(f"/api/v1/review/responses/{unreadable}", json={"action": "confirm"})
-    assert r.status_code == 422 and r.json()["error"] == "nothing_to_confirm"
+    assert r.status_code == 422
+    assert r.json()["error"] == "nothing_to_confirm"
 
 
 async def test_correct_regrades_the_teachers_reading(client: httpx.AsyncClient,
@@ -143,11 +162,14 @@ async def test_correct_regrades_the_teachers_reading(client: httpx.AsyncClient,
     r = await client.post(f"/api/v1/review/responses/{rid}",
                           json={"action": "correct", "text": "75"})
     assert r.status_code == 200, r.text
-    assert r.json()["verdict"] == "incorrect" and r.json()["score"] == 0.0
+    assert r.json()["verdict"] == "incorrect"
+    assert r.json()["score"] == 0.0
     zhao = await _student(client, sheet, "赵敏")
     cell = _cell(zhao, "m3-add-001")
-    assert cell["answer"] == "75" and cell["cause"]["code"] == "forgot_carry"
-    assert zhao["pending_review"] == 0 and zhao["total"] == 1.0
+    assert cell["answer"] == "75"
+    assert cell["cause"]["code"] == "forgot_carry"
+    assert zhao["pending_review"] == 0
+    assert zhao["total"] == 1.0
     r = await client.post(f"/api/v1/review/responses/{rid}",
                           json={"action": "correct", "text": "85"})
     assert r.json()["verdict"] == "correct"
@@ -156,18 +178,23 @@ async def test_correct_regrades_the_teachers_reading(client: httpx.AsyncClient,
     assert [g.is_current for g in grades] == [False, False, True]
     async with app_of(client).state.session_factory() as s:
         resp = await s.get(ResponseRow, rid)
-        assert resp is not None and resp.text == "85" and resp.status == "corrected"
+        assert resp is not None
+        assert resp.text == "85"
+        assert resp.status == "corrected"
     # A multi-blank answer takes one reading per blank; a blank's own id works too.
     wang_div = sheet.responses[("王小明", "m3-div-003")]
     r = await client.post(f"/api/v1/review/responses/{wang_div}",
                           json={"action": "correct", "blanks": ["3", "1"]})
-    assert r.status_code == 200 and r.json()["verdict"] == "incorrect"
+    assert r.status_code == 200
+    assert r.json()["verdict"] == "incorrect"
     assert r.json()["answer"] == "3 | 1"
     r = await client.post(f"/api/v1/review/responses/{wang_div}",
                           json={"action": "correct", "blanks": ["3"]})
-    assert r.status_code == 422 and r.json()["error"] == "wrong_blank_count"
+    assert r.status_code == 422
+    assert r.json()["error"] == "wrong_blank_count"
     r = await client.post(f"/api/v1/review/responses/{rid}", json={"action": "correct"})
-    assert r.status_code == 422 and r.json()["error"] == "missing_text"
+    assert r.status_code == 422
+    assert r.json()["error"] == "missing_text"
 
 
 async def test_set_verdict_and_score_range(client: httpx.AsyncClient, sheet: Sheet) -> None:
@@ -176,11 +203,14 @@ async def test_set_verdict_and_score_range(client: httpx.AsyncClient, sheet: She
     for bad in ({"action": "set", "verdict": "correct", "score": 1.5},
                 {"action": "set", "verdict": "correct", "score": -1}):
         r = await client.post(url, json=bad)
-        assert r.status_code == 422 and r.json()["error"] == "score_out_of_range"
+        assert r.status_code == 422
+        assert r.json()["error"] == "score_out_of_range"
     r = await client.post(url, json={"action": "set", "verdict": "needs_review", "score": 0})
-    assert r.status_code == 422 and r.json()["error"] == "invalid_verdict"
+    assert r.status_code == 422
+    assert r.json()["error"] == "invalid_verdict"
     r = await client.post(url, json={"action": "set", "verdict": "correct"})
-    assert r.status_code == 422 and r.json()["error"] == "missing_score"
+    assert r.status_code == 422
+    assert r.json()["error"] == "missing_score"
     r = await client.post(url, json={"action": "shrug"})
     assert r.status_code == 422
     assert len(await _grades(client, rid)) == 1  # nothing written by rejected requests
@@ -189,12 +219,14 @@ async def test_set_verdict_and_score_range(client: httpx.AsyncClient, sheet: She
     assert r.status_code == 200, r.text
     li = await _student(client, sheet, "李华")
     cell = _cell(li, "m3-add-001")
-    assert cell["verdict"] == "partially_correct" and cell["score"] == 0.5
+    assert cell["verdict"] == "partially_correct"
+    assert cell["score"] == 0.5
     assert cell["cause"]["code"] == "forgot_carry"  # a wrong-ish verdict keeps the cause
     assert li["total"] == 1.5
     assert (await _audit(client))[-1].detail["note"] == "过程对了"
     r = await client.post("/api/v1/review/responses/987654", json={"action": "confirm"})
-    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    assert r.status_code == 404
+    assert r.json()["error"] == "not_found"
 
 
 async def test_assign_page_student(client: httpx.AsyncClient, sheet: Sheet) -> None:
@@ -204,35 +236,44 @@ async def test_assign_page_student(client: httpx.AsyncClient, sheet: Sheet) -> N
     url = f"/api/v1/review/pages/{page}/assign"
     stranger = await other_class_student(client)
     r = await client.post(url, json={"student_id": stranger})
-    assert r.status_code == 422 and r.json()["error"] == "not_on_roster"
+    assert r.status_code == 422
+    assert r.json()["error"] == "not_on_roster"
     # 王小明's page 1 is already scanned: 409 unless replacing.
     r = await client.post(url, json={"student_id": sheet.students["王小明"]})
-    assert r.status_code == 409 and r.json()["error"] == "page_taken"
+    assert r.status_code == 409
+    assert r.json()["error"] == "page_taken"
     r = await client.post(url, json={"student_id": sheet.students["张伟"]})
     assert r.status_code == 200, r.text
     out = r.json()
-    assert out["status"] == "graded" and out["student_source"] == "teacher"
+    assert out["status"] == "graded"
+    assert out["student_source"] == "teacher"
     assert out["student"]["name"] == "张伟"
     results = (await client.get(f"/api/v1/worksheets/{sheet.worksheet_id}/results")).json()
-    assert results["missing"] == [] and results["summary"]["submitted"] == 4
+    assert results["missing"] == []
+    assert results["summary"]["submitted"] == 4
     zhang = next(s for s in results["students"] if s["student"]["name"] == "张伟")
-    assert zhang["total"] == 4.0 and zhang["not_scanned"] == 2
+    assert zhang["total"] == 4.0
+    assert zhang["not_scanned"] == 2
     async with app_of(client).state.session_factory() as s:
         students = set((await s.execute(select(ResponseRow.student_id)
                                         .where(ResponseRow.page_id == page))).scalars())
     assert students == {sheet.students["张伟"]}
     # Now it names 张伟: moving it to 赵敏 needs replace (and then replaces 赵敏's page).
     r = await client.post(url, json={"student_id": sheet.students["赵敏"]})
-    assert r.status_code == 409 and r.json()["error"] == "already_assigned"
+    assert r.status_code == 409
+    assert r.json()["error"] == "already_assigned"
     r = await client.post(url, json={"student_id": sheet.students["赵敏"], "replace": True})
-    assert r.status_code == 200 and r.json()["replaced_page_id"] == sheet.pages["赵敏"]
+    assert r.status_code == 200
+    assert r.json()["replaced_page_id"] == sheet.pages["赵敏"]
     async with app_of(client).state.session_factory() as s:
         old = await s.get(PageRow, sheet.pages["赵敏"])
-        assert old is not None and old.status == "duplicate"
+        assert old is not None
+        assert old.status == "duplicate"
     results = (await client.get(f"/api/v1/worksheets/{sheet.worksheet_id}/results")).json()
     assert [m["name"] for m in results["missing"]] == ["张伟"]
     zhao = next(s for s in results["students"] if s["student"]["name"] == "赵敏")
-    assert zhao["total"] == 4.0 and _cell(zhao, "m3-add-001")["answer"] == "85"
+    assert zhao["total"] == 4.0
+    assert _cell(zhao, "m3-add-001")["answer"] == "85"
     assert (await _audit(client))[-1].action == "review.assign_page"
     r = await client.post(f"/api/v1/review/pages/{sheet.pages['王小明']}/assign",
                           json={"student_id": sheet.students["王小明"]})
@@ -250,8 +291,10 @@ async def test_answer_groups_and_group_grading(client: httpx.AsyncClient, sheet:
     body = r.json()
     groups = {g["normalised"]: g for g in body["groups"]}
     assert set(groups) == {"75", "85", ""}
-    assert body["groups"][0]["normalised"] == "75" and groups["75"]["count"] == 2
-    assert groups["75"]["verdict"] == "incorrect" and groups["85"]["verdict"] == "correct"
+    assert body["groups"][0]["normalised"] == "75"
+    assert groups["75"]["count"] == 2
+    assert groups["75"]["verdict"] == "incorrect"
+    assert groups["85"]["verdict"] == "correct"
     assert groups[""]["needs_review"] == 1
     assert body["common_wrong"] == [{"answer": "75", "count": 2}]
     assert {m["student"]["name"] if m["student"] else None
@@ -260,9 +303,11 @@ async def test_answer_groups_and_group_grading(client: httpx.AsyncClient, sheet:
     grade = f"{url}/grade"
     r = await client.post(grade, json={"normalised": "75", "verdict": "partially_correct",
                                        "score": 2})
-    assert r.status_code == 422 and r.json()["error"] == "score_out_of_range"
+    assert r.status_code == 422
+    assert r.json()["error"] == "score_out_of_range"
     r = await client.post(grade, json={"normalised": "76", "verdict": "correct", "score": 1})
-    assert r.status_code == 404 and r.json()["error"] == "no_such_group"
+    assert r.status_code == 404
+    assert r.json()["error"] == "no_such_group"
     r = await client.post(grade, json={"normalised": "75", "verdict": "needs_review",
                                        "score": 0})
     assert r.status_code == 422
@@ -271,10 +316,12 @@ async def test_answer_groups_and_group_grading(client: httpx.AsyncClient, sheet:
     assert r.status_code == 200, r.text
     assert r.json()["graded"] == 2
     li = await _student(client, sheet, "李华")
-    assert _cell(li, "m3-add-001")["score"] == 0.5 and li["total"] == 1.5
+    assert _cell(li, "m3-add-001")["score"] == 0.5
+    assert li["total"] == 1.5
     for rid in r.json()["response_ids"]:
         grades = await _grades(client, rid)
-        assert [g.is_current for g in grades] == [False, True] and grades[1].source == "teacher"
+        assert [g.is_current for g in grades] == [False, True]
+        assert grades[1].source == "teacher"
     assert (await _audit(client))[-1].action == "review.group"
     again = {g["normalised"]: g for g in (await client.get(url)).json()["groups"]}
     assert again["75"]["verdict"] == "partially_correct"
@@ -300,7 +347,8 @@ async def test_review_is_scoped(client: httpx.AsyncClient, sheet: Sheet) -> None
         assert (await client.get("/api/v1/review", params={"worksheet_id": sheet.worksheet_id})
                 ).status_code == 404
         queue = (await client.get("/api/v1/review")).json()
-        assert queue["total"] == 0 and queue["items"] == []
+        assert queue["total"] == 0
+        assert queue["items"] == []
         r = await client.post(f"/api/v1/worksheets/{sheet.worksheet_id}/questions/m3-add-001/"
                               "groups/grade", json={"normalised": "75", "verdict": "correct",
                                                     "score": 1})
@@ -310,4 +358,5 @@ async def test_review_is_scoped(client: httpx.AsyncClient, sheet: Sheet) -> None
     assert len(await _grades(client, rid)) == 1
     # The owner still sees everything, the unidentified page of their upload included.
     queue = (await client.get("/api/v1/review")).json()
-    assert queue["counts"]["unidentified"] == 1 and queue["counts"]["response"] == 2
+    assert queue["counts"]["unidentified"] == 1
+    assert queue["counts"]["response"] == 2

@@ -45,7 +45,8 @@ async def test_class_stack_is_read_graded_and_stored(client: httpx.AsyncClient) 
     assert r.status_code == 202, r.text
     body = r.json()
     assert r.headers["location"] == f"/api/v1/jobs/{body['job_id']}"
-    assert body["pages"] == len(stack.pages) and not body["duplicate"]
+    assert body["pages"] == len(stack.pages)
+    assert not body["duplicate"]
     job = await wait_job(client, body["job_id"])
     assert job["status"] == "done", job
     assert job["pages_done"] == job["pages_total"] == len(stack.pages)
@@ -72,7 +73,8 @@ async def test_raw_body_upload_and_duplicate_detection(client: httpx.AsyncClient
     again = await client.post("/api/v1/documents/post_document/",
                               files={"document": ("rescan.pdf", stack.pdf, "application/pdf")})
     assert again.status_code == 202
-    assert again.json()["job_id"] == first["job_id"] and again.json()["duplicate"] is True
+    assert again.json()["job_id"] == first["job_id"]
+    assert again.json()["duplicate"] is True
     assert await _count(client, JobRow) == 1
     assert await _count(client, PageRow) == len(stack.pages)
     # One upload, one audit entry: the duplicate created nothing.
@@ -92,7 +94,8 @@ async def test_idempotency_key(client: httpx.AsyncClient) -> None:
     assert a.json()["job_id"] == b.json()["job_id"]
     other = stack.pdf + b"\n% another scan\n"
     c = await client.post("/api/v1/scans", content=other, headers=h)
-    assert c.status_code == 422 and c.json()["error"] == "idempotency_key_reused"
+    assert c.status_code == 422
+    assert c.json()["error"] == "idempotency_key_reused"
     assert await _count(client, JobRow) == 1
 
 
@@ -123,7 +126,8 @@ async def test_bad_uploads_are_4xx_and_create_no_job(client: httpx.AsyncClient, 
 async def test_oversized_upload_is_413(client: httpx.AsyncClient) -> None:
     big = b"%PDF-1.7\n" + b"0" * (21 * 1024 * 1024)
     r = await client.post("/api/v1/scans", content=big, headers={"content-type": "application/pdf"})
-    assert r.status_code == 413 and r.json()["error"] == "file_too_large"
+    assert r.status_code == 413
+    assert r.json()["error"] == "file_too_large"
 
     async def chunks() -> Any:  # no Content-Length: stopped while streaming
         for _ in range(22):
@@ -141,7 +145,8 @@ async def test_malformed_multipart_and_two_files(client: httpx.AsyncClient) -> N
     assert r.status_code == 400
     r = await client.post("/api/v1/scans", files=[("a", ("a.pdf", b"%PDF-1", "application/pdf")),
                                                   ("b", ("b.pdf", b"%PDF-2", "application/pdf"))])
-    assert r.status_code == 400 and r.json()["error"] == "multiple_files"
+    assert r.status_code == 400
+    assert r.json()["error"] == "multiple_files"
     r = await client.post("/api/v1/scans", data={"worksheet_id": "1"}, files={})
     assert r.status_code in (400, 415)
 
@@ -183,7 +188,8 @@ async def test_job_events_stream(client: httpx.AsyncClient) -> None:
         async for line in resp.aiter_lines():
             if line.startswith("event:"):
                 events.append(line.split(":", 1)[1].strip())
-    assert events[0] == "progress" and events[-1] == "end"
+    assert events[0] == "progress"
+    assert events[-1] == "end"
     assert (await client.get("/api/v1/jobs/424242")).status_code == 404
 
 
@@ -211,7 +217,7 @@ async def test_handwritten_student_numbers_identify_anonymous_copies(
             assert row.student_id == by_no[written], (row.problem, written)
             assigned += 1
         else:
-            assert row.status == "unknown_student" and "candidates" in (row.problem or "") \
+            assert (row.status == "unknown_student" and "candidates" in (row.problem or "")) \
                 or "read as" in (row.problem or "")
     assert assigned >= 2, "real handwritten numbers should mostly be read"
 
@@ -226,18 +232,21 @@ async def test_annotated_papers(client: httpx.AsyncClient) -> None:
     await wait_job(client, r.json()["job_id"])
     sid = sheet.student_ids[0]
     one = await client.get(f"/api/v1/worksheets/{sheet.worksheet_id}/students/{sid}/annotated.pdf")
-    assert one.status_code == 200 and one.headers["content-type"] == "application/pdf"
+    assert one.status_code == 200
+    assert one.headers["content-type"] == "application/pdf"
     pages = [t for t in stack.pages if t.student_id == sid]
     doc = pdfium.PdfDocument(one.content)
     assert len(doc) == len(pages)
     text = doc[0].get_textpage().get_text_range()
-    assert "学生1" in text and "口算练习" in text
+    assert "学生1" in text
+    assert "口算练习" in text
     batch = await client.get(f"/api/v1/worksheets/{sheet.worksheet_id}/annotated.pdf")
     assert batch.status_code == 200
     assert len(pdfium.PdfDocument(batch.content)) >= 2 * len(pages)
     missing = await client.get(
         f"/api/v1/worksheets/{sheet.worksheet_id}/students/999999/annotated.pdf")
-    assert missing.status_code == 404 and missing.json()["error"] == "no_scanned_pages"
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "no_scanned_pages"
     assert (await client.get("/api/v1/worksheets/424242/annotated.pdf")).status_code == 404
 
 
@@ -250,5 +259,6 @@ async def test_same_file_from_another_teacher_reveals_nothing(
     assert mine.status_code == 202
     theirs = await other_client.post("/api/v1/scans", content=stack.pdf,
                                      headers={"content-type": "application/pdf"})
-    assert theirs.status_code == 409 and theirs.json()["error"] == "uploaded_by_another_teacher"
+    assert theirs.status_code == 409
+    assert theirs.json()["error"] == "uploaded_by_another_teacher"
     assert "job" not in theirs.text.lower() or str(mine.json()["job_id"]) not in theirs.text

@@ -41,7 +41,8 @@ class FakeServer:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        assert request.url.path == "/api/v1/scans" and request.method == "POST"
+        assert request.url.path == "/api/v1/scans"
+        assert request.method == "POST"
         if self.script:
             step = self.script.pop(0)
             if isinstance(step, Exception):
@@ -123,7 +124,8 @@ async def test_partially_written_file_waits_until_stable(
         fh.write(PDF[20:])
     clock.t += 6
     assert (await w.poll())[Outcome.WAITING] == ["scan.pdf"]  # changed again: clock restarts
-    assert server.requests == [] and scan.exists()
+    assert server.requests == []
+    assert scan.exists()
     clock.t += 5
     assert (await w.poll())[Outcome.UPLOADED] == ["scan.pdf"]
     assert (tmp_path / "processed" / "scan.pdf").read_bytes() == PDF
@@ -137,7 +139,8 @@ async def test_empty_file_is_never_taken(tmp_path: Path,
     for _ in range(3):
         await w.poll()
         clock.t += 60
-    assert server.requests == [] and (tmp_path / "placeholder.pdf").exists()
+    assert server.requests == []
+    assert (tmp_path / "placeholder.pdf").exists()
 
 
 async def test_accepted_file_is_moved_and_recorded(
@@ -154,10 +157,11 @@ async def test_accepted_file_is_moved_and_recorded(
     assert b'filename="class 3-1.pdf"' in sent.read()
     assert b"Content-Type: application/pdf" in sent.read()
     entry = ledger(tmp_path)[hashlib.sha256(PDF).hexdigest()]
-    assert entry["job_id"] == 1 and entry["name"] == "class 3-1.pdf"
+    assert entry["job_id"] == 1
+    assert entry["name"] == "class 3-1.pdf"
 
 
-@pytest.mark.parametrize("status,code", [(400, "empty_file"), (413, "file_too_large"),
+@pytest.mark.parametrize(("status", "code"), [(400, "empty_file"), (413, "file_too_large"),
                                          (415, "unsupported_file"), (422, "corrupt_file")])
 async def test_rejected_file_goes_to_failed_with_reason(
         tmp_path: Path, make_watcher: Callable[..., FolderWatcher], clock: Clock,
@@ -168,8 +172,10 @@ async def test_rejected_file_goes_to_failed_with_reason(
     assert got[Outcome.FAILED] == ["bad.pdf"]
     assert (tmp_path / "failed" / "bad.pdf").read_bytes() == PDF
     reason = (tmp_path / "failed" / "bad.pdf.reason.txt").read_text()
-    assert f"error: {code}" in reason and f"scripted {status}" in reason
-    assert f"http_status: {status}" in reason and "time: 20" in reason
+    assert f"error: {code}" in reason
+    assert f"scripted {status}" in reason
+    assert f"http_status: {status}" in reason
+    assert "time: 20" in reason
     assert not (tmp_path / LEDGER_NAME).exists()
 
 
@@ -184,8 +190,10 @@ async def test_server_trouble_leaves_file_and_retries_with_backoff(
     w = make_watcher()
     got = await settle(w, clock)
     # The first failure stops the pass: b.pdf is not even tried against a down server.
-    assert got[Outcome.DEFERRED] == ["a.pdf", "b.pdf"] and len(server.requests) == 1
-    assert (tmp_path / "a.pdf").exists() and not (tmp_path / "failed").exists()
+    assert got[Outcome.DEFERRED] == ["a.pdf", "b.pdf"]
+    assert len(server.requests) == 1
+    assert (tmp_path / "a.pdf").exists()
+    assert not (tmp_path / "failed").exists()
     clock.t += 9  # the first backoff is 10 s
     assert (await w.poll())[Outcome.DEFERRED] == ["a.pdf", "b.pdf"]
     assert len(server.requests) == 1
@@ -218,7 +226,8 @@ async def test_copy_dropped_again_is_recognised_by_ledger(
     # A new watcher (a restart) reads the ledger from disk.
     (tmp_path / "again.pdf").write_bytes(PDF)
     got = await settle(make_watcher(), clock)
-    assert got[Outcome.KNOWN] == ["again.pdf"] and len(server.requests) == 1
+    assert got[Outcome.KNOWN] == ["again.pdf"]
+    assert len(server.requests) == 1
 
 
 async def test_name_clashes_never_overwrite(
@@ -249,7 +258,8 @@ async def test_non_scan_fails_without_upload(
     assert sorted(got[Outcome.FAILED]) == ["letter.docx", "report.pdf"]
     assert server.requests == []
     reason = (tmp_path / "failed" / "report.pdf.reason.txt").read_text()
-    assert "error: unsupported_file" in reason and "checked before upload" in reason
+    assert "error: unsupported_file" in reason
+    assert "checked before upload" in reason
 
 
 async def test_temp_names_and_subfolders_are_ignored(
@@ -271,7 +281,8 @@ async def test_run_once_and_exit_codes(tmp_path: Path, client: httpx.AsyncClient
     opts = WatchOptions(settle_s=0.05)
     (tmp_path / "ok.pdf").write_bytes(PDF)
     report = await FolderWatcher(tmp_path, client, opts).run_once()
-    assert report[Outcome.UPLOADED] == ["ok.pdf"] and report[Outcome.WAITING] == []
+    assert report[Outcome.UPLOADED] == ["ok.pdf"]
+    assert report[Outcome.WAITING] == []
     assert exit_code(report) == EXIT_OK
     (tmp_path / "bad.txt").write_bytes(b"plain text")
     report = await FolderWatcher(tmp_path, client, opts).run_once()
@@ -279,7 +290,8 @@ async def test_run_once_and_exit_codes(tmp_path: Path, client: httpx.AsyncClient
     server.script = [503]
     (tmp_path / "later.pdf").write_bytes(PDF + b"2")
     report = await FolderWatcher(tmp_path, client, opts).run_once()
-    assert exit_code(report) == EXIT_TEMPFAIL and (tmp_path / "later.pdf").exists()
+    assert exit_code(report) == EXIT_TEMPFAIL
+    assert (tmp_path / "later.pdf").exists()
 
 
 async def test_corrupt_ledger_is_set_aside(tmp_path: Path,
@@ -300,5 +312,6 @@ async def test_unmovable_file_stays_and_the_pass_goes_on(
     (tmp_path / "a.txt").write_bytes(b"not a scan")
     (tmp_path / "b.pdf").write_bytes(PDF)
     got = await settle(make_watcher(), clock)
-    assert got[Outcome.WAITING] == ["a.txt"] and got[Outcome.UPLOADED] == ["b.pdf"]
+    assert got[Outcome.WAITING] == ["a.txt"]
+    assert got[Outcome.UPLOADED] == ["b.pdf"]
     assert (tmp_path / "a.txt").exists()

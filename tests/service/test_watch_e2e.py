@@ -58,12 +58,14 @@ async def test_watcher_against_the_real_app(tmp_path: Path, client: httpx.AsyncC
     report = await FolderWatcher(drop, client, opts).run_once()
     assert report[Outcome.UPLOADED] == ["class1.pdf"]
     assert sorted(report[Outcome.FAILED]) == ["broken.pdf", "fake.pdf", "huge.pdf"]
-    assert await _count(client, ScanUploadRow) == 1 and await _count(client, JobRow) == 1
+    assert await _count(client, ScanUploadRow) == 1
+    assert await _count(client, JobRow) == 1
     assert (drop / "processed" / "class1.pdf").read_bytes() == pdf
     huge = (drop / "failed" / "huge.pdf.reason.txt").read_text()
     assert "http_status: 413" in huge
     broken = (drop / "failed" / "broken.pdf.reason.txt").read_text()
-    assert "http_status: 4" in broken and "error: corrupt_file" in broken
+    assert "http_status: 4" in broken
+    assert "error: corrupt_file" in broken
     # Local sniffing: the HTML never reached the server.
     assert "checked before upload" in (drop / "failed" / "fake.pdf.reason.txt").read_text()
 
@@ -76,7 +78,8 @@ async def test_watcher_against_the_real_app(tmp_path: Path, client: httpx.AsyncC
     (drop / "class1.pdf").write_bytes(pdf)
     report = await FolderWatcher(drop, client, opts).run_once()
     assert report[Outcome.UPLOADED] == ["class1.pdf"]
-    assert await _count(client, ScanUploadRow) == 1 and await _count(client, JobRow) == 1
+    assert await _count(client, ScanUploadRow) == 1
+    assert await _count(client, JobRow) == 1
     assert sorted(p.name for p in (drop / "processed").iterdir()) == [
         "class1 (copy).pdf", "class1-1.pdf", "class1.pdf"]
 
@@ -95,10 +98,12 @@ def test_cli_once_embedded(tmp_path: Path) -> None:
     (drop / "scan.pdf").write_bytes(blank_pdf())
     r = _cli(str(drop), "--once", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "scan.pdf: uploaded → job 1" in r.stderr and "Traceback" not in r.stderr
+    assert "scan.pdf: uploaded → job 1" in r.stderr
+    assert "Traceback" not in r.stderr
     assert (drop / "processed" / "scan.pdf").exists()
     r = _cli(str(tmp_path / "missing"), "--once", cwd=tmp_path)
-    assert r.returncode == 2 and "no such folder" in r.stderr
+    assert r.returncode == 2
+    assert "no such folder" in r.stderr
 
 
 def test_cli_once_remote_server_down(tmp_path: Path) -> None:
@@ -111,8 +116,10 @@ def test_cli_once_remote_server_down(tmp_path: Path) -> None:
     r = _cli(str(drop), "--once", "--url", f"http://127.0.0.1:{port}", cwd=tmp_path,
              MARKBOOK_DEVICE_KEY="mbk_test_key")
     assert r.returncode == 75, r.stderr
-    assert "server unavailable" in r.stderr and "mbk_test_key" not in r.stderr
-    assert (drop / "scan.pdf").exists() and not (drop / "processed").exists()
+    assert "server unavailable" in r.stderr
+    assert "mbk_test_key" not in r.stderr
+    assert (drop / "scan.pdf").exists()
+    assert not (drop / "processed").exists()
     # A file rejected by the local check needs no server: exit 1.
     (drop / "scan.pdf").unlink()
     (drop / "notes.txt").write_text("hello")
@@ -120,4 +127,5 @@ def test_cli_once_remote_server_down(tmp_path: Path) -> None:
     assert r.returncode == 1, r.stderr
     assert (drop / "failed" / "notes.txt.reason.txt").exists()
     r = _cli(str(drop), "--once", "--url", "grading.lan:8000", cwd=tmp_path)
-    assert r.returncode == 2 and "--url must start with http" in r.stderr
+    assert r.returncode == 2
+    assert "--url must start with http" in r.stderr

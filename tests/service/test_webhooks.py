@@ -37,7 +37,8 @@ SECRET = "s3cret-s3cret-s3cret"
 def test_signature_round_trip_and_tamper_detection() -> None:
     body = b'{"event":"job.finished","id":1}'
     header = sign(SECRET, body, 1_700_000_000)
-    assert header.startswith("t=1700000000,v1=") and len(header.split("v1=")[1]) == 64
+    assert header.startswith("t=1700000000,v1=")
+    assert len(header.split("v1=")[1]) == 64
     assert verify_signature(SECRET, header, body, now=1_700_000_010)
     assert not verify_signature(SECRET, header, body + b" ", now=1_700_000_010)
     assert not verify_signature("another-secret-16chars", header, body, now=1_700_000_010)
@@ -84,7 +85,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 -- the stdlib's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 status = outer.statuses.pop(0) if outer.statuses else 200
@@ -161,25 +162,32 @@ def _aware(value: datetime) -> datetime:
 async def test_configure_webhook_validates_and_generates_secret(
         client: httpx.AsyncClient) -> None:
     r = await client.put("/api/v1/school/webhook", json={"url": "ftp://x.example/hook"})
-    assert r.status_code == 422 and r.json()["error"] == "bad_webhook_url"
+    assert r.status_code == 422
+    assert r.json()["error"] == "bad_webhook_url"
     r = await client.put("/api/v1/school/webhook", json={"url": "not a url"})
-    assert r.status_code == 422 and r.json()["error"] == "bad_webhook_url"
+    assert r.status_code == 422
+    assert r.json()["error"] == "bad_webhook_url"
     r = await client.put("/api/v1/school/webhook",
                          json={"url": "https://lms.example/hook", "secret": "short"})
-    assert r.status_code == 422 and r.json()["error"] == "weak_webhook_secret"
+    assert r.status_code == 422
+    assert r.json()["error"] == "weak_webhook_secret"
     r = await client.put("/api/v1/school/webhook", json={"url": "https://lms.example/hook"})
     assert r.status_code == 200, r.text
     generated = r.json()["secret"]
-    assert len(generated) >= 32 and r.json()["configured"]
+    assert len(generated) >= 32
+    assert r.json()["configured"]
     r = await client.get("/api/v1/school/webhook")
     assert r.json() == {"url": "https://lms.example/hook", "configured": True, "secret": None}
     r = await client.put("/api/v1/school/webhook",
                          json={"url": "http://10.0.0.5:9000/in", "secret": SECRET})
-    assert r.status_code == 200 and "secret" not in r.json()
+    assert r.status_code == 200
+    assert "secret" not in r.json()
     await _finish_a_job(client)
     r = await client.get("/api/v1/school/webhook/deliveries")
-    assert r.status_code == 200 and len(r.json()) == 1
-    assert SECRET not in r.text and generated not in r.text
+    assert r.status_code == 200
+    assert len(r.json()) == 1
+    assert SECRET not in r.text
+    assert generated not in r.text
     assert r.json()[0]["status"] == "pending"
     r = await client.delete("/api/v1/school/webhook")
     assert r.status_code == 204
@@ -215,7 +223,8 @@ async def test_job_finished_is_delivered_signed(client: httpx.AsyncClient,
     async with httpx.AsyncClient() as http:
         sent = await deliver_due(_app(client).state.session_factory, http,
                                  WebhookSettings(max_attempts=3))
-    assert sent == 1 and len(receiver.requests) == 1
+    assert sent == 1
+    assert len(receiver.requests) == 1
     headers, body = receiver.requests[0]
     assert headers["content-type"] == "application/json"
     assert headers["x-markbook-event"] == "job.finished"
@@ -225,11 +234,16 @@ async def test_job_finished_is_delivered_signed(client: httpx.AsyncClient,
     assert headers["x-markbook-delivery"] == str(doc["id"])
     assert doc["event"] == "job.finished"
     data = doc["data"]
-    assert data["job_id"] == job_id and data["status"] == "done"
-    assert data["pages_total"] == 0 and data["problems"] == 0
-    assert data["finished_at"] and data["worksheet_ids"] == [7]
+    assert data["job_id"] == job_id
+    assert data["status"] == "done"
+    assert data["pages_total"] == 0
+    assert data["problems"] == 0
+    assert data["finished_at"]
+    assert data["worksheet_ids"] == [7]
     [d] = await _deliveries(client)
-    assert d.status == "delivered" and d.attempts == 1 and d.delivered_at is not None
+    assert d.status == "delivered"
+    assert d.attempts == 1
+    assert d.delivered_at is not None
     # Nothing is due any more: a second pass sends nothing.
     async with httpx.AsyncClient() as http:
         assert await deliver_due(_app(client).state.session_factory, http,
@@ -248,7 +262,9 @@ async def test_server_error_then_ok_is_retried_and_counted(client: httpx.AsyncCl
     async with httpx.AsyncClient() as http:
         assert await deliver_due(factory, http, ws, now=now, rand=lambda: 0.5) == 1
         [d] = await _deliveries(client)
-        assert d.status == "pending" and d.attempts == 1 and d.last_error == "HTTP 500"
+        assert d.status == "pending"
+        assert d.attempts == 1
+        assert d.last_error == "HTTP 500"
         assert _aware(d.next_attempt_at) == pytest.approx(now + timedelta(seconds=10),
                                                           abs=timedelta(milliseconds=1))
         # Not due yet: nothing is sent.
@@ -256,19 +272,22 @@ async def test_server_error_then_ok_is_retried_and_counted(client: httpx.AsyncCl
         now += timedelta(seconds=11)
         assert await deliver_due(factory, http, ws, now=now, rand=lambda: 0.5) == 1
         [d] = await _deliveries(client)
-        assert d.attempts == 2 and d.last_error == "HTTP 503"
+        assert d.attempts == 2
+        assert d.last_error == "HTTP 503"
         assert _aware(d.next_attempt_at) == pytest.approx(now + timedelta(seconds=20),
                                                           abs=timedelta(milliseconds=1))
         assert await deliver_due(factory, http, ws, now=now + timedelta(seconds=21)) == 1
     [d] = await _deliveries(client)
-    assert d.status == "delivered" and d.attempts == 3
+    assert d.status == "delivered"
+    assert d.attempts == 3
     assert len(receiver.requests) == 3
     # The body is the same bytes on every attempt; each attempt is signed afresh.
     assert len({body for _, body in receiver.requests}) == 1
     assert all(verify_signature(SECRET, h["x-markbook-signature"], b)
                for h, b in receiver.requests)
     listed = (await client.get("/api/v1/school/webhook/deliveries")).json()
-    assert listed[0]["attempts"] == 3 and listed[0]["status"] == "delivered"
+    assert listed[0]["attempts"] == 3
+    assert listed[0]["status"] == "delivered"
 
 
 async def test_unreachable_backs_off_then_fails(client: httpx.AsyncClient) -> None:
@@ -282,13 +301,15 @@ async def test_unreachable_backs_off_then_fails(client: httpx.AsyncClient) -> No
         for attempt in range(1, 4):
             assert await deliver_due(factory, http, ws, now=now, rand=lambda: 0.0) == 1
             [d] = await _deliveries(client)
-            assert d.attempts == attempt and "ConnectError" in (d.last_error or "")
+            assert d.attempts == attempt
+            assert "ConnectError" in (d.last_error or "")
             if attempt < 3:
                 assert d.status == "pending"
                 delays.append((_aware(d.next_attempt_at) - now).total_seconds())
                 now = _aware(d.next_attempt_at) + timedelta(seconds=1)
     assert delays == pytest.approx([8.0, 16.0])  # 10 s × 2^n with the lowest jitter (×0.8)
-    assert d.status == "failed" and d.delivered_at is None
+    assert d.status == "failed"
+    assert d.delivered_at is None
     async with httpx.AsyncClient() as http:  # failed for good: never tried again
         assert await deliver_due(factory, http, ws, now=now + timedelta(days=1)) == 0
 
@@ -302,7 +323,8 @@ async def test_claimed_delivery_is_not_sent_twice(client: httpx.AsyncClient,
     async with httpx.AsyncClient() as http:
         counts = await asyncio.gather(deliver_due(factory, http, WebhookSettings()),
                                       deliver_due(factory, http, WebhookSettings()))
-    assert sum(counts) == 2 and len(receiver.requests) == 2
+    assert sum(counts) == 2
+    assert len(receiver.requests) == 2
     ids = {h["x-markbook-delivery"] for h, _ in receiver.requests}
     assert len(ids) == 2
 

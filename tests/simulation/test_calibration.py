@@ -28,12 +28,12 @@ def _written(n_right: int, n_wrong_low: int) -> list[tuple[str, str, str, float]
 def test_threshold_with_bound_is_stricter_than_plain_share() -> None:
     # 400 right, then 1 wrong at the top of the ranking: the plain share reaches 99.5% at
     # 200 answers accepted, the Wilson bound needs far more evidence than that.
-    written = [("2", "3", "ok", 0.999)] + _written(400, 0)
+    written = [("2", "3", "ok", 0.999), *_written(400, 0)]
     plain = choose_threshold(written, 0.995, 0.0)
     bounded = choose_threshold(written, 0.995, 1.2816)
     assert plain < 1.0
     assert bounded > 1.0  # no threshold can be vouched for: nothing is accepted
-    big = [("2", "3", "ok", 0.999)] + _written(3000, 50)
+    big = [("2", "3", "ok", 0.999), *_written(3000, 50)]
     th = choose_threshold(big, 0.995, 1.2816)
     accepted = [w for w in big if w[3] >= th]
     right = sum(t == r for t, r, _, _ in accepted)
@@ -62,6 +62,7 @@ def test_predictive_rule_is_stricter_for_a_smaller_fresh_batch() -> None:
     same_size = choose_threshold(written, 0.995, 1.2816, fresh_ratio=1.0)
     fifth = choose_threshold(written, 0.995, 1.2816, fresh_ratio=0.2)
     assert calib_only <= same_size <= fifth
-    assert calib_only < 0.6 and fifth > 1.0  # all 3,000 vouched for, against none of them
+    assert calib_only < 0.6
+    assert fifth > 1.0
     # A huge fresh batch adds no doubt of its own: the rule tends to the calib-only one.
     assert choose_threshold(written, 0.995, 1.2816, fresh_ratio=1e9) == calib_only

@@ -50,7 +50,8 @@ def test_bench_counts_accuracy_and_coverage(tmp_path: Path) -> None:
     assert result.coverage == pytest.approx(2 / 3)
     assert result.accuracy == pytest.approx(2 / 3)
     report = measure([str(path), "--sweep", "0.9,0.99"])
-    assert "coverage" in report.figures and "coverage" in "\n".join(report.lines)
+    assert "coverage" in report.figures
+    assert "coverage" in "\n".join(report.lines)
 
 
 def test_bench_without_readings_says_it_was_skipped() -> None:
@@ -83,7 +84,8 @@ def test_choose_on_calibration_then_measure_on_test(tmp_path: Path) -> None:
     assert chosen is not None
     policy, result = chosen
     assert 0.8 < policy.accept_threshold <= 0.9
-    assert result.accuracy == 1.0 and result.coverage == pytest.approx(2 / 3)
+    assert result.accuracy == 1.0
+    assert result.coverage == pytest.approx(2 / 3)
     report = measure([str(tpath), "--choose-on", str(cpath)])
     assert "chosen on" in "\n".join(report.lines)
     assert report.figures["coverage"].startswith("50.00%")

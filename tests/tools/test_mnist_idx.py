@@ -43,7 +43,8 @@ def test_idx_round_trip(tmp_path: Path) -> None:
     imgs, labels = _digits(rng, 6), np.arange(6) % 10
     folder = _write_idx(tmp_path / "data", imgs, labels)
     got, got_labels = read_idx(folder / IDX_FILES[0][0], folder / IDX_FILES[0][1])
-    assert np.array_equal(got, imgs[:3]) and np.array_equal(got_labels, labels[:3])
+    assert np.array_equal(got, imgs[:3])
+    assert np.array_equal(got_labels, labels[:3])
 
 
 def test_a_wrong_header_or_count_is_refused(tmp_path: Path) -> None:

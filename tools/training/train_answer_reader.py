@@ -112,7 +112,7 @@ def make_dataset(n: int, seed: int, workers: int, extra_mnist: Path | None = Non
             np.concatenate([p[2] for p in parts]))
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear recipe
+def main(argv: list[str] | None = None) -> int:
     """Make data, train, report held-back exact match, export, check, print the sha256."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--answers", type=int, default=140_000,

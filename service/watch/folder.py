@@ -23,6 +23,7 @@ move only means the next pass uploads again, which the server deduplicates by co
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -308,10 +309,8 @@ def _install_stop(stop: anyio.Event) -> None:
         loop.remove_signal_handler(sig)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises as usual
             loop.add_signal_handler(sig, first, sig)
-        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises as usual
-            pass
 
 
 async def watch_command(folder: Path, client: httpx.AsyncClient, options: WatchOptions, *,

@@ -83,7 +83,8 @@ def _scan(layout: WorksheetLayout, pages: int, seed: int) -> Scanned:
         printed = np.asarray(doc[lp.number - 1].render(scale=DPI / 72, grayscale=True).to_pil())
         filled = fill_page(printed, DPI, lp.regions, bank, rng)
         alignment = align_with_markers(filled.image, [(m.marker_id, m.box) for m in lp.markers])
-        assert alignment is not None and alignment.ok, f"scan {i} did not align"
+        assert alignment is not None, f"scan {i} did not align"
+        assert alignment.ok, f"scan {i} did not align"
         images.append(filled.image)
         hs.append(alignment.homography)
     return Scanned(layout, tuple(images), tuple(hs))
@@ -211,7 +212,8 @@ def test_total_extracts_big_on_the_first_page_and_text_is_chinese(scanned: Scann
             for _name, font in page.Resources.Font.items():
                 desc = font.get("/FontDescriptor") or font.DescendantFonts[0].FontDescriptor
                 fonts[str(font.BaseFont)] = "/FontFile2" in desc
-    assert fonts and all(fonts.values()), f"fonts not embedded: {fonts}"
+    assert fonts, f"fonts not embedded: {fonts}"
+    assert all(fonts.values()), f"fonts not embedded: {fonts}"
 
 
 def test_page_follows_scan_aspect_and_accepts_png_and_bgr(scanned: Scanned) -> None:
@@ -329,7 +331,7 @@ def test_bad_homography_is_a_clear_error(kwargs: dict[str, Any], message: str) -
 
 
 def test_bad_marks_images_and_papers_are_clear_errors() -> None:
-    with pytest.raises(ValueError, match="unknown verdict 'wrong'.*correct"):
+    with pytest.raises(ValueError, match=r"unknown verdict 'wrong'.*correct"):
         RegionMark((0, 0, 10, 10), "1", "wrong")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="x0 < x1"):
         RegionMark((10, 0, 5, 10), "2", "correct")

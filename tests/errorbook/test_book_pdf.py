@@ -112,7 +112,8 @@ def test_class_set_sections_start_on_odd_pages(class_set: tuple[list[Any], bytes
                     if owner == "三年级(2)班")
     for b in books:
         row = re.search(re.escape(b.student_name) + r".*?(\d+)\s*$", cover, re.M)
-        assert row and int(row.group(1)) == starts[b.student_name], b.student_name
+        assert row, b.student_name
+        assert int(row.group(1)) == starts[b.student_name], b.student_name
     assert "李老师" in cover
     assert "周五前交回练习页" in cover
 
@@ -156,7 +157,9 @@ def test_practice_pages_read_back(class_set: tuple[list[Any], bytes]) -> None:
         assert ident.code == parse_page_code(text)
         markers = [(m.marker_id, m.box) for m in layout_page.markers]
         al = align_with_markers(upright, markers)
-        assert al is not None and al.ok and al.error_mm < 0.5, al
+        assert al is not None, al
+        assert al.ok, al
+        assert al.error_mm < 0.5, al
         corners = detect_markers(upright)
         for m in layout_page.markers:
             x0, y0, x1, y1 = (v * PX for v in m.box)
@@ -183,8 +186,10 @@ def test_nothing_outside_the_margins(class_set: tuple[list[Any], bytes]) -> None
             if not text[i:i + 1].strip():
                 continue
             left, bottom, right, top = tp.get_charbox(i)
-            assert left >= MARGIN_X - 1 and right <= w - MARGIN_X + 1, (k + 1, text[i])
-            assert bottom >= 8 * MM and top <= h - 8 * MM, (k + 1, text[i])
+            assert left >= MARGIN_X - 1, (k + 1, text[i])
+            assert right <= w - MARGIN_X + 1, (k + 1, text[i])
+            assert bottom >= 8 * MM, (k + 1, text[i])
+            assert top <= h - 8 * MM, (k + 1, text[i])
             if bottom < CONTENT_BOTTOM_INSET:
                 below.append(text[i])
         if not practice:
@@ -194,7 +199,8 @@ def test_nothing_outside_the_margins(class_set: tuple[list[Any], bytes]) -> None
         if not practice:
             ink = _raster(page) < 200
             margin = int((MARGIN_X - 1 * MM) * PX)
-            assert not ink[:, :margin].any() and not ink[:, -margin:].any(), f"page {k + 1}"
+            assert not ink[:, :margin].any(), f"page {k + 1}"
+            assert not ink[:, -margin:].any(), f"page {k + 1}"
 
 
 def test_review_pages_carry_no_codes_or_markers(class_set: tuple[list[Any], bytes]) -> None:

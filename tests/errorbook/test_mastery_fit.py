@@ -105,7 +105,7 @@ def test_partial_credit_is_a_soft_observation() -> None:
         for step in (-2e-3, 2e-3):
             moved = dataclasses.replace(r.params, **{name: getattr(r.params, name) + step})
             assert log_likelihood(soft, moved) < r.log_likelihood, (name, step)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"answers must be credits in \[0, 1\]"):
         fit_bkt([[0, 1, 1.5]] * 20)
 
 
@@ -152,5 +152,5 @@ def test_max_iter_stops_and_says_so() -> None:
                 max_iter=1, tol=0.0)
     assert r.iterations == 1
     assert "max_iter" in r.reason
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_iter must be >= 1"):
         fit_bkt([[1]], max_iter=0)

@@ -93,7 +93,8 @@ def test_replay_is_order_independent_and_equals_the_fold() -> None:
 def test_settings_validation_and_resolution_rate() -> None:
     for bad in ({"intervals_days": ()}, {"intervals_days": (1, 0)},
                 {"successes_to_resolve": 0}, {"early_tolerance_hours": -1}):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"intervals_days must be positive|"
+                           r"successes_to_resolve must be >= 1|early_tolerance_hours must be >= 0"):
             ScheduleSettings(**bad)
     assert resolution_rate([]) is None
     assert resolution_rate([EntryState.RESOLVED, EntryState.OPEN, EntryState.PRACTISING,

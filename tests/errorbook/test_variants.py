@@ -364,5 +364,5 @@ def test_helpers_write_what_a_teacher_writes() -> None:
     assert decimal_text(Fraction(63, 10)) == "6.3"
     assert decimal_text(Fraction(6)) == "6"
     assert decimal_text(Fraction(-5, 100)) == "-0.05"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="1/3 has no short decimal form"):
         decimal_text(Fraction(1, 3))

@@ -163,7 +163,8 @@ def test_chinese_text_extracts_and_fonts_are_embedded(
             for _name, font in page.Resources.Font.items():
                 desc = font.get("/FontDescriptor") or font.DescendantFonts[0].FontDescriptor
                 fonts[str(font.BaseFont)] = "/FontFile2" in desc
-    assert fonts and all(fonts.values()), f"not embedded: {fonts}"
+    assert fonts, f"not embedded: {fonts}"
+    assert all(fonts.values()), f"not embedded: {fonts}"
 
 
 def test_pinyin_tone_marks_have_ink() -> None:

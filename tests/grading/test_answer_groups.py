@@ -79,7 +79,7 @@ def test_teacher_decides_a_whole_group() -> None:
         g.verdict is C and g.score == 2.0 and not g.auto and g.key_revision == 2
         for g in decided.values()
     )
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot be needs_review"):
         apply_group_decision(group, grades, verdict=R, score=0.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"score 5\.0 is outside \[0, 2\.0\]"):
         apply_group_decision(group, grades, verdict=C, score=5.0)

@@ -173,7 +173,7 @@ def test_deep_nesting_is_rejected_quickly(depth: int) -> None:
     text = "(" * depth + "x" + ")" * depth
 
     def parse() -> None:
-        with pytest.raises(MathParseError, match="nested deeper|too long|longer than"):
+        with pytest.raises(MathParseError, match=r"nested deeper|too long|longer than"):
             parse_math(text)
 
     # Rejected by a bound (depth, token count or length) before the parser's work grows

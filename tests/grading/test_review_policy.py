@@ -119,7 +119,7 @@ def test_threshold_is_a_setting() -> None:
     "bad", [{"accept_threshold": 1.5}, {"alt_floor": -0.1}, {"mark_low": 0.7, "mark_high": 0.6}]
 )
 def test_policy_validates(bad: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\]|mark_low must not exceed mark_high"):
         ReviewPolicy(**bad)
 
 

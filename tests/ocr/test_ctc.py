@@ -137,7 +137,7 @@ def test_masked_decoding_never_leaves_the_alphabet(seed: int) -> None:
 
 
 def test_alphabet_rejects_duplicates() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="alphabet 'bad' must list distinct characters"):
         Alphabet("bad", "aa")
 
 

@@ -140,7 +140,8 @@ def test_filled_page_reads_back(turns: int, angle: float) -> None:
         fills.extend(s.fill for s in scores)
         reading = decide_marks(scores)
         expected = (region.bubbles[1].label,)
-        assert reading.status == "ok" and reading.marked == expected, reading
+        assert reading.status == "ok", reading
+        assert reading.marked == expected, reading
     assert 0.08 <= page_fill_threshold(fills) <= 0.4
 
 
@@ -173,7 +174,8 @@ def test_damaged_markers_fall_back_to_features() -> None:
     markers = [(m.marker_id, m.box) for m in page.markers]
     assert align_with_markers(img, markers) is None
     alignment = align_with_features(img, blank, S)
-    assert alignment is not None and alignment.ok, alignment
+    assert alignment is not None, alignment
+    assert alignment.ok, alignment
     # The features alignment maps a box to where it is in the scan.
     region = page.regions[0]
     crop = warp_box(img, alignment, region.box)

@@ -44,7 +44,7 @@ async def test_unknown_route_is_404_json(client: httpx.AsyncClient) -> None:
 
 
 def test_a_configured_font_that_is_missing_is_bad_configuration(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="MARKBOOK_CJK_FONT=.*no such font file"):
+    with pytest.raises(ValidationError, match=r"MARKBOOK_CJK_FONT=.*no such font file"):
         Settings(data_dir=tmp_path, cjk_font=tmp_path / "missing.ttc")
 
 

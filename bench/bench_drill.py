@@ -97,13 +97,13 @@ def score(tally: Tally, truths: tuple[DrillTruth, ...], layouts: list[ItemLayout
     tally.matched += len(pairs)
     for ti, li in pairs.items():
         t, it = truths[ti], items[li]
-        tally.expr_ok += it.expression == t.expression
+        tally.expr_ok += it.reading.expression == t.expression
         if t.written:
             tally.written += 1
-            tally.result_ok += it.result_status == "ok" and it.result == t.written
+            tally.result_ok += it.reading.result_status == "ok" and it.reading.result == t.written
         else:
             tally.blanks += 1
-            tally.blank_ok += it.result_status == "blank"
+            tally.blank_ok += it.reading.result_status == "blank"
         if t.written and not t.correct:
             tally.wrong_items += 1
             tally.wrong_caught += (

@@ -49,34 +49,18 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class DrillOptions:
+class DrillOptions(DrillReadOptions):
     """Settings of a drill-page read and its grading.
 
+    The reader's settings are :class:`~ocr.drill.page.DrillReadOptions`'s. The grader
+    uses ``min_expression_confidence`` too: below it the expression itself is doubtful
+    and the item goes to review.
+
     Attributes:
-        result_decoding: ``masked`` reads answers over the alphabet the expression allows;
-            ``plain`` reads them unconstrained (the baseline a generic OCR call gives).
-        min_expression_confidence: Below this lowest-character probability the
-            expression itself is doubtful and the item goes to review.
-        try_orientations: When the upright page yields fewer than ``min_items`` items,
-            also try it turned 180, 90 and 270 degrees and keep the best.
-        min_items: See ``try_orientations``.
         policy: The review policy applied to each grade.
     """
 
-    result_decoding: Literal["masked", "plain"] = "masked"
-    min_expression_confidence: float = 0.9
-    try_orientations: bool = True
-    min_items: int = 3
     policy: ReviewPolicy = field(default_factory=ReviewPolicy)
-
-    def reading(self) -> DrillReadOptions:
-        """The part of these settings the reader uses."""
-        return DrillReadOptions(
-            result_decoding=self.result_decoding,
-            min_expression_confidence=self.min_expression_confidence,
-            try_orientations=self.try_orientations,
-            min_items=self.min_items,
-        )
 
     def grading(self) -> DrillGradeOptions:
         """The part of these settings the grader uses."""
@@ -90,29 +74,13 @@ class DrillItem:
     """One drill item as read and graded.
 
     Attributes:
-        expression: The printed expression (``37+48``); "" when it could not be parsed.
-        raw_expression: What was read left of the ``=``.
-        expression_confidence: Lowest character probability of the expression.
-        expression_box: Expression and ``=`` in page pixels ``(x0, y0, x1, y1)``.
-        result_box: The answer area cut from the page.
-        result: The student's answer as read ("" unless ``result_status`` is ``ok``).
-        result_status: ``ok``, ``blank``, ``unreadable`` or ``engine_error``.
-        result_confidence: The reader's confidence in ``result``.
-        alternatives: Other readings of the answer with probabilities.
+        reading: The item as the reader gave it (expression, answer, boxes, statuses).
         grade: The arithmetic grader's decision, None when the expression is unusable.
         needs_review: True when a teacher must look (never silently wrong).
         reason: Why it needs review (empty otherwise).
     """
 
-    expression: str
-    raw_expression: str
-    expression_confidence: float
-    expression_box: tuple[int, int, int, int]
-    result_box: tuple[int, int, int, int]
-    result: str
-    result_status: str
-    result_confidence: float
-    alternatives: tuple[tuple[str, float], ...]
+    reading: DrillItemReading
     grade: Grade | None
     needs_review: bool
     reason: str = ""
@@ -120,14 +88,9 @@ class DrillItem:
 
 @dataclass(frozen=True)
 class DrillPageRead:
-    """A drill page's outcome.
+    """A drill page's outcome: the :class:`~ocr.drill.page.DrillPageReading`, items graded.
 
-    Attributes:
-        status: ``read`` (items found), ``no_items`` (nothing that looks like a drill
-            item) or ``engine_error`` (the detector failed: not the same as no items).
-        items: The items, top to bottom and left to right.
-        rotation: Quarter turns (counter-clockwise, ``np.rot90``) applied to read it.
-        detail: Reason for a non-``read`` status.
+    ``status``, ``rotation`` and ``detail`` are the reading's, unchanged.
     """
 
     status: Literal["read", "no_items", "engine_error"]
@@ -182,22 +145,7 @@ def grade_readings(
             detail=it.detail,
             options=grading,
         )
-        out.append(
-            DrillItem(
-                expression=it.expression,
-                raw_expression=it.raw_expression,
-                expression_confidence=it.expression_confidence,
-                expression_box=it.expression_box,
-                result_box=it.result_box,
-                result=it.result,
-                result_status=it.result_status,
-                result_confidence=it.result_confidence,
-                alternatives=it.alternatives,
-                grade=decision.grade,
-                needs_review=decision.needs_review,
-                reason=decision.reason,
-            )
-        )
+        out.append(DrillItem(it, decision.grade, decision.needs_review, decision.reason))
     return out
 
 
@@ -239,8 +187,7 @@ def read_drill_page(
         ``a ○ b =`` item was found.
     """
     o = options or DrillOptions()
-    page = read_drill_page_items(
-        image, detector, recognizer, expressions=expressions, options=o.reading()
-    )
+    # DrillOptions is a DrillReadOptions: the reader takes the settings as they are.
+    page = read_drill_page_items(image, detector, recognizer, expressions=expressions, options=o)
     return DrillPageRead(page.status, tuple(grade_readings(page.items, o)), page.rotation,
                          page.detail)

@@ -59,7 +59,7 @@ def _pairs(truths: tuple[DrillTruth, ...], read: DrillPageRead) -> list[tuple[Dr
         x0, y0, x1, y1 = t.box
         pad = (y1 - y0) * 0.5
         for k, it in enumerate(read.items):
-            b = it.expression_box
+            b = it.reading.expression_box
             cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
             if k not in used and x0 - pad <= cx <= x1 + pad and y0 - pad <= cy <= y1 + pad:
                 out.append((t, it))
@@ -90,11 +90,11 @@ def test_items_detected_and_paired(pages: list[DrillPage], reads: list[DrillPage
 
 def test_expressions_read(pages: list[DrillPage], reads: list[DrillPageRead]) -> None:
     pairs = [pr for p, r in zip(pages, reads, strict=True) for pr in _pairs(p.items, r)]
-    exact = sum(it.expression == t.expression for t, it in pairs)
+    exact = sum(it.reading.expression == t.expression for t, it in pairs)
     assert exact / len(pairs) >= 0.93
     # A misread expression must never be graded automatically as if it were right.
     for t, it in pairs:
-        if it.expression != t.expression and it.grade is not None and not it.needs_review:
+        if it.reading.expression != t.expression and it.grade is not None and not it.needs_review:
             assert it.grade.verdict is not Verdict.CORRECT
 
 
@@ -114,7 +114,7 @@ def test_results_graded_and_wrong_answers_caught(
               and it.grade.verdict is Verdict.INCORRECT]
     assert len(caught) >= 3
     written = [(t, it) for t, it in pairs if t.written]
-    exact = sum(it.result == t.written for t, it in written)
+    exact = sum(it.reading.result == t.written for t, it in written)
     assert exact / len(written) >= 0.8
 
 
@@ -122,7 +122,7 @@ def test_blank_answers_are_blank(pages: list[DrillPage], reads: list[DrillPageRe
     pairs = [pr for p, r in zip(pages, reads, strict=True) for pr in _pairs(p.items, r)]
     blanks = [it for t, it in pairs if not t.written]
     assert blanks
-    seen = [it for it in blanks if it.result_status == "blank"]
+    seen = [it for it in blanks if it.reading.result_status == "blank"]
     assert len(seen) / len(blanks) >= 0.8
     # (an item whose expression did not parse has no grade at all: it goes to review)
     assert all(it.grade.verdict is Verdict.BLANK for it in seen if it.grade is not None)
@@ -185,7 +185,7 @@ def test_grading_statuses_with_scripted_readings() -> None:
     verdicts = [it.grade.verdict if it.grade else None for it in items]
     assert verdicts[:4] == [Verdict.CORRECT, Verdict.INCORRECT, Verdict.CORRECT,
                             Verdict.INCORRECT]
-    assert items[2].result == "3……2"
+    assert items[2].reading.result == "3……2"
     assert [it.needs_review for it in items[:4]] == [False] * 4
     assert items[4].grade is None
     assert items[4].needs_review

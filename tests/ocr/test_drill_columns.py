@@ -59,9 +59,9 @@ def _pairs(page: DrillPage, read: DrillPageRead) -> list[tuple[DrillTruth, Drill
     out = []
     for t in page.items:
         cx, cy = (t.box[0] + t.box[2]) / 2, (t.box[1] + t.box[3]) / 2
-        hits = [it for it in read.items
-                if it.expression_box[0] <= cx <= it.expression_box[2]
-                and it.expression_box[1] <= cy <= it.expression_box[3]]
+        boxes = [it.reading.expression_box for it in read.items]
+        hits = [it for it, b in zip(read.items, boxes, strict=True)
+                if b[0] <= cx <= b[2] and b[1] <= cy <= b[3]]
         if len(hits) == 1:
             out.append((t, hits[0]))
     return out
@@ -73,14 +73,14 @@ def test_column_items_found_and_expressions_read(page: DrillPage, read: DrillPag
     # Measured on this page: every item found, every expression right.
     assert len(pairs) >= 0.95 * len(page.items)
     assert len(read.items) <= len(page.items)
-    exact = sum(it.expression == t.expression for t, it in pairs)
+    exact = sum(it.reading.expression == t.expression for t, it in pairs)
     assert exact >= 0.95 * len(pairs)
 
 
 def test_column_results_read_and_graded(page: DrillPage, read: DrillPageRead) -> None:
     pairs = _pairs(page, read)
     written = [(t, it) for t, it in pairs if t.written]
-    exact = sum(it.result == t.written for t, it in written)
+    exact = sum(it.reading.result == t.written for t, it in written)
     assert exact >= 0.85 * len(written)
     auto = [(t, it) for t, it in pairs if not it.needs_review]
     assert len(auto) >= 0.6 * len(pairs)
@@ -90,7 +90,7 @@ def test_column_results_read_and_graded(page: DrillPage, read: DrillPageRead) ->
         assert it.grade is not None, (t, it)
         assert it.grade.verdict is want, (t, it)
     blanks = [it for t, it in pairs if not t.written]
-    assert all(it.result_status == "blank" for it in blanks)
+    assert all(it.reading.result_status == "blank" for it in blanks)
 
 
 def test_horizontal_page_has_no_column_items(engines: DrillEngines, test_bank: GlyphBank) -> None:
@@ -122,7 +122,9 @@ def test_upside_down_column_page_is_turned(
     again = read_drill_page(turned, engines.detector, engines.recognizer,
                             expressions=engines.expressions)
     assert again.rotation == 2
-    assert [it.expression for it in again.items] == [it.expression for it in read.items]
+    assert [it.reading.expression for it in again.items] == [
+        it.reading.expression for it in read.items
+    ]
 
 
 def test_lone_minus_far_from_its_operand_over_a_thin_skewed_rule(engines: DrillEngines) -> None:

@@ -9,10 +9,8 @@ scoped by actor.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import (
     ErrorAttemptRow,
@@ -26,29 +24,13 @@ from service.db import (
     WorksheetItemRow,
     WorksheetRow,
 )
+from service.repositories.base import StagingRepository
 
 __all__ = ["ErrorBookRepository"]
 
 
-class ErrorBookRepository:
+class ErrorBookRepository(StagingRepository):
     """Queries and writes behind error-book entries and printed books."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    # -- unit of work -------------------------------------------------------------------
-
-    def add(self, row: Any) -> None:
-        """Stage a new row (written at the next flush)."""
-        self.session.add(row)
-
-    async def delete(self, row: Any) -> None:
-        """Delete a row (at the next flush)."""
-        await self.session.delete(row)
-
-    async def flush(self) -> None:
-        """Write staged changes (the caller's unit of work commits)."""
-        await self.session.flush()
 
     # -- entries and attempts -----------------------------------------------------------
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import (
     GradeRow,
@@ -28,6 +27,7 @@ from service.db import (
     ResponseRow,
     ScanUploadRow,
 )
+from service.repositories.base import StagingRepository
 
 __all__ = ["AnswerRow", "LearnerRepository"]
 
@@ -45,25 +45,8 @@ class AnswerRow(NamedTuple):
     difficulty: int
 
 
-class LearnerRepository:
+class LearnerRepository(StagingRepository):
     """Queries and writes behind mastery sync, the EM fit and the error book's mastery view."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    # -- unit of work -------------------------------------------------------------------
-
-    def add(self, row: Any) -> None:
-        """Stage a new row (written at the next flush)."""
-        self.session.add(row)
-
-    async def delete(self, row: Any) -> None:
-        """Delete a row (at the next flush)."""
-        await self.session.delete(row)
-
-    async def flush(self) -> None:
-        """Write staged changes (the caller's unit of work commits)."""
-        await self.session.flush()
 
     # -- answers ------------------------------------------------------------------------
 

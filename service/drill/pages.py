@@ -175,16 +175,12 @@ def read_drill_page(
 ) -> DrillPageRead:
     """Find, read and grade every drill item on one page.
 
-    Args:
-        image: The scanned page (grayscale or BGR uint8), any quarter-turn orientation.
-        detector: Text-line detector.
-        recognizer: Answer reader.
-        expressions: Printed-expression reader.
-        options: Decoding and review settings.
+    The arguments are :func:`ocr.drill.page.read_drill_page`'s, with review settings
+    added to ``options``.
 
     Returns:
-        The page read; ``engine_error`` when the detector failed, ``no_items`` when no
-        ``a ○ b =`` item was found.
+        The page read, its items graded; ``engine_error`` when the detector failed,
+        ``no_items`` when no ``a ○ b =`` item was found.
     """
     o = options or DrillOptions()
     # DrillOptions is a DrillReadOptions: the reader takes the settings as they are.

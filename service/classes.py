@@ -16,9 +16,16 @@ from service.db import SchoolClassRow, StudentRow
 from service.errors import BadRequest, Conflict, PayloadTooLarge
 from service.repositories.classes import ClassRepository, NewStudent
 from service.roster import parse_roster_csv
-from service.schemas.common import ClassCreate, ClassOut, StudentIn, StudentOut, StudentsAdded
+from service.schemas.common import (
+    ClassCreate,
+    ClassOut,
+    ClassSummaryOut,
+    StudentIn,
+    StudentOut,
+    StudentsAdded,
+)
 
-__all__ = ["add_students", "create_class", "get_class", "import_roster"]
+__all__ = ["add_students", "create_class", "get_class", "import_roster", "list_classes"]
 
 
 def _student_out(s: StudentRow) -> StudentOut:
@@ -36,6 +43,14 @@ async def create_class(session: AsyncSession, actor: Actor, body: ClassCreate) -
     row = await ClassRepository(session, actor).create(body.name, body.grade, body.subject)
     return ClassOut(id=row.id, name=row.name, grade=row.grade, subject=row.subject,
                     student_count=0, students=[])
+
+
+async def list_classes(session: AsyncSession, actor: Actor) -> list[ClassSummaryOut]:
+    """The classes the actor may see (a teacher's own; an admin's whole school), oldest
+    first, with their student counts."""
+    rows = await ClassRepository(session, actor).list_with_counts()
+    return [ClassSummaryOut(id=row.id, name=row.name, grade=row.grade, subject=row.subject,
+                            student_count=n) for row, n in rows]
 
 
 async def get_class(session: AsyncSession, actor: Actor, class_id: int) -> ClassOut:

@@ -22,10 +22,15 @@ from service.printing import CopyRequest, render_copies
 from service.repositories.classes import ClassRepository
 from service.repositories.questions import QuestionRepository, question_from_row
 from service.repositories.worksheets import WorksheetRepository
-from service.schemas.common import WorksheetCreate, WorksheetItemOut, WorksheetOut
+from service.schemas.common import (
+    WorksheetCreate,
+    WorksheetItemOut,
+    WorksheetOut,
+    WorksheetSummaryOut,
+)
 
-__all__ = ["Printout", "create_worksheet", "get_worksheet", "print_worksheet",
-           "worksheet_layout"]
+__all__ = ["Printout", "WorksheetReviewCount", "create_worksheet", "get_worksheet",
+           "list_worksheets", "print_worksheet", "review_counts", "worksheet_layout"]
 
 
 @dataclass(frozen=True)
@@ -37,16 +42,30 @@ class Printout:
     filename: str
 
 
+@dataclass(frozen=True)
+class WorksheetReviewCount:
+    """How many answers of one worksheet wait for review."""
+
+    worksheet_id: int
+    title: str
+    class_name: str
+    count: int
+
+
+def _links(worksheet_id: int) -> dict[str, str]:
+    base = f"/api/v1/worksheets/{worksheet_id}"
+    return {"self": base, "layout": f"{base}/layout", "print": f"{base}/print.pdf",
+            "print_per_student": f"{base}/print.pdf?per_student=true"}
+
+
 async def _out(repo: WorksheetRepository, row: WorksheetRow) -> WorksheetOut:
     items = await repo.items(row.id)
-    base = f"/api/v1/worksheets/{row.id}"
     return WorksheetOut(
         id=row.id, title=row.title, class_id=row.class_id, page_size=row.page_size,
         page_count=row.page_count,
         items=[WorksheetItemOut(position=i.position, question_id=q.external_id,
                                 key_revision=i.question_revision) for i, q in items],
-        links={"self": base, "layout": f"{base}/layout", "print": f"{base}/print.pdf",
-               "print_per_student": f"{base}/print.pdf?per_student=true"},
+        links=_links(row.id),
     )
 
 
@@ -86,6 +105,39 @@ async def create_worksheet(session: AsyncSession, actor: Actor, body: WorksheetC
     row = await repo.create(title=body.title, class_id=body.class_id, page_size=body.page_size,
                             layout=layout.to_dict(), questions=rows)
     return await _out(repo, row)
+
+
+async def list_worksheets(session: AsyncSession, actor: Actor, *, class_id: int | None = None,
+                          limit: int = 100) -> list[WorksheetSummaryOut]:
+    """The worksheets the actor may see, newest first.
+
+    Args:
+        session: the unit of work.
+        actor: the caller (a teacher sees their own; an admin the school's).
+        class_id: only this class's worksheets.
+        limit: at most this many.
+
+    Raises:
+        NotFound: ``class_id`` names no class the actor may see.
+    """
+    if class_id is not None:
+        await ClassRepository(session, actor).get(class_id)
+    rows = await WorksheetRepository(session, actor).summaries(class_id=class_id, limit=limit)
+    return [WorksheetSummaryOut(id=r.id, title=r.title, class_id=r.class_id,
+                                class_name=r.class_name, page_size=r.page_size,
+                                page_count=r.page_count, created_at=r.created_at,
+                                links=_links(r.id)) for r in rows]
+
+
+async def review_counts(session: AsyncSession, actor: Actor, *, limit: int = 100
+                        ) -> list[WorksheetReviewCount]:
+    """The actor's worksheets with answers waiting for review, newest first, with how many."""
+    repo = WorksheetRepository(session, actor)
+    counts = await repo.review_counts()
+    if not counts:
+        return []
+    return [WorksheetReviewCount(r.id, r.title, r.class_name, counts[r.id])
+            for r in await repo.summaries(limit=limit) if r.id in counts]
 
 
 async def get_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int) -> WorksheetOut:

@@ -8,7 +8,7 @@ from starlette.datastructures import UploadFile
 from service import classes
 from service.api.deps import SessionDep, SettingsDep, TeacherDep
 from service.errors import BadRequest, PayloadTooLarge
-from service.schemas.common import ClassCreate, ClassOut, StudentIn, StudentsAdded
+from service.schemas.common import ClassCreate, ClassOut, ClassSummaryOut, StudentIn, StudentsAdded
 
 __all__ = ["router"]
 
@@ -21,6 +21,12 @@ MAX_CSV_BYTES = 1024 * 1024
 async def create_class(body: ClassCreate, session: SessionDep, actor: TeacherDep) -> ClassOut:
     """Create a class owned by the calling teacher."""
     return await classes.create_class(session, actor, body)
+
+
+@router.get("")
+async def list_classes(session: SessionDep, actor: TeacherDep) -> list[ClassSummaryOut]:
+    """The caller's classes (an admin: the school's), oldest first, with student counts."""
+    return await classes.list_classes(session, actor)
 
 
 @router.get("/{class_id}")

@@ -8,9 +8,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Response, status
 
 from service.api.deps import SessionDep, SettingsDep, TeacherDep
-from service.schemas.common import WorksheetCreate, WorksheetOut
+from service.schemas.common import WorksheetCreate, WorksheetOut, WorksheetSummaryOut
 from service.worksheets import create_worksheet as create
 from service.worksheets import get_worksheet as get
+from service.worksheets import list_worksheets as listing
 from service.worksheets import print_worksheet as render
 from service.worksheets import worksheet_layout
 
@@ -26,6 +27,17 @@ async def create_worksheet(body: WorksheetCreate, session: SessionDep, actor: Te
     layout is computed now and frozen with the worksheet."""
     return await create(session, actor, body,
                         max_questions=settings.limits.max_questions_per_worksheet)
+
+
+@router.get("")
+async def list_worksheets(
+    session: SessionDep, actor: TeacherDep,
+    class_id: Annotated[int | None, Query(description="only this class's worksheets")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[WorksheetSummaryOut]:
+    """The caller's worksheets (an admin: the school's), newest first. A ``class_id`` the
+    caller may not see answers 404, like a class that does not exist."""
+    return await listing(session, actor, class_id=class_id, limit=limit)
 
 
 @router.get("/{worksheet_id}")

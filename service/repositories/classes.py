@@ -51,6 +51,16 @@ class ClassRepository:
             raise NotFound(f"class {class_id} not found")
         return row
 
+    async def list_with_counts(self) -> list[tuple[SchoolClassRow, int]]:
+        """The classes the actor may see, oldest first, each with its number of students."""
+        counts = (select(StudentRow.class_id, func.count(StudentRow.id).label("n"))
+                  .group_by(StudentRow.class_id).subquery())
+        rows = await self.session.execute(scoped(
+            select(SchoolClassRow, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.class_id == SchoolClassRow.id),
+            SchoolClassRow, self.actor).order_by(SchoolClassRow.id))
+        return [(row, int(n)) for row, n in rows.all()]
+
     async def students(self, class_id: int) -> list[StudentRow]:
         rows = await self.session.execute(scoped(
             select(StudentRow).where(StudentRow.class_id == class_id), StudentRow, self.actor

@@ -3,17 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
-from service.db import QuestionRow, SchoolClassRow, WorksheetCopyRow, WorksheetItemRow, WorksheetRow
+from service.db import (
+    QuestionRow,
+    ResponseRow,
+    SchoolClassRow,
+    WorksheetCopyRow,
+    WorksheetItemRow,
+    WorksheetRow,
+)
 from service.errors import NotFound
 from service.policy import scoped
+from service.repositories.review import ReviewRepository
 
-__all__ = ["WorksheetRepository"]
+__all__ = ["WorksheetRepository", "WorksheetSummary"]
+
+
+@dataclass(frozen=True)
+class WorksheetSummary:
+    """A worksheet's list columns (never its layout) and its class's name."""
+
+    id: int
+    title: str
+    class_id: int
+    class_name: str
+    page_size: str
+    page_count: int
+    created_at: datetime
 
 
 class WorksheetRepository:
@@ -56,6 +79,28 @@ class WorksheetRepository:
         if row is None:
             raise NotFound(f"worksheet {worksheet_id} not found")
         return row
+
+    async def summaries(self, *, class_id: int | None = None, limit: int = 100
+                        ) -> list[WorksheetSummary]:
+        """The actor's worksheets, newest first, optionally of one class only."""
+        q = scoped(select(WorksheetRow.id, WorksheetRow.title, WorksheetRow.class_id,
+                          SchoolClassRow.name, WorksheetRow.page_size, WorksheetRow.page_count,
+                          WorksheetRow.created_at)
+                   .join(SchoolClassRow, SchoolClassRow.id == WorksheetRow.class_id),
+                   WorksheetRow, self.actor)
+        if class_id is not None:
+            q = q.where(WorksheetRow.class_id == class_id)
+        rows = await self.session.execute(q.order_by(WorksheetRow.id.desc()).limit(limit))
+        return [WorksheetSummary(*row) for row in rows.all()]
+
+    async def review_counts(self) -> dict[int, int]:
+        """How many answers wait for the actor's review, per worksheet (only those with
+        some): the review queue's own query, counted by worksheet."""
+        pending = ReviewRepository(self.session, self.actor).queue_query("response", None)
+        q = (pending.with_only_columns(ResponseRow.worksheet_id, func.count(ResponseRow.id))
+             .group_by(ResponseRow.worksheet_id).order_by(None))
+        rows = await self.session.execute(q)
+        return {int(wid): int(n) for wid, n in rows.all()}
 
     async def items(self, worksheet_id: int) -> list[tuple[WorksheetItemRow, QuestionRow]]:
         rows = await self.session.execute(scoped(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "ClassCreate",
     "ClassOut",
+    "ClassSummaryOut",
     "ImportResult",
     "QuestionOut",
     "StudentIn",
@@ -17,6 +19,7 @@ __all__ = [
     "WorksheetCreate",
     "WorksheetItemOut",
     "WorksheetOut",
+    "WorksheetSummaryOut",
 ]
 
 
@@ -50,6 +53,16 @@ class ClassOut(BaseModel):
     subject: str | None
     student_count: int
     students: list[StudentOut]
+
+
+class ClassSummaryOut(BaseModel):
+    """A class in a list: no roster, just how many students it has."""
+
+    id: int
+    name: str
+    grade: int | None
+    subject: str | None
+    student_count: int
 
 
 class StudentsAdded(BaseModel):
@@ -99,4 +112,17 @@ class WorksheetOut(BaseModel):
     page_size: str
     page_count: int
     items: list[WorksheetItemOut]
+    links: dict[str, str]
+
+
+class WorksheetSummaryOut(BaseModel):
+    """A worksheet in a list: no items or layout (``links.self`` has them)."""
+
+    id: int
+    title: str
+    class_id: int
+    class_name: str
+    page_size: str
+    page_count: int
+    created_at: datetime
     links: dict[str, str]

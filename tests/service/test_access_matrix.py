@@ -142,6 +142,7 @@ ROUTES: dict[tuple[str, str], Case] = {
         lambda ids: Req("DELETE", f"/api/v1/devices/{ids.device_id}")),
     ("POST", "/api/v1/classes"): Case(lambda ids: Req("POST", "/api/v1/classes",
                                                       json={"name": "二班"}), OWN),
+    ("GET", "/api/v1/classes"): Case(lambda ids: Req("GET", "/api/v1/classes"), OWN),
     ("GET", "/api/v1/classes/{class_id}"): Case(
         lambda ids: Req("GET", f"/api/v1/classes/{ids.class_id}")),
     ("POST", "/api/v1/classes/{class_id}/students"): Case(
@@ -158,6 +159,7 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/questions"): Case(lambda ids: Req("GET", "/api/v1/questions"), SHARED),
     ("POST", "/api/v1/worksheets"): Case(lambda ids: Req("POST", "/api/v1/worksheets", json={
         "title": "练习", "class_id": ids.class_id, "question_ids": [ids.question_id]})),
+    ("GET", "/api/v1/worksheets"): Case(lambda ids: Req("GET", "/api/v1/worksheets"), OWN),
     ("GET", "/api/v1/worksheets/{worksheet_id}"): Case(
         lambda ids: Req("GET", f"/api/v1/worksheets/{ids.worksheet_id}")),
     ("GET", "/api/v1/worksheets/{worksheet_id}/layout"): Case(

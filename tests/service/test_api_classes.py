@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
+
+from tests.support.auth import client_for, make_account
 
 
 async def _new_class(client: httpx.AsyncClient) -> int:
@@ -128,3 +131,29 @@ async def test_roster_clash_with_existing_is_409(client: httpx.AsyncClient) -> N
     assert r.status_code == 409
     assert r.json()["errors"][0]["line"] == 3
     assert await _count(client, cid) == 1
+
+
+async def test_list_classes_with_counts_scoped_to_the_caller(
+        app: FastAPI, teacher_client: httpx.AsyncClient, other_client: httpx.AsyncClient,
+        admin_client: httpx.AsyncClient) -> None:
+    mine = await _new_class(teacher_client)
+    r = await teacher_client.post(f"/api/v1/classes/{mine}/students", json=[
+        {"student_no": "001", "name": "王小明"}, {"student_no": "002", "name": "李华"}])
+    assert r.status_code == 201
+    r = await teacher_client.post("/api/v1/classes", json={"name": "四年级(1)班",
+                                                           "subject": "math"})
+    empty = r.json()["id"]
+    theirs = (await other_client.post("/api/v1/classes", json={"name": "同事的班"})).json()["id"]
+    r = await teacher_client.get("/api/v1/classes")
+    assert r.status_code == 200
+    assert r.json() == [
+        {"id": mine, "name": "三年级(2)班", "grade": 3, "subject": None, "student_count": 2},
+        {"id": empty, "name": "四年级(1)班", "grade": None, "subject": "math",
+         "student_count": 0}]
+    assert [c["id"] for c in (await other_client.get("/api/v1/classes")).json()] == [theirs]
+    # A school admin sees the school's classes; another school's admin sees none of them.
+    school = {c["id"] for c in (await admin_client.get("/api/v1/classes")).json()}
+    assert {mine, empty, theirs} <= school
+    far = await make_account(app, "far-admin", admin=True, new_school="别的学校")
+    async with client_for(app, far.headers) as c:
+        assert (await c.get("/api/v1/classes")).json() == []

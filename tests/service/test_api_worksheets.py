@@ -107,3 +107,41 @@ async def test_per_student_needs_students(client: httpx.AsyncClient, setup: dict
     r = await client.get(f"/api/v1/worksheets/{ws['id']}/print.pdf", params={"per_student": True})
     assert r.status_code == 422
     assert r.json()["error"] == "empty_class"
+
+
+async def test_list_worksheets_newest_first_filtered_and_scoped(
+        teacher_client: httpx.AsyncClient, other_client: httpx.AsyncClient,
+        admin_client: httpx.AsyncClient, sample_bank: dict[str, Any]) -> None:
+    r = await teacher_client.post("/api/v1/questions:import", json=sample_bank)
+    assert r.status_code == 200
+    qids = [q["id"] for q in sample_bank["questions"] if q["subject"] == "math"][:2]
+    one = (await teacher_client.post("/api/v1/classes", json={"name": "一班"})).json()["id"]
+    two = (await teacher_client.post("/api/v1/classes", json={"name": "二班"})).json()["id"]
+    made = {}
+    for title, cid in (("第一份", one), ("第二份", two), ("第三份", one)):
+        r = await teacher_client.post("/api/v1/worksheets", json={
+            "title": title, "class_id": cid, "question_ids": qids})
+        assert r.status_code == 201, r.text
+        made[title] = r.json()
+    r = await teacher_client.get("/api/v1/worksheets")
+    assert r.status_code == 200
+    listed = r.json()
+    assert [w["title"] for w in listed] == ["第三份", "第二份", "第一份"]
+    first = made["第一份"]
+    assert listed[-1] == {
+        "id": first["id"], "title": "第一份", "class_id": one, "class_name": "一班",
+        "page_size": "A4", "page_count": first["page_count"],
+        "created_at": listed[-1]["created_at"], "links": first["links"]}
+    r = await teacher_client.get("/api/v1/worksheets", params={"class_id": one})
+    assert [w["title"] for w in r.json()] == ["第三份", "第一份"]
+    r = await teacher_client.get("/api/v1/worksheets", params={"limit": 1})
+    assert [w["title"] for w in r.json()] == ["第三份"]
+    # Another teacher sees none of them, and the class filter names no class of theirs.
+    assert (await other_client.get("/api/v1/worksheets")).json() == []
+    r = await other_client.get("/api/v1/worksheets", params={"class_id": one})
+    assert r.status_code == 404
+    assert r.json()["error"] == "not_found"
+    r = await teacher_client.get("/api/v1/worksheets", params={"class_id": 999999})
+    assert r.status_code == 404
+    school = {w["id"] for w in (await admin_client.get("/api/v1/worksheets")).json()}
+    assert {w["id"] for w in made.values()} <= school

@@ -41,6 +41,8 @@ from service.jobs.runner import InProcessRunner
 from service.logs import configure_logging
 from service.storage import LocalStorage
 from service.tasks import stop_gracefully
+from service.web.docs import install_docs
+from service.web.install import install_web, start_web
 from service.webhooks import run_deliveries
 
 __all__ = ["ConfigurationError", "check_configured_font", "create_app"]
@@ -127,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.font_error = await _register_font(settings)
         key = await to_thread.run_sync(load_secret_key, settings)
         app.state.tokens = TokenSigner(key, timedelta(minutes=settings.auth.token_minutes))
+        start_web(app, key)
         url = settings.database_url
         if settings.db.auto_migrate:
             # Alembic drives its own event loop, so it runs in a worker thread.
@@ -160,11 +163,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Self-hostable homework grading and error-book (错题本) service.",
         lifespan=lifespan,
+        # /docs and /redoc come from install_docs, with their assets served locally (offline).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.ready = False
     install_error_handlers(app)
+    install_docs(app)
     for module in (health, auth, devices, audit, classes, questions, worksheets, scans, jobs,
                    results, review, annotated, school, mastery, errorbooks):
         app.include_router(module.router)
+    install_web(app)
     return app

@@ -16,7 +16,8 @@ from service.errors import Conflict, NotFound
 from service.policy import scoped
 
 __all__ = ["DeviceRepository", "create_teacher", "default_school_id", "device_by_key",
-           "ensure_local_admin", "teacher_by_id", "teacher_by_username", "touch_device"]
+           "ensure_local_admin", "signable_admin_exists", "teacher_by_id",
+           "teacher_by_username", "touch_device"]
 
 # last_used_at is for "is this copier still in use?", not forensics (the audit log is):
 # writing it at most once a minute keeps busy devices from making every request a write.
@@ -32,6 +33,15 @@ async def teacher_by_username(session: AsyncSession, username: str) -> TeacherRo
 async def teacher_by_id(session: AsyncSession, teacher_id: int) -> TeacherRow | None:
     """The account with this id, or ``None``."""
     return await session.get(TeacherRow, teacher_id)
+
+
+async def signable_admin_exists(session: AsyncSession) -> bool:
+    """Whether any active admin can sign in over HTTP (has a password); the password-less
+    ``local`` admin does not count. False on a fresh install (the first-run page)."""
+    found = await session.scalar(
+        select(TeacherRow.id).where(TeacherRow.is_admin.is_(True), TeacherRow.is_active.is_(True),
+                                    TeacherRow.password_hash.is_not(None)).limit(1))
+    return found is not None
 
 
 async def default_school_id(session: AsyncSession) -> int | None:

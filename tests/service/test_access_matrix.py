@@ -11,6 +11,11 @@ with the owner's ids and who may call it. The test proves, on SQLite and Postgre
   the refusals above are not just broken requests;
 * a school admin succeeds everywhere in the school.
 
+The pages (``service.web``) are in ``PAGES``: they take a browser session, never a bearer
+token, so every kind of API caller stands where an anonymous browser does (a redirect to the
+sign-in page, or 403 for a form posted without a CSRF token); what a signed-in teacher sees
+on them is tested in ``tests/web``.
+
 A route without a row fails the test, so new routes must be added here. To add one, put a
 ``Case`` under its ``(METHOD, path)`` with a ``build`` function returning the request from
 ``Ids`` (add the owner's new object to ``Ids`` and ``_setup`` if it needs one), and say how
@@ -228,7 +233,29 @@ ROUTES: dict[tuple[str, str], Case] = {
         lambda ids: Req("GET", f"/api/v1/jobs/{ids.job_id}/events"), device=404),
 }
 
+
+@dataclass
+class Page:
+    """A page route: the request, and what any caller without a browser session gets (the
+    status, and for a redirect where it leads)."""
+
+    build: Callable[[Ids], Req]
+    status: int
+    location: str | None = None
+
+
+PAGES: dict[tuple[str, str], Page] = {
+    ("GET", "/"): Page(lambda ids: Req("GET", "/"), 303, "/login"),
+    ("GET", "/login"): Page(lambda ids: Req("GET", "/login?next=/"), 200),
+    ("POST", "/login"): Page(lambda ids: Req("POST", "/login", data={
+        "username": "teacher1", "password": "x" * 12}), 403),
+    ("POST", "/logout"): Page(lambda ids: Req("POST", "/logout"), 403),
+    ("POST", "/lang"): Page(lambda ids: Req("POST", "/lang", data={"lang": "en"}), 403),
+}
+
 DOC_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# Static files of the pages and of the API docs: public, and nobody's data.
+STATIC_MOUNTS = {"/static", "/docs/assets"}
 
 
 def _flat_routes(app: FastAPI) -> list[tuple[Any, str]]:
@@ -248,7 +275,7 @@ def _app_routes(app: FastAPI) -> set[tuple[str, str]]:
         if isinstance(route, APIRoute):
             found |= {(m, path) for m in route.methods}
         else:
-            assert path in DOC_ROUTES, f"unexpected route {route} at {path}"
+            assert path in DOC_ROUTES | STATIC_MOUNTS, f"unexpected route {route} at {path}"
     return found
 
 
@@ -256,8 +283,8 @@ def test_every_route_has_a_row() -> None:
     from service.app import create_app
 
     routes = _app_routes(create_app(Settings()))
-    missing = sorted(routes - ROUTES.keys())
-    stale = sorted(ROUTES.keys() - routes)
+    missing = sorted(routes - ROUTES.keys() - PAGES.keys())
+    stale = sorted((ROUTES.keys() | PAGES.keys()) - routes)
     assert not missing, f"add rows to ROUTES in {__file__} for: {missing}"
     assert not stale, f"ROUTES lists routes the app no longer has: {stale}"
 
@@ -315,7 +342,7 @@ async def test_authorisation_matrix(app: FastAPI, teacher_client: httpx.AsyncCli
                                     other_client: httpx.AsyncClient,
                                     admin_client: httpx.AsyncClient,
                                     anon_client: httpx.AsyncClient) -> None:
-    assert _app_routes(app) == ROUTES.keys()
+    assert _app_routes(app) == ROUTES.keys() | PAGES.keys()
     client = teacher_client  # the owner: an ordinary teacher
     ids = await _setup(app, client)
     foreign = await make_account(app, "foreign-admin", admin=True, new_school="别的学校")
@@ -369,3 +396,17 @@ async def test_authorisation_matrix(app: FastAPI, teacher_client: httpx.AsyncCli
     seen = json.dumps((await client.get(f"/api/v1/classes/{ids.class_id}")).json(),
                       ensure_ascii=False)
     assert MARKER in seen
+
+
+async def test_pages_need_a_browser_session(app: FastAPI, teacher_client: httpx.AsyncClient,
+                                            admin_client: httpx.AsyncClient,
+                                            device_client: httpx.AsyncClient,
+                                            anon_client: httpx.AsyncClient) -> None:
+    ids = Ids(0, 0, 0, 0, "", 0)
+    for key, page in PAGES.items():
+        for who, c in (("anon", anon_client), ("teacher's bearer token", teacher_client),
+                       ("admin's bearer token", admin_client), ("device", device_client)):
+            r = await page.build(ids).send(c)
+            assert r.status_code == page.status, _fail(who, key, r, str(page.status))
+            if page.location:
+                assert r.headers["location"] == page.location, _fail(who, key, r, page.location)

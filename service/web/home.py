@@ -1,0 +1,50 @@
+"""What the home page shows, read through the same service functions as the JSON API (so
+the same policy scopes it): the teacher's classes, recent jobs, and what waits for review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.actor import Actor
+from service.classes import list_classes
+from service.job_status import recent_jobs
+from service.review.queue import review_queue
+from service.schemas.common import ClassSummaryOut
+from service.schemas.jobs import JobOut
+from service.worksheets import WorksheetReviewCount, review_counts
+
+__all__ = ["HomeView", "home_view"]
+
+RECENT_JOBS = 8
+
+
+@dataclass(frozen=True)
+class HomeView:
+    """The home page's data.
+
+    Attributes:
+        classes: the teacher's classes with their student counts.
+        jobs: the most recent scan jobs, newest first.
+        review: answers waiting for review, per worksheet (worksheets with none left out).
+        review_counts: the whole review queue's count per kind (``response``,
+            ``unknown_student``, ``unidentified``, ``duplicate``).
+        review_total: everything waiting for review.
+    """
+
+    classes: list[ClassSummaryOut]
+    jobs: list[JobOut]
+    review: list[WorksheetReviewCount]
+    review_counts: dict[str, int]
+    review_total: int
+
+
+async def home_view(session: AsyncSession, actor: Actor) -> HomeView:
+    """The home page of ``actor``."""
+    queue = await review_queue(session, actor, worksheet_id=None, kind=None, limit=1, offset=0)
+    return HomeView(classes=await list_classes(session, actor),
+                    jobs=(await recent_jobs(session, actor))[:RECENT_JOBS],
+                    review=await review_counts(session, actor),
+                    review_counts=queue.counts, review_total=queue.total)

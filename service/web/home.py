@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
 from service.classes import list_classes
-from service.job_status import recent_jobs
+from service.job_status import TERMINAL, recent_jobs
 from service.review.queue import review_queue
 from service.schemas.common import ClassSummaryOut
 from service.schemas.jobs import JobOut
@@ -39,6 +39,12 @@ class HomeView:
     review: list[WorksheetReviewCount]
     review_counts: dict[str, int]
     review_total: int
+
+    @property
+    def jobs_running(self) -> bool:
+        """Whether a listed job is still queued or running (the page then reloads itself
+        every few seconds, so progress moves without any script)."""
+        return any(job.status not in TERMINAL for job in self.jobs)
 
 
 async def home_view(session: AsyncSession, actor: Actor) -> HomeView:

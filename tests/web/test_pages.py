@@ -17,6 +17,7 @@ from sqlalchemy import update
 from service.auth.passwords import hash_password
 from service.config import Settings
 from service.db import JobRow
+from service.job_status import TERMINAL
 from service.web.i18n import LANGUAGES, Translator, load_catalogue
 from service.web.render import TEMPLATE_DIR
 from tests.support.auth import Account, audit_rows, client_for, make_account, unique_png
@@ -313,6 +314,7 @@ async def test_home_shows_jobs_and_what_waits_for_review(app: FastAPI,
     assert "第一叠.png" in job.group(0)
     assert "排队中" in job.group(0)
     assert "0/1 页" in job.group(0)
+    assert '<meta http-equiv="refresh"' in home  # progress moves without a script
     # Every job state has its words, in both languages.
     for status in ("queued", "running", "done", "partially_done", "failed"):
         async with app.state.session_factory() as s:
@@ -322,6 +324,7 @@ async def test_home_shows_jobs_and_what_waits_for_review(app: FastAPI,
             browser.cookies.set("lang", lang)
             page = await browser.get("/")
             assert f'data-status="{status}"' in page.text
+            assert ('http-equiv="refresh"' in page.text) == (status not in TERMINAL)
             assert_translated(page)
 
 

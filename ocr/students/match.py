@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pypinyin import lazy_pinyin
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.fuzz import ratio
 
@@ -64,6 +63,10 @@ def _name_score(read: str, read_conf: float, entry: RosterEntry) -> tuple[float,
         return 0.0, ""
     if read == entry.name:
         return read_conf, "姓名完全一致"
+    # pypinyin loads ~60 MB of phrase tables: only when a name is compared, so the page
+    # workers, which import this module for its types, do not carry them for every page.
+    from pypinyin import lazy_pinyin
+
     chars = ratio(read, entry.name) / 100
     sound = ratio(" ".join(lazy_pinyin(read)), " ".join(lazy_pinyin(entry.name))) / 100
     best = max(chars, 0.95 * sound)

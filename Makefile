@@ -22,7 +22,7 @@ LOCK_ARGS ?=
 LOCK_FLAGS := --python-version 3.11 --python-platform linux --generate-hashes \
 	--no-emit-index-url --custom-compile-command "make lock" --quiet $(LOCK_ARGS)
 
-.PHONY: demo test lint typecheck pytest serve bench clean lock
+.PHONY: demo test lint typecheck pytest serve bench clean lock screenshots
 
 # Every dependency and the build backend at its locked version and hash; then markbook
 # itself, editable, built with that backend and adding nothing the lock does not hold.
@@ -52,6 +52,11 @@ pytest: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The browser tests, saving docs/screenshots/*.png as they go (a plain test run leaves the
+# committed images alone).
+screenshots: $(STAMP)
+	MARKBOOK_SCREENSHOTS=1 $(PY) -m pytest -q -m browser tests/browser $(PYTEST_ARGS)
 
 serve: $(STAMP)
 	$(VENV)/bin/markbook serve --host $(HOST) --port $(PORT)

@@ -1,8 +1,11 @@
 """The pages' one message catalogue: every string a page shows, in zh-CN (the default) and
 English.
 
-Catalogues are gettext ``.po`` files, ``locale/<folder>/LC_MESSAGES/messages.po`` beside
-this module, read once at start-up with Babel (no compile step). Message ids are stable
+Catalogues are gettext ``.po`` files under ``locale/<folder>/LC_MESSAGES/`` beside this
+module: ``messages.po`` holds what every page shares (the header, sign-in, home), and each
+area of the app has a file of its own (``classes.po``, ``review.po``, ...), so the areas'
+messages stay apart. All of a language's files are read once at start-up with Babel (no
+compile step) into one catalogue; a key defined in two files is an error. Message ids are stable
 keys such as ``login.title``; a page asks for one with ``_("login.title")`` and may fill
 ``{name}`` placeholders with keyword arguments. A key with no translation in the page's
 language renders as ``[[key]]`` (browser tests fail on ``[[``) and logs a warning, so a
@@ -45,6 +48,11 @@ class Translator:
     language: str
     messages: Mapping[str, str]
 
+    def has(self, msgid: str) -> bool:
+        """Whether the catalogue has ``msgid`` (for a key built from data, such as an error
+        code, with a fallback when it has none)."""
+        return msgid in self.messages
+
     def __call__(self, msgid: str, /, **values: object) -> str:
         """The message's text in this language, ``{placeholders}`` filled from ``values``.
 
@@ -84,8 +92,23 @@ def _read(path: Path, folder: str) -> dict[str, str]:
             and not m.fuzzy}
 
 
+def _read_language(folder: Path) -> dict[str, str]:
+    main = folder / "LC_MESSAGES" / "messages.po"
+    if not main.is_file():
+        raise FileNotFoundError(main)
+    merged: dict[str, str] = {}
+    where: dict[str, str] = {}
+    for path in sorted(main.parent.glob("*.po")):
+        for key, text in _read(path, folder.name).items():
+            if key in merged:
+                raise ValueError(f"message {key!r} is defined in both {where[key]} and "
+                                 f"{path.name} ({folder.name})")
+            merged[key], where[key] = text, path.name
+    return merged
+
+
 def load_catalogue(root: Path = LOCALE_DIR) -> Catalogue:
-    """Read every language's ``messages.po``.
+    """Read every language's ``.po`` files.
 
     Args:
         root: the ``locale`` folder.
@@ -94,9 +117,10 @@ def load_catalogue(root: Path = LOCALE_DIR) -> Catalogue:
         The catalogue.
 
     Raises:
-        FileNotFoundError: a language's file is missing (the package is broken).
+        FileNotFoundError: a language's ``messages.po`` is missing (the package is broken).
+        ValueError: one key is defined in two files of a language.
     """
-    return Catalogue({lang: _read(root / folder / "LC_MESSAGES" / "messages.po", folder)
+    return Catalogue({lang: _read_language(root / folder)
                       for lang, folder in LANGUAGES.items()})
 
 

@@ -8,12 +8,30 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from service.web import pages
+from service.web import (
+    bank,
+    builder,
+    classes,
+    devices,
+    errorbooks,
+    pages,
+    results,
+    review,
+    student_links,
+    students,
+    uploads,
+)
+from service.web.errors import install_page_errors
 from service.web.i18n import load_catalogue
 from service.web.render import Pages
 from service.web.sessions import CsrfSigner, SignInRequired, login_url
 
-__all__ = ["STATIC_DIR", "STATIC_URL", "install_web", "start_web"]
+__all__ = ["AREAS", "STATIC_DIR", "STATIC_URL", "install_web", "start_web"]
+
+# Each area of the app is one module with a ``router`` (and its templates under
+# ``templates/<area>/``, its messages in ``locale/*/LC_MESSAGES/<area>.po``).
+AREAS = (pages, classes, students, student_links, bank, builder, uploads, review, results,
+         errorbooks, devices)
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_URL = "/static"
@@ -35,9 +53,11 @@ def install_web(app: FastAPI) -> None:
         FileNotFoundError: a catalogue file is missing (a broken install).
     """
     app.state.pages = Pages.create(load_catalogue())
-    app.include_router(pages.router)
+    for area in AREAS:
+        app.include_router(area.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(SignInRequired, _to_login)
+    install_page_errors(app)
 
 
 def start_web(app: FastAPI, secret_key: str) -> None:

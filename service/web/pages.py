@@ -9,10 +9,8 @@ Every POST checks the form's ``csrf_token`` first and answers 403 without a vali
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 
 from service import accounts
 from service.api.deps import SessionDep, SettingsDep, client_ip
@@ -20,63 +18,21 @@ from service.config import parse_rate
 from service.errors import Forbidden, MarkbookError, TooManyRequests
 from service.ratelimit import limiter
 from service.repositories.accounts import signable_admin_exists
+from service.web.deps import FormStr, OptionalUser, RequiredUser, csrf_ok, see_other
 from service.web.home import home_view
 from service.web.i18n import LANG_COOKIE, LANGUAGES
 from service.web.render import render
-from service.web.sessions import (
-    CsrfSigner,
-    PageUser,
-    SignInRequired,
-    clear_session,
-    csrf_subject,
-    page_user,
-    safe_next,
-    set_cookie,
-    set_session,
-)
+from service.web.sessions import PageUser, clear_session, safe_next, set_cookie, set_session
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
-FormStr = Annotated[str, Form()]
-
-
-async def optional_user(request: Request, session: SessionDep) -> PageUser | None:
-    """The signed-in teacher, or ``None``."""
-    return await page_user(request, session)
-
-
-OptionalUser = Annotated[PageUser | None, Depends(optional_user)]
-
-
-async def required_user(request: Request, user: OptionalUser) -> PageUser:
-    """The signed-in teacher.
-
-    Raises:
-        SignInRequired: signed out (answered with a redirect to the sign-in page).
-    """
-    if user is None:
-        query = f"?{request.url.query}" if request.url.query else ""
-        raise SignInRequired(request.url.path + query)
-    return user
-
-
-RequiredUser = Annotated[PageUser, Depends(required_user)]
-
-
-def _csrf_ok(request: Request, user: PageUser | None, token: str) -> bool:
-    signer: CsrfSigner = request.app.state.csrf
-    return signer.check(csrf_subject(request, user), token)
 
 
 def _refused(request: Request, user: PageUser | None) -> HTMLResponse:
     return render(request, "csrf.html", user=user, status_code=403)
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/")
@@ -93,7 +49,7 @@ async def login_page(request: Request, session: SessionDep, user: OptionalUser,
     if not await signable_admin_exists(session):
         return render(request, "first_run.html", user=None)
     if user is not None:
-        return _see_other(safe_next(next))
+        return see_other(safe_next(next))
     return render(request, "login.html", user=None, next=safe_next(next), username="",
                   error=None)
 
@@ -112,7 +68,7 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep,
                 csrf_token: FormStr = "", next: FormStr = "/") -> Response:
     """Sign in: the API's sign-in (same checks, rate limit and audit), its token kept in the
     session cookie."""
-    if not _csrf_ok(request, user, csrf_token):
+    if not csrf_ok(request, user, csrf_token):
         return _refused(request, user)
     if not await signable_admin_exists(session):
         return render(request, "first_run.html", user=None)
@@ -130,7 +86,7 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep,
         error, status, headers = _login_error(result)
         return render(request, "login.html", user=None, next=next, username=username,
                       error=error, status_code=status, headers=headers)
-    response = _see_other(next)
+    response = see_other(next)
     set_session(response, request, result.access_token, settings.auth.token_minutes)
     return response
 
@@ -138,9 +94,9 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep,
 @router.post("/logout")
 async def logout(request: Request, user: OptionalUser, csrf_token: FormStr = "") -> Response:
     """Sign out: the session cookie is deleted."""
-    if not _csrf_ok(request, user, csrf_token):
+    if not csrf_ok(request, user, csrf_token):
         return _refused(request, user)
-    response = _see_other("/login")
+    response = see_other("/login")
     clear_session(response, request)
     return response
 
@@ -149,9 +105,9 @@ async def logout(request: Request, user: OptionalUser, csrf_token: FormStr = "")
 async def switch_language(request: Request, user: OptionalUser, lang: FormStr = "",
                           next: FormStr = "/", csrf_token: FormStr = "") -> Response:
     """The header's language switch: remember ``lang`` in a cookie, back to the page."""
-    if not _csrf_ok(request, user, csrf_token):
+    if not csrf_ok(request, user, csrf_token):
         return _refused(request, user)
-    response = _see_other(safe_next(next))
+    response = see_other(safe_next(next))
     if lang in LANGUAGES:
         set_cookie(response, request, LANG_COOKIE, lang, max_age=LANG_COOKIE_SECONDS)
     return response

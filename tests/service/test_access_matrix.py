@@ -13,8 +13,13 @@ with the owner's ids and who may call it. The test proves, on SQLite and Postgre
 
 The pages (``service.web``) are in ``PAGES``: they take a browser session, never a bearer
 token, so every kind of API caller stands where an anonymous browser does (a redirect to the
-sign-in page, or 403 for a form posted without a CSRF token); what a signed-in teacher sees
-on them is tested in ``tests/web``.
+sign-in page, or 403 for a form posted without a CSRF token). A page that shows or changes a
+teacher's data also says, in ``other``, how another teacher's and another school's admin's
+browser sessions fare with the owner's ids (the same kinds as the API's rows; ``NOT_FOUND``
+pages answer the 404 page); the owner's and the school admin's sessions must then get a
+2xx page or a 303 redirect. POST pages are sent with the session's valid CSRF token. Rows
+run in order, so a page that deletes something builds its own object with ``ids.next()``
+or comes last. What a signed-in teacher sees on the pages is tested in ``tests/web``.
 
 A route without a row fails the test, so new routes must be added here. To add one, put a
 ``Case`` under its ``(METHOD, path)`` with a ``build`` function returning the request from
@@ -45,6 +50,7 @@ from sqlalchemy import update
 from service.config import Settings
 from service.db import JobRow
 from service.db.base import utcnow
+from service.web.sessions import SESSION_COOKIE
 from tests.support.auth import client_for, make_account, unique_png
 from tests.support.review import Read, Sheet, seed_page
 from tests.support.scans import bank, math_ids
@@ -236,16 +242,18 @@ ROUTES: dict[tuple[str, str], Case] = {
 
 @dataclass
 class Page:
-    """A page route: the request, and what any caller without a browser session gets (the
-    status, and for a redirect where it leads)."""
+    """A page route: the request, what any caller without a browser session gets (the
+    status, and for a redirect where it leads), and how other signed-in teachers fare
+    (``other``; ``None`` for the sign-in pages, which show no one's data)."""
 
     build: Callable[[Ids], Req]
     status: int
     location: str | None = None
+    other: str | None = None
 
 
 PAGES: dict[tuple[str, str], Page] = {
-    ("GET", "/"): Page(lambda ids: Req("GET", "/"), 303, "/login"),
+    ("GET", "/"): Page(lambda ids: Req("GET", "/"), 303, "/login", OWN),
     ("GET", "/login"): Page(lambda ids: Req("GET", "/login?next=/"), 200),
     ("POST", "/login"): Page(lambda ids: Req("POST", "/login", data={
         "username": "teacher1", "password": "x" * 12}), 403),
@@ -410,3 +418,55 @@ async def test_pages_need_a_browser_session(app: FastAPI, teacher_client: httpx.
             assert r.status_code == page.status, _fail(who, key, r, str(page.status))
             if page.location:
                 assert r.headers["location"] == page.location, _fail(who, key, r, page.location)
+
+
+def _browser(app: FastAPI, c: httpx.AsyncClient) -> tuple[httpx.AsyncClient, str]:
+    """A browser signed in as ``c``'s teacher (the session cookie holds the same token as
+    the bearer header), and that session's CSRF token."""
+    token = c.headers["Authorization"].removeprefix("Bearer ")
+    browser = client_for(app)
+    browser.cookies.set(SESSION_COOKIE, token)
+    return browser, app.state.csrf.token(token)
+
+
+async def _send_page(page: Page, ids: Ids, c: httpx.AsyncClient, csrf: str) -> httpx.Response:
+    req = page.build(ids)
+    if req.method == "POST":
+        if req.files is not None or req.data is not None:
+            req.data = {**(req.data or {}), "csrf_token": csrf}
+        else:
+            req.data = {"csrf_token": csrf}
+    return await req.send(c)
+
+
+async def test_pages_are_scoped_like_the_api(app: FastAPI, teacher_client: httpx.AsyncClient,
+                                             other_client: httpx.AsyncClient,
+                                             admin_client: httpx.AsyncClient) -> None:
+    ids = await _setup(app, teacher_client)
+    foreign = await make_account(app, "foreign-admin", admin=True, new_school="别的学校")
+    async with client_for(app, foreign.headers) as foreign_client:
+        browsers = {who: _browser(app, c) for who, c in (
+            ("owner", teacher_client), ("other teacher", other_client),
+            ("other school's admin", foreign_client), ("school admin", admin_client))}
+        try:
+            scoped = [(key, page) for key, page in PAGES.items() if page.other is not None]
+            for key, page in scoped:
+                for who in ("other teacher", "other school's admin"):
+                    r = await _send_page(page, ids, *browsers[who])
+                    want = {NOT_FOUND: {404}, ADMIN: {403}}.get(
+                        str(page.other), set(range(200, 300)) | {303})
+                    if page.other == ADMIN and who == "other school's admin":
+                        want = set(range(200, 300)) | {303}  # an admin, of their own school
+                    assert r.status_code in want, _fail(who, key, r, str(want))
+                    _no_leak(who, key, r)
+            for key, page in scoped:
+                for who in ("owner", "school admin"):
+                    r = await _send_page(page, ids, *browsers[who])
+                    if page.other == ADMIN and who == "owner":
+                        assert r.status_code == 403, _fail("owner (not admin)", key, r, "403")
+                    else:
+                        assert r.status_code < 300 or r.status_code == 303, _fail(
+                            who, key, r, "2xx or 303")
+        finally:
+            for browser, _ in browsers.values():
+                await browser.aclose()

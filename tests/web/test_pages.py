@@ -428,3 +428,42 @@ async def test_pages_load_only_our_own_assets(browser: httpx.AsyncClient,
     assert "@import" not in css.text
     assert "url(" not in css.text
     assert (await browser.get("/static/favicon.svg")).status_code == 200
+
+
+# ------------------------------------------------------------------ error pages
+
+
+async def test_a_missing_page_answers_a_404_page_and_the_api_stays_json(
+        browser: httpx.AsyncClient, admin: Account) -> None:
+    assert (await sign_in(browser, admin.username)).status_code == 303
+    r = await browser.get("/no-such-page")
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("text/html")
+    assert "找不到这个页面" in r.text
+    assert_translated(r)
+    api = await browser.get("/api/v1/no-such-thing")
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/json")
+
+
+async def test_a_service_error_on_a_page_is_a_page_in_the_readers_language(
+        app: FastAPI, browser: httpx.AsyncClient, admin: Account) -> None:
+    from fastapi import APIRouter
+
+    from service.errors import Conflict
+
+    router = APIRouter()
+
+    @router.get("/test-conflict")
+    async def conflict() -> None:
+        raise Conflict("that name is taken")
+
+    app.include_router(router)
+    assert (await sign_in(browser, admin.username)).status_code == 303
+    browser.cookies.set("lang", "en")
+    r = await browser.get("/test-conflict")
+    assert r.status_code == 409
+    assert "This conflicts with existing data" in r.text
+    assert "that name is taken" in r.text
+    assert "409 conflict" in r.text
+    assert_translated(r)

@@ -11,6 +11,7 @@ Fixtures:
         aborted and recorded, and the test fails at teardown if there was one (pages must
         work offline); so does an uncaught script error, or a message key rendered in
         place of its translation (``[[msgid]]``) in any page the test loaded.
+    teacher: ``page`` signed in as the admin (``sign_in(page, server)`` does it by hand).
     screenshot: ``screenshot(page, "name")`` saves ``docs/screenshots/name.png`` when
         ``MARKBOOK_SCREENSHOTS=1``, and does nothing otherwise (so a test run does not
         rewrite the committed images).
@@ -250,6 +251,22 @@ def page(browser: Browser, server: Server) -> Iterator[Page]:
     assert not watch.blocked, f"requests to hosts other than the server: {watch.blocked}"
     assert not watch.errors, f"uncaught script errors: {watch.errors}"
     assert not watch.untranslated, f"untranslated message keys shown: {watch.untranslated}"
+
+
+def sign_in(page: Page, server: Server) -> None:
+    """Sign ``page`` in as the server's admin with the keyboard, landing on home."""
+    page.goto("/login")
+    page.locator("input[name=username]").fill(server.username)
+    page.locator("input[name=password]").fill(server.password)
+    page.locator("input[name=password]").press("Enter")
+    page.get_by_test_id("home").wait_for()
+
+
+@pytest.fixture
+def teacher(page: Page, server: Server) -> Page:
+    """``page``, signed in as the server's admin (a teacher who may do everything)."""
+    sign_in(page, server)
+    return page
 
 
 def assert_translated(page: Page) -> None:

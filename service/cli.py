@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from service.config import get_settings
+from service.config import Settings, get_settings
 
 __all__ = ["build_parser", "main"]
 
@@ -41,6 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from service.accounts_cli import AccountError
     from service.demo.run import DemoError, run_demo, summary_table
 
     out = Path(args.out)
@@ -51,7 +53,38 @@ def _demo(args: argparse.Namespace) -> int:
     _say(f"\ndone in {summary['seconds']} s; files in {out.resolve()}/ (worksheets, "
          "scans/, results.json, results*.csv, annotated-class.pdf, annotated/, summary.*)\n")
     _say(summary_table(summary["grading"]))
+    try:
+        password = _demo_sign_in(Path(args.data_dir), out)
+    except AccountError as exc:
+        return _fail(f"could not create the demo's sign-in: {exc}")
+    _say(f"\nSee the graded class in a browser:\n"
+         f"  MARKBOOK_DATA_DIR={args.data_dir} make serve\n"
+         f"  open http://127.0.0.1:8000/ and sign in as {DEMO_USERNAME} / {password}\n"
+         f"  (also in {out / DEMO_SIGN_IN_FILE}; a new password at every demo run)")
     return 0
+
+
+DEMO_USERNAME = "demo"
+DEMO_SIGN_IN_FILE = "sign-in.txt"
+
+
+def _demo_sign_in(data_dir: Path, out: Path) -> str:
+    """Create the demo's admin (who sees the demo teacher's class) with a fresh random
+    password, write it to ``<out>/sign-in.txt`` (mode 0600) and return it."""
+    import secrets
+
+    from service.accounts_cli import create_admin
+
+    password = secrets.token_urlsafe(12)
+    settings = Settings(data_dir=data_dir, log={"level": "WARNING"})
+    asyncio.run(create_admin(settings, DEMO_USERNAME, password, "演示老师"))
+    path = out / DEMO_SIGN_IN_FILE
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"MARKBOOK_DATA_DIR={data_dir} make serve\n"
+                 f"http://127.0.0.1:8000/\nusername: {DEMO_USERNAME}\npassword: {password}\n")
+    return password
 
 
 def _progress_bar(done: int, total: int) -> None:

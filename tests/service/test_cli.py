@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
 
+from service.app import create_app
+from service.config import Settings
+from tests.support.auth import client_for
 from tests.support.samples import ROOT
 
 
@@ -63,6 +68,26 @@ def test_demo_writes_printable_worksheets(tmp_path: Path) -> None:
     class_set = pdfium.PdfDocument(out / "worksheet-1-class-set.pdf")
     blank = pdfium.PdfDocument(out / "worksheet-1-blank.pdf")
     assert len(class_set) == 30 * len(blank)
+    # It ends with a sign-in that opens the graded class in a browser.
+    sign_in = out / "sign-in.txt"
+    assert sign_in.stat().st_mode & 0o777 == 0o600
+    password = sign_in.read_text(encoding="utf-8").split("password: ")[1].strip()
+    assert f"sign in as demo / {password}" in r.stdout
+    assert "make serve" in r.stdout
+    classes = asyncio.run(_classes_seen_by("demo", password, tmp_path / "demo-data"))
+    assert [c["student_count"] for c in classes] == [30]
+
+
+async def _classes_seen_by(username: str, password: str, data_dir: Path) -> list[dict[str, Any]]:
+    app = create_app(Settings(data_dir=data_dir))
+    async with app.router.lifespan_context(app), client_for(app) as c:
+        r = await c.post("/api/v1/auth/token", data={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        r = await c.get("/api/v1/classes",
+                        headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+        assert r.status_code == 200, r.text
+        classes: list[dict[str, Any]] = r.json()
+        return classes
 
 
 def test_serve_refuses_an_unusable_configured_font(tmp_path: Path) -> None:

@@ -259,6 +259,22 @@ PAGES: dict[tuple[str, str], Page] = {
         "username": "teacher1", "password": "x" * 12}), 403),
     ("POST", "/logout"): Page(lambda ids: Req("POST", "/logout"), 403),
     ("POST", "/lang"): Page(lambda ids: Req("POST", "/lang", data={"lang": "en"}), 403),
+    # Results (H5): the list is the teacher's own; the rest name the owner's worksheet.
+    ("GET", "/results"): Page(lambda ids: Req("GET", "/results"), 303,
+                              "/login?next=/results", OWN),
+    ("GET", "/worksheets/{worksheet_id}/results"): Page(
+        lambda ids: Req("GET", f"/worksheets/{ids.worksheet_id}/results"), 303,
+        "/login?next=/worksheets/0/results", NOT_FOUND),
+    ("GET", "/worksheets/{worksheet_id}/results.csv"): Page(
+        lambda ids: Req("GET", f"/worksheets/{ids.worksheet_id}/results.csv"), 303,
+        "/login?next=/worksheets/0/results.csv", NOT_FOUND),
+    ("GET", "/worksheets/{worksheet_id}/annotated.pdf"): Page(
+        lambda ids: Req("GET", f"/worksheets/{ids.worksheet_id}/annotated.pdf"), 303,
+        "/login?next=/worksheets/0/annotated.pdf", NOT_FOUND),
+    ("GET", "/worksheets/{worksheet_id}/students/{student_id}/annotated.pdf"): Page(
+        lambda ids: Req("GET", f"/worksheets/{ids.worksheet_id}/students/{ids.student_id}"
+                               "/annotated.pdf"), 303,
+        "/login?next=/worksheets/0/students/0/annotated.pdf", NOT_FOUND),
 }
 
 DOC_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.actor import Actor
 from service.db import SchoolClassRow, StudentRow
 from service.errors import BadRequest, Conflict, PayloadTooLarge
+from service.repositories import audit
 from service.repositories.classes import ClassRepository, NewStudent
+from service.repositories.roster_edits import student_in_class, student_no_taken
 from service.roster import parse_roster_csv
 from service.schemas.common import (
     ClassCreate,
@@ -24,8 +26,10 @@ from service.schemas.common import (
     StudentOut,
     StudentsAdded,
 )
+from service.schemas.roster_edits import ClassUpdate, StudentUpdate
 
-__all__ = ["add_students", "create_class", "get_class", "import_roster", "list_classes"]
+__all__ = ["add_students", "create_class", "get_class", "import_roster", "list_classes",
+           "update_class", "update_student"]
 
 
 def _student_out(s: StudentRow) -> StudentOut:
@@ -113,3 +117,57 @@ async def import_roster(session: AsyncSession, actor: Actor, class_id: int, data
     nothing, errors naming CSV lines."""
     students, lines = parse_roster_csv(data, max_rows=max_rows)
     return await _add(ClassRepository(session, actor), class_id, students, lines)
+
+
+async def update_class(session: AsyncSession, actor: Actor, class_id: int,
+                       body: ClassUpdate) -> ClassOut:
+    """Rename a class (or change its grade or subject): only the fields sent change;
+    audited as ``class.update``.
+
+    Raises:
+        NotFound: no such class for the actor.
+        BadRequest: ``empty`` when no field was sent, or the name was sent as null.
+    """
+    changes = body.model_dump(include=body.model_fields_set)
+    if not changes:
+        raise BadRequest("nothing to change: send name, grade or subject", error="empty")
+    if "name" in changes and changes["name"] is None:
+        raise BadRequest("a class needs a name", error="empty")
+    repo = ClassRepository(session, actor)
+    row = await repo.get(class_id)
+    for field, value in changes.items():
+        setattr(row, field, value)
+    await session.flush()
+    await audit.record(session, actor, "class.update", "class", row.id,
+                       detail={"fields": sorted(changes)})
+    return await _class_out(repo, row)
+
+
+async def update_student(session: AsyncSession, actor: Actor, class_id: int, student_id: int,
+                         body: StudentUpdate) -> StudentOut:
+    """Correct a student's name, student number or pinyin: only the fields sent change;
+    audited as ``student.update`` (the names themselves stay out of the log).
+
+    Raises:
+        NotFound: no such student in that class for the actor.
+        BadRequest: ``empty`` when no field was sent, or the name or number sent as null.
+        Conflict: ``duplicate_student`` when another student of the class has the number.
+    """
+    changes = body.model_dump(include=body.model_fields_set)
+    if not changes:
+        raise BadRequest("nothing to change: send student_no, name or pinyin", error="empty")
+    if any(changes.get(f, "") is None for f in ("name", "student_no")):
+        raise BadRequest("a student needs a name and a student number", error="empty")
+    await ClassRepository(session, actor).get(class_id)
+    row = await student_in_class(session, actor, class_id, student_id)
+    no = changes.get("student_no")
+    if no and no != row.student_no and await student_no_taken(session, actor, class_id, no,
+                                                              row.id):
+        raise Conflict(f"student_no {no} is already in this class", error="duplicate_student",
+                       errors=[{"student_no": no, "message": "already in this class"}])
+    for field, value in changes.items():
+        setattr(row, field, value)
+    await session.flush()
+    await audit.record(session, actor, "student.update", "student", row.id,
+                       detail={"fields": sorted(changes)})
+    return _student_out(row)

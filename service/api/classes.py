@@ -8,7 +8,15 @@ from starlette.datastructures import UploadFile
 from service import classes
 from service.api.deps import SessionDep, SettingsDep, TeacherDep
 from service.errors import BadRequest, PayloadTooLarge
-from service.schemas.common import ClassCreate, ClassOut, ClassSummaryOut, StudentIn, StudentsAdded
+from service.schemas.common import (
+    ClassCreate,
+    ClassOut,
+    ClassSummaryOut,
+    StudentIn,
+    StudentOut,
+    StudentsAdded,
+)
+from service.schemas.roster_edits import ClassUpdate, StudentUpdate
 
 __all__ = ["router"]
 
@@ -33,6 +41,21 @@ async def list_classes(session: SessionDep, actor: TeacherDep) -> list[ClassSumm
 async def get_class(class_id: int, session: SessionDep, actor: TeacherDep) -> ClassOut:
     """A class with its roster."""
     return await classes.get_class(session, actor, class_id)
+
+
+@router.patch("/{class_id}")
+async def update_class(class_id: int, body: ClassUpdate, session: SessionDep,
+                       actor: TeacherDep) -> ClassOut:
+    """Rename a class (or change its grade or subject); fields left out stay."""
+    return await classes.update_class(session, actor, class_id, body)
+
+
+@router.patch("/{class_id}/students/{student_id}")
+async def update_student(class_id: int, student_id: int, body: StudentUpdate,
+                         session: SessionDep, actor: TeacherDep) -> StudentOut:
+    """Correct a student's name, student number or pinyin; fields left out stay. A number
+    another student of the class has is a 409 ``duplicate_student``."""
+    return await classes.update_student(session, actor, class_id, student_id, body)
 
 
 @router.post("/{class_id}/students", status_code=status.HTTP_201_CREATED)

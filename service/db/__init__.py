@@ -27,6 +27,7 @@ from service.db.tables.scans import (
     WebhookDeliveryRow,
 )
 from service.db.tables.school import SchoolClassRow, SchoolRow, StudentRow, TeacherRow
+from service.db.tables.student_links import StudentLinkRow
 from service.db.tables.worksheets import WorksheetCopyRow, WorksheetItemRow, WorksheetRow
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "ScanUploadRow",
     "SchoolClassRow",
     "SchoolRow",
+    "StudentLinkRow",
     "StudentRow",
     "TeacherRow",
     "WebhookDeliveryRow",

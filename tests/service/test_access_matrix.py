@@ -159,6 +159,12 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/classes/{class_id}/students"): Case(
         lambda ids: Req("POST", f"/api/v1/classes/{ids.class_id}/students",
                         json=_students(ids))),
+    ("PATCH", "/api/v1/classes/{class_id}"): Case(
+        lambda ids: Req("PATCH", f"/api/v1/classes/{ids.class_id}",
+                        json={"name": f"{MARKER}班"})),
+    ("PATCH", "/api/v1/classes/{class_id}/students/{student_id}"): Case(
+        lambda ids: Req("PATCH", f"/api/v1/classes/{ids.class_id}/students/{ids.student_id}",
+                        json={"name": f"{MARKER}甲"})),
     ("POST", "/api/v1/classes/{class_id}/students:import"): Case(
         lambda ids: Req("POST", f"/api/v1/classes/{ids.class_id}/students:import",
                         content=_csv(ids), headers={"content-type": "text/csv"})),
@@ -259,6 +265,50 @@ PAGES: dict[tuple[str, str], Page] = {
         "username": "teacher1", "password": "x" * 12}), 403),
     ("POST", "/logout"): Page(lambda ids: Req("POST", "/logout"), 403),
     ("POST", "/lang"): Page(lambda ids: Req("POST", "/lang", data={"lang": "en"}), 403),
+    # Classes and rosters (service.web.classes).
+    ("GET", "/classes"): Page(lambda ids: Req("GET", "/classes"), 303, "/login?next=/classes",
+                              OWN),
+    ("POST", "/classes"): Page(lambda ids: Req("POST", "/classes", data={"name": "二班"}), 303,
+                               "/login?next=/classes", OWN),
+    ("GET", "/classes/{class_id}"): Page(
+        lambda ids: Req("GET", f"/classes/{ids.class_id}"), 303,
+        "/login?next=/classes/0", NOT_FOUND),
+    ("POST", "/classes/{class_id}/students"): Page(
+        lambda ids: Req("POST", f"/classes/{ids.class_id}/students", data={
+            "student_no": f"P{ids.next():05d}", "name": f"{MARKER}乙"}), 303,
+        "/login?next=/classes/0/students", NOT_FOUND),
+    ("POST", "/classes/{class_id}/students/import"): Page(
+        lambda ids: Req("POST", f"/classes/{ids.class_id}/students/import",
+                        files={"file": ("roster.csv", _csv(ids), "text/csv")}), 303,
+        "/login?next=/classes/0/students/import", NOT_FOUND),
+    ("POST", "/classes/{class_id}/rename"): Page(
+        lambda ids: Req("POST", f"/classes/{ids.class_id}/rename",
+                        data={"name": f"{MARKER}班"}), 303,
+        "/login?next=/classes/0/rename", NOT_FOUND),
+    ("POST", "/classes/{class_id}/students/{student_id}"): Page(
+        lambda ids: Req("POST", f"/classes/{ids.class_id}/students/{ids.student_id}",
+                        data={"student_no": "001", "name": f"{MARKER}甲"}), 303,
+        "/login?next=/classes/0/students/0", NOT_FOUND),
+    # Student links (service.web.student_links); the public page of a link answers 404 to
+    # any caller with a token that was never issued.
+    ("GET", "/classes/{class_id}/links"): Page(
+        lambda ids: Req("GET", f"/classes/{ids.class_id}/links"), 303,
+        "/login?next=/classes/0/links", NOT_FOUND),
+    ("POST", "/classes/{class_id}/links"): Page(
+        lambda ids: Req("POST", f"/classes/{ids.class_id}/links", data={"mode": "missing"}),
+        303, "/login?next=/classes/0/links", NOT_FOUND),
+    ("POST", "/classes/{class_id}/links/{student_id}"): Page(
+        lambda ids: Req("POST", f"/classes/{ids.class_id}/links/{ids.student_id}"), 303,
+        "/login?next=/classes/0/links/0", NOT_FOUND),
+    ("POST", "/classes/{class_id}/links/{student_id}/revoke"): Page(
+        lambda ids: Req("POST", f"/classes/{ids.class_id}/links/{ids.student_id}/revoke"), 303,
+        "/login?next=/classes/0/links/0/revoke", NOT_FOUND),
+    ("POST", "/classes/{class_id}/links/revoke"): Page(
+        lambda ids: Req("POST", f"/classes/{ids.class_id}/links/revoke"), 303,
+        "/login?next=/classes/0/links/revoke", NOT_FOUND),
+    ("GET", "/s/{token}"): Page(lambda ids: Req("GET", "/s/" + "Nn0tAL1nk" * 4), 404),
+    ("GET", "/s/{token}/errorbook.pdf"): Page(
+        lambda ids: Req("GET", "/s/" + "Nn0tAL1nk" * 4 + "/errorbook.pdf"), 404),
     # Results (H5): the list is the teacher's own; the rest name the owner's worksheet.
     ("GET", "/results"): Page(lambda ids: Req("GET", "/results"), 303,
                               "/login?next=/results", OWN),
@@ -275,6 +325,27 @@ PAGES: dict[tuple[str, str], Page] = {
         lambda ids: Req("GET", f"/worksheets/{ids.worksheet_id}/students/{ids.student_id}"
                                "/annotated.pdf"), 303,
         "/login?next=/worksheets/0/students/0/annotated.pdf", NOT_FOUND),
+    # The teacher's student page (H5).
+    ("GET", "/students/{student_id}"): Page(
+        lambda ids: Req("GET", f"/students/{ids.student_id}"), 303, "/login?next=/students/0",
+        NOT_FOUND),
+    ("GET", "/students/{student_id}/errorbook.pdf"): Page(
+        lambda ids: Req("GET", f"/students/{ids.student_id}/errorbook.pdf"), 303,
+        "/login?next=/students/0/errorbook.pdf", NOT_FOUND),
+    # Question bank (service.web.bank): one bank per school, like the API's. A question's
+    # preview names a question of the owner's school: a colleague sees it, another school
+    # gets 404 (no ``other`` kind says both; tests/web/test_bank.py checks them).
+    ("GET", "/bank"): Page(lambda ids: Req("GET", "/bank"), 303, "/login?next=/bank", SHARED),
+    ("GET", "/bank/questions/{question_id}/preview.png"): Page(
+        lambda ids: Req("GET", f"/bank/questions/{ids.question_id or 'q'}/preview.png"), 303,
+        "/login?next=/bank/questions/q/preview.png"),
+    ("POST", "/bank/import"): Page(
+        lambda ids: Req("POST", "/bank/import", data={}, files={"bank_file": (
+            "bank.json", json.dumps(_bank_doc(ids) if ids.question_id else {}).encode(),
+            "application/json")}), 303,
+        "/login?next=/bank/import", SHARED),
+    ("GET", "/bank/export.json"): Page(lambda ids: Req("GET", "/bank/export.json"), 303,
+                                       "/login?next=/bank/export.json", SHARED),
 }
 
 DOC_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

@@ -6,20 +6,57 @@ Routers in :mod:`service.api.questions` parse the request and call these; the qu
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from errorbook.printing.fonts import FontNotFoundError
+from errorbook.printing.layout import LayoutError
 from grading.bank import BANK_FORMAT, BankValidationError, parse_bank
 from grading.questions import QUESTION_KINDS
 from service.actor import Actor
-from service.errors import InvalidInput
+from service.errors import InvalidInput, NotFound, NotReady
+from service.printing import render_question_preview
+from service.repositories.bank_pages import BankFilter, BankPageRepository
 from service.repositories.questions import VARIANT_PREFIX, QuestionRepository
 from service.schemas.common import ImportResult, QuestionOut
 
-__all__ = ["export_bank", "import_bank", "search_questions"]
+__all__ = ["BankPage", "KnowledgePointNode", "browse_bank", "export_bank", "import_bank",
+           "knowledge_point_tree", "question_preview", "search_questions"]
+
+
+@dataclass(frozen=True)
+class BankPage:
+    """One page of the bank as the bank pages show it.
+
+    Attributes:
+        questions: the questions on this page, by bank id.
+        total: how many questions match the filter in all.
+    """
+
+    questions: list[QuestionOut]
+    total: int
+
+
+@dataclass
+class KnowledgePointNode:
+    """A knowledge point in the bank's tree.
+
+    Attributes:
+        code, name_zh, name_en: the knowledge point.
+        count: the school's bank questions under it, its sub-points' included.
+        children: its sub-points that have questions.
+    """
+
+    code: str
+    name_zh: str
+    name_en: str
+    count: int = 0
+    children: list[KnowledgePointNode] = field(default_factory=list)
 
 
 async def import_bank(session: AsyncSession, actor: Actor, document: dict[str, Any],
@@ -98,3 +135,68 @@ async def search_questions(session: AsyncSession, actor: Actor, *, kp: str | Non
                         stem=r.stem, difficulty=r.difficulty, score=r.score,
                         key_revision=r.key_revision, knowledge_points=kps.get(r.id, []),
                         question=r.document) for r in rows]
+
+
+async def _outs(repo: QuestionRepository, rows: list[Any]) -> list[QuestionOut]:
+    kps = await repo.knowledge_point_codes_of([r.id for r in rows])
+    return [QuestionOut(id=r.external_id, kind=r.kind, subject=r.subject, grade=r.grade,
+                        stem=r.stem, difficulty=r.difficulty, score=r.score,
+                        key_revision=r.key_revision, knowledge_points=kps.get(r.id, []),
+                        question=r.document) for r in rows]
+
+
+async def browse_bank(session: AsyncSession, actor: Actor, bank_filter: BankFilter, *,
+                      limit: int, offset: int) -> BankPage:
+    """One page of the actor's school's bank, filtered (``kp`` includes its sub-points;
+    ``text`` matches the stem or the bank id), with the number of matches.
+
+    Raises:
+        InvalidInput: ``unknown_kind``, or a difficulty outside 1..5.
+    """
+    if bank_filter.kind is not None and bank_filter.kind not in QUESTION_KINDS:
+        raise InvalidInput(f"unknown kind '{bank_filter.kind}'; known kinds: "
+                           f"{', '.join(QUESTION_KINDS)}", error="unknown_kind")
+    if bank_filter.difficulty is not None and not 1 <= bank_filter.difficulty <= 5:
+        raise InvalidInput("difficulty is 1 (easiest) to 5", error="invalid_difficulty")
+    rows, total = await BankPageRepository(session, actor).page(bank_filter, limit=limit,
+                                                                 offset=offset)
+    return BankPage(await _outs(QuestionRepository(session, actor), rows), total)
+
+
+async def knowledge_point_tree(session: AsyncSession, actor: Actor) -> list[KnowledgePointNode]:
+    """The knowledge points of the school's bank as a tree (roots first, by code), each
+    with the number of questions under it."""
+    repo = BankPageRepository(session, actor)
+    under: dict[str, set[int]] = {}
+    for question, code in await repo.knowledge_point_links():
+        parts = code.split(".")
+        for i in range(1, len(parts) + 1):  # the point and every point above it
+            under.setdefault(".".join(parts[:i]), set()).add(question)
+    nodes = {k.code: KnowledgePointNode(k.code, k.name_zh, k.name_en, len(under[k.code]))
+             for k in await repo.knowledge_points(under.keys())}
+    roots: list[KnowledgePointNode] = []
+    for code in sorted(nodes):
+        parent = code.rpartition(".")[0]
+        (nodes[parent].children if parent in nodes else roots).append(nodes[code])
+    return roots
+
+
+async def question_preview(session: AsyncSession, actor: Actor, question_id: str) -> bytes:
+    """A bank question as printed on a worksheet, as a PNG (cached by the question's
+    document, so a repeat costs nothing and an edited question renders anew).
+
+    Raises:
+        NotFound: no such question in the actor's school's bank.
+        InvalidInput: ``layout_error``: the question cannot be laid out.
+        NotReady: ``font_missing``.
+    """
+    row = await BankPageRepository(session, actor).by_external_id(question_id)
+    if row is None:
+        raise NotFound(f"question '{question_id}' not found")
+    try:
+        return await to_thread.run_sync(render_question_preview,
+                                        json.dumps(row.document, sort_keys=True))
+    except LayoutError as exc:
+        raise InvalidInput(str(exc), error="layout_error") from exc
+    except FontNotFoundError as exc:
+        raise NotReady(str(exc), error="font_missing") from exc

@@ -7,18 +7,20 @@ worksheet, class and question repositories; layout and PDF rendering run in work
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from errorbook.contract import WorksheetLayout
 from errorbook.printing.fonts import FontNotFoundError
 from errorbook.printing.layout import LayoutError, layout_worksheet
 from service.actor import Actor
-from service.db import WorksheetRow
+from service.db import QuestionRow, WorksheetRow
 from service.errors import InvalidInput, NotReady
-from service.printing import CopyRequest, render_copies
+from service.printing import CopyRequest, preview_pngs, render_copies
 from service.repositories.classes import ClassRepository
 from service.repositories.questions import QuestionRepository, question_from_row
 from service.repositories.worksheets import WorksheetRepository
@@ -30,7 +32,8 @@ from service.schemas.common import (
 )
 
 __all__ = ["Printout", "WorksheetReviewCount", "create_worksheet", "get_worksheet",
-           "list_worksheets", "print_worksheet", "review_counts", "worksheet_layout"]
+           "list_worksheets", "preview_draft", "preview_worksheet", "print_worksheet",
+           "review_counts", "worksheet_layout"]
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,9 @@ async def _out(repo: WorksheetRepository, row: WorksheetRow) -> WorksheetOut:
     )
 
 
-async def create_worksheet(session: AsyncSession, actor: Actor, body: WorksheetCreate, *,
-                           max_questions: int) -> WorksheetOut:
-    """Create a worksheet for one of the actor's classes (flush only).
+async def _checked_layout(session: AsyncSession, actor: Actor, body: WorksheetCreate, *,
+                         max_questions: int) -> tuple[list[QuestionRow], WorksheetLayout]:
+    """The questions and the layout of a worksheet to be (or as it would be) created.
 
     Raises:
         InvalidInput: too many or repeated questions, unknown question ids, a layout that
@@ -101,10 +104,60 @@ async def create_worksheet(session: AsyncSession, actor: Actor, body: WorksheetC
         raise InvalidInput(str(exc), error="layout_error") from exc
     except FontNotFoundError as exc:
         raise NotReady(str(exc), error="font_missing") from exc
+    return rows, layout
+
+
+async def create_worksheet(session: AsyncSession, actor: Actor, body: WorksheetCreate, *,
+                           max_questions: int) -> WorksheetOut:
+    """Create a worksheet for one of the actor's classes (flush only).
+
+    Raises:
+        InvalidInput: too many or repeated questions, unknown question ids, a layout that
+            cannot be made.
+        NotFound: the class is not the actor's.
+        NotReady: the configured font is missing.
+    """
+    rows, layout = await _checked_layout(session, actor, body, max_questions=max_questions)
     repo = WorksheetRepository(session, actor)
     row = await repo.create(title=body.title, class_id=body.class_id, page_size=body.page_size,
                             layout=layout.to_dict(), questions=rows)
     return await _out(repo, row)
+
+
+async def preview_draft(session: AsyncSession, actor: Actor, body: WorksheetCreate, *,
+                        max_questions: int) -> list[bytes]:
+    """The pages of a worksheet not created yet, as PNGs of its blank copy: the same checks,
+    layout and renderer as :func:`create_worksheet` and :func:`print_worksheet`, nothing
+    stored.
+
+    Raises:
+        InvalidInput, NotFound, NotReady: as :func:`create_worksheet`.
+    """
+    _, layout = await _checked_layout(session, actor, body, max_questions=max_questions)
+    school_class = await ClassRepository(session, actor).get(body.class_id)
+    return await _preview(layout.to_dict(), 0, school_class.name)
+
+
+async def preview_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int
+                            ) -> list[bytes]:
+    """A stored worksheet's blank copy, page by page, as PNGs (cached by layout).
+
+    Raises:
+        NotFound: no such worksheet, or not the actor's.
+        NotReady: the configured font is missing.
+    """
+    row = await WorksheetRepository(session, actor).get(worksheet_id)
+    school_class = await ClassRepository(session, actor).get(row.class_id)
+    return await _preview(row.layout, row.id, school_class.name)
+
+
+async def _preview(layout: dict[str, Any], worksheet_id: int, class_name: str) -> list[bytes]:
+    try:
+        pngs = await to_thread.run_sync(preview_pngs, json.dumps(layout, sort_keys=True),
+                                        worksheet_id, class_name)
+    except FontNotFoundError as exc:
+        raise NotReady(str(exc), error="font_missing") from exc
+    return list(pngs)
 
 
 async def list_worksheets(session: AsyncSession, actor: Actor, *, class_id: int | None = None,
@@ -160,8 +213,13 @@ async def worksheet_layout(session: AsyncSession, actor: Actor, worksheet_id: in
 
 
 async def print_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int, *,
-                          copies: int, per_student: bool, max_copies: int) -> Printout:
+                          copies: int, per_student: bool, max_copies: int,
+                          duplex: bool = True) -> Printout:
     """``copies`` blank copies, or the class set with each student's name and id.
+
+    Every copy is padded to an even page count for two-sided printing unless ``duplex`` is
+    ``False``. The paper size is the worksheet's own (chosen when it was created: the
+    layout, and so what the scan reader expects, depends on it).
 
     Raises:
         InvalidInput: too many copies, or a class set of an empty class.
@@ -183,7 +241,8 @@ async def print_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int
     else:
         requests = [CopyRequest()] * copies
     try:
-        pdf = await render_copies(row.layout, row.id, school_class.name, requests)
+        pdf = await render_copies(row.layout, row.id, school_class.name, requests,
+                                 duplex=duplex)
     except FontNotFoundError as exc:
         raise NotReady(str(exc), error="font_missing") from exc
     suffix = "class-set" if per_student else "blank"

@@ -58,12 +58,16 @@ async def print_worksheet(
     worksheet_id: int, session: SessionDep, actor: TeacherDep, settings: SettingsDep,
     copies: Annotated[int, Query(ge=1, description="blank copies")] = 1,
     per_student: Annotated[bool, Query(description="one named copy per student")] = False,
+    duplex: Annotated[bool, Query(description="pad every copy to an even page count for "
+                                              "two-sided printing")] = True,
 ) -> Response:
     """A print-ready PDF: ``copies`` blank copies, or with ``per_student=true`` the class
     set with each student's name printed and their id in every page's QR. Every copy is
-    padded to an even page count for duplex printing."""
+    padded to an even page count for duplex printing unless ``duplex=false``. The paper
+    size is the worksheet's own ``page_size``, chosen when it was created (A4 or Letter)."""
     printout = await render(session, actor, worksheet_id, copies=copies,
-                            per_student=per_student, max_copies=settings.limits.max_copies)
+                            per_student=per_student, max_copies=settings.limits.max_copies,
+                            duplex=duplex)
     disposition = (f"inline; filename=\"worksheet-{printout.worksheet_id}.pdf\"; "
                    f"filename*=UTF-8''{quote(printout.filename)}")
     return Response(printout.data, media_type="application/pdf",

@@ -35,6 +35,7 @@ from service.mastery.sync import sync_answers
 from service.repositories import audit
 from service.repositories.results import Answer, ItemInfo, ResultsRepository
 from service.repositories.review import ReviewRepository, ReviewTarget
+from service.repositories.review_pages import ReviewPagesRepository
 from service.results import crop_url, student_ref, wrong_answers
 from service.schemas.results import (
     AnswerGroupOut,
@@ -48,7 +49,7 @@ from service.schemas.results import (
     ReviewPage,
 )
 
-__all__ = ["assign_page", "decide", "grade_group", "list_groups"]
+__all__ = ["assign_page", "decide", "grade_group", "list_groups", "proposed_grade"]
 
 _QUESTION: TypeAdapter[Any] = TypeAdapter(Question)
 _WRONG = (Verdict.INCORRECT.value, Verdict.PARTIALLY_CORRECT.value)
@@ -58,14 +59,18 @@ _ASSIGNABLE = ("unknown_student", "graded", "misaligned")
 def _stored_reading(t: ReviewTarget) -> Response | None:
     """The machine's best reading as a teacher-confirmed response; None if nothing was read
     (an unreadable blank-less answer cannot be "confirmed", only corrected or set)."""
-    first = t.blanks[0]
+    return _reading_of(t.blanks)
+
+
+def _reading_of(blanks: list[ResponseRow]) -> Response | None:
+    first = blanks[0]
     marks = first.marks[0] if first.marks and isinstance(first.marks[0], dict) else None
     if marks is not None and marks.get("marked") is not None:
         marked = tuple(str(m) for m in marks["marked"])
         return Response.typed("".join(marked), marked=marked)
-    texts = tuple(r.text or "" for r in t.blanks)
+    texts = tuple(r.text or "" for r in blanks)
     if not any(x.strip() for x in texts) and not all(r.status in ("blank", "corrected")
-                                                     for r in t.blanks):
+                                                     for r in blanks):
         return None
     if len(texts) == 1 or (first.status == "corrected" and not any(texts[1:])):
         return Response.typed(texts[0])
@@ -131,6 +136,42 @@ def _grade_detail(g: GradeRow | None) -> dict[str, Any] | None:
         return None
     return {"id": g.id, "verdict": g.verdict, "score": None if g.needs_review else g.score,
             "source": g.source}
+
+
+async def proposed_grade(session: AsyncSession, actor: Actor, response_id: int,
+                         items: list[ItemInfo] | None = None) -> tuple[str, float] | None:
+    """What ``confirm`` would decide for an answer now: the verdict and score of its stored
+    reading graded as the teacher's (nothing is written; the review page shows it beside
+    the Enter key).
+
+    Args:
+        session: the unit of work.
+        actor: the teacher.
+        response_id: the answer's first-blank response, from a row already scoped.
+        items: the worksheet's items if the caller has them (saves a query).
+
+    Returns:
+        ``(verdict, score)``, or None when there is nothing to confirm or the grader still
+        cannot decide.
+    """
+    blanks = await ReviewPagesRepository(session, actor).blanks(response_id)
+    if not blanks:
+        return None
+    response = _reading_of(blanks)
+    if response is None:
+        return None
+    if items is None:
+        items = await ResultsRepository(session, actor).items(blanks[0].worksheet_id)
+    item = next((i for i in items if i.question_row_id == blanks[0].question_id), None)
+    if item is None:
+        return None
+    try:
+        graded = await _regrade(item, response)
+    except ValidationError:
+        return None
+    if graded.get("verdict") in (None, Verdict.NEEDS_REVIEW.value) or graded.get("score") is None:
+        return None
+    return str(graded["verdict"]), float(graded["score"])
 
 
 async def decide(session: AsyncSession, actor: Actor, response_id: int,

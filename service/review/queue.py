@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
 from service.db import GradeRow, PageRow, ResponseRow, StudentRow
-from service.repositories.results import ResultsRepository
+from service.repositories.results import ItemInfo, ResultsRepository
 from service.repositories.review import ReviewRepository
+from service.repositories.review_pages import ReviewPagesRepository
 from service.results import crop_url, student_ref
 from service.schemas.results import ReadingOut, ReviewItemOut, ReviewKind, ReviewQueueOut
 
-__all__ = ["KINDS", "page_image_url", "review_queue"]
+__all__ = ["KINDS", "page_image_url", "review_answer", "review_queue", "worksheet_items"]
 
 KINDS: tuple[ReviewKind, ...] = ("response", "unknown_student", "unidentified", "duplicate")
 
@@ -117,3 +118,25 @@ async def review_queue(session: AsyncSession, actor: Actor, *, worksheet_id: int
     end = offset + len(items)
     return ReviewQueueOut(items=items, total=total, counts=dict(counts), limit=limit,
                           offset=offset, next_offset=end if end < total else None)
+
+
+async def review_answer(session: AsyncSession, actor: Actor, response_id: int) -> ReviewItemOut:
+    """One graded answer as the queue shows it, whether or not it still waits for review
+    (the review page reopens a decision with it: deciding again writes a new grade).
+
+    Raises:
+        NotFound: an unknown, ungraded or invisible answer.
+    """
+    row = await ReviewPagesRepository(session, actor).answer_row(response_id)
+    return (await _format(ReviewRepository(session, actor), "response", [row]))[0]
+
+
+async def worksheet_items(session: AsyncSession, actor: Actor, worksheet_id: int
+                          ) -> list[ItemInfo]:
+    """The questions of a worksheet an answer of the queue is on, with their current keys
+    (the review page shows the stem and the key beside the answer).
+
+    Args:
+        worksheet_id: from an item already scoped to the actor.
+    """
+    return await ResultsRepository(session, actor).items(worksheet_id)

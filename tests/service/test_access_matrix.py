@@ -265,6 +265,36 @@ PAGES: dict[tuple[str, str], Page] = {
         "username": "teacher1", "password": "x" * 12}), 403),
     ("POST", "/logout"): Page(lambda ids: Req("POST", "/logout"), 403),
     ("POST", "/lang"): Page(lambda ids: Req("POST", "/lang", data={"lang": "en"}), 403),
+    # Review: the queue, one answer (reopened), its decision, crops, page images, assigning
+    # a page, answer groups.
+    ("GET", "/review"): Page(lambda ids: Req("GET", "/review"), 303, "/login?next=/review",
+                             OWN),
+    ("GET", "/review/responses/{response_id}"): Page(
+        lambda ids: Req("GET", f"/review/responses/{ids.response_id}"), 303,
+        "/login?next=/review/responses/0", NOT_FOUND),
+    ("POST", "/review/responses/{response_id}"): Page(
+        lambda ids: Req("POST", f"/review/responses/{ids.response_id}", data={
+            "action": "set", "verdict": "incorrect", "max_score": "1"}), 303,
+        "/login?next=/review/responses/0", NOT_FOUND),
+    ("GET", "/review/responses/{response_id}/crop.png"): Page(
+        lambda ids: Req("GET", f"/review/responses/{ids.response_id}/crop.png"), 303,
+        "/login?next=/review/responses/0/crop.png", NOT_FOUND),
+    ("GET", "/review/pages/{page_id}/image.png"): Page(
+        lambda ids: Req("GET", f"/review/pages/{ids.page_id}/image.png"), 303,
+        "/login?next=/review/pages/0/image.png", NOT_FOUND),
+    ("POST", "/review/pages/{page_id}/assign"): Page(
+        lambda ids: Req("POST", f"/review/pages/{ids.page_id}/assign", data={
+            "student_id": str(ids.student_id), "replace": "1"}), 303,
+        "/login?next=/review/pages/0/assign", NOT_FOUND),
+    ("GET", "/review/worksheets/{worksheet_id}/questions/{question_id}/groups"): Page(
+        lambda ids: Req("GET", f"/review/worksheets/{ids.worksheet_id}/questions/"
+                               f"{ids.question_id or 'q'}/groups"), 303,
+        "/login?next=/review/worksheets/0/questions/q/groups", NOT_FOUND),
+    ("POST", "/review/worksheets/{worksheet_id}/questions/{question_id}/groups/grade"): Page(
+        lambda ids: Req("POST", f"/review/worksheets/{ids.worksheet_id}/questions/"
+                                f"{ids.question_id or 'q'}/groups/grade", data={
+            "normalised": "85", "verdict": "incorrect", "max_score": "1"}), 303,
+        "/login?next=/review/worksheets/0/questions/q/groups/grade", NOT_FOUND),
     # Classes and rosters (service.web.classes).
     ("GET", "/classes"): Page(lambda ids: Req("GET", "/classes"), 303, "/login?next=/classes",
                               OWN),

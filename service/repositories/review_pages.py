@@ -1,0 +1,77 @@
+"""Reads the review pages need beyond the queue: one answer whether or not it still waits
+(to reopen a decision), and the blanks of an answer (to show what confirming would give).
+
+Every lookup is scoped like the review API: an answer of a worksheet the actor may not see
+is not found.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from service.actor import Actor
+from service.db import GradeRow, PageRow, QuestionRow, ResponseRow, WorksheetItemRow
+from service.errors import NotFound
+from service.repositories.visibility import visible_worksheets
+
+__all__ = ["ReviewPagesRepository"]
+
+
+class ReviewPagesRepository:
+    """Review-page reads for one actor.
+
+    Args:
+        session: the unit of work.
+        actor: the caller; answers of worksheets the caller may not see are not found.
+    """
+
+    def __init__(self, session: AsyncSession, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+
+    async def answer_row(self, response_id: int) -> tuple[Any, ...]:
+        """One graded answer as a queue row: ``(response, current grade, page, position,
+        question bank id)``, the response being the question's first blank.
+
+        Raises:
+            NotFound: no such response, no current grade, or another teacher's.
+        """
+        first = (await self.session.execute(
+            select(ResponseRow.page_id, ResponseRow.question_id)
+            .where(ResponseRow.id == response_id,
+                   ResponseRow.worksheet_id.in_(visible_worksheets(self.actor)))
+        )).first()
+        if first is None:
+            raise NotFound(f"response {response_id} not found")
+        row = (await self.session.execute(
+            select(ResponseRow, GradeRow, PageRow, WorksheetItemRow.position,
+                   QuestionRow.external_id)
+            .join(GradeRow, and_(GradeRow.response_id == ResponseRow.id,
+                                 GradeRow.is_current.is_(True)))
+            .join(PageRow, PageRow.id == ResponseRow.page_id)
+            .join(QuestionRow, QuestionRow.id == ResponseRow.question_id)
+            .join(WorksheetItemRow, and_(WorksheetItemRow.worksheet_id == ResponseRow.worksheet_id,
+                                         WorksheetItemRow.question_id == ResponseRow.question_id))
+            .where(ResponseRow.page_id == first[0], ResponseRow.question_id == first[1])
+            .order_by(ResponseRow.blank, GradeRow.id.desc()).limit(1)
+        )).first()
+        if row is None:
+            raise NotFound(f"response {response_id} has no grade", error="not_graded")
+        return tuple(row)
+
+    async def blanks(self, response_id: int) -> list[ResponseRow]:
+        """Every blank's response of the question ``response_id`` answers, on its page, in
+        blank order (callers pass an id from a row already scoped)."""
+        one = aliased(ResponseRow)
+        rows = await self.session.execute(
+            select(ResponseRow).where(
+                ResponseRow.page_id == select(one.page_id).where(one.id == response_id)
+                .scalar_subquery(),
+                ResponseRow.question_id == select(one.question_id).where(one.id == response_id)
+                .scalar_subquery())
+            .order_by(ResponseRow.blank))
+        return list(rows.scalars())

@@ -362,6 +362,21 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "/students/{student_id}/errorbook.pdf"): Page(
         lambda ids: Req("GET", f"/students/{ids.student_id}/errorbook.pdf"), 303,
         "/login?next=/students/0/errorbook.pdf", NOT_FOUND),
+    # Error books per class (H5): the build runs in the background of the test's app.
+    ("GET", "/errorbooks"): Page(lambda ids: Req("GET", "/errorbooks"), 303,
+                                 "/login?next=/errorbooks", OWN),
+    ("POST", "/errorbooks/classes/{class_id}/build"): Page(
+        lambda ids: Req("POST", f"/errorbooks/classes/{ids.class_id}/build"), 303,
+        "/login?next=/errorbooks/classes/0/build", NOT_FOUND),
+    ("GET", "/errorbooks/classes/{class_id}/status"): Page(
+        lambda ids: Req("GET", f"/errorbooks/classes/{ids.class_id}/status"), 303,
+        "/login?next=/errorbooks/classes/0/status", NOT_FOUND),
+    ("GET", "/errorbooks/classes/{class_id}/errorbooks.pdf"): Page(
+        lambda ids: Req("GET", f"/errorbooks/classes/{ids.class_id}/errorbooks.pdf"), 303,
+        "/login?next=/errorbooks/classes/0/errorbooks.pdf", NOT_FOUND),
+    ("GET", "/errorbooks/classes/{class_id}/errorbooks-key.pdf"): Page(
+        lambda ids: Req("GET", f"/errorbooks/classes/{ids.class_id}/errorbooks-key.pdf"), 303,
+        "/login?next=/errorbooks/classes/0/errorbooks-key.pdf", NOT_FOUND),
     # Question bank (service.web.bank): one bank per school, like the API's. A question's
     # preview names a question of the owner's school: a colleague sees it, another school
     # gets 404 (no ``other`` kind says both; tests/web/test_bank.py checks them).

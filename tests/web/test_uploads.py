@@ -1,0 +1,365 @@
+"""The upload and job pages over HTTP (the real app, real databases): several files in one
+form, each its own job through the API's ingestion function; a bad file refused alone with
+a Chinese message; duplicates linked to the earlier job; the JSON answer the page's script
+gets; the job page's progress and page problems explained; the session's event stream.
+Browser-level tests are in ``tests/browser/test_uploads.py``."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from PIL import Image
+from sqlalchemy import select, update
+
+from service.auth.passwords import hash_password
+from service.config import Settings
+from service.db import JobRow, ScanUploadRow
+from service.db.base import utcnow
+from tests.support.auth import Account, client_for, make_account, unique_png
+from tests.support.scans import class_and_sheet
+
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    # No job runner: uploaded jobs stay queued; the tests set their state directly.
+    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
+                    jobs={"run_in_app": False})
+
+
+async def _teacher(app: FastAPI, username: str) -> Account:
+    return await make_account(app, username, password_hash=await hash_password(PASSWORD))
+
+
+@pytest.fixture
+async def teacher(app: FastAPI) -> Account:
+    # An admin who can sign in exists, so /login shows the form (not the first-run page).
+    await make_account(app, "head.uploads", admin=True,
+                       password_hash=await hash_password(PASSWORD))
+    return await _teacher(app, "t.uploads")
+
+
+@pytest.fixture
+async def browser(app: FastAPI, teacher: Account) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser signed in as ``teacher``."""
+    async with client_for(app) as c:
+        await _sign_in(c, teacher.username)
+        yield c
+
+
+async def _sign_in(c: httpx.AsyncClient, username: str) -> None:
+    form = await c.get("/login")
+    r = await c.post("/login", data={"username": username, "password": PASSWORD,
+                                     "csrf_token": _csrf(form.text), "next": "/"})
+    assert r.status_code == 303, r.text
+
+
+def _csrf(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+async def _token(c: httpx.AsyncClient) -> str:
+    return _csrf((await c.get("/uploads")).text)
+
+
+def _png_with_ink() -> bytes:
+    """A real image with ink but no markbook code (the reader calls it unidentified)."""
+    img = Image.new("L", (400, 300), 255)
+    for x in range(40, 360):
+        for y in (60, 61, 150, 151, 240, 241):
+            img.putpixel((x, y), 0)
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+async def _jobs(app: FastAPI) -> list[tuple[JobRow, ScanUploadRow]]:
+    async with app.state.session_factory() as s:
+        rows = await s.execute(select(JobRow, ScanUploadRow)
+                               .join(ScanUploadRow, ScanUploadRow.job_id == JobRow.id)
+                               .order_by(JobRow.id))
+        return [(j, u) for j, u in rows.all()]
+
+
+async def _set_job(app: FastAPI, job_id: int, **values: Any) -> None:
+    async with app.state.session_factory() as s:
+        await s.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+        await s.commit()
+
+
+def _results(html: str) -> list[str]:
+    return re.findall(r'<li class="file-result[^"]*"[^>]*>(.*?)</li>', html, re.S)
+
+
+# ------------------------------------------------------------------ the upload page
+
+
+async def test_upload_page_lists_my_worksheets_and_preselects_one(
+        app: FastAPI, browser: httpx.AsyncClient, teacher: Account) -> None:
+    async with client_for(app, teacher.headers) as api:
+        sheet = await class_and_sheet(api, students=1, questions=2)
+    r = await browser.get("/uploads")
+    assert r.status_code == 200
+    assert 'data-testid="uploads"' in r.text
+    assert re.search(r'<input id="files" name="files" type="file" multiple', r.text)
+    assert 'enctype="multipart/form-data"' in r.text
+    assert "自动识别" in r.text
+    assert "口算练习" in r.text
+    assert f'<option value="{sheet.worksheet_id}">' in r.text  # not preselected
+    assert "[[" not in r.text
+    r = await browser.get(f"/uploads?worksheet_id={sheet.worksheet_id}")
+    assert f'<option value="{sheet.worksheet_id}" selected>' in r.text
+    # pillow-heif is not installed here: the page says so and offers the JPEG way out.
+    assert 'data-testid="heic-note"' in r.text
+    assert "兼容性最佳" in r.text
+    assert ".heic" not in r.text
+
+
+async def test_signed_out_upload_page_goes_to_sign_in(app: FastAPI) -> None:
+    async with client_for(app) as c:
+        r = await c.get("/uploads")
+        assert r.status_code == 303
+        assert r.headers["location"].startswith("/login")
+        r = await c.post("/uploads", files={"files": ("a.png", unique_png(), "image/png")})
+        assert r.status_code == 303
+    assert await _jobs(app) == []
+
+
+async def test_several_files_one_job_each_and_a_bad_file_refused_alone(
+        app: FastAPI, browser: httpx.AsyncClient, teacher: Account) -> None:
+    token = await _token(browser)
+    files = [("files", ("第一页.png", unique_png(), "image/png")),
+             ("files", ("notes.pdf", b"this is not a scan at all", "application/pdf")),
+             ("files", ("第二页.png", unique_png(), "image/png"))]
+    r = await browser.post("/uploads", data={"csrf_token": token, "worksheet_id": ""},
+                           files=files)
+    assert r.status_code == 200, r.text
+    results = _results(r.text)
+    assert len(results) == 3
+    assert "第一页.png" in results[0]
+    assert "已收到" in results[0]
+    assert "notes.pdf" in results[1]
+    assert "这不是扫描件" in results[1]
+    assert 'data-ok="false"' in r.text
+    assert "第二页.png" in results[2]
+    assert "已收到" in results[2]
+    jobs = await _jobs(app)
+    assert [u.filename for _, u in jobs] == ["第一页.png", "第二页.png"]
+    assert all(j.status == "queued" and u.teacher_id == teacher.teacher_id for j, u in jobs)
+    for job, _ in jobs:
+        assert f'href="/jobs/{job.id}"' in r.text
+    # The same jobs through the API: the page used the same ingestion.
+    async with client_for(app, teacher.headers) as api:
+        listed = (await api.get("/api/v1/jobs")).json()
+    assert sorted(j["id"] for j in listed) == sorted(j.id for j, _ in jobs)
+
+
+async def test_a_duplicate_says_so_and_links_to_the_earlier_job(
+        app: FastAPI, browser: httpx.AsyncClient) -> None:
+    token = await _token(browser)
+    png = unique_png()
+    first = await browser.post("/uploads", data={"csrf_token": token},
+                               files={"files": ("scan.png", png, "image/png")})
+    assert first.status_code == 200
+    (job, _), = await _jobs(app)
+    again = await browser.post("/uploads", data={"csrf_token": token},
+                               files={"files": ("again.png", png, "image/png")})
+    assert again.status_code == 200
+    (result,) = _results(again.text)
+    assert "之前已经上传过" in result
+    assert f'href="/jobs/{job.id}"' in result
+    assert len(await _jobs(app)) == 1
+
+
+async def test_the_scripts_per_file_request_gets_json(
+        app: FastAPI, browser: httpx.AsyncClient) -> None:
+    token = await _token(browser)
+    ok = await browser.post("/uploads", data={"csrf_token": token},
+                            files={"files": ("a.png", unique_png(), "image/png")},
+                            headers={"Accept": "application/json"})
+    assert ok.status_code == 202, ok.text
+    (f,) = ok.json()["files"]
+    assert f["ok"] is True
+    assert f["job_url"] == f"/jobs/{f['job_id']}"
+    assert f["message"].startswith("已收到")
+    bad = await browser.post("/uploads", data={"csrf_token": token},
+                             files={"files": ("a.docx", b"PK\x03\x04 not a scan", "x/y")},
+                             headers={"Accept": "application/json"})
+    assert bad.status_code == 415
+    (f,) = bad.json()["files"]
+    assert f["ok"] is False
+    assert f["error"] == "unsupported_file"
+    assert f["job_id"] is None
+    assert "PDF、TIFF、JPEG、PNG" in f["message"]
+    empty = await browser.post("/uploads", data={"csrf_token": token},
+                               files={"files": ("empty.pdf", b"", "application/pdf")},
+                               headers={"Accept": "application/json"})
+    assert empty.status_code == 400
+    assert empty.json()["files"][0]["error"] == "empty_file"
+
+
+async def test_heic_is_refused_with_the_jpeg_way_out(
+        app: FastAPI, browser: httpx.AsyncClient) -> None:
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 200
+    token = await _token(browser)
+    r = await browser.post("/uploads", data={"csrf_token": token},
+                           files=[("files", ("IMG_0001.HEIC", heic, "image/heic")),
+                                  ("files", ("ok.png", unique_png(), "image/png"))])
+    assert r.status_code == 200
+    heic_result, ok_result = _results(r.text)
+    assert "不支持 HEIC" in heic_result
+    assert "JPEG" in heic_result
+    assert "已收到" in ok_result
+    assert len(await _jobs(app)) == 1
+
+
+async def test_a_file_over_the_limit_is_refused_alone(
+        app: FastAPI, browser: httpx.AsyncClient) -> None:
+    app.state.settings.limits.max_upload_mb = 1
+    token = await _token(browser)
+    big = b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 10)
+    r = await browser.post("/uploads", data={"csrf_token": token},
+                           files=[("files", ("big.pdf", big, "application/pdf")),
+                                  ("files", ("ok.png", unique_png(), "image/png"))])
+    assert r.status_code == 200
+    big_result, ok_result = _results(r.text)
+    assert "文件太大" in big_result
+    assert "已收到" in ok_result
+    assert [u.filename for _, u in await _jobs(app)] == ["ok.png"]
+
+
+async def test_no_file_chosen_says_so(browser: httpx.AsyncClient) -> None:
+    token = await _token(browser)
+    r = await browser.post("/uploads", data={"csrf_token": token},
+                           files={"files": ("", b"", "application/octet-stream")})
+    assert r.status_code == 400
+    assert 'data-testid="no-files"' in r.text
+
+
+async def test_without_the_csrf_token_nothing_is_stored(
+        app: FastAPI, browser: httpx.AsyncClient) -> None:
+    r = await browser.post("/uploads", data={"csrf_token": "forged"},
+                           files={"files": ("a.png", unique_png(), "image/png")})
+    assert r.status_code == 403
+    assert await _jobs(app) == []
+    async with app.state.session_factory() as s:
+        assert (await s.execute(select(ScanUploadRow))).first() is None
+
+
+async def test_another_teachers_worksheet_is_not_found(
+        app: FastAPI, browser: httpx.AsyncClient) -> None:
+    other = await _teacher(app, "t.other")
+    async with client_for(app, other.headers) as api:
+        sheet = await class_and_sheet(api, students=1, questions=2)
+    token = await _token(browser)
+    r = await browser.post("/uploads", data={"csrf_token": token,
+                                             "worksheet_id": str(sheet.worksheet_id)},
+                           files={"files": ("a.png", unique_png(), "image/png")})
+    assert r.status_code == 404
+    assert "口算练习" not in r.text
+    assert await _jobs(app) == []
+
+
+# ------------------------------------------------------------------ the job pages
+
+
+async def _one_job(browser: httpx.AsyncClient, app: FastAPI) -> int:
+    token = await _token(browser)
+    r = await browser.post("/uploads", data={"csrf_token": token},
+                           files={"files": ("班级作业.png", _png_with_ink(), "image/png")})
+    assert r.status_code == 200
+    (job, _), = await _jobs(app)
+    return job.id
+
+
+async def test_a_running_job_refreshes_itself_without_script(
+        app: FastAPI, browser: httpx.AsyncClient) -> None:
+    job_id = await _one_job(browser, app)
+    await _set_job(app, job_id, status="running", pages_total=4, pages_done=1)
+    r = await browser.get(f"/jobs/{job_id}")
+    assert r.status_code == 200
+    assert 'data-testid="job"' in r.text
+    assert "班级作业.png" in r.text
+    assert "处理中" in r.text
+    assert re.search(r'<progress[^>]*data-testid="job-bar"[^>]*max="4" value="1"', r.text)
+    assert "1/4 页" in r.text
+    assert '<noscript><meta http-equiv="refresh"' in r.text
+    assert "data-live" in r.text
+    listing = await browser.get("/uploads")
+    assert '<noscript><meta http-equiv="refresh"' in listing.text
+    await _set_job(app, job_id, status="done", pages_done=4, finished_at=utcnow())
+    r = await browser.get(f"/jobs/{job_id}")
+    assert 'http-equiv="refresh"' not in r.text
+    assert 'data-testid="no-problems"' in r.text
+
+
+async def test_page_problems_are_explained_with_what_to_do(
+        app: FastAPI, browser: httpx.AsyncClient) -> None:
+    job_id = await _one_job(browser, app)
+    problems = [
+        {"page_index": 2, "status": "unknown_student",
+         "problem": "the page names student 9, who is not on this class's roster"},
+        {"page_index": 0, "status": "unidentified", "problem": "no readable page code (QR)"},
+        {"page_index": 1, "status": "duplicate", "problem": "page 1 was already scanned"},
+    ]
+    await _set_job(app, job_id, status="partially_done", pages_total=3, pages_done=3,
+                   problems=problems, finished_at=utcnow())
+    r = await browser.get(f"/jobs/{job_id}")
+    assert r.status_code == 200
+    found = re.findall(r'data-testid="problem" data-status="(\w+)" data-page="(\d+)"', r.text)
+    assert found == [("unidentified", "1"), ("duplicate", "2"), ("unknown_student", "3")]
+    assert "没有找到作业二维码" in r.text
+    assert "重新扫描" in r.text
+    assert "这一页重复了" in r.text
+    assert "学生不在名单上" in r.text
+    assert 'href="/review?kind=unknown_student"' in r.text
+    assert 'href="/review?kind=unidentified"' in r.text
+    assert "[[" not in r.text
+    listing = await browser.get("/uploads")
+    assert "3 页需处理" in listing.text
+
+
+async def test_a_file_that_failed_to_read_is_explained(
+        app: FastAPI, browser: httpx.AsyncClient) -> None:
+    job_id = await _one_job(browser, app)
+    await _set_job(app, job_id, status="failed", error="corrupt_file: the PDF cannot be read",
+                   finished_at=utcnow())
+    r = await browser.get(f"/jobs/{job_id}")
+    assert 'data-testid="job-failure"' in r.text
+    assert "文件已损坏" in r.text
+
+
+async def test_the_event_stream_follows_the_job_for_the_session(
+        app: FastAPI, browser: httpx.AsyncClient) -> None:
+    job_id = await _one_job(browser, app)
+    await _set_job(app, job_id, status="done", pages_total=1, pages_done=1,
+                   finished_at=utcnow())
+    r = await browser.get(f"/jobs/{job_id}/events")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/event-stream")
+    assert f'event: progress\ndata: {{"id":{job_id},"status":"done"' in r.text
+    assert r.text.endswith("event: end\ndata: {}\n\n")
+
+
+async def test_another_teachers_job_is_not_found(
+        app: FastAPI, browser: httpx.AsyncClient) -> None:
+    job_id = await _one_job(browser, app)
+    other = await _teacher(app, "t.nosy")
+    async with client_for(app) as c:
+        await _sign_in(c, other.username)
+        for url in (f"/jobs/{job_id}", f"/jobs/{job_id}/events"):
+            r = await c.get(url)
+            assert r.status_code == 404, url
+            assert "班级作业" not in r.text
+        assert "班级作业" not in (await c.get("/uploads")).text

@@ -7,6 +7,7 @@ Routers in :mod:`service.api.errorbooks` call these and only wrap the bytes in a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from anyio import to_thread
@@ -78,14 +79,25 @@ async def student_book_pdf(session: AsyncSession, actor: Actor, storage: LocalSt
 
 async def class_books_pdf(session: AsyncSession, actor: Actor, storage: LocalStorage,
                           class_id: int, settings: MasterySettings,
-                          answer_key: KeyPlacement) -> tuple[bytes, str]:
-    """Every student's book in one PDF behind a class cover, and its file name."""
+                          answer_key: KeyPlacement,
+                          progress: Callable[[int, int], None] | None = None
+                          ) -> tuple[bytes, str]:
+    """Every student's book in one PDF behind a class cover, and its file name.
+
+    ``progress(done, total)``, if given, is called once the roster is known and after each
+    student's book is built (the web page's background build shows it); rendering the
+    PDF follows the last call.
+    """
     cls, students = await MasteryRepository(session, actor).school_class(class_id)
     books = []
-    for student in students:
+    if progress is not None:
+        progress(0, len(students))
+    for n, student in enumerate(students, start=1):
         built = await build_book(session, storage, student, cls, settings,
                                  created_by=actor.teacher_id)
         books.append(built.book)
+        if progress is not None:
+            progress(n, len(students))
     cover = ClassCover(title=f"{cls.name} · 错题本")
     options = BookOptions(answer_key=answer_key)
     data = await to_thread.run_sync(

@@ -68,7 +68,9 @@
     if (busy) return;
     const data = new FormData(form);
     if (submitter && submitter.name) data.set(submitter.name, submitter.value);
-    load(form.action, { method: "POST", body: new URLSearchParams(data) }, false);
+    // getAttribute: the forms have a field named "action", which form.action would return.
+    const url = new URL(form.getAttribute("action") || "", window.location.href).href;
+    load(url, { method: "POST", body: new URLSearchParams(data) }, false);
   }
 
   document.addEventListener("submit", function (event) {

@@ -26,7 +26,7 @@ from service.repositories.questions import VARIANT_PREFIX, QuestionRepository
 from service.schemas.common import ImportResult, QuestionOut
 
 __all__ = ["BankPage", "KnowledgePointNode", "browse_bank", "export_bank", "import_bank",
-           "knowledge_point_tree", "question_preview", "search_questions"]
+           "knowledge_point_tree", "question_preview", "questions_by_ids", "search_questions"]
 
 
 @dataclass(frozen=True)
@@ -200,3 +200,13 @@ async def question_preview(session: AsyncSession, actor: Actor, question_id: str
         raise InvalidInput(str(exc), error="layout_error") from exc
     except FontNotFoundError as exc:
         raise NotReady(str(exc), error="font_missing") from exc
+
+
+async def questions_by_ids(session: AsyncSession, actor: Actor, question_ids: list[str]
+                           ) -> list[QuestionOut]:
+    """The bank questions with these ids, in the order given; ids not in the actor's
+    school's bank are left out."""
+    repo = QuestionRepository(session, actor)
+    found = await repo.by_external_ids(question_ids)
+    rows = [found[q] for q in dict.fromkeys(question_ids) if q in found]
+    return await _outs(repo, rows)

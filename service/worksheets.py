@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from anyio import to_thread
@@ -21,6 +22,7 @@ from service.actor import Actor
 from service.db import QuestionRow, WorksheetRow
 from service.errors import InvalidInput, NotReady
 from service.printing import CopyRequest, preview_pngs, render_copies
+from service.repositories.builder_pages import BuilderPageRepository
 from service.repositories.classes import ClassRepository
 from service.repositories.questions import QuestionRepository, question_from_row
 from service.repositories.worksheets import WorksheetRepository
@@ -33,7 +35,7 @@ from service.schemas.common import (
 
 __all__ = ["Printout", "WorksheetReviewCount", "create_worksheet", "get_worksheet",
            "list_worksheets", "preview_draft", "preview_worksheet", "print_worksheet",
-           "review_counts", "worksheet_layout"]
+           "question_counts", "review_counts", "worksheet_created_at", "worksheet_layout"]
 
 
 @dataclass(frozen=True)
@@ -247,3 +249,19 @@ async def print_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int
         raise NotReady(str(exc), error="font_missing") from exc
     suffix = "class-set" if per_student else "blank"
     return Printout(pdf, row.id, f"{row.title}-{suffix}.pdf")
+
+
+async def question_counts(session: AsyncSession, actor: Actor, worksheet_ids: list[int]
+                          ) -> dict[int, int]:
+    """How many questions each of the actor's worksheets among ``worksheet_ids`` holds."""
+    return await BuilderPageRepository(session, actor).item_counts(worksheet_ids)
+
+
+async def worksheet_created_at(session: AsyncSession, actor: Actor, worksheet_id: int
+                               ) -> datetime:
+    """When the worksheet was created.
+
+    Raises:
+        NotFound: no such worksheet, or not the actor's.
+    """
+    return (await WorksheetRepository(session, actor).get(worksheet_id)).created_at

@@ -11,7 +11,7 @@ else is shown as it came, after the question and field, so nothing is hidden.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from service.web.i18n import Translator
@@ -103,7 +103,7 @@ def _message(raw: str, _: Translator) -> str:
     return _("bank.problem.other", message=raw)
 
 
-def describe_problems(problems: list[Mapping[str, object]], _: Translator) -> list[Problem]:
+def describe_problems(problems: Sequence[Mapping[str, object]], _: Translator) -> list[Problem]:
     """The import's problems (``where``, ``field``, ``message``), in the page's language."""
     out = []
     for p in problems:

@@ -391,6 +391,26 @@ PAGES: dict[tuple[str, str], Page] = {
         "/login?next=/bank/import", SHARED),
     ("GET", "/bank/export.json"): Page(lambda ids: Req("GET", "/bank/export.json"), 303,
                                        "/login?next=/bank/export.json", SHARED),
+    # Worksheets (service.web.builder): the list and the empty builder are the caller's own;
+    # creating names the owner's class, the rest the owner's worksheet.
+    ("GET", "/worksheets"): Page(lambda ids: Req("GET", "/worksheets"), 303,
+                                 "/login?next=/worksheets", OWN),
+    ("GET", "/worksheets/new"): Page(lambda ids: Req("GET", "/worksheets/new"), 303,
+                                     "/login?next=/worksheets/new", OWN),
+    ("POST", "/worksheets/new"): Page(
+        lambda ids: Req("POST", "/worksheets/new", data={
+            "title": f"{MARKER}卷{ids.next()}", "class_id": str(ids.class_id),
+            "q": ids.question_id, "op": "create"}), 303, "/login?next=/worksheets/new",
+        NOT_FOUND),
+    ("GET", "/worksheets/{worksheet_id}"): Page(
+        lambda ids: Req("GET", f"/worksheets/{ids.worksheet_id}"), 303,
+        "/login?next=/worksheets/0", NOT_FOUND),
+    ("GET", "/worksheets/{worksheet_id}/pages/{number}.png"): Page(
+        lambda ids: Req("GET", f"/worksheets/{ids.worksheet_id}/pages/1.png"), 303,
+        "/login?next=/worksheets/0/pages/1.png", NOT_FOUND),
+    ("GET", "/worksheets/{worksheet_id}/print.pdf"): Page(
+        lambda ids: Req("GET", f"/worksheets/{ids.worksheet_id}/print.pdf?per_student=true"),
+        303, "/login?next=/worksheets/0/print.pdf%3Fper_student%3Dtrue", NOT_FOUND),
 }
 
 DOC_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

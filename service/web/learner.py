@@ -45,7 +45,8 @@ router = APIRouter(include_in_schema=False)
 LOOKUPS = (120, 60.0)
 FAILED_LOOKUPS = (20, 600.0)
 PDF_DOWNLOADS = (10, 60.0)
-NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+# Never sent on to another site, never indexed (a link pasted somewhere public).
+NO_REFERRER = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
 STATES = ("open", "practising", "resolved")
 
 _LINK_PATH = re.compile(r"/s/[^/?\s\"]+")

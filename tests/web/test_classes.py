@@ -18,7 +18,8 @@ from service.config import Settings
 from service.errors import MarkbookError
 from service.roster import parse_roster_csv
 from service.web.classes_import import import_problems
-from service.web.i18n import LANGUAGES
+from service.web.i18n import LANGUAGES, load_catalogue
+from service.web.render import TEMPLATE_DIR
 from tests.support.auth import Account, audit_rows, client_for
 from tests.web.test_pages import _account, assert_translated, csrf, sign_in
 
@@ -333,3 +334,29 @@ async def test_the_pages_in_both_languages(browser: httpx.AsyncClient) -> None:
         r = await _import(browser, class_id, "学号,姓名\n001,重复\n,\n".encode())
         assert_translated(r)
     assert "Roster (1 students)" in (await browser.get(f"/classes/{class_id}")).text
+
+
+def test_every_message_of_the_area_is_in_both_languages() -> None:
+    catalogue = load_catalogue()
+    zh, en = (set(catalogue.languages[lang]) for lang in ("zh-CN", "en"))
+    used = set()
+    for folder in ("classes", "student_links", "learner"):
+        for template in (TEMPLATE_DIR / folder).glob("*.html"):
+            used |= {k for k in re.findall(r'_\("([a-z_.\-]+)"', template.read_text("utf-8"))
+                     if not k.endswith((".", "_"))}
+    # Keys built from data: the notices, the fields refused, each import problem.
+    used |= {f"classes.done.{d}" for d in ("created", "added", "imported", "renamed",
+                                           "edited")}
+    used |= {f"classes.invalid.{f}" for f in ("name", "grade", "subject", "student_no",
+                                              "pinyin", "taken")}
+    used |= {f"classes.import.problem.{k}" for k in (
+        "utf16", "encoding", "too_large", "empty", "header", "no_students", "too_many",
+        "no_missing", "bad_no", "bad_name", "duplicate_in_file", "already_in_class", "other")}
+    used |= {f"student_links.done.{d}" for d in ("revoked", "revoked_all")}
+    used |= {f"learner.{k}.{s}" for k in ("state", "entries") for s in
+             ("open", "practising", "resolved")}
+    used |= {f"learner.entries.none_{s}" for s in ("open", "practising", "resolved")}
+    used |= {f"learner.level.{v}" for v in ("mastered", "developing", "not_mastered")}
+    assert len(used) > 100
+    assert used - zh == set()
+    assert used - en == set()

@@ -21,6 +21,7 @@ from grading.questions import QUESTION_KINDS
 from service.api.deps import SessionDep, SettingsDep
 from service.errors import InvalidInput
 from service.questions import (
+    KnowledgePointNode,
     browse_bank,
     export_bank,
     import_bank,
@@ -65,6 +66,15 @@ def _query(f: BankFilter, **extra: object) -> str:
     return urlencode({k: v for k, v in params.items() if v not in ("", None)})
 
 
+def _names(nodes: list[KnowledgePointNode], lang: str) -> dict[str, str]:
+    """Each knowledge point's name in the page's language, by code."""
+    out: dict[str, str] = {}
+    for n in nodes:
+        out[n.code] = n.name_en if lang == "en" and n.name_en else n.name_zh
+        out.update(_names(n.children, lang))
+    return out
+
+
 async def _bank_page(request: Request, session: AsyncSession, user: PageUser, f: BankFilter,
                      page: int, *, problems: list[Problem] | None = None,
                      import_error: str | None = None, status_code: int = 200) -> Response:
@@ -73,9 +83,10 @@ async def _bank_page(request: Request, session: AsyncSession, user: PageUser, f:
                               offset=(page - 1) * PAGE_SIZE)
     pages = max((found.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     imported = {k: request.query_params.get(k) for k in ("created", "updated", "unchanged")}
+    tree = await knowledge_point_tree(session, user.actor)
     return render(
         request, "bank/index.html", user=user, status_code=status_code,
-        tree=await knowledge_point_tree(session, user.actor), found=found, filter=f,
+        tree=tree, kp_names=_names(tree, language_of(request)), found=found, filter=f,
         kinds=QUESTION_KINDS, page=page, pages=pages,
         prev_url=f"/bank?{_query(f, page=page - 1)}" if page > 1 else None,
         next_url=f"/bank?{_query(f, page=page + 1)}" if page < pages else None,

@@ -9,38 +9,51 @@
   const TERMINAL = ["done", "failed", "partially_done"];
   let streams = 0;
   const waiting = [];
+  const followed = new Set();
+  // The element holding the translated labels (the upload form, or the job card).
+  const labels = document.querySelector("[data-msg-pages]");
 
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
   }
 
-  function statusLabel(holder, status) {
-    return holder.getAttribute("data-status-" + status) || status;
+  // Show a job's state wherever the page shows that job (a table row, an uploaded file, the
+  // job card): in its [data-role=status|bar|pages|problems] elements.
+  function show(job) {
+    for (const block of document.querySelectorAll('[data-job-id="' + job.id + '"]')) {
+      const status = block.querySelector("[data-role=status]");
+      if (status) {
+        status.textContent = labels.getAttribute("data-status-" + job.status) || job.status;
+        status.className = "status status-" + job.status;
+      }
+      const bar = block.querySelector("[data-role=bar]");
+      if (bar) {
+        bar.max = Math.max(job.pages_total, 1);
+        bar.value = job.pages_done;
+      }
+      const pages = block.querySelector("[data-role=pages]");
+      if (pages) {
+        pages.textContent = fill(labels.getAttribute("data-msg-pages"),
+          { done: job.pages_done, total: job.pages_total });
+      }
+      const problems = block.querySelector("[data-role=problems]");
+      if (problems && job.problems.length && labels.getAttribute("data-msg-problems")) {
+        const link = document.createElement("a");
+        link.href = "/jobs/" + job.id;
+        link.textContent = fill(labels.getAttribute("data-msg-problems"),
+          { count: job.problems.length });
+        problems.replaceChildren(link);
+      }
+      block.setAttribute("data-status", job.status);
+    }
   }
 
-  // Show a job's state in a block holding [data-role=status|bar|pages] elements.
-  function show(block, labels, job) {
-    const status = block.querySelector("[data-role=status]");
-    if (status) {
-      status.textContent = statusLabel(labels, job.status);
-      status.className = "status status-" + job.status;
-    }
-    const bar = block.querySelector("[data-role=bar]");
-    if (bar) {
-      bar.max = Math.max(job.pages_total, 1);
-      bar.value = job.pages_done;
-    }
-    const pages = block.querySelector("[data-role=pages]");
-    if (pages && labels.getAttribute("data-msg-pages")) {
-      pages.textContent = fill(labels.getAttribute("data-msg-pages"),
-        { done: job.pages_done, total: job.pages_total });
-    }
-    block.setAttribute("data-status", job.status);
-  }
-
-  function follow(jobId, block, labels, onEnd) {
+  function follow(jobId, onEnd) {
+    jobId = String(jobId);
+    if (followed.has(jobId)) return;
+    followed.add(jobId);
     if (streams >= MAX_STREAMS) {
-      waiting.push(() => follow(jobId, block, labels, onEnd));
+      waiting.push(() => { followed.delete(jobId); follow(jobId, onEnd); });
       return;
     }
     streams += 1;
@@ -54,7 +67,7 @@
     };
     source.addEventListener("progress", (e) => {
       last = JSON.parse(e.data);
-      show(block, labels, last);
+      show(last);
     });
     source.addEventListener("end", () => {
       close();
@@ -69,7 +82,7 @@
   // ------------------------------------------------------------------ the job page
   const card = document.querySelector("[data-testid=job-progress][data-live]");
   if (card) {
-    follow(card.getAttribute("data-job-id"), card, card, (job) => {
+    follow(card.getAttribute("data-job-id"), (job) => {
       if (job && TERMINAL.includes(job.status)) window.location.reload();
     });
   }
@@ -78,8 +91,27 @@
   const form = document.querySelector("form.upload-form");
   if (!form) return;
   const table = document.querySelector("[data-testid=jobs]");
-  for (const row of document.querySelectorAll("tr[data-job-id][data-live]")) {
-    follow(row.getAttribute("data-job-id"), row, form, null);
+  function followRows() {
+    for (const row of document.querySelectorAll("tr[data-job-id][data-live]")) {
+      follow(row.getAttribute("data-job-id"), null);
+    }
+  }
+  followRows();
+
+  // After a batch: the recent jobs, as the server lists them now (same page, fetched).
+  async function refreshJobs() {
+    if (!table) return;
+    try {
+      const r = await fetch(window.location.href, { headers: { Accept: "text/html" } });
+      if (!r.ok) return;
+      const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+      const fresh = doc.querySelector("[data-testid=jobs]");
+      if (!fresh) return;
+      table.replaceChildren(...Array.from(fresh.childNodes));
+      followRows();
+    } catch (err) {
+      // Offline for a moment: the list stays as it was; the file list is still right.
+    }
   }
 
   const list = document.querySelector("[data-testid=file-list]");
@@ -134,7 +166,7 @@
     pages.className = "pages";
     pages.setAttribute("data-role", "pages");
     view.li.append(" ", link, " ", status2, " ", bar, " ", pages);
-    follow(file.job_id, view.li, form, null);
+    follow(file.job_id, null);
   }
 
   function send(file) {
@@ -173,7 +205,7 @@
     busy = true;
     while (queue.length) await send(queue.shift());
     busy = false;
-    if (table) table.classList.add("stale");
+    refreshJobs();
   }
 
   function add(files) {

@@ -273,3 +273,36 @@ async def test_export_downloads_a_bank_that_imports_back_unchanged(
     assert r.status_code == 303
     total = len(bank()["questions"])
     assert r.headers["location"] == f"/bank?created=0&updated=0&unchanged={total}"
+
+
+def test_every_message_of_the_bank_and_worksheet_pages_is_in_both_languages() -> None:
+    from grading.questions import QUESTION_KINDS
+    from service.web.bank_problems import _FIELDS, _MESSAGES
+    from service.web.builder_state import PAGE_SIZES
+    from service.web.i18n import load_catalogue
+    from service.web.render import TEMPLATE_DIR
+
+    catalogue = load_catalogue()
+    used: set[str] = set()
+    for folder in ("bank", "worksheets"):
+        for template in (TEMPLATE_DIR / folder).glob("*.html"):
+            text = template.read_text("utf-8")
+            used |= {k for k in re.findall(r"""_\(["']([a-z_.\-]+)["']""", text)
+                     if not k.endswith(".")}
+    for module in ("bank.py", "builder.py"):
+        text = (TEMPLATE_DIR.parent / module).read_text("utf-8")
+        used |= {k for k in re.findall(r'"((?:bank|worksheets)\.[a-z_.]+)"', text)
+                 if not k.endswith(".")}
+    used |= {f"bank.kind.{k}" for k in QUESTION_KINDS}
+    used |= {f"bank.difficulty.{d}" for d in range(1, 6)}
+    used |= {f"bank.field.{f}" for f in _FIELDS}
+    used |= {f"bank.problem.{key}" for _, key, _ in _MESSAGES if key != "type"}
+    used |= {f"bank.problem.type.{t}" for t in ("string", "integer", "number", "boolean",
+                                                "list", "dictionary")}
+    used |= {f"worksheets.paper.{s}" for s in PAGE_SIZES}
+    used |= {f"worksheets.error.{e}" for e in ("too_many", "duplicate_question",
+                                               "unknown_question", "layout_error",
+                                               "empty_class", "font_missing")}
+    assert len(used) > 100
+    for lang, messages in catalogue.languages.items():
+        assert used - set(messages) == set(), lang

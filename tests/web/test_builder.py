@@ -289,3 +289,16 @@ async def test_api_print_pads_for_duplex_by_default_and_not_when_asked(
         url, params={"copies": 3, "duplex": "false"})).content) == 3
     assert _pdf_pages((await teacher.api.get(
         url, params={"per_student": "true", "duplex": "true"})).content) == 6
+
+
+async def test_the_worksheet_pages_read_in_english_too(teacher: Teacher) -> None:
+    wid, _ = await _worksheet(teacher, 2)
+    teacher.b.cookies.set("lang", "en")
+    ids = _pick("arithmetic", 2)
+    url = f"/worksheets/new?class_id={teacher.class_id}&title=T&q={ids[0]}&q={ids[1]}&preview=1"
+    for page in (url, "/worksheets", f"/worksheets/{wid}", "/bank"):
+        r = await teacher.b.get(page)
+        assert r.status_code == 200, page
+        assert "[[" not in r.text, (page, re.findall(r"\[\[[^\]]*\]\]", r.text))
+        assert '<html lang="en">' in r.text
+    assert "Print preview" in (await teacher.b.get(url)).text

@@ -183,6 +183,13 @@ async def test_preview_is_the_printed_blank_copy_and_create_makes_the_worksheet(
                             "op": "create"})
     wid2 = int(r.headers["location"].split("/")[2].split("?")[0])
     assert (await teacher.api.get(f"/api/v1/worksheets/{wid2}")).json()["page_size"] == "Letter"
+    for worksheet, size in ((wid, (595, 842)), (wid2, (612, 792))):  # points, rounded
+        pdf = (await teacher.b.get(f"/worksheets/{worksheet}/print.pdf")).content
+        doc = pdfium.PdfDocument(pdf)
+        try:
+            assert tuple(round(v) for v in doc[0].get_size()) == size
+        finally:
+            doc.close()
 
 
 async def test_create_shows_what_is_missing_next_to_the_fields(teacher: Teacher) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import itertools
 import json
 import os
@@ -28,13 +29,16 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import select
 
+from errorbook.printing.fonts import FontNotFoundError, find_cjk_font
 from service.actor import Actor
-from service.db import ScanUploadRow
+from service.db import ResponseRow, ScanUploadRow
 from service.db.engine import create_engine, make_session_factory
 from service.storage import LocalStorage
 from tests.browser.conftest import Server, assert_translated, import_playwright
-from tests.support.review import QIDS, ROOT, Read, Sheet, png_bytes, seed_page
+from tests.support.review import QIDS, ROOT, Read, Sheet, seed_page
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -132,14 +136,15 @@ class Seeder:
                                                      "question_ids": QIDS})
         assert r.status_code == 201, r.text
         sheet = Sheet(cid, r.json()["id"], ids)
-        sheet.upload_id = await self._upload(tag)
+        sheet.upload_id = await self._upload(tag, students[-1]["name"])
         return sheet
 
-    async def _upload(self, tag: str) -> int:
-        """An upload whose stored file is a real one-page PNG (its page 0 has an image)."""
+    async def _upload(self, tag: str, name: str) -> int:
+        """An upload whose stored file is a real one-page PNG (its page 0 has an image: a
+        worksheet with ``name`` written on it)."""
         assert self.client is not None
         state = self.client._transport.app.state  # type: ignore[attr-defined]
-        data = png_bytes((600, 420), 235)
+        data = _page_png(tag, name)
         digest = hashlib.sha256(data + tag.encode()).hexdigest()
         key = f"uploads/review-test/{digest}.png"
         state.storage.put_bytes(key, data)
@@ -159,8 +164,20 @@ class Seeder:
     def page(self, sheet: Sheet, student: str | None, reads: dict[str, Read],
              **kwargs: Any) -> int:
         assert self.client is not None
-        return self.run(seed_page(self.client, sheet, student, reads,  # type: ignore[no-any-return]
-                                  **kwargs))
+        page_id: int = self.run(seed_page(self.client, sheet, student, reads, **kwargs))
+        self.run(self._ink(page_id))
+        return page_id
+
+    async def _ink(self, page_id: int) -> None:
+        """Replace the page's flat test crops by the answers written in a box, so the
+        queue shows (and the screenshots record) what a teacher would see."""
+        assert self.client is not None
+        state = self.client._transport.app.state  # type: ignore[attr-defined]
+        async with state.session_factory() as s:
+            rows = (await s.execute(select(ResponseRow).where(
+                ResponseRow.page_id == page_id, ResponseRow.crop_key.is_not(None)))).scalars()
+            for row in rows:
+                state.storage.put_bytes(row.crop_key, _ink_crop(row.text or "", row.id))
 
     def get(self, url: str, **params: Any) -> Any:
         with httpx.Client(base_url=self.server.url, headers=self.headers, timeout=30) as c:
@@ -176,6 +193,43 @@ def seeder(server: Server) -> Any:
         yield s
     finally:
         s.close()
+
+
+def _font(size: int) -> Any:
+    try:
+        return ImageFont.truetype(str(find_cjk_font()), size)
+    except FontNotFoundError:
+        return ImageFont.load_default(size=size)
+
+
+def _page_png(tag: str, name: str) -> bytes:
+    """A scanned worksheet page (420 x 600): title, a name written in, answer boxes."""
+    img = Image.new("L", (420, 600), 246)
+    draw = ImageDraw.Draw(img)
+    draw.text((30, 28), f"复核练习{tag}", fill=20, font=_font(22))
+    draw.text((30, 70), "姓名：", fill=20, font=_font(18))
+    draw.text((92, 62), name, fill=45, font=_font(26))
+    for n, stem in enumerate(("37 + 48 =", "17 ÷ 5 = （ ）……（ ）", "47 + 38 的结果是（ ）",
+                              "科技书有多少本？")):
+        y = 130 + n * 110
+        draw.text((30, y), f"{n + 1}. {stem}", fill=20, font=_font(16))
+        draw.rectangle((40, y + 32, 250, y + 82), outline=60, width=2)
+    out = io.BytesIO()
+    img.rotate(0.6, fillcolor=246).save(out, "PNG")
+    return out.getvalue()
+
+
+def _ink_crop(text: str, seed: int) -> bytes:
+    """An answer box with ``text`` written in it, slightly askew, as a greyscale PNG."""
+    font = _font(66)
+    img = Image.new("L", (380, 120), 244)
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((8, 8, 371, 111), outline=70, width=2)  # the printed box
+    draw.text((36 + seed % 60, 20), text, fill=30, font=font)
+    img = img.rotate((seed % 7 - 3) * 0.7, fillcolor=244)
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
 
 
 # What the reader saw, per question, and the verdict confirming it gives.
@@ -239,6 +293,14 @@ def _figures(items: int, seconds: float, keys: int, accept_items: int, accept_ke
             "accept_keys_per_item": round(accept_keys / max(accept_items, 1), 2)}
 
 
+def _images_loaded(page: Page) -> None:
+    """Wait until every image of the page has loaded (a failed one fails the test)."""
+    page.wait_for_function("() => [...document.images].every(i => i.complete)")
+    broken = page.evaluate("() => [...document.images].filter(i => !i.naturalWidth)"
+                           ".map(i => i.src)")
+    assert not broken, f"images that did not load: {broken}"
+
+
 # ---------------------------------------------------------------------- the queue
 
 
@@ -263,6 +325,7 @@ def test_clear_100_items_with_the_keyboard(teacher: Page, seeder: Seeder,
     expect(item).to_be_focused()
     expect(page.get_by_test_id("review-keys")).to_be_visible()
     assert_translated(page)
+    _images_loaded(page)
     screenshot(page, "review-queue")
 
     pressed: dict[int, str] = {}
@@ -354,6 +417,7 @@ def test_grade_an_answer_group_at_once(teacher: Page, seeder: Seeder,
     expect(groups.first).to_have_attribute("data-normalised", "139")
     expect(groups.first).to_be_focused()
     assert_translated(page)
+    _images_loaded(page)
     screenshot(page, "review-groups")
     page.keyboard.press("3")  # the four 139s are wrong
     expect(page.get_by_test_id("review-group-done")).to_contain_text("4")
@@ -373,9 +437,9 @@ def test_assign_a_page_from_the_roster(teacher: Page, seeder: Seeder,
                                        screenshot: Callable[[Page, str], Any]) -> None:
     page = teacher
     sheet = seeder.sheet(roster=12)
-    target = list(sheet.students)[7]
+    target = list(sheet.students)[-1]  # the name written on the page
     page_id = seeder.page(sheet, None, {"m3-add-001": Read("85")}, status="unknown_student",
-                          label="nameless", page_index=0, problem="no student code")
+                          label="nameless", page_index=0, problem="没有读到学生二维码")
     page.goto(f"/review?worksheet_id={sheet.worksheet_id}&kind=unknown_student")
     item = page.get_by_test_id("review-item")
     expect(item).to_have_attribute("data-page-id", str(page_id))
@@ -385,6 +449,7 @@ def test_assign_a_page_from_the_roster(teacher: Page, seeder: Seeder,
     expect(page.get_by_test_id("review-assign-filter")).to_be_focused()
     expect(page.get_by_test_id("review-assign-select").locator("option")).to_have_count(12)
     assert_translated(page)
+    _images_loaded(page)
     screenshot(page, "review-assign-page")
     page.keyboard.type(target.removeprefix("学生"))  # a few characters narrow it to one
     visible = page.get_by_test_id("review-assign-select").locator("option:not([hidden])")

@@ -19,6 +19,8 @@ from service.auth.devicekeys import key_prefix
 from service.auth.passwords import hash_password
 from service.config import Settings
 from service.db import DeviceKeyRow, WebhookDeliveryRow
+from service.web.i18n import load_catalogue
+from service.web.render import TEMPLATE_DIR
 from tests.support.auth import Account, audit_rows, client_for, make_account, unique_png
 
 PASSWORD = "correct horse battery"
@@ -243,3 +245,32 @@ async def test_admin_sets_the_webhook_sees_the_secret_once_and_turns_it_off(
     assert r.status_code == 303
     async with client_for(app, admin.headers) as api:
         assert (await api.get("/api/v1/school/webhook")).json()["configured"] is False
+
+
+# ------------------------------------------------------------------ messages
+
+
+def test_every_devices_message_exists_in_both_languages() -> None:
+    catalogue = load_catalogue()
+    zh, en = (set(catalogue.languages[lang]) for lang in ("zh-CN", "en"))
+    used = set()
+    for template in (TEMPLATE_DIR / "devices").glob("*.html"):
+        used |= {k for k in re.findall(r'_\([\'"]([a-z_.\-]+)[\'"]', template.read_text("utf-8"))
+                 if not k.endswith(".")}
+    # Keys built from data: the service's webhook errors and the delivery states.
+    used |= {f"devices.webhook.error.{c}" for c in ("bad_webhook_url", "weak_webhook_secret")}
+    used |= {f"devices.webhook.delivery.{s}"
+             for s in ("pending", "delivered", "failed", "cancelled")}
+    used.add("devices.create.name_invalid")
+    assert used - zh == set()
+    assert used - en == set()
+    assert {k for k in zh if k.startswith("devices.")} - used == set()
+
+
+async def test_the_devices_pages_in_english(admin_browser: httpx.AsyncClient) -> None:
+    admin_browser.cookies.set("lang", "en")
+    for url in ("/devices", "/devices/webhook"):
+        r = await admin_browser.get(url)
+        assert r.status_code == 200
+        assert "[[" not in r.text
+    assert "Copiers and scanners" in (await admin_browser.get("/devices")).text

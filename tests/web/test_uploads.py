@@ -22,6 +22,10 @@ from service.auth.passwords import hash_password
 from service.config import Settings
 from service.db import JobRow, ScanUploadRow
 from service.db.base import utcnow
+from service.web import uploads_views
+from service.web.i18n import load_catalogue
+from service.web.render import TEMPLATE_DIR
+from service.web.uploads_views import FileOutcome, error_key
 from tests.support.auth import Account, client_for, make_account, unique_png
 from tests.support.scans import class_and_sheet
 
@@ -363,3 +367,39 @@ async def test_another_teachers_job_is_not_found(
             assert r.status_code == 404, url
             assert "班级作业" not in r.text
         assert "班级作业" not in (await c.get("/uploads")).text
+
+
+# ------------------------------------------------------------------ messages
+
+
+def test_every_uploads_message_exists_in_both_languages() -> None:
+    catalogue = load_catalogue()
+    zh, en = (set(catalogue.languages[lang]) for lang in ("zh-CN", "en"))
+    used = set()
+    for template in (TEMPLATE_DIR / "uploads").glob("*.html"):
+        used |= {k for k in re.findall(r'_\([\'"]([a-z_.\-]+)[\'"]', template.read_text("utf-8"))
+                 if not k.endswith(".")}
+    # Keys built from data: every error code and page problem the views can name.
+    used |= {error_key(code, "") for code in uploads_views._KNOWN_ERRORS}
+    used |= {error_key("unsupported_file", "HEIC support is not installed"),
+             error_key("some_new_code", ""), "uploads.job.error.internal",
+             FileOutcome("a").message_key, FileOutcome("a", duplicate=True).message_key}
+    for status in (*uploads_views._PROBLEMS, "other"):
+        used |= {f"uploads.problem.{status}.title", f"uploads.problem.{status}.todo"}
+    # Every key used is there in both languages, and no key of the area is left unused.
+    assert used - zh == set()
+    assert used - en == set()
+    assert {k for k in zh if k.startswith("uploads.")} - used == set()
+
+
+async def test_the_pages_in_english(app: FastAPI, browser: httpx.AsyncClient) -> None:
+    job_id = await _one_job(browser, app)
+    await _set_job(app, job_id, status="partially_done", finished_at=utcnow(), problems=[
+        {"page_index": 0, "status": "unidentified", "problem": "no code"}])
+    browser.cookies.set("lang", "en")
+    r = await browser.get("/uploads")
+    assert "Upload scans" in r.text
+    assert "[[" not in r.text
+    r = await browser.get(f"/jobs/{job_id}")
+    assert "No markbook code found" in r.text
+    assert "[[" not in r.text

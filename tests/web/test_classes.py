@@ -352,7 +352,7 @@ def test_every_message_of_the_area_is_in_both_languages() -> None:
     used |= {f"classes.import.problem.{k}" for k in (
         "utf16", "encoding", "too_large", "empty", "header", "no_students", "too_many",
         "no_missing", "bad_no", "bad_name", "duplicate_in_file", "already_in_class", "other")}
-    used |= {f"student_links.done.{d}" for d in ("revoked", "revoked_all")}
+    used |= {f"student_links.done.{d}" for d in ("revoked", "revoked_all")} | {"student_links.more"}
     used |= {f"learner.{k}.{s}" for k in ("state", "entries") for s in
              ("open", "practising", "resolved")}
     used |= {f"learner.entries.none_{s}" for s in ("open", "practising", "resolved")}

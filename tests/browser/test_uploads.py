@@ -7,7 +7,9 @@ needed). Then, in the browser: three files chosen at once (the scanned class set
 a picture with ink but no markbook code, and a file that is not a scan); each is sent on
 its own with its progress; the bad one is refused in Chinese and the others kept; the
 class set's job page moves to done by itself (server-sent events); the picture's job page
-explains its problem and what to do. A file dropped on the drop zone is uploaded too.
+explains its problem and what to do. A file dropped on the drop zone is uploaded too. With
+JavaScript off, the form still sends every file in one post and the job page reloads itself
+until the job is done.
 """
 
 from __future__ import annotations
@@ -28,11 +30,17 @@ import pytest
 from PIL import Image, ImageDraw
 
 from simulation.classroom import font_glyph_bank, keys_for, scan_class_set
-from tests.browser.conftest import Server, assert_translated, import_playwright
+from tests.browser.conftest import (
+    UNTRANSLATED,
+    VIEWPORT,
+    Server,
+    assert_translated,
+    import_playwright,
+)
 from tests.support.scans import ROOT, math_ids
 
 if TYPE_CHECKING:
-    from playwright.sync_api import FilePayload, Page
+    from playwright.sync_api import Browser, FilePayload, Page, Route
 
 pytestmark = pytest.mark.browser
 expect = import_playwright().expect
@@ -193,3 +201,56 @@ def test_a_file_dropped_on_the_drop_zone_is_uploaded(teacher: Page) -> None:
     expect(item).to_have_attribute("data-ok", "true", timeout=30_000)
     expect(item.get_by_test_id("result-job-link")).to_have_attribute(
         "href", re.compile(r"^/jobs/\d+$"))
+
+
+def test_without_script_the_form_sends_every_file_and_the_job_page_reloads_itself(
+        browser: Browser, server: Server, sheet: ScannedSheet) -> None:
+    """Progressive enhancement: with JavaScript off, one form post carries every chosen
+    file, the answer lists each file's outcome, and the job page refreshes itself
+    (``<noscript>`` meta refresh) until the job is finished."""
+    context = browser.new_context(base_url=server.url, java_script_enabled=False,
+                                  locale="zh-CN", viewport=VIEWPORT)  # type: ignore[arg-type]
+    elsewhere: list[str] = []
+
+    def only_the_server(route: Route) -> None:
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", only_the_server)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.locator("input[name=username]").fill(server.username)
+        page.locator("input[name=password]").fill(server.password)
+        page.get_by_test_id("sign-in").click()
+        page.goto("/uploads")
+        tag = f"nojs-{os.getpid()}-{next(_run)}"
+        # The class set (a new copy of its bytes: not a duplicate) goes first, so the
+        # picture's job waits in the one-worker queue behind its four pages.
+        files: list[FilePayload] = [
+            {"name": f"{tag}.pdf", "mimeType": "application/pdf",
+             "buffer": sheet.pdf + f"\n%{tag}\n".encode()},
+            {"name": f"{tag}.png", "mimeType": "image/png",
+             "buffer": picture_without_code(tag)},
+            {"name": f"{tag}.txt", "mimeType": "text/plain", "buffer": b"not a scan"},
+        ]
+        page.get_by_test_id("file-input").set_input_files(files)
+        page.get_by_test_id("upload-submit").click()
+        results = page.get_by_test_id("file-result")
+        expect(results).to_have_count(3)
+        for i, ok in enumerate(("true", "true", "false")):
+            expect(results.nth(i)).to_have_attribute("data-ok", ok)
+        expect(results.nth(1)).to_contain_text("已收到")
+        expect(results.nth(2)).to_contain_text("这不是扫描件")
+        results.nth(1).get_by_test_id("result-job-link").click()
+        expect(page.get_by_test_id("job-running-hint")).to_be_visible()
+        # No script runs: only the page's own refresh can bring the finished state.
+        expect(page.get_by_test_id("job-problems")).to_be_visible(timeout=JOB_LIMIT_MS)
+        expect(page.get_by_test_id("problem")).to_contain_text("没有找到作业二维码")
+        assert UNTRANSLATED.search(page.content()) is None
+    finally:
+        context.close()
+    assert not elsewhere, elsewhere

@@ -411,6 +411,37 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "/worksheets/{worksheet_id}/print.pdf"): Page(
         lambda ids: Req("GET", f"/worksheets/{ids.worksheet_id}/print.pdf?per_student=true"),
         303, "/login?next=/worksheets/0/print.pdf%3Fper_student%3Dtrue", NOT_FOUND),
+    # Uploads and jobs (service.web.uploads); the job of _setup is done, so /events ends.
+    ("GET", "/uploads"): Page(lambda ids: Req("GET", "/uploads"), 303, "/login?next=/uploads",
+                              OWN),
+    ("POST", "/uploads"): Page(lambda ids: Req(
+        "POST", "/uploads", data={"worksheet_id": str(ids.worksheet_id)},
+        files={"files": ("scan.png", unique_png(), "image/png")}), 303,
+        "/login?next=/uploads", NOT_FOUND),
+    ("GET", "/jobs/{job_id}"): Page(lambda ids: Req("GET", f"/jobs/{ids.job_id}"), 303,
+                                    "/login?next=/jobs/0", NOT_FOUND),
+    ("GET", "/jobs/{job_id}/events"): Page(
+        lambda ids: Req("GET", f"/jobs/{ids.job_id}/events"), 303,
+        "/login?next=/jobs/0/events", NOT_FOUND),
+    # Copiers and scanners, the school's webhook (service.web.devices).
+    ("GET", "/devices"): Page(lambda ids: Req("GET", "/devices"), 303, "/login?next=/devices",
+                              OWN),
+    ("POST", "/devices"): Page(lambda ids: Req("POST", "/devices", data={"name": "复印机"}),
+                               303, "/login?next=/devices", OWN),
+    ("GET", "/devices/{device_id}/revoke"): Page(
+        lambda ids: Req("GET", f"/devices/{ids.device_id}/revoke"), 303,
+        "/login?next=/devices/0/revoke", NOT_FOUND),
+    ("GET", "/devices/webhook"): Page(lambda ids: Req("GET", "/devices/webhook"), 303,
+                                      "/login?next=/devices/webhook", ADMIN),
+    ("POST", "/devices/webhook"): Page(lambda ids: Req("POST", "/devices/webhook", data={
+        "url": "https://hooks.example.org/markbook"}), 303, "/login?next=/devices/webhook",
+        ADMIN),
+    ("POST", "/devices/webhook/remove"): Page(
+        lambda ids: Req("POST", "/devices/webhook/remove"), 303,
+        "/login?next=/devices/webhook/remove", ADMIN),
+    ("POST", "/devices/{device_id}/revoke"): Page(
+        lambda ids: Req("POST", f"/devices/{ids.device_id}/revoke"), 303,
+        "/login?next=/devices/0/revoke", NOT_FOUND),
 }
 
 DOC_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

@@ -374,7 +374,9 @@ def test_correction_and_undo_with_the_keyboard(teacher: Page, seeder: Seeder) ->
     sheet = seeder.sheet(roster=2)
     first, second = list(sheet.students)
     seeder.page(sheet, first, {"m3-word-001": _reads(False)["m3-word-001"][0]})
-    seeder.page(sheet, second, {"m3-add-001": Read(status="unreadable", confidence=0.0)})
+    seeder.page(sheet, second, {"m3-add-001": Read(status="unreadable", confidence=0.0),
+                                "m3-div-003": Read(blanks=("3", "7"), confidence=0.3,
+                                                   crop=True)})
     page.goto(f"/review?worksheet_id={sheet.worksheet_id}")
     item = page.get_by_test_id("review-item")
     # The unreadable add comes first (question 1): nothing to accept, Enter opens the field.
@@ -383,8 +385,16 @@ def test_correction_and_undo_with_the_keyboard(teacher: Page, seeder: Seeder) ->
     expect(page.get_by_test_id("review-reading-input")).to_be_focused()
     page.keyboard.type("85")
     page.keyboard.press("Enter")
-    expect(page.get_by_test_id("review-left")).to_have_attribute("data-count", "1")
+    expect(page.get_by_test_id("review-left")).to_have_attribute("data-count", "2")
     expect(page.get_by_test_id("review-done")).to_contain_text("对")
+    # 17 ÷ 5 read as 3 …… 7: E selects the first blank, Tab the second, type 2, Enter.
+    expect(item).to_have_attribute("data-response-id",
+                                   str(sheet.responses[(second, "m3-div-003")]))
+    page.keyboard.press("e")
+    page.keyboard.press("Tab")
+    page.keyboard.type("2")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("review-left")).to_have_attribute("data-count", "1")
     # The word problem: accept it, then undo (U) and mark it wrong instead (3).
     expect(page.get_by_test_id("review-key")).to_contain_text("189")
     page.keyboard.press("Enter")
@@ -396,6 +406,7 @@ def test_correction_and_undo_with_the_keyboard(teacher: Page, seeder: Seeder) ->
     expect(page.get_by_test_id("review-empty")).to_be_visible()
     stored = _verdicts(seeder, sheet.worksheet_id)
     assert stored[sheet.responses[(second, "m3-add-001")]] == ("correct", "teacher")
+    assert stored[sheet.responses[(second, "m3-div-003")]] == ("correct", "teacher")
     assert stored[sheet.responses[(first, "m3-word-001")]] == ("incorrect", "teacher")
 
 

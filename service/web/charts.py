@@ -135,7 +135,7 @@ class LinePoint:
     title: str = ""
 
 
-def line_chart(points: Sequence[LinePoint], *, title: str, width: int = 600,
+def line_chart(points: Sequence[LinePoint], *, title: str, width: int = 480,
                height: int = 220) -> Markup:
     """A line chart of rates (0..1) over time, with 0/50/100 % gridlines, a dot and its
     percentage at each point, and the x labels below.

@@ -11,6 +11,7 @@ answers JSON for anything that wants to poll.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
@@ -67,9 +68,13 @@ async def errorbooks_page(request: Request, session: SessionDep,
         progress = await class_progress(session, user.actor, c.id)
         classes.append(ClassBooks(c, manager.status(c.id), progress,
                                   percent(progress.resolution_rate)))
-    building = any(c.build.state == "building" for c in classes)
+    building = next((c.cls.id for c in classes if c.build.state == "building"), None)
+    # Reload while a build runs. The query changes each time: a refresh to the very URL
+    # with its #class-N would only scroll (a same-document navigation), never reload.
+    refresh = (f"{REFRESH_SECONDS}; url=/errorbooks?t={time.monotonic_ns() // 10**6}"
+               f"#class-{building}") if building is not None else None
     return render(request, "errorbooks/index.html", user=user, classes=classes,
-                  building=building, refresh=REFRESH_SECONDS)
+                  refresh=refresh)
 
 
 @router.post("/errorbooks/classes/{class_id}/build")

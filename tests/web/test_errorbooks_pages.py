@@ -109,7 +109,9 @@ async def test_one_click_builds_the_class_set_with_progress_then_offers_it(
     assert "正在生成…" in mine
     assert 'data-testid="build-progress"' in mine
     assert 'data-testid="build-class"' not in mine  # no second button while it builds
-    assert '<meta http-equiv="refresh" content="2">' in building.text
+    refresh = re.search(r'<meta http-equiv="refresh" content="2; url=([^"]+)">', building.text)
+    assert refresh
+    assert re.fullmatch(rf"/errorbooks\?t=\d+#class-{cid}", refresh.group(1))
     status = (await browser.get(f"/errorbooks/classes/{cid}/status")).json()
     assert status["state"] == "building"
     # A second click while it builds starts nothing.

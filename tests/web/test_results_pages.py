@@ -6,6 +6,7 @@ CSV and annotated-paper exports), scoped to the teacher like the API."""
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy import event
 
 from service.auth.passwords import hash_password
 from service.config import Settings
+from service.web.charts import LinePoint, bar, hbar_chart, level_class, line_chart, percent
 from service.web.i18n import LANGUAGES
 from tests.support.auth import Account, audit_rows, client_for, make_account
 from tests.support.review import QIDS, Read, Sheet, seed_class, seed_page
@@ -290,3 +292,84 @@ async def test_a_few_queries_whatever_the_class_size(app: FastAPI, browser: http
     assert r.text.count('data-testid="results-worksheet"') == 2
     assert len(big_table) == len(small_table) <= 12, big_table
     assert len(big_list) == len(small_list) <= 12, big_list
+
+
+# ------------------------------------------------------------------ the SVG charts
+
+
+def _svg(markup: str) -> ET.Element:
+    """Parse a chart (it must be well-formed XML) and check it carries no inline style."""
+    assert "style=" not in markup
+    return ET.fromstring(markup)
+
+
+_NS = "{http://www.w3.org/2000/svg}"
+
+
+def test_percent_and_colour_bands() -> None:
+    assert [percent(r) for r in (None, 0.0, 0.333, 0.995, 1.4, -0.2)] == \
+        ["–", "0%", "33%", "100%", "100%", "0%"]
+    assert [level_class(r) for r in (None, 0.2, 0.6, 0.85)] == \
+        ["chart-none", "chart-bad", "chart-mid", "chart-good"]
+
+
+def test_bar_draws_the_share_and_escapes_its_label() -> None:
+    svg = _svg(bar(0.25, label='<script>alert("x")</script> & 题', width=100))
+    assert svg.get("role") == "img"
+    title = svg.find(f"{_NS}title")
+    assert title is not None
+    assert title.text == '<script>alert("x")</script> & 题: 25%'  # text, never markup
+    rects = svg.findall(f"{_NS}rect")
+    assert [r.get("class") for r in rects] == ["chart-track", "chart-bad"]
+    assert rects[1].get("width") == "25"
+    assert svg.findall(f"{_NS}text")[-1].text == "25%"
+    empty = _svg(bar(None, label="x"))
+    assert [r.get("class") for r in empty.findall(f"{_NS}rect")] == ["chart-track"]
+    assert "<script>" not in bar(0.5, label="<script>")
+
+
+def test_hbar_chart_one_named_row_per_item() -> None:
+    items = [("进位加法", 0.9), ("有余数的除法", 0.55), ("一个很长很长很长很长很长的知识点名字", None),
+             ("<b>", 0.1)]
+    svg = _svg(hbar_chart(items, title="掌握", width=400, label_width=140))
+    rows = svg.findall(f"{_NS}g")
+    assert len(rows) == 4
+    labels = [r.find(f"{_NS}text").text for r in rows]  # type: ignore[union-attr]
+    assert labels[:2] == ["进位加法", "有余数的除法"]
+    assert labels[2] is not None
+    assert labels[2].endswith("…")
+    assert len(labels[2]) < len(items[2][0])
+    assert labels[3] == "<b>"
+    full = rows[2].find(f"{_NS}title")
+    assert full is not None
+    assert full.text == f"{items[2][0]}: –"  # the whole name on hover
+    fills = [[r.get("class") for r in row.findall(f"{_NS}rect")] for row in rows]
+    assert fills == [["chart-track", "chart-good"], ["chart-track", "chart-mid"],
+                     ["chart-track"], ["chart-track", "chart-bad"]]
+    track = float(rows[0].findall(f"{_NS}rect")[0].get("width") or 0)
+    assert float(rows[0].findall(f"{_NS}rect")[1].get("width") or 0) == pytest.approx(
+        0.9 * track, abs=0.1)
+    assert _svg(hbar_chart([], title="无")).find(f"{_NS}title") is not None
+
+
+def test_line_chart_plots_rates_over_time() -> None:
+    points = [LinePoint("第一次", 0.5), LinePoint("第二次", 1.0, title="第二次 <作业>"),
+              LinePoint("第三次", 0.0)]
+    svg = _svg(line_chart(points, title="成绩", width=300, height=200))
+    line = svg.find(f"{_NS}polyline")
+    assert line is not None
+    xy = [tuple(float(v) for v in p.split(",")) for p in (line.get("points") or "").split()]
+    assert len(xy) == 3
+    assert xy[0][0] < xy[1][0] < xy[2][0]
+    assert xy[1][1] < xy[0][1] < xy[2][1]  # 100 % is drawn highest, 0 % lowest
+    hover = [g.find(f"{_NS}title").text for g in svg.findall(f"{_NS}g")]  # type: ignore[union-attr]
+    assert hover == ["第一次: 50%", "第二次 <作业>: 100%", "第三次: 0%"]
+    one = _svg(line_chart([LinePoint("a", 0.7)], title="t"))
+    assert one.find(f"{_NS}polyline") is None
+    assert len(list(one.iter(f"{_NS}circle"))) == 1
+    assert not list(_svg(line_chart([], title="t")).iter(f"{_NS}circle"))
+    many = _svg(line_chart([LinePoint(f"w{i}", i / 30) for i in range(30)], title="t"))
+    axis = [t for t in many.iter(f"{_NS}text") if t.get("class") == "chart-axis"
+            and (t.text or "").startswith("w")]
+    assert 3 <= len(axis) <= 11  # labels thinned so they do not overlap
+    assert axis[-1].text == "w29"

@@ -130,7 +130,7 @@ def _kp_rows(points: list[KpMastery], lang: str) -> list[KpRow]:
 
 
 def _cause(code: str | None, lang: str) -> str:
-    if not code:
+    if not code or code == CauseCode.UNKNOWN:  # "cause unknown" tells a child nothing
         return ""
     try:
         zh, en = CAUSE_LABELS[CauseCode(code)]

@@ -140,6 +140,7 @@ class QueueView:
         upcoming: ``(offset, item)`` of the items after the current one.
         worksheets: worksheets with answers waiting, newest first.
         titles: worksheet id -> ``(title, class name)``.
+        prefetch: the next answer's crops, fetched ahead so the next item shows at once.
     """
 
     nav: Nav
@@ -151,6 +152,7 @@ class QueueView:
     upcoming: list[tuple[int, ReviewItemOut]]
     worksheets: list[WorksheetReviewCount]
     titles: dict[int, tuple[str, str]]
+    prefetch: list[str] = field(default_factory=list)
 
     @property
     def has_previous(self) -> bool:
@@ -228,9 +230,11 @@ async def queue_view(session: AsyncSession, actor: Actor, nav: Nav) -> QueueView
     elif item is not None:
         page = await _page_detail(session, actor, item)
     upcoming = [(nav.at + i, it) for i, it in enumerate(queue.items[1:], start=1)]
+    # Deciding this item brings the next one to the same place: its crops are next.
+    prefetch = _page_crops(upcoming[0][1]) if upcoming else []
     return QueueView(nav=nav, total=queue.total, counts=queue.counts, item=item,
                      answer=answer, page=page, upcoming=upcoming, worksheets=worksheets,
-                     titles=titles)
+                     titles=titles, prefetch=prefetch)
 
 
 async def answer_view(session: AsyncSession, actor: Actor, response_id: int

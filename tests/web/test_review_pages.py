@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from sqlalchemy import event, select
 
 from service.db import GradeRow, ResponseRow
+from service.web.i18n import load_catalogue
+from service.web.render import TEMPLATE_DIR
 from service.web.sessions import SESSION_COOKIE
 from tests.support.auth import client_for
 from tests.support.review import Read, Sheet, app_of, seed_class, seed_page
@@ -336,3 +338,42 @@ async def test_a_queue_of_a_thousand_renders_one_item_with_few_queries(
     assert r.text.count("<li><a href=\"/review?") == 8  # the next eight, not a thousand
     print(f"queue page at item 701 of 1002: {len(statements)} statements")  # noqa: T201
     assert len(statements) <= 16, statements
+
+
+def test_every_review_message_is_in_both_languages() -> None:
+    catalogue = load_catalogue()
+    zh, en = (set(catalogue.languages[lang]) for lang in ("zh-CN", "en"))
+    review = {k for k in zh | en if k.startswith("review.")}
+    assert {k for k in zh if k.startswith("review.")} == {k for k in en if k.startswith("review.")}
+    used = set()
+    for template in (TEMPLATE_DIR / "review").glob("*.html"):
+        used |= {k for k in re.findall(r'_\(\s*"([a-z_.\-]+)"', template.read_text("utf-8"))
+                 if not k.endswith(".")}
+    # Keys built from data: kinds, verdicts, page explanations, review reasons, errors.
+    kinds = ("response", "unknown_student", "unidentified", "duplicate")
+    used |= {f"review.kind.{k}" for k in kinds}
+    used |= {f"review.page.{k}.{part}" for k in kinds[1:] for part in ("title", "what", "todo")}
+    used |= {f"review.verdict.{v}" for v in ("correct", "partially_correct", "incorrect")}
+    used |= {f"review.reason.{r}" for r in ("uncertain_reading", "unreadable",
+                                            "teacher_reading_undecided")}
+    used |= {f"review.error.{e}" for e in (
+        "nothing_to_confirm", "missing_text", "wrong_blank_count", "invalid_verdict",
+        "score_out_of_range", "bad_key", "no_student", "not_on_roster", "already_assigned",
+        "page_taken", "not_assignable", "no_worksheet", "no_such_group")}
+    assert used - review == set()
+    # Every placeholder is filled the same way in both languages.
+    for key in review:
+        zh_text, en_text = (catalogue.languages[lang][key] for lang in ("zh-CN", "en"))
+        assert set(re.findall(r"\{(\w+)\}", zh_text)) == set(re.findall(r"\{(\w+)\}", en_text)), key
+
+
+async def test_the_queue_in_english(client: httpx.AsyncClient, sheet: Sheet,
+                                    owner: tuple[httpx.AsyncClient, str]) -> None:
+    browser, _ = owner
+    browser.cookies.set("lang", "en")
+    for url in (f"/review?worksheet_id={sheet.worksheet_id}&at=1",
+                f"/review/worksheets/{sheet.worksheet_id}/questions/m3-word-001/groups"):
+        r = await browser.get(url)
+        assert r.status_code == 200
+        assert "[[" not in r.text
+    assert "Accept" in (await browser.get(f"/review?worksheet_id={sheet.worksheet_id}&at=1")).text

@@ -59,6 +59,14 @@ class AuthSettings(BaseModel):
     login_rate: str = Field(default="10/5min", description="failed logins allowed per "
                             "username and client address in a window; more get 429")
     min_password_length: int = Field(default=10, ge=8, le=128)
+    cookie_secure: bool | None = Field(
+        default=None, description="mark the pages' cookies Secure (sent over https only): "
+        "unset = when the request came over https (behind a TLS proxy, run uvicorn with "
+        "--proxy-headers or set this to true)")
+    session_hours: float = Field(default=12, gt=0, le=24 * 30,
+                                 description="a browser session's longest life: its token is "
+                                 "renewed while pages are used (an idle session ends after "
+                                 "token_minutes), never past this many hours after sign-in")
 
     @field_validator("login_rate")
     @classmethod

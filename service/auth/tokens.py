@@ -32,11 +32,23 @@ class TokenError(ValueError):
 
 @dataclass(frozen=True)
 class TokenClaims:
-    """What a valid token says: whose it is and which ``token_version`` it was issued at."""
+    """What a valid token says: whose it is and which ``token_version`` it was issued at.
+
+    Attributes:
+        teacher_id: ``teachers.id``.
+        token_version: the teacher's ``token_version`` when it was issued.
+        expires_at: when it stops being valid.
+        issued_at: when it was minted.
+        session_id: the browser session it belongs to (``None`` for an API token).
+        session_started: when that browser session signed in (``None`` for an API token).
+    """
 
     teacher_id: int
     token_version: int
     expires_at: datetime
+    issued_at: datetime | None = None
+    session_id: str | None = None
+    session_started: datetime | None = None
 
 
 def load_secret_key(settings: Settings) -> str:
@@ -89,20 +101,28 @@ class TokenSigner:
         self._key = key
         self.lifetime = lifetime
 
-    def mint(self, teacher_id: int, token_version: int, *, now: datetime | None = None) -> str:
+    def mint(self, teacher_id: int, token_version: int, *, now: datetime | None = None,
+             session_id: str | None = None, session_started: datetime | None = None) -> str:
         """A signed token for the teacher.
 
         Args:
             teacher_id: ``teachers.id``.
             token_version: the teacher's current ``token_version``.
             now: issue time (tests make expired tokens with it).
+            session_id: for a browser session's token: the session's id (kept when the
+                session's token is renewed, so it can be revoked at sign-out).
+            session_started: for a browser session's token: when it signed in.
 
         Returns:
             The compact JWT.
         """
         now = now or datetime.now(UTC)
-        claims = {"iss": ISSUER, "typ": "access", "sub": str(teacher_id), "ver": token_version,
-                  "iat": int(now.timestamp()), "exp": int((now + self.lifetime).timestamp())}
+        claims: dict[str, object] = {
+            "iss": ISSUER, "typ": "access", "sub": str(teacher_id), "ver": token_version,
+            "iat": int(now.timestamp()), "exp": int((now + self.lifetime).timestamp())}
+        if session_id is not None:
+            claims["sid"] = session_id
+            claims["sat"] = int((session_started or now).timestamp())
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
 
     def check(self, token: str) -> TokenClaims:
@@ -128,4 +148,9 @@ class TokenSigner:
         sub, ver = claims.get("sub"), claims.get("ver")
         if claims.get("typ") != "access" or not str(sub).isdigit() or not isinstance(ver, int):
             raise TokenError("not an access token")
-        return TokenClaims(int(str(sub)), ver, datetime.fromtimestamp(claims["exp"], UTC))
+        sid, sat = claims.get("sid"), claims.get("sat")
+        started = datetime.fromtimestamp(sat, UTC) if isinstance(sat, int) else None
+        return TokenClaims(int(str(sub)), ver, datetime.fromtimestamp(claims["exp"], UTC),
+                           issued_at=datetime.fromtimestamp(claims["iat"], UTC),
+                           session_id=sid if isinstance(sid, str) and started else None,
+                           session_started=started if isinstance(sid, str) else None)

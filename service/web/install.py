@@ -24,7 +24,7 @@ from service.web import (
 from service.web.errors import install_page_errors
 from service.web.i18n import load_catalogue
 from service.web.render import Pages
-from service.web.sessions import CsrfSigner, SignInRequired, login_url
+from service.web.sessions import CsrfSigner, SessionRenewal, SignInRequired, login_url
 
 __all__ = ["AREAS", "STATIC_DIR", "STATIC_URL", "install_web", "start_web"]
 
@@ -57,6 +57,7 @@ def install_web(app: FastAPI) -> None:
         app.include_router(area.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(SignInRequired, _to_login)
+    app.add_middleware(SessionRenewal)
     install_page_errors(app)
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from service import accounts
 from service.api.deps import SessionDep, SettingsDep, client_ip
+from service.auth.tokens import TokenSigner
 from service.config import parse_rate
 from service.errors import Forbidden, MarkbookError, TooManyRequests
 from service.ratelimit import limiter
@@ -22,7 +23,15 @@ from service.web.deps import FormStr, OptionalUser, RequiredUser, csrf_ok, see_o
 from service.web.home import home_view
 from service.web.i18n import LANG_COOKIE, LANGUAGES
 from service.web.render import render
-from service.web.sessions import PageUser, clear_session, safe_next, set_cookie, set_session
+from service.web.sessions import (
+    PageUser,
+    clear_session,
+    end_session,
+    new_session_token,
+    safe_next,
+    set_cookie,
+    set_session,
+)
 
 __all__ = ["router"]
 
@@ -86,16 +95,25 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep,
         error, status, headers = _login_error(result)
         return render(request, "login.html", user=None, next=next, username=username,
                       error=error, status_code=status, headers=headers)
+    # The page session gets a token of its own, naming a new browser session (renewed while
+    # used, revoked at sign-out); the API token the sign-in minted is not handed out.
+    signer: TokenSigner = request.app.state.tokens
+    claims = signer.check(result.access_token)
+    token = new_session_token(signer, claims.teacher_id, claims.token_version)
     response = see_other(next)
-    set_session(response, request, result.access_token, settings.auth.token_minutes)
+    set_session(response, request, token, settings.auth.token_minutes)
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, user: OptionalUser, csrf_token: FormStr = "") -> Response:
-    """Sign out: the session cookie is deleted."""
+async def logout(request: Request, session: SessionDep, user: OptionalUser,
+                 csrf_token: FormStr = "") -> Response:
+    """Sign out: the session is revoked (a copy of its cookie opens nothing any more) and
+    the cookie deleted."""
     if not csrf_ok(request, user, csrf_token):
         return _refused(request, user)
+    if user is not None:
+        await end_session(request, session, user)
     response = see_other("/login")
     clear_session(response, request)
     return response

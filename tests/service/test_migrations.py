@@ -18,7 +18,7 @@ EXPECTED_TABLES = {
     "worksheet_copies", "scan_uploads", "pages", "responses", "grades", "jobs",
     "device_keys", "audit_events", "webhook_deliveries",
     "mastery_events", "mastery_states", "kp_params", "item_difficulty", "errorbook_entries",
-    "error_attempts", "errorbooks", "practice_items",
+    "error_attempts", "errorbooks", "practice_items", "student_links", "revoked_sessions",
 }
 
 

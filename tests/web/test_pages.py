@@ -107,6 +107,21 @@ async def test_session_cookie_is_secure_over_https(app: FastAPI, admin: Account)
     assert "secure" in cookie.lower()
 
 
+async def test_cookie_secure_setting_overrides_the_scheme(
+        app: FastAPI, browser: httpx.AsyncClient) -> None:
+    # Behind a TLS proxy the service sees plain http: auth.cookie_secure=true marks the
+    # cookies Secure all the same.
+    assert "secure" not in str(set_cookie(await browser.get("/login"), "markbook_csrf")).lower()
+    app.state.settings.auth.cookie_secure = True
+    try:
+        browser.cookies.clear()
+        cookie = set_cookie(await browser.get("/login"), "markbook_csrf")
+    finally:
+        app.state.settings.auth.cookie_secure = None
+    assert cookie is not None
+    assert "secure" in cookie.lower()
+
+
 async def test_wrong_password_shows_an_error_and_sets_no_cookie(
         app: FastAPI, browser: httpx.AsyncClient, admin: Account) -> None:
     r = await sign_in(browser, admin.username, "not the password")
@@ -467,3 +482,68 @@ async def test_a_service_error_on_a_page_is_a_page_in_the_readers_language(
     assert "that name is taken" in r.text
     assert "409 conflict" in r.text
     assert_translated(r)
+
+
+# ------------------------------------------------------------------ session lifetime
+
+
+def _session_token(r: httpx.Response) -> str:
+    cookie = set_cookie(r, "markbook_session")
+    assert cookie is not None, r.headers
+    return cookie.split(";")[0].split("=", 1)[1]
+
+
+async def test_a_signed_out_session_cookie_opens_nothing_even_when_replayed(
+        app: FastAPI, browser: httpx.AsyncClient, admin: Account) -> None:
+    token = _session_token(await sign_in(browser, admin.username))
+    home = await browser.get("/")
+    assert home.status_code == 200
+    r = await browser.post("/logout", data={"csrf_token": csrf(home)})
+    assert r.status_code == 303
+    async with client_for(app) as thief:  # a copy of the cookie taken before sign-out
+        thief.cookies.set("markbook_session", token)
+        r = await thief.get("/")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login"
+
+
+async def _session_cookie(app: FastAPI, admin: Account, *, issued_minutes_ago: float,
+                          started_hours_ago: float) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    signer = app.state.tokens
+    return str(signer.mint(admin.teacher_id, 0, now=now - timedelta(minutes=issued_minutes_ago),
+                           session_id="session-under-test",
+                           session_started=now - timedelta(hours=started_hours_ago)))
+
+
+async def test_a_session_in_use_is_renewed_and_its_forms_stay_valid(
+        app: FastAPI, browser: httpx.AsyncClient, admin: Account) -> None:
+    signer = app.state.tokens
+    old = await _session_cookie(app, admin, issued_minutes_ago=20, started_hours_ago=1)
+    browser.cookies.set("markbook_session", old)
+    r = await browser.get("/")
+    assert r.status_code == 200
+    new = _session_token(r)
+    assert new != old
+    old_claims, new_claims = signer.check(old), signer.check(new)
+    assert new_claims.session_id == old_claims.session_id == "session-under-test"
+    assert new_claims.session_started == old_claims.session_started
+    assert new_claims.expires_at > old_claims.expires_at
+    # A form rendered before the renewal still posts under the renewed cookie.
+    browser.cookies.set("markbook_session", new)
+    r2 = await browser.post("/lang", data={"lang": "en", "csrf_token": csrf(r), "next": "/"})
+    assert r2.status_code == 303
+    # A fresh token is not renewed on every page view.
+    assert set_cookie(await browser.get("/"), "markbook_session") is None
+
+
+async def test_a_session_is_not_renewed_past_its_longest_life(
+        app: FastAPI, browser: httpx.AsyncClient, admin: Account) -> None:
+    hours = app.state.settings.auth.session_hours
+    old = await _session_cookie(app, admin, issued_minutes_ago=20, started_hours_ago=hours + 1)
+    browser.cookies.set("markbook_session", old)
+    r = await browser.get("/")
+    assert r.status_code == 200  # still valid until the token expires
+    assert set_cookie(r, "markbook_session") is None

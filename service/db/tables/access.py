@@ -1,4 +1,5 @@
-"""Access: device keys for copiers and scanners, and the audit log."""
+"""Access: device keys for copiers and scanners, signed-out browser sessions, the audit
+log."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, JSONType, TimestampMixin, utcnow
 
-__all__ = ["AuditEventRow", "DeviceKeyRow"]
+__all__ = ["AuditEventRow", "DeviceKeyRow", "RevokedSessionRow"]
 
 
 class DeviceKeyRow(TimestampMixin, Base):
@@ -26,6 +27,16 @@ class DeviceKeyRow(TimestampMixin, Base):
     key_hash: Mapped[str] = mapped_column(String(128))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RevokedSessionRow(Base):
+    """A browser session signed out before its token expired: its tokens (the session's
+    renewed ones too) open no page any more. Kept until the session could no longer be
+    renewed anyway (``expires_at``), then purged."""
+
+    __tablename__ = "revoked_sessions"
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class AuditEventRow(Base):

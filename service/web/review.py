@@ -73,12 +73,12 @@ async def _queue_page(request: Request, session: AsyncSession, user: PageUser, n
                       status_code: int = 200, error: MarkbookError | None = None,
                       done: int | None = None, verdict: str | None = None,
                       assigned: int | None = None, typed: list[str] | None = None,
-                      replace_offer: bool = False) -> Response:
+                      replace_offer: bool = False, chosen: int | None = None) -> Response:
     view = await queue_view(session, user.actor, nav)
     return render(request, "review/queue.html", user=user, status_code=status_code, view=view,
                   error=error, error_key=_error_key(error) if error else None, done=done,
                   done_verdict=verdict, assigned=assigned, typed=typed or [],
-                  replace_offer=replace_offer)
+                  replace_offer=replace_offer, chosen=chosen)
 
 
 @router.get("/review")
@@ -176,8 +176,8 @@ async def assign_page_form(request: Request, page_id: int, session: SessionDep,
     """Name the page's student from the roster (as ``POST /api/v1/review/pages/{id}/assign``);
     a page already named, or a copy already scanned, asks again with "replace"."""
     nav = _nav(worksheet_id, kind, at)
+    sid = _int(student_id)
     try:
-        sid = _int(student_id)
         if sid is None:
             raise InvalidInput("choose a student from the roster", error="no_student")
         page = await assign_page(session, user.actor, page_id,
@@ -187,7 +187,7 @@ async def assign_page_form(request: Request, page_id: int, session: SessionDep,
         await session.rollback()
         status = 409 if isinstance(exc, Conflict) else 422
         return await _queue_page(request, session, user, nav, status_code=status, error=exc,
-                                 replace_offer=isinstance(exc, Conflict))
+                                 replace_offer=isinstance(exc, Conflict), chosen=sid)
     return see_other(nav.url(assigned=page.page_id))
 
 

@@ -267,6 +267,8 @@ async def test_assign_a_page_from_the_roster(
         "csrf_token": csrf, "student_id": str(sheet.students["李华"]), **nav})
     assert r.status_code == 409
     assert 'data-testid="review-assign-replace"' in r.text
+    assert f'<option value="{sheet.students["李华"]}" selected' in r.text  # kept chosen
+    assert "已经扫描过了" in r.text
     r = await browser.post(f"/review/pages/{page_id}/assign", data={
         "csrf_token": csrf, "student_id": str(sheet.students["张伟"]), **nav})
     assert r.status_code == 303, r.text

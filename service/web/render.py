@@ -7,7 +7,8 @@ Every page extends ``templates/base.html`` and gets in its context:
 * ``user``: the signed-in :class:`service.web.sessions.PageUser`, or ``None``;
 * ``csrf_token``: the token every POST form carries as the ``csrf_token`` field;
 * ``here``: the current path and query (where the language switch comes back to; home
-  for a page that answers a form).
+  for a page that answers a form);
+* ``section``: the main-menu entry the page belongs to (highlighted in the menu).
 
 Responses carry a Content-Security-Policy that allows nothing but this server (the pages
 work offline, and an injected script or style from elsewhere would not load), and are
@@ -35,7 +36,7 @@ from service.web.sessions import (
     set_cookie,
 )
 
-__all__ = ["SECURITY_HEADERS", "TEMPLATE_DIR", "Pages", "render"]
+__all__ = ["MENU", "SECURITY_HEADERS", "TEMPLATE_DIR", "Pages", "render", "section_of"]
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -81,6 +82,26 @@ class Pages:
         return cls(catalogue, env)
 
 
+# The main menu's entries; a page belongs to the entry whose path its own path starts with
+# (``/jobs/3`` is part of uploading, a student's page part of the classes).
+MENU = ("/", "/classes", "/bank", "/worksheets", "/uploads", "/review", "/results",
+        "/errorbooks", "/devices")
+_SECTION_ALIASES = {"/jobs": "/uploads", "/students": "/classes"}
+
+
+def section_of(path: str) -> str:
+    """The main-menu entry a page path belongs to (``""`` for none, e.g. the sign-in)."""
+    if path.startswith("/worksheets/") and path.endswith("/results"):
+        return "/results"
+    for prefix, section in _SECTION_ALIASES.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return section
+    for entry in MENU[1:]:
+        if path == entry or path.startswith(entry + "/"):
+            return entry
+    return "/" if path == "/" else ""
+
+
 def render(request: Request, template: str, *, user: PageUser | None, status_code: int = 200,
            headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
     """A page as an HTML response.
@@ -108,7 +129,8 @@ def render(request: Request, template: str, *, user: PageUser | None, status_cod
         here = "/"
     html = pages.env.get_template(template).render(
         _=pages.catalogue.translator(lang), lang=lang, languages=LANGUAGES, user=user,
-        csrf_token=csrf.token(subject), here=here, **context)
+        csrf_token=csrf.token(subject), here=here, section=section_of(request.url.path),
+        **context)
     response = HTMLResponse(html, status_code=status_code,
                             headers={**SECURITY_HEADERS, **(headers or {})})
     if browser_id is not None:

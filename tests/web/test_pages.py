@@ -320,9 +320,11 @@ async def test_home_shows_jobs_and_what_waits_for_review(app: FastAPI,
     for region in ("home", "classes", "jobs", "review-counts", "shortcuts"):
         assert f'data-testid="{region}"' in home
     row = re.search(rf'data-testid="review-worksheet" data-worksheet-id="{sheet.worksheet_id}">'
-                    r"<td>(.*?)</td><td>(.*?)</td><td class=\"num\">(\d+)</td>", home)
+                    r'<td><a href="(.*?)">(.*?)</a></td><td>(.*?)</td><td class="num">(\d+)</td>',
+                    home)
     assert row, home
-    assert row.groups() == ("口算与应用题", "三年级(2)班", str(queue["total"]))
+    assert row.groups() == (f"/review?worksheet_id={sheet.worksheet_id}", "口算与应用题",
+                            "三年级(2)班", str(queue["total"]))
     job = re.search(rf'data-testid="job-row" data-job-id="{job_id}" data-status="queued">'
                     r".*?</tr>", home, re.S)
     assert job
@@ -547,3 +549,15 @@ async def test_a_session_is_not_renewed_past_its_longest_life(
     r = await browser.get("/")
     assert r.status_code == 200  # still valid until the token expires
     assert set_cookie(r, "markbook_session") is None
+
+
+@pytest.mark.parametrize(("path", "section"), [
+    ("/", "/"), ("/classes", "/classes"), ("/classes/3/links", "/classes"),
+    ("/students/7", "/classes"), ("/jobs/12", "/uploads"), ("/worksheets/new", "/worksheets"),
+    ("/worksheets/4/results", "/results"), ("/review", "/review"), ("/login", ""),
+    ("/classesx", ""),
+])
+def test_each_page_highlights_its_menu_entry(path: str, section: str) -> None:
+    from service.web.render import section_of
+
+    assert section_of(path) == section

@@ -11,17 +11,24 @@ per worksheet, so the list stays fast with many worksheets.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
+from service.db import StudentRow, WorksheetRow
 from service.repositories.mastery import MasteryRepository
+from service.repositories.results import Answer, ItemInfo, ResultsRepository
 from service.repositories.results_pages import ResultsPagesRepository, StudentTotal
 from service.repositories.worksheets import WorksheetRepository
+from service.results import build_results
+from service.schemas.results import ResultsOut
 
-__all__ = ["StudentScore", "WorksheetOverview", "results_overview", "student_scores"]
+__all__ = ["ResultsState", "StudentScore", "WorksheetOverview", "page_results",
+           "results_overview", "results_state", "student_scores"]
 
 
 @dataclass(frozen=True)
@@ -144,3 +151,61 @@ async def student_scores(session: AsyncSession, actor: Actor, student_id: int
         pending=r.total.pending + r.total.questions - r.total.graded_questions,
         rate=r.total.score / r.total.decided_max if r.total.decided_max else None)
         for r in rows]
+
+
+@dataclass(frozen=True)
+class ResultsState:
+    """What a worksheet's results are made from, short of its answers, and a version of
+    everything they depend on (so a page can reuse what it made from the same version).
+
+    Attributes:
+        worksheet: the worksheet (checked visible to the actor).
+        items: its questions with their current keys.
+        roster: its class's students in roster order.
+        version: equal for two reads exactly when nothing the results show changed in
+            between (title, questions' ids, keys and scores, roster, pages, responses and
+            current grades; see :meth:`ResultsPagesRepository.answers_version`).
+    """
+
+    worksheet: WorksheetRow
+    items: list[ItemInfo]
+    roster: list[StudentRow]
+    version: Hashable
+
+
+async def results_state(session: AsyncSession, actor: Actor, worksheet_id: int
+                        ) -> ResultsState:
+    """The worksheet, items, roster and the results' version (five small queries).
+
+    Raises:
+        NotFound: no such worksheet for the actor.
+    """
+    repo = ResultsRepository(session, actor)
+    ws = await repo.worksheet(worksheet_id)
+    items = await repo.items(ws.id)
+    roster = await repo.roster(ws.class_id)
+    answers = await ResultsPagesRepository(session, actor).answers_version(ws.id)
+    version = (ws.id, ws.title, ws.class_id,
+               tuple((i.position, i.question_row_id, i.external_id, i.kind, i.revision,
+                      i.max_score) for i in items),
+               tuple((s.id, s.student_no, s.name) for s in roster), answers)
+    return ResultsState(ws, items, roster, version)
+
+
+async def page_results(session: AsyncSession, actor: Actor, state: ResultsState) -> ResultsOut:
+    """The results document of a worksheet, exactly as :func:`service.results.load_results`
+    makes it for the API (the same scoping, rows and :func:`build_results`), but reading
+    the answers as plain objects instead of ORM rows: the results page reads every answer
+    of the class.
+
+    Args:
+        session: the unit of work.
+        actor: the caller.
+        state: from :func:`results_state` in the same unit of work.
+    """
+    repo = ResultsRepository(session, actor)
+    lean = await ResultsPagesRepository(session, actor).lean_answers(state.worksheet.id)
+    # build_results reads only the columns the lean objects carry (attribute for attribute).
+    answers = [Answer(cast(Any, r), cast(Any, p), cast(Any, g)) for r, p, g in lean]
+    submitted = await repo.submitted(state.worksheet.id)
+    return build_results(state.worksheet, state.items, state.roster, answers, submitted)

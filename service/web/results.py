@@ -17,13 +17,13 @@ from fastapi.responses import Response
 
 from service.annotated import export_annotated
 from service.api.deps import SessionDep
-from service.results import export_results_csv, load_results
-from service.results_pages import results_overview
+from service.results import export_results_csv
+from service.results_pages import page_results, results_overview, results_state
 from service.storage import LocalStorage
 from service.web.deps import RequiredUser
 from service.web.i18n import Translator, language_of
 from service.web.render import Pages, render
-from service.web.results_views import CELL_KINDS, results_view
+from service.web.results_views import CELL_KINDS, ViewCache, results_view
 
 __all__ = ["router", "translator"]
 
@@ -39,6 +39,14 @@ def translator(request: Request) -> Translator:
     """The request's language's messages (for text drawn into a chart)."""
     pages: Pages = request.app.state.pages
     return pages.catalogue.translator(language_of(request))
+
+
+def _view_cache(request: Request) -> ViewCache:
+    """The app's results views (made on first use, kept in ``app.state``)."""
+    found: ViewCache | None = getattr(request.app.state, "results_views", None)
+    if found is None:
+        found = request.app.state.results_views = ViewCache()
+    return found
 
 
 def _pdf(data: bytes, name: str) -> Response:
@@ -59,10 +67,15 @@ async def worksheet_results(worksheet_id: int, request: Request, session: Sessio
                             user: RequiredUser) -> Response:
     """The class table (students × questions), who has not handed in, per-question
     accuracy with the common wrong answers, and the downloads."""
-    results = await load_results(session, user.actor, worksheet_id)
-    return render(request, "results/worksheet.html", user=user,
-                  view=results_view(results, translator(request)("results.accuracy")),
-                  kinds=CELL_KINDS)
+    state = await results_state(session, user.actor, worksheet_id)
+    cache = _view_cache(request)
+    key = (state.worksheet.id, language_of(request))
+    view = cache.get(key, state.version)
+    if view is None:
+        results = await page_results(session, user.actor, state)
+        view = results_view(results, translator(request)("results.accuracy"))
+        cache.put(key, state.version, view)
+    return render(request, "results/worksheet.html", user=user, view=view, kinds=CELL_KINDS)
 
 
 @router.get("/worksheets/{worksheet_id}/results.csv")

@@ -20,16 +20,24 @@ table has 2,400 cells for 60 students × 40 questions).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from grading.grade import Verdict
-from service.schemas.results import QuestionCellOut, QuestionSummaryOut, ResultsOut, StudentRef
+from service.schemas.results import (
+    QuestionCellOut,
+    QuestionSummaryOut,
+    ResultsOut,
+    StudentRef,
+    StudentResultOut,
+)
 from service.web.charts import bar, percent
 
-__all__ = ["CELL_KINDS", "Cell", "QuestionView", "ResultsView", "StudentRow", "cell_kind",
-           "results_view"]
+__all__ = ["CELL_KINDS", "Cell", "QuestionView", "ResultsView", "StudentRow", "ViewCache",
+           "cell_kind", "results_view"]
 
 # (kind, symbol) in the legend's order.
 CELL_KINDS: tuple[tuple[str, str], ...] = (
@@ -57,6 +65,8 @@ class StudentRow:
         student: the student.
         submitted: whether they handed it in.
         cells: one per question (empty when not handed in).
+        cells_html: the cells as ``<td>`` elements, made once here (2,400 of them for
+            60 × 40 cost a template loop more than the rest of the page).
         total: decided score.
         max_score: full marks.
         pending: answers waiting for review.
@@ -66,6 +76,7 @@ class StudentRow:
     student: StudentRef
     submitted: bool
     cells: list[Cell]
+    cells_html: Markup
     total: float
     max_score: float
     pending: int
@@ -122,6 +133,19 @@ def _cell(cell: QuestionCellOut) -> Cell:
     return Cell(kind, _SYMBOL[kind], title)
 
 
+def _cells_html(cells: list[Cell]) -> Markup:
+    return Markup("".join(
+        f'<td class="cell cell-{c.kind}" title="{escape(c.title)}" data-kind="{c.kind}">'
+        f"{c.symbol}</td>" for c in cells))
+
+
+def _row(r: StudentResultOut) -> StudentRow:
+    cells = [_cell(c) for c in r.questions]
+    return StudentRow(student=r.student, submitted=r.submitted, cells=cells,
+                      cells_html=_cells_html(cells), total=r.total, max_score=r.max_score,
+                      pending=r.pending_review, complete=r.complete)
+
+
 def results_view(results: ResultsOut, accuracy_label: str) -> ResultsView:
     """The page's data from the results document.
 
@@ -132,10 +156,7 @@ def results_view(results: ResultsOut, accuracy_label: str) -> ResultsView:
     Returns:
         The view.
     """
-    rows = [StudentRow(student=r.student, submitted=r.submitted,
-                       cells=[_cell(c) for c in r.questions], total=r.total,
-                       max_score=r.max_score, pending=r.pending_review, complete=r.complete)
-            for r in results.students]
+    rows = [_row(r) for r in results.students]
     questions = []
     for q in results.summary.questions:
         accuracy = q.correct / q.decided if q.decided else None
@@ -144,3 +165,36 @@ def results_view(results: ResultsOut, accuracy_label: str) -> ResultsView:
             bar=bar(accuracy, label=f"{accuracy_label} {q.position}. {q.question_id}")))
     return ResultsView(results=results, rows=rows, questions=questions,
                        mean_percent=percent(results.summary.mean_rate))
+
+
+@dataclass
+class ViewCache:
+    """The results views made last, by (worksheet, language), each with the version of the
+    data it was made from (:func:`service.results_pages.results_state`): a view is reused
+    only while that version is unchanged, so a review decision, a reassigned page or a
+    renamed student shows at once. Building the table of 60 × 40 costs far more than
+    reading the version (a few small queries), and a class's results are viewed much more
+    often than they change. The least recently used views go first.
+
+    Attributes:
+        size: how many views are kept.
+    """
+
+    size: int = 32
+    _views: OrderedDict[Hashable, tuple[Hashable, ResultsView]] = field(
+        default_factory=OrderedDict)
+
+    def get(self, key: Hashable, version: Hashable) -> ResultsView | None:
+        """The view kept under ``key`` if it was made from ``version``."""
+        found = self._views.get(key)
+        if found is None or found[0] != version:
+            return None
+        self._views.move_to_end(key)
+        return found[1]
+
+    def put(self, key: Hashable, version: Hashable, view: ResultsView) -> None:
+        """Keep ``view`` (made from ``version``) under ``key``."""
+        self._views[key] = (version, view)
+        self._views.move_to_end(key)
+        while len(self._views) > self.size:
+            self._views.popitem(last=False)

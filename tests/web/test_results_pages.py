@@ -14,10 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
+from sqlalchemy import event, update
 
+from service.actor import Actor
 from service.auth.passwords import hash_password
 from service.config import Settings
+from service.db import PageRow
+from service.results_pages import page_results, results_state
 from service.web.charts import LinePoint, bar, hbar_chart, level_class, line_chart, percent
 from service.web.i18n import LANGUAGES
 from tests.support.auth import Account, audit_rows, client_for, make_account
@@ -373,3 +376,50 @@ def test_line_chart_plots_rates_over_time() -> None:
             and (t.text or "").startswith("w")]
     assert 3 <= len(axis) <= 11  # labels thinned so they do not overlap
     assert axis[-1].text == "w29"
+
+
+# ------------------------------------------------------------------ the page's fast path
+
+
+async def test_the_page_reads_the_same_results_as_the_api(app: FastAPI, sheet: Sheet,
+                                                          owner: Account) -> None:
+    async with client_for(app, owner.headers) as api:
+        await seed_page(api, sheet, "张伟", {"m3-add-001": Read("86")}, status="duplicate")
+        expected = (await api.get(f"/api/v1/worksheets/{sheet.worksheet_id}/results")).json()
+    async with app.state.session_factory() as s:
+        actor = Actor(teacher_id=owner.teacher_id, school_id=owner.school_id, is_admin=False)
+        state = await results_state(s, actor, sheet.worksheet_id)
+        page = await page_results(s, actor, state)
+    assert page.model_dump(mode="json") == expected
+
+
+async def test_a_kept_view_is_never_shown_after_the_results_changed(
+        app: FastAPI, browser: httpx.AsyncClient, sheet: Sheet, owner: Account) -> None:
+    path = f"/worksheets/{sheet.worksheet_id}/results"
+    li, zhao = sheet.students["李华"], sheet.students["赵敏"]
+
+    async def kinds(student_id: int) -> list[str]:
+        html = (await browser.get(path)).text
+        return re.findall(r'data-kind="(\w+)"', row_of(html, student_id))
+
+    assert await kinds(li) == ["wrong", "right", "wrong", "review"]
+    assert await kinds(li) == ["wrong", "right", "wrong", "review"]  # from the kept view
+    async with client_for(app, owner.headers) as api:
+        rid = sheet.responses[("李华", "m3-word-001")]
+        r = await api.post(f"/api/v1/review/responses/{rid}",
+                           json={"action": "set", "verdict": "correct", "score": 3})
+        assert r.status_code == 200, r.text
+        assert await kinds(li) == ["wrong", "right", "wrong", "right"]
+        assert "4/7" in row_of((await browser.get(path)).text, li)
+        r = await api.patch(f"/api/v1/classes/{sheet.class_id}/students/{li}",
+                            json={"name": "李华华"})
+        if r.status_code != 405:  # the roster edit endpoint, where it exists
+            assert r.status_code == 200, r.text
+            assert ">李华华</a>" in row_of((await browser.get(path)).text, li)
+    async with app.state.session_factory() as s:  # 赵敏's page turns out to be a duplicate
+        await s.execute(update(PageRow).where(PageRow.id == sheet.pages["赵敏"])
+                        .values(status="duplicate"))
+        await s.commit()
+    html = (await browser.get(path)).text
+    assert 'data-submitted="no"' in row_of(html, zhao)
+    assert "已交 2 人" in html

@@ -181,8 +181,10 @@ async def student_errorbook(token: str, request: Request, session: SessionDep,
         return opened
     log.info("student link error book", extra={"link": opened.hint})
     storage: LocalStorage = request.app.state.storage
+    # No answer key: the practice is redone and scanned back for grading, so the key stays
+    # with the teacher (errorbooks-key.pdf, or the book downloaded from the teacher's pages).
     data, name = await student_book_pdf(session, opened.actor, storage, opened.student_id,
-                                        settings.mastery, "end")
+                                        settings.mastery, "none")
     return Response(data, media_type="application/pdf", headers={
         **NO_REFERRER, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
         "Content-Disposition": f'inline; filename="{name}"'})

@@ -183,13 +183,16 @@ async def test_the_pdf_is_that_students_error_book(app: FastAPI, browser: httpx.
     assert "李华" in text
     for name in OTHERS:
         assert name not in text
-    # The very book the teacher downloads for 李华 (the same book, reused).
+    # The very book the teacher prints for 李华 without the key (the same book, reused); the
+    # practice key stays with the teacher.
     async with client_for(app, owner.headers) as api:
-        teachers = await api.get(f"/api/v1/students/{li}/errorbook.pdf")
+        teachers = await api.get(f"/api/v1/students/{li}/errorbook.pdf?answer_key=none")
+        with_key = await api.get(f"/api/v1/students/{li}/errorbook.pdf")
     assert teachers.status_code == 200
     assert _pdf_text(teachers.content) == text
+    assert _pdf_text(with_key.content) != text
     exports = await audit_rows(app, "errorbook.export")
-    assert [(e.target_type, e.target_id) for e in exports] == [("student", li)] * 2
+    assert [(e.target_type, e.target_id) for e in exports] == [("student", li)] * 3
 
 
 # ------------------------------------------------------------------ revoking, re-issuing

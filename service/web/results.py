@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from service.annotated import export_annotated
 from service.api.deps import SessionDep
@@ -41,9 +42,9 @@ def translator(request: Request) -> Translator:
     return pages.catalogue.translator(language_of(request))
 
 
-def _view_cache(request: Request) -> ViewCache:
-    """The app's results views (made on first use, kept in ``app.state``)."""
-    found: ViewCache | None = getattr(request.app.state, "results_views", None)
+def _view_cache(request: Request) -> ViewCache[Markup]:
+    """The app's rendered results bodies (made on first use, kept in ``app.state``)."""
+    found: ViewCache[Markup] | None = getattr(request.app.state, "results_views", None)
     if found is None:
         found = request.app.state.results_views = ViewCache()
     return found
@@ -70,12 +71,17 @@ async def worksheet_results(worksheet_id: int, request: Request, session: Sessio
     state = await results_state(session, user.actor, worksheet_id)
     cache = _view_cache(request)
     key = (state.worksheet.id, language_of(request))
-    view = cache.get(key, state.version)
-    if view is None:
-        results = await page_results(session, user.actor, state)
-        view = results_view(results, translator(request)("results.accuracy"))
-        cache.put(key, state.version, view)
-    return render(request, "results/worksheet.html", user=user, view=view, kinds=CELL_KINDS)
+    body = cache.get(key, state.version)
+    if body is None:
+        _ = translator(request)
+        view = results_view(await page_results(session, user.actor, state),
+                            _("results.accuracy"))
+        pages: Pages = request.app.state.pages
+        body = Markup(pages.env.get_template("results/worksheet_body.html").render(
+            _=_, view=view, kinds=CELL_KINDS))
+        cache.put(key, state.version, body)
+    return render(request, "results/worksheet.html", user=user, title=state.worksheet.title,
+                  body=body)
 
 
 @router.get("/worksheets/{worksheet_id}/results.csv")

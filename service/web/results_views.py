@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from markupsafe import Markup, escape
 
@@ -38,6 +39,8 @@ from service.web.charts import bar, percent
 
 __all__ = ["CELL_KINDS", "Cell", "QuestionView", "ResultsView", "StudentRow", "ViewCache",
            "cell_kind", "results_view"]
+
+T = TypeVar("T")
 
 # (kind, symbol) in the legend's order.
 CELL_KINDS: tuple[tuple[str, str], ...] = (
@@ -168,9 +171,9 @@ def results_view(results: ResultsOut, accuracy_label: str) -> ResultsView:
 
 
 @dataclass
-class ViewCache:
-    """The results views made last, by (worksheet, language), each with the version of the
-    data it was made from (:func:`service.results_pages.results_state`): a view is reused
+class ViewCache(Generic[T]):
+    """The results pages made last (the view and its rendered body), by (worksheet,
+    language), each with the version of the data it was made from (:func:`service.results_pages.results_state`): a view is reused
     only while that version is unchanged, so a review decision, a reassigned page or a
     renamed student shows at once. Building the table of 60 × 40 costs far more than
     reading the version (a few small queries), and a class's results are viewed much more
@@ -181,10 +184,9 @@ class ViewCache:
     """
 
     size: int = 32
-    _views: OrderedDict[Hashable, tuple[Hashable, ResultsView]] = field(
-        default_factory=OrderedDict)
+    _views: OrderedDict[Hashable, tuple[Hashable, T]] = field(default_factory=OrderedDict)
 
-    def get(self, key: Hashable, version: Hashable) -> ResultsView | None:
+    def get(self, key: Hashable, version: Hashable) -> T | None:
         """The view kept under ``key`` if it was made from ``version``."""
         found = self._views.get(key)
         if found is None or found[0] != version:
@@ -192,7 +194,7 @@ class ViewCache:
         self._views.move_to_end(key)
         return found[1]
 
-    def put(self, key: Hashable, version: Hashable, view: ResultsView) -> None:
+    def put(self, key: Hashable, version: Hashable, view: T) -> None:
         """Keep ``view`` (made from ``version``) under ``key``."""
         self._views[key] = (version, view)
         self._views.move_to_end(key)

@@ -226,3 +226,12 @@ async def test_another_teachers_class_is_not_found(app: FastAPI, sheet: Sheet,
     r = await browser.post(f"/errorbooks/classes/{sheet.class_id}/build", data={})
     assert r.status_code == 403
     assert getattr(app.state, "errorbook_builds", None) is None or not manager_of(app)._tasks
+
+
+async def test_the_page_reads_in_english_too(browser: httpx.AsyncClient, sheet: Sheet) -> None:
+    browser.cookies.set("lang", "en")
+    r = await browser.get("/errorbooks")
+    assert r.status_code == 200
+    assert '<html lang="en">' in r.text
+    assert "Build the class&#39;s error books" in section(r.text, sheet.class_id)
+    assert_translated(r)

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query, Request, Response
 from service.api.deps import ActorDep, SessionDep, SettingsDep
 from service.jobs.runner import ingest_limits
 from service.review.decisions import assign_page, decide
+from service.review.dismiss import dismiss_page, reopen_page
 from service.review.images import page_png
 from service.review.queue import review_queue
 from service.schemas.results import (
     AssignPage,
+    DismissPage,
     ReviewAction,
     ReviewDone,
     ReviewKind,
@@ -55,6 +57,22 @@ async def assign_page_student(page_id: int, body: AssignPage, session: SessionDe
                               actor: ActorDep, settings: SettingsDep) -> ReviewPage:
     """Name the student of a scanned page (must be on the worksheet's class roster)."""
     return await assign_page(session, actor, page_id, body, settings.mastery.schedule())
+
+
+@router.post("/review/pages/{page_id}/dismiss")
+async def dismiss_review_page(page_id: int, session: SessionDep, actor: ActorDep,
+                              body: DismissPage | None = None) -> ReviewPage:
+    """Take an unidentified, duplicate or student-less page out of the review queue. The
+    page is kept (status ``dismissed``, marked so in its job's problems), never deleted;
+    dismissing it again changes nothing. Undo with ``reopen``."""
+    return await dismiss_page(session, actor, page_id, body)
+
+
+@router.post("/review/pages/{page_id}/reopen")
+async def reopen_review_page(page_id: int, session: SessionDep, actor: ActorDep) -> ReviewPage:
+    """Put a dismissed page back in the review queue with the status it had (a page that is
+    not dismissed is left as it is)."""
+    return await reopen_page(session, actor, page_id)
 
 
 @router.get("/pages/{page_id}/image.png", response_class=Response,

@@ -126,7 +126,7 @@ class ReviewRepository:
              .join(WorksheetItemRow, and_(WorksheetItemRow.worksheet_id == ResponseRow.worksheet_id,
                                        WorksheetItemRow.question_id == ResponseRow.question_id))
              .where(GradeRow.is_current.is_(True), GradeRow.needs_review.is_(True),
-                    PageRow.status != "duplicate",
+                    PageRow.status.notin_(("duplicate", "dismissed")),
                     ResponseRow.worksheet_id.in_(visible_worksheets(self.actor))))
         if worksheet_id is not None:
             q = q.where(ResponseRow.worksheet_id == worksheet_id)

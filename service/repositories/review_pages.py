@@ -1,5 +1,7 @@
 """Reads the review pages need beyond the queue: one answer whether or not it still waits
-(to reopen a decision), and the blanks of an answer (to show what confirming would give).
+(to reopen a decision), and the blanks of an answer (to show what confirming would give);
+and what dismissing a page from the queue touches besides the page: its job's problem list
+and the audit trail it is undone from.
 
 Every lookup is scoped like the review API: an answer of a worksheet the actor may not see
 is not found.
@@ -14,7 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from service.actor import Actor
-from service.db import GradeRow, PageRow, QuestionRow, ResponseRow, WorksheetItemRow
+from service.db import (
+    AuditEventRow,
+    GradeRow,
+    JobRow,
+    PageRow,
+    QuestionRow,
+    ResponseRow,
+    ScanUploadRow,
+    WorksheetItemRow,
+)
 from service.errors import NotFound
 from service.repositories.visibility import visible_worksheets
 
@@ -75,3 +86,34 @@ class ReviewPagesRepository:
                 .scalar_subquery())
             .order_by(ResponseRow.blank))
         return list(rows.scalars())
+
+    async def mark_job_problem(self, upload: ScanUploadRow, page_index: int,
+                               dismissed: bool) -> None:
+        """Mark (or unmark) the page's entry in its job's problem list as dismissed, so the
+        job page shows it cleared (callers pass an upload already scoped)."""
+        if upload.job_id is None:
+            return
+        job = await self.session.get(JobRow, upload.job_id)
+        if job is None or not job.problems:
+            return
+        problems = []
+        for p in job.problems:
+            if isinstance(p, dict) and int(p.get("page_index", -1)) == page_index:
+                p = {k: v for k, v in p.items() if k != "dismissed"}
+                if dismissed:
+                    p["dismissed"] = True
+            problems.append(p)
+        job.problems = problems  # a new list: the JSON column sees the change
+        await self.session.flush()
+
+    async def status_before_dismissal(self, page_id: int) -> str | None:
+        """The page's status before its latest dismissal, from the audit trail (callers
+        pass a page already scoped); None if no dismissal was recorded."""
+        detail = (await self.session.execute(
+            select(AuditEventRow.detail)
+            .where(AuditEventRow.action == "review.dismiss_page",
+                   AuditEventRow.target_type == "page", AuditEventRow.target_id == page_id)
+            .order_by(AuditEventRow.id.desc()).limit(1)
+        )).scalar_one_or_none()
+        status = detail.get("previous_status") if isinstance(detail, dict) else None
+        return str(status) if status else None

@@ -162,6 +162,10 @@ class AssignPage(_In):
     replace: bool = False
 
 
+class DismissPage(_In):
+    note: str | None = Field(default=None, max_length=500)
+
+
 class ReviewPage(BaseModel):
     page_id: int
     worksheet_id: int | None
@@ -170,6 +174,8 @@ class ReviewPage(BaseModel):
     student: StudentRef | None
     student_source: str | None
     replaced_page_id: int | None = None
+    previous_status: str | None = Field(
+        default=None, description="dismiss / reopen: the page's status before the change")
 
 
 class GroupMemberOut(BaseModel):

@@ -11,10 +11,13 @@ Routes (all need a signed-in teacher; every POST checks the form's CSRF token):
 * ``GET /review/responses/{id}/crop.png``, ``GET /review/pages/{id}/image.png``: the
   answer crop and the scanned page, as the API serves them, under the browser session.
 * ``POST /review/pages/{id}/assign``: name a page's student, as the API's assign.
+* ``POST /review/pages/{id}/dismiss`` and ``.../reopen``: take an unidentified, duplicate
+  or student-less page out of the queue (kept, marked dismissed), and put it back (undo),
+  as the API's dismiss / reopen; back to the queue at the same place.
 * ``GET /review/worksheets/{w}/questions/{q}/groups`` and ``POST .../groups/grade``: the
   answer groups of one question, each graded right / half / wrong at once.
 
-``static/review.js`` adds the keys (Enter, 1/2/3, e, arrows, j/k, u, g) and submits the
+``static/review.js`` adds the keys (Enter, 1/2/3, e, arrows, j/k, u, g, d) and submits the
 forms with ``fetch``, swapping in the next item without a full page load; without it the
 same forms work as plain posts.
 """
@@ -31,6 +34,7 @@ from service.api.deps import SessionDep, SettingsDep
 from service.errors import Conflict, InvalidInput, MarkbookError
 from service.jobs.runner import ingest_limits
 from service.results import response_crop_png
+from service.review import dismiss
 from service.review.decisions import assign_page, decide, grade_group
 from service.review.images import page_png
 from service.schemas.results import AssignPage, GroupGrade, ReviewAction, ReviewKind
@@ -73,12 +77,15 @@ async def _queue_page(request: Request, session: AsyncSession, user: PageUser, n
                       status_code: int = 200, error: MarkbookError | None = None,
                       done: int | None = None, verdict: str | None = None,
                       assigned: int | None = None, typed: list[str] | None = None,
-                      replace_offer: bool = False, chosen: int | None = None) -> Response:
+                      replace_offer: bool = False, chosen: int | None = None,
+                      dismissed: int | None = None, reopened: int | None = None,
+                      gone: int | None = None) -> Response:
     view = await queue_view(session, user.actor, nav)
     return render(request, "review/queue.html", user=user, status_code=status_code, view=view,
                   error=error, error_key=_error_key(error) if error else None, done=done,
                   done_verdict=verdict, assigned=assigned, typed=typed or [],
-                  replace_offer=replace_offer, chosen=chosen)
+                  replace_offer=replace_offer, chosen=chosen, dismissed=dismissed,
+                  reopened=reopened, gone=gone)
 
 
 @router.get("/review")
@@ -90,10 +97,14 @@ async def review_page(
     done: Annotated[int | None, Query()] = None,
     v: Annotated[str | None, Query(max_length=24)] = None,
     assigned: Annotated[int | None, Query()] = None,
+    dismissed: Annotated[int | None, Query()] = None,
+    reopened: Annotated[int | None, Query()] = None,
+    gone: Annotated[int | None, Query()] = None,
 ) -> Response:
     """The review queue: the item at offset ``at`` (large), the next few, what is left."""
     return await _queue_page(request, session, user, Nav(worksheet_id, kind, at), done=done,
-                             verdict=v, assigned=assigned)
+                             verdict=v, assigned=assigned, dismissed=dismissed,
+                             reopened=reopened, gone=gone)
 
 
 @router.get("/review/responses/{response_id}")
@@ -189,6 +200,33 @@ async def assign_page_form(request: Request, page_id: int, session: SessionDep,
         return await _queue_page(request, session, user, nav, status_code=status, error=exc,
                                  replace_offer=isinstance(exc, Conflict), chosen=sid)
     return see_other(nav.url(assigned=page.page_id))
+
+
+@router.post("/review/pages/{page_id}/dismiss")
+async def dismiss_page_form(page_id: int, session: SessionDep, user: FormUser,
+                            worksheet_id: FormStr = "", kind: FormStr = "",
+                            at: FormStr = "") -> Response:
+    """Take the page out of the queue (as ``POST /api/v1/review/pages/{id}/dismiss``); the
+    queue then shows the next item at the same place, with an undo. A page no longer in
+    the queue as a page (assigned meanwhile, say) goes back to the queue saying so."""
+    nav = _nav(worksheet_id, kind, at)
+    try:
+        await dismiss.dismiss_page(session, user.actor, page_id)
+    except InvalidInput:
+        await session.rollback()
+        return see_other(nav.url(gone=page_id))
+    return see_other(nav.url(dismissed=page_id))
+
+
+@router.post("/review/pages/{page_id}/reopen")
+async def reopen_page_form(page_id: int, session: SessionDep, user: FormUser,
+                           worksheet_id: FormStr = "", kind: FormStr = "",
+                           at: FormStr = "") -> Response:
+    """Put a dismissed page back in the queue (as the API's reopen): it comes back at the
+    place it was dismissed from."""
+    nav = _nav(worksheet_id, kind, at)
+    await dismiss.reopen_page(session, user.actor, page_id)
+    return see_other(nav.url(reopened=page_id))
 
 
 @router.get("/review/worksheets/{worksheet_id}/questions/{question_id}/groups")

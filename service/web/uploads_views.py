@@ -104,6 +104,7 @@ class ProblemView:
     todo_key: str
     review_url: str | None
     detail: str
+    dismissed: bool = False  # cleared from review by a teacher (the page is kept)
 
 
 def problem_views(job: JobOut) -> list[ProblemView]:
@@ -117,10 +118,12 @@ def problem_views(job: JobOut) -> list[ProblemView]:
             url: str | None = "/review"
         else:
             url = f"/review?kind={kind}" if kind else None
+        dismissed = bool(p.get("dismissed"))
         out.append(ProblemView(page=int(p.get("page_index", 0)) + 1, status=status,
                                title_key=f"uploads.problem.{known}.title",
-                               todo_key=f"uploads.problem.{known}.todo", review_url=url,
-                               detail=str(p.get("problem", ""))))
+                               todo_key=f"uploads.problem.{known}.todo",
+                               review_url=None if dismissed else url,
+                               detail=str(p.get("problem", "")), dismissed=dismissed))
     return out
 
 

@@ -209,6 +209,13 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/review/pages/{page_id}/assign"): Case(
         lambda ids: Req("POST", f"/api/v1/review/pages/{ids.page_id}/assign",
                         json={"student_id": ids.student_id, "replace": True})),
+    # The owner's page is graded, not waiting as a page: dismissing it is refused after the
+    # access check; reopening a page that is not dismissed changes nothing.
+    ("POST", "/api/v1/review/pages/{page_id}/dismiss"): Case(
+        lambda ids: Req("POST", f"/api/v1/review/pages/{ids.page_id}/dismiss"),
+        owner_error="not_dismissable"),
+    ("POST", "/api/v1/review/pages/{page_id}/reopen"): Case(
+        lambda ids: Req("POST", f"/api/v1/review/pages/{ids.page_id}/reopen")),
     ("GET", "/api/v1/pages/{page_id}/image.png"): Case(
         lambda ids: Req("GET", f"/api/v1/pages/{ids.page_id}/image.png")),
     # Mastery, progress, recommendations and error books (through the student's class).
@@ -286,6 +293,14 @@ PAGES: dict[tuple[str, str], Page] = {
         lambda ids: Req("POST", f"/review/pages/{ids.page_id}/assign", data={
             "student_id": str(ids.student_id), "replace": "1"}), 303,
         "/login?next=/review/pages/0/assign", NOT_FOUND),
+    # Dismissing the owner's graded page (not in the queue as a page) goes back to the queue
+    # saying so; reopening a page that is not dismissed changes nothing.
+    ("POST", "/review/pages/{page_id}/dismiss"): Page(
+        lambda ids: Req("POST", f"/review/pages/{ids.page_id}/dismiss", data={}), 303,
+        "/login?next=/review/pages/0/dismiss", NOT_FOUND),
+    ("POST", "/review/pages/{page_id}/reopen"): Page(
+        lambda ids: Req("POST", f"/review/pages/{ids.page_id}/reopen", data={}), 303,
+        "/login?next=/review/pages/0/reopen", NOT_FOUND),
     ("GET", "/review/worksheets/{worksheet_id}/questions/{question_id}/groups"): Page(
         lambda ids: Req("GET", f"/review/worksheets/{ids.worksheet_id}/questions/"
                                f"{ids.question_id or 'q'}/groups"), 303,

@@ -282,6 +282,97 @@ async def test_assign_a_page_from_the_roster(
     assert 'data-testid="review-empty"' in r.text
 
 
+async def test_dismiss_a_page_and_undo_it_through_the_page(
+        client: httpx.AsyncClient, sheet: Sheet, owner: tuple[httpx.AsyncClient, str],
+        other: tuple[httpx.AsyncClient, str]) -> None:
+    browser, csrf = owner
+    again = await seed_page(client, sheet, "李华", {}, status="duplicate", label="again",
+                            problem="already scanned")
+    foreign = await seed_page(client, sheet, None, {}, status="unidentified", worksheet=False,
+                              label="foreign")
+    r = await browser.get("/review?kind=duplicate")
+    assert f'data-page-id="{again}"' in r.text
+    assert 'data-testid="review-dismiss"' in r.text
+    assert "<kbd>D</kbd>" in r.text
+    assert "移出复核" in r.text  # the button and the key legend
+    # Another teacher's browser, a form without its token: nothing changes.
+    other_browser, other_csrf = other
+    r = await other_browser.post(f"/review/pages/{again}/dismiss",
+                                 data={"csrf_token": other_csrf})
+    assert r.status_code == 404
+    r = await browser.post(f"/review/pages/{again}/dismiss", data={"kind": "duplicate"})
+    assert r.status_code == 403
+    queue = (await client.get("/api/v1/review")).json()
+    assert (queue["counts"]["duplicate"], queue["counts"]["unidentified"]) == (1, 1)
+
+    r = await browser.post(f"/review/pages/{again}/dismiss",
+                           data={"csrf_token": csrf, "kind": "duplicate"})
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == f"/review?kind=duplicate&dismissed={again}"
+    r = await browser.get(r.headers["location"])
+    assert 'data-testid="review-dismissed"' in r.text
+    assert f'action="/review/pages/{again}/reopen"' in r.text
+    assert 'data-testid="review-empty"' in r.text  # no duplicate left
+    queue = (await client.get("/api/v1/review")).json()
+    assert queue["counts"]["duplicate"] == 0
+    # Home counts what waits from the same queue.
+    home = await browser.get("/")
+    assert home.status_code == 200
+    # Undo: the page is back where it was.
+    r = await browser.post(f"/review/pages/{again}/reopen",
+                           data={"csrf_token": csrf, "kind": "duplicate"})
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/review?kind=duplicate&reopened={again}"
+    r = await browser.get(r.headers["location"])
+    assert 'data-testid="review-reopened"' in r.text
+    assert f'data-page-id="{again}"' in r.text
+    # A page that is not in the queue as a page (graded) goes back to the queue saying so.
+    r = await browser.post(f"/review/pages/{sheet.pages['王小明']}/dismiss",
+                           data={"csrf_token": csrf})
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/review?gone={sheet.pages['王小明']}"
+    r = await browser.get(r.headers["location"])
+    assert 'data-testid="review-gone"' in r.text
+    # The unidentified page too, with the whole queue's position kept.
+    r = await browser.post(f"/review/pages/{foreign}/dismiss",
+                           data={"csrf_token": csrf, "at": "3"})
+    assert r.headers["location"] == f"/review?at=3&dismissed={foreign}"
+    queue = (await client.get("/api/v1/review")).json()
+    assert (queue["counts"]["duplicate"], queue["counts"]["unidentified"]) == (1, 0)
+
+
+async def test_the_job_page_shows_a_dismissed_page(
+        client: httpx.AsyncClient, sheet: Sheet, owner: tuple[httpx.AsyncClient, str]) -> None:
+    from service.db import JobRow, ScanUploadRow
+
+    browser, csrf = owner
+    foreign = await seed_page(client, sheet, None, {}, status="unidentified", worksheet=False,
+                              label="foreign", problem="no readable page code")
+    index = len(sheet.pages) - 1
+    async with app_of(client).state.session_factory() as s:
+        upload = await s.get(ScanUploadRow, sheet.upload_id)
+        assert upload is not None
+        job = JobRow(school_id=upload.school_id, kind="scan", status="partially_done",
+                     pages_total=4, pages_done=4, problems=[
+                         {"page_index": index, "status": "unidentified",
+                          "problem": "no readable page code"}])
+        s.add(job)
+        await s.flush()
+        upload.job_id = job.id
+        job_id = job.id
+        await s.commit()
+    r = await browser.get(f"/jobs/{job_id}")
+    assert r.status_code == 200, r.text
+    assert 'data-testid="problem-review-link"' in r.text
+    assert 'data-testid="problem-dismissed"' not in r.text
+    r = await browser.post(f"/review/pages/{foreign}/dismiss", data={"csrf_token": csrf})
+    assert r.status_code == 303
+    r = await browser.get(f"/jobs/{job_id}")
+    assert 'data-testid="problem-dismissed"' in r.text
+    assert "已由老师移出复核" in r.text
+    assert 'data-testid="problem-review-link"' not in r.text
+
+
 async def test_page_image_through_the_page_route(
         client: httpx.AsyncClient, sheet: Sheet, owner: tuple[httpx.AsyncClient, str]) -> None:
     browser, _ = owner
@@ -361,7 +452,7 @@ def test_every_review_message_is_in_both_languages() -> None:
     used |= {f"review.error.{e}" for e in (
         "nothing_to_confirm", "missing_text", "wrong_blank_count", "invalid_verdict",
         "score_out_of_range", "bad_key", "no_student", "not_on_roster", "already_assigned",
-        "page_taken", "not_assignable", "no_worksheet", "no_such_group")}
+        "page_taken", "not_assignable", "no_worksheet", "no_such_group", "not_dismissable")}
     assert used - review == set()
     # Every placeholder is filled the same way in both languages.
     for key in review:

@@ -5,7 +5,8 @@
 // leaves it), arrows or j / k move between items, U reopens the last decision, G opens the
 // question's answer groups. On the groups page j / k (or the up / down arrows) move between
 // groups and 1 / 2 / 3 grade the focused group. On a page without a student, type a name
-// or 学号 to filter the roster, arrows pick, Enter assigns.
+// or 学号 to filter the roster, arrows pick, Enter assigns (Esc leaves the filter). On any
+// page item D clears the page from review (it is kept), and U then puts it back.
 //
 // Every form also works without this script (a plain post, then a redirect to the next
 // item). With it, a form is posted with fetch, the redirect is followed, and the new page's
@@ -185,6 +186,13 @@
         const form = t.form;
         if (form && form.querySelector("select").value) submit(form, null);
       }
+      else if (event.key === "Escape") {
+        // Leave the filter for the page's other keys (D); a click puts it back.
+        event.preventDefault();
+        t.blur();
+        const item = r.querySelector("[data-testid=review-item]");
+        if (item) item.focus();
+      }
       return;
     }
     if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement ||
@@ -209,7 +217,10 @@
     else if (k === "e" || k === "E" || k === "F2") editReading();
     else if (k === "ArrowRight" || k === "j") go(r.getAttribute("data-next"));
     else if (k === "ArrowLeft" || k === "k") go(r.getAttribute("data-prev"));
-    else if (k === "u" || k === "U") go(r.getAttribute("data-undo"));
+    else if (k === "d" || k === "D") handled = press("[data-testid=review-dismiss]");
+    else if (k === "u" || k === "U") {
+      if (!press("[data-testid=review-reopen]")) go(r.getAttribute("data-undo"));
+    }
     else if (k === "g" || k === "G") go(r.getAttribute("data-groups"));
     else handled = false;
     if (handled) event.preventDefault();

@@ -473,3 +473,62 @@ def test_assign_a_page_from_the_roster(teacher: Page, seeder: Seeder,
     results = seeder.get(f"/api/v1/worksheets/{sheet.worksheet_id}/results")
     submitted = [s["student"]["name"] for s in results["students"] if s["submitted"]]
     assert submitted == [target]
+
+
+def test_clear_pages_from_the_queue_with_the_keyboard(
+        teacher: Page, seeder: Seeder, screenshot: Callable[[Page, str], Any]) -> None:
+    """A page of no one on the roster, an unidentified page and a duplicate scan are
+    cleared with D (Esc first leaves the roster filter), one clearing is undone with U and
+    done again; the queue ends empty and the pages are kept."""
+    page = teacher
+    sheet = seeder.sheet(roster=4)
+    first = next(iter(sheet.students))
+    nameless = seeder.page(sheet, None, {}, status="unknown_student", label="nameless",
+                           page_index=2, problem="没有读到学生二维码")
+    foreign = seeder.page(sheet, None, {}, status="unidentified", worksheet=False,
+                          label="foreign", page_index=1, problem="没有读到作业二维码")
+    again = seeder.page(sheet, first, {}, status="duplicate", label="again", page_index=0,
+                        problem="该页已扫描过，保留先前的结果")
+    page.goto(f"/review?worksheet_id={sheet.worksheet_id}")
+    item = page.get_by_test_id("review-item")
+    keys = 0
+
+    def press(key: str) -> None:
+        nonlocal keys
+        keys += 1
+        page.keyboard.press(key)
+
+    expect(item).to_have_attribute("data-page-id", str(nameless))
+    expect(page.get_by_test_id("review-assign-filter")).to_be_focused()
+    expect(page.get_by_test_id("review-keys")).to_contain_text("移出复核")
+    press("Escape")
+    press("d")
+    expect(page.get_by_test_id("review-dismissed")).to_be_visible()
+    expect(item).to_have_attribute("data-page-id", str(foreign))
+    press("u")  # undo: the page is back where it was
+    expect(page.get_by_test_id("review-reopened")).to_be_visible()
+    expect(item).to_have_attribute("data-page-id", str(nameless))
+    press("Escape")
+    press("d")
+    expect(item).to_have_attribute("data-page-id", str(foreign))
+    expect(item).to_have_attribute("data-kind", "unidentified")
+    press("d")
+    expect(item).to_have_attribute("data-page-id", str(again))
+    expect(item).to_have_attribute("data-kind", "duplicate")
+    _images_loaded(page)
+    assert_translated(page)
+    screenshot(page, "review-dismiss-page")
+    press("d")
+    expect(page.get_by_test_id("review-empty")).to_be_visible()
+    expect(page.get_by_test_id("review-dismissed")).to_be_visible()
+    assert keys == 7
+    queue = seeder.get("/api/v1/review", worksheet_id=sheet.worksheet_id)
+    assert queue["total"] == 0
+    assert (queue["counts"]["unknown_student"], queue["counts"]["unidentified"],
+            queue["counts"]["duplicate"]) == (0, 0, 0)
+    for page_id in (nameless, foreign, again):  # kept, only marked
+        image = httpx.get(f"{seeder.server.url}/api/v1/pages/{page_id}/image.png",
+                          headers=seeder.headers, timeout=30)
+        assert image.status_code in (200, 404)  # the page row is there (404: no_image)
+        if image.status_code == 404:
+            assert image.json()["error"] == "no_image"

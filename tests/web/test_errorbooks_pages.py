@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 import service.errorbook_builds as builds_module
 from service.errorbook_builds import ErrorBookBuilds
-from tests.support.auth import Account, audit_rows
+from tests.support.auth import Account, audit_rows, client_for
 from tests.support.review import Sheet
 from tests.web.test_results_pages import account, assert_translated, settings, signed_in
 from tests.web.test_students_pages import graded_class
@@ -235,3 +235,22 @@ async def test_the_page_reads_in_english_too(browser: httpx.AsyncClient, sheet: 
     assert '<html lang="en">' in r.text
     assert "Build the class&#39;s error books" in section(r.text, sheet.class_id)
     assert_translated(r)
+
+
+async def test_a_class_with_nothing_to_practise_gets_books_but_no_key(
+        app: FastAPI, browser: httpx.AsyncClient, owner: Account) -> None:
+    async with client_for(app, owner.headers) as api:
+        r = await api.post("/api/v1/classes", json={"name": "一年级(1)班"})
+        cid = r.json()["id"]
+        r = await api.post(f"/api/v1/classes/{cid}/students",
+                           json=[{"student_no": "001", "name": "刘一"}])
+        assert r.status_code == 201, r.text
+    assert (await click_build(browser, cid)).status_code == 303
+    await manager_of(app).wait(cid)
+    mine = section((await browser.get("/errorbooks")).text, cid)
+    assert 'data-state="done"' in mine
+    assert 'data-testid="download-class-books"' in mine
+    assert 'data-testid="download-class-key"' not in mine
+    assert 'data-testid="no-key"' in mine
+    r = await browser.get(f"/errorbooks/classes/{cid}/errorbooks-key.pdf")
+    assert r.status_code == 303

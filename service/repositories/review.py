@@ -10,7 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    and_,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
@@ -62,6 +75,7 @@ class ReviewRepository:
     def __init__(self, session: AsyncSession, actor: Actor) -> None:
         self.session = session
         self.actor = actor
+        self._queries: dict[tuple[str, int | None], AnySelect] = {}
 
     async def target(self, response_id: int) -> ReviewTarget:
         """The answer a review decision is about, its rows locked for the update.
@@ -155,10 +169,39 @@ class ReviewRepository:
         return q.order_by(PageRow.upload_id, PageRow.page_index)
 
     def queue_query(self, kind: str, worksheet_id: int | None) -> AnySelect:
-        """The ordered query of one kind of review item (see ``service.review.queue``)."""
-        if kind == "response":
-            return self._pending_answers(worksheet_id)
-        return self._pages(kind, worksheet_id)
+        """The ordered query of one kind of review item (see ``service.review.queue``);
+        built once per repository (statements are immutable, so counting and fetching
+        share it)."""
+        key = (kind, worksheet_id)
+        query = self._queries.get(key)
+        if query is None:
+            query = (self._pending_answers(worksheet_id) if kind == "response"
+                     else self._pages(kind, worksheet_id))
+            self._queries[key] = query
+        return query
+
+    async def counts(self, kinds: tuple[str, ...], worksheet_id: int | None
+                     ) -> list[tuple[str, int | None, int]]:
+        """How many items of each kind wait, in one statement: ``(kind, worksheet id,
+        count)`` rows; answers are counted per worksheet (only worksheets with some),
+        pages in one row per kind with no worksheet."""
+        parts = []
+        for kind in kinds:
+            q = self.queue_query(kind, worksheet_id).order_by(None)
+            if kind == "response":
+                parts.append(q.with_only_columns(
+                    literal(kind, String).label("kind"), ResponseRow.worksheet_id,
+                    func.count().label("n"))
+                    .group_by(ResponseRow.worksheet_id))
+            else:
+                parts.append(q.with_only_columns(
+                    literal(kind, String).label("kind"), cast(null(), Integer),
+                    func.count().label("n")).select_from(PageRow))
+        if not parts:
+            return []
+        union = parts[0] if len(parts) == 1 else union_all(*parts)
+        rows = await self.session.execute(union)
+        return [(str(k), None if w is None else int(w), int(n)) for k, w, n in rows.all()]
 
     async def count(self, query: AnySelect) -> int:
         n = await self.session.scalar(

@@ -27,6 +27,7 @@ from service.db import (
     WorksheetItemRow,
 )
 from service.errors import NotFound
+from service.repositories.results import ItemInfo
 from service.repositories.visibility import visible_worksheets
 
 __all__ = ["ReviewPagesRepository"]
@@ -117,3 +118,22 @@ class ReviewPagesRepository:
         )).scalar_one_or_none()
         status = detail.get("previous_status") if isinstance(detail, dict) else None
         return str(status) if status else None
+
+    async def item(self, worksheet_id: int, external_id: str) -> ItemInfo | None:
+        """One question of a worksheet with its current key, as
+        :meth:`ResultsRepository.items` gives it (callers pass a worksheet from a row
+        already scoped); None if the question is not on it."""
+        row = (await self.session.execute(
+            select(WorksheetItemRow.position, QuestionRow.id, QuestionRow.external_id,
+                   QuestionRow.kind, QuestionRow.key_revision, QuestionRow.score,
+                   QuestionRow.document)
+            .join(QuestionRow, QuestionRow.id == WorksheetItemRow.question_id)
+            .where(WorksheetItemRow.worksheet_id == worksheet_id,
+                   QuestionRow.external_id == external_id)
+            .order_by(WorksheetItemRow.position).limit(1)
+        )).first()
+        if row is None:
+            return None
+        position, qid, ext, kind, revision, score, doc = row
+        return ItemInfo(position, qid, ext, str(doc.get("kind", kind)), revision,
+                        float(doc.get("score", score)), doc)

@@ -139,7 +139,8 @@ def _grade_detail(g: GradeRow | None) -> dict[str, Any] | None:
 
 
 async def proposed_grade(session: AsyncSession, actor: Actor, response_id: int,
-                         items: list[ItemInfo] | None = None) -> tuple[str, float] | None:
+                         items: list[ItemInfo] | None = None,
+                         blanks: list[ResponseRow] | None = None) -> tuple[str, float] | None:
     """What ``confirm`` would decide for an answer now: the verdict and score of its stored
     reading graded as the teacher's (nothing is written; the review page shows it beside
     the Enter key).
@@ -149,12 +150,15 @@ async def proposed_grade(session: AsyncSession, actor: Actor, response_id: int,
         actor: the teacher.
         response_id: the answer's first-blank response, from a row already scoped.
         items: the worksheet's items if the caller has them (saves a query).
+        blanks: every blank's response of the answer, in blank order, if the caller has
+            them (saves a query).
 
     Returns:
         ``(verdict, score)``, or None when there is nothing to confirm or the grader still
         cannot decide.
     """
-    blanks = await ReviewPagesRepository(session, actor).blanks(response_id)
+    if blanks is None:
+        blanks = await ReviewPagesRepository(session, actor).blanks(response_id)
     if not blanks:
         return None
     response = _reading_of(blanks)

@@ -8,6 +8,7 @@ question position and response id), ``unknown_student`` (worksheet pages with no
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,10 +18,21 @@ from service.db import GradeRow, PageRow, ResponseRow, StudentRow
 from service.repositories.results import ItemInfo, ResultsRepository
 from service.repositories.review import ReviewRepository
 from service.repositories.review_pages import ReviewPagesRepository
+from service.repositories.worksheets import WorksheetRepository
 from service.results import crop_url, student_ref
 from service.schemas.results import ReadingOut, ReviewItemOut, ReviewKind, ReviewQueueOut
+from service.worksheets import WorksheetReviewCount, review_counts
 
-__all__ = ["KINDS", "page_image_url", "review_answer", "review_queue", "worksheet_items"]
+__all__ = [
+    "KINDS",
+    "QueuePage",
+    "page_image_url",
+    "review_answer",
+    "review_queue",
+    "review_queue_page",
+    "worksheet_item",
+    "worksheet_items",
+]
 
 KINDS: tuple[ReviewKind, ...] = ("response", "unknown_student", "unidentified", "duplicate")
 
@@ -65,17 +77,52 @@ def _answer_item(resp: ResponseRow, grade: GradeRow, page: PageRow, position: in
                            f"{external_id}/groups"})
 
 
-async def _format(repo: ReviewRepository, kind: ReviewKind, rows: list[Any]
-                  ) -> list[ReviewItemOut]:
+async def _format(repo: ReviewRepository, kind: ReviewKind, rows: list[Any],
+                  blanks: dict[int, list[ResponseRow]] | None = None) -> list[ReviewItemOut]:
     if kind != "response":
         pages = [r[0] for r in rows]
         students = await repo.students({p.student_id for p in pages if p.student_id})
         return [_page_item(kind, p, students) for p in pages]
     siblings = await repo.siblings([r[0] for r in rows])
+    if blanks is not None:  # every blank's response of each answer, by its first response
+        blanks.update({r[0].id: siblings.get((r[0].page_id, r[0].question_id), [r[0]])
+                       for r in rows})
     students = await repo.students({r[2].student_id for r in rows if r[2].student_id})
     return [_answer_item(resp, grade, page, position, ext,
                          siblings.get((resp.page_id, resp.question_id), []), students)
             for resp, grade, page, position, ext in rows]
+
+
+async def _queue(session: AsyncSession, actor: Actor, *, worksheet_id: int | None,
+                 kind: ReviewKind | None, limit: int, offset: int,
+                 blanks: dict[int, list[ResponseRow]] | None = None
+                 ) -> tuple[ReviewQueueOut, dict[int, int]]:
+    if worksheet_id is not None:
+        await ResultsRepository(session, actor).worksheet(worksheet_id)
+    repo = ReviewRepository(session, actor)
+    kinds = (kind,) if kind else KINDS
+    # Every count in one statement (answers per worksheet, pages per kind).
+    counts: dict[ReviewKind, int] = dict.fromkeys(kinds, 0)
+    by_worksheet: dict[int, int] = {}
+    for k, wid, n in await repo.counts(kinds, worksheet_id):
+        counts[k] += n  # type: ignore[index]
+        if wid is not None:
+            by_worksheet[wid] = n
+    items: list[ReviewItemOut] = []
+    skip = offset
+    for k in kinds:
+        if len(items) >= limit:
+            break
+        if skip >= counts[k]:
+            skip -= counts[k]
+            continue
+        rows = await repo.fetch(repo.queue_query(k, worksheet_id), skip, limit - len(items))
+        skip = 0
+        items += await _format(repo, k, rows, blanks)
+    total = sum(counts.values())
+    end = offset + len(items)
+    return ReviewQueueOut(items=items, total=total, counts=dict(counts), limit=limit,
+                          offset=offset, next_offset=end if end < total else None), by_worksheet
 
 
 async def review_queue(session: AsyncSession, actor: Actor, *, worksheet_id: int | None,
@@ -97,27 +144,47 @@ async def review_queue(session: AsyncSession, actor: Actor, *, worksheet_id: int
     Raises:
         NotFound: an unknown or invisible worksheet.
     """
-    if worksheet_id is not None:
-        await ResultsRepository(session, actor).worksheet(worksheet_id)
-    repo = ReviewRepository(session, actor)
-    kinds = (kind,) if kind else KINDS
-    queries = {k: repo.queue_query(k, worksheet_id) for k in kinds}
-    counts = {k: await repo.count(q) for k, q in queries.items()}
-    items: list[ReviewItemOut] = []
-    skip = offset
-    for k in kinds:
-        if len(items) >= limit:
-            break
-        if skip >= counts[k]:
-            skip -= counts[k]
-            continue
-        rows = await repo.fetch(queries[k], skip, limit - len(items))
-        skip = 0
-        items += await _format(repo, k, rows)
-    total = sum(counts.values())
-    end = offset + len(items)
-    return ReviewQueueOut(items=items, total=total, counts=dict(counts), limit=limit,
-                          offset=offset, next_offset=end if end < total else None)
+    queue, _ = await _queue(session, actor, worksheet_id=worksheet_id, kind=kind, limit=limit,
+                            offset=offset)
+    return queue
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """What the review page shows of the queue.
+
+    Attributes:
+        queue: as :func:`review_queue` returns it.
+        worksheets: the actor's worksheets with answers waiting, newest first (as
+            :func:`service.worksheets.review_counts`).
+        blanks: every blank's response of each listed answer, by its ``response_id`` (so
+            what confirming would give is worked out without reading them again).
+    """
+
+    queue: ReviewQueueOut
+    worksheets: list[WorksheetReviewCount]
+    blanks: dict[int, list[ResponseRow]]
+
+
+async def review_queue_page(session: AsyncSession, actor: Actor, *, worksheet_id: int | None,
+                            kind: ReviewKind | None, limit: int, offset: int) -> QueuePage:
+    """:func:`review_queue` with what the review page needs besides; on the whole queue the
+    per-worksheet counts come from the queue's own count statement.
+
+    Raises:
+        NotFound: an unknown or invisible worksheet.
+    """
+    blanks: dict[int, list[ResponseRow]] = {}
+    queue, by_worksheet = await _queue(session, actor, worksheet_id=worksheet_id, kind=kind,
+                                       limit=limit, offset=offset, blanks=blanks)
+    if worksheet_id is not None or kind not in (None, "response"):
+        return QueuePage(queue, await review_counts(session, actor), blanks)
+    worksheets = []
+    if by_worksheet:
+        summaries = await WorksheetRepository(session, actor).summaries(limit=100)
+        worksheets = [WorksheetReviewCount(r.id, r.title, r.class_name, by_worksheet[r.id])
+                      for r in summaries if r.id in by_worksheet]
+    return QueuePage(queue, worksheets, blanks)
 
 
 async def review_answer(session: AsyncSession, actor: Actor, response_id: int) -> ReviewItemOut:
@@ -129,6 +196,18 @@ async def review_answer(session: AsyncSession, actor: Actor, response_id: int) -
     """
     row = await ReviewPagesRepository(session, actor).answer_row(response_id)
     return (await _format(ReviewRepository(session, actor), "response", [row]))[0]
+
+
+async def worksheet_item(session: AsyncSession, actor: Actor, worksheet_id: int,
+                         question_id: str) -> ItemInfo | None:
+    """One question of a worksheet an answer of the queue is on, with its current key (the
+    review page shows the stem and the key beside the answer); None if not on it.
+
+    Args:
+        worksheet_id: from an item already scoped to the actor.
+        question_id: the question's bank id.
+    """
+    return await ReviewPagesRepository(session, actor).item(worksheet_id, question_id)
 
 
 async def worksheet_items(session: AsyncSession, actor: Actor, worksheet_id: int

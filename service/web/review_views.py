@@ -21,13 +21,19 @@ from errorbook.printing.key_text import key_answer_text
 from grading.questions import Question
 from service.actor import Actor
 from service.classes import get_class
+from service.db import ResponseRow
 from service.errors import NotFound
-from service.repositories.results import ItemInfo
 from service.review.decisions import list_groups, proposed_grade
-from service.review.queue import KINDS, review_answer, review_queue, worksheet_items
+from service.review.queue import (
+    KINDS,
+    review_answer,
+    review_queue_page,
+    worksheet_item,
+    worksheet_items,
+)
 from service.schemas.common import StudentOut
 from service.schemas.results import GroupsOut, ReviewItemOut, ReviewKind
-from service.worksheets import WorksheetReviewCount, get_worksheet, review_counts
+from service.worksheets import WorksheetReviewCount, get_worksheet
 
 __all__ = ["UPCOMING", "AnswerDetail", "GroupsView", "Nav", "PageDetail", "QueueView",
            "answer_view", "crop_page_url", "groups_view", "page_image_page_url", "queue_view",
@@ -175,12 +181,12 @@ def _alternatives(item: ReviewItemOut) -> list[tuple[str, float | None]]:
     return out
 
 
-async def _answer_detail(session: AsyncSession, actor: Actor, item: ReviewItemOut
-                         ) -> AnswerDetail:
+async def _answer_detail(session: AsyncSession, actor: Actor, item: ReviewItemOut,
+                         rows: list[ResponseRow] | None = None) -> AnswerDetail:
     assert item.response_id is not None
     assert item.worksheet_id is not None
-    items: list[ItemInfo] = await worksheet_items(session, actor, item.worksheet_id)
-    info = next((i for i in items if i.external_id == item.question_id), None)
+    assert item.question_id is not None
+    info = await worksheet_item(session, actor, item.worksheet_id, item.question_id)
     stem, key, kind, options = "", "", "", []
     if info is not None:
         kind = info.kind
@@ -191,7 +197,8 @@ async def _answer_detail(session: AsyncSession, actor: Actor, item: ReviewItemOu
             options = [(o.label, o.text) for o in getattr(question, "options", [])]
         except ValidationError:  # an old document that no longer validates: show its stem
             stem = str(info.document.get("stem", ""))
-    proposed = await proposed_grade(session, actor, item.response_id, items)
+    proposed = await proposed_grade(session, actor, item.response_id,
+                                    [info] if info is not None else [], rows)
     reading = item.reading
     blanks = [b or "" for b in reading.blanks] if reading else [""]
     return AnswerDetail(stem=stem, options=options, key=key, kind=kind, proposed=proposed,
@@ -214,19 +221,20 @@ async def queue_view(session: AsyncSession, actor: Actor, nav: Nav) -> QueueView
     Raises:
         NotFound: a worksheet filter naming an unknown or invisible worksheet.
     """
-    queue = await review_queue(session, actor, worksheet_id=nav.worksheet_id, kind=nav.kind,
-                               limit=UPCOMING + 1, offset=nav.at)
-    if not queue.items and queue.total and nav.at >= queue.total:
+    found = await review_queue_page(session, actor, worksheet_id=nav.worksheet_id,
+                                    kind=nav.kind, limit=UPCOMING + 1, offset=nav.at)
+    if not found.queue.items and found.queue.total and nav.at >= found.queue.total:
         # Past the end (the last items were just decided): show the last one left.
-        nav = Nav(nav.worksheet_id, nav.kind, queue.total - 1)
-        queue = await review_queue(session, actor, worksheet_id=nav.worksheet_id,
-                                   kind=nav.kind, limit=UPCOMING + 1, offset=nav.at)
-    worksheets = await review_counts(session, actor)
+        nav = Nav(nav.worksheet_id, nav.kind, found.queue.total - 1)
+        found = await review_queue_page(session, actor, worksheet_id=nav.worksheet_id,
+                                        kind=nav.kind, limit=UPCOMING + 1, offset=nav.at)
+    queue, worksheets = found.queue, found.worksheets
     titles = {w.worksheet_id: (w.title, w.class_name) for w in worksheets}
     item = queue.items[0] if queue.items else None
     answer = page = None
     if item is not None and item.kind == "response":
-        answer = await _answer_detail(session, actor, item)
+        answer = await _answer_detail(session, actor, item,
+                                      found.blanks.get(item.response_id or 0))
     elif item is not None:
         page = await _page_detail(session, actor, item)
     upcoming = [(nav.at + i, it) for i, it in enumerate(queue.items[1:], start=1)]

@@ -418,10 +418,11 @@ def test_every_language_has_every_message_the_pages_use() -> None:
     keys = {lang: set(messages) for lang, messages in catalogue.languages.items()}
     assert keys["zh-CN"] == keys["en"]
     used = set()
-    for template in TEMPLATE_DIR.glob("*.html"):
+    for template in TEMPLATE_DIR.glob("**/*.html"):  # every area's templates
         # Literal keys; a prefix such as "job.status." ~ status is expanded below.
-        used |= {k for k in re.findall(r'_\("([a-z_.\-]+)"', template.read_text("utf-8"))
-                 if not k.endswith(".")}
+        used |= {k for k in re.findall(r'_\(["\']([a-z0-9_.\-]+)["\']',
+                                       template.read_text("utf-8"))
+                 if not k.endswith((".", "_"))}
     pages = (TEMPLATE_DIR.parent / "pages.py").read_text("utf-8")
     used |= set(re.findall(r'"(login\.error\.[a-z_]+)"', pages))
     used |= {f"lang.{tag}" for tag in LANGUAGES}

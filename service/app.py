@@ -152,6 +152,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             app.state.ready = False
+            builds = getattr(app.state, "errorbook_builds", None)  # started by the pages
+            if builds is not None:
+                await builds.close()
             if app.state.runner is not None:
                 await app.state.runner.stop()
             if webhooks is not None:

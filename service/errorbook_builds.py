@@ -263,6 +263,16 @@ class ErrorBookBuilds:
         if task is not None:
             await asyncio.wait({task})
 
+    async def close(self) -> None:
+        """Stop the builds under way (the server is shutting down): their database work is
+        rolled back, and after the restart their classes show the build as interrupted,
+        with a retry."""
+        running = [task for task in self._tasks.values() if not task.done()]
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running)
+
     def _finish(self, class_id: int, state: str, *, message: str = "",
                 pages: int | None = None, has_key: bool = False) -> None:
         old = self._read(class_id)

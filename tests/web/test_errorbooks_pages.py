@@ -254,3 +254,21 @@ async def test_a_class_with_nothing_to_practise_gets_books_but_no_key(
     assert 'data-testid="no-key"' in mine
     r = await browser.get(f"/errorbooks/classes/{cid}/errorbooks-key.pdf")
     assert r.status_code == 303
+
+
+async def test_shutting_down_stops_a_build_and_it_shows_as_stopped(
+        app: FastAPI, browser: httpx.AsyncClient, sheet: Sheet, gate: asyncio.Event) -> None:
+    cid = sheet.class_id
+    assert (await click_build(browser, cid)).status_code == 303
+    manager = manager_of(app)
+    task = manager._tasks[cid]
+    assert not task.done()
+    await manager.close()  # what the app's shutdown does
+    assert task.cancelled()
+    assert not manager.pdf_path(cid).exists()
+    # The next server (a new boot) sees it as stopped, with a retry.
+    after = ErrorBookBuilds(manager.root, manager.session_factory, manager.storage,
+                            manager.settings)
+    status = after.status(cid)
+    assert status.state == "failed"
+    assert "server stopped" in status.message

@@ -8,6 +8,7 @@ override also writes an audit event.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 from sqlalchemy import (
@@ -64,6 +65,76 @@ class ReviewTarget:
     item: ItemInfo
 
 
+def _pending_answers(actor: Actor, worksheet_id: int | None) -> AnySelect:
+    q: AnySelect = (
+        select(ResponseRow, GradeRow, PageRow, WorksheetItemRow.position,
+               QuestionRow.external_id)
+        .join(GradeRow, GradeRow.response_id == ResponseRow.id)
+        .join(PageRow, PageRow.id == ResponseRow.page_id)
+        .join(QuestionRow, QuestionRow.id == ResponseRow.question_id)
+        .join(WorksheetItemRow, and_(WorksheetItemRow.worksheet_id == ResponseRow.worksheet_id,
+                                     WorksheetItemRow.question_id == ResponseRow.question_id))
+        .where(GradeRow.is_current.is_(True), GradeRow.needs_review.is_(True),
+               PageRow.status.notin_(("duplicate", "dismissed")),
+               ResponseRow.worksheet_id.in_(visible_worksheets(actor))))
+    if worksheet_id is not None:
+        q = q.where(ResponseRow.worksheet_id == worksheet_id)
+    return q.order_by(ResponseRow.worksheet_id, WorksheetItemRow.position, ResponseRow.id)
+
+
+def _pages(actor: Actor, kind: str, worksheet_id: int | None) -> AnySelect:
+    q = select(PageRow)
+    if kind == "unknown_student":
+        # A misaligned page with no student code also waits for a name.
+        q = q.where(PageRow.student_id.is_(None),
+                    PageRow.status.in_(("unknown_student", "misaligned")),
+                    PageRow.worksheet_id.in_(visible_worksheets(actor)))
+    elif kind == "duplicate":
+        q = q.where(PageRow.status == "duplicate",
+                    PageRow.worksheet_id.in_(visible_worksheets(actor)))
+    else:  # unidentified: no worksheet to scope by, so the uploader's own uploads
+        q = q.where(PageRow.status == "unidentified",
+                    PageRow.upload_id.in_(visible_uploads(actor)))
+        if worksheet_id is not None:
+            related = select(PageRow.upload_id).where(PageRow.worksheet_id == worksheet_id)
+            hinted = select(ScanUploadRow.id).where(ScanUploadRow.worksheet_hint_id == worksheet_id)
+            q = q.where(or_(PageRow.upload_id.in_(related), PageRow.upload_id.in_(hinted)))
+        return q.order_by(PageRow.upload_id, PageRow.page_index)
+    if worksheet_id is not None:
+        q = q.where(PageRow.worksheet_id == worksheet_id)
+    return q.order_by(PageRow.upload_id, PageRow.page_index)
+
+
+# The queue's statements depend only on the actor (a frozen value: its ids and role), the
+# kind and the worksheet filter, and building them costs more than running the small ones:
+# they are built once and reused (statements only; no data is kept).
+@lru_cache(maxsize=512)
+def _queue_query(actor: Actor, kind: str, worksheet_id: int | None) -> AnySelect:
+    if kind == "response":
+        return _pending_answers(actor, worksheet_id)
+    return _pages(actor, kind, worksheet_id)
+
+
+@lru_cache(maxsize=512)
+def _counts_query(actor: Actor, kinds: tuple[str, ...], worksheet_id: int | None,
+                  answers_of_all: bool) -> AnySelect:
+    parts = []
+    if answers_of_all or "response" in kinds:
+        q = _queue_query(actor, "response", None if answers_of_all else worksheet_id)
+        parts.append(q.order_by(None).with_only_columns(
+            literal("response", String).label("kind"), ResponseRow.worksheet_id,
+            func.count().label("n")).group_by(ResponseRow.worksheet_id))
+    for kind in kinds:
+        if kind != "response":
+            q = _queue_query(actor, kind, worksheet_id).order_by(None)
+            parts.append(q.with_only_columns(
+                literal(kind, String).label("kind"), cast(null(), Integer),
+                func.count().label("n")).select_from(PageRow))
+    if len(parts) == 1:
+        return parts[0]
+    return union_all(*parts)  # type: ignore[return-value]
+
+
 class ReviewRepository:
     """Review reads and writes for one actor.
 
@@ -75,7 +146,6 @@ class ReviewRepository:
     def __init__(self, session: AsyncSession, actor: Actor) -> None:
         self.session = session
         self.actor = actor
-        self._queries: dict[tuple[str, int | None], AnySelect] = {}
 
     async def target(self, response_id: int) -> ReviewTarget:
         """The answer a review decision is about, its rows locked for the update.
@@ -131,76 +201,26 @@ class ReviewRepository:
 
     # ------------------------------------------------------------------ the queue
 
-    def _pending_answers(self, worksheet_id: int | None) -> AnySelect:
-        q: AnySelect = (select(ResponseRow, GradeRow, PageRow, WorksheetItemRow.position,
-                    QuestionRow.external_id)
-             .join(GradeRow, GradeRow.response_id == ResponseRow.id)
-             .join(PageRow, PageRow.id == ResponseRow.page_id)
-             .join(QuestionRow, QuestionRow.id == ResponseRow.question_id)
-             .join(WorksheetItemRow, and_(WorksheetItemRow.worksheet_id == ResponseRow.worksheet_id,
-                                       WorksheetItemRow.question_id == ResponseRow.question_id))
-             .where(GradeRow.is_current.is_(True), GradeRow.needs_review.is_(True),
-                    PageRow.status.notin_(("duplicate", "dismissed")),
-                    ResponseRow.worksheet_id.in_(visible_worksheets(self.actor))))
-        if worksheet_id is not None:
-            q = q.where(ResponseRow.worksheet_id == worksheet_id)
-        return q.order_by(ResponseRow.worksheet_id, WorksheetItemRow.position, ResponseRow.id)
-
-    def _pages(self, kind: str, worksheet_id: int | None) -> AnySelect:
-        q = select(PageRow)
-        if kind == "unknown_student":
-            # A misaligned page with no student code also waits for a name.
-            q = q.where(PageRow.student_id.is_(None),
-                        PageRow.status.in_(("unknown_student", "misaligned")),
-                        PageRow.worksheet_id.in_(visible_worksheets(self.actor)))
-        elif kind == "duplicate":
-            q = q.where(PageRow.status == "duplicate",
-                        PageRow.worksheet_id.in_(visible_worksheets(self.actor)))
-        else:  # unidentified: no worksheet to scope by, so the uploader's own uploads
-            q = q.where(PageRow.status == "unidentified",
-                        PageRow.upload_id.in_(visible_uploads(self.actor)))
-            if worksheet_id is not None:
-                related = select(PageRow.upload_id).where(PageRow.worksheet_id == worksheet_id)
-                hinted = select(ScanUploadRow.id).where(ScanUploadRow.worksheet_hint_id == worksheet_id)
-                q = q.where(or_(PageRow.upload_id.in_(related), PageRow.upload_id.in_(hinted)))
-            return q.order_by(PageRow.upload_id, PageRow.page_index)
-        if worksheet_id is not None:
-            q = q.where(PageRow.worksheet_id == worksheet_id)
-        return q.order_by(PageRow.upload_id, PageRow.page_index)
-
     def queue_query(self, kind: str, worksheet_id: int | None) -> AnySelect:
-        """The ordered query of one kind of review item (see ``service.review.queue``);
-        built once per repository (statements are immutable, so counting and fetching
-        share it)."""
-        key = (kind, worksheet_id)
-        query = self._queries.get(key)
-        if query is None:
-            query = (self._pending_answers(worksheet_id) if kind == "response"
-                     else self._pages(kind, worksheet_id))
-            self._queries[key] = query
-        return query
+        """The ordered query of one kind of review item (see ``service.review.queue``)."""
+        return _queue_query(self.actor, kind, worksheet_id)
 
-    async def counts(self, kinds: tuple[str, ...], worksheet_id: int | None
-                     ) -> list[tuple[str, int | None, int]]:
+    async def counts(self, kinds: tuple[str, ...], worksheet_id: int | None, *,
+                     answers_of_all: bool = False) -> list[tuple[str, int | None, int]]:
         """How many items of each kind wait, in one statement: ``(kind, worksheet id,
         count)`` rows; answers are counted per worksheet (only worksheets with some),
-        pages in one row per kind with no worksheet."""
-        parts = []
-        for kind in kinds:
-            q = self.queue_query(kind, worksheet_id).order_by(None)
-            if kind == "response":
-                parts.append(q.with_only_columns(
-                    literal(kind, String).label("kind"), ResponseRow.worksheet_id,
-                    func.count().label("n"))
-                    .group_by(ResponseRow.worksheet_id))
-            else:
-                parts.append(q.with_only_columns(
-                    literal(kind, String).label("kind"), cast(null(), Integer),
-                    func.count().label("n")).select_from(PageRow))
-        if not parts:
+        pages in one row per kind with no worksheet.
+
+        Args:
+            kinds: the kinds to count.
+            worksheet_id: only this worksheet's items.
+            answers_of_all: count answers of every worksheet, whatever ``kinds`` and
+                ``worksheet_id`` say (the filtered count is then the worksheet's row).
+        """
+        if not kinds:
             return []
-        union = parts[0] if len(parts) == 1 else union_all(*parts)
-        rows = await self.session.execute(union)
+        rows = await self.session.execute(
+            _counts_query(self.actor, kinds, worksheet_id, answers_of_all))
         return [(str(k), None if w is None else int(w), int(n)) for k, w, n in rows.all()]
 
     async def count(self, query: AnySelect) -> int:

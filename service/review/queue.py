@@ -21,7 +21,7 @@ from service.repositories.review_pages import ReviewPagesRepository
 from service.repositories.worksheets import WorksheetRepository
 from service.results import crop_url, student_ref
 from service.schemas.results import ReadingOut, ReviewItemOut, ReviewKind, ReviewQueueOut
-from service.worksheets import WorksheetReviewCount, review_counts
+from service.worksheets import WorksheetReviewCount
 
 __all__ = [
     "KINDS",
@@ -95,19 +95,24 @@ async def _format(repo: ReviewRepository, kind: ReviewKind, rows: list[Any],
 
 async def _queue(session: AsyncSession, actor: Actor, *, worksheet_id: int | None,
                  kind: ReviewKind | None, limit: int, offset: int,
-                 blanks: dict[int, list[ResponseRow]] | None = None
-                 ) -> tuple[ReviewQueueOut, dict[int, int]]:
+                 blanks: dict[int, list[ResponseRow]] | None = None,
+                 answers_of_all: bool = False) -> tuple[ReviewQueueOut, dict[int, int]]:
     if worksheet_id is not None:
         await ResultsRepository(session, actor).worksheet(worksheet_id)
     repo = ReviewRepository(session, actor)
     kinds = (kind,) if kind else KINDS
-    # Every count in one statement (answers per worksheet, pages per kind).
+    # Every count in one statement: answers per worksheet (of every worksheet when the
+    # caller lists them all), pages per kind.
     counts: dict[ReviewKind, int] = dict.fromkeys(kinds, 0)
     by_worksheet: dict[int, int] = {}
-    for k, wid, n in await repo.counts(kinds, worksheet_id):
-        counts[k] += n  # type: ignore[index]
+    for k, wid, n in await repo.counts(kinds, worksheet_id, answers_of_all=answers_of_all):
         if wid is not None:
             by_worksheet[wid] = n
+        elif k in counts:
+            counts[k] += n
+    if "response" in counts:
+        counts["response"] = (sum(by_worksheet.values()) if worksheet_id is None
+                              else by_worksheet.get(worksheet_id, 0))
     items: list[ReviewItemOut] = []
     skip = offset
     for k in kinds:
@@ -168,17 +173,16 @@ class QueuePage:
 
 async def review_queue_page(session: AsyncSession, actor: Actor, *, worksheet_id: int | None,
                             kind: ReviewKind | None, limit: int, offset: int) -> QueuePage:
-    """:func:`review_queue` with what the review page needs besides; on the whole queue the
-    per-worksheet counts come from the queue's own count statement.
+    """:func:`review_queue` with what the review page needs besides; the per-worksheet
+    counts come from the queue's own count statement.
 
     Raises:
         NotFound: an unknown or invisible worksheet.
     """
     blanks: dict[int, list[ResponseRow]] = {}
     queue, by_worksheet = await _queue(session, actor, worksheet_id=worksheet_id, kind=kind,
-                                       limit=limit, offset=offset, blanks=blanks)
-    if worksheet_id is not None or kind not in (None, "response"):
-        return QueuePage(queue, await review_counts(session, actor), blanks)
+                                       limit=limit, offset=offset, blanks=blanks,
+                                       answers_of_all=True)
     worksheets = []
     if by_worksheet:
         summaries = await WorksheetRepository(session, actor).summaries(limit=100)

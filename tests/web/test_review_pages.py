@@ -373,6 +373,27 @@ async def test_the_job_page_shows_a_dismissed_page(
     assert 'data-testid="problem-review-link"' not in r.text
 
 
+async def test_the_worksheet_list_counts_answers_whatever_the_filter(
+        client: httpx.AsyncClient, sheet: Sheet, owner: tuple[httpx.AsyncClient, str]) -> None:
+    browser, _ = owner
+    await seed_page(client, sheet, "李华", {}, status="duplicate", label="again")
+    option = re.compile(rf'<option value="{sheet.worksheet_id}"( selected)?>口算与应用题 · '
+                        r'三年级\(2\)班 \((\d+)\)</option>')
+    for url in ("/review", f"/review?worksheet_id={sheet.worksheet_id}",
+                "/review?kind=duplicate",
+                f"/review?kind=duplicate&worksheet_id={sheet.worksheet_id}",
+                "/review?kind=response&at=1"):
+        r = await browser.get(url)
+        assert r.status_code == 200, url
+        found = option.search(r.text)
+        assert found, url
+        assert found.group(2) == "2", url
+    r = await browser.get(f"/review?kind=duplicate&worksheet_id={sheet.worksheet_id}")
+    assert 'data-testid="review-left" data-count="1"' in r.text
+    r = await browser.get(f"/review?worksheet_id={sheet.worksheet_id}")
+    assert 'data-testid="review-left" data-count="3"' in r.text
+
+
 async def test_page_image_through_the_page_route(
         client: httpx.AsyncClient, sheet: Sheet, owner: tuple[httpx.AsyncClient, str]) -> None:
     browser, _ = owner
@@ -430,7 +451,9 @@ async def test_a_queue_of_a_thousand_renders_one_item_with_few_queries(
     assert r.text.count('data-testid="review-item"') == 1
     assert r.text.count("<li><a href=\"/review?") == 8  # the next eight, not a thousand
     print(f"queue page at item 701 of 1002: {len(statements)} statements")  # noqa: T201
-    assert len(statements) <= 16, statements
+    # The session, the worksheet filter, every count (one statement), the items, their
+    # blanks and students, the worksheets listed, the current answer's question.
+    assert len(statements) <= 8, statements
 
 
 def test_every_review_message_is_in_both_languages() -> None:

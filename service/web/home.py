@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.actor import Actor
 from service.classes import list_classes
 from service.job_status import TERMINAL, recent_jobs
-from service.review.queue import review_queue
+from service.review.queue import review_queue_page
 from service.schemas.common import ClassSummaryOut
 from service.schemas.jobs import JobOut
-from service.worksheets import WorksheetReviewCount, review_counts
+from service.worksheets import WorksheetReviewCount
 
 __all__ = ["HomeView", "home_view"]
 
@@ -49,8 +49,11 @@ class HomeView:
 
 async def home_view(session: AsyncSession, actor: Actor) -> HomeView:
     """The home page of ``actor``."""
-    queue = await review_queue(session, actor, worksheet_id=None, kind=None, limit=1, offset=0)
+    # The review page's view of the queue: every count (per kind, per worksheet) comes
+    # from one statement.
+    page = await review_queue_page(session, actor, worksheet_id=None, kind=None, limit=1,
+                                   offset=0)
     return HomeView(classes=await list_classes(session, actor),
                     jobs=(await recent_jobs(session, actor))[:RECENT_JOBS],
-                    review=await review_counts(session, actor),
-                    review_counts=queue.counts, review_total=queue.total)
+                    review=page.worksheets,
+                    review_counts=page.queue.counts, review_total=page.queue.total)

@@ -148,7 +148,9 @@ class ResultsRepository:
         if live_only:
             q = q.where(PageRow.status.in_(LIVE_PAGE_STATUSES), PageRow.student_id.is_not(None))
         else:
-            q = q.where(PageRow.status != "duplicate")
+            # A page scanned twice, or one the teacher cleared from review as nobody's,
+            # grades no one.
+            q = q.where(PageRow.status.notin_(("duplicate", "dismissed")))
         if question_row_id is not None:
             q = q.where(ResponseRow.question_id == question_row_id)
         rows = await self.session.execute(q.order_by(ResponseRow.id, GradeRow.id))

@@ -154,3 +154,23 @@ async def test_other_teachers_pages_are_not_found(client: httpx.AsyncClient,
     assert await _actions(client, foreign) == []
     assert (await _queue(client))["counts"] == {"response": 2, "unknown_student": 0,
                                                 "unidentified": 1, "duplicate": 1}
+
+
+async def test_a_dismissed_pages_answers_leave_the_answer_groups(
+        client: httpx.AsyncClient) -> None:
+    sheet = await seed_class(client)
+    nameless = await seed_page(client, sheet, None, {"m3-add-001": Read("999")},
+                               status="unknown_student", label="nameless",
+                               problem="no student code")
+    url = f"/api/v1/worksheets/{sheet.worksheet_id}/questions/m3-add-001/groups"
+
+    def readings(body: dict[str, object]) -> list[str]:
+        groups = body["groups"]
+        assert isinstance(groups, list)
+        return sorted(g["normalised"] for g in groups)
+
+    r = await client.get(url)
+    assert r.status_code == 200, r.text
+    assert "999" in readings(r.json())
+    assert (await client.post(f"/api/v1/review/pages/{nameless}/dismiss")).status_code == 200
+    assert "999" not in readings((await client.get(url)).json())

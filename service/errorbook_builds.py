@@ -288,8 +288,11 @@ class ErrorBookBuilds:
 
         async with self.session_factory() as session:
             try:
+                # Each student's book is committed as it is stored (checkpoint), not the
+                # whole class at the end: a long build must not hold SQLite's write lock.
                 books, _name = await class_books_pdf(session, actor, self.storage, class_id,
-                                                     self.settings, "end", progress=progress)
+                                                     self.settings, "end", progress=progress,
+                                                     checkpoint=session.commit)
                 try:
                     key: bytes | None = (await class_key_pdf(
                         session, actor, self.storage, class_id, self.settings))[0]

@@ -7,7 +7,7 @@ Routers in :mod:`service.api.errorbooks` call these and only wrap the bytes in a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from anyio import to_thread
@@ -80,13 +80,17 @@ async def student_book_pdf(session: AsyncSession, actor: Actor, storage: LocalSt
 async def class_books_pdf(session: AsyncSession, actor: Actor, storage: LocalStorage,
                           class_id: int, settings: MasterySettings,
                           answer_key: KeyPlacement,
-                          progress: Callable[[int, int], None] | None = None
+                          progress: Callable[[int, int], None] | None = None,
+                          checkpoint: Callable[[], Awaitable[None]] | None = None,
                           ) -> tuple[bytes, str]:
     """Every student's book in one PDF behind a class cover, and its file name.
 
     ``progress(done, total)``, if given, is called once the roster is known and after each
     student's book is built (the web page's background build shows it); rendering the
-    PDF follows the last call.
+    PDF follows the last call. ``checkpoint()``, if given, is awaited after each student's
+    book is stored: the background build commits there, so building a whole class never
+    holds the database's write lock for long (on SQLite, grading waits for it). A request
+    keeps one unit of work and passes none.
     """
     cls, students = await MasteryRepository(session, actor).school_class(class_id)
     books = []
@@ -96,6 +100,8 @@ async def class_books_pdf(session: AsyncSession, actor: Actor, storage: LocalSto
         built = await build_book(session, storage, student, cls, settings,
                                  created_by=actor.teacher_id)
         books.append(built.book)
+        if checkpoint is not None:
+            await checkpoint()
         if progress is not None:
             progress(n, len(students))
     cover = ClassCover(title=f"{cls.name} · 错题本")

@@ -272,3 +272,38 @@ async def test_shutting_down_stops_a_build_and_it_shows_as_stopped(
     status = after.status(cid)
     assert status.state == "failed"
     assert "server stopped" in status.message
+
+
+async def test_a_class_build_commits_each_students_book_as_it_goes(
+        app: FastAPI, browser: httpx.AsyncClient, sheet: Sheet,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another connection sees each book as soon as it is stored: the build never holds the
+    # write lock (SQLite's, which grading also needs) for the whole class.
+    from sqlalchemy import func, select
+
+    from service.db import ErrorBookRow
+
+    seen: list[int] = []
+    real: Callable[..., Awaitable[Any]] = builds_module.class_books_pdf
+
+    async def watched(*args: Any, checkpoint: Callable[[], Awaitable[None]], **kwargs: Any
+                      ) -> Any:
+        async def check() -> None:
+            await checkpoint()
+            async with app.state.session_factory() as other:
+                seen.append(int(await other.scalar(
+                    select(func.count()).select_from(ErrorBookRow)) or 0))
+        return await real(*args, checkpoint=check, **kwargs)
+
+    monkeypatch.setattr(builds_module, "class_books_pdf", watched)
+    assert (await click_build(browser, sheet.class_id)).status_code == 303
+    await manager_of(app).wait(sheet.class_id)
+    assert manager_of(app).status(sheet.class_id).state == "done"
+    async with app.state.session_factory() as after:
+        books = int(await after.scalar(select(func.count()).select_from(ErrorBookRow)) or 0)
+    assert books > 0
+    # One look per student, each seeing every book stored so far (students with nothing
+    # wrong get none), the last one all of them.
+    assert len(seen) == len(sheet.students)
+    assert seen == sorted(seen)
+    assert seen[-1] == books

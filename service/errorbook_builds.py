@@ -27,7 +27,6 @@ import asyncio
 import json
 import logging
 import os
-import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,7 +42,7 @@ from service.config import MasterySettings
 from service.errors import MarkbookError, NotFound
 from service.mastery.exports import class_books_pdf, class_key_pdf
 from service.repositories.mastery import MasteryRepository
-from service.storage import LocalStorage
+from service.storage import LocalStorage, write_atomic
 
 __all__ = ["STALE_AFTER", "BuildState", "BuildStatus", "ErrorBookBuilds", "check_class"]
 
@@ -124,18 +123,7 @@ def _time(text: str | None) -> datetime | None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, durable=True)
 
 
 def _page_count(data: bytes) -> int:

@@ -18,10 +18,34 @@ from pathlib import Path
 
 from anyio import to_thread
 
-__all__ = ["WRITE_BATCH", "LocalStorage", "StorageKeyError", "StoredBlob"]
+__all__ = ["WRITE_BATCH", "LocalStorage", "StorageKeyError", "StoredBlob", "write_atomic"]
 
 WRITE_BATCH = 1024 * 1024
 _KEY = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*$")
+
+
+def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
+    """Write ``data`` to ``path`` through a temporary file renamed into place, so a crash
+    never leaves a half-written file under the real name (blocking; small files).
+
+    Args:
+        path: the file to write (its folder is created).
+        data: the bytes.
+        durable: also ``fsync`` before the rename (state files that must survive a power
+            cut; not for the many small crops, where it would cost more than it saves).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class StorageKeyError(ValueError):
@@ -58,16 +82,7 @@ class LocalStorage:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         """Write ``data`` under ``key`` atomically (blocking; small files only)."""
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path(key), data)
 
     def get_bytes(self, key: str) -> bytes:
         return self.path(key).read_bytes()

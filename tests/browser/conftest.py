@@ -12,6 +12,7 @@ Fixtures:
         work offline); so does an uncaught script error, or a message key rendered in
         place of its translation (``[[msgid]]``) in any page the test loaded.
     teacher: ``page`` signed in as the admin (``sign_in(page, server)`` does it by hand).
+    server_api: ``with server_api(server) as c:`` the server's JSON API as the admin.
     screenshot: ``screenshot(page, "name")`` saves ``docs/screenshots/name.png`` when
         ``MARKBOOK_SCREENSHOTS=1``, and does nothing otherwise (so a test run does not
         rewrite the committed images).
@@ -19,6 +20,7 @@ Fixtures:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
@@ -251,6 +253,18 @@ def page(browser: Browser, server: Server) -> Iterator[Page]:
     assert not watch.blocked, f"requests to hosts other than the server: {watch.blocked}"
     assert not watch.errors, f"uncaught script errors: {watch.errors}"
     assert not watch.untranslated, f"untranslated message keys shown: {watch.untranslated}"
+
+
+@contextlib.contextmanager
+def server_api(server: Server) -> Iterator[httpx.Client]:
+    """A client of the server's JSON API signed in as its admin (bearer token): for setting
+    up what a test needs besides the pages it drives."""
+    with httpx.Client(base_url=server.url, timeout=60) as c:
+        r = c.post("/api/v1/auth/token", data={"username": server.username,
+                                               "password": server.password})
+        assert r.status_code == 200, r.text
+        c.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        yield c
 
 
 def sign_in(page: Page, server: Server) -> None:

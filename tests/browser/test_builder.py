@@ -10,11 +10,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pypdfium2 as pdfium
 import pytest
 
-from tests.browser.conftest import Server, assert_translated, import_playwright
+from tests.browser.conftest import Server, assert_translated, import_playwright, server_api
 from tests.browser.test_bank import image_loaded
 from tests.support.scans import bank
 
@@ -30,11 +29,7 @@ STUDENTS = ("王小明", "李华", "张三")
 @pytest.fixture
 def class_id(server: Server) -> Iterator[tuple[int, str]]:
     """A class of three students on the server, made through its API: (id, name)."""
-    with httpx.Client(base_url=server.url, timeout=60) as c:
-        r = c.post("/api/v1/auth/token", data={"username": server.username,
-                                               "password": server.password})
-        assert r.status_code == 200, r.text
-        c.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+    with server_api(server) as c:
         name = f"组卷班 {secrets.token_hex(3)}"
         r = c.post("/api/v1/classes", json={"name": name})
         assert r.status_code == 201, r.text

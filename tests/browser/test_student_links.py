@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import numpy as np
 import pytest
 
@@ -20,6 +19,7 @@ from tests.browser.conftest import (
     Server,
     assert_translated,
     import_playwright,
+    server_api,
     watched_context,
 )
 from tests.support.scans import ROOT, math_ids
@@ -110,10 +110,7 @@ def _graded_class(server: Server, tag: str) -> int:
             return key
         return base(qid, blank, rng)
 
-    with httpx.Client(base_url=server.url, timeout=60) as c:
-        r = c.post("/api/v1/auth/token", data={"username": server.username,
-                                               "password": server.password})
-        c.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+    with server_api(server) as c:
         assert c.post("/api/v1/questions:import", json=bank).status_code == 200
         r = c.post("/api/v1/classes", json={"name": f"三年级(2)班 {tag}", "grade": 3})
         cid = r.json()["id"]

@@ -14,16 +14,14 @@ page only, nobody else's data reachable.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pypdfium2 as pdfium
 import pytest
 
@@ -32,6 +30,7 @@ from tests.browser.conftest import (
     Server,
     assert_translated,
     import_playwright,
+    server_api,
     sign_in,
     watched_context,
 )
@@ -69,18 +68,6 @@ def _pdf_text(data: bytes) -> str:
         doc.close()
 
 
-@contextlib.contextmanager
-def _api(server: Server) -> Iterator[httpx.Client]:
-    """The server's API as the admin: only to read what the simulated children need (the
-    printed layout and answer keys), never to do a teacher's step."""
-    with httpx.Client(base_url=server.url, timeout=60) as c:
-        r = c.post("/api/v1/auth/token", data={"username": server.username,
-                                               "password": server.password})
-        assert r.status_code == 200, r.text
-        c.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
-        yield c
-
-
 def _create_class(page: Page, name: str, roster_csv: Path) -> int:
     page.goto("/classes")
     page.get_by_test_id("class-name").fill(name)
@@ -116,7 +103,7 @@ def _children_write(server: Server, worksheet_id: int, class_set: bytes, blank: 
     """The class fills in the printed papers and the copier scans them: the class set
     without the last child's copy, and that child's blank copy with their number."""
     bank = json.loads((ROOT / "sample_scans" / "question_bank.json").read_text("utf-8"))
-    with _api(server) as api:
+    with server_api(server) as api:
         layout = api.get(f"/api/v1/worksheets/{worksheet_id}/layout").json()
         ids = [item["question_id"] for item in
                api.get(f"/api/v1/worksheets/{worksheet_id}").json()["items"]]

@@ -15,17 +15,15 @@ until the job is done.
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import itertools
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 from PIL import Image, ImageDraw
 
@@ -36,6 +34,7 @@ from tests.browser.conftest import (
     Server,
     assert_translated,
     import_playwright,
+    server_api,
 )
 from tests.support.scans import ROOT, math_ids
 
@@ -56,22 +55,11 @@ class ScannedSheet:
     pdf: bytes
 
 
-@contextlib.contextmanager
-def api(server: Server) -> Iterator[httpx.Client]:
-    """A client of the server's API signed in as its admin (bearer token)."""
-    with httpx.Client(base_url=server.url, timeout=60) as c:
-        r = c.post("/api/v1/auth/token", data={"username": server.username,
-                                               "password": server.password})
-        assert r.status_code == 200, r.text
-        c.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
-        yield c
-
-
 def scanned_sheet(server: Server, students: int = 2) -> ScannedSheet:
     """A class, a one-page worksheet, its printed class set filled in and scanned."""
     tag = f"{os.getpid()}-{next(_run)}"
     bank = json.loads((ROOT / "sample_scans" / "question_bank.json").read_text("utf-8"))
-    with api(server) as c:
+    with server_api(server) as c:
         assert c.post("/api/v1/questions:import", json=bank).status_code == 200
         r = c.post("/api/v1/classes", json={"name": f"上传测试{tag}班", "grade": 3})
         assert r.status_code == 201, r.text

@@ -10,7 +10,6 @@ import io
 import json
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +17,6 @@ import pytest
 from fastapi import FastAPI
 from PIL import Image
 
-from service.config import Settings
 from service.printing import render_question_preview
 from service.web.sessions import SESSION_COOKIE
 from tests.support.auth import Account, client_for, make_account
@@ -27,11 +25,6 @@ from tests.support.scans import bank
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _QUESTION = re.compile(r'data-testid="question" data-question-id="([^"]+)"')
 
-
-@pytest.fixture
-def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
-                    jobs={"run_in_app": False})
 
 
 async def browser_for(app: FastAPI, account: Account) -> httpx.AsyncClient:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -18,7 +17,6 @@ import pytest
 from fastapi import FastAPI
 from PIL import Image
 
-from service.config import Settings
 from service.web.sessions import SESSION_COOKIE
 from tests.support.auth import client_for, make_account
 from tests.support.scans import bank
@@ -27,11 +25,6 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _SELECTED = re.compile(r'data-testid="selected-question" data-question-id="([^"]+)"')
 _DATA_PNG = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
-
-@pytest.fixture
-def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
-                    jobs={"run_in_app": False})
 
 
 class Teacher:

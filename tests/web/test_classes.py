@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from service.config import Settings
 from service.errors import MarkbookError
 from service.roster import parse_roster_csv
 from service.web.classes_import import import_problems
@@ -22,12 +20,6 @@ from service.web.i18n import LANGUAGES, load_catalogue
 from service.web.render import TEMPLATE_DIR
 from tests.support.auth import Account, audit_rows, client_for
 from tests.web.test_pages import _account, assert_translated, csrf, sign_in
-
-
-@pytest.fixture
-def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
-                    jobs={"run_in_app": False})
 
 
 @pytest.fixture

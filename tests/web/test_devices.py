@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +16,6 @@ from sqlalchemy import select
 
 from service.auth.devicekeys import key_prefix
 from service.auth.passwords import hash_password
-from service.config import Settings
 from service.db import DeviceKeyRow, WebhookDeliveryRow
 from service.web.i18n import load_catalogue
 from service.web.render import TEMPLATE_DIR
@@ -26,12 +24,6 @@ from tests.support.auth import Account, audit_rows, client_for, make_account, un
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
-
-@pytest.fixture
-def settings(tmp_path: Path, db_url: str) -> Settings:
-    # No job runner and no webhook delivery loop: the tests look at what is stored.
-    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
-                    jobs={"run_in_app": False}, webhooks={"enabled": False})
 
 
 async def _account(app: FastAPI, username: str, *, admin: bool = False) -> Account:

@@ -19,10 +19,8 @@ import service.errorbook_builds as builds_module
 from service.errorbook_builds import ErrorBookBuilds
 from tests.support.auth import Account, audit_rows, client_for
 from tests.support.review import Sheet
-from tests.web.test_results_pages import account, assert_translated, settings, signed_in
+from tests.web.test_results_pages import account, assert_translated, signed_in
 from tests.web.test_students_pages import graded_class
-
-__all__ = ["settings"]  # the fixture: no job runner
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

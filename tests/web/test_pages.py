@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,7 +14,6 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from service.auth.passwords import hash_password
-from service.config import Settings
 from service.db import JobRow
 from service.job_status import TERMINAL
 from service.web.i18n import LANGUAGES, Translator, load_catalogue
@@ -26,12 +24,6 @@ from tests.support.review import seed_class
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
-
-@pytest.fixture
-def settings(tmp_path: Path, db_url: str) -> Settings:
-    # No job runner: uploaded jobs stay queued, as the home page should show them.
-    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
-                    jobs={"run_in_app": False})
 
 
 async def _account(app: FastAPI, username: str, *, admin: bool = False,

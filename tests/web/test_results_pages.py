@@ -9,7 +9,6 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +17,6 @@ from sqlalchemy import event, update
 
 from service.actor import Actor
 from service.auth.passwords import hash_password
-from service.config import Settings
 from service.db import PageRow
 from service.results_pages import page_results, results_state
 from service.web.charts import LinePoint, bar, hbar_chart, level_class, line_chart, percent
@@ -29,11 +27,6 @@ from tests.support.review import QIDS, Read, Sheet, seed_class, seed_page
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
-
-@pytest.fixture
-def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
-                    jobs={"run_in_app": False})
 
 
 async def account(app: FastAPI, username: str, *, admin: bool = False) -> Account:

@@ -11,7 +11,6 @@ import logging
 import re
 import secrets
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pypdfium2 as pdfium
@@ -19,7 +18,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from service.config import Settings
 from service.db import StudentLinkRow
 from service.mastery.sync import sync_answers
 from service.web import learner
@@ -30,11 +28,6 @@ from tests.web.test_pages import _account, assert_translated, csrf, sign_in
 
 OTHERS = ("王小明", "张伟", "赵敏")  # 李华's classmates
 
-
-@pytest.fixture
-def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
-                    jobs={"run_in_app": False})
 
 
 @pytest.fixture

@@ -14,9 +14,7 @@ from fastapi import FastAPI
 from service.mastery.sync import sync_answers
 from tests.support.auth import Account, audit_rows, client_for
 from tests.support.review import Sheet, seed_class
-from tests.web.test_results_pages import account, assert_translated, settings, signed_in
-
-__all__ = ["settings"]  # the fixture: no job runner
+from tests.web.test_results_pages import account, assert_translated, signed_in
 
 
 async def graded_class(app: FastAPI, owner: Account) -> Sheet:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,7 +18,6 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from service.auth.passwords import hash_password
-from service.config import Settings
 from service.db import JobRow, ScanUploadRow
 from service.db.base import utcnow
 from service.web import uploads_views
@@ -32,12 +30,6 @@ from tests.support.scans import class_and_sheet
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
-
-@pytest.fixture
-def settings(tmp_path: Path, db_url: str) -> Settings:
-    # No job runner: uploaded jobs stay queued; the tests set their state directly.
-    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
-                    jobs={"run_in_app": False})
 
 
 async def _teacher(app: FastAPI, username: str) -> Account:

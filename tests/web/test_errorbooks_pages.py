@@ -20,20 +20,11 @@ from service.errorbook_builds import ErrorBookBuilds
 from tests.support.auth import Account, audit_rows, client_for
 from tests.support.review import Sheet
 from tests.web.test_results_pages import account, assert_translated, signed_in
-from tests.web.test_students_pages import graded_class
+from tests.web.test_students_pages import owner, sheet
+
+__all__ = ["owner", "sheet"]  # the fixtures: a teacher and their graded class
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-async def owner(app: FastAPI) -> Account:
-    await account(app, "head", admin=True)
-    return await account(app, "wang.li")
-
-
-@pytest.fixture
-async def sheet(app: FastAPI, owner: Account) -> Sheet:
-    return await graded_class(app, owner)
 
 
 @pytest.fixture

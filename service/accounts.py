@@ -19,7 +19,7 @@ from service.auth.passwords import (
 from service.auth.tokens import TokenSigner
 from service.auth.usernames import USERNAME_RULE, is_valid_username, normalise_username
 from service.errors import Forbidden, InvalidInput, MarkbookError, Unauthorized
-from service.ratelimit import RateLimiter
+from service.ratelimit import SignInLimits
 from service.repositories.accounts import create_teacher, teacher_by_id, teacher_by_username
 from service.repositories.audit import record
 from service.schemas.accounts import MeOut, TeacherCreate, TeacherOut, TokenOut
@@ -27,11 +27,13 @@ from service.schemas.accounts import MeOut, TeacherCreate, TeacherOut, TokenOut
 __all__ = ["add_teacher", "me", "sign_in"]
 
 
-async def sign_in(session: AsyncSession, failures: RateLimiter, tokens: TokenSigner, *,
+async def sign_in(session: AsyncSession, failures: SignInLimits, tokens: TokenSigner, *,
                   username: str, password: str, ip: str | None, token_minutes: int
                   ) -> TokenOut | MarkbookError:
     """Check the credentials and mint a bearer token.
 
+    The attempt is counted against the failure limits before its password is hashed, so
+    parallel attempts cannot slip past the limit together; a successful one is forgiven.
     A refusal is returned, not raised, so the caller's unit of work still commits the audit
     row that records it.
 
@@ -40,17 +42,15 @@ async def sign_in(session: AsyncSession, failures: RateLimiter, tokens: TokenSig
         failures, ``invalid_credentials``, or ``account_disabled``.
     """
     username = normalise_username(username)
-    key = (username, ip)
     try:
-        failures.check(key, "failed sign-ins")
+        failures.reserve(username, ip)
     except MarkbookError as exc:
         await record(session, None, "auth.login_rate_limited", None, None, ip,
                      {"username": username[:64]})
         return exc
     teacher = await teacher_by_username(session, username)
     ok, rehash = await verify_password(teacher.password_hash if teacher else None, password)
-    if teacher is None or not ok:
-        failures.hit(key)
+    if teacher is None or not ok:  # already counted by reserve()
         await record(session, None, "auth.login_failed", "teacher", teacher.id if teacher else None,
                      ip, {"username": username[:64], "reason": "bad_credentials"},
                      school_id=teacher.school_id if teacher else None)
@@ -62,7 +62,7 @@ async def sign_in(session: AsyncSession, failures: RateLimiter, tokens: TokenSig
                      {"username": username[:64], "reason": "inactive"})
         return Forbidden("this account is disabled; ask a school admin",
                          error="account_disabled")
-    failures.reset(key)
+    failures.succeeded(username, ip)
     if rehash:  # stored with weaker parameters than today's: upgrade while we have the password
         teacher.password_hash = await hash_password(password)
     await record(session, actor, "auth.login", "teacher", teacher.id, ip)

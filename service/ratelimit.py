@@ -16,6 +16,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, Request
@@ -25,7 +26,8 @@ from service.api.security import authenticate
 from service.config import Settings
 from service.errors import TooManyRequests
 
-__all__ = ["RateLimiter", "limit_per_actor", "limiter", "upload_rate"]
+__all__ = ["ADDRESS_FACTOR", "USERNAME_FACTOR", "RateLimiter", "SignInLimits",
+           "limit_per_actor", "limiter", "sign_in_limits", "upload_rate"]
 
 
 class RateLimiter:
@@ -97,6 +99,65 @@ class RateLimiter:
     def reset(self, key: Hashable) -> None:
         """Forget ``key``'s hits (e.g. failed logins after a successful one)."""
         self._hits.pop(key, None)
+
+    def release(self, key: Hashable) -> None:
+        """Take back ``key``'s latest hit (an attempt counted up front that turned out not
+        to count, such as a successful sign-in)."""
+        hits = self._hits.get(key)
+        if hits:
+            hits.pop()
+            if not hits:
+                del self._hits[key]
+
+
+# How many failed sign-ins one username may take from all addresses together, and one
+# address across all usernames, as multiples of ``auth.login_rate`` (which is per username
+# and address): a forged or rotating address cannot reset the first, a sprayer trying many
+# usernames from one address meets the second.
+USERNAME_FACTOR = 3
+ADDRESS_FACTOR = 5
+
+
+@dataclass(frozen=True)
+class SignInLimits:
+    """The failed-sign-in limits: per username and address, per username, per address.
+
+    :meth:`reserve` counts an attempt against all three before its password is hashed, so
+    parallel attempts cannot all pass the check before any is counted; a successful one is
+    then forgiven with :meth:`succeeded`.
+    """
+
+    pair: RateLimiter
+    username: RateLimiter
+    address: RateLimiter
+
+    def reserve(self, username: str, ip: str | None) -> None:
+        """Refuse if any limit is reached, else count this attempt against each.
+
+        Raises:
+            TooManyRequests: ``rate_limited`` with ``Retry-After``.
+        """
+        # No await from the checks to the hits: on the event loop this is atomic.
+        checks = ((self.pair, (username, ip)), (self.username, username),
+                  (self.address, ip))
+        for limits, key in checks:
+            limits.check(key, "failed sign-ins")
+        for limits, key in checks:
+            limits.hit(key)
+
+    def succeeded(self, username: str, ip: str | None) -> None:
+        """The attempt signed in: forget the username's failures, and take back this
+        attempt from the address (a school behind one address signs many teachers in)."""
+        self.pair.reset((username, ip))
+        self.username.reset(username)
+        self.address.release(ip)
+
+
+def sign_in_limits(request: Request, count: int, window: float) -> SignInLimits:
+    """The app's sign-in limits for ``auth.login_rate`` = ``count`` per ``window``."""
+    return SignInLimits(limiter(request, "login", count, window),
+                        limiter(request, "login-username", count * USERNAME_FACTOR, window),
+                        limiter(request, "login-address", count * ADDRESS_FACTOR, window))
 
 
 def limiter(request: Request, bucket: str, limit: int, window: float) -> RateLimiter:

@@ -12,7 +12,7 @@ from service import accounts
 from service.api.deps import AdminDep, SessionDep, SettingsDep, TeacherDep, client_ip
 from service.config import parse_rate
 from service.errors import MarkbookError
-from service.ratelimit import limiter
+from service.ratelimit import sign_in_limits
 from service.schemas.accounts import MeOut, TeacherCreate, TeacherOut, TokenOut
 
 __all__ = ["MeOut", "TeacherCreate", "TeacherOut", "TokenOut", "router"]
@@ -36,7 +36,7 @@ async def issue_token(form: Annotated[OAuth2PasswordRequestForm, Depends()], req
     are refused with 429 for a while."""
     count, window = parse_rate(settings.auth.login_rate)
     result = await accounts.sign_in(
-        session, limiter(request, "login", count, window), request.app.state.tokens,
+        session, sign_in_limits(request, count, window), request.app.state.tokens,
         username=form.username, password=form.password, ip=client_ip(request),
         token_minutes=settings.auth.token_minutes)
     if isinstance(result, MarkbookError):

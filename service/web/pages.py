@@ -17,7 +17,7 @@ from service.api.deps import SessionDep, SettingsDep, client_ip
 from service.auth.tokens import TokenSigner
 from service.config import parse_rate
 from service.errors import Forbidden, MarkbookError, TooManyRequests
-from service.ratelimit import limiter
+from service.ratelimit import sign_in_limits
 from service.repositories.accounts import signable_admin_exists
 from service.web.deps import FormStr, OptionalUser, RequiredUser, csrf_ok, see_other
 from service.web.home import home_view
@@ -87,7 +87,7 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep,
                       error="login.error.missing")
     count, window = parse_rate(settings.auth.login_rate)
     result = await accounts.sign_in(
-        session, limiter(request, "login", count, window), request.app.state.tokens,
+        session, sign_in_limits(request, count, window), request.app.state.tokens,
         username=username, password=password, ip=client_ip(request),
         token_minutes=settings.auth.token_minutes)
     if isinstance(result, MarkbookError):

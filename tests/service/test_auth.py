@@ -303,3 +303,50 @@ async def test_uploads_are_rate_limited_per_actor(tmp_path: object, db_url: str)
             r = await cb.post("/api/v1/scans", content=unique_png(),
                               headers={"content-type": "image/png"})
             assert r.status_code == 202  # another teacher has their own budget
+
+
+async def test_parallel_sign_ins_cannot_slip_past_the_limit(
+        app: FastAPI, anon_client: httpx.AsyncClient) -> None:
+    # Every attempt is counted before its password is hashed: of 40 sign-ins sent at once,
+    # at most the limit (10) get an answer about the password, the rest wait; the right
+    # password among them does not get through.
+    import asyncio
+
+    await make_account(app, "guo", password_hash=await hash_password(PASSWORD))
+    guesses = [f"wrong password {i}" for i in range(39)] + [PASSWORD]
+    answers = await asyncio.gather(*(_login(anon_client, "guo", g) for g in guesses))
+    codes = [r.status_code for r in answers]
+    assert codes.count(429) >= 30, codes
+    assert codes.count(401) + codes.count(200) <= 10, codes
+    assert codes[-1] != 200 or codes.count(401) < 10  # the right one only if within the limit
+
+
+async def test_a_username_is_limited_across_addresses_and_an_address_across_usernames(
+        app: FastAPI, anon_client: httpx.AsyncClient) -> None:
+    from service.ratelimit import ADDRESS_FACTOR, USERNAME_FACTOR
+
+    await make_account(app, "xu", password_hash=await hash_password(PASSWORD))
+    # One username from many addresses (a rotating or forged X-Forwarded-For).
+    for i in range(10 * USERNAME_FACTOR):
+        async with client_for(app) as c:
+            c._transport.client = (f"10.0.{i // 250}.{i % 250 + 1}", 4000)  # type: ignore[attr-defined]
+            assert (await _login(c, "xu", "wrong password!")).status_code == 401
+    async with client_for(app) as fresh:
+        fresh._transport.client = ("10.9.9.9", 4000)  # type: ignore[attr-defined]
+        r = await _login(fresh, "xu", PASSWORD)
+    assert r.status_code == 429
+    # Many usernames from one address (spraying): the address stops after its share.
+    codes = [(await _login(anon_client, f"spray{i}", "wrong password!")).status_code
+             for i in range(10 * ADDRESS_FACTOR + 1)]
+    assert codes[:10 * ADDRESS_FACTOR] == [401] * (10 * ADDRESS_FACTOR)
+    assert codes[-1] == 429
+
+
+async def test_sign_ins_from_one_school_address_do_not_add_up(
+        app: FastAPI, anon_client: httpx.AsyncClient) -> None:
+    # A school behind one address signs every teacher in: successes are not failures.
+    from service.ratelimit import ADDRESS_FACTOR
+
+    for i in range(10 * ADDRESS_FACTOR + 5):
+        await make_account(app, f"teacher{i}", password_hash=await hash_password(PASSWORD))
+        assert (await _login(anon_client, f"teacher{i}", PASSWORD)).status_code == 200

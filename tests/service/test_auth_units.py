@@ -125,3 +125,45 @@ async def test_passwords() -> None:
 def test_policy_fails_closed_for_models_without_a_rule() -> None:
     with pytest.raises(TypeError, match="no access rule for Teacher"):
         visible(TeacherRow, Actor(teacher_id=1, school_id=1))
+
+
+async def test_at_most_two_password_hashes_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each Argon2 hash holds 64 MiB: a burst of sign-ins waits for a slot instead of
+    # hashing all at once.
+    import asyncio
+    import threading
+    import time
+
+    from service.auth import passwords
+
+    running = peak = 0
+    lock = threading.Lock()
+
+    def slow_verify(stored: str | None, password: str) -> tuple[bool, bool]:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return False, False
+
+    monkeypatch.setattr(passwords, "_verify", slow_verify)
+    results = await asyncio.gather(*(passwords.verify_password(None, f"guess {i}")
+                                     for i in range(12)))
+    assert results == [(False, False)] * 12
+    assert peak == passwords.HASH_CONCURRENCY == 2
+
+
+def test_rate_limiter_release_takes_back_the_latest_hit() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2, 60, clock=lambda: now[0])
+    limiter.hit("school")
+    limiter.hit("school")
+    assert limiter.retry_after("school") is not None
+    limiter.release("school")
+    assert limiter.retry_after("school") is None
+    limiter.release("school")
+    limiter.release("school")  # nothing left: no error
+    assert limiter.retry_after("school") is None

@@ -35,7 +35,7 @@ from service.schemas.common import (
 
 __all__ = ["Printout", "WorksheetReviewCount", "create_worksheet", "get_worksheet",
            "list_worksheets", "preview_draft", "preview_worksheet", "print_worksheet",
-           "question_counts", "review_counts", "worksheet_created_at", "worksheet_layout"]
+           "question_counts", "worksheet_created_at", "worksheet_layout"]
 
 
 @dataclass(frozen=True)
@@ -182,17 +182,6 @@ async def list_worksheets(session: AsyncSession, actor: Actor, *, class_id: int 
                                 class_name=r.class_name, page_size=r.page_size,
                                 page_count=r.page_count, created_at=r.created_at,
                                 links=_links(r.id)) for r in rows]
-
-
-async def review_counts(session: AsyncSession, actor: Actor, *, limit: int = 100
-                        ) -> list[WorksheetReviewCount]:
-    """The actor's worksheets with answers waiting for review, newest first, with how many."""
-    repo = WorksheetRepository(session, actor)
-    counts = await repo.review_counts()
-    if not counts:
-        return []
-    return [WorksheetReviewCount(r.id, r.title, r.class_name, counts[r.id])
-            for r in await repo.summaries(limit=limit) if r.id in counts]
 
 
 async def get_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int) -> WorksheetOut:

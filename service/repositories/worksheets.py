@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
 from service.db import (
     QuestionRow,
-    ResponseRow,
     SchoolClassRow,
     WorksheetCopyRow,
     WorksheetItemRow,
@@ -21,7 +20,6 @@ from service.db import (
 )
 from service.errors import NotFound
 from service.policy import scoped
-from service.repositories.review import ReviewRepository
 
 __all__ = ["WorksheetRepository", "WorksheetSummary"]
 
@@ -92,15 +90,6 @@ class WorksheetRepository:
             q = q.where(WorksheetRow.class_id == class_id)
         rows = await self.session.execute(q.order_by(WorksheetRow.id.desc()).limit(limit))
         return [WorksheetSummary(*row) for row in rows.all()]
-
-    async def review_counts(self) -> dict[int, int]:
-        """How many answers wait for the actor's review, per worksheet (only those with
-        some): the review queue's own query, counted by worksheet."""
-        pending = ReviewRepository(self.session, self.actor).queue_query("response", None)
-        q = (pending.with_only_columns(ResponseRow.worksheet_id, func.count(ResponseRow.id))
-             .group_by(ResponseRow.worksheet_id).order_by(None))
-        rows = await self.session.execute(q)
-        return {int(wid): int(n) for wid, n in rows.all()}
 
     async def items(self, worksheet_id: int) -> list[tuple[WorksheetItemRow, QuestionRow]]:
         rows = await self.session.execute(scoped(

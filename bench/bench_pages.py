@@ -45,7 +45,7 @@ from service.accounts_cli import create_admin
 from service.config import Settings
 from service.inprocess import inprocess_client
 from service.localserver import free_port
-from tests.support.review import Read, Sheet, _upload, seed_page
+from tests.support.review import Read, Sheet, seed_page, stored_upload
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_P99_MS = 150.0
@@ -107,7 +107,7 @@ async def seed(data_dir: Path) -> dict[str, Any]:
                                                           "question_ids": ids})
             r.raise_for_status()
             worksheets.append(r.json()["id"])
-        upload_id = await _upload(api)
+        upload_id = await stored_upload(api)
         results = Sheet(cid, worksheets[0], students, upload_id=upload_id)
         for s, name in enumerate(names):
             await seed_page(api, results, name, {q["id"]: _read(q, s, i)

@@ -93,11 +93,11 @@ async def make_sheet(client: httpx.AsyncClient) -> Sheet:
                                                       "question_ids": QIDS})
     assert r.status_code == 201, r.text
     sheet = Sheet(cid, r.json()["id"], students)
-    sheet.upload_id = await _upload(client)
+    sheet.upload_id = await stored_upload(client)
     return sheet
 
 
-async def _upload(client: httpx.AsyncClient) -> int:
+async def stored_upload(client: httpx.AsyncClient) -> int:
     """An upload whose stored file is a real one-page PNG scan (for page images)."""
     app = app_of(client)
     data = png_bytes((300, 200), 180)

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 __all__ = [
+    "RESTYLED",
     "SPLITS",
     "ComposeOptions",
     "ComposedCrop",
@@ -40,6 +41,8 @@ __all__ = [
 Split = Literal["train", "calib", "test"]
 SPLITS: tuple[Split, ...] = ("train", "calib", "test")
 _SYMBOL_NAMES = {"minus": "-", "slash": "/", "dot": ".", "plus": "+"}
+# Digits simulation.styles can redraw in a regional style.
+RESTYLED = frozenset("147")
 
 
 class DatasetsMissingError(FileNotFoundError):
@@ -83,12 +86,16 @@ class GlyphBank:
     Attributes:
         mnist: Symbol -> list of alpha images from MNIST (digits only).
         bhmsds: Symbol -> list of alpha images from BHMSDS (digits and ``-/.+``).
-        split: Which split these glyphs come from.
+        split: Which split (or writer group, ``simulation.writers``) these glyphs come from.
+        restyle: Chance a ``1``, ``4`` or ``7`` is redrawn in a regional style (a flagged
+            ``1``, a closed ``4``, a crossed ``7``: ``simulation.styles``). 0 draws no extra
+            random numbers, so seeded pages stay what they were.
     """
 
     mnist: dict[str, list[np.ndarray]]
     bhmsds: dict[str, list[np.ndarray]]
     split: Split
+    restyle: float = 0.0
 
     @classmethod
     def load(cls, split: Split, directory: Path) -> GlyphBank:
@@ -141,14 +148,20 @@ class GlyphBank:
         Args:
             symbol: A digit or one of ``-/.+``.
             rng: Random generator.
-            source: ``mnist`` or ``bhmsds``; symbols MNIST lacks come from BHMSDS.
+            source: ``mnist`` or ``bhmsds``; symbols MNIST lacks come from BHMSDS, and
+                digits a bank holds only from MNIST (an unseen-writer bank) from MNIST.
 
         Returns:
             The glyph's ink alpha, cropped to its ink.
         """
         pool = self.mnist.get(symbol) if source == "mnist" else None
-        pool = pool or self.bhmsds[symbol]
-        return pool[int(rng.integers(len(pool)))]
+        pool = pool or self.bhmsds.get(symbol) or self.mnist[symbol]
+        glyph = pool[int(rng.integers(len(pool)))]
+        if self.restyle > 0 and symbol in RESTYLED and rng.random() < self.restyle:
+            from simulation.styles import restyle
+
+            glyph = restyle(symbol, glyph, rng)
+        return glyph
 
 
 @dataclass(frozen=True)

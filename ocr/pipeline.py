@@ -65,7 +65,12 @@ FAINT_DETAIL = "faint marks in the box, too little ink to read: check it was lef
 
 @dataclass(frozen=True)
 class RegionSpec:
-    """One answer region of a template page (from the worksheet layout)."""
+    """One answer region of a template page (from the worksheet layout).
+
+    ``expected`` holds the right answer's written forms (``grading.written_keys``): a
+    recogniser that verifies (``verifies_keys``) scores them against the crop as well as
+    its own readings, so a misread right answer still shows the key as a plausible reading.
+    """
 
     question_id: str
     blank: int
@@ -74,6 +79,7 @@ class RegionSpec:
     answer_format: str
     max_chars: int | None = None
     bubbles: tuple[tuple[str, Box], ...] = ()
+    expected: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,21 @@ class TemplatePage:
                         for r in page.regions)
         return cls(worksheet_id, page.number, tuple((m.marker_id, m.box) for m in page.markers),
                    regions, blank, blank_px_per_pt)
+
+    def with_expected(self, expected_for: Callable[[str, int], tuple[str, ...]]
+                      ) -> TemplatePage:
+        """This template with every written region's expected strings filled in.
+
+        Args:
+            expected_for: (question id, blank number) -> the key's written forms.
+
+        Returns:
+            A new template (templates are shared and frozen).
+        """
+        regions = tuple(r if r.bubbles else replace(r, expected=expected_for(r.question_id,
+                                                                                r.blank))
+                        for r in self.regions)
+        return replace(self, regions=regions)
 
 
 @dataclass(frozen=True)
@@ -302,8 +323,12 @@ def _recognise(answers: list[AnswerRead], to_read: Sequence[tuple[int, RegionSpe
         groups.setdefault(_ALPHABET_FOR_FORMAT.get(item[1].answer_format), []).append(item)
     for name, items in groups.items():
         alphabet = ALPHABETS[name] if name else None
+        extra: dict[str, Any] = {}
+        if getattr(recognizer, "verifies_keys", False):
+            extra["expected"] = [spec.expected for _, spec, _ in items]
         try:
-            readings = recognizer.recognize([ink for _, _, ink in items], alphabet=alphabet)
+            readings = recognizer.recognize([ink for _, _, ink in items], alphabet=alphabet,
+                                            **extra)
         except Exception as exc:  # an engine must not crash the page: mark for review
             readings = None
             detail = f"recogniser failed: {type(exc).__name__}"

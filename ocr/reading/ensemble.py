@@ -222,6 +222,8 @@ class EnsembleRecognizer:
         self._hand = hand
         self._confidence = confidence
         self.options = options or EnsembleOptions()
+        # Set to False to read without the answer keys (the benchmark's before-and-after).
+        self.verifies_keys = True
         # Set to a list to collect every crop's candidate evidence (weight tuning on the
         # calib split: bench/tune_answer_ensemble.py); None in production.
         self.evidence_log: list[list[Evidence]] | None = None
@@ -232,6 +234,7 @@ class EnsembleRecognizer:
         *,
         alphabet: Alphabet | None = None,
         length: tuple[int, int] | None = None,
+        expected: Sequence[Sequence[str]] | None = None,
     ) -> list[Reading]:
         """Read crops with the three readers (see ``TextRecognizer.recognize``).
 
@@ -239,10 +242,17 @@ class EnsembleRecognizer:
         handwriting reader adds its evidence when it is configured and the answer's format
         is one it was trained on (``HandLineReader.covers``).
 
+        Verification: each crop's ``expected`` strings (the answer key's written forms)
+        join its candidates and are scored by every reader like the readers' own guesses,
+        so the key always gets a posterior share. A right answer misread as something else
+        then still shows the key as a plausible alternative, and the review policy sends
+        it to a teacher instead of marking it wrong (``grading.review_policy``).
+
         Args:
             crops: uint8 grayscale or BGR crops.
             alphabet: Allowed characters, or None.
             length: Inclusive expected length range, or None.
+            expected: Per crop, strings to verify (empty or None: none).
 
         Returns:
             One reading per crop: the combined reading, or PP-OCR's own where it found the
@@ -284,8 +294,9 @@ class EnsembleRecognizer:
             extra = [v[i] for v in variants]
             others = [r for r in extra if r is not None and r.ctc is not None]
             try:
+                keys = tuple(expected[i]) if expected is not None and i < len(expected) else ()
                 out.append(self._combine(clean[0], reading, alphabet, others, hand.get(i),
-                                         length))
+                                         length, keys))
             except Exception as exc:  # a second-reader failure must not hide the first
                 out.append(replace(reading, detail=f"glyph reader failed: {exc}"))
         return out
@@ -334,6 +345,7 @@ class EnsembleRecognizer:
         variants: Sequence[Reading] = (),
         hand: CTCMatrix | None = None,
         length: tuple[int, int] | None = None,
+        keys: Sequence[str] = (),
     ) -> Reading:
         assert reading.ctc is not None
         o = self.options
@@ -356,6 +368,10 @@ class EnsembleRecognizer:
             candidates[text] = None
         for text in hand_top:
             candidates[text] = None
+        if self.verifies_keys:
+            for text in keys:
+                if text and (alphabet is None or alphabet.allows(text)):
+                    candidates[text] = None
         texts = list(candidates)
         line = np.mean([forced_log_probs(m, texts) for m in matrices], axis=0)
         hand_lp = forced_log_probs(hand, texts) if hand is not None else [None] * len(texts)
@@ -378,6 +394,10 @@ class EnsembleRecognizer:
             confidence = self._confidence.probability(evidence_features(cands, post))
         agree = "agree" if best == reading.text == glyph.text else "disagree"
         hand_said = f" hand={hand_top[0]!r}" if hand_top else ""
+        shares = dict(alts)
+        checked = [k for k in keys if k in shares]
+        if checked and self.verifies_keys:
+            hand_said += " key=" + ",".join(f"{k!r}:{shares[k]:.2g}" for k in checked)
         return Reading(
             "ok",
             best,

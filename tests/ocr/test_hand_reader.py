@@ -134,3 +134,24 @@ def test_a_crop_whose_cleaning_crashes_is_an_engine_error_alone(
     assert out[1].status == "engine_error"
     assert "cleaning failed" in out[1].detail
     assert out[0].status == out[2].status == "ok"
+
+
+def test_the_key_is_verified_as_a_candidate_on_every_reader(
+    rec_session: Any, glyph_session: Any, hand_session: Any, test_bank: GlyphBank
+) -> None:
+    rng = np.random.default_rng(21)
+    crops = [compose_answer(test_bank, t, rng).image for t in ("47", "305", "3/8")]
+    keys = [("41",), ("905",), ("3/8",)]  # two keys the child did not write, one they did
+    reader = EnsembleRecognizer(PPOCRRecognizer(rec_session), GlyphClassifier(glyph_session),
+                                hand=HandLineReader(hand_session))
+    checked = reader.recognize(crops, alphabet=NUMERIC, expected=keys)
+    for reading, (key,) in zip(checked, keys, strict=True):
+        # Every key has a posterior share, however small, so the policy can weigh it.
+        assert key in dict(reading.alternatives), reading
+        assert f"key='{key}'" in reading.detail
+    # The keys only add evidence: a clear "47" is still read as written, far above "41".
+    assert checked[0].text == "47"
+    assert dict(checked[0].alternatives)["41"] < 0.05
+    reader.verifies_keys = False
+    plain = reader.recognize(crops, alphabet=NUMERIC, expected=keys)
+    assert all("key=" not in r.detail for r in plain)

@@ -15,6 +15,7 @@ from ocr.pipeline import (
     read_page,
 )
 from ocr.reading.recognize import FakeRecognizer, Reading
+from simulation.bench_worksheet import DPI
 from tests.support.bench_page import bench_page, filled_pages, read_image, written_answers
 
 
@@ -136,3 +137,36 @@ def test_a_few_double_marks_are_the_students_own() -> None:
     page = [_choice("c1", "ABCD"), _choice("c2", "AB"), _choice("c3", "B"),
             _choice("c4", "C"), _choice("c5", "TF", "TF"), _choice("c6", "")]
     assert distrust_saturated_marks(page) == page
+
+
+class _Verifying:
+    """Records the strings it was asked to verify; reads every crop as "1"."""
+
+    verifies_keys = True
+
+    def __init__(self) -> None:
+        self.expected: list[object] = []
+
+    def recognize(self, crops, *, alphabet=None, length=None, expected=None):  # type: ignore[no-untyped-def]
+        self.expected.append(expected)
+        return [Reading("ok", "1", 0.9, (0.9,), (("1", 0.9),)) for _ in crops]
+
+
+def test_the_templates_keys_reach_a_verifying_recogniser() -> None:
+    bp = bench_page()
+    fp = filled_pages(n=1)[0]
+    keys = {q: (f"k{q}",) for q in bp.questions}
+    template = bp.template.with_expected(lambda qid, blank: keys.get(qid, ()))
+    assert all(r.expected == (() if r.bubbles else keys[r.question_id])
+               for r in template.regions)
+    assert all(r.expected == () for r in bp.template.regions)  # the shared one is untouched
+    recognizer = _Verifying()
+    read = read_page(PageImage(0, fp.image, DPI, "raster"), lambda code: template, recognizer)
+    assert read.status == "read"
+    sent = [e for batch in recognizer.expected for e in batch]  # type: ignore[union-attr]
+    read_ids = [a.question_id for a in read.answers if a.marks is None and a.status != "blank"]
+    assert sent == [keys[q] for q in read_ids]
+    assert sent
+    # A recogniser that does not verify is never handed keys.
+    assert read_page(PageImage(0, fp.image, DPI, "raster"), lambda code: template,
+                     FakeRecognizer(lambda i: Reading("ok", "1", 0.9))).status == "read"

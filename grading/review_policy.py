@@ -18,7 +18,15 @@ from grading.grade import VERDICT_LABELS, Grade, Verdict
 from grading.registry import grader_for
 from grading.response import Marks, Response, ResponseStatus
 
-__all__ = ["ReviewPolicy", "decide", "grade_response"]
+__all__ = [
+    "CONFUSABLE_PAIRS",
+    "LOSABLE_MARKS",
+    "PolicySet",
+    "ReviewPolicy",
+    "decide",
+    "grade_response",
+    "hinges_on_confusables",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,11 @@ class ReviewPolicy:
             reading (the best reading is wrong, an alternative is the key). Most answers
             are right, so a misread right answer is likelier than the reader's
             probability says. Default 0.005; None uses ``alt_floor``.
+        confusable_floor: a lower floor for such an alternative when it differs from the
+            best reading only in glyphs handwriting confuses (``1``/``7``, ``4``/``9``,
+            ``5``/``6``, ``0``/``6``, ``1``/``/``, a dot or a minus more or less:
+            :func:`hinges_on_confusables`). A "wrong" verdict that hinges on such a glyph
+            needs the key to be implausible by this margin. None uses ``upgrade_floor``.
     """
 
     # Chosen on the calibration pages of the real-handwriting bench only (docs/grading.md):
@@ -48,9 +61,11 @@ class ReviewPolicy:
     mark_low: float = 0.25
     mark_high: float = 0.60
     upgrade_floor: float | None = 0.005
+    confusable_floor: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("accept_threshold", "alt_floor", "mark_low", "mark_high", "upgrade_floor"):
+        for name in ("accept_threshold", "alt_floor", "mark_low", "mark_high", "upgrade_floor",
+                     "confusable_floor"):
             value = getattr(self, name)
             if value is None:
                 continue
@@ -58,6 +73,65 @@ class ReviewPolicy:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
         if self.mark_low > self.mark_high:
             raise ValueError("mark_low must not exceed mark_high")
+
+
+# Glyph pairs children's handwriting makes look alike, and marks that are easily lost or
+# imagined (a dot, a minus): a mismatch made only of these is weak evidence of a mistake.
+CONFUSABLE_PAIRS = frozenset(frozenset(p) for p in ("17", "49", "56", "06", "1/"))
+LOSABLE_MARKS = frozenset(".-")
+
+
+def hinges_on_confusables(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ, and only by confusable glyphs or lost marks.
+
+    Args:
+        a, b: Two readings.
+
+    Returns:
+        True when one turns into the other by substituting confusable pairs
+        (:data:`CONFUSABLE_PAIRS`) and inserting or deleting dots and minus signs, and the
+        two are not equal.
+    """
+    if a == b:
+        return False
+    # Edit-distance style reachability: only confusable substitutions and lost marks.
+    n, m = len(a), len(b)
+    reach = [[False] * (m + 1) for _ in range(n + 1)]
+    reach[0][0] = True
+    for i in range(n + 1):
+        for j in range(m + 1):
+            if not reach[i][j]:
+                continue
+            if i < n and j < m and (a[i] == b[j] or frozenset((a[i], b[j])) in CONFUSABLE_PAIRS):
+                reach[i + 1][j + 1] = True
+            if i < n and a[i] in LOSABLE_MARKS:
+                reach[i + 1][j] = True
+            if j < m and b[j] in LOSABLE_MARKS:
+                reach[i][j + 1] = True
+    return reach[n][m]
+
+
+_MARK_NAMES = {".": ("小数点", "a decimal point"), "-": ("负号", "a minus sign")}
+
+
+def _confused(a: str, b: str) -> tuple[str, str]:
+    """The confusable glyphs between two readings, in Chinese and English (``1 和 7``)."""
+    zh: list[str] = []
+    en: list[str] = []
+    if len(a) == len(b):
+        for x, y in zip(a, b, strict=True):
+            if x != y and f"{x} 和 {y}" not in zh:
+                zh.append(f"{x} 和 {y}")
+                en.append(f"{x} and {y}")
+    else:
+        for c in sorted(c for c in LOSABLE_MARKS if a.count(c) != b.count(c)):
+            zh.append(_MARK_NAMES[c][0])
+            en.append(_MARK_NAMES[c][1])
+    return "、".join(zh), ", ".join(en)
+
+
+def _percent(p: float) -> str:
+    return "<1%" if 0 < p < 0.005 else f"{p:.0%}"
 
 
 def _outcome(grade: Grade) -> tuple[Verdict, float | None]:
@@ -116,6 +190,9 @@ def decide(
         return best
     best_texts = (response.text, response.blanks)
     upgrade_floor = policy.alt_floor if policy.upgrade_floor is None else policy.upgrade_floor
+    confusable_floor = upgrade_floor if policy.confusable_floor is None \
+        else policy.confusable_floor
+    lowest = min(policy.alt_floor, upgrade_floor, confusable_floor)
     mass = response.confidence
     disagree: list[tuple[Response, float, Grade]] = []
     for alt in response.alternatives:
@@ -123,12 +200,17 @@ def decide(
             # The reader listed its best reading among the alternatives: count it once.
             mass = max(mass, alt.probability)
             continue
-        if alt.probability < min(policy.alt_floor, upgrade_floor):
+        if alt.probability < lowest:
             continue
         variant = response.with_reading(alt)
         graded = grader.grade(variant, key_revision=key_revision)
-        if alt.probability < policy.alt_floor and not _earns_more(graded, best):
-            continue
+        if alt.probability < policy.alt_floor:
+            if not _earns_more(graded, best):
+                continue
+            floor = confusable_floor if hinges_on_confusables(response.text, alt.text) \
+                else upgrade_floor
+            if alt.probability < floor:
+                continue
         if graded.auto and _outcome(graded) == _outcome(best):
             mass += alt.probability
         elif graded.auto or graded.suggested_verdict != best.verdict:
@@ -145,14 +227,23 @@ def decide(
         other_verdict = (other.verdict if other.auto else other.suggested_verdict) or other.verdict
         best_zh, best_en = VERDICT_LABELS[best.verdict]
         other_zh, other_en = VERDICT_LABELS[other_verdict]
-        zh = (
-            f"读作“{_shown(response)}”判为{best_zh}，但也可能读作“{_shown(variant)}”"
-            f"（{p:.0%}），判为{other_zh}，请人工确认"
-        )
-        en = (
-            f"read as '{_shown(response)}' it is {best_en}, but a plausible reading "
-            f"'{_shown(variant)}' ({p:.0%}) would be {other_en}"
-        )
+        if hinges_on_confusables(response.text, variant.text):
+            # The usual case on a child's page: the key differs from the reading only in a
+            # glyph handwriting confuses. Say so plainly: "could be 14 or 74".
+            pairs_zh, pairs_en = _confused(response.text, variant.text)
+            zh = (f"可能是“{_shown(variant)}”也可能是“{_shown(response)}”：手写的{pairs_zh}"
+                  f"容易混淆，前者判为{other_zh}，后者判为{best_zh}，请人工确认")
+            en = (f"could be '{_shown(variant)}' or '{_shown(response)}': handwritten "
+                  f"{pairs_en} look alike; the first is {other_en}, the second {best_en}")
+        else:
+            zh = (
+                f"读作“{_shown(response)}”判为{best_zh}，但也可能读作“{_shown(variant)}”"
+                f"（{_percent(p)}），判为{other_zh}，请人工确认"
+            )
+            en = (
+                f"read as '{_shown(response)}' it is {best_en}, but a plausible reading "
+                f"'{_shown(variant)}' ({_percent(p)}) would be {other_en}"
+            )
     else:
         zh = f"识别置信度 {mass:.0%} 低于 {policy.accept_threshold:.0%}，请人工确认"
         en = f"reading confidence {mass:.0%} is below {policy.accept_threshold:.0%}"
@@ -193,3 +284,65 @@ def grade_response(
         UnknownKindError: no grader for the question's kind.
     """
     return decide(grader_for(question), response, key_revision=key_revision, policy=policy)
+
+
+# The fields of ReviewPolicy a policy file may set.
+_POLICY_FIELDS = ("accept_threshold", "alt_floor", "mark_low", "mark_high", "upgrade_floor",
+                  "confusable_floor")
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """The review policy the product applies, one :class:`ReviewPolicy` per answer format.
+
+    It is a versioned artefact (``models/review_policy.json``, pinned by sha256 in the model
+    manifest like the readers' weights), so the figure a benchmark reports is the figure of
+    the policy the product runs.
+
+    Attributes:
+        version: The file's version; bumped whenever a threshold is re-chosen.
+        by_kind: Question kind -> its policy.
+        default: The policy of every kind the file does not name (free handwriting that
+            was never calibrated: strict).
+        fitted_on: Where the thresholds were chosen (calibration writers only).
+    """
+
+    version: int
+    by_kind: dict[str, ReviewPolicy]
+    default: ReviewPolicy
+    fitted_on: str = ""
+
+    def for_kind(self, kind: str) -> ReviewPolicy:
+        """The policy of one question kind."""
+        return self.by_kind.get(kind, self.default)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PolicySet:
+        """Parse a policy file's content.
+
+        The file holds ``version``, ``fitted_on`` and ``formats``: each format has the
+        question ``kinds`` it governs (``"*"`` for the default) and :class:`ReviewPolicy`
+        fields.
+
+        Raises:
+            ValueError: A missing default, a kind in two formats, an unknown field or an
+                out-of-range threshold.
+        """
+        by_kind: dict[str, ReviewPolicy] = {}
+        default: ReviewPolicy | None = None
+        for name, spec in dict(data["formats"]).items():
+            unknown = set(spec) - {"kinds", *_POLICY_FIELDS}
+            if unknown:
+                raise ValueError(f"format {name!r}: unknown fields {sorted(unknown)}")
+            policy = ReviewPolicy(**{k: spec[k] for k in _POLICY_FIELDS if k in spec})
+            kinds = spec.get("kinds")
+            if kinds == "*":
+                default = policy
+                continue
+            for kind in kinds or ():
+                if kind in by_kind:
+                    raise ValueError(f"question kind {kind!r} is in two formats")
+                by_kind[kind] = policy
+        if default is None:
+            raise ValueError('a policy file needs a format with "kinds": "*"')
+        return cls(int(data["version"]), by_kind, default, str(data.get("fitted_on", "")))

@@ -29,6 +29,7 @@ __all__ = [
     "SessionSettings",
     "locate_model",
     "open_session",
+    "open_unverified_session",
     "sha256_file",
     "verify_model",
 ]
@@ -154,8 +155,30 @@ def open_session(
         ModelNotFoundError: If the file is missing.
         ModelChecksumError: If the file's sha256 does not match.
     """
+    return _session(verify_model(spec, path), settings)
+
+
+def open_unverified_session(path: Path, settings: SessionSettings | None = None
+                            ) -> ort.InferenceSession:
+    """Open a model file that is not the manifest's: previous or candidate weights.
+
+    For benchmarks that compare the shipped readers with other weights in the same run
+    (``bench/bench_unseen_writers.py``); the product only ever runs :func:`open_session`.
+
+    Args:
+        path: The ONNX file.
+        settings: Thread and execution settings.
+
+    Raises:
+        ModelNotFoundError: If the file is missing.
+    """
+    if not path.is_file():
+        raise ModelNotFoundError(f"model file {path} is missing")
+    return _session(path, settings)
+
+
+def _session(verified: Path, settings: SessionSettings | None) -> ort.InferenceSession:
     settings = settings or SessionSettings()
-    verified = verify_model(spec, path)
     options = ort.SessionOptions()
     options.intra_op_num_threads = settings.intra_op_threads
     options.inter_op_num_threads = settings.inter_op_threads

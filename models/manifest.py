@@ -18,6 +18,7 @@ __all__ = [
     "MANIFEST",
     "PPOCR_DET_SMALL",
     "PPOCR_REC_SMALL",
+    "REVIEW_POLICY",
     "ModelSpec",
     "get_spec",
 ]
@@ -120,10 +121,22 @@ ANSWER_CONFIDENCE = ModelSpec(
     input_spec={"features": "ocr.reading.confidence.FEATURES", "output": "P(reading is right)"},
 )
 
+# Chosen by bench/bench_unseen_writers.py --choose on the calibration writers only (MNIST's
+# test-file SD-3 writers, simulation.writers); read by grading.review_policy.PolicySet.
+# Re-choose whenever a reader, the ensemble or the confidence model changes.
+REVIEW_POLICY = ModelSpec(
+    name="review-policy",
+    package="models",
+    relative_path="review_policy.json",
+    sha256="f1efd7364575fc3f0399003e0d4c26a33335781cf5c891da9e561c4a7626fba8",
+    licence="Apache-2.0",
+    input_spec={"format": "grading.review_policy.PolicySet.from_json"},
+)
+
 MANIFEST: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (PPOCR_REC_SMALL, PPOCR_DET_SMALL, DIGIT_CLASSIFIER, ANSWER_LINE_READER,
-                 ANSWER_CONFIDENCE)
+                 ANSWER_CONFIDENCE, REVIEW_POLICY)
 }
 
 

@@ -10,11 +10,12 @@ worker never touches the database.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 from errorbook.contract import PageCode, WorksheetLayout
 from grading.grade import Grade
 from grading.questions import Question
+from grading.review_policy import PolicySet
 from ocr.align import Alignment
 from ocr.ingest import PageImage
 from ocr.marks import MarksReading
@@ -42,18 +44,15 @@ __all__ = [
     "StudentRead",
     "WorksheetBundle",
     "clear_templates",
+    "grade_answers",
     "init_worker",
     "layout_digest",
     "process_page",
+    "review_policies",
     "rotation_matrix",
 ]
 
 BLANK_DPI = 200
-# The review policy's defaults were calibrated on handwritten digits, fractions and marks
-# (bench_review_policy --choose-on). Kinds read from free handwriting that was never
-# calibrated (Chinese text, expressions, short answers) keep the strict settings: a
-# reading must be 95% sure with no rival above 5%, or a teacher looks.
-CALIBRATED_KINDS = frozenset({"arithmetic", "numeric", "choice", "multi_choice", "true_false"})
 
 
 @dataclass(frozen=True)
@@ -233,6 +232,19 @@ def _template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | None:
     return cache[key]
 
 
+def _expected_for(bundle: WorksheetBundle) -> Callable[[str, int], tuple[str, ...]]:
+    """The key's written forms per answer box, for the reader to verify (the template
+    cache holds the rendered page; keys are applied per page, so an edited key counts at
+    once)."""
+    from grading.written_keys import written_keys
+
+    def expected(question_id: str, blank: int) -> tuple[str, ...]:
+        info = bundle.questions.get(question_id)
+        return written_keys(info.question, blank) if info is not None else ()
+
+    return expected
+
+
 def _build_template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | None:
     import pypdfium2 as pdfium
 
@@ -286,21 +298,47 @@ def _answer_out(a: AnswerRead) -> AnswerOut:
                      a.detail)
 
 
+@functools.cache
+def review_policies() -> PolicySet:
+    """The product's review policy (``models/review_policy.json``, sha256-checked), loaded
+    once per process."""
+    from models.loader import verify_model
+    from models.manifest import REVIEW_POLICY
+
+    return PolicySet.from_json(json.loads(verify_model(REVIEW_POLICY).read_text("utf-8")))
+
+
 def _grade(bundle: WorksheetBundle, answers: tuple[AnswerRead, ...]) -> tuple[GradeOut, ...]:
-    from grading.review_policy import ReviewPolicy, grade_response
+    return grade_answers(bundle.questions, answers)
+
+
+def grade_answers(questions: Mapping[str, QuestionInfo], answers: Sequence[AnswerRead],
+                  policies: PolicySet | None = None) -> tuple[GradeOut, ...]:
+    """Grade one page's readings, question by question, under the review policy.
+
+    Args:
+        questions: The worksheet's questions by bank id.
+        answers: The page's readings (a question's boxes in any order).
+        policies: The review policy; None applies the product's (:func:`review_policies`).
+            Benchmarks pass candidates when choosing thresholds.
+
+    Returns:
+        One grade per question read on the page.
+    """
+    from grading.review_policy import grade_response
     from service.reading import response_from_reads
 
-    strict = ReviewPolicy(accept_threshold=0.95, alt_floor=0.05)
+    policies = policies or review_policies()
     by_question: dict[str, list[AnswerRead]] = {}
     for a in answers:
         by_question.setdefault(a.question_id, []).append(a)
     out = []
     for qid, reads in by_question.items():
-        info = bundle.questions.get(qid)
+        info = questions.get(qid)
         if info is None:
             continue
         response = response_from_reads(sorted(reads, key=lambda r: r.blank))
-        policy = None if info.question.kind in CALIBRATED_KINDS else strict
+        policy = policies.for_kind(info.question.kind)
         grade = grade_response(info.question, response, key_revision=info.revision,
                                policy=policy)
         out.append(GradeOut(qid, grade))
@@ -328,7 +366,8 @@ def process_page(page: PageImage, bundles: Mapping[int, WorksheetBundle]
         if bundle is None:
             needed.append(code.worksheet_id)
             return None
-        return _template(bundle, code.page)
+        template = _template(bundle, code.page)
+        return template.with_expected(_expected_for(bundle)) if template else None
 
     read = read_page(page, template_for, state.recognizer)
     if needed:

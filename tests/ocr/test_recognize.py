@@ -102,15 +102,3 @@ def test_handwritten_crops_read_by_both_readers(
     for r in readings:
         assert r.status == "ok"
         assert set(r.text) <= set(NUMERIC.chars)
-
-
-def test_key_check_margin_signs(rec_session: Any) -> None:
-    from ocr.verification.verify import check_key
-
-    reading = PPOCRRecognizer(rec_session).recognize([_printed("27")], alphabet=NUMERIC)[0]
-    assert check_key(reading, "27", NUMERIC).margin > 3.0
-    wrong = check_key(reading, "21", NUMERIC)
-    assert wrong.margin < -3.0
-    assert wrong.rival == "27"
-    with pytest.raises(ValueError, match="no CTC evidence"):
-        check_key(Reading("blank"), "27", NUMERIC)

@@ -207,6 +207,9 @@ def init_worker(recognizer: Any = None, nice: int = 0, cjk_font: str | None = No
             return
         cv2.setNumThreads(1)  # one worker per core: no OpenCV thread pool on top
         _state = _WorkerState(recognizer or build_default_recognizer())
+        # Checked with the models: a policy file whose sha256 is wrong stops the worker at
+        # start, not at the first page graded.
+        review_policies()
 
 
 def clear_templates() -> None:

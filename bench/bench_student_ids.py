@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from ocr.pipeline import ReadOptions, TemplatePage, read_page
 from ocr.students.match import RosterEntry, match_student
 from ocr.students.number import ASSIGN_AT, DIGITS, CombRead, rank_roster, read_comb
 from simulation.bench_worksheet import build_worksheet, template_of, to_pdf
+from simulation.classroom import CombBox
 from simulation.pages import FilledPage, FillOptions, fill_page
 from simulation.unseen import drill_questions
 from simulation.writers import WriterGroup, ensure_mnist_idx, unseen_writer_bank
@@ -47,16 +47,6 @@ CLASS = [f"202506{i:02d}" for i in range(1, 41)]
 THRESHOLDS = (0.8, 0.9, 0.95, 0.97, 0.98)
 BASELINE_REV = "59f6efb"
 _worker: dict[str, Any] = {}
-
-
-@dataclass(frozen=True)
-class _CombBox:
-    box: tuple[float, float, float, float]
-    blank: int
-    question_id: str = "__student_no__"
-    bubbles: tuple[Any, ...] = ()
-    kind: str = "student_no"
-    answer_format: str = "digits"
 
 
 def _init(template: TemplatePage, boxes: tuple[Any, ...]) -> None:
@@ -105,15 +95,19 @@ def stack(layout: Any, blank: np.ndarray, group: WriterGroup, idx: Path, seed: i
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(CLASS))
     pages, truth, wrote = [], [], []
-    combs = [_CombBox(box, i) for i, box in enumerate(layout.student_no_boxes)]
+    combs = [CombBox(box, i) for i, box in enumerate(layout.student_no_boxes)]
     for child in order:
         number = CLASS[int(child)]
         if rng.random() < slip:
             k = int(rng.integers(len(number)))
             other = str((int(number[k]) + int(rng.integers(1, 10))) % 10)
             number = number[:k] + other + number[k + 1:]
+
+        def digit(qid: str, box: int, _rng: np.random.Generator, n: str = number) -> str:
+            return n[box]
+
         filled = fill_page(blank, 200, combs, bank, rng, FillOptions(blank_prob=0.0),
-                           answer_for=lambda q, b, r, n=number: n[b])
+                           answer_for=digit)
         pages.append(filled)
         truth.append(int(child))
         wrote.append(number)

@@ -25,6 +25,7 @@ from simulation.handwriting import DatasetsMissingError, GlyphBank, random_numer
 from simulation.pages import FilledPage, FillOptions, fill_page
 
 __all__ = [
+    "CombBox",
     "PageTruth",
     "ScannedStack",
     "font_glyph_bank",
@@ -175,7 +176,7 @@ def scan_class_set(printed_pdf: bytes, layouts: dict[int, dict[str, Any]],
                 if code.student_id is None and numbers:
                     copy += code.page == 1
                     number = numbers[copy % len(numbers)]
-                    regions += [_CombBox(box, i) for i, box
+                    regions += [CombBox(box, i) for i, box
                                 in enumerate(pages[0].student_no_boxes[:len(number)])]
                     write = _with_number(answer_for, number)
                 filled = fill_page(printed, DPI, regions, bank, rng, answer_for=write,
@@ -199,8 +200,9 @@ def scan_class_set(printed_pdf: bytes, layouts: dict[int, dict[str, Any]],
 
 
 @dataclass(frozen=True)
-class _CombBox:
-    """One box of the student-number comb as a pseudo answer region for fill_page."""
+class CombBox:
+    """One box of the student-number comb as a pseudo answer region for fill_page
+    (``blank`` is the box's position, so the writer's answer is digit ``blank``)."""
 
     box: tuple[float, float, float, float]
     blank: int

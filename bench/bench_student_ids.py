@@ -35,6 +35,7 @@ from ocr.ingest import IngestLimits, PageImage, iter_pages
 from ocr.pipeline import ReadOptions, TemplatePage, read_page
 from ocr.students.match import RosterEntry, match_student
 from ocr.students.number import ASSIGN_AT, DIGITS, CombRead, rank_roster, read_comb
+from ocr.students.stack import stack_margins
 from simulation.bench_worksheet import build_worksheet, template_of, to_pdf
 from simulation.classroom import CombBox
 from simulation.pages import FilledPage, FillOptions, fill_page
@@ -45,6 +46,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATASETS_DIR = ROOT.parent / "shared" / "datasets"
 CLASS = [f"202506{i:02d}" for i in range(1, 41)]
 THRESHOLDS = (0.8, 0.9, 0.95, 0.97, 0.98)
+MARGINS = (2.0, 4.0, 6.0, 8.0, 10.0, 12.0)
+# Log-probability a page's placement must cost the stack if forbidden: the lowest margin
+# with no wrong placement on 1,200 calibration-writer pages (--choose --classes 15).
+STACK_MARGIN = 8.0
 BASELINE_REV = "59f6efb"
 _worker: dict[str, Any] = {}
 
@@ -150,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 wrote += w
             pdf = Path(tmp) / f"{variant}.pdf"
             pdf.write_bytes(to_pdf(pages))
-            combs = dict(pool.map(_read, iter_pages(pdf, IngestLimits()), chunksize=4))
+            combs = dict(pool.map(_read, iter_pages(pdf, IngestLimits(max_bytes=2**31, max_pages=5000)), chunksize=4))
             box_right = box_n = 0
             posts = []
             prev_right = prev_wrong = 0
@@ -175,6 +180,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if not args.choose:
                 out[f"{variant}: previous right"] = f"{prev_right / len(truth):.2%}"
                 out[f"{variant}: previous wrong"] = prev_wrong
+            # The stack: each class's pages matched one to one to its children.
+            placed: list[tuple[int, float]] = []
+            for start in range(0, len(posts), len(CLASS)):
+                block = np.log(np.maximum(np.array(posts[start:start + len(CLASS)]), 1e-300))
+                placed += stack_margins(block)
+            for margin in MARGINS if args.choose else (STACK_MARGIN,):
+                right = sum(m >= margin and j == c for (j, m), c in zip(placed, truth,
+                                                                       strict=True))
+                wrong = sum(m >= margin and j != c for (j, m), c in zip(placed, truth,
+                                                                       strict=True))
+                n = len(truth)
+                say(f"  stack, margin {margin}: right {right / n:.2%}, wrong {wrong} "
+                    f"({1000 * wrong / n:.1f} per 1,000), review {(n - right - wrong) / n:.2%}")
+                if not args.choose:
+                    out[f"{variant}: stack right"] = f"{right / n:.2%}"
+                    out[f"{variant}: stack wrong per 1,000"] = round(1000 * wrong / n, 2)
             for th in THRESHOLDS if args.choose else (ASSIGN_AT,):
                 right = wrong = 0
                 for child, post in zip(truth, posts, strict=True):

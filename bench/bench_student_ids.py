@@ -119,6 +119,16 @@ def stack(layout: Any, blank: np.ndarray, group: WriterGroup, idx: Path, seed: i
     return pages, truth, wrote
 
 
+def _count(label: str, truth: list[int], chosen: list[int]) -> tuple[int, int]:
+    """Print and return (right, wrong) of a decision per page (-1: left for review)."""
+    right = sum(c == t for c, t in zip(chosen, truth, strict=True) if c >= 0)
+    wrong = sum(c != t for c, t in zip(chosen, truth, strict=True) if c >= 0)
+    n = len(truth)
+    say(f"  {label}: right {right / n:.2%}, wrong {wrong} ({1000 * wrong / n:.1f} per 1,000), "
+        f"review {(n - right - wrong) / n:.2%}")
+    return right, wrong
+
+
 def say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -180,32 +190,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if not args.choose:
                 out[f"{variant}: previous right"] = f"{prev_right / len(truth):.2%}"
                 out[f"{variant}: previous wrong"] = prev_wrong
+            n = len(truth)
             # The stack: each class's pages matched one to one to its children.
             placed: list[tuple[int, float]] = []
             for start in range(0, len(posts), len(CLASS)):
                 block = np.log(np.maximum(np.array(posts[start:start + len(CLASS)]), 1e-300))
                 placed += stack_margins(block)
             for margin in MARGINS if args.choose else (STACK_MARGIN,):
-                right = sum(m >= margin and j == c for (j, m), c in zip(placed, truth,
-                                                                       strict=True))
-                wrong = sum(m >= margin and j != c for (j, m), c in zip(placed, truth,
-                                                                       strict=True))
-                n = len(truth)
-                say(f"  stack, margin {margin}: right {right / n:.2%}, wrong {wrong} "
-                    f"({1000 * wrong / n:.1f} per 1,000), review {(n - right - wrong) / n:.2%}")
+                right, wrong = _count(f"stack, margin {margin}", truth,
+                                      [j if m >= margin else -1 for j, m in placed])
                 if not args.choose:
                     out[f"{variant}: stack right"] = f"{right / n:.2%}"
                     out[f"{variant}: stack wrong per 1,000"] = round(1000 * wrong / n, 2)
             for th in THRESHOLDS if args.choose else (ASSIGN_AT,):
-                right = wrong = 0
-                for child, post in zip(truth, posts, strict=True):
-                    best = int(np.argmax(post))
-                    if post[best] >= th:
-                        right += best == child
-                        wrong += best != child
-                n = len(truth)
-                say(f"  assign at {th}: right {right / n:.2%}, wrong {wrong} "
-                    f"({1000 * wrong / n:.1f} per 1,000), review {(n - right - wrong) / n:.2%}")
+                right, wrong = _count(f"assign at {th}", truth,
+                                      [int(np.argmax(p)) if max(p) >= th else -1 for p in posts])
                 if not args.choose:
                     out[f"{variant}: assigned right"] = f"{right / n:.2%}"
                     out[f"{variant}: assigned wrong per 1,000"] = round(1000 * wrong / n, 2)

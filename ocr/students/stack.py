@@ -6,16 +6,27 @@ pages are matched to roster students by the assignment with the highest total
 log-probability (:func:`best_assignment`, the Hungarian method), and a page is placed only
 when forbidding its match costs the whole stack at least a margin
 (:func:`stack_margins`): the doubt left is the page's own, not a neighbour's.
+:func:`place_pages` adds the way out that a real stack needs: a page may belong to nobody
+still free (a second scan of a child already graded, a child of another class), so each
+page also gets a "nobody" column, and a page matched to it is left for a teacher.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["best_assignment", "stack_margins"]
+__all__ = ["NOBODY", "PLACE_MARGIN", "best_assignment", "place_pages", "stack_margins"]
 
 # Log-probability standing for "impossible" (finite, so sums stay ordered).
 _NEVER = -1e6
+# What forbidding a page's placement must cost the stack before the page is placed without a
+# teacher: the lowest margin with no wrong placement on the calibration writers'
+# stacks (bench/bench_student_ids.py --choose).
+PLACE_MARGIN = 8.0
+# Log-score of "this page is nobody's who is still free": a page's evidence for a free child
+# must beat it; the evidence is a log posterior over the whole roster, so a second scan of a
+# child already placed scores about log(slip) for that child's neighbours, below this.
+NOBODY = -9.2
 
 
 def best_assignment(scores: np.ndarray) -> list[int]:
@@ -96,4 +107,28 @@ def stack_margins(scores: np.ndarray) -> list[tuple[int, float]]:
         alt = best_assignment(forbidden)
         alt_total = float(np.maximum(forbidden, _NEVER)[rows, alt].sum())
         out.append((j, total - alt_total))
+    return out
+
+
+def place_pages(scores: np.ndarray, *, margin: float = PLACE_MARGIN,
+                nobody: float = NOBODY) -> list[tuple[int, float]]:
+    """Place a stack's pages on the free children, each at most once, or on nobody.
+
+    Args:
+        scores: (pages, free children) log-scores of each page's evidence.
+        margin: The least cost of forbidding a placement for the page to be placed.
+        nobody: The log-score of a page belonging to none of the free children.
+
+    Returns:
+        Per page: (column, margin) with column -1 when the page is left for a teacher
+        (matched to nobody, or placed with less than ``margin``).
+    """
+    n, m = scores.shape
+    if n == 0:
+        return []
+    # One "nobody" column per page, so every page can always take one.
+    padded = np.concatenate([scores, np.full((n, n), nobody)], axis=1)
+    out = []
+    for j, cost in stack_margins(padded):
+        out.append((j if j < m and cost >= margin else -1, cost))
     return out

@@ -29,6 +29,7 @@ from ocr.align import Alignment
 from ocr.ingest import PageImage
 from ocr.marks import MarksReading
 from ocr.pipeline import AnswerRead, TemplatePage, read_page
+from ocr.students.evidence import Identity
 from ocr.students.match import RosterEntry, StudentCandidate
 from service.config import LogSettings
 from service.logs import configure_logging
@@ -125,13 +126,35 @@ class GradeOut:
     grade: Grade
 
 
+# Roster candidates kept for the review queue.
+CANDIDATES = 3
+
+
 @dataclass(frozen=True)
 class StudentRead:
-    """A non-personalised copy's handwritten student number and its roster match."""
+    """A non-personalised copy's handwritten identity as read.
+
+    Attributes:
+        number: The comb as read, for display ("" when it is empty).
+        match: ``pending`` (evidence to place with the rest of the stack at the end of
+            the upload) or ``unmatched`` (nothing written, or no roster).
+        candidates: The likeliest roster students with their posteriors, best first.
+        scores: Every roster student's log posterior, as (student id, log score).
+        conflict: The sources each point to a different child: never placed automatically.
+    """
 
     number: str
-    match: str  # matched | ambiguous | unmatched
+    match: str  # pending | unmatched
     candidates: tuple[StudentCandidate, ...] = ()
+    scores: tuple[tuple[int, float], ...] = ()
+    conflict: bool = False
+
+    def evidence(self) -> dict[str, Any]:
+        """The JSON kept on the page row (``pages.student_evidence``)."""
+        return {"number": self.number, "conflict": self.conflict,
+                "scores": [[sid, round(score, 4)] for sid, score in self.scores],
+                "candidates": [{"student_id": c.student_id, "p": round(c.score, 4),
+                                "why": c.reason} for c in self.candidates]}
 
 
 @dataclass(frozen=True)
@@ -153,14 +176,6 @@ class PageResult:
     grades: tuple[GradeOut, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     student: StudentRead | None = None  # None when the QR names the student
-
-    @property
-    def matched_student(self) -> int | None:
-        if self.student is not None and self.student.match == "matched" \
-                and self.student.candidates:
-            return self.student.candidates[0].student_id
-        return None
-
 
 @dataclass
 class _WorkerState:
@@ -402,9 +417,13 @@ def process_page(page: PageImage, bundles: Mapping[int, WorksheetBundle]
 
 def _identify_student(page: PageImage, bundle: WorksheetBundle, page_no: int, rotation: int,
                       alignment: Alignment) -> StudentRead | None:
-    """Read the handwritten student number and match it against the class roster."""
-    from ocr.students.match import match_student
-    from ocr.students.number import read_student_number
+    """Read the handwritten student number as evidence over the class roster.
+
+    Nothing is decided here: the stack's placement (``service.jobs.stack``) assigns the
+    upload's anonymous pages together once every page is read.
+    """
+    from ocr.students.evidence import combine
+    from ocr.students.number import rank_roster, read_comb
 
     template = _template(bundle, page_no)
     layout_pages = [p for p in bundle.layout.pages if p.number == page_no]
@@ -412,8 +431,20 @@ def _identify_student(page: PageImage, bundle: WorksheetBundle, page_no: int, ro
         return None
     steps = ((360 - rotation) % 360) // 90
     upright = np.ascontiguousarray(np.rot90(page.image, steps)) if steps else page.image
-    number = read_student_number(upright, alignment, template.blank, template.blank_px_per_pt,
-                                 layout_pages[0].student_no_boxes, _worker_state().recognizer)
-    match = match_student(list(bundle.roster), number=number.text,
-                          number_conf=number.confidence)
-    return StudentRead(number.text, match.status, match.candidates)
+    comb = read_comb(upright, alignment, template.blank, template.blank_px_per_pt,
+                     layout_pages[0].student_no_boxes, _worker_state().recognizer)
+    roster = list(bundle.roster)
+    if not comb.written:
+        return StudentRead("", "unmatched")
+    identity = combine(len(roster), number=rank_roster(comb, [e.student_no for e in roster]))
+    return _student_read(comb.text, roster, identity)
+
+
+def _student_read(text: str, roster: Sequence[RosterEntry], identity: Identity) -> StudentRead:
+    posts = identity.posteriors()
+    order = sorted(range(len(roster)), key=lambda i: -posts[i])[:CANDIDATES]
+    candidates = tuple(StudentCandidate(roster[i].student_id, posts[i],
+                                        f"{roster[i].student_no} {roster[i].name}")
+                       for i in order)
+    scores = tuple((e.student_id, s) for e, s in zip(roster, identity.scores, strict=True))
+    return StudentRead(text, "pending", candidates, scores, identity.conflict)

@@ -43,6 +43,7 @@ from service.jobs.pagework import (
     init_worker,
     process_page,
 )
+from service.jobs.placement import place_anonymous_pages
 from service.jobs.store import PageProblem, store_page, store_unknown_page
 from service.logs import log_context
 from service.repositories.jobs import JobWorkRepository
@@ -163,6 +164,7 @@ async def _read_all(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
             async with factory() as session:
                 await _sanction(session, ctx, int(hint))
         await _read_pages(ctx, factory, storage, executor, settings, worker, stored)
+        await _place(ctx, factory, settings)
     except ScanFileError as exc:
         log.warning("job failed: the scan file cannot be read", extra={"error": exc.code})
         return f"{exc.code}: {exc}"
@@ -172,6 +174,20 @@ async def _read_all(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
         log.exception("job failed")
         return f"internal_error: {type(exc).__name__}"
     return None
+
+
+async def _place(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
+                 settings: Settings) -> None:
+    """Once every page is stored, place the anonymous ones on the class together."""
+    async with factory() as session:
+        placed = set(await place_anonymous_pages(session, ctx.upload.id,
+                                                 settings.mastery.schedule()))
+        if placed:
+            job = await session.get(JobRow, ctx.job.id, populate_existing=True)
+            assert job is not None
+            job.problems = [p for p in job.problems if p.get("page_index") not in placed]
+            log.info("anonymous pages placed", extra={"pages": len(placed)})
+        await session.commit()
 
 
 async def _sanction(session: AsyncSession, ctx: _JobContext, worksheet_id: int) -> bool:

@@ -86,8 +86,10 @@ def _candidates_note(result: PageResult) -> str:
     # Say what was read even when nothing was: the teacher then knows to look at the comb.
     note = f"; student number read as {student.number or '(nothing)'}"
     if student.candidates:
-        note += "; candidates: " + ", ".join(f"#{c.student_id} ({c.score:.2f})"
-                                            for c in student.candidates)
+        note += " / 学号读作 " + (student.number or "（空）") + "：" + " 或 ".join(
+            c.reason.split()[0] for c in student.candidates[:2]) + "？"
+    if student.conflict:
+        note += " / 学号与姓名（或座号）指向不同的学生"
     return note
 
 
@@ -124,8 +126,6 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
                                         reason)
     student_id = result.code.student_id
     source = "qr"
-    if student_id is None and result.matched_student is not None:
-        student_id, source = result.matched_student, "handwriting"
     problem = await _student_problem(session, worksheet, student_id)
     status = "graded"
     if problem is not None:
@@ -142,7 +142,10 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
                    page_no=result.code.page, student_id=student_id,
                    student_source=source if student_id is not None else None, status=status,
                    problem=problem, alignment_error=result.alignment_error_mm,
-                   homography=list(result.homography) if result.homography else None)
+                   homography=list(result.homography) if result.homography else None,
+                   student_evidence=(result.student.evidence()
+                                     if result.student is not None and result.student.scores
+                                     else None))
     session.add(page)
     await session.flush()
     _log_stored(page)

@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
 from service.db import (
+    GradeRow,
     JobRow,
     PageRow,
     QuestionRow,
+    ResponseRow,
     ScanUploadRow,
     SchoolClassRow,
     StudentRow,
@@ -116,6 +118,47 @@ class JobWorkRepository:
         found = await self.session.execute(select(StudentRow.id).where(
             StudentRow.id == student_id, StudentRow.class_id == class_id))
         return found.first() is not None
+
+    # -- placing an upload's anonymous pages at its end ------------------------------
+
+    async def anonymous_pages(self, upload_id: int) -> Sequence[PageRow]:
+        """The upload's worksheet pages waiting for a student, with identity evidence."""
+        return (await self.session.execute(
+            select(PageRow).where(PageRow.upload_id == upload_id,
+                                  PageRow.status == "unknown_student",
+                                  PageRow.student_id.is_(None),
+                                  PageRow.worksheet_id.is_not(None),
+                                  PageRow.student_evidence.is_not(None))
+            .order_by(PageRow.page_index))).scalars().all()
+
+    async def students_with_page(self, worksheet_id: int, page_no: int) -> set[int]:
+        """The students whose copy of this worksheet page is stored and counts."""
+        rows = await self.session.execute(select(PageRow.student_id).where(
+            PageRow.worksheet_id == worksheet_id, PageRow.page_no == page_no,
+            PageRow.student_id.is_not(None), PageRow.status.in_(("graded", "misaligned"))))
+        return {int(sid) for (sid,) in rows.all()}
+
+    async def roster_ids(self, worksheet_id: int) -> set[int]:
+        """The students now on the roster of the worksheet's class."""
+        rows = await self.session.execute(
+            select(StudentRow.id).join(WorksheetRow, WorksheetRow.class_id == StudentRow.class_id)
+            .where(WorksheetRow.id == worksheet_id))
+        return {int(sid) for (sid,) in rows.all()}
+
+    async def set_page_student(self, page: PageRow, student_id: int | None) -> None:
+        """Name the page's student, on the page and on every response read from it."""
+        page.student_id = student_id
+        await self.session.execute(
+            update(ResponseRow).where(ResponseRow.page_id == page.id)
+            .values(student_id=student_id))
+        await self.session.flush()
+
+    async def primary_responses(self, page_ids: list[int]) -> list[int]:
+        """The graded responses (first blank of each answer) on these pages."""
+        rows = await self.session.execute(
+            select(GradeRow.response_id).join(ResponseRow, ResponseRow.id == GradeRow.response_id)
+            .where(ResponseRow.page_id.in_(page_ids), GradeRow.is_current.is_(True)))
+        return sorted({int(r) for (r,) in rows.all()})
 
     async def page_already_scanned(self, worksheet_id: int, page_no: int,
                                    student_id: int) -> bool:

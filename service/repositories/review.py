@@ -38,6 +38,7 @@ from service.db import (
     WorksheetItemRow,
 )
 from service.errors import NotFound
+from service.repositories.jobs import JobWorkRepository
 from service.repositories.results import ItemInfo, ResultsRepository
 from service.repositories.visibility import visible_uploads, visible_worksheets
 
@@ -287,10 +288,7 @@ class ReviewRepository:
 
     async def primary_responses(self, page_ids: list[int]) -> list[int]:
         """The graded responses (first blank of each answer) on these pages."""
-        rows = await self.session.execute(
-            select(GradeRow.response_id).join(ResponseRow, ResponseRow.id == GradeRow.response_id)
-            .where(ResponseRow.page_id.in_(page_ids), GradeRow.is_current.is_(True)))
-        return sorted({int(r) for (r,) in rows.all()})
+        return await JobWorkRepository(self.session).primary_responses(page_ids)
 
     async def flush(self) -> None:
         """Write pending changes to rows this repository handed out (no commit)."""
@@ -298,8 +296,4 @@ class ReviewRepository:
 
     async def set_page_student(self, page: PageRow, student_id: int | None) -> None:
         """Name the page's student, on the page and on every response read from it."""
-        page.student_id = student_id
-        await self.session.execute(
-            update(ResponseRow).where(ResponseRow.page_id == page.id)
-            .values(student_id=student_id))
-        await self.session.flush()
+        await JobWorkRepository(self.session).set_page_student(page, student_id)

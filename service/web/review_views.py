@@ -21,7 +21,7 @@ from errorbook.printing.key_text import key_answer_text
 from grading.questions import Question
 from service.actor import Actor
 from service.classes import get_class
-from service.db import ResponseRow
+from service.db import PageRow, ResponseRow
 from service.errors import NotFound
 from service.review.decisions import list_groups, proposed_grade
 from service.review.queue import (
@@ -125,11 +125,21 @@ class AnswerDetail:
 
 @dataclass(frozen=True)
 class PageDetail:
-    """A scanned page waiting for a student (or explained): its image and roster."""
+    """A scanned page waiting for a student (or explained): its image and roster.
+
+    Attributes:
+        read_as: the handwritten student number as read ("" when none was).
+        candidates: the likeliest students from the handwriting, with their probability,
+            best first; the first is preselected, so Enter confirms it.
+        conflict: the number and the name (or seat) point to different students.
+    """
 
     image: str
     roster: list[StudentOut] = field(default_factory=list)
     worksheet_title: str | None = None
+    read_as: str = ""
+    candidates: list[tuple[StudentOut, float]] = field(default_factory=list)
+    conflict: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,7 +222,13 @@ async def _page_detail(session: AsyncSession, actor: Actor, item: ReviewItemOut)
         return PageDetail(image)
     worksheet = await get_worksheet(session, actor, item.worksheet_id)
     roster = (await get_class(session, actor, worksheet.class_id)).students
-    return PageDetail(image, roster, worksheet.title)
+    row = await session.get(PageRow, item.page_id)  # visible: the queue listed it
+    evidence = (row.student_evidence if row is not None else None) or {}
+    by_id = {s.id: s for s in roster}
+    candidates = [(by_id[int(c["student_id"])], float(c["p"]))
+                  for c in evidence.get("candidates", []) if int(c["student_id"]) in by_id]
+    return PageDetail(image, roster, worksheet.title, str(evidence.get("number", "")),
+                      candidates, bool(evidence.get("conflict")))
 
 
 async def queue_view(session: AsyncSession, actor: Actor, nav: Nav) -> QueueView:

@@ -475,6 +475,35 @@ def test_assign_a_page_from_the_roster(teacher: Page, seeder: Seeder,
     assert submitted == [target]
 
 
+def test_one_key_confirms_the_likeliest_student(teacher: Page, seeder: Seeder,
+                                               screenshot: Callable[[Page, str], Any]) -> None:
+    """A page the stack could not place shows what the comb read and the likeliest
+    students; the first is preselected, so Enter alone assigns it."""
+    page = teacher
+    sheet = seeder.sheet(roster=12)
+    names = list(sheet.students)
+    best, runner_up = sheet.students[names[6]], sheet.students[names[1]]
+    evidence = {"number": "20250607", "conflict": False, "scores": [],
+                "candidates": [{"student_id": best, "p": 0.91, "why": ""},
+                               {"student_id": runner_up, "p": 0.08, "why": ""}]}
+    seeder.page(sheet, None, {"m3-add-001": Read("85")}, status="unknown_student",
+                label="nameless", page_index=0, problem="不记名的卷子", evidence=evidence)
+    page.goto(f"/review?worksheet_id={sheet.worksheet_id}&kind=unknown_student")
+    candidates = page.get_by_test_id("review-candidate")
+    expect(candidates).to_have_count(2)
+    expect(candidates.first).to_have_attribute("data-student-id", str(best))
+    expect(page.get_by_test_id("review-candidates")).to_contain_text("20250607")
+    expect(page.get_by_test_id("review-candidates")).to_contain_text("91%")
+    expect(page.get_by_test_id("review-assign-select")).to_have_value(str(best))
+    assert_translated(page)
+    screenshot(page, "review-assign-candidates")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("review-assigned")).to_be_visible()
+    results = seeder.get(f"/api/v1/worksheets/{sheet.worksheet_id}/results")
+    submitted = [s["student"]["id"] for s in results["students"] if s["submitted"]]
+    assert submitted == [best]
+
+
 def test_clear_pages_from_the_queue_with_the_keyboard(
         teacher: Page, seeder: Seeder, screenshot: Callable[[Page, str], Any]) -> None:
     """A page of no one on the roster, an unidentified page and a duplicate scan are

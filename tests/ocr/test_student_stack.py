@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from ocr.students.stack import best_assignment, stack_margins
+from ocr.students.stack import best_assignment, place_pages, stack_margins
 
 
 def _brute(scores: np.ndarray) -> float:
@@ -45,3 +45,23 @@ def test_more_pages_than_children_is_refused() -> None:
     with pytest.raises(ValueError, match="one to one"):
         best_assignment(np.zeros((3, 2)))
     assert best_assignment(np.zeros((0, 4))) == []
+
+
+def test_a_page_for_a_child_already_placed_goes_to_nobody() -> None:
+    # Page 1 is a second scan of a child who is no longer free: its best free candidate is
+    # a one-digit neighbour at about log(slip), below "nobody", so it is left for a teacher.
+    scores = np.array([[-0.01, -9.0, -20.0],
+                       [-6.0, -25.0, -30.0]])
+    placed = place_pages(scores, margin=2.0)
+    assert placed[0][0] == 0
+    assert placed[1][0] == -1
+
+
+def test_only_pages_with_a_margin_are_placed() -> None:
+    sure = np.log(np.array([[0.999999, 1e-6], [0.6, 0.4]]))
+    placed = place_pages(sure, margin=8.0, nobody=-30.0)
+    # Page 0 claims column 0, and page 1 is placed by elimination with the same margin.
+    assert [j for j, _ in placed] == [0, 1]
+    unsure = np.log(np.array([[0.6, 0.4], [0.5, 0.5]]))
+    assert [j for j, _ in place_pages(unsure, margin=8.0, nobody=-30.0)] == [-1, -1]
+    assert place_pages(np.zeros((0, 3))) == []

@@ -131,8 +131,9 @@ def _response(read: Read) -> Response:
 async def seed_page(client: httpx.AsyncClient, sheet: Sheet, student: str | None,
                     reads: dict[str, Read], *, status: str = "graded", page_index: int | None = None,
                     label: str | None = None, worksheet: bool = True,
-                    problem: str | None = None) -> int:
-    """Store one scanned page with its answers, graded like the pipeline grades them."""
+                    problem: str | None = None, evidence: dict[str, Any] | None = None) -> int:
+    """Store one scanned page with its answers, graded like the pipeline grades them
+    (``evidence``: the handwritten identity the reader kept, ``pages.student_evidence``)."""
     app = app_of(client)
     async with app.state.session_factory() as s:
         student_id = sheet.students[student] if student else None
@@ -142,7 +143,7 @@ async def seed_page(client: httpx.AsyncClient, sheet: Sheet, student: str | None
                        worksheet_id=sheet.worksheet_id if worksheet else None,
                        page_no=1 if worksheet else None, student_id=student_id,
                        student_source="qr" if student_id else None, status=status,
-                       problem=problem)
+                       problem=problem, student_evidence=evidence)
         s.add(page)
         await s.flush()
         questions = {q.external_id: q for q in (await s.execute(

@@ -89,6 +89,10 @@ class PageRow(TimestampMixin, Base):
     # The page→image homography (3×3, row-major) so crops and annotations can be redrawn.
     homography: Mapped[list[Any] | None] = mapped_column(JSONType)
     image_key: Mapped[str | None] = mapped_column(String(255))
+    # An anonymous copy's handwritten identity as read: what the comb (and seat bubbles,
+    # name) said and every roster student's log-score, kept for the stack's placement at
+    # the end of the upload and for the review queue's candidates.
+    student_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class ResponseRow(TimestampMixin, Base):

@@ -1,0 +1,74 @@
+"""Place an upload's anonymous pages on the class's children, all together, once read.
+
+A class stack holds each child's copy of a page at most once. The pages still waiting for
+a student at the end of an upload are grouped by worksheet page, and each group is
+matched one to one to the children who have no copy of that page yet
+(``ocr.students.stack.place_pages``), from the identity evidence each page kept
+(``pages.student_evidence``). A page is given its child only when forbidding that cost
+the stack a margin; the rest stay in the review queue with their candidates, and a page
+whose sources disagree (``conflict``) is never placed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from errorbook.learner.schedule import ScheduleSettings
+from ocr.students.stack import place_pages
+from service.db import PageRow
+from service.mastery.sync import sync_answers
+from service.repositories.jobs import JobWorkRepository
+
+__all__ = ["place_anonymous_pages"]
+
+log = logging.getLogger(__name__)
+# Log-score of a student missing from a page's evidence (added to the roster after the
+# page was read): never placed there.
+_UNSCORED = -1e3
+
+
+async def place_anonymous_pages(session: AsyncSession, upload_id: int,
+                                schedule: ScheduleSettings | None = None) -> list[int]:
+    """Give the upload's anonymous pages their students where the stack is sure (flush
+    only; the caller commits).
+
+    Returns:
+        The indices (in the upload) of the pages placed.
+    """
+    repo = JobWorkRepository(session)
+    groups: dict[tuple[int, int], list[PageRow]] = defaultdict(list)
+    for page in await repo.anonymous_pages(upload_id):
+        evidence = page.student_evidence or {}
+        if evidence.get("conflict") or not evidence.get("scores"):
+            continue
+        if page.worksheet_id is not None and page.page_no is not None:
+            groups[(page.worksheet_id, page.page_no)].append(page)
+    placed: list[PageRow] = []
+    for (worksheet_id, page_no), pages in groups.items():
+        free = sorted(await repo.roster_ids(worksheet_id)
+                      - await repo.students_with_page(worksheet_id, page_no))
+        if not free:
+            continue
+        column = {sid: j for j, sid in enumerate(free)}
+        scores = np.full((len(pages), len(free)), _UNSCORED)
+        for i, page in enumerate(pages):
+            for sid, score in (page.student_evidence or {})["scores"]:
+                if int(sid) in column:
+                    scores[i, column[int(sid)]] = float(score)
+        for page, (j, margin) in zip(pages, place_pages(scores), strict=True):
+            if j < 0:
+                continue
+            await repo.set_page_student(page, free[j])
+            page.student_source, page.status, page.problem = "handwriting", "graded", None
+            placed.append(page)
+            log.debug("anonymous page placed", extra={"page_id": page.id,
+                                                       "margin": round(margin, 2)})
+    if placed:
+        await session.flush()
+        await sync_answers(session, await repo.primary_responses([p.id for p in placed]),
+                           schedule)
+    return [p.page_index for p in placed]

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import httpx
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from errorbook.printing.fonts import FontNotFoundError, find_cjk_font, register_cjk_font
@@ -33,6 +33,8 @@ from service.api import (
     worksheets,
 )
 from service.auth.tokens import TokenSigner, load_secret_key
+from service.bodyguard import BodyGuard
+from service.bounds import ids_fit
 from service.config import Settings, get_settings
 from service.db.engine import create_engine, make_session_factory
 from service.db.migrate import upgrade
@@ -169,6 +171,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # /docs and /redoc come from install_docs, with their assets served locally (offline).
         docs_url=None,
         redoc_url=None,
+        # Before any route's own work: an id no row can have is a 404 or 422, not a 500.
+        dependencies=[Depends(ids_fit)],
     )
     app.state.settings = settings
     app.state.ready = False
@@ -178,4 +182,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    results, review, annotated, school, mastery, errorbooks):
         app.include_router(module.router)
     install_web(app)
+    app.add_middleware(BodyGuard, max_bytes=settings.limits.max_body_mb * 2**20)
     return app

@@ -103,6 +103,9 @@ class JobSettings(BaseModel):
 
 class LimitSettings(BaseModel):
     max_upload_mb: int = Field(default=200, ge=1)
+    max_body_mb: int = Field(default=8, ge=1, description="largest JSON or form body (a "
+                             "question-bank import included); scans are limited by "
+                             "max_upload_mb")
     max_pages: int = Field(default=600, ge=1)
     max_page_megapixels: int = Field(default=50, ge=1, description="pixels per page image")
     max_questions_per_worksheet: int = Field(default=100, ge=1)

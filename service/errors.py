@@ -198,6 +198,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": code, "detail": str(exc.detail)},
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
+    from sqlalchemy.exc import DBAPIError
+
+    from service.bounds import bad_value  # it imports this module's errors
+
+    async def _refused_value(request: Request, exc: Exception) -> JSONResponse:
+        refused = bad_value(exc)
+        if refused is None:
+            raise exc  # not the caller's value: the 500 handler's
+        log.info("a value was refused by the database: %s", type(exc).__name__)
+        return await _markbook(request, refused)
+
+    for value_error in (OverflowError, DBAPIError):
+        app.add_exception_handler(value_error, _refused_value)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)

@@ -16,9 +16,11 @@ from typing import cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from service.bounds import bad_value
 from service.errors import MarkbookError
 from service.web.deps import CsrfRefused
 from service.web.render import render
@@ -80,6 +82,13 @@ def _server(request: Request, exc: Exception) -> Response:
     return _error_page(request, 500, "internal_error", "")
 
 
+def _value(request: Request, exc: Exception) -> Response:
+    refused = bad_value(exc)
+    if refused is None:
+        raise exc
+    return _markbook(request, refused)
+
+
 def _csrf(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CsrfRefused)
     return render(request, "csrf.html", user=exc.user, status_code=403)
@@ -89,7 +98,8 @@ def install_page_errors(app: FastAPI) -> None:
     """Answer errors on pages with the error page (after the JSON handlers are installed)."""
     handlers = app.exception_handlers
     for exc_type, page in ((MarkbookError, _markbook), (RequestValidationError, _validation),
-                           (StarletteHTTPException, _http), (Exception, _server)):
+                           (StarletteHTTPException, _http), (OverflowError, _value),
+                           (DBAPIError, _value), (Exception, _server)):
         json_handler = cast(Handler | None, handlers.get(exc_type))  # the app's are async
         app.add_exception_handler(exc_type, _wrap(json_handler, page))
     app.add_exception_handler(CsrfRefused, _wrap(None, _csrf))

@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
+from grading.math_lex import MathParseError
+from grading.math_parse import parse_math
 
 __all__ = [
     "QUESTION_KINDS",
@@ -260,6 +262,16 @@ class TextQuestion(_QuestionBase):
 class MathExprQuestion(_QuestionBase):
     kind: Literal["math_expr"]
     key: MathExprKey
+
+    @model_validator(mode="after")
+    def _key_parses(self) -> MathExprQuestion:
+        # A key the grader's parser refuses would fail every answer at grading and review
+        # time: it is refused at import instead.
+        try:
+            parse_math(self.key.answer)
+        except MathParseError as exc:
+            raise ValueError(f"key.answer: {exc}") from exc
+        return self
 
 
 class ArithmeticQuestion(_QuestionBase):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -285,3 +286,9 @@ def test_forked_copy_starts_its_own_worker() -> None:
         parent_proc.wait()
     finally:
         own.close()
+
+
+def test_a_key_the_parser_refuses_is_refused_when_the_question_is_made() -> None:
+    # Found by a probe: such a key imported fine, then every review decision on it was a 500.
+    with pytest.raises(ValidationError, match="powers of powers"):
+        math_expr("9**9**9**9")

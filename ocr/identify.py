@@ -44,9 +44,16 @@ class Identification:
     ink_ratio: float
 
 
+# A page image narrower than this holds no readable page code.
+MIN_SIDE_PX = 64
+
+
 def ink_ratio(image: np.ndarray) -> float:
     """Share of clearly dark pixels (Otsu on a downscaled copy; robust to grey paper)."""
-    small = cv2.resize(image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    if min(image.shape[:2]) < 4:
+        small = image
+    else:
+        small = cv2.resize(image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
     thresh, _ = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # On a nearly empty page Otsu splits paper noise; never call paper-grey "ink".
     thresh = min(thresh, 128)
@@ -58,6 +65,8 @@ def _read_qr_in(image: np.ndarray) -> list[zxingcpp.Result]:
     # The code sits in a corner; look in the four corner regions before the whole page.
     ch, cw = h // 4, w // 3
     corners = [(0, w - cw), (0, 0), (h - ch, 0), (h - ch, w - cw)]
+    if min(h, w) < MIN_SIDE_PX:  # no code fits (and the decoder refuses empty views)
+        return []
     for y, x in corners:
         region = np.ascontiguousarray(image[y:y + ch, x:x + cw])
         found = zxingcpp.read_barcodes(region, formats=_QR_ONLY)

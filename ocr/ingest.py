@@ -10,6 +10,7 @@ at its own resolution instead of a re-rendering.
 from __future__ import annotations
 
 import contextlib
+import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,6 +70,12 @@ _MAGIC: tuple[tuple[bytes, int, ScanKind], ...] = (
 _HEIC_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
 
 
+# What Pillow's decoders raise on a damaged file: a mutated header fails in many ways
+# inside them, and each is the file's fault, never ours.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, TypeError, IndexError, KeyError,
+                  ArithmeticError, struct.error, EOFError)
+
+
 def sniff(head: bytes) -> ScanKind:
     """Tell the scan format from the first bytes of a file.
 
@@ -126,7 +133,7 @@ def _open_image(path: Path, kind: ScanKind) -> Image.Image:
             return Image.open(path)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise LimitExceeded(f"the image is too large to decode safely ({exc})") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except _DECODE_ERRORS as exc:
         raise CorruptFile(f"the image cannot be read ({exc})") from exc
 
 
@@ -142,7 +149,7 @@ def _frame_count(img: Image.Image, limits: IngestLimits) -> int:
                 raise LimitExceeded(f"more than {limits.max_pages} pages")
     except EOFError:
         pass
-    except OSError as exc:
+    except _DECODE_ERRORS as exc:
         raise CorruptFile(f"the image's pages cannot be read ({exc})") from exc
     finally:
         with contextlib.suppress(EOFError, OSError):
@@ -161,6 +168,9 @@ def count_pages(path: Path, limits: IngestLimits = IngestLimits()) -> int:
         doc = _open_pdf(path)
         try:
             n = len(doc)
+            if n <= limits.max_pages:
+                for i in range(n):
+                    _check_pdf_page(doc, i, limits)
         finally:
             doc.close()
     else:
@@ -174,6 +184,32 @@ def count_pages(path: Path, limits: IngestLimits = IngestLimits()) -> int:
     if n > limits.max_pages:
         raise LimitExceeded(f"the file has {n} pages; the limit is {limits.max_pages}")
     return n
+
+
+def _check_pdf_page(doc: Any, i: int, limits: IngestLimits) -> None:
+    """Refuse at upload what the reader would refuse later: a page that does not load, a
+    page too large to render, an embedded image past the pixel limit (no pixels decoded)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    try:
+        page = doc[i]
+    except pdfium.PdfiumError as exc:
+        raise CorruptFile(f"page {i + 1} cannot be read ({exc})") from exc
+    try:
+        width, height = page.get_size()
+        scale = limits.render_dpi / 72.0
+        if width * height * scale * scale > limits.max_pixels:
+            raise LimitExceeded(f"page {i + 1} is too large to render")
+        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+            px_w, px_h = obj.get_px_size()
+            if px_w * px_h > limits.max_pixels:
+                raise LimitExceeded(f"an image on page {i + 1} has {px_w}×{px_h} pixels; "
+                                    f"the limit is {limits.max_pixels:,}")
+    except pdfium.PdfiumError as exc:
+        raise CorruptFile(f"page {i + 1} cannot be read ({exc})") from exc
+    finally:
+        page.close()
 
 
 def _to_grey(img: Image.Image) -> np.ndarray:
@@ -218,7 +254,10 @@ def _iter_pdf(path: Path, limits: IngestLimits) -> Iterator[PageImage]:
     doc = _open_pdf(path)
     try:
         for i in range(len(doc)):
-            page = doc[i]
+            try:
+                page = doc[i]
+            except pdfium.PdfiumError as exc:
+                raise CorruptFile(f"page {i + 1} cannot be read ({exc})") from exc
             try:
                 embedded = _embedded_scan(page, limits)
                 if embedded is not None:
@@ -233,7 +272,7 @@ def _iter_pdf(path: Path, limits: IngestLimits) -> Iterator[PageImage]:
                     pixels = pixels[..., 0]
                 yield PageImage(i, np.array(pixels, dtype=np.uint8), float(limits.render_dpi),
                                 "rendered")
-            except pdfium.PdfiumError as exc:
+            except (pdfium.PdfiumError, OSError, ValueError, SyntaxError) as exc:
                 raise CorruptFile(f"page {i + 1} cannot be read ({exc})") from exc
             finally:
                 page.close()
@@ -246,7 +285,10 @@ def _iter_raster(path: Path, kind: ScanKind, limits: IngestLimits) -> Iterator[P
     try:
         n = _frame_count(img, limits)
         for i in range(n):
-            img.seek(i)
+            try:
+                img.seek(i)
+            except _DECODE_ERRORS as exc:
+                raise CorruptFile(f"page {i + 1} is truncated or damaged ({exc})") from exc
             w, h = img.size
             if w * h > limits.max_pixels:
                 raise LimitExceeded(f"page {i + 1} has {w}×{h} pixels; the limit is "
@@ -255,7 +297,7 @@ def _iter_raster(path: Path, kind: ScanKind, limits: IngestLimits) -> Iterator[P
             dpi = float(dpi_info[0]) if dpi_info and dpi_info[0] else 0.0
             try:
                 grey = _to_grey(img)
-            except (OSError, ValueError, SyntaxError) as exc:
+            except _DECODE_ERRORS as exc:
                 raise CorruptFile(f"page {i + 1} is truncated or damaged ({exc})") from exc
             yield PageImage(i, grey, dpi, "raster")
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from typing import Any
 
 from service.errors import InvalidInput, UnsupportedMediaType
 from service.repositories.classes import NewStudent
@@ -57,8 +58,15 @@ def parse_roster_csv(data: bytes, *, max_rows: int = 500) -> tuple[list[NewStude
         UnsupportedMediaType: undecodable bytes.
         InvalidInput: missing header columns, bad rows or duplicates, each listed by line.
     """
-    text = decode_csv(data)
-    reader = csv.reader(io.StringIO(text))
+    # Old Mac spreadsheets end lines with a bare CR: every line ending becomes LF.
+    text = decode_csv(data).replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        return _parse_rows(csv.reader(io.StringIO(text)), max_rows)
+    except csv.Error as exc:
+        raise InvalidInput(f"the CSV cannot be read: {exc}", error="bad_csv") from exc
+
+
+def _parse_rows(reader: Any, max_rows: int) -> tuple[list[NewStudent], list[int]]:
     header = next(reader, None)
     if header is None:
         raise InvalidInput("the CSV is empty; expected a header 'student_no,name'",

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
+    "SEAT_BUBBLE_D",
+    "SEAT_BUBBLE_PITCH",
     "AnswerRegion",
     "Box",
     "Bubble",
@@ -31,12 +33,28 @@ __all__ = [
     "PageCodeError",
     "PageLayout",
     "QuestionBlock",
+    "SeatBubble",
     "WorksheetLayout",
     "format_page_code",
     "parse_page_code",
+    "seat_bubble_boxes",
 ]
 
 Box = tuple[float, float, float, float]  # (x0, y0, x1, y1), points from the page's top-left
+
+# (place, digit, box): place 0 is the seat number's tens, 1 its units; digit 0-9.
+SeatBubble = tuple[int, int, Box]
+
+_MM = 72.0 / 25.4
+# Seat-number bubbles (座号: the last two digits of the student number) sit in the footer
+# strip, level with the bottom markers' middle: 3.2 mm discs 4.2 mm apart, tens then units.
+SEAT_BUBBLE_D = 3.2 * _MM
+SEAT_BUBBLE_PITCH = 4.2 * _MM
+# The row is centred with room on its left for the "座号 十位" labels (16 mm) and between
+# the groups for "个位" (10 mm); the page number moves right of it when it is printed.
+_SEAT_LABELS_W = 16 * _MM
+_SEAT_GROUP_GAP = 10 * _MM
+_SEAT_ROW_FROM_BOTTOM = 12 * _MM
 
 _PREFIX = "MB1"
 _FIELD = re.compile(r"^([WPSE])(\d{1,12}(?:,\d{1,12})*)$")
@@ -147,8 +165,46 @@ class QuestionBlock:
     blank_labels: tuple[tuple[str, float, float], ...] = ()  # (label, x, baseline y)
 
 
+def seat_bubble_boxes(width: float, height: float) -> tuple[SeatBubble, ...]:
+    """Where a page's seat-number bubbles go: one row in the footer strip, tens then units.
+
+    The strip between the content area (which ends 20 mm above the page's bottom edge) and
+    the bottom edge holds only the corner markers (8-16 mm in from each side) and the page
+    number; the row's centre is 12 mm above the bottom edge, level with the markers'
+    middle, and it spans the middle ~110 mm of the page (labels included), clear of both.
+
+    Args:
+        width: the page width in points.
+        height: the page height in points.
+
+    Returns:
+        ``(place, digit, box)`` for the 20 bubbles: place 0 (tens) then 1 (units), digits
+        0-9 left to right.
+    """
+    row_w = _SEAT_LABELS_W + 20 * SEAT_BUBBLE_PITCH + _SEAT_GROUP_GAP
+    cy = height - _SEAT_ROW_FROM_BOTTOM
+    r = SEAT_BUBBLE_D / 2
+    out: list[SeatBubble] = []
+    for place in (0, 1):
+        x0 = (width - row_w) / 2 + _SEAT_LABELS_W + place * (10 * SEAT_BUBBLE_PITCH
+                                                           + _SEAT_GROUP_GAP)
+        for digit in range(10):
+            cx = x0 + (digit + 0.5) * SEAT_BUBBLE_PITCH
+            out.append((place, digit, (cx - r, cy - r, cx + r, cy + r)))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class PageLayout:
+    """One page: its furniture (markers, QR, name and number boxes), answers and stems.
+
+    Attributes:
+        seat_bubbles: the seat-number bubbles as ``(place, digit, box)`` (see
+            :func:`seat_bubble_boxes`); printed only on anonymous copies that ask for
+            them, but placed on every page so any copy can carry them. Empty for a layout
+            that has none (the reader then treats seats as absent).
+    """
+
     number: int
     width: float
     height: float
@@ -158,6 +214,7 @@ class PageLayout:
     student_no_boxes: tuple[Box, ...]
     regions: tuple[AnswerRegion, ...]
     blocks: tuple[QuestionBlock, ...] = field(default=(), compare=False)
+    seat_bubbles: tuple[SeatBubble, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,5 +262,10 @@ class WorksheetLayout:
                 qr_box=box(p["qr_box"]), name_box=box(p["name_box"]),
                 student_no_boxes=tuple(box(b) for b in p["student_no_boxes"]),
                 regions=regions, blocks=blocks,
+                # Layouts stored before seat bubbles existed get the row where it would
+                # have been placed: their footer strip was already free.
+                seat_bubbles=(tuple((int(pl), int(d), box(b)) for pl, d, b in p["seat_bubbles"])
+                              if "seat_bubbles" in p
+                              else seat_bubble_boxes(p["width"], p["height"])),
             ))
         return cls(title=data["title"], page_size=data["page_size"], pages=tuple(pages))

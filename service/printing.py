@@ -45,13 +45,15 @@ class CopyRequest:
 
 
 def _render(layout_data: dict[str, Any], worksheet_id: int, class_name: str,
-            copies: Sequence[CopyRequest], duplex: bool = True) -> bytes:
+            copies: Sequence[CopyRequest], duplex: bool = True, seat_bubbles: bool = False
+            ) -> bytes:
     layout = WorksheetLayout.from_dict(layout_data)
     printed = [
         PrintedCopy(
             page_codes=tuple(format_page_code(PageCode(worksheet_id, p.number, c.student_id))
                              for p in layout.pages),
             student_name=c.student_name, student_no=c.student_no, class_name=class_name,
+            seat_bubbles=seat_bubbles,
         )
         for c in copies
     ]
@@ -59,7 +61,8 @@ def _render(layout_data: dict[str, Any], worksheet_id: int, class_name: str,
 
 
 async def render_copies(layout_data: dict[str, Any], worksheet_id: int, class_name: str,
-                        copies: Sequence[CopyRequest], *, duplex: bool = True) -> bytes:
+                        copies: Sequence[CopyRequest], *, duplex: bool = True,
+                        seat_bubbles: bool = False) -> bytes:
     """Render the copies in a worker thread so the event loop stays free.
 
     Args:
@@ -69,9 +72,11 @@ async def render_copies(layout_data: dict[str, Any], worksheet_id: int, class_na
         copies: one entry per copy (blank, or a student's).
         duplex: pad every copy to an even page count (two-sided printing); ``False``
             prints each copy's pages only.
+        seat_bubbles: print the seat-number bubbles (座号 = the student number's last two
+            digits) in the footer of every anonymous copy; named copies never carry them.
     """
     return await to_thread.run_sync(_render, layout_data, worksheet_id, class_name, list(copies),
-                                    duplex)
+                                    duplex, seat_bubbles)
 
 
 def rasterise_pdf(pdf: bytes, *, dpi: float,

@@ -205,12 +205,14 @@ async def worksheet_layout(session: AsyncSession, actor: Actor, worksheet_id: in
 
 async def print_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int, *,
                           copies: int, per_student: bool, max_copies: int,
-                          duplex: bool = True) -> Printout:
+                          duplex: bool = True, seat_bubbles: bool = False) -> Printout:
     """``copies`` blank copies, or the class set with each student's name and id.
 
     Every copy is padded to an even page count for two-sided printing unless ``duplex`` is
-    ``False``. The paper size is the worksheet's own (chosen when it was created: the
-    layout, and so what the scan reader expects, depends on it).
+    ``False``. With ``seat_bubbles`` the blank copies carry the seat-number bubbles (座号,
+    the student number's last two digits) in their footer; a class set never does. The
+    paper size is the worksheet's own (chosen when it was created: the layout, and so what
+    the scan reader expects, depends on it).
 
     Raises:
         InvalidInput: too many copies, or a class set of an empty class.
@@ -233,7 +235,7 @@ async def print_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int
         requests = [CopyRequest()] * copies
     try:
         pdf = await render_copies(row.layout, row.id, school_class.name, requests,
-                                 duplex=duplex)
+                                 duplex=duplex, seat_bubbles=seat_bubbles)
     except FontNotFoundError as exc:
         raise NotReady(str(exc), error="font_missing") from exc
     suffix = "class-set" if per_student else "blank"

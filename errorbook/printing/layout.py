@@ -17,6 +17,7 @@ from errorbook.contract import (
     PageLayout,
     QuestionBlock,
     WorksheetLayout,
+    seat_bubble_boxes,
 )
 from errorbook.printing.geometry import MM, PAGE_SIZES
 from errorbook.printing.text import text_width
@@ -134,7 +135,7 @@ def _page_furniture(number: int, width: float, height: float,
         for i in range(STUDENT_NO_DIGITS)
     )
     return PageLayout(number, width, height, markers, qr_box, name_box, student_no_boxes,
-                      tuple(regions), tuple(blocks))
+                      tuple(regions), tuple(blocks), seat_bubble_boxes(width, height))
 
 
 def layout_worksheet(title: str, questions: Sequence[Question], page_size: str = "A4"

@@ -20,11 +20,15 @@ from errorbook.printing.layout import LINE_HEIGHT, STEM_FONT_SIZE
 from errorbook.printing.markers import draw_marker
 from errorbook.printing.text import draw_text, text_width
 
-__all__ = ["PrintedCopy", "draw_qr", "draw_worksheet_page", "render_worksheet_pdf"]
+__all__ = ["PrintedCopy", "draw_qr", "draw_seat_bubbles", "draw_worksheet_page",
+           "render_worksheet_pdf"]
 
 BOX_GREY = 0.25
 # Dropout-style guides: light enough that copiers drop them and pen marks over them show.
 LABEL_GREY = 0.72
+# The footer's words (page number, the seat row's labels).
+FOOTER_GREY = 0.3
+SEAT_DIGIT_SIZE = 6.0
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,22 @@ class PrintedCopy:
         page_codes: the QR text of each layout page, in order (see ``errorbook.contract``).
         student_name, student_no: printed in the header of a personalised copy.
         class_name: printed under the title.
+        seat_bubbles: print the seat-number bubbles (座号 = the student number's last two
+            digits) in the footer of an anonymous copy, so whose copy it is can be read
+            back without the handwritten comb; never printed on a copy with a student
+            number.
     """
 
     page_codes: tuple[str, ...]
     student_name: str | None = None
     student_no: str | None = None
     class_name: str | None = None
+    seat_bubbles: bool = False
+
+    @property
+    def prints_seats(self) -> bool:
+        """Whether this copy's pages carry the seat-number bubbles."""
+        return self.seat_bubbles and not self.student_no
 
 
 def draw_qr(canvas: Canvas, text: str, box: tuple[float, float, float, float],
@@ -110,13 +124,55 @@ def _header(c: Canvas, font: str, layout: WorksheetLayout, page: PageLayout, cop
 def _footer(c: Canvas, font: str, page: PageLayout, total: int, copy: PrintedCopy,
             text: str | None = None) -> None:
     c.setFont(font, 9)
-    c.setFillGray(0.3)
+    c.setFillGray(FOOTER_GREY)
     if text is None:
         text = f"第 {page.number} / {total} 页"
         if copy.student_name:
             text = f"{copy.student_name}  ·  {text}"
+    if copy.prints_seats and page.seat_bubbles:
+        # The seat row holds the middle of the strip: the page number goes right of it,
+        # ending where the header rule ends.
+        draw_text(c, page.width - 20 * MM, 11 * MM, text, 9, "right")
+        c.setFillGray(0.0)
+        draw_seat_bubbles(c, font, page)
+        return
     draw_text(c, page.width / 2, 11 * MM, text, 9, "center")
     c.setFillGray(0.0)
+
+
+def draw_seat_bubbles(c: Canvas, font: str, page: PageLayout) -> None:
+    """Draw the page's seat-number row: "座号 十位 ⓪…⑨  个位 ⓪…⑨".
+
+    The bubbles are drawn like the choice bubbles (a grey ring, the digit in light dropout
+    grey inside); the labels sit left of each group, in the footer's grey.
+
+    Args:
+        c: the reportlab canvas.
+        font: the registered CJK font name.
+        page: the page, whose ``seat_bubbles`` say where each bubble goes.
+    """
+    h = page.height
+    c.saveState()
+    for place in (0, 1):
+        boxes = [b for pl, _, b in page.seat_bubbles if pl == place]
+        if not boxes:
+            continue
+        x0, y0, _, y1 = boxes[0]
+        baseline = h - (y0 + y1) / 2 - 2.6  # CJK glyphs centred on the row
+        c.setFillGray(FOOTER_GREY)
+        label = "十位" if place == 0 else "个位"
+        draw_text(c, x0 - 1.2 * MM, baseline, label, 7.5, "right")
+        if place == 0:
+            draw_text(c, x0 - 1.2 * MM - text_width(label, 7.5) - 1.5 * MM, baseline, "座号", 9,
+                      "right")
+    c.setLineWidth(0.6)
+    c.setFont(font, SEAT_DIGIT_SIZE)
+    for _, digit, (x0, y0, x1, y1) in page.seat_bubbles:
+        c.setStrokeGray(BOX_GREY)
+        c.circle((x0 + x1) / 2, h - (y0 + y1) / 2, (x1 - x0) / 2, stroke=1, fill=0)
+        c.setFillGray(LABEL_GREY)
+        c.drawCentredString((x0 + x1) / 2, h - (y0 + y1) / 2 - SEAT_DIGIT_SIZE * 0.35, str(digit))
+    c.restoreState()
 
 
 def _block(c: Canvas, font: str, block: QuestionBlock, page: PageLayout) -> None:

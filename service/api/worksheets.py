@@ -60,14 +60,21 @@ async def print_worksheet(
     per_student: Annotated[bool, Query(description="one named copy per student")] = False,
     duplex: Annotated[bool, Query(description="pad every copy to an even page count for "
                                               "two-sided printing")] = True,
+    seat_bubbles: Annotated[bool, Query(
+        description="print seat-number bubbles (座号: the last two digits of the student "
+                    "number, tens and units) in the footer of blank copies, so the scan "
+                    "reader can tell whose copy a page is; named copies never carry them "
+                    "(their owner is in the QR code)")] = False,
 ) -> Response:
     """A print-ready PDF: ``copies`` blank copies, or with ``per_student=true`` the class
     set with each student's name printed and their id in every page's QR. Every copy is
-    padded to an even page count for duplex printing unless ``duplex=false``. The paper
-    size is the worksheet's own ``page_size``, chosen when it was created (A4 or Letter)."""
+    padded to an even page count for duplex printing unless ``duplex=false``. With
+    ``seat_bubbles=true`` blank copies carry a row of seat-number bubbles in the footer.
+    The paper size is the worksheet's own ``page_size``, chosen when it was created (A4 or
+    Letter)."""
     printout = await render(session, actor, worksheet_id, copies=copies,
                             per_student=per_student, max_copies=settings.limits.max_copies,
-                            duplex=duplex)
+                            duplex=duplex, seat_bubbles=seat_bubbles)
     disposition = (f"inline; filename=\"worksheet-{printout.worksheet_id}.pdf\"; "
                    f"filename*=UTF-8''{quote(printout.filename)}")
     return Response(printout.data, media_type="application/pdf",

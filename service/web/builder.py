@@ -198,15 +198,18 @@ async def page_png(request: Request, worksheet_id: int, number: int, session: Se
 @router.get("/worksheets/{worksheet_id}/print.pdf")
 async def print_pdf(request: Request, worksheet_id: int, session: SessionDep,
                     settings: SettingsDep, user: RequiredUser, per_student: str = "false",
-                    copies: str = "1", duplex: str = "true") -> Response:
+                    copies: str = "1", duplex: str = "true",
+                    seat_bubbles: str = "false") -> Response:
     """The print-ready PDF (the API's ``print.pdf``): blank copies, or the class set with
     one named copy per student (``per_student=true``); ``duplex=false`` leaves out the
-    blank pages that keep copies apart on two-sided printers."""
+    blank pages that keep copies apart on two-sided printers; ``seat_bubbles=true`` (the
+    form's checkbox) prints the seat-number bubbles on blank copies."""
     n = int(copies) if copies.strip().isdigit() and len(copies) < 7 else 1
     try:
         printout = await print_worksheet(
             session, user.actor, worksheet_id, copies=max(n, 1), per_student=per_student == "true",
-            max_copies=settings.limits.max_copies, duplex=duplex != "false")
+            max_copies=settings.limits.max_copies, duplex=duplex != "false",
+            seat_bubbles=seat_bubbles == "true")
     except InvalidInput as exc:
         return await _detail(request, session, user, worksheet_id, status_code=422,
                              print_error=_error_text(request, exc))

@@ -232,7 +232,8 @@ def layout_keep_clear(page: PageLayout) -> tuple[Box, ...]:
     """The printed parts of a markbook worksheet page that marks should not cover.
 
     Question numbers, stem and option lines (measured as printed), blank labels, and the
-    header furniture (markers, QR code, name and student-number boxes), in page space.
+    header furniture (markers, QR code, name and student-number boxes) and the footer's
+    seat-number bubbles (printed on some anonymous copies), in page space.
     Pass them as :attr:`errorbook.printing.annotated.paper.ScanPage.keep_clear`: on two-column drill rows
     the space right of the left answer box is the next question's stem.
 
@@ -245,6 +246,7 @@ def layout_keep_clear(page: PageLayout) -> tuple[Box, ...]:
     size = STEM_FONT_SIZE
     out: list[Box] = [m.box for m in page.markers]
     out.extend([page.qr_box, page.name_box, *page.student_no_boxes])
+    out.extend(box for _, _, box in page.seat_bubbles)
     for b in page.blocks:
         # Lines are laid out LINE_HEIGHT apart with the first baseline one font size down.
         num_w = text_width(f"{b.number}.", size)

@@ -3,8 +3,8 @@
 Each source gives a posterior over the class roster; the page's score for a child is the
 sum of the sources' log-probabilities, each mixed with a floor so that no single source,
 however sure, can veto the others (a child who writes a neighbour's seat, a name read from
-a smudge). When two sources are each sure of a different child the page is marked as a
-conflict: it is never placed without a teacher.
+a smudge). When the number and the name are each sure of a different child the page is
+marked as a conflict: it is never placed without a teacher.
 """
 
 from __future__ import annotations
@@ -91,11 +91,8 @@ def combine(n: int, *, number: Sequence[float] | None = None,
     if n:
         logs -= np.logaddexp.reduce(logs)
     number_sure, name_sure = _sure_of(number), _sure_of(name)
+    # A seat that disagrees with the number is not flagged: the seat is the stronger source
+    # (a misread 7 in the comb is likelier than a wrong pair of bubbles), and when the two
+    # are near a tie the stack's margin leaves the page for a teacher.
     conflict = number_sure is not None and name_sure is not None and number_sure != name_sure
-    # The seat names a group (every number ending alike): it contradicts a sure source only
-    # when that source's child is outside the group.
-    group = {i for i, p in enumerate(seat or ()) if p > 10 * SEAT_MISS / max(n, 1)}
-    if group:
-        conflict = conflict or any(s is not None and s not in group
-                                   for s in (number_sure, name_sure))
     return Identity(tuple(float(v) for v in logs), conflict, tuple(sources))

@@ -417,13 +417,13 @@ def process_page(page: PageImage, bundles: Mapping[int, WorksheetBundle]
 
 def _identify_student(page: PageImage, bundle: WorksheetBundle, page_no: int, rotation: int,
                       alignment: Alignment) -> StudentRead | None:
-    """Read the handwritten student number as evidence over the class roster.
+    """Read the handwritten identity (student number, name, seat bubbles) as evidence over
+    the class roster.
 
-    Nothing is decided here: the stack's placement (``service.jobs.stack``) assigns the
-    upload's anonymous pages together once every page is read.
+    Nothing is decided here: the stack's placement (``service.jobs.placement``) assigns
+    the upload's anonymous pages together once every page is read.
     """
-    from ocr.students.evidence import combine
-    from ocr.students.number import rank_roster, read_comb
+    from ocr.students.identify import read_identity
 
     template = _template(bundle, page_no)
     layout_pages = [p for p in bundle.layout.pages if p.number == page_no]
@@ -431,13 +431,18 @@ def _identify_student(page: PageImage, bundle: WorksheetBundle, page_no: int, ro
         return None
     steps = ((360 - rotation) % 360) // 90
     upright = np.ascontiguousarray(np.rot90(page.image, steps)) if steps else page.image
-    comb = read_comb(upright, alignment, template.blank, template.blank_px_per_pt,
-                     layout_pages[0].student_no_boxes, _worker_state().recognizer)
+    layout = layout_pages[0]
     roster = list(bundle.roster)
-    if not comb.written:
+    read = read_identity(upright, alignment, template.blank, template.blank_px_per_pt,
+                         comb_boxes=layout.student_no_boxes, name_box=layout.name_box,
+                         seat_bubbles=layout.seat_bubbles,
+                         numbers=[e.student_no for e in roster], names=[e.name for e in roster],
+                         recognizer=_worker_state().recognizer)
+    if not read.written:
         return StudentRead("", "unmatched")
-    identity = combine(len(roster), number=rank_roster(comb, [e.student_no for e in roster]))
-    return _student_read(comb.text, roster, identity)
+    shown = read.comb.text + (f" · {read.name}" if read.name else "") + \
+        (f" · 座号 {read.seat}" if read.seat else "")
+    return _student_read(shown, roster, read.identity)
 
 
 def _student_read(text: str, roster: Sequence[RosterEntry], identity: Identity) -> StudentRead:

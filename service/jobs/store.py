@@ -84,9 +84,9 @@ def _candidates_note(result: PageResult) -> str:
     if student is None:  # no handwriting was read (e.g. no roster to match)
         return ""
     # Say what was read even when nothing was: the teacher then knows to look at the comb.
-    note = f"; student number read as {student.number or '(nothing)'}"
+    note = f"; handwriting read as {student.number or '(nothing)'}"
     if student.candidates:
-        note += " / 学号读作 " + (student.number or "（空）") + "：" + " 或 ".join(
+        note += " / 手写读作 " + (student.number or "（空）") + "：" + " 或 ".join(
             c.reason.split()[0] for c in student.candidates[:2]) + "？"
     if student.conflict:
         note += " / 学号与姓名（或座号）指向不同的学生"

@@ -136,7 +136,7 @@ class JobWorkRepository:
         rows = await self.session.execute(select(PageRow.student_id).where(
             PageRow.worksheet_id == worksheet_id, PageRow.page_no == page_no,
             PageRow.student_id.is_not(None), PageRow.status.in_(("graded", "misaligned"))))
-        return {int(sid) for (sid,) in rows.all()}
+        return {int(sid) for (sid,) in rows.all() if sid is not None}
 
     async def roster_ids(self, worksheet_id: int) -> set[int]:
         """The students now on the roster of the worksheet's class."""

@@ -59,7 +59,8 @@ def test_a_roster_with_bare_carriage_returns_reads_or_is_a_clear_error() -> None
     from service.roster import parse_roster_csv
 
     students, lines = parse_roster_csv("学号,姓名\r001,王小明\r002,李华\r".encode())
-    assert [s.student_no for s in students] == ["001", "002"] and lines == [2, 3]
+    assert [s.student_no for s in students] == ["001", "002"]
+    assert lines == [2, 3]
     with pytest.raises(InvalidInput) as caught:
         parse_roster_csv(b'student_no,name\n"001,a\n')
     assert caught.value.error == "bad_csv"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -220,6 +221,34 @@ async def test_handwritten_student_numbers_identify_anonymous_copies(
             assert (row.status == "unknown_student" and "candidates" in (row.problem or "")) \
                 or "read as" in (row.problem or "")
     assert assigned >= 2, "real handwritten numbers should mostly be read"
+
+
+async def test_a_whole_anonymous_class_stack_is_placed(client: httpx.AsyncClient) -> None:
+    """Twenty blank copies printed with the seat row, each child writing their number in
+    the comb (real handwriting) and filling their seat (座号 = the number's last two
+    digits), shuffled: every page goes to its writer, none to review, none to anyone else."""
+    sheet = await class_and_sheet(client, students=20, questions=4)
+    rng = np.random.default_rng(11)
+    order = [int(i) for i in rng.permutation(20)]
+    numbers = [f"{i + 1:03d}" for i in order]
+    stack = await scanned_stack(client, sheet, per_student=False, numbers=numbers, seed=11,
+                                copies=20, seats=[n[-2:] for n in numbers])
+    r = await client.post("/api/v1/scans", content=stack.pdf,
+                          headers={"content-type": "application/pdf"})
+    job = await wait_job(client, r.json()["job_id"])
+    assert job["status"] == "done", job["problems"]
+    by_no = {f"{i:03d}": sid for i, sid in enumerate(sheet.student_ids, start=1)}
+    async with _app(client).state.session_factory() as s:
+        rows = (await s.execute(select(PageRow).where(PageRow.worksheet_id.is_not(None))
+                                .order_by(PageRow.page_index))).scalars().all()
+    sheets = [t for t in stack.pages if t.worksheet_id is not None]
+    assert len(rows) == len(sheets) == 20
+    for row, truth in zip(rows, sheets, strict=True):
+        assert row.student_source == "handwriting", row.problem
+        assert row.student_id == by_no[truth.written[("__student_no__", 0)]]
+    # Their answers count for them: every child has a submitted copy in the results.
+    results = (await client.get(f"/api/v1/worksheets/{sheet.worksheet_id}/results")).json()
+    assert all(s["submitted"] for s in results["students"])
 
 
 async def test_annotated_papers(client: httpx.AsyncClient) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from simulation.classroom import ScannedStack, font_glyph_bank, keys_for, scan_class_set
+from simulation.seats import mark_seats_in_pdf
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,13 +68,26 @@ async def class_and_sheet(client: httpx.AsyncClient, students: int = 3,
 
 async def scanned_stack(client: httpx.AsyncClient, sheet: ClassSheet, *, per_student: bool = True,
                         seed: int = 1, real: bool = True,
-                        numbers: list[str] | None = None, copies: int = 2) -> ScannedStack:
+                        numbers: list[str] | None = None, copies: int = 2,
+                        seats: list[str | None] | None = None) -> ScannedStack:
+    """Print the worksheet, have the class fill it and scan it.
+
+    ``numbers``: what each anonymous copy's child writes in the comb; ``seats``: the seat
+    bubbles each fills (the copies are then printed with the seat row).
+    """
     query = "per_student=true" if per_student else f"copies={copies}"
+    if seats is not None:
+        query += "&seat_bubbles=true"
     r = await client.get(f"/api/v1/worksheets/{sheet.worksheet_id}/print.pdf?{query}")
     assert r.status_code == 200, r.text
+    printed = r.content
+    if seats is not None:
+        marked = await asyncio.to_thread(mark_seats_in_pdf, printed,
+                                         {sheet.worksheet_id: sheet.layout}, seats, seed=seed)
+        printed = marked.pdf
     docs = [q for q in bank()["questions"] if q["id"] in sheet.question_ids]
     glyphs = None if real else font_glyph_bank()
-    return await asyncio.to_thread(scan_class_set, r.content, {sheet.worksheet_id: sheet.layout},
+    return await asyncio.to_thread(scan_class_set, printed, {sheet.worksheet_id: sheet.layout},
                                    keys_for(docs), seed=seed, bank=glyphs,
                                    handwriting="" if real else "font",
                                    anonymous_numbers=numbers)

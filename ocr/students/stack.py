@@ -13,16 +13,21 @@ page also gets a "nobody" column, and a page matched to it is left for a teacher
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-__all__ = ["NOBODY", "PLACE_MARGIN", "best_assignment", "place_pages", "stack_margins"]
+__all__ = ["NOBODY", "PLACE_MARGIN", "SEAT_MARGIN", "best_assignment", "margin_for",
+           "place_pages", "stack_margins"]
 
 # Log-probability standing for "impossible" (finite, so sums stay ordered).
 _NEVER = -1e6
 # What forbidding a page's placement must cost the stack before the page is placed without a
-# teacher: the lowest margin with no wrong placement on the calibration writers'
-# stacks (bench/bench_student_ids.py --choose).
+# teacher, chosen on the calibration writers' stacks (bench/bench_student_ids.py --choose,
+# 1,200 pages): from the comb (and name) alone no wrong placement at 6 and above, 8 kept
+# for room; with a read pair of seat bubbles none at 2 and above, 4 kept for room.
 PLACE_MARGIN = 8.0
+SEAT_MARGIN = 4.0
 # Log-score of "this page is nobody's who is still free": a page's evidence for a free child
 # must beat it; the evidence is a log posterior over the whole roster, so a second scan of a
 # child already placed scores about log(slip) for that child's neighbours, below this.
@@ -110,13 +115,19 @@ def stack_margins(scores: np.ndarray) -> list[tuple[int, float]]:
     return out
 
 
-def place_pages(scores: np.ndarray, *, margin: float = PLACE_MARGIN,
+def margin_for(sources: Sequence[str]) -> float:
+    """The margin a page needs, by what it was read from (``Identity.sources``)."""
+    return SEAT_MARGIN if "seat" in sources else PLACE_MARGIN
+
+
+def place_pages(scores: np.ndarray, *, margin: float | Sequence[float] = PLACE_MARGIN,
                 nobody: float = NOBODY) -> list[tuple[int, float]]:
     """Place a stack's pages on the free children, each at most once, or on nobody.
 
     Args:
         scores: (pages, free children) log-scores of each page's evidence.
-        margin: The least cost of forbidding a placement for the page to be placed.
+        margin: The least cost of forbidding a placement for the page to be placed: one
+            for every page, or one per page (:func:`margin_for`).
         nobody: The log-score of a page belonging to none of the free children.
 
     Returns:
@@ -128,7 +139,8 @@ def place_pages(scores: np.ndarray, *, margin: float = PLACE_MARGIN,
         return []
     # One "nobody" column per page, so every page can always take one.
     padded = np.concatenate([scores, np.full((n, n), nobody)], axis=1)
+    needed = [float(margin)] * n if isinstance(margin, int | float) else list(margin)
     out = []
-    for j, cost in stack_margins(padded):
-        out.append((j if j < m and cost >= margin else -1, cost))
+    for (j, cost), least in zip(stack_margins(padded), needed, strict=True):
+        out.append((j if j < m and cost >= least else -1, cost))
     return out

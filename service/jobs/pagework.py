@@ -141,6 +141,8 @@ class StudentRead:
         candidates: The likeliest roster students with their posteriors, best first.
         scores: Every roster student's log posterior, as (student id, log score).
         conflict: The sources each point to a different child: never placed automatically.
+        sources: What was read (``number``, ``name``, ``seat``): the margin the stack
+            needs depends on it.
     """
 
     number: str
@@ -148,10 +150,12 @@ class StudentRead:
     candidates: tuple[StudentCandidate, ...] = ()
     scores: tuple[tuple[int, float], ...] = ()
     conflict: bool = False
+    sources: tuple[str, ...] = ()
 
     def evidence(self) -> dict[str, Any]:
         """The JSON kept on the page row (``pages.student_evidence``)."""
         return {"number": self.number, "conflict": self.conflict,
+                "sources": list(self.sources),
                 "scores": [[sid, round(score, 4)] for sid, score in self.scores],
                 "candidates": [{"student_id": c.student_id, "p": round(c.score, 4),
                                 "why": c.reason} for c in self.candidates]}
@@ -452,4 +456,5 @@ def _student_read(text: str, roster: Sequence[RosterEntry], identity: Identity) 
                                         f"{roster[i].student_no} {roster[i].name}")
                        for i in order)
     scores = tuple((e.student_id, s) for e, s in zip(roster, identity.scores, strict=True))
-    return StudentRead(text, "pending", candidates, scores, identity.conflict)
+    return StudentRead(text, "pending", candidates, scores, identity.conflict,
+                       identity.sources)

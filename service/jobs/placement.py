@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.learner.schedule import ScheduleSettings
-from ocr.students.stack import place_pages
+from ocr.students.stack import margin_for, place_pages
 from service.db import PageRow
 from service.mastery.sync import sync_answers
 from service.repositories.jobs import JobWorkRepository
@@ -55,11 +55,14 @@ async def place_anonymous_pages(session: AsyncSession, upload_id: int,
             continue
         column = {sid: j for j, sid in enumerate(free)}
         scores = np.full((len(pages), len(free)), _UNSCORED)
+        needed = []
         for i, page in enumerate(pages):
-            for sid, score in (page.student_evidence or {})["scores"]:
+            evidence = page.student_evidence or {}
+            for sid, score in evidence["scores"]:
                 if int(sid) in column:
                     scores[i, column[int(sid)]] = float(score)
-        for page, (j, margin) in zip(pages, place_pages(scores), strict=True):
+            needed.append(margin_for(evidence.get("sources", ("number",))))
+        for page, (j, margin) in zip(pages, place_pages(scores, margin=needed), strict=True):
             if j < 0:
                 continue
             await repo.set_page_student(page, free[j])

@@ -36,11 +36,12 @@ from service.auth.tokens import TokenSigner, load_secret_key
 from service.bodyguard import BodyGuard
 from service.bounds import ids_fit
 from service.config import Settings, get_settings
-from service.db.engine import create_engine, make_session_factory
+from service.db.engine import create_engine, make_session_factory, sqlite_file
 from service.db.migrate import upgrade
 from service.errors import install_error_handlers
 from service.jobs.runner import InProcessRunner
 from service.logs import configure_logging
+from service.private_files import make_private
 from service.storage import LocalStorage
 from service.tasks import stop_gracefully
 from service.web.docs import install_docs
@@ -133,6 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.tokens = TokenSigner(key, timedelta(minutes=settings.auth.token_minutes))
         start_web(app, key)
         url = settings.database_url
+        await to_thread.run_sync(make_private, settings.data_dir, settings.storage_dir,
+                                 sqlite_file(url))
         if settings.db.auto_migrate:
             # Alembic drives its own event loop, so it runs in a worker thread.
             await to_thread.run_sync(upgrade, url)

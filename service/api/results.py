@@ -56,7 +56,7 @@ async def response_crop(response_id: int, request: Request, session: SessionDep,
     """The cleaned crop of one answer region, as the reader saw it."""
     data = await response_crop_png(session, actor, _storage(request), response_id)
     return Response(data, media_type="image/png",
-                    headers={"Cache-Control": "private, max-age=3600"})
+                    headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/worksheets/{worksheet_id}/questions/{question_id}/groups")

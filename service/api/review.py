@@ -84,4 +84,4 @@ async def page_image(page_id: int, request: Request, session: SessionDep, actor:
     data = await page_png(session, actor, request.app.state.storage, page_id,
                           ingest_limits(settings))
     return Response(data, media_type="image/png",
-                    headers={"Cache-Control": "private, max-age=3600"})
+                    headers={"Cache-Control": "private, no-store"})

@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
-__all__ = ["create_engine", "make_session_factory", "ping"]
+__all__ = ["create_engine", "make_session_factory", "ping", "sqlite_file"]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -41,6 +41,15 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncE
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return _create_async_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for another database or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database \
+            or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -54,7 +54,7 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 _KINDS: tuple[str, ...] = get_args(ReviewKind)
-_PNG_HEADERS = {"Cache-Control": "private, max-age=3600"}
+_PNG_HEADERS = {"Cache-Control": "private, no-store"}
 FormList = Annotated[list[str], Form()]
 
 

@@ -31,16 +31,19 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncE
         pool_size: connection pool size (PostgreSQL).
 
     Returns:
-        The engine; dispose of it on shutdown.
+        The engine; dispose of it on shutdown. Statement parameters (children's names,
+        answers) never appear in its error messages or logs (``hide_parameters``).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = _create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = _create_async_engine(url, echo=echo, connect_args={"timeout": 30},
+                                      hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return _create_async_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True)
+    return _create_async_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True,
+                                hide_parameters=True)
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -18,6 +18,7 @@ from service.db.tables.mastery import (
     MasteryStateRow,
     PracticeItemRow,
 )
+from service.db.tables.privacy import ErasedStudentRow, FileDeletionRow, ImageExpiryRow
 from service.db.tables.scans import (
     GradeRow,
     JobRow,
@@ -34,10 +35,13 @@ __all__ = [
     "AuditEventRow",
     "Base",
     "DeviceKeyRow",
+    "ErasedStudentRow",
     "ErrorAttemptRow",
     "ErrorBookRow",
     "ErrorEntryRow",
+    "FileDeletionRow",
     "GradeRow",
+    "ImageExpiryRow",
     "ItemDifficultyRow",
     "JobRow",
     "KnowledgePointRow",

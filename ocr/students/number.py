@@ -9,7 +9,8 @@ digits. A roster number's likelihood is the product of its digits' probabilities
 mixed with a small slip probability, so a child who writes one digit wrong, or a digit
 the readers cannot tell apart, still points at the right number when the others agree;
 the posterior over the roster (uniform prior) says how sure the choice is
-(:func:`rank_roster`). The caller assigns the page only above a calibrated posterior.
+(:func:`rank_roster`); ``ocr.students.identify`` combines it with the name and the seat
+bubbles, and the service places pages on the stack as a whole (``ocr.students.stack``).
 """
 
 from __future__ import annotations
@@ -24,13 +25,11 @@ from ocr.align import Alignment
 from ocr.reading.ctc import ALPHABETS
 from ocr.regions import blank_box, has_ink, measure_ink, register_blank, remove_print, warp_box
 
-__all__ = ["ASSIGN_AT", "DIGITS", "CombRead", "NumberRead", "rank_roster", "read_comb", "read_student_number"]
+__all__ = ["DIGITS", "CombRead", "rank_roster", "read_comb"]
 
 Box = tuple[float, float, float, float]
-# The service's free-text reading crops each box with a margin; the closed-set comb reader
-# crops just inside the printed box, so no sliver of the box's own line (left by a slightly
-# misregistered blank) reads as a trailing "1".
-MARGIN_PT = 2.0
+# Each box is cut just inside its printed outline, so no sliver of the box's own line (left
+# by a slightly misregistered blank) reads as a "1".
 COMB_INSET_PT = 1.2
 DIGITS = tuple("0123456789")
 # A box's glyph is padded with paper to this many times its crop width: alone in a
@@ -42,11 +41,6 @@ PAD_WIDTHS = 3
 SLIP = 0.02
 # Chance of an empty box inside a roster number, or of ink past its last digit.
 STRAY = 0.01
-# The roster posterior from which a page would be assigned without a teacher: provisional,
-# from bench/bench_student_ids.py --choose on 400 calibration-writer pages (about 87% right
-# and 5-15 wrong per 1,000 there: far from the goal until the stack's one-child-per-page
-# elimination and the name are added, so the service does not use it yet).
-ASSIGN_AT = 0.97
 
 
 @dataclass(frozen=True)
@@ -73,14 +67,6 @@ class CombRead:
     def written(self) -> bool:
         """Whether any box has ink."""
         return any(p is not None for p in self.boxes)
-
-
-@dataclass(frozen=True)
-class NumberRead:
-    """The number as read (digits only) and the reader's confidence; empty when blank."""
-
-    text: str
-    confidence: float
 
 
 def _box_inks(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
@@ -185,39 +171,3 @@ def rank_roster(comb: CombRead, numbers: Sequence[str], slip: float = SLIP,
     arr = np.array(logs)
     post = np.exp(arr - np.logaddexp.reduce(arr))
     return [float(p) for p in post]
-
-
-def read_student_number(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
-                        blank_px_per_pt: float, boxes: Sequence[Box],
-                        recognizer: object) -> NumberRead:
-    """Read the comb as free text, for ``ocr.students.match`` (what the service does until
-    the closed-set decision, :func:`read_comb` and :func:`rank_roster`, is wired in).
-
-    Each box is read alone (length 1); the number ends at the first empty box.
-
-    Returns:
-        The digits and the product of the boxes' confidences; ``NumberRead("", 0.0)`` for
-        an empty comb or a failed reading (the page then waits for a teacher).
-    """
-    if not boxes:
-        return NumberRead("", 0.0)
-    inks = []
-    for ink in _box_inks(upright, alignment, blank_page, blank_px_per_pt, boxes,
-                         margin_pt=MARGIN_PT, pad_widths=1):
-        if ink is None:
-            break
-        inks.append(ink)
-    if not inks:
-        return NumberRead("", 0.0)
-    try:
-        readings = recognizer.recognize(inks, alphabet=ALPHABETS["digits"],  # type: ignore[attr-defined]
-                                        length=(1, 1))
-    except Exception:  # an engine failure means "ask the teacher", never a guess
-        return NumberRead("", 0.0)
-    digits, confidence = "", 1.0
-    for r in readings:
-        if r.status != "ok" or len(r.text) != 1 or not r.text.isdigit():
-            return NumberRead("", 0.0)
-        digits += r.text
-        confidence *= float(r.confidence)
-    return NumberRead(digits, confidence)

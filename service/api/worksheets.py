@@ -64,12 +64,13 @@ async def print_worksheet(
         description="print seat-number bubbles (座号: the last two digits of the student "
                     "number, tens and units) in the footer of blank copies, so the scan "
                     "reader can tell whose copy a page is; named copies never carry them "
-                    "(their owner is in the QR code)")] = False,
+                    "(their owner is in the QR code); on by default: with them nearly "
+                    "every anonymous page is placed without a teacher")] = True,
 ) -> Response:
     """A print-ready PDF: ``copies`` blank copies, or with ``per_student=true`` the class
     set with each student's name printed and their id in every page's QR. Every copy is
-    padded to an even page count for duplex printing unless ``duplex=false``. With
-    ``seat_bubbles=true`` blank copies carry a row of seat-number bubbles in the footer.
+    padded to an even page count for duplex printing unless ``duplex=false``. Blank copies
+    carry a row of seat-number bubbles in the footer unless ``seat_bubbles=false``.
     The paper size is the worksheet's own ``page_size``, chosen when it was created (A4 or
     Letter)."""
     printout = await render(session, actor, worksheet_id, copies=copies,

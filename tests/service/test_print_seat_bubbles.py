@@ -64,7 +64,9 @@ async def test_api_prints_seat_bubbles_on_blank_copies_only(client: httpx.AsyncC
     assert r.headers["content-type"] == "application/pdf"
     assert _rings_printed(r.content, layout) == [20] * (2 * worksheet["pages"])
     r = await client.get(url, params={"copies": 1, "duplex": "false"})
-    assert max(_rings_printed(r.content, layout)) <= 4  # default: no row (page number only)
+    assert _rings_printed(r.content, layout) == [20] * worksheet["pages"]  # on by default
+    r = await client.get(url, params={"copies": 1, "duplex": "false", "seat_bubbles": "false"})
+    assert max(_rings_printed(r.content, layout)) <= 4  # turned off: page number only
     r = await client.get(url, params={"per_student": "true", "duplex": "false",
                                       "seat_bubbles": "true"})
     assert r.status_code == 200

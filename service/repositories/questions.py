@@ -40,6 +40,7 @@ def question_from_row(row: QuestionRow) -> Question:
 class ImportReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    rekeyed: list[str] = field(default_factory=list)  # updated with a changed key
     unchanged: list[str] = field(default_factory=list)
     knowledge_points_created: list[str] = field(default_factory=list)
 
@@ -120,6 +121,7 @@ class QuestionRepository:
                 keyed = any(row.document.get(f) != doc.get(f) for f in _KEYED_FIELDS)
                 if keyed:
                     row.key_revision += 1
+                    report.rekeyed.append(q.id)
                 row.kind, row.subject, row.grade, row.stem = q.kind, q.subject, q.grade, q.stem
                 row.difficulty, row.score, row.document = q.difficulty, q.score, doc
                 row.updated_at = utcnow()

@@ -59,6 +59,19 @@ async def test_changed_key_bumps_revision(client: httpx.AsyncClient) -> None:
     assert q["key_revision"] == 2, "an explanation edit is not a key change"
 
 
+async def test_bank_changes_are_audited(client: httpx.AsyncClient) -> None:
+    from tests.support.auth import audit_rows
+
+    app = client._transport.app  # type: ignore[attr-defined]
+    await client.post("/api/v1/questions:import", json=_doc(_numeric()))
+    await client.post("/api/v1/questions:import", json=_doc(_numeric()))  # unchanged: no entry
+    await client.post("/api/v1/questions:import", json=_doc(_numeric(value="86")))
+    events = await audit_rows(app, "questions.import")
+    assert len(events) == 2
+    assert events[0].detail["created"] == [_numeric()["id"]]
+    assert events[1].detail["key_changed"] == [_numeric()["id"]]
+
+
 async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/v1/questions:import", content=b'{"questions": [',
                           headers={"content-type": "application/json"})

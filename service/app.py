@@ -30,6 +30,7 @@ from service.api import (
     review,
     scans,
     school,
+    students_data,
     worksheets,
 )
 from service.auth.tokens import TokenSigner, load_secret_key
@@ -41,6 +42,7 @@ from service.db.migrate import upgrade
 from service.errors import install_error_handlers
 from service.jobs.runner import InProcessRunner
 from service.logs import configure_logging
+from service.privacy.retention import run_retention
 from service.private_files import make_private
 from service.storage import LocalStorage
 from service.tasks import stop_gracefully
@@ -81,6 +83,17 @@ async def _stop_webhooks(task: asyncio.Task[None], stop: asyncio.Event,
     # and the next start retries it.
     await stop_gracefully(task)
     await http.aclose()
+
+
+def _start_retention(settings: Settings, factory: async_sessionmaker[AsyncSession]
+                     ) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """Start the image retention loop: it first retries file deletions left queued (an
+    erasure's, a purge's), then purges expired images at most hourly (none while both
+    retention settings are 0)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_retention(factory, settings.retention, settings.data_dir,
+                                             stop=stop), name="markbook-retention")
+    return task, stop
 
 
 def check_configured_font(settings: Settings) -> None:
@@ -152,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                app.state.storage)
             await app.state.runner.start()
         webhooks = _start_webhooks(settings, app.state.session_factory)
+        retention_task, retention_stop = _start_retention(settings, app.state.session_factory)
         app.state.ready = True
         try:
             yield
@@ -164,6 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await app.state.runner.stop()
             if webhooks is not None:
                 await _stop_webhooks(*webhooks)
+            retention_stop.set()
+            await stop_gracefully(retention_task)
             await engine.dispose()
 
     app = FastAPI(
@@ -182,7 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     for module in (health, auth, devices, audit, classes, questions, worksheets, scans, jobs,
-                   results, review, annotated, school, mastery, errorbooks):
+                   results, review, annotated, school, mastery, errorbooks, students_data):
         app.include_router(module.router)
     install_web(app)
     app.add_middleware(BodyGuard, max_bytes=settings.limits.max_body_mb * 2**20)

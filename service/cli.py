@@ -1,5 +1,5 @@
-"""The ``markbook`` command line: serve, demo, database, bank, account and watched-folder
-commands."""
+"""The ``markbook`` command line: serve, demo, database, bank, account, watched-folder and
+image-retention commands."""
 
 from __future__ import annotations
 
@@ -179,6 +179,38 @@ def _mastery_fit(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _purge_images(args: argparse.Namespace) -> int:
+    from service.db.engine import create_engine, make_session_factory
+    from service.db.migrate import upgrade
+    from service.privacy.retention import purge_images
+
+    settings = get_settings()
+    retention = settings.retention.model_copy(update={
+        k: v for k, v in (("page_images_days", args.page_images_days),
+                          ("crops_days", args.crops_days)) if v is not None})
+    if retention.page_images_days == 0 and retention.crops_days == 0:
+        _say("retention is off (MARKBOOK_RETENTION__PAGE_IMAGES_DAYS and __CROPS_DAYS are 0): "
+             "only file deletions left queued are retried")
+    if settings.db.auto_migrate:
+        upgrade(settings.database_url)
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            report = await purge_images(make_session_factory(engine), retention,
+                                        settings.data_dir)
+        finally:
+            await engine.dispose()
+        _say(f"removed the scans of {report.scans} uploads and the crops of "
+             f"{report.crop_pages} pages; deleted {report.files_deleted} files")
+        if report.files_failed:
+            return _fail(f"{report.files_failed} files could not be deleted; they stay queued "
+                         "(see the log)")
+        return 0
+
+    return asyncio.run(run())
+
+
 def _watch(args: argparse.Namespace) -> int:
     import logging
     import os
@@ -348,6 +380,29 @@ def _add_mastery(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     mfit.set_defaults(func=_mastery_fit)
 
 
+def _days(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("days must be 0 or more")
+    return value
+
+
+def _add_purge(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    purge = sub.add_parser("purge-images", help="delete page images and answer crops past "
+                           "their retention (grades and readings stay)",
+                           description="Delete the scan files and answer crops of pages graded "
+                           "longer ago than the retention settings "
+                           "(MARKBOOK_RETENTION__PAGE_IMAGES_DAYS, __CROPS_DAYS; 0 keeps them "
+                           "forever), and retry file deletions left queued. Grades, readings "
+                           "and page rows stay; the pages then show the image as no longer "
+                           "kept. The server does this by itself every hour.")
+    purge.add_argument("--page-images-days", type=_days, metavar="DAYS",
+                       help="this time only, instead of the setting")
+    purge.add_argument("--crops-days", type=_days, metavar="DAYS",
+                       help="this time only, instead of the setting")
+    purge.set_defaults(func=_purge_images)
+
+
 def _add_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     admin = sub.add_parser("admin", help="accounts", description="Manage accounts without "
                            "the web interface.")
@@ -370,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_serve, _add_demo, _add_db, _add_questions, _add_watch, _add_mastery,
-                _add_admin):
+                _add_purge, _add_admin):
         add(sub)
     return parser
 

@@ -21,6 +21,7 @@ __all__ = [
     "JobSettings",
     "LimitSettings",
     "LogSettings",
+    "RetentionSettings",
     "Settings",
     "WatchSettings",
     "WebhookSettings",
@@ -166,6 +167,16 @@ class MasterySettings(BaseModel):
         return v
 
 
+class RetentionSettings(BaseModel):
+    """How long children's images are kept (see docs/privacy.md); grades and readings stay."""
+
+    page_images_days: int = Field(default=0, ge=0, le=36500, description="delete the scan "
+                                  "files (every page image) of uploads whose pages were all "
+                                  "graded more than this many days ago; 0 keeps them forever")
+    crops_days: int = Field(default=0, ge=0, le=36500, description="delete the answer crops of "
+                            "pages graded more than this many days ago; 0 keeps them forever")
+
+
 class LogSettings(BaseModel):
     format: Literal["keyvalue", "json"] = Field(
         default="keyvalue", description="keyvalue: one `key=value` line per record (people); "
@@ -199,6 +210,7 @@ class Settings(BaseSettings):
     watch: WatchSettings = WatchSettings()
     auth: AuthSettings = AuthSettings()
     mastery: MasterySettings = MasterySettings()
+    retention: RetentionSettings = RetentionSettings()
     log: LogSettings = LogSettings()
 
     @field_validator("cjk_font", "datasets_dir", mode="before")

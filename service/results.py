@@ -29,6 +29,7 @@ from grading.grade import Verdict
 from service.actor import Actor
 from service.db import GradeRow, StudentRow, WorksheetRow
 from service.errors import NotFound
+from service.privacy.expiry import crop_expired
 from service.repositories import audit
 from service.repositories.results import Answer, ItemInfo, ResultsRepository
 from service.schemas.results import (
@@ -330,6 +331,9 @@ async def response_crop_png(session: AsyncSession, actor: Actor, storage: LocalS
     """
     key = await ResultsRepository(session, actor).crop_key(response_id)
     if key is None:
+        if await crop_expired(session, response_id):
+            raise NotFound(f"the crop of response {response_id} is no longer kept",
+                           error="image_expired")
         raise NotFound(f"response {response_id} has no crop", error="no_crop")
     try:
         return await to_thread.run_sync(storage.get_bytes, key)

@@ -19,6 +19,7 @@ from service.db import GradeRow, PageRow, ResponseRow, ScanUploadRow, WorksheetR
 from service.jobs.pagework import PageResult
 from service.logs import log_context
 from service.mastery.sync import sync_answers
+from service.privacy.tombstones import ERASED_PROBLEM, ERASED_STATUS, erased_page
 from service.repositories.jobs import JobWorkRepository
 from service.storage import LocalStorage
 
@@ -125,6 +126,9 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
         return await store_unknown_page(session, upload, result.page_index, "unidentified",
                                         reason)
     student_id = result.code.student_id
+    number_read = result.student.number if result.student is not None else None
+    if await erased_page(session, worksheet, student_id, number_read):
+        return await _store_erased(session, upload, result, worksheet)
     source = "qr"
     problem = await _student_problem(session, worksheet, student_id)
     status = "graded"
@@ -153,6 +157,20 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
     if problem is None:
         return None
     return PageProblem(result.page_index, status, problem)
+
+
+async def _store_erased(session: AsyncSession, upload: ScanUploadRow, result: PageResult,
+                        worksheet: WorksheetRow) -> PageProblem:
+    # An erased student's page: kept as a problem page so the job accounts for it, but
+    # without student, answers, crops or handwriting evidence.
+    assert result.code is not None
+    page = PageRow(upload_id=upload.id, page_index=result.page_index, worksheet_id=worksheet.id,
+                   page_no=result.code.page, student_id=None, status=ERASED_STATUS,
+                   problem=ERASED_PROBLEM, alignment_error=result.alignment_error_mm)
+    session.add(page)
+    await session.flush()
+    _log_stored(page)
+    return PageProblem(result.page_index, ERASED_STATUS, ERASED_PROBLEM)
 
 
 async def _store_duplicate(session: AsyncSession, upload: ScanUploadRow, result: PageResult,

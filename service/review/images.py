@@ -13,6 +13,7 @@ from ocr.errors import ScanFileError
 from ocr.ingest import IngestLimits, iter_pages
 from service.actor import Actor
 from service.errors import NotFound
+from service.privacy.expiry import scan_expired
 from service.repositories.review import ReviewRepository
 from service.storage import LocalStorage, StorageKeyError
 
@@ -41,10 +42,13 @@ async def page_png(session: AsyncSession, actor: Actor, storage: LocalStorage, p
     """The page as a greyscale PNG.
 
     Raises:
-        NotFound: no such page for the actor (``not_found``), or its image cannot be
-            produced (``no_image``).
+        NotFound: no such page for the actor (``not_found``), its image was removed by
+            retention or an erasure (``image_expired``), or it cannot be produced
+            (``no_image``).
     """
     page, upload = await ReviewRepository(session, actor).page(page_id)
+    if not page.image_key and await scan_expired(session, upload.id):
+        raise NotFound(f"the image of page {page_id} is no longer kept", error="image_expired")
     data: bytes | None = None
     try:
         if page.image_key and storage.exists(page.image_key):

@@ -57,6 +57,8 @@ from tests.support.scans import bank, math_ids
 
 MARKER = "OWNER-机密-7f3a"  # in every name the owner gives; no one else may ever see it
 NOT_FOUND, OWN, SHARED, ADMIN, PUBLIC = "not_found", "own", "shared", "admin", "public"
+# An admin-only route naming an owned object: teachers get 403, another school's admin 404.
+ADMIN_OWNED = "admin_owned"
 
 
 @pytest.fixture
@@ -233,6 +235,12 @@ ROUTES: dict[tuple[str, str], Case] = {
         lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/errorbook")),
     ("GET", "/api/v1/students/{student_id}/errorbook.pdf"): Case(
         lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/errorbook.pdf")),
+    ("GET", "/api/v1/students/{student_id}/export"): Case(
+        lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/export")),
+    # A wrong confirmation: the admin passes the access check and erases nothing.
+    ("DELETE", "/api/v1/students/{student_id}"): Case(
+        lambda ids: Req("DELETE", f"/api/v1/students/{ids.student_id}?confirm=nope"),
+        ADMIN_OWNED, owner_error="confirmation_mismatch"),
     ("GET", "/api/v1/classes/{class_id}/errorbooks.pdf"): Case(
         lambda ids: Req("GET", f"/api/v1/classes/{ids.class_id}/errorbooks.pdf")),
     ("GET", "/api/v1/classes/{class_id}/errorbooks-key.pdf"): Case(
@@ -377,6 +385,13 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "/students/{student_id}/errorbook.pdf"): Page(
         lambda ids: Req("GET", f"/students/{ids.student_id}/errorbook.pdf"), 303,
         "/login?next=/students/0/errorbook.pdf", NOT_FOUND),
+    ("GET", "/students/{student_id}/export.zip"): Page(
+        lambda ids: Req("GET", f"/students/{ids.student_id}/export.zip"), 303,
+        "/login?next=/students/0/export.zip", NOT_FOUND),
+    # A wrong confirmation: the admin is sent back to the page, nothing is erased.
+    ("POST", "/students/{student_id}/erase"): Page(
+        lambda ids: Req("POST", f"/students/{ids.student_id}/erase", data={"confirm": "nope"}),
+        303, "/login?next=/students/0/erase", ADMIN_OWNED),
     # Error books per class (H5): the build runs in the background of the test's app.
     ("GET", "/errorbooks"): Page(lambda ids: Req("GET", "/errorbooks"), 303,
                                  "/login?next=/errorbooks", OWN),
@@ -566,16 +581,17 @@ async def test_authorisation_matrix(app: FastAPI, teacher_client: httpx.AsyncCli
             assert "Bearer" in anon.headers["www-authenticate"]
 
             other = await case.build(ids).send(other_client)
-            want = {NOT_FOUND: {404}, ADMIN: {403}}.get(case.other, set(range(200, 300)))
+            want = {NOT_FOUND: {404}, ADMIN: {403}, ADMIN_OWNED: {403}}.get(
+                case.other, set(range(200, 300)))
             assert other.status_code in want, _fail("other teacher", key, other, str(want))
             if case.other == NOT_FOUND:  # stopped by the access check, not by missing data
                 assert _error(other) == "not_found", _fail("other", key, other, "")
             _no_leak("other teacher", key, other)
 
             far = await case.build(ids).send(foreign_client)
-            want = {404} if case.other == NOT_FOUND else set(range(200, 300))
+            want = {404} if case.other in (NOT_FOUND, ADMIN_OWNED) else set(range(200, 300))
             assert far.status_code in want, _fail("other school's admin", key, far, str(want))
-            if case.other == NOT_FOUND:
+            if case.other in (NOT_FOUND, ADMIN_OWNED):
                 assert _error(far) == "not_found", _fail("other school", key, far, "")
             _no_leak("other school's admin", key, far, ids.question_id)
 
@@ -590,7 +606,7 @@ async def test_authorisation_matrix(app: FastAPI, teacher_client: httpx.AsyncCli
                 continue
             for who, c in (("owner", client), ("school admin", admin_client)):
                 r = await case.build(ids).send(c)
-                if case.other == ADMIN and who == "owner":
+                if case.other in (ADMIN, ADMIN_OWNED) and who == "owner":
                     assert r.status_code == 403, _fail("owner (not admin)", key, r, "403")
                 elif case.owner_error:
                     assert _error(r) == case.owner_error, _fail(
@@ -651,16 +667,18 @@ async def test_pages_are_scoped_like_the_api(app: FastAPI, teacher_client: httpx
             for key, page in scoped:
                 for who in ("other teacher", "other school's admin"):
                     r = await _send_page(page, ids, *browsers[who])
-                    want = {NOT_FOUND: {404}, ADMIN: {403}}.get(
+                    want = {NOT_FOUND: {404}, ADMIN: {403}, ADMIN_OWNED: {403}}.get(
                         str(page.other), set(range(200, 300)) | {303})
                     if page.other == ADMIN and who == "other school's admin":
                         want = set(range(200, 300)) | {303}  # an admin, of their own school
+                    if page.other == ADMIN_OWNED and who == "other school's admin":
+                        want = {404}
                     assert r.status_code in want, _fail(who, key, r, str(want))
                     _no_leak(who, key, r)
             for key, page in scoped:
                 for who in ("owner", "school admin"):
                     r = await _send_page(page, ids, *browsers[who])
-                    if page.other == ADMIN and who == "owner":
+                    if page.other in (ADMIN, ADMIN_OWNED) and who == "owner":
                         assert r.status_code == 403, _fail("owner (not admin)", key, r, "403")
                     else:
                         assert r.status_code < 300 or r.status_code == 303, _fail(

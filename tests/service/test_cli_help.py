@@ -22,6 +22,7 @@ COMMANDS = [
     ("watch",),
     ("mastery",),
     ("mastery", "fit"),
+    ("purge-images",),
     ("admin",),
     ("admin", "create"),
 ]

@@ -115,6 +115,9 @@ class LimitSettings(BaseModel):
     max_roster_rows: int = Field(default=500, ge=1)
     uploads_per_minute: int = Field(default=60, ge=1, description="scan uploads per teacher "
                                     "or device per minute; more get 429")
+    min_free_mb: int = Field(default=200, ge=0, description="free space kept in the data "
+                             "folder: below it uploads get 507 and /healthz/ready says not "
+                             "ready, so jobs already accepted can still store their pages")
 
 
 class WebhookSettings(BaseModel):

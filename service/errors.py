@@ -16,13 +16,18 @@ Every error a client can see has the same JSON shape ``{"error": code, "detail":
     │   ├── InvalidInput          422 invalid_input (validated content is wrong)
     │   └── TooManyRequests       429 rate_limited (with Retry-After)
     └── ServerError               5xx: our defect or a dependency is down
-        └── NotReady              503 not_ready
+        ├── NotReady              503 not_ready
+        └── InsufficientStorage   507 insufficient_storage (the data folder's disk is full)
 
 Unexpected exceptions become a logged 500 ``internal_error`` that never leaks internals.
+A full disk is not a defect: an ``OSError`` with ``ENOSPC``/``EDQUOT`` (or the database's
+own "disk full") anywhere in a request answers 507 ``insufficient_storage``
+(:func:`disk_full` tells them apart; every other ``OSError`` stays a 500).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
@@ -32,10 +37,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = [
+    "DISK_FULL_DETAIL",
     "BadRequest",
     "ClientError",
     "Conflict",
     "Forbidden",
+    "InsufficientStorage",
     "InvalidInput",
     "MarkbookError",
     "NotFound",
@@ -45,6 +52,7 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "UnsupportedMediaType",
+    "disk_full",
     "install_error_handlers",
 ]
 
@@ -160,6 +168,51 @@ class NotReady(ServerError):
     error = "not_ready"
 
 
+DISK_FULL_DETAIL = ("the server's disk is full: nothing was stored; ask the administrator to "
+                    "free space, then send it again / 服务器磁盘已满，未保存任何内容；"
+                    "请联系管理员清理空间后重试")
+# errno values meaning "no room": the disk is full, or the user's quota is spent.
+_NO_SPACE = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+# The database's own words for a full disk: SQLite's SQLITE_FULL, PostgreSQL's 53100.
+_DB_FULL = ("database or disk is full", "disk full", "no space left on device")
+
+
+class InsufficientStorage(ServerError):
+    """The data folder's disk is full (or below its configured reserve): the request's data
+    was not stored, and sending it again once space returns will work."""
+
+    status_code = 507
+    error = "insufficient_storage"
+
+    def __init__(self, detail: str = DISK_FULL_DETAIL, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) says the disk is full.
+
+    Args:
+        exc: any exception: an ``OSError`` from a write, or a database driver's error.
+
+    Returns:
+        True for ``ENOSPC``/``EDQUOT`` and for a database's "disk full"; False otherwise.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _NO_SPACE:
+            return True
+        if getattr(current, "sqlstate", None) == "53100" or (
+                not isinstance(current, OSError)
+                and any(words in str(current).lower() for words in _DB_FULL)
+                and type(current).__module__.split(".")[0] in ("sqlite3", "sqlalchemy",
+                                                               "asyncpg", "aiosqlite")):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False
+
+
 def _location(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body",)]
     return ".".join(parts) or "body"
@@ -202,7 +255,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     from service.bounds import bad_value  # it imports this module's errors
 
+    async def _no_space(request: Request, exc: Exception) -> JSONResponse:
+        if not disk_full(exc):
+            raise exc  # any other OSError is a defect: the 500 handler's
+        log.error("disk full: %s %s not stored", request.method, request.url.path)
+        return await _markbook(request, InsufficientStorage())
+
+    app.add_exception_handler(OSError, _no_space)
+
     async def _refused_value(request: Request, exc: Exception) -> JSONResponse:
+        if disk_full(exc):
+            return await _no_space(request, exc)
         refused = bad_value(exc)
         if refused is None:
             raise exc  # not the caller's value: the 500 handler's

@@ -7,7 +7,10 @@ are the same everywhere:
 * size, page count and pixels are checked before any page is decoded;
 * the same bytes are one upload per school (copiers cannot send idempotency headers), and
   an ``Idempotency-Key`` names one body: re-sending it returns the same job, a different
-  body under the same key is refused.
+  body under the same key is refused; when that job failed (or left pages unread), the
+  answer says where to retry it;
+* the spooled temp file never outlives the request: it is renamed into place, or removed
+  whatever refused it.
 """
 
 from __future__ import annotations
@@ -34,18 +37,20 @@ from service.errors import (
     BadRequest,
     ClientError,
     Conflict,
+    InsufficientStorage,
     InvalidInput,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from service.jobs.recovery import retry_url
 from service.jobs.runner import ingest_limits
 from service.repositories import audit
 from service.repositories.uploads import UploadRepository
 from service.repositories.worksheets import WorksheetRepository
-from service.storage import LocalStorage
+from service.storage import LocalStorage, free_bytes
 from service.uploads import ReceivedFile
 
-__all__ = ["Accepted", "accept_scan", "receive_upload", "worksheet_hint"]
+__all__ = ["Accepted", "accept_scan", "check_room", "receive_upload", "worksheet_hint"]
 
 _EXT = {"pdf": "pdf", "tiff": "tif", "jpeg": "jpg", "png": "png", "heic": "heic"}
 _CONTENT_TYPE = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg",
@@ -54,12 +59,14 @@ _CONTENT_TYPE = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/
 
 @dataclass(frozen=True)
 class Accepted:
-    """The job a scan belongs to; ``duplicate`` when these bytes were received before."""
+    """The job a scan belongs to; ``duplicate`` when these bytes were received before, and
+    ``retry`` (where to retry it) when that earlier job failed or left pages unread."""
 
     job_id: int
     upload_id: int
     duplicate: bool
     pages: int
+    retry: str | None = None
 
 
 def _client_error(exc: ScanFileError) -> ClientError:
@@ -131,14 +138,14 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
                 if earlier.sha256 != received.sha256:
                     raise InvalidInput("this Idempotency-Key was used for a different file",
                                        error="idempotency_key_reused")
-                return _accepted(earlier, duplicate=True)
+                return await _duplicate(session, earlier)
         earlier = await _existing(session, actor.school_id, received.sha256)
         if earlier is not None and earlier.job_id is not None:
             if earlier.teacher_id != actor.teacher_id and not actor.is_admin:
                 # Someone else's job: say no more than that it exists.
                 raise Conflict("this exact file was already uploaded by another teacher of "
                                "your school", error="uploaded_by_another_teacher")
-            return _accepted(earlier, duplicate=True)
+            return await _duplicate(session, earlier)
         if worksheet_id is not None:
             await WorksheetRepository(session, actor).get(worksheet_id)
         try:
@@ -153,9 +160,12 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
         received.path.unlink(missing_ok=True)
 
 
-def _accepted(upload: ScanUploadRow, *, duplicate: bool) -> Accepted:
+async def _duplicate(session: AsyncSession, upload: ScanUploadRow) -> Accepted:
+    """The earlier upload's job, with where to retry it when it can be retried."""
     assert upload.job_id is not None
-    return Accepted(upload.job_id, upload.id, duplicate, upload.page_count or 0)
+    job = await session.get(JobRow, upload.job_id)
+    return Accepted(upload.job_id, upload.id, True, upload.page_count or 0,
+                    retry=retry_url(job) if job is not None else None)
 
 
 async def _record(session: AsyncSession, actor: Actor, received: ReceivedFile, kind: str,
@@ -175,8 +185,25 @@ async def _record(session: AsyncSession, actor: Actor, received: ReceivedFile, k
         earlier = await _existing(session, actor.school_id, received.sha256)
         if earlier is None or earlier.job_id is None:
             raise
-        return _accepted(earlier, duplicate=True)
+        return await _duplicate(session, earlier)
     return Accepted(job.id, upload.id, False, pages)
+
+
+def check_room(storage: LocalStorage, settings: Settings, incoming: int = 0) -> None:
+    """Refuse an upload before spooling it when the data folder would fall below its
+    reserve (``limits.min_free_mb``): the reserve is for the pages of jobs already accepted.
+
+    Args:
+        storage: the upload storage.
+        settings: the reserve.
+        incoming: the body's declared size, when known.
+
+    Raises:
+        InsufficientStorage: 507 ``insufficient_storage``.
+    """
+    reserve = settings.limits.min_free_mb * 1024 * 1024
+    if free_bytes(storage.root) - incoming < reserve:
+        raise InsufficientStorage()
 
 
 def worksheet_hint(query: int | None, field: str | None) -> int | None:
@@ -198,15 +225,20 @@ def worksheet_hint(query: int | None, field: str | None) -> int | None:
 async def receive_upload(session: AsyncSession, storage: LocalStorage, settings: Settings,
                          actor: Actor, received: ReceivedFile, *, worksheet_id: int | None,
                          idempotency_key: str | None, ip: str | None) -> Accepted:
-    """Accept an HTTP upload (see :func:`accept_scan`) and audit a new one.
+    """Accept an HTTP upload (see :func:`accept_scan`) and audit a new one. The spooled
+    file is gone when this returns or raises (renamed into place, or removed).
 
     Args:
         worksheet_id: the query parameter's hint; the multipart field is used without one.
         ip: the client's address, for the audit log.
     """
-    hint = worksheet_hint(worksheet_id, received.fields.get("worksheet_id"))
-    accepted = await accept_scan(session, storage, settings, actor, received,
-                                 worksheet_id=hint, idempotency_key=idempotency_key)
+    try:
+        hint = worksheet_hint(worksheet_id, received.fields.get("worksheet_id"))
+        accepted = await accept_scan(session, storage, settings, actor, received,
+                                     worksheet_id=hint, idempotency_key=idempotency_key)
+    finally:
+        # Refused before accept_scan took the file (a bad worksheet_id): still ours to remove.
+        received.path.unlink(missing_ok=True)
     if not accepted.duplicate:
         await audit.record(session, actor, "scan.upload", "job", accepted.job_id, ip=ip,
                            detail={"upload_id": accepted.upload_id, "pages": accepted.pages,

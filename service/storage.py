@@ -3,24 +3,35 @@
 The embedded default is a directory on local disk (``Settings.storage_dir``). Keys are
 relative POSIX paths such as ``uploads/ab/ab12….pdf`` or ``crops/17/q3_b0.png``; they are
 validated so a key can never escape the storage root. Writes are atomic (temp file +
-rename), so a crash never leaves a half-written file under a real key.
+rename), so a crash never leaves a half-written file under a real key; an upload spooled
+into ``tmp/`` when the process died belongs to nobody and is swept at the next start
+(:meth:`LocalStorage.sweep_temp`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
+import shutil
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from anyio import to_thread
 
-__all__ = ["WRITE_BATCH", "LocalStorage", "StorageKeyError", "StoredBlob", "write_atomic"]
+__all__ = ["TEMP_MAX_AGE_S", "WRITE_BATCH", "LocalStorage", "StorageKeyError", "StoredBlob",
+           "free_bytes", "write_atomic"]
+
+log = logging.getLogger(__name__)
 
 WRITE_BATCH = 1024 * 1024
+# A spooled upload is written at least every WRITE_BATCH bytes and renamed as soon as it is
+# accepted, so a temp file untouched this long belongs to a process that died.
+TEMP_MAX_AGE_S = 10 * 60
 _KEY = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*$")
 
 
@@ -48,6 +59,15 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
         raise
 
 
+def free_bytes(folder: Path) -> int:
+    """Bytes free for us on the file system holding ``folder`` (its nearest existing
+    parent when it does not exist yet)."""
+    probe = folder
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    return shutil.disk_usage(probe).free
+
+
 class StorageKeyError(ValueError):
     """A key that is not a plain relative path under the storage root."""
 
@@ -64,12 +84,46 @@ class StoredBlob:
 class LocalStorage:
     """Blobs on the local file system under ``root``.
 
+    Constructing it (the app does at start-up) sweeps temp files that a process which died
+    left in ``tmp/`` (:meth:`sweep_temp`).
+
     Args:
         root: the storage directory (created on demand).
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.sweep_temp()
+
+    def sweep_temp(self, max_age_s: float = TEMP_MAX_AGE_S) -> int:
+        """Remove temp files in ``tmp/`` not written for ``max_age_s``: partial uploads of a
+        process that stopped mid-body. Accepted uploads are renamed out of ``tmp/``, so none
+        of these belongs to an upload; a live one is younger (it is written every MB).
+
+        Args:
+            max_age_s: how long a file must have been left alone.
+
+        Returns:
+            How many files were removed.
+        """
+        tmp_dir = self.root / "tmp"
+        cutoff = time.time() - max_age_s
+        removed = 0
+        try:
+            entries = list(tmp_dir.iterdir())
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            try:
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    entry.unlink()
+                    removed += 1
+            except FileNotFoundError:  # another process swept it first
+                continue
+        if removed:
+            log.info("removed partial uploads left by a stopped process",
+                     extra={"files": removed})
+        return removed
 
     def path(self, key: str) -> Path:
         """The file behind ``key``. Raises StorageKeyError for keys that could escape."""

@@ -4,6 +4,10 @@ Copiers differ: some send ``multipart/form-data`` with the file under any field 
 send the raw file as the body. Both are parsed incrementally (python-multipart's push
 parser) and written to a temporary file in the storage root while hashing, so a 200 MB
 scan never sits in memory and the size limit stops an oversized body early.
+
+The temp file is removed on every way out but success (a refusal, a full disk, the client
+going away); after success the caller owns it (:func:`service.ingestion.receive_upload`
+renames it into place or removes it, whatever it decides).
 """
 
 from __future__ import annotations
@@ -183,8 +187,8 @@ async def _receive_multipart(body: AsyncIterator[bytes], boundary: bytes,
             if sink.pending:
                 await to_thread.run_sync(fh.write, b"".join(sink.pending))
                 sink.pending.clear()
-        except (BadRequest, PayloadTooLarge):
-            raise
+        except (BadRequest, PayloadTooLarge, OSError):
+            raise  # OSError: our disk (full?), never the client's malformed body
         except Exception as exc:  # the parser's own errors: malformed input
             raise BadRequest(f"malformed multipart body: {exc}", error="bad_multipart") from None
         finally:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request,
 
 from service.api.deps import IngestActorDep, SessionDep, SettingsDep
 from service.errors import PayloadTooLarge
-from service.ingestion import receive_upload
+from service.ingestion import check_room, receive_upload
 from service.ratelimit import limit_per_actor, upload_rate
 from service.schemas.scans import ScanAccepted
 from service.storage import LocalStorage
@@ -30,6 +30,7 @@ async def _ingest(request: Request, response: Response, background: BackgroundTa
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
         raise PayloadTooLarge(f"the file is larger than the {settings.limits.max_upload_mb} MB "
                               "limit", error="file_too_large")
+    check_room(storage, settings, int(declared) if declared and declared.isdigit() else 0)
     received = await receive_scan(request.stream(), request.headers.get("content-type", ""),
                                   storage, limit,
                                   filename=request.headers.get("x-filename", "scan")[:255])
@@ -42,16 +43,26 @@ async def _ingest(request: Request, response: Response, background: BackgroundTa
     url = f"/api/v1/jobs/{accepted.job_id}"
     response.headers["Location"] = url
     return ScanAccepted(job_id=accepted.job_id, upload_id=accepted.upload_id,
-                        duplicate=accepted.duplicate, pages=accepted.pages, status_url=url)
+                        duplicate=accepted.duplicate, pages=accepted.pages, status_url=url,
+                        retry=accepted.retry)
 
 
 _DOC = """Upload a scan (PDF, TIFF, JPEG, PNG): multipart with the file under any field name,
 or the raw file as the body. Returns 202 with the job that reads and grades it; the same
-bytes (or the same ``Idempotency-Key``) always map to the same job."""
+bytes (or the same ``Idempotency-Key``) always map to the same job, and when that job
+failed (or left pages unread) the answer's ``retry`` is the URL to ``POST`` to retry it.
+
+A refused upload leaves nothing behind. When the server's disk is full, or would fall
+below its reserve (``MARKBOOK_LIMITS__MIN_FREE_MB``), the answer is 507
+``insufficient_storage``: nothing was stored; send it again once space is freed."""
+
+
+_RESPONSES: dict[int | str, dict[str, str]] = {
+    507: {"description": "the server's disk is full (insufficient_storage); nothing stored"}}
 
 
 @router.post("/scans", status_code=202, response_model=ScanAccepted, description=_DOC,
-             dependencies=_upload_limit,
+             dependencies=_upload_limit, responses=_RESPONSES,
              openapi_extra={"requestBody": {"content": {
                  "multipart/form-data": {"schema": {"type": "object"}},
                  "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
@@ -66,7 +77,7 @@ async def upload_scan(
 
 
 @router.post("/documents/post_document/", status_code=202, response_model=ScanAccepted,
-             dependencies=_upload_limit,
+             dependencies=_upload_limit, responses=_RESPONSES,
              description="Paperless-ngx-compatible alias of POST /api/v1/scans, for scanners "
                          "and apps that already speak that API (field name ``document``).")
 async def paperless_alias(

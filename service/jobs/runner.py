@@ -5,7 +5,8 @@ The job table is the source of truth. A runner claims a job with a conditional U
 renews as pages are stored, and streams the upload's pages to a pool of worker processes
 (models loaded once per worker) while the event loop only awaits. Pages already stored
 are skipped, so a restarted runner resumes where the last one stopped and no page is
-graded twice.
+graded twice. Claims are not failures: a worker crash is charged to the pages in flight,
+and a full disk releases the lease to try again later (:mod:`service.jobs.recovery`).
 
 :class:`JobRunner` is the interface the app talks to (``start``, ``stop``, ``notify``); a
 Celery backend can implement it by enqueueing :func:`run_job` on its workers instead.
@@ -35,6 +36,7 @@ from ocr.ingest import IngestLimits, PageImage, iter_pages
 from service.config import LogSettings, Settings
 from service.db import JobRow, ScanUploadRow, WorksheetRow
 from service.db.base import utcnow
+from service.errors import disk_full
 from service.jobs.bundles import load_bundle
 from service.jobs.pagework import (
     NeedWorksheet,
@@ -44,6 +46,15 @@ from service.jobs.pagework import (
     process_page,
 )
 from service.jobs.placement import place_anonymous_pages
+from service.jobs.recovery import (
+    DISK_FULL_BACKOFF_S,
+    MAX_PAGE_CRASHES,
+    DiskFull,
+    WorkerCrash,
+    charge_crash,
+    crash_problem,
+    page_crashes,
+)
 from service.jobs.store import PageProblem, store_page, store_unknown_page
 from service.logs import log_context
 from service.repositories.jobs import JobWorkRepository
@@ -54,7 +65,6 @@ from service.webhooks import enqueue_job_event
 __all__ = ["InProcessRunner", "JobRunner", "claim_job", "finish_job", "run_job"]
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 3
 
 
 class JobRunner(Protocol):
@@ -116,6 +126,7 @@ class _JobContext:
         self.worksheets: dict[int, WorksheetRow] = {}
         self.question_ids: dict[int, dict[str, int]] = {}
         self.denied: set[int] = set()
+        self.crashes: dict[int, int] = {}
 
 
 async def run_job(job_id: int, factory: async_sessionmaker[AsyncSession], storage: LocalStorage,
@@ -143,6 +154,7 @@ async def run_job(job_id: int, factory: async_sessionmaker[AsyncSession], storag
                 return
             stored = await JobWorkRepository(session).stored_page_indices(upload.id)
             ctx = _JobContext(job, upload)
+            ctx.crashes = page_crashes(job.payload)
         with log_context(upload_id=upload.id):
             log.info("job started", extra={"attempt": job.attempts,
                                            "pages_stored": len(stored)})
@@ -168,9 +180,11 @@ async def _read_all(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
     except ScanFileError as exc:
         log.warning("job failed: the scan file cannot be read", extra={"error": exc.code})
         return f"{exc.code}: {exc}"
-    except BrokenProcessPool:
+    except WorkerCrash:
         raise
     except Exception as exc:  # a defect: keep what is stored, report, never loop forever
+        if disk_full(exc):
+            raise DiskFull(type(exc).__name__) from exc  # not the job's fault: wait for space
         log.exception("job failed")
         return f"internal_error: {type(exc).__name__}"
     return None
@@ -216,6 +230,13 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
     depth = max(2, 2 * settings.jobs.workers)
     exhausted = False
     broken: BrokenProcessPool | None = None
+    blamed: set[int] = set()  # pages whose future the broken pool failed
+    held: PageImage | None = None  # a page that crashed before, waiting to be read alone
+
+    def alone() -> bool:
+        # A page charged with a crash is read with nothing beside it: if the pool breaks
+        # again, that page did it.
+        return any(ctx.crashes.get(p.index, 0) for p in in_flight.values())
 
     def submit(page: PageImage) -> None:
         nonlocal broken, exhausted
@@ -227,16 +248,27 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
             return
         in_flight[fut] = page
 
-    while not exhausted or in_flight:
-        while not exhausted and len(in_flight) < depth:
+    while not exhausted or in_flight or held is not None:
+        while not exhausted and held is None and not alone() and len(in_flight) < depth:
             started = time.perf_counter()
             page = await to_thread.run_sync(next, pages, None)
             if page is None:
                 exhausted = True
                 break
-            if page.index not in stored:
-                ingest_ms[page.index] = (time.perf_counter() - started) * 1000
-                submit(page)
+            if page.index in stored:
+                continue
+            crashes = ctx.crashes.get(page.index, 0)
+            if crashes >= MAX_PAGE_CRASHES:
+                await _skip_crashing(ctx, factory, page.index, crashes)
+                continue
+            ingest_ms[page.index] = (time.perf_counter() - started) * 1000
+            if crashes:
+                held = page
+                break
+            submit(page)
+        if held is not None and not in_flight and broken is None:
+            page, held = held, None
+            submit(page)
         if not in_flight:
             break
         finished, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
@@ -246,6 +278,7 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
                 result = fut.result()
             except BrokenProcessPool as exc:
                 broken, exhausted = exc, True
+                blamed.add(page.index)
                 continue
             if isinstance(result, NeedWorksheet):
                 async with factory() as session:
@@ -261,7 +294,22 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
                 _log_read(result)
                 await _store(ctx, factory, storage, result, settings, worker)
     if broken is not None:
-        raise broken
+        raise WorkerCrash(blamed) from broken
+
+
+async def _skip_crashing(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
+                         page_index: int, crashes: int) -> None:
+    """Leave a page that kept killing the worker unread, with a problem that says so (it is
+    not stored: a retry of the job reads it again)."""
+    async with factory() as session:
+        job = await session.get(JobRow, ctx.job.id, populate_existing=True)
+        assert job is not None
+        if not any(p.get("page_index") == page_index and p.get("status") == "worker_crash"
+                   for p in job.problems):
+            job.problems = [*job.problems, crash_problem(page_index, crashes)]
+        await session.commit()
+    with log_context(page_index=page_index):
+        log.error("page skipped: it kept crashing the worker", extra={"crashes": crashes})
 
 
 def _log_read(result: PageResult) -> None:
@@ -385,25 +433,45 @@ class InProcessRunner:
         return True
 
     async def _run(self, job: JobRow) -> None:
-        if job.attempts > MAX_ATTEMPTS:
-            with log_context(job_id=job.id):
-                log.error("job failed: gave up after repeated worker crashes",
-                          extra={"attempts": job.attempts})
-                async with self.factory() as session:
-                    row = await session.get(JobRow, job.id)
-                    assert row is not None
-                    await finish_job(session, row, error="gave up after repeated worker crashes")
-                    await session.commit()
-            return
+        # ``job.attempts`` counts claims, and a claim after a restart is no failure: only
+        # crashes charged to pages (or to a pool that broke with none in flight) count.
         try:
             await run_job(job.id, self.factory, self.storage, self._pool(), self.settings,
                           self.worker)
-        except BrokenProcessPool:
-            # A worker died (out of memory, a native crash). Stored pages stay; the job is
-            # queued again and resumes with a fresh pool.
-            with log_context(job_id=job.id):
-                log.error("worker pool broke during the job; queued again, restarting it")
+        except WorkerCrash as exc:
+            # A worker died (out of memory, a native crash). Stored pages stay; the pages in
+            # flight are charged, and the job resumes with a fresh pool.
             self._executor = None
+            await self._after_crash(job.id, exc.pages)
+        except DiskFull:
+            await self._wait_for_space(job.id)
+
+    async def _after_crash(self, job_id: int, pages: frozenset[int]) -> None:
+        with log_context(job_id=job_id):
             async with self.factory() as session:
-                await JobWorkRepository(session).requeue(job.id)
+                row = await session.get(JobRow, job_id, populate_existing=True)
+                assert row is not None
+                give_up = charge_crash(row, pages)
+                if give_up:
+                    log.error("job failed: the worker pool kept breaking with no page read")
+                    await finish_job(session, row, error="worker_crash: the worker processes "
+                                     "kept stopping before reading a page")
+                else:
+                    log.error("worker pool broke during the job; queued again",
+                              extra={"pages": sorted(pages)})
+                    await JobWorkRepository(session).requeue(job_id)
                 await session.commit()
+
+    async def _wait_for_space(self, job_id: int) -> None:
+        """Release the job's lease for a while: it resumes by itself when space returns."""
+        now = utcnow()
+        with log_context(job_id=job_id):
+            log.warning("disk full: job paused until space returns",
+                        extra={"retry_in_s": DISK_FULL_BACKOFF_S})
+            try:
+                async with self.factory() as session:
+                    await JobWorkRepository(session).release(
+                        job_id, now, now + timedelta(seconds=DISK_FULL_BACKOFF_S))
+                    await session.commit()
+            except Exception as exc:  # the database's disk is full too: the lease lapses
+                log.warning("could not release the lease: %s", type(exc).__name__)

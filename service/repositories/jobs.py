@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, CursorResult, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,6 +88,34 @@ class JobWorkRepository:
             update(JobRow).where(JobRow.id == job_id, self._claimable(now))
             .values(status="running", claimed_by=worker, attempts=JobRow.attempts + 1,
                     lease_expires_at=now + lease, updated_at=now)
+            .execution_options(synchronize_session=False))
+        await self.session.flush()
+        assert isinstance(result, CursorResult)
+        return bool(result.rowcount == 1)
+
+    async def release(self, job_id: int, now: datetime, until: datetime) -> None:
+        """Give up the job's lease until ``until`` (a full disk: claimed again by whichever
+        runner looks after it); stored pages stay, nothing counts as a failure."""
+        await self.session.execute(
+            update(JobRow).where(JobRow.id == job_id, JobRow.status == "running")
+            .values(claimed_by=None, lease_expires_at=until, updated_at=now)
+            .execution_options(synchronize_session=False))
+        await self.session.flush()
+
+    async def retry(self, job_id: int, now: datetime, payload: dict[str, Any],
+                    problems: list[dict[str, Any]]) -> bool:
+        """Queue a finished job again (a conditional UPDATE: only from ``failed`` or
+        ``partially_done``), with fresh attempts and the given payload and problems.
+
+        Returns:
+            Whether the job was queued (False: it changed state meanwhile).
+        """
+        result = await self.session.execute(
+            update(JobRow).where(JobRow.id == job_id,
+                                 JobRow.status.in_(("failed", "partially_done")))
+            .values(status="queued", error=None, finished_at=None, claimed_by=None,
+                    lease_expires_at=None, attempts=0, payload=payload, problems=problems,
+                    updated_at=now)
             .execution_options(synchronize_session=False))
         await self.session.flush()
         assert isinstance(result, CursorResult)

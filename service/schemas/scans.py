@@ -13,3 +13,5 @@ class ScanAccepted(BaseModel):
     duplicate: bool
     pages: int
     status_url: str
+    # Set when the job these bytes already have failed or left pages unread: POST here.
+    retry: str | None = None

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from service.bounds import bad_value
-from service.errors import MarkbookError
+from service.errors import InsufficientStorage, MarkbookError, disk_full
 from service.web.deps import CsrfRefused
 from service.web.render import render
 
@@ -82,7 +82,17 @@ def _server(request: Request, exc: Exception) -> Response:
     return _error_page(request, 500, "internal_error", "")
 
 
+def _no_space(request: Request, exc: Exception) -> Response:
+    # A full disk is the administrator's to fix, not a defect: 507 with what to do.
+    if not disk_full(exc):
+        raise exc
+    log.error("disk full: %s %s not stored", request.method, request.url.path)
+    return _markbook(request, InsufficientStorage())
+
+
 def _value(request: Request, exc: Exception) -> Response:
+    if disk_full(exc):
+        return _no_space(request, exc)
     refused = bad_value(exc)
     if refused is None:
         raise exc
@@ -99,7 +109,8 @@ def install_page_errors(app: FastAPI) -> None:
     handlers = app.exception_handlers
     for exc_type, page in ((MarkbookError, _markbook), (RequestValidationError, _validation),
                            (StarletteHTTPException, _http), (OverflowError, _value),
-                           (DBAPIError, _value), (Exception, _server)):
+                           (DBAPIError, _value), (OSError, _no_space),
+                           (Exception, _server)):
         json_handler = cast(Handler | None, handlers.get(exc_type))  # the app's are async
         app.add_exception_handler(exc_type, _wrap(json_handler, page))
     app.add_exception_handler(CsrfRefused, _wrap(None, _csrf))

@@ -1,4 +1,5 @@
-"""Job status: one JSON document, and a server-sent-events stream of progress."""
+"""Job status: one JSON document, a server-sent-events stream of progress, and retrying a
+job that failed."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import StreamingResponse
 
 from service.api.deps import IngestActorDep, SessionDep
 from service.job_status import TERMINAL, job_status, recent_jobs
+from service.jobs.recovery import retry_job
 from service.schemas.jobs import JobOut
 
 __all__ = ["router"]
@@ -28,6 +30,23 @@ async def list_jobs(session: SessionDep, actor: IngestActorDep) -> list[JobOut]:
 async def get_job(job_id: int, session: SessionDep, actor: IngestActorDep) -> JobOut:
     """A job's status, progress and per-page problems (poll this, or use /events)."""
     return await job_status(session, actor, job_id)
+
+
+@router.post("/{job_id}:retry", response_model=JobOut, status_code=202,
+             responses={409: {"description": "nothing to retry (job_not_retryable)"}})
+async def retry(job_id: int, request: Request, background: BackgroundTasks,
+                session: SessionDep, actor: IngestActorDep) -> JobOut:
+    """Queue a job again that ended ``failed``, or ``partially_done`` with pages not stored
+    (e.g. a page skipped because it kept crashing the worker). Pages already stored are
+    kept and never read again; only the rest are read. For the job's uploader or an admin;
+    409 ``job_not_retryable`` when the job is queued, running, done, or has every page
+    stored."""
+    out = await retry_job(session, actor, job_id,
+                          ip=request.client.host if request.client else None)
+    runner = request.app.state.runner
+    if runner is not None:
+        background.add_task(runner.notify)  # after the commit, so it finds the job queued
+    return out
 
 
 @router.get("/{job_id}/events", response_class=StreamingResponse)

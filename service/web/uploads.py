@@ -19,8 +19,8 @@ from fastapi.responses import JSONResponse, Response
 
 from service.api.deps import SessionDep
 from service.config import Settings
-from service.errors import ClientError
-from service.ingestion import receive_upload, worksheet_hint
+from service.errors import ClientError, InsufficientStorage
+from service.ingestion import check_room, receive_upload, worksheet_hint
 from service.job_status import TERMINAL, recent_jobs
 from service.ratelimit import limiter, upload_rate
 from service.storage import LocalStorage
@@ -76,12 +76,12 @@ async def _ingest(request: Request, session: SessionDep, user: PageUser,
         accepted = await receive_upload(
             session, storage, settings, user.actor, received, worksheet_id=worksheet_id,
             idempotency_key=None, ip=request.client.host if request.client else None)
-    except ClientError as exc:
+    except (ClientError, InsufficientStorage) as exc:
         return FileOutcome.refused(received.filename, exc)
     finally:
         received.path.unlink(missing_ok=True)
     return FileOutcome(received.filename, job_id=accepted.job_id, duplicate=accepted.duplicate,
-                       pages=accepted.pages)
+                       pages=accepted.pages, retry=accepted.retry)
 
 
 def _wants_json(request: Request) -> bool:
@@ -104,6 +104,8 @@ async def post_uploads(request: Request, user: RequiredUser, session: SessionDep
         if worksheet_id is not None:
             await get_worksheet(session, user.actor, worksheet_id)  # 404 before any file
         outcomes = []
+        if form.files:
+            check_room(storage, settings, sum(f.size or 0 for f in form.files))
         for upload in form.files:
             received = await spool_file(upload, storage, limit)
             outcomes.append(await _ingest(request, session, user, received, worksheet_id))

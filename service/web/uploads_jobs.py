@@ -7,6 +7,8 @@
 * ``GET /jobs/{job_id}/events``: the same ``progress``/``end`` events as
   ``GET /api/v1/jobs/{job_id}/events`` (which takes a bearer token only), for the signed-in
   browser, from the same :func:`service.job_status.job_status`.
+* ``POST /jobs/{job_id}/retry`` (the page's "重试" button, shown when the job failed or
+  left pages unread): :func:`service.jobs.recovery.retry_job`, then back to the job page.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from service.actor import Actor
 from service.api.deps import SessionDep
 from service.job_status import TERMINAL, job_status
-from service.web.deps import RequiredUser
+from service.jobs.recovery import can_retry, retry_job
+from service.web.deps import FormUser, RequiredUser, see_other
 from service.web.render import render
 from service.web.uploads_views import job_error_view, problem_views
 
@@ -37,7 +41,20 @@ async def job_page(job_id: int, request: Request, user: RequiredUser,
     job = await job_status(session, user.actor, job_id)
     return render(request, "uploads/job.html", user=user, job=job,
                   running=job.status not in TERMINAL, problems=problem_views(job),
-                  failure=job_error_view(job))
+                  failure=job_error_view(job), retryable=can_retry(job))
+
+
+@router.post("/jobs/{job_id}/retry")
+async def job_retry(job_id: int, request: Request, user: FormUser,
+                    session: SessionDep) -> Response:
+    """Queue the job again (its stored pages are kept), and show it."""
+    await retry_job(session, user.actor, job_id,
+                    ip=request.client.host if request.client else None)
+    runner = request.app.state.runner
+    response = see_other(f"/jobs/{job_id}")
+    if runner is not None:
+        response.background = BackgroundTask(runner.notify)  # after the commit
+    return response
 
 
 async def _events(request: Request, actor: Actor, job_id: int) -> AsyncIterator[str]:

@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.types import Message
 
-from service.errors import BadRequest, PayloadTooLarge
+from service.errors import BadRequest, InsufficientStorage, PayloadTooLarge, disk_full
 from service.storage import LocalStorage
 from service.uploads import ReceivedFile
 
@@ -42,10 +42,10 @@ class UploadForm:
 
 @dataclass(frozen=True)
 class SpoolFailure:
-    """A file that could not even be spooled (over the size limit)."""
+    """A file that could not even be spooled (over the size limit, or the disk is full)."""
 
     filename: str
-    error: PayloadTooLarge
+    error: PayloadTooLarge | InsufficientStorage
 
 
 def _limited(request: Request, cap: int) -> Request:
@@ -114,11 +114,15 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 async def spool_file(upload: UploadFile, storage: LocalStorage,
                      limit: int) -> ReceivedFile | SpoolFailure:
     """Copy one form file into the storage's temporary area, hashing it (as the API spools
-    a body), or say it is over ``limit``."""
+    a body), or say it is over ``limit`` or that the disk is full (the temp file is gone)."""
     filename = (upload.filename or "scan")[:255]
     try:
         path, blob = await storage.spool(_chunks(upload), limit)
     except OverflowError:
         return SpoolFailure(filename, PayloadTooLarge(
             f"the file is larger than the {limit // 2**20} MB limit", error="file_too_large"))
+    except OSError as exc:
+        if not disk_full(exc):
+            raise
+        return SpoolFailure(filename, InsufficientStorage())
     return ReceivedFile(path, blob.size, blob.sha256, filename, upload.content_type or "")

@@ -10,7 +10,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
-from service.errors import ClientError
+from service.errors import MarkbookError
 from service.schemas.jobs import JobOut
 
 __all__ = ["ACCEPTED_TYPES", "FileOutcome", "ProblemView", "error_key", "heic_supported",
@@ -24,12 +24,12 @@ _HEIC_TYPES = ",.heic,.heif,image/heic,image/heif"
 _KNOWN_ERRORS = frozenset({
     "empty_file", "unsupported_file", "corrupt_file", "encrypted_file", "limit_exceeded",
     "file_too_large", "uploaded_by_another_teacher", "rate_limited", "heic_unsupported",
-    "not_found", "bad_worksheet_id", "internal_error",
+    "not_found", "bad_worksheet_id", "internal_error", "insufficient_storage",
 })
 # Per-page problem statuses the job runner records (service.jobs.store).
-_PROBLEMS = ("unidentified", "duplicate", "unknown_student", "misaligned")
+_PROBLEMS = ("unidentified", "duplicate", "unknown_student", "misaligned", "worker_crash")
 _REVIEW_KIND = {"unidentified": "unidentified", "duplicate": "duplicate",
-                "unknown_student": "unknown_student", "misaligned": None}
+                "unknown_student": "unknown_student", "misaligned": None, "worker_crash": None}
 
 
 def heic_supported() -> bool:
@@ -59,6 +59,7 @@ class FileOutcome:
         job_id: the job that reads it (a duplicate: the earlier upload's job).
         duplicate: the same content was uploaded before.
         pages: pages in the file.
+        retry: a duplicate whose job failed or left pages unread: where to retry it.
         error: the refusal's code; ``None`` when accepted.
         status: the HTTP status the API would have answered.
         detail: the service's message.
@@ -68,12 +69,13 @@ class FileOutcome:
     job_id: int | None = None
     duplicate: bool = False
     pages: int = 0
+    retry: str | None = None
     error: str | None = None
     status: int = 202
     detail: str = ""
 
     @classmethod
-    def refused(cls, filename: str, exc: ClientError) -> FileOutcome:
+    def refused(cls, filename: str, exc: MarkbookError) -> FileOutcome:
         return cls(filename, error=exc.error, status=exc.status_code, detail=exc.detail)
 
     @property
@@ -90,7 +92,8 @@ class FileOutcome:
         """The outcome for the page's script (``message`` already translated)."""
         return {"filename": self.filename, "ok": self.ok, "job_id": self.job_id,
                 "job_url": f"/jobs/{self.job_id}" if self.job_id else None,
-                "duplicate": self.duplicate, "pages": self.pages, "error": self.error,
+                "duplicate": self.duplicate, "pages": self.pages, "retry": self.retry,
+                "error": self.error,
                 "message": message, "detail": self.detail}
 
 
@@ -114,8 +117,11 @@ def problem_views(job: JobOut) -> list[ProblemView]:
         status = str(p.get("status", ""))
         known = status if status in _PROBLEMS else "other"
         kind = _REVIEW_KIND.get(status)
-        if known == "misaligned":
-            url: str | None = "/review"
+        url: str | None
+        if known == "worker_crash":
+            url = None  # nothing to review: the page was not read (retry the job)
+        elif known == "misaligned":
+            url = "/review"
         else:
             url = f"/review?kind={kind}" if kind else None
         dismissed = bool(p.get("dismissed"))

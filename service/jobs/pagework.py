@@ -208,6 +208,9 @@ def init_worker(recognizer: Any = None, nice: int = 0, cjk_font: str | None = No
     global _state
     import os
 
+    from service.jobs.orphans import exit_with_parent
+
+    exit_with_parent()  # first: a worker whose service was killed must not linger
     import cv2
 
     if log_settings is not None:

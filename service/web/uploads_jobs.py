@@ -22,6 +22,7 @@ from starlette.background import BackgroundTask
 
 from service.actor import Actor
 from service.api.deps import SessionDep
+from service.errors import Conflict
 from service.job_status import TERMINAL, job_status
 from service.jobs.recovery import can_retry, retry_job
 from service.web.deps import FormUser, RequiredUser, see_other
@@ -47,11 +48,15 @@ async def job_page(job_id: int, request: Request, user: RequiredUser,
 @router.post("/jobs/{job_id}/retry")
 async def job_retry(job_id: int, request: Request, user: FormUser,
                     session: SessionDep) -> Response:
-    """Queue the job again (its stored pages are kept), and show it."""
-    await retry_job(session, user.actor, job_id,
-                    ip=request.client.host if request.client else None)
-    runner = request.app.state.runner
+    """Queue the job again (its stored pages are kept), and show it. A job with nothing to
+    retry (the button pressed twice, or the job meanwhile queued) just shows the job."""
     response = see_other(f"/jobs/{job_id}")
+    try:
+        await retry_job(session, user.actor, job_id,
+                        ip=request.client.host if request.client else None)
+    except Conflict:
+        return response  # its page says where it stands
+    runner = request.app.state.runner
     if runner is not None:
         response.background = BackgroundTask(runner.notify)  # after the commit
     return response

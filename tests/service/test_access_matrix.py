@@ -258,6 +258,10 @@ ROUTES: dict[tuple[str, str], Case] = {
         lambda ids: Req("GET", f"/api/v1/jobs/{ids.job_id}"), device=404),
     ("GET", "/api/v1/jobs/{job_id}/events"): Case(
         lambda ids: Req("GET", f"/api/v1/jobs/{ids.job_id}/events"), device=404),
+    # The owner's job is done: the owner and an admin reach the state check (409).
+    ("POST", "/api/v1/jobs/{job_id}:retry"): Case(
+        lambda ids: Req("POST", f"/api/v1/jobs/{ids.job_id}:retry"), device=404,
+        owner_error="job_not_retryable"),
 }
 
 
@@ -453,6 +457,9 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "/jobs/{job_id}/events"): Page(
         lambda ids: Req("GET", f"/jobs/{ids.job_id}/events"), 303,
         "/login?next=/jobs/0/events", NOT_FOUND),
+    ("POST", "/jobs/{job_id}/retry"): Page(
+        lambda ids: Req("POST", f"/jobs/{ids.job_id}/retry"), 303,
+        "/login?next=/jobs/0/retry", NOT_FOUND),
     # Copiers and scanners, the school's webhook (service.web.devices).
     ("GET", "/devices"): Page(lambda ids: Req("GET", "/devices"), 303, "/login?next=/devices",
                               OWN),

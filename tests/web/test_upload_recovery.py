@@ -85,6 +85,10 @@ async def test_a_failed_job_page_offers_retry(app: FastAPI, browser: httpx.Async
     assert await _status(app, job_id) == "queued"
     page = await browser.get(f"/jobs/{job_id}")
     assert 'data-testid="job-retry-button"' not in page.text
+    # Pressed twice: the job is already queued, the page just shows it.
+    r = await browser.post(f"/jobs/{job_id}/retry", data={"csrf_token": _csrf(page.text)})
+    assert r.status_code == 303
+    assert await _status(app, job_id) == "queued"
 
 
 async def test_full_disk_refuses_the_file_with_507(app: FastAPI, browser: httpx.AsyncClient,

@@ -39,23 +39,27 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import multiprocessing
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from grading.registry import grader_for
 from grading.review_policy import PolicySet, ReviewPolicy
-from ocr.ingest import IngestLimits, PageImage, iter_pages
-from ocr.pipeline import AnswerRead, ReadOptions, TemplatePage, read_page
+from ocr.pipeline import AnswerRead
 from service.jobs.pagework import QuestionInfo, grade_answers, review_policies
 from simulation.bench_worksheet import build_worksheet, make_pages, template_of, to_pdf
 from simulation.pages import FilledPage, FillOptions
-from simulation.unseen import ANSWER_TYPES, Outcome, Tally, drill_questions, plausible_answers
+from simulation.unseen import (
+    ANSWER_TYPES,
+    Outcome,
+    Tally,
+    drill_questions,
+    plausible_answers,
+    read_stack,
+)
 from simulation.unseen import score as tally
 from simulation.writers import (
     USPS_PACKAGE,
@@ -74,40 +78,6 @@ BASELINE_REV = "59f6efb"
 QUESTIONS, WORKSHEET_SEED = 30, 23
 # Calibration choice (see the module docstring).
 TARGET_ACCURACY, TARGET_RMW_PER_1000 = 0.9975, 0.5
-_worker: dict[str, Any] = {}
-
-
-def _init(template: TemplatePage, weights_dir: str | None, verify: bool) -> None:
-    import cv2
-
-    from ocr.reading.default import build_default_recognizer
-
-    cv2.setNumThreads(1)
-    _worker["template"] = template
-    recognizer = build_default_recognizer(weights_dir=Path(weights_dir) if weights_dir else None)
-    recognizer.verifies_keys = verify
-    _worker["recognizer"] = recognizer
-
-
-def _read(page: PageImage) -> tuple[int, tuple[AnswerRead, ...]]:
-    read = read_page(page, lambda code: _worker["template"], _worker["recognizer"],
-                     ReadOptions(crop_png=False))
-    if read.status != "read":
-        raise RuntimeError(f"page {page.index} not read: {read.status}")
-    return read.index, read.answers
-
-
-def read_stack(pdf: Path, template: TemplatePage, weights_dir: Path | None, verify: bool,
-               workers: int) -> list[tuple[AnswerRead, ...]]:
-    """Every page's readings, in page order."""
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
-                             initargs=(template, str(weights_dir) if weights_dir else None,
-                                       verify)) as pool:
-        done = dict(pool.map(_read, iter_pages(pdf, IngestLimits()), chunksize=4))
-    return [done[i] for i in sorted(done)]
-
-
 def outcomes(pages: list[tuple[AnswerRead, ...]], truth: list[FilledPage],
              infos: dict[str, QuestionInfo], keys: dict[str, str],
              policies: PolicySet) -> list[Outcome]:

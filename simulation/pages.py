@@ -150,8 +150,8 @@ def degrade_page(page: np.ndarray, rng: np.random.Generator, o: FillOptions) -> 
 
 def fill_page(printed: np.ndarray, dpi: float, regions: Sequence[object], bank: GlyphBank,
               rng: np.random.Generator, options: FillOptions | None = None,
-              answer_for: Callable[[str, int, np.random.Generator], str] | None = None
-              ) -> FilledPage:
+              answer_for: Callable[[str, int, np.random.Generator], str] | None = None,
+              degrade: bool = True) -> FilledPage:
     """Fill one printed page and scan it.
 
     Args:
@@ -163,9 +163,11 @@ def fill_page(printed: np.ndarray, dpi: float, regions: Sequence[object], bank: 
         rng: the only source of randomness.
         options: sampling ranges.
         answer_for: what to write in a digits box; default a random numeric answer.
+        degrade: scan it like a copier (:func:`degrade_page`); False returns the filled
+            paper itself, for another capture model (``simulation.camera``).
 
     Returns:
-        The degraded page and the truth of everything written and marked.
+        The degraded (or flat) page and the truth of everything written and marked.
     """
     o = options or FillOptions()
     s = dpi / 72.0
@@ -198,4 +200,7 @@ def fill_page(printed: np.ndarray, dpi: float, regions: Sequence[object], bank: 
         text = answer_for(qid, blank, rng) if answer_for else random_numeric_answer(rng)
         _write(page, box, s, text, bank, rng, o)
         written[(qid, blank)] = text
+    if not degrade:
+        flat = np.clip(page * 255 + 0.5, 0, 255).astype(np.uint8)
+        return FilledPage(flat, dpi, written, marks)
     return FilledPage(degrade_page(page, rng, o), dpi, written, marks)

@@ -6,15 +6,20 @@ the time, a plausible wrong answer 25% (an off-by-one or off-by-ten, swapped dig
 minus or dot, a flipped fraction) and leaving 5% blank. :func:`score` compares the product's
 grades with the verdicts the written truth earns and counts what a teacher cares about:
 how many verdicts were automatic, how many of those were right, and above all how many
-right answers were automatically marked wrong.
+right answers were automatically marked wrong. :func:`read_pages` reads a stack with the
+product's own reading path (``ocr.pipeline.read_page``) in a pool of spawned processes.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import multiprocessing
+import time
+from collections import Counter, deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,14 +28,19 @@ from pydantic import TypeAdapter
 from grading.arithmetic_stem import format_fraction, parse_arithmetic_stem
 from grading.grade import Grade, Verdict
 from grading.questions import Question
+from ocr.ingest import IngestLimits, PageImage, iter_pages
+from ocr.pipeline import AnswerRead, ReadOptions, TemplatePage, read_page
 
 __all__ = [
     "ANSWER_TYPES",
     "Outcome",
+    "PageReading",
     "Tally",
     "answer_type",
     "drill_questions",
     "plausible_answers",
+    "read_pages",
+    "read_stack",
     "score",
 ]
 
@@ -233,3 +243,85 @@ def score(outcomes: Iterable[Outcome]) -> Tally:
         elif not right and o.grade.verdict == Verdict.CORRECT:
             t.wrong_marked_right += 1
     return t
+
+
+@dataclass(frozen=True)
+class PageReading:
+    """One page as the product's reading path saw it.
+
+    Attributes:
+        index: the page's place in the stack.
+        status: ``ocr.pipeline.PageRead.status`` (``read``, ``misaligned``, ``no_code`` ...).
+        answers: its answer regions' readings (empty when the page was not identified).
+        seconds: time ``read_page`` took in its worker.
+    """
+
+    index: int
+    status: str
+    answers: tuple[AnswerRead, ...]
+    seconds: float
+
+
+_worker: dict[str, Any] = {}
+
+
+def _init(template: TemplatePage, weights_dir: str | None, verify: bool) -> None:
+    import cv2
+
+    from ocr.reading.default import build_default_recognizer
+
+    cv2.setNumThreads(1)
+    _worker["template"] = template
+    recognizer = build_default_recognizer(weights_dir=Path(weights_dir) if weights_dir else None)
+    recognizer.verifies_keys = verify
+    _worker["recognizer"] = recognizer
+
+
+def _read(page: PageImage) -> PageReading:
+    t = time.perf_counter()
+    read = read_page(page, lambda code: _worker["template"], _worker["recognizer"],
+                     ReadOptions(crop_png=False))
+    return PageReading(read.index, read.status, read.answers, time.perf_counter() - t)
+
+
+def read_pages(pages: Iterable[PageImage], template: TemplatePage, weights_dir: Path | None,
+               verify: bool, workers: int) -> list[PageReading]:
+    """Read pages with the product's reading path in ``workers`` spawned processes.
+
+    Args:
+        pages: the stack's pages (``ocr.ingest.iter_pages`` of its files).
+        template: the one worksheet page every page is read against.
+        weights_dir: readers' weights other than the shipped ones (None: shipped).
+        verify: let the readers verify the template's expected answers.
+        workers: reading processes.
+
+    Returns:
+        Every page's reading, in page order. Pages are handed out a few at a time, so a
+        stack of 12 MP photos never sits in memory at once.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    done: list[PageReading] = []
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
+                             initargs=(template, str(weights_dir) if weights_dir else None,
+                                       verify)) as pool:
+        pending: deque[Future[PageReading]] = deque()
+        for page in pages:
+            pending.append(pool.submit(_read, page))
+            if len(pending) >= 4 * workers:
+                done.append(pending.popleft().result())
+        done.extend(f.result() for f in pending)
+    return sorted(done, key=lambda r: r.index)
+
+
+def read_stack(pdf: Path, template: TemplatePage, weights_dir: Path | None, verify: bool,
+               workers: int) -> list[tuple[AnswerRead, ...]]:
+    """Every page's readings, in page order.
+
+    Raises:
+        RuntimeError: If a page was not read (a copier stack reads every page).
+    """
+    pages = read_pages(iter_pages(pdf, IngestLimits()), template, weights_dir, verify, workers)
+    for p in pages:
+        if p.status != "read":
+            raise RuntimeError(f"page {p.index} not read: {p.status}")
+    return [p.answers for p in pages]

@@ -160,7 +160,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await session.commit()
         app.state.storage = LocalStorage(settings.storage_dir)
         app.state.runner = None
-        if settings.jobs.backend == "inprocess" and settings.jobs.run_in_app:
+        if settings.jobs.backend == "celery":
+            from service.jobs.celery_backend import CeleryDispatcher
+
+            # The workers run elsewhere (`markbook worker`); this process only sends them
+            # the jobs that need one.
+            app.state.runner = CeleryDispatcher(settings, app.state.session_factory)
+            await app.state.runner.start()
+        elif settings.jobs.run_in_app:
             app.state.runner = InProcessRunner(settings, app.state.session_factory,
                                                app.state.storage)
             await app.state.runner.start()

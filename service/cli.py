@@ -41,6 +41,31 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if settings.jobs.backend == "celery":
+        from service.jobs.celery_backend import run_worker
+
+        _say(f"markbook worker: Celery on {_redact(settings.jobs.broker_url)}")
+        run_worker(settings, ["--hostname", args.name] if args.name else None)
+        return 0
+    from service.jobs.standalone import run_standalone
+
+    _say("markbook worker: the embedded runner (claims jobs from the database)")
+    asyncio.run(run_standalone(settings))
+    return 0
+
+
+def _redact(url: str) -> str:
+    """A broker URL without its password, for the log."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
 def _demo(args: argparse.Namespace) -> int:
     from service.accounts_cli import AccountError
     from service.demo.run import DemoError, run_demo, summary_table
@@ -302,6 +327,19 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     serve.set_defaults(func=_serve)
 
 
+def _add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    worker = sub.add_parser(
+        "worker", help="read and grade uploaded scans, without serving HTTP",
+        description="Run a grading worker on the configured database and data folder. With "
+        "MARKBOOK_JOBS__BACKEND=celery it is a Celery worker on MARKBOOK_JOBS__BROKER_URL "
+        "(one job at a time, its pages in MARKBOOK_JOBS__WORKERS processes); otherwise it "
+        "claims jobs from the database like the one inside `markbook serve` (set "
+        "MARKBOOK_JOBS__RUN_IN_APP=false there to leave the work to workers). Stops on "
+        "SIGTERM or Ctrl-C; a job cut off is resumed by the next worker.")
+    worker.add_argument("--name", help="Celery: this worker's name (default: celery@host)")
+    worker.set_defaults(func=_worker)
+
+
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = sub.add_parser("demo", help="run the demo on a fresh embedded database",
                           description="Print worksheets, fill them in for a simulated class, "
@@ -424,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="markbook", description=__doc__, epilog=_EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_serve, _add_demo, _add_db, _add_questions, _add_watch, _add_mastery,
+    for add in (_add_serve, _add_worker, _add_demo, _add_db, _add_questions, _add_watch, _add_mastery,
                 _add_purge, _add_admin):
         add(sub)
     return parser

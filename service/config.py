@@ -100,6 +100,15 @@ class JobSettings(BaseModel):
                              "the web process (off: only `markbook worker` runs jobs)")
     poll_seconds: float = Field(default=2.0, gt=0, description="how often idle runners look "
                                 "for work they were not told about")
+    broker_url: str = Field(default="redis://127.0.0.1:6379/0", description="backend "
+                            "celery: the broker (redis://host:6379/0 or "
+                            "amqp://user:password@host:5672//)")
+    queue: str = Field(default="markbook.jobs", description="backend celery: the broker "
+                       "queue the workers read (one per installation sharing a broker)")
+    visibility_timeout_seconds: float = Field(default=7200.0, gt=0, description="backend "
+                                              "celery on Redis: a task not acknowledged this "
+                                              "long is delivered again; longer than the "
+                                              "slowest job")
 
 
 class LimitSettings(BaseModel):

@@ -358,15 +358,22 @@ class InProcessRunner:
     """
 
     def __init__(self, settings: Settings, factory: async_sessionmaker[AsyncSession],
-                 storage: LocalStorage) -> None:
+                 storage: LocalStorage, *, executor: Executor | None = None) -> None:
         self.settings = settings
         self.factory = factory
         self.storage = storage
         self.worker = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._executor: Executor | None = None
+        # A page pool to reuse (a Celery worker keeps one between jobs), or None for one
+        # made on first use.
+        self._executor: Executor | None = executor
         self._stopping = False
+
+    @property
+    def executor(self) -> Executor | None:
+        """The page pool, None until one is made (or after one broke)."""
+        return self._executor
 
     def notify(self) -> None:
         """A job was queued: look now rather than at the next poll."""
@@ -431,6 +438,10 @@ class InProcessRunner:
             return False
         await self._run(job)
         return True
+
+    async def run_claimed(self, job: JobRow) -> None:
+        """Run a job this runner has claimed (the Celery worker's entry)."""
+        await self._run(job)
 
     async def _run(self, job: JobRow) -> None:
         # ``job.attempts`` counts claims, and a claim after a restart is no failure: only

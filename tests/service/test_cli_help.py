@@ -14,6 +14,7 @@ from tests.support.samples import ROOT
 COMMANDS = [
     (),
     ("serve",),
+    ("worker",),
     ("demo",),
     ("db",),
     ("questions",),

@@ -36,8 +36,12 @@ def _serve(args: argparse.Namespace) -> int:
         check_configured_font(settings)
     except ConfigurationError as exc:
         return _fail(f"bad configuration: {exc}", 2)
+    trusted = args.forwarded_allow_ips
+    # Client addresses (sign-in limits, audit) come from X-Forwarded-For only when the
+    # connection is from a trusted proxy; by default no one is trusted, loopback included.
     uvicorn.run(create_app(settings), host=args.host, port=args.port,
-                log_level=args.log_level)
+                log_level=args.log_level, proxy_headers=bool(trusted),
+                forwarded_allow_ips=trusted or None)
     return 0
 
 
@@ -324,6 +328,11 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        help="TCP port to listen on (default: %(default)s)")
     serve.add_argument("--log-level", default="info", choices=_LOG_LEVELS,
                        help="the web server's log level (default: %(default)s)")
+    serve.add_argument("--forwarded-allow-ips",
+                       default=os.environ.get("MARKBOOK_FORWARDED_ALLOW_IPS", ""),
+                       help="the reverse proxy's address(es), comma-separated: only their "
+                       "X-Forwarded-For is believed (default: none, or "
+                       "MARKBOOK_FORWARDED_ALLOW_IPS)")
     serve.set_defaults(func=_serve)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,18 @@ def test_markbook_help_runs_as_a_program() -> None:
     assert r.returncode == 0, r.stderr
     for command in ("serve", "demo", "db", "questions", "watch", "mastery", "admin"):
         assert command in r.stdout
+
+
+def test_serve_believes_forwarded_addresses_only_from_the_named_proxy(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    monkeypatch.setenv("MARKBOOK_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MARKBOOK_FORWARDED_ALLOW_IPS", raising=False)
+    assert main(["serve"]) == 0
+    assert calls[-1]["proxy_headers"] is False  # not even loopback by default
+    assert main(["serve", "--forwarded-allow-ips", "10.0.0.5"]) == 0
+    assert calls[-1]["proxy_headers"] is True
+    assert calls[-1]["forwarded_allow_ips"] == "10.0.0.5"

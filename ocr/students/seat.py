@@ -50,7 +50,11 @@ Box = tuple[float, float, float, float]
 SeatBubble = tuple[int, int, Box]
 SeatStatus = Literal["absent", "blank", "read", "unclear"]
 
-MARGIN_PT = 4.0
+MARGIN_PT = 8.0
+# How far a group of ten may sit from where the alignment puts it (crop pixels, 3 per pt):
+# a curled page's footer can be 1-2 mm off in a phone photo. Under half the bubble pitch
+# (about 36 px), so a group never locks onto its neighbour's rings.
+_GROUP_SHIFT_PX = 16
 # Ink strength that counts as a mark (the choice reader's, ``score_bubbles``' default).
 MARK_STRENGTH = 60
 # The row counts as printed when the median bubble's ring holds this much more ink than
@@ -218,7 +222,8 @@ def read_seat(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
         origin = (strip[0] - MARGIN_PT, strip[1] - MARGIN_PT)
         crop = warp_box(upright, alignment, strip, margin_pt=MARGIN_PT)
         blank = blank_box(blank_page, blank_px_per_pt, strip, margin_pt=MARGIN_PT)
-        drawn = register_blank(crop, _draw_print(blank, seat_bubbles, origin))
+        drawn = register_blank(crop, _draw_print(blank, seat_bubbles, origin),
+                               max_shift_px=_GROUP_SHIFT_PX)
         scan = normalise_paper(crop)
         read.append([_bubble(scan, drawn, origin, d, box) for _, d, box in ordered])
     everything = [b for place in read for b in place]

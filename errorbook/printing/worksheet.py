@@ -163,8 +163,10 @@ def draw_seat_bubbles(c: Canvas, font: str, page: PageLayout) -> None:
         label = "十位" if place == 0 else "个位"
         draw_text(c, x0 - 1.2 * MM, baseline, label, 7.5, "right")
         if place == 0:
-            draw_text(c, x0 - 1.2 * MM - text_width(label, 7.5) - 1.5 * MM, baseline, "座号", 9,
-                      "right")
+            # A child reads what to fill: the seat is the student number's last two digits.
+            right = x0 - 1.2 * MM - text_width(label, 7.5) - 1.5 * MM
+            draw_text(c, right, baseline, "（学号末两位）", 7.5, "right")
+            draw_text(c, right - text_width("（学号末两位）", 7.5), baseline, "座号", 9, "right")
     c.setLineWidth(0.6)
     c.setFont(font, SEAT_DIGIT_SIZE)
     for _, digit, (x0, y0, x1, y1) in page.seat_bubbles:

@@ -53,6 +53,7 @@ def _mutations(data: bytes, rng: np.random.Generator, n: int) -> list[bytes]:
     return out
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns about each damaged tag
 @pytest.mark.parametrize("ext", ["tiff", "png", "jpg", "pdf"])
 def test_mutated_files_fail_only_as_scan_file_errors(ext: str, tmp_path: Path) -> None:
     rng = np.random.default_rng(sum(ext.encode()))

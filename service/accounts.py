@@ -20,6 +20,7 @@ from service.auth.tokens import TokenSigner
 from service.auth.usernames import USERNAME_RULE, is_valid_username, normalise_username
 from service.errors import Forbidden, InvalidInput, MarkbookError, Unauthorized
 from service.ratelimit import SignInLimits
+from service.ratelimit_shared import SharedSignInLimits
 from service.repositories.accounts import create_teacher, teacher_by_id, teacher_by_username
 from service.repositories.audit import record
 from service.schemas.accounts import MeOut, TeacherCreate, TeacherOut, TokenOut
@@ -27,7 +28,8 @@ from service.schemas.accounts import MeOut, TeacherCreate, TeacherOut, TokenOut
 __all__ = ["add_teacher", "me", "sign_in"]
 
 
-async def sign_in(session: AsyncSession, failures: SignInLimits, tokens: TokenSigner, *,
+async def sign_in(session: AsyncSession, failures: SignInLimits | SharedSignInLimits,
+                  tokens: TokenSigner, *,
                   username: str, password: str, ip: str | None, token_minutes: int
                   ) -> TokenOut | MarkbookError:
     """Check the credentials and mint a bearer token.
@@ -43,7 +45,7 @@ async def sign_in(session: AsyncSession, failures: SignInLimits, tokens: TokenSi
     """
     username = normalise_username(username)
     try:
-        failures.reserve(username, ip)
+        await failures.reserve(username, ip)
     except MarkbookError as exc:
         await record(session, None, "auth.login_rate_limited", None, None, ip,
                      {"username": username[:64]})
@@ -62,7 +64,7 @@ async def sign_in(session: AsyncSession, failures: SignInLimits, tokens: TokenSi
                      {"username": username[:64], "reason": "inactive"})
         return Forbidden("this account is disabled; ask a school admin",
                          error="account_disabled")
-    failures.succeeded(username, ip)
+    await failures.succeeded(username, ip)
     if rehash:  # stored with weaker parameters than today's: upgrade while we have the password
         teacher.password_hash = await hash_password(password)
     await record(session, actor, "auth.login", "teacher", teacher.id, ip)

@@ -159,6 +159,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.local_actor = await ensure_local_actor(session, settings.school_name)
             await session.commit()
         app.state.storage = LocalStorage(settings.storage_dir)
+        app.state.redis = None
+        if settings.limits.redis_url:
+            from service.ratelimit_shared import redis_client
+
+            app.state.redis = redis_client(settings.limits.redis_url)
         app.state.runner = None
         if settings.jobs.backend == "celery":
             from service.jobs.celery_backend import CeleryDispatcher
@@ -187,6 +192,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await _stop_webhooks(*webhooks)
             retention_stop.set()
             await stop_gracefully(retention_task)
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
             await engine.dispose()
 
     app = FastAPI(

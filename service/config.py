@@ -122,6 +122,9 @@ class LimitSettings(BaseModel):
     max_copies: int = Field(default=200, ge=1)
     max_import_questions: int = Field(default=5000, ge=1)
     max_roster_rows: int = Field(default=500, ge=1)
+    redis_url: str | None = Field(default=None, description="keep the failed-sign-in limits "
+                                  "in this Redis (redis://host:6379/1), shared by every web "
+                                  "process; unset: each process counts its own")
     uploads_per_minute: int = Field(default=60, ge=1, description="scan uploads per teacher "
                                     "or device per minute; more get 429")
     min_free_mb: int = Field(default=200, ge=0, description="free space kept in the data "

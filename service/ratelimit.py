@@ -2,8 +2,8 @@
 
 A sliding-window log per key (the times of recent hits). State lives in the process: with
 several web processes each enforces the limit on its own share of requests, which still
-stops brute force and runaway copiers; put a shared limiter (e.g. at the proxy) in front
-of large deployments.
+stops brute force and runaway copiers. The failed-sign-in limits move to Redis when
+``limits.redis_url`` is set (``service.ratelimit_shared``), shared by every process.
 
 Attach a limit to a route with :func:`limit_per_actor`::
 
@@ -25,6 +25,7 @@ from service.actor import Actor
 from service.api.security import authenticate
 from service.config import Settings
 from service.errors import TooManyRequests
+from service.ratelimit_shared import SharedSignInLimits
 
 __all__ = ["ADDRESS_FACTOR", "USERNAME_FACTOR", "RateLimiter", "SignInLimits",
            "limit_per_actor", "limiter", "sign_in_limits", "upload_rate"]
@@ -131,7 +132,7 @@ class SignInLimits:
     username: RateLimiter
     address: RateLimiter
 
-    def reserve(self, username: str, ip: str | None) -> None:
+    async def reserve(self, username: str, ip: str | None) -> None:
         """Refuse if any limit is reached, else count this attempt against each.
 
         Raises:
@@ -145,7 +146,7 @@ class SignInLimits:
         for limits, key in checks:
             limits.hit(key)
 
-    def succeeded(self, username: str, ip: str | None) -> None:
+    async def succeeded(self, username: str, ip: str | None) -> None:
         """The attempt signed in: forget the username's failures, and take back this
         attempt from the address (a school behind one address signs many teachers in)."""
         self.pair.reset((username, ip))
@@ -153,8 +154,15 @@ class SignInLimits:
         self.address.release(ip)
 
 
-def sign_in_limits(request: Request, count: int, window: float) -> SignInLimits:
-    """The app's sign-in limits for ``auth.login_rate`` = ``count`` per ``window``."""
+def sign_in_limits(request: Request, count: int, window: float
+                   ) -> SignInLimits | SharedSignInLimits:
+    """The app's sign-in limits for ``auth.login_rate`` = ``count`` per ``window``: in
+    Redis when ``limits.redis_url`` is set (shared by every web process), else in this
+    process."""
+    redis = getattr(request.app.state, "redis", None)
+    if redis is not None:
+        return SharedSignInLimits(redis, count, window, username_factor=USERNAME_FACTOR,
+                                  address_factor=ADDRESS_FACTOR)
     return SignInLimits(limiter(request, "login", count, window),
                         limiter(request, "login-username", count * USERNAME_FACTOR, window),
                         limiter(request, "login-address", count * ADDRESS_FACTOR, window))

@@ -23,6 +23,7 @@ from service.errors import InvalidInput, NotFound, NotReady
 from service.printing import render_question_preview
 from service.repositories import audit
 from service.repositories.bank_pages import BankFilter, BankPageRepository
+from service.repositories.pinned_keys import repin_own
 from service.repositories.questions import VARIANT_PREFIX, QuestionRepository
 from service.schemas.common import ImportResult, QuestionOut
 
@@ -97,11 +98,16 @@ async def import_bank(session: AsyncSession, actor: Actor, document: dict[str, A
     created_kps = await repo.upsert_knowledge_points(bank.knowledge_points)
     kp_ids = await repo.knowledge_point_ids(used)
     report = await repo.import_questions(bank.questions, kp_ids)
+    # A key change moves the importer's own worksheets to it; other teachers' worksheets
+    # keep the key they were set with until they take the new one (pinned_keys).
+    rekeyed_rows = [r.id for r in (await repo.by_external_ids(report.rekeyed)).values()]
+    repinned = await repin_own(session, actor.teacher_id, rekeyed_rows) if rekeyed_rows else []
     if report.created or report.updated or created_kps:
         # The school's bank is shared: who changed which question (and whose key) is kept.
         await audit.record(session, actor, "questions.import", "question_bank", None, detail={
             "created": report.created[:200], "updated": report.updated[:200],
             "key_changed": report.rekeyed[:200], "knowledge_points_created": created_kps[:200],
+            "worksheets_moved_to_new_keys": repinned[:200],
             "counts": {"created": len(report.created), "updated": len(report.updated),
                        "key_changed": len(report.rekeyed)}})
     return ImportResult(created=len(report.created), updated=len(report.updated),

@@ -22,8 +22,10 @@ from service.actor import Actor
 from service.db import QuestionRow, WorksheetRow
 from service.errors import InvalidInput, NotReady
 from service.printing import CopyRequest, preview_pngs, render_copies
+from service.repositories import audit
 from service.repositories.builder_pages import BuilderPageRepository
 from service.repositories.classes import ClassRepository
+from service.repositories.pinned_keys import repin_worksheet
 from service.repositories.questions import QuestionRepository, question_from_row
 from service.repositories.worksheets import WorksheetRepository
 from service.schemas.common import (
@@ -192,6 +194,27 @@ async def get_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int) 
     """
     repo = WorksheetRepository(session, actor)
     return await _out(repo, await repo.get(worksheet_id))
+
+
+async def use_current_keys(session: AsyncSession, actor: Actor, worksheet_id: int
+                           ) -> WorksheetOut:
+    """Move the worksheet to the current answer key of every question on it (a key another
+    teacher changed in the shared bank reaches this worksheet only this way). Scans and
+    review decisions from now on use the new keys; grades already given keep theirs.
+
+    Raises:
+        NotFound: no such worksheet, or not the actor's (an admin may move any).
+    """
+    repo = WorksheetRepository(session, actor)
+    row = await repo.get(worksheet_id)
+    before = {i.question_id: i.question_revision for i, _ in await repo.items(row.id)}
+    moved = await repin_worksheet(session, row.id)
+    if moved:
+        after = {i.question_id: i.question_revision for i, _ in await repo.items(row.id)}
+        await audit.record(session, actor, "worksheet.use_current_keys", "worksheet", row.id,
+                           detail={"questions": {str(q): [before[q], r]
+                                                 for q, r in after.items() if before[q] != r}})
+    return await _out(repo, row)
 
 
 async def worksheet_layout(session: AsyncSession, actor: Actor, worksheet_id: int

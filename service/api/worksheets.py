@@ -13,6 +13,7 @@ from service.worksheets import create_worksheet as create
 from service.worksheets import get_worksheet as get
 from service.worksheets import list_worksheets as listing
 from service.worksheets import print_worksheet as render
+from service.worksheets import use_current_keys as take_current_keys
 from service.worksheets import worksheet_layout
 
 __all__ = ["router"]
@@ -43,6 +44,17 @@ async def list_worksheets(
 @router.get("/{worksheet_id}")
 async def get_worksheet(worksheet_id: int, session: SessionDep, actor: TeacherDep) -> WorksheetOut:
     return await get(session, actor, worksheet_id)
+
+
+@router.post("/{worksheet_id}:use-current-keys")
+async def use_current_keys(worksheet_id: int, session: SessionDep,
+                           actor: TeacherDep) -> WorksheetOut:
+    """Move the worksheet to the current answer key of every question on it. A key the
+    worksheet's own teacher changes moves their worksheets at once; one another teacher
+    changes in the shared bank reaches this worksheet only through this call (its teacher
+    or an admin). Later scans and review decisions use the new keys; grades already given
+    keep the revision they were graded with (``items[].key_revision`` says which)."""
+    return await take_current_keys(session, actor, worksheet_id)
 
 
 @router.get("/{worksheet_id}/layout")

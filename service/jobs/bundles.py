@@ -11,6 +11,7 @@ from ocr.students.match import RosterEntry
 from service.db import ScanUploadRow, WorksheetRow
 from service.jobs.pagework import QuestionInfo, WorksheetBundle, layout_digest
 from service.repositories.jobs import JobWorkRepository
+from service.repositories.pinned_keys import pinned_items
 
 __all__ = ["load_bundle"]
 
@@ -33,11 +34,13 @@ async def load_bundle(session: AsyncSession, upload: ScanUploadRow, worksheet_id
         return None
     questions: dict[str, QuestionInfo] = {}
     ids: dict[str, int] = {}
-    for q in await repo.worksheet_questions(worksheet_id):
-        # The current key: a teacher who fixes a wrong key wants later scans graded by the
-        # fix; each grade records the revision it used.
-        questions[q.external_id] = QuestionInfo(q.id, _QUESTION.validate_python(q.document),
-                                                q.key_revision)
+    for p in await pinned_items(session, worksheet_id):
+        # The key the worksheet is pinned to: its own teacher's key fixes move it along,
+        # another teacher's do not (service.repositories.pinned_keys); each grade records
+        # the revision it used.
+        q = p.question
+        questions[q.external_id] = QuestionInfo(q.id, _QUESTION.validate_python(p.document),
+                                                p.revision)
         ids[q.external_id] = q.id
     roster = tuple(RosterEntry(*member) for member in await repo.roster(row.class_id))
     bundle = WorksheetBundle(row.id, WorksheetLayout.from_dict(row.layout),

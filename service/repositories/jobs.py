@@ -20,13 +20,11 @@ from service.db import (
     GradeRow,
     JobRow,
     PageRow,
-    QuestionRow,
     ResponseRow,
     ScanUploadRow,
     SchoolClassRow,
     StudentRow,
     TeacherRow,
-    WorksheetItemRow,
     WorksheetRow,
 )
 from service.errors import NotFound
@@ -209,13 +207,6 @@ class JobWorkRepository:
     async def is_admin(self, teacher_id: int | None) -> bool:
         teacher = await self.session.get(TeacherRow, teacher_id) if teacher_id else None
         return teacher is not None and teacher.is_admin
-
-    async def worksheet_questions(self, worksheet_id: int) -> Sequence[QuestionRow]:
-        return (await self.session.execute(
-            select(QuestionRow)
-            .join(WorksheetItemRow, QuestionRow.id == WorksheetItemRow.question_id)
-            .where(WorksheetItemRow.worksheet_id == worksheet_id)
-        )).scalars().all()
 
     async def roster(self, class_id: int) -> list[RosterRow]:
         rows = (await self.session.execute(

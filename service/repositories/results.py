@@ -18,13 +18,12 @@ from service.actor import Actor
 from service.db import (
     GradeRow,
     PageRow,
-    QuestionRow,
     ResponseRow,
     StudentRow,
-    WorksheetItemRow,
     WorksheetRow,
 )
 from service.errors import NotFound
+from service.repositories.pinned_keys import pinned_items
 from service.repositories.visibility import visible_worksheets
 
 __all__ = ["LIVE_PAGE_STATUSES", "Answer", "ItemInfo", "ResultsRepository"]
@@ -42,9 +41,9 @@ class ItemInfo:
         question_row_id: the bank row id.
         external_id: the bank id teachers see (``m3-add-001``).
         kind: the question kind.
-        revision: the current key revision of the question.
+        revision: the key revision the worksheet uses.
         max_score: the question's score.
-        document: the current question document.
+        document: the question document at that revision.
     """
 
     position: int
@@ -92,21 +91,16 @@ class ResultsRepository:
         return row
 
     async def items(self, worksheet_id: int) -> list[ItemInfo]:
-        """The worksheet's questions in order, each with its *current* answer key: the
-        pipeline grades new scans with it too, so a key a teacher fixed after printing
-        applies to every later scan and review decision alike (each grade records the
+        """The worksheet's questions in order, each with the answer key the worksheet is
+        pinned to (``service.repositories.pinned_keys``): the pipeline grades new scans
+        with it too, so a scan and a review decision always agree (each grade records the
         revision it used)."""
-        rows = await self.session.execute(
-            select(WorksheetItemRow, QuestionRow)
-            .join(QuestionRow, QuestionRow.id == WorksheetItemRow.question_id)
-            .where(WorksheetItemRow.worksheet_id == worksheet_id)
-            .order_by(WorksheetItemRow.position)
-        )
         out = []
-        for item, q in rows.all():
-            doc = q.document
-            out.append(ItemInfo(item.position, q.id, q.external_id, str(doc.get("kind", q.kind)),
-                                q.key_revision, float(doc.get("score", q.score)), doc))
+        for p in await pinned_items(self.session, worksheet_id):
+            doc = p.document
+            out.append(ItemInfo(p.item.position, p.question.id, p.question.external_id,
+                                str(doc.get("kind", p.question.kind)), p.revision,
+                                float(doc.get("score", p.question.score)), doc))
         return out
 
     async def roster(self, class_id: int) -> list[StudentRow]:

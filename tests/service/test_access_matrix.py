@@ -183,6 +183,8 @@ ROUTES: dict[tuple[str, str], Case] = {
         lambda ids: Req("GET", f"/api/v1/worksheets/{ids.worksheet_id}")),
     ("GET", "/api/v1/worksheets/{worksheet_id}/layout"): Case(
         lambda ids: Req("GET", f"/api/v1/worksheets/{ids.worksheet_id}/layout")),
+    ("POST", "/api/v1/worksheets/{worksheet_id}:use-current-keys"): Case(
+        lambda ids: Req("POST", f"/api/v1/worksheets/{ids.worksheet_id}:use-current-keys")),
     ("GET", "/api/v1/worksheets/{worksheet_id}/print.pdf"): Case(
         lambda ids: Req("GET", f"/api/v1/worksheets/{ids.worksheet_id}/print.pdf")),
     ("GET", "/api/v1/worksheets/{worksheet_id}/annotated.pdf"): Case(

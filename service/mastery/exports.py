@@ -91,8 +91,14 @@ async def class_books_pdf(session: AsyncSession, actor: Actor, storage: LocalSto
     book is stored: the background build commits there, so building a whole class never
     holds the database's write lock for long (on SQLite, grading waits for it). A request
     keeps one unit of work and passes none.
+
+    Raises:
+        NotFound: ``no_students`` for a class without a roster yet.
     """
     cls, students = await MasteryRepository(session, actor).school_class(class_id)
+    if not students:
+        raise NotFound("this class has no students yet: add the roster first / "
+                       "本班还没有学生名单", error="no_students")
     books = []
     if progress is not None:
         progress(0, len(students))

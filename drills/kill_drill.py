@@ -1,0 +1,257 @@
+"""Kill the service while it grades: no page lost, none graded twice, the job finishes.
+
+Starts ``markbook serve`` (its job runner and page workers inside) on a fresh data folder,
+uploads a class stack, and while the job runs kills a random page worker process with
+SIGKILL (``--worker-kills`` times) and the server itself (``--server-kills`` times,
+restarting it each time), then checks the database: every page of the upload stored
+once, one current grade per answer, the job ``done``.
+
+    .venv/bin/python -m drills.kill_drill --pages 300 --worker-kills 50 --server-kills 10
+    (tests/service/test_kill_drill.py runs a short form in ``make test``)
+
+Linux only (page workers are found through /proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+__all__ = ["DrillResult", "run_drill"]
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "drill password 2026"
+
+
+@dataclass
+class DrillResult:
+    """What happened and what the database holds afterwards."""
+
+    pages: int = 0
+    job: dict[str, Any] = field(default_factory=dict)
+    worker_kills: int = 0
+    server_kills: int = 0
+    stored_pages: int = 0
+    current_grades: int = 0
+    expected_grades: int = 0
+    graded_twice: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (self.job.get("status") == "done" and self.stored_pages == self.pages
+                and self.graded_twice == 0 and self.current_grades == self.expected_grades)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    """The page worker processes of the server ``pid`` (its direct children)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(entry.name))
+    return out
+
+
+class _Server:
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env, self.port, self.log = env, port, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)],
+                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz/ready",
+                             timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("the server did not become ready")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _stack(api: httpx.Client, pages: int) -> tuple[bytes, int, int]:
+    """A class stack of about ``pages`` pages: (pdf, worksheet id, answers expected)."""
+    from simulation.classroom import font_glyph_bank, keys_for, scan_class_set
+
+    bank = json.loads((ROOT / "sample_scans" / "question_bank.json").read_text("utf-8"))
+    api.post("/api/v1/questions:import", json=bank).raise_for_status()
+    ids = [q["id"] for q in bank["questions"] if q["subject"] == "math"
+           and q["kind"] in ("arithmetic", "choice", "true_false") and len(q["stem"]) <= 30][:8]
+    cid = api.post("/api/v1/classes", json={"name": "演练班", "grade": 3}).json()["id"]
+    api.post(f"/api/v1/classes/{cid}/students", json=[
+        {"student_no": f"{i:04d}", "name": f"学生{i}"} for i in range(1, pages + 1)
+    ]).raise_for_status()
+    wid = api.post("/api/v1/worksheets", json={"title": "演练", "class_id": cid,
+                                                "question_ids": ids}).json()["id"]
+    layout = api.get(f"/api/v1/worksheets/{wid}/layout").json()
+    per_copy = len(layout["pages"])
+    printed = api.get(f"/api/v1/worksheets/{wid}/print.pdf",
+                      params={"per_student": "true", "duplex": "false"}).content
+    docs = [q for q in bank["questions"] if q["id"] in ids]
+    stack = scan_class_set(printed, {wid: layout}, keys_for(docs), seed=5,
+                           bank=font_glyph_bank(), handwriting="font")
+    students = len(stack.pages) // per_copy
+    return stack.pdf, wid, students * len(ids)
+
+
+async def _count(db_url: str, upload_id: int) -> tuple[int, int, int]:
+    from sqlalchemy import text
+
+    from service.db.engine import create_engine
+
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            pages = (await conn.execute(text(
+                "SELECT count(*) FROM pages WHERE upload_id = :u"), {"u": upload_id})).scalar()
+            current = (await conn.execute(text(
+                "SELECT count(*) FROM grades g JOIN responses r ON r.id = g.response_id "
+                "JOIN pages p ON p.id = r.page_id WHERE p.upload_id = :u "
+                "AND g.is_current"), {"u": upload_id})).scalar()
+            twice = (await conn.execute(text(
+                "SELECT count(*) FROM (SELECT r.student_id, r.question_id FROM grades g "
+                "JOIN responses r ON r.id = g.response_id WHERE g.is_current "
+                "GROUP BY r.student_id, r.question_id HAVING count(*) > 1) AS d"))).scalar()
+    finally:
+        await engine.dispose()
+    return int(pages or 0), int(current or 0), int(twice or 0)
+
+
+def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str | None = None,
+              seed: int = 1, say: Any = None, server_first: bool = False) -> DrillResult:
+    """Run the drill on a fresh data folder (and ``db_url``, default SQLite in it)."""
+    say = say or _say
+    rng = random.Random(seed)
+    result = DrillResult()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        db = db_url or f"sqlite+aiosqlite:///{data / 'markbook.db'}"
+        env = {**os.environ, "MARKBOOK_DATA_DIR": str(data), "MARKBOOK_DB__URL": db,
+               "MARKBOOK_SECRET_KEY": "drill-" + "k" * 40, "MARKBOOK_JOBS__WORKERS": "2",
+               "MARKBOOK_JOBS__LEASE_SECONDS": "10", "MARKBOOK_JOBS__POLL_SECONDS": "0.5",
+               "MARKBOOK_LIMITS__MAX_COPIES": str(pages + 10)}
+        subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], cwd=ROOT,
+                       env=env, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "service.cli", "admin", "create", "--username",
+                        "drill", "--password-stdin"], cwd=ROOT, env=env, check=True,
+                       input=PASSWORD.encode(), capture_output=True)
+        server = _Server(env, _free_port(), data / "server.log")
+        server.start()
+        base = f"http://127.0.0.1:{server.port}"
+        token = httpx.post(f"{base}/api/v1/auth/token",
+                           data={"username": "drill", "password": PASSWORD}).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        try:
+            with httpx.Client(base_url=base, headers=headers, timeout=120) as api:
+                pdf, _wid, result.expected_grades = _stack(api, pages)
+                r = api.post("/api/v1/scans", content=pdf,
+                             headers={"content-type": "application/pdf"})
+                r.raise_for_status()
+                job_id, result.pages = int(r.json()["job_id"]), int(r.json()["pages"])
+                say(f"uploaded {result.pages} pages; job {job_id}")
+            plan = ["worker"] * worker_kills + ["server"] * server_kills
+            rng.shuffle(plan)
+            if server_first:  # the plan is taken from its end
+                plan.sort(key=lambda kind: kind == "server")
+            while True:
+                time.sleep(rng.uniform(0.5, 2.5))
+                try:
+                    job = httpx.get(f"{base}/api/v1/jobs/{job_id}", headers=headers,
+                                    timeout=30).json()
+                except httpx.HTTPError:
+                    continue
+                if job["status"] in ("done", "failed", "partially_done"):
+                    break
+                if not plan:
+                    continue
+                assert server.proc is not None
+                if plan[-1] == "server":
+                    server.kill()
+                    result.server_kills += 1
+                    plan.pop()
+                    server.start()
+                    continue
+                workers = _children(server.proc.pid)
+                if workers:
+                    os.kill(rng.choice(workers), signal.SIGKILL)
+                    result.worker_kills += 1
+                    plan.pop()
+            result.job = job
+        finally:
+            server.stop()
+        upload_id = int(result.job.get("upload_id") or 1)
+        result.stored_pages, result.current_grades, result.graded_twice = asyncio.run(
+            _count(db, upload_id))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument("--worker-kills", type=int, default=50)
+    parser.add_argument("--server-kills", type=int, default=10)
+    parser.add_argument("--db-url", help="a PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    r = run_drill(args.pages, args.worker_kills, args.server_kills, db_url=args.db_url,
+                  seed=args.seed)
+    _say(f"job {r.job.get('status')}: {r.stored_pages}/{r.pages} pages stored, "
+          f"{r.current_grades}/{r.expected_grades} answers graded, {r.graded_twice} graded "
+          f"twice; {r.worker_kills} worker kills, {r.server_kills} server kills; "
+          f"{r.seconds:.0f} s; problems: {r.job.get('problems')}")
+    return 0 if r.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

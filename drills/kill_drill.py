@@ -9,6 +9,9 @@ once, one current grade per answer, the job ``done``.
     .venv/bin/python -m drills.kill_drill --pages 300 --worker-kills 50 --server-kills 10
     (tests/service/test_kill_drill.py runs a short form in ``make test``)
 
+With ``--broker-url`` (and ``--db-url`` of a PostgreSQL) the jobs run on a Celery worker
+(``markbook worker``), and the "server" kills take that worker instead.
+
 Linux only (page workers are found through /proc).
 """
 
@@ -79,15 +82,22 @@ def _children(pid: int) -> list[int]:
 
 
 class _Server:
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+    """``markbook serve`` (or, with ``command``, another markbook process) as a child."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path,
+                 command: list[str] | None = None) -> None:
         self.env, self.port, self.log = env, port, log
+        self.command = command
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        argv = self.command or ["serve", "--port", str(self.port)]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "service.cli", *argv],
                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        if self.command:  # a worker serves no HTTP: it is up once started
+            return
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -162,8 +172,14 @@ async def _count(db_url: str, upload_id: int) -> tuple[int, int, int]:
 
 
 def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str | None = None,
-              seed: int = 1, say: Any = None, server_first: bool = False) -> DrillResult:
-    """Run the drill on a fresh data folder (and ``db_url``, default SQLite in it)."""
+              seed: int = 1, say: Any = None, server_first: bool = False,
+              broker_url: str | None = None) -> DrillResult:
+    """Run the drill on a fresh data folder (and ``db_url``, default SQLite in it).
+
+    With ``broker_url`` the jobs run on a Celery worker (``markbook worker``): the
+    "server" kills are then kills of that worker, restarted each time, and the worker
+    kills hit its page processes.
+    """
     say = say or _say
     rng = random.Random(seed)
     result = DrillResult()
@@ -180,8 +196,16 @@ def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str |
         subprocess.run([sys.executable, "-m", "service.cli", "admin", "create", "--username",
                         "drill", "--password-stdin"], cwd=ROOT, env=env, check=True,
                        input=PASSWORD.encode(), capture_output=True)
+        if broker_url:
+            env.update({"MARKBOOK_JOBS__BACKEND": "celery", "MARKBOOK_JOBS__BROKER_URL": broker_url,
+                        "MARKBOOK_JOBS__QUEUE": f"markbook.drill.{os.getpid()}.{seed}",
+                        "MARKBOOK_JOBS__RUN_IN_APP": "false"})
         server = _Server(env, _free_port(), data / "server.log")
         server.start()
+        # The process whose page workers and whose own life the drill takes.
+        target = _Server(env, 0, data / "worker.log", ["worker"]) if broker_url else server
+        if broker_url:
+            target.start()
         base = f"http://127.0.0.1:{server.port}"
         token = httpx.post(f"{base}/api/v1/auth/token",
                            data={"username": "drill", "password": PASSWORD}).json()
@@ -209,20 +233,22 @@ def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str |
                     break
                 if not plan:
                     continue
-                assert server.proc is not None
+                assert target.proc is not None
                 if plan[-1] == "server":
-                    server.kill()
+                    target.kill()
                     result.server_kills += 1
                     plan.pop()
-                    server.start()
+                    target.start()
                     continue
-                workers = _children(server.proc.pid)
+                workers = _children(target.proc.pid)
                 if workers:
                     os.kill(rng.choice(workers), signal.SIGKILL)
                     result.worker_kills += 1
                     plan.pop()
             result.job = job
         finally:
+            if target is not server:
+                target.stop()
             server.stop()
         upload_id = int(result.job.get("upload_id") or 1)
         result.stored_pages, result.current_grades, result.graded_twice = asyncio.run(
@@ -242,10 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker-kills", type=int, default=50)
     parser.add_argument("--server-kills", type=int, default=10)
     parser.add_argument("--db-url", help="a PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--broker-url", help="run the jobs on a Celery worker over this "
+                        "broker (redis://... or amqp://...) and kill that worker")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     r = run_drill(args.pages, args.worker_kills, args.server_kills, db_url=args.db_url,
-                  seed=args.seed)
+                  seed=args.seed, broker_url=args.broker_url)
     _say(f"job {r.job.get('status')}: {r.stored_pages}/{r.pages} pages stored, "
           f"{r.current_grades}/{r.expected_grades} answers graded, {r.graded_twice} graded "
           f"twice; {r.worker_kills} worker kills, {r.server_kills} server kills; "

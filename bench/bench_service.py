@@ -316,7 +316,12 @@ def main() -> dict[str, Any]:
         prep = time.perf_counter() - t
         runs["inprocess"] = measure_service(data_dir, pdf, args.workers, tag="inprocess")
         if _redis_up():
-            runs["celery"] = measure_service(data_dir, pdf, args.workers, args.broker,
+            # A data folder of its own: the same stack again would be stored as duplicates,
+            # which skips the answers' writes and flatters the figure.
+            celery_dir = Path(tmp) / "celery"
+            celery_pdf, _ = asyncio.run(prepare(celery_dir, args.students,
+                                                args.pages_per_student, args.seed))
+            runs["celery"] = measure_service(celery_dir, celery_pdf, args.workers, args.broker,
                                              tag="celery")
         base = baseline(pdf, data_dir, args.workers)
     out: dict[str, Any] = {"library_pages_per_min": round(base, 1)}

@@ -27,9 +27,12 @@ _KNOWN_ERRORS = frozenset({
     "not_found", "bad_worksheet_id", "internal_error", "insufficient_storage",
 })
 # Per-page problem statuses the job runner records (service.jobs.store).
-_PROBLEMS = ("unidentified", "duplicate", "unknown_student", "misaligned", "worker_crash")
-_REVIEW_KIND = {"unidentified": "unidentified", "duplicate": "duplicate",
-                "unknown_student": "unknown_student", "misaligned": None, "worker_crash": None}
+_PROBLEMS = ("unidentified", "foreign_page", "duplicate", "unknown_student", "misaligned",
+             "worker_crash")
+# A foreign page (printed by another install) is stored unidentified: it waits there.
+_REVIEW_KIND = {"unidentified": "unidentified", "foreign_page": "unidentified",
+                "duplicate": "duplicate", "unknown_student": "unknown_student",
+                "misaligned": None, "worker_crash": None}
 
 
 def heic_supported() -> bool:

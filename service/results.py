@@ -10,6 +10,10 @@ How totals are made (the rule teachers rely on):
   never graded, is counted in ``pending_review`` and never silently as zero; a question
   whose page was not scanned is counted in ``not_scanned``. ``complete`` says the total is
   final. The class mean uses complete students only.
+- A student who handed in some pages but not all of them is *submitted* and carries the
+  pages not scanned (``missing_pages``, from every upload together: a page brought in a
+  later upload completes the copy); the class summary counts them in ``incomplete``, apart
+  from ``missing`` (no page at all). See :mod:`service.missing_pages`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Literal
 
 from anyio import to_thread
@@ -29,12 +33,14 @@ from grading.grade import Verdict
 from service.actor import Actor
 from service.db import GradeRow, StudentRow, WorksheetRow
 from service.errors import NotFound
+from service.missing_pages import missing_numbers, worksheet_pages
 from service.privacy.expiry import crop_expired
 from service.repositories import audit
 from service.repositories.results import Answer, ItemInfo, ResultsRepository
 from service.schemas.results import (
     CauseOut,
     ClassSummaryOut,
+    IncompleteStudentOut,
     QuestionCellOut,
     QuestionSummaryOut,
     ResultsOut,
@@ -141,7 +147,8 @@ def _cell(item: ItemInfo, answers: Sequence[Answer]) -> QuestionCellOut:
 
 
 def _student(student: StudentRow, items: Sequence[ItemInfo], submitted: bool,
-             by_question: dict[int, list[Answer]], full: float) -> StudentResultOut:
+             by_question: dict[int, list[Answer]], full: float,
+             missing_pages: list[int]) -> StudentResultOut:
     cells = [_cell(i, by_question.get(i.question_row_id, [])) for i in items] if submitted else []
     decided = [c for c in cells if c.status == "graded"]
     pending = sum(1 for c in cells if c.status in _PENDING)
@@ -150,8 +157,9 @@ def _student(student: StudentRow, items: Sequence[ItemInfo], submitted: bool,
         student=student_ref(student), submitted=submitted,
         total=_r(sum(c.score or 0.0 for c in decided)), max_score=full,
         decided_max=_r(sum(c.max_score for c in decided)), pending_review=pending,
-        not_scanned=unscanned, complete=submitted and not pending and not unscanned,
-        questions=cells)
+        not_scanned=unscanned,
+        complete=submitted and not pending and not unscanned and not missing_pages,
+        missing_pages=missing_pages, questions=cells)
 
 
 def wrong_answers(grades: Iterable[GradeRow], limit: int = 5) -> list[WrongAnswerOut]:
@@ -176,7 +184,8 @@ def _question_summary(item: ItemInfo, cells: Sequence[QuestionCellOut],
 
 
 def build_results(worksheet: WorksheetRow, items: Sequence[ItemInfo], roster: Sequence[StudentRow],
-                  answers: Iterable[Answer], submitted: set[int]) -> ResultsOut:
+                  answers: Iterable[Answer], submitted: set[int],
+                  scanned_pages: Mapping[int, Collection[int]] | None = None) -> ResultsOut:
     """The results document of one worksheet (see the module docstring for the rules).
 
     Args:
@@ -185,17 +194,26 @@ def build_results(worksheet: WorksheetRow, items: Sequence[ItemInfo], roster: Se
         roster: the class's students in roster order.
         answers: the answers on live pages, with current grades.
         submitted: students with at least one live page.
+        scanned_pages: student id -> the worksheet page numbers of their live pages
+            (:func:`service.missing_pages.worksheet_pages`); None: not checked (no student
+            has pages missing).
 
     Returns:
-        Per-student results in roster order, the missing students and the class summary.
+        Per-student results in roster order, the missing and incomplete students and the
+        class summary.
     """
     by_student: dict[int, dict[int, list[Answer]]] = defaultdict(lambda: defaultdict(list))
     for a in answers:
         if a.page.student_id is not None:
             by_student[a.page.student_id][a.response.question_id].append(a)
     full = _r(sum(i.max_score for i in items))
-    students = [_student(s, items, s.id in submitted, by_student.get(s.id, {}), full)
-                for s in roster]
+    def lacking(student_id: int) -> list[int]:
+        if scanned_pages is None or student_id not in submitted:
+            return []
+        return missing_numbers(worksheet.page_count, scanned_pages.get(student_id, ()))
+
+    students = [_student(s, items, s.id in submitted, by_student.get(s.id, {}), full,
+                         lacking(s.id)) for s in roster]
     summaries = []
     for n, item in enumerate(items):
         cells = [r.questions[n] for r in students if r.submitted]
@@ -204,11 +222,13 @@ def build_results(worksheet: WorksheetRow, items: Sequence[ItemInfo], roster: Se
                   if a.grade is not None]
         summaries.append(_question_summary(item, cells, grades))
     done = [r for r in students if r.submitted]
+    incomplete = [IncompleteStudentOut(student=r.student, missing_pages=r.missing_pages)
+                  for r in done if r.missing_pages]
     complete = [r for r in done if r.complete]
     decided_max = sum(r.decided_max for r in done)
     summary = ClassSummaryOut(
         roster=len(roster), submitted=len(done), missing=len(roster) - len(done),
-        complete=len(complete),
+        incomplete=len(incomplete), complete=len(complete),
         mean=_r(sum(r.total for r in complete) / len(complete)) if complete else None,
         mean_rate=_r(sum(r.total for r in done) / decided_max) if decided_max else None,
         needs_review=sum(r.pending_review for r in done), questions=summaries)
@@ -216,7 +236,8 @@ def build_results(worksheet: WorksheetRow, items: Sequence[ItemInfo], roster: Se
     return ResultsOut(
         worksheet_id=worksheet.id, title=worksheet.title, class_id=worksheet.class_id,
         max_score=full, students=students,
-        missing=[r.student for r in students if not r.submitted], summary=summary,
+        missing=[r.student for r in students if not r.submitted], incomplete=incomplete,
+        summary=summary,
         links={"self": f"{base}/results", "csv": f"{base}/results.csv",
                "csv_by_question": f"{base}/results.csv?by=question",
                "review": f"/api/v1/review?worksheet_id={worksheet.id}"})
@@ -257,21 +278,23 @@ def students_csv(results: ResultsOut) -> bytes:
         results: the worksheet's results.
 
     Returns:
-        The CSV bytes. Undecided answers read 待复核 (never 0), unscanned ones 未扫描.
+        The CSV bytes. Undecided answers read 待复核 (never 0), unscanned ones 未扫描; the
+        last column (缺页) lists the pages not scanned of a student who handed in some.
     """
     items = results.summary.questions
     header = ["学号", "姓名", "提交"] + [f"{q.position}. {q.question_id}（{q.max_score:g}分）"
                                         for q in items]
-    header += ["总分", "满分", "待复核", "未扫描"]
+    header += ["总分", "满分", "待复核", "未扫描", "缺页"]
     rows: list[list[str]] = [header]
     for r in results.students:
         row = [_text(r.student.student_no), _text(r.student.name),
                "已提交" if r.submitted else "未提交"]
         if r.submitted:
             row += [_CELL_TEXT.get(c.status, _num(c.score)) for c in r.questions]
-            row += [_num(r.total), _num(r.max_score), str(r.pending_review), str(r.not_scanned)]
+            row += [_num(r.total), _num(r.max_score), str(r.pending_review), str(r.not_scanned),
+                    "、".join(str(n) for n in r.missing_pages)]
         else:
-            row += [""] * len(items) + ["", _num(r.max_score), "", ""]
+            row += [""] * len(items) + ["", _num(r.max_score), "", "", ""]
         rows.append(row)
     return _csv(rows)
 
@@ -308,7 +331,8 @@ async def load_results(session: AsyncSession, actor: Actor, worksheet_id: int) -
     roster = await repo.roster(ws.class_id)
     answers = await repo.answers(ws.id)
     submitted = await repo.submitted(ws.id)
-    return build_results(ws, items, roster, answers, submitted)
+    pages = await worksheet_pages(session, actor, ws.id)
+    return build_results(ws, items, roster, answers, submitted, pages)
 
 
 async def export_results_csv(session: AsyncSession, actor: Actor, worksheet_id: int,

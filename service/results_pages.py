@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
 from service.db import StudentRow, WorksheetRow
+from service.missing_pages import worksheet_pages
 from service.repositories.mastery import MasteryRepository
 from service.repositories.results import Answer, ItemInfo, ResultsRepository
 from service.repositories.results_pages import ResultsPagesRepository, StudentTotal
@@ -208,4 +209,5 @@ async def page_results(session: AsyncSession, actor: Actor, state: ResultsState)
     # build_results reads only the columns the lean objects carry (attribute for attribute).
     answers = [Answer(cast(Any, r), cast(Any, p), cast(Any, g)) for r, p, g in lean]
     submitted = await repo.submitted(state.worksheet.id)
-    return build_results(state.worksheet, state.items, state.roster, answers, submitted)
+    pages = await worksheet_pages(session, actor, state.worksheet.id)
+    return build_results(state.worksheet, state.items, state.roster, answers, submitted, pages)

@@ -17,6 +17,7 @@ __all__ = [
     "GroupGraded",
     "GroupMemberOut",
     "GroupsOut",
+    "IncompleteStudentOut",
     "QuestionCellOut",
     "QuestionSummaryOut",
     "ReadingOut",
@@ -85,6 +86,11 @@ class StudentResultOut(BaseModel):
     pending_review: int = Field(description="answers waiting for a teacher (not counted)")
     not_scanned: int = Field(description="questions on pages that were not scanned")
     complete: bool = Field(description="every question decided: the total is final")
+    missing_pages: list[int] = Field(
+        default_factory=list,
+        description="worksheet pages (1-based) with no scanned page of this student, for a "
+                    "student who handed in at least one page (empty for one who handed in "
+                    "nothing: see `missing`)")
     questions: list[QuestionCellOut]
 
 
@@ -108,13 +114,20 @@ class QuestionSummaryOut(BaseModel):
 
 class ClassSummaryOut(BaseModel):
     roster: int
-    submitted: int
-    missing: int
+    submitted: int = Field(description="students with at least one scanned page")
+    missing: int = Field(description="students with no scanned page at all")
+    incomplete: int = Field(default=0, description="students with some but not all pages "
+                                                   "scanned (counted in submitted)")
     complete: int = Field(description="students whose every answer is decided")
     mean: float | None = Field(description="mean total of the complete students")
     mean_rate: float | None = Field(description="decided score / decided full marks, class")
     needs_review: int = Field(description="answers waiting for a teacher")
     questions: list[QuestionSummaryOut]
+
+
+class IncompleteStudentOut(BaseModel):
+    student: StudentRef
+    missing_pages: list[int] = Field(description="worksheet pages (1-based) not scanned")
 
 
 class ResultsOut(BaseModel):
@@ -124,6 +137,10 @@ class ResultsOut(BaseModel):
     max_score: float
     students: list[StudentResultOut]
     missing: list[StudentRef] = Field(description="roster students with no scanned page")
+    incomplete: list[IncompleteStudentOut] = Field(
+        default_factory=list,
+        description="roster students with some but not all pages scanned, with the pages "
+                    "missing (roster order)")
     summary: ClassSummaryOut
     links: dict[str, str]
 

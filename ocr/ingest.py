@@ -1,15 +1,21 @@
-"""Ingest: scan files (PDF, multi-page TIFF, JPEG, PNG, HEIC) to greyscale page images.
+"""Ingest: scan files (PDF, multi-page TIFF, JPEG, PNG, HEIC, a ZIP of them) to greyscale
+page images.
 
 The format is sniffed from the bytes, never from the name. Limits on file size, page count
 and pixels per page are checked from headers *before* anything large is decoded
 (decompression bombs), and pages are produced one at a time, so a 300-page class stack
 never sits in memory at once. A PDF page that is a single scanned image yields that image
-at its own resolution instead of a re-rendering.
+at its own resolution instead of a re-rendering. Phone photos (JPEG, HEIC) are turned
+upright by their orientation: JPEG by its EXIF tag, HEIC by the container's rotation, which
+libheif applies while decoding (and then reports as "upright" in the EXIF, so no photo turns
+twice). A ZIP (or the bundle several files are packed into, :mod:`ocr.bundle`) yields its
+files' pages in order, numbered across the files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import struct
 import warnings
 from collections.abc import Iterator
@@ -20,17 +26,19 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image, ImageOps
 
+from ocr.bundle import extracted, member_label, open_zip, zip_members
 from ocr.errors import (
     CorruptFile,
     EmptyFile,
     EncryptedFile,
     LimitExceeded,
+    ScanFileError,
     UnsupportedFile,
 )
 
 __all__ = ["IngestLimits", "PageImage", "ScanKind", "count_pages", "iter_pages", "sniff"]
 
-ScanKind = Literal["pdf", "tiff", "jpeg", "png", "heic"]
+ScanKind = Literal["pdf", "tiff", "jpeg", "png", "heic", "zip"]
 
 
 @dataclass(frozen=True)
@@ -38,16 +46,18 @@ class IngestLimits:
     """Hard limits, checked before decoding.
 
     Attributes:
-        max_bytes: largest file accepted.
-        max_pages: most pages in one file.
+        max_bytes: largest file accepted (a ZIP: its files together, unpacked).
+        max_pages: most pages in one file (a ZIP: in all its files).
         max_pixels: most pixels in one page image (A4 at 600 dpi is about 35 million).
         render_dpi: resolution for PDF pages that are not a single scanned image.
+        max_files: most files in one ZIP or bundle.
     """
 
     max_bytes: int = 200 * 1024 * 1024
     max_pages: int = 600
     max_pixels: int = 50_000_000
     render_dpi: int = 200
+    max_files: int = 200
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,8 @@ _MAGIC: tuple[tuple[bytes, int, ScanKind], ...] = (
     (b"MM\x00*", 0, "tiff"),
     (b"\xff\xd8\xff", 0, "jpeg"),
     (b"\x89PNG\r\n\x1a\n", 0, "png"),
+    (b"PK\x03\x04", 0, "zip"),
+    (b"PK\x05\x06", 0, "zip"),  # an empty ZIP: refused later for having no files
 )
 _HEIC_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
 
@@ -81,30 +93,33 @@ def sniff(head: bytes) -> ScanKind:
 
     Raises:
         EmptyFile: no bytes.
-        UnsupportedFile: anything else (HTML, ZIP, Office files, text...).
+        UnsupportedFile: anything else (HTML, Office files, text...).
     """
     if not head:
         raise EmptyFile("the file is empty")
-    # Some scanners prepend a few bytes of junk before %PDF; PDF readers allow 1 KiB.
-    if b"%PDF-" in head[:1024]:
-        return "pdf"
     for magic, offset, kind in _MAGIC:
         if head[offset:offset + len(magic)] == magic:
             return kind
+    # Some scanners prepend a few bytes of junk before %PDF; PDF readers allow 1 KiB. (After
+    # the exact magics: a ZIP or a photo may hold "%PDF-" in its first KiB.)
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
     if head[4:8] == b"ftyp" and head[8:12] in _HEIC_BRANDS:
         return "heic"
-    raise UnsupportedFile("not a PDF, TIFF, JPEG, PNG or HEIC file")
+    raise UnsupportedFile("not a PDF, TIFF, JPEG, PNG, HEIC or ZIP file")
 
 
 def _check_size(path: Path, limits: IngestLimits) -> ScanKind:
     size = path.stat().st_size
     if size == 0:
         raise EmptyFile("the file is empty")
-    if size > limits.max_bytes:
+    with path.open("rb") as f:
+        kind = sniff(f.read(1024))
+    # A ZIP's limit is on its files unpacked (ocr.bundle), not on the container.
+    if size > limits.max_bytes and kind != "zip":
         raise LimitExceeded(f"the file is {size / 2**20:.0f} MiB; the limit is "
                             f"{limits.max_bytes / 2**20:.0f} MiB")
-    with path.open("rb") as f:
-        return sniff(f.read(1024))
+    return kind
 
 
 def _open_pdf(path: Path) -> Any:
@@ -120,13 +135,20 @@ def _open_pdf(path: Path) -> Any:
         raise CorruptFile(f"the PDF cannot be read ({exc})") from exc
 
 
+@functools.cache
+def _heif_opener() -> bool:
+    """Teach Pillow to open HEIC/HEIF, once, on the first photo that needs it."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
+
+
 def _open_image(path: Path, kind: ScanKind) -> Image.Image:
-    if kind == "heic":
-        try:
-            from pillow_heif import register_heif_opener
-        except ImportError as exc:
-            raise UnsupportedFile("HEIC support is not installed (pillow-heif)") from exc
-        register_heif_opener()
+    if kind == "heic" and not _heif_opener():
+        raise UnsupportedFile("HEIC support is not installed (pillow-heif)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -164,7 +186,9 @@ def count_pages(path: Path, limits: IngestLimits = IngestLimits()) -> int:
         ScanFileError: any of its subclasses, with a message for the teacher.
     """
     kind = _check_size(path, limits)
-    if kind == "pdf":
+    if kind == "zip":
+        n = _count_bundle(path, limits)
+    elif kind == "pdf":
         doc = _open_pdf(path)
         try:
             n = len(doc)
@@ -212,8 +236,14 @@ def _check_pdf_page(doc: Any, i: int, limits: IngestLimits) -> None:
         page.close()
 
 
+def _upright(img: Image.Image) -> Image.Image:
+    """A photo as it is meant to be seen: phones store the sensor's pixels and an EXIF
+    orientation tag (Pillow ignores a tag it cannot parse)."""
+    return ImageOps.exif_transpose(img) if img.format in ("JPEG", "HEIF") else img
+
+
 def _to_grey(img: Image.Image) -> np.ndarray:
-    img = ImageOps.exif_transpose(img) if img.format in ("JPEG", "HEIF") else img
+    img = _upright(img)
     if img.mode not in ("L", "1"):
         img = img.convert("L")
     arr = np.asarray(img.convert("L") if img.mode == "1" else img, dtype=np.uint8)
@@ -318,10 +348,54 @@ def iter_pages(path: Path, limits: IngestLimits = IngestLimits()) -> Iterator[Pa
         ScanFileError: any of its subclasses (before the first page or at a damaged page).
     """
     kind = _check_size(path, limits)
-    if kind == "pdf":
+    if kind == "zip":
+        yield from _iter_bundle(path, limits)
+    elif kind == "pdf":
         count_pages(path, limits)
         yield from _iter_pdf(path, limits)
     else:
         yield from _iter_raster(path, kind, limits)
 
 
+
+
+def _named(exc: ScanFileError, label: str) -> ScanFileError:
+    """The same error, saying which file of the bundle it is about."""
+    return type(exc)(f"{label}: {exc}")
+
+
+def _count_bundle(path: Path, limits: IngestLimits) -> int:
+    total = 0
+    with open_zip(path, limits) as zf:
+        for info in zip_members(zf, limits):
+            label = member_label(info.filename)
+            with extracted(zf, info) as member:
+                try:
+                    if _check_size(member, limits) == "zip":
+                        raise UnsupportedFile("a ZIP inside a ZIP; put the scans in one ZIP")
+                    total += count_pages(member, limits)
+                except ScanFileError as exc:
+                    raise _named(exc, label) from None
+            if total > limits.max_pages:
+                raise LimitExceeded(f"the files have more than {limits.max_pages} pages in "
+                                    f"all; the limit is {limits.max_pages}")
+    return total
+
+
+def _iter_bundle(path: Path, limits: IngestLimits) -> Iterator[PageImage]:
+    offset = 0
+    with open_zip(path, limits) as zf:
+        for info in zip_members(zf, limits):
+            label = member_label(info.filename)
+            with extracted(zf, info) as member:
+                pages = 0
+                try:
+                    if _check_size(member, limits) == "zip":
+                        raise UnsupportedFile("a ZIP inside a ZIP; put the scans in one ZIP")
+                    for page in iter_pages(member, limits):
+                        pages = page.index + 1
+                        yield PageImage(offset + page.index, page.image, page.dpi,
+                                        page.source)
+                except ScanFileError as exc:
+                    raise _named(exc, label) from None
+            offset += pages

@@ -4,6 +4,13 @@ Every ingestion path (HTTP upload, copier alias, watched folder) ends here, so t
 are the same everywhere:
 
 * the type is sniffed from the bytes, never trusted from a name or header;
+* several files sent together, or a ZIP, become one upload and one job: the files are
+  packed, in upload order (a ZIP's files in natural name order), into one bundle
+  (:func:`ocr.bundle.pack`), and its pages are numbered across the files. A file that is
+  not a scan, or cannot be read, refuses the whole request with an answer naming it
+  (``"IMG_0003.HEIC" (file 3): ...``): nothing is stored, so sending the good files again
+  is always safe. Several files are one upload by the SHA-256 of their SHA-256s in order;
+  a ZIP by its own bytes;
 * size, page count and pixels are checked before any page is decoded;
 * the same bytes are one upload per school (copiers cannot send idempotency headers), and
   an ``Idempotency-Key`` names one body: re-sending it returns the same job, a different
@@ -16,11 +23,13 @@ are the same everywhere:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from anyio import to_thread
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ocr.bundle import pack
 from ocr.errors import (
     CorruptFile,
     EmptyFile,
@@ -48,13 +57,15 @@ from service.repositories import audit
 from service.repositories.uploads import UploadRepository
 from service.repositories.worksheets import WorksheetRepository
 from service.storage import LocalStorage, free_bytes
-from service.uploads import ReceivedFile
+from service.uploads import ReceivedBatch, ReceivedFile
 
 __all__ = ["Accepted", "accept_scan", "check_room", "receive_upload", "worksheet_hint"]
 
-_EXT = {"pdf": "pdf", "tiff": "tif", "jpeg": "jpg", "png": "png", "heic": "heic"}
+_EXT = {"pdf": "pdf", "tiff": "tif", "jpeg": "jpg", "png": "png", "heic": "heic", "zip": "zip"}
 _CONTENT_TYPE = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg",
-                 "png": "image/png", "heic": "image/heic"}
+                 "png": "image/png", "heic": "image/heic", "zip": "application/zip"}
+
+Received = ReceivedFile | ReceivedBatch
 
 
 @dataclass(frozen=True)
@@ -95,29 +106,41 @@ def _device_id(actor: Actor) -> int | None:
     return actor.device_id
 
 
-def _validate(received: ReceivedFile, settings: Settings) -> tuple[str, int]:
-    if received.size == 0:
-        raise EmptyFile("the file is empty")
-    with received.path.open("rb") as fh:
-        head = fh.read(64)
-    kind = sniff(head)
-    if kind is None:
-        raise UnsupportedFile("not a PDF, TIFF, JPEG, PNG or HEIC scan (judged by its "
-                              "content, not its name)")
-    return kind, count_pages(received.path, ingest_limits(settings))
+def _validate(received: Received, settings: Settings,
+              storage: LocalStorage) -> tuple[str, int, Path]:
+    """The upload's kind, its page count and the file to keep: the received file, or a
+    bundle packed from several files or a ZIP's (a temp file the caller owns)."""
+    limits = ingest_limits(settings)
+    if isinstance(received, ReceivedFile):
+        if received.size == 0:
+            raise EmptyFile("the file is empty")
+        with received.path.open("rb") as fh:
+            kind = sniff(fh.read(1024))
+        if kind != "zip":
+            return kind, count_pages(received.path, limits), received.path
+        sources = [(received.filename, received.path)]
+    else:
+        sources = [(f.filename, f.path) for f in received.files]
+    bundle = storage.temp_path()
+    try:
+        pack(sources, bundle, limits)
+        return "zip", count_pages(bundle, limits), bundle
+    except BaseException:
+        bundle.unlink(missing_ok=True)
+        raise
 
 
 async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Settings,
-                      actor: Actor, received: ReceivedFile, *, worksheet_id: int | None = None,
+                      actor: Actor, received: Received, *, worksheet_id: int | None = None,
                       idempotency_key: str | None = None) -> Accepted:
     """Turn a spooled file into a stored upload and a queued job (flush only).
 
     Args:
         session: the request's unit of work.
-        storage: where the file is kept (``received.path`` is moved or deleted).
+        storage: where the file is kept (the spooled files are moved or deleted).
         settings: limits.
         actor: the teacher or device uploading.
-        received: the spooled body.
+        received: the spooled body: one file, or several (one job, pages in their order).
         worksheet_id: optional hint: the worksheet the pages belong to.
         idempotency_key: the client's ``Idempotency-Key`` header, if any.
 
@@ -126,7 +149,8 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
 
     Raises:
         ClientError: empty, unsupported, corrupt, encrypted or over-limit files; an
-            idempotency key reused for a different body; an unknown worksheet hint.
+            idempotency key reused for a different body; an unknown worksheet hint. For
+            several files or a ZIP, the message names the file at fault.
     """
     try:
         if idempotency_key is not None:
@@ -149,15 +173,18 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
         if worksheet_id is not None:
             await WorksheetRepository(session, actor).get(worksheet_id)
         try:
-            kind, pages = await to_thread.run_sync(_validate, received, settings)
+            kind, pages, path = await to_thread.run_sync(_validate, received, settings, storage)
         except ScanFileError as exc:
             raise _client_error(exc) from None
         key = f"uploads/{received.sha256[:2]}/{received.sha256}.{_EXT[kind]}"
-        await to_thread.run_sync(storage.commit, received.path, key)
+        try:
+            await to_thread.run_sync(storage.commit, path, key)
+        finally:
+            path.unlink(missing_ok=True)
         return await _record(session, actor, received, kind, pages, key, worksheet_id,
                              idempotency_key)
     finally:
-        received.path.unlink(missing_ok=True)
+        received.discard()
 
 
 async def _duplicate(session: AsyncSession, upload: ScanUploadRow) -> Accepted:
@@ -168,7 +195,7 @@ async def _duplicate(session: AsyncSession, upload: ScanUploadRow) -> Accepted:
                     retry=retry_url(job) if job is not None else None)
 
 
-async def _record(session: AsyncSession, actor: Actor, received: ReceivedFile, kind: str,
+async def _record(session: AsyncSession, actor: Actor, received: Received, kind: str,
                   pages: int, key: str, worksheet_id: int | None,
                   idempotency_key: str | None) -> Accepted:
     job = JobRow(school_id=actor.school_id, kind="scan", status="queued", pages_total=pages,
@@ -223,10 +250,10 @@ def worksheet_hint(query: int | None, field: str | None) -> int | None:
 
 
 async def receive_upload(session: AsyncSession, storage: LocalStorage, settings: Settings,
-                         actor: Actor, received: ReceivedFile, *, worksheet_id: int | None,
+                         actor: Actor, received: Received, *, worksheet_id: int | None,
                          idempotency_key: str | None, ip: str | None) -> Accepted:
     """Accept an HTTP upload (see :func:`accept_scan`) and audit a new one. The spooled
-    file is gone when this returns or raises (renamed into place, or removed).
+    files are gone when this returns or raises (renamed into place, or removed).
 
     Args:
         worksheet_id: the query parameter's hint; the multipart field is used without one.
@@ -238,9 +265,11 @@ async def receive_upload(session: AsyncSession, storage: LocalStorage, settings:
                                      worksheet_id=hint, idempotency_key=idempotency_key)
     finally:
         # Refused before accept_scan took the file (a bad worksheet_id): still ours to remove.
-        received.path.unlink(missing_ok=True)
+        received.discard()
     if not accepted.duplicate:
         await audit.record(session, actor, "scan.upload", "job", accepted.job_id, ip=ip,
                            detail={"upload_id": accepted.upload_id, "pages": accepted.pages,
-                                   "bytes": received.size})
+                                   "bytes": received.size,
+                                   "files": len(received.files)
+                                   if isinstance(received, ReceivedBatch) else 1})
     return accepted

@@ -5,9 +5,15 @@ send the raw file as the body. Both are parsed incrementally (python-multipart's
 parser) and written to a temporary file in the storage root while hashing, so a 200 MB
 scan never sits in memory and the size limit stops an oversized body early.
 
-The temp file is removed on every way out but success (a refusal, a full disk, the client
-going away); after success the caller owns it (:func:`service.ingestion.receive_upload`
-renames it into place or removes it, whatever it decides).
+A multipart body may carry several files (a phone's photos of one assignment, up to
+``MAX_FILES``); each is spooled to a temp file of its own, in the order they arrive, and
+together they are one :class:`ReceivedBatch` that becomes one job. ``limit`` is on the
+whole body, however many files it holds.
+
+The temp files are removed on every way out but success (a refusal, a full disk, the
+client going away); after success the caller owns them
+(:func:`service.ingestion.receive_upload` renames them into place or removes them,
+whatever it decides).
 """
 
 from __future__ import annotations
@@ -25,10 +31,13 @@ from python_multipart.multipart import parse_options_header
 from service.errors import BadRequest, PayloadTooLarge
 from service.storage import WRITE_BATCH, LocalStorage
 
-__all__ = ["ReceivedFile", "receive_scan"]
+__all__ = ["MAX_FILES", "ReceivedBatch", "ReceivedFile", "bundle_digest", "receive_scan"]
 
 MAX_FIELD_BYTES = 4096
-MAX_PARTS = 16
+# Files in one request (a class's photos); ocr.ingest.IngestLimits.max_files is the same
+# number for a ZIP's files.
+MAX_FILES = 200
+MAX_PARTS = MAX_FILES + 16
 
 
 @dataclass
@@ -42,24 +51,69 @@ class ReceivedFile:
     declared_type: str
     fields: dict[str, str] = field(default_factory=dict)
 
+    def discard(self) -> None:
+        """Remove the spooled file (a no-op once it was renamed into place)."""
+        self.path.unlink(missing_ok=True)
+
+
+def bundle_digest(digests: list[str]) -> str:
+    """The identity of several files sent together: a SHA-256 over their SHA-256s in
+    order. The same photos in the same order are the same upload; another order is not."""
+    text = "markbook-bundle-v1\n" + "".join(f"{d}\n" for d in digests)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+@dataclass
+class ReceivedBatch:
+    """Several spooled files of one request, in upload order: one upload, one job.
+
+    Attributes:
+        files: the files, each spooled as a :class:`ReceivedFile` would be.
+        fields: the form's small fields.
+    """
+
+    files: list[ReceivedFile]
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def sha256(self) -> str:
+        return bundle_digest([f.sha256 for f in self.files])
+
+    @property
+    def filename(self) -> str:
+        """How the job is listed: the first file's name and how many more there are."""
+        first = self.files[0].filename
+        more = f" +{len(self.files) - 1}"
+        return first[:255 - len(more)] + more
+
+    def discard(self) -> None:
+        for f in self.files:
+            f.discard()
+
 
 async def receive_scan(body: AsyncIterator[bytes], content_type: str, storage: LocalStorage,
-                       limit: int, filename: str = "scan") -> ReceivedFile:
-    """Spool the request body (raw or multipart) to a temporary file.
+                       limit: int, filename: str = "scan") -> ReceivedFile | ReceivedBatch:
+    """Spool the request body (raw or multipart) to temporary files.
 
     Args:
         body: the request's body chunks.
         content_type: the request's Content-Type header.
-        storage: where the temporary file goes.
-        limit: maximum file size in bytes.
+        storage: where the temporary files go.
+        limit: maximum size of all the files together, in bytes.
         filename: the name to record for a raw body.
 
     Returns:
-        The received file (the caller moves or deletes ``path``).
+        The received file, or the files when the body held several (the caller moves or
+        deletes them).
 
     Raises:
         PayloadTooLarge: over ``limit``.
-        BadRequest: malformed multipart, no file part, or several file parts.
+        BadRequest: malformed multipart, no file part (``no_file``), or more than
+            ``MAX_FILES`` files (``too_many_files``).
     """
     mime, params = parse_options_header(content_type or "")
     if mime == b"multipart/form-data":
@@ -74,15 +128,25 @@ async def receive_scan(body: AsyncIterator[bytes], content_type: str, storage: L
     return ReceivedFile(path, blob.size, blob.sha256, filename, mime.decode("latin-1"))
 
 
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"the file is larger than the {limit // (1024 * 1024)} MB limit",
+def _too_large(limit: int, several: bool = False) -> PayloadTooLarge:
+    what = "the files together are" if several else "the file is"
+    return PayloadTooLarge(f"{what} larger than the {limit // (1024 * 1024)} MB limit",
                            error="file_too_large")
 
 
+@dataclass
+class _Part:
+    filename: str
+    declared_type: str
+    named: bool
+    size: int = 0
+    digest: Any = field(default_factory=hashlib.sha256)
+
+
 class _MultipartSink:
-    """Callbacks for the push parser: the first file part goes to disk, small fields to a
-    dict. Data arrives in slices of the chunk being fed; file bytes are queued and written
-    by the caller between chunks (off the event loop)."""
+    """Callbacks for the push parser: file parts go to disk, small fields to a dict. Data
+    arrives in slices of the chunk being fed; file bytes are queued with their part's
+    number and written by the caller between chunks (off the event loop)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -94,12 +158,9 @@ class _MultipartSink:
         self.field_name = ""
         self.field_value = bytearray()
         self.fields: dict[str, str] = {}
-        self.filename = ""
-        self.declared_type = ""
-        self.files = 0
-        self.pending: list[bytes] = []
+        self.files: list[_Part] = []
+        self.pending: list[tuple[int, bytes]] = []
         self.size = 0
-        self.digest = hashlib.sha256()
         self.error: Exception | None = None
 
     def callbacks(self) -> Any:
@@ -133,14 +194,14 @@ class _MultipartSink:
         part_type = self.headers.get(b"content-type", b"").decode("latin-1")
         is_file = filename is not None or (part_type and not part_type.startswith("text/"))
         if is_file:
-            self.files += 1
-            if self.files > 1:
-                self.error = BadRequest("send one scan file per request", error="multiple_files")
+            if len(self.files) >= MAX_FILES:
+                self.error = BadRequest(f"more than {MAX_FILES} files in one request; send "
+                                        "them in smaller groups", error="too_many_files")
                 self.current = "skip"
                 return
             self.current = "file"
-            self.filename = (filename or b"scan").decode("utf-8", "replace")[:255]
-            self.declared_type = part_type
+            name = (filename or b"scan").decode("utf-8", "replace")[:255]
+            self.files.append(_Part(name, part_type, bool(filename)))
         else:
             self.current = "field"
             self.field_name = name
@@ -150,11 +211,13 @@ class _MultipartSink:
         if self.current == "file":
             self.size += end - start
             if self.size > self.limit:
-                self.error = _too_large(self.limit)
+                self.error = _too_large(self.limit, several=len(self.files) > 1)
                 return
             chunk = bytes(data[start:end])
-            self.digest.update(chunk)
-            self.pending.append(chunk)
+            part = self.files[-1]
+            part.size += len(chunk)
+            part.digest.update(chunk)
+            self.pending.append((len(self.files) - 1, chunk))
         elif self.current == "field":
             self.field_value += data[start:end]
             if len(self.field_value) > MAX_FIELD_BYTES:
@@ -167,36 +230,88 @@ class _MultipartSink:
         self.current = None
 
 
+class _Spool:
+    """The temp files of a multipart body's file parts, opened as their bytes arrive."""
+
+    def __init__(self, storage: LocalStorage) -> None:
+        self.storage = storage
+        self.paths: list[Path] = []
+        self._fh: Any = None
+
+    async def write(self, pending: list[tuple[int, bytes]]) -> None:
+        index = 0
+        while index < len(pending):
+            part = pending[index][0]
+            run = []
+            while index < len(pending) and pending[index][0] == part:
+                run.append(pending[index][1])
+                index += 1
+            while len(self.paths) <= part:  # a new file part (an empty one writes nothing)
+                await self.close()
+                path = await to_thread.run_sync(self.storage.temp_path)
+                self.paths.append(path)
+                self._fh = await to_thread.run_sync(path.open, "wb")
+            await to_thread.run_sync(self._fh.write, b"".join(run))
+        pending.clear()
+
+    async def open_all(self, count: int) -> None:
+        """Files for parts that sent no bytes at all (empty files), so each part has one."""
+        while len(self.paths) < count:
+            await self.close()
+            path = await to_thread.run_sync(self.storage.temp_path)
+            self.paths.append(path)
+            self._fh = await to_thread.run_sync(path.open, "wb")
+        await self.close()
+
+    async def close(self) -> None:
+        if self._fh is not None:
+            fh, self._fh = self._fh, None
+            await to_thread.run_sync(fh.close)
+
+    def remove(self) -> None:
+        for path in self.paths:
+            path.unlink(missing_ok=True)
+
+
 async def _receive_multipart(body: AsyncIterator[bytes], boundary: bytes,
-                             storage: LocalStorage, limit: int) -> ReceivedFile:
+                             storage: LocalStorage, limit: int) -> ReceivedFile | ReceivedBatch:
     sink = _MultipartSink(limit)
     parser = MultipartParser(boundary, sink.callbacks())
-    tmp = await to_thread.run_sync(storage.temp_path)
-    fh = await to_thread.run_sync(tmp.open, "wb")
+    spool = _Spool(storage)
     try:
         try:
             async for chunk in body:
                 parser.write(chunk)
                 if sink.error is not None:
                     raise sink.error
-                if sum(map(len, sink.pending)) >= WRITE_BATCH:
-                    data = b"".join(sink.pending)
-                    sink.pending.clear()
-                    await to_thread.run_sync(fh.write, data)
+                if sum(len(c) for _, c in sink.pending) >= WRITE_BATCH:
+                    await spool.write(sink.pending)
             parser.finalize()
-            if sink.pending:
-                await to_thread.run_sync(fh.write, b"".join(sink.pending))
-                sink.pending.clear()
+            if sink.error is not None:
+                raise sink.error
+            await spool.write(sink.pending)
+            await spool.open_all(len(sink.files))
         except (BadRequest, PayloadTooLarge, OSError):
             raise  # OSError: our disk (full?), never the client's malformed body
         except Exception as exc:  # the parser's own errors: malformed input
             raise BadRequest(f"malformed multipart body: {exc}", error="bad_multipart") from None
         finally:
-            await to_thread.run_sync(fh.close)
-        if sink.files == 0:
+            await spool.close()
+        files = [ReceivedFile(path, part.size, part.digest.hexdigest(), part.filename,
+                              part.declared_type, sink.fields)
+                 for path, part in zip(spool.paths, sink.files, strict=True)]
+        if not files:
             raise BadRequest("no file in the multipart body", error="no_file")
+        # A form's file input with nothing chosen sends an empty part without a name: left
+        # out beside real files (alone, it is refused as the empty file it is).
+        keep = [i for i, part in enumerate(sink.files) if part.size or part.named] or [0]
+        for i, f in enumerate(files):
+            if i not in keep:
+                f.discard()
+        chosen = [files[i] for i in keep]
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        spool.remove()
         raise
-    return ReceivedFile(tmp, sink.size, sink.digest.hexdigest(), sink.filename,
-                        sink.declared_type, sink.fields)
+    if len(chosen) == 1:
+        return chosen[0]
+    return ReceivedBatch(chosen, sink.fields)

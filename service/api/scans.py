@@ -28,8 +28,8 @@ async def _ingest(request: Request, response: Response, background: BackgroundTa
     limit = settings.limits.max_upload_mb * 1024 * 1024
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise PayloadTooLarge(f"the file is larger than the {settings.limits.max_upload_mb} MB "
-                              "limit", error="file_too_large")
+        raise PayloadTooLarge(f"the upload (its files together) is larger than the "
+                              f"{settings.limits.max_upload_mb} MB limit", error="file_too_large")
     check_room(storage, settings, int(declared) if declared and declared.isdigit() else 0)
     received = await receive_scan(request.stream(), request.headers.get("content-type", ""),
                                   storage, limit,
@@ -47,10 +47,20 @@ async def _ingest(request: Request, response: Response, background: BackgroundTa
                         retry=accepted.retry)
 
 
-_DOC = """Upload a scan (PDF, TIFF, JPEG, PNG): multipart with the file under any field name,
-or the raw file as the body. Returns 202 with the job that reads and grades it; the same
-bytes (or the same ``Idempotency-Key``) always map to the same job, and when that job
-failed (or left pages unread) the answer's ``retry`` is the URL to ``POST`` to retry it.
+_DOC = """Upload a scan (PDF, TIFF, JPEG, PNG, HEIC, or a ZIP of them): multipart with the
+file under any field name, or the raw file as the body. Several files in one multipart body
+(up to 200; the size limit is for all of them together) are one job whose pages are in
+upload order: file by file, and page by page within each file; a ZIP's files are taken in
+natural name order (``p2`` before ``p10``), skipping folders, ``__MACOSX/`` and dotfiles.
+A file that is not a scan or cannot be read refuses the whole request, and the ``detail``
+names it (``"IMG_0003.HEIC" (file 3): ...``); nothing is stored, so send the request again
+without it. More than 200 files: 400 ``too_many_files``; a ZIP with more than 200 files or
+more than the size limit unpacked: 413 ``limit_exceeded``.
+
+Returns 202 with the job that reads and grades it; the same bytes (or the same
+``Idempotency-Key``) always map to the same job (several files: the same files in the same
+order), and when that job failed (or left pages unread) the answer's ``retry`` is the URL
+to ``POST`` to retry it.
 
 A refused upload leaves nothing behind. When the server's disk is full, or would fall
 below its reserve (``MARKBOOK_LIMITS__MIN_FREE_MB``), the answer is 507

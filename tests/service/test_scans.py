@@ -140,14 +140,18 @@ async def test_oversized_upload_is_413(client: httpx.AsyncClient) -> None:
     assert await _count(client, JobRow) == 0
 
 
-async def test_malformed_multipart_and_two_files(client: httpx.AsyncClient) -> None:
+async def test_malformed_multipart_and_two_bad_files(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/v1/scans", content=b"--x\r\nnonsense",
                           headers={"content-type": "multipart/form-data; boundary=x"})
     assert r.status_code == 400
+    # Two files are one upload (tests/service/test_scans_bundles.py); the first bad one is
+    # named and nothing is kept.
     r = await client.post("/api/v1/scans", files=[("a", ("a.pdf", b"%PDF-1", "application/pdf")),
                                                   ("b", ("b.pdf", b"%PDF-2", "application/pdf"))])
-    assert r.status_code == 400
-    assert r.json()["error"] == "multiple_files"
+    assert r.status_code == 422
+    assert r.json()["error"] == "corrupt_file"
+    assert r.json()["detail"].startswith('"a.pdf" (file 1): ')
+    assert await _count(client, JobRow) == 0
     r = await client.post("/api/v1/scans", data={"worksheet_id": "1"}, files={})
     assert r.status_code in (400, 415)
 

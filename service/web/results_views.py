@@ -74,6 +74,7 @@ class StudentRow:
         max_score: full marks.
         pending: answers waiting for review.
         complete: every answer decided.
+        missing_pages: the pages not scanned of a student who handed in some.
     """
 
     student: StudentRef
@@ -84,6 +85,7 @@ class StudentRow:
     max_score: float
     pending: int
     complete: bool
+    missing_pages: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,8 @@ def _row(r: StudentResultOut) -> StudentRow:
     cells = [_cell(c) for c in r.questions]
     return StudentRow(student=r.student, submitted=r.submitted, cells=cells,
                       cells_html=_cells_html(cells), total=r.total, max_score=r.max_score,
-                      pending=r.pending_review, complete=r.complete)
+                      pending=r.pending_review, complete=r.complete,
+                      missing_pages=r.missing_pages)
 
 
 def results_view(results: ResultsOut, accuracy_label: str) -> ResultsView:

@@ -88,13 +88,15 @@ def read_and_hash(path: Path) -> tuple[bytes, str, int]:
 
 
 def _fallback_sniff(head: bytes) -> str:
-    if b"%PDF-" in head[:1024]:
-        return "pdf"
     for magic, kind in ((b"II*\x00", "tiff"), (b"MM\x00*", "tiff"), (b"\xff\xd8\xff", "jpeg"),
-                        (b"\x89PNG\r\n\x1a\n", "png")):
+                        (b"\x89PNG\r\n\x1a\n", "png"), (b"PK\x03\x04", "zip")):
         if head.startswith(magic):
             return kind
-    raise ValueError("not a PDF, TIFF, JPEG or PNG file")
+    if b"%PDF-" in head[:1024]:  # after the magics, as ocr.ingest.sniff: a ZIP may hold one
+        return "pdf"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1"):
+        return "heic"
+    raise ValueError("not a PDF, TIFF, JPEG, PNG, HEIC or ZIP file")
 
 
 def _sniffer() -> Callable[[bytes], str]:

@@ -7,7 +7,10 @@ module turns that folder into uploads to ``POST /api/v1/scans``. The rules, in o
   across two polls at least ``settle_s`` apart, it is not empty, and it can be opened.
   Dotfiles, ``*.part``, ``*.tmp``, ``~$*`` and subfolders are never touched;
 * its content is sniffed by bytes (never by name); a file that is not a scan goes to
-  ``failed/`` without being uploaded;
+  ``failed/`` without being uploaded. A ZIP (of scans or photos) and a HEIC photo are
+  uploaded like any scan: the server unpacks the ZIP into one job, its files in natural
+  name order, or refuses it (a file in it that is not a scan, a ZIP bomb: ``failed/``
+  with the server's reason naming the file);
 * the sha256 is looked up in a ledger (``.markbook-watch.json``): a file dropped in again
   is recognised and filed under ``processed/`` without another upload;
 * otherwise it is uploaded (multipart field ``file``, ``Idempotency-Key`` = its sha256).
@@ -65,7 +68,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _MIME = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg",
-         "png": "image/png", "heic": "image/heic"}
+         "png": "image/png", "heic": "image/heic", "zip": "application/zip"}
 # 4xx answers that say nothing about the file (wrong key, wrong URL, slow down): retry.
 _SETUP_4XX = {401, 403, 404, 405, 408, 429}
 

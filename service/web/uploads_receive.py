@@ -1,7 +1,7 @@
 """Reading the upload page's form: several scan files in one multipart body.
 
-The JSON API takes one file per request (:func:`service.uploads.receive_scan`); a browser
-without script posts every chosen file in one form. The body is read through a counting
+A browser without script posts every chosen file in one form; the page's script sends the
+photos of one choice in one request and each other file in its own. The body is read through a counting
 ``receive`` (so a body over ``files x size limit`` stops early, whatever it claims to be),
 parsed by Starlette's multipart parser (files spooled to disk past 1 MB), and each file is
 then copied into the storage's temporary area while hashing, exactly as the API would have
@@ -24,7 +24,10 @@ from service.uploads import ReceivedFile
 
 __all__ = ["MAX_FILES", "SpoolFailure", "UploadForm", "read_upload_form", "spool_file"]
 
-MAX_FILES = 30
+# As many files as the API takes in one request (a class's photos); the body is bounded by
+# _BODY_FILES files at the per-file limit.
+MAX_FILES = 200
+_BODY_FILES = 30
 _CHUNK = 1 << 20
 
 
@@ -75,10 +78,10 @@ async def read_upload_form(request: Request, per_file_limit: int) -> UploadForm:
         The form's text fields and its non-empty files.
 
     Raises:
-        PayloadTooLarge: the whole body is larger than ``MAX_FILES`` files at the limit.
+        PayloadTooLarge: the whole body is larger than 30 files at the limit.
         BadRequest: not a multipart form, more than ``MAX_FILES`` files, or malformed.
     """
-    cap = MAX_FILES * per_file_limit + 64 * 1024
+    cap = _BODY_FILES * per_file_limit + 64 * 1024
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > cap:
         raise PayloadTooLarge(f"the files together are larger than {cap // 2**20} MB",
@@ -91,6 +94,9 @@ async def read_upload_form(request: Request, per_file_limit: int) -> UploadForm:
     except PayloadTooLarge:
         raise
     except Exception as exc:  # Starlette's parser: too many files, malformed body
+        if "too many files" in str(exc).lower():
+            raise BadRequest(f"more than {MAX_FILES} files at once; send them in smaller "
+                             "groups", error="too_many_files") from None
         raise BadRequest(f"the upload form could not be read ({exc})",
                          error="bad_multipart") from None
     out = UploadForm(fields={})

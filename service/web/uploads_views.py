@@ -7,6 +7,7 @@ for the curious and for support.
 from __future__ import annotations
 
 import importlib.util
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,8 @@ __all__ = ["ACCEPTED_TYPES", "FileOutcome", "ProblemView", "error_key", "heic_su
            "job_error_view", "problem_views"]
 
 # What the file picker offers (the server judges by content, never by name).
-ACCEPTED_TYPES = ".pdf,.tif,.tiff,.jpg,.jpeg,.png,application/pdf,image/tiff,image/jpeg,image/png"
+ACCEPTED_TYPES = (".pdf,.tif,.tiff,.jpg,.jpeg,.png,.zip,application/pdf,image/tiff,image/jpeg,"
+                  "image/png,application/zip")
 _HEIC_TYPES = ",.heic,.heif,image/heic,image/heif"
 
 # Error codes with a message of their own in the catalogue (uploads.error.<code>).
@@ -25,7 +27,10 @@ _KNOWN_ERRORS = frozenset({
     "empty_file", "unsupported_file", "corrupt_file", "encrypted_file", "limit_exceeded",
     "file_too_large", "uploaded_by_another_teacher", "rate_limited", "heic_unsupported",
     "not_found", "bad_worksheet_id", "internal_error", "insufficient_storage",
+    "too_many_files",
 })
+# How a refusal names the file at fault among several (service.ingestion, ocr.bundle).
+_CULPRIT = re.compile(r'^"(?P<name>[^"]+)" \(file (?P<position>\d+)\)')
 # Per-page problem statuses the job runner records (service.jobs.store).
 _PROBLEMS = ("unidentified", "foreign_page", "duplicate", "unknown_student", "misaligned",
              "worker_crash")
@@ -36,7 +41,8 @@ _REVIEW_KIND = {"unidentified": "unidentified", "foreign_page": "unidentified",
 
 
 def heic_supported() -> bool:
-    """Whether this install can read HEIC photos (the optional ``pillow-heif`` package)."""
+    """Whether this install can read HEIC photos (``pillow-heif``, a dependency: an install
+    that left it out says so on the page)."""
     return importlib.util.find_spec("pillow_heif") is not None
 
 
@@ -55,10 +61,11 @@ def error_key(code: str, detail: str) -> str:
 
 @dataclass(frozen=True)
 class FileOutcome:
-    """One uploaded file: accepted (a job, maybe an earlier one), or refused and why.
+    """One job's files (a file, or photos sent together): accepted (a job, maybe an
+    earlier one), or refused and why.
 
     Attributes:
-        filename: the file's name as the browser sent it.
+        filename: the file's name as the browser sent it (photos: the first's, ``+N``).
         job_id: the job that reads it (a duplicate: the earlier upload's job).
         duplicate: the same content was uploaded before.
         pages: pages in the file.
@@ -66,6 +73,7 @@ class FileOutcome:
         error: the refusal's code; ``None`` when accepted.
         status: the HTTP status the API would have answered.
         detail: the service's message.
+        files: how many files the job holds (photos sent together: more than one).
     """
 
     filename: str
@@ -76,6 +84,7 @@ class FileOutcome:
     error: str | None = None
     status: int = 202
     detail: str = ""
+    files: int = 1
 
     @classmethod
     def refused(cls, filename: str, exc: MarkbookError) -> FileOutcome:
@@ -88,14 +97,26 @@ class FileOutcome:
     @property
     def message_key(self) -> str:
         if self.error is None:
-            return "uploads.result.duplicate" if self.duplicate else "uploads.result.accepted"
+            if self.duplicate:
+                return "uploads.result.duplicate"
+            return "uploads.result.accepted_photos" if self.files > 1 else \
+                "uploads.result.accepted"
         return error_key(self.error, self.detail)
 
+    @property
+    def culprit(self) -> dict[str, str] | None:
+        """A refusal of several files (photos together, a ZIP): the file at fault, as
+        ``{"name", "position"}`` for ``uploads.result.culprit``."""
+        m = _CULPRIT.match(self.detail) if self.error else None
+        return {"name": m.group("name"), "position": m.group("position")} if m else None
+
     def as_json(self, message: str) -> dict[str, Any]:
-        """The outcome for the page's script (``message`` already translated)."""
+        """The outcome for the page's script (``message`` already translated, the
+        culprit's sentence included)."""
         return {"filename": self.filename, "ok": self.ok, "job_id": self.job_id,
                 "job_url": f"/jobs/{self.job_id}" if self.job_id else None,
                 "duplicate": self.duplicate, "pages": self.pages, "retry": self.retry,
+                "files": self.files,
                 "error": self.error,
                 "message": message, "detail": self.detail}
 

@@ -7,8 +7,9 @@ needed). Then, in the browser: three files chosen at once (the scanned class set
 a picture with ink but no markbook code, and a file that is not a scan); each is sent on
 its own with its progress; the bad one is refused in Chinese and the others kept; the
 class set's job page moves to done by itself (server-sent events); the picture's job page
-explains its problem and what to do. A file dropped on the drop zone is uploaded too. With
-JavaScript off, the form still sends every file in one post and the job page reloads itself
+explains its problem and what to do. A file dropped on the drop zone is uploaded too. Phone
+photos of the class set (JPEG turned by its EXIF tag, HEIC, PNG) chosen together are one
+upload and one job, in file-name order, beside a PDF sent on its own. With JavaScript off, the form still sends every file in one post and the job page reloads itself
 until the job is done.
 """
 
@@ -22,11 +23,15 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pillow_heif
 import pytest
 from PIL import Image, ImageDraw
 
+from ocr.ingest import iter_pages
 from simulation.classroom import font_glyph_bank, keys_for, scan_class_set
 from tests.browser.conftest import (
     UNTRANSLATED,
@@ -100,6 +105,28 @@ def sheet(server: Server) -> ScannedSheet:
     return scanned_sheet(server)
 
 
+def photos_of(pdf: bytes, tmp: Path) -> list[np.ndarray]:
+    """The scanned class set's pages, as a phone would see them (greyscale arrays)."""
+    path = tmp / "set.pdf"
+    path.write_bytes(pdf)
+    return [p.image for p in iter_pages(path)]
+
+
+def phone_photo(page: np.ndarray, fmt: str) -> bytes:
+    """JPEG and HEIC as phones store them: the sensor's pixels sideways and an EXIF
+    orientation (6) that turns them upright; PNG upright."""
+    out = io.BytesIO()
+    if fmt == "PNG":
+        Image.fromarray(page).save(out, format="PNG")
+        return out.getvalue()
+    pillow_heif.register_heif_opener()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    sensor = Image.fromarray(np.ascontiguousarray(np.rot90(page, 1))).convert("RGB")
+    sensor.save(out, format=fmt, exif=exif.tobytes(), quality=90)
+    return out.getvalue()
+
+
 def _file_item(page: Page, name: str) -> Any:
     return page.get_by_test_id("file-item").filter(has_text=name)
 
@@ -110,7 +137,8 @@ def test_upload_several_files_watch_progress_and_see_a_problem_explained(
     page.goto(f"/uploads?worksheet_id={sheet.worksheet_id}")
     expect(page.get_by_test_id("uploads")).to_be_visible()
     expect(page.get_by_test_id("worksheet-select")).to_have_value(str(sheet.worksheet_id))
-    expect(page.get_by_test_id("heic-note")).to_be_visible()
+    # HEIC photos are read (pillow-heif is a dependency): no "use JPEG" note.
+    expect(page.get_by_test_id("heic-note")).to_have_count(0)
     assert_translated(page)
     # "Identify automatically": the picture belongs to no worksheet, the PDF says its own.
     page.get_by_test_id("worksheet-select").select_option("")
@@ -170,6 +198,55 @@ def test_upload_several_files_watch_progress_and_see_a_problem_explained(
         "href", "/review?kind=unidentified")
     assert_translated(page)
     screenshot(page, "job-problems")
+
+
+def test_photos_chosen_together_are_one_job_in_file_name_order(
+        teacher: Page, server: Server, sheet: ScannedSheet, tmp_path: Path,
+        screenshot: Callable[[Page, str], Any]) -> None:
+    page = teacher
+    page.goto("/uploads")
+    tag = f"{os.getpid()}-{next(_run)}"
+    shots = photos_of(sheet.pdf, tmp_path)
+    assert len(shots) == 4  # two students, each page with its blank back
+    # Chosen in this order; the phone numbered them 2, 9, 10, 11 as they were taken.
+    files: list[FilePayload] = [
+        {"name": f"IMG_10-{tag}.HEIC", "mimeType": "image/heic",
+         "buffer": phone_photo(shots[2], "HEIF")},
+        {"name": f"IMG_2-{tag}.jpg", "mimeType": "image/jpeg",
+         "buffer": phone_photo(shots[0], "JPEG")},
+        {"name": f"class-{tag}.pdf", "mimeType": "application/pdf",
+         "buffer": sheet.pdf + f"\n%{tag}\n".encode()},
+        {"name": f"IMG_11-{tag}.png", "mimeType": "image/png",
+         "buffer": phone_photo(shots[3], "PNG")},
+        {"name": f"IMG_9-{tag}.jpg", "mimeType": "image/jpeg",
+         "buffer": phone_photo(shots[1], "JPEG")},
+    ]
+    page.get_by_test_id("file-input").set_input_files(files)
+    page.get_by_test_id("upload-submit").click()
+    photos = _file_item(page, f"IMG_2-{tag}.jpg +3")
+    pdf = _file_item(page, f"class-{tag}.pdf")
+    expect(photos).to_have_attribute("data-ok", "true", timeout=60_000)
+    expect(photos).to_have_attribute("data-files", "4")
+    expect(photos.get_by_test_id("file-message")).to_contain_text("已收到 4 张照片，合成一份作业")
+    expect(pdf).to_have_attribute("data-ok", "true", timeout=60_000)
+    expect(page.get_by_test_id("file-item")).to_have_count(2)  # two jobs, not five
+    rows = page.get_by_test_id("jobs").get_by_test_id("job-row")
+    expect(rows.filter(has_text=f"IMG_2-{tag}.jpg +3")).to_have_count(1)
+    expect(rows.filter(has_text=f"IMG_10-{tag}")).to_have_count(0)
+    assert_translated(page)
+    screenshot(page, "uploads-photos")
+    # The photos' job reads its four pages, in the order the phone took them.
+    photos.get_by_test_id("result-job-link").click()
+    progress = page.get_by_test_id("job-progress")
+    expect(progress).to_have_attribute("data-status", "done", timeout=JOB_LIMIT_MS)
+    expect(page.get_by_test_id("job-pages")).to_have_text("4/4 页")
+    expect(page.get_by_test_id("no-problems")).to_be_visible()
+    job_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    with server_api(server) as c:
+        job = c.get(f"/api/v1/jobs/{job_id}").json()
+    assert job["filename"] == f"IMG_2-{tag}.jpg +3"
+    assert job["pages_total"] == job["pages_done"] == 4
+    assert job["problems"] == []  # every photo read, the sideways JPEG and HEIC included
 
 
 def test_a_file_dropped_on_the_drop_zone_is_uploaded(teacher: Page) -> None:

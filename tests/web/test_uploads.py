@@ -1,6 +1,7 @@
 """The upload and job pages over HTTP (the real app, real databases): several files in one
-form, each its own job through the API's ingestion function; a bad file refused alone with
-a Chinese message; duplicates linked to the earlier job; the JSON answer the page's script
+form through the API's ingestion function, the photos one job in file-name order and each
+other file its own; a bad file refused alone, a bad photo refusing its group by name, with
+a Chinese message; HEIC photos; duplicates linked to the earlier job; the JSON answer the page's script
 gets; the job page's progress and page problems explained; the session's event stream.
 Browser-level tests are in ``tests/browser/test_uploads.py``."""
 
@@ -8,10 +9,13 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import numpy as np
+import pillow_heif
 import pytest
 from fastapi import FastAPI
 from PIL import Image
@@ -116,10 +120,11 @@ async def test_upload_page_lists_my_worksheets_and_preselects_one(
     assert "[[" not in r.text
     r = await browser.get(f"/uploads?worksheet_id={sheet.worksheet_id}")
     assert f'<option value="{sheet.worksheet_id}" selected>' in r.text
-    # pillow-heif is not installed here: the page says so and offers the JPEG way out.
-    assert 'data-testid="heic-note"' in r.text
-    assert "兼容性最佳" in r.text
-    assert ".heic" not in r.text
+    # pillow-heif is a dependency: the picker offers HEIC (and ZIP), no JPEG way out needed.
+    assert 'data-testid="heic-note"' not in r.text
+    assert ".heic,.heif,image/heic" in r.text
+    assert ".zip" in r.text
+    assert "HEIC" in r.text
 
 
 async def test_signed_out_upload_page_goes_to_sign_in(app: FastAPI) -> None:
@@ -132,26 +137,34 @@ async def test_signed_out_upload_page_goes_to_sign_in(app: FastAPI) -> None:
     assert await _jobs(app) == []
 
 
-async def test_several_files_one_job_each_and_a_bad_file_refused_alone(
+def _photo_names(app: FastAPI, upload: ScanUploadRow) -> list[str]:
+    with zipfile.ZipFile(app.state.storage.path(upload.storage_key)) as z:
+        return [i.filename for i in z.infolist()]
+
+
+async def test_photos_are_one_job_and_a_bad_file_is_refused_alone(
         app: FastAPI, browser: httpx.AsyncClient, teacher: Account) -> None:
     token = await _token(browser)
     files = [("files", ("第一页.png", unique_png(), "image/png")),
              ("files", ("notes.pdf", b"this is not a scan at all", "application/pdf")),
+             ("files", ("class.pdf", _pdf(), "application/pdf")),
              ("files", ("第二页.png", unique_png(), "image/png"))]
     r = await browser.post("/uploads", data={"csrf_token": token, "worksheet_id": ""},
                            files=files)
     assert r.status_code == 200, r.text
     results = _results(r.text)
     assert len(results) == 3
-    assert "第一页.png" in results[0]
-    assert "已收到" in results[0]
+    assert "第一页.png +1" in results[0]
+    assert "已收到 2 张照片，合成一份作业" in results[0]
     assert "notes.pdf" in results[1]
     assert "这不是扫描件" in results[1]
     assert 'data-ok="false"' in r.text
-    assert "第二页.png" in results[2]
+    assert "class.pdf" in results[2]
     assert "已收到" in results[2]
     jobs = await _jobs(app)
-    assert [u.filename for _, u in jobs] == ["第一页.png", "第二页.png"]
+    assert [u.filename for _, u in jobs] == ["第一页.png +1", "class.pdf"]
+    assert [j.pages_total for j, _ in jobs] == [2, 1]
+    assert _photo_names(app, jobs[0][1]) == ["0001-第一页.png", "0002-第二页.png"]
     assert all(j.status == "queued" and u.teacher_id == teacher.teacher_id for j, u in jobs)
     for job, _ in jobs:
         assert f'href="/jobs/{job.id}"' in r.text
@@ -159,6 +172,39 @@ async def test_several_files_one_job_each_and_a_bad_file_refused_alone(
     async with client_for(app, teacher.headers) as api:
         listed = (await api.get("/api/v1/jobs")).json()
     assert sorted(j["id"] for j in listed) == sorted(j.id for j, _ in jobs)
+
+
+def _pdf() -> bytes:
+    out = io.BytesIO()
+    Image.new("L", (300, 400), 255).save(out, format="PDF")
+    return out.getvalue()
+
+
+async def test_photos_are_in_file_name_order_not_the_order_sent(
+        app: FastAPI, browser: httpx.AsyncClient) -> None:
+    token = await _token(browser)
+    names = ["IMG_10.png", "IMG_9.png", "IMG_2.png", "img_100.png"]
+    r = await browser.post("/uploads", data={"csrf_token": token},
+                           files=[("files", (n, unique_png(), "image/png")) for n in names],
+                           headers={"Accept": "application/json"})
+    assert r.status_code == 202, r.text
+    (f,) = r.json()["files"]
+    assert f["files"] == 4
+    assert f["filename"] == "IMG_2.png +3"
+    (_, upload), = await _jobs(app)
+    assert _photo_names(app, upload) == ["0001-IMG_2.png", "0002-IMG_9.png", "0003-IMG_10.png",
+                                         "0004-img_100.png"]
+
+
+async def test_too_many_files_at_once(app: FastAPI, browser: httpx.AsyncClient) -> None:
+    token = await _token(browser)
+    r = await browser.post("/uploads", data={"csrf_token": token},
+                           files=[("files", (f"p{i}.png", b"x", "image/png"))
+                                  for i in range(201)],
+                           headers={"Accept": "application/json"})
+    assert r.status_code == 400, r.text
+    assert "more than 200 files at once" in r.text, r.text[:2000]
+    assert await _jobs(app) == []
 
 
 async def test_a_duplicate_says_so_and_links_to_the_earlier_job(
@@ -190,7 +236,7 @@ async def test_the_scripts_per_file_request_gets_json(
     assert f["job_url"] == f"/jobs/{f['job_id']}"
     assert f["message"].startswith("已收到")
     bad = await browser.post("/uploads", data={"csrf_token": token},
-                             files={"files": ("a.docx", b"PK\x03\x04 not a scan", "x/y")},
+                             files={"files": ("a.txt", b"just some text, not a scan", "x/y")},
                              headers={"Accept": "application/json"})
     assert bad.status_code == 415
     (f,) = bad.json()["files"]
@@ -205,19 +251,40 @@ async def test_the_scripts_per_file_request_gets_json(
     assert empty.json()["files"][0]["error"] == "empty_file"
 
 
-async def test_heic_is_refused_with_the_jpeg_way_out(
+def _heic() -> bytes:
+    pillow_heif.register_heif_opener()
+    page = np.full((400, 300, 3), 255, np.uint8)
+    page[40:120, 40:120] = 0
+    out = io.BytesIO()
+    Image.fromarray(page).save(out, format="HEIF", quality=90)
+    return out.getvalue()
+
+
+async def test_heic_photos_are_accepted_and_a_corrupt_one_is_named(
         app: FastAPI, browser: httpx.AsyncClient) -> None:
-    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 200
+    heic = _heic()
     token = await _token(browser)
     r = await browser.post("/uploads", data={"csrf_token": token},
                            files=[("files", ("IMG_0001.HEIC", heic, "image/heic")),
-                                  ("files", ("ok.png", unique_png(), "image/png"))])
+                                  ("files", ("IMG_0002.png", unique_png(), "image/png"))])
     assert r.status_code == 200
-    heic_result, ok_result = _results(r.text)
-    assert "不支持 HEIC" in heic_result
-    assert "JPEG" in heic_result
-    assert "已收到" in ok_result
+    (result,) = _results(r.text)
+    assert "已收到 2 张照片" in result
+    (job, upload), = await _jobs(app)
+    assert job.pages_total == 2
+    assert upload.content_type == "application/zip"
+    # A photo that says it is HEIC but cannot be read: the group is refused, naming it.
+    broken = heic[:40] + b"\x07" * 400
+    r = await browser.post("/uploads", data={"csrf_token": token},
+                           files=[("files", ("IMG_0003.png", unique_png(), "image/png")),
+                                  ("files", ("IMG_0004.HEIC", broken, "image/heic"))])
+    assert r.status_code == 422
+    (result,) = _results(r.text)
+    assert "文件已损坏" in result
+    assert "出问题的是第 2 个文件“IMG_0004.HEIC”" in result
+    assert "都没有保存" in result
     assert len(await _jobs(app)) == 1
+    assert list((app.state.storage.root / "tmp").glob("*")) == []
 
 
 async def test_a_file_over_the_limit_is_refused_alone(
@@ -375,7 +442,8 @@ def test_every_uploads_message_exists_in_both_languages() -> None:
     used |= {error_key(code, "") for code in uploads_views._KNOWN_ERRORS}
     used |= {error_key("unsupported_file", "HEIC support is not installed"),
              error_key("some_new_code", ""), "uploads.job.error.internal",
-             FileOutcome("a").message_key, FileOutcome("a", duplicate=True).message_key}
+             FileOutcome("a").message_key, FileOutcome("a", duplicate=True).message_key,
+             FileOutcome("a", files=2).message_key}
     for status in (*uploads_views._PROBLEMS, "other"):
         used |= {f"uploads.problem.{status}.title", f"uploads.problem.{status}.todo"}
     # Every key used is there in both languages, and no key of the area is left unused.

@@ -1,7 +1,9 @@
-// Upload page and job page, enhanced: a drop zone, one request per file with its own
-// progress bar, and live job progress from the page's server-sent events
-// (/jobs/{id}/events). Without this script the form posts every file at once and the pages
-// reload themselves while a job runs.
+// Upload page and job page, enhanced: a drop zone; the photos of one choice (or drop) in
+// one request, which the server makes one job (pages in file-name order), and each other
+// file (PDF, TIFF, ZIP) in a request of its own, each request with its progress bar; live
+// job progress from the page's server-sent events (/jobs/{id}/events). Without this script
+// the form posts every file at once (the server groups the photos the same way) and the
+// pages reload themselves while a job runs.
 "use strict";
 
 (function () {
@@ -119,14 +121,28 @@
   const zone = form.querySelector(".drop-zone");
   const queue = [];
   let busy = false;
+  const PHOTO_TYPES = ["image/jpeg", "image/png", "image/heic", "image/heif"];
+  const PHOTO_NAME = /\.(jpe?g|png|hei[cf])$/i;
 
-  function item(file) {
+  function isPhoto(file) {
+    return PHOTO_TYPES.includes(file.type) || PHOTO_NAME.test(file.name);
+  }
+
+  // How a request's files are listed until the server names the job ("IMG_1.jpg +11").
+  function label(files) {
+    const names = files.map((f) => f.name);
+    const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+    names.sort(collator.compare);
+    return names.length > 1 ? names[0] + " +" + (names.length - 1) : names[0];
+  }
+
+  function item(name) {
     const li = document.createElement("li");
     li.className = "file-item";
     li.setAttribute("data-testid", "file-item");
-    li.setAttribute("data-filename", file.name);
-    const name = document.createElement("strong");
-    name.textContent = file.name;
+    li.setAttribute("data-filename", name);
+    const strong = document.createElement("strong");
+    strong.textContent = name;
     const bar = document.createElement("progress");
     bar.setAttribute("data-role", "upload-bar");
     bar.max = 100;
@@ -135,20 +151,33 @@
     message.className = "message";
     message.setAttribute("data-testid", "file-message");
     message.textContent = form.getAttribute("data-msg-sending");
-    li.append(name, " ", bar, " ", message);
+    li.append(strong, " ", bar, " ", message);
     list.append(li);
     return { li, bar, message };
   }
 
   function done(view, status, body) {
+    const outcomes = (body && body.files) || [];
+    show1(view, status, outcomes[0]);
+    // A request can end in more than one job or refusal (a photo too large to send, a
+    // file that is not a scan): each gets a line of its own.
+    for (const more of outcomes.slice(1)) {
+      const extra = item(more.filename);
+      show1(extra, status, more);
+    }
+  }
+
+  function show1(view, status, file) {
     view.bar.remove();
-    const file = body && body.files && body.files[0];
     if (!file) {
       view.li.classList.add("refused");
       view.li.setAttribute("data-ok", "false");
       view.message.textContent = fill(form.getAttribute("data-msg-failed"), { status });
       return;
     }
+    view.li.setAttribute("data-filename", file.filename);
+    view.li.querySelector("strong").textContent = file.filename;
+    view.li.setAttribute("data-files", file.files);
     view.li.classList.add(file.ok ? "ok" : "refused");
     view.li.setAttribute("data-ok", file.ok ? "true" : "false");
     view.message.textContent = file.message;
@@ -169,12 +198,12 @@
     follow(file.job_id, null);
   }
 
-  function send(file) {
-    const view = item(file);
+  function send(files) {
+    const view = item(label(files));
     const data = new FormData();
     data.append("csrf_token", form.querySelector("input[name=csrf_token]").value);
     data.append("worksheet_id", form.querySelector("[name=worksheet_id]").value);
-    data.append("files", file, file.name);
+    for (const file of files) data.append("files", file, file.name);
     return new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
       xhr.open("POST", form.getAttribute("action"));
@@ -208,8 +237,12 @@
     refreshJobs();
   }
 
+  // One choice: its photos are the pages of one stack (one request, one job); every
+  // other file is sent alone.
   function add(files) {
-    for (const f of files) queue.push(f);
+    const photos = files.filter(isPhoto);
+    if (photos.length) queue.push(photos);
+    for (const f of files) if (!isPhoto(f)) queue.push([f]);
     pump();
   }
 

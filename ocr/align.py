@@ -56,7 +56,12 @@ class Alignment:
 
 def detect_markers(image: np.ndarray, *, corner_fraction: float = 0.22
                    ) -> dict[int, np.ndarray]:
-    """Find ArUco markers in the four corner regions of an upright page.
+    """Find ArUco markers on an upright page: its four corner regions first, then the frame.
+
+    A scan's markers lie in its corners, where a small search finds them fast. A phone
+    photo holds the page somewhere inside a larger frame (a table around it), so when the
+    corners give fewer than four markers the whole frame is searched, at half size when it
+    is large, and the corners found there are refined at full resolution.
 
     Returns:
         marker id -> its four corners (TL, TR, BR, BL) in full-page pixel coordinates.
@@ -71,7 +76,32 @@ def detect_markers(image: np.ndarray, *, corner_fraction: float = 0.22
             continue
         for marker_id, c in zip(ids.ravel(), corners, strict=True):
             found.setdefault(int(marker_id), c.reshape(4, 2) + np.array([x0, y0], np.float32))
+    if len(found) < 4:
+        for seen_id, pts in _search_frame(image).items():
+            found.setdefault(seen_id, pts)
     return found
+
+
+# Frames with a longer side than this are searched at half size (a 12 MP photo's markers
+# are 80-150 px wide, still 40-75 px at half size; the search costs a quarter).
+_FULL_SEARCH_MAX_PX = 2200
+_SUBPIX = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 30, 0.01)
+
+
+def _search_frame(image: np.ndarray) -> dict[int, np.ndarray]:
+    scale = 0.5 if max(image.shape[:2]) > _FULL_SEARCH_MAX_PX else 1.0
+    small = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale,
+                                                   interpolation=cv2.INTER_AREA)
+    corners, ids, _ = _DETECTOR.detectMarkers(small)
+    if ids is None:
+        return {}
+    out: dict[int, np.ndarray] = {}
+    for marker_id, c in zip(ids.ravel(), corners, strict=True):
+        pts = (c.reshape(4, 2) / scale).astype(np.float32)
+        if scale != 1.0:
+            cv2.cornerSubPix(image, pts.reshape(-1, 1, 2), (5, 5), (-1, -1), _SUBPIX)
+        out[int(marker_id)] = pts.reshape(4, 2)
+    return out
 
 
 def _fit(src_pt: np.ndarray, dst_px: np.ndarray, method: Literal["markers", "features"],

@@ -24,6 +24,7 @@ from ocr.marks import MarksReading, decide_marks, score_bubbles
 from ocr.regions import (
     CROP_PX_PER_PT,
     blank_box,
+    crop_transform,
     has_faint_trace,
     has_ink,
     masked_print,
@@ -33,6 +34,8 @@ from ocr.regions import (
     warp_box,
 )
 from ocr.regions import normalise_paper as _paper
+from ocr.relocate import BoxFit, locate_boxes, page_is_flat
+from ocr.shading import PaperLevel, flatten, measure_paper, paper_crop
 
 __all__ = [
     "FAINT_BLANK_CONFIDENCE",
@@ -61,6 +64,8 @@ SATURATED_DETAIL = ("most choice regions on this page read every option as marke
 # than a token value.
 FAINT_BLANK_CONFIDENCE = 0.3
 FAINT_DETAIL = "faint marks in the box, too little ink to read: check it was left blank"
+NOT_FOUND_DETAIL = ("the printed box was not found where the page puts it (curled or "
+                    "folded paper?): not read, check it")
 
 
 @dataclass(frozen=True)
@@ -259,8 +264,26 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
                   ) -> tuple[list[AnswerRead], list[tuple[int, RegionSpec, np.ndarray]]]:
     answers: list[AnswerRead] = []
     to_read: list[tuple[int, RegionSpec, np.ndarray]] = []
-    for spec in template.regions:
-        crop = warp_box(image, alignment, spec.box, margin_pt=MARGIN_PT)
+    homography = alignment.matrix()
+    bh, bw = template.blank.shape[:2]
+    size = (bw / template.blank_px_per_pt, bh / template.blank_px_per_pt)
+    paper = measure_paper(image, homography, size)
+    boxes = [r.box for r in template.regions]
+    if page_is_flat(image, homography, boxes, size, template.blank, template.blank_px_per_pt,
+                    paper):
+        fits = [BoxFit(0.0, 0.0, 1.0, printed=False)] * len(boxes)
+    else:
+        fits = locate_boxes(image, homography, boxes, template.blank,
+                            template.blank_px_per_pt, paper, margin_pt=MARGIN_PT,
+                            bordered=[not r.bubbles for r in template.regions])
+    for spec, fit in zip(template.regions, fits, strict=True):
+        if not fit.found:
+            crop = _crop(image, homography, spec.box, paper)
+            answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, "misaligned",
+                                      spec.box, crop_png=_png(crop) if options.crop_png else b"",
+                                      detail=NOT_FOUND_DETAIL))
+            continue
+        crop = _crop(image, homography @ fit.local(spec.box), spec.box, paper)
         blank = register_blank(crop, blank_box(template.blank, template.blank_px_per_pt,
                                                spec.box, margin_pt=MARGIN_PT))
         png = _png(crop) if options.crop_png else b""
@@ -285,6 +308,16 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
                                   spec.box, ink_mm2=stats.area_mm2, crop_png=png))
         to_read.append((len(answers) - 1, spec, ink))
     return answers, to_read
+
+
+def _crop(image: np.ndarray, homography: np.ndarray, box: Box, paper: PaperLevel
+          ) -> np.ndarray:
+    """A region's canonical crop, divided by the paper level under it on unevenly lit pages."""
+    crop = warp_box(image, homography, box, margin_pt=MARGIN_PT)
+    if not paper.flattens:
+        return crop
+    transform = crop_transform(homography, box, margin_pt=MARGIN_PT)
+    return flatten(crop, paper_crop(paper, transform, (crop.shape[1], crop.shape[0])))
 
 
 def distrust_saturated_marks(answers: list[AnswerRead]) -> list[AnswerRead]:

@@ -20,6 +20,8 @@ __all__ = [
     "CROP_PX_PER_PT",
     "InkStats",
     "blank_box",
+    "crop_size",
+    "crop_transform",
     "has_faint_trace",
     "has_ink",
     "masked_print",
@@ -40,13 +42,36 @@ def _crop_size(box: Box, margin_pt: float, px_per_pt: float) -> tuple[int, int]:
             round((y1 - y0 + 2 * margin_pt) * px_per_pt))
 
 
-def warp_box(image: np.ndarray, alignment: Alignment, box: Box, *, margin_pt: float = 3.0,
-             px_per_pt: float = CROP_PX_PER_PT) -> np.ndarray:
+def crop_transform(homography: np.ndarray, box: Box, *, margin_pt: float = 3.0,
+                   px_per_pt: float = CROP_PX_PER_PT) -> np.ndarray:
+    """The 3×3 map from a box's canonical crop pixels to image pixels.
+
+    Args:
+        homography: page points → image pixels.
+        box: the region in page points.
+        margin_pt: border kept around the box.
+        px_per_pt: the crop's resolution.
+    """
+    x0, y0, _, _ = box
+    crop_to_page = np.array([[1 / px_per_pt, 0, x0 - margin_pt],
+                             [0, 1 / px_per_pt, y0 - margin_pt],
+                             [0, 0, 1]], np.float64)
+    return np.asarray(homography @ crop_to_page)
+
+
+def crop_size(box: Box, *, margin_pt: float = 3.0, px_per_pt: float = CROP_PX_PER_PT
+              ) -> tuple[int, int]:
+    """A box's canonical crop (width, height) in pixels."""
+    return _crop_size(box, margin_pt, px_per_pt)
+
+
+def warp_box(image: np.ndarray, alignment: Alignment | np.ndarray, box: Box, *,
+             margin_pt: float = 3.0, px_per_pt: float = CROP_PX_PER_PT) -> np.ndarray:
     """Cut ``box`` (page points) plus a margin out of the scan into a canonical crop.
 
     Args:
         image: the upright greyscale scan.
-        alignment: its page-space → pixel homography.
+        alignment: its page-space → pixel homography (an alignment or its 3×3 matrix).
         box: the region in page points.
         margin_pt: extra border kept around the box (ink often strays over the lines).
         px_per_pt: output resolution.
@@ -54,11 +79,8 @@ def warp_box(image: np.ndarray, alignment: Alignment, box: Box, *, margin_pt: fl
     Returns:
         The crop (uint8), white where the scan has no data.
     """
-    x0, y0, _, _ = box
-    crop_to_page = np.array([[1 / px_per_pt, 0, x0 - margin_pt],
-                             [0, 1 / px_per_pt, y0 - margin_pt],
-                             [0, 0, 1]], np.float64)
-    crop_to_scan = alignment.matrix() @ crop_to_page
+    matrix = alignment.matrix() if isinstance(alignment, Alignment) else alignment
+    crop_to_scan = crop_transform(matrix, box, margin_pt=margin_pt, px_per_pt=px_per_pt)
     size = _crop_size(box, margin_pt, px_per_pt)
     return cv2.warpPerspective(image, crop_to_scan, size,
                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,

@@ -2,9 +2,15 @@
 
 Two things cross from paper out to paper in, and both are defined here once:
 
-- the **page code**, the text of each printed page's QR code:
-  ``MB1;W<worksheet>;P<page>[;S<student>][;E<entries>]`` — short, so the QR stays a low
-  version with high error correction, and versioned so old printouts keep reading;
+- the **page code**, the text of each printed page's QR code. Every print carries
+  ``MB2<install><layout>/<worksheet>/<page>[/<student>[/<e1>.<e2>...]]``: the printing
+  install's id and a hash of the page's frozen layout (6 base32 characters each) let the
+  reader refuse a page another install (or an older layout) printed. Every character is
+  in the QR alphanumeric set (5.5 bits a character) and the fields are positional, so a
+  named copy with ids up to 5 digits stays a version 2 QR at error correction Q, as
+  ``MB1`` codes were. Pages printed before carry
+  ``MB1;W<worksheet>;P<page>[;S<student>][;E<entries>]``, which still reads (without the
+  install or layout checks);
 - the **layout schema**, where every marker, QR code and answer region of a page is, in
   page space: PDF points from the page's top-left corner, ``(x0, y0, x1, y1)`` (DESIGN.md
   convention 10). A layout is computed once when a worksheet is created
@@ -17,12 +23,16 @@ printing code.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
+    "CODE_ID_CHARS",
     "SEAT_BUBBLE_D",
     "SEAT_BUBBLE_PITCH",
     "AnswerRegion",
@@ -36,6 +46,7 @@ __all__ = [
     "SeatBubble",
     "WorksheetLayout",
     "format_page_code",
+    "page_layout_hash",
     "parse_page_code",
     "seat_bubble_boxes",
 ]
@@ -56,8 +67,15 @@ _SEAT_LABELS_W = 16 * _MM
 _SEAT_GROUP_GAP = 10 * _MM
 _SEAT_ROW_FROM_BOTTOM = 12 * _MM
 
-_PREFIX = "MB1"
-_FIELD = re.compile(r"^([WPSE])(\d{1,12}(?:,\d{1,12})*)$")
+_MB1 = "MB1"
+_MB2 = "MB2"
+_MB1_FIELD = re.compile(r"^([WPSE])(\d{1,12}(?:,\d{1,12})*)$")
+# Install ids and layout hashes: 6 characters of RFC 4648 base32 (30 bits).
+CODE_ID_CHARS = 6
+_B32 = re.compile(r"^[A-Z2-7]{6}$")
+_MB2_HEAD = re.compile(r"^MB2([A-Z2-7]{6})([A-Z2-7]{6})$")
+_NUMBER = re.compile(r"^\d{1,12}$")
+_ENTRIES = re.compile(r"^\d{1,12}(?:\.\d{1,12})*$")
 
 
 class PageCodeError(ValueError):
@@ -66,36 +84,72 @@ class PageCodeError(ValueError):
 
 @dataclass(frozen=True)
 class PageCode:
-    """What a page's QR says: worksheet id, 1-based page number, optional student/entries."""
+    """What a page's QR says: worksheet id, 1-based page number, optional student/entries.
+
+    Attributes:
+        install: the id of the install that printed the page (``MB2``); None on an
+            ``MB1`` page, which cannot say.
+        layout: :func:`page_layout_hash` of the page as printed (``MB2``); None on ``MB1``.
+    """
 
     worksheet_id: int
     page: int
     student_id: int | None = None
     entries: tuple[int, ...] = ()
+    install: str | None = None
+    layout: str | None = None
+
+    @property
+    def version(self) -> int:
+        """1 for an old print without install and layout, else 2."""
+        return 1 if self.install is None else 2
 
 
 def format_page_code(code: PageCode) -> str:
-    """Render a page code as QR text (e.g. ``MB1;W12;P2;S305``)."""
-    parts = [_PREFIX, f"W{code.worksheet_id}", f"P{code.page}"]
-    if code.student_id is not None:
-        parts.append(f"S{code.student_id}")
+    """Render a page code as QR text.
+
+    A code with ``install`` and ``layout`` is written as ``MB2`` (what every print of the
+    service carries, e.g. ``MB2K7Q2ZA4FJ3XB/12/2/305``: install, layout hash, worksheet,
+    page, student); one without both as the old ``MB1`` (``MB1;W12;P2;S305``), for tests
+    and tools that stand in for old prints.
+
+    Raises:
+        PageCodeError: only one of ``install`` and ``layout`` is given, or one is not
+            6 base32 characters.
+    """
+    if code.install is None and code.layout is None:
+        parts = [_MB1, f"W{code.worksheet_id}", f"P{code.page}"]
+        if code.student_id is not None:
+            parts.append(f"S{code.student_id}")
+        if code.entries:
+            parts.append("E" + ",".join(str(e) for e in code.entries))
+        return ";".join(parts)
+    if not (code.install and _B32.match(code.install) and code.layout
+            and _B32.match(code.layout)):
+        raise PageCodeError("an MB2 page code needs a 6-character base32 install and layout")
+    parts = [f"{_MB2}{code.install}{code.layout}", str(code.worksheet_id), str(code.page)]
+    if code.student_id is not None or code.entries:
+        parts.append("" if code.student_id is None else str(code.student_id))
     if code.entries:
-        parts.append("E" + ",".join(str(e) for e in code.entries))
-    return ";".join(parts)
+        parts.append(".".join(str(e) for e in code.entries))
+    return "/".join(parts)
 
 
 def parse_page_code(text: str) -> PageCode:
-    """Parse QR text written by :func:`format_page_code`.
+    """Parse QR text written by :func:`format_page_code` (``MB2``, or an old ``MB1``).
 
     Raises:
         PageCodeError: not a markbook code, unknown version, or a malformed field.
     """
-    parts = text.strip().split(";")
-    if not parts or parts[0] != _PREFIX:
+    text = text.strip()
+    if text.startswith(_MB2):
+        return _parse_mb2(text)
+    parts = text.split(";")
+    if parts[0] != _MB1:
         raise PageCodeError(f"not a markbook page code: {text[:40]!r}")
     fields: dict[str, str] = {}
     for part in parts[1:]:
-        m = _FIELD.match(part)
+        m = _MB1_FIELD.match(part)
         if not m or m.group(1) in fields:
             raise PageCodeError(f"bad field {part[:20]!r} in page code")
         fields[m.group(1)] = m.group(2)
@@ -105,10 +159,35 @@ def parse_page_code(text: str) -> PageCode:
     if student is not None and "," in student:
         raise PageCodeError("page code names several students")
     entries = tuple(int(e) for e in fields["E"].split(",")) if "E" in fields else ()
-    page = int(fields["P"])
-    if page < 1:
+    return _checked(PageCode(int(fields["W"]), int(fields["P"]),
+                             int(student) if student else None, entries))
+
+
+def _parse_mb2(text: str) -> PageCode:
+    # MB2<install><layout>/<worksheet>/<page>[/<student>[/<e1>.<e2>...]]; the student is
+    # empty only on a page that carries entries but no student.
+    parts = text.split("/")
+    head = _MB2_HEAD.match(parts[0])
+    if head is None or not 3 <= len(parts) <= 5:
+        raise PageCodeError(f"not a markbook page code: {text[:40]!r}")
+    worksheet, page = parts[1], parts[2]
+    student = parts[3] if len(parts) > 3 else None
+    entries = parts[4] if len(parts) > 4 else None
+    if not (_NUMBER.match(worksheet) and _NUMBER.match(page)):
+        raise PageCodeError("page code lacks a worksheet or page number")
+    if student is not None and not _NUMBER.match(student) and not (student == "" and entries):
+        raise PageCodeError(f"bad student {student[:20]!r} in page code")
+    if entries is not None and not _ENTRIES.match(entries):
+        raise PageCodeError(f"bad entries {entries[:20]!r} in page code")
+    return _checked(PageCode(int(worksheet), int(page), int(student) if student else None,
+                             tuple(int(e) for e in entries.split(".")) if entries else (),
+                             head.group(1), head.group(2)))
+
+
+def _checked(code: PageCode) -> PageCode:
+    if code.page < 1:
         raise PageCodeError("page numbers start at 1")
-    return PageCode(int(fields["W"]), page, int(student) if student else None, entries)
+    return code
 
 
 @dataclass(frozen=True)
@@ -269,3 +348,33 @@ class WorksheetLayout:
                               else seat_bubble_boxes(p["width"], p["height"])),
             ))
         return cls(title=data["title"], page_size=data["page_size"], pages=tuple(pages))
+
+
+def _rounded(value: Any) -> Any:
+    # Points to 1/100: a layout read back from JSON hashes as the one that was stored.
+    if isinstance(value, float):
+        return round(value, 2)
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+def page_layout_hash(page: PageLayout) -> str:
+    """A short hash of what the reader relies on for one page: its size, markers, QR, name
+    and number boxes, seat bubbles and answer regions (with their bubbles and questions).
+
+    The drawn question text (``blocks``) is left out: it is not read back. Printed in the
+    ``MB2`` page code, it tells a page printed from this very layout from one printed from
+    an earlier layout of a worksheet with the same id (re-laid out, or another install's).
+
+    Returns:
+        6 characters of base32 (the first 30 bits of a SHA-256 over canonical JSON).
+    """
+    data = asdict(page)
+    data.pop("blocks", None)
+    text = json.dumps(_rounded(data), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True)
+    digest = hashlib.sha256(text.encode()).digest()
+    return base64.b32encode(digest).decode()[:CODE_ID_CHARS]

@@ -4,6 +4,11 @@ The page's QR code (see :mod:`errorbook.contract`) says worksheet, page and (for
 copies) student; its orientation gives the page's rotation in steps of 90°. A page with no
 markbook code is classed as blank (almost no ink) or unidentified, for the caller to match
 against registered blanks or to ask a teacher.
+
+Both code versions are read: ``MB2`` (every current print) also carries the printing
+install's id and the page's layout hash, which only the caller can check against its own
+(``service.jobs.pageident.foreign_reason``); an ``MB1`` code (older prints) carries
+neither. Identifying a page never decides whether it is ours.
 """
 
 from __future__ import annotations

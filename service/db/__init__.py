@@ -8,6 +8,7 @@ from service.db.tables.bank import (
     QuestionRevisionRow,
     QuestionRow,
 )
+from service.db.tables.install import InstallationRow
 from service.db.tables.mastery import (
     ErrorAttemptRow,
     ErrorBookRow,
@@ -42,6 +43,7 @@ __all__ = [
     "FileDeletionRow",
     "GradeRow",
     "ImageExpiryRow",
+    "InstallationRow",
     "ItemDifficultyRow",
     "JobRow",
     "KnowledgePointRow",

@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import TypeAdapter
 from reportlab.pdfgen.canvas import Canvas
 
-from errorbook.contract import PageCode, format_page_code
+from errorbook.contract import PageCode, format_page_code, page_layout_hash
 from errorbook.printing.fonts import register_cjk_font
 from errorbook.printing.layout import layout_worksheet
 from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
@@ -28,6 +28,7 @@ from grading.questions import Question
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_scans"
 STUDENTS = 30
 REPEATS = 3
+BENCH_INSTALL = "BENCH2"
 
 
 def _questions() -> list:
@@ -66,7 +67,11 @@ def main() -> dict[str, str]:
     register_cjk_font()
     layout_s = _best(lambda: layout_worksheet("三年级数学 综合练习", questions))
     layout = layout_worksheet("三年级数学 综合练习", questions)
-    copies = [PrintedCopy(tuple(format_page_code(PageCode(1, p.number, 1000 + i))
+    # The service's page codes: MB2, with an install id and each page's layout hash.
+    hashes = {p.number: page_layout_hash(p) for p in layout.pages}
+    copies = [PrintedCopy(tuple(format_page_code(PageCode(1, p.number, 1000 + i,
+                                                          install=BENCH_INSTALL,
+                                                          layout=hashes[p.number]))
                                 for p in layout.pages), f"学生{i:02d}", f"202503{i:02d}", "三年级(2)班")
               for i in range(STUDENTS)]
     render_s = _best(lambda: render_worksheet_pdf(layout, copies))

@@ -13,7 +13,7 @@ from typing import Any
 from anyio import to_thread
 from pydantic import TypeAdapter
 
-from errorbook.contract import PageCode, WorksheetLayout, format_page_code
+from errorbook.contract import PageCode, WorksheetLayout, format_page_code, page_layout_hash
 from errorbook.printing.geometry import MM
 from errorbook.printing.layout import layout_worksheet
 from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
@@ -45,12 +45,17 @@ class CopyRequest:
 
 
 def _render(layout_data: dict[str, Any], worksheet_id: int, class_name: str,
-            copies: Sequence[CopyRequest], duplex: bool = True, seat_bubbles: bool = False
-            ) -> bytes:
+            copies: Sequence[CopyRequest], duplex: bool = True, seat_bubbles: bool = False,
+            install: str | None = None) -> bytes:
     layout = WorksheetLayout.from_dict(layout_data)
+    # MB2 codes (install + layout hash) on every print; a screen preview passes no install
+    # and keeps the short MB1 code.
+    hashes = {p.number: page_layout_hash(p) if install else None for p in layout.pages}
     printed = [
         PrintedCopy(
-            page_codes=tuple(format_page_code(PageCode(worksheet_id, p.number, c.student_id))
+            page_codes=tuple(format_page_code(PageCode(worksheet_id, p.number, c.student_id,
+                                                       install=install,
+                                                       layout=hashes[p.number]))
                              for p in layout.pages),
             student_name=c.student_name, student_no=c.student_no, class_name=class_name,
             seat_bubbles=seat_bubbles,
@@ -61,13 +66,15 @@ def _render(layout_data: dict[str, Any], worksheet_id: int, class_name: str,
 
 
 async def render_copies(layout_data: dict[str, Any], worksheet_id: int, class_name: str,
-                        copies: Sequence[CopyRequest], *, duplex: bool = True,
+                        copies: Sequence[CopyRequest], *, install: str, duplex: bool = True,
                         seat_bubbles: bool = False) -> bytes:
     """Render the copies in a worker thread so the event loop stays free.
 
     Args:
         layout_data: the worksheet's stored layout.
         worksheet_id: printed in every page's QR code.
+        install: this install's id (``service.install``), printed in every page's ``MB2``
+            code with the page's layout hash.
         class_name: printed under the title.
         copies: one entry per copy (blank, or a student's).
         duplex: pad every copy to an even page count (two-sided printing); ``False``
@@ -76,7 +83,7 @@ async def render_copies(layout_data: dict[str, Any], worksheet_id: int, class_na
             digits) in the footer of every anonymous copy; named copies never carry them.
     """
     return await to_thread.run_sync(_render, layout_data, worksheet_id, class_name, list(copies),
-                                    duplex, seat_bubbles)
+                                    duplex, seat_bubbles, install)
 
 
 def rasterise_pdf(pdf: bytes, *, dpi: float,

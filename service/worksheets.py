@@ -21,6 +21,7 @@ from errorbook.printing.layout import LayoutError, layout_worksheet
 from service.actor import Actor
 from service.db import QuestionRow, WorksheetRow
 from service.errors import InvalidInput, NotReady
+from service.install import install_id
 from service.printing import CopyRequest, preview_pngs, render_copies
 from service.repositories import audit
 from service.repositories.builder_pages import BuilderPageRepository
@@ -258,7 +259,8 @@ async def print_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int
         requests = [CopyRequest()] * copies
     try:
         pdf = await render_copies(row.layout, row.id, school_class.name, requests,
-                                 duplex=duplex, seat_bubbles=seat_bubbles)
+                                 install=await install_id(session), duplex=duplex,
+                                 seat_bubbles=seat_bubbles)
     except FontNotFoundError as exc:
         raise NotReady(str(exc), error="font_missing") from exc
     suffix = "class-set" if per_student else "blank"

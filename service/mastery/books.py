@@ -20,7 +20,7 @@ from anyio import to_thread
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from errorbook.contract import PageCode, WorksheetLayout, format_page_code
+from errorbook.contract import PageCode, WorksheetLayout, format_page_code, page_layout_hash
 from errorbook.learner.schedule import EntryState, resolution_rate
 from errorbook.printing.book.model import (
     BookEntry,
@@ -42,6 +42,7 @@ from service.db import (
     StudentRow,
     WorksheetRow,
 )
+from service.install import install_id
 from service.mastery.practice import plan_practice, store_variants
 from service.mastery.sync import state_from_row
 from service.repositories.errorbook import ErrorBookRepository
@@ -104,7 +105,7 @@ async def build_book(session: AsyncSession, storage: LocalStorage, student: Stud
     else:
         book_row = await _new_book(session, student, cls, entries, settings, digest,
                                    created_by, title)
-    practice = await _practice_sheet(repo, book_row, student.id)
+    practice = await _practice_sheet(repo, book_row, student.id, await install_id(session))
     cards = await _cards(session, storage, student.id, entries)
     return BuiltBook(_student_book(student, cls, title, today, cards, practice, summary),
                      book_row.id, book_row.worksheet_id, reused)
@@ -157,8 +158,8 @@ async def _new_book(session: AsyncSession, student: StudentRow, cls: SchoolClass
     return book
 
 
-async def _practice_sheet(repo: ErrorBookRepository, book: ErrorBookRow, student_id: int
-                          ) -> PracticeSheet | None:
+async def _practice_sheet(repo: ErrorBookRepository, book: ErrorBookRow, student_id: int,
+                          install: str) -> PracticeSheet | None:
     if book.worksheet_id is None:
         return None
     ws = await repo.worksheet(book.worksheet_id)
@@ -170,7 +171,9 @@ async def _practice_sheet(repo: ErrorBookRepository, book: ErrorBookRow, student
     codes = []
     for page in layout.pages:
         on_page = sorted({e for r in page.regions if (e := entry_of.get(r.question_id))})
-        codes.append(format_page_code(PageCode(ws.id, page.number, student_id, tuple(on_page))))
+        codes.append(format_page_code(PageCode(ws.id, page.number, student_id, tuple(on_page),
+                                               install=install,
+                                               layout=page_layout_hash(page))))
     practice_items = []
     for position, (_, q, p) in enumerate(items, start=1):
         question = _QUESTION.validate_python(q.document)

@@ -9,6 +9,7 @@ from errorbook.contract import WorksheetLayout
 from grading.questions import Question
 from ocr.students.match import RosterEntry
 from service.db import ScanUploadRow, WorksheetRow
+from service.install import install_id
 from service.jobs.pagework import QuestionInfo, WorksheetBundle, layout_digest
 from service.repositories.jobs import JobWorkRepository
 from service.repositories.pinned_keys import pinned_items
@@ -20,7 +21,8 @@ _QUESTION: TypeAdapter[Question] = TypeAdapter(Question)
 
 async def load_bundle(session: AsyncSession, upload: ScanUploadRow, worksheet_id: int
                       ) -> tuple[WorksheetRow, WorksheetBundle, dict[str, int]] | None:
-    """The worksheet's layout and current answer keys.
+    """The worksheet's layout, current answer keys, roster and this install's id (the
+    reader refuses an ``MB2`` page printed by another install).
 
     Returns None when the worksheet does not exist or the uploader may not see it (another
     school, or another teacher's unless the uploader is an admin): its pages are then
@@ -44,5 +46,6 @@ async def load_bundle(session: AsyncSession, upload: ScanUploadRow, worksheet_id
         ids[q.external_id] = q.id
     roster = tuple(RosterEntry(*member) for member in await repo.roster(row.class_id))
     bundle = WorksheetBundle(row.id, WorksheetLayout.from_dict(row.layout),
-                             layout_digest(row.layout), questions, roster)
+                             layout_digest(row.layout), questions, roster,
+                             install_id=await install_id(session))
     return row, bundle, ids

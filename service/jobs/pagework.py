@@ -10,6 +10,7 @@ worker never touches the database.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from errorbook.contract import PageCode, WorksheetLayout
+from errorbook.contract import PageCode, PageLayout, WorksheetLayout
 from grading.grade import Grade
 from grading.questions import Question
 from grading.review_policy import PolicySet
@@ -29,9 +30,15 @@ from ocr.align import Alignment
 from ocr.ingest import PageImage
 from ocr.marks import MarksReading
 from ocr.pipeline import AnswerRead, TemplatePage, read_page
-from ocr.students.evidence import Identity
-from ocr.students.match import RosterEntry, StudentCandidate
+from ocr.students.match import RosterEntry
 from service.config import LogSettings
+from service.jobs.pageident import (
+    IdentityInput,
+    StudentRead,
+    foreign_reason,
+    identify_anonymous,
+    named_copy_disagrees,
+)
 from service.logs import configure_logging
 
 __all__ = [
@@ -82,6 +89,7 @@ class WorksheetBundle:
     layout_digest: str
     questions: dict[str, QuestionInfo]
     roster: tuple[RosterEntry, ...] = ()
+    install_id: str = ""  # this install's id (service.install); "" skips the install check
 
 
 @dataclass(frozen=True)
@@ -126,48 +134,15 @@ class GradeOut:
     grade: Grade
 
 
-# Roster candidates kept for the review queue.
-CANDIDATES = 3
-
-
-@dataclass(frozen=True)
-class StudentRead:
-    """A non-personalised copy's handwritten identity as read.
-
-    Attributes:
-        number: The comb as read, for display ("" when it is empty).
-        match: ``pending`` (evidence to place with the rest of the stack at the end of
-            the upload) or ``unmatched`` (nothing written, or no roster).
-        candidates: The likeliest roster students with their posteriors, best first.
-        scores: Every roster student's log posterior, as (student id, log score).
-        conflict: The sources each point to a different child: never placed automatically.
-        sources: What was read (``number``, ``name``, ``seat``): the margin the stack
-            needs depends on it.
-    """
-
-    number: str
-    match: str  # pending | unmatched
-    candidates: tuple[StudentCandidate, ...] = ()
-    scores: tuple[tuple[int, float], ...] = ()
-    conflict: bool = False
-    sources: tuple[str, ...] = ()
-
-    def evidence(self) -> dict[str, Any]:
-        """The JSON kept on the page row (``pages.student_evidence``)."""
-        return {"number": self.number, "conflict": self.conflict,
-                "sources": list(self.sources),
-                "scores": [[sid, round(score, 4)] for sid, score in self.scores],
-                "candidates": [{"student_id": c.student_id, "p": round(c.score, 4),
-                                "why": c.reason} for c in self.candidates]}
-
-
 @dataclass(frozen=True)
 class PageResult:
     """What one page turned out to be, with its answers and grades.
 
     ``status`` is the reader's page status (``read``, ``blank``, ``no_code``,
-    ``foreign_code``, ``unknown_worksheet``, ``misaligned``); the parent maps it to the
-    stored page status after its own checks (roster, duplicates).
+    ``foreign_code``, ``unknown_worksheet``, ``misaligned``) or ``foreign_page``: an
+    ``MB2`` page printed by another install, or from another layout of the worksheet its
+    code names (``foreign`` says which and ``code`` is None, so nothing grades it). The
+    parent maps it to the stored page status after its own checks (roster, duplicates).
     """
 
     page_index: int
@@ -179,7 +154,9 @@ class PageResult:
     answers: tuple[AnswerOut, ...] = ()
     grades: tuple[GradeOut, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
-    student: StudentRead | None = None  # None when the QR names the student
+    # None when the QR names the student, unless the page's name and number disagree.
+    student: StudentRead | None = None
+    foreign: str = ""  # why a foreign_page is foreign, for the page's problem
 
 @dataclass
 class _WorkerState:
@@ -385,9 +362,17 @@ def process_page(page: PageImage, bundles: Mapping[int, WorksheetBundle]
     """
     state = _worker_state()
     needed: list[int] = []
+    foreign: list[str] = []
+
+    # Every bundle is this install's: any of them tells its id.
+    local_install = next((b.install_id for b in bundles.values() if b.install_id), "")
 
     def template_for(code: PageCode) -> TemplatePage | None:
         bundle = bundles.get(code.worksheet_id)
+        why = foreign_reason(code, bundle.layout if bundle else None, local_install)
+        if why:
+            foreign.append(why)
+            return None
         if bundle is None:
             needed.append(code.worksheet_id)
             return None
@@ -395,9 +380,12 @@ def process_page(page: PageImage, bundles: Mapping[int, WorksheetBundle]
         return template.with_expected(_expected_for(bundle)) if template else None
 
     read = read_page(page, template_for, state.recognizer)
+    ident = read.identification
+    if foreign:
+        return PageResult(page.index, "foreign_page", None, ident.rotation, None, None,
+                          timings_ms=dict(read.timings_ms), foreign=foreign[0])
     if needed:
         return NeedWorksheet(page.index, needed[0])
-    ident = read.identification
     timings = dict(read.timings_ms)
     homography = None
     error = None
@@ -413,51 +401,61 @@ def process_page(page: PageImage, bundles: Mapping[int, WorksheetBundle]
         t = time.perf_counter()
         grades = _grade(bundle, read.answers)
         timings["grade"] = (time.perf_counter() - t) * 1000
-        if ident.code.student_id is None and read.status == "read" and read.alignment:
+        inp = (_identity_input(page, bundle, ident.code.page, ident.rotation, read.alignment)
+               if read.status == "read" and read.alignment else None)
+        if inp is not None:
             t = time.perf_counter()
-            student = _identify_student(page, bundle, ident.code.page, ident.rotation,
-                                        read.alignment)
+            if ident.code.student_id is None:
+                student = identify_anonymous(inp)
+            else:
+                student = named_copy_disagrees(
+                    inp, ident.code.student_id,
+                    _named_blank(bundle, inp.layout, ident.code.student_id))
             timings["student"] = (time.perf_counter() - t) * 1000
     return PageResult(page.index, read.status, ident.code, ident.rotation, error, homography,
                       tuple(_answer_out(a) for a in read.answers), grades, timings, student)
 
 
-def _identify_student(page: PageImage, bundle: WorksheetBundle, page_no: int, rotation: int,
-                      alignment: Alignment) -> StudentRead | None:
-    """Read the handwritten identity (student number, name, seat bubbles) as evidence over
-    the class roster.
+def _named_blank(bundle: WorksheetBundle, page: PageLayout, student_id: int
+                 ) -> np.ndarray | None:
+    """The header of ``page`` as printed on ``student_id``'s named copy (their name and
+    number in the boxes), at the blank template's resolution, from the page's top edge
+    down past the boxes: what the name box and comb show when nothing else is there.
 
-    Nothing is decided here: the stack's placement (``service.jobs.placement``) assigns
-    the upload's anonymous pages together once every page is read.
+    Only the header's furniture is drawn (no questions) and only its band rendered, so
+    this costs a few milliseconds a page. None when the student is not on the roster.
     """
-    from ocr.students.identify import read_identity
+    import pypdfium2 as pdfium
 
+    from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
+
+    entry = next((e for e in bundle.roster if e.student_id == student_id), None)
+    if entry is None:
+        return None
+    bare = dataclasses.replace(page, regions=(), blocks=())
+    layout = WorksheetLayout(bundle.layout.title, bundle.layout.page_size, (bare,))
+    pdf = render_worksheet_pdf(layout, [PrintedCopy(("MB1;W0;P1",), entry.name,
+                                                    entry.student_no)], duplex=False)
+    bottom = max(b[3] for b in (page.name_box, *page.student_no_boxes)) + 6.0
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        # crop: points off the left, bottom, right and top edges.
+        bmp = doc[0].render(scale=BLANK_DPI / 72, grayscale=True,
+                            crop=(0, page.height - bottom, 0, 0))
+        arr = bmp.to_numpy()
+    finally:
+        doc.close()
+    return np.ascontiguousarray(arr[..., 0] if arr.ndim == 3 else arr)
+
+
+def _identity_input(page: PageImage, bundle: WorksheetBundle, page_no: int, rotation: int,
+                    alignment: Alignment) -> IdentityInput | None:
+    """The identity readers' input, None without a template or a roster to read against."""
     template = _template(bundle, page_no)
     layout_pages = [p for p in bundle.layout.pages if p.number == page_no]
     if template is None or not layout_pages or not bundle.roster:
         return None
     steps = ((360 - rotation) % 360) // 90
     upright = np.ascontiguousarray(np.rot90(page.image, steps)) if steps else page.image
-    layout = layout_pages[0]
-    roster = list(bundle.roster)
-    read = read_identity(upright, alignment, template.blank, template.blank_px_per_pt,
-                         comb_boxes=layout.student_no_boxes, name_box=layout.name_box,
-                         seat_bubbles=layout.seat_bubbles,
-                         numbers=[e.student_no for e in roster], names=[e.name for e in roster],
-                         recognizer=_worker_state().recognizer)
-    if not read.written:
-        return StudentRead("", "unmatched")
-    shown = read.comb.text + (f" · {read.name}" if read.name else "") + \
-        (f" · 座号 {read.seat}" if read.seat else "")
-    return _student_read(shown, roster, read.identity)
-
-
-def _student_read(text: str, roster: Sequence[RosterEntry], identity: Identity) -> StudentRead:
-    posts = identity.posteriors()
-    order = sorted(range(len(roster)), key=lambda i: -posts[i])[:CANDIDATES]
-    candidates = tuple(StudentCandidate(roster[i].student_id, posts[i],
-                                        f"{roster[i].student_no} {roster[i].name}")
-                       for i in order)
-    scores = tuple((e.student_id, s) for e, s in zip(roster, identity.scores, strict=True))
-    return StudentRead(text, "pending", candidates, scores, identity.conflict,
-                       identity.sources)
+    return IdentityInput(upright, alignment, template.blank, template.blank_px_per_pt,
+                         layout_pages[0], bundle.roster, _worker_state().recognizer)

@@ -33,6 +33,16 @@ _UNIDENTIFIED = {
     "foreign_code": "the page's QR code is not a markbook code / 二维码不是本系统的页码",
     "unknown_worksheet": "the page belongs to no worksheet of yours / 不是您的作业页",
 }
+# An MB2 page whose install id or layout hash is not ours (service.jobs.pagework): stored
+# as unidentified (it waits in review, may be dismissed), its job problem says foreign_page.
+FOREIGN_PAGE = "foreign_page"
+_FOREIGN = {
+    "install": ("foreign_page: printed by another markbook install (or by this server "
+                "before it was reinstalled); not graded / 这页不是本系统打印的（可能来自其他"
+                "学校或重装前的系统），未批改"),
+    "layout": ("foreign_page: printed from another layout of this worksheet id; not graded"
+               " / 这页不是本系统按这份作业当前版式打印的，未批改"),
+}
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,11 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
         await store_unknown_page(session, upload, result.page_index, "blank",
                                  "blank page / 空白页")
         return None
+    if result.status == FOREIGN_PAGE:
+        reason = _FOREIGN.get(result.foreign, _FOREIGN["install"])
+        stored = await store_unknown_page(session, upload, result.page_index, "unidentified",
+                                          reason)
+        return PageProblem(result.page_index, FOREIGN_PAGE, reason) if stored else None
     if worksheet is None or result.code is None:
         reason = _UNIDENTIFIED.get(result.status, _UNIDENTIFIED["unknown_worksheet"])
         return await store_unknown_page(session, upload, result.page_index, "unidentified",
@@ -132,6 +147,10 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
     source = "qr"
     problem = await _student_problem(session, worksheet, student_id)
     status = "graded"
+    if problem is None and result.student is not None and result.student.match == "disagrees":
+        problem = (f"the page code names student {student_id}, but the name and number on "
+                   "the page name another student; assign it in review / 二维码上的学生与卷面"
+                   "上的姓名、学号不一致，请在复核中确认")
     if problem is not None:
         status, student_id = "unknown_student", None
         problem += _candidates_note(result)

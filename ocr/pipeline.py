@@ -18,6 +18,7 @@ import numpy as np
 
 from errorbook.contract import PageCode, PageLayout
 from ocr.align import Alignment, align_with_features, align_with_markers
+from ocr.capture import CaptureQuality, edge_width_mm, judge_capture
 from ocr.identify import Identification, identify_page
 from ocr.ingest import PageImage
 from ocr.marks import MarksReading, decide_marks, score_bubbles
@@ -40,11 +41,15 @@ from ocr.shading import PaperLevel, flatten, measure_paper, paper_crop
 __all__ = [
     "FAINT_BLANK_CONFIDENCE",
     "FAINT_DETAIL",
+    "MULTI_MARK_DETAIL",
+    "NOT_FOUND_DETAIL",
+    "RETAKE_DETAIL",
     "AnswerRead",
     "PageRead",
     "ReadOptions",
     "RegionSpec",
     "TemplatePage",
+    "distrust_photo_multi_marks",
     "distrust_saturated_marks",
     "read_page",
 ]
@@ -52,7 +57,7 @@ __all__ = [
 Box = tuple[float, float, float, float]
 AnswerStatus = Literal["ok", "blank", "unreadable", "engine_error", "misaligned"]
 PageStatus = Literal["read", "blank", "no_code", "foreign_code", "unknown_worksheet",
-                     "misaligned"]
+                     "misaligned", "retake"]
 MARGIN_PT = 3.0
 BUBBLE_MASK_PX = 3
 SATURATED_DETAIL = ("most choice regions on this page read every option as marked: the scan is "
@@ -64,6 +69,18 @@ SATURATED_DETAIL = ("most choice regions on this page read every option as marke
 # than a token value.
 FAINT_BLANK_CONFIDENCE = 0.3
 FAINT_DETAIL = "faint marks in the box, too little ink to read: check it was left blank"
+RETAKE_DETAIL = {
+    "blurred": "the photo is too blurred to read: photograph this page again",
+    "low_resolution": "the page is too small in the photo to read: photograph it closer",
+    "too_dark": "part of the page is in deep shadow: photograph it again in even light",
+    "boxes_lost": "too many answer boxes could not be found on the photo (folded or "
+                  "covered?): photograph this page again",
+}
+MULTI_MARK_DETAIL = ("several options look marked on a photo (a shadow or a crease can "
+                     "look like a mark): check it")
+# A choice read with several marks on a photo gets this confidence: below the review
+# policy's acceptance, so a teacher looks before it is marked wrong.
+PHOTO_MULTI_MARK_CONFIDENCE = 0.3
 NOT_FOUND_DETAIL = ("the printed box was not found where the page puts it (curled or "
                     "folded paper?): not read, check it")
 
@@ -180,6 +197,7 @@ class PageRead:
     alignment: Alignment | None = None
     answers: tuple[AnswerRead, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
+    capture: CaptureQuality | None = None
 
 
 # Which recogniser alphabet each answer format reads with (None: unconstrained).
@@ -250,18 +268,27 @@ def read_page(page: PageImage, template_for: Callable[[PageCode], TemplatePage |
                         for r in template.regions)
         return PageRead(page.index, "misaligned", ident, alignment, flagged, timings)
     t = time.perf_counter()
-    answers, to_read = _crop_regions(upright, template, alignment, options)
+    answers, to_read, capture = _crop_regions(upright, template, alignment, options)
     timings["crop"] = (time.perf_counter() - t) * 1000
+    if capture.retake:
+        # Not read at all: a teacher asks for the page again rather than reviews guesses.
+        detail = RETAKE_DETAIL[capture.retake]
+        retake = tuple(_replace(a, status="unreadable", text="", confidence=0.0,
+                                alternatives=(), marks=None, detail=detail) for a in answers)
+        return PageRead(page.index, "retake", ident, alignment, retake, timings, capture)
     t = time.perf_counter()
     _recognise(answers, to_read, recognizer)
     timings["recognise"] = (time.perf_counter() - t) * 1000
     answers = distrust_saturated_marks(answers)
-    return PageRead(page.index, "read", ident, alignment, tuple(answers), timings)
+    if capture.photo:
+        answers = distrust_photo_multi_marks(answers)
+    return PageRead(page.index, "read", ident, alignment, tuple(answers), timings, capture)
 
 
 def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignment,
                   options: ReadOptions
-                  ) -> tuple[list[AnswerRead], list[tuple[int, RegionSpec, np.ndarray]]]:
+                  ) -> tuple[list[AnswerRead], list[tuple[int, RegionSpec, np.ndarray]],
+                             CaptureQuality]:
     answers: list[AnswerRead] = []
     to_read: list[tuple[int, RegionSpec, np.ndarray]] = []
     homography = alignment.matrix()
@@ -269,8 +296,10 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
     size = (bw / template.blank_px_per_pt, bh / template.blank_px_per_pt)
     paper = measure_paper(image, homography, size)
     boxes = [r.box for r in template.regions]
-    if page_is_flat(image, homography, boxes, size, template.blank, template.blank_px_per_pt,
-                    paper):
+    flat = page_is_flat(image, homography, boxes, size, template.blank,
+                        template.blank_px_per_pt, paper)
+    edges: list[float] = []
+    if flat:
         fits = [BoxFit(0.0, 0.0, 1.0, printed=False)] * len(boxes)
     else:
         fits = locate_boxes(image, homography, boxes, template.blank,
@@ -286,6 +315,10 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
         crop = _crop(image, homography @ fit.local(spec.box), spec.box, paper)
         blank = register_blank(crop, blank_box(template.blank, template.blank_px_per_pt,
                                                spec.box, margin_pt=MARGIN_PT))
+        if not spec.bubbles and len(edges) < _EDGE_SAMPLES:
+            edge = edge_width_mm(crop, blank)
+            if edge is not None:
+                edges.append(edge)
         png = _png(crop) if options.crop_png else b""
         if spec.bubbles:
             marks = _read_marks(spec, crop, blank)
@@ -307,7 +340,27 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
         answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, "unreadable",
                                   spec.box, ink_mm2=stats.area_mm2, crop_png=png))
         to_read.append((len(answers) - 1, spec, ink))
-    return answers, to_read
+    lost = sum(not f.found for f in fits)
+    capture = judge_capture(not flat, homography, boxes, edges, paper, lost)
+    return answers, to_read, capture
+
+
+# Printed borders measured for blur per page: enough for a stable median, cheap.
+_EDGE_SAMPLES = 8
+
+
+def distrust_photo_multi_marks(answers: list[AnswerRead]) -> list[AnswerRead]:
+    """Send a photographed choice read with several marks to a teacher.
+
+    On a scan a second mark is the child's; on a photo it may be a shadow's edge, a
+    crease or a reflection, and a multi-mark answer is graded wrong. Such readings keep
+    their marks as the suggestion, with a confidence below the review policy's
+    acceptance.
+    """
+    return [_replace(a, confidence=min(a.confidence, PHOTO_MULTI_MARK_CONFIDENCE),
+                     detail=MULTI_MARK_DETAIL)
+            if a.marks is not None and a.status == "ok" and a.marks.multiple else a
+            for a in answers]
 
 
 def _crop(image: np.ndarray, homography: np.ndarray, box: Box, paper: PaperLevel

@@ -139,7 +139,8 @@ class PageResult:
     """What one page turned out to be, with its answers and grades.
 
     ``status`` is the reader's page status (``read``, ``blank``, ``no_code``,
-    ``foreign_code``, ``unknown_worksheet``, ``misaligned``) or ``foreign_page``: an
+    ``foreign_code``, ``unknown_worksheet``, ``misaligned``, ``retake``: a photo below
+    the capture floors, not read, ``retake`` says why) or ``foreign_page``: an
     ``MB2`` page printed by another install, or from another layout of the worksheet its
     code names (``foreign`` says which and ``code`` is None, so nothing grades it). The
     parent maps it to the stored page status after its own checks (roster, duplicates).
@@ -157,6 +158,8 @@ class PageResult:
     # None when the QR names the student, unless the page's name and number disagree.
     student: StudentRead | None = None
     foreign: str = ""  # why a foreign_page is foreign, for the page's problem
+    # Why a ``retake`` page must be captured again (``ocr.capture.CaptureQuality.retake``).
+    retake: str = ""
 
 @dataclass
 class _WorkerState:
@@ -396,7 +399,7 @@ def process_page(page: PageImage, bundles: Mapping[int, WorksheetBundle]
         homography = tuple(float(v) for v in h.ravel())
     grades: tuple[GradeOut, ...] = ()
     student: StudentRead | None = None
-    if read.status in ("read", "misaligned") and ident.code is not None:
+    if read.status in ("read", "misaligned", "retake") and ident.code is not None:
         bundle = bundles[ident.code.worksheet_id]
         t = time.perf_counter()
         grades = _grade(bundle, read.answers)
@@ -413,7 +416,8 @@ def process_page(page: PageImage, bundles: Mapping[int, WorksheetBundle]
                     _named_blank(bundle, inp.layout, ident.code.student_id))
             timings["student"] = (time.perf_counter() - t) * 1000
     return PageResult(page.index, read.status, ident.code, ident.rotation, error, homography,
-                      tuple(_answer_out(a) for a in read.answers), grades, timings, student)
+                      tuple(_answer_out(a) for a in read.answers), grades, timings, student,
+                      retake=read.capture.retake if read.capture is not None else "")
 
 
 def _named_blank(bundle: WorksheetBundle, page: PageLayout, student_id: int

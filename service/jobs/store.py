@@ -157,10 +157,16 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
     elif student_id is not None and await repo.page_already_scanned(
             worksheet.id, result.code.page, student_id):
         return await _store_duplicate(session, upload, result, worksheet, student_id)
+    problem_status = None
     if result.status == "misaligned":
         status = "misaligned"
         problem = (f"the page could not be aligned reliably (error {result.alignment_error_mm} "
                    "mm); its answers need review / 页面对齐失败，答案需人工复核")
+    elif result.status == "retake":
+        # Kept like a misaligned page (its answers wait in review, the copy counts as
+        # handed in) and reported as a request to photograph it again.
+        status, problem_status = "misaligned", "retake"
+        problem = _retake_problem(result.code.page, result.retake)
     page = PageRow(upload_id=upload.id, page_index=result.page_index, worksheet_id=worksheet.id,
                    page_no=result.code.page, student_id=student_id,
                    student_source=source if student_id is not None else None, status=status,
@@ -175,7 +181,23 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
     await _store_answers(session, storage, upload, result, page, question_ids, schedule)
     if problem is None:
         return None
-    return PageProblem(result.page_index, status, problem)
+    return PageProblem(result.page_index, problem_status or status, problem)
+
+
+# Why a photo is asked for again (``ocr.capture``), in English and Chinese.
+_RETAKE_WHY = {
+    "blurred": ("the photo is too blurred", "拍摄模糊"),
+    "low_resolution": ("the page is too small in the photo", "照片里的页面太小"),
+    "too_dark": ("part of the page is in deep shadow", "页面有一部分在很暗的阴影里"),
+    "boxes_lost": ("too many answer boxes could not be found (folded or covered?)",
+                   "很多答题框找不到（纸折了或被遮住？）"),
+}
+
+
+def _retake_problem(page_no: int, why: str) -> str:
+    en, zh = _RETAKE_WHY.get(why, ("the photo cannot be read reliably", "照片无法可靠识别"))
+    return (f"{en}: photograph page {page_no} again; its answers were not read / "
+            f"{zh}，请重拍第 {page_no} 页，本页答案未识别")
 
 
 async def _store_erased(session: AsyncSession, upload: ScanUploadRow, result: PageResult,

@@ -33,11 +33,11 @@ _KNOWN_ERRORS = frozenset({
 _CULPRIT = re.compile(r'^"(?P<name>[^"]+)" \(file (?P<position>\d+)\)')
 # Per-page problem statuses the job runner records (service.jobs.store).
 _PROBLEMS = ("unidentified", "foreign_page", "duplicate", "unknown_student", "misaligned",
-             "worker_crash")
+             "retake", "worker_crash")
 # A foreign page (printed by another install) is stored unidentified: it waits there.
 _REVIEW_KIND = {"unidentified": "unidentified", "foreign_page": "unidentified",
                 "duplicate": "duplicate", "unknown_student": "unknown_student",
-                "misaligned": None, "worker_crash": None}
+                "misaligned": None, "retake": None, "worker_crash": None}
 
 
 def heic_supported() -> bool:
@@ -144,7 +144,7 @@ def problem_views(job: JobOut) -> list[ProblemView]:
         url: str | None
         if known == "worker_crash":
             url = None  # nothing to review: the page was not read (retry the job)
-        elif known == "misaligned":
+        elif known in ("misaligned", "retake"):
             url = "/review"
         else:
             url = f"/review?kind={kind}" if kind else None

@@ -33,8 +33,11 @@ __all__ = [
     "MAX_EDGE_MM",
     "MIN_PAPER_LEVEL",
     "MIN_PX_PER_MM",
+    "UNREAD_BLUR_PX",
     "CaptureQuality",
+    "blurred_frame",
     "edge_width_mm",
+    "frame_edge_px",
     "judge_capture",
     "px_per_mm_at",
 ]
@@ -52,6 +55,10 @@ MIN_PAPER_LEVEL = 45.0
 MAX_LOST_SHARE = 0.25
 # Print darker than this (ink strength) in the blank crop is a border to measure.
 _PRINTED_STRENGTH = 60
+# A frame whose sharpest edges are spread wider than this (pixels) is blurred: on the
+# calibration photos sharp frames measured 2.5-5.0 px, and every frame blurred by a
+# Gaussian of 4 px (none of whose codes read) 7.0 px or more.
+UNREAD_BLUR_PX = 7.0
 
 
 @dataclass(frozen=True)
@@ -150,3 +157,31 @@ def judge_capture(photo: bool, homography: np.ndarray, boxes: Sequence[Box],
         reason = "boxes_lost"
     return CaptureQuality(photo, round(res, 2), round(edge, 3), round(low, 1),
                           round(paper.uneven, 3), boxes_lost, reason)
+
+
+def frame_edge_px(image: np.ndarray) -> float:
+    """How wide a whole frame's sharpest edges are spread, in its own pixels.
+
+    Used where no page could be found (its code did not read), so nothing printed is
+    known to measure on: the contrast between the frame's dark and light (1st and 99th
+    percentiles) over its steepest slopes (99.9th percentile).
+    """
+    img = image.astype(np.float32)
+    gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    slope = float(np.percentile(np.hypot(gx, gy), 99.9))
+    lo, hi = np.percentile(img, [1, 99])
+    return float(hi - lo) / max(slope, 1e-3)
+
+
+def blurred_frame(image: np.ndarray) -> CaptureQuality | None:
+    """The capture of a frame whose page code did not read, when blur is why.
+
+    Returns:
+        A quality whose ``retake`` is ``blurred``, or None when the frame is sharp enough
+        (then the page is simply not a markbook page, or its code is damaged).
+    """
+    edge = frame_edge_px(image)
+    if edge <= UNREAD_BLUR_PX:
+        return None
+    return CaptureQuality(True, 0.0, 0.0, 0.0, 0.0, 0, "blurred")

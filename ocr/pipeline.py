@@ -18,7 +18,7 @@ import numpy as np
 
 from errorbook.contract import PageCode, PageLayout
 from ocr.align import Alignment, align_with_features, align_with_markers
-from ocr.capture import CaptureQuality, edge_width_mm, judge_capture
+from ocr.capture import CaptureQuality, blurred_frame, edge_width_mm, judge_capture
 from ocr.identify import Identification, identify_page
 from ocr.ingest import PageImage
 from ocr.marks import MarksReading, decide_marks, score_bubbles
@@ -255,7 +255,9 @@ def read_page(page: PageImage, template_for: Callable[[PageCode], TemplatePage |
     timings["identify"] = (time.perf_counter() - t) * 1000
     if ident.status != "identified" or ident.code is None:
         unread: PageStatus = "no_code" if ident.status == "identified" else ident.status
-        return PageRead(page.index, unread, ident, timings_ms=timings)
+        # A photo too blurred for its code to read says so, to be taken again.
+        blur = blurred_frame(page.image) if unread == "no_code" else None
+        return PageRead(page.index, unread, ident, timings_ms=timings, capture=blur)
     template = template_for(ident.code)
     if template is None:
         return PageRead(page.index, "unknown_worksheet", ident, timings_ms=timings)

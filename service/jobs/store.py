@@ -33,6 +33,8 @@ _UNIDENTIFIED = {
     "foreign_code": "the page's QR code is not a markbook code / 二维码不是本系统的页码",
     "unknown_worksheet": "the page belongs to no worksheet of yours / 不是您的作业页",
 }
+_BLURRED_UNREAD = ("no readable page code: the photo is too blurred; photograph the page "
+                   "again / 照片模糊，读不出二维码，请重拍这一页")
 # An MB2 page whose install id or layout hash is not ours (service.jobs.pagework): stored
 # as unidentified (it waits in review, may be dismissed), its job problem says foreign_page.
 FOREIGN_PAGE = "foreign_page"
@@ -138,6 +140,8 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
         return PageProblem(result.page_index, FOREIGN_PAGE, reason) if stored else None
     if worksheet is None or result.code is None:
         reason = _UNIDENTIFIED.get(result.status, _UNIDENTIFIED["unknown_worksheet"])
+        if result.status == "no_code" and result.retake == "blurred":
+            reason = _BLURRED_UNREAD
         return await store_unknown_page(session, upload, result.page_index, "unidentified",
                                         reason)
     student_id = result.code.student_id

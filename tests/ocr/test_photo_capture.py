@@ -231,3 +231,24 @@ def test_a_flat_scan_is_cropped_as_before() -> None:
     assert not read.capture.photo
     assert not read.capture.retake
     assert replace(read.capture, px_per_mm=0).edge_mm < MAX_EDGE_MM
+
+
+def test_a_photo_too_blurred_for_its_code_says_so() -> None:
+    _, printed = _sheet()
+    photo = photograph(printed, DPI, np.random.default_rng(5), EASY)
+    blurred = _read(cv2.GaussianBlur(photo, (0, 0), 8))
+    assert blurred.status == "no_code"
+    assert blurred.capture is not None
+    assert blurred.capture.retake == "blurred"
+    # A sharp page without a code (a cover sheet) is not called blurred.
+    x0, y0, x1, y1 = (int(v * S) for v in _qr_box())
+    coverless = printed.copy()
+    coverless[y0 - 10:y1 + 10, x0 - 10:x1 + 10] = 255
+    plain = _read(coverless)
+    assert plain.status == "no_code"
+    assert plain.capture is None
+
+
+def _qr_box() -> tuple[float, float, float, float]:
+    layout, _, _, _ = build_worksheet()
+    return layout.qr_box

@@ -68,3 +68,19 @@ async def test_a_photo_too_small_to_read_is_asked_for_again(client: httpx.AsyncC
     zh = load_catalogue().languages["zh-CN"]
     assert zh[view.title_key] == "照片不清楚，请重拍这一页"
     assert view.review_url == "/review"
+
+
+async def test_a_photo_too_blurred_for_its_code_asks_for_it_again(
+        client: httpx.AsyncClient) -> None:
+    sheet = await class_and_sheet(client, students=1, questions=4)
+    stack = await scanned_stack(client, sheet, real=False, copies=1)
+    page = pdfium.PdfDocument(stack.pdf)[0].render(scale=200 / 72, grayscale=True).to_numpy()
+    grey = np.ascontiguousarray(page[..., 0] if page.ndim == 3 else page)
+    ok, jpg = cv2.imencode(".jpg", cv2.GaussianBlur(grey, (0, 0), 9))
+    assert ok
+    r = await client.post("/api/v1/scans", content=jpg.tobytes(),
+                          headers={"content-type": "image/jpeg"})
+    assert r.status_code == 202, r.text
+    job: dict[str, Any] = await wait_job(client, r.json()["job_id"])
+    assert [p["status"] for p in job["problems"]] == ["unidentified"]
+    assert "照片模糊" in job["problems"][0]["problem"]

@@ -67,16 +67,18 @@ def _free_port() -> int:
 
 
 def _children(pid: int) -> list[int]:
-    """The page worker processes of the server ``pid`` (its direct children)."""
+    """The page worker processes of the server ``pid``: its direct children started by
+    multiprocessing's spawn (not its resource tracker, which reads no page)."""
     out = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) == pid:
+        if int(fields[1]) == pid and b"spawn_main" in cmdline:
             out.append(int(entry.name))
     return out
 

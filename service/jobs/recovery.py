@@ -1,16 +1,27 @@
-"""How a scan job recovers: worker crashes are counted per page, a full disk is waited out,
-and a job that ended failed (or with pages left unread) can be retried.
+"""How a scan job recovers: worker deaths are charged to the page being read, a full disk
+is waited out, and a job that ended failed (or with pages left unread) can be retried.
 
-* **Crashes are a page's, not the job's.** A worker process that dies (out of memory, a
-  native crash) breaks the pool; every page then in flight is charged one crash in the
-  job's payload (``payload["page_crashes"]``, page index to count). A charged page is read
-  alone next time, so a second crash names the page for sure; a page charged
-  :data:`MAX_PAGE_CRASHES` times is skipped with a ``worker_crash`` problem and the job
-  reads the rest. A lease that lapsed because the whole process stopped (a restart, a
-  ``kill -9`` of the server) charges nothing: claims are not failures.
-* **A pool that breaks with no page in flight** (a worker that dies while starting) is
-  charged to the job (``payload["pool_breaks"]``); after :data:`MAX_POOL_BREAKS` the job
-  ends with that reason rather than loop for ever.
+* **A crash is a page's, a kill is probably not.** The page pool
+  (:class:`service.jobs.pagepool.PagePool`) says, when a worker dies, which page it was
+  reading and how it died. A *crash* (a native fault such as ``SIGSEGV``, an abort, any
+  exit of the process) is charged to that page in the job's payload
+  (``payload["page_crashes"]``); a *kill* (``SIGKILL``: ``kill -9``, a drill, the OOM
+  killer) is charged too (``payload["page_kills"]``) but weighs half as much, because a
+  kill from outside lands on whatever page was being read; the workers the pool itself
+  stops after a break (``SIGTERM``) charge nothing, and nor does a page that was only
+  waiting in the queue. A charged page is read alone next time. A page is skipped with a
+  ``worker_crash`` problem once ``crashes / MAX_PAGE_CRASHES + kills / MAX_PAGE_KILLS``
+  reaches 1 (:func:`page_spent`): after 2 crashes, or 4 kills, or 1 crash and 2 kills, so a
+  page that truly stops its reader every time is tried a bounded number of times while
+  the rest of the job is read. A lease that lapsed because the whole process stopped (a
+  restart, a ``kill -9`` of the server) charges nothing: claims are not failures.
+* **When the pool cannot say** (an executor other than the page pool: threads in tests),
+  every page in flight is charged a crash, as the safe default.
+* **A worker that dies while starting or idle** is charged to the job: a crash to
+  ``payload["pool_breaks"]``, a kill to ``payload["pool_kills"]``. A job whose pool broke
+  :data:`MAX_POOL_BREAKS` times, or was killed :data:`MAX_POOL_KILLS` times, with no page
+  stored in between ends with that reason rather than loop for ever (a page stored resets
+  both counts).
 * **A full disk** never fails a job: the runner releases its lease for
   :data:`DISK_FULL_BACKOFF_S` and claims it again (see :mod:`service.jobs.runner`).
 * **Retry** (:func:`retry_job`, ``POST /api/v1/jobs/{id}:retry``) queues a ``failed`` job,
@@ -20,8 +31,10 @@ and a job that ended failed (or with pages left unread) can be retried.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterable
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,14 +47,43 @@ from service.repositories import audit
 from service.repositories.jobs import JobRepository, JobWorkRepository
 from service.schemas.jobs import JobOut
 
-__all__ = ["CRASH_PROBLEM", "DISK_FULL_BACKOFF_S", "MAX_PAGE_CRASHES", "MAX_POOL_BREAKS",
-           "DiskFull", "WorkerCrash", "can_retry", "charge_crash", "crash_problem",
-           "page_crashes", "retry_job", "retry_url"]
+__all__ = ["CRASH_PROBLEM", "DISK_FULL_BACKOFF_S", "IDLE", "MAX_PAGE_CRASHES",
+           "MAX_PAGE_KILLS", "MAX_POOL_BREAKS", "MAX_POOL_KILLS", "STARTING", "DiskFull",
+           "WorkerCrash", "WorkerDeath", "can_retry", "charge_crash", "crash_problem",
+           "page_crashes", "page_kills", "page_spent", "retry_job", "retry_url"]
 
-MAX_PAGE_CRASHES = 2  # once with others in flight, once alone: then it is the page's
-MAX_POOL_BREAKS = 3
+MAX_PAGE_CRASHES = 2  # a crash can be a fluke once; twice on the same page it is the page's
+# A kill from outside hits whatever page was being read: it takes twice as many to skip
+# a page (one that makes the OOM killer take its reader every time still is, after 4).
+MAX_PAGE_KILLS = 4
+MAX_POOL_BREAKS = 3  # crashes while starting or idle, with no page stored in between
+MAX_POOL_KILLS = 10  # kills while starting or idle, with no page stored in between
 DISK_FULL_BACKOFF_S = 30.0
 CRASH_PROBLEM = "worker_crash"
+
+
+IDLE = -1  # a worker's note: started, reading no page
+STARTING = -2  # a worker's note: loading its models
+
+
+@dataclass(frozen=True)
+class WorkerDeath:
+    """A page worker that exited: its pid, exit code (``-N`` for signal ``N``) and the
+    page it was reading (a page index, :data:`IDLE` or :data:`STARTING`)."""
+
+    pid: int
+    exitcode: int
+    page: int
+
+    @property
+    def how(self) -> Literal["killed", "stopped", "crashed"]:
+        """``killed`` by ``SIGKILL`` (from outside), ``stopped`` by ``SIGTERM`` (the pool
+        clearing up after a break, or the service stopping), else ``crashed``."""
+        if self.exitcode == -signal.SIGKILL:
+            return "killed"
+        if self.exitcode == -signal.SIGTERM:
+            return "stopped"
+        return "crashed"
 
 
 class WorkerCrash(Exception):
@@ -49,10 +91,13 @@ class WorkerCrash(Exception):
 
     Args:
         pages: the indices of the pages in flight when it broke (maybe none).
+        deaths: the workers that died and what each was reading, when the pool can say
+            (empty: it cannot, and every page in flight is suspect).
     """
 
-    def __init__(self, pages: Iterable[int]) -> None:
+    def __init__(self, pages: Iterable[int], deaths: Iterable[WorkerDeath] = ()) -> None:
         self.pages = frozenset(pages)
+        self.deaths = tuple(deaths)
         super().__init__(f"worker pool broke with pages {sorted(self.pages)} in flight")
 
 
@@ -60,40 +105,74 @@ class DiskFull(Exception):
     """Storing a page hit a full disk (``ENOSPC``/``EDQUOT``, or the database's own)."""
 
 
-def page_crashes(payload: dict[str, Any] | None) -> dict[int, int]:
-    """The job's crash count per page index (from its payload)."""
-    raw = (payload or {}).get("page_crashes") or {}
+def _counts(payload: dict[str, Any] | None, key: str) -> dict[int, int]:
+    raw = (payload or {}).get(key) or {}
     return {int(k): int(v) for k, v in raw.items()}
 
 
-def crash_problem(page_index: int, crashes: int) -> dict[str, Any]:
+def page_crashes(payload: dict[str, Any] | None) -> dict[int, int]:
+    """The job's crash count per page index (from its payload)."""
+    return _counts(payload, "page_crashes")
+
+
+def page_kills(payload: dict[str, Any] | None) -> dict[int, int]:
+    """The job's kill count per page index (from its payload)."""
+    return _counts(payload, "page_kills")
+
+
+def page_spent(crashes: int, kills: int) -> bool:
+    """Whether a page charged ``crashes`` crashes and ``kills`` kills is skipped."""
+    return crashes * MAX_PAGE_KILLS + kills * MAX_PAGE_CRASHES >= (MAX_PAGE_CRASHES
+                                                                  * MAX_PAGE_KILLS)
+
+
+def crash_problem(page_index: int, times: int) -> dict[str, Any]:
     """The problem entry of a page skipped because reading it kept killing the worker."""
     return {"page_index": page_index, "status": CRASH_PROBLEM,
-            "problem": f"reading this page stopped the worker process {crashes} times; it was "
+            "problem": f"reading this page stopped the worker process {times} times; it was "
                        "skipped (retry the job to try again) / 读取这一页时处理进程多次崩溃，"
                        "已跳过（可重试）"}
 
 
-def charge_crash(job: JobRow, pages: frozenset[int]) -> bool:
-    """Charge a pool break to the pages in flight, or to the job when there were none.
+def charge_crash(job: JobRow, pages: frozenset[int],
+                 deaths: Iterable[WorkerDeath] = ()) -> bool:
+    """Charge a pool break to the page each dead worker was reading, or to the job.
 
     Args:
-        job: the job row (its payload is replaced, so the change is saved).
+        job: the job row (its payload is replaced, so the change is saved; its
+            ``pages_done`` tells whether a page was stored since the last break).
         pages: the pages in flight when the pool broke.
+        deaths: the workers that died and what they were reading; empty when the pool
+            cannot say, and then every page in flight is charged a crash.
 
     Returns:
         True when the job should give up (the pool kept breaking with no page to blame).
     """
     payload = dict(job.payload or {})
-    if pages:
-        counts = page_crashes(payload)
-        for index in pages:
-            counts[index] = counts.get(index, 0) + 1
-        payload["page_crashes"] = {str(k): v for k, v in sorted(counts.items())}
+    crashes, kills = page_crashes(payload), page_kills(payload)
+    if int(payload.get("pool_breaks_at", -1)) != job.pages_done:
+        # Progress since the last break without a page to blame: start counting afresh.
+        payload.pop("pool_breaks", None)
+        payload.pop("pool_kills", None)
+    deaths = tuple(deaths)
+    if not deaths:
+        blamed = [("crashed", index) for index in pages] or [("crashed", STARTING)]
     else:
-        payload["pool_breaks"] = int(payload.get("pool_breaks", 0)) + 1
+        blamed = [(d.how, d.page) for d in deaths if d.how != "stopped"]
+    for how, index in blamed:
+        if index >= 0:
+            counts = kills if how == "killed" else crashes
+            counts[index] = counts.get(index, 0) + 1
+        else:
+            key = "pool_kills" if how == "killed" else "pool_breaks"
+            payload[key] = int(payload.get(key, 0)) + 1
+            payload["pool_breaks_at"] = job.pages_done
+    for key, counts in (("page_crashes", crashes), ("page_kills", kills)):
+        if counts:
+            payload[key] = {str(k): v for k, v in sorted(counts.items())}
     job.payload = payload
-    return int(payload.get("pool_breaks", 0)) >= MAX_POOL_BREAKS
+    return (int(payload.get("pool_breaks", 0)) >= MAX_POOL_BREAKS
+            or int(payload.get("pool_kills", 0)) >= MAX_POOL_KILLS)
 
 
 class _Progress(Protocol):
@@ -138,7 +217,8 @@ async def retry_job(session: AsyncSession, actor: Actor, job_id: int,
                        f"{job.pages_total} pages stored: there is nothing to retry / "
                        "这个任务没有可以重试的内容", error="job_not_retryable")
     payload = {k: v for k, v in (job.payload or {}).items()
-               if k not in ("page_crashes", "pool_breaks")}
+               if k not in ("page_crashes", "page_kills", "pool_breaks", "pool_kills",
+                            "pool_breaks_at")}
     problems = [p for p in job.problems or [] if p.get("status") != CRASH_PROBLEM]
     if not await JobWorkRepository(session).retry(job_id, utcnow(), payload, problems):
         raise Conflict(f"job {job_id} changed meanwhile; reload it", error="job_not_retryable")

@@ -5,8 +5,9 @@ The job table is the source of truth. A runner claims a job with a conditional U
 renews as pages are stored, and streams the upload's pages to a pool of worker processes
 (models loaded once per worker) while the event loop only awaits. Pages already stored
 are skipped, so a restarted runner resumes where the last one stopped and no page is
-graded twice. Claims are not failures: a worker crash is charged to the pages in flight,
-and a full disk releases the lease to try again later (:mod:`service.jobs.recovery`).
+graded twice. Claims are not failures: a worker's death is charged to the page it was
+reading (a kill from outside less than a crash), and a full disk releases the lease to try
+again later (:mod:`service.jobs.recovery`).
 
 :class:`JobRunner` is the interface the app talks to (``start``, ``stop``, ``notify``); a
 Celery backend can implement it by enqueueing :func:`run_job` on its workers instead.
@@ -18,12 +19,11 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import multiprocessing
 import os
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from typing import Protocol
@@ -38,6 +38,7 @@ from service.db import JobRow, ScanUploadRow, WorksheetRow
 from service.db.base import utcnow
 from service.errors import disk_full
 from service.jobs.bundles import load_bundle
+from service.jobs.pagepool import PagePool
 from service.jobs.pagework import (
     NeedWorksheet,
     PageResult,
@@ -48,12 +49,14 @@ from service.jobs.pagework import (
 from service.jobs.placement import place_anonymous_pages
 from service.jobs.recovery import (
     DISK_FULL_BACKOFF_S,
-    MAX_PAGE_CRASHES,
     DiskFull,
     WorkerCrash,
+    WorkerDeath,
     charge_crash,
     crash_problem,
     page_crashes,
+    page_kills,
+    page_spent,
 )
 from service.jobs.store import PageProblem, store_page, store_unknown_page
 from service.logs import log_context
@@ -126,7 +129,11 @@ class _JobContext:
         self.worksheets: dict[int, WorksheetRow] = {}
         self.question_ids: dict[int, dict[str, int]] = {}
         self.denied: set[int] = set()
-        self.crashes: dict[int, int] = {}
+        self.crashes: dict[int, int] = {}  # page index: crashes charged (payload)
+        self.kills: dict[int, int] = {}  # page index: kills charged (payload)
+
+    def charged(self, index: int) -> bool:
+        return bool(self.crashes.get(index) or self.kills.get(index))
 
 
 async def run_job(job_id: int, factory: async_sessionmaker[AsyncSession], storage: LocalStorage,
@@ -154,7 +161,7 @@ async def run_job(job_id: int, factory: async_sessionmaker[AsyncSession], storag
                 return
             stored = await JobWorkRepository(session).stored_page_indices(upload.id)
             ctx = _JobContext(job, upload)
-            ctx.crashes = page_crashes(job.payload)
+            ctx.crashes, ctx.kills = page_crashes(job.payload), page_kills(job.payload)
         with log_context(upload_id=upload.id):
             log.info("job started", extra={"attempt": job.attempts,
                                            "pages_stored": len(stored)})
@@ -236,12 +243,17 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
     def alone() -> bool:
         # A page charged with a crash is read with nothing beside it: if the pool breaks
         # again, that page did it.
-        return any(ctx.crashes.get(p.index, 0) for p in in_flight.values())
+        return any(ctx.charged(p.index) for p in in_flight.values())
 
     def submit(page: PageImage) -> None:
         nonlocal broken, exhausted
+        fut: asyncio.Future[PageResult | NeedWorksheet]
         try:
-            fut = loop.run_in_executor(executor, process_page, page, dict(ctx.bundles))
+            if isinstance(executor, PagePool):  # the worker notes the page it reads
+                fut = asyncio.wrap_future(executor.submit_page(
+                    page.index, process_page, page, dict(ctx.bundles)))
+            else:
+                fut = loop.run_in_executor(executor, process_page, page, dict(ctx.bundles))
         except BrokenProcessPool as exc:
             # Stop feeding the dead pool but store what finished: less to redo on resume.
             broken, exhausted = exc, True
@@ -257,12 +269,12 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
                 break
             if page.index in stored:
                 continue
-            crashes = ctx.crashes.get(page.index, 0)
-            if crashes >= MAX_PAGE_CRASHES:
-                await _skip_crashing(ctx, factory, page.index, crashes)
+            crashes, kills = ctx.crashes.get(page.index, 0), ctx.kills.get(page.index, 0)
+            if page_spent(crashes, kills):
+                await _skip_crashing(ctx, factory, page.index, crashes + kills)
                 continue
             ingest_ms[page.index] = (time.perf_counter() - started) * 1000
-            if crashes:
+            if crashes or kills:
                 held = page
                 break
             submit(page)
@@ -294,7 +306,13 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
                 _log_read(result)
                 await _store(ctx, factory, storage, result, settings, worker)
     if broken is not None:
-        raise WorkerCrash(blamed) from broken
+        deaths: list[WorkerDeath] = []
+        if isinstance(executor, PagePool):
+            # Every worker joined, so each exit code is final: which one died, how, and
+            # what it was reading decides what is charged.
+            await to_thread.run_sync(executor.shutdown)
+            deaths = executor.deaths()
+        raise WorkerCrash(blamed, deaths) from broken
 
 
 async def _skip_crashing(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
@@ -400,11 +418,8 @@ class InProcessRunner:
                 self._executor = ThreadPoolExecutor(n, thread_name_prefix="markbook-page",
                                                     initializer=init_worker)
             else:
-                # spawn, not fork: the service has started threads (and OpenCV's pool);
-                # a forked child can inherit a held lock and hang for ever.
-                ctx = multiprocessing.get_context("spawn")
-                self._executor = ProcessPoolExecutor(n, mp_context=ctx, initializer=init_worker,
-                                                     initargs=self._worker_args())
+                self._executor = PagePool(n, initializer=init_worker,
+                                          initargs=self._worker_args())
         return self._executor
 
     def _worker_args(self) -> tuple[None, int, str | None, LogSettings]:
@@ -453,23 +468,25 @@ class InProcessRunner:
             # A worker died (out of memory, a native crash). Stored pages stay; the pages in
             # flight are charged, and the job resumes with a fresh pool.
             self._executor = None
-            await self._after_crash(job.id, exc.pages)
+            await self._after_crash(job.id, exc)
         except DiskFull:
             await self._wait_for_space(job.id)
 
-    async def _after_crash(self, job_id: int, pages: frozenset[int]) -> None:
+    async def _after_crash(self, job_id: int, crash: WorkerCrash) -> None:
         with log_context(job_id=job_id):
             async with self.factory() as session:
                 row = await session.get(JobRow, job_id, populate_existing=True)
                 assert row is not None
-                give_up = charge_crash(row, pages)
+                give_up = charge_crash(row, crash.pages, crash.deaths)
                 if give_up:
                     log.error("job failed: the worker pool kept breaking with no page read")
                     await finish_job(session, row, error="worker_crash: the worker processes "
                                      "kept stopping before reading a page")
                 else:
-                    log.error("worker pool broke during the job; queued again",
-                              extra={"pages": sorted(pages)})
+                    log.error("worker pool broke during the job; queued again", extra={
+                        "pages": sorted(crash.pages),
+                        "deaths": [f"{d.how}:{d.exitcode}:page={d.page}"
+                                   for d in crash.deaths if d.how != "stopped"]})
                     await JobWorkRepository(session).requeue(job_id)
                 await session.commit()
 

@@ -19,6 +19,12 @@ import numpy as np
 from errorbook.contract import PageCode, PageLayout
 from ocr.align import Alignment, align_with_features, align_with_markers
 from ocr.capture import CaptureQuality, blurred_frame, edge_width_mm, judge_capture
+from ocr.corrections import (
+    CORRECTED_CONFIDENCE,
+    CROSSED_OUT_DETAIL,
+    corrected_detail,
+    find_corrections,
+)
 from ocr.identify import Identification, identify_page
 from ocr.ingest import PageImage
 from ocr.marks import MarksReading, decide_marks, score_bubbles
@@ -163,6 +169,8 @@ class ReadOptions:
     max_marker_error_mm: float = 0.8
     max_feature_error_mm: float = 1.5
     crop_png: bool = True
+    # Crossed-out answers and stains in written boxes (ocr.corrections).
+    corrections: bool = True
 
 
 @dataclass(frozen=True)
@@ -185,6 +193,7 @@ class AnswerRead:
     ink_mm2: float = 0.0
     crop_png: bytes = b""
     detail: str = ""
+    corrected: bool = False
 
 
 @dataclass(frozen=True)
@@ -330,7 +339,13 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
                                       marks=marks, crop_png=png))
             continue
         ink = remove_print(crop, blank)
+        fix = find_corrections(ink) if options.corrections else None
+        ink = fix.ink if fix is not None else ink
         stats = measure_ink(ink)
+        if fix is not None and fix.nothing_rewritten:
+            answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, "unreadable",
+                                      spec.box, crop_png=png, detail=CROSSED_OUT_DETAIL))
+            continue
         if not has_ink(stats):
             faint = has_faint_trace(stats)
             answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, "blank",
@@ -340,7 +355,8 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
                                       detail=FAINT_DETAIL if faint else ""))
             continue
         answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, "unreadable",
-                                  spec.box, ink_mm2=stats.area_mm2, crop_png=png))
+                                  spec.box, ink_mm2=stats.area_mm2, crop_png=png,
+                                  corrected=fix is not None and fix.corrected))
         to_read.append((len(answers) - 1, spec, ink))
     lost = sum(not f.found for f in fits)
     capture = judge_capture(not flat, homography, boxes, edges, paper, lost)
@@ -431,6 +447,9 @@ def _recognise(answers: list[AnswerRead], to_read: Sequence[tuple[int, RegionSpe
                                                             "engine_error") else "unreadable"
             answers[i] = _replace(prev, status=status, text=r.text, confidence=r.confidence,
                                   alternatives=tuple(r.alternatives), detail=r.detail)
+            if prev.corrected:  # a teacher confirms a correction (ocr.corrections)
+                answers[i] = _replace(answers[i], detail=corrected_detail(r.detail),
+                                      confidence=min(r.confidence, CORRECTED_CONFIDENCE))
 
 
 def _replace(answer: AnswerRead, **changes: Any) -> AnswerRead:

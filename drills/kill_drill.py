@@ -23,7 +23,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,10 +33,10 @@ from typing import Any
 
 import httpx
 
+from drills.live import PASSWORD, ROOT, Server, count_grades, free_port, page_workers
+
 __all__ = ["DrillResult", "run_drill"]
 
-ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "drill password 2026"
 
 
 @dataclass
@@ -58,71 +57,6 @@ class DrillResult:
     def ok(self) -> bool:
         return (self.job.get("status") == "done" and self.stored_pages == self.pages
                 and self.graded_twice == 0 and self.current_grades == self.expected_grades)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _children(pid: int) -> list[int]:
-    """The page worker processes of the server ``pid``: its direct children started by
-    multiprocessing's spawn (not its resource tracker, which reads no page)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and b"spawn_main" in cmdline:
-            out.append(int(entry.name))
-    return out
-
-
-class _Server:
-    """``markbook serve`` (or, with ``command``, another markbook process) as a child."""
-
-    def __init__(self, env: dict[str, str], port: int, log: Path,
-                 command: list[str] | None = None) -> None:
-        self.env, self.port, self.log = env, port, log
-        self.command = command
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        argv = self.command or ["serve", "--port", str(self.port)]
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "service.cli", *argv],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
-        if self.command:  # a worker serves no HTTP: it is up once started
-            return
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz/ready",
-                             timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError("the server did not become ready")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def _stack(api: httpx.Client, pages: int) -> tuple[bytes, int, int]:
@@ -148,29 +82,6 @@ def _stack(api: httpx.Client, pages: int) -> tuple[bytes, int, int]:
                            bank=font_glyph_bank(), handwriting="font")
     students = len(stack.pages) // per_copy
     return stack.pdf, wid, students * len(ids)
-
-
-async def _count(db_url: str, upload_id: int) -> tuple[int, int, int]:
-    from sqlalchemy import text
-
-    from service.db.engine import create_engine
-
-    engine = create_engine(db_url)
-    try:
-        async with engine.connect() as conn:
-            pages = (await conn.execute(text(
-                "SELECT count(*) FROM pages WHERE upload_id = :u"), {"u": upload_id})).scalar()
-            current = (await conn.execute(text(
-                "SELECT count(*) FROM grades g JOIN responses r ON r.id = g.response_id "
-                "JOIN pages p ON p.id = r.page_id WHERE p.upload_id = :u "
-                "AND g.is_current"), {"u": upload_id})).scalar()
-            twice = (await conn.execute(text(
-                "SELECT count(*) FROM (SELECT r.student_id, r.question_id FROM grades g "
-                "JOIN responses r ON r.id = g.response_id WHERE g.is_current "
-                "GROUP BY r.student_id, r.question_id HAVING count(*) > 1) AS d"))).scalar()
-    finally:
-        await engine.dispose()
-    return int(pages or 0), int(current or 0), int(twice or 0)
 
 
 def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str | None = None,
@@ -202,10 +113,10 @@ def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str |
             env.update({"MARKBOOK_JOBS__BACKEND": "celery", "MARKBOOK_JOBS__BROKER_URL": broker_url,
                         "MARKBOOK_JOBS__QUEUE": f"markbook.drill.{os.getpid()}.{seed}",
                         "MARKBOOK_JOBS__RUN_IN_APP": "false"})
-        server = _Server(env, _free_port(), data / "server.log")
+        server = Server(env, free_port(), data / "server.log")
         server.start()
         # The process whose page workers and whose own life the drill takes.
-        target = _Server(env, 0, data / "worker.log", ["worker"]) if broker_url else server
+        target = Server(env, 0, data / "worker.log", ["worker"]) if broker_url else server
         if broker_url:
             target.start()
         base = f"http://127.0.0.1:{server.port}"
@@ -242,7 +153,7 @@ def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str |
                     plan.pop()
                     target.start()
                     continue
-                workers = _children(target.proc.pid)
+                workers = page_workers(target.proc.pid)
                 if workers:
                     os.kill(rng.choice(workers), signal.SIGKILL)
                     result.worker_kills += 1
@@ -254,7 +165,7 @@ def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str |
             server.stop()
         upload_id = int(result.job.get("upload_id") or 1)
         result.stored_pages, result.current_grades, result.graded_twice = asyncio.run(
-            _count(db, upload_id))
+            count_grades(db, [upload_id]))
     result.seconds = time.monotonic() - started
     return result
 

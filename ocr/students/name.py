@@ -29,7 +29,8 @@ import numpy as np
 from ocr.align import Alignment
 from ocr.reading.ctc import CTCMatrix, forced_log_probs, greedy_decode
 from ocr.reading.preprocess import prepare_crop
-from ocr.regions import blank_box, has_ink, measure_ink, register_blank, remove_print, warp_box
+from ocr.regions import blank_box, has_ink, measure_ink, register_blank, remove_print
+from ocr.students.capture import COPIER, Capture, cut, locate
 from ocr.students.number import COMB_INSET_PT
 
 __all__ = ["COMPOUND_SURNAMES", "UNLISTED_LOG_ODDS", "NameEvidence", "line_recognizer",
@@ -88,7 +89,8 @@ def line_recognizer(recognizer: Any) -> Any:
 
 
 def read_name(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
-              blank_px_per_pt: float, box: Box, recognizer: Any) -> NameEvidence | None:
+              blank_px_per_pt: float, box: Box, recognizer: Any, *,
+              capture: Capture = COPIER) -> NameEvidence | None:
     """Read the name box with PP-OCR over its whole charset.
 
     The box is cut just inside its printed outline (the label 姓名 is outside it), the
@@ -101,13 +103,20 @@ def read_name(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
         blank_px_per_pt: That rendering's resolution.
         box: The name box in page points (``PageLayout.name_box``).
         recognizer: See :func:`line_recognizer`.
+        capture: How the page's boxes are cut (``ocr.students.capture``): on a photo the
+            box is located again by its printed border and corners and its crop divided
+            by the paper's level under it.
 
     Returns:
-        The evidence, or None when the box holds no ink or the recogniser failed (an
-        engine failure is no evidence, never a guess).
+        The evidence, or None when the box holds no ink, its border was not found on a
+        photo, or the recogniser failed (an engine failure is no evidence, never a guess).
     """
     margin = -COMB_INSET_PT
-    crop = warp_box(upright, alignment, box, margin_pt=margin)
+    fits = locate(upright, alignment, [box], blank_page, blank_px_per_pt, capture)
+    if fits is not None and not fits[0].found:
+        return None
+    crop = cut(upright, alignment, box, capture, margin_pt=margin,
+               fit=fits[0] if fits is not None else None)
     blank = register_blank(crop, blank_box(blank_page, blank_px_per_pt, box, margin_pt=margin))
     ink = remove_print(crop, blank)
     if not has_ink(measure_ink(ink)):

@@ -23,7 +23,8 @@ import numpy as np
 
 from ocr.align import Alignment
 from ocr.reading.ctc import ALPHABETS
-from ocr.regions import blank_box, has_ink, measure_ink, register_blank, remove_print, warp_box
+from ocr.regions import blank_box, has_ink, measure_ink, register_blank, remove_print
+from ocr.students.capture import COPIER, Capture, cut, locate
 
 __all__ = ["DIGITS", "CombRead", "rank_roster", "read_comb"]
 
@@ -69,12 +70,22 @@ class CombRead:
         return any(p is not None for p in self.boxes)
 
 
+# What :func:`_box_inks` gives a box whose printed border was not found on a photo (a
+# thumb, a fold over it): its ink is unknown, so it is read as no evidence.
+_LOST = np.zeros((0, 0), np.uint8)
+
+
 def _box_inks(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
               blank_px_per_pt: float, boxes: Sequence[Box], *, margin_pt: float,
-              pad_widths: int) -> list[np.ndarray | None]:
+              pad_widths: int, capture: Capture = COPIER) -> list[np.ndarray | None]:
+    fits = locate(upright, alignment, boxes, blank_page, blank_px_per_pt, capture)
     inks: list[np.ndarray | None] = []
-    for box in boxes:
-        crop = warp_box(upright, alignment, box, margin_pt=margin_pt)
+    for k, box in enumerate(boxes):
+        fit = fits[k] if fits is not None else None
+        if fit is not None and not fit.found:
+            inks.append(_LOST)
+            continue
+        crop = cut(upright, alignment, box, capture, margin_pt=margin_pt, fit=fit)
         blank = register_blank(crop, blank_box(blank_page, blank_px_per_pt, box,
                                                margin_pt=margin_pt))
         ink = remove_print(crop, blank)
@@ -87,7 +98,8 @@ def _box_inks(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
 
 
 def read_comb(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
-              blank_px_per_pt: float, boxes: Sequence[Box], recognizer: object) -> CombRead:
+              blank_px_per_pt: float, boxes: Sequence[Box], recognizer: object, *,
+              capture: Capture = COPIER) -> CombRead:
     """Read each comb box as exactly one digit, with every digit's probability.
 
     Args:
@@ -98,14 +110,18 @@ def read_comb(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
         boxes: The comb's boxes in page points, left to right.
         recognizer: A ``TextRecognizer``; one that verifies (``verifies_keys``) scores all
             ten digits in every box, any other gives its own alternatives.
+        capture: How the page's boxes are cut (``ocr.students.capture``): on a photo each
+            box is located again by its printed border and corners and its crop divided
+            by the paper's level under it.
 
     Returns:
         The comb: a uniform distribution for a box whose ink could not be read (an
-        engine failure never becomes a guess), None for an empty box.
+        engine failure never becomes a guess) or, on a photo, whose border was not found;
+        None for an empty box.
     """
     inks = _box_inks(upright, alignment, blank_page, blank_px_per_pt, boxes,
-                     margin_pt=-COMB_INSET_PT, pad_widths=PAD_WIDTHS)
-    inked = [ink for ink in inks if ink is not None]
+                     margin_pt=-COMB_INSET_PT, pad_widths=PAD_WIDTHS, capture=capture)
+    inked = [ink for ink in inks if ink is not None and ink.size]
     readings: list[object] = []
     if inked:
         extra: dict[str, object] = {}
@@ -123,6 +139,9 @@ def read_comb(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
     for ink in inks:
         if ink is None:
             out.append(None)
+            continue
+        if not ink.size:
+            out.append(uniform)
             continue
         reading = readings[k] if k < len(readings) else None
         k += 1

@@ -41,8 +41,9 @@ from ocr.regions import (
     masked_print,
     normalise_paper,
     register_blank,
-    warp_box,
 )
+from ocr.relocate import BoxFit, locate_box
+from ocr.students.capture import COPIER, Capture, cut, homography_of
 
 __all__ = ["PRINTED_RING_INK", "SeatRead", "SeatStatus", "read_seat", "seat_of"]
 
@@ -72,6 +73,9 @@ _RING_PT = 0.7
 _MASK_PX = 3
 # What each bubble's own registration may still move its print (pixels at 3 px/pt).
 _REFINE_PX = 3
+# How far (points) a place's row is sought on a photo: under half the rings' pitch
+# (11.9 pt), so a row never locks onto itself shifted by one bubble.
+_PLACE_SEARCH_PT = 5.0
 
 
 @dataclass(frozen=True)
@@ -113,18 +117,20 @@ def _strip(bubbles: Sequence[SeatBubble]) -> Box:
             max(b[2] for _, _, b in bubbles), max(b[3] for _, _, b in bubbles))
 
 
-def _px(x: float, y: float, origin: tuple[float, float]) -> tuple[float, float]:
-    return (x - origin[0]) * CROP_PX_PER_PT, (y - origin[1]) * CROP_PX_PER_PT
+def _px(x: float, y: float, origin: tuple[float, float], k: float = CROP_PX_PER_PT
+        ) -> tuple[float, float]:
+    return (x - origin[0]) * k, (y - origin[1]) * k
 
 
-def _draw_print(blank: np.ndarray, bubbles: Sequence[SeatBubble], origin: tuple[float, float]
-                ) -> np.ndarray:
-    """The blank crop with the bubbles' rings and digits drawn where the layout puts them."""
-    out = normalise_paper(blank).copy()
-    k = CROP_PX_PER_PT
+def _draw_print(blank: np.ndarray, bubbles: Sequence[SeatBubble], origin: tuple[float, float],
+                k: float = CROP_PX_PER_PT, *, normalise: bool = True) -> np.ndarray:
+    """The blank crop (``k`` pixels per point, its top-left at ``origin``) with the
+    bubbles' rings and digits drawn where the layout puts them (onto a copy; its paper made
+    white first unless ``normalise`` is False)."""
+    out = normalise_paper(blank).copy() if normalise else blank.copy()
     shift = 4  # sub-pixel circle centres
     for _, _, (x0, y0, x1, y1) in bubbles:
-        cx, cy = _px((x0 + x1) / 2, (y0 + y1) / 2, origin)
+        cx, cy = _px((x0 + x1) / 2, (y0 + y1) / 2, origin, k)
         w, h = _DIGIT_HALF_W_PT * k, _DIGIT_HALF_H_PT * k
         cv2.rectangle(out, (round(cx - w), round(cy - h)), (round(cx + w), round(cy + h)),
                       _DIGIT_TONE, -1)
@@ -132,6 +138,32 @@ def _draw_print(blank: np.ndarray, bubbles: Sequence[SeatBubble], origin: tuple[
                    round((x1 - x0) / 2 * k * 2 ** shift), _RING_TONE,
                    # A binarising copier thickens the 0.6 pt ring to about 1 pt.
                    max(3, round(_RING_PT * k)), cv2.LINE_AA, shift)
+    return out
+
+
+def _locate_places(upright: np.ndarray, alignment: Alignment | np.ndarray,
+                   blank_page: np.ndarray, blank_px_per_pt: float,
+                   seat_bubbles: Sequence[SeatBubble], strips: Sequence[Box], capture: Capture
+                   ) -> list[BoxFit | None]:
+    """Where each place's row of rings lies on a photo (a curled footer moves it).
+
+    The blank page has no rings (see the module docstring), so they are drawn onto a copy of
+    it and the row is located by them (``ocr.relocate.locate_box``, no corners: a row of
+    rings only moves), within :data:`_PLACE_SEARCH_PT`. None for a place not found (a row
+    not printed, a thumb over it): that place is cut where the homography puts it, as on a
+    scan.
+    """
+    if not capture.relocate:
+        return [None] * len(strips)
+    # Only the rings and digits are matched: drawn on bare paper the page's size.
+    drawn = _draw_print(np.full(blank_page.shape[:2], 255, np.uint8), seat_bubbles, (0.0, 0.0),
+                        blank_px_per_pt, normalise=False)
+    homography = homography_of(alignment)
+    out: list[BoxFit | None] = []
+    for strip in strips:
+        fit = locate_box(upright, homography, strip, drawn, blank_px_per_pt, capture.paper,
+                         margin_pt=2.0, search_pt=_PLACE_SEARCH_PT, corners=False)
+        out.append(fit if fit.printed and fit.found else None)
     return out
 
 
@@ -194,7 +226,7 @@ def _decide_place(scores: Sequence[BubbleScore]) -> tuple[str, str | None, float
 
 def read_seat(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
               blank_px_per_pt: float, seat_bubbles: Sequence[SeatBubble], *,
-              printed: bool | None = None) -> SeatRead:
+              printed: bool | None = None, capture: Capture = COPIER) -> SeatRead:
     """Read the seat-number bubbles of one aligned page.
 
     Args:
@@ -207,6 +239,9 @@ def read_seat(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
             (``PageLayout.seat_bubbles``).
         printed: whether the copy was printed with the row, when the caller knows;
             None decides it from the image (the rings are there or not).
+        capture: How the page's boxes are cut (``ocr.students.capture``): on a photo
+            each place's row is located again by its rings, and its crop divided by the
+            paper's level under it, so a shadow over the footer is paper, not a fill.
 
     Returns:
         The reading; ``absent`` when the layout has no seat row or the page does not
@@ -216,11 +251,13 @@ def read_seat(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
     if not all(len(p) == 10 for p in places):
         return SeatRead("absent")
     read: list[list[_Bubble]] = []
-    for place in places:
-        ordered = sorted(place, key=lambda b: b[1])
-        strip = _strip(ordered)
+    ordered_places = [sorted(place, key=lambda b: b[1]) for place in places]
+    strips = [_strip(ordered) for ordered in ordered_places]
+    fits = _locate_places(upright, alignment, blank_page, blank_px_per_pt, seat_bubbles, strips,
+                          capture)
+    for ordered, strip, fit in zip(ordered_places, strips, fits, strict=True):
         origin = (strip[0] - MARGIN_PT, strip[1] - MARGIN_PT)
-        crop = warp_box(upright, alignment, strip, margin_pt=MARGIN_PT)
+        crop = cut(upright, alignment, strip, capture, margin_pt=MARGIN_PT, fit=fit)
         blank = blank_box(blank_page, blank_px_per_pt, strip, margin_pt=MARGIN_PT)
         drawn = register_blank(crop, _draw_print(blank, seat_bubbles, origin),
                                max_shift_px=_GROUP_SHIFT_PX)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,9 @@ import numpy as np
 from errorbook.contract import PageCode, PageLayout, WorksheetLayout, page_layout_hash
 from ocr.align import Alignment
 from ocr.regions import blank_box, measure_ink, register_blank, remove_print, warp_box
+from ocr.students.capture import Capture
 from ocr.students.evidence import Identity
-from ocr.students.identify import IdentityRead, read_identity
+from ocr.students.identify import IdentityRead, page_capture, read_identity
 from ocr.students.match import RosterEntry, StudentCandidate
 from ocr.students.number import COMB_INSET_PT
 
@@ -117,6 +119,14 @@ class IdentityInput:
     roster: tuple[RosterEntry, ...]
     recognizer: Any
 
+    @cached_property
+    def capture(self) -> Capture:
+        """How the readers cut this page's boxes, a copier scan or a photo (its paper level
+        and whether the boxes are located again): decided once, when first read."""
+        return page_capture(self.upright, self.alignment, self.blank, self.blank_px_per_pt,
+                            comb_boxes=self.layout.student_no_boxes,
+                            name_box=self.layout.name_box)
+
 
 def foreign_reason(code: PageCode, layout: WorksheetLayout | None, local_install: str) -> str:
     """Why a page must not be read against the local worksheet its code names ("" if it
@@ -154,7 +164,8 @@ def _read(inp: IdentityInput, blank: np.ndarray | None = None) -> IdentityRead:
                          comb_boxes=inp.layout.student_no_boxes, name_box=inp.layout.name_box,
                          seat_bubbles=inp.layout.seat_bubbles,
                          numbers=[e.student_no for e in roster],
-                         names=[e.name for e in roster], recognizer=inp.recognizer)
+                         names=[e.name for e in roster], recognizer=inp.recognizer,
+                         capture=inp.capture)
 
 
 def identify_anonymous(inp: IdentityInput) -> StudentRead:

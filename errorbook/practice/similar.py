@@ -83,7 +83,7 @@ class Pick:
     Attributes:
         question_id: the candidate's id.
         score: the weighted score in [0, 1].
-        reason_zh, reason_en: why it was chosen, for the student and the teacher.
+        reason_zh, reason_en: why it was chosen, in the teacher's words (about the student).
         parts: the unweighted parts (``kp``, ``difficulty``, ``stem``, ``cause``), each in [0, 1].
     """
 
@@ -165,8 +165,8 @@ class SimilarIndex:
     Args:
         pool: the candidates (question ids should be unique; the first of a repeated id
             is kept).
-        kp_names: optional ``code -> (name_zh, name_en)`` used in the reasons; the code
-            itself is shown when a name is missing.
+        kp_names: optional ``code -> (name_zh, name_en)`` used in the reasons; a point
+            without a name goes unnamed (a code is never shown).
     """
 
     def __init__(
@@ -289,13 +289,16 @@ class SimilarIndex:
     def _reasons(
         self, code: str, relation: float, gap: float, cause: str | None, parts: Mapping[str, float]
     ) -> tuple[str, str]:
-        name_zh, name_en = self.kp_names.get(code, (code, code))
+        # A code (``math.add.carry``) is never shown: without a name the point goes unnamed.
+        name_zh, name_en = self.kp_names.get(code, ("", ""))
+        in_zh = f"（{name_zh}）" if name_zh else ""
+        in_en = f" ({name_en})" if name_en else ""
         if relation >= 1.0:
-            zh, en = [f"同一知识点（{name_zh}）"], [f"same knowledge point ({name_en})"]
+            zh, en = [f"同一知识点{in_zh}"], [f"same knowledge point{in_en}"]
         elif relation >= 0.6:
-            zh, en = [f"相关知识点（{name_zh}）"], [f"related knowledge point ({name_en})"]
+            zh, en = [f"相关知识点{in_zh}"], [f"related knowledge point{in_en}"]
         else:
-            zh, en = [f"同类知识点（{name_zh}）"], [f"neighbouring knowledge point ({name_en})"]
+            zh, en = [f"同类知识点{in_zh}"], [f"neighbouring knowledge point{in_en}"]
         if parts["cause"] and cause is not None:
             label = _CAUSE_NAMES.get(cause, (cause, cause))
             zh.append(f"专练“{label[0]}”")
@@ -303,14 +306,15 @@ class SimilarIndex:
         if parts["stem"] >= 0.5:
             zh.append("题型相似")
             en.append("similar wording")
+        # The reasons are read by the teacher (the key, recommendations): about the student.
         if abs(gap) <= 0.4:
-            zh.append("难度接近你的水平")
-            en.append("difficulty close to your level")
+            zh.append("难度与该生水平相当")
+            en.append("difficulty close to the student's level")
         elif gap > 0:
-            zh.append("比你的水平稍难，适合提高")
-            en.append("a little above your level")
+            zh.append("比该生水平稍难，用于提高")
+            en.append("a little above the student's level")
         else:
-            zh.append("难度稍低，适合巩固")
+            zh.append("比该生水平稍易，用于巩固")
             en.append("a little easier, to consolidate")
         return "，".join(zh), ", ".join(en)
 

@@ -2,6 +2,11 @@
 
 The layout is computed once when a worksheet is created and stored with it; printing draws
 exactly these boxes and scan reading crops exactly these boxes, so the two can never drift.
+
+Questions flow down the pages in order; a worksheet with choice or true/false questions
+keeps ``INSTRUCTION_H`` free at the top of page 1 for the marking instruction, and a
+worksheet whose last page would hold only a sliver (under ``NEAR_EMPTY_SHARE`` of a page)
+is flowed again with tighter gaps between questions, kept when that saves the page.
 All coordinates are PDF points in page space from the page's top-left corner,
 ``(x0, y0, x1, y1)`` (DESIGN.md convention 10).
 """
@@ -58,6 +63,12 @@ FOOTER_TOP_INSET = 20 * MM
 NUMBER_WIDTH = 8 * MM
 GAP = 4 * MM
 BLOCK_GAP = 4.5 * MM
+# A worksheet whose last page would hold only a sliver is flowed again with tighter gaps.
+TIGHT_BLOCK_GAP = 2.5 * MM
+NEAR_EMPTY_SHARE = 0.25
+# The marking instruction for choice questions, under the header on page 1 (drawn by
+# errorbook.printing.worksheet when the first page leaves this room above its first block).
+INSTRUCTION_H = 6 * MM
 BOX_HEIGHT = 11 * MM
 CHAR_WIDTH = 7 * MM
 BUBBLE_D = 6 * MM
@@ -97,13 +108,16 @@ def _text_width(text: str) -> float:
 class _Pager:
     """Flows question blocks down the content area, starting new pages as needed."""
 
-    def __init__(self, width: float, height: float) -> None:
+    def __init__(self, width: float, height: float, gap: float = BLOCK_GAP,
+                 first_page_room: float = 0.0) -> None:
         self.width = width
         self.height = height
         self.top = HEADER_BOTTOM
         self.bottom = height - FOOTER_TOP_INSET
+        self.gap = gap
         self.pages: list[tuple[list[AnswerRegion], list[QuestionBlock]]] = [([], [])]
-        self.y = self.top
+        self.y = self.top + first_page_room
+        self.last_bottom = self.y
 
     def place(self, height: float, question_id: str) -> float:
         if height > self.bottom - self.top:
@@ -112,8 +126,14 @@ class _Pager:
             self.pages.append(([], []))
             self.y = self.top
         y = self.y
-        self.y += height + BLOCK_GAP
+        self.y += height + self.gap
+        self.last_bottom = y + height
         return y
+
+    def near_empty_tail(self) -> bool:
+        """More than one page, and the last one filled less than ``NEAR_EMPTY_SHARE``."""
+        used = self.last_bottom - self.top
+        return len(self.pages) > 1 and used < NEAR_EMPTY_SHARE * (self.bottom - self.top)
 
 
 def _page_furniture(number: int, width: float, height: float,
@@ -158,7 +178,24 @@ def layout_worksheet(title: str, questions: Sequence[Question], page_size: str =
     if not questions:
         raise LayoutError("a worksheet needs at least one question")
     width, height = PAGE_SIZES[page_size]
-    pager = _Pager(width, height)
+    room = INSTRUCTION_H if any(isinstance(q, ChoiceQuestion | MultiChoiceQuestion |
+                                           TrueFalseQuestion) for q in questions) else 0.0
+    pager = _flow(questions, width, height, BLOCK_GAP, room)
+    if pager.near_empty_tail():
+        tight = _flow(questions, width, height, TIGHT_BLOCK_GAP, room)
+        if len(tight.pages) < len(pager.pages):
+            pager = tight
+    pages = tuple(
+        _page_furniture(i, width, height, regions, blocks)
+        for i, (regions, blocks) in enumerate(pager.pages, start=1)
+    )
+    return WorksheetLayout(title=title, page_size=page_size, pages=pages)
+
+
+def _flow(questions: Sequence[Question], width: float, height: float, gap: float,
+          first_page_room: float) -> _Pager:
+    """Flow every question down the pages, ``gap`` between blocks."""
+    pager = _Pager(width, height, gap, first_page_room)
     content_w = width - CONTENT_LEFT - CONTENT_RIGHT_INSET
     stem_x = CONTENT_LEFT + NUMBER_WIDTH
     right = width - CONTENT_RIGHT_INSET
@@ -174,11 +211,7 @@ def layout_worksheet(title: str, questions: Sequence[Question], page_size: str =
                 continue
         _place_question(pager, q, i + 1, stem_x, right, content_w - NUMBER_WIDTH)
         i += 1
-    pages = tuple(
-        _page_furniture(i, width, height, regions, blocks)
-        for i, (regions, blocks) in enumerate(pager.pages, start=1)
-    )
-    return WorksheetLayout(title=title, page_size=page_size, pages=pages)
+    return pager
 
 
 def _place_question(pager: _Pager, q: Question, number: int, stem_x: float, right: float,

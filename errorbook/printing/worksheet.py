@@ -16,12 +16,12 @@ from reportlab.pdfgen.canvas import Canvas
 from errorbook.contract import AnswerRegion, PageLayout, QuestionBlock, WorksheetLayout
 from errorbook.printing.fonts import register_cjk_font
 from errorbook.printing.geometry import MM
-from errorbook.printing.layout import LINE_HEIGHT, STEM_FONT_SIZE
+from errorbook.printing.layout import HEADER_BOTTOM, INSTRUCTION_H, LINE_HEIGHT, STEM_FONT_SIZE
 from errorbook.printing.markers import draw_marker
 from errorbook.printing.text import draw_text, text_width
 
-__all__ = ["PrintedCopy", "draw_qr", "draw_seat_bubbles", "draw_worksheet_page",
-           "render_worksheet_pdf"]
+__all__ = ["CHOICE_INSTRUCTION", "PrintedCopy", "draw_qr", "draw_seat_bubbles",
+           "draw_worksheet_page", "render_worksheet_pdf"]
 
 BOX_GREY = 0.25
 # Dropout-style guides: light enough that copiers drop them and pen marks over them show.
@@ -29,6 +29,11 @@ LABEL_GREY = 0.72
 # The footer's words (page number, the seat row's labels).
 FOOTER_GREY = 0.3
 SEAT_DIGIT_SIZE = 6.0
+# What the bubble reader (ocr.marks) takes as a choice: a filled bubble, and also a tick,
+# a cross or a ring drawn on or round it; a crossed-out bubble therefore still counts, so
+# changing an answer means rubbing the old mark out.
+CHOICE_INSTRUCTION = "选择题、判断题：把选中的圆圈涂满（打勾、打叉、圈出也算选中）；改答案要把原来的记号擦干净。"
+INSTRUCTION_SIZE = 9.0
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,27 @@ def draw_seat_bubbles(c: Canvas, font: str, page: PageLayout) -> None:
     c.restoreState()
 
 
+def has_instruction_room(layout: WorksheetLayout, page: PageLayout) -> bool:
+    """Whether ``page`` prints the choice-marking instruction: page 1 of a worksheet with
+    bubbles whose layout kept the room for it (layouts made before it keep no room)."""
+    if page.number != 1 or not any(r.bubbles and r.kind != "seat" for p in layout.pages
+                                   for r in p.regions):
+        return False
+    return all(b.top >= HEADER_BOTTOM + INSTRUCTION_H - 0.01 for b in page.blocks) and \
+        all(r.box[1] >= HEADER_BOTTOM + INSTRUCTION_H - 0.01 for r in page.regions)
+
+
+def _instruction(c: Canvas, page: PageLayout) -> None:
+    width = page.width - 40 * MM
+    size = INSTRUCTION_SIZE
+    while size > 6.5 and text_width(CHOICE_INSTRUCTION, size) > width:
+        size -= 0.25
+    c.setFillGray(FOOTER_GREY)
+    draw_text(c, 20 * MM, page.height - HEADER_BOTTOM - INSTRUCTION_H + 2 * MM,
+              CHOICE_INSTRUCTION, size)
+    c.setFillGray(0.0)
+
+
 def _block(c: Canvas, font: str, block: QuestionBlock, page: PageLayout) -> None:
     h = page.height
     baseline = h - block.top - STEM_FONT_SIZE
@@ -249,6 +275,8 @@ def draw_worksheet_page(canvas: Canvas, font: str, layout: WorksheetLayout, page
         draw_marker(canvas, m.marker_id, m.box[0], m.box[1], m.box[2] - m.box[0], page.height)
     draw_qr(canvas, page_code, page.qr_box, page.height)
     _header(canvas, font, layout, page, copy)
+    if has_instruction_room(layout, page):
+        _instruction(canvas, page)
     for block in page.blocks:
         _block(canvas, font, block, page)
     for region in page.regions:
@@ -258,7 +286,7 @@ def draw_worksheet_page(canvas: Canvas, font: str, layout: WorksheetLayout, page
 
 def _blank_page(c: Canvas, font: str, width: float, height: float) -> None:
     c.setFillGray(0.5)
-    draw_text(c, width / 2, height / 2, "（本页空白 / intentionally blank）", 10, "center")
+    draw_text(c, width / 2, height / 2, "（本页空白）", 10, "center")
     c.setFillGray(0.0)
 
 

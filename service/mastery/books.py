@@ -43,7 +43,7 @@ from service.db import (
     WorksheetRow,
 )
 from service.install import install_id
-from service.mastery.practice import plan_practice, store_variants
+from service.mastery.practice import plan_practice, store_variants, teacher_reason_text
 from service.mastery.sync import state_from_row
 from service.repositories.errorbook import ErrorBookRepository
 from service.repositories.learner import LearnerRepository
@@ -175,11 +175,15 @@ async def _practice_sheet(repo: ErrorBookRepository, book: ErrorBookRow, student
                                                install=install,
                                                layout=page_layout_hash(page))))
     practice_items = []
-    for position, (_, q, p) in enumerate(items, start=1):
-        question = _QUESTION.validate_python(q.document)
+    questions = [_QUESTION.validate_python(q.document) for _, q, _ in items]
+    names = await repo.knowledge_point_names(
+        {c for q in questions for c in q.knowledge_points})
+    for position, ((_, _, p), question) in enumerate(zip(items, questions, strict=True),
+                                                       start=1):
         practice_items.append(PracticeItem(number=position, question=question,
                                            answer_text=key_answer_text(question),
-                                           entry_id=p.entry_id, reason_zh=p.reason_zh))
+                                           entry_id=p.entry_id,
+                                           reason_zh=teacher_reason_text(p.reason_zh, names)))
     return PracticeSheet(layout=layout, page_codes=tuple(codes), items=tuple(practice_items))
 
 
@@ -195,9 +199,10 @@ async def _cards(session: AsyncSession, storage: LocalStorage, student_id: int,
     for number, e in enumerate(entries, start=1):
         q = qrows[e.question_id]
         question = _QUESTION.validate_python(q.document)
-        text, crop_key = answers.get(e.response_id, ("", None))
+        text, crop_key, blank = answers.get(e.response_id, ("", None, False))
         crop = None
-        if crop_key:
+        # A blank's crop is its empty box: the card says 未作答 instead.
+        if crop_key and not blank:
             try:
                 crop = await to_thread.run_sync(storage.get_bytes, crop_key)
             except (StorageKeyError, OSError):
@@ -211,7 +216,8 @@ async def _cards(session: AsyncSession, storage: LocalStorage, student_id: int,
             answer_crop_png=crop, correct_answer=key_answer_text(question),
             explanation=question.explanation, cause_zh=cause_zh, cause_en=cause_en,
             kp_name_zh=names.get(kp, kp), mastery=p, band=band, wrong_on=wrong_at.date(),
-            state=e.state, times_wrong=e.times_wrong))
+            state=e.state, times_wrong=e.times_wrong, cause_code=e.cause or "",
+            unanswered=blank))
     return tuple(cards)
 
 
@@ -223,8 +229,9 @@ def _cause_text(code: str | None) -> tuple[str, str]:
 
 
 async def _answers(repo: ErrorBookRepository, response_ids: list[int]
-                   ) -> dict[int, tuple[str, str | None]]:
-    """What the student wrote (all blanks) and the first blank's crop, per answer."""
+                   ) -> dict[int, tuple[str, str | None, bool]]:
+    """What the student wrote (all blanks), the first blank's crop, and whether the answer
+    was left blank, per answer."""
     primaries = await repo.responses(response_ids)
     wanted = {(p.page_id, p.question_id) for p in primaries}
     texts: dict[tuple[int, int], list[str]] = {}
@@ -234,9 +241,8 @@ async def _answers(repo: ErrorBookRepository, response_ids: list[int]
     out = {}
     for p in primaries:
         text = " | ".join(texts.get((p.page_id, p.question_id), [])).strip(" |")
-        if not text and p.status == "blank":
-            text = "（未作答）"
-        out[p.id] = (text, p.crop_key)
+        blank = not text and p.status == "blank"
+        out[p.id] = ("未作答" if blank else text, p.crop_key, blank)
     return out
 
 

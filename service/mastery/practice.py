@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -24,11 +25,12 @@ from errorbook.practice.variants import Variant, generate, templates_for
 from grading.causes import CauseCode
 from grading.questions import Question
 from service.db import ErrorEntryRow, QuestionRow
+from service.repositories.errorbook import ErrorBookRepository
 from service.repositories.learner import LearnerRepository
 from service.repositories.practice import PracticeRepository
 from service.repositories.questions import VARIANT_PREFIX
 
-__all__ = ["PlannedItem", "plan_practice"]
+__all__ = ["PlannedItem", "plan_practice", "teacher_reason_text"]
 
 _QUESTION: TypeAdapter[Question] = TypeAdapter(Question)
 # The in-process index of each school's bank, rebuilt when the bank changes.
@@ -65,11 +67,15 @@ async def _bank_index(repo: PracticeRepository, school_id: int
     if cached is not None and cached[0] == version:
         return cached[1], cached[2]
     rows = await repo.bank_questions(school_id)
+    codes = {c for r in rows for c in r.document.get("knowledge_points", ())}
+    names = await ErrorBookRepository(repo.session).knowledge_point_names(codes) \
+        if codes else {}
     pool = [Candidate(question_id=r.external_id,
                       knowledge_points=tuple(r.document.get("knowledge_points", ())),
                       difficulty=prior_from_bank(r.difficulty), stem=r.stem) for r in rows]
     # Building the index (stem n-grams, knowledge point groups) is CPU work: off the loop.
-    index = await to_thread.run_sync(SimilarIndex, pool)
+    index = await to_thread.run_sync(partial(
+        SimilarIndex, pool, kp_names={c: (n, n) for c, n in names.items()}))
     by_id = {r.external_id: r for r in rows}
     _INDEX_CACHE[school_id] = (version, index, by_id)
     return index, by_id
@@ -170,8 +176,8 @@ def _plan(index: SimilarIndex, bank: dict[str, QuestionRow], abilities: dict[str
             chosen.append(PlannedItem(
                 question=v.question, origin="variant", row_id=None, entry_id=t.entry_id,
                 for_question=target.question_id, score=1.0,
-                reason_zh=f"第{target.question_id}题的变式：{_template_label(v)}",
-                reason_en=f"a variant of {target.question_id} ({v.template_id})"))
+                reason_zh=f"变式题：{_template_label(v)}",
+                reason_en=f"a variant ({_template_label(v)})"))
         # No template for this knowledge point: fill the quota from the bank instead.
         _take_similar(chosen, picks, bank, taken_stems, t.entry_id, target.question_id, quota)
         planned.extend(chosen)
@@ -197,7 +203,37 @@ def _take_similar(chosen: list[PlannedItem], picks: Sequence[Pick],
 
 
 def _template_label(v: Variant) -> str:
-    return v.explanation.split("。")[0][:40] if v.explanation else v.template_id
+    """What the variant practises, whole (the first sentence of its explanation); the key
+    wraps it, so nothing is cut mid-sentence."""
+    first = v.explanation.split("。")[0].strip() if v.explanation else ""
+    return first or "同一题型，换了数"
+
+
+_VARIANT_OF = re.compile(r"第\s*[A-Za-z0-9_.\-]+\s*题的变式")
+_KP_CODE = re.compile(r"\b[a-z]+(?:\.[a-z0-9_]+)+\b")
+
+
+def teacher_reason_text(reason: str, names: Mapping[str, str]) -> str:
+    """A stored selection reason in the teacher's words, without internal ids.
+
+    Reasons stored by earlier versions named the question by its bank id
+    (``第m3-add-003题的变式``), a knowledge point by its code (``math.add.carry``) and spoke to
+    the student (``你的水平``); the key names the card itself, so those are rewritten.
+
+    Args:
+        reason: the stored ``reason_zh``.
+        names: knowledge point code -> Chinese name.
+
+    Returns:
+        The reason to print.
+    """
+    text = _VARIANT_OF.sub("变式题", reason)
+    text = _KP_CODE.sub(lambda m: names.get(m.group(0), "该知识点"), text)
+    for old, new in (("难度接近你的水平", "难度与该生水平相当"),
+                     ("比你的水平稍难，适合提高", "比该生水平稍难，用于提高"),
+                     ("难度稍低，适合巩固", "比该生水平稍易，用于巩固"), ("你的", "该生的")):
+        text = text.replace(old, new)
+    return text
 
 
 def _variants(kps: tuple[str, ...], cause: CauseCode | None, k: int, taken: set[str],

@@ -129,11 +129,20 @@ def test_cards_are_whole_and_texts_present(class_set: tuple[list[Any], bytes]) -
         assert b.title in joined
         for e in b.entries:
             assert e.kp_name_zh in joined
-        # A card split over two pages would leave a page with a 你的答案 but no 正确答案.
+        # A card split over two pages would leave a page with a 你的答案 but no 订正 area.
         for t in pages:
-            assert t.count("你的答案") == t.count("正确答案")
-        assert joined.count("正确答案") == len(b.entries)
-        assert joined.count("解析") >= len(b.entries)
+            assert t.count("你的答案") == t.count("订正（在这里独立重做一遍）")
+            # The card asks for a redo: its answer is not on the same page.
+            assert "正确答案" not in t
+            if "你的答案" in t:
+                assert "参考答案" not in t
+        assert joined.count("你的答案") == len(b.entries)
+        # The answers and 解析 are at the back, by card number.
+        key = joined[joined.index("参考答案"):]
+        assert "你的答案" not in key
+        for e in b.entries:
+            assert f"第 {e.number} 题" in key
+        assert key.count("解析：") == len(b.entries)
 
 
 def test_practice_pages_read_back(class_set: tuple[list[Any], bytes]) -> None:
@@ -231,13 +240,16 @@ def test_long_text_is_cut_with_an_ellipsis_and_stays_on_its_page() -> None:
     assert len(review) == 2, "each long card fills a page of its own"
     for k in review:
         t = texts[k]
-        assert t.count("…") >= 2  # stem and explanation cut
+        assert t.count("…") >= 1  # the stem is cut; the card carries no explanation
         tp = doc[k].get_textpage()
         bottoms = [tp.get_charbox(i)[1] for i in range(tp.count_chars())
                    if t[i:i + 1].strip() and not FOOTER.search(t[max(0, i - 30):i + 30])]
         assert min(bottoms) >= CONTENT_BOTTOM_INSET - 1
     stem_lines = BookOptions().stem_lines
     assert texts[review[0]].count("很长的题目") < stem_lines * 12
+    # The explanation, in the key at the back, ends in … within the page.
+    key = [t for t in texts if "解析：" in t]
+    assert key and all("…" in t for t in key)
 
 
 def test_crop_is_embedded_at_most_40mm_tall() -> None:

@@ -102,9 +102,12 @@ def test_difficulty_near_ability_plus_stretch_wins_within_a_kp() -> None:
     assert _ids(picks)[0] == "near"
     assert _ids(picks).index("mid") < _ids(picks).index("hard")
     assert picks[0].parts["difficulty"] == pytest.approx(1.0)
-    assert "难度接近你的水平" in picks[0].reason_zh
+    assert "难度与该生水平相当" in picks[0].reason_zh  # the teacher reads it, about the student
+    assert "你" not in picks[0].reason_zh
     reasons = {p.question_id: p.reason_en for p in picks}
-    assert reasons["hard"].endswith("a little above your level")
+    assert reasons["hard"].endswith("a little above the student's level")
+    # Without a name for the point, no code is shown.
+    assert "math." not in picks[0].reason_zh
     assert reasons["easy"].endswith("a little easier, to consolidate")
 
 

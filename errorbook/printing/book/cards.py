@@ -3,8 +3,11 @@
 A card shows, top to bottom: a grey strip (card number, knowledge point, mastery bar,
 how often and when it went wrong, its state), the question (stacked fractions in maths,
 options for choice questions), the student's answer (their own ink cut from the scan, at
-its real size up to 40 mm tall, else the text) beside the correct answer, the error cause
-(错因) and the explanation (解析, cut with ``…`` past ``explanation_lines``).
+its real size up to 40 mm tall, else the text; 未作答 for a blank) beside the error cause
+(错因, in a child's words: :mod:`errorbook.printing.book.wording`), then a ruled 订正 area to
+redo the question in. The correct answer and the explanation (解析) are not on the card, so
+"redo it yourself" is honest: they are in the answer key at the back of the book (or in
+the teacher's key, :func:`errorbook.printing.book.pdf.render_answer_key`).
 
 :func:`card_block` measures everything first and returns a :class:`Block` whose height is
 exact, so the pager can keep cards whole; every line is wrapped to the card's inner width,
@@ -31,11 +34,13 @@ from errorbook.printing.book.style import (
     percent,
 )
 from errorbook.printing.book.text import TextBox, draw_lines, layout_text
+from errorbook.printing.book.wording import UNANSWERED_ZH, child_cause
 from errorbook.printing.geometry import MM
 from errorbook.printing.text import draw_text, text_width
 from grading.questions import ChoiceQuestion, MultiChoiceQuestion
 
-__all__ = ["CROP_PX_PER_PT", "MAX_CROP_HEIGHT", "CardCrop", "card_block", "load_crop"]
+__all__ = ["CROP_PX_PER_PT", "MAX_CROP_HEIGHT", "CardCrop", "card_block", "is_unanswered",
+           "load_crop"]
 
 CROP_PX_PER_PT = 3.0  # ocr.regions' canonical crop resolution: ink shown at its real size
 MAX_CROP_HEIGHT = 40 * MM
@@ -161,14 +166,24 @@ def _answer_text(text: str, width: float, fractions: bool) -> TextBox:
     return box
 
 
+def is_unanswered(entry: BookEntry, crop: CardCrop | None = None) -> bool:
+    """Whether the card is for an answer left blank (flagged, or nothing read and no ink)."""
+    text = entry.student_answer_text.strip().strip("（）()")
+    return entry.unanswered or (crop is None and text in ("", UNANSWERED_ZH))
+
+
 def _answer_cell(entry: BookEntry, crop: CardCrop | None, width: float, fractions: bool
                  ) -> tuple[float, TextBox | None, tuple[float, float] | None]:
-    """Height of the student-answer cell and what fills it (a scaled crop or text)."""
+    """Height of the student-answer cell and what fills it (a scaled crop or text).
+
+    An unanswered question shows 未作答, never the crop of its empty box."""
+    if is_unanswered(entry, crop):
+        box = layout_text(UNANSWERED_ZH, width, ANSWER_SIZE, max_lines=1)
+        return LABEL_SIZE * 1.6 + box.height, box, None
     if crop is not None:
         size = _fit_crop(crop, width)
         return LABEL_SIZE * 1.6 + size[1], None, size
-    text = entry.student_answer_text.strip() or "（未作答）"
-    box = _answer_text(text, width, fractions)
+    box = _answer_text(entry.student_answer_text.strip(), width, fractions)
     return LABEL_SIZE * 1.6 + box.height, box, None
 
 
@@ -180,27 +195,24 @@ def card_block(entry: BookEntry, width: float, page_height: float, options: Book
         entry: the wrong answer.
         width: the card's outer width (the content width).
         page_height: for reportlab's bottom-left origin when drawing.
-        options: explanation and stem line limits, fraction stacking, redo space.
+        options: stem line limit, fraction stacking, the 订正 space.
         crop: the decoded answer crop (:func:`load_crop`), or None.
-        max_height: the tallest a card may be (a page's content height); the stem and
-            explanation are cut shorter until the card fits.
+        max_height: the tallest a card may be (a page's content height); the stem is cut
+            shorter (ending in ``…``) until the card fits.
 
     Returns:
         The card's block, its height exact.
     """
-    stem_lines, expl_lines = options.stem_lines, options.explanation_lines
+    stem_lines = options.stem_lines
     while True:
-        block = _measure(entry, width, page_height, options, crop, stem_lines, expl_lines)
-        if max_height is None or block.height <= max_height or \
-                (stem_lines == 1 and expl_lines == 1):
+        block = _measure(entry, width, page_height, options, crop, stem_lines)
+        if max_height is None or block.height <= max_height or stem_lines == 1:
             return block
-        expl_lines = max(1, expl_lines - 2)
-        if expl_lines == 1:
-            stem_lines = max(1, stem_lines - 2)
+        stem_lines = max(1, stem_lines - 2)
 
 
 def _measure(entry: BookEntry, width: float, page_height: float, options: BookOptions,
-             crop: CardCrop | None, stem_lines: int, expl_lines: int) -> Block:
+             crop: CardCrop | None, stem_lines: int) -> Block:
     math = options.stack_fractions and entry.question.subject == "math"
     inner = width - 2 * PAD
     strip = _strip(entry, width, page_height)
@@ -208,26 +220,19 @@ def _measure(entry: BookEntry, width: float, page_height: float, options: BookOp
                        max_lines=stem_lines)
     opts = _options(entry, inner, math)
     col = (inner - 4 * MM) / 2
+    unanswered = is_unanswered(entry, crop)
+    if unanswered:
+        crop = None
     ans_h, ans_text, crop_size = _answer_cell(entry, crop, col, math)
-    key = _answer_text(entry.correct_answer.strip() or "—", col, math)
-    answer_h = max(ans_h, LABEL_SIZE * 1.6 + key.height)
-    text_w = inner - LABEL_W
-    cause = layout_text(entry.cause_zh, text_w, BODY_SIZE, max_lines=3) \
-        if entry.cause_zh.strip() else None
-    cause_en = layout_text(entry.cause_en, text_w, LABEL_SIZE, max_lines=2) \
-        if entry.cause_en.strip() and entry.cause_en.strip() != entry.cause_zh.strip() else None
-    expl = layout_text(entry.explanation, text_w, BODY_SIZE, fractions=math,
-                       max_lines=expl_lines) if entry.explanation.strip() else None
+    cause_text = child_cause(entry.cause_code, entry.cause_zh, question=entry.question,
+                             answer_text=entry.student_answer_text, unanswered=unanswered)
+    cause = layout_text(cause_text, col, BODY_SIZE) if cause_text else None
+    answer_h = max(ans_h, LABEL_SIZE * 1.6 + (cause.height if cause else 0.0))
     redo = options.redo_space_mm * MM
     rows = [STRIP_H + ROW_GAP, stem.height + sum(_row_height(o) for o in opts) + ROW_GAP,
             answer_h + ROW_GAP]
-    if cause or cause_en:
-        rows.append((cause.height if cause else 0) + (cause_en.height if cause_en else 0)
-                    + ROW_GAP / 2)
-    if expl:
-        rows.append(expl.height + ROW_GAP / 2)
     if redo:
-        rows.append(redo + ROW_GAP)
+        rows.append(LABEL_SIZE * 1.6 + redo + ROW_GAP)
     height = sum(rows) + PAD
 
     def draw(c: Canvas, top: float) -> None:
@@ -246,30 +251,49 @@ def _measure(entry: BookEntry, width: float, page_height: float, options: BookOp
                 draw_lines(c, box, x + PAD + dx, y, h)
             y += _row_height(row)
         y += ROW_GAP
-        _draw_answers(c, x + PAD, y, col, h, ans_text, crop, crop_size, key)
+        _draw_answer(c, x + PAD, y, col, h, ans_text, crop, crop_size, unanswered)
+        if cause:
+            cx = x + PAD + col + 4 * MM
+            _rule(c, cx - 2 * MM, y, answer_h, h)
+            c.setFillGray(TEXT_GREY)
+            draw_text(c, cx, h - y - LABEL_SIZE, "错因", LABEL_SIZE)
+            c.setFillGray(0.0)
+            draw_lines(c, cause, cx, y + LABEL_SIZE * 1.6, h)
         y += answer_h + ROW_GAP
-        if cause or cause_en:
-            _label(c, x + PAD, y, "错因", h)
-            if cause:
-                y = draw_lines(c, cause, x + PAD + LABEL_W, y, h)
-            if cause_en:
-                c.setFillGray(TEXT_GREY)
-                y = draw_lines(c, cause_en, x + PAD + LABEL_W, y, h)
-                c.setFillGray(0.0)
-            y += ROW_GAP / 2
-        if expl:
-            _label(c, x + PAD, y, "解析", h)
-            y = draw_lines(c, expl, x + PAD + LABEL_W, y, h) + ROW_GAP / 2
         if redo:
-            _label(c, x + PAD, y, "订正", h)
-            c.saveState()
-            c.setStrokeGray(0.75)
-            c.setLineWidth(0.5)
-            c.setDash(2, 2)
-            c.rect(x + PAD + LABEL_W, h - y - redo, inner - LABEL_W, redo, stroke=1, fill=0)
-            c.restoreState()
+            c.setFillGray(TEXT_GREY)
+            draw_text(c, x + PAD, h - y - LABEL_SIZE, "订正（在这里独立重做一遍）", LABEL_SIZE)
+            c.setFillGray(0.0)
+            _ruled(c, x + PAD, y + LABEL_SIZE * 1.6, inner, redo, h)
 
     return Block(height, draw)
+
+
+REDO_PITCH = 8 * MM  # a ruled line every 8 mm, the pitch of a primary exercise book
+
+
+def _ruled(c: Canvas, x: float, top: float, width: float, height: float, h: float) -> None:
+    """The 订正 area: a light frame with ruled lines to write on."""
+    c.saveState()
+    c.setStrokeGray(0.72)
+    c.setLineWidth(0.5)
+    c.rect(x, h - top - height, width, height, stroke=1, fill=0)
+    c.setLineWidth(0.35)
+    c.setStrokeGray(0.8)
+    y = top + REDO_PITCH
+    while y < top + height - 2 * MM:
+        c.line(x + 1.5 * MM, h - y, x + width - 1.5 * MM, h - y)
+        y += REDO_PITCH
+    c.restoreState()
+
+
+def _rule(c: Canvas, x: float, top: float, height: float, h: float) -> None:
+    """A thin vertical rule between the student's answer and the cause."""
+    c.saveState()
+    c.setStrokeGray(0.8)
+    c.setLineWidth(0.5)
+    c.line(x, h - top, x, h - top - height)
+    c.restoreState()
 
 
 def _label(c: Canvas, x: float, top: float, text: str, page_height: float) -> None:
@@ -278,14 +302,12 @@ def _label(c: Canvas, x: float, top: float, text: str, page_height: float) -> No
     c.setFillGray(0.0)
 
 
-def _draw_answers(c: Canvas, x: float, top: float, col: float, h: float,
-                  ans_text: TextBox | None, crop: CardCrop | None,
-                  crop_size: tuple[float, float] | None, key: TextBox) -> None:
+def _draw_answer(c: Canvas, x: float, top: float, col: float, h: float,
+                 ans_text: TextBox | None, crop: CardCrop | None,
+                 crop_size: tuple[float, float] | None, unanswered: bool) -> None:
     label_h = LABEL_SIZE * 1.6
     c.setFillGray(TEXT_GREY)
     draw_text(c, x, h - top - LABEL_SIZE, "你的答案", LABEL_SIZE)
-    kx = x + col + 4 * MM
-    draw_text(c, kx, h - top - LABEL_SIZE, "正确答案", LABEL_SIZE)
     c.setFillGray(0.0)
     if crop is not None and crop_size is not None:
         w, ch = crop_size
@@ -296,11 +318,7 @@ def _draw_answers(c: Canvas, x: float, top: float, col: float, h: float,
         c.rect(x, h - top - label_h - ch, w, ch, stroke=1, fill=0)
         c.restoreState()
     elif ans_text is not None:
+        if unanswered:
+            c.setFillGray(TEXT_GREY)
         draw_lines(c, ans_text, x, top + label_h, h)
-    # A thin rule left of the key separates the two answers at a glance.
-    c.saveState()
-    c.setStrokeGray(0.8)
-    c.setLineWidth(0.5)
-    c.line(kx - 2 * MM, h - top, kx - 2 * MM, h - top - label_h - key.height)
-    c.restoreState()
-    draw_lines(c, key, kx, top + label_h, h)
+        c.setFillGray(0.0)

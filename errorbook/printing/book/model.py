@@ -44,15 +44,21 @@ class BookEntry:
         question: the question answered wrongly.
         student_answer_text: what the reader or the teacher says the student wrote.
         answer_crop_png: the student's own ink cut from the scan (PNG bytes), or None.
-        correct_answer: the answer to show, as text (``"85"``, ``"B. 85"``, ``"7/8"``).
-        explanation: the worked explanation (解析); long ones are truncated with ``…``.
-        cause_zh, cause_en: the diagnosed error cause (错因); English shown small, if given.
+        correct_answer: the answer, as text (``"85"``, ``"B. 85"``, ``"7/8"``); printed in
+            the answer key at the back of the book (or the teacher's key), never on the
+            card beside the "redo it yourself" space.
+        explanation: the worked explanation (解析); printed with the answer in the key.
+        cause_zh, cause_en: the diagnosed error cause (错因) as labels or a teacher's words;
+            the card prints a child's wording (:mod:`errorbook.printing.book.wording`),
+            in Chinese only (``cause_en`` is kept for data exports, never printed).
         kp_name_zh: the knowledge point's Chinese name.
         mastery: the student's mastery of that knowledge point, 0..1, or None (no data).
         band: an uncertainty band (low, high) around ``mastery``, or None.
         wrong_on: the date of the wrong answer.
         state: ``open`` (not yet corrected) or ``practising`` (being practised).
         times_wrong: how often this question (or its variants) went wrong.
+        cause_code: the stored cause code (``grading.causes.CauseCode`` value), or ``""``.
+        unanswered: the answer was left blank (the card says 未作答, shows no crop).
 
     Raises:
         ValueError: mastery or band outside 0..1, an inverted band, an unknown state,
@@ -74,6 +80,8 @@ class BookEntry:
     wrong_on: date
     state: str
     times_wrong: int
+    cause_code: str = ""
+    unanswered: bool = False
 
     def __post_init__(self) -> None:
         where = f"entry {self.entry_id}"
@@ -206,15 +214,18 @@ class BookOptions:
     """How a book is put together.
 
     Attributes:
-        answer_key: ``end``: the practice answers on their own page at the end of each
-            book (students correct themselves); ``none``: left out (the teacher prints
-            :func:`errorbook.printing.book.pdf.render_answer_key` instead).
+        answer_key: ``end``: the answers (review cards: answer and 解析; practice: answers)
+            on their own pages at the end of each book, so a child redoes a card before
+            looking (students correct themselves); ``none``: left out of the book (the
+            teacher prints :func:`errorbook.printing.book.pdf.render_answer_key` instead,
+            which carries both).
         duplex: printed two-sided: practice pages start on a fresh sheet and end padded,
             so they can be torn off and scanned without review pages on their backs, and
             every book in a class set starts on a front page.
         explanation_lines: the most lines of 解析 per card before ``…``.
         stem_lines: the most lines of stem per card before ``…``.
-        redo_space_mm: an empty 订正 area under each card for redoing it by hand (0: none).
+        redo_space_mm: the ruled 订正 area under each card for redoing it by hand
+            (0: none).
         stack_fractions: typeset ``a/b`` as stacked fractions in maths questions.
     """
 
@@ -222,7 +233,7 @@ class BookOptions:
     duplex: bool = True
     explanation_lines: int = 6
     stem_lines: int = 10
-    redo_space_mm: float = 0.0
+    redo_space_mm: float = 24.0
     stack_fractions: bool = True
 
     def __post_init__(self) -> None:

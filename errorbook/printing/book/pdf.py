@@ -16,12 +16,15 @@ A student's book is, in order:
    :func:`errorbook.printing.worksheet.draw_worksheet_page` (markers, QR code, answer boxes,
    the student's name): the only pages with a QR code, because they are what the scanner
    reads back;
-3. the answer key to the practice pages, on a page of its own.
+3. the answer key (``answer_key="end"``): the cards' answers and 解析 by card number, then
+   the practice answers, on pages of their own, never on the back of a practice page.
+   The cards themselves carry no answer, so "redo it yourself" is honest.
 
 Every page carries the student's name and ``第 n / N 页`` (numbered within the book).
 With ``duplex`` (the default) practice pages start on a fresh sheet and are padded to end
 on one, so they can be torn off and scanned alone, and each book ends on a full sheet, so
-every book of a class set starts on an odd page. Padding pages say they are blank.
+every book of a class set starts on an odd page. Padding pages say they are blank
+(``本页空白``). With ``duplex=False`` no page is padded.
 
 Everything is measured before anything is drawn: pages are planned as lists of placed
 blocks, then drawn into one reportlab canvas (the class set is one canvas: reportlab cannot
@@ -40,6 +43,7 @@ from reportlab.pdfgen.canvas import Canvas
 from errorbook.printing.book.cards import card_block, load_crop
 from errorbook.printing.book.model import BookOptions, ClassCover, StudentBook
 from errorbook.printing.book.sections import (
+    card_key_blocks,
     cover_blocks,
     cover_row_blocks,
     key_blocks,
@@ -110,13 +114,39 @@ def _pad(pages: list[_Page], duplex: bool) -> None:
         pages.append(_Page("blank"))
 
 
+def _card_names(book: StudentBook) -> dict[int, tuple[int, str]]:
+    return {e.entry_id: (e.number, e.kp_name_zh) for e in book.entries}
+
+
+def _book_key(book: StudentBook, cw: float, height: float, options: BookOptions,
+              teacher_key: bool) -> list[Block]:
+    """The answer pages at the back of a book: the cards' answers and 解析, then the
+    practice answers (with why each was chosen, in the teacher's copy)."""
+    practice = book.practice.items if book.practice is not None else ()
+    if not book.entries and not practice:
+        return []
+    note = "含选题理由（教师用）" if teacher_key else "先在订正栏里独立重做，再对照答案"
+    blocks = [heading_block("参考答案", cw, height, note=note)]
+    if book.entries:
+        blocks.append(heading_block("错题回顾", cw, height, size=11))
+        blocks.extend(card_key_blocks(book.entries, cw, height, explanation=True,
+                                      fractions=options.stack_fractions))
+    if practice:
+        blocks.append(heading_block("巩固练习", cw, height, size=11))
+        blocks.extend(key_blocks(practice, cw, height, teacher=teacher_key,
+                                 fractions=options.stack_fractions, cards=_card_names(book)))
+    return blocks
+
+
 def _student_section(book: StudentBook, options: BookOptions, teacher_key: bool) -> _Section:
     width, height = _page_size(book)
     frame = PageFrame(width, height, book.title, book.student_name, book.class_name)
     cw = frame.content_width
     room = frame.content_bottom - CONTENT_TOP
     blocks: list[Block] = [summary_block(book, cw, height)]
-    note = "先看错因和解析，再独立重做一遍" if book.entries else ""
+    keyed = options.answer_key == "end" or teacher_key
+    note = ("先看错因，在订正栏里独立重做，再翻到书后对照答案" if keyed
+            else "先看错因，在订正栏里独立重做，再请老师批改") if book.entries else ""
     blocks.append(heading_block(f"一、错题回顾（{len(book.entries)} 题）", cw, height,
                                 note=note))
     for entry in book.entries:
@@ -130,12 +160,12 @@ def _student_section(book: StudentBook, options: BookOptions, teacher_key: bool)
         _pad(pages, options.duplex)
         pages.extend(_Page("practice", practice_index=i)
                      for i in range(len(practice.layout.pages)))
-        _pad(pages, options.duplex)
-        if practice.items and (options.answer_key == "end" or teacher_key):
-            key_note = "含选题理由（教师用）" if teacher_key else "先独立完成、自己订正，再对照答案"
-            key = [heading_block("参考答案 · 巩固练习", cw, height, note=key_note),
-                   *key_blocks(practice.items, cw, height, teacher=teacher_key,
-                               fractions=options.stack_fractions)]
+    if keyed:
+        key = _book_key(book, cw, height, options, teacher_key)
+        if key:
+            # The key never shares a sheet with the practice pages: those are torn off
+            # and scanned, and a child must not find the answers on their back.
+            _pad(pages, options.duplex and practice is not None)
             pages.extend(_paginate(key, frame))
     _pad(pages, options.duplex)
     return _Section(frame, pages, book)
@@ -256,15 +286,18 @@ def render_class_books(books: Sequence[StudentBook], *, class_name: str,
     return _write([cover_section, *sections], cover_section.frame.title)
 
 
-def render_answer_key(books: Sequence[StudentBook], *, title: str = "巩固练习参考答案（教师用）",
+def render_answer_key(books: Sequence[StudentBook], *, title: str = "错题本参考答案（教师用）",
                       class_name: str = "", options: BookOptions | None = None) -> bytes:
-    """Render the teacher's answer key to every student's practice sheet in one PDF.
+    """Render the teacher's key to every student's book in one PDF.
 
-    Students' keys follow one another (a key never splits inside a row; a student's
-    heading never ends a page), each item with its answer and why it was chosen.
+    Per student (a heading with name, number and practice sheet): the review cards'
+    answers by card number and knowledge point, then the practice answers, each with the
+    card it practises and why it was chosen. Keys follow one another; a row never splits,
+    a student's heading never ends a page. Print books with ``answer_key="none"`` and keep
+    this one.
 
     Args:
-        books: the students' books; those without practice items are left out.
+        books: the students' books; those with neither cards nor practice items are left out.
         title: the page title.
         class_name: shown in the header and footer.
         options: only ``stack_fractions`` is used.
@@ -273,21 +306,29 @@ def render_answer_key(books: Sequence[StudentBook], *, title: str = "巩固练�
         The PDF bytes.
 
     Raises:
-        ValueError: no book has practice items.
+        ValueError: no book has cards or practice items.
     """
     options = options or BookOptions()
-    with_practice = [b for b in books if b.practice is not None and b.practice.items]
-    if not with_practice:
-        raise ValueError("no book has practice items to make a key for")
-    width, height = _page_size(with_practice[0])
+    keyed = [b for b in books if b.entries or (b.practice is not None and b.practice.items)]
+    if not keyed:
+        raise ValueError("no book has cards or practice items to make a key for")
+    width, height = _page_size(keyed[0])
     frame = PageFrame(width, height, title, class_name or "教师用")
+    cw = frame.content_width
     blocks: list[Block] = []
-    for b in with_practice:
-        assert b.practice is not None
-        who = " · ".join(p for p in (b.student_name, b.student_no, b.practice.layout.title) if p)
-        blocks.append(heading_block(who, frame.content_width, height, size=11.5))
-        rows = key_blocks(b.practice.items, frame.content_width, height, teacher=True,
-                          fractions=options.stack_fractions)
+    for b in keyed:
+        sheet = b.practice.layout.title if b.practice is not None else ""
+        who = " · ".join(p for p in (b.student_name, b.student_no, sheet) if p)
+        blocks.append(heading_block(who, cw, height, size=11.5))
+        rows: list[Block] = []
+        if b.entries:
+            rows.append(heading_block("错题回顾", cw, height, size=10))
+            rows.extend(card_key_blocks(b.entries, cw, height, explanation=False,
+                                        fractions=options.stack_fractions))
+        if b.practice is not None and b.practice.items:
+            rows.append(heading_block("巩固练习", cw, height, size=10))
+            rows.extend(key_blocks(b.practice.items, cw, height, teacher=True,
+                                   fractions=options.stack_fractions, cards=_card_names(b)))
         # A clear gap before the next student's heading.
         blocks.extend([*rows[:-1], replace(rows[-1], space_after=5 * MM)])
     return _write([_Section(frame, _paginate(blocks, frame))], title)

@@ -6,11 +6,11 @@ Each function measures its content and returns :class:`errorbook.printing.book.s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from reportlab.pdfgen.canvas import Canvas
 
-from errorbook.printing.book.model import BookSummary, PracticeItem, StudentBook
+from errorbook.printing.book.model import BookEntry, BookSummary, PracticeItem, StudentBook
 from errorbook.printing.book.style import (
     MARGIN_X,
     TEXT_GREY,
@@ -23,7 +23,8 @@ from errorbook.printing.book.text import TextBox, draw_lines, layout_text
 from errorbook.printing.geometry import MM
 from errorbook.printing.text import draw_text, text_width
 
-__all__ = ["cover_blocks", "cover_row_blocks", "key_blocks", "stat_tiles", "summary_block"]
+__all__ = ["card_key_blocks", "cover_blocks", "cover_row_blocks", "key_blocks", "stat_tiles",
+           "summary_block", "teacher_reason"]
 
 TILE_H = 14 * MM
 KP_ROW_H = 6 * MM
@@ -126,34 +127,51 @@ def summary_block(book: StudentBook, width: float, page_height: float) -> Block:
     return Block(height, draw)
 
 
+def teacher_reason(item: PracticeItem, cards: Mapping[int, tuple[int, str]]) -> str:
+    """Why a practice item was chosen, for the teacher: the card it practises (number and
+    knowledge point) and the selection reason, never an internal id."""
+    reason = item.reason_zh.strip()
+    card = cards.get(item.entry_id) if item.entry_id is not None else None
+    if card is None:
+        return reason
+    number, kp = card
+    head = f"对应错题第 {number} 题" + (f"（{kp}）" if kp else "")
+    return f"{head}：{reason}" if reason else head
+
+
 def key_blocks(items: Sequence[PracticeItem], width: float, page_height: float, *,
-               teacher: bool, fractions: bool = True) -> list[Block]:
+               teacher: bool, fractions: bool = True,
+               cards: Mapping[int, tuple[int, str]] | None = None) -> list[Block]:
     """Answer-key rows: ``n. answer`` in columns, plus why each was chosen for teachers.
 
     Args:
         items: the practice items in sheet order.
         width: the content width.
         page_height: for reportlab's bottom-left origin.
-        teacher: add each item's ``reason_zh`` under its answer (teacher's copy).
+        teacher: add why each item was chosen under its answer (teacher's copy).
         fractions: stack ``a/b`` in maths answers.
+        cards: entry id -> (card number, knowledge point name), to name the card an item
+            practises in the teacher's reason.
 
     Returns:
-        One block per row, so a long key flows over pages without cutting a row.
+        One block per row, so a long key flows over pages without cutting a row. Nothing
+        is cut: answers and reasons wrap as long as they need.
     """
     if not items:
         return []
+    cards = cards or {}
     num_w = 9 * MM
-    widest = max(max(text_width(it.answer_text, KEY_SIZE),
-                     text_width(it.reason_zh, 8.5) if teacher else 0.0) for it in items)
+    reasons = [teacher_reason(it, cards) if teacher else "" for it in items]
+    widest = max(max(text_width(it.answer_text, KEY_SIZE), text_width(why, 8.5))
+                 for it, why in zip(items, reasons, strict=True))
     per_row = next((n for n in (5, 4, 3, 2) if widest <= width / n - num_w - 3 * MM), 1)
     col = width / per_row
     cells: list[tuple[str, TextBox, TextBox | None]] = []
-    for it in items:
+    for it, reason in zip(items, reasons, strict=True):
         frac = fractions and it.question.subject == "math"
         ans = layout_text(it.answer_text.strip() or "—", col - num_w - 3 * MM, KEY_SIZE,
-                          fractions=frac, max_lines=4)
-        why = layout_text(it.reason_zh, col - num_w - 3 * MM, 8.5, max_lines=2) \
-            if teacher and it.reason_zh.strip() else None
+                          fractions=frac)
+        why = layout_text(reason, col - num_w - 3 * MM, 8.5) if reason.strip() else None
         cells.append((f"{it.number}.", ans, why))
     blocks = []
     for i in range(0, len(cells), per_row):
@@ -162,6 +180,57 @@ def key_blocks(items: Sequence[PracticeItem], width: float, page_height: float, 
         blocks.append(Block(row_h, _key_row_draw(row, col, num_w, page_height),
                             space_after=1 * MM))
     return blocks
+
+
+def card_key_blocks(entries: Sequence[BookEntry], width: float, page_height: float, *,
+                    explanation: bool, fractions: bool = True) -> list[Block]:
+    """The review cards' answers, by card number: ``第 n 题 · knowledge point``, the answer,
+    and (in a student's book) the worked explanation (解析), wrapped, never cut.
+
+    Args:
+        entries: the cards, in book order.
+        width: the content width.
+        page_height: for reportlab's bottom-left origin.
+        explanation: print each card's 解析 under its answer.
+        fractions: stack ``a/b`` in maths answers.
+
+    Returns:
+        One block per card.
+    """
+    num_w = 16 * MM
+    text_w = width - num_w
+    blocks = []
+    for e in entries:
+        frac = fractions and e.question.subject == "math"
+        head = layout_text(e.kp_name_zh, text_w, 8.5) if e.kp_name_zh.strip() else None
+        ans = layout_text("答案：" + (e.correct_answer.strip() or "—"), text_w, KEY_SIZE,
+                          fractions=frac)
+        # 40 lines fit any page; past that the 解析 ends in … (the full text stays in the data).
+        expl = layout_text("解析：" + e.explanation.strip(), text_w, 9.5, fractions=frac,
+                           max_lines=40) \
+            if explanation and e.explanation.strip() else None
+        height = (head.height if head else 0.0) + ans.height + (expl.height if expl else 0.0) \
+            + 1.5 * MM
+        blocks.append(Block(height, _card_key_draw(f"第 {e.number} 题", head, ans, expl,
+                                                   num_w, page_height), space_after=1.5 * MM))
+    return blocks
+
+
+def _card_key_draw(num: str, head: TextBox | None, ans: TextBox, expl: TextBox | None,
+                   num_w: float, page_height: float) -> Callable[[Canvas, float], None]:
+    def draw(c: Canvas, top: float) -> None:
+        first = (head or ans).lines[0]
+        draw_text(c, MARGIN_X, page_height - top - first.ascent, num, KEY_SIZE)
+        y = top
+        if head:
+            c.setFillGray(TEXT_GREY)
+            y = draw_lines(c, head, MARGIN_X + num_w, y, page_height)
+            c.setFillGray(0.0)
+        y = draw_lines(c, ans, MARGIN_X + num_w, y, page_height)
+        if expl:
+            draw_lines(c, expl, MARGIN_X + num_w, y, page_height)
+
+    return draw
 
 
 def _key_row_draw(row: list[tuple[str, TextBox, TextBox | None]], col: float, num_w: float,

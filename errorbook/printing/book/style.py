@@ -133,7 +133,7 @@ def footer_text(owner: str, number: int, total: int) -> str:
 def draw_blank_page(c: Canvas, frame: PageFrame, number: int, total: int) -> None:
     """An intentionally blank back page, so the next part starts on a fresh sheet."""
     c.setFillGray(0.5)
-    draw_text(c, frame.width / 2, frame.height / 2, "（本页空白 / intentionally blank）", 10,
+    draw_text(c, frame.width / 2, frame.height / 2, "（本页空白）", 10,
               "center")
     c.setFillGray(0.0)
     draw_footer(c, frame, number, total)

@@ -17,11 +17,14 @@ is waited out, and a job that ended failed (or with pages left unread) can be re
   restart, a ``kill -9`` of the server) charges nothing: claims are not failures.
 * **When the pool cannot say** (an executor other than the page pool: threads in tests),
   every page in flight is charged a crash, as the safe default.
-* **A worker that dies while starting or idle** is charged to the job: a crash to
-  ``payload["pool_breaks"]``, a kill to ``payload["pool_kills"]``. A job whose pool broke
-  :data:`MAX_POOL_BREAKS` times, or was killed :data:`MAX_POOL_KILLS` times, with no page
-  stored in between ends with that reason rather than loop for ever (a page stored resets
-  both counts).
+* **A worker that dies while starting or idle** is charged to the job. A crash counts in
+  ``payload["pool_breaks"]``: a job whose pool broke :data:`MAX_POOL_BREAKS` times with no
+  page stored in between ends with that reason rather than loop for ever. A kill tells
+  nothing about the job (a drill, an operator, an OOM killer short of memory for the
+  models), so it never fails it: it counts in ``payload["pool_kills"]`` and the job waits
+  before its pool is started again, twice as long after each kill with no page stored in
+  between (:func:`restart_delay`, at most :data:`POOL_KILL_BACKOFF_MAX_S`), so a box that
+  cannot keep its workers alive does not spin. A page stored resets both counts.
 * **A full disk** never fails a job: the runner releases its lease for
   :data:`DISK_FULL_BACKOFF_S` and claims it again (see :mod:`service.jobs.runner`).
 * **Retry** (:func:`retry_job`, ``POST /api/v1/jobs/{id}:retry``) queues a ``failed`` job,
@@ -48,16 +51,17 @@ from service.repositories.jobs import JobRepository, JobWorkRepository
 from service.schemas.jobs import JobOut
 
 __all__ = ["CRASH_PROBLEM", "DISK_FULL_BACKOFF_S", "IDLE", "MAX_PAGE_CRASHES",
-           "MAX_PAGE_KILLS", "MAX_POOL_BREAKS", "MAX_POOL_KILLS", "STARTING", "DiskFull",
+           "MAX_PAGE_KILLS", "MAX_POOL_BREAKS", "POOL_KILL_BACKOFF_MAX_S", "STARTING", "DiskFull",
            "WorkerCrash", "WorkerDeath", "can_retry", "charge_crash", "crash_problem",
-           "page_crashes", "page_kills", "page_spent", "retry_job", "retry_url"]
+           "page_crashes", "page_kills", "page_spent", "restart_delay", "retry_job",
+           "retry_url"]
 
 MAX_PAGE_CRASHES = 2  # a crash can be a fluke once; twice on the same page it is the page's
 # A kill from outside hits whatever page was being read: it takes twice as many to skip
 # a page (one that makes the OOM killer take its reader every time still is, after 4).
 MAX_PAGE_KILLS = 4
 MAX_POOL_BREAKS = 3  # crashes while starting or idle, with no page stored in between
-MAX_POOL_KILLS = 10  # kills while starting or idle, with no page stored in between
+POOL_KILL_BACKOFF_MAX_S = 10.0  # the longest wait after kills while starting or idle
 DISK_FULL_BACKOFF_S = 30.0
 CRASH_PROBLEM = "worker_crash"
 
@@ -171,8 +175,17 @@ def charge_crash(job: JobRow, pages: frozenset[int],
         if counts:
             payload[key] = {str(k): v for k, v in sorted(counts.items())}
     job.payload = payload
-    return (int(payload.get("pool_breaks", 0)) >= MAX_POOL_BREAKS
-            or int(payload.get("pool_kills", 0)) >= MAX_POOL_KILLS)
+    return int(payload.get("pool_breaks", 0)) >= MAX_POOL_BREAKS
+
+
+def restart_delay(job: JobRow) -> float:
+    """Seconds to wait before the job's pool is started again: none, unless its workers
+    were killed while starting or idle with no page stored since (1 s, 2 s, 4 s, ...)."""
+    payload = job.payload or {}
+    kills = int(payload.get("pool_kills", 0))
+    if not kills or int(payload.get("pool_breaks_at", -1)) != job.pages_done:
+        return 0.0
+    return float(min(POOL_KILL_BACKOFF_MAX_S, 2.0 ** (kills - 1)))
 
 
 class _Progress(Protocol):

@@ -57,6 +57,7 @@ from service.jobs.recovery import (
     page_crashes,
     page_kills,
     page_spent,
+    restart_delay,
 )
 from service.jobs.store import PageProblem, store_page, store_unknown_page
 from service.logs import log_context
@@ -483,11 +484,17 @@ class InProcessRunner:
                     await finish_job(session, row, error="worker_crash: the worker processes "
                                      "kept stopping before reading a page")
                 else:
+                    delay = restart_delay(row)
                     log.error("worker pool broke during the job; queued again", extra={
-                        "pages": sorted(crash.pages),
+                        "pages": sorted(crash.pages), "retry_in_s": delay,
                         "deaths": [f"{d.how}:{d.exitcode}:page={d.page}"
                                    for d in crash.deaths if d.how != "stopped"]})
-                    await JobWorkRepository(session).requeue(job_id)
+                    if delay:  # killed before reading anything: do not spin
+                        now = utcnow()
+                        await JobWorkRepository(session).release(
+                            job_id, now, now + timedelta(seconds=delay))
+                    else:
+                        await JobWorkRepository(session).requeue(job_id)
                 await session.commit()
 
     async def _wait_for_space(self, job_id: int) -> None:

@@ -27,11 +27,12 @@ from service.jobs.recovery import (
     MAX_PAGE_CRASHES,
     MAX_PAGE_KILLS,
     MAX_POOL_BREAKS,
-    MAX_POOL_KILLS,
+    POOL_KILL_BACKOFF_MAX_S,
     STARTING,
     WorkerDeath,
     charge_crash,
     page_spent,
+    restart_delay,
 )
 from service.jobs.runner import InProcessRunner
 from tests.support.page_faults import fault_then_read, fault_value
@@ -82,21 +83,28 @@ def test_when_the_pool_cannot_say_every_page_in_flight_is_charged_a_crash() -> N
     assert job.payload["page_crashes"] == {"1": 1, "2": 1}
 
 
-def test_deaths_with_no_page_are_bounded_per_stretch_without_progress() -> None:
+def test_crashes_with_no_page_end_the_job_kills_only_delay_it() -> None:
     job = _job()
-    for n in range(1, MAX_POOL_KILLS):
+    delays = []
+    for n in range(1, 12):  # kills while starting never fail the job...
         assert not charge_crash(job, frozenset({4}), [WorkerDeath(n, KILL, STARTING)])
-    # A page stored since: the count starts afresh.
-    job.pages_done = 1
-    for n in range(1, MAX_POOL_KILLS):
-        assert not charge_crash(job, frozenset(), [WorkerDeath(n, KILL, IDLE)])
-    assert job.payload["pool_kills"] == MAX_POOL_KILLS - 1
-    assert charge_crash(job, frozenset(), [WorkerDeath(99, KILL, IDLE)])
+        delays.append(restart_delay(job))
+    # ... but each one with no page stored since doubles the wait before the next start.
+    assert delays[:4] == [1.0, 2.0, 4.0, 8.0]
+    assert delays[-1] == POOL_KILL_BACKOFF_MAX_S
+    assert job.payload["pool_kills"] == 11
+    assert "page_crashes" not in job.payload  # the pages waiting are not charged
+    job.pages_done = 1  # a page stored: no wait, and the count starts afresh
+    assert restart_delay(job) == 0.0
+    assert not charge_crash(job, frozenset(), [WorkerDeath(99, KILL, IDLE)])
+    assert job.payload["pool_kills"] == 1
+    assert restart_delay(job) == 1.0
     crashing = _job()
     results = [charge_crash(crashing, frozenset(), [WorkerDeath(n, ABRT, STARTING)])
                for n in range(MAX_POOL_BREAKS)]
     assert results == [False] * (MAX_POOL_BREAKS - 1) + [True]
     assert "page_crashes" not in crashing.payload
+    assert restart_delay(crashing) == 0.0
 
 
 # -- the pool: real processes ------------------------------------------------------------

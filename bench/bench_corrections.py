@@ -95,6 +95,9 @@ def tally(pages: list[tuple[str, tuple[AnswerRead, ...]]], truth: list[FilledPag
             want = page.written[key]
             if kind == "crossed out, left":
                 right = a.status == "unreadable" and a.detail == CROSSED_OUT_DETAIL
+            elif want and a.corrected:
+                # A correction is the teacher's to confirm: right when the suggestion is.
+                right = a.status == "unreadable" and a.text == want
             elif want:
                 right = a.status == "ok" and a.text == want
             else:

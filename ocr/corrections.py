@@ -57,6 +57,11 @@ class CorrectionOptions:
 
     Attributes:
         px_per_pt: the crop's resolution.
+        stains: subtract stains and smudges too. Off by default: on test writers it also
+            took light strokes of normal answers for smudges (``12`` read ``2``), and a
+            stain erased is not flagged, so such a reading could be graded without review.
+            A crossed-out mass is safe to erase by default: the reading it leaves is
+            flagged corrected and goes to a teacher.
         ink_level: darker-than-paper level (0-255) that counts as ink
             (``ocr.regions.measure_ink``'s).
         shape_level: shapes are judged on the ink at least this share of the crop's pen
@@ -83,6 +88,7 @@ class CorrectionOptions:
     """
 
     px_per_pt: float = CROP_PX_PER_PT
+    stains: bool = False
     ink_level: int = 35
     shape_level: float = 0.55
     solid_mm: float = 1.2
@@ -236,7 +242,7 @@ def find_corrections(ink: np.ndarray, options: CorrectionOptions | None = None
     """
     o = options or CorrectionOptions()
     strength = (255 - ink).astype(np.uint8)
-    cleaned, stains = _erase_stains(strength, o)
+    cleaned, stains = _erase_stains(strength, o) if o.stains else (strength, 0)
     zone = _crossed_out_zone(cleaned, o)
     if zone is None:
         if not stains:

@@ -22,6 +22,7 @@ from ocr.capture import CaptureQuality, blurred_frame, edge_width_mm, judge_capt
 from ocr.corrections import (
     CORRECTED_CONFIDENCE,
     CROSSED_OUT_DETAIL,
+    CorrectionOptions,
     corrected_detail,
     find_corrections,
 )
@@ -169,8 +170,10 @@ class ReadOptions:
     max_marker_error_mm: float = 0.8
     max_feature_error_mm: float = 1.5
     crop_png: bool = True
-    # Crossed-out answers and stains in written boxes (ocr.corrections).
+    # Crossed-out answers in written boxes (ocr.corrections); stains too when ``stains``
+    # (off: on test writers it took light strokes of normal answers for smudges).
     corrections: bool = True
+    stains: bool = False
 
 
 @dataclass(frozen=True)
@@ -339,7 +342,8 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
                                       marks=marks, crop_png=png))
             continue
         ink = remove_print(crop, blank)
-        fix = find_corrections(ink) if options.corrections else None
+        fix = (find_corrections(ink, CorrectionOptions(stains=options.stains))
+               if options.corrections else None)
         ink = fix.ink if fix is not None else ink
         stats = measure_ink(ink)
         if fix is not None and fix.nothing_rewritten:
@@ -447,8 +451,12 @@ def _recognise(answers: list[AnswerRead], to_read: Sequence[tuple[int, RegionSpe
                                                             "engine_error") else "unreadable"
             answers[i] = _replace(prev, status=status, text=r.text, confidence=r.confidence,
                                   alternatives=tuple(r.alternatives), detail=r.detail)
-            if prev.corrected:  # a teacher confirms a correction (ocr.corrections)
-                answers[i] = _replace(answers[i], detail=corrected_detail(r.detail),
+            if prev.corrected and status == "ok":
+                # A teacher confirms a correction (ocr.corrections): the rewrite is the
+                # suggestion, never graded unasked, since a leftover of the crossed-out
+                # answer can read as an extra digit and the alternatives would agree.
+                answers[i] = _replace(answers[i], status="unreadable",
+                                      detail=corrected_detail(r.detail),
                                       confidence=min(r.confidence, CORRECTED_CONFIDENCE))
 
 

@@ -249,7 +249,8 @@ def test_long_text_is_cut_with_an_ellipsis_and_stays_on_its_page() -> None:
     assert texts[review[0]].count("很长的题目") < stem_lines * 12
     # The explanation, in the key at the back, ends in … within the page.
     key = [t for t in texts if "解析：" in t]
-    assert key and all("…" in t for t in key)
+    assert key
+    assert all("…" in t for t in key)
 
 
 def test_crop_is_embedded_at_most_40mm_tall() -> None:

@@ -60,7 +60,10 @@ async def test_error_book_redone_and_scanned_updates_mastery(client: httpx.Async
     text = _text(book_pdf)
     name = progress[sid]["student"]["name"]
     assert name in text
-    assert "正确答案" in text
+    # Cards ask for a redo with a ruled 订正 area; the answers are in the key at the back.
+    assert "订正（在这里独立重做一遍）" in text
+    assert "参考答案" in text
+    assert "正确答案" not in text
     # Asking again with nothing changed reprints the same practice sheet.
     again = await client.get(f"/api/v1/students/{sid}/errorbook.pdf")
     assert again.status_code == 200

@@ -198,7 +198,8 @@ def _instruction(c: Canvas, page: PageLayout) -> None:
     while size > 6.5 and text_width(CHOICE_INSTRUCTION, size) > width:
         size -= 0.25
     c.setFillGray(FOOTER_GREY)
-    draw_text(c, 20 * MM, page.height - HEADER_BOTTOM - INSTRUCTION_H + 2 * MM,
+    # Midway between the header rule (33 mm) and the first question.
+    draw_text(c, 20 * MM, page.height - HEADER_BOTTOM - INSTRUCTION_H + 3.2 * MM,
               CHOICE_INSTRUCTION, size)
     c.setFillGray(0.0)
 

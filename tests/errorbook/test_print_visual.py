@@ -375,6 +375,9 @@ def test_teacher_key_speaks_to_the_teacher_in_names_not_codes() -> None:
     for i in range(len(doc)):
         _check_page(doc[i], margin=MARGIN_X, child=False, allowed_words=set(),
                     where=f"key p{i + 1}")
+        # A student's heading (name · number · sheet) never ends a page.
+        lines = [ln for ln in _text(doc[i]).splitlines() if ln.strip()]
+        assert not any(b.student_no in lines[-2] for b in books), lines[-2]
     flat = re.sub(r"\s", "", "".join(_text(doc[i]) for i in range(len(doc))))
     assert re.sub(r"\s", "", long_reason) in flat  # wrapped, never cut
     # No ellipsis of a cut line (a lone …; ``3……2`` is how a remainder is written).

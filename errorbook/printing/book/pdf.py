@@ -88,9 +88,13 @@ def _paginate(blocks: Sequence[Block], frame: PageFrame, repeat: Block | None = 
     pages: list[list[tuple[float, Block]]] = [[]]
     y = top
     for i, block in enumerate(blocks):
+        # A heading keeps with what follows it, through a run of headings (a student's
+        # name, then 错题回顾, then the first row).
         need = block.height
-        if block.keep_with_next and i + 1 < len(blocks):
-            need += block.space_after + blocks[i + 1].height
+        j = i
+        while blocks[j].keep_with_next and j + 1 < len(blocks):
+            need += blocks[j].space_after + blocks[j + 1].height
+            j += 1
         if y + need > bottom and pages[-1]:
             pages.append([])
             y = top

@@ -135,7 +135,8 @@ def teacher_reason(item: PracticeItem, cards: Mapping[int, tuple[int, str]]) -> 
     if card is None:
         return reason
     number, kp = card
-    head = f"对应错题第 {number} 题" + (f"（{kp}）" if kp else "")
+    # The reason often names the same point (同一知识点（…）): name it once.
+    head = f"对应错题第 {number} 题" + (f"（{kp}）" if kp and kp not in reason else "")
     return f"{head}：{reason}" if reason else head
 
 
@@ -198,37 +199,60 @@ def card_key_blocks(entries: Sequence[BookEntry], width: float, page_height: flo
         One block per card.
     """
     num_w = 16 * MM
-    text_w = width - num_w
-    blocks = []
+    half = width / 2
+
+    def fits_half(e: BookEntry) -> bool:
+        room = half - num_w - 3 * MM
+        return text_width("答案：" + e.correct_answer.strip(), KEY_SIZE) <= room and \
+            text_width(e.kp_name_zh, 8.5) <= room
+
+    # Without 解析 (the teacher's key) two short cards share a row; a long answer has one.
+    rows: list[list[BookEntry]] = []
     for e in entries:
-        frac = fractions and e.question.subject == "math"
-        head = layout_text(e.kp_name_zh, text_w, 8.5) if e.kp_name_zh.strip() else None
-        ans = layout_text("答案：" + (e.correct_answer.strip() or "—"), text_w, KEY_SIZE,
-                          fractions=frac)
-        # 40 lines fit any page; past that the 解析 ends in … (the full text stays in the data).
-        expl = layout_text("解析：" + e.explanation.strip(), text_w, 9.5, fractions=frac,
-                           max_lines=40) \
-            if explanation and e.explanation.strip() else None
-        height = (head.height if head else 0.0) + ans.height + (expl.height if expl else 0.0) \
-            + 1.5 * MM
-        blocks.append(Block(height, _card_key_draw(f"第 {e.number} 题", head, ans, expl,
-                                                   num_w, page_height), space_after=1.5 * MM))
+        if not explanation and rows and len(rows[-1]) == 1 and fits_half(rows[-1][0]) \
+                and fits_half(e):
+            rows[-1].append(e)
+        else:
+            rows.append([e])
+    blocks = []
+    for row in rows:
+        paired = len(row) == 2 or (not explanation and fits_half(row[0]))
+        col = half if paired else width
+        text_w = col - num_w - (3 * MM if paired else 0.0)
+        cells = []
+        for e in row:
+            frac = fractions and e.question.subject == "math"
+            head = layout_text(e.kp_name_zh, text_w, 8.5) if e.kp_name_zh.strip() else None
+            ans = layout_text("答案：" + (e.correct_answer.strip() or "—"), text_w, KEY_SIZE,
+                              fractions=frac)
+            # 40 lines fit any page; past that the 解析 ends in … (the full text stays in
+            # the data).
+            expl = layout_text("解析：" + e.explanation.strip(), text_w, 9.5, fractions=frac,
+                               max_lines=40) \
+                if explanation and e.explanation.strip() else None
+            cells.append((f"第 {e.number} 题", head, ans, expl))
+        height = max((h.height if h else 0.0) + a.height + (x.height if x else 0.0)
+                     for _, h, a, x in cells) + 1.5 * MM
+        blocks.append(Block(height, _card_key_draw(cells, col, num_w, page_height),
+                            space_after=1.5 * MM))
     return blocks
 
 
-def _card_key_draw(num: str, head: TextBox | None, ans: TextBox, expl: TextBox | None,
+def _card_key_draw(row: list[tuple[str, TextBox | None, TextBox, TextBox | None]], col: float,
                    num_w: float, page_height: float) -> Callable[[Canvas, float], None]:
     def draw(c: Canvas, top: float) -> None:
-        first = (head or ans).lines[0]
-        draw_text(c, MARGIN_X, page_height - top - first.ascent, num, KEY_SIZE)
-        y = top
-        if head:
-            c.setFillGray(TEXT_GREY)
-            y = draw_lines(c, head, MARGIN_X + num_w, y, page_height)
-            c.setFillGray(0.0)
-        y = draw_lines(c, ans, MARGIN_X + num_w, y, page_height)
-        if expl:
-            draw_lines(c, expl, MARGIN_X + num_w, y, page_height)
+        for j, (num, head, ans, expl) in enumerate(row):
+            x = MARGIN_X + j * col
+            first = (head or ans).lines[0]
+            draw_text(c, x, page_height - top - first.ascent, num, KEY_SIZE)
+            y = top
+            if head:
+                c.setFillGray(TEXT_GREY)
+                y = draw_lines(c, head, x + num_w, y, page_height)
+                c.setFillGray(0.0)
+            y = draw_lines(c, ans, x + num_w, y, page_height)
+            if expl:
+                draw_lines(c, expl, x + num_w, y, page_height)
 
     return draw
 

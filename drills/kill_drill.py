@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -52,6 +53,9 @@ class DrillResult:
     expected_grades: int = 0
     graded_twice: int = 0
     seconds: float = 0.0
+    # Where the worker kills landed (from the runner's log): on a page being read, on a
+    # worker still starting, on an idle one.
+    kills_landed: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -86,8 +90,13 @@ def _stack(api: httpx.Client, pages: int) -> tuple[bytes, int, int]:
 
 def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str | None = None,
               seed: int = 1, say: Any = None, server_first: bool = False,
-              broker_url: str | None = None) -> DrillResult:
+              broker_url: str | None = None, mid_page: bool = True) -> DrillResult:
     """Run the drill on a fresh data folder (and ``db_url``, default SQLite in it).
+
+    With ``mid_page`` a worker is killed only once the job has stored a page since the
+    last worker kill: the pool is up and reading, so the kill lands on a page, not on a
+    fresh worker still loading its models (on a busy box starting takes longer than the
+    drill's pause between kills).
 
     With ``broker_url`` the jobs run on a Celery worker (``markbook worker``): the
     "server" kills are then kills of that worker, restarted each time, and the worker
@@ -133,6 +142,7 @@ def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str |
                 say(f"uploaded {result.pages} pages; job {job_id}")
             plan = ["worker"] * worker_kills + ["server"] * server_kills
             rng.shuffle(plan)
+            done_at_kill = -1
             if server_first:  # the plan is taken from its end
                 plan.sort(key=lambda kind: kind == "server")
             while True:
@@ -153,21 +163,37 @@ def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str |
                     plan.pop()
                     target.start()
                     continue
+                if mid_page and int(job.get("pages_done") or 0) <= done_at_kill:
+                    continue
                 workers = page_workers(target.proc.pid)
                 if workers:
                     os.kill(rng.choice(workers), signal.SIGKILL)
                     result.worker_kills += 1
+                    done_at_kill = int(job.get("pages_done") or 0)
                     plan.pop()
             result.job = job
         finally:
             if target is not server:
                 target.stop()
             server.stop()
+        result.kills_landed = _kills_landed([data / "server.log", data / "worker.log"])
         upload_id = int(result.job.get("upload_id") or 1)
         result.stored_pages, result.current_grades, result.graded_twice = asyncio.run(
             count_grades(db, [upload_id]))
     result.seconds = time.monotonic() - started
     return result
+
+
+def _kills_landed(logs: list[Path]) -> dict[str, int]:
+    """Count the runner's reports of killed workers by what each was doing."""
+    out = {"reading": 0, "starting": 0, "idle": 0}
+    for log in logs:
+        if not log.exists():
+            continue
+        for page in re.findall(r"killed:-9:page=(-?\d+)", log.read_text("utf-8", "replace")):
+            key = "reading" if int(page) >= 0 else "idle" if int(page) == -1 else "starting"
+            out[key] += 1
+    return out
 
 
 def _say(line: str) -> None:
@@ -184,12 +210,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--broker-url", help="run the jobs on a Celery worker over this "
                         "broker (redis://... or amqp://...) and kill that worker")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--any-time", action="store_true", help="kill a worker whenever "
+                        "there is one, even one still starting (default: only once a page "
+                        "was stored since the last kill)")
     args = parser.parse_args(argv)
     r = run_drill(args.pages, args.worker_kills, args.server_kills, db_url=args.db_url,
-                  seed=args.seed, broker_url=args.broker_url)
+                  seed=args.seed, broker_url=args.broker_url, mid_page=not args.any_time)
     _say(f"job {r.job.get('status')}: {r.stored_pages}/{r.pages} pages stored, "
           f"{r.current_grades}/{r.expected_grades} answers graded, {r.graded_twice} graded "
-          f"twice; {r.worker_kills} worker kills, {r.server_kills} server kills; "
+          f"twice; {r.worker_kills} worker kills (landed: {r.kills_landed}), "
+          f"{r.server_kills} server kills; "
           f"{r.seconds:.0f} s; problems: {r.job.get('problems')}")
     return 0 if r.ok else 1
 

@@ -23,6 +23,7 @@ reference.
 
     .venv/bin/python -m bench.bench_student_ids [--classes 10]
     .venv/bin/python -m bench.bench_student_ids --choose      # the placement margin
+    .venv/bin/python -m bench.bench_student_ids --variants photo --classes 2   # photos only
 """
 
 from __future__ import annotations

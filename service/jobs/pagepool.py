@@ -37,6 +37,7 @@ __all__ = ["PagePool"]
 T = TypeVar("T")
 _NOTE = struct.Struct("<q")
 _note_fd: int | None = None  # this worker's note (in a worker process)
+_PREFIX = "markbook-pages-"  # + the service's pid: a folder of notes per pool
 
 
 def _write_note(value: int) -> None:
@@ -63,6 +64,15 @@ def _read_noted(index: int, fn: Callable[..., T], *args: Any) -> T:
         _write_note(IDLE)
 
 
+def _sweep_stale_notes() -> None:
+    """Remove the notes of pools whose service process is gone (killed: it could not)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"):
+        pid = folder.name[len(_PREFIX):].partition("-")[0]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists() or not Path("/proc").is_dir():
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 class PagePool(ProcessPoolExecutor):
     """A spawned process pool whose workers note the page they read.
 
@@ -74,7 +84,8 @@ class PagePool(ProcessPoolExecutor):
 
     def __init__(self, workers: int, initializer: Callable[..., None] | None = None,
                  initargs: tuple[Any, ...] = ()) -> None:
-        self.notes = Path(tempfile.mkdtemp(prefix="markbook-pages-"))
+        _sweep_stale_notes()
+        self.notes = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
         # spawn, not fork: the service has started threads (and OpenCV's pool); a forked
         # child can inherit a held lock and hang for ever.
         super().__init__(workers, mp_context=multiprocessing.get_context("spawn"),

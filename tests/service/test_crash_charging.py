@@ -247,3 +247,26 @@ async def test_a_page_whose_reader_is_killed_every_time_is_still_skipped(
     assert job["pages_done"] == n_pages - 1
     assert [p["page_index"] for p in job["problems"] if p["status"] == "worker_crash"] == [1]
     assert row.payload["page_kills"] == {"1": MAX_PAGE_KILLS}
+
+
+def test_notes_of_a_killed_service_are_swept(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / f"markbook-pages-{gone}-abc"
+    stale.mkdir()
+    (stale / "123").write_bytes(b"\0" * 8)
+    live = tmp_path / f"markbook-pages-{os.getpid()}-def"
+    live.mkdir()
+    pool = PagePool(1)
+    try:
+        assert not stale.exists()  # its service is gone: nobody else would remove it
+        assert live.exists()  # a pool of a running service is left alone
+        assert pool.notes.parent == tmp_path
+    finally:
+        pool.shutdown()
+    assert not pool.notes.exists()

@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -53,8 +52,8 @@ class DrillResult:
     expected_grades: int = 0
     graded_twice: int = 0
     seconds: float = 0.0
-    # Where the worker kills landed (from the runner's log): on a page being read, on a
-    # worker still starting, on an idle one.
+    # Where the worker kills landed (from the job's crash counts): on a page being read,
+    # or elsewhere (a worker starting or idle); and crashes charged (none expected).
     kills_landed: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -176,24 +175,32 @@ def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str |
             if target is not server:
                 target.stop()
             server.stop()
-        result.kills_landed = _kills_landed([data / "server.log", data / "worker.log"])
         upload_id = int(result.job.get("upload_id") or 1)
         result.stored_pages, result.current_grades, result.graded_twice = asyncio.run(
             count_grades(db, [upload_id]))
+        result.kills_landed = asyncio.run(_kills_landed(db, int(result.job.get("id") or 1),
+                                                        result.worker_kills))
     result.seconds = time.monotonic() - started
     return result
 
 
-def _kills_landed(logs: list[Path]) -> dict[str, int]:
-    """Count the runner's reports of killed workers by what each was doing."""
-    out = {"reading": 0, "starting": 0, "idle": 0}
-    for log in logs:
-        if not log.exists():
-            continue
-        for page in re.findall(r"killed:-9:page=(-?\d+)", log.read_text("utf-8", "replace")):
-            key = "reading" if int(page) >= 0 else "idle" if int(page) == -1 else "starting"
-            out[key] += 1
-    return out
+async def _kills_landed(db_url: str, job_id: int, kills: int) -> dict[str, int]:
+    """Where the worker kills landed, from the crash counts in the job's payload: on a
+    page being read (charged to it), or elsewhere (a worker starting or idle)."""
+    from service.db import JobRow
+    from service.db.engine import create_engine, make_session_factory
+    from service.jobs.recovery import page_crashes, page_kills
+
+    engine = create_engine(db_url)
+    try:
+        async with make_session_factory(engine)() as session:
+            job = await session.get(JobRow, job_id)
+            payload = job.payload if job is not None else {}
+    finally:
+        await engine.dispose()
+    on_pages = sum(page_kills(payload).values())
+    return {"reading": on_pages, "elsewhere": kills - on_pages,
+            "crashes_charged": sum(page_crashes(payload).values())}
 
 
 def _say(line: str) -> None:

@@ -30,6 +30,7 @@ import io
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -243,8 +244,8 @@ async def _drive(load: _Load, copies: list[bytes], uploaders: int, readers: int,
 
 def run_drill(minutes: float, uploaders: int, readers: int, *, wave_seconds: float = 60.0,
               db_url: str | None = None, broker_url: str | None = None, seed: int = 1,
-              drain_minutes: float = 30.0, say: Callable[[str], None] | None = None
-              ) -> LoadResult:
+              drain_minutes: float = 30.0, say: Callable[[str], None] | None = None,
+              keep_logs: Path | None = None) -> LoadResult:
     """Run the drill on a fresh data folder (and ``db_url``, default SQLite in it).
 
     There are ``max(1, minutes * 60 // wave_seconds)`` waves of ``uploaders`` uploads, one
@@ -297,6 +298,10 @@ def run_drill(minutes: float, uploaders: int, readers: int, *, wave_seconds: flo
             if worker is not None:
                 worker.stop()
             server.stop()
+            if keep_logs is not None:  # the data folder goes; its logs may be wanted
+                keep_logs.mkdir(parents=True, exist_ok=True)
+                for log in data.glob("*.log"):
+                    shutil.copy(log, keep_logs / log.name)
         result.expected_grades = sum(pages for _, pages in uploads) * QUESTIONS
         upload_ids = asyncio.run(_upload_ids(db, [job for job, _ in uploads]))
         result.stored_pages, result.current_grades, result.graded_twice = asyncio.run(
@@ -337,9 +342,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--broker-url", help="run the jobs on a Celery worker over this "
                         "broker (redis://... or amqp://...)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep-logs", type=Path, help="copy the server's (and worker's) "
+                        "log to this folder")
     args = parser.parse_args(argv)
     r = run_drill(args.minutes, args.uploaders, args.readers, wave_seconds=args.wave_seconds,
-                  db_url=args.db_url, broker_url=args.broker_url, seed=args.seed)
+                  db_url=args.db_url, broker_url=args.broker_url, seed=args.seed,
+                  keep_logs=args.keep_logs)
     _say(json.dumps(r.figures(), ensure_ascii=False))
     for line in r.errors[:20]:
         _say(f"error: {line}")

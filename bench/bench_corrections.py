@@ -35,17 +35,17 @@ from typing import Any
 
 import numpy as np
 
-from bench.bench_photos import wrong_auto
-from bench.bench_unseen_writers import DATASETS_DIR, QUESTIONS, ROOT, WORKSHEET_SEED, outcomes, say
+from bench.bench_photos import drill_sheet, wrong_auto
+from bench.bench_unseen_writers import DATASETS_DIR, ROOT, outcomes, say
 from ocr.corrections import CROSSED_OUT_DETAIL
 from ocr.ingest import IngestLimits, PageImage, iter_pages
 from ocr.pipeline import AnswerRead, ReadOptions, TemplatePage, read_page
 from service.jobs.pagework import QuestionInfo, review_policies
-from simulation.bench_worksheet import DPI, build_worksheet, template_of
+from simulation.bench_worksheet import DPI
 from simulation.camera import HARD, photo_jpeg
 from simulation.corrections import CorrectionTruth, CorrectOptions, fill_corrected_page
 from simulation.pages import FilledPage, FillOptions, degrade_page
-from simulation.unseen import drill_questions, plausible_answers
+from simulation.unseen import plausible_answers
 from simulation.writers import WriterGroup, ensure_mnist_idx, unseen_writer_bank
 
 _worker: dict[str, Any] = {}
@@ -142,14 +142,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         say(f"skipped: the MNIST files are not available ({exc})")
         return {"status": "skipped: MNIST files not available"}
     group: WriterGroup = args.writers
-    questions = drill_questions(QUESTIONS, WORKSHEET_SEED)
-    layout, printed, blank, by_id = build_worksheet(questions=questions, title="四年级 口算")
-    infos = {qid: QuestionInfo(i, q, 1) for i, (qid, q) in enumerate(by_id.items())}
-    from grading.written_keys import written_keys
-
-    keys = {qid: written_keys(q, 0)[0] for qid, q in by_id.items()}
-    verified = template_of(layout, blank).with_expected(
-        lambda qid, b: written_keys(by_id[qid], b) if qid in by_id else ())
+    sheet = drill_sheet()
+    layout, printed, by_id = sheet.layout, sheet.printed, sheet.by_id
+    infos, keys, verified = sheet.infos, sheet.keys, sheet.verified
     bank = unseen_writer_bank(idx, DATASETS_DIR, group)
     fill = FillOptions(blank_prob=0.05)
     rng = np.random.default_rng([args.seed, 0 if group == "calib" else 1])

@@ -77,6 +77,40 @@ NOT_READ = "the page was not read"
 
 
 @dataclass(frozen=True)
+class DrillSheet:
+    """The 30-answer drill page of the unseen-writer benchmarks, ready to fill and read.
+
+    Attributes:
+        layout: its layout page.
+        printed: the page as printed for a student, at ``DPI``.
+        by_id: its questions by id.
+        infos: the questions as the graders take them.
+        keys: each question's key as written.
+        verified: the reading template, with the keys' written forms to verify.
+    """
+
+    layout: Any
+    printed: np.ndarray
+    by_id: dict[str, Any]
+    infos: dict[str, QuestionInfo]
+    keys: dict[str, str]
+    verified: TemplatePage
+
+
+def drill_sheet() -> DrillSheet:
+    """Build the drill page (``simulation.unseen.drill_questions``) once for a run."""
+    from grading.written_keys import written_keys
+
+    questions = drill_questions(QUESTIONS, WORKSHEET_SEED)
+    layout, printed, blank, by_id = build_worksheet(questions=questions, title="四年级 口算")
+    infos = {qid: QuestionInfo(i, q, 1) for i, (qid, q) in enumerate(by_id.items())}
+    keys = {qid: written_keys(q, 0)[0] for qid, q in by_id.items()}
+    verified = template_of(layout, blank).with_expected(
+        lambda qid, b: written_keys(by_id[qid], b) if qid in by_id else ())
+    return DrillSheet(layout, printed, by_id, infos, keys, verified)
+
+
+@dataclass(frozen=True)
 class Capture:
     """One way of capturing the stack: the copier model or a camera preset."""
 
@@ -258,14 +292,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     except (OSError, subprocess.CalledProcessError) as exc:
         say(f"skipped: the MNIST files are not available ({exc})")
         return {"status": "skipped: MNIST files not available"}
-    questions = drill_questions(QUESTIONS, WORKSHEET_SEED)
-    layout, printed, blank, by_id = build_worksheet(questions=questions, title="四年级 口算")
-    infos = {qid: QuestionInfo(i, q, 1) for i, (qid, q) in enumerate(by_id.items())}
-    from grading.written_keys import written_keys
-
-    keys = {qid: written_keys(q, 0)[0] for qid, q in by_id.items()}
-    verified = template_of(layout, blank).with_expected(
-        lambda qid, b: written_keys(by_id[qid], b) if qid in by_id else ())
+    sheet = drill_sheet()
+    layout, printed, by_id = sheet.layout, sheet.printed, sheet.by_id
+    infos, keys, verified = sheet.infos, sheet.keys, sheet.verified
     fill = FillOptions(blank_prob=0.05)
     bank = unseen_writer_bank(idx, DATASETS_DIR, args.writers)
     answer_for = plausible_answers(by_id)

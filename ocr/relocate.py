@@ -54,6 +54,8 @@ _BAND_PT = 4 / CROP_PX_PER_PT
 # Corner patches: half their side, and how far around the box's offset they are sought.
 _CORNER_PT = 8.0
 _CORNER_SEARCH_PT = 3.0
+# Corners found apart from their box's own match must agree this closely (points).
+_CORNERS_AGREE_PT = 3.0
 # The whole border is sought at half the crops' resolution (a quarter of the work), its
 # corners at full resolution.
 _COARSE_PX_PER_PT = CROP_PX_PER_PT / 2
@@ -68,6 +70,10 @@ class BoxFit:
         score: normalised correlation of the border with the photo at that place (1 exact).
         printed: the region has a printed border to match; False leaves the offset to
             its neighbours and the score at 1.
+        corners: the four corners' offsets (top-left, top-right, bottom-right,
+            bottom-left) when each was found, else empty.
+        edge: the best match lay on the border of the search window: the true place may
+            be beyond it, so the fit is not trusted on its own.
     """
 
     dx_pt: float
@@ -75,6 +81,7 @@ class BoxFit:
     score: float
     printed: bool
     corners: tuple[tuple[float, float], ...] = ()
+    edge: bool = False
 
     @property
     def found(self) -> bool:
@@ -136,8 +143,10 @@ def _match(image: np.ndarray, homography: np.ndarray, box: Box, blank_page: np.n
     _, best, _, (bx, by) = cv2.minMaxLoc(scores)
     px, py = _peak(scores, bx, by)
     step = search_pt * px_per_pt
+    h, w = scores.shape
+    edge = bx in (0, w - 1) or by in (0, h - 1)
     return BoxFit(around[0] + (px - step) / px_per_pt, around[1] + (py - step) / px_per_pt,
-                  float(best), printed=True)
+                  float(best), printed=True, edge=edge)
 
 
 def locate_box(image: np.ndarray, homography: np.ndarray, box: Box, blank_page: np.ndarray,
@@ -171,16 +180,35 @@ def locate_box(image: np.ndarray, homography: np.ndarray, box: Box, blank_page: 
                  search_pt, around, _COARSE_PX_PER_PT)
     if not corners or not fit.printed or not fit.found:
         return fit
+    found = _corners(image, homography, box, blank_page, blank_px_per_pt, paper,
+                     (fit.dx_pt, fit.dy_pt), _CORNER_SEARCH_PT)
+    return replace(fit, corners=found) if found else fit
+
+
+def _corners(image: np.ndarray, homography: np.ndarray, box: Box, blank_page: np.ndarray,
+             blank_px_per_pt: float, paper: PaperLevel | None, around: tuple[float, float],
+             search_pt: float) -> tuple[tuple[float, float], ...]:
+    """Each corner of a bordered box matched within ``search_pt`` of ``around``: the four
+    offsets, or () when one is not found (a box that is stretched or turned matches worse
+    as a whole than by its corners)."""
     x0, y0, x1, y1 = box
     c = _CORNER_PT
     found = []
     for cx, cy in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
         sub = _match(image, homography, (cx - c, cy - c, cx + c, cy + c), blank_page,
-                     blank_px_per_pt, paper, 0.0, _CORNER_SEARCH_PT, (fit.dx_pt, fit.dy_pt))
-        if not sub.printed or sub.score < MIN_BOX_SCORE:
-            return fit
+                     blank_px_per_pt, paper, 0.0, search_pt, around)
+        if not sub.printed or sub.score < MIN_BOX_SCORE or sub.edge:
+            return ()
         found.append((sub.dx_pt, sub.dy_pt))
-    return replace(fit, corners=tuple(found))
+    return tuple(found)
+
+
+def _agree(corners: Sequence[tuple[float, float]]) -> bool:
+    """Whether four corner offsets describe one box: none further than ``_CORNERS_AGREE_PT``
+    from another (a box stretched or turned by curl moves its corners by a few points)."""
+    pts = np.array(corners, np.float64)
+    spread = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    return bool(spread.max() <= _CORNERS_AGREE_PT)
 
 
 def locate_boxes(image: np.ndarray, homography: np.ndarray, boxes: Sequence[Box],
@@ -190,9 +218,10 @@ def locate_boxes(image: np.ndarray, homography: np.ndarray, boxes: Sequence[Box]
     """Locate every region of a page, each checked against its neighbours.
 
     Curl moves neighbouring boxes alike. A box found far from where its nearest located
-    neighbours moved (a stroke of writing matched better than the border) is looked for
-    again in a small window around their offset; a box with nothing printed takes their
-    offset (the median of its nearest found neighbours).
+    neighbours moved, or at the edge of its search window (a stroke of writing or another
+    box's edge matched better than its own border), is looked for again in a small window
+    around their offset, and is not found if it is not there; a box with nothing printed
+    takes their offset (the median of its nearest found neighbours).
 
     Args:
         image, homography, blank_page, blank_px_per_pt, paper: as for :func:`locate_box`.
@@ -208,7 +237,7 @@ def locate_boxes(image: np.ndarray, homography: np.ndarray, boxes: Sequence[Box]
     fits = [locate_box(image, homography, b, blank_page, blank_px_per_pt, paper,
                        margin_pt=margin_pt, corners=r) for b, r in zip(boxes, rect, strict=True)]
     centres = np.array([((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b in boxes], np.float64)
-    good = [i for i, f in enumerate(fits) if f.printed and f.found]
+    good = [i for i, f in enumerate(fits) if f.printed and f.found and not f.edge]
     out = list(fits)
     for i, fit in enumerate(fits):
         others = [j for j in good if j != i]
@@ -224,11 +253,29 @@ def locate_boxes(image: np.ndarray, homography: np.ndarray, boxes: Sequence[Box]
             # Nothing printed to match, or only light bubbles the marks outweighed: move
             # with the neighbours.
             out[i] = BoxFit(mx, my, 1.0, printed=False)
-        elif np.hypot(fit.dx_pt - mx, fit.dy_pt - my) > _NEIGHBOUR_PT:
+        elif fit.edge or np.hypot(fit.dx_pt - mx, fit.dy_pt - my) > _NEIGHBOUR_PT:
+            # Far from where the neighbours moved (or at the window's edge): the match
+            # is not trusted; the box is sought near the neighbours, and not found (not
+            # read) if it is not there. A row of bubbles moves with them.
             again = locate_box(image, homography, boxes[i], blank_page, blank_px_per_pt, paper,
                                margin_pt=margin_pt, search_pt=_NEIGHBOUR_PT / 2,
                                around=(mx, my), corners=rect[i])
-            out[i] = again if again.score >= fit.score - 0.1 else fit
+            if again.found and not again.edge:
+                out[i] = again
+            elif not rect[i]:
+                out[i] = BoxFit(mx, my, 1.0, printed=False)
+            else:
+                # Stretched by the curl, the border may match only corner by corner: four
+                # corners found in the whole window that agree with each other (a rectangle
+                # of the box's own size) are the box, wherever the neighbours moved.
+                found = _corners(image, homography, boxes[i], blank_page, blank_px_per_pt,
+                                 paper, (0.0, 0.0), SEARCH_PT)
+                if found and _agree(found):
+                    cx = float(np.mean([c[0] for c in found]))
+                    cy = float(np.mean([c[1] for c in found]))
+                    out[i] = BoxFit(cx, cy, MIN_BOX_SCORE, True, found)
+                else:
+                    out[i] = replace(again, score=min(again.score, MIN_BOX_SCORE / 2))
     return out
 
 

@@ -18,23 +18,11 @@ from simulation.handwriting import GlyphBank
 from simulation.pages import FillOptions, degrade_page
 from tests.support.bench_page import bench_page, filled_pages, read_image
 from tests.support.datasets import DATASETS_DIR
+from tests.support.recognizers import KeepsInks
 
 S = DPI / 72
 # A copier that does not binarise: the stains stay grey, as most copiers keep them.
 GREY_COPIER = FillOptions(binarise_prob=0.0, rotation_deg=1.0, jpeg_quality=(80, 90))
-
-
-class _Keeps:
-    """Reads every written box as ``"8"`` and keeps the inks it was given."""
-
-    def __init__(self) -> None:
-        self.inks: list[np.ndarray] = []
-
-    def recognize(self, inks: list[np.ndarray], alphabet: Any = None, **_: Any) -> list[Any]:
-        from ocr.reading.recognize import Reading
-
-        self.inks.extend(inks)
-        return [Reading("ok", "8", 0.99) for _ in inks]
 
 
 @lru_cache(maxsize=1)
@@ -85,7 +73,7 @@ def test_crossed_out_with_nothing_rewritten_asks_a_teacher_never_blank(
     for style in ("zigzag", "block"):
         image = _page(lambda p, rng, style=style: cross_out_and_rewrite(
             p, box.box, S, "47", "", test_bank, rng, style=style), seed=5)
-        a = _answer(image, box, _Keeps())
+        a = _answer(image, box, KeepsInks())
         assert (a.status, a.detail, a.corrected) == ("unreadable", CROSSED_OUT_DETAIL, False)
 
 
@@ -94,11 +82,11 @@ def test_eraser_smear_over_a_blank_box_leaves_it_blank(seed: int) -> None:
     box = _digit_boxes()[2]
     image = _page(lambda p, rng: stain(p, box.box, S, "eraser", rng), seed=seed)
     # Stains are subtracted only when asked for (ReadOptions.stains; off in the product).
-    assert _answer(image, box, _Keeps()).status != "blank"
-    a = _answer(image, box, _Keeps(), stains=True)
+    assert _answer(image, box, KeepsInks()).status != "blank"
+    a = _answer(image, box, KeepsInks(), stains=True)
     assert a.status == "blank", a
     # The smear is ink without the stage: this test would catch the stage doing nothing.
-    assert _answer(image, box, _Keeps(), corrections=False).status != "blank"
+    assert _answer(image, box, KeepsInks(), corrections=False).status != "blank"
 
 
 def test_stain_beside_an_answer_is_not_read() -> None:
@@ -120,7 +108,7 @@ def test_stain_beside_an_answer_is_not_read() -> None:
 def test_normal_answers_are_untouched() -> None:
     pages = filled_pages(seed=11, n=2)
     for fp in pages:
-        on, off = _Keeps(), _Keeps()
+        on, off = KeepsInks(), KeepsInks()
         read_image(fp.image, on)
         read_page(PageImage(0, fp.image, DPI, "raster"), lambda code: bench_page().template, off,
                   ReadOptions(corrections=False))

@@ -26,25 +26,13 @@ from ocr.pipeline import (
     read_page,
 )
 from ocr.regions import blank_box, register_blank, warp_box
-from ocr.relocate import locate_box
+from ocr.relocate import locate_boxes
 from ocr.shading import UNEVEN_AT, measure_paper
 from simulation.bench_worksheet import DPI, build_worksheet, template_of
 from simulation.camera import EASY, photograph
+from tests.support.recognizers import KeepsInks
 
 S = DPI / 72
-
-
-class _Reads:
-    """A recogniser that reads every written box as ``"8"`` and keeps the inks it saw."""
-
-    def __init__(self) -> None:
-        self.inks: list[np.ndarray] = []
-
-    def recognize(self, inks: list[np.ndarray], alphabet: Any = None, **_: Any) -> list[Any]:
-        from ocr.reading.recognize import Reading
-
-        self.inks.extend(inks)
-        return [Reading("ok", "8", 0.99) for _ in inks]
 
 
 @lru_cache(maxsize=1)
@@ -56,7 +44,7 @@ def _sheet() -> tuple[TemplatePage, np.ndarray]:
 
 def _read(image: np.ndarray) -> Any:
     template, _ = _sheet()
-    return read_page(PageImage(0, image, DPI, "raster"), lambda code: template, _Reads())
+    return read_page(PageImage(0, image, DPI, "raster"), lambda code: template, KeepsInks())
 
 
 def _written(template: TemplatePage) -> list[int]:
@@ -126,8 +114,10 @@ def test_curled_boxes_are_found_again_and_read_clean() -> None:
     assert [a.status for a in read.answers] == ["blank"] * len(read.answers)
     # And the box in the middle was found where the curl moved it.
     assert read.alignment is not None
-    fit = locate_box(photo, read.alignment.matrix(), template.regions[_middle(template)].box,
-                     template.blank, template.blank_px_per_pt, corners=False)
+    fits = locate_boxes(photo, read.alignment.matrix(), [r.box for r in template.regions],
+                        template.blank, template.blank_px_per_pt,
+                        bordered=[not r.bubbles for r in template.regions])
+    fit = fits[_middle(template)]
     box = template.regions[_middle(template)].box
     centre_px = (box[1] + box[3]) / 2 * S
     h = printed.shape[0]
@@ -142,7 +132,7 @@ def test_a_written_answer_in_a_curled_box_is_read_without_the_border() -> None:
     x0, _y0, _x1, y1 = (int(v * S) for v in template.regions[i].box)
     page = printed.copy()
     cv2.putText(page, "85", (x0 + 20, y1 - 12), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 30, 4)
-    reader = _Reads()
+    reader = KeepsInks()
     read_page(PageImage(0, _frame(_curl(page, 2.0), 0.8), DPI, "raster"), lambda code: template, reader)
     assert len(reader.inks) == 1
     ink = reader.inks[0]

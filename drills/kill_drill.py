@@ -23,7 +23,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from drills.live import PASSWORD, ROOT, Server, count_grades, free_port, page_workers
+from drills.live import ROOT, Server, count_grades, drill_env, free_port, page_workers, sign_in
 
 __all__ = ["DrillResult", "run_drill"]
 
@@ -108,19 +107,9 @@ def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str |
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         db = db_url or f"sqlite+aiosqlite:///{data / 'markbook.db'}"
-        env = {**os.environ, "MARKBOOK_DATA_DIR": str(data), "MARKBOOK_DB__URL": db,
-               "MARKBOOK_SECRET_KEY": "drill-" + "k" * 40, "MARKBOOK_JOBS__WORKERS": "2",
-               "MARKBOOK_JOBS__LEASE_SECONDS": "10", "MARKBOOK_JOBS__POLL_SECONDS": "0.5",
-               "MARKBOOK_LIMITS__MAX_COPIES": str(pages + 10)}
-        subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], cwd=ROOT,
-                       env=env, check=True, capture_output=True)
-        subprocess.run([sys.executable, "-m", "service.cli", "admin", "create", "--username",
-                        "drill", "--password-stdin"], cwd=ROOT, env=env, check=True,
-                       input=PASSWORD.encode(), capture_output=True)
-        if broker_url:
-            env.update({"MARKBOOK_JOBS__BACKEND": "celery", "MARKBOOK_JOBS__BROKER_URL": broker_url,
-                        "MARKBOOK_JOBS__QUEUE": f"markbook.drill.{os.getpid()}.{seed}",
-                        "MARKBOOK_JOBS__RUN_IN_APP": "false"})
+        env = drill_env(data, db, broker_url, f"markbook.drill.{os.getpid()}.{seed}", {
+            "MARKBOOK_JOBS__LEASE_SECONDS": "10", "MARKBOOK_JOBS__POLL_SECONDS": "0.5",
+            "MARKBOOK_LIMITS__MAX_COPIES": str(pages + 10)})
         server = Server(env, free_port(), data / "server.log")
         server.start()
         # The process whose page workers and whose own life the drill takes.
@@ -128,9 +117,7 @@ def run_drill(pages: int, worker_kills: int, server_kills: int, *, db_url: str |
         if broker_url:
             target.start()
         base = f"http://127.0.0.1:{server.port}"
-        token = httpx.post(f"{base}/api/v1/auth/token",
-                           data={"username": "drill", "password": PASSWORD}).json()
-        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        headers = sign_in(base)
         try:
             with httpx.Client(base_url=base, headers=headers, timeout=120) as api:
                 pdf, _wid, result.expected_grades = _stack(api, pages)

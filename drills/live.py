@@ -3,6 +3,7 @@ workers found through /proc, and the database counted afterwards."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["PASSWORD", "ROOT", "Server", "count_grades", "free_port", "page_workers"]
+__all__ = ["PASSWORD", "ROOT", "Server", "count_grades", "drill_env", "free_port",
+           "page_workers", "sign_in"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "drill password 2026"
@@ -109,3 +111,36 @@ async def count_grades(db_url: str, upload_ids: Sequence[int]) -> tuple[int, int
     finally:
         await engine.dispose()
     return int(pages or 0), int(current or 0), int(twice or 0)
+
+
+def drill_env(data: Path, db_url: str, broker_url: str | None, queue: str,
+              settings: dict[str, str]) -> dict[str, str]:
+    """The environment of a drill's markbook processes, on a fresh data folder whose
+    database is migrated and holds the drill's admin account.
+
+    Args:
+        data: the data folder.
+        db_url: the database's URL (a file in ``data`` for SQLite, or PostgreSQL).
+        broker_url: run jobs on Celery over this broker, or None (in-process).
+        queue: the Celery queue's name (one per drill run, so runs never share work).
+        settings: the drill's own ``MARKBOOK_*`` settings.
+    """
+    env = {**os.environ, "MARKBOOK_DATA_DIR": str(data), "MARKBOOK_DB__URL": db_url,
+           "MARKBOOK_SECRET_KEY": "drill-" + "k" * 40, "MARKBOOK_JOBS__WORKERS": "2",
+           **settings}
+    subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "service.cli", "admin", "create", "--username",
+                    "drill", "--password-stdin"], cwd=ROOT, env=env, check=True,
+                   input=PASSWORD.encode(), capture_output=True)
+    if broker_url:
+        env.update({"MARKBOOK_JOBS__BACKEND": "celery", "MARKBOOK_JOBS__BROKER_URL": broker_url,
+                    "MARKBOOK_JOBS__QUEUE": queue, "MARKBOOK_JOBS__RUN_IN_APP": "false"})
+    return env
+
+
+def sign_in(base: str) -> dict[str, str]:
+    """The drill admin's authorisation header on the server at ``base``."""
+    token = httpx.post(f"{base}/api/v1/auth/token",
+                       data={"username": "drill", "password": PASSWORD}).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}

@@ -31,7 +31,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ from typing import Any
 
 import httpx
 
-from drills.live import PASSWORD, ROOT, Server, count_grades, free_port
+from drills.live import ROOT, Server, count_grades, drill_env, free_port, sign_in
 
 __all__ = ["LoadResult", "run_drill"]
 
@@ -261,21 +260,11 @@ def run_drill(minutes: float, uploaders: int, readers: int, *, wave_seconds: flo
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         db = db_url or f"sqlite+aiosqlite:///{data / 'markbook.db'}"
-        env = {**os.environ, "MARKBOOK_DATA_DIR": str(data), "MARKBOOK_DB__URL": db,
-               "MARKBOOK_SECRET_KEY": "drill-" + "k" * 40, "MARKBOOK_JOBS__WORKERS": "2",
-               "MARKBOOK_LIMITS__MAX_COPIES": str(students + 10),
-               # The drill measures capacity, not the per-teacher upload limit: one
-               # account stands in for every uploading teacher.
-               "MARKBOOK_LIMITS__UPLOADS_PER_MINUTE": str(100 * uploaders)}
-        subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], cwd=ROOT,
-                       env=env, check=True, capture_output=True)
-        subprocess.run([sys.executable, "-m", "service.cli", "admin", "create", "--username",
-                        "drill", "--password-stdin"], cwd=ROOT, env=env, check=True,
-                       input=PASSWORD.encode(), capture_output=True)
-        if broker_url:
-            env.update({"MARKBOOK_JOBS__BACKEND": "celery", "MARKBOOK_JOBS__BROKER_URL": broker_url,
-                        "MARKBOOK_JOBS__QUEUE": f"markbook.load.{os.getpid()}.{seed}",
-                        "MARKBOOK_JOBS__RUN_IN_APP": "false"})
+        env = drill_env(data, db, broker_url, f"markbook.load.{os.getpid()}.{seed}", {
+            "MARKBOOK_LIMITS__MAX_COPIES": str(students + 10),
+            # The drill measures capacity, not the per-teacher upload limit: one account
+            # stands in for every uploading teacher.
+            "MARKBOOK_LIMITS__UPLOADS_PER_MINUTE": str(100 * uploaders)})
         server = Server(env, free_port(), data / "server.log")
         worker = Server(env, 0, data / "worker.log", ["worker"]) if broker_url else None
         server.start()
@@ -283,9 +272,7 @@ def run_drill(minutes: float, uploaders: int, readers: int, *, wave_seconds: flo
             if worker is not None:
                 worker.start()
             base = f"http://127.0.0.1:{server.port}"
-            token = httpx.post(f"{base}/api/v1/auth/token",
-                               data={"username": "drill", "password": PASSWORD}).json()
-            headers = {"Authorization": f"Bearer {token['access_token']}"}
+            headers = sign_in(base)
             with httpx.Client(base_url=base, headers=headers, timeout=300) as api:
                 copies, cid, wid = _copies(api, students, seed)
             say(f"{len(copies)} copies scanned; {waves} waves of {uploaders} uploads, "

@@ -36,27 +36,29 @@ from service.schemas.jobs import JobOut
 from service.web.i18n import load_catalogue
 from service.web.uploads_views import problem_views
 from simulation.classroom import font_glyph_bank, keys_for, scan_class_set
-from tests.support.scans import ClassSheet, bank, class_and_sheet, scanned_stack, wait_job
+from tests.support.scans import (
+    ClassSheet,
+    app_of,
+    bank,
+    class_and_sheet,
+    scanned_stack,
+    thread_job_settings,
+    wait_job,
+)
 
 
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
-                    jobs={"executor": "thread", "workers": 1, "poll_seconds": 0.2},
-                    limits={"max_upload_mb": 20})
-
-
-def _app(client: httpx.AsyncClient) -> Any:
-    return client._transport.app  # type: ignore[attr-defined]
+    return thread_job_settings(tmp_path, db_url)
 
 
 async def _scalar(client: httpx.AsyncClient, stmt: Any) -> Any:
-    async with _app(client).state.session_factory() as s:
+    async with app_of(client).state.session_factory() as s:
         return (await s.execute(stmt)).scalar_one()
 
 
 async def _execute(client: httpx.AsyncClient, stmt: Any) -> None:
-    async with _app(client).state.session_factory() as s:
+    async with app_of(client).state.session_factory() as s:
         await s.execute(stmt)
         await s.commit()
 
@@ -139,7 +141,7 @@ async def test_a_relaid_out_worksheet_refuses_pages_of_its_old_layout(
     stack = await scanned_stack(client, sheet, real=False)
     # The worksheet's stored layout changes under the same id (an answer box moved 1 mm).
     layout = copy.deepcopy(sheet.layout)
-    async with _app(client).state.session_factory() as s:
+    async with app_of(client).state.session_factory() as s:
         row = await s.get(WorksheetRow, sheet.worksheet_id)
         stored = copy.deepcopy(row.layout)
         box = stored["pages"][0]["regions"][0]["box"]
@@ -186,7 +188,7 @@ async def test_a_named_copy_with_another_childs_name_and_number_goes_to_review(
     problems = [p for p in job["problems"] if p["status"] == "unknown_student"]
     assert len(problems) == 1, job
     assert "不一致" in problems[0]["problem"]
-    async with _app(client).state.session_factory() as s:
+    async with app_of(client).state.session_factory() as s:
         page = (await s.execute(select(PageRow).where(PageRow.status == "unknown_student"))
                 ).scalar_one()
     assert page.student_id is None  # not graded for the code's child

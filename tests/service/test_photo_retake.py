@@ -23,14 +23,12 @@ from service.db import GradeRow, PageRow
 from service.schemas.jobs import JobOut
 from service.web.i18n import load_catalogue
 from service.web.uploads_views import problem_views
-from tests.support.scans import class_and_sheet, scanned_stack, wait_job
+from tests.support.scans import class_and_sheet, scanned_stack, thread_job_settings, wait_job
 
 
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
-                    jobs={"executor": "thread", "workers": 1, "poll_seconds": 0.2},
-                    limits={"max_upload_mb": 20})
+    return thread_job_settings(tmp_path, db_url)
 
 
 def _tiny_photo(pdf: bytes) -> bytes:

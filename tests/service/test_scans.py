@@ -18,22 +18,22 @@ from sqlalchemy import func, select
 
 from service.config import Settings
 from service.db import AuditEventRow, GradeRow, JobRow, PageRow, ResponseRow
-from tests.support.scans import class_and_sheet, scanned_stack, wait_job
+from tests.support.scans import (
+    app_of,
+    class_and_sheet,
+    scanned_stack,
+    thread_job_settings,
+    wait_job,
+)
 
 
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
-                    jobs={"executor": "thread", "workers": 1, "poll_seconds": 0.2},
-                    limits={"max_upload_mb": 20})
-
-
-def _app(client: httpx.AsyncClient) -> Any:
-    return client._transport.app  # type: ignore[attr-defined]
+    return thread_job_settings(tmp_path, db_url)
 
 
 async def _count(client: httpx.AsyncClient, model: Any, *where: Any) -> int:
-    async with _app(client).state.session_factory() as s:
+    async with app_of(client).state.session_factory() as s:
         return int((await s.execute(select(func.count()).select_from(model).where(*where)))
                    .scalar_one())
 
@@ -56,7 +56,7 @@ async def test_class_stack_is_read_graded_and_stored(client: httpx.AsyncClient) 
     # One current grade per question per student, nothing graded twice.
     assert await _count(client, GradeRow, GradeRow.is_current.is_(True)) == 3 * 8
     # Students come from the QR codes of their personalised copies.
-    async with _app(client).state.session_factory() as s:
+    async with app_of(client).state.session_factory() as s:
         students = set((await s.execute(select(PageRow.student_id)
                                         .where(PageRow.status == "graded"))).scalars())
     assert students == set(sheet.student_ids)
@@ -120,7 +120,7 @@ async def test_bad_uploads_are_4xx_and_create_no_job(client: httpx.AsyncClient, 
     assert r.status_code == status, r.text
     assert r.json()["error"] == code
     assert await _count(client, JobRow) == 0
-    leftovers = list((_app(client).state.storage.root / "tmp").glob("*"))
+    leftovers = list((app_of(client).state.storage.root / "tmp").glob("*"))
     assert leftovers == []  # spooled bodies of refused uploads are removed
 
 
@@ -208,7 +208,7 @@ async def test_handwritten_student_numbers_identify_anonymous_copies(
                           headers={"content-type": "application/pdf"})
     await wait_job(client, r.json()["job_id"])
     by_no = {f"{i:03d}": sid for i, sid in enumerate(sheet.student_ids, start=1)}
-    async with _app(client).state.session_factory() as s:
+    async with app_of(client).state.session_factory() as s:
         rows = (await s.execute(select(PageRow).where(PageRow.worksheet_id.is_not(None))
                                 .order_by(PageRow.page_index))).scalars().all()
     sheets = [t for t in stack.pages if t.worksheet_id is not None]
@@ -242,7 +242,7 @@ async def test_a_whole_anonymous_class_stack_is_placed(client: httpx.AsyncClient
     job = await wait_job(client, r.json()["job_id"])
     assert job["status"] == "done", job["problems"]
     by_no = {f"{i:03d}": sid for i, sid in enumerate(sheet.student_ids, start=1)}
-    async with _app(client).state.session_factory() as s:
+    async with app_of(client).state.session_factory() as s:
         rows = (await s.execute(select(PageRow).where(PageRow.worksheet_id.is_not(None))
                                 .order_by(PageRow.page_index))).scalars().all()
     sheets = [t for t in stack.pages if t.worksheet_id is not None]

@@ -21,18 +21,18 @@ from service.config import Settings
 from service.db import AuditEventRow, JobRow, PageRow, ScanUploadRow
 from service.uploads import MAX_FILES
 from simulation.classroom import PageTruth
-from tests.support.scans import class_and_sheet, scanned_stack, wait_job
+from tests.support.scans import (
+    app_of,
+    class_and_sheet,
+    scanned_stack,
+    thread_job_settings,
+    wait_job,
+)
 
 
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
-                    jobs={"executor": "thread", "workers": 1, "poll_seconds": 0.2},
-                    limits={"max_upload_mb": 20})
-
-
-def _app(client: httpx.AsyncClient) -> Any:
-    return client._transport.app  # type: ignore[attr-defined]
+    return thread_job_settings(tmp_path, db_url)
 
 
 def _encode(page: np.ndarray, fmt: str) -> bytes:
@@ -58,7 +58,7 @@ def _pages(pdf: bytes, tmp_path: Path) -> list[np.ndarray]:
 
 
 async def _stored_pages(client: httpx.AsyncClient, job_id: int) -> list[tuple[Any, ...]]:
-    async with _app(client).state.session_factory() as s:
+    async with app_of(client).state.session_factory() as s:
         upload_id = (await s.execute(select(ScanUploadRow.id)
                                      .where(ScanUploadRow.job_id == job_id))).scalar_one()
         rows = (await s.execute(select(PageRow.page_index, PageRow.worksheet_id,
@@ -73,12 +73,12 @@ def _expected(truths: list[PageTruth]) -> list[tuple[Any, ...]]:
 
 
 async def _jobs(client: httpx.AsyncClient) -> int:
-    async with _app(client).state.session_factory() as s:
+    async with app_of(client).state.session_factory() as s:
         return len((await s.execute(select(JobRow.id))).all())
 
 
 def _no_leftovers(client: httpx.AsyncClient) -> None:
-    assert list((_app(client).state.storage.root / "tmp").glob("*")) == []
+    assert list((app_of(client).state.storage.root / "tmp").glob("*")) == []
 
 
 async def test_several_files_are_one_job_with_pages_in_upload_order(
@@ -103,7 +103,7 @@ async def test_several_files_are_one_job_with_pages_in_upload_order(
         [stack.pages[n] for n in order])
     graded = await _stored_pages(client, body["job_id"])
     assert {row[3] for row in graded if row[3] is not None} == set(sheet.student_ids)
-    async with _app(client).state.session_factory() as s:
+    async with app_of(client).state.session_factory() as s:
         upload = (await s.execute(select(ScanUploadRow)
                                   .where(ScanUploadRow.job_id == body["job_id"]))).scalar_one()
         audit = (await s.execute(select(AuditEventRow)
@@ -186,7 +186,7 @@ async def test_a_bad_file_refuses_the_request_naming_it(
     assert says in r.json()["detail"]
     assert await _jobs(client) == 0
     _no_leftovers(client)
-    stored = list((_app(client).state.storage.root / "uploads").rglob("*"))
+    stored = list((app_of(client).state.storage.root / "uploads").rglob("*"))
     assert [p for p in stored if p.is_file()] == []
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from service.config import Settings
 from simulation.classroom import ScannedStack, font_glyph_bank, keys_for, scan_class_set
 from simulation.seats import mark_seats_in_pdf
 from tests.support.waiting import wait_until
@@ -106,3 +107,15 @@ async def wait_job(client: httpx.AsyncClient, job_id: int, limit_s: float = 180)
 
     return await wait_until(finished, timeout_s=limit_s, interval_s=0.2,
                             what=lambda: f"job {job_id} still {last.get('status')}: {last}")
+
+
+def thread_job_settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings for upload tests: page work in one thread, polled every 0.2 s, 20 MB uploads."""
+    return Settings(data_dir=tmp_path / "var", db={"url": db_url},  # type: ignore[arg-type]
+                    jobs={"executor": "thread", "workers": 1, "poll_seconds": 0.2},
+                    limits={"max_upload_mb": 20})
+
+
+def app_of(client: httpx.AsyncClient) -> Any:
+    """The app behind a test client (for its session factory)."""
+    return client._transport.app  # type: ignore[attr-defined]

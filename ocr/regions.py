@@ -20,7 +20,6 @@ __all__ = [
     "CROP_PX_PER_PT",
     "InkStats",
     "blank_box",
-    "crop_size",
     "crop_transform",
     "has_faint_trace",
     "has_ink",
@@ -57,12 +56,6 @@ def crop_transform(homography: np.ndarray, box: Box, *, margin_pt: float = 3.0,
                              [0, 1 / px_per_pt, y0 - margin_pt],
                              [0, 0, 1]], np.float64)
     return np.asarray(homography @ crop_to_page)
-
-
-def crop_size(box: Box, *, margin_pt: float = 3.0, px_per_pt: float = CROP_PX_PER_PT
-              ) -> tuple[int, int]:
-    """A box's canonical crop (width, height) in pixels."""
-    return _crop_size(box, margin_pt, px_per_pt)
 
 
 def warp_box(image: np.ndarray, alignment: Alignment | np.ndarray, box: Box, *,

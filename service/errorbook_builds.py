@@ -69,6 +69,7 @@ class BuildStatus:
         students_total: students in the class (0 until the roster is read).
         has_key: a teacher's key was made with it (none when nobody has practice).
         ready: a finished PDF is there to download (from this or an earlier build).
+        duplex: the last build was padded for two-sided printing.
     """
 
     class_id: int
@@ -81,6 +82,7 @@ class BuildStatus:
     students_total: int = 0
     has_key: bool = False
     ready: bool = False
+    duplex: bool = True
 
     @property
     def elapsed_seconds(self) -> int:
@@ -112,6 +114,7 @@ class _Record:
     pages: int | None = None
     students: int = 0
     has_key: bool = False
+    duplex: bool = True
 
 
 def _now() -> datetime:
@@ -225,10 +228,13 @@ class ErrorBookBuilds:
         return BuildStatus(class_id, state, started_at=_time(record.started_at),
                            finished_at=_time(record.finished_at), message=record.message,
                            pages=record.pages, students_done=done, students_total=total,
-                           has_key=has_key, ready=ready)
+                           has_key=has_key, ready=ready, duplex=record.duplex)
 
-    def start(self, actor: Actor, class_id: int) -> bool:
+    def start(self, actor: Actor, class_id: int, *, duplex: bool = True) -> bool:
         """Start building the class's books unless a build is under way.
+
+        ``duplex`` pads the set for two-sided printing (every book on a front page); False
+        prints it with no blank page (one-sided).
 
         The caller has checked that the actor may see the class. Nothing is awaited
         between the check and the task's creation, so two clicks at once start one build.
@@ -240,8 +246,8 @@ class ErrorBookBuilds:
             return False
         self._progress[class_id] = (0, 0)
         self._write(class_id, _Record(state="building", started_at=_now().isoformat(),
-                                      pid=os.getpid(), boot=self.boot))
-        self._tasks[class_id] = asyncio.create_task(self._run(actor, class_id),
+                                      pid=os.getpid(), boot=self.boot, duplex=duplex))
+        self._tasks[class_id] = asyncio.create_task(self._run(actor, class_id, duplex),
                                                     name=f"errorbooks-class-{class_id}")
         return True
 
@@ -268,9 +274,11 @@ class ErrorBookBuilds:
         self._write(class_id, _Record(
             state=state, started_at=old.started_at if old else _now().isoformat(),
             pid=os.getpid(), boot=self.boot, finished_at=_now().isoformat(), message=message,
-            pages=pages, students=total, has_key=has_key))
+            pages=pages, students=total, has_key=has_key,
+            duplex=old.duplex if old else True))
 
-    async def _build(self, actor: Actor, class_id: int) -> tuple[bytes, bytes | None]:
+    async def _build(self, actor: Actor, class_id: int, duplex: bool
+                     ) -> tuple[bytes, bytes | None]:
         def progress(done: int, total: int) -> None:
             self._progress[class_id] = (done, total)
 
@@ -280,7 +288,7 @@ class ErrorBookBuilds:
                 # whole class at the end: a long build must not hold SQLite's write lock.
                 books, _name = await class_books_pdf(session, actor, self.storage, class_id,
                                                      self.settings, "end", progress=progress,
-                                                     checkpoint=session.commit)
+                                                     checkpoint=session.commit, duplex=duplex)
                 try:
                     key: bytes | None = (await class_key_pdf(
                         session, actor, self.storage, class_id, self.settings))[0]
@@ -294,10 +302,10 @@ class ErrorBookBuilds:
                 raise
         return books, key
 
-    async def _run(self, actor: Actor, class_id: int) -> None:
+    async def _run(self, actor: Actor, class_id: int, duplex: bool = True) -> None:
         log.info("error books of class %s: building", class_id)
         try:
-            books, key = await self._build(actor, class_id)
+            books, key = await self._build(actor, class_id, duplex)
             pages = await to_thread.run_sync(_page_count, books)
             await to_thread.run_sync(_write_atomic, self.pdf_path(class_id), books)
             if key is not None:

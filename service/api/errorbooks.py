@@ -23,6 +23,10 @@ router = APIRouter(prefix="/api/v1", tags=["error books"])
 KeyPlacement = Annotated[Literal["end", "none"], Query(
     description="answer key on a separate page at the end of each book, or left out "
                 "(print the teacher copy separately)")]
+Duplex = Annotated[bool, Query(
+    description="pad for two-sided printing: practice pages on sheets of their own and, in "
+                "a class set, every book starting on a front page; false leaves every "
+                "padding page out (one-sided printing)")]
 
 
 def _pdf(data: bytes, name: str) -> Response:
@@ -49,25 +53,28 @@ async def student_errorbook_json(student_id: int, request: Request, session: Ses
             responses={200: {"content": {"application/pdf": {}}}})
 async def student_errorbook(student_id: int, request: Request, session: SessionDep,
                             actor: ActorDep, settings: SettingsDep,
-                            answer_key: KeyPlacement = "end") -> Response:
+                            answer_key: KeyPlacement = "end", duplex: Duplex = True
+                            ) -> Response:
     """The student's error book: each open entry (question, the student's own answer cut
     from the scan, the right answer, explanation, error cause, knowledge point and mastery),
     then a practice sheet of similar and variant questions with answer boxes, markers and a
     QR per page, so the redone sheet scans back through normal ingestion and updates
     mastery and resolution. An unchanged set of entries reprints the same sheet."""
     return _pdf(*await student_book_pdf(session, actor, _storage(request), student_id,
-                                        settings.mastery, answer_key))
+                                        settings.mastery, answer_key, duplex=duplex))
 
 
 @router.get("/classes/{class_id}/errorbooks.pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
 async def class_errorbooks(class_id: int, request: Request, session: SessionDep,
                            actor: ActorDep, settings: SettingsDep,
-                           answer_key: KeyPlacement = "end") -> Response:
+                           answer_key: KeyPlacement = "end", duplex: Duplex = True
+                           ) -> Response:
     """Every student's error book in one file: a cover sheet with the class summary, then
-    a section per student, each starting on a right-hand page (duplex-safe)."""
+    a section per student, each starting on a right-hand page (duplex-safe) unless
+    ``duplex=false``, which adds no blank page anywhere."""
     return _pdf(*await class_books_pdf(session, actor, _storage(request), class_id,
-                                       settings.mastery, answer_key))
+                                       settings.mastery, answer_key, duplex=duplex))
 
 
 @router.get("/classes/{class_id}/errorbooks-key.pdf", response_class=Response,

@@ -64,12 +64,14 @@ async def student_book_data(session: AsyncSession, actor: Actor, storage: LocalS
 
 async def student_book_pdf(session: AsyncSession, actor: Actor, storage: LocalStorage,
                            student_id: int, settings: MasterySettings,
-                           answer_key: KeyPlacement) -> tuple[bytes, str]:
-    """The student's book as a PDF, and its file name."""
+                           answer_key: KeyPlacement, *, duplex: bool = True
+                           ) -> tuple[bytes, str]:
+    """The student's book as a PDF, and its file name (``duplex``: padded for two-sided
+    printing, see :class:`errorbook.printing.book.model.BookOptions`)."""
     student, cls = await MasteryRepository(session, actor).student(student_id)
     built = await build_book(session, storage, student, cls, settings,
                              created_by=actor.teacher_id)
-    options = BookOptions(answer_key=answer_key)
+    options = BookOptions(answer_key=answer_key, duplex=duplex)
     data = await to_thread.run_sync(lambda: render_student_book(built.book, options=options))
     await audit.record(session, actor, "errorbook.export", "student", student.id,
                        detail={"errorbook_id": built.errorbook_id,
@@ -82,8 +84,13 @@ async def class_books_pdf(session: AsyncSession, actor: Actor, storage: LocalSto
                           answer_key: KeyPlacement,
                           progress: Callable[[int, int], None] | None = None,
                           checkpoint: Callable[[], Awaitable[None]] | None = None,
+                          duplex: bool = True,
                           ) -> tuple[bytes, str]:
     """Every student's book in one PDF behind a class cover, and its file name.
+
+    ``duplex`` (the default) pads the cover and every book to whole sheets, so each book
+    starts on a front page of a two-sided print; without it no page is padded (a class
+    printed one-sided gets no blank pages).
 
     ``progress(done, total)``, if given, is called once the roster is known and after each
     student's book is built (the web page's background build shows it); rendering the
@@ -111,11 +118,11 @@ async def class_books_pdf(session: AsyncSession, actor: Actor, storage: LocalSto
         if progress is not None:
             progress(n, len(students))
     cover = ClassCover(title=f"{cls.name} · 错题本")
-    options = BookOptions(answer_key=answer_key)
+    options = BookOptions(answer_key=answer_key, duplex=duplex)
     data = await to_thread.run_sync(
         lambda: render_class_books(books, class_name=cls.name, cover=cover, options=options))
     await audit.record(session, actor, "errorbook.export", "class", cls.id,
-                       detail={"students": len(books)})
+                       detail={"students": len(books), "duplex": duplex})
     return data, f"class-{cls.id}-errorbooks.pdf"
 
 

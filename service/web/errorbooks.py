@@ -25,7 +25,7 @@ from service.mastery.report import class_progress
 from service.schemas.common import ClassSummaryOut
 from service.schemas.mastery import ClassProgressOut
 from service.web.charts import percent
-from service.web.deps import FormUser, RequiredUser, see_other
+from service.web.deps import FormStr, FormUser, RequiredUser, see_other
 from service.web.render import SECURITY_HEADERS, render
 
 __all__ = ["ClassBooks", "builds", "router"]
@@ -79,10 +79,12 @@ async def errorbooks_page(request: Request, session: SessionDep,
 
 @router.post("/errorbooks/classes/{class_id}/build")
 async def build_class_books(class_id: int, request: Request, session: SessionDep,
-                            user: FormUser) -> Response:
-    """Start building the class's error books (nothing new while a build runs)."""
+                            user: FormUser, duplex: FormStr = "true"
+                            ) -> Response:
+    """Start building the class's error books (nothing new while a build runs);
+    ``duplex=false`` (「单面：不加空白页」) builds the set without padding pages."""
     await check_class(session, user.actor, class_id)
-    builds(request).start(user.actor, class_id)
+    builds(request).start(user.actor, class_id, duplex=duplex != "false")
     return see_other(f"/errorbooks#class-{class_id}")
 
 

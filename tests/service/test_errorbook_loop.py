@@ -26,6 +26,14 @@ def _text(pdf: bytes) -> str:
         doc.close()
 
 
+def _pages(pdf: bytes) -> int:
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        return len(doc)
+    finally:
+        doc.close()
+
+
 async def _upload(client: httpx.AsyncClient, pdf: bytes, name: str) -> dict[str, Any]:
     r = await client.post("/api/v1/scans", files={"scan": (name, pdf, "application/pdf")})
     assert r.status_code == 202, r.text
@@ -64,9 +72,14 @@ async def test_error_book_redone_and_scanned_updates_mastery(client: httpx.Async
     assert "订正（在这里独立重做一遍）" in text
     assert "参考答案" in text
     assert "正确答案" not in text
-    # Asking again with nothing changed reprints the same practice sheet.
-    again = await client.get(f"/api/v1/students/{sid}/errorbook.pdf")
+    # Asking again with nothing changed reprints the same practice sheet; one-sided
+    # (duplex=false) it is the same book without its padding pages.
+    again = await client.get(f"/api/v1/students/{sid}/errorbook.pdf?duplex=false")
     assert again.status_code == 200
+    padded = _text(book_pdf).count("本页空白")
+    assert padded >= 1  # two-sided by default: the practice sheet stands on its own
+    assert "本页空白" not in _text(again.content)
+    assert _pages(again.content) == _pages(book_pdf) - padded
     app = app_of(client)
     async with app.state.session_factory() as s:
         books = (await s.execute(select(ErrorBookRow).where(

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
+import pypdfium2 as pdfium
 import pytest
 from fastapi import FastAPI
 
@@ -47,12 +48,12 @@ def section(html: str, class_id: int) -> str:
     return found.group(0)
 
 
-async def click_build(c: httpx.AsyncClient, class_id: int) -> httpx.Response:
+async def click_build(c: httpx.AsyncClient, class_id: int, **form: str) -> httpx.Response:
     page = await c.get("/errorbooks")
     token = _CSRF.search(section(page.text, class_id))
     assert token
     return await c.post(f"/errorbooks/classes/{class_id}/build",
-                        data={"csrf_token": token.group(1)})
+                        data={"csrf_token": token.group(1), **form})
 
 
 def manager_of(app: FastAPI) -> ErrorBookBuilds:
@@ -137,6 +138,32 @@ async def test_one_click_builds_the_class_set_with_progress_then_offers_it(
     exports = await audit_rows(app, "errorbook.export")
     assert [(e.target_type, e.target_id) for e in exports] == [("class", cid), ("class", cid)]
     assert_translated(done)
+
+
+async def test_a_one_sided_build_has_no_padding_pages(app: FastAPI,
+                                                      browser: httpx.AsyncClient,
+                                                      sheet: Sheet) -> None:
+    cid = sheet.class_id
+    pages = {}
+    for duplex in ("false", "true"):
+        assert (await click_build(browser, cid, duplex=duplex)).status_code == 303
+        await manager_of(app).wait(cid)
+        status = (await browser.get(f"/errorbooks/classes/{cid}/status")).json()
+        assert status["state"] == "done", status
+        assert status["duplex"] is (duplex == "true")
+        pages[duplex] = status["pages"]
+        books = (await browser.get(f"/errorbooks/classes/{cid}/errorbooks.pdf")).content
+        blanks = sum("本页空白" in page.get_textpage().get_text_range()
+                     for page in pdfium.PdfDocument(books))
+        assert (blanks == 0) is (duplex == "false"), (duplex, blanks)
+        # The page offers the last build's choice again.
+        mine = section((await browser.get("/errorbooks")).text, cid)
+        checked = re.search(r'<input[^>]*checked[^>]*data-testid="build-duplex-(on|off)"', mine)
+        assert checked
+        assert checked.group(1) == ("on" if duplex == "true" else "off")
+    # Four students, each book padded to whole sheets (and the cover): more pages.
+    assert pages["true"] > pages["false"]
+    assert pages["true"] - pages["false"] == blanks
 
 
 async def test_nothing_to_download_before_a_build(browser: httpx.AsyncClient,

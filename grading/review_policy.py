@@ -50,6 +50,11 @@ class ReviewPolicy:
             ``5``/``6``, ``0``/``6``, ``1``/``/``, a dot or a minus more or less:
             :func:`hinges_on_confusables`). A "wrong" verdict that hinges on such a glyph
             needs the key to be implausible by this margin. None uses ``upgrade_floor``.
+        reading_floor: a verdict other than correct is automatic only when the best
+            reading itself has at least this probability. The verdict may be sure while
+            the reading is not (``29`` or ``24``, both wrong), yet the reading is what the
+            error book prints as the child's answer and what its cause is inferred from.
+            None: the verdict alone decides.
     """
 
     # Chosen on the calibration pages of the real-handwriting bench only (docs/grading.md):
@@ -62,10 +67,10 @@ class ReviewPolicy:
     mark_high: float = 0.60
     upgrade_floor: float | None = 0.005
     confusable_floor: float | None = None
+    reading_floor: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("accept_threshold", "alt_floor", "mark_low", "mark_high", "upgrade_floor",
-                     "confusable_floor"):
+        for name in _POLICY_FIELDS:
             value = getattr(self, name)
             if value is None:
                 continue
@@ -149,6 +154,15 @@ def _shown(response: Response) -> str:
     return " | ".join(response.readings()) or "（空白）"
 
 
+def _unsure_reading(response: Response, best: Grade, policy: ReviewPolicy) -> bool:
+    """A verdict other than correct resting on a reading below ``reading_floor``."""
+    if policy.reading_floor is None or best.verdict == Verdict.CORRECT:
+        return False
+    if response.status != ResponseStatus.OK or response.marks is not None:
+        return False
+    return response.confidence < policy.reading_floor
+
+
 def _mark_variants(response: Response, policy: ReviewPolicy) -> list[tuple[Response, float]]:
     """Readings with one ambiguous mark flipped, each with that mark's fill score."""
     marks = response.marks
@@ -220,7 +234,8 @@ def decide(
         if _outcome(graded) != _outcome(best):
             disagree.append((variant, fill, graded))
     mass = min(mass, 1.0)
-    if not disagree and mass >= policy.accept_threshold:
+    unsure_reading = _unsure_reading(response, best, policy)
+    if not disagree and mass >= policy.accept_threshold and not unsure_reading:
         return Grade.model_validate({**best.model_dump(), "confidence": mass})
     if disagree:
         variant, p, other = max(disagree, key=lambda d: d[1])
@@ -244,9 +259,15 @@ def decide(
                 f"read as '{_shown(response)}' it is {best_en}, but a plausible reading "
                 f"'{_shown(variant)}' ({_percent(p)}) would be {other_en}"
             )
-    else:
+    elif mass < policy.accept_threshold:
         zh = f"识别置信度 {mass:.0%} 低于 {policy.accept_threshold:.0%}，请人工确认"
         en = f"reading confidence {mass:.0%} is below {policy.accept_threshold:.0%}"
+    else:
+        best_zh, best_en = VERDICT_LABELS[best.verdict]
+        zh = (f"判为{best_zh}可以确定，但学生写的是否就是“{_shown(response)}”只有 "
+              f"{_percent(response.confidence)} 把握，请确认答案")
+        en = (f"{best_en} for sure, but only {_percent(response.confidence)} sure the child "
+              f"wrote '{_shown(response)}': confirm the answer")
     return Grade.model_validate(
         {
             **best.model_dump(),
@@ -288,7 +309,7 @@ def grade_response(
 
 # The fields of ReviewPolicy a policy file may set.
 _POLICY_FIELDS = ("accept_threshold", "alt_floor", "mark_low", "mark_high", "upgrade_floor",
-                  "confusable_floor")
+                  "confusable_floor", "reading_floor")
 
 
 @dataclass(frozen=True)

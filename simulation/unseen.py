@@ -180,12 +180,20 @@ class Tally:
     blanks: int = 0
     blanks_told: int = 0
     reviewed_right: int = 0
+    # Boxes, blanks included, whose reading is not what was written yet graded unasked.
+    wrong_reading_auto: int = 0
     by_type: dict[str, list[int]] = field(default_factory=dict)
     confusions: Counter[str] = field(default_factory=Counter)
 
     def per_1000(self, count: int) -> float:
         """``count`` per 1,000 written answers."""
         return 1000.0 * count / self.written if self.written else 0.0
+
+    @property
+    def wrong_readings_per_1000(self) -> float:
+        """Wrong readings graded without review per 1,000 answer boxes, blanks included."""
+        boxes = self.written + self.blanks
+        return 1000.0 * self.wrong_reading_auto / boxes if boxes else 0.0
 
     @property
     def coverage(self) -> float:
@@ -218,9 +226,11 @@ def score(outcomes: Iterable[Outcome]) -> Tally:
     """
     t = Tally()
     for o in outcomes:
+        auto = o.grade is not None and o.grade.auto
         if not o.truth:
             t.blanks += 1
             t.blanks_told += o.status == "blank"
+            t.wrong_reading_auto += auto and o.status != "blank"
             continue
         t.written += 1
         row = t.by_type.setdefault(answer_type(o.key), [0, 0, 0, 0])
@@ -230,6 +240,7 @@ def score(outcomes: Iterable[Outcome]) -> Tally:
         row[1] += exact
         if not exact and o.status == "ok":
             t.confusions.update(_confusion(o.truth, o.reading))
+        t.wrong_reading_auto += auto and not exact
         if o.grade is None or not o.grade.auto:
             t.reviewed_right += o.truth_verdict == Verdict.CORRECT
             continue

@@ -103,6 +103,26 @@ def test_agreeing_alternatives_add_confidence() -> None:
     assert grade.confidence == pytest.approx(0.98)
 
 
+def test_a_reading_floor_asks_about_an_unsure_reading_behind_a_sure_wrong_verdict() -> None:
+    # "65" or "66": wrong either way, but the error book prints what the child wrote.
+    r = Response(text="65", confidence=0.6, alternatives=(alt("66", 0.38),))
+    grade = decide(GRADER, r, key_revision=1, policy=ReviewPolicy(reading_floor=0.9))
+    assert grade.verdict is Verdict.NEEDS_REVIEW
+    assert grade.suggested_verdict is Verdict.INCORRECT
+    assert "65" in grade.reason_zh and "60%" in grade.reason_zh
+    # A sure reading of the same wrong answer stays automatic.
+    sure = Response(text="65", confidence=0.95)
+    assert decide(GRADER, sure, key_revision=1, policy=ReviewPolicy(reading_floor=0.9)).auto
+
+
+def test_a_reading_floor_leaves_right_answers_and_blanks_alone() -> None:
+    floor = ReviewPolicy(reading_floor=0.99)
+    right = Response(text="85", confidence=0.6, alternatives=(alt("85", 0.6),))
+    assert decide(GRADER, right, key_revision=1, policy=floor).auto
+    blank = Response(text="", status=ResponseStatus.BLANK, confidence=0.9)
+    assert decide(GRADER, blank, key_revision=1, policy=floor).auto
+
+
 def test_best_listed_among_alternatives_is_counted_once() -> None:
     r = Response(text="85", confidence=0.9, alternatives=(alt("85", 0.96), alt("35", 0.01)))
     grade = decide(GRADER, r, key_revision=1)
@@ -122,7 +142,8 @@ def test_threshold_is_a_setting() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", [{"accept_threshold": 1.5}, {"alt_floor": -0.1}, {"mark_low": 0.7, "mark_high": 0.6}]
+    "bad", [{"accept_threshold": 1.5}, {"alt_floor": -0.1}, {"reading_floor": 1.01},
+            {"mark_low": 0.7, "mark_high": 0.6}]
 )
 def test_policy_validates(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=r"must be in \[0, 1\]|mark_low must not exceed mark_high"):

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from errorbook.printing.fonts import FontNotFoundError, find_cjk_font, register_cjk_font
 from service.actor import ensure_local_actor
 from service.api import (
+    analytics,
     annotated,
     audit,
     auth,
@@ -152,7 +153,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.db.auto_migrate:
             # Alembic drives its own event loop, so it runs in a worker thread.
             await to_thread.run_sync(upgrade, url)
-        engine = create_engine(url, echo=settings.db.echo, pool_size=settings.db.pool_size)
+        engine = create_engine(url, echo=settings.db.echo, pool_size=settings.db.pool_size,
+                               max_overflow=settings.db.max_overflow,
+                               pool_timeout_s=settings.db.pool_timeout_s)
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         async with app.state.session_factory() as session:
@@ -212,7 +215,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     for module in (health, auth, devices, audit, classes, questions, worksheets, scans, jobs,
-                   results, review, annotated, school, mastery, errorbooks, students_data):
+                   results, review, annotated, school, mastery, errorbooks, students_data,
+                   analytics):
         app.include_router(module.router)
     install_web(app)
     app.add_middleware(BodyGuard, max_bytes=settings.limits.max_body_mb * 2**20)

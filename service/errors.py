@@ -17,6 +17,8 @@ Every error a client can see has the same JSON shape ``{"error": code, "detail":
     │   └── TooManyRequests       429 rate_limited (with Retry-After)
     └── ServerError               5xx: our defect or a dependency is down
         ├── NotReady              503 not_ready
+        ├── Busy                  503 busy (every database connection is in use; with
+        │                         Retry-After: nothing was changed, send it again)
         └── InsufficientStorage   507 insufficient_storage (the data folder's disk is full)
 
 Unexpected exceptions become a logged 500 ``internal_error`` that never leaks internals.
@@ -39,6 +41,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 __all__ = [
     "DISK_FULL_DETAIL",
     "BadRequest",
+    "Busy",
     "ClientError",
     "Conflict",
     "Forbidden",
@@ -168,6 +171,22 @@ class NotReady(ServerError):
     error = "not_ready"
 
 
+class Busy(ServerError):
+    """Every database connection stayed in use for the pool's whole wait: the request did
+    nothing (its unit of work never began) and may be sent again after ``Retry-After``."""
+
+    status_code = 503
+    error = "busy"
+
+    def __init__(self, detail: str = "the server is busy: nothing was changed; try again in a "
+                 "few seconds / 服务器繁忙，未做任何更改，请稍后重试", **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(BUSY_RETRY_AFTER_S)})
+        super().__init__(detail, **kwargs)
+
+
+# A pool wait runs out under a burst; a few seconds later connections are free again.
+BUSY_RETRY_AFTER_S = 5
+
 DISK_FULL_DETAIL = ("the server's disk is full: nothing was stored; ask the administrator to "
                     "free space, then send it again / 服务器磁盘已满，未保存任何内容；"
                     "请联系管理员清理空间后重试")
@@ -274,6 +293,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for value_error in (OverflowError, DBAPIError):
         app.add_exception_handler(value_error, _refused_value)
+
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database pool exhausted: %s %s answered busy", request.method,
+                    request.url.path)
+        return await _markbook(request, Busy())
+
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -22,13 +22,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 10,
+                  pool_timeout_s: float = 30.0) -> AsyncEngine:
     """Create the async engine; for SQLite also create the file's folder and set pragmas.
 
     Args:
         url: an async SQLAlchemy URL (``sqlite+aiosqlite:///...`` or ``postgresql+asyncpg://...``).
         echo: log SQL.
         pool_size: connection pool size (PostgreSQL).
+        max_overflow: connections beyond ``pool_size`` under a burst (PostgreSQL).
+        pool_timeout_s: the wait for a free connection before ``sqlalchemy.exc.TimeoutError``
+            (answered 503 ``busy`` by the app).
 
     Returns:
         The engine; dispose of it on shutdown. Statement parameters (children's names,
@@ -42,7 +46,8 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncE
                                       hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return _create_async_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True,
+    return _create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow,
+                                pool_timeout=pool_timeout_s, pool_pre_ping=True,
                                 hide_parameters=True)
 
 

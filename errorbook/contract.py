@@ -242,6 +242,12 @@ class QuestionBlock:
     option_lines: tuple[str, ...] = ()
     option_col_width: float = 0.0
     blank_labels: tuple[tuple[str, float, float], ...] = ()  # (label, x, baseline y)
+    # Typeset stems (layouts made since stacked fractions): the pitch of each stem line,
+    # then of each option line, measured with the fractions stacked. Empty: an older
+    # layout, printed as typed at a fixed pitch.
+    line_heights: tuple[float, ...] = ()
+    # The blank area for working (竖式) under the question, when the worksheet has one.
+    scratch: Box | None = None
 
 
 def seat_bubble_boxes(width: float, height: float) -> tuple[SeatBubble, ...]:
@@ -332,6 +338,8 @@ class WorksheetLayout:
                     option_lines=tuple(b["option_lines"]),
                     option_col_width=b.get("option_col_width", 0.0),
                     blank_labels=tuple((lb, x, y) for lb, x, y in b["blank_labels"]),
+                    line_heights=tuple(float(v) for v in b.get("line_heights", ())),
+                    scratch=box(b["scratch"]) if b.get("scratch") else None,
                 )
                 for b in p.get("blocks", [])
             )

@@ -7,6 +7,11 @@ Questions flow down the pages in order; a worksheet with choice or true/false qu
 keeps ``INSTRUCTION_H`` free at the top of page 1 for the marking instruction, and a
 worksheet whose last page would hold only a sliver (under ``NEAR_EMPTY_SHARE`` of a page)
 is flowed again with tighter gaps between questions, kept when that saves the page.
+Maths stems are typeset as printed in a textbook (stacked fractions, ×, −, ○ for
+comparisons), and every line is measured as typeset, so a line with a fraction is taller
+and nothing overlaps; a worksheet made with scratch space (``scratch_mm``) leaves a blank
+working area for 竖式 under each written arithmetic question and word problem (drawn,
+never read).
 All coordinates are PDF points in page space from the page's top-left corner,
 ``(x0, y0, x1, y1)`` (DESIGN.md convention 10).
 """
@@ -24,9 +29,8 @@ from errorbook.contract import (
     WorksheetLayout,
     seat_bubble_boxes,
 )
+from errorbook.printing.book.text import layout_text, line_text
 from errorbook.printing.geometry import MM, PAGE_SIZES
-from errorbook.printing.text import text_width
-from errorbook.printing.textwrap_cjk import wrap_text
 from grading.arithmetic_stem import parse_arithmetic_stem
 from grading.questions import (
     ArithmeticQuestion,
@@ -41,6 +45,8 @@ from grading.questions import (
 )
 
 __all__ = [
+    "DEFAULT_SCRATCH_MM",
+    "MAX_SCRATCH_MM",
     "AnswerRegion",
     "Bubble",
     "LayoutError",
@@ -74,6 +80,10 @@ CHAR_WIDTH = 7 * MM
 BUBBLE_D = 6 * MM
 BUBBLE_PITCH = 9 * MM
 STUDENT_NO_DIGITS = 8
+# The working area (竖式) under a question, when the worksheet asks for one.
+DEFAULT_SCRATCH_MM = 30.0
+MAX_SCRATCH_MM = 60.0
+SCRATCH_GAP = 1.5 * MM
 
 
 class LayoutError(ValueError):
@@ -86,23 +96,47 @@ def _answer_format(q: Question) -> str:
     return {"numeric": "digits", "arithmetic": "digits", "math_expr": "math"}.get(q.kind, q.kind)
 
 
-def _option_lines(q: ChoiceQuestion | MultiChoiceQuestion, width: float
-                  ) -> tuple[list[str], float]:
-    """Pack options four, two or one to a line, whichever fits; returns lines and column width."""
+def _option_lines(q: ChoiceQuestion | MultiChoiceQuestion, width: float, math: bool
+                  ) -> tuple[list[str], list[float], float]:
+    """Pack options four, two or one to a line, whichever fits; returns the lines, their
+    pitches and the column width."""
     items = [f"{o.label}. {o.text}" for o in q.options]
     for per_line in (4, 2):
         col = width / per_line
-        if all(_text_width(it) <= col - 2 * MM for it in items):
-            lines = ["\t".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
-            return lines, col
+        if all(_width(it, math) <= col - 2 * MM for it in items):
+            lines, heights = [], []
+            for i in range(0, len(items), per_line):
+                row = items[i:i + per_line]
+                lines.append("\t".join(_single_line(it, math) for it in row))
+                heights.append(max(_lines(it, col, math)[1][0] for it in row))
+            return lines, heights, col
     wrapped: list[str] = []
+    pitches: list[float] = []
     for it in items:
-        wrapped.extend(wrap_text(it, width, STEM_FONT_SIZE))
-    return wrapped, width
+        lines, heights = _lines(it, width, math)
+        wrapped.extend(lines)
+        pitches.extend(heights)
+    return wrapped, pitches, width
 
 
-def _text_width(text: str) -> float:
-    return text_width(text, STEM_FONT_SIZE)
+def _lines(text: str, width: float, math: bool) -> tuple[list[str], list[float]]:
+    """``text`` wrapped to ``width``: the lines as stored and each line's pitch, measured
+    with maths typeset (stacked fractions, ×, −, ○) when ``math``."""
+    box = layout_text(text, width, STEM_FONT_SIZE, fractions=math)
+    return [line_text(line) for line in box.lines], [line.height for line in box.lines]
+
+
+def _single_line(text: str, math: bool) -> str:
+    return line_text(layout_text(text, 1e6, STEM_FONT_SIZE, fractions=math).lines[0])
+
+
+def _width(text: str, math: bool) -> float:
+    """The printed width of ``text`` on one line (typeset as maths when ``math``)."""
+    return layout_text(text, 1e6, STEM_FONT_SIZE, fractions=math).lines[0].width
+
+
+def _is_math(q: Question) -> bool:
+    return q.subject == "math"
 
 
 class _Pager:
@@ -158,21 +192,26 @@ def _page_furniture(number: int, width: float, height: float,
                       tuple(regions), tuple(blocks), seat_bubble_boxes(width, height))
 
 
-def layout_worksheet(title: str, questions: Sequence[Question], page_size: str = "A4"
-                     ) -> WorksheetLayout:
+def layout_worksheet(title: str, questions: Sequence[Question], page_size: str = "A4", *,
+                     scratch_mm: float = 0.0) -> WorksheetLayout:
     """Lay questions out on pages, numbering them 1..n in order.
 
     Args:
         title: printed at the top of every page.
         questions: validated bank questions in worksheet order.
         page_size: ``A4`` or ``Letter``.
+        scratch_mm: the height of a blank working area (竖式) under each written
+            arithmetic question and maths word problem; 0 for none.
 
     Returns:
         The complete layout, ready to print and to read back.
 
     Raises:
-        LayoutError: an unknown page size, no questions, or a question taller than a page.
+        LayoutError: an unknown page size, no questions, a question taller than a page, or
+            a scratch height outside 0-``MAX_SCRATCH_MM``.
     """
+    if not 0 <= scratch_mm <= MAX_SCRATCH_MM:
+        raise LayoutError(f"scratch space must be 0-{MAX_SCRATCH_MM:g} mm, not {scratch_mm:g}")
     if page_size not in PAGE_SIZES:
         raise LayoutError(f"unknown page size '{page_size}'; use one of {sorted(PAGE_SIZES)}")
     if not questions:
@@ -180,9 +219,9 @@ def layout_worksheet(title: str, questions: Sequence[Question], page_size: str =
     width, height = PAGE_SIZES[page_size]
     room = INSTRUCTION_H if any(isinstance(q, ChoiceQuestion | MultiChoiceQuestion |
                                            TrueFalseQuestion) for q in questions) else 0.0
-    pager = _flow(questions, width, height, BLOCK_GAP, room)
+    pager = _flow(questions, width, height, BLOCK_GAP, room, scratch_mm)
     if pager.near_empty_tail():
-        tight = _flow(questions, width, height, TIGHT_BLOCK_GAP, room)
+        tight = _flow(questions, width, height, TIGHT_BLOCK_GAP, room, scratch_mm)
         if len(tight.pages) < len(pager.pages):
             pager = tight
     pages = tuple(
@@ -193,7 +232,7 @@ def layout_worksheet(title: str, questions: Sequence[Question], page_size: str =
 
 
 def _flow(questions: Sequence[Question], width: float, height: float, gap: float,
-          first_page_room: float) -> _Pager:
+          first_page_room: float, scratch_mm: float) -> _Pager:
     """Flow every question down the pages, ``gap`` between blocks."""
     pager = _Pager(width, height, gap, first_page_room)
     content_w = width - CONTENT_LEFT - CONTENT_RIGHT_INSET
@@ -206,26 +245,28 @@ def _flow(questions: Sequence[Question], width: float, height: float, gap: float
             left, right_w = _compact_box(q, content_w), _compact_box(questions[i + 1], content_w)
             if left and right_w:
                 # Short drill items (口算) go two to a row, as on printed drill sheets.
-                _place_pair(pager, (q, questions[i + 1]), i + 1, (left, right_w), content_w)
+                _place_pair(pager, (q, questions[i + 1]), i + 1, (left, right_w), content_w,
+                            scratch_mm)
                 i += 2
                 continue
-        _place_question(pager, q, i + 1, stem_x, right, content_w - NUMBER_WIDTH)
+        _place_question(pager, q, i + 1, stem_x, right, content_w - NUMBER_WIDTH, scratch_mm)
         i += 1
     return pager
 
 
 def _place_question(pager: _Pager, q: Question, number: int, stem_x: float, right: float,
-                    avail_w: float) -> None:
+                    avail_w: float, scratch_mm: float) -> None:
     fmt = _answer_format(q)
     if isinstance(q, ChoiceQuestion | MultiChoiceQuestion | TrueFalseQuestion):
         labels = ["T", "F"] if isinstance(q, TrueFalseQuestion) else [o.label for o in q.options]
         answer_w = len(labels) * BUBBLE_PITCH
         stem_w = avail_w - answer_w - GAP
-        stem_lines = wrap_text(q.stem, stem_w, STEM_FONT_SIZE)
-        option_lines, col_w = ([], 0.0) if isinstance(q, TrueFalseQuestion) else _option_lines(
-            q, stem_w)
-        text_h = (len(stem_lines) + len(option_lines)) * LINE_HEIGHT
-        height = max(text_h, BOX_HEIGHT)
+        math = _is_math(q)
+        stem_lines, heights = _lines(q.stem, stem_w, math)
+        option_lines, option_heights, col_w = (([], [], 0.0) if isinstance(q, TrueFalseQuestion)
+                                               else _option_lines(q, stem_w, math))
+        heights += option_heights
+        height = max(sum(heights), BOX_HEIGHT)
         top = pager.place(height, q.id)
         x0 = right - answer_w
         by0 = top + 1.5 * MM
@@ -237,15 +278,17 @@ def _place_question(pager: _Pager, q: Question, number: int, stem_x: float, righ
         region = AnswerRegion(q.id, number, q.kind, 0, (x0, top, right, top + BUBBLE_D + 3 * MM),
                               fmt, None, bubbles)
         _add(pager, region, QuestionBlock(q.id, number, top, stem_x, tuple(stem_lines),
-                                          tuple(option_lines), col_w))
+                                          tuple(option_lines), col_w,
+                                          line_heights=tuple(heights)))
         return
     if isinstance(q, ShortAnswerQuestion):
-        stem_lines = wrap_text(q.stem, avail_w, STEM_FONT_SIZE)
+        stem_lines, heights = _lines(q.stem, avail_w, _is_math(q))
         box_h = max(28 * MM, len(q.key.points) * 10 * MM)
-        top = pager.place(len(stem_lines) * LINE_HEIGHT + 2 * MM + box_h, q.id)
-        by0 = top + len(stem_lines) * LINE_HEIGHT + 2 * MM
+        top = pager.place(sum(heights) + 2 * MM + box_h, q.id)
+        by0 = top + sum(heights) + 2 * MM
         region = AnswerRegion(q.id, number, q.kind, 0, (stem_x, by0, right, by0 + box_h), fmt)
-        _add(pager, region, QuestionBlock(q.id, number, top, stem_x, tuple(stem_lines)))
+        _add(pager, region, QuestionBlock(q.id, number, top, stem_x, tuple(stem_lines),
+                                          line_heights=tuple(heights)))
         return
     # Written answers: one box per blank, to the right of the stem when they fit.
     chars = expected_answer_chars(q)
@@ -261,32 +304,38 @@ def _place_question(pager: _Pager, q: Question, number: int, stem_x: float, righ
     box_w = min(max(chars * char_w + 4 * MM, 24 * MM), avail_w * 0.6)
     label_w = 7 * MM if n_blanks > 1 else 0.0
     slot_w = box_w + label_w + 2 * MM
+    math = _is_math(q)
+    scratch_h = scratch_mm * MM if scratch_mm and _wants_scratch(q) else 0.0
     if n_blanks == 1 and avail_w - slot_w >= 70 * MM:
-        stem_lines = wrap_text(q.stem, avail_w - slot_w - GAP, STEM_FONT_SIZE)
-        height = max(len(stem_lines) * LINE_HEIGHT, BOX_HEIGHT)
-        top = pager.place(height, q.id)
+        stem_lines, heights = _lines(q.stem, avail_w - slot_w - GAP, math)
+        height = max(sum(heights), BOX_HEIGHT)
+        top = pager.place(height + scratch_h, q.id)
         box = (right - box_w, top, right, top + BOX_HEIGHT)
         _add(pager, AnswerRegion(q.id, number, q.kind, 0, box, fmt, chars),
-             QuestionBlock(q.id, number, top, stem_x, tuple(stem_lines)))
+             QuestionBlock(q.id, number, top, stem_x, tuple(stem_lines),
+                           line_heights=tuple(heights),
+                           scratch=_scratch_box(stem_x, top + height, right, scratch_h)))
         return
     # Several blanks (or a wide box): a row of labelled boxes under the stem, wrapping.
-    stem_lines = wrap_text(q.stem, avail_w, STEM_FONT_SIZE)
+    stem_lines, heights = _lines(q.stem, avail_w, math)
     per_row = max(1, int((avail_w + 2 * MM) // slot_w))
     rows = -(-n_blanks // per_row)
-    height = len(stem_lines) * LINE_HEIGHT + rows * (BOX_HEIGHT + 2 * MM)
-    top = pager.place(height, q.id)
+    text_h = sum(heights)
+    height = text_h + rows * (BOX_HEIGHT + 2 * MM)
+    top = pager.place(height + scratch_h, q.id)
     regions: list[AnswerRegion] = []
     blank_labels: list[tuple[str, float, float]] = []
     for i in range(n_blanks):
         row, col = divmod(i, per_row)
         x = stem_x + col * slot_w
-        y = top + len(stem_lines) * LINE_HEIGHT + row * (BOX_HEIGHT + 2 * MM)
+        y = top + text_h + row * (BOX_HEIGHT + 2 * MM)
         if label_w:
             blank_labels.append((names[i], x, y + BOX_HEIGHT * 0.65))
         box = (x + label_w, y, x + label_w + box_w, y + BOX_HEIGHT)
         regions.append(AnswerRegion(q.id, number, q.kind, i, box, fmt, chars))
     block = QuestionBlock(q.id, number, top, stem_x, tuple(stem_lines),
-                          blank_labels=tuple(blank_labels))
+                          blank_labels=tuple(blank_labels), line_heights=tuple(heights),
+                          scratch=_scratch_box(stem_x, top + height, right, scratch_h))
     page_regions, page_blocks = pager.pages[-1]
     page_regions.extend(regions)
     page_blocks.append(block)
@@ -304,21 +353,44 @@ def _compact_box(q: Question, content_w: float) -> float | None:
         return None
     box_w = max(chars * CHAR_WIDTH + 4 * MM, 24 * MM)
     stem_room = (content_w - GAP) / 2 - NUMBER_WIDTH - box_w - GAP
-    return box_w if _text_width(q.stem) <= stem_room else None
+    return box_w if _width(q.stem, _is_math(q)) <= stem_room else None
 
 
 def _place_pair(pager: _Pager, pair: tuple[Question, Question], first_number: int,
-                box_widths: tuple[float, float], content_w: float) -> None:
-    top = pager.place(BOX_HEIGHT, pair[0].id)
+                box_widths: tuple[float, float], content_w: float, scratch_mm: float) -> None:
+    scratch_h = scratch_mm * MM if scratch_mm and any(_wants_scratch(q) for q in pair) else 0.0
+    top = pager.place(BOX_HEIGHT + scratch_h, pair[0].id)
     col_w = (content_w - GAP) / 2
     for col, (q, box_w) in enumerate(zip(pair, box_widths, strict=True)):
         x0 = CONTENT_LEFT + col * (col_w + GAP)
         right = x0 + col_w
         number = first_number + col
         box = (right - box_w, top, right, top + BOX_HEIGHT)
+        stem_lines, heights = _lines(q.stem, 1e6, _is_math(q))
         _add(pager, AnswerRegion(q.id, number, q.kind, 0, box, _answer_format(q),
                                  expected_answer_chars(q)),
-             QuestionBlock(q.id, number, top, x0 + NUMBER_WIDTH, (q.stem,)))
+             QuestionBlock(q.id, number, top, x0 + NUMBER_WIDTH, tuple(stem_lines[:1]),
+                           line_heights=tuple(heights[:1]),
+                           scratch=_scratch_box(x0 + NUMBER_WIDTH, top + BOX_HEIGHT, right,
+                                                scratch_h if _wants_scratch(q) else 0.0)))
+
+
+def _wants_scratch(q: Question) -> bool:
+    """Questions worked on paper first (竖式): written arithmetic, and maths word problems
+    (a numeric answer to a stem that asks a question, not a fill-in conversion)."""
+    if isinstance(q, ArithmeticQuestion):
+        return True
+    return isinstance(q, NumericQuestion) and q.subject == "math" and \
+        q.stem.rstrip().endswith(("？", "?"))
+
+
+def _scratch_box(x0: float, top: float, right: float, height: float
+                 ) -> tuple[float, float, float, float] | None:
+    """The working area under a question: ``height`` tall from ``top`` (less a small gap
+    above and below), or None when there is none."""
+    if height <= 0:
+        return None
+    return (x0, top + SCRATCH_GAP, right, top + height - SCRATCH_GAP)
 
 
 def _add(pager: _Pager, region: AnswerRegion, block: QuestionBlock) -> None:

@@ -14,6 +14,12 @@ import segno
 from reportlab.pdfgen.canvas import Canvas
 
 from errorbook.contract import AnswerRegion, PageLayout, QuestionBlock, WorksheetLayout
+from errorbook.printing.book.text import (
+    FRACTION_EXTRA_TOP,
+    LEADING,
+    draw_line,
+    layout_text,
+)
 from errorbook.printing.fonts import register_cjk_font
 from errorbook.printing.geometry import MM
 from errorbook.printing.layout import HEADER_BOTTOM, INSTRUCTION_H, LINE_HEIGHT, STEM_FONT_SIZE
@@ -34,6 +40,7 @@ SEAT_DIGIT_SIZE = 6.0
 # changing an answer means rubbing the old mark out.
 CHOICE_INSTRUCTION = "选择题、判断题：把选中的圆圈涂满（打勾、打叉、圈出也算选中）；改答案要把原来的记号擦干净。"
 INSTRUCTION_SIZE = 9.0
+SCRATCH_LABEL = "草稿（列竖式）"
 
 
 @dataclass(frozen=True)
@@ -204,7 +211,56 @@ def _instruction(c: Canvas, page: PageLayout) -> None:
     c.setFillGray(0.0)
 
 
+def _typeset_block(c: Canvas, block: QuestionBlock, page: PageLayout) -> None:
+    """A block laid out with measured lines: maths typeset, each line at its own pitch."""
+    h = page.height
+    lines = [*block.stem_lines, *block.option_lines]
+    y = block.top
+    for i, (text, pitch) in enumerate(zip(lines, block.line_heights, strict=False)):
+        cols = text.split("\t") if i >= len(block.stem_lines) else [text]
+        for k, col in enumerate(cols):
+            line = layout_text(col, 1e6, STEM_FONT_SIZE, fractions=True).lines[0] \
+                if col.strip() else None
+            if line is None:
+                continue
+            # A row holding a stacked fraction (taller pitch) sets every column lower,
+            # by the room the numerator needs above the text.
+            baseline = h - y - (STEM_FONT_SIZE * (1 + FRACTION_EXTRA_TOP)
+                                if pitch > STEM_FONT_SIZE * LEADING + 0.01 else STEM_FONT_SIZE)
+            if i == 0 and k == 0:
+                draw_text(c, block.stem_x - 1.5 * MM, baseline, f"{block.number}.",
+                          STEM_FONT_SIZE, "right")
+            draw_line(c, line, block.stem_x + k * block.option_col_width, baseline,
+                      STEM_FONT_SIZE)
+        y += pitch
+    if not block.stem_lines or not block.stem_lines[0].strip():
+        draw_text(c, block.stem_x - 1.5 * MM, h - block.top - STEM_FONT_SIZE,
+                  f"{block.number}.", STEM_FONT_SIZE, "right")
+    for label, x, by in block.blank_labels:
+        draw_text(c, x, h - by, label, 9)
+
+
+def _scratch(c: Canvas, block: QuestionBlock, page: PageLayout) -> None:
+    """The working area (竖式): a light dashed frame with its name in its top corner."""
+    if block.scratch is None:
+        return
+    x0, y0, x1, y1 = block.scratch
+    h = page.height
+    c.saveState()
+    c.setStrokeGray(LABEL_GREY)
+    c.setLineWidth(0.5)
+    c.setDash(2, 2)
+    c.rect(x0, h - y1, x1 - x0, y1 - y0, stroke=1, fill=0)
+    c.setFillGray(LABEL_GREY)
+    draw_text(c, x0 + 1.5 * MM, h - y0 - 3.2 * MM, SCRATCH_LABEL, 7.5)
+    c.restoreState()
+
+
 def _block(c: Canvas, font: str, block: QuestionBlock, page: PageLayout) -> None:
+    _scratch(c, block, page)
+    if block.line_heights:
+        _typeset_block(c, block, page)
+        return
     h = page.height
     baseline = h - block.top - STEM_FONT_SIZE
     draw_text(c, block.stem_x - 1.5 * MM, baseline, f"{block.number}.", STEM_FONT_SIZE, "right")

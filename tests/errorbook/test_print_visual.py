@@ -228,8 +228,8 @@ def test_near_empty_last_page_is_reflowed_away() -> None:
     w, h = 595.2756, 841.8898
     found = 0
     for n in range(4, len(pool)):
-        loose = _flow(pool[:n], w, h, BLOCK_GAP, INSTRUCTION_H)
-        tight = _flow(pool[:n], w, h, TIGHT_BLOCK_GAP, INSTRUCTION_H)
+        loose = _flow(pool[:n], w, h, BLOCK_GAP, INSTRUCTION_H, 0.0)
+        tight = _flow(pool[:n], w, h, TIGHT_BLOCK_GAP, INSTRUCTION_H, 0.0)
         if not loose.near_empty_tail() or len(tight.pages) >= len(loose.pages):
             continue
         layout = layout_worksheet("练习", pool[:n])
@@ -245,7 +245,7 @@ def test_near_empty_last_page_is_reflowed_away() -> None:
         found += 1
     assert found, "no question count gave a near-empty last page to reflow"
     # A worksheet that fills its last page well keeps the usual gaps.
-    full = _flow(pool[:4], w, h, BLOCK_GAP, INSTRUCTION_H)
+    full = _flow(pool[:4], w, h, BLOCK_GAP, INSTRUCTION_H, 0.0)
     assert not full.near_empty_tail()
     assert NEAR_EMPTY_SHARE < 0.5
 

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 from reportlab.pdfgen.canvas import Canvas
 
+from errorbook.printing.mathtext import typeset_math
 from errorbook.printing.text import draw_text, text_width
 
-__all__ = ["ELLIPSIS", "Piece", "TextBox", "TextLine", "draw_lines", "layout_text"]
+__all__ = ["ELLIPSIS", "Piece", "TextBox", "TextLine", "draw_line", "draw_lines", "layout_text",
+           "line_text"]
 
 ELLIPSIS = "…"
 LEADING = 1.45  # line pitch as a multiple of the font size
@@ -32,7 +34,7 @@ FRACTION_EXTRA_TOP = 0.20  # extra room a fraction line needs above, x size
 FRACTION_EXTRA_BOTTOM = 0.35  # ... and below, x size
 
 _FRACTION = re.compile(r"(?<![\w/.])(\d{1,5})/(\d{1,5})(?![\w/]|\.\d)")
-_TOKENS = re.compile(r"[A-Za-z0-9.,/%+\-=×÷<>()_']+|[ \t]+|.", re.S)
+_TOKENS = re.compile(r"[A-Za-z0-9.,/%+\-\u2212=×÷<>()_']+|[ \t]+|.", re.S)
 _NO_LINE_START = set("，。、；：？！）》」』”’,.;:?!)…%")
 _NO_LINE_END = set("（《「『“‘(")
 
@@ -82,6 +84,8 @@ def _fraction(num: str, den: str, size: float) -> Piece:
 def _tokens(paragraph: str, size: float, fractions: bool) -> list[Piece]:
     out: list[Piece] = []
     pos = 0
+    if fractions:
+        paragraph = typeset_math(paragraph)
     matches = list(_FRACTION.finditer(paragraph)) if fractions else []
     for m in [*matches, None]:
         end = m.start() if m else len(paragraph)
@@ -232,7 +236,8 @@ def layout_text(text: str, width: float, size: float, *, fractions: bool = False
         text: the text; newlines start new lines.
         width: the line width in points.
         size: the font size.
-        fractions: set ``a/b`` (digits only) as stacked fractions.
+        fractions: typeset as maths: ``a/b`` (digits only) as stacked fractions, and the
+            signs of :func:`errorbook.printing.mathtext.typeset_math` (×, −, ○).
         max_lines: keep at most this many lines, the last ending in ``…`` when cut.
 
     Returns:
@@ -270,6 +275,23 @@ def _draw_fraction(c: Canvas, x: float, baseline: float, piece: Piece, size: flo
     c.restoreState()
 
 
+def line_text(line: TextLine) -> str:
+    """The text of a measured line (fractions as ``a/b``), to store and lay out again:
+    :func:`layout_text` of it with ``fractions=True`` gives the same line."""
+    return "".join(f"{p.text}/{p.den}" if p.is_fraction else p.text for p in line.pieces)
+
+
+def draw_line(c: Canvas, line: TextLine, x: float, baseline: float, size: float) -> None:
+    """Draw one measured line with its baseline at ``baseline`` (reportlab coordinates)."""
+    px = x
+    for piece in line.pieces:
+        if piece.is_fraction:
+            _draw_fraction(c, px, baseline, piece, size)
+        else:
+            draw_text(c, px, baseline, piece.text, size)
+        px += piece.width
+
+
 def draw_lines(c: Canvas, box: TextBox, x: float, top: float, page_height: float) -> float:
     """Draw measured lines from ``top`` (page space, points from the top) down.
 
@@ -285,13 +307,6 @@ def draw_lines(c: Canvas, box: TextBox, x: float, top: float, page_height: float
     """
     y = top
     for line in box.lines:
-        baseline = page_height - (y + line.ascent)
-        px = x
-        for piece in line.pieces:
-            if piece.is_fraction:
-                _draw_fraction(c, px, baseline, piece, box.size)
-            else:
-                draw_text(c, px, baseline, piece.text, box.size)
-            px += piece.width
+        draw_line(c, line, x, page_height - (y + line.ascent), box.size)
         y += line.height
     return y

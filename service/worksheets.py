@@ -60,20 +60,32 @@ class WorksheetReviewCount:
     count: int
 
 
-def _links(worksheet_id: int) -> dict[str, str]:
+def _links(worksheet_id: int, kind: str = "worksheet") -> dict[str, str]:
     base = f"/api/v1/worksheets/{worksheet_id}"
+    if kind == "drill":  # not printed by markbook: pages are uploaded against it
+        return {"self": base, "upload": f"/api/v1/scans?worksheet_id={worksheet_id}",
+                "results": f"/api/v1/worksheets/{worksheet_id}/results"}
     return {"self": base, "layout": f"{base}/layout", "print": f"{base}/print.pdf",
             "print_per_student": f"{base}/print.pdf?per_student=true"}
+
+
+def _not_printed(row: WorksheetRow) -> None:
+    """A drill assignment has no layout: markbook neither prints nor previews it."""
+    if row.kind == "drill":
+        raise InvalidInput("a drill assignment is not printed by markbook: upload its pages "
+                           "with worksheet_id (and student_id for one student's pages)",
+                           error="drill_not_printed")
 
 
 async def _out(repo: WorksheetRepository, row: WorksheetRow) -> WorksheetOut:
     items = await repo.items(row.id)
     return WorksheetOut(
-        id=row.id, title=row.title, class_id=row.class_id, page_size=row.page_size,
+        id=row.id, title=row.title, class_id=row.class_id, kind=row.kind,
+        page_size=row.page_size,
         page_count=row.page_count,
         items=[WorksheetItemOut(position=i.position, question_id=q.external_id,
                                 key_revision=i.question_revision) for i, q in items],
-        links=_links(row.id),
+        links=_links(row.id, row.kind),
     )
 
 
@@ -122,8 +134,15 @@ async def create_worksheet(session: AsyncSession, actor: Actor, body: WorksheetC
         NotFound: the class is not the actor's.
         NotReady: the configured font is missing.
     """
-    rows, layout = await _checked_layout(session, actor, body, max_questions=max_questions)
     repo = WorksheetRepository(session, actor)
+    if body.kind == "drill":
+        await ClassRepository(session, actor).get(body.class_id)
+        empty = WorksheetLayout(body.title, body.page_size, ())
+        row = await repo.create(title=body.title, class_id=body.class_id,
+                                page_size=body.page_size, layout=empty.to_dict(), questions=[],
+                                kind="drill")
+        return await _out(repo, row)
+    rows, layout = await _checked_layout(session, actor, body, max_questions=max_questions)
     row = await repo.create(title=body.title, class_id=body.class_id, page_size=body.page_size,
                             layout=layout.to_dict(), questions=rows)
     return await _out(repo, row)
@@ -152,6 +171,7 @@ async def preview_worksheet(session: AsyncSession, actor: Actor, worksheet_id: i
         NotReady: the configured font is missing.
     """
     row = await WorksheetRepository(session, actor).get(worksheet_id)
+    _not_printed(row)
     school_class = await ClassRepository(session, actor).get(row.class_id)
     return await _preview(row.layout, row.id, school_class.name)
 
@@ -184,7 +204,7 @@ async def list_worksheets(session: AsyncSession, actor: Actor, *, class_id: int 
     return [WorksheetSummaryOut(id=r.id, title=r.title, class_id=r.class_id,
                                 class_name=r.class_name, page_size=r.page_size,
                                 page_count=r.page_count, created_at=r.created_at,
-                                links=_links(r.id)) for r in rows]
+                                kind=r.kind, links=_links(r.id, r.kind)) for r in rows]
 
 
 async def get_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int) -> WorksheetOut:
@@ -246,6 +266,7 @@ async def print_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int
         raise InvalidInput(f"at most {max_copies} copies", error="too_many")
     repo = WorksheetRepository(session, actor)
     row = await repo.get(worksheet_id)
+    _not_printed(row)
     classes = ClassRepository(session, actor)
     school_class = await classes.get(row.class_id)
     if per_student:

@@ -35,6 +35,7 @@ class WorksheetSummary:
     page_size: str
     page_count: int
     created_at: datetime
+    kind: str = "worksheet"
 
 
 class WorksheetRepository:
@@ -43,7 +44,8 @@ class WorksheetRepository:
         self.actor = actor
 
     async def create(self, *, title: str, class_id: int, page_size: str,
-                     layout: dict[str, Any], questions: Sequence[QuestionRow]) -> WorksheetRow:
+                     layout: dict[str, Any], questions: Sequence[QuestionRow],
+                     kind: str = "worksheet") -> WorksheetRow:
         """Store a worksheet for one of the actor's classes.
 
         Raises:
@@ -54,7 +56,8 @@ class WorksheetRepository:
         if visible is None:
             raise NotFound(f"class {class_id} not found")
         row = WorksheetRow(class_id=class_id, teacher_id=self.actor.teacher_id, title=title,
-                           page_size=page_size, page_count=len(layout["pages"]), layout=layout)
+                           page_size=page_size, page_count=len(layout["pages"]), layout=layout,
+                           kind=kind)
         self.session.add(row)
         await self.session.flush()
         self.session.add_all(
@@ -83,7 +86,7 @@ class WorksheetRepository:
         """The actor's worksheets, newest first, optionally of one class only."""
         q = scoped(select(WorksheetRow.id, WorksheetRow.title, WorksheetRow.class_id,
                           SchoolClassRow.name, WorksheetRow.page_size, WorksheetRow.page_count,
-                          WorksheetRow.created_at)
+                          WorksheetRow.created_at, WorksheetRow.kind)
                    .join(SchoolClassRow, SchoolClassRow.id == WorksheetRow.class_id),
                    WorksheetRow, self.actor)
         if class_id is not None:

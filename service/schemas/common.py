@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "ClassCreate",
@@ -93,10 +93,28 @@ class QuestionOut(BaseModel):
 
 
 class WorksheetCreate(_In):
+    """A worksheet (``kind: "worksheet"``, printed by markbook from bank questions) or a
+    drill assignment (``kind: "drill"``: 口算 pages from anywhere, no questions given:
+    the items are found on the uploaded pages)."""
+
     title: str = Field(min_length=1, max_length=200)
     class_id: int
-    question_ids: list[str] = Field(min_length=1, description="bank ids, in printed order")
+    kind: Literal["worksheet", "drill"] = Field(
+        default="worksheet", description="worksheet (printed by markbook) or drill (口算 "
+                                         "pages from anywhere, graded from the page alone)")
+    question_ids: list[str] = Field(default_factory=list,
+                                    description="bank ids, in printed order (a worksheet "
+                                                "needs at least one; a drill none)")
     page_size: Literal["A4", "Letter"] = "A4"
+
+    @model_validator(mode="after")
+    def _questions_fit_kind(self) -> WorksheetCreate:
+        if self.kind == "worksheet" and not self.question_ids:
+            raise ValueError("question_ids: a worksheet needs at least one question")
+        if self.kind == "drill" and self.question_ids:
+            raise ValueError("question_ids: a drill assignment takes no questions (its "
+                             "items are read from the uploaded pages)")
+        return self
 
 
 class WorksheetItemOut(BaseModel):
@@ -109,6 +127,7 @@ class WorksheetOut(BaseModel):
     id: int
     title: str
     class_id: int
+    kind: str = Field(default="worksheet", description="worksheet or drill")
     page_size: str
     page_count: int
     items: list[WorksheetItemOut]
@@ -121,6 +140,7 @@ class WorksheetSummaryOut(BaseModel):
     id: int
     title: str
     class_id: int
+    kind: str = Field(default="worksheet", description="worksheet or drill")
     class_name: str
     page_size: str
     page_count: int

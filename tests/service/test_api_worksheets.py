@@ -129,8 +129,8 @@ async def test_list_worksheets_newest_first_filtered_and_scoped(
     assert [w["title"] for w in listed] == ["第三份", "第二份", "第一份"]
     first = made["第一份"]
     assert listed[-1] == {
-        "id": first["id"], "title": "第一份", "class_id": one, "class_name": "一班",
-        "page_size": "A4", "page_count": first["page_count"],
+        "id": first["id"], "title": "第一份", "class_id": one, "kind": "worksheet",
+        "class_name": "一班", "page_size": "A4", "page_count": first["page_count"],
         "created_at": listed[-1]["created_at"], "links": first["links"]}
     r = await teacher_client.get("/api/v1/worksheets", params={"class_id": one})
     assert [w["title"] for w in r.json()] == ["第三份", "第一份"]

@@ -112,6 +112,9 @@ class ResponseRow(TimestampMixin, Base):
     alternatives: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     marks: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     crop_key: Mapped[str | None] = mapped_column(String(255))
+    # A drill item's answer area, (x0, y0, x1, y1) in pixels of the page as ingested; None
+    # for a worksheet's answers (its layout places them).
+    region: Mapped[list[Any] | None] = mapped_column(JSONType)
 
 
 class GradeRow(TimestampMixin, Base):

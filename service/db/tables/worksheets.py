@@ -23,6 +23,10 @@ class WorksheetRow(TimestampMixin, Base):
     page_size: Mapped[str] = mapped_column(String(16), default="A4")
     page_count: Mapped[int] = mapped_column(Integer)
     layout: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # "worksheet" (printed by markbook, read against its layout) or "drill" (free-form
+    # 口算 pages read by the drill reader: no layout, items added as they are found).
+    kind: Mapped[str] = mapped_column(String(16), default="worksheet",
+                                      server_default="worksheet")
 
 
 class WorksheetItemRow(Base):

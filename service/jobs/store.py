@@ -109,7 +109,8 @@ def _candidates_note(result: PageResult) -> str:
 async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanUploadRow,
                      result: PageResult, worksheet: WorksheetRow | None,
                      question_ids: dict[str, int],
-                     schedule: ScheduleSettings | None = None) -> PageProblem | None:
+                     schedule: ScheduleSettings | None = None, *, student_source: str = "qr",
+                     unnamed_problem: str | None = None) -> PageProblem | None:
     """Store one page result (flush only; the caller commits).
 
     Args:
@@ -120,6 +121,10 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
         worksheet: the worksheet the page's code names, if the uploader may see it.
         question_ids: bank external id → question row id for that worksheet.
         schedule: the error-book review spacing; the defaults when omitted.
+        student_source: how the page's student is known (``qr``; ``upload`` for a drill
+            upload made for one student).
+        unnamed_problem: the problem of a page with no student, when not a worksheet copy
+            without a student code (a drill page).
 
     Returns:
         The page's problem, if it has one; None for a cleanly graded page or one that was
@@ -148,8 +153,10 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
     number_read = result.student.number if result.student is not None else None
     if await erased_page(session, worksheet, student_id, number_read):
         return await _store_erased(session, upload, result, worksheet)
-    source = "qr"
+    source = student_source
     problem = await _student_problem(session, worksheet, student_id)
+    if problem is not None and student_id is None and unnamed_problem is not None:
+        problem = unnamed_problem
     status = "graded"
     if problem is None and result.student is not None and result.student.match == "disagrees":
         problem = (f"the page code names student {student_id}, but the name and number on "

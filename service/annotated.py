@@ -71,6 +71,24 @@ def _marks(layout: WorksheetLayout, page_no: int, questions: dict[int, tuple[str
     return tuple(marks)
 
 
+def _drill_marks(graded: list[tuple[ResponseRow, GradeRow | None]]) -> tuple[RegionMark, ...]:
+    """A drill page's marks: each item's answer area as found on the page (its
+    ``region``, in pixels of the page as ingested: the page's homography is the identity)."""
+    placed: list[tuple[tuple[float, float, float, float], GradeRow]] = []
+    for response, grade in graded:
+        if grade is not None and response.region and len(response.region) == 4:
+            x0, y0, x1, y1 = (float(v) for v in response.region)
+            placed.append(((x0, y0, x1, y1), grade))
+    placed.sort(key=lambda bg: (bg[0][1], bg[0][0]))  # reading order, top to bottom
+    marks = []
+    for n, (box, grade) in enumerate(placed, start=1):
+        review = grade.needs_review
+        marks.append(RegionMark(box, str(n),
+                                "needs_review" if review else grade.verdict,  # type: ignore[arg-type]
+                                None if review else grade.score, grade.max_score))
+    return tuple(marks)
+
+
 def _load_images(path: Path, wanted: set[int]) -> dict[int, tuple[bytes, float]]:
     """Re-read the wanted pages of an upload as downscaled JPEGs (and the scale used)."""
     out: dict[int, tuple[bytes, float]] = {}
@@ -122,6 +140,9 @@ async def annotated_pdf(session: AsyncSession, storage: LocalStorage, worksheet:
     for page, key, student in rows:
         page_layout = [p for p in layout.pages if p.number == page.page_no]
         jobs = by_student.setdefault(student.id, (student, []))[1]
+        if worksheet.kind == "drill":  # no layout: the items' regions place the marks
+            jobs.append(_PageJob(page, key, _drill_marks(graded.get(page.id, [])), ()))
+            continue
         jobs.append(_PageJob(page, key, _marks(layout, page.page_no or 0, questions,
                                                graded.get(page.id, [])),
                              layout_keep_clear(page_layout[0]) if page_layout else ()))

@@ -41,7 +41,7 @@ from ocr.errors import (
 from ocr.ingest import count_pages, sniff
 from service.actor import Actor
 from service.config import Settings
-from service.db import JobRow, ScanUploadRow
+from service.db import JobRow, ScanUploadRow, WorksheetRow
 from service.errors import (
     BadRequest,
     ClientError,
@@ -54,6 +54,7 @@ from service.errors import (
 from service.jobs.recovery import retry_url
 from service.jobs.runner import ingest_limits
 from service.repositories import audit
+from service.repositories.drills import DrillRepository
 from service.repositories.uploads import UploadRepository
 from service.repositories.worksheets import WorksheetRepository
 from service.storage import LocalStorage, free_bytes
@@ -132,7 +133,8 @@ def _validate(received: Received, settings: Settings,
 
 async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Settings,
                       actor: Actor, received: Received, *, worksheet_id: int | None = None,
-                      idempotency_key: str | None = None) -> Accepted:
+                      idempotency_key: str | None = None,
+                      student_id: int | None = None) -> Accepted:
     """Turn a spooled file into a stored upload and a queued job (flush only).
 
     Args:
@@ -143,14 +145,17 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
         received: the spooled body: one file, or several (one job, pages in their order).
         worksheet_id: optional hint: the worksheet the pages belong to.
         idempotency_key: the client's ``Idempotency-Key`` header, if any.
+        student_id: a drill upload made for one student (``worksheet_id`` must name a
+            drill assignment of the student's class).
 
     Returns:
         The job (new, or the one these bytes already have).
 
     Raises:
         ClientError: empty, unsupported, corrupt, encrypted or over-limit files; an
-            idempotency key reused for a different body; an unknown worksheet hint. For
-            several files or a ZIP, the message names the file at fault.
+            idempotency key reused for a different body; an unknown worksheet hint; a
+            ``student_id`` without a drill assignment, or not of its class. For several
+            files or a ZIP, the message names the file at fault.
     """
     try:
         if idempotency_key is not None:
@@ -171,7 +176,12 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
                                "your school", error="uploaded_by_another_teacher")
             return await _duplicate(session, earlier)
         if worksheet_id is not None:
-            await WorksheetRepository(session, actor).get(worksheet_id)
+            sheet = await WorksheetRepository(session, actor).get(worksheet_id)
+            if student_id is not None:
+                await _check_drill_student(session, sheet, student_id)
+        elif student_id is not None:
+            raise InvalidInput("student_id needs worksheet_id naming a drill assignment",
+                               error="student_without_drill")
         try:
             kind, pages, path = await to_thread.run_sync(_validate, received, settings, storage)
         except ScanFileError as exc:
@@ -182,9 +192,20 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
         finally:
             path.unlink(missing_ok=True)
         return await _record(session, actor, received, kind, pages, key, worksheet_id,
-                             idempotency_key)
+                             idempotency_key, student_id)
     finally:
         received.discard()
+
+
+async def _check_drill_student(session: AsyncSession, sheet: WorksheetRow,
+                               student_id: int) -> None:
+    """A per-student upload names a drill assignment and a student of its class."""
+    if sheet.kind != "drill":
+        raise InvalidInput("student_id is for drill assignments: a markbook worksheet's "
+                           "pages name their student themselves", error="student_without_drill")
+    if await DrillRepository(session).student_class(student_id) != sheet.class_id:
+        raise InvalidInput(f"student {student_id} is not in this assignment's class",
+                           error="student_not_in_class")
 
 
 async def _duplicate(session: AsyncSession, upload: ScanUploadRow) -> Accepted:
@@ -197,9 +218,12 @@ async def _duplicate(session: AsyncSession, upload: ScanUploadRow) -> Accepted:
 
 async def _record(session: AsyncSession, actor: Actor, received: Received, kind: str,
                   pages: int, key: str, worksheet_id: int | None,
-                  idempotency_key: str | None) -> Accepted:
+                  idempotency_key: str | None, student_id: int | None = None) -> Accepted:
+    payload: dict[str, int | None] = {"worksheet_id": worksheet_id}
+    if student_id is not None:
+        payload["student_id"] = student_id
     job = JobRow(school_id=actor.school_id, kind="scan", status="queued", pages_total=pages,
-              payload={"worksheet_id": worksheet_id}, problems=[])
+              payload=payload, problems=[])
     upload = ScanUploadRow(school_id=actor.school_id, teacher_id=actor.teacher_id,
                         device_id=_device_id(actor), worksheet_hint_id=worksheet_id,
                         filename=received.filename, content_type=_CONTENT_TYPE[kind],
@@ -233,11 +257,14 @@ def check_room(storage: LocalStorage, settings: Settings, incoming: int = 0) -> 
         raise InsufficientStorage()
 
 
-def worksheet_hint(query: int | None, field: str | None) -> int | None:
-    """The worksheet hint of an upload: the query parameter, else the multipart field.
+def worksheet_hint(query: int | None, field: str | None, name: str = "worksheet_id"
+                   ) -> int | None:
+    """The worksheet hint of an upload (or its ``student_id``, by ``name``): the query
+    parameter, else the multipart field.
 
     Raises:
-        InvalidInput: ``bad_worksheet_id`` for a field that is not a number.
+        InvalidInput: ``bad_worksheet_id`` (``bad_student_id``) for a field that is not a
+            number.
     """
     if query is not None:
         return query
@@ -246,23 +273,28 @@ def worksheet_hint(query: int | None, field: str | None) -> int | None:
     try:
         return int(str(field))
     except ValueError:
-        raise InvalidInput("worksheet_id must be a number", error="bad_worksheet_id") from None
+        raise InvalidInput(f"{name} must be a number", error=f"bad_{name}") from None
 
 
 async def receive_upload(session: AsyncSession, storage: LocalStorage, settings: Settings,
                          actor: Actor, received: Received, *, worksheet_id: int | None,
-                         idempotency_key: str | None, ip: str | None) -> Accepted:
+                         idempotency_key: str | None, ip: str | None,
+                         student_id: int | None = None) -> Accepted:
     """Accept an HTTP upload (see :func:`accept_scan`) and audit a new one. The spooled
     files are gone when this returns or raises (renamed into place, or removed).
 
     Args:
         worksheet_id: the query parameter's hint; the multipart field is used without one.
         ip: the client's address, for the audit log.
+        student_id: the query parameter's student (a drill upload for one student); the
+            multipart field is used without one.
     """
     try:
         hint = worksheet_hint(worksheet_id, received.fields.get("worksheet_id"))
+        student = worksheet_hint(student_id, received.fields.get("student_id"), "student_id")
         accepted = await accept_scan(session, storage, settings, actor, received,
-                                     worksheet_id=hint, idempotency_key=idempotency_key)
+                                     worksheet_id=hint, idempotency_key=idempotency_key,
+                                     student_id=student)
     finally:
         # Refused before accept_scan took the file (a bad worksheet_id): still ours to remove.
         received.discard()

@@ -23,7 +23,8 @@ _upload_limit = [Depends(limit_per_actor("uploads", upload_rate, "uploads"))]
 
 async def _ingest(request: Request, response: Response, background: BackgroundTasks,
                   session: SessionDep, actor: IngestActorDep, settings: SettingsDep,
-                  worksheet_id: int | None, idempotency_key: str | None) -> ScanAccepted:
+                  worksheet_id: int | None, idempotency_key: str | None,
+                  student_id: int | None = None) -> ScanAccepted:
     storage: LocalStorage = request.app.state.storage
     limit = settings.limits.max_upload_mb * 1024 * 1024
     declared = request.headers.get("content-length")
@@ -36,7 +37,8 @@ async def _ingest(request: Request, response: Response, background: BackgroundTa
                                   filename=request.headers.get("x-filename", "scan")[:255])
     accepted = await receive_upload(session, storage, settings, actor, received,
                                     worksheet_id=worksheet_id, idempotency_key=idempotency_key,
-                                    ip=request.client.host if request.client else None)
+                                    ip=request.client.host if request.client else None,
+                                    student_id=student_id)
     runner = request.app.state.runner
     if runner is not None and not accepted.duplicate:
         background.add_task(runner.notify)  # runs after the commit and the response
@@ -56,6 +58,14 @@ A file that is not a scan or cannot be read refuses the whole request, and the `
 names it (``"IMG_0003.HEIC" (file 3): ...``); nothing is stored, so send the request again
 without it. More than 200 files: 400 ``too_many_files``; a ZIP with more than 200 files or
 more than the size limit unpacked: 413 ``limit_exceeded``.
+
+Drill pages (口算 sheets from anywhere, no markbook code): name a drill assignment (a
+worksheet created with ``kind: "drill"``) as ``worksheet_id``, and add ``student_id`` (query
+or form field) when the upload is one student's pages; every page without a markbook code
+is then read by the drill reader, each item graded by computing its expression. A
+``student_id`` without a drill assignment: 422 ``student_without_drill``; one not in the
+assignment's class: 422 ``student_not_in_class``; an assignment the caller may not see: 404.
+A drill page with no items is stored with the job problem ``no_items`` (never graded zero).
 
 Returns 202 with the job that reads and grades it; the same bytes (or the same
 ``Idempotency-Key``) always map to the same job (several files: the same files in the same
@@ -79,11 +89,16 @@ _RESPONSES: dict[int | str, dict[str, str]] = {
 async def upload_scan(
     request: Request, response: Response, background: BackgroundTasks, session: SessionDep,
     actor: IngestActorDep, settings: SettingsDep,
-    worksheet_id: Annotated[int | None, Query(description="hint: the worksheet scanned")] = None,
+    worksheet_id: Annotated[int | None, Query(
+        description="hint: the worksheet scanned; for drill pages, the drill assignment "
+                    "(required)")] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    student_id: Annotated[int | None, Query(
+        description="a drill upload of one student's pages: that student (of the drill "
+                    "assignment's class)")] = None,
 ) -> ScanAccepted:
     return await _ingest(request, response, background, session, actor, settings,
-                         worksheet_id, idempotency_key)
+                         worksheet_id, idempotency_key, student_id)
 
 
 @router.post("/documents/post_document/", status_code=202, response_model=ScanAccepted,

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +38,8 @@ from service.db import JobRow, ScanUploadRow, WorksheetRow
 from service.db.base import utcnow
 from service.errors import disk_full
 from service.jobs.bundles import load_bundle
+from service.jobs.drillstore import store_drill_page
+from service.jobs.drillwork import DrillPageResult, DrillTarget, process_drill_page
 from service.jobs.pagepool import PagePool
 from service.jobs.pagework import (
     NeedWorksheet,
@@ -132,6 +134,9 @@ class _JobContext:
         self.denied: set[int] = set()
         self.crashes: dict[int, int] = {}  # page index: crashes charged (payload)
         self.kills: dict[int, int] = {}  # page index: kills charged (payload)
+        # A drill upload's assignment and student: its pages without a markbook code are
+        # read by the drill reader (service.jobs.drillwork).
+        self.drill: DrillTarget | None = None
 
     def charged(self, index: int) -> bool:
         return bool(self.crashes.get(index) or self.kills.get(index))
@@ -182,7 +187,10 @@ async def _read_all(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
         hint = ctx.job.payload.get("worksheet_id")
         if hint:
             async with factory() as session:
-                await _sanction(session, ctx, int(hint))
+                if await _sanction(session, ctx, int(hint)) \
+                        and ctx.worksheets[int(hint)].kind == "drill":
+                    student = ctx.job.payload.get("student_id")
+                    ctx.drill = DrillTarget(int(hint), int(student) if student else None)
         await _read_pages(ctx, factory, storage, executor, settings, worker, stored)
         await _place(ctx, factory, settings)
     except ScanFileError as exc:
@@ -233,7 +241,8 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
     path = storage.path(ctx.upload.storage_key)
     pages: Iterator[PageImage] = iter_pages(path, ingest_limits(settings))
     loop = asyncio.get_running_loop()
-    in_flight: dict[asyncio.Future[PageResult | NeedWorksheet], PageImage] = {}
+    in_flight: dict[asyncio.Future[PageResult | NeedWorksheet | DrillPageResult],
+                    PageImage] = {}
     ingest_ms: dict[int, float] = {}
     depth = max(2, 2 * settings.jobs.workers)
     exhausted = False
@@ -248,13 +257,18 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
 
     def submit(page: PageImage) -> None:
         nonlocal broken, exhausted
-        fut: asyncio.Future[PageResult | NeedWorksheet]
+        fut: asyncio.Future[PageResult | NeedWorksheet | DrillPageResult]
+        # A drill upload's pages go to the drill worker (a markbook page among them is
+        # still read as one); the target travels with each page.
+        work: Any = process_page if ctx.drill is None else process_drill_page
+        args: tuple[Any, ...] = (page, dict(ctx.bundles))
+        if ctx.drill is not None:
+            args = (*args, ctx.drill)
         try:
             if isinstance(executor, PagePool):  # the worker notes the page it reads
-                fut = asyncio.wrap_future(executor.submit_page(
-                    page.index, process_page, page, dict(ctx.bundles)))
+                fut = asyncio.wrap_future(executor.submit_page(page.index, work, *args))
             else:
-                fut = loop.run_in_executor(executor, process_page, page, dict(ctx.bundles))
+                fut = loop.run_in_executor(executor, work, *args)
         except BrokenProcessPool as exc:
             # Stop feeding the dead pool but store what finished: less to redo on resume.
             broken, exhausted = exc, True
@@ -331,7 +345,7 @@ async def _skip_crashing(ctx: _JobContext, factory: async_sessionmaker[AsyncSess
         log.error("page skipped: it kept crashing the worker", extra={"crashes": crashes})
 
 
-def _log_read(result: PageResult) -> None:
+def _log_read(result: PageResult | DrillPageResult) -> None:
     """The page's status and how long each stage took (ingest, identify, align, crop,
     recognise, grade, student), at DEBUG: one line per page is a lot on a busy server."""
     if log.isEnabledFor(logging.DEBUG):
@@ -340,10 +354,17 @@ def _log_read(result: PageResult) -> None:
 
 
 async def _store(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
-                 storage: LocalStorage, result: PageResult, settings: Settings,
-                 worker: str) -> None:
+                 storage: LocalStorage, result: PageResult | DrillPageResult,
+                 settings: Settings, worker: str) -> None:
     async with factory() as session:
         upload = ctx.upload  # detached, attributes loaded: only read here
+        if isinstance(result, DrillPageResult):
+            assert ctx.drill is not None
+            drilled = await store_drill_page(session, storage, upload, result,
+                                             ctx.worksheets[ctx.drill.worksheet_id],
+                                             ctx.drill, settings.mastery.schedule())
+            await _stored(session, ctx, upload, drilled, settings)
+            return
         ws_id = result.code.worksheet_id if result.code else None
         worksheet = ctx.worksheets.get(ws_id) if ws_id is not None else None
         problem: PageProblem | None
@@ -356,15 +377,21 @@ async def _store(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
                                        worksheet if result.status != "unknown_worksheet" else None,
                                        ctx.question_ids.get(ws_id or -1, {}),
                                        settings.mastery.schedule())
-        job = await session.get(JobRow, ctx.job.id, populate_existing=True)
-        assert job is not None
-        if problem is not None:
-            job.problems = [*job.problems, problem.as_dict()]
-        job.pages_done = await JobWorkRepository(session).pages_done(upload.id)
-        now = utcnow()
-        job.updated_at = now
-        job.lease_expires_at = now + timedelta(seconds=settings.jobs.lease_seconds)
-        await session.commit()
+        await _stored(session, ctx, upload, problem, settings)
+
+
+async def _stored(session: AsyncSession, ctx: _JobContext, upload: ScanUploadRow,
+                  problem: PageProblem | None, settings: Settings) -> None:
+    """Note the page's problem and progress on the job, renew the lease, commit."""
+    job = await session.get(JobRow, ctx.job.id, populate_existing=True)
+    assert job is not None
+    if problem is not None:
+        job.problems = [*job.problems, problem.as_dict()]
+    job.pages_done = await JobWorkRepository(session).pages_done(upload.id)
+    now = utcnow()
+    job.updated_at = now
+    job.lease_expires_at = now + timedelta(seconds=settings.jobs.lease_seconds)
+    await session.commit()
 
 
 class InProcessRunner:

@@ -1,0 +1,247 @@
+"""The CPU work of one page of a drill upload (口算), run in a worker process.
+
+A drill upload names a drill assignment (a worksheet of kind ``drill``): its pages are
+free-form arithmetic drill sheets with no markbook code. Each page is first looked at for a
+markbook code: a markbook worksheet page among the drill pages is read as any upload's
+page (:func:`service.jobs.pagework.process_page`); a blank page is a blank page; anything
+else is read with the drill reader (:mod:`service.drill.pages`), whose every item comes
+back with its expression (the key is computed from it), its answer reading, its grade
+under the product's review policy and where it is on the page. The worker never touches
+the database: the parent turns items into question rows and stores them
+(:mod:`service.jobs.drillstore`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from grading.grade import Grade
+from ocr.ingest import PageImage
+from service.jobs.pagework import (
+    AnswerOut,
+    NeedWorksheet,
+    PageResult,
+    WorksheetBundle,
+    process_page,
+    review_policies,
+    rotation_matrix,
+)
+
+__all__ = ["DrillItemOut", "DrillPageResult", "DrillTarget", "drill_engines",
+           "process_drill_page"]
+
+# Around the expression and answer area in a review crop, in pixels: a teacher sees the
+# printed item with what was written, not the answer alone.
+_CROP_PAD = 6
+
+
+@dataclass(frozen=True)
+class DrillTarget:
+    """The drill assignment an upload was made against.
+
+    Attributes:
+        worksheet_id: The drill assignment (a worksheet of kind ``drill``).
+        student_id: The student the upload is for (a per-student upload), else None.
+    """
+
+    worksheet_id: int
+    student_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DrillItemOut:
+    """One drill item as read and graded.
+
+    Attributes:
+        key: The item's identity on the assignment: its expression, with ``#2``, ``#3``…
+            for a repeat of the same expression on one page.
+        expression: The printed expression as read (``37+48``).
+        answer: The answer reading (``question_id`` is ``key``), with a crop of the item.
+        grade: The grade; ``needs_review`` whenever the reader or the policy doubts it.
+        region: Where the answer is written (its ink; the start of its area when blank),
+            in pixels of the page as ingested.
+    """
+
+    key: str
+    expression: str
+    answer: AnswerOut
+    grade: Grade
+    region: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class DrillPageResult:
+    """A drill page's outcome.
+
+    ``status``: ``read`` (items found), ``no_items`` (nothing that looks like a drill
+    item: a page problem, never a zero), ``engine_error`` (the detector failed: the page
+    is left unread so a retry reads it) or ``blank``. ``unparsed`` counts items whose
+    printed expression could not be read: they have no key, so they are not graded and
+    the page reports them.
+    """
+
+    page_index: int
+    status: str
+    rotation: int = 0
+    items: tuple[DrillItemOut, ...] = ()
+    unparsed: int = 0
+    detail: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+_engines: Any = None
+_lock = threading.Lock()
+
+
+def drill_engines() -> Any:
+    """The drill reader's models, opened once per worker process on its first drill page
+    (a worker that never sees one never pays for them)."""
+    global _engines
+    with _lock:
+        if _engines is None:
+            from service.drill.pages import build_drill_engines
+
+            _engines = build_drill_engines()
+        return _engines
+
+
+def _png(image: np.ndarray, box: tuple[int, int, int, int]) -> bytes:
+    import cv2
+
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = box
+    crop = image[max(0, y0 - _CROP_PAD):min(h, y1 + _CROP_PAD),
+                 max(0, x0 - _CROP_PAD):min(w, x1 + _CROP_PAD)]
+    if crop.size == 0:
+        return b""
+    ok, data = cv2.imencode(".png", crop)
+    return data.tobytes() if ok else b""
+
+
+def _written_box(gray: np.ndarray, area: tuple[int, int, int, int], char_h: int
+                 ) -> tuple[int, int, int, int]:
+    """Where the answer is written inside its area (stroke-sized ink, as the reader
+    counts it); the area's first two character widths when nothing is written. The area
+    runs on to the next item, so a mark placed beside it would cover that item."""
+    import cv2
+
+    from ocr.reading.preprocess import ink_map
+
+    x0, y0, x1, y1 = area
+    crop = gray[y0:y1, x0:x1]
+    empty = (x0, y0, min(x1, x0 + 2 * char_h), y1)
+    if crop.size == 0:
+        return area
+    ink = (ink_map(crop) > 0.18).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    keep = [k for k in range(1, n) if stats[k, 4] >= max(6.0, (0.12 * char_h) ** 2)
+            and max(stats[k, 2], stats[k, 3]) >= 0.3 * char_h]
+    if not keep:
+        return empty
+    return (x0 + min(int(stats[k, 0]) for k in keep), y0 + min(int(stats[k, 1]) for k in keep),
+            x0 + max(int(stats[k, 0] + stats[k, 2]) for k in keep),
+            y0 + max(int(stats[k, 1] + stats[k, 3]) for k in keep))
+
+
+def _to_ingested(box: tuple[int, int, int, int], turns: int, shape: tuple[int, int]
+                 ) -> tuple[int, int, int, int]:
+    """A box of the page turned ``turns`` quarter turns (``np.rot90``) back on the page
+    as ingested (``shape``: its H, W)."""
+    if not turns:
+        return box
+    m = rotation_matrix((360 - 90 * turns) % 360, shape)
+    x0, y0, x1, y1 = box
+    pts = np.array([[x0, y0, 1.0], [x1, y0, 1.0], [x0, y1, 1.0], [x1, y1, 1.0]]).T
+    out = m @ pts
+    xs, ys = out[0] / out[2], out[1] / out[2]
+    return int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
+
+
+def _held(grade: Grade, reason: str) -> Grade:
+    """A grade the drill reader doubts (the expression itself, say) held for review, the
+    grader's verdict kept as the suggestion."""
+    data = grade.model_dump()
+    data.update(verdict="needs_review", score=None, auto=False,
+                suggested_verdict=grade.verdict, suggested_score=grade.score,
+                reason_en=reason, reason_zh="口算题目本身识别不确定，请复核：" + reason)
+    return Grade.model_validate(data)
+
+
+def _items(read: Any, upright: np.ndarray, shape: tuple[int, int]
+           ) -> tuple[tuple[DrillItemOut, ...], int]:
+    out: list[DrillItemOut] = []
+    seen: dict[str, int] = {}
+    unparsed = 0
+    for it in read.items:
+        r = it.reading
+        if not r.expression or it.grade is None:
+            unparsed += 1
+            continue
+        seen[r.expression] = seen.get(r.expression, 0) + 1
+        key = r.expression if seen[r.expression] == 1 else f"{r.expression}#{seen[r.expression]}"
+        ex, ey = r.expression_box[:2]
+        rx1, ry1 = r.result_box[2:]
+        around = (min(ex, r.result_box[0]), min(ey, r.result_box[1]),
+                  max(r.expression_box[2], rx1), max(r.expression_box[3], ry1))
+        answer = AnswerOut(key, 0, r.result_status, r.result, float(r.result_confidence),
+                           tuple((t, float(p)) for t, p in r.alternatives), None,
+                           _png(upright, around), r.detail)
+        grade = it.grade
+        if it.needs_review and grade.verdict != "needs_review":
+            grade = _held(grade, it.reason)
+        grade = grade.model_copy(update={"key_revision": 1})
+        char_h = max(8, r.expression_box[3] - r.expression_box[1])
+        gray = upright if upright.ndim == 2 else upright.mean(axis=2).astype(np.uint8)
+        rx0, ry0, rx1, ry1 = (int(v) for v in r.result_box)
+        written = _written_box(gray, (rx0, ry0, rx1, ry1), char_h)
+        region = _to_ingested(written, read.rotation, shape)
+        out.append(DrillItemOut(key, r.expression, answer, grade, region))
+    return tuple(out), unparsed
+
+
+def process_drill_page(page: PageImage, bundles: Mapping[int, WorksheetBundle],
+                       target: DrillTarget) -> DrillPageResult | PageResult | NeedWorksheet:
+    """Read and grade one page of a drill upload.
+
+    Args:
+        page: The ingested page.
+        bundles: The worksheets this upload may touch (for a markbook page among the
+            drill pages).
+        target: The drill assignment and the upload's student.
+
+    Returns:
+        A markbook page's :class:`PageResult` (or :class:`NeedWorksheet`), else the
+        drill page's :class:`DrillPageResult`.
+    """
+    from ocr.identify import identify_page
+    from service.drill.pages import DrillOptions, read_drill_page
+
+    t = time.perf_counter()
+    ident, _ = identify_page(page.image)
+    timings = {"identify": (time.perf_counter() - t) * 1000}
+    if ident.status == "identified":
+        return process_page(page, bundles)  # a markbook worksheet page: read as such
+    if ident.status == "blank":
+        return DrillPageResult(page.index, "blank", timings_ms=timings)
+    engines = drill_engines()
+    options = DrillOptions(policy=review_policies().for_kind("arithmetic"))
+    t = time.perf_counter()
+    read = read_drill_page(page.image, engines.detector, engines.recognizer,
+                           expressions=engines.expressions, options=options)
+    timings["drill"] = (time.perf_counter() - t) * 1000
+    if read.status != "read":
+        return DrillPageResult(page.index, read.status, detail=read.detail, timings_ms=timings)
+    turns = read.rotation
+    upright = np.ascontiguousarray(np.rot90(page.image, turns)) if turns else page.image
+    items, unparsed = _items(read, upright, page.image.shape[:2])
+    if not items:
+        return DrillPageResult(page.index, "no_items", turns, unparsed=unparsed,
+                               detail="no drill item whose printed expression could be read",
+                               timings_ms=timings)
+    return DrillPageResult(page.index, "read", turns, items, unparsed, timings_ms=timings)

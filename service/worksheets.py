@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.contract import WorksheetLayout
 from errorbook.printing.fonts import FontNotFoundError
-from errorbook.printing.layout import LayoutError, layout_worksheet
+from errorbook.printing.layout import DEFAULT_SCRATCH_MM, LayoutError, layout_worksheet
 from service.actor import Actor
 from service.db import QuestionRow, WorksheetRow
 from service.errors import InvalidInput, NotReady
@@ -116,7 +116,9 @@ async def _checked_layout(session: AsyncSession, actor: Actor, body: WorksheetCr
     rows = [found[q] for q in body.question_ids]
     questions = [question_from_row(r) for r in rows]
     try:
-        layout = await to_thread.run_sync(layout_worksheet, body.title, questions, body.page_size)
+        layout = await to_thread.run_sync(
+            lambda: layout_worksheet(body.title, questions, body.page_size,
+                                     scratch_mm=DEFAULT_SCRATCH_MM if body.scratch_space else 0))
     except LayoutError as exc:
         raise InvalidInput(str(exc), error="layout_error") from exc
     except FontNotFoundError as exc:

@@ -106,6 +106,10 @@ class WorksheetCreate(_In):
                                     description="bank ids, in printed order (a worksheet "
                                                 "needs at least one; a drill none)")
     page_size: Literal["A4", "Letter"] = "A4"
+    scratch_space: bool = Field(
+        default=False, description="leave a blank working area (竖式) under each written "
+                                   "arithmetic question and maths word problem (the sheet "
+                                   "gets longer; drawn, never read)")
 
     @model_validator(mode="after")
     def _questions_fit_kind(self) -> WorksheetCreate:

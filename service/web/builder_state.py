@@ -1,7 +1,8 @@
 """The worksheet builder's state: what the teacher chose so far, carried in the builder's
 URL (so it works without JavaScript and survives a reload) and in its form.
 
-The state is the class, the title, the paper size, the chosen questions in order (``q``,
+The state is the class, the title, the paper size, whether to leave working space for 竖式
+(``scratch``), the chosen questions in order (``q``,
 repeated), and the filter of the question list beside it. A form button says what to do
 with it (``op``): ``add:<id>``, ``remove:<id>``, ``up:<id>``, ``down:<id>``, ``page:<n>``,
 ``filter``, ``preview`` or ``create``.
@@ -32,6 +33,7 @@ class BuilderState:
         class_id: the chosen class, or ``None``.
         title: the worksheet's title as typed.
         page_size: ``A4`` or ``Letter``.
+        scratch: leave a working area (竖式) under written arithmetic and word problems.
         question_ids: the chosen questions, in printed order.
         filter: the question list's filter.
         page: the question list's page (1-based).
@@ -41,6 +43,7 @@ class BuilderState:
     class_id: int | None = None
     title: str = ""
     page_size: PageSize = "A4"
+    scratch: bool = False
     question_ids: tuple[str, ...] = ()
     filter: BankFilter = field(default_factory=BankFilter)
     page: int = 1
@@ -57,6 +60,8 @@ class BuilderState:
             params.append(("title", s.title))
         if s.page_size != "A4":
             params.append(("page_size", s.page_size))
+        if s.scratch:
+            params.append(("scratch", "1"))
         params += [("q", q) for q in s.question_ids]
         params += [(k, str(v)) for k, v in (("kp", f.kp), ("kind", f.kind),
                                             ("difficulty", f.difficulty), ("search", f.text))
@@ -86,6 +91,7 @@ def state_from(values: Mapping[str, str], question_ids: Sequence[str]) -> Builde
         class_id=_int(values.get("class_id")),
         title=values.get("title", "").strip()[:200],
         page_size=cast(PageSize, size if size in PAGE_SIZES else "A4"),
+        scratch=values.get("scratch") == "1",
         question_ids=ids,
         filter=bank_filter(values.get("kp", ""), values.get("kind", ""),
                            values.get("difficulty", ""), values.get("search", "")),

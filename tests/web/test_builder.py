@@ -185,6 +185,46 @@ async def test_preview_is_the_printed_blank_copy_and_create_makes_the_worksheet(
             doc.close()
 
 
+async def test_working_space_for_written_calculation_is_a_builder_choice(
+        teacher: Teacher) -> None:
+    ids = _pick("arithmetic", 4)
+    base: dict[str, str | list[str]] = {"title": "竖式", "class_id": str(teacher.class_id),
+                                         "q": ids}
+    # A button keeps the box ticked (the state travels in the URL).
+    r = await teacher.post({**base, "scratch": "1", "op": "filter"})
+    assert "scratch=1" in r.headers["location"]
+    page = await teacher.b.get(r.headers["location"])
+    assert re.search(r'name="scratch" value="1" checked', page.text)
+    assert "留出草稿区（列竖式）" in page.text
+    printed = {}
+    for scratch in ("1", None):
+        form = {**base, "op": "create", **({"scratch": scratch} if scratch else {})}
+        r = await teacher.post(form)
+        assert r.status_code == 303, r.text
+        wid = int(r.headers["location"].split("/")[2].split("?")[0])
+        printed[scratch] = _pdf_text(
+            (await teacher.api.get(f"/api/v1/worksheets/{wid}/print.pdf")).content)
+    # Every written calculation gets its working area; none without the box ticked.
+    assert printed["1"].count("草稿") == len(ids)
+    assert "草稿" not in printed[None]
+    # Through the API too.
+    r = await teacher.api.post("/api/v1/worksheets", json={
+        "title": "竖式 API", "class_id": teacher.class_id, "question_ids": ids,
+        "scratch_space": True})
+    assert r.status_code == 201, r.text
+    text = _pdf_text((await teacher.api.get(
+        f"/api/v1/worksheets/{r.json()['id']}/print.pdf")).content)
+    assert text.count("草稿") == len(ids)
+
+
+def _pdf_text(data: bytes) -> str:
+    doc = pdfium.PdfDocument(data)
+    try:
+        return "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    finally:
+        doc.close()
+
+
 async def test_create_shows_what_is_missing_next_to_the_fields(teacher: Teacher) -> None:
     r = await teacher.post({"title": "", "class_id": "", "op": "create"})
     assert r.status_code == 422

@@ -41,14 +41,9 @@ from typing import Literal
 from reportlab.pdfgen.canvas import Canvas
 
 from errorbook.printing.book.cards import card_block, load_crop
+from errorbook.printing.book.cover import cover_blocks, cover_kp_blocks, cover_row_blocks
 from errorbook.printing.book.model import BookOptions, ClassCover, StudentBook
-from errorbook.printing.book.sections import (
-    card_key_blocks,
-    cover_blocks,
-    cover_row_blocks,
-    key_blocks,
-    summary_block,
-)
+from errorbook.printing.book.sections import card_key_blocks, key_blocks, summary_block
 from errorbook.printing.book.style import (
     CONTENT_TOP,
     Block,
@@ -249,6 +244,9 @@ def _cover_section(books: Sequence[StudentBook], class_name: str, cover: ClassCo
             + (f" · 教师 {cover.teacher_name}" if cover.teacher_name else ""), cover.note]
     header, rows = cover_row_blocks(books, cw, height, start_pages)
     blocks = [*cover_blocks(title, info, books, cw, height),
+              heading_block("全班错得最多的知识点", cw, height,
+                            note="按出错学生人数排序；每个学生自己的薄弱点见其错题本"),
+              *cover_kp_blocks(books, cw, height),
               heading_block("学生一览", cw, height, note="起始页：该生错题本在本文件中的页码"),
               header, *rows]
     pages = _paginate(blocks, frame, repeat=header)

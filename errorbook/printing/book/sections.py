@@ -1,4 +1,5 @@
-"""The error book's non-card blocks: the student summary, answer-key rows, the class cover.
+"""The error book's non-card blocks: the student summary and the answer-key rows (the class
+cover is :mod:`errorbook.printing.book.cover`).
 
 Each function measures its content and returns :class:`errorbook.printing.book.style.Block` objects
 (exact height + a draw closure), which :mod:`errorbook.printing.book.pdf` places on pages.
@@ -23,8 +24,7 @@ from errorbook.printing.book.text import TextBox, draw_lines, layout_text
 from errorbook.printing.geometry import MM
 from errorbook.printing.text import draw_text, text_width
 
-__all__ = ["card_key_blocks", "cover_blocks", "cover_row_blocks", "key_blocks", "stat_tiles",
-           "summary_block", "teacher_reason"]
+__all__ = ["card_key_blocks", "key_blocks", "stat_tiles", "summary_block", "teacher_reason"]
 
 TILE_H = 14 * MM
 KP_ROW_H = 6 * MM
@@ -274,128 +274,3 @@ def _key_row_draw(row: list[tuple[str, TextBox, TextBox | None]], col: float, nu
                 c.setFillGray(0.0)
 
     return draw
-
-
-COVER_COLUMNS: tuple[tuple[str, float, str], ...] = (
-    # (heading, width in mm, alignment); the weakest-KP column takes what is left.
-    ("序号", 10, "right"), ("姓名", 22, "left"), ("学号", 21, "left"), ("待订正", 13, "right"),
-    ("练习中", 13, "right"), ("已解决", 13, "right"), ("解决率", 28, "left"),
-    ("最薄弱知识点", 0, "left"), ("起始页", 14, "right"),
-)
-
-
-def _columns(width: float) -> list[tuple[str, float, float, str]]:
-    fixed = sum(w for _, w, _ in COVER_COLUMNS) * MM
-    x = 0.0
-    out = []
-    for head, w_mm, align in COVER_COLUMNS:
-        w = w_mm * MM if w_mm else width - fixed
-        out.append((head, x, w, align))
-        x += w
-    return out
-
-
-def _cell(c: Canvas, text: str, x: float, w: float, align: str, baseline: float,
-          size: float) -> None:
-    pad = 1.5 * MM
-    text = fit_one_line(text, w - 2 * pad, size)
-    if align == "right":
-        draw_text(c, x + w - pad, baseline, text, size, "right")
-    else:
-        draw_text(c, x + pad, baseline, text, size)
-
-
-def cover_row_blocks(books: Sequence[StudentBook], width: float, page_height: float,
-                     start_pages: Sequence[int]) -> tuple[Block, list[Block]]:
-    """The cover's summary table: its header row (repeated per page) and a row per student.
-
-    Args:
-        books: the students, in section order.
-        width: the content width.
-        page_height: for reportlab's bottom-left origin.
-        start_pages: filled by the caller before drawing (the table is measured before
-            the sections are paginated): the PDF page each student's section starts on.
-
-    Returns:
-        (header row, student rows).
-    """
-    cols = _columns(width)
-
-    def head(c: Canvas, top: float) -> None:
-        c.setFillGray(0.9)
-        c.rect(MARGIN_X, page_height - top - ROW_H, width, ROW_H, stroke=0, fill=1)
-        c.setFillGray(0.0)
-        for text, x, w, align in cols:
-            _cell(c, text, MARGIN_X + x, w, align, page_height - top - 4.5 * MM, 9)
-
-    def row(i: int, book: StudentBook) -> Block:
-        s = book.summary
-        weakest = s.weakest_kps[0] if s.weakest_kps else None
-        values = [str(i + 1), book.student_name, book.student_no, str(s.open_count),
-                  str(s.practising_count), str(s.resolved_count), "",
-                  "" if weakest else "—", ""]
-
-        def draw(c: Canvas, top: float) -> None:
-            base = page_height - top - 4.5 * MM
-            for (_, x, w, align), v in zip(cols, values, strict=True):
-                _cell(c, v, MARGIN_X + x, w, align, base, 9.5)
-            _, rx, rw, _ = cols[6]
-            draw_mastery_bar(c, MARGIN_X + rx + 1.5 * MM, top + 2 * MM, rw - 13 * MM,
-                             2.6 * MM, s.resolution_rate, None, page_height)
-            _cell(c, percent(s.resolution_rate), MARGIN_X + rx, rw, "right", base, 8.5)
-            if weakest:
-                # The name is cut to make room, never the figure.
-                _, kx, kw, _ = cols[7]
-                pct = percent(weakest[1])
-                pct_w = text_width(pct, 8.5) + 3 * MM
-                _cell(c, pct, MARGIN_X + kx, kw, "right", base, 8.5)
-                _cell(c, weakest[0], MARGIN_X + kx, kw - pct_w, "left", base, 9.5)
-            _, px, pw, _ = cols[8]
-            _cell(c, str(start_pages[i]) if i < len(start_pages) else "", MARGIN_X + px, pw,
-                  "right", base, 9.5)
-            c.setStrokeGray(0.85)
-            c.setLineWidth(0.4)
-            c.line(MARGIN_X, page_height - top - ROW_H, MARGIN_X + width,
-                   page_height - top - ROW_H)
-            c.setStrokeGray(0.0)
-
-        return Block(ROW_H, draw, space_after=0.0)
-
-    return (Block(ROW_H, head, keep_with_next=True, space_after=0.0),
-            [row(i, b) for i, b in enumerate(books)])
-
-
-def cover_blocks(title: str, lines: Sequence[str], books: Sequence[StudentBook],
-                 width: float, page_height: float) -> list[Block]:
-    """The cover's top: title, information lines and class totals.
-
-    Args:
-        title: the cover title.
-        lines: short lines under it (date, teacher, note), long ones wrapped.
-        books: the students (for the totals).
-        width: the content width.
-        page_height: for reportlab's bottom-left origin.
-
-    Returns:
-        Blocks to place before the summary table.
-    """
-    title_box = layout_text(title, width, 20, max_lines=2)
-    info = [layout_text(line, width, 10, max_lines=3) for line in lines if line.strip()]
-    rates = [b.summary.resolution_rate for b in books if b.summary.resolution_rate is not None]
-    tiles = stat_tiles([
-        (str(len(books)), "学生"),
-        (str(sum(b.summary.open_count for b in books)), "待订正"),
-        (str(sum(b.summary.practising_count for b in books)), "练习中"),
-        (str(sum(b.summary.resolved_count for b in books)), "已解决"),
-        (percent(sum(rates) / len(rates) if rates else None), "平均解决率"),
-    ], width, page_height)
-
-    def draw_top(c: Canvas, top: float) -> None:
-        y = draw_lines(c, title_box, MARGIN_X, top, page_height) + 1.5 * MM
-        c.setFillGray(TEXT_GREY)
-        for box in info:
-            y = draw_lines(c, box, MARGIN_X, y, page_height)
-        c.setFillGray(0.0)
-
-    top_h = title_box.height + 1.5 * MM + sum(b.height for b in info)
-    return [Block(top_h, draw_top), tiles]

@@ -1,0 +1,172 @@
+"""A class over time: its worksheets, the knowledge-point heatmap (students × points), each
+point's score rate per week and its change, the error-resolution rate, and the students who
+need attention.
+
+Knowledge-point figures are score rates: the mean credit of the answers the mastery model
+saw for the point (right 1, wrong or blank 0, part-right its share), so each one lists its
+answers exactly (the drill-down filters on the same mastery events). The BKT estimate is on
+the student portrait and ``/mastery``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.actor import Actor
+from service.analytics.attention import SheetScore, attention
+from service.analytics.figures import kp_ref, r4, rate_of, resolution, weekly
+from service.analytics.links import answers_url
+from service.db import ErrorEntryRow, SchoolClassRow, StudentRow, WorksheetRow
+from service.errors import NotFound
+from service.repositories.analytics import AnalyticsRepository, EventRow
+from service.repositories.mastery import MasteryRepository
+from service.results import load_results
+from service.schemas.analytics import (
+    ClassAnalyticsOut,
+    HeatCellOut,
+    HeatRowOut,
+    KpTrendOut,
+    StudentResolutionOut,
+    WorksheetLineOut,
+)
+from service.schemas.results import ResultsOut, StudentRef
+
+__all__ = ["ClassData", "class_analytics", "load_class_analytics", "load_class_data"]
+
+
+@dataclass(frozen=True)
+class ClassData:
+    """Everything a class's analysis is made from (read once, used by page and PDF).
+
+    Attributes:
+        school_class: the class.
+        students: its roster in student-number order.
+        sheets: its worksheets, oldest first, each with its results document.
+        events: the students' mastery events in time order.
+        entries: their error-book entries.
+        kp_names: knowledge point code -> (Chinese, English) name.
+    """
+
+    school_class: SchoolClassRow
+    students: list[StudentRow]
+    sheets: list[tuple[WorksheetRow, ResultsOut]]
+    events: list[EventRow]
+    entries: list[ErrorEntryRow]
+    kp_names: dict[str, tuple[str, str]]
+
+
+def _ref(s: StudentRow) -> StudentRef:
+    return StudentRef(id=s.id, student_no=s.student_no, name=s.name)
+
+
+def _sheet_scores(data: ClassData) -> dict[int, list[SheetScore]]:
+    out: dict[int, list[SheetScore]] = defaultdict(list)
+    for ws, results in data.sheets:
+        for r in results.students:
+            rate = r.total / r.decided_max if r.submitted and r.decided_max > 0 else None
+            out[r.student.id].append(SheetScore(ws.id, ws.title, r.submitted, rate))
+    return out
+
+
+def _heatmap(data: ClassData, codes: Sequence[str]) -> list[HeatRowOut]:
+    cells: dict[tuple[int, str], list[EventRow]] = defaultdict(list)
+    for e in data.events:
+        cells[(e.student_id, e.kp_code)].append(e)
+    rows = []
+    for s in data.students:
+        row = []
+        for code in codes:
+            r = rate_of(cells.get((s.id, code), []))
+            row.append(HeatCellOut(code=code, rate=r.rate if r.n else None, n=r.n,
+                                   answers=answers_url(student_id=s.id, kp=code)))
+        rows.append(HeatRowOut(student=_ref(s), cells=row))
+    return rows
+
+
+def _trends(data: ClassData, codes: Sequence[str]) -> list[KpTrendOut]:
+    by_kp: dict[str, list[EventRow]] = defaultdict(list)
+    for e in data.events:
+        by_kp[e.kp_code].append(e)
+    cid = data.school_class.id
+    out = []
+    for code in codes:
+        weeks = weekly(by_kp[code], class_id=cid, kp=code)
+        total = rate_of(by_kp[code])
+        out.append(KpTrendOut(
+            kp=kp_ref(code, data.kp_names), weeks=weeks,
+            change=r4(weeks[-1].rate - weeks[0].rate) if len(weeks) > 1 else None,
+            rate=total.rate, n=total.n, answers=answers_url(class_id=cid, kp=code)))
+    return out
+
+
+def class_analytics(data: ClassData) -> ClassAnalyticsOut:
+    """The class's analysis (see the module docstring).
+
+    Args:
+        data: from :func:`load_class_data`.
+
+    Returns:
+        The analysis; every figure with the drill-down path of its answers.
+    """
+    cid = data.school_class.id
+    codes = sorted({e.kp_code for e in data.events})
+    by_student: dict[int, list[ErrorEntryRow]] = defaultdict(list)
+    for e in data.entries:
+        by_student[e.student_id].append(e)
+    students = []
+    for s in data.students:
+        res = resolution(by_student.get(s.id, []), student_id=s.id)
+        students.append(StudentResolutionOut(student=_ref(s), entries=res.entries,
+                                             redone_right=res.redone_right,
+                                             resolved=res.resolved, rate=res.rate,
+                                             answers=res.answers))
+    lines = [WorksheetLineOut(worksheet_id=ws.id, title=ws.title, created_at=ws.created_at,
+                              roster=r.summary.roster, submitted=r.summary.submitted,
+                              mean_rate=r.summary.mean_rate,
+                              answers=answers_url(worksheet_id=ws.id))
+             for ws, r in data.sheets]
+    names = {c: n[0] or c for c, n in data.kp_names.items()}
+    return ClassAnalyticsOut(
+        class_id=cid, name=data.school_class.name, worksheets=lines,
+        knowledge_points=[kp_ref(c, data.kp_names) for c in codes],
+        heatmap=_heatmap(data, codes), trends=_trends(data, codes),
+        resolution=resolution(data.entries, class_id=cid), students=students,
+        attention=attention(data.students, _sheet_scores(data), data.events, data.entries,
+                            names),
+        links={"self": f"/api/v1/classes/{cid}/analytics",
+               "report_pdf": f"/api/v1/classes/{cid}/report.pdf",
+               "page": f"/classes/{cid}/analytics"})
+
+
+async def load_class_data(session: AsyncSession, actor: Actor, class_id: int) -> ClassData:
+    """What the class's analysis is made from, for a class the actor may see.
+
+    Raises:
+        NotFound: no such class, or another teacher's (or the caller is a device).
+    """
+    if actor.is_device:
+        raise NotFound(f"class {class_id} not found")
+    cls, students = await MasteryRepository(session, actor).school_class(class_id)
+    repo = AnalyticsRepository(session, actor)
+    sheets = [(ws, await load_results(session, actor, ws.id))
+              for ws in await repo.class_worksheets(cls.id)]
+    ids = [s.id for s in students]
+    events = await repo.events(ids)
+    entries = [e for e, _ in await repo.entries(ids)]
+    names = await repo.kp_names({e.kp_code for e in events})
+    return ClassData(cls, students, sheets, events, entries, names)
+
+
+async def load_class_analytics(session: AsyncSession, actor: Actor,
+                               class_id: int) -> ClassAnalyticsOut:
+    """The analysis of a class the actor may see.
+
+    Raises:
+        NotFound: no such class for the actor.
+    """
+    return class_analytics(await load_class_data(session, actor, class_id))
+

@@ -1,0 +1,238 @@
+"""Queries behind the analytics (per worksheet, per class over time, per student).
+
+Worksheet figures reuse :class:`service.repositories.results.ResultsRepository`; this module
+adds what crosses worksheets: a class's worksheets in time order, the mastery events with
+the answers they came from (so every knowledge-point figure can list its answers), the
+knowledge points of error-book questions, and the answers behind any figure (the drill-down
+``/analytics/answers``). Every query is limited to the worksheets the actor may see
+(:func:`service.repositories.visibility.visible_worksheets`): ids of other teachers' rows
+never come back, and a device key sees nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.actor import Actor
+from service.db import (
+    ErrorBookRow,
+    ErrorEntryRow,
+    GradeRow,
+    KnowledgePointRow,
+    MasteryEventRow,
+    PageRow,
+    QuestionKnowledgePointRow,
+    QuestionRow,
+    ResponseRow,
+    StudentRow,
+    WorksheetRow,
+)
+from service.repositories.results import LIVE_PAGE_STATUSES
+from service.repositories.visibility import visible_worksheets
+
+__all__ = ["AnalyticsRepository", "AnswerFilter", "DrillRow", "EventRow"]
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One mastery observation with the answer it came from.
+
+    Attributes:
+        student_id: whose answer.
+        kp_code: the knowledge point.
+        credit: 0..1 (1 right, 0 wrong or blank, a share for partial credit).
+        at: when the answer was scanned.
+        response_id: the answer (its first blank's response).
+        worksheet_id: the worksheet it was on.
+    """
+
+    student_id: int
+    kp_code: str
+    credit: float
+    at: datetime
+    response_id: int
+    worksheet_id: int
+
+
+@dataclass(frozen=True)
+class AnswerFilter:
+    """What the drill-down lists: every field left None does not narrow.
+
+    Attributes:
+        class_id: answers of this class's students.
+        worksheet_id: answers on this worksheet.
+        student_id: answers of this student.
+        student_ids: answers of these students.
+        question: the bank id of the question (``m3-add-001``).
+        kp: a knowledge point code: only answers its mastery events came from.
+        response_ids: only these answers (the error-book entries' wrong answers).
+    """
+
+    class_id: int | None = None
+    worksheet_id: int | None = None
+    student_id: int | None = None
+    student_ids: frozenset[int] | None = None
+    question: str | None = None
+    kp: str | None = None
+    response_ids: frozenset[int] | None = None
+
+
+@dataclass(frozen=True)
+class DrillRow:
+    """One answer region of a live page with what the drill-down shows about it."""
+
+    response: ResponseRow
+    grade: GradeRow | None
+    question_id: str
+    worksheet_id: int
+    worksheet_title: str
+    student_id: int
+    student_no: str
+    student_name: str
+    scanned_at: datetime
+    kp_at: datetime | None
+
+
+class AnalyticsRepository:
+    """Read access for the analytics, scoped to what one actor may see.
+
+    Args:
+        session: the unit of work.
+        actor: the caller.
+    """
+
+    def __init__(self, session: AsyncSession, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+
+    async def class_worksheets(self, class_id: int) -> list[WorksheetRow]:
+        """The class's worksheets the actor may see, oldest first, without error books'
+        practice sheets (one student each: they would read as 1-of-50 hand-ins)."""
+        practice = select(ErrorBookRow.worksheet_id).where(ErrorBookRow.worksheet_id.is_not(None))
+        rows = await self.session.execute(
+            select(WorksheetRow).where(WorksheetRow.class_id == class_id,
+                                       WorksheetRow.id.in_(visible_worksheets(self.actor)),
+                                       WorksheetRow.id.notin_(practice))
+            .order_by(WorksheetRow.created_at, WorksheetRow.id))
+        return list(rows.scalars())
+
+    async def events(self, student_ids: Sequence[int]) -> list[EventRow]:
+        """The students' mastery observations on worksheets the actor may see, in time
+        order (events of practice sheets included: they are the same students' answers)."""
+        if not student_ids:
+            return []
+        rows = await self.session.execute(
+            select(MasteryEventRow.student_id, KnowledgePointRow.code, MasteryEventRow.credit,
+                   MasteryEventRow.at, MasteryEventRow.response_id, ResponseRow.worksheet_id)
+            .join(KnowledgePointRow, KnowledgePointRow.id == MasteryEventRow.knowledge_point_id)
+            .join(ResponseRow, ResponseRow.id == MasteryEventRow.response_id)
+            .where(MasteryEventRow.student_id.in_(list(student_ids)),
+                   ResponseRow.worksheet_id.in_(visible_worksheets(self.actor)))
+            .order_by(MasteryEventRow.at, MasteryEventRow.id))
+        return [EventRow(int(s), str(c), float(v), at, int(r), int(w))
+                for s, c, v, at, r, w in rows.all()]
+
+    async def kp_names(self, codes: set[str]) -> dict[str, tuple[str, str]]:
+        """(Chinese name, English name) per knowledge point code."""
+        if not codes:
+            return {}
+        rows = await self.session.execute(
+            select(KnowledgePointRow.code, KnowledgePointRow.name_zh, KnowledgePointRow.name_en)
+            .where(KnowledgePointRow.code.in_(sorted(codes))))
+        return {c: (zh, en) for c, zh, en in rows.all()}
+
+    async def question_kps(self, question_ids: set[int]) -> dict[int, list[str]]:
+        """Knowledge point codes per question row id."""
+        if not question_ids:
+            return {}
+        rows = await self.session.execute(
+            select(QuestionKnowledgePointRow.question_id, KnowledgePointRow.code)
+            .join(KnowledgePointRow,
+                  KnowledgePointRow.id == QuestionKnowledgePointRow.knowledge_point_id)
+            .where(QuestionKnowledgePointRow.question_id.in_(sorted(question_ids)))
+            .order_by(KnowledgePointRow.code))
+        out: dict[int, list[str]] = defaultdict(list)
+        for q, code in rows.all():
+            out[int(q)].append(str(code))
+        return dict(out)
+
+    async def entries(self, student_ids: Sequence[int]) -> list[tuple[ErrorEntryRow, str]]:
+        """The students' error-book entries with their question's bank id, oldest first."""
+        if not student_ids:
+            return []
+        rows = await self.session.execute(
+            select(ErrorEntryRow, QuestionRow.external_id)
+            .join(QuestionRow, QuestionRow.id == ErrorEntryRow.question_id)
+            .where(ErrorEntryRow.student_id.in_(list(student_ids)))
+            .order_by(ErrorEntryRow.wrong_at, ErrorEntryRow.id))
+        return [(e, str(q)) for e, q in rows.all()]
+
+    async def drill(self, f: AnswerFilter) -> list[DrillRow]:
+        """Every answer region on a live page matching the filter, with its current grade.
+
+        Args:
+            f: the filter (the caller checks at least one scope is given).
+
+        Returns:
+            Rows in worksheet, student number, question and blank order. With ``kp`` set,
+            ``kp_at`` is the mastery event's time (the week the figure counted it in).
+        """
+        q = (select(ResponseRow, GradeRow, QuestionRow.external_id, WorksheetRow.id,
+                    WorksheetRow.title, StudentRow.id, StudentRow.student_no, StudentRow.name,
+                    PageRow.created_at)
+             .join(PageRow, PageRow.id == ResponseRow.page_id)
+             .join(WorksheetRow, WorksheetRow.id == ResponseRow.worksheet_id)
+             .join(StudentRow, StudentRow.id == PageRow.student_id)
+             .join(QuestionRow, QuestionRow.id == ResponseRow.question_id)
+             .outerjoin(GradeRow, and_(GradeRow.response_id == ResponseRow.id,
+                                       GradeRow.is_current.is_(True)))
+             .where(PageRow.status.in_(LIVE_PAGE_STATUSES),
+                    PageRow.worksheet_id == ResponseRow.worksheet_id,
+                    ResponseRow.worksheet_id.in_(visible_worksheets(self.actor))))
+        if f.class_id is not None:
+            q = q.where(StudentRow.class_id == f.class_id)
+        if f.worksheet_id is not None:
+            q = q.where(ResponseRow.worksheet_id == f.worksheet_id)
+        if f.student_id is not None:
+            q = q.where(PageRow.student_id == f.student_id)
+        if f.student_ids is not None:
+            q = q.where(PageRow.student_id.in_(sorted(f.student_ids)))
+        if f.question is not None:
+            q = q.where(QuestionRow.external_id == f.question)
+        ids: set[int] | None = None if f.response_ids is None else set(f.response_ids)
+        kp_at: dict[int, datetime] = {}
+        if f.kp is not None:
+            events = await self.session.execute(
+                select(MasteryEventRow.response_id, MasteryEventRow.at)
+                .join(KnowledgePointRow,
+                      KnowledgePointRow.id == MasteryEventRow.knowledge_point_id)
+                .where(KnowledgePointRow.code == f.kp))
+            kp_at = {int(r): at for r, at in events.all()}
+            ids = set(kp_at) if ids is None else ids & set(kp_at)
+        if ids is not None:
+            # The ids name each answer's first blank; its other blanks share its page, so
+            # the pages are selected here and the caller keeps the answers whose first
+            # blank is one of the ids.
+            q = q.where(ResponseRow.page_id.in_(
+                select(ResponseRow.page_id).where(ResponseRow.id.in_(sorted(ids)))))
+        rows = await self.session.execute(
+            q.order_by(WorksheetRow.created_at, WorksheetRow.id, StudentRow.student_no,
+                       ResponseRow.question_id, ResponseRow.blank, ResponseRow.id, GradeRow.id))
+        found: dict[int, DrillRow] = {}
+        for resp, grade, qid, wid, title, sid, sno, name, at in rows.all():
+            found[resp.id] = DrillRow(resp, grade, str(qid), int(wid), str(title), int(sid),
+                                      str(sno), str(name), at, kp_at.get(resp.id))
+        out = list(found.values())
+        if ids is None:
+            return out
+        primary: dict[tuple[int, int], int] = {}
+        for r in out:  # ordered by blank: the first seen of a (page, question) is blank 0
+            primary.setdefault((r.response.page_id, r.response.question_id), r.response.id)
+        return [r for r in out
+                if primary[(r.response.page_id, r.response.question_id)] in ids]

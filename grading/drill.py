@@ -12,11 +12,12 @@ and every answer the review policy does not decide alone give an item that needs
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
-from grading.grade import Grade
+from grading.grade import Grade, Verdict
 from grading.questions import ArithmeticQuestion
-from grading.response import Response
+from grading.response import Response, ResponseStatus
 from grading.review_policy import ReviewPolicy, grade_response
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "drill_question",
     "expects_remainder",
     "grade_drill_item",
+    "right_for_neighbour",
 ]
 
 
@@ -137,4 +139,61 @@ def grade_drill_item(
     elif expression_confidence < o.min_expression_confidence:
         # The answer may match the expression as read, but not the one printed.
         reason = f"expression read with confidence {expression_confidence:.2f}"
+    elif grade.verdict != Verdict.CORRECT and response.status == ResponseStatus.OK:
+        near = right_for_neighbour(expression, response, index)
+        if near:
+            reason = (f"the answer is right for {near}, one digit away from the expression "
+                      f"as read ({expression}): check the printed expression")
     return DrillDecision(grade, bool(reason), reason)
+
+
+def _neighbours(expression: str) -> list[str]:
+    """The expression with one digit dropped or one digit added inside or beside a number:
+    what the reader makes of a printed item when it misses a digit, or takes in a
+    handwritten one (an answer of the item to the left written against this one)."""
+    out: dict[str, None] = {}
+    for i, c in enumerate(expression):
+        if c.isdigit():
+            out[expression[:i] + expression[i + 1:]] = None
+    for i in range(len(expression) + 1):
+        left = expression[i - 1] if i > 0 else ""
+        right = expression[i] if i < len(expression) else ""
+        if left.isdigit() or right.isdigit():
+            for d in "0123456789":
+                out[expression[:i] + d + expression[i:]] = None
+    out.pop(expression, None)
+    return list(out)
+
+
+def right_for_neighbour(expression: str, response: Response, index: int = 0) -> str:
+    """A neighbour of the expression as read (:func:`_neighbours`) for which the answer is
+    right, or "".
+
+    A wrong verdict has to survive the thought that the expression, not the child, is
+    wrong: an answer that is exactly right for the printed item with one digit more or less
+    is far likelier a misread expression than a coincidence. Substituted digits are not
+    tried: ``6×7 = 48`` is a classic slip of the tables, and must stay wrong.
+    """
+    text = "".join(response.text.split())
+    try:
+        value = parse_arithmetic_stem(expression + "=").value
+    except ArithmeticStemError:
+        return ""
+    for near in _neighbours(expression):
+        try:
+            remainder = expects_remainder(near)
+            stem = parse_arithmetic_stem(near + "=" + (" ……" if remainder else ""))
+        except ArithmeticStemError:
+            continue
+        if stem.value == value:
+            continue  # a digit that changes nothing (a leading 0) tells nothing
+        if remainder or "……" in text:
+            if text == stem.answer_text():
+                return near
+            continue
+        try:
+            if Fraction(text) == stem.value:
+                return near
+        except (ValueError, ZeroDivisionError):
+            return ""  # not a plain number: no neighbour can say more than the grader
+    return ""

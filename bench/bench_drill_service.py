@@ -1,0 +1,210 @@
+"""Benchmark: drill pages (口算) through the service, upload to every grade stored.
+
+A class's stack of drill sheets with no markbook code (``simulation.drill_pages``: printed
+in the CJK font, answers handwritten from the handwriting ``test`` split, ~20% wrong, ~10%
+blank, scanned at 200/250/300 dpi with skew, blur, noise and JPEG; one page in four of
+column arithmetic, 竖式) is posted as one upload against a drill assignment to the real
+app (its lifespan, SQLite, file storage, the job runner with ``--workers`` spawned page
+processes); the drill reader reads every page in the workers and the job stores every
+item as a question, response and grade. The figures are read back from what was stored:
+
+* pages/min from the upload's first byte to the job's end, after a warm-up upload (models
+  load once per worker);
+* items found (of those printed), written results read exactly, automatic coverage;
+* wrong verdicts graded without review per 1,000 items decided (target ≤ 2);
+* pages with no items found (each a page problem, never a silent zero), and items not
+  found on their page per 1,000 (the silent misses: absent from the page's results).
+
+Run (from the repository root)::
+
+    .venv/bin/python -m bench.bench_drill_service [--pages 24] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import tempfile
+import time
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from sqlalchemy import select
+
+from service.config import Settings
+from service.db import GradeRow, PageRow, QuestionRow, ResponseRow
+from service.inprocess import inprocess_client
+from simulation.drill_pages import DrillPage, DrillPageOptions, make_drill_page
+from simulation.handwriting import GlyphBank
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS_DIR = ROOT.parent / "shared" / "datasets"
+
+
+def make_pages(n: int, seed: int) -> list[DrillPage]:
+    """``n`` drill pages, one in four of column arithmetic."""
+    bank = GlyphBank.load("test", DATASETS_DIR)
+    rng = np.random.default_rng(seed)
+    vertical = DrillPageOptions(layout="vertical")
+    return [make_drill_page(bank, rng, vertical if i % 4 == 3 else None) for i in range(n)]
+
+
+def zipped(pages: list[DrillPage], tag: str) -> bytes:
+    """The pages as JPEG photos in one ZIP (a phone's or copier's batch), in page order."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        for i, p in enumerate(pages):
+            buf = io.BytesIO()
+            Image.fromarray(p.image).save(buf, format="JPEG", quality=90, dpi=(p.dpi, p.dpi))
+            z.writestr(f"{tag}-p{i + 1:03d}.jpg", buf.getvalue())
+    return out.getvalue()
+
+
+async def _wait(api: Any, job_id: int) -> dict[str, Any]:
+    while True:
+        job: dict[str, Any] = (await api.get(f"/api/v1/jobs/{job_id}")).json()
+        if job["status"] in ("done", "failed", "partially_done"):
+            return job
+        await asyncio.sleep(0.2)
+
+
+async def run(pages: list[DrillPage], warm: list[DrillPage], workers: int
+              ) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="markbook-bench-drill-") as tmp:
+        settings = Settings(data_dir=Path(tmp), jobs={"workers": workers},  # type: ignore[arg-type]
+                            limits={"max_upload_mb": 400, "uploads_per_minute": 1000})
+        async with inprocess_client(settings) as api:
+            cid = (await api.post("/api/v1/classes", json={"name": "三年级(4)班",
+                                                           "grade": 3})).json()["id"]
+            r = await api.post("/api/v1/worksheets", json={"title": "口算", "class_id": cid,
+                                                           "kind": "drill"})
+            wid = r.json()["id"]
+            r = await api.post("/api/v1/scans", params={"worksheet_id": wid},
+                               files={"scan": ("warm.zip", zipped(warm, "warm"),
+                                               "application/zip")})
+            await _wait(api, r.json()["job_id"])
+            body = zipped(pages, "class")
+            started = time.perf_counter()
+            r = await api.post("/api/v1/scans", params={"worksheet_id": wid},
+                               files={"scan": ("class.zip", body, "application/zip")})
+            assert r.status_code == 202, r.text
+            upload_id = r.json()["upload_id"]
+            job = await _wait(api, r.json()["job_id"])
+            wall = time.perf_counter() - started
+            stored = await _stored(api, upload_id)
+    return {"job": job, "wall_s": wall, "stored": stored}
+
+
+Stored = tuple[str, list[int], str, str, bool]
+
+
+async def _stored(api: Any, upload_id: int) -> dict[int, list[Stored]]:
+    """Page index → (stem, where the answer was found, reading, verdict, needs review) of
+    every stored item."""
+    app = api._transport.app  # the app behind the in-process client
+    out: dict[int, list[Stored]] = {}
+    async with app.state.session_factory() as s:
+        rows = await s.execute(
+            select(PageRow.page_index, QuestionRow.stem, ResponseRow.region, ResponseRow.text,
+                   ResponseRow.status, GradeRow.verdict, GradeRow.needs_review)
+            .join(ResponseRow, ResponseRow.page_id == PageRow.id)
+            .join(QuestionRow, QuestionRow.id == ResponseRow.question_id)
+            .join(GradeRow, GradeRow.response_id == ResponseRow.id)
+            .where(PageRow.upload_id == upload_id, GradeRow.is_current.is_(True)))
+        for index, stem, region, text, status, verdict, review in rows.all():
+            reading = "" if status == "blank" else (text or "?")
+            out.setdefault(index, []).append((stem, list(region or (0, 0, 0, 0)), reading,
+                                              verdict, bool(review)))
+    return out
+
+
+def _at(truths: tuple[Any, ...], region: list[int], taken: set[int]) -> int | None:
+    """The printed item whose answer area holds the centre of where an answer was found."""
+    cx, cy = (region[0] + region[2]) / 2, (region[1] + region[3]) / 2
+    for i, t in enumerate(truths):
+        x0, y0, x1, y1 = t.answer_box
+        pad = (y1 - y0) * 0.6
+        if i not in taken and x0 - pad <= cx <= x1 + pad and y0 - pad <= cy <= y1 + pad:
+            return i
+    return None
+
+
+def score(pages: list[DrillPage], result: dict[str, Any]) -> tuple[Counter[str], list[str]]:
+    """Compare what was stored with each page's truth, item by item where it was found;
+    returns the counts and the wrong automatic verdicts, described."""
+    c: Counter[str] = Counter()
+    wrong: list[str] = []
+    for index, page in enumerate(pages):
+        c["printed"] += len(page.items)
+        items = result["stored"].get(index, [])
+        c["found"] += len(items)
+        taken: set[int] = set()
+        for stem, region, reading, verdict, review in items:
+            at = _at(page.items, region, taken)
+            if at is None:
+                c["unmatched"] += 1
+                continue
+            taken.add(at)
+            t = page.items[at]
+            c["matched"] += 1
+            expression = stem.removesuffix("……").removesuffix("=").strip().rstrip("= ")
+            c["expression_exact"] += expression == t.expression
+            if t.written:
+                c["written"] += 1
+                c["read_exact"] += reading == t.written
+            if not review:
+                c["auto"] += 1
+                if (verdict == "correct") != t.correct:
+                    c["auto_wrong"] += 1
+                    wrong.append(f"page {index}: {t.stem} (read {expression!r}) written "
+                                 f"{t.written!r} read {reading!r}: {verdict}")
+        c["missed"] += len(page.items) - len(taken)
+        c["no_items_pages"] += index not in result["stored"]
+    return c, wrong
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=24)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=2024)
+    args = parser.parse_args(argv)
+    t = time.perf_counter()
+    pages = make_pages(args.pages + 2, args.seed)
+    warm, pages = pages[:2], pages[2:]
+    made_s = time.perf_counter() - t
+    result = asyncio.run(run(pages, warm, args.workers))
+    c, wrong = score(pages, result)
+    job = result["job"]
+    problems = Counter(p["status"] for p in job["problems"])
+    per_min = len(pages) / result["wall_s"] * 60
+    print(f"drill pages through the service: {len(pages)} pages ({args.pages // 4} of column "
+          f"arithmetic), {args.workers} workers, seed {args.seed} "
+          f"(pages made in {made_s:.0f} s)")
+    print(f"  job: {job['status']}, {job['pages_done']}/{job['pages_total']} pages stored, "
+          f"problems {dict(problems)}")
+    print(f"  pages/min (upload to every grade stored): {per_min:.1f}")
+    print(f"  items found: {c['found']} of {c['printed']} printed "
+          f"({c['found'] / max(1, c['printed']):.1%}); matched to the truth: {c['matched']}")
+    print(f"  expressions read exactly: {c.get('expression_exact', 0)}/{c.get('matched', 0)}")
+    print(f"  written results read exactly: {c['read_exact']}/{c['written']} "
+          f"({c['read_exact'] / max(1, c['written']):.1%})")
+    print(f"  graded without review (coverage): {c['auto']}/{c['matched']} "
+          f"({c['auto'] / max(1, c['matched']):.1%})")
+    print(f"  wrong verdicts graded without review: {c['auto_wrong']} "
+          f"({1000 * c['auto_wrong'] / max(1, c['auto']):.1f} per 1,000; target ≤ 2)")
+    print(f"  pages with no items found: {c['no_items_pages']} (each a page problem: "
+          f"{problems.get('no_items', 0)}); items not found on their page: {c['missed']} "
+          f"({1000 * c['missed'] / max(1, c['printed']):.1f} per 1,000)")
+    for line in wrong:
+        print("    wrong without review:", line)
+    return {"pages_per_min": per_min, **c}
+
+
+if __name__ == "__main__":
+    main()

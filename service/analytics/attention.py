@@ -8,9 +8,11 @@ The rules (``docs/analytics.md``), over the class's worksheets in time order:
 - ``low_scores``: the mean score rate over the worksheets handed in is under 60 %.
 - ``falling``: the latest worksheet's score rate is at least 15 points under the mean of
   the earlier ones; the figure is the drop.
-- ``weak_points``: a knowledge point answered at least twice with a score rate under 50 %;
+- ``weak_points``: a knowledge point answered at least three times with a score rate under
+  50 %;
   the figure is how many such points.
-- ``open_errors``: five or more error-book entries not yet resolved.
+- ``open_errors``: fifteen or more error-book entries not yet resolved (a class averages
+  far fewer; more means the error book has stopped being worked through).
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ MISSING_SHARE = 0.4
 LOW_RATE = 0.6
 FALLING_DROP = 0.15
 WEAK_RATE = 0.5
-WEAK_MIN_ANSWERS = 2
-OPEN_ERRORS = 5
+WEAK_MIN_ANSWERS = 3
+OPEN_ERRORS = 15
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from service.db import ErrorEntryRow, SchoolClassRow, StudentRow, WorksheetRow
 from service.errors import NotFound
 from service.repositories.analytics import AnalyticsRepository, EventRow
 from service.repositories.mastery import MasteryRepository
-from service.results import load_results
+from service.repositories.results_pages import ResultsPagesRepository, StudentTotal
 from service.schemas.analytics import (
     ClassAnalyticsOut,
     HeatCellOut,
@@ -33,7 +33,7 @@ from service.schemas.analytics import (
     StudentResolutionOut,
     WorksheetLineOut,
 )
-from service.schemas.results import ResultsOut, StudentRef
+from service.schemas.results import StudentRef
 
 __all__ = ["ClassData", "class_analytics", "load_class_analytics", "load_class_data"]
 
@@ -45,7 +45,8 @@ class ClassData:
     Attributes:
         school_class: the class.
         students: its roster in student-number order.
-        sheets: its worksheets, oldest first, each with its results document.
+        sheets: its worksheets, oldest first, each with its students' totals (students
+            with a live page; :class:`service.repositories.results_pages.StudentTotal`).
         events: the students' mastery events in time order.
         entries: their error-book entries.
         kp_names: knowledge point code -> (Chinese, English) name.
@@ -53,7 +54,7 @@ class ClassData:
 
     school_class: SchoolClassRow
     students: list[StudentRow]
-    sheets: list[tuple[WorksheetRow, ResultsOut]]
+    sheets: list[tuple[WorksheetRow, dict[int, StudentTotal]]]
     events: list[EventRow]
     entries: list[ErrorEntryRow]
     kp_names: dict[str, tuple[str, str]]
@@ -65,11 +66,23 @@ def _ref(s: StudentRow) -> StudentRef:
 
 def _sheet_scores(data: ClassData) -> dict[int, list[SheetScore]]:
     out: dict[int, list[SheetScore]] = defaultdict(list)
-    for ws, results in data.sheets:
-        for r in results.students:
-            rate = r.total / r.decided_max if r.submitted and r.decided_max > 0 else None
-            out[r.student.id].append(SheetScore(ws.id, ws.title, r.submitted, rate))
+    for ws, totals in data.sheets:
+        for s in data.students:
+            t = totals.get(s.id)
+            rate = t.score / t.decided_max if t is not None and t.decided_max > 0 else None
+            out[s.id].append(SheetScore(ws.id, ws.title, t is not None, rate))
     return out
+
+
+def _line(ws: WorksheetRow, totals: dict[int, StudentTotal], roster: int) -> WorksheetLineOut:
+    # The class's decided score rate, as the results summary's ``mean_rate``: points
+    # earned over decided full marks, every student who handed in.
+    decided = sum(t.decided_max for t in totals.values())
+    return WorksheetLineOut(worksheet_id=ws.id, title=ws.title, created_at=ws.created_at,
+                            roster=roster, submitted=len(totals),
+                            mean_rate=r4(sum(t.score for t in totals.values()) / decided)
+                            if decided else None,
+                            answers=answers_url(worksheet_id=ws.id))
 
 
 def _heatmap(data: ClassData, codes: Sequence[str]) -> list[HeatRowOut]:
@@ -124,11 +137,7 @@ def class_analytics(data: ClassData) -> ClassAnalyticsOut:
                                              redone_right=res.redone_right,
                                              resolved=res.resolved, rate=res.rate,
                                              answers=res.answers))
-    lines = [WorksheetLineOut(worksheet_id=ws.id, title=ws.title, created_at=ws.created_at,
-                              roster=r.summary.roster, submitted=r.summary.submitted,
-                              mean_rate=r.summary.mean_rate,
-                              answers=answers_url(worksheet_id=ws.id))
-             for ws, r in data.sheets]
+    lines = [_line(ws, totals, len(data.students)) for ws, totals in data.sheets]
     names = {c: n[0] or c for c, n in data.kp_names.items()}
     return ClassAnalyticsOut(
         class_id=cid, name=data.school_class.name, worksheets=lines,
@@ -152,8 +161,12 @@ async def load_class_data(session: AsyncSession, actor: Actor, class_id: int) ->
         raise NotFound(f"class {class_id} not found")
     cls, students = await MasteryRepository(session, actor).school_class(class_id)
     repo = AnalyticsRepository(session, actor)
-    sheets = [(ws, await load_results(session, actor, ws.id))
-              for ws in await repo.class_worksheets(cls.id)]
+    worksheets = await repo.class_worksheets(cls.id)
+    per_sheet: dict[int, dict[int, StudentTotal]] = defaultdict(dict)
+    for t in await ResultsPagesRepository(session, actor).student_totals(
+            [w.id for w in worksheets]):
+        per_sheet[t.worksheet_id][t.student_id] = t
+    sheets = [(ws, per_sheet.get(ws.id, {})) for ws in worksheets]
     ids = [s.id for s in students]
     events = await repo.events(ids)
     entries = [e for e, _ in await repo.entries(ids)]

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from service.web import (
+    analytics,
     bank,
     builder,
     classes,
@@ -31,7 +32,7 @@ __all__ = ["AREAS", "STATIC_DIR", "STATIC_URL", "install_web", "start_web"]
 # Each area of the app is one module with a ``router`` (and its templates under
 # ``templates/<area>/``, its messages in ``locale/*/LC_MESSAGES/<area>.po``).
 AREAS = (pages, classes, students, student_links, bank, builder, uploads, review, results,
-         errorbooks, devices)
+         errorbooks, devices, analytics)
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_URL = "/static"

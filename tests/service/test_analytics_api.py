@@ -148,11 +148,10 @@ async def test_class_analytics_heatmap_trends_resolution_attention(
     assert (await _get(client, res["answers"]))["count"] == 3
     attention = [(x["student"]["name"], [r["code"] for r in x["reasons"]])
                  for x in a["attention"]]
-    assert attention == [("李华", ["low_scores", "weak_points"]), ("张伟", ["missing_work"]),
+    # 进位加法 is 0/2 for 李华: too few answers to call it a weak point (3 needed).
+    assert attention == [("李华", ["low_scores"]), ("张伟", ["missing_work"]),
                          ("赵敏", ["low_scores"])]
-    li = a["attention"][0]["reasons"]
-    assert li[0]["value"] == 0.25  # 1 of 4 decided points
-    assert li[1]["detail"] == "进位加法"
+    assert a["attention"][0]["reasons"][0]["value"] == 0.25  # 1 of 4 decided points
     assert [w["submitted"] for w in a["worksheets"]] == [3]
 
 

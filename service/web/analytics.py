@@ -1,0 +1,142 @@
+"""Analytics pages: one worksheet (``/worksheets/{id}/analytics``), a class over time
+(``/classes/{id}/analytics``, its PDF report ``/classes/{id}/report.pdf``), a student's
+portrait (``/students/{id}/analytics``), and the answers behind any figure
+(``/analytics/answers``).
+
+Each page shows the API's own document (:mod:`service.api.analytics`), with the browser
+session's teacher as the actor, so the policy treats both alike (another teacher's class
+is 404). Every figure links to ``/analytics/answers`` with the filters of its answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from service.analytics.classes import load_class_analytics
+from service.analytics.drill import DrillQuery, load_answers
+from service.analytics.links import web_url
+from service.analytics.portrait import load_portrait
+from service.analytics.report import class_report_pdf, reason_text
+from service.analytics.worksheet import load_worksheet_analytics
+from service.api.deps import SessionDep
+from service.schemas.analytics import KpRef, ReasonOut
+from service.web.analytics_charts import Column, Series, columns, heat_class, rate_bar, trend_chart
+from service.web.charts import percent
+from service.web.deps import RequiredUser
+from service.web.i18n import Translator
+from service.web.render import render
+from service.web.results import translator
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+_Text = Annotated[str | None, Query(max_length=200)]
+
+
+@dataclass(frozen=True)
+class Helpers:
+    """What every analytics template uses (as ``h``): links to the answers, percentages,
+    knowledge point names and attention reasons in the page's language, and the charts."""
+
+    language: str
+    translate: Translator
+
+    link = staticmethod(web_url)
+    pct = staticmethod(percent)
+    rate_bar = staticmethod(rate_bar)
+    heat_class = staticmethod(heat_class)
+
+    def kp_name(self, kp: KpRef) -> str:
+        """The point's name in the page's language (Chinese when it has no other)."""
+        return kp.name_en if self.language == "en" and kp.name_en else kp.name_zh
+
+    def reason(self, r: ReasonOut) -> str:
+        """An attention reason as a sentence."""
+        return reason_text(r, self.translate)
+
+
+def _helpers(request: Request) -> Helpers:
+    _ = translator(request)
+    return Helpers(_.language, _)
+
+
+@router.get("/worksheets/{worksheet_id}/analytics")
+async def worksheet_page(worksheet_id: int, request: Request, session: SessionDep,
+                         user: RequiredUser) -> Response:
+    """Score distribution, per-question facility, discrimination, distractors, common
+    wrong answers with causes, and hand-in status of one worksheet."""
+    a = await load_worksheet_analytics(session, user.actor, worksheet_id)
+    _ = translator(request)
+    dist = columns([Column(f"{round(b.low * 100)}–{round(b.high * 100)}%", b.count,
+                           web_url(b.answers),
+                           _("analytics.dist.bin_title", low=round(b.low * 100),
+                             high=round(b.high * 100), count=b.count))
+                    for b in a.distribution.bins], title=_("analytics.dist.title"))
+    return render(request, "analytics/worksheet.html", user=user, a=a, dist_chart=dist,
+                  h=_helpers(request))
+
+
+@router.get("/classes/{class_id}/analytics")
+async def class_page(class_id: int, request: Request, session: SessionDep,
+                     user: RequiredUser) -> Response:
+    """The class over time: worksheets, heatmap, weekly score rates per knowledge point,
+    error-resolution rate, students who need attention; the PDF report."""
+    a = await load_class_analytics(session, user.actor, class_id)
+    h = _helpers(request)
+    _ = translator(request)
+    ranked = sorted(a.trends, key=lambda t: (-t.n, t.kp.code))
+    chart = trend_chart([Series(h.kp_name(t.kp), tuple((w.week, w.rate, web_url(w.answers))
+                                                       for w in t.weeks)) for t in ranked],
+                        title=_("analytics.trends.chart"))
+    return render(request, "analytics/class.html", user=user, a=a, trend_chart=chart,
+                  h=h)
+
+
+@router.get("/classes/{class_id}/report.pdf")
+async def class_report(class_id: int, request: Request, session: SessionDep,
+                       user: RequiredUser) -> Response:
+    """The class report PDF (the API's ``report.pdf``) in the page's language."""
+    data, name = await class_report_pdf(session, user.actor, class_id, translator(request))
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f"attachment; filename=\"class-{class_id}-report.pdf\"; "
+                               f"filename*=UTF-8''{quote(name)}",
+        "Cache-Control": "no-store"})
+
+
+@router.get("/students/{student_id}/analytics")
+async def student_page(student_id: int, request: Request, session: SessionDep,
+                       user: RequiredUser) -> Response:
+    """The student's portrait: points over time, strengths, weaknesses, persistent and
+    resolved errors."""
+    p = await load_portrait(session, user.actor, student_id)
+    h = _helpers(request)
+    _ = translator(request)
+    ranked = sorted(p.knowledge_points, key=lambda k: (-k.n, k.kp.code))
+    chart = trend_chart([Series(h.kp_name(k.kp), tuple((w.week, w.rate, web_url(w.answers))
+                                                       for w in k.weeks)) for k in ranked],
+                        title=_("analytics.portrait.chart"))
+    return render(request, "analytics/student.html", user=user, p=p, trend_chart=chart,
+                  h=h)
+
+
+@router.get("/analytics/answers")
+async def answers_page(
+    request: Request, session: SessionDep, user: RequiredUser,
+    class_id: int | None = None, worksheet_id: int | None = None,
+    student_id: int | None = None, students: _Text = None, question: _Text = None,
+    kp: _Text = None, week: _Text = None, answer: _Text = None, verdict: _Text = None,
+    entries: _Text = None, entry_id: int | None = None,
+) -> Response:
+    """The answers behind a figure, each with its crop and a link to review it."""
+    q = DrillQuery(class_id=class_id, worksheet_id=worksheet_id, student_id=student_id,
+                   students=students, question=question, kp=kp, week=week, answer=answer,
+                   verdict=verdict, entries=entries, entry_id=entry_id)
+    found = await load_answers(session, user.actor, q)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return render(request, "analytics/answers.html", user=user, found=found,
+                  back=quote(here, safe=""), h=_helpers(request))

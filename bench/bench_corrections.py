@@ -8,7 +8,10 @@ crossed out (zig-zag, scrawl or filled block, pen or pencil) and rewritten besid
 in the same box, 4% crossed out and left, 15% of boxes with a coffee ring's edge or an
 eraser smear next to the writing. Each page is captured by the copier model and by the
 camera's ``HARD`` preset and read by the product's path (``ocr.pipeline.read_page``, keys
-verified) with the corrections stage and without it (``ReadOptions(corrections=False)``).
+verified) with the product's corrections stage, with it but stains left in
+(``ReadOptions(stains=False)``) and without it (``ReadOptions(corrections=False)``).
+A box a stain was erased from and whose reading the stain changed goes to a teacher with
+the stain-free reading as suggestion: right when the suggestion is.
 
 Printed per capture and setting: rewritten answers read exactly as the new answer (and
 flagged corrected), boxes crossed out and left sent to a teacher (never blank), stained
@@ -39,7 +42,7 @@ from bench.bench_photos import drill_sheet, wrong_auto
 from bench.bench_unseen_writers import DATASETS_DIR, ROOT, outcomes, say
 from ocr.corrections import CROSSED_OUT_DETAIL
 from ocr.ingest import IngestLimits, PageImage, iter_pages
-from ocr.pipeline import AnswerRead, ReadOptions, TemplatePage, read_page
+from ocr.pipeline import STAIN_DETAIL, AnswerRead, ReadOptions, TemplatePage, read_page
 from service.jobs.pagework import QuestionInfo, review_policies
 from simulation.bench_worksheet import DPI
 from simulation.camera import HARD, photo_jpeg
@@ -63,10 +66,16 @@ def _init(template: TemplatePage) -> None:
     _worker["recognizer"] = recognizer
 
 
-def _read(job: tuple[PageImage, bool]) -> tuple[str, tuple[AnswerRead, ...]]:
-    page, corrections = job
+# The settings compared: the product's, the stage without stains, no stage at all.
+SETTINGS = {"the product's stage": ReadOptions(crop_png=False),
+            "the stage without stains": ReadOptions(crop_png=False, stains=False),
+            "without the stage": ReadOptions(crop_png=False, corrections=False)}
+
+
+def _read(job: tuple[PageImage, str]) -> tuple[str, tuple[AnswerRead, ...]]:
+    page, setting = job
     read = read_page(page, lambda code: _worker["template"], _worker["recognizer"],
-                     ReadOptions(crop_png=False, corrections=corrections))
+                     SETTINGS[setting])
     return read.status, read.answers
 
 
@@ -95,8 +104,9 @@ def tally(pages: list[tuple[str, tuple[AnswerRead, ...]]], truth: list[FilledPag
             want = page.written[key]
             if kind == "crossed out, left":
                 right = a.status == "unreadable" and a.detail == CROSSED_OUT_DETAIL
-            elif want and a.corrected:
-                # A correction is the teacher's to confirm: right when the suggestion is.
+            elif want and (a.corrected or a.detail == STAIN_DETAIL):
+                # A correction, or a reading a stain changed, is the teacher's to confirm:
+                # right when the suggestion is.
                 right = a.status == "unreadable" and a.text == want
             elif want:
                 right = a.status == "ok" and a.text == want
@@ -177,9 +187,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                              initargs=(verified,)) as pool:
         run = pool.map
         for name, pages in captures.items():
-            for corrections in (True, False):
-                label = f"{name}, {'with' if corrections else 'without'} the corrections stage"
-                read = list(run(_read, [(p, corrections) for p in pages]))
+            for setting in SETTINGS:
+                label = f"{name}, {setting}"
+                read = list(run(_read, [(p, setting) for p in pages]))
                 results[label] = tally(read, truth, changes, infos, keys)
                 show(label, results[label])
     results["seconds"] = round(time.time() - t0)

@@ -57,11 +57,12 @@ class CorrectionOptions:
 
     Attributes:
         px_per_pt: the crop's resolution.
-        stains: subtract stains and smudges too. Off by default: on test writers it also
-            took light strokes of normal answers for smudges (``12`` read ``2``), and a
-            stain erased is not flagged, so such a reading could be graded without review.
-            A crossed-out mass is safe to erase by default: the reading it leaves is
-            flagged corrected and goes to a teacher.
+        stains: subtract stains and smudges too. Off here: it can take a light stroke of
+            a normal answer for a smudge (``12`` read ``2``), so a caller that turns it on
+            must check the result; ``ocr.pipeline`` does (``ReadOptions.stains``, on),
+            reading such a box again as scanned and asking a teacher when the two
+            readings differ. A crossed-out mass is safe to erase by default: the reading
+            it leaves is flagged corrected and goes to a teacher.
         ink_level: darker-than-paper level (0-255) that counts as ink
             (``ocr.regions.measure_ink``'s).
         shape_level: shapes are judged on the ink at least this share of the crop's pen

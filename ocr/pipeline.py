@@ -51,6 +51,8 @@ __all__ = [
     "MULTI_MARK_DETAIL",
     "NOT_FOUND_DETAIL",
     "RETAKE_DETAIL",
+    "STAIN_BLANK_DETAIL",
+    "STAIN_DETAIL",
     "AnswerRead",
     "PageRead",
     "ReadOptions",
@@ -76,6 +78,8 @@ SATURATED_DETAIL = ("most choice regions on this page read every option as marke
 # than a token value.
 FAINT_BLANK_CONFIDENCE = 0.3
 FAINT_DETAIL = "faint marks in the box, too little ink to read: check it was left blank"
+STAIN_BLANK_DETAIL = "a stain or smudge and no writing: check it was left blank"
+STAIN_DETAIL = "a stain or smudge was left out of this reading: check it"
 RETAKE_DETAIL = {
     "blurred": "the photo is too blurred to read: photograph this page again",
     "low_resolution": "the page is too small in the photo to read: photograph it closer",
@@ -170,10 +174,10 @@ class ReadOptions:
     max_marker_error_mm: float = 0.8
     max_feature_error_mm: float = 1.5
     crop_png: bool = True
-    # Crossed-out answers in written boxes (ocr.corrections); stains too when ``stains``
-    # (off: on test writers it took light strokes of normal answers for smudges).
+    # Crossed-out answers and stains in written boxes (ocr.corrections). A box a stain was
+    # erased from is graded unasked only when the stain changed nothing (_check_stains).
     corrections: bool = True
-    stains: bool = False
+    stains: bool = True
 
 
 @dataclass(frozen=True)
@@ -282,7 +286,7 @@ def read_page(page: PageImage, template_for: Callable[[PageCode], TemplatePage |
                         for r in template.regions)
         return PageRead(page.index, "misaligned", ident, alignment, flagged, timings)
     t = time.perf_counter()
-    answers, to_read, capture = _crop_regions(upright, template, alignment, options)
+    answers, to_read, stained, capture = _crop_regions(upright, template, alignment, options)
     timings["crop"] = (time.perf_counter() - t) * 1000
     if capture.retake:
         # Not read at all: a teacher asks for the page again rather than reviews guesses.
@@ -292,6 +296,7 @@ def read_page(page: PageImage, template_for: Callable[[PageCode], TemplatePage |
         return PageRead(page.index, "retake", ident, alignment, retake, timings, capture)
     t = time.perf_counter()
     _recognise(answers, to_read, recognizer)
+    _check_stains(answers, stained, recognizer)
     timings["recognise"] = (time.perf_counter() - t) * 1000
     answers = distrust_saturated_marks(answers)
     if capture.photo:
@@ -302,9 +307,12 @@ def read_page(page: PageImage, template_for: Callable[[PageCode], TemplatePage |
 def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignment,
                   options: ReadOptions
                   ) -> tuple[list[AnswerRead], list[tuple[int, RegionSpec, np.ndarray]],
-                             CaptureQuality]:
+                             list[tuple[int, RegionSpec, np.ndarray]], CaptureQuality]:
+    """Every region's crop: bubbles read, written ones queued for the recogniser (with,
+    for a box a stain was erased from, its crop as it was: ``stained``)."""
     answers: list[AnswerRead] = []
     to_read: list[tuple[int, RegionSpec, np.ndarray]] = []
+    stained: list[tuple[int, RegionSpec, np.ndarray]] = []
     homography = alignment.matrix()
     bh, bw = template.blank.shape[:2]
     size = (bw / template.blank_px_per_pt, bh / template.blank_px_per_pt)
@@ -341,14 +349,22 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
                                       text="".join(marks.marked), confidence=marks.confidence,
                                       marks=marks, crop_png=png))
             continue
-        ink = remove_print(crop, blank)
-        fix = (find_corrections(ink, CorrectionOptions(stains=options.stains))
+        raw = remove_print(crop, blank)
+        fix = (find_corrections(raw, CorrectionOptions(stains=options.stains))
                if options.corrections else None)
-        ink = fix.ink if fix is not None else ink
+        ink = fix.ink if fix is not None else raw
         stats = measure_ink(ink)
+        stain_only = fix is not None and fix.stains > 0 and not fix.crossed_out
         if fix is not None and fix.nothing_rewritten:
             answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, "unreadable",
                                       spec.box, crop_png=png, detail=CROSSED_OUT_DETAIL))
+            continue
+        if not has_ink(stats) and stain_only:
+            # Erasing a stain must never make a box blank unasked: a teacher confirms.
+            answers.append(AnswerRead(spec.question_id, spec.blank, spec.kind, "blank",
+                                      spec.box, confidence=FAINT_BLANK_CONFIDENCE,
+                                      ink_mm2=stats.area_mm2, crop_png=png,
+                                      detail=STAIN_BLANK_DETAIL))
             continue
         if not has_ink(stats):
             faint = has_faint_trace(stats)
@@ -362,9 +378,11 @@ def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignmen
                                   spec.box, ink_mm2=stats.area_mm2, crop_png=png,
                                   corrected=fix is not None and fix.corrected))
         to_read.append((len(answers) - 1, spec, ink))
+        if stain_only:
+            stained.append((len(answers) - 1, spec, raw))
     lost = sum(not f.found for f in fits)
     capture = judge_capture(not flat, homography, boxes, edges, paper, lost)
-    return answers, to_read, capture
+    return answers, to_read, stained, capture
 
 
 # Printed borders measured for blur per page: enough for a stable median, cheap.
@@ -458,6 +476,33 @@ def _recognise(answers: list[AnswerRead], to_read: Sequence[tuple[int, RegionSpe
                 answers[i] = _replace(answers[i], status="unreadable",
                                       detail=corrected_detail(r.detail),
                                       confidence=min(r.confidence, CORRECTED_CONFIDENCE))
+
+
+def _check_stains(answers: list[AnswerRead],
+                  stained: Sequence[tuple[int, RegionSpec, np.ndarray]], recognizer: Any) -> None:
+    """Keep a stain-cleaned box's reading only where the stain changed nothing.
+
+    Each box a stain was erased from is read again as it was scanned. When both readings
+    agree the stain was beside the answer, not in it, and the lower confidence stands;
+    when they differ, either the stain
+    was read as a digit or a light stroke was taken for a smudge, and a teacher decides,
+    the stain-free reading as the suggestion (``STAIN_DETAIL``).
+    """
+    if not stained:
+        return
+    again = [answers[i] for i, _, _ in stained]
+    _recognise(again, [(k, spec, raw) for k, (_, spec, raw) in enumerate(stained)], recognizer)
+    for (i, _, _), as_scanned in zip(stained, again, strict=True):
+        cleaned = answers[i]
+        if cleaned.status != "ok":
+            continue
+        if as_scanned.status == "ok" and as_scanned.text == cleaned.text:
+            # Erasing a stain never makes the reader surer than the page as scanned.
+            answers[i] = _replace(cleaned, confidence=min(cleaned.confidence,
+                                                          as_scanned.confidence))
+            continue
+        answers[i] = _replace(cleaned, status="unreadable", detail=STAIN_DETAIL,
+                              confidence=min(cleaned.confidence, CORRECTED_CONFIDENCE))
 
 
 def _replace(answer: AnswerRead, **changes: Any) -> AnswerRead:

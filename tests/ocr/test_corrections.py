@@ -11,7 +11,14 @@ import pytest
 
 from ocr.corrections import CORRECTED_DETAIL, CROSSED_OUT_DETAIL, find_corrections
 from ocr.ingest import PageImage
-from ocr.pipeline import AnswerRead, ReadOptions, read_page
+from ocr.pipeline import (
+    FAINT_BLANK_CONFIDENCE,
+    STAIN_BLANK_DETAIL,
+    STAIN_DETAIL,
+    AnswerRead,
+    ReadOptions,
+    read_page,
+)
 from simulation.bench_worksheet import DPI
 from simulation.corrections import cross_out_and_rewrite, stain
 from simulation.handwriting import GlyphBank
@@ -78,18 +85,19 @@ def test_crossed_out_with_nothing_rewritten_asks_a_teacher_never_blank(
 
 
 @pytest.mark.parametrize("seed", [6])
-def test_eraser_smear_over_a_blank_box_leaves_it_blank(seed: int) -> None:
+def test_eraser_smear_over_a_blank_box_is_suggested_blank_for_a_teacher(seed: int) -> None:
     box = _digit_boxes()[2]
     image = _page(lambda p, rng: stain(p, box.box, S, "eraser", rng), seed=seed)
-    # Stains are subtracted only when asked for (ReadOptions.stains; off in the product).
-    assert _answer(image, box, KeepsInks()).status != "blank"
-    a = _answer(image, box, KeepsInks(), stains=True)
-    assert a.status == "blank", a
-    # The smear is ink without the stage: this test would catch the stage doing nothing.
+    a = _answer(image, box, KeepsInks())
+    # Blank is the suggestion, never graded unasked: the "stain" could be faint writing.
+    assert (a.status, a.detail) == ("blank", STAIN_BLANK_DETAIL), a
+    assert a.confidence == FAINT_BLANK_CONFIDENCE
+    # The smear is ink without the stage: these would catch the stage doing nothing.
+    assert _answer(image, box, KeepsInks(), stains=False).status != "blank"
     assert _answer(image, box, KeepsInks(), corrections=False).status != "blank"
 
 
-def test_stain_beside_an_answer_is_not_read() -> None:
+def _written_and_stained(seed: int) -> tuple[np.ndarray, Any]:
     box = _digit_boxes()[3]
 
     def write_and_stain(page: np.ndarray, rng: np.random.Generator) -> None:
@@ -101,8 +109,38 @@ def test_stain_beside_an_answer_is_not_read() -> None:
                   GlyphBank.load("test", DATASETS_DIR), rng, 6 * mm, 0.9)
         stain(page, box.box, S, "eraser", rng, avoid=_ink_box(page, box.box, S))
 
-    image = _page(write_and_stain, seed=8)
-    assert _answer(image, box, _recognizer(), stains=True).text == "47"
+    return _page(write_and_stain, seed=seed), box
+
+
+def test_stain_beside_an_answer_is_not_read() -> None:
+    image, box = _written_and_stained(seed=8)
+    a = _answer(image, box, _recognizer())
+    assert a.text == "47", a
+    # Graded unasked only when the crop as scanned reads the same.
+    assert a.status == "ok" or (a.status, a.detail) == ("unreadable", STAIN_DETAIL), a
+
+
+class _ReadsTheStain(KeepsInks):
+    """Reads a crop as ``"847"`` when it holds broad grey ink (the stain), else ``"47"``."""
+
+    def recognize(self, inks: list[np.ndarray], alphabet: Any = None, **_: Any) -> list[Any]:
+        from ocr.reading.recognize import Reading
+
+        self.inks.extend(inks)
+        return [Reading("ok", "847" if np.count_nonzero((ink > 90) & (ink < 215)) > 1000
+                        else "47", 0.99) for ink in inks]
+
+
+def test_a_stain_that_changes_the_reading_goes_to_a_teacher() -> None:
+    image, box = _written_and_stained(seed=8)
+    reader = _ReadsTheStain()
+    a = _answer(image, box, reader)
+    # The crop was read twice, cleaned and as scanned, and they disagree.
+    assert (a.status, a.text, a.detail) == ("unreadable", "47", STAIN_DETAIL), a
+    assert a.confidence < 0.5
+    # Without the stain stage the stain is read into the answer, sure of it.
+    plain = _answer(image, box, _ReadsTheStain(), stains=False)
+    assert (plain.status, plain.text) == ("ok", "847")
 
 
 def test_normal_answers_are_untouched() -> None:

@@ -51,7 +51,9 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
     }
 
 
-def _figures(report: ClassReport, st: dict[str, ParagraphStyle]) -> Table:
+def _figures(report: ClassReport, st: dict[str, ParagraphStyle]) -> Flowable:
+    if not report.figures:
+        return Spacer(1, 1)
     cells = [[Paragraph(label, st["note"]), Paragraph(f"<b>{value}</b>", st["body"])]
              for label, value in report.figures]
     rows = [[c for pair in cells[i:i + 3] for c in pair] for i in range(0, len(cells), 3)]

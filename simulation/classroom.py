@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from errorbook.contract import WorksheetLayout
 from ocr.identify import identify_page
 from simulation.handwriting import DatasetsMissingError, GlyphBank, random_numeric_answer
-from simulation.pages import FilledPage, FillOptions, fill_page
+from simulation.pages import COMPARISON_SIGNS, FilledPage, FillOptions, fill_page
 
 __all__ = [
     "CombBox",
@@ -31,15 +31,16 @@ __all__ = [
     "font_glyph_bank",
     "keys_for",
     "load_glyphs",
+    "not_simulated_answers",
     "pdf_pages",
     "realistic_answer_for",
+    "realistic_marks_for",
     "scan_class_set",
+    "simulated",
     "truth_responses",
 ]
 
 DPI = 200
-# Children always write their number when the copy has no name printed on it.
-_NUMBER_ALWAYS = FillOptions(blank_prob=0.0)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class PageTruth:
     student_id: int | None
     written: dict[tuple[str, int], str] = field(default_factory=dict)
     marked: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    not_simulated: frozenset[tuple[str, int]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -107,10 +109,14 @@ def load_glyphs(datasets: Path | None) -> tuple[GlyphBank, str]:
 
 
 def realistic_answer_for(keys: dict[str, str]) -> Callable[[str, int, np.random.Generator], str]:
-    """What children write: the key 75% of the time, a typical slip 20%, anything 5%."""
+    """What children write: the key 75% of the time, a typical slip 20%, anything 5%; for
+    a comparison (key ``<``, ``>`` or ``=``), the key 80% of the time, another sign 20%."""
 
     def answer(qid: str, blank: int, rng: np.random.Generator) -> str:
         key = keys.get(f"{qid}#{blank}") or keys.get(qid)
+        if key in COMPARISON_SIGNS:
+            others = sorted(COMPARISON_SIGNS - {key})
+            return key if rng.random() < 0.8 else others[int(rng.integers(len(others)))]
         roll = rng.random()
         if key is None or roll >= 0.95:
             return random_numeric_answer(rng)
@@ -123,11 +129,71 @@ def realistic_answer_for(keys: dict[str, str]) -> Callable[[str, int, np.random.
     return answer
 
 
+def realistic_marks_for(documents: list[dict[str, Any]]
+                        ) -> Callable[[str, tuple[str, ...], np.random.Generator],
+                                      tuple[str, ...]]:
+    """Which bubbles children mark, as a class does: mostly the key, sometimes a tempting
+    wrong option (a known misconception's first), now and then nothing or two marks.
+
+    Choices: the key 72%, a wrong option 20% (a misconception's option when the bank
+    names one), nothing 3%, the key and another 3%, another at random 2%. Several
+    answers: all of them 60%, all but one 22%, all and a wrong one 10%, one wrong one 5%,
+    nothing 3%. True/false: right 80%, wrong 17%, nothing 3%.
+
+    Args:
+        documents: the worksheet's bank questions (their keys).
+
+    Returns:
+        ``(question id, bubble labels, rng) -> labels marked``.
+    """
+    docs = {str(d["id"]): d for d in documents}
+
+    def marks(qid: str, labels: tuple[str, ...], rng: np.random.Generator) -> tuple[str, ...]:
+        doc = docs.get(qid)
+        roll = rng.random()
+        if doc is None:
+            return (labels[int(rng.integers(len(labels)))],)
+        key = doc["key"]
+        if doc["kind"] == "true_false":
+            right, flipped = ("T", "F") if key["answer"] else ("F", "T")
+            return (right,) if roll < 0.8 else (flipped,) if roll < 0.97 else ()
+        if doc["kind"] == "multi_choice":
+            answers = [a for a in key["answers"] if a in labels]
+            others = [lb for lb in labels if lb not in answers]
+            if roll < 0.6 or not answers:
+                return tuple(answers)
+            if roll < 0.82 and len(answers) > 1:
+                drop = answers[int(rng.integers(len(answers)))]
+                return tuple(a for a in answers if a != drop)
+            if roll < 0.92 and others:
+                return tuple(sorted([*answers, others[int(rng.integers(len(others)))]]))
+            if roll < 0.97 and others:
+                return (others[int(rng.integers(len(others)))],)
+            return ()
+        answer = key["answer"]
+        wrong = [lb for lb in labels if lb != answer]
+        tempting = [lb for lb in key.get("misconceptions", {}) if lb in wrong] or wrong
+        if roll < 0.72 or not wrong:
+            return (answer,)
+        if roll < 0.92:
+            return (tempting[int(rng.integers(len(tempting)))],)
+        if roll < 0.95:
+            return ()
+        if roll < 0.98:
+            return tuple(sorted([answer, wrong[int(rng.integers(len(wrong)))]]))
+        return (wrong[int(rng.integers(len(wrong)))],)
+
+    return marks
+
+
 def scan_class_set(printed_pdf: bytes, layouts: dict[int, dict[str, Any]],
                    keys: dict[str, str], *, seed: int = 0, bank: GlyphBank | None = None,
                    datasets: Path | None = None, handwriting: str = "", quality: int = 80,
                    anonymous_numbers: list[str] | None = None,
                    answer_for: Callable[[str, int, np.random.Generator], str] | None = None,
+                   mark_for: Callable[[str, tuple[str, ...], np.random.Generator],
+                                      tuple[str, ...]] | None = None,
+                   write_signs: bool = False, fill: FillOptions | None = None,
                    ) -> ScannedStack:
     """Fill and scan a printed class set.
 
@@ -145,6 +211,12 @@ def scan_class_set(printed_pdf: bytes, layouts: dict[int, dict[str, Any]],
             ``("__student_no__", 0)``), one digit per box.
         answer_for: what the child writes in a box, ``(question id, blank, rng) -> text``;
             by default :func:`realistic_answer_for` over ``keys`` (mostly right, some slips).
+        mark_for: which bubbles the child marks (e.g. :func:`realistic_marks_for`); by
+            default a random choice.
+        write_signs: write comparison signs into text boxes (``answer_for`` says which);
+            other text boxes stay empty, listed as not simulated in the truth.
+        fill: how often boxes stay blank and bubbles unmarked, and how pages degrade
+            (default :class:`simulation.pages.FillOptions`).
 
     Returns:
         The scan as one PDF, and the truth per page.
@@ -180,8 +252,9 @@ def scan_class_set(printed_pdf: bytes, layouts: dict[int, dict[str, Any]],
                                 in enumerate(pages[0].student_no_boxes[:len(number)])]
                     write = _with_number(answer_for, number)
                 filled = fill_page(printed, DPI, regions, bank, rng, answer_for=write,
-                                   options=_NUMBER_ALWAYS if code.student_id is None and numbers
-                                   else None)
+                                   options=replace(fill or FillOptions(), blank_prob=0.0)
+                                   if code.student_id is None and numbers else fill,
+                                   mark_for=mark_for, write_signs=write_signs)
                 written = dict(filled.written)
                 comb = [written.pop(("__student_no__", k)) for k in range(8)
                         if ("__student_no__", k) in written]
@@ -189,7 +262,8 @@ def scan_class_set(printed_pdf: bytes, layouts: dict[int, dict[str, Any]],
                     written[("__student_no__", 0)] = "".join(comb)
                 truths.append(PageTruth(i, code.worksheet_id, code.page, code.student_id,
                                         written,
-                                        {q: m.marked for q, m in filled.marks.items()}))
+                                        {q: m.marked for q, m in filled.marks.items()},
+                                        filled.not_simulated))
             images.append(Image.fromarray(filled.image))
     finally:
         doc.close()
@@ -221,8 +295,9 @@ def _with_number(answer_for: Callable[[str, int, np.random.Generator], str], num
 
 
 def keys_for(documents: list[dict[str, Any]]) -> dict[str, str]:
-    """Digit-box keys of bank questions (arithmetic from the stem, numeric from the key),
-    as ``question_id`` or ``question_id#blank`` for quotient/remainder boxes."""
+    """Keys of the boxes a simulated child writes in: digit boxes (arithmetic from the
+    stem, numeric from the key) and comparison signs, as ``question_id`` or
+    ``question_id#blank`` for quotient/remainder boxes."""
     from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
 
     keys: dict[str, str] = {}
@@ -239,13 +314,23 @@ def keys_for(documents: list[dict[str, Any]]) -> dict[str, str]:
                 keys[qid] = stem.answer_text()
         elif doc.get("kind") == "numeric":
             keys[qid] = str(doc["key"]["value"])
+        elif doc.get("kind") == "text":
+            # A comparison (fill in >, < or =): the sign, as a child writes it.
+            blanks = doc["key"]["blanks"]
+            accept = [a.translate(_FULL_WIDTH) for a in blanks[0]["accept"]] if blanks else []
+            if len(blanks) == 1 and accept and accept[0] in COMPARISON_SIGNS:
+                keys[qid] = accept[0]
     return keys
+
+
+_FULL_WIDTH = str.maketrans("\uff1c\uff1e\uff1d", "<>=")
 
 
 def truth_responses(stack: ScannedStack, documents: list[dict[str, Any]]
                     ) -> dict[tuple[int, str], Any]:
     """What each student really answered, per (student id, question id), as the
-    teacher-typed response a grader takes (for measuring accuracy end to end)."""
+    teacher-typed response a grader takes (for measuring accuracy end to end). Questions
+    the simulation could not write (:func:`not_simulated_answers`) are left out."""
     from grading.response import Response
 
     kinds = {str(d["id"]): d.get("kind") for d in documents}
@@ -254,8 +339,9 @@ def truth_responses(stack: ScannedStack, documents: list[dict[str, Any]]
         if page.student_id is None:
             continue
         blanks: dict[str, dict[int, str]] = {}
+        skipped = {qid for qid, _ in page.not_simulated}
         for (qid, blank), text in page.written.items():
-            if qid in kinds:
+            if qid in kinds and qid not in skipped:
                 blanks.setdefault(qid, {})[blank] = text
         for qid, by_blank in blanks.items():
             texts = tuple(by_blank[b] for b in sorted(by_blank))
@@ -270,6 +356,29 @@ def truth_responses(stack: ScannedStack, documents: list[dict[str, Any]]
                 out[(page.student_id, qid)] = (Response.typed("", marked=marked) if marked
                                                else Response.typed(""))
     return out
+
+
+_WRITABLE = frozenset("0123456789-/.+")
+
+
+def simulated(doc: dict[str, Any]) -> bool:
+    """Whether a simulated child can answer this bank question on paper: bubbles
+    (choices, true/false), numbers the handwriting glyphs can write, and comparison
+    signs; not Chinese, letters or expressions."""
+    kind = doc.get("kind")
+    if kind in ("choice", "multi_choice", "true_false"):
+        return True
+    key = keys_for([doc])
+    if kind in ("arithmetic", "numeric"):
+        return bool(key) and all(set(v) <= _WRITABLE for v in key.values())
+    return kind == "text" and bool(key)
+
+
+def not_simulated_answers(stack: ScannedStack) -> set[tuple[int, str]]:
+    """(student id, question id) of the answers the simulation left empty because it
+    cannot write them (Chinese, letters, expressions): not the children's blanks."""
+    return {(page.student_id, qid) for page in stack.pages if page.student_id is not None
+            for qid, _ in page.not_simulated}
 
 
 def pdf_pages(pdf: bytes, indices: list[int]) -> bytes:

@@ -57,12 +57,15 @@ class FilledPage:
         dpi: its resolution.
         written: (question id, blank) -> text written, "" for left blank.
         marks: question id -> the marks made.
+        not_simulated: the boxes left empty because the simulation cannot write what
+            they ask for (Chinese, letters, expressions): not a child's blank.
     """
 
     image: np.ndarray
     dpi: float
     written: dict[tuple[str, int], str] = field(default_factory=dict)
     marks: dict[str, MarkTruth] = field(default_factory=dict)
+    not_simulated: frozenset[tuple[str, int]] = frozenset()
 
 
 def _px(box: Box, s: float) -> tuple[int, int, int, int]:
@@ -130,6 +133,34 @@ def _mark(page: np.ndarray, box: Box, s: float, style: str, rng: np.random.Gener
     page *= 1.0 - darkness * ink
 
 
+def _sign(page: np.ndarray, box: Box, s: float, sign: str, rng: np.random.Generator,
+          o: FillOptions) -> None:
+    """A comparison sign (``<``, ``>`` or ``=``) written by hand: two pen strokes of a
+    child's size and slant, somewhere in the box."""
+    x0, y0, x1, y1 = _px(box, s)
+    h = rng.uniform(*o.char_height_mm) * s * 72 / 25.4 * rng.uniform(0.55, 0.8)
+    w = h * rng.uniform(0.7, 1.0)
+    cx = x0 + w + rng.uniform(0.1, 0.9) * max(x1 - x0 - 2 * w, 1)
+    cy = (y0 + y1) / 2 + rng.normal(0, (y1 - y0) * 0.06)
+    pen = max(2, round(rng.uniform(0.35, 0.55) * s * 72 / 25.4))
+    jitter = lambda v: v + rng.normal(0, h * 0.05)  # noqa: E731
+    if sign == "=":
+        strokes = [[(cx - w / 2, cy - h * 0.2), (cx + w / 2, cy - h * 0.2)],
+                   [(cx - w / 2, cy + h * 0.2), (cx + w / 2, cy + h * 0.2)]]
+    else:
+        tip, back = (cx - w / 2, cx + w / 2) if sign == "<" else (cx + w / 2, cx - w / 2)
+        strokes = [[(back, cy - h / 2), (tip, cy), (back, cy + h / 2)]]
+    ink = np.zeros(page.shape, np.float32)
+    for pts in strokes:
+        cv2.polylines(ink, [np.array([(jitter(a), jitter(b)) for a, b in pts], np.int32)],
+                      False, 1.0, pen, lineType=cv2.LINE_AA)
+    darkness = rng.uniform(0.4, 0.6) if rng.random() < o.pencil_prob else rng.uniform(0.75, 1.0)
+    page *= 1.0 - darkness * ink
+
+
+COMPARISON_SIGNS = frozenset("<>=")
+
+
 def degrade_page(page: np.ndarray, rng: np.random.Generator, o: FillOptions) -> np.ndarray:
     """Skew, blur, noise, paper tone, JPEG and sometimes binarisation, like a copier."""
     h, w = page.shape
@@ -151,7 +182,10 @@ def degrade_page(page: np.ndarray, rng: np.random.Generator, o: FillOptions) -> 
 def fill_page(printed: np.ndarray, dpi: float, regions: Sequence[object], bank: GlyphBank,
               rng: np.random.Generator, options: FillOptions | None = None,
               answer_for: Callable[[str, int, np.random.Generator], str] | None = None,
-              degrade: bool = True) -> FilledPage:
+              degrade: bool = True,
+              mark_for: Callable[[str, tuple[str, ...], np.random.Generator],
+                                 tuple[str, ...]] | None = None,
+              write_signs: bool = False) -> FilledPage:
     """Fill one printed page and scan it.
 
     Args:
@@ -165,6 +199,12 @@ def fill_page(printed: np.ndarray, dpi: float, regions: Sequence[object], bank: 
         answer_for: what to write in a digits box; default a random numeric answer.
         degrade: scan it like a copier (:func:`degrade_page`); False returns the filled
             paper itself, for another capture model (``simulation.camera``).
+        mark_for: which bubbles a child marks, ``(question id, labels, rng) -> labels``
+            (empty: none); by default a random choice (``options`` decide how often none
+            or two are marked).
+        write_signs: write comparison answers (``<``, ``>``, ``=``, as ``answer_for``
+            says) into text boxes by hand; other text boxes, and all of them without it,
+            are left empty and listed in ``not_simulated``.
 
     Returns:
         The degraded (or flat) page and the truth of everything written and marked.
@@ -174,10 +214,18 @@ def fill_page(printed: np.ndarray, dpi: float, regions: Sequence[object], bank: 
     page = printed.astype(np.float32) / 255.0 * rng.uniform(0.92, 1.0)
     written: dict[tuple[str, int], str] = {}
     marks: dict[str, MarkTruth] = {}
+    unsimulated: set[tuple[str, int]] = set()
     for region in regions:
         qid, blank, box = region.question_id, region.blank, region.box  # type: ignore[attr-defined]
         bubbles = region.bubbles  # type: ignore[attr-defined]
-        if bubbles:
+        if bubbles and mark_for is not None:
+            wanted = set(mark_for(qid, tuple(b.label for b in bubbles), rng))
+            if not wanted:
+                marks[qid] = MarkTruth((), "none")
+                continue
+            style = str(rng.choice(MARK_STYLES))
+            chosen = [i for i, b in enumerate(bubbles) if b.label in wanted]
+        elif bubbles:
             roll = rng.random()
             if roll < o.unmarked_prob:
                 marks[qid] = MarkTruth((), "none")
@@ -185,6 +233,7 @@ def fill_page(printed: np.ndarray, dpi: float, regions: Sequence[object], bank: 
             style = str(rng.choice(MARK_STYLES))
             count = 2 if roll > 1 - o.multi_mark_prob else 1
             chosen = sorted(int(i) for i in rng.choice(len(bubbles), count, replace=False))
+        if bubbles:
             others = [i for i in range(len(bubbles)) if i not in chosen]
             if style == "refill" and others:  # an erased first choice, then the real one
                 _smudge(page, bubbles[int(rng.choice(others))].box, s, rng)
@@ -192,15 +241,29 @@ def fill_page(printed: np.ndarray, dpi: float, regions: Sequence[object], bank: 
                 _mark(page, bubbles[i].box, s, style, rng)
             marks[qid] = MarkTruth(tuple(bubbles[i].label for i in chosen), style)
             continue
-        if region.answer_format != "digits" or rng.random() < o.blank_prob:  # type: ignore[attr-defined]
+        fmt = region.answer_format  # type: ignore[attr-defined]
+        if fmt != "digits":
+            sign = answer_for(qid, blank, rng) if write_signs and answer_for and \
+                fmt == "text" else ""
+            if not sign or not set(sign) <= COMPARISON_SIGNS:
+                unsimulated.add((qid, blank))
+            elif rng.random() >= o.blank_prob:
+                _sign(page, box, s, sign, rng, o)
+                written[(qid, blank)] = sign
+                continue
+        if fmt != "digits" or rng.random() < o.blank_prob:
             if rng.random() < o.smudge_prob:
                 _smudge(page, box, s, rng)
             written[(qid, blank)] = ""
             continue
         text = answer_for(qid, blank, rng) if answer_for else random_numeric_answer(rng)
+        if not text:  # no answer known to write: left empty, and said so
+            unsimulated.add((qid, blank))
+            written[(qid, blank)] = ""
+            continue
         _write(page, box, s, text, bank, rng, o)
         written[(qid, blank)] = text
     if not degrade:
         flat = np.clip(page * 255 + 0.5, 0, 255).astype(np.uint8)
-        return FilledPage(flat, dpi, written, marks)
-    return FilledPage(degrade_page(page, rng, o), dpi, written, marks)
+        return FilledPage(flat, dpi, written, marks, frozenset(unsimulated))
+    return FilledPage(degrade_page(page, rng, o), dpi, written, marks, frozenset(unsimulated))

@@ -20,8 +20,39 @@ import numpy as np
 
 from service.demo.scan import Progress, follow_job, ok
 from simulation.classroom import keys_for, pdf_pages, scan_class_set
+from simulation.pages import FillOptions
 
 __all__ = ["close_the_loop"]
+
+
+def _key_marks(doc: dict[str, Any]) -> tuple[str, ...]:
+    """The bubbles that answer a choice or true/false question rightly (none otherwise)."""
+    key = doc["key"]
+    if doc["kind"] == "true_false":
+        return ("T" if key["answer"] else "F",)
+    if doc["kind"] == "multi_choice":
+        return tuple(key["answers"])
+    if doc["kind"] == "choice":
+        return (key["answer"],)
+    return ()
+
+
+def _redo_verdicts(results: dict[str, Any], student_id: int) -> dict[str, int]:
+    """How the service graded the student's redone practice page (right, wrong, review)."""
+    out = {"right": 0, "wrong": 0, "review": 0}
+    for s in results["students"]:
+        if s["student"]["id"] != student_id:
+            continue
+        for cell in s["questions"]:
+            if cell["status"] == "not_scanned":
+                continue
+            if cell["needs_review"] or cell["status"] != "graded":
+                out["review"] += 1
+            elif cell["verdict"] == "correct":
+                out["right"] += 1
+            else:
+                out["wrong"] += 1
+    return out
 
 
 def _mean_mastery(body: dict[str, Any], codes: set[str]) -> float | None:
@@ -78,28 +109,48 @@ async def close_the_loop(api: httpx.AsyncClient, copier: httpx.AsyncClient, clas
     keys = keys_for(docs)
 
     def redo(qid: str, blank: int, rng: np.random.Generator) -> str:
-        # The student corrected everything this time.
-        return keys.get(f"{qid}#{blank}") or keys.get(qid, "0")
+        # The student corrected everything this time: every box holds its key.
+        return keys.get(f"{qid}#{blank}") or keys.get(qid, "")
 
+    def marks(qid: str, labels: tuple[str, ...], rng: np.random.Generator
+              ) -> tuple[str, ...]:
+        return right_marks.get(qid, ())
+
+    right_marks = {str(d["id"]): _key_marks(d) for d in docs}
     pdf = (books / f"{student['student_no']}-{student['name']}.pdf").read_bytes()
-    stack = await asyncio.to_thread(scan_class_set, pdf, {wid: layout}, keys, seed=7,
-                                    datasets=datasets, answer_for=redo)
+    stack = await asyncio.to_thread(lambda: scan_class_set(
+        pdf, {wid: layout}, keys, seed=7, datasets=datasets, answer_for=redo,
+        mark_for=marks, write_signs=True,
+        fill=FillOptions(blank_prob=0.0, unmarked_prob=0.0, multi_mark_prob=0.0)))
     practice = [p.page_index for p in stack.pages if p.worksheet_id == wid]
     scan = pdf_pages(stack.pdf, practice)
     (out / "scans" / "errorbook-redo.pdf").write_bytes(scan)
     accepted = ok(await copier.post("/api/v1/scans", files={
         "file": ("errorbook-redo.pdf", scan, "application/pdf")}), "redo upload")
     job = await follow_job(api, accepted["job_id"], progress)
+    graded = _redo_verdicts(ok(await api.get(f"/api/v1/worksheets/{wid}/results"),
+                               "practice results"), sid)
+    unwritten = {qid for qid in {str(d["id"]) for d in docs}
+                 if any(p.student_id == sid and any(q == qid for q, _ in p.not_simulated)
+                        for p in stack.pages)}
     after = ok(await api.get(f"/api/v1/students/{sid}/mastery"), "mastery")
     progress_after = ok(await api.get(f"/api/v1/students/{sid}/progress"), "progress")
     m0, m1 = _mean_mastery(before, codes), _mean_mastery(after, codes)
-    say(f"{student['name']} redid {len(docs)} practice questions; the copier scanned "
+    say(f"{student['name']} redid {len(docs)} practice questions, "
+        f"{len(docs) - len(unwritten)} answered as the key"
+        + (f" ({len(unwritten)} not simulated: left blank)" if unwritten else "")
+        + f"; graded {graded['right']} right, {graded['wrong']} wrong, {graded['review']} "
+          "to review")
+    say(f"the copier scanned "
         f"{len(practice)} page(s) → job {job['status']}; mastery of the practised points "
         f"{m0:.2f} → {m1:.2f}; entries open {open_by_student[sid]} → "
         f"{progress_after['entries_open']}, practising {progress_after['entries_practising']}"
         " (resolved after right answers on later days: 1, 3, 7, 14)")
     return {"students": len(klass["students"]), "entries_open": total_open,
             "redo_student": student["name"], "redo_items": len(docs),
+            "redo_written": len(docs) - len(unwritten), "redo_not_simulated": len(unwritten),
+            "redo_right": graded["right"], "redo_wrong": graded["wrong"],
+            "redo_review": graded["review"],
             "redo_job": job["status"], "mastery_before": m0, "mastery_after": m1,
             "open_before": open_by_student[sid], "open_after": progress_after["entries_open"],
             "practising_after": progress_after["entries_practising"]}

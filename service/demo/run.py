@@ -27,6 +27,7 @@ from service.demo.loop import close_the_loop
 from service.demo.scan import DemoSheet, Progress, ok, scan_and_grade
 from service.inprocess import local_token
 from service.localserver import serve_locally
+from simulation.classroom import simulated
 
 __all__ = ["DemoError", "pick_questions", "run_demo"]
 
@@ -51,11 +52,13 @@ def _check(resp: httpx.Response, step: str) -> Any:
         else resp.content
 
 
-def pick_questions(bank: dict[str, Any], subject: str, n: int) -> list[str]:
-    """Pick ``n`` questions of a subject, round-robin over kinds so every kind shows."""
+def pick_questions(bank: dict[str, Any], subject: str, n: int,
+                   keep: Callable[[dict[str, Any]], bool] | None = None) -> list[str]:
+    """Pick ``n`` questions of a subject, round-robin over kinds so every kind shows
+    (only those ``keep`` accepts, when given)."""
     by_kind: dict[str, list[str]] = {}
     for q in bank["questions"]:
-        if q["subject"] == subject:
+        if q["subject"] == subject and (keep is None or keep(q)):
             by_kind.setdefault(q["kind"], []).append(q["id"])
     picked: list[str] = []
     while len(picked) < n and any(by_kind.values()):
@@ -81,7 +84,10 @@ async def _api_steps(api: httpx.AsyncClient, bank: dict[str, Any], roster: bytes
                    "roster import")
     say(f"class {klass['name']} with {added['created']} students")
     docs = {q["id"]: q for q in bank["questions"]}
-    for title, ids in (("三年级数学 · 综合练习", pick_questions(bank, "math", 20)),
+    # The class fills the maths sheet: it holds every kind the simulated children can
+    # answer on paper (numbers, comparison signs, bubbles); the Chinese sheet is printed
+    # only (its answers are Chinese handwriting, which the simulation cannot write).
+    for title, ids in (("三年级数学 · 综合练习", pick_questions(bank, "math", 20, simulated)),
                        ("三年级语文 · 基础练习", pick_questions(bank, "chinese", 12))):
         ws = _check(await api.post("/api/v1/worksheets", json={
             "title": title, "class_id": klass["id"], "question_ids": ids}), "create worksheet")
@@ -128,35 +134,70 @@ async def _demo(settings: Settings, bank: dict[str, Any], roster: bytes, out: Pa
 
 
 def summary_table(g: dict[str, Any]) -> str:
-    """The demo's figures as a small Markdown table."""
+    """The demo's figures as Markdown: the run, the answers by how they were given
+    (blanks apart from written and marked answers), and the error-book loop."""
     rows = [
         ("pages scanned and read", g["pages"]),
         ("job status", f"{g['job_status']} ({g['page_problems']} page problems)"),
-        ("upload acknowledged in", f"{g['upload_ack_ms']} ms"),
-        ("upload → all grades stored", f"{g['seconds']} s ({g['pages_per_min']} pages/min)"),
+        ("upload acknowledged in", f"{g['upload_ack_ms']:.0f} ms"),
+        ("upload → all grades stored", f"{g['seconds']:.1f} s ({g['pages_per_min']:.1f} "
+                                        "pages/min)"),
         ("handwriting", g["handwriting"]),
         ("answers (scanned students × questions)", g["answers"]),
-        ("decided automatically", f"{g['auto']} ({_pct(g['coverage'])} coverage)"),
-        ("automatic verdicts that match what was written", f"{g['auto_agree']} "
-         f"({_pct(g['auto_accuracy'])})"),
+        ("left blank by the children", f"{g['blank']} ({g['blank_auto']} decided as blank, "
+                                       f"{g['blank_agree']} of them rightly)"),
+        ("written or marked", g["written"]),
+        ("written or marked, decided automatically", f"{g['auto']} ({_pct(g['coverage'])} "
+                                                     "coverage)"),
+        ("automatic verdicts on written or marked answers that match what was written",
+         f"{g['auto_agree']} ({_pct(g['auto_accuracy'])})"),
         ("left for the teacher (review queue items)", f"{g['needs_review']} answers; "
          f"{g['review_queue']} queue items"),
-        ("class mean (complete papers)", g["class_mean"]),
+        ("class mean (complete papers)", "n/a" if g["class_mean"] is None
+         else f"{g['class_mean']:.1f}"),
+        ("not simulated", g.get("not_simulated_note", "")),
     ]
+    lines = ["| figure | value |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in rows]
+    kinds = g.get("by_kind") or {}
+    if kinds:
+        lines += ["", "| answered by | answers | blank | written or marked | decided "
+                      "automatically | matching what was written | to review |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for kind, r in sorted(kinds.items()):
+            lines.append(f"| {kind} | {r['answers']} | {r['blank']} | {r['written']} | "
+                         f"{r['auto']} | {r['agree']} | {r['review']} |")
     loop = g.get("loop")
     if loop:
-        rows += [
+        redo = (f"{loop['redo_student']}: {loop['redo_items']} practice questions, "
+                f"{loop['redo_written']} answered as the key"
+                + (f", {loop['redo_not_simulated']} not simulated (left blank)"
+                   if loop["redo_not_simulated"] else "")
+                + f"; graded {loop['redo_right']} right, {loop['redo_wrong']} wrong, "
+                  f"{loop['redo_review']} to review (job {loop['redo_job']})")
+        lines += ["", "| error-book loop | |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in (
             ("error books printed", f"{loop['students']} students, {loop['entries_open']} "
              "wrong answers with similar and variant questions"),
-            ("error book redone and scanned back", f"{loop['redo_student']}: "
-             f"{loop['redo_items']} practice questions, job {loop['redo_job']}"),
+            ("error book redone and scanned back", redo),
             ("mastery of the practised points", f"{loop['mastery_before']:.2f} → "
              f"{loop['mastery_after']:.2f}"),
             ("that student's entries open → practising", f"{loop['open_before']} → "
              f"{loop['open_after']} open, {loop['practising_after']} practising"),
-        ]
-    lines = ["| | |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in rows]
+        )]
     return "\n".join(lines) + "\n"
+
+
+def _not_simulated_note(bank: dict[str, Any], boxes: int) -> str:
+    """What the simulated class could not answer, said plainly."""
+    left: dict[str, int] = {}
+    for q in bank["questions"]:
+        if q["subject"] == "math" and not simulated(q):
+            left[q["kind"]] = left.get(q["kind"], 0) + 1
+    kinds = ", ".join(f"{k} ({n} in the bank)" for k, n in sorted(left.items()))
+    note = (f"maths questions left off the scanned sheet: {kinds}: the simulated children "
+            "write digits, signs and bubble marks, not letters or Chinese; the Chinese sheet "
+            "is printed, not filled") if kinds else "the Chinese sheet is printed, not filled"
+    return note + (f"; {boxes} boxes on the scanned pages left empty for that reason"
+                   if boxes else "")
 
 
 def _pct(v: float | None) -> str:
@@ -178,6 +219,7 @@ def run_demo(out_dir: Path, data_dir: Path, say: Callable[[str], None],
     roster = (samples / "class_roster.csv").read_bytes()
     started = time.perf_counter()
     files, graded = asyncio.run(_demo(settings, bank, roster, out_dir, say, progress))
+    graded["not_simulated_note"] = _not_simulated_note(bank, graded["not_simulated"])
     summary: dict[str, Any] = {"database": settings.database_url, "files": list(files),
                                "grading": graded,
                                "seconds": round(time.perf_counter() - started, 2)}

@@ -20,11 +20,21 @@ from pydantic import TypeAdapter
 
 from grading.questions import Question
 from grading.registry import grader_for
-from simulation.classroom import keys_for, scan_class_set, truth_responses
+from simulation.classroom import (
+    keys_for,
+    not_simulated_answers,
+    realistic_marks_for,
+    scan_class_set,
+    truth_responses,
+)
+from simulation.pages import FillOptions
 
-__all__ = ["DemoSheet", "Progress", "follow_job", "ok", "scan_and_grade"]
+__all__ = ["CLASS_FILL", "DemoSheet", "Progress", "follow_job", "ok", "scan_and_grade"]
 
 Progress = Callable[[int, int], None]
+# A class doing its homework: a few boxes left blank and bubbles left empty, not one in
+# seven (the reader tests' rate, which stresses blanks).
+CLASS_FILL = FillOptions(blank_prob=0.04)
 
 
 @dataclass(frozen=True)
@@ -58,12 +68,33 @@ async def follow_job(api: httpx.AsyncClient, job_id: int, progress: Progress) ->
     return job
 
 
+def _kind_label(doc: dict[str, Any]) -> str:
+    """How the answer is given on paper, for the summary's rows."""
+    kind = str(doc["kind"])
+    if kind in ("choice", "multi_choice", "true_false"):
+        return kind
+    return "comparison" if kind == "text" else "written number"
+
+
+def _is_blank(response: Any) -> bool:
+    marked = response.marks.marked if response.marks is not None else ()
+    return not (response.text or any(response.blanks) or marked)
+
+
 def _accuracy(results: dict[str, Any], truth: dict[tuple[int, str], Any],
               documents: list[dict[str, Any]]) -> dict[str, Any]:
-    """Automatic verdicts against what the children really wrote (graded as typed)."""
+    """Automatic verdicts against what the children really wrote (graded as typed),
+    blanks kept apart from written or marked answers, and per way of answering.
+
+    A blank scores zero automatically when the reader is sure the box or row is empty;
+    those verdicts say nothing about reading handwriting, so the accuracy of decided
+    answers is reported on written and marked answers only."""
     adapter: TypeAdapter[Any] = TypeAdapter(Question)
     questions = {str(d["id"]): adapter.validate_python(d) for d in documents}
-    auto = agree = review = 0
+    kinds = {str(d["id"]): _kind_label(d) for d in documents}
+    zero = {"answers": 0, "blank": 0, "blank_auto": 0, "blank_agree": 0, "written": 0,
+            "auto": 0, "agree": 0, "review": 0}
+    by_kind: dict[str, dict[str, int]] = {}
     wrong: list[str] = []
     for student in results["students"]:
         sid = student["student"]["id"]
@@ -71,21 +102,29 @@ def _accuracy(results: dict[str, Any], truth: dict[tuple[int, str], Any],
             response = truth.get((sid, cell["question_id"]))
             if response is None or cell["status"] == "not_scanned":
                 continue
+            row = by_kind.setdefault(kinds[cell["question_id"]], dict(zero))
+            blank = _is_blank(response)
+            row["answers"] += 1
+            row["blank" if blank else "written"] += 1
             if cell["needs_review"] or cell["status"] != "graded":
-                review += 1
+                row["review"] += 1
                 continue
             expected = grader_for(questions[cell["question_id"]]).grade(response, key_revision=1)
-            auto += 1
-            if expected.verdict == cell["verdict"] and expected.score == cell["score"]:
-                agree += 1
-            elif len(wrong) < 10:
+            same = expected.verdict == cell["verdict"] and expected.score == cell["score"]
+            row["blank_auto" if blank else "auto"] += 1
+            row["blank_agree" if blank else "agree"] += same
+            if not same and len(wrong) < 10:
                 wrong.append(f"{student['student']['student_no']} {cell['question_id']}: "
                              f"read {cell['answer']!r} → {cell['verdict']}, "
                              f"truth {expected.verdict.value}")
-    total = auto + review
-    return {"answers": total, "auto": auto, "auto_agree": agree, "needs_review": review,
-            "auto_accuracy": round(agree / auto, 4) if auto else None,
-            "coverage": round(auto / total, 4) if total else None, "disagreements": wrong}
+    total = {k: sum(r[k] for r in by_kind.values()) for k in zero}
+    return {"answers": total["answers"], "blank": total["blank"],
+            "blank_auto": total["blank_auto"], "blank_agree": total["blank_agree"],
+            "written": total["written"], "auto": total["auto"], "auto_agree": total["agree"],
+            "needs_review": total["review"],
+            "auto_accuracy": round(total["agree"] / total["auto"], 4) if total["auto"] else None,
+            "coverage": round(total["auto"] / total["written"], 4) if total["written"] else None,
+            "by_kind": by_kind, "disagreements": wrong}
 
 
 async def scan_and_grade(api: httpx.AsyncClient, copier: httpx.AsyncClient, sheet: DemoSheet,
@@ -104,10 +143,10 @@ async def scan_and_grade(api: httpx.AsyncClient, copier: httpx.AsyncClient, shee
         datasets: the real-handwriting datasets folder (font glyphs when None or absent).
     """
     t = time.perf_counter()
-    stack = await asyncio.to_thread(scan_class_set, sheet.class_set_pdf,
-                                    {sheet.worksheet_id: sheet.layout},
-                                    keys_for(sheet.documents), seed=seed,
-                                    datasets=datasets)
+    stack = await asyncio.to_thread(lambda: scan_class_set(
+        sheet.class_set_pdf, {sheet.worksheet_id: sheet.layout}, keys_for(sheet.documents),
+        seed=seed, datasets=datasets, mark_for=realistic_marks_for(sheet.documents),
+        write_signs=True, fill=CLASS_FILL))
     (out / "scans").mkdir(exist_ok=True)
     (out / "scans" / "class-stack.pdf").write_bytes(stack.pdf)
     say(f"the class did worksheet {sheet.worksheet_id} ({stack.handwriting}); the copier "
@@ -144,5 +183,7 @@ async def scan_and_grade(api: httpx.AsyncClient, copier: httpx.AsyncClient, shee
         "pages_per_min": round(job["pages_total"] / seconds * 60, 1),
         "upload_ack_ms": round(ack_ms, 1), "handwriting": stack.handwriting,
         "review_queue": review["total"], "review_by_kind": review["counts"],
-        "class_mean": results["summary"]["mean"], **accuracy,
+        "class_mean": None if results["summary"]["mean"] is None
+        else round(results["summary"]["mean"], 1),
+        "not_simulated": len(not_simulated_answers(stack)), **accuracy,
     }

@@ -68,6 +68,22 @@ def test_demo_writes_printable_worksheets(tmp_path: Path) -> None:
     class_set = pdfium.PdfDocument(out / "worksheet-1-class-set.pdf")
     blank = pdfium.PdfDocument(out / "worksheet-1-blank.pdf")
     assert len(class_set) == 30 * len(blank)
+    # The summary keeps blanks apart from decided answers, has a header, rounds, and
+    # says what the redo was and how it was graded.
+    table = (out / "summary.md").read_text(encoding="utf-8")
+    assert table.startswith("| figure | value |")
+    assert "| | |" not in table
+    g = summary["grading"]
+    assert g["blank"] + g["written"] == g["answers"]
+    assert g["auto"] + g["blank_auto"] + g["needs_review"] == g["answers"]
+    assert {"choice", "true_false", "multi_choice", "comparison", "written number"} <= \
+        set(g["by_kind"])
+    assert all(r["written"] > 0 for r in g["by_kind"].values())
+    assert g["class_mean"] == round(g["class_mean"], 1)
+    loop = g["loop"]
+    assert loop["redo_written"] + loop["redo_not_simulated"] == loop["redo_items"]
+    assert loop["redo_right"] + loop["redo_wrong"] + loop["redo_review"] == loop["redo_items"]
+    assert f"{loop['redo_written']} answered as the key" in table
     # It ends with a sign-in that opens the graded class in a browser.
     sign_in = out / "sign-in.txt"
     assert sign_in.stat().st_mode & 0o777 == 0o600

@@ -76,7 +76,7 @@ async def _wait(api: Any, job_id: int) -> dict[str, Any]:
 async def run(pages: list[DrillPage], warm: list[DrillPage], workers: int
               ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="markbook-bench-drill-") as tmp:
-        settings = Settings(data_dir=Path(tmp), jobs={"workers": workers},  # type: ignore[arg-type]
+        settings = Settings(data_dir=Path(tmp), jobs={"workers": workers},
                             limits={"max_upload_mb": 400, "uploads_per_minute": 1000})
         async with inprocess_client(settings) as api:
             cid = (await api.post("/api/v1/classes", json={"name": "三年级(4)班",

@@ -94,6 +94,8 @@ class DrillPageOptions:
         layout: ``horizontal`` (``37 + 48 =`` items in a grid) or ``vertical``
             (column arithmetic, 竖式: operands stacked right-aligned over a rule, the
             answer written under the rule).
+        student_no: Printed header asks for a 学号 and the child writes this number on
+            its line; "" keeps the header without one (and the page exactly as before).
     """
 
     dpi_choices: tuple[int, ...] = (200, 250, 300)
@@ -105,6 +107,7 @@ class DrillPageOptions:
     wrong_prob: float = 0.2
     rotation_deg: float = 1.5
     layout: Literal["horizontal", "vertical"] = "horizontal"
+    student_no: str = ""
 
 
 @lru_cache(maxsize=4)
@@ -224,7 +227,10 @@ def make_drill_page(
     text_font = ImageFont.truetype(font_file, size)
     title = ImageFont.truetype(font_file, int(size * 1.5))
     draw.text((int(70 * mm), int(15 * mm)), "口算练习（二）", font=title, fill=0)
-    draw.text((int(18 * mm), int(30 * mm)), "姓名：________  班级：______  用时：____分钟", font=text_font, fill=0)
+    header = "姓名：________  班级：______  用时：____分钟"
+    if o.student_no:
+        header = "姓名：________  学号：______________  用时：____分钟"
+    draw.text((int(18 * mm), int(30 * mm)), header, font=text_font, fill=0)
     if o.layout == "vertical":
         plan = _plan_vertical(draw, text_font, rng, mm)
     else:
@@ -244,6 +250,15 @@ def make_drill_page(
             ink = ink_layer(bank, written.replace("……", "......"), hand, rng)
             _write(page, ink, abox, bbox, place, rng, mm)
         filled.append((stem, expr, key, written, bbox, abox))
+    if o.student_no:
+        # On the 学号 line, a little above it, as a child writes on a rule.
+        x = int(18 * mm + draw.textlength("姓名：________  学号：", font=text_font))
+        line_y = int(30 * mm + size * 0.8)
+        ink = ink_layer(bank, o.student_no, rng.uniform(*o.hand_mm) * mm, rng)
+        nbox = (x, line_y - int(3 * mm),
+                x + int(draw.textlength("______________", font=text_font)),
+                line_y + int(2 * mm))
+        _write(page, ink, nbox, nbox, ("after", 0, 0), rng, mm)
     angle = rng.uniform(-o.rotation_deg, o.rotation_deg)
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     page = np.asarray(

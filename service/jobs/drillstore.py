@@ -47,8 +47,9 @@ _IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 
 _NO_ITEMS = ("no_items: no arithmetic item (a ○ b =) was found on this page; not graded / "
              "这一页没有找到口算题，未批改")
-_NO_STUDENT = ("a drill page without a student: upload it with student_id, or assign it to "
-               "a student in review / 未指定学生的口算页：请按学生上传，或在复核中指定学生")
+_NO_STUDENT = ("a drill page without a student: upload it with student_id, write the 学号 at"
+               " the top, or assign it to a student in review / 未指定学生的口算页：请按学生上传"
+               "、在页首写学号，或在复核中指定学生")
 _ENGINE = ("engine_error: the drill reader failed on this page ({detail}); it was not read"
            " and is read again when the job is retried / 口算识别出错，本页未读，重试任务时会"
            "重新读取")
@@ -140,11 +141,18 @@ async def store_drill_page(session: AsyncSession, storage: LocalStorage, upload:
     ids = {rows[it.key].external_id: rows[it.key].id for it in result.items}
     answers = tuple(_renamed(it, rows[it.key].external_id) for it in result.items)
     grades = tuple(GradeOut(rows[it.key].external_id, it.grade) for it in result.items)
+    student = target.student_id or result.student_id
     page = PageResult(result.page_index, "read",
-                      PageCode(worksheet.id, result.page_index + 1, target.student_id),
+                      PageCode(worksheet.id, result.page_index + 1, student),
                       result.rotation, None, _IDENTITY, answers, grades, dict(result.timings_ms))
+    unnamed = _NO_STUDENT
+    if result.number_read is not None:
+        unnamed += (f"; the 学号 written on the page reads {result.number_read or '(nothing)'}"
+                    f", which names no student for sure / 卷面学号读作 "
+                    f"{result.number_read or '（空）'}，无法确定是哪位学生")
+    source = "upload" if target.student_id is not None else "handwriting"
     problem = await store_page(session, storage, upload, page, worksheet, ids, schedule,
-                               student_source="upload", unnamed_problem=_NO_STUDENT)
+                               student_source=source, unnamed_problem=unnamed)
     await DrillRepository(session).set_regions(
         upload.id, result.page_index, {rows[it.key].id: it.region for it in result.items})
     if problem is None and result.unparsed:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ import numpy as np
 
 from grading.grade import Grade
 from ocr.ingest import PageImage
+from ocr.students.match import RosterEntry
 from service.jobs.pagework import (
     AnswerOut,
     NeedWorksheet,
@@ -34,7 +35,7 @@ from service.jobs.pagework import (
 )
 
 __all__ = ["DrillItemOut", "DrillPageResult", "DrillTarget", "drill_engines",
-           "process_drill_page"]
+           "process_drill_page", "roster_student"]
 
 # Around the expression and answer area in a review crop, in pixels: a teacher sees the
 # printed item with what was written, not the answer alone.
@@ -93,10 +94,20 @@ class DrillPageResult:
     unparsed: int = 0
     detail: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Read from the 学号 written at the top when the upload names no student: the roster
+    # student it matches for sure, else None, and what was read (for the page's problem).
+    student_id: int | None = None
+    number_read: str | None = None
 
 
 _engines: Any = None
+_labels: Any = None
 _lock = threading.Lock()
+# A handwritten 学号 names a roster student only when the reader's best reading is that
+# number with at least this probability, and every other roster number it considered is
+# at most RIVAL_SHARE of it: a misread that lands on a classmate's number goes to review.
+MIN_NUMBER_PROB = 0.5
+RIVAL_SHARE = 0.1
 
 
 def drill_engines() -> Any:
@@ -109,6 +120,35 @@ def drill_engines() -> Any:
 
             _engines = build_drill_engines()
         return _engines
+
+
+def _label_reader() -> Any:
+    """The printed-label reader (its own PP-OCR session), opened on first use."""
+    global _labels
+    with _lock:
+        if _labels is None:
+            from models.loader import open_session
+            from models.manifest import PPOCR_REC_SMALL
+            from ocr.drill.header import LabelReader
+
+            _labels = LabelReader(open_session(PPOCR_REC_SMALL))
+        return _labels
+
+
+def roster_student(number: Any, roster: Sequence[RosterEntry]) -> int | None:
+    """The roster student a handwritten number names for sure (see MIN_NUMBER_PROB)."""
+    if number is None or not number.text:
+        return None
+    probs: dict[str, float] = {}
+    for text, p in ((number.text, number.confidence), *number.alternatives):
+        probs[text] = max(probs.get(text, 0.0), p)
+    by_number = {e.student_no: e.student_id for e in roster}
+    best = by_number.get(number.text)
+    if best is None or number.confidence < MIN_NUMBER_PROB:
+        return None
+    rival = max((p for t, p in probs.items() if t != number.text and t in by_number),
+                default=0.0)
+    return best if rival <= RIVAL_SHARE * number.confidence else None
 
 
 def _png(image: np.ndarray, box: tuple[int, int, int, int]) -> bytes:
@@ -244,4 +284,17 @@ def process_drill_page(page: PageImage, bundles: Mapping[int, WorksheetBundle],
         return DrillPageResult(page.index, "no_items", turns, unparsed=unparsed,
                                detail="no drill item whose printed expression could be read",
                                timings_ms=timings)
-    return DrillPageResult(page.index, "read", turns, items, unparsed, timings_ms=timings)
+    student, number_read = None, None
+    bundle = bundles.get(target.worksheet_id)
+    if target.student_id is None and bundle is not None and bundle.roster:
+        from ocr.drill.header import read_header_number
+
+        t = time.perf_counter()
+        top = min(it.reading.expression_box[1] for it in read.items)
+        number = read_header_number(upright, engines.detector, _label_reader(),
+                                    engines.recognizer, items_top=int(top))
+        student = roster_student(number, bundle.roster)
+        number_read = number.text if number is not None else None
+        timings["student"] = (time.perf_counter() - t) * 1000
+    return DrillPageResult(page.index, "read", turns, items, unparsed, timings_ms=timings,
+                           student_id=student, number_read=number_read)

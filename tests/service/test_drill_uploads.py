@@ -22,9 +22,9 @@ from PIL import Image, ImageDraw, ImageFont
 from grading.questions import QUESTION_ID_PATTERN
 from service.config import Settings
 from service.jobs.drillstore import drill_question_id
-from simulation.drill_pages import DrillPage, make_drill_page
+from simulation.drill_pages import DrillPage, DrillPageOptions, make_drill_page
 from tests.support.datasets import DATASETS_DIR, have_datasets
-from tests.support.scans import thread_job_settings, wait_job
+from tests.support.scans import app_of, thread_job_settings, wait_job
 
 
 @pytest.fixture
@@ -38,7 +38,15 @@ def _pages() -> tuple[DrillPage, ...]:
 
     bank = GlyphBank.load("test", DATASETS_DIR)
     rng = np.random.default_rng(2024)
-    return tuple(make_drill_page(bank, rng) for _ in range(2))
+    pages = [make_drill_page(bank, rng) for _ in range(2)]
+    # The third child wrote a 学号 at the top: the first class's second student's.
+    pages.append(make_drill_page(bank, rng, DrillPageOptions(student_no=_number(1, 2))))
+    return tuple(pages)
+
+
+def _number(class_id: int, i: int) -> str:
+    """Student numbers of a class, two digits apart from each other."""
+    return f"3{class_id}{5 if i == 1 else 18}"
 
 
 @pytest.fixture
@@ -72,10 +80,11 @@ async def _class(client: httpx.AsyncClient, name: str = "三年级(2)班") -> tu
     assert r.status_code == 201, r.text
     cid = r.json()["id"]
     r = await client.post(f"/api/v1/classes/{cid}/students", json=[
-        {"student_no": f"{cid}{i:02d}", "name": f"学生{i}"} for i in (1, 2)])
+        {"student_no": _number(cid, i), "name": f"学生{i}"} for i in (1, 2)])
     assert r.status_code == 201, r.text
     students = (await client.get(f"/api/v1/classes/{cid}")).json()["students"]
-    return cid, [s["id"] for s in students]
+    ids = {s["student_no"]: s["id"] for s in students}
+    return cid, [ids[_number(cid, i)] for i in (1, 2)]
 
 
 async def _drill(client: httpx.AsyncClient, class_id: int) -> dict[str, Any]:
@@ -188,6 +197,29 @@ async def test_drill_class_upload_without_student_waits_for_assignment(
     row = next(s for s in body["students"] if s["student"]["id"] == bob)
     assert row["submitted"]
     assert row["questions"]
+
+
+async def test_drill_page_names_its_student_by_the_number_written_on_it(
+        client: httpx.AsyncClient, drill_pages: tuple[DrillPage, ...]) -> None:
+    cid, (_alice, bob) = await _class(client)
+    assert cid == 1  # the page was written with this class's second number
+    wid = (await _drill(client, cid))["id"]
+    r = await _upload(client, _png(drill_pages[2].image), worksheet_id=wid)
+    assert r.status_code == 202, r.text
+    job = await wait_job(client, r.json()["job_id"], limit_s=300)
+    assert not [p for p in job["problems"] if p["status"] == "unknown_student"], job
+    body = (await client.get(f"/api/v1/worksheets/{wid}/results")).json()
+    row = next(s for s in body["students"] if s["student"]["id"] == bob)
+    assert row["submitted"]
+    assert len(row["questions"]) >= 0.8 * len(drill_pages[2].items)
+    from sqlalchemy import select
+
+    from service.db import PageRow
+
+    async with app_of(client).state.session_factory() as s:
+        page = (await s.execute(select(PageRow))).scalar_one()
+    assert page.student_id == bob
+    assert page.student_source == "handwriting"
 
 
 async def test_drill_bad_input(client: httpx.AsyncClient) -> None:

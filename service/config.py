@@ -222,6 +222,10 @@ class Settings(BaseSettings):
         "bhmsds-dev.npz) `markbook demo` writes with; unset or absent: font glyphs")
     secret_key: SecretStr | None = None
     school_name: str = "默认学校"
+    school_language: Literal["zh", "en"] = Field(
+        default="zh", description="the language of the printed page furniture a child reads "
+        "on worksheets (labels, page numbers, the marking instruction): zh (Chinese only) or "
+        "en; questions print as the bank holds them")
     db: DatabaseSettings = DatabaseSettings()
     jobs: JobSettings = JobSettings()
     limits: LimitSettings = LimitSettings()

@@ -46,7 +46,7 @@ class CopyRequest:
 
 def _render(layout_data: dict[str, Any], worksheet_id: int, class_name: str,
             copies: Sequence[CopyRequest], duplex: bool = True, seat_bubbles: bool = False,
-            install: str | None = None) -> bytes:
+            install: str | None = None, language: str = "zh") -> bytes:
     layout = WorksheetLayout.from_dict(layout_data)
     # MB2 codes (install + layout hash) on every print; a screen preview passes no install
     # and keeps the short MB1 code.
@@ -58,7 +58,7 @@ def _render(layout_data: dict[str, Any], worksheet_id: int, class_name: str,
                                                        layout=hashes[p.number]))
                              for p in layout.pages),
             student_name=c.student_name, student_no=c.student_no, class_name=class_name,
-            seat_bubbles=seat_bubbles,
+            seat_bubbles=seat_bubbles, language=language,
         )
         for c in copies
     ]
@@ -67,7 +67,7 @@ def _render(layout_data: dict[str, Any], worksheet_id: int, class_name: str,
 
 async def render_copies(layout_data: dict[str, Any], worksheet_id: int, class_name: str,
                         copies: Sequence[CopyRequest], *, install: str, duplex: bool = True,
-                        seat_bubbles: bool = False) -> bytes:
+                        seat_bubbles: bool = False, language: str = "zh") -> bytes:
     """Render the copies in a worker thread so the event loop stays free.
 
     Args:
@@ -81,9 +81,10 @@ async def render_copies(layout_data: dict[str, Any], worksheet_id: int, class_na
             prints each copy's pages only.
         seat_bubbles: print the seat-number bubbles (座号 = the student number's last two
             digits) in the footer of every anonymous copy; named copies never carry them.
+        language: the school's language for the page furniture (``zh`` or ``en``).
     """
     return await to_thread.run_sync(_render, layout_data, worksheet_id, class_name, list(copies),
-                                    duplex, seat_bubbles, install)
+                                    duplex, seat_bubbles, install, language)
 
 
 def rasterise_pdf(pdf: bytes, *, dpi: float,

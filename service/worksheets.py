@@ -251,8 +251,12 @@ async def worksheet_layout(session: AsyncSession, actor: Actor, worksheet_id: in
 
 async def print_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int, *,
                           copies: int, per_student: bool, max_copies: int,
-                          duplex: bool = True, seat_bubbles: bool = False) -> Printout:
+                          duplex: bool = True, seat_bubbles: bool = False,
+                          language: str = "zh") -> Printout:
     """``copies`` blank copies, or the class set with each student's name and id.
+
+    The page furniture (labels, page numbers, the marking instruction) is in ``language``,
+    the school's (``Settings.school_language``).
 
     Every copy is padded to an even page count for two-sided printing unless ``duplex`` is
     ``False``. With ``seat_bubbles`` the blank copies carry the seat-number bubbles (座号,
@@ -283,7 +287,7 @@ async def print_worksheet(session: AsyncSession, actor: Actor, worksheet_id: int
     try:
         pdf = await render_copies(row.layout, row.id, school_class.name, requests,
                                  install=await install_id(session), duplex=duplex,
-                                 seat_bubbles=seat_bubbles)
+                                 seat_bubbles=seat_bubbles, language=language)
     except FontNotFoundError as exc:
         raise NotReady(str(exc), error="font_missing") from exc
     suffix = "class-set" if per_student else "blank"

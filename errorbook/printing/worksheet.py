@@ -22,6 +22,7 @@ from errorbook.printing.book.text import (
 )
 from errorbook.printing.fonts import register_cjk_font
 from errorbook.printing.geometry import MM
+from errorbook.printing.language import PrintWords, print_words
 from errorbook.printing.layout import HEADER_BOTTOM, INSTRUCTION_H, LINE_HEIGHT, STEM_FONT_SIZE
 from errorbook.printing.markers import draw_marker
 from errorbook.printing.text import draw_text, text_width
@@ -35,12 +36,8 @@ LABEL_GREY = 0.72
 # The footer's words (page number, the seat row's labels).
 FOOTER_GREY = 0.3
 SEAT_DIGIT_SIZE = 6.0
-# What the bubble reader (ocr.marks) takes as a choice: a filled bubble, and also a tick,
-# a cross or a ring drawn on or round it; a crossed-out bubble therefore still counts, so
-# changing an answer means rubbing the old mark out.
-CHOICE_INSTRUCTION = "选择题、判断题：把选中的圆圈涂满（打勾、打叉、圈出也算选中）；改答案要把原来的记号擦干净。"
+CHOICE_INSTRUCTION = print_words("zh").choice_instruction
 INSTRUCTION_SIZE = 9.0
-SCRATCH_LABEL = "草稿（列竖式）"
 
 
 @dataclass(frozen=True)
@@ -55,6 +52,8 @@ class PrintedCopy:
             digits) in the footer of an anonymous copy, so whose copy it is can be read
             back without the handwritten comb; never printed on a copy with a student
             number.
+        language: the school's language for the page furniture (``zh`` or ``en``,
+            :mod:`errorbook.printing.language`); the questions print as the bank has them.
     """
 
     page_codes: tuple[str, ...]
@@ -62,6 +61,12 @@ class PrintedCopy:
     student_no: str | None = None
     class_name: str | None = None
     seat_bubbles: bool = False
+    language: str = "zh"
+
+    @property
+    def words(self) -> PrintWords:
+        """The page furniture's words in this copy's language."""
+        return print_words(self.language)
 
     @property
     def prints_seats(self) -> bool:
@@ -113,12 +118,13 @@ def _header(c: Canvas, font: str, layout: WorksheetLayout, page: PageLayout, cop
     if copy.class_name:
         draw_text(c, 20 * MM, h - 19 * MM, copy.class_name, 9)
     nx0, ny0, nx1, ny1 = page.name_box
-    draw_text(c, nx0 - 1.5 * MM, h - ny1 + 2.2 * MM, "姓名", 10.5, "right")
+    words = copy.words
+    draw_text(c, nx0 - 1.5 * MM, h - ny1 + 2.2 * MM, words.name, 10.5, "right")
     c.setLineWidth(0.6)
     c.setStrokeGray(BOX_GREY)
     c.rect(nx0, h - ny1, nx1 - nx0, ny1 - ny0, stroke=1, fill=0)
     first = page.student_no_boxes[0]
-    draw_text(c, first[0] - 1.5 * MM, h - first[3] + 2.2 * MM, "学号", 10.5, "right")
+    draw_text(c, first[0] - 1.5 * MM, h - first[3] + 2.2 * MM, words.number, 10.5, "right")
     for bx0, by0, bx1, by1 in page.student_no_boxes:
         c.rect(bx0, h - by1, bx1 - bx0, by1 - by0, stroke=1, fill=0)
     if copy.student_name:
@@ -138,7 +144,7 @@ def _footer(c: Canvas, font: str, page: PageLayout, total: int, copy: PrintedCop
     c.setFont(font, 9)
     c.setFillGray(FOOTER_GREY)
     if text is None:
-        text = f"第 {page.number} / {total} 页"
+        text = copy.words.page_number(page.number, total)
         if copy.student_name:
             text = f"{copy.student_name}  ·  {text}"
     if copy.prints_seats and page.seat_bubbles:
@@ -146,13 +152,14 @@ def _footer(c: Canvas, font: str, page: PageLayout, total: int, copy: PrintedCop
         # ending where the header rule ends.
         draw_text(c, page.width - 20 * MM, 11 * MM, text, 9, "right")
         c.setFillGray(0.0)
-        draw_seat_bubbles(c, font, page)
+        draw_seat_bubbles(c, font, page, copy.words)
         return
     draw_text(c, page.width / 2, 11 * MM, text, 9, "center")
     c.setFillGray(0.0)
 
 
-def draw_seat_bubbles(c: Canvas, font: str, page: PageLayout) -> None:
+def draw_seat_bubbles(c: Canvas, font: str, page: PageLayout, words: PrintWords | None = None
+                      ) -> None:
     """Draw the page's seat-number row: "座号 十位 ⓪…⑨  个位 ⓪…⑨".
 
     The bubbles are drawn like the choice bubbles (a grey ring, the digit in light dropout
@@ -162,7 +169,9 @@ def draw_seat_bubbles(c: Canvas, font: str, page: PageLayout) -> None:
         c: the reportlab canvas.
         font: the registered CJK font name.
         page: the page, whose ``seat_bubbles`` say where each bubble goes.
+        words: the labels' language (default Chinese).
     """
+    words = words or print_words("zh")
     h = page.height
     c.saveState()
     for place in (0, 1):
@@ -172,13 +181,14 @@ def draw_seat_bubbles(c: Canvas, font: str, page: PageLayout) -> None:
         x0, y0, _, y1 = boxes[0]
         baseline = h - (y0 + y1) / 2 - 2.6  # CJK glyphs centred on the row
         c.setFillGray(FOOTER_GREY)
-        label = "十位" if place == 0 else "个位"
+        label = words.tens if place == 0 else words.units
         draw_text(c, x0 - 1.2 * MM, baseline, label, 7.5, "right")
         if place == 0:
             # A child reads what to fill: the seat is the student number's last two digits.
             right = x0 - 1.2 * MM - text_width(label, 7.5) - 1.5 * MM
-            draw_text(c, right, baseline, "（学号末两位）", 7.5, "right")
-            draw_text(c, right - text_width("（学号末两位）", 7.5), baseline, "座号", 9, "right")
+            draw_text(c, right, baseline, words.seat_hint, 7.5, "right")
+            draw_text(c, right - text_width(words.seat_hint, 7.5), baseline, words.seat, 9,
+                      "right")
     c.setLineWidth(0.6)
     c.setFont(font, SEAT_DIGIT_SIZE)
     for _, digit, (x0, y0, x1, y1) in page.seat_bubbles:
@@ -199,19 +209,20 @@ def has_instruction_room(layout: WorksheetLayout, page: PageLayout) -> bool:
         all(r.box[1] >= HEADER_BOTTOM + INSTRUCTION_H - 0.01 for r in page.regions)
 
 
-def _instruction(c: Canvas, page: PageLayout) -> None:
+def _instruction(c: Canvas, page: PageLayout, text: str) -> None:
     width = page.width - 40 * MM
     size = INSTRUCTION_SIZE
-    while size > 6.5 and text_width(CHOICE_INSTRUCTION, size) > width:
+    while size > 6.5 and text_width(text, size) > width:
         size -= 0.25
     c.setFillGray(FOOTER_GREY)
     # Midway between the header rule (33 mm) and the first question.
     draw_text(c, 20 * MM, page.height - HEADER_BOTTOM - INSTRUCTION_H + 3.2 * MM,
-              CHOICE_INSTRUCTION, size)
+              text, size)
     c.setFillGray(0.0)
 
 
-def _typeset_block(c: Canvas, block: QuestionBlock, page: PageLayout) -> None:
+def _typeset_block(c: Canvas, block: QuestionBlock, page: PageLayout, words: PrintWords
+                   ) -> None:
     """A block laid out with measured lines: maths typeset, each line at its own pitch."""
     h = page.height
     lines = [*block.stem_lines, *block.option_lines]
@@ -237,10 +248,10 @@ def _typeset_block(c: Canvas, block: QuestionBlock, page: PageLayout) -> None:
         draw_text(c, block.stem_x - 1.5 * MM, h - block.top - STEM_FONT_SIZE,
                   f"{block.number}.", STEM_FONT_SIZE, "right")
     for label, x, by in block.blank_labels:
-        draw_text(c, x, h - by, label, 9)
+        draw_text(c, x, h - by, words.blank_label(label), 9)
 
 
-def _scratch(c: Canvas, block: QuestionBlock, page: PageLayout) -> None:
+def _scratch(c: Canvas, block: QuestionBlock, page: PageLayout, label: str) -> None:
     """The working area (竖式): a light dashed frame with its name in its top corner."""
     if block.scratch is None:
         return
@@ -252,14 +263,15 @@ def _scratch(c: Canvas, block: QuestionBlock, page: PageLayout) -> None:
     c.setDash(2, 2)
     c.rect(x0, h - y1, x1 - x0, y1 - y0, stroke=1, fill=0)
     c.setFillGray(LABEL_GREY)
-    draw_text(c, x0 + 1.5 * MM, h - y0 - 3.2 * MM, SCRATCH_LABEL, 7.5)
+    draw_text(c, x0 + 1.5 * MM, h - y0 - 3.2 * MM, label, 7.5)
     c.restoreState()
 
 
-def _block(c: Canvas, font: str, block: QuestionBlock, page: PageLayout) -> None:
-    _scratch(c, block, page)
+def _block(c: Canvas, font: str, block: QuestionBlock, page: PageLayout, words: PrintWords
+           ) -> None:
+    _scratch(c, block, page, words.scratch)
     if block.line_heights:
-        _typeset_block(c, block, page)
+        _typeset_block(c, block, page, words)
         return
     h = page.height
     baseline = h - block.top - STEM_FONT_SIZE
@@ -273,7 +285,7 @@ def _block(c: Canvas, font: str, block: QuestionBlock, page: PageLayout) -> None
             draw_text(c, block.stem_x + i * block.option_col_width, y, text, STEM_FONT_SIZE)
         y -= LINE_HEIGHT
     for label, x, by in block.blank_labels:
-        draw_text(c, x, h - by, label, 9)
+        draw_text(c, x, h - by, words.blank_label(label), 9)
 
 
 def _tick(c: Canvas, box: tuple[float, float, float, float], h: float, cross: bool) -> None:
@@ -333,17 +345,18 @@ def draw_worksheet_page(canvas: Canvas, font: str, layout: WorksheetLayout, page
     draw_qr(canvas, page_code, page.qr_box, page.height)
     _header(canvas, font, layout, page, copy)
     if has_instruction_room(layout, page):
-        _instruction(canvas, page)
+        _instruction(canvas, page, copy.words.choice_instruction)
     for block in page.blocks:
-        _block(canvas, font, block, page)
+        _block(canvas, font, block, page, copy.words)
     for region in page.regions:
         _region(canvas, font, region, page.height)
     _footer(canvas, font, page, len(layout.pages), copy, footer_text)
 
 
-def _blank_page(c: Canvas, font: str, width: float, height: float) -> None:
+def _blank_page(c: Canvas, font: str, width: float, height: float, words: PrintWords
+                ) -> None:
     c.setFillGray(0.5)
-    draw_text(c, width / 2, height / 2, "（本页空白）", 10, "center")
+    draw_text(c, width / 2, height / 2, words.blank_page, 10, "center")
     c.setFillGray(0.0)
 
 
@@ -382,7 +395,7 @@ def render_worksheet_pdf(layout: WorksheetLayout, copies: Sequence[PrintedCopy],
             draw_worksheet_page(c, font, layout, page, copy, code)
             c.showPage()
         if duplex and total % 2 == 1:
-            _blank_page(c, font, first.width, first.height)
+            _blank_page(c, font, first.width, first.height, copy.words)
             c.showPage()
     c.save()
     return buf.getvalue()

@@ -87,7 +87,8 @@ async def print_worksheet(
     Letter)."""
     printout = await render(session, actor, worksheet_id, copies=copies,
                             per_student=per_student, max_copies=settings.limits.max_copies,
-                            duplex=duplex, seat_bubbles=seat_bubbles)
+                            duplex=duplex, seat_bubbles=seat_bubbles,
+                            language=settings.school_language)
     disposition = (f"inline; filename=\"worksheet-{printout.worksheet_id}.pdf\"; "
                    f"filename*=UTF-8''{quote(printout.filename)}")
     return Response(printout.data, media_type="application/pdf",

@@ -210,7 +210,7 @@ async def print_pdf(request: Request, worksheet_id: int, session: SessionDep,
         printout = await print_worksheet(
             session, user.actor, worksheet_id, copies=max(n, 1), per_student=per_student == "true",
             max_copies=settings.limits.max_copies, duplex=duplex != "false",
-            seat_bubbles=seat_bubbles == "true")
+            seat_bubbles=seat_bubbles == "true", language=settings.school_language)
     except InvalidInput as exc:
         return await _detail(request, session, user, worksheet_id, status_code=422,
                              print_error=_error_text(request, exc))

@@ -331,6 +331,23 @@ async def test_api_print_pads_for_duplex_by_default_and_not_when_asked(
         url, params={"per_student": "true", "duplex": "true"})).content) == 6
 
 
+async def test_an_english_school_prints_its_page_furniture_in_english(
+        app: FastAPI, teacher: Teacher, monkeypatch: pytest.MonkeyPatch) -> None:
+    wid, _ = await _worksheet(teacher, 2)
+    url = f"/api/v1/worksheets/{wid}/print.pdf"
+    chinese = _pdf_text((await teacher.api.get(url)).content)
+    assert "姓名" in chinese
+    assert "Name" not in chinese
+    monkeypatch.setattr(app.state.settings, "school_language", "en")
+    for pdf in ((await teacher.api.get(url, params={"per_student": "true"})).content,
+                (await teacher.b.get(f"/worksheets/{wid}/print.pdf")).content):
+        text = _pdf_text(pdf)
+        assert "Name" in text
+        assert "Page 1 of" in text
+        assert "姓名" not in text
+        assert "页" not in text
+
+
 async def test_the_worksheet_pages_read_in_english_too(teacher: Teacher) -> None:
     wid, _ = await _worksheet(teacher, 2)
     teacher.b.cookies.set("lang", "en")

@@ -235,6 +235,17 @@ ROUTES: dict[tuple[str, str], Case] = {
         lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/recommendations?n=4")),
     ("GET", "/api/v1/students/{student_id}/errorbook"): Case(
         lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/errorbook")),
+    # Analytics: as results and mastery, everything names the owner's objects.
+    ("GET", "/api/v1/worksheets/{worksheet_id}/analytics"): Case(
+        lambda ids: Req("GET", f"/api/v1/worksheets/{ids.worksheet_id}/analytics")),
+    ("GET", "/api/v1/classes/{class_id}/analytics"): Case(
+        lambda ids: Req("GET", f"/api/v1/classes/{ids.class_id}/analytics")),
+    ("GET", "/api/v1/classes/{class_id}/report.pdf"): Case(
+        lambda ids: Req("GET", f"/api/v1/classes/{ids.class_id}/report.pdf")),
+    ("GET", "/api/v1/students/{student_id}/analytics"): Case(
+        lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/analytics")),
+    ("GET", "/api/v1/analytics/answers"): Case(
+        lambda ids: Req("GET", f"/api/v1/analytics/answers?class_id={ids.class_id}")),
     ("GET", "/api/v1/students/{student_id}/errorbook.pdf"): Case(
         lambda ids: Req("GET", f"/api/v1/students/{ids.student_id}/errorbook.pdf")),
     ("GET", "/api/v1/students/{student_id}/export"): Case(
@@ -387,6 +398,21 @@ PAGES: dict[tuple[str, str], Page] = {
     # The teacher's student page (H5).
     ("GET", "/students/{student_id}"): Page(
         lambda ids: Req("GET", f"/students/{ids.student_id}"), 303, "/login?next=/students/0",
+        NOT_FOUND),
+    ("GET", "/worksheets/{worksheet_id}/analytics"): Page(
+        lambda ids: Req("GET", f"/worksheets/{ids.worksheet_id}/analytics"), 303,
+        "/login?next=/worksheets/0/analytics", NOT_FOUND),
+    ("GET", "/classes/{class_id}/analytics"): Page(
+        lambda ids: Req("GET", f"/classes/{ids.class_id}/analytics"), 303,
+        "/login?next=/classes/0/analytics", NOT_FOUND),
+    ("GET", "/classes/{class_id}/report.pdf"): Page(
+        lambda ids: Req("GET", f"/classes/{ids.class_id}/report.pdf"), 303,
+        "/login?next=/classes/0/report.pdf", NOT_FOUND),
+    ("GET", "/students/{student_id}/analytics"): Page(
+        lambda ids: Req("GET", f"/students/{ids.student_id}/analytics"), 303,
+        "/login?next=/students/0/analytics", NOT_FOUND),
+    ("GET", "/analytics/answers"): Page(
+        lambda ids: Req("GET", f"/analytics/answers?class_id={ids.class_id}"), 303, None,
         NOT_FOUND),
     ("GET", "/students/{student_id}/errorbook.pdf"): Page(
         lambda ids: Req("GET", f"/students/{ids.student_id}/errorbook.pdf"), 303,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pypdfium2 as pdfium
 import pytest
 
 from tests.browser.conftest import assert_translated, import_playwright
@@ -36,11 +37,15 @@ def test_build_the_class_books_and_download_them(teacher: Page, graded: Graded,
            ).to_have_attribute("href", f"/students/{li}/errorbook.pdf")
     assert_translated(teacher)
 
+    # Two-sided by default; the teacher prints one-sided this time.
+    expect(mine.get_by_test_id("build-duplex-on")).to_be_checked()
+    mine.get_by_test_id("build-duplex-off").check()
     mine.get_by_test_id("build-class").click()
     # Building (the page reloads itself until it is done), then the download link.
     link = mine.get_by_test_id("download-class-books")
     expect(link).to_be_visible(timeout=120_000)
     expect(mine).to_have_attribute("data-state", "done")
+    expect(mine.get_by_test_id("build-duplex-off")).to_be_checked()  # the last choice
     expect(mine.get_by_test_id("download-class-key")).to_be_visible()
     assert_translated(teacher)
     screenshot(teacher, "errorbooks")
@@ -52,3 +57,9 @@ def test_build_the_class_books_and_download_them(teacher: Page, graded: Graded,
     data = Path(path).read_bytes()
     assert data.startswith(b"%PDF")
     assert len(data) > 10_000
+    doc = pdfium.PdfDocument(data)
+    try:  # one-sided: no padding page
+        assert not any("本页空白" in doc[i].get_textpage().get_text_range()
+                       for i in range(len(doc)))
+    finally:
+        doc.close()

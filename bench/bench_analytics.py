@@ -65,7 +65,7 @@ async def _run(args: argparse.Namespace) -> dict[str, str]:
     figures: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db_url or f"sqlite+aiosqlite:///{Path(tmp) / 'markbook.db'}"
-        settings = Settings(data_dir=Path(tmp) / "var", db={"url": url},  # type: ignore[arg-type]
+        settings = Settings(data_dir=Path(tmp) / "var", db={"url": url},
                             jobs={"run_in_app": False}, webhooks={"enabled": False})
         app = create_app(settings)
         async with app.router.lifespan_context(app):

@@ -2,7 +2,7 @@
 
 Every analytics figure links here with the filters that select exactly the answers it was
 computed from. Filters (all optional, at least one scope among ``class_id``,
-``worksheet_id``, ``student_id``, ``students``, ``entry_id``):
+``worksheet_id``, ``student_id``, ``students``):
 
 =============  =====================================================================
 ``class_id``   answers of the class's students
@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
 from service.analytics.figures import iso_week
+from service.bounds import MAX_ID
 from service.errors import InvalidInput, NotFound
 from service.repositories.analytics import AnalyticsRepository, AnswerFilter, DrillRow
 from service.repositories.mastery import MasteryRepository
@@ -75,15 +76,16 @@ def _student_set(text: str) -> frozenset[int]:
     except ValueError as exc:
         raise InvalidInput("students is a comma-separated list of student ids",
                            error="invalid_filter") from exc
+    if any(not 0 < i <= MAX_ID for i in ids):
+        raise InvalidInput(f"student ids are between 1 and {MAX_ID}", error="invalid_filter")
     if len(ids) > MAX_STUDENTS:
         raise InvalidInput(f"at most {MAX_STUDENTS} students", error="invalid_filter")
     return ids
 
 
 def _check(q: DrillQuery) -> None:
-    if all(v is None for v in (q.class_id, q.worksheet_id, q.student_id, q.students,
-                               q.entry_id)):
-        raise InvalidInput("give class_id, worksheet_id, student_id, students or entry_id",
+    if all(v is None for v in (q.class_id, q.worksheet_id, q.student_id, q.students)):
+        raise InvalidInput("give class_id, worksheet_id, student_id or students",
                            error="filter_required")
     if q.verdict is not None and q.verdict not in VERDICTS:
         raise InvalidInput(f"verdict is one of {', '.join(VERDICTS)}", error="invalid_filter")
@@ -193,9 +195,6 @@ async def load_answers(session: AsyncSession, actor: Actor, q: DrillQuery) -> An
     repo = AnalyticsRepository(session, actor)
     response_ids = None
     if q.entries is not None or q.entry_id is not None:
-        if not scope:
-            raise InvalidInput("entries and entry_id need class_id, worksheet_id, student_id "
-                               "or students", error="filter_required")
         response_ids = await _entry_responses(repo, scope, q)
         if q.entry_id is not None and not response_ids:
             raise NotFound(f"error-book entry {q.entry_id} not found")

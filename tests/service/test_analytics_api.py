@@ -202,7 +202,8 @@ async def test_access_like_results(client: httpx.AsyncClient, sheet: Sheet) -> N
             assert r.status_code == 404, (url, r.text)
             assert r.json()["error"] == "not_found"
     for url in ("/api/v1/worksheets/999999/analytics", "/api/v1/classes/999999/analytics",
-                "/api/v1/students/999999/analytics"):
+                "/api/v1/students/999999/analytics",
+                f"/api/v1/analytics/answers?class_id={sheet.class_id}&entry_id=999999"):
         r = await client.get(url)
         assert r.status_code == 404
         assert r.json()["error"] == "not_found"
@@ -212,6 +213,7 @@ async def test_access_like_results(client: httpx.AsyncClient, sheet: Sheet) -> N
     ("", "filter_required"), ("question=m3-add-001", "filter_required"),
     ("class_id={c}&verdict=maybe", "invalid_filter"), ("class_id={c}&week=47", "invalid_filter"),
     ("class_id={c}&entries=some", "invalid_filter"), ("students=1,x", "invalid_filter"),
+    ("students=1,99999999999", "invalid_filter"), ("entry_id=5", "filter_required"),
 ])
 async def test_drill_down_bad_filters(client: httpx.AsyncClient, sheet: Sheet, query: str,
                                       error: str) -> None:

@@ -186,6 +186,15 @@ async def test_class_report_pdf(client: httpx.AsyncClient, sheet: Sheet) -> None
     assert "需要关注的学生" in text
     # Knowledge points by their names, never their codes.
     assert "math." not in text
+    en = await client.get(f"/api/v1/classes/{sheet.class_id}/report.pdf?lang=en")
+    assert en.status_code == 200
+    pdf = pypdfium2.PdfDocument(io.BytesIO(en.content))
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert "三年级(2)班: class report" in text
+    assert "Students who need attention" in text
+    assert "Addition with carrying" in text  # knowledge points by their English names
+    bad = await client.get(f"/api/v1/classes/{sheet.class_id}/report.pdf?lang=fr")
+    assert bad.status_code == 422
 
 
 async def test_access_like_results(client: httpx.AsyncClient, sheet: Sheet) -> None:

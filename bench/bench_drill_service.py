@@ -46,12 +46,23 @@ ROOT = Path(__file__).resolve().parent.parent
 DATASETS_DIR = ROOT.parent / "shared" / "datasets"
 
 
+STUDENTS = 30
+
+
+def student_no(i: int) -> str:
+    """The class's student numbers: 3101, 3102, … (neighbours one digit apart, as real
+    class numbers are)."""
+    return f"31{i + 1:02d}"
+
+
 def make_pages(n: int, seed: int) -> list[DrillPage]:
-    """``n`` drill pages, one in four of column arithmetic."""
+    """``n`` drill pages, one in four of column arithmetic; page *i* is written by
+    student *i* (of ``STUDENTS``), who wrote their number after the printed 学号."""
     bank = GlyphBank.load("test", DATASETS_DIR)
     rng = np.random.default_rng(seed)
-    vertical = DrillPageOptions(layout="vertical")
-    return [make_drill_page(bank, rng, vertical if i % 4 == 3 else None) for i in range(n)]
+    return [make_drill_page(bank, rng, DrillPageOptions(
+        layout="vertical" if i % 4 == 3 else "horizontal",
+        student_no=student_no(i % STUDENTS))) for i in range(n)]
 
 
 def zipped(pages: list[DrillPage], tag: str) -> bytes:
@@ -81,6 +92,11 @@ async def run(pages: list[DrillPage], warm: list[DrillPage], workers: int
         async with inprocess_client(settings) as api:
             cid = (await api.post("/api/v1/classes", json={"name": "三年级(4)班",
                                                            "grade": 3})).json()["id"]
+            await api.post(f"/api/v1/classes/{cid}/students", json=[
+                {"student_no": student_no(i), "name": f"学生{i + 1:02d}"}
+                for i in range(STUDENTS)])
+            roster = (await api.get(f"/api/v1/classes/{cid}")).json()["students"]
+            ids = {s["student_no"]: s["id"] for s in roster}
             r = await api.post("/api/v1/worksheets", json={"title": "口算", "class_id": cid,
                                                            "kind": "drill"})
             wid = r.json()["id"]
@@ -97,7 +113,21 @@ async def run(pages: list[DrillPage], warm: list[DrillPage], workers: int
             job = await _wait(api, r.json()["job_id"])
             wall = time.perf_counter() - started
             stored = await _stored(api, upload_id)
-    return {"job": job, "wall_s": wall, "stored": stored}
+            owners = await _owners(api, upload_id)
+    # The warm-up took the first pages made: page i of the timed upload is page
+    # len(warm) + i, written by that student.
+    expected = {i: ids[student_no((len(warm) + i) % STUDENTS)] for i in range(len(pages))}
+    return {"job": job, "wall_s": wall, "stored": stored, "owners": owners,
+            "expected": expected}
+
+
+async def _owners(api: Any, upload_id: int) -> dict[int, int | None]:
+    """Page index → the student the service gave the page (None: waits in review)."""
+    app = api._transport.app
+    async with app.state.session_factory() as s:
+        rows = await s.execute(select(PageRow.page_index, PageRow.student_id)
+                               .where(PageRow.upload_id == upload_id))
+        return dict(rows.all())
 
 
 Stored = tuple[str, list[int], str, str, bool]
@@ -165,6 +195,9 @@ def score(pages: list[DrillPage], result: dict[str, Any]) -> tuple[Counter[str],
                                  f"{t.written!r} read {reading!r}: {verdict}")
         c["missed"] += len(page.items) - len(taken)
         c["no_items_pages"] += index not in result["stored"]
+        owner = result["owners"].get(index)
+        c["identified"] += owner is not None
+        c["identified_wrong"] += owner is not None and owner != result["expected"][index]
     return c, wrong
 
 
@@ -189,6 +222,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"  job: {job['status']}, {job['pages_done']}/{job['pages_total']} pages stored, "
           f"problems {dict(problems)}")
     print(f"  pages/min (upload to every grade stored): {per_min:.1f}")
+    print(f"  whose page (学号 written at the top, class of {STUDENTS} numbered 3101-31{STUDENTS}):"
+          f" {c['identified']}/{len(pages)} given a student, {c['identified_wrong']} wrong; "
+          "the rest wait in review")
     print(f"  items found: {c['found']} of {c['printed']} printed "
           f"({c['found'] / max(1, c['printed']):.1%}); matched to the truth: {c['matched']}")
     print(f"  expressions read exactly: {c.get('expression_exact', 0)}/{c.get('matched', 0)}")

@@ -85,6 +85,24 @@ def _is_cjk(c: str) -> bool:
     return "\u4e00" <= c <= "\u9fff"
 
 
+def _without_rules(gray: np.ndarray, area: Box, line_h: int) -> np.ndarray:
+    """The page with the printed rule the number is written on painted over with paper
+    inside ``area``: long thin horizontal ink (a rule ``____``) is no digit's stroke."""
+    x0, y0, x1, y1 = area
+    crop = gray[y0:y1, x0:x1]
+    if crop.size == 0:
+        return gray
+    ink = (crop < min(160, int(np.median(crop)) - 40)).astype(np.uint8)
+    length = max(8, int(1.5 * line_h))
+    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
+    if not rules.any():
+        return gray
+    out = gray.copy()
+    out[y0:y1, x0:x1][rules > 0] = int(np.median(crop))
+    return out
+
+
 def read_header_number(image: np.ndarray, detector: TextDetector, labels: LabelReader,
                        recognizer: TextRecognizer, *, items_top: int | None = None
                        ) -> HeaderNumber | None:
@@ -112,24 +130,31 @@ def read_header_number(image: np.ndarray, detector: TextDetector, labels: LabelR
     boxes: list[Box] = [(int(b.box[0]), int(b.box[1]), int(b.box[2]), int(b.box[3]))
                         for b in found]
     lines = labels.read(band, boxes)
-    for (_, y0, x1, y1), chars in zip(boxes, lines, strict=True):
+    for (_, y0, _, y1), chars in zip(boxes, lines, strict=True):
         text = "".join(c for c, _ in chars)
         at = text.find(_LABEL)
         if at < 0:
             continue
         line_h = y1 - y0
-        # The number starts after the label (and its colon) and ends at the next printed
-        # word on the line (用时, 班级) or a few characters past the detected line.
-        after = [(c, x) for c, x in chars[at + len(_LABEL):]]
+        after = chars[at + len(_LABEL):]
         start = chars[at + 1][1] + 0.6 * line_h
         if after and after[0][0] in ":：":
             start = after[0][1] + 0.3 * line_h
-        stop = next((x - 0.6 * line_h for c, x in after if _is_cjk(c)), x1 + 3 * line_h)
-        area = (int(start), max(0, int(y0 - 0.8 * line_h)), int(min(stop, gray.shape[1])),
+        # The number ends at the next printed word on the row (用时, 班级), in this line
+        # or another the detector found beside it, else a dozen characters on.
+        words = [x for c, x in after if _is_cjk(c)]
+        for (bx0, by0, _, by1), other in zip(boxes, lines, strict=True):
+            if bx0 > start and min(by1, y1) - max(by0, y0) > 0.4 * line_h:
+                words += [x for c, x in other if _is_cjk(c)]
+        stop = min([x - 0.6 * line_h for x in words if x > start]
+                   + [start + 12 * line_h, gray.shape[1]])
+        # Up to the line above (the title): its ink is no part of the number.
+        ceiling = max([by1 for (_, _, _, by1) in boxes if by1 <= y0 + 0.2 * line_h] + [0])
+        area = (int(start), int(max(ceiling + 2, y0 - 0.8 * line_h)), int(stop),
                 int(min(bottom, y1 + 0.5 * line_h)))
         if area[2] - area[0] < line_h:
             return None
-        crop = answer_crop(gray, area, 0.6 * line_h)
+        crop = answer_crop(_without_rules(gray, area, line_h), area, 0.6 * line_h)
         if crop is None:
             return None
         reading = recognizer.recognize([crop], alphabet=ALPHABETS["digits"])[0]

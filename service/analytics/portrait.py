@@ -1,5 +1,5 @@
-"""A student's portrait (学生画像): each knowledge point's score rate per week with the
-current mastery estimate, strengths and weaknesses, persistent errors (error-book entries
+"""A student's portrait (学生画像): each knowledge point's mastery estimate at the end of
+each week and its score rate per week, strengths and weaknesses, persistent errors (error-book entries
 not yet resolved, most often wrong first) and resolved errors.
 
 Definitions (``docs/analytics.md``): a *strength* is a point answered at least twice with
@@ -10,22 +10,31 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from datetime import UTC
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from errorbook.learner.bkt import BktParams, Observation, initial_state, update
 from service.actor import Actor
-from service.analytics.figures import iso_week, kp_ref, rate_of, resolution, weekly
+from service.analytics.figures import iso_week, kp_ref, r4, rate_of, resolution, weekly
 from service.analytics.links import answers_url
 from service.db import ErrorEntryRow, StudentRow
 from service.errors import NotFound
 from service.mastery.report import level_of
+from service.mastery.sync import load_params
 from service.repositories.analytics import AnalyticsRepository, EventRow
 from service.repositories.mastery import MasteryRepository
 from service.results import cause_out
-from service.schemas.analytics import EntryRefOut, PortraitKpOut, StudentPortraitOut
+from service.schemas.analytics import (
+    EntryRefOut,
+    PortraitKpOut,
+    StudentPortraitOut,
+    WeekMasteryOut,
+)
 from service.schemas.results import StudentRef
 
-__all__ = ["MIN_ANSWERS", "STRONG_RATE", "WEAK_RATE", "load_portrait", "portrait"]
+__all__ = ["MIN_ANSWERS", "STRONG_RATE", "WEAK_RATE", "load_portrait", "mastery_by_week",
+           "portrait"]
 
 STRONG_RATE = 0.85
 WEAK_RATE = 0.6
@@ -39,10 +48,24 @@ def _entry(e: ErrorEntryRow, qid: str, kps: Sequence[str]) -> EntryRefOut:
                        answers=answers_url(student_id=e.student_id, entry_id=e.id))
 
 
+def mastery_by_week(events: Sequence[EventRow], params: BktParams) -> list[WeekMasteryOut]:
+    """The mastery estimate at the end of each week, replaying one knowledge point's events
+    in order from the prior (the same fold that gives the stored state)."""
+    state = initial_state(params)
+    out: dict[str, float] = {}
+    for e in events:
+        at = e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC)
+        state = update(state, Observation(correct=e.credit, difficulty=e.difficulty, at=at),
+                       params)
+        out[iso_week(e.at)] = state.p_mastery
+    return [WeekMasteryOut(week=w, p_mastery=r4(p)) for w, p in sorted(out.items())]
+
+
 def portrait(student: StudentRow, events: Sequence[EventRow],
              mastery: Mapping[str, float], entries: Sequence[tuple[ErrorEntryRow, str]],
              entry_kps: Mapping[int, list[str]],
-             kp_names: Mapping[str, tuple[str, str]]) -> StudentPortraitOut:
+             kp_names: Mapping[str, tuple[str, str]],
+             params: Mapping[int, BktParams] | None = None) -> StudentPortraitOut:
     """The student's portrait (see the module docstring).
 
     Args:
@@ -52,6 +75,8 @@ def portrait(student: StudentRow, events: Sequence[EventRow],
         entries: their error-book entries with the question's bank id, oldest first.
         entry_kps: question row id -> knowledge point codes.
         kp_names: code -> (Chinese, English) name.
+        params: knowledge point row id -> the school's BKT parameters (the defaults for
+            any not given).
     """
     sid = student.id
     by_kp: dict[str, list[EventRow]] = defaultdict(list)
@@ -65,6 +90,9 @@ def portrait(student: StudentRow, events: Sequence[EventRow],
                                  level=level_of(p) if p is not None else None,
                                  rate=r.rate, n=r.n,
                                  weeks=weekly(by_kp[code], student_id=sid, kp=code),
+                                 mastery_weeks=mastery_by_week(
+                                     by_kp[code], (params or {}).get(by_kp[code][0].kp_id,
+                                                                     BktParams())),
                                  answers=answers_url(student_id=sid, kp=code)))
     strengths = sorted((k for k in kps if k.n >= MIN_ANSWERS and k.rate >= STRONG_RATE),
                        key=lambda k: (-k.rate, -k.n, k.kp.code))
@@ -108,4 +136,5 @@ async def load_portrait(session: AsyncSession, actor: Actor,
     entry_kps = await repo.question_kps({e.question_id for e, _ in entries})
     codes = {e.kp_code for e in events} | {c for v in entry_kps.values() for c in v}
     names = await repo.kp_names(codes)
-    return portrait(student, events, states, entries, entry_kps, names)
+    params = await load_params(session, _cls.school_id, {e.kp_id for e in events})
+    return portrait(student, events, states, entries, entry_kps, names, params)

@@ -50,6 +50,8 @@ class EventRow:
         at: when the answer was scanned.
         response_id: the answer (its first blank's response).
         worksheet_id: the worksheet it was on.
+        kp_id: the knowledge point's row id.
+        difficulty: the item difficulty the mastery model used (logits).
     """
 
     student_id: int
@@ -58,6 +60,8 @@ class EventRow:
     at: datetime
     response_id: int
     worksheet_id: int
+    kp_id: int = 0
+    difficulty: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -129,14 +133,15 @@ class AnalyticsRepository:
             return []
         rows = await self.session.execute(
             select(MasteryEventRow.student_id, KnowledgePointRow.code, MasteryEventRow.credit,
-                   MasteryEventRow.at, MasteryEventRow.response_id, ResponseRow.worksheet_id)
+                   MasteryEventRow.at, MasteryEventRow.response_id, ResponseRow.worksheet_id,
+                   MasteryEventRow.knowledge_point_id, MasteryEventRow.difficulty)
             .join(KnowledgePointRow, KnowledgePointRow.id == MasteryEventRow.knowledge_point_id)
             .join(ResponseRow, ResponseRow.id == MasteryEventRow.response_id)
             .where(MasteryEventRow.student_id.in_(list(student_ids)),
                    ResponseRow.worksheet_id.in_(visible_worksheets(self.actor)))
             .order_by(MasteryEventRow.at, MasteryEventRow.id))
-        return [EventRow(int(s), str(c), float(v), at, int(r), int(w))
-                for s, c, v, at, r, w in rows.all()]
+        return [EventRow(int(s), str(c), float(v), at, int(r), int(w), int(k), float(d))
+                for s, c, v, at, r, w, k, d in rows.all()]
 
     async def kp_names(self, codes: set[str]) -> dict[str, tuple[str, str]]:
         """(Chinese name, English name) per knowledge point code."""

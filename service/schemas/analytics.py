@@ -34,6 +34,7 @@ __all__ = [
     "StudentPortraitOut",
     "StudentResolutionOut",
     "SubmissionOut",
+    "WeekMasteryOut",
     "WeekRateOut",
     "WorksheetAnalyticsOut",
     "WorksheetLineOut",
@@ -211,6 +212,11 @@ class ClassAnalyticsOut(BaseModel):
     links: dict[str, str]
 
 
+class WeekMasteryOut(BaseModel):
+    week: str
+    p_mastery: float = Field(description="the mastery estimate after the week's last answer")
+
+
 class PortraitKpOut(BaseModel):
     kp: KpRef
     p_mastery: float | None = Field(description="the mastery estimate (BKT); None: no state")
@@ -218,6 +224,9 @@ class PortraitKpOut(BaseModel):
     rate: float
     n: int
     weeks: list[WeekRateOut]
+    mastery_weeks: list[WeekMasteryOut] = Field(
+        description="the estimate at the end of each week with answers (the events replayed "
+                    "with the school's parameters)")
     answers: str
 
 

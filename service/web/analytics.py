@@ -117,9 +117,11 @@ async def student_page(student_id: int, request: Request, session: SessionDep,
     h = _helpers(request)
     _ = translator(request)
     ranked = sorted(p.knowledge_points, key=lambda k: (-k.n, k.kp.code))
-    chart = trend_chart([Series(h.kp_name(k.kp), tuple((w.week, w.rate, web_url(w.answers))
-                                                       for w in k.weeks)) for k in ranked],
-                        title=_("analytics.portrait.chart"))
+    # Mastery at each week's end, each point linked to that week's answers on the point.
+    chart = trend_chart([Series(h.kp_name(k.kp), tuple(
+        (m.week, m.p_mastery, web_url(links[m.week])) for m in k.mastery_weeks))
+        for k in ranked for links in [{w.week: w.answers for w in k.weeks}]],
+        title=_("analytics.portrait.chart"))
     return render(request, "analytics/student.html", user=user, p=p, trend_chart=chart,
                   h=h)
 

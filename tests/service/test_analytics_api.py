@@ -163,6 +163,10 @@ async def test_student_portrait(client: httpx.AsyncClient, sheet: Sheet) -> None
     carry = wang["knowledge_points"][0]
     assert carry["p_mastery"] is not None
     assert carry["n"] == 2
+    # The week's-end estimate replays the events: the last one is the stored state.
+    assert len(carry["mastery_weeks"]) == 1
+    assert carry["mastery_weeks"][-1]["p_mastery"] == pytest.approx(carry["p_mastery"],
+                                                                     abs=1e-4)
     li = await _get(client, f"/api/v1/students/{sheet.students['李华']}/analytics")
     assert [k["kp"]["name_zh"] for k in li["weaknesses"]] == ["进位加法"]
     assert sorted(e["question_id"] for e in li["persistent_errors"]) == ["m3-add-001",

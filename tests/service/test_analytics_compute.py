@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from errorbook.learner.bkt import BktParams, Observation, initial_state, update
 from errorbook.printing.report.palette import HEAT, SERIES, heat_bin
 from service.analytics.attention import SheetScore, attention
 from service.analytics.figures import iso_week, resolution, weekly
+from service.analytics.portrait import mastery_by_week
 from service.analytics.worksheet import Mark, discrimination, groups
 from service.db import ErrorEntryRow, StudentRow
 from service.repositories.analytics import EventRow
@@ -59,6 +61,21 @@ def test_weekly_rates_and_week_names() -> None:
     assert [(w.week, w.rate, w.n) for w in weeks] == [("2026-W47", 0.5, 2),
                                                       ("2026-W48", 0.8333, 3)]
     assert weeks[1].answers == "/api/v1/analytics/answers?class_id=4&kp=k&week=2026-W48"
+
+
+def test_mastery_by_week_is_the_fold_of_the_events() -> None:
+    params = BktParams()
+    events = [_event(1, "k", 1.0, 0), _event(1, "k", 1.0, 1), _event(1, "k", 0.0, 7)]
+    state = initial_state(params)
+    ends = []
+    for e in events:
+        state = update(state, Observation(correct=e.credit, difficulty=0.0, at=e.at), params)
+        ends.append(state.p_mastery)
+    weeks = mastery_by_week(events, params)
+    # One value per week: after the 2nd answer (W47) and after the 3rd (W48).
+    assert [w.week for w in weeks] == ["2026-W47", "2026-W48"]
+    assert [w.p_mastery for w in weeks] == [round(ends[1], 4), round(ends[2], 4)]
+    assert weeks[0].p_mastery > weeks[1].p_mastery  # a wrong answer lowers it
 
 
 def _entry(student: int, state: str, successes: int = 0, times_wrong: int = 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -62,7 +61,7 @@ async def _seed(server: Server) -> SeededClass:
         async with httpx.AsyncClient(transport=_ServerApp(state), base_url=server.url,
                                      headers=headers, timeout=60) as api:
             return await seed_analytics_class(api, state, students=16, worksheets=8,
-                                              name=f"四年级({n})班·{os.getpid()}")
+                                              name=f"四年级({n})班")
     finally:
         await engine.dispose()
 

@@ -152,20 +152,6 @@ def answers_of(rows: Sequence[DrillRow], q: DrillQuery) -> list[DrillAnswerOut]:
     return out
 
 
-async def _entry_responses(repo: AnalyticsRepository, student_ids: Sequence[int],
-                           q: DrillQuery) -> frozenset[int]:
-    found = []
-    for e, _qid in await repo.entries(student_ids):
-        if q.entry_id is not None and e.id != q.entry_id:
-            continue
-        if q.entries == "open" and e.state == "resolved":
-            continue
-        if q.entries == "resolved" and e.state != "resolved":
-            continue
-        found.append(e.response_id)
-    return frozenset(found)
-
-
 async def load_answers(session: AsyncSession, actor: Actor, q: DrillQuery) -> AnswersOut:
     """The answers matching the filters, among those the actor may see.
 
@@ -177,29 +163,22 @@ async def load_answers(session: AsyncSession, actor: Actor, q: DrillQuery) -> An
     _check(q)
     if actor.is_device:
         raise NotFound("no analytics for a device key")
+    # The scopes named must be the caller's (404 otherwise, as everywhere); the query
+    # itself only ever reads worksheets the caller may see.
     mrepo = MasteryRepository(session, actor)
-    scope: list[int] = []
     if q.class_id is not None:
-        _cls, roster = await mrepo.school_class(q.class_id)
-        scope = [s.id for s in roster]
+        await mrepo.school_class(q.class_id)
     if q.worksheet_id is not None:
-        ws = await ResultsRepository(session, actor).worksheet(q.worksheet_id)
-        if not scope:
-            scope = [s.id for s in (await mrepo.school_class(ws.class_id))[1]]
-    students = _student_set(q.students) if q.students else None
+        await ResultsRepository(session, actor).worksheet(q.worksheet_id)
     if q.student_id is not None:
         await mrepo.student(q.student_id)
-        scope = [q.student_id]
-    elif students is not None:
-        scope = sorted(students)
+    students = _student_set(q.students) if q.students else None
     repo = AnalyticsRepository(session, actor)
-    response_ids = None
-    if q.entries is not None or q.entry_id is not None:
-        response_ids = await _entry_responses(repo, scope, q)
-        if q.entry_id is not None and not response_ids:
-            raise NotFound(f"error-book entry {q.entry_id} not found")
     f = AnswerFilter(class_id=q.class_id, worksheet_id=q.worksheet_id,
                      student_id=q.student_id, student_ids=students, question=q.question,
-                     kp=q.kp, response_ids=response_ids)
+                     kp=q.kp, entries="any" if q.entry_id is not None and q.entries is None
+                     else q.entries, entry_id=q.entry_id)
     answers = answers_of(await repo.drill(f), q)
+    if q.entry_id is not None and not answers:
+        raise NotFound(f"error-book entry {q.entry_id} not found")
     return AnswersOut(filters=q.filters(), count=len(answers), answers=answers)

@@ -15,9 +15,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from service.actor import Actor
 from service.db import (
@@ -75,7 +77,9 @@ class AnswerFilter:
         student_ids: answers of these students.
         question: the bank id of the question (``m3-add-001``).
         kp: a knowledge point code: only answers its mastery events came from.
-        response_ids: only these answers (the error-book entries' wrong answers).
+        entries: only answers kept in the error book: ``any``, ``open`` (not resolved)
+            or ``resolved``.
+        entry_id: only the answer of this error-book entry.
     """
 
     class_id: int | None = None
@@ -84,7 +88,8 @@ class AnswerFilter:
     student_ids: frozenset[int] | None = None
     question: str | None = None
     kp: str | None = None
-    response_ids: frozenset[int] | None = None
+    entries: str | None = None
+    entry_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -210,34 +215,56 @@ class AnalyticsRepository:
             q = q.where(PageRow.student_id.in_(sorted(f.student_ids)))
         if f.question is not None:
             q = q.where(QuestionRow.external_id == f.question)
-        ids: set[int] | None = None if f.response_ids is None else set(f.response_ids)
-        kp_at: dict[int, datetime] = {}
+        # The kp and error-book filters select answers by their first blank's response
+        # (what mastery events and entries name); the other blanks share its page and
+        # question, so pages are selected here (as subqueries: a class's year of answers
+        # would overflow a list of bound ids) and the answers kept below are those whose
+        # first blank matched.
+        marks: list[Any] = []
         if f.kp is not None:
-            events = await self.session.execute(
-                select(MasteryEventRow.response_id, MasteryEventRow.at)
-                .join(KnowledgePointRow,
-                      KnowledgePointRow.id == MasteryEventRow.knowledge_point_id)
-                .where(KnowledgePointRow.code == f.kp))
-            kp_at = {int(r): at for r, at in events.all()}
-            ids = set(kp_at) if ids is None else ids & set(kp_at)
-        if ids is not None:
-            # The ids name each answer's first blank; its other blanks share its page, so
-            # the pages are selected here and the caller keeps the answers whose first
-            # blank is one of the ids.
+            kp_id = select(KnowledgePointRow.id).where(
+                KnowledgePointRow.code == f.kp).scalar_subquery()
+            ev = aliased(MasteryEventRow)
+            q = q.outerjoin(ev, and_(ev.response_id == ResponseRow.id,
+                                     ev.knowledge_point_id == kp_id))
             q = q.where(ResponseRow.page_id.in_(
-                select(ResponseRow.page_id).where(ResponseRow.id.in_(sorted(ids)))))
+                select(ResponseRow.page_id).join(
+                    MasteryEventRow, MasteryEventRow.response_id == ResponseRow.id)
+                .where(MasteryEventRow.knowledge_point_id == kp_id)))
+            marks.append(ev.at)
+        if f.entries is not None or f.entry_id is not None:
+            def entry_conditions(e: type[ErrorEntryRow]) -> list[ColumnElement[bool]]:
+                cond = []
+                if f.entries == "open":
+                    cond.append(e.state != "resolved")
+                elif f.entries == "resolved":
+                    cond.append(e.state == "resolved")
+                if f.entry_id is not None:
+                    cond.append(e.id == f.entry_id)
+                return cond
+
+            entry = aliased(ErrorEntryRow)
+            q = q.outerjoin(entry, and_(entry.response_id == ResponseRow.id,
+                                        *entry_conditions(entry)))
+            wanted = select(ErrorEntryRow.response_id).where(*entry_conditions(ErrorEntryRow))
+            q = q.where(ResponseRow.page_id.in_(
+                select(ResponseRow.page_id).where(ResponseRow.id.in_(wanted))))
+            marks.append(entry.id)
         rows = await self.session.execute(
-            q.order_by(WorksheetRow.created_at, WorksheetRow.id, StudentRow.student_no,
-                       ResponseRow.question_id, ResponseRow.blank, ResponseRow.id, GradeRow.id))
-        found: dict[int, DrillRow] = {}
-        for resp, grade, qid, wid, title, sid, sno, name, at in rows.all():
-            found[resp.id] = DrillRow(resp, grade, str(qid), int(wid), str(title), int(sid),
-                                      str(sno), str(name), at, kp_at.get(resp.id))
-        out = list(found.values())
-        if ids is None:
-            return out
-        primary: dict[tuple[int, int], int] = {}
-        for r in out:  # ordered by blank: the first seen of a (page, question) is blank 0
-            primary.setdefault((r.response.page_id, r.response.question_id), r.response.id)
-        return [r for r in out
-                if primary[(r.response.page_id, r.response.question_id)] in ids]
+            q.add_columns(*marks)
+            .order_by(WorksheetRow.created_at, WorksheetRow.id, StudentRow.student_no,
+                      ResponseRow.question_id, ResponseRow.blank, ResponseRow.id, GradeRow.id))
+        found: dict[int, tuple[DrillRow, bool]] = {}
+        for row in rows.all():
+            resp, grade, qid, wid, title, sid, sno, name, at, *marked = row
+            kp_at = marked[0] if f.kp is not None else None
+            matched = all(m is not None for m in marked)
+            found[resp.id] = (DrillRow(resp, grade, str(qid), int(wid), str(title), int(sid),
+                                       str(sno), str(name), at, kp_at), matched)
+        if not marks:
+            return [r for r, _ in found.values()]
+        primary: dict[tuple[int, int], bool] = {}
+        for r, matched in found.values():  # ordered by blank: the first seen is blank 0
+            primary.setdefault((r.response.page_id, r.response.question_id), matched)
+        return [r for r, _ in found.values()
+                if primary[(r.response.page_id, r.response.question_id)]]

@@ -142,6 +142,16 @@ async def test_class_analytics_heatmap_trends_resolution_attention(
     assert listed["count"] == 5
     cell = await _get(client, rows["李华"][0]["answers"])
     assert sorted(x["question_id"] for x in cell["answers"]) == ["m3-add-001", "m3-add-006"]
+    # A two-blank answer found through its mastery event keeps both blanks.
+    remainder = await _get(client, rows["王小明"][1]["answers"])
+    assert [(x["question_id"], x["answer"]) for x in remainder["answers"]] == [
+        ("m3-div-003", "3 | 2")]
+    open_ = await _get(client, f"/api/v1/analytics/answers?class_id={sheet.class_id}"
+                               "&entries=open")
+    assert open_["count"] == 3
+    resolved = await _get(client, f"/api/v1/analytics/answers?class_id={sheet.class_id}"
+                                  "&entries=resolved")
+    assert resolved["count"] == 0
     res = a["resolution"]
     # 李华's two wrong answers and 赵敏's blank are in the error books; none redone yet.
     assert (res["entries"], res["resolved"], res["redone_right"], res["rate"]) == (3, 0, 0, 0.0)

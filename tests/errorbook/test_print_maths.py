@@ -142,3 +142,33 @@ def test_scratch_space_under_written_maths_only() -> None:
     assert "草稿" in doc[0].get_textpage().get_text_range()
     with pytest.raises(LayoutError, match="scratch"):
         layout_worksheet("竖式", questions, scratch_mm=500)
+
+
+@pytest.mark.parametrize("scratch_mm", [0.0, 30.0])
+def test_the_whole_sample_bank_prints_without_overlap(scratch_mm: float) -> None:
+    """Every bank question, twenty to a worksheet: no two characters overlap, none falls
+    into an answer box or a working area, nothing leaves the margins."""
+    bank, _ = _bank()
+    for start in range(0, len(bank), 20):
+        questions = bank[start:start + 20]
+        layout = layout_worksheet("题库", questions, scratch_mm=scratch_mm)
+        doc = _print(layout)
+        for i in range(len(doc)):
+            where = f"questions {start + 1}-{start + len(questions)} p{i + 1}"
+            _check_page(doc[i], child=True, allowed_words=_question_words(questions),
+                        where=where)
+            chars = _chars(doc[i])
+            lp = layout.pages[i]
+            areas = [r.box for r in lp.regions if not r.bubbles] + \
+                [b.scratch for b in lp.blocks if b.scratch is not None]
+            for ch, (x0, y0, x1, y1) in chars:
+                cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+                for ax0, ay0, ax1, ay1 in areas:
+                    # A working area's own label sits in its top-left corner.
+                    inside = ax0 < cx < ax1 and ay0 + 5 * 2.8346 < cy < ay1
+                    assert not inside, f"{where}: {ch!r} inside a box or working area"
+            for k, (a, ba) in enumerate(chars):
+                for b, bb in chars[k + 1:]:
+                    ox = min(ba[2], bb[2]) - max(ba[0], bb[0])
+                    oy = min(ba[3], bb[3]) - max(ba[1], bb[1])
+                    assert ox <= 0.6 or oy <= 0.6, f"{where}: {a!r} overlaps {b!r}"

@@ -113,7 +113,9 @@ async def worksheets(request: Request, session: SessionDep, user: RequiredUser) 
     """My worksheets, newest first, with links to print, upload, review and results."""
     rows = await list_worksheets(session, user.actor, limit=200)
     counts = await question_counts(session, user.actor, [w.id for w in rows])
-    return render(request, "worksheets/list.html", user=user, worksheets=rows, counts=counts)
+    # The classes, for the form that creates a drill assignment (service.web.drills).
+    return render(request, "worksheets/list.html", user=user, worksheets=rows, counts=counts,
+                  classes=await list_classes(session, user.actor))
 
 
 @router.get("/worksheets/new")

@@ -14,6 +14,7 @@ from service.web import (
     builder,
     classes,
     devices,
+    drills,
     errorbooks,
     pages,
     results,
@@ -32,7 +33,7 @@ __all__ = ["AREAS", "STATIC_DIR", "STATIC_URL", "install_web", "start_web"]
 # Each area of the app is one module with a ``router`` (and its templates under
 # ``templates/<area>/``, its messages in ``locale/*/LC_MESSAGES/<area>.po``).
 AREAS = (pages, classes, students, student_links, bank, builder, uploads, review, results,
-         errorbooks, devices, analytics)
+         errorbooks, devices, analytics, drills)
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_URL = "/static"

@@ -112,7 +112,7 @@ async def _jobs_of(spooled: list[ReceivedFile | SpoolFailure], limit: int
 
 async def _ingest(request: Request, session: SessionDep, user: PageUser,
                   received: ReceivedFile | ReceivedBatch | SpoolFailure,
-                  worksheet_id: int | None) -> FileOutcome:
+                  worksheet_id: int | None, student_id: int | None = None) -> FileOutcome:
     settings: Settings = request.app.state.settings
     storage: LocalStorage = request.app.state.storage
     if isinstance(received, SpoolFailure):
@@ -123,7 +123,8 @@ async def _ingest(request: Request, session: SessionDep, user: PageUser,
             ("teacher", user.actor.teacher_id), "uploads")
         accepted = await receive_upload(
             session, storage, settings, user.actor, received, worksheet_id=worksheet_id,
-            idempotency_key=None, ip=request.client.host if request.client else None)
+            idempotency_key=None, ip=request.client.host if request.client else None,
+            student_id=student_id)
     except (ClientError, InsufficientStorage) as exc:
         return FileOutcome.refused(received.filename, exc)
     finally:
@@ -158,6 +159,8 @@ async def post_uploads(request: Request, user: RequiredUser, session: SessionDep
         if not csrf_ok(request, user, form.fields.get("csrf_token", "")):
             raise CsrfRefused(user)
         worksheet_id = worksheet_hint(None, form.fields.get("worksheet_id"))
+        # A drill assignment's page uploads one student's pages (service.web.drills).
+        student_id = worksheet_hint(None, form.fields.get("student_id"), "student_id")
         if worksheet_id is not None:
             await get_worksheet(session, user.actor, worksheet_id)  # 404 before any file
         outcomes = []
@@ -174,7 +177,8 @@ async def post_uploads(request: Request, user: RequiredUser, session: SessionDep
                     item.discard()
             raise
         for received in jobs:
-            outcomes.append(await _ingest(request, session, user, received, worksheet_id))
+            outcomes.append(await _ingest(request, session, user, received, worksheet_id,
+                                          student_id))
     finally:
         await form.close()
     runner = request.app.state.runner

@@ -174,7 +174,7 @@ def summary_table(g: dict[str, Any]) -> str:
                    if loop["redo_not_simulated"] else "")
                 + f"; graded {loop['redo_right']} right, {loop['redo_wrong']} wrong, "
                   f"{loop['redo_review']} to review (job {loop['redo_job']})")
-        lines += ["", "| error-book loop | |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in (
+        lines += ["", "| error-book loop | value |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in (
             ("error books printed", f"{loop['students']} students, {loop['entries_open']} "
              "wrong answers with similar and variant questions"),
             ("error book redone and scanned back", redo),

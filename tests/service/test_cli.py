@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,7 @@ def test_demo_writes_printable_worksheets(tmp_path: Path) -> None:
     table = (out / "summary.md").read_text(encoding="utf-8")
     assert table.startswith("| figure | value |")
     assert "| | |" not in table
+    assert not re.search(r"\|[ \t]*\|", table), table  # no empty cell, headers included
     g = summary["grading"]
     assert g["blank"] + g["written"] == g["answers"]
     assert g["auto"] + g["blank_auto"] + g["needs_review"] == g["answers"]

@@ -91,3 +91,31 @@ async def test_a_class_stack_is_graded_by_celery_workers(app: FastAPI) -> None:
         assert graded == 3
         assert grades == 3 * 6  # every answer graded once
         assert claimed_by  # a worker, not the web process, ran it
+
+
+async def test_drill_pages_are_graded_by_celery_workers(app: FastAPI) -> None:
+    """A drill upload (口算 pages against a drill assignment) takes the same path on a
+    Celery worker: read by the drill reader, stored as the assignment's questions."""
+    from tests.service.test_drill_uploads import _drill, _png, _upload
+    from tests.support.datasets import DATASETS_DIR, have_datasets
+
+    if not have_datasets():
+        pytest.skip(f"handwriting datasets not found at {DATASETS_DIR}")
+    from tests.service.test_drill_uploads import _class, _pages
+
+    async with client_for(app, {"Authorization": f"Bearer {await local_token(app)}"}) as client:
+        cid, (alice, _) = await _class(client)
+        wid = (await _drill(client, cid))["id"]
+        page = _pages()[0]
+        r = await _upload(client, _png(page.image), worksheet_id=wid, student_id=alice)
+        assert r.status_code == 202, r.text
+        job = await wait_job(client, r.json()["job_id"], limit_s=180)
+        assert job["pages_done"] == 1, job
+        async with app.state.session_factory() as s:
+            stored = (await s.execute(select(PageRow))).scalar_one()
+            grades = (await s.execute(select(func.count()).select_from(GradeRow))).scalar_one()
+            claimed_by = (await s.execute(select(JobRow.claimed_by))).scalar_one()
+        assert stored.student_id == alice
+        assert stored.status == "graded"
+        assert grades >= 0.8 * len(page.items)
+        assert claimed_by

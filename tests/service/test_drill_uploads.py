@@ -153,6 +153,20 @@ async def test_drill_page_per_student_upload_end_to_end(
     # The review queue holds exactly the cells the results say wait for a teacher.
     queue = (await client.get("/api/v1/review", params={"worksheet_id": wid})).json()
     assert queue["counts"]["response"] == row["pending_review"]
+    # A teacher's decision regrades against the key computed from the printed expression.
+    # (This seeded page has items waiting: the test fails if it ever has none.)
+    pending = [c for c in cells if c["needs_review"] and c["question_id"] in truth]
+    assert pending, "the seeded page no longer has an item waiting for review"
+    cell = pending[0]
+    r = await client.post(f"/api/v1/review/responses/{cell['response_ids'][0]}",
+                          json={"action": "correct", "text": truth[cell["question_id"]].key})
+    assert r.status_code == 200, r.text
+    after = (await client.get(f"/api/v1/worksheets/{wid}/results")).json()
+    row2 = next(s for s in after["students"] if s["student"]["id"] == alice)
+    decided = next(c for c in row2["questions"] if c["question_id"] == cell["question_id"])
+    assert decided["verdict"] == "correct"
+    assert decided["source"] == "teacher"
+    assert row2["pending_review"] == row["pending_review"] - 1
     # Every stored item has a crop of the printed item with its answer.
     crop = await client.get(next(c["crop_url"] for c in cells if c["crop_url"]))
     assert crop.status_code == 200

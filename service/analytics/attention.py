@@ -22,9 +22,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from service.analytics.figures import r4, rate_of
+from service.analytics.figures import EntryLike, r4, rate_of
 from service.analytics.links import answers_url
-from service.db import ErrorEntryRow, StudentRow
+from service.db import StudentRow
 from service.repositories.analytics import EventRow
 from service.schemas.analytics import AttentionOut, ReasonOut
 from service.schemas.results import StudentRef
@@ -104,7 +104,7 @@ def _reasons(s: StudentRow, sheets: Sequence[SheetScore], events: Sequence[Event
 
 
 def attention(students: Sequence[StudentRow], sheets: Mapping[int, Sequence[SheetScore]],
-              events: Sequence[EventRow], entries: Sequence[ErrorEntryRow],
+              events: Sequence[EventRow], entries: Sequence[EntryLike],
               kp_names: Mapping[str, str]) -> list[AttentionOut]:
     """The students any rule fires for, most reasons first, then by student number.
 

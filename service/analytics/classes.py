@@ -20,9 +20,9 @@ from service.actor import Actor
 from service.analytics.attention import SheetScore, attention
 from service.analytics.figures import kp_ref, r4, rate_of, resolution, weekly
 from service.analytics.links import answers_url
-from service.db import ErrorEntryRow, SchoolClassRow, StudentRow, WorksheetRow
+from service.db import SchoolClassRow, StudentRow, WorksheetRow
 from service.errors import NotFound
-from service.repositories.analytics import AnalyticsRepository, EventRow
+from service.repositories.analytics import AnalyticsRepository, EntryFact, EventRow
 from service.repositories.mastery import MasteryRepository
 from service.repositories.results_pages import ResultsPagesRepository, StudentTotal
 from service.schemas.analytics import (
@@ -56,7 +56,7 @@ class ClassData:
     students: list[StudentRow]
     sheets: list[tuple[WorksheetRow, dict[int, StudentTotal]]]
     events: list[EventRow]
-    entries: list[ErrorEntryRow]
+    entries: list[EntryFact]
     kp_names: dict[str, tuple[str, str]]
 
 
@@ -127,7 +127,7 @@ def class_analytics(data: ClassData) -> ClassAnalyticsOut:
     """
     cid = data.school_class.id
     codes = sorted({e.kp_code for e in data.events})
-    by_student: dict[int, list[ErrorEntryRow]] = defaultdict(list)
+    by_student: dict[int, list[EntryFact]] = defaultdict(list)
     for e in data.entries:
         by_student[e.student_id].append(e)
     students = []
@@ -169,7 +169,7 @@ async def load_class_data(session: AsyncSession, actor: Actor, class_id: int) ->
     sheets = [(ws, per_sheet.get(ws.id, {})) for ws in worksheets]
     ids = [s.id for s in students]
     events = await repo.events(ids)
-    entries = [e for e, _ in await repo.entries(ids)]
+    entries = await repo.entry_facts(ids)
     names = await repo.kp_names({e.kp_code for e in events})
     return ClassData(cls, students, sheets, events, entries, names)
 

@@ -7,13 +7,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Protocol
 
 from service.analytics.links import answers_url
-from service.db import ErrorEntryRow
 from service.repositories.analytics import EventRow
 from service.schemas.analytics import KpRef, ResolutionOut, WeekRateOut
 
-__all__ = ["Rate", "iso_week", "kp_ref", "r4", "rate_of", "resolution", "weekly"]
+__all__ = ["EntryLike", "Rate", "iso_week", "kp_ref", "r4", "rate_of", "resolution", "weekly"]
 
 
 def r4(value: float) -> float:
@@ -21,8 +22,10 @@ def r4(value: float) -> float:
     return round(value + 0.0, 4)
 
 
+@lru_cache(maxsize=4096)
 def iso_week(at: datetime) -> str:
-    """The ISO week of a moment, ``2026-W47`` (naive times from SQLite are UTC)."""
+    """The ISO week of a moment, ``2026-W47`` (naive times from SQLite are UTC). Cached:
+    a class's answers share the few moments their uploads arrived."""
     year, week, _ = (at if at.tzinfo else at.replace(tzinfo=UTC)).isocalendar()
     return f"{year}-W{week:02d}"
 
@@ -66,7 +69,18 @@ def kp_ref(code: str, names: Mapping[str, tuple[str, str]]) -> KpRef:
     return KpRef(code=code, name_zh=zh or code, name_en=en)
 
 
-def resolution(entries: Sequence[ErrorEntryRow], **link: str | int | None) -> ResolutionOut:
+class EntryLike(Protocol):
+    """An error-book entry as the figures read it (a row or a lighter fact)."""
+
+    @property
+    def student_id(self) -> int: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def successes(self) -> int: ...
+
+
+def resolution(entries: Sequence[EntryLike], **link: str | int | None) -> ResolutionOut:
     """The error-resolution figures of these error-book entries.
 
     An entry is one wrong (or blank, or part-right) answer kept in the error book. It is

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +34,9 @@ from service.actor import Actor
 from service.analytics.links import answers_url, id_set
 from service.errors import NotFound
 from service.repositories.analytics import AnalyticsRepository
-from service.repositories.results import ItemInfo, ResultsRepository
-from service.results import cause_out, load_results
+from service.repositories.results import ItemInfo
+from service.results import cause_out
+from service.results_pages import ResultsState, page_results, results_state
 from service.schemas.analytics import (
     BinOut,
     CauseCountOut,
@@ -48,8 +49,9 @@ from service.schemas.analytics import (
 )
 from service.schemas.results import QuestionCellOut, ResultsOut, StudentRef
 
-__all__ = ["GROUP_SHARE", "MIN_RANKED", "Mark", "discrimination", "groups",
-           "load_worksheet_analytics", "worksheet_analytics"]
+__all__ = ["GROUP_SHARE", "MIN_RANKED", "Mark", "WorksheetBasis", "analytics_of",
+           "discrimination", "groups", "load_worksheet_analytics", "worksheet_analytics",
+           "worksheet_basis"]
 
 GROUP_SHARE = 0.27  # Kelley's 27 %: the usual split for the upper-lower index
 MIN_RANKED = 4
@@ -223,6 +225,53 @@ def worksheet_analytics(results: ResultsOut, items: Sequence[ItemInfo],
                "page": f"/worksheets/{wid}/analytics"})
 
 
+@dataclass(frozen=True)
+class WorksheetBasis:
+    """What a worksheet's analysis is made from short of its answers, with a version that
+    changes whenever the analysis may (the results' version and the points' names).
+
+    Attributes:
+        state: the worksheet, items, roster and results version
+            (:func:`service.results_pages.results_state`).
+        kp_names: question row id -> its knowledge points' names.
+    """
+
+    state: ResultsState
+    kp_names: dict[int, list[str]]
+
+    @property
+    def version(self) -> Hashable:
+        """Equal for two reads exactly when the analysis would be the same."""
+        return (self.state.version,
+                tuple(sorted((q, tuple(n)) for q, n in self.kp_names.items())))
+
+
+async def worksheet_basis(session: AsyncSession, actor: Actor,
+                          worksheet_id: int) -> WorksheetBasis:
+    """The basis of a worksheet's analysis, for a worksheet the actor may see (a few small
+    queries).
+
+    Raises:
+        NotFound: no such worksheet for the actor (or a device).
+    """
+    if actor.is_device:
+        raise NotFound(f"worksheet {worksheet_id} not found")
+    state = await results_state(session, actor, worksheet_id)
+    repo = AnalyticsRepository(session, actor)
+    kps = await repo.question_kps({i.question_row_id for i in state.items})
+    names = await repo.kp_names({c for codes in kps.values() for c in codes})
+    return WorksheetBasis(state, {q: [names.get(c, (c, ""))[0] for c in codes]
+                                  for q, codes in kps.items()})
+
+
+async def analytics_of(session: AsyncSession, actor: Actor,
+                       basis: WorksheetBasis) -> WorksheetAnalyticsOut:
+    """The analysis from its basis (the results document read as the results page reads
+    it: the same rows as the API's, as plain objects)."""
+    results = await page_results(session, actor, basis.state)
+    return worksheet_analytics(results, basis.state.items, basis.kp_names)
+
+
 async def load_worksheet_analytics(session: AsyncSession, actor: Actor,
                                    worksheet_id: int) -> WorksheetAnalyticsOut:
     """The analysis of a worksheet the actor may see.
@@ -230,12 +279,5 @@ async def load_worksheet_analytics(session: AsyncSession, actor: Actor,
     Raises:
         NotFound: no such worksheet for the actor.
     """
-    if actor.is_device:
-        raise NotFound(f"worksheet {worksheet_id} not found")
-    results = await load_results(session, actor, worksheet_id)
-    items = await ResultsRepository(session, actor).items(worksheet_id)
-    repo = AnalyticsRepository(session, actor)
-    kps = await repo.question_kps({i.question_row_id for i in items})
-    names = await repo.kp_names({c for codes in kps.values() for c in codes})
-    kp_names = {q: [names.get(c, (c, ""))[0] for c in codes] for q, codes in kps.items()}
-    return worksheet_analytics(results, items, kp_names)
+    return await analytics_of(session, actor,
+                              await worksheet_basis(session, actor, worksheet_id))

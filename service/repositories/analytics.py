@@ -38,7 +38,7 @@ from service.db import (
 from service.repositories.results import LIVE_PAGE_STATUSES
 from service.repositories.visibility import visible_worksheets
 
-__all__ = ["AnalyticsRepository", "AnswerFilter", "DrillRow", "EventRow"]
+__all__ = ["AnalyticsRepository", "AnswerFilter", "DrillRow", "EntryFact", "EventRow"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,15 @@ class EventRow:
     worksheet_id: int
     kp_id: int = 0
     difficulty: float = 0.0
+
+
+@dataclass(frozen=True)
+class EntryFact:
+    """What the class figures need of an error-book entry."""
+
+    student_id: int
+    state: str
+    successes: int
 
 
 @dataclass(frozen=True)
@@ -182,6 +191,15 @@ class AnalyticsRepository:
             .where(ErrorEntryRow.student_id.in_(list(student_ids)))
             .order_by(ErrorEntryRow.wrong_at, ErrorEntryRow.id))
         return [(e, str(q)) for e, q in rows.all()]
+
+    async def entry_facts(self, student_ids: Sequence[int]) -> list[EntryFact]:
+        """The students' error-book entries, as the few columns the class figures read."""
+        if not student_ids:
+            return []
+        rows = await self.session.execute(
+            select(ErrorEntryRow.student_id, ErrorEntryRow.state, ErrorEntryRow.successes)
+            .where(ErrorEntryRow.student_id.in_(list(student_ids))))
+        return [EntryFact(int(s), str(st), int(n)) for s, st, n in rows.all()]
 
     async def drill(self, f: AnswerFilter) -> list[DrillRow]:
         """Every answer region on a live page matching the filter, with its current grade.

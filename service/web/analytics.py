@@ -16,21 +16,23 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup, escape
 
 from service.analytics.classes import load_class_analytics
 from service.analytics.drill import DrillQuery, load_answers
 from service.analytics.links import web_url
 from service.analytics.portrait import load_portrait
 from service.analytics.report import class_report_pdf, reason_text
-from service.analytics.worksheet import load_worksheet_analytics
+from service.analytics.worksheet import analytics_of, worksheet_basis
 from service.api.deps import SessionDep
-from service.schemas.analytics import KpRef, ReasonOut
+from service.schemas.analytics import ClassAnalyticsOut, KpRef, ReasonOut
 from service.web.analytics_charts import Column, Series, columns, heat_class, rate_bar, trend_chart
 from service.web.charts import percent
 from service.web.deps import RequiredUser
 from service.web.i18n import Translator
-from service.web.render import render
+from service.web.render import Pages, render
 from service.web.results import translator
+from service.web.results_views import ViewCache
 
 __all__ = ["router"]
 
@@ -65,20 +67,60 @@ def _helpers(request: Request) -> Helpers:
     return Helpers(_.language, _)
 
 
+def _view_cache(request: Request) -> ViewCache[Markup]:
+    """The app's rendered analysis bodies (made on first use, kept in ``app.state``): a
+    body is reused only while the version of what it shows is unchanged, so a review
+    decision shows at once."""
+    found: ViewCache[Markup] | None = getattr(request.app.state, "analytics_views", None)
+    if found is None:
+        found = request.app.state.analytics_views = ViewCache()
+    return found
+
+
+def _heat_rows(a: ClassAnalyticsOut, _: Translator) -> list[Markup]:
+    """The heatmap's rows as HTML, made here once (50 students × 10 points are 500 cells,
+    which cost a template loop more than the rest of the page)."""
+    out = []
+    for row in a.heatmap:
+        st = row.student
+        parts = [f'<tr data-student-id="{st.id}"><th scope="row">'
+                 f'<a href="/students/{st.id}/analytics">{escape(st.name)}</a></th>']
+        for c in row.cells:
+            parts.append(f'<td class="{heat_class(c.rate)}" data-code="{escape(c.code)}">')
+            if c.n:
+                rate = percent(c.rate)
+                title = _("analytics.heat.cell", name=st.name, rate=rate, n=c.n)
+                parts.append(f'<a href="{escape(web_url(c.answers))}" title="{escape(title)}" '
+                             f'data-testid="an-heat-link">{rate}</a>')
+            parts.append("</td>")
+        parts.append("</tr>")
+        out.append(Markup("".join(parts)))
+    return out
+
+
 @router.get("/worksheets/{worksheet_id}/analytics")
 async def worksheet_page(worksheet_id: int, request: Request, session: SessionDep,
                          user: RequiredUser) -> Response:
     """Score distribution, per-question facility, discrimination, distractors, common
     wrong answers with causes, and hand-in status of one worksheet."""
-    a = await load_worksheet_analytics(session, user.actor, worksheet_id)
+    basis = await worksheet_basis(session, user.actor, worksheet_id)
     _ = translator(request)
-    dist = columns([Column(f"{round(b.low * 100)}–{round(b.high * 100)}%", b.count,
-                           web_url(b.answers),
-                           _("analytics.dist.bin_title", low=round(b.low * 100),
-                             high=round(b.high * 100), count=b.count))
-                    for b in a.distribution.bins], title=_("analytics.dist.title"))
-    return render(request, "analytics/worksheet.html", user=user, a=a, dist_chart=dist,
-                  h=_helpers(request))
+    cache = _view_cache(request)
+    key = ("worksheet", basis.state.worksheet.id, _.language)
+    body = cache.get(key, basis.version)
+    if body is None:
+        a = await analytics_of(session, user.actor, basis)
+        dist = columns([Column(f"{round(b.low * 100)}–{round(b.high * 100)}%", b.count,
+                               web_url(b.answers),
+                               _("analytics.dist.bin_title", low=round(b.low * 100),
+                                 high=round(b.high * 100), count=b.count))
+                        for b in a.distribution.bins], title=_("analytics.dist.title"))
+        pages: Pages = request.app.state.pages
+        body = Markup(pages.env.get_template("analytics/worksheet_body.html").render(
+            _=_, a=a, dist_chart=dist, h=_helpers(request)))
+        cache.put(key, basis.version, body)
+    return render(request, "analytics/worksheet.html", user=user,
+                  title=basis.state.worksheet.title, body=body)
 
 
 @router.get("/classes/{class_id}/analytics")
@@ -94,7 +136,7 @@ async def class_page(class_id: int, request: Request, session: SessionDep,
                                                        for w in t.weeks)) for t in ranked],
                         title=_("analytics.trends.chart"))
     return render(request, "analytics/class.html", user=user, a=a, trend_chart=chart,
-                  h=h)
+                  heat_rows=_heat_rows(a, _), h=h)
 
 
 @router.get("/classes/{class_id}/report.pdf")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.support.auth import Account
+from tests.support.auth import Account, client_for
 from tests.support.review import Sheet
 from tests.web.test_results_pages import account, assert_translated, signed_in
 from tests.web.test_students_pages import graded_class
@@ -111,3 +111,19 @@ async def test_other_teacher_gets_404(app: FastAPI, sheet: Sheet) -> None:
             assert (await other.get(url)).status_code == 404, url
     finally:
         await other.aclose()
+
+
+async def test_worksheet_page_shows_a_review_decision_at_once(
+        app: FastAPI, browser: httpx.AsyncClient, sheet: Sheet, owner: Account) -> None:
+    url = f"/worksheets/{sheet.worksheet_id}/analytics"
+    before = (await browser.get(url)).text
+    assert 'data-question-id="m3-word-001" data-facility="100%"' in before  # 1 of 1 decided
+    again = (await browser.get(url)).text  # the kept page, the same figures
+    assert again == before
+    # 李华's doubtful 189 is decided wrong: the kept page must not be shown any more.
+    async with client_for(app, owner.headers) as api:
+        r = await api.post(f"/api/v1/review/responses/{sheet.responses[('李华', 'm3-word-001')]}",
+                           json={"action": "set", "verdict": "incorrect", "score": 0})
+        assert r.status_code == 200, r.text
+    after = (await browser.get(url)).text
+    assert 'data-question-id="m3-word-001" data-facility="50%"' in after

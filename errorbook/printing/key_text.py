@@ -18,11 +18,12 @@ from grading.questions import (
 __all__ = ["key_answer_text"]
 
 
-def key_answer_text(question: Question) -> str:
+def key_answer_text(question: Question, language: str = "zh") -> str:
     """The answer a teacher would write in the key.
 
     Args:
         question: any bank or variant question.
+        language: the book's language (``zh`` or ``en``): true/false and list words.
 
     Returns:
         e.g. ``85``, ``3……2``, ``B. 85``, ``A、C``, ``对（√）``, ``150 厘米``, ``绿 / lǜ``;
@@ -33,9 +34,11 @@ def key_answer_text(question: Question) -> str:
         text = next((o.text for o in q.options if o.label == q.key.answer), "")
         return f"{q.key.answer}. {text}".strip()
     if isinstance(q, MultiChoiceQuestion):
-        return "、".join(q.key.answers)
+        return ("、" if language == "zh" else ", ").join(q.key.answers)
     if isinstance(q, TrueFalseQuestion):
         # √ and × (not ✓ ✗): the marks Chinese workbooks use, and in the embedded CJK font.
+        if language == "en":
+            return "True (√)" if q.key.answer else "False (×)"
         return "对（√）" if q.key.answer else "错（×）"
     if isinstance(q, NumericQuestion):
         return f"{q.key.value} {q.key.unit}" if q.key.unit else q.key.value

@@ -35,6 +35,7 @@ from errorbook.printing.book.style import (
 )
 from errorbook.printing.book.text import TextBox, draw_lines, layout_text
 from errorbook.printing.book.wording import UNANSWERED_ZH, child_cause
+from errorbook.printing.book.words import BookWords, book_words
 from errorbook.printing.geometry import MM
 from errorbook.printing.text import draw_text, text_width
 from grading.questions import ChoiceQuestion, MultiChoiceQuestion
@@ -52,7 +53,6 @@ BODY_SIZE = 9.5
 ANSWER_SIZE = 12.0
 LABEL_SIZE = 8.5
 ROW_GAP = 2 * MM
-STATE_ZH = {"open": "待订正", "practising": "练习中"}
 
 
 @dataclass(frozen=True)
@@ -119,19 +119,20 @@ def _row_height(row: OptionRow) -> float:
     return max(b.height for _, b in row)
 
 
-def _strip(entry: BookEntry, width: float, page_height: float
+def _strip(entry: BookEntry, width: float, page_height: float, words: BookWords
            ) -> Callable[[Canvas, float, float], None]:
-    meta = f"错 {entry.times_wrong} 次 · {entry.wrong_on.month}月{entry.wrong_on.day}日"
-    state = STATE_ZH.get(entry.state, entry.state)
+    meta = words.wrong_times.format(n=entry.times_wrong, when=words.when(entry.wrong_on))
+    state = {"open": words.state_open, "practising": words.state_practising}.get(
+        entry.state, entry.state)
     meta_text = f"{meta} · {state}"
     meta_w = text_width(meta_text, LABEL_SIZE)
     badge = f"{entry.number}"
     badge_w = max(6 * MM, text_width(badge, 10) + 3 * MM)
     bar_w = 26 * MM
-    pct = "掌握 " + percent(entry.mastery)
-    pct_w = text_width("掌握 100%", LABEL_SIZE)
+    pct = words.mastery.format(pct=percent(entry.mastery))
+    pct_w = text_width(words.mastery.format(pct="100%"), LABEL_SIZE)
     kp_room = width - 2 * PAD - badge_w - 3 * MM - bar_w - pct_w - meta_w - 9 * MM
-    kp = fit_one_line(entry.kp_name_zh or "（未标注知识点）", max(kp_room, 12 * MM), 10)
+    kp = fit_one_line(entry.kp_name_zh or words.no_kp, max(kp_room, 12 * MM), 10)
 
     def draw(c: Canvas, x: float, top: float) -> None:
         h = page_height
@@ -169,16 +170,16 @@ def _answer_text(text: str, width: float, fractions: bool) -> TextBox:
 def is_unanswered(entry: BookEntry, crop: CardCrop | None = None) -> bool:
     """Whether the card is for an answer left blank (flagged, or nothing read and no ink)."""
     text = entry.student_answer_text.strip().strip("（）()")
-    return entry.unanswered or (crop is None and text in ("", UNANSWERED_ZH))
+    return entry.unanswered or (crop is None and text in ("", UNANSWERED_ZH, "Not answered"))
 
 
-def _answer_cell(entry: BookEntry, crop: CardCrop | None, width: float, fractions: bool
-                 ) -> tuple[float, TextBox | None, tuple[float, float] | None]:
+def _answer_cell(entry: BookEntry, crop: CardCrop | None, width: float, fractions: bool,
+                 words: BookWords) -> tuple[float, TextBox | None, tuple[float, float] | None]:
     """Height of the student-answer cell and what fills it (a scaled crop or text).
 
     An unanswered question shows 未作答, never the crop of its empty box."""
     if is_unanswered(entry, crop):
-        box = layout_text(UNANSWERED_ZH, width, ANSWER_SIZE, max_lines=1)
+        box = layout_text(words.unanswered, width, ANSWER_SIZE, max_lines=1)
         return LABEL_SIZE * 1.6 + box.height, box, None
     if crop is not None:
         size = _fit_crop(crop, width)
@@ -215,7 +216,8 @@ def _measure(entry: BookEntry, width: float, page_height: float, options: BookOp
              crop: CardCrop | None, stem_lines: int) -> Block:
     math = options.stack_fractions and entry.question.subject == "math"
     inner = width - 2 * PAD
-    strip = _strip(entry, width, page_height)
+    words = book_words(options.language)
+    strip = _strip(entry, width, page_height, words)
     stem = layout_text(entry.question.stem, inner, STEM_SIZE, fractions=math,
                        max_lines=stem_lines)
     opts = _options(entry, inner, math)
@@ -223,9 +225,10 @@ def _measure(entry: BookEntry, width: float, page_height: float, options: BookOp
     unanswered = is_unanswered(entry, crop)
     if unanswered:
         crop = None
-    ans_h, ans_text, crop_size = _answer_cell(entry, crop, col, math)
+    ans_h, ans_text, crop_size = _answer_cell(entry, crop, col, math, words)
     cause_text = child_cause(entry.cause_code, entry.cause_zh, question=entry.question,
-                             answer_text=entry.student_answer_text, unanswered=unanswered)
+                             answer_text=entry.student_answer_text, unanswered=unanswered,
+                             language=options.language, fallback_en=entry.cause_en)
     cause = layout_text(cause_text, col, BODY_SIZE) if cause_text else None
     answer_h = max(ans_h, LABEL_SIZE * 1.6 + (cause.height if cause else 0.0))
     redo = options.redo_space_mm * MM
@@ -251,18 +254,19 @@ def _measure(entry: BookEntry, width: float, page_height: float, options: BookOp
                 draw_lines(c, box, x + PAD + dx, y, h)
             y += _row_height(row)
         y += ROW_GAP
-        _draw_answer(c, x + PAD, y, col, h, ans_text, crop, crop_size, unanswered)
+        _draw_answer(c, x + PAD, y, col, h, ans_text, crop, crop_size, unanswered,
+                     words.your_answer)
         if cause:
             cx = x + PAD + col + 4 * MM
             _rule(c, cx - 2 * MM, y, answer_h, h)
             c.setFillGray(TEXT_GREY)
-            draw_text(c, cx, h - y - LABEL_SIZE, "错因", LABEL_SIZE)
+            draw_text(c, cx, h - y - LABEL_SIZE, words.cause, LABEL_SIZE)
             c.setFillGray(0.0)
             draw_lines(c, cause, cx, y + LABEL_SIZE * 1.6, h)
         y += answer_h + ROW_GAP
         if redo:
             c.setFillGray(TEXT_GREY)
-            draw_text(c, x + PAD, h - y - LABEL_SIZE, "订正（在这里独立重做一遍）", LABEL_SIZE)
+            draw_text(c, x + PAD, h - y - LABEL_SIZE, words.redo, LABEL_SIZE)
             c.setFillGray(0.0)
             _ruled(c, x + PAD, y + LABEL_SIZE * 1.6, inner, redo, h)
 
@@ -304,10 +308,10 @@ def _label(c: Canvas, x: float, top: float, text: str, page_height: float) -> No
 
 def _draw_answer(c: Canvas, x: float, top: float, col: float, h: float,
                  ans_text: TextBox | None, crop: CardCrop | None,
-                 crop_size: tuple[float, float] | None, unanswered: bool) -> None:
+                 crop_size: tuple[float, float] | None, unanswered: bool, label: str) -> None:
     label_h = LABEL_SIZE * 1.6
     c.setFillGray(TEXT_GREY)
-    draw_text(c, x, h - top - LABEL_SIZE, "你的答案", LABEL_SIZE)
+    draw_text(c, x, h - top - LABEL_SIZE, label, LABEL_SIZE)
     c.setFillGray(0.0)
     if crop is not None and crop_size is not None:
         w, ch = crop_size

@@ -25,8 +25,9 @@ from errorbook.printing.book.style import (
     percent,
 )
 from errorbook.printing.book.text import draw_lines, layout_text
+from errorbook.printing.book.words import BookWords, book_words
 from errorbook.printing.geometry import MM
-from errorbook.printing.text import draw_text
+from errorbook.printing.text import draw_text, text_width
 
 __all__ = ["COVER_COLUMNS", "KpShare", "class_kp_shares", "cover_blocks", "cover_kp_blocks",
            "cover_row_blocks"]
@@ -59,12 +60,14 @@ class KpShare:
     share: float
 
 
-def class_kp_shares(books: Sequence[StudentBook]) -> list[KpShare]:
+def class_kp_shares(books: Sequence[StudentBook], unclassified: str = "未分类"
+                    ) -> list[KpShare]:
     """The knowledge points of the class's cards, most students first (then most cards,
     then by name, so the order is stable).
 
     Args:
         books: every student's book (a student without cards counts in the class size).
+        unclassified: the name cards without a knowledge point are counted under.
 
     Returns:
         One :class:`KpShare` per knowledge point with a card in some book.
@@ -73,7 +76,7 @@ def class_kp_shares(books: Sequence[StudentBook]) -> list[KpShare]:
     entries: dict[str, int] = {}
     for i, book in enumerate(books):
         for e in book.entries:
-            name = e.kp_name_zh or "未分类"
+            name = e.kp_name_zh or unclassified
             students.setdefault(name, set()).add(i)
             entries[name] = entries.get(name, 0) + 1
     n = max(1, len(books))
@@ -81,11 +84,11 @@ def class_kp_shares(books: Sequence[StudentBook]) -> list[KpShare]:
     return sorted(shares, key=lambda s: (-s.students, -s.entries, s.name))
 
 
-def _columns(width: float) -> list[tuple[str, float, float, str]]:
+def _columns(width: float, words: BookWords) -> list[tuple[str, float, float, str]]:
     fixed = sum(w for _, w, _ in COVER_COLUMNS) * MM
     x = 0.0
     out = []
-    for head, w_mm, align in COVER_COLUMNS:
+    for (_, w_mm, align), head in zip(COVER_COLUMNS, words.columns, strict=True):
         w = w_mm * MM if w_mm else width - fixed
         out.append((head, x, w, align))
         x += w
@@ -109,8 +112,8 @@ def _rule(c: Canvas, width: float, y: float) -> None:
     c.setStrokeGray(0.0)
 
 
-def cover_kp_blocks(books: Sequence[StudentBook], width: float, page_height: float
-                    ) -> list[Block]:
+def cover_kp_blocks(books: Sequence[StudentBook], width: float, page_height: float,
+                    words: BookWords | None = None) -> list[Block]:
     """The class-level summary: the knowledge points most of the class got wrong.
 
     Up to :data:`TOP_KPS` rows: the point's name, its cards across the class, and how many
@@ -120,15 +123,17 @@ def cover_kp_blocks(books: Sequence[StudentBook], width: float, page_height: flo
         books: every student's book.
         width: the content width.
         page_height: for reportlab's bottom-left origin.
+        words: the cover's language (default Chinese).
 
     Returns:
         A header row and the rows (a single line when no student has a card).
     """
-    shares = class_kp_shares(books)[:TOP_KPS]
+    words = words or book_words("zh")
+    shares = class_kp_shares(books, words.unclassified)[:TOP_KPS]
     if not shares:
         def none(c: Canvas, top: float) -> None:
             c.setFillGray(TEXT_GREY)
-            draw_text(c, MARGIN_X, page_height - top - 4.5 * MM, "本期全班没有错题。", 10)
+            draw_text(c, MARGIN_X, page_height - top - 4.5 * MM, words.no_cards_in_class, 10)
             c.setFillGray(0.0)
         return [Block(ROW_H, none)]
     name_w, count_w, who_w = width * 0.42, 18 * MM, 26 * MM
@@ -139,9 +144,10 @@ def cover_kp_blocks(books: Sequence[StudentBook], width: float, page_height: flo
         c.rect(MARGIN_X, page_height - top - ROW_H, width, ROW_H, stroke=0, fill=1)
         c.setFillGray(0.0)
         base = page_height - top - 4.5 * MM
-        _cell(c, "知识点", MARGIN_X, name_w, "left", base, 9)
-        _cell(c, "错题数", MARGIN_X + name_w, count_w, "right", base, 9)
-        _cell(c, "出错学生占全班", MARGIN_X + name_w + count_w, bar_w + who_w, "left", base, 9)
+        _cell(c, words.kp_column, MARGIN_X, name_w, "left", base, 9)
+        _cell(c, words.cards_column, MARGIN_X + name_w, count_w, "right", base, 9)
+        _cell(c, words.share_column, MARGIN_X + name_w + count_w, bar_w + who_w, "left", base,
+              9)
 
     def row(share: KpShare) -> Block:
         def draw(c: Canvas, top: float) -> None:
@@ -150,7 +156,7 @@ def cover_kp_blocks(books: Sequence[StudentBook], width: float, page_height: flo
             _cell(c, str(share.entries), MARGIN_X + name_w, count_w, "right", base, 9.5)
             draw_mastery_bar(c, MARGIN_X + name_w + count_w + 1.5 * MM, top + 2 * MM,
                              bar_w - 3 * MM, 2.6 * MM, share.share, None, page_height)
-            _cell(c, f"{share.students} 人（{percent(share.share)}）",
+            _cell(c, words.students_share.format(n=share.students, pct=percent(share.share)),
                   MARGIN_X + name_w + count_w + bar_w, who_w, "right", base, 9)
             _rule(c, width, page_height - top - ROW_H)
         return Block(ROW_H, draw, space_after=0.0)
@@ -161,7 +167,8 @@ def cover_kp_blocks(books: Sequence[StudentBook], width: float, page_height: flo
 
 
 def cover_row_blocks(books: Sequence[StudentBook], width: float, page_height: float,
-                     start_pages: Sequence[int]) -> tuple[Block, list[Block]]:
+                     start_pages: Sequence[int], words: BookWords | None = None
+                     ) -> tuple[Block, list[Block]]:
     """The cover's student table: its header row (repeated per page) and a row per student.
 
     Args:
@@ -170,18 +177,23 @@ def cover_row_blocks(books: Sequence[StudentBook], width: float, page_height: fl
         page_height: for reportlab's bottom-left origin.
         start_pages: filled by the caller before drawing (the table is measured before
             the sections are paginated): the PDF page each student's section starts on.
+        words: the cover's language (default Chinese).
 
     Returns:
         (header row, student rows).
     """
-    cols = _columns(width)
+    cols = _columns(width, words or book_words("zh"))
 
     def head(c: Canvas, top: float) -> None:
         c.setFillGray(0.9)
         c.rect(MARGIN_X, page_height - top - ROW_H, width, ROW_H, stroke=0, fill=1)
         c.setFillGray(0.0)
         for text, x, w, align in cols:
-            _cell(c, text, MARGIN_X + x, w, align, page_height - top - 4.5 * MM, 9)
+            # A heading longer than its column is set smaller, never cut.
+            size = 9.0
+            while size > 6.5 and text_width(text, size) > w - 3 * MM:
+                size -= 0.5
+            _cell(c, text, MARGIN_X + x, w, align, page_height - top - 4.5 * MM, size)
 
     def row(i: int, book: StudentBook) -> Block:
         s = book.summary
@@ -208,7 +220,8 @@ def cover_row_blocks(books: Sequence[StudentBook], width: float, page_height: fl
 
 
 def cover_blocks(title: str, lines: Sequence[str], books: Sequence[StudentBook],
-                 width: float, page_height: float) -> list[Block]:
+                 width: float, page_height: float, words: BookWords | None = None
+                 ) -> list[Block]:
     """The cover's top: title, information lines and class totals.
 
     Args:
@@ -217,21 +230,23 @@ def cover_blocks(title: str, lines: Sequence[str], books: Sequence[StudentBook],
         books: the students (for the totals).
         width: the content width.
         page_height: for reportlab's bottom-left origin.
+        words: the cover's language (default Chinese).
 
     Returns:
         Blocks to place before the knowledge points and the student table.
     """
+    words = words or book_words("zh")
     title_box = layout_text(title, width, 20, max_lines=2)
     info = [layout_text(line, width, 10, max_lines=3) for line in lines if line.strip()]
     rates = [b.summary.resolution_rate for b in books if b.summary.resolution_rate is not None]
     with_cards = sum(1 for b in books if b.entries)
     tiles = stat_tiles([
-        (str(len(books)), "学生"),
-        (str(with_cards), "有错题的学生"),
-        (str(sum(b.summary.open_count for b in books)), "待订正"),
-        (str(sum(b.summary.practising_count for b in books)), "练习中"),
-        (str(sum(b.summary.resolved_count for b in books)), "已解决"),
-        (percent(sum(rates) / len(rates) if rates else None), "平均解决率"),
+        (str(len(books)), words.tile_students),
+        (str(with_cards), words.tile_with_cards),
+        (str(sum(b.summary.open_count for b in books)), words.tile_open),
+        (str(sum(b.summary.practising_count for b in books)), words.tile_practising),
+        (str(sum(b.summary.resolved_count for b in books)), words.tile_resolved),
+        (percent(sum(rates) / len(rates) if rates else None), words.tile_mean_rate),
     ], width, page_height)
 
     def draw_top(c: Canvas, top: float) -> None:

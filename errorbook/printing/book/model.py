@@ -227,6 +227,8 @@ class BookOptions:
         redo_space_mm: the ruled 订正 area under each card for redoing it by hand
             (0: none).
         stack_fractions: typeset ``a/b`` as stacked fractions in maths questions.
+        language: the school's language for every printed word that is not the
+            question's or the student's (``zh`` or ``en``, :mod:`errorbook.printing.book.words`).
     """
 
     answer_key: Literal["end", "none"] = "end"
@@ -235,6 +237,7 @@ class BookOptions:
     stem_lines: int = 10
     redo_space_mm: float = 24.0
     stack_fractions: bool = True
+    language: str = "zh"
 
     def __post_init__(self) -> None:
         if self.answer_key not in ("end", "none"):
@@ -243,3 +246,5 @@ class BookOptions:
             raise ValueError("explanation_lines and stem_lines must be 1 or more")
         if not 0.0 <= self.redo_space_mm <= 80.0:
             raise ValueError("redo_space_mm must be between 0 and 80")
+        if self.language not in ("zh", "en"):
+            raise ValueError(f"language must be 'zh' or 'en', got {self.language!r}")

@@ -54,6 +54,7 @@ from errorbook.printing.book.style import (
     footer_text,
     heading_block,
 )
+from errorbook.printing.book.words import book_words
 from errorbook.printing.fonts import register_cjk_font
 from errorbook.printing.geometry import MM, PAGE_SIZES
 from errorbook.printing.scan_image import binary_streams
@@ -124,35 +125,39 @@ def _book_key(book: StudentBook, cw: float, height: float, options: BookOptions,
     practice = book.practice.items if book.practice is not None else ()
     if not book.entries and not practice:
         return []
-    note = "含选题理由（教师用）" if teacher_key else "先在订正栏里独立重做，再对照答案"
-    blocks = [heading_block("参考答案", cw, height, note=note)]
+    words = book_words(options.language)
+    note = words.answers_note_teacher if teacher_key else words.answers_note_child
+    blocks = [heading_block(words.answers, cw, height, note=note)]
     if book.entries:
-        blocks.append(heading_block("错题回顾", cw, height, size=11))
+        blocks.append(heading_block(words.review, cw, height, size=11))
         blocks.extend(card_key_blocks(book.entries, cw, height, explanation=True,
-                                      fractions=options.stack_fractions))
+                                      fractions=options.stack_fractions, words=words))
     if practice:
-        blocks.append(heading_block("巩固练习", cw, height, size=11))
+        blocks.append(heading_block(words.practice, cw, height, size=11))
         blocks.extend(key_blocks(practice, cw, height, teacher=teacher_key,
-                                 fractions=options.stack_fractions, cards=_card_names(book)))
+                                 fractions=options.stack_fractions, cards=_card_names(book),
+                                 words=words))
     return blocks
 
 
 def _student_section(book: StudentBook, options: BookOptions, teacher_key: bool) -> _Section:
     width, height = _page_size(book)
-    frame = PageFrame(width, height, book.title, book.student_name, book.class_name)
+    frame = PageFrame(width, height, book.title, book.student_name, book.class_name,
+                      options.language)
+    words = book_words(options.language)
     cw = frame.content_width
     room = frame.content_bottom - CONTENT_TOP
-    blocks: list[Block] = [summary_block(book, cw, height)]
+    blocks: list[Block] = [summary_block(book, cw, height, words)]
     keyed = options.answer_key == "end" or teacher_key
-    note = ("先看错因，在订正栏里独立重做，再翻到书后对照答案" if keyed
-            else "先看错因，在订正栏里独立重做，再请老师批改") if book.entries else ""
-    blocks.append(heading_block(f"一、错题回顾（{len(book.entries)} 题）", cw, height,
+    note = (words.review_note_keyed if keyed else words.review_note_teacher) \
+        if book.entries else ""
+    blocks.append(heading_block(words.review_heading.format(n=len(book.entries)), cw, height,
                                 note=note))
     for entry in book.entries:
         blocks.append(card_block(entry, cw, height, options, load_crop(entry.answer_crop_png),
                                  max_height=room))
     if not book.entries:
-        blocks.append(heading_block("本期没有新的错题，继续保持！", cw, height, size=11))
+        blocks.append(heading_block(words.nothing_new, cw, height, size=11))
     pages = _paginate(blocks, frame)
     practice = book.practice
     if practice is not None:
@@ -178,7 +183,7 @@ def _draw_section(c: Canvas, font: str, section: _Section) -> None:
     if book is not None and book.practice is not None:
         copy = PrintedCopy(book.practice.page_codes, student_name=book.student_name,
                            student_no=book.student_no or None,
-                           class_name=book.class_name or None)
+                           class_name=book.class_name or None, language=frame.language)
     for n, page in enumerate(section.pages, start=1):
         c.setPageSize((frame.width, frame.height))
         if page.kind == "practice":
@@ -188,7 +193,7 @@ def _draw_section(c: Canvas, font: str, section: _Section) -> None:
             layout = book.practice.layout
             draw_worksheet_page(c, font, layout, layout.pages[page.practice_index], copy,
                                 book.practice.page_codes[page.practice_index],
-                                footer_text=footer_text(frame.owner, n, total))
+                                footer_text=footer_text(frame.owner, n, total, frame.language))
         elif page.kind == "blank":
             draw_blank_page(c, frame, n, total)
         else:
@@ -233,24 +238,25 @@ def render_student_book(book: StudentBook, *, teacher_key: bool = False,
 
 
 def _cover_section(books: Sequence[StudentBook], class_name: str, cover: ClassCover,
-                   duplex: bool, start_pages: list[int]) -> _Section:
+                   options: BookOptions, start_pages: list[int]) -> _Section:
     width, height = _page_size(books[0])
-    title = cover.title or f"{class_name} · 错题本"
-    frame = PageFrame(width, height, title, class_name, "班级汇总")
+    words = book_words(options.language)
+    title = cover.title or words.cover_title.format(cls=class_name)
+    frame = PageFrame(width, height, title, class_name, words.cover_owner, options.language)
     cw = frame.content_width
     dates = [b.generated_on for b in books]
     when = cover.generated_on or max(dates)
-    info = [f"{class_name} · 共 {len(books)} 名学生 · 生成日期 {when.isoformat()}"
-            + (f" · 教师 {cover.teacher_name}" if cover.teacher_name else ""), cover.note]
-    header, rows = cover_row_blocks(books, cw, height, start_pages)
-    blocks = [*cover_blocks(title, info, books, cw, height),
-              heading_block("全班错得最多的知识点", cw, height,
-                            note="按出错学生人数排序；每个学生自己的薄弱点见其错题本"),
-              *cover_kp_blocks(books, cw, height),
-              heading_block("学生一览", cw, height, note="起始页：该生错题本在本文件中的页码"),
+    info = [words.cover_info.format(cls=class_name, n=len(books), date=when.isoformat())
+            + (words.cover_teacher.format(name=cover.teacher_name) if cover.teacher_name
+               else ""), cover.note]
+    header, rows = cover_row_blocks(books, cw, height, start_pages, words)
+    blocks = [*cover_blocks(title, info, books, cw, height, words),
+              heading_block(words.cover_kps, cw, height, note=words.cover_kps_note),
+              *cover_kp_blocks(books, cw, height, words),
+              heading_block(words.cover_students, cw, height, note=words.cover_students_note),
               header, *rows]
     pages = _paginate(blocks, frame, repeat=header)
-    _pad(pages, duplex)
+    _pad(pages, options.duplex)
     return _Section(frame, pages)
 
 
@@ -279,7 +285,7 @@ def render_class_books(books: Sequence[StudentBook], *, class_name: str,
     options = options or BookOptions()
     sections = [_student_section(b, options, teacher_key) for b in books]
     start_pages: list[int] = []
-    cover_section = _cover_section(books, class_name, cover or ClassCover(), options.duplex,
+    cover_section = _cover_section(books, class_name, cover or ClassCover(), options,
                                    start_pages)
     page = len(cover_section.pages) + 1
     for s in sections:
@@ -288,7 +294,7 @@ def render_class_books(books: Sequence[StudentBook], *, class_name: str,
     return _write([cover_section, *sections], cover_section.frame.title)
 
 
-def render_answer_key(books: Sequence[StudentBook], *, title: str = "错题本参考答案（教师用）",
+def render_answer_key(books: Sequence[StudentBook], *, title: str = "",
                       class_name: str = "", options: BookOptions | None = None) -> bytes:
     """Render the teacher's key to every student's book in one PDF.
 
@@ -300,9 +306,9 @@ def render_answer_key(books: Sequence[StudentBook], *, title: str = "错题本�
 
     Args:
         books: the students' books; those with neither cards nor practice items are left out.
-        title: the page title.
+        title: the page title (default: 错题本参考答案（教师用） in the key's language).
         class_name: shown in the header and footer.
-        options: only ``stack_fractions`` is used.
+        options: only ``stack_fractions`` and ``language`` are used.
 
     Returns:
         The PDF bytes.
@@ -315,7 +321,10 @@ def render_answer_key(books: Sequence[StudentBook], *, title: str = "错题本�
     if not keyed:
         raise ValueError("no book has cards or practice items to make a key for")
     width, height = _page_size(keyed[0])
-    frame = PageFrame(width, height, title, class_name or "教师用")
+    words = book_words(options.language)
+    title = title or words.key_title
+    frame = PageFrame(width, height, title, class_name or words.key_owner,
+                      language=options.language)
     cw = frame.content_width
     blocks: list[Block] = []
     for b in keyed:
@@ -324,13 +333,14 @@ def render_answer_key(books: Sequence[StudentBook], *, title: str = "错题本�
         blocks.append(heading_block(who, cw, height, size=11.5))
         rows: list[Block] = []
         if b.entries:
-            rows.append(heading_block("错题回顾", cw, height, size=10))
+            rows.append(heading_block(words.review, cw, height, size=10))
             rows.extend(card_key_blocks(b.entries, cw, height, explanation=False,
-                                        fractions=options.stack_fractions))
+                                        fractions=options.stack_fractions, words=words))
         if b.practice is not None and b.practice.items:
-            rows.append(heading_block("巩固练习", cw, height, size=10))
+            rows.append(heading_block(words.practice, cw, height, size=10))
             rows.extend(key_blocks(b.practice.items, cw, height, teacher=True,
-                                   fractions=options.stack_fractions, cards=_card_names(b)))
+                                   fractions=options.stack_fractions, cards=_card_names(b),
+                                   words=words))
         # A clear gap before the next student's heading.
         blocks.extend([*rows[:-1], replace(rows[-1], space_after=5 * MM)])
     return _write([_Section(frame, _paginate(blocks, frame))], title)

@@ -21,6 +21,7 @@ from errorbook.printing.book.style import (
     percent,
 )
 from errorbook.printing.book.text import TextBox, draw_lines, layout_text
+from errorbook.printing.book.words import BookWords, book_words
 from errorbook.printing.geometry import MM
 from errorbook.printing.text import draw_text, text_width
 
@@ -70,26 +71,31 @@ def _kp_rows(weakest: Sequence[tuple[str, float]], width: float, page_height: fl
     return max(1, per_col) * KP_ROW_H, cells
 
 
-def summary_block(book: StudentBook, width: float, page_height: float) -> Block:
+def summary_block(book: StudentBook, width: float, page_height: float,
+                  words: BookWords | None = None) -> Block:
     """The top of a student's book: who, when, the counts and the weakest knowledge points.
 
     Args:
         book: the student's book.
         width: the content width.
         page_height: for reportlab's bottom-left origin.
+        words: the book's language (default Chinese).
 
     Returns:
         One block (name line, count tiles, weakest knowledge points with mastery bars).
     """
+    words = words or book_words("zh")
     s: BookSummary = book.summary
     name = fit_one_line(book.student_name, width * 0.45, 18)
-    who = " · ".join(p for p in (f"学号 {book.student_no}" if book.student_no else "",
+    who = " · ".join(p for p in (words.student_no.format(no=book.student_no)
+                                 if book.student_no else "",
                                  book.class_name) if p)
     who = fit_one_line(who, width - text_width(name, 18) - 45 * MM, 10)
     tiles = stat_tiles([
-        (str(s.open_count), "待订正"), (str(s.practising_count), "练习中"),
-        (str(s.resolved_count), "已解决"), (percent(s.resolution_rate), "解决率"),
-        (str(len(book.entries)), "本期错题"),
+        (str(s.open_count), words.tile_open), (str(s.practising_count), words.tile_practising),
+        (str(s.resolved_count), words.tile_resolved),
+        (percent(s.resolution_rate), words.tile_rate),
+        (str(len(book.entries)), words.tile_this_time),
     ], width, page_height)
     kp_label_w = 22 * MM
     kp_h, cells = _kp_rows(s.weakest_kps, width - kp_label_w, page_height)
@@ -105,14 +111,15 @@ def summary_block(book: StudentBook, width: float, page_height: float) -> Block:
         c.setFillGray(TEXT_GREY)
         draw_text(c, MARGIN_X + text_width(name, 18) + 4 * MM, h - top - 7.5 * MM, who, 10)
         draw_text(c, MARGIN_X + width, h - top - 7.5 * MM,
-                  f"生成日期 {book.generated_on.isoformat()}", 9, "right")
+                  words.made_on.format(date=book.generated_on.isoformat()), 9, "right")
         c.setFillGray(0.0)
         tiles.draw(c, top + head_h)
         y = top + head_h + TILE_H + 4 * MM
         c.setFillGray(TEXT_GREY)
-        draw_text(c, MARGIN_X, h - y - 4.2 * MM, "薄弱知识点", 9.5)
+        draw_text(c, MARGIN_X, h - y - 4.2 * MM, fit_one_line(words.weakest, kp_label_w - 2 * MM,
+                                                               9.5), 9.5)
         if not cells:
-            draw_text(c, MARGIN_X + kp_label_w, h - y - 4.2 * MM, "暂无数据", 9.5)
+            draw_text(c, MARGIN_X + kp_label_w, h - y - 4.2 * MM, words.no_data, 9.5)
         c.setFillGray(0.0)
         for (dx, dy, _, mastery), label in zip(cells, names, strict=True):
             x = MARGIN_X + kp_label_w + dx
@@ -127,7 +134,8 @@ def summary_block(book: StudentBook, width: float, page_height: float) -> Block:
     return Block(height, draw)
 
 
-def teacher_reason(item: PracticeItem, cards: Mapping[int, tuple[int, str]]) -> str:
+def teacher_reason(item: PracticeItem, cards: Mapping[int, tuple[int, str]],
+                   words: BookWords | None = None) -> str:
     """Why a practice item was chosen, for the teacher: the card it practises (number and
     knowledge point) and the selection reason, never an internal id."""
     reason = item.reason_zh.strip()
@@ -135,14 +143,19 @@ def teacher_reason(item: PracticeItem, cards: Mapping[int, tuple[int, str]]) -> 
     if card is None:
         return reason
     number, kp = card
+    words = words or book_words("zh")
     # The reason often names the same point (同一知识点（…）): name it once.
-    head = f"对应错题第 {number} 题" + (f"（{kp}）" if kp and kp not in reason else "")
-    return f"{head}：{reason}" if reason else head
+    if words.language == "zh":
+        head = words.for_card.format(n=number) + (f"（{kp}）" if kp and kp not in reason else "")
+        return f"{head}：{reason}" if reason else head
+    head = words.for_card.format(n=number) + (f" ({kp})" if kp and kp not in reason else "")
+    return f"{head}: {reason}" if reason else head
 
 
 def key_blocks(items: Sequence[PracticeItem], width: float, page_height: float, *,
                teacher: bool, fractions: bool = True,
-               cards: Mapping[int, tuple[int, str]] | None = None) -> list[Block]:
+               cards: Mapping[int, tuple[int, str]] | None = None,
+               words: BookWords | None = None) -> list[Block]:
     """Answer-key rows: ``n. answer`` in columns, plus why each was chosen for teachers.
 
     Args:
@@ -153,6 +166,7 @@ def key_blocks(items: Sequence[PracticeItem], width: float, page_height: float, 
         fractions: stack ``a/b`` in maths answers.
         cards: entry id -> (card number, knowledge point name), to name the card an item
             practises in the teacher's reason.
+        words: the book's language (default Chinese).
 
     Returns:
         One block per row, so a long key flows over pages without cutting a row. Nothing
@@ -162,7 +176,7 @@ def key_blocks(items: Sequence[PracticeItem], width: float, page_height: float, 
         return []
     cards = cards or {}
     num_w = 9 * MM
-    reasons = [teacher_reason(it, cards) if teacher else "" for it in items]
+    reasons = [teacher_reason(it, cards, words) if teacher else "" for it in items]
     widest = max(max(text_width(it.answer_text, KEY_SIZE), text_width(why, 8.5))
                  for it, why in zip(items, reasons, strict=True))
     per_row = next((n for n in (5, 4, 3, 2) if widest <= width / n - num_w - 3 * MM), 1)
@@ -184,7 +198,8 @@ def key_blocks(items: Sequence[PracticeItem], width: float, page_height: float, 
 
 
 def card_key_blocks(entries: Sequence[BookEntry], width: float, page_height: float, *,
-                    explanation: bool, fractions: bool = True) -> list[Block]:
+                    explanation: bool, fractions: bool = True,
+                    words: BookWords | None = None) -> list[Block]:
     """The review cards' answers, by card number: ``第 n 题 · knowledge point``, the answer,
     and (in a student's book) the worked explanation (解析), wrapped, never cut.
 
@@ -194,16 +209,18 @@ def card_key_blocks(entries: Sequence[BookEntry], width: float, page_height: flo
         page_height: for reportlab's bottom-left origin.
         explanation: print each card's 解析 under its answer.
         fractions: stack ``a/b`` in maths answers.
+        words: the book's language (default Chinese).
 
     Returns:
         One block per card.
     """
+    words = words or book_words("zh")
     num_w = 16 * MM
     half = width / 2
 
     def fits_half(e: BookEntry) -> bool:
         room = half - num_w - 3 * MM
-        return text_width("答案：" + e.correct_answer.strip(), KEY_SIZE) <= room and \
+        return text_width(words.answer + e.correct_answer.strip(), KEY_SIZE) <= room and \
             text_width(e.kp_name_zh, 8.5) <= room
 
     # Without 解析 (the teacher's key) two short cards share a row; a long answer has one.
@@ -223,14 +240,15 @@ def card_key_blocks(entries: Sequence[BookEntry], width: float, page_height: flo
         for e in row:
             frac = fractions and e.question.subject == "math"
             head = layout_text(e.kp_name_zh, text_w, 8.5) if e.kp_name_zh.strip() else None
-            ans = layout_text("答案：" + (e.correct_answer.strip() or "—"), text_w, KEY_SIZE,
+            ans = layout_text(words.answer + (e.correct_answer.strip() or "—"), text_w, KEY_SIZE,
                               fractions=frac)
             # 40 lines fit any page; past that the 解析 ends in … (the full text stays in
             # the data).
-            expl = layout_text("解析：" + e.explanation.strip(), text_w, 9.5, fractions=frac,
+            expl = layout_text(words.explanation + e.explanation.strip(), text_w, 9.5,
+                               fractions=frac,
                                max_lines=40) \
                 if explanation and e.explanation.strip() else None
-            cells.append((f"第 {e.number} 题", head, ans, expl))
+            cells.append((words.card_no.format(n=e.number), head, ans, expl))
         height = max((h.height if h else 0.0) + a.height + (x.height if x else 0.0)
                      for _, h, a, x in cells) + 1.5 * MM
         blocks.append(Block(height, _card_key_draw(cells, col, num_w, page_height),

@@ -15,6 +15,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from errorbook.printing.book.text import layout_text
 from errorbook.printing.geometry import MM
+from errorbook.printing.language import print_words
 from errorbook.printing.text import draw_text, text_width
 
 __all__ = [
@@ -55,6 +56,7 @@ class PageFrame:
         title: the book (or cover) title, top left.
         owner: the student's name (top right and in the footer), or a class label.
         detail: printed after the owner at the top right (class, student number).
+        language: the page number's and the padding page's language (``zh`` or ``en``).
     """
 
     width: float
@@ -62,6 +64,7 @@ class PageFrame:
     title: str
     owner: str
     detail: str = ""
+    language: str = "zh"
 
     @property
     def content_width(self) -> float:
@@ -119,21 +122,21 @@ def draw_header(c: Canvas, frame: PageFrame) -> None:
 def draw_footer(c: Canvas, frame: PageFrame, number: int, total: int) -> None:
     """``owner · 第 n / N 页`` centred at the foot, as on worksheet pages."""
     c.setFillGray(0.3)
-    draw_text(c, frame.width / 2, FOOTER_BASELINE, footer_text(frame.owner, number, total), 9,
-              "center")
+    draw_text(c, frame.width / 2, FOOTER_BASELINE,
+              footer_text(frame.owner, number, total, frame.language), 9, "center")
     c.setFillGray(0.0)
 
 
-def footer_text(owner: str, number: int, total: int) -> str:
+def footer_text(owner: str, number: int, total: int, language: str = "zh") -> str:
     """The footer line; the practice pages get the same one."""
-    page = f"第 {number} / {total} 页"
+    page = print_words(language).page_number(number, total)
     return f"{owner}  ·  {page}" if owner else page
 
 
 def draw_blank_page(c: Canvas, frame: PageFrame, number: int, total: int) -> None:
     """An intentionally blank back page, so the next part starts on a fresh sheet."""
     c.setFillGray(0.5)
-    draw_text(c, frame.width / 2, frame.height / 2, "（本页空白）", 10,
+    draw_text(c, frame.width / 2, frame.height / 2, print_words(frame.language).blank_page, 10,
               "center")
     c.setFillGray(0.0)
     draw_footer(c, frame, number, total)

@@ -13,7 +13,8 @@ import re
 
 from grading.questions import ChoiceQuestion, Question
 
-__all__ = ["CHILD_CAUSES_ZH", "UNANSWERED_ZH", "child_cause", "double_marked"]
+__all__ = ["CHILD_CAUSES_EN", "CHILD_CAUSES_ZH", "UNANSWERED_ZH", "child_cause",
+           "double_marked"]
 
 UNANSWERED_ZH = "未作答"
 
@@ -35,6 +36,24 @@ CHILD_CAUSES_ZH: dict[str, str] = {
     "missed_option": "正确的选项没有选全。",
     "rubric_points_missed": "答案少了要点，对照题目要求再补全。",
     "unknown": "找一找：哪一步和正确的做法不一样？",
+}
+# The same for an English-speaking school's books.
+CHILD_CAUSES_EN: dict[str, str] = {
+    "forgot_carry": "The digits made ten or more, and the 1 was not carried.",
+    "forgot_borrow": "The top digit was too small, and 1 was not borrowed from the next place.",
+    "wrong_operation": "The sign was misread, so a different sum was worked out.",
+    "times_table_slip": "A times-table fact slipped: say that line again.",
+    "digit_transposition": "Two digits were written the wrong way round.",
+    "place_value": "The places were not lined up, or the decimal point moved.",
+    "remainder_error": "The remainder is off: it must be smaller than the divisor.",
+    "off_by_ten": "The answer is 10 out: check the tens.",
+    "off_by_hundred": "The answer is 100 out: check the hundreds.",
+    "fraction_not_simplified": "The fraction is not in its simplest form.",
+    "unit_not_converted": "The units were not converted: make them the same first.",
+    "distractor_chosen": "An option that looks right, but is not, was chosen.",
+    "missed_option": "Not every right option was chosen.",
+    "rubric_points_missed": "The answer misses a point the question asks for.",
+    "unknown": "Find the step that differs from the right way.",
 }
 # The grader's generic labels that must never reach a child as they are.
 _GENERIC = {"原因未知", "unknown", ""}
@@ -60,7 +79,7 @@ def double_marked(question: Question, answer_text: str) -> tuple[str, ...]:
 
 
 def child_cause(code: str, fallback_zh: str, *, question: Question, answer_text: str,
-                unanswered: bool) -> str:
+                unanswered: bool, language: str = "zh", fallback_en: str = "") -> str:
     """The 错因 line a child reads.
 
     Args:
@@ -70,10 +89,16 @@ def child_cause(code: str, fallback_zh: str, *, question: Question, answer_text:
         question: the question (a double mark is only a cause on single choice).
         answer_text: what the student wrote or marked.
         unanswered: the answer was left blank.
+        language: ``zh`` (the default) or ``en``, the school's.
+        fallback_en: the English cause text, for an English book.
 
     Returns:
-        One short Chinese sentence; never English, never "原因未知".
+        One short sentence in the book's language (a Chinese book never carries English);
+        never "unknown".
     """
+    if language == "en":
+        return _child_cause_en(code, fallback_en, question=question, answer_text=answer_text,
+                               unanswered=unanswered)
     if unanswered:
         return "这道题没有作答。不会做的题，也写下你想到的第一步。"
     marked = double_marked(question, answer_text)
@@ -84,3 +109,18 @@ def child_cause(code: str, fallback_zh: str, *, question: Question, answer_text:
     if fallback_zh.strip() in _GENERIC:
         return CHILD_CAUSES_ZH["unknown"]
     return fallback_zh.strip()
+
+
+def _child_cause_en(code: str, fallback_en: str, *, question: Question, answer_text: str,
+                    unanswered: bool) -> str:
+    if unanswered:
+        return "Not answered. If you are stuck, write down the first step you think of."
+    marked = double_marked(question, answer_text)
+    if marked:
+        return (f"Only one option is right here, and {len(marked)} were chosen "
+                f"({', '.join(marked)}).")
+    if code in CHILD_CAUSES_EN and (code != "unknown" or fallback_en.strip() in _GENERIC):
+        return CHILD_CAUSES_EN[code]
+    if fallback_en.strip() in _GENERIC:
+        return CHILD_CAUSES_EN["unknown"]
+    return fallback_en.strip()

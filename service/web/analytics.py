@@ -10,6 +10,7 @@ is 404). Every figure links to ``/analytics/answers`` with the filters of its an
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
@@ -129,14 +130,25 @@ async def class_page(class_id: int, request: Request, session: SessionDep,
     """The class over time: worksheets, heatmap, weekly score rates per knowledge point,
     error-resolution rate, students who need attention; the PDF report."""
     a = await load_class_analytics(session, user.actor, class_id)
-    h = _helpers(request)
     _ = translator(request)
-    ranked = sorted(a.trends, key=lambda t: (-t.n, t.kp.code))
-    chart = trend_chart([Series(h.kp_name(t.kp), tuple((w.week, w.rate, web_url(w.answers))
-                                                       for w in t.weeks)) for t in ranked],
-                        title=_("analytics.trends.chart"))
-    return render(request, "analytics/class.html", user=user, a=a, trend_chart=chart,
-                  heat_rows=_heat_rows(a, _), h=h)
+    # The page is a function of the analysis and the language: the analysis (a few
+    # queries and a few ms) is made on every view, the page (the heatmap and charts cost
+    # more) only when the analysis changed.
+    version = hashlib.sha256(a.model_dump_json().encode()).hexdigest()
+    cache = _view_cache(request)
+    key = ("class", a.class_id, _.language)
+    body = cache.get(key, version)
+    if body is None:
+        h = _helpers(request)
+        ranked = sorted(a.trends, key=lambda t: (-t.n, t.kp.code))
+        chart = trend_chart([Series(h.kp_name(t.kp), tuple(
+            (w.week, w.rate, web_url(w.answers)) for w in t.weeks)) for t in ranked],
+            title=_("analytics.trends.chart"))
+        pages: Pages = request.app.state.pages
+        body = Markup(pages.env.get_template("analytics/class_body.html").render(
+            _=_, a=a, trend_chart=chart, heat_rows=_heat_rows(a, _), h=h))
+        cache.put(key, version, body)
+    return render(request, "analytics/class.html", user=user, name=a.name, body=body)
 
 
 @router.get("/classes/{class_id}/report.pdf")

@@ -127,3 +127,21 @@ async def test_worksheet_page_shows_a_review_decision_at_once(
         assert r.status_code == 200, r.text
     after = (await browser.get(url)).text
     assert 'data-question-id="m3-word-001" data-facility="50%"' in after
+
+
+async def test_class_page_follows_a_review_decision(
+        app: FastAPI, browser: httpx.AsyncClient, sheet: Sheet, owner: Account) -> None:
+    url = f"/classes/{sheet.class_id}/analytics"
+    li = sheet.students["李华"]
+    cell = re.compile(rf'<tr data-student-id="{li}"><th scope="row">(?:(?!</tr>).)*?'
+                      r'data-code="math.word.add_sub">(.*?)</td>', re.S)
+    before = cell.search((await browser.get(url)).text)
+    assert before is not None
+    assert before.group(1) == ""  # waiting for review: no answer counted yet
+    async with client_for(app, owner.headers) as api:
+        r = await api.post(f"/api/v1/review/responses/{sheet.responses[('李华', 'm3-word-001')]}",
+                           json={"action": "set", "verdict": "correct", "score": 3})
+        assert r.status_code == 200, r.text
+    after = cell.search((await browser.get(url)).text)
+    assert after is not None
+    assert ">100%</a>" in after.group(1)

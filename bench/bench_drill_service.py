@@ -13,7 +13,11 @@ item as a question, response and grade. The figures are read back from what was 
 * items found (of those printed), written results read exactly, automatic coverage;
 * wrong verdicts graded without review per 1,000 items decided (target ≤ 2);
 * pages with no items found (each a page problem, never a silent zero), and items not
-  found on their page per 1,000 (the silent misses: absent from the page's results).
+  found on their page per 1,000 (the silent misses: absent from the page's results);
+* whose page: a class of 30 (numbers 3101-3130, names with shared surnames and pinyin
+  homophones), each page's writer wrote their name at the top (``simulation.names``, a
+  synthetic hand far tidier than a child's) and, on two pages in three, their number:
+  pages given a student, and how many of them wrongly (target 0).
 
 Run (from the repository root)::
 
@@ -41,6 +45,7 @@ from service.db import GradeRow, PageRow, QuestionRow, ResponseRow
 from service.inprocess import inprocess_client
 from simulation.drill_pages import DrillPage, DrillPageOptions, make_drill_page
 from simulation.handwriting import GlyphBank
+from simulation.names import class_names
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS_DIR = ROOT.parent / "shared" / "datasets"
@@ -55,14 +60,22 @@ def student_no(i: int) -> str:
     return f"31{i + 1:02d}"
 
 
+def class_of(seed: int) -> list[str]:
+    """The class's names (shared surnames, pinyin homophones: ``simulation.names``)."""
+    return class_names(STUDENTS, np.random.default_rng(seed + 1))
+
+
 def make_pages(n: int, seed: int) -> list[DrillPage]:
     """``n`` drill pages, one in four of column arithmetic; page *i* is written by
-    student *i* (of ``STUDENTS``), who wrote their number after the printed 学号."""
+    student *i* (of ``STUDENTS``), who wrote their name after the printed 姓名 and, on
+    two pages in three, their number after the printed 学号."""
     bank = GlyphBank.load("test", DATASETS_DIR)
     rng = np.random.default_rng(seed)
+    names = class_of(seed)
     return [make_drill_page(bank, rng, DrillPageOptions(
         layout="vertical" if i % 4 == 3 else "horizontal",
-        student_no=student_no(i % STUDENTS))) for i in range(n)]
+        student_no=student_no(i % STUDENTS) if i % 3 else "",
+        name=names[i % STUDENTS], name_distort=0.05)) for i in range(n)]
 
 
 def zipped(pages: list[DrillPage], tag: str) -> bytes:
@@ -84,8 +97,8 @@ async def _wait(api: Any, job_id: int) -> dict[str, Any]:
         await asyncio.sleep(0.2)
 
 
-async def run(pages: list[DrillPage], warm: list[DrillPage], workers: int
-              ) -> dict[str, Any]:
+async def run(pages: list[DrillPage], warm: list[DrillPage], workers: int,
+              names: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="markbook-bench-drill-") as tmp:
         settings = Settings(data_dir=Path(tmp), jobs={"workers": workers},
                             limits={"max_upload_mb": 400, "uploads_per_minute": 1000})
@@ -93,8 +106,8 @@ async def run(pages: list[DrillPage], warm: list[DrillPage], workers: int
             cid = (await api.post("/api/v1/classes", json={"name": "三年级(4)班",
                                                            "grade": 3})).json()["id"]
             await api.post(f"/api/v1/classes/{cid}/students", json=[
-                {"student_no": student_no(i), "name": f"学生{i + 1:02d}"}
-                for i in range(STUDENTS)])
+                {"student_no": student_no(i), "name": name}
+                for i, name in enumerate(names)])
             roster = (await api.get(f"/api/v1/classes/{cid}")).json()["students"]
             ids = {s["student_no"]: s["id"] for s in roster}
             r = await api.post("/api/v1/worksheets", json={"title": "口算", "class_id": cid,
@@ -211,7 +224,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     pages = make_pages(args.pages + 2, args.seed)
     warm, pages = pages[:2], pages[2:]
     made_s = time.perf_counter() - t
-    result = asyncio.run(run(pages, warm, args.workers))
+    result = asyncio.run(run(pages, warm, args.workers, class_of(args.seed)))
     c, wrong = score(pages, result)
     job = result["job"]
     problems = Counter(p["status"] for p in job["problems"])
@@ -222,7 +235,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"  job: {job['status']}, {job['pages_done']}/{job['pages_total']} pages stored, "
           f"problems {dict(problems)}")
     print(f"  pages/min (upload to every grade stored): {per_min:.1f}")
-    print(f"  whose page (学号 written at the top, class of {STUDENTS} numbered 3101-31{STUDENTS}):"
+    print(f"  whose page (name written at the top, and 学号 on 2 pages in 3; class of {STUDENTS}"
+          f" numbered 3101-31{STUDENTS}):"
           f" {c['identified']}/{len(pages)} given a student, {c['identified_wrong']} wrong; "
           "the rest wait in review")
     print(f"  items found: {c['found']} of {c['printed']} printed "

@@ -96,6 +96,9 @@ class DrillPageOptions:
             answer written under the rule).
         student_no: Printed header asks for a 学号 and the child writes this number on
             its line; "" keeps the header without one (and the page exactly as before).
+        name: The child writes this name on the 姓名 line (``simulation.names.write_name``:
+            a Kai font with jitter, a synthetic stand-in far tidier than a child's hand).
+        name_distort: How much the name's strokes are bent (``write_name``'s ``distort``).
     """
 
     dpi_choices: tuple[int, ...] = (200, 250, 300)
@@ -108,6 +111,8 @@ class DrillPageOptions:
     rotation_deg: float = 1.5
     layout: Literal["horizontal", "vertical"] = "horizontal"
     student_no: str = ""
+    name: str = ""
+    name_distort: float = 0.0
 
 
 @lru_cache(maxsize=4)
@@ -228,8 +233,8 @@ def make_drill_page(
     title = ImageFont.truetype(font_file, int(size * 1.5))
     draw.text((int(70 * mm), int(15 * mm)), "口算练习（二）", font=title, fill=0)
     header = "姓名：________  班级：______  用时：____分钟"
-    if o.student_no:
-        header = "姓名：________  学号：______________  用时：____分钟"
+    if o.student_no or o.name:
+        header = "姓名：____________  学号：______________  用时：____分钟"
     draw.text((int(18 * mm), int(30 * mm)), header, font=text_font, fill=0)
     if o.layout == "vertical":
         plan = _plan_vertical(draw, text_font, rng, mm)
@@ -250,9 +255,21 @@ def make_drill_page(
             ink = ink_layer(bank, written.replace("……", "......"), hand, rng)
             _write(page, ink, abox, bbox, place, rng, mm)
         filled.append((stem, expr, key, written, bbox, abox))
+    if o.name:
+        from simulation.names import write_name
+
+        x = 18 * mm + draw.textlength("姓名：", font=text_font)
+        line_y = 30 * mm + size * 0.8
+        nbox = (x, line_y - 7 * mm, x + draw.textlength("____________", font=text_font),
+                line_y + 0.5 * mm)
+        layer = np.full(page.shape, 255, np.uint8)
+        px_per_pt = dpi / 72
+        x0, y0, x1, y1 = (v / px_per_pt for v in nbox)
+        write_name(layer, px_per_pt, (x0, y0, x1, y1), o.name, rng, distort=o.name_distort)
+        page *= layer.astype(np.float32) / 255.0
     if o.student_no:
         # On the 学号 line, a little above it, as a child writes on a rule.
-        x = int(18 * mm + draw.textlength("姓名：________  学号：", font=text_font))
+        x = int(18 * mm + draw.textlength(header.split("学号：")[0] + "学号：", font=text_font))
         line_y = int(30 * mm + size * 0.8)
         ink = ink_layer(bank, o.student_no, rng.uniform(*o.hand_mm) * mm, rng)
         nbox = (x, line_y - int(3 * mm),

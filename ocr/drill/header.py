@@ -22,11 +22,13 @@ from ocr.drill.detect import DetectionError, TextDetector
 from ocr.reading.ctc import ALPHABETS
 from ocr.reading.preprocess import to_gray
 from ocr.reading.recognize import PPOCRRecognizer, TextRecognizer, charset_from_session
+from ocr.students.name import NameEvidence, evidence_of
 
-__all__ = ["HeaderNumber", "LabelReader", "read_header_number"]
+__all__ = ["HeaderNumber", "HeaderRead", "LabelReader", "read_header", "read_header_number"]
 
 Box = tuple[int, int, int, int]
 _LABEL = "学号"
+_NAME = "姓名"
 # The header is at most this share of the page: a sheet's items start below it.
 MAX_HEADER_SHARE = 0.3
 
@@ -80,6 +82,17 @@ class LabelReader:
             out.append(chars)
         return out
 
+    def evidence(self, crop: np.ndarray) -> NameEvidence | None:
+        """A handwritten name's recognition evidence (None when the reader failed: no
+        evidence, never a guess)."""
+        width = max(16, round(crop.shape[1] * 48 / max(crop.shape[0], 1)))
+        image = cv2.resize(crop, (min(width, 3200), 48), interpolation=cv2.INTER_AREA)
+        try:
+            probs = self._line.probabilities([image])[0]
+        except Exception:  # an engine failure is no evidence
+            return None
+        return evidence_of(probs, self._charset)
+
 
 def _is_cjk(c: str) -> bool:
     return "\u4e00" <= c <= "\u9fff"
@@ -103,21 +116,75 @@ def _without_rules(gray: np.ndarray, area: Box, line_h: int) -> np.ndarray:
     return out
 
 
-def read_header_number(image: np.ndarray, detector: TextDetector, labels: LabelReader,
-                       recognizer: TextRecognizer, *, items_top: int | None = None
-                       ) -> HeaderNumber | None:
-    """Read the number written after the printed ``学号`` label at the top of a page.
+@dataclass(frozen=True)
+class HeaderRead:
+    """What a drill sheet's header says about whose it is.
+
+    Attributes:
+        number: The number written after ``学号``, None without the label or ink there.
+        name: The name written after ``姓名`` as recognition evidence (scored against a
+            roster by ``ocr.students.name.name_posteriors``), None without either.
+    """
+
+    number: HeaderNumber | None = None
+    name: NameEvidence | None = None
+
+
+# Printed words that end a written field on a header row (the next field's label).
+_LABELS = ("姓名", "学号", "班级", "用时", "日期", "得分", "时间", "座号")
+
+
+def _field_area(gray: np.ndarray, boxes: list[Box], lines: list[list[tuple[str, float]]],
+                index: int, at: int, label: str, bottom: int) -> Box | None:
+    """Where the child wrote the field after ``label`` (found at ``at`` in line
+    ``index``): from the label (and its colon) to the next printed label on the row."""
+    _, y0, _, y1 = boxes[index]
+    chars = lines[index]
+    line_h = y1 - y0
+    after = chars[at + len(label):]
+    start = chars[at + len(label) - 1][1] + 0.6 * line_h
+    if after and after[0][0] in ":：":
+        start = after[0][1] + 0.3 * line_h
+    # The field ends at the next printed label on the row (用时, 班级), in this line or
+    # another the detector found beside it; a number also at any other printed word.
+    ends: list[float] = []
+    for (bx0, by0, _, by1), other in zip(boxes, lines, strict=True):
+        if min(by1, y1) - max(by0, y0) <= 0.4 * line_h:
+            continue
+        text = "".join(c for c, _ in other)
+        for word in _LABELS:
+            k = text.find(word)
+            while k >= 0:
+                if other[k][1] > start:
+                    ends.append(other[k][1] - 0.6 * line_h)
+                k = text.find(word, k + 1)
+        if label == _LABEL and bx0 > start:
+            ends += [x - 0.6 * line_h for c, x in other if _is_cjk(c) and x > start]
+    if label == _LABEL:
+        ends += [x - 0.6 * line_h for c, x in after if _is_cjk(c) and x > start]
+    stop = min([*ends, start + 12 * line_h, float(gray.shape[1])])
+    # Up to the line above (the title): its ink is no part of the field.
+    ceiling = max([by1 for (_, _, _, by1) in boxes if by1 <= y0 + 0.2 * line_h] + [0])
+    area = (int(start), int(max(ceiling + 2, y0 - 0.8 * line_h)), int(stop),
+            int(min(bottom, y1 + 0.5 * line_h)))
+    return area if area[2] - area[0] >= line_h else None
+
+
+def read_header(image: np.ndarray, detector: TextDetector, labels: LabelReader,
+                recognizer: TextRecognizer, *, items_top: int | None = None) -> HeaderRead:
+    """Read the number written after ``学号`` and the name after ``姓名`` at the top of
+    a page.
 
     Args:
         image: The page, upright (grayscale or BGR).
         detector: Text-line detector.
-        labels: Reader of printed labels.
-        recognizer: Answer reader (digits).
+        labels: Reader of printed labels (and of the name, over the whole charset).
+        recognizer: Answer reader (the number, over digits).
         items_top: The top of the page's first item, in pixels: the header is above it.
 
     Returns:
-        The number as read, or None when the page has no ``学号`` label (or nothing
-        written after it, or the detector failed).
+        What was found; empty when the page has neither label, nothing is written after
+        them, or the detector failed.
     """
     gray = to_gray(image)
     h = gray.shape[0]
@@ -126,40 +193,38 @@ def read_header_number(image: np.ndarray, detector: TextDetector, labels: LabelR
     try:
         found = detector.detect([band])[0]
     except DetectionError:
-        return None
+        return HeaderRead()
     boxes: list[Box] = [(int(b.box[0]), int(b.box[1]), int(b.box[2]), int(b.box[3]))
                         for b in found]
     lines = labels.read(band, boxes)
-    for (_, y0, _, y1), chars in zip(boxes, lines, strict=True):
+    number: HeaderNumber | None = None
+    name: NameEvidence | None = None
+    for i, chars in enumerate(lines):
         text = "".join(c for c, _ in chars)
+        line_h = boxes[i][3] - boxes[i][1]
         at = text.find(_LABEL)
-        if at < 0:
-            continue
-        line_h = y1 - y0
-        after = chars[at + len(_LABEL):]
-        start = chars[at + 1][1] + 0.6 * line_h
-        if after and after[0][0] in ":：":
-            start = after[0][1] + 0.3 * line_h
-        # The number ends at the next printed word on the row (用时, 班级), in this line
-        # or another the detector found beside it, else a dozen characters on.
-        words = [x for c, x in after if _is_cjk(c)]
-        for (bx0, by0, _, by1), other in zip(boxes, lines, strict=True):
-            if bx0 > start and min(by1, y1) - max(by0, y0) > 0.4 * line_h:
-                words += [x for c, x in other if _is_cjk(c)]
-        stop = min([x - 0.6 * line_h for x in words if x > start]
-                   + [start + 12 * line_h, gray.shape[1]])
-        # Up to the line above (the title): its ink is no part of the number.
-        ceiling = max([by1 for (_, _, _, by1) in boxes if by1 <= y0 + 0.2 * line_h] + [0])
-        area = (int(start), int(max(ceiling + 2, y0 - 0.8 * line_h)), int(stop),
-                int(min(bottom, y1 + 0.5 * line_h)))
-        if area[2] - area[0] < line_h:
-            return None
-        crop = answer_crop(_without_rules(gray, area, line_h), area, 0.6 * line_h)
-        if crop is None:
-            return None
-        reading = recognizer.recognize([crop], alphabet=ALPHABETS["digits"])[0]
-        if reading.status != "ok":
-            return HeaderNumber("", 0.0, (), area)
-        return HeaderNumber(reading.text, float(reading.confidence),
-                            tuple((t, float(p)) for t, p in reading.alternatives), area)
-    return None
+        if at >= 0 and number is None:
+            area = _field_area(gray, boxes, lines, i, at, _LABEL, bottom)
+            crop = (answer_crop(_without_rules(gray, area, line_h), area, 0.6 * line_h)
+                    if area else None)
+            if area is not None and crop is not None:
+                reading = recognizer.recognize([crop], alphabet=ALPHABETS["digits"])[0]
+                number = (HeaderNumber(reading.text, float(reading.confidence),
+                                       tuple((t, float(p)) for t, p in reading.alternatives),
+                                       area) if reading.status == "ok"
+                          else HeaderNumber("", 0.0, (), area))
+        at = text.find(_NAME)
+        if at >= 0 and name is None:
+            area = _field_area(gray, boxes, lines, i, at, _NAME, bottom)
+            crop = (answer_crop(_without_rules(gray, area, line_h), area, 0.6 * line_h)
+                    if area else None)
+            if crop is not None:
+                name = labels.evidence(crop)
+    return HeaderRead(number, name)
+
+
+def read_header_number(image: np.ndarray, detector: TextDetector, labels: LabelReader,
+                       recognizer: TextRecognizer, *, items_top: int | None = None
+                       ) -> HeaderNumber | None:
+    """The number written after ``学号`` (see :func:`read_header`)."""
+    return read_header(image, detector, labels, recognizer, items_top=items_top).number

@@ -33,7 +33,7 @@ from ocr.regions import blank_box, has_ink, measure_ink, register_blank, remove_
 from ocr.students.capture import COPIER, Capture, cut, locate
 from ocr.students.number import COMB_INSET_PT
 
-__all__ = ["COMPOUND_SURNAMES", "UNLISTED_LOG_ODDS", "NameEvidence", "line_recognizer",
+__all__ = ["COMPOUND_SURNAMES", "UNLISTED_LOG_ODDS", "NameEvidence", "evidence_of", "line_recognizer",
            "name_posteriors", "name_variants", "rank_names", "read_name"]
 
 Box = tuple[float, float, float, float]
@@ -132,7 +132,19 @@ def read_name(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
         probs = line.probabilities([ready.image])[0]
     except Exception:  # see Returns
         return None
-    charset = line._charset  # the model's labels, blank first; one character each
+    return evidence_of(probs, line._charset)
+
+
+def evidence_of(probs: np.ndarray, charset: Sequence[str]) -> NameEvidence:
+    """Name evidence from a line recogniser's per-frame probabilities.
+
+    Args:
+        probs: Frames x classes probabilities over PP-OCR's whole charset.
+        charset: The model's labels, blank first, one character each.
+
+    Returns:
+        The evidence (its matrix, best-path text and that text's forced log-probability).
+    """
     with np.errstate(divide="ignore"):
         matrix = CTCMatrix(np.log(probs.astype(np.float32)), "".join(charset[1:]))
     text = greedy_decode(matrix).text

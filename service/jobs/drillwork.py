@@ -35,7 +35,7 @@ from service.jobs.pagework import (
 )
 
 __all__ = ["DrillItemOut", "DrillPageResult", "DrillTarget", "drill_engines",
-           "process_drill_page", "roster_student"]
+           "name_student", "number_student", "process_drill_page", "roster_student"]
 
 # Around the expression and answer area in a review crop, in pixels: a teacher sees the
 # printed item with what was written, not the answer alone.
@@ -108,6 +108,8 @@ _lock = threading.Lock()
 # at most RIVAL_SHARE of it: a misread that lands on a classmate's number goes to review.
 MIN_NUMBER_PROB = 0.5
 RIVAL_SHARE = 0.1
+# A handwritten name alone names a student at this posterior (the unlisted hypothesis in).
+NAME_SURE = 0.99
 
 
 def drill_engines() -> Any:
@@ -135,7 +137,7 @@ def _label_reader() -> Any:
         return _labels
 
 
-def roster_student(number: Any, roster: Sequence[RosterEntry]) -> int | None:
+def number_student(number: Any, roster: Sequence[RosterEntry]) -> int | None:
     """The roster student a handwritten number names for sure (see MIN_NUMBER_PROB)."""
     if number is None or not number.text:
         return None
@@ -149,6 +151,41 @@ def roster_student(number: Any, roster: Sequence[RosterEntry]) -> int | None:
     rival = max((p for t, p in probs.items() if t != number.text and t in by_number),
                 default=0.0)
     return best if rival <= RIVAL_SHARE * number.confidence else None
+
+
+def name_student(name: Any, roster: Sequence[RosterEntry]) -> int | None:
+    """The roster student a handwritten name names for sure: posterior ≥ NAME_SURE with
+    the hypothesis "someone not on the roster" in the running (``ocr.students.name``)."""
+    if name is None or not roster:
+        return None
+    from ocr.students.name import UNLISTED_LOG_ODDS, name_posteriors
+
+    post = name_posteriors(name, [e.name for e in roster], unlisted_log_odds=UNLISTED_LOG_ODDS)
+    best = max(range(len(roster)), key=lambda i: post[i])
+    return roster[best].student_id if post[best] >= NAME_SURE else None
+
+
+def roster_student(header: Any, roster: Sequence[RosterEntry]) -> int | None:
+    """The roster student a drill sheet's header names for sure, else None.
+
+    The number and the name each name a student only when sure of them (number_student,
+    name_student); when both do and they differ, nobody is named (the teacher decides). A
+    name alone is taken unless the number was read as another student's number.
+    """
+    if header is None:
+        return None
+    by_number = number_student(header.number, roster)
+    by_name = name_student(header.name, roster)
+    if by_number is not None and by_name is not None and by_number != by_name:
+        return None
+    if by_number is not None:
+        return by_number
+    if by_name is None:
+        return None
+    numbers = {e.student_no: e.student_id for e in roster}
+    read = header.number.text if header.number is not None else ""
+    other = numbers.get(read)
+    return None if other is not None and other != by_name else by_name
 
 
 def _png(image: np.ndarray, box: tuple[int, int, int, int]) -> bytes:
@@ -287,14 +324,14 @@ def process_drill_page(page: PageImage, bundles: Mapping[int, WorksheetBundle],
     student, number_read = None, None
     bundle = bundles.get(target.worksheet_id)
     if target.student_id is None and bundle is not None and bundle.roster:
-        from ocr.drill.header import read_header_number
+        from ocr.drill.header import read_header
 
         t = time.perf_counter()
         top = min(it.reading.expression_box[1] for it in read.items)
-        number = read_header_number(upright, engines.detector, _label_reader(),
-                                    engines.recognizer, items_top=int(top))
-        student = roster_student(number, bundle.roster)
-        number_read = number.text if number is not None else None
+        header = read_header(upright, engines.detector, _label_reader(), engines.recognizer,
+                             items_top=int(top))
+        student = roster_student(header, bundle.roster)
+        number_read = header.number.text if header.number is not None else None
         timings["student"] = (time.perf_counter() - t) * 1000
     return DrillPageResult(page.index, "read", turns, items, unparsed, timings_ms=timings,
                            student_id=student, number_read=number_read)

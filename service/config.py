@@ -223,9 +223,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     school_name: str = "默认学校"
     school_language: Literal["zh", "en"] = Field(
-        default="zh", description="the language of the printed page furniture a child reads "
-        "on worksheets (labels, page numbers, the marking instruction): zh (Chinese only) or "
-        "en; questions print as the bank holds them")
+        default="zh", description="the language of every printed word that is not a "
+        "question's or a student's: worksheets' page furniture (labels, page numbers, the "
+        "marking instruction) and error books (cards, causes, headings, the answers, the "
+        "class cover, the teacher's key): zh (Chinese only) or en; questions print as the "
+        "bank holds them")
     db: DatabaseSettings = DatabaseSettings()
     jobs: JobSettings = JobSettings()
     limits: LimitSettings = LimitSettings()

@@ -162,12 +162,14 @@ class ErrorBookBuilds:
         session_factory: makes each build's own unit of work.
         storage: the stored scans (the books show each student's own answer).
         settings: the error books' settings (``settings.mastery``).
+        language: the school's language (``Settings.school_language``) the books print in.
     """
 
     root: Path
     session_factory: async_sessionmaker[AsyncSession]
     storage: LocalStorage
     settings: MasterySettings
+    language: str = "zh"
     boot: str = field(default_factory=lambda: uuid.uuid4().hex)
     _tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     _progress: dict[int, tuple[int, int]] = field(default_factory=dict)
@@ -288,10 +290,12 @@ class ErrorBookBuilds:
                 # whole class at the end: a long build must not hold SQLite's write lock.
                 books, _name = await class_books_pdf(session, actor, self.storage, class_id,
                                                      self.settings, "end", progress=progress,
-                                                     checkpoint=session.commit, duplex=duplex)
+                                                     checkpoint=session.commit, duplex=duplex,
+                                                     language=self.language)
                 try:
                     key: bytes | None = (await class_key_pdf(
-                        session, actor, self.storage, class_id, self.settings))[0]
+                        session, actor, self.storage, class_id, self.settings,
+                        language=self.language))[0]
                 except NotFound as exc:
                     if exc.error != "no_practice":
                         raise

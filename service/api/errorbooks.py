@@ -61,7 +61,8 @@ async def student_errorbook(student_id: int, request: Request, session: SessionD
     QR per page, so the redone sheet scans back through normal ingestion and updates
     mastery and resolution. An unchanged set of entries reprints the same sheet."""
     return _pdf(*await student_book_pdf(session, actor, _storage(request), student_id,
-                                        settings.mastery, answer_key, duplex=duplex))
+                                        settings.mastery, answer_key, duplex=duplex,
+                                        language=settings.school_language))
 
 
 @router.get("/classes/{class_id}/errorbooks.pdf", response_class=Response,
@@ -74,7 +75,8 @@ async def class_errorbooks(class_id: int, request: Request, session: SessionDep,
     a section per student, each starting on a right-hand page (duplex-safe) unless
     ``duplex=false``, which adds no blank page anywhere."""
     return _pdf(*await class_books_pdf(session, actor, _storage(request), class_id,
-                                       settings.mastery, answer_key, duplex=duplex))
+                                       settings.mastery, answer_key, duplex=duplex,
+                                       language=settings.school_language))
 
 
 @router.get("/classes/{class_id}/errorbooks-key.pdf", response_class=Response,
@@ -84,4 +86,4 @@ async def class_errorbooks_key(class_id: int, request: Request, session: Session
     """The teacher's copy: every student's practice answers with why each item was
     chosen (print books with ``answer_key=none`` and keep this one)."""
     return _pdf(*await class_key_pdf(session, actor, _storage(request), class_id,
-                                     settings.mastery))
+                                     settings.mastery, language=settings.school_language))

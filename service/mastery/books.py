@@ -73,7 +73,8 @@ def _digest(entries: Sequence[ErrorEntryRow], settings: MasterySettings) -> str:
 
 async def build_book(session: AsyncSession, storage: LocalStorage, student: StudentRow,
                      cls: SchoolClassRow, settings: MasterySettings, *,
-                     created_by: int | None, today: date | None = None) -> BuiltBook:
+                     created_by: int | None, today: date | None = None,
+                     language: str = "zh") -> BuiltBook:
     """The student's current error book (creating its practice worksheet if needed).
 
     Args:
@@ -84,6 +85,9 @@ async def build_book(session: AsyncSession, storage: LocalStorage, student: Stud
         settings: how many entries and practice items a book holds.
         created_by: the teacher asking.
         today: the date printed (default: today, UTC).
+        language: the school's language (``zh`` or ``en``): the title, knowledge-point
+            names, key answers and practice reasons come in it (a practice sheet made
+            earlier keeps its title).
 
     Returns:
         The book model and the stored book's ids (None when nothing is open).
@@ -91,8 +95,8 @@ async def build_book(session: AsyncSession, storage: LocalStorage, student: Stud
     today = today or datetime.now(UTC).date()
     repo = ErrorBookRepository(session)
     entries = await repo.open_entries(student.id, _OPEN, settings.book_entries)
-    summary = await _summary(session, student.id)
-    title = f"错题本 · {today.isoformat()}"
+    summary = await _summary(session, student.id, language)
+    title = f"{'错题本' if language == 'zh' else 'Error book'} · {today.isoformat()}"
     if not entries:
         return BuiltBook(_student_book(student, cls, title, today, (), None, summary),
                          None, None, False)
@@ -104,9 +108,10 @@ async def build_book(session: AsyncSession, storage: LocalStorage, student: Stud
         book_row = previous
     else:
         book_row = await _new_book(session, student, cls, entries, settings, digest,
-                                   created_by, title)
-    practice = await _practice_sheet(repo, book_row, student.id, await install_id(session))
-    cards = await _cards(session, storage, student.id, entries)
+                                   created_by, title, language)
+    practice = await _practice_sheet(repo, book_row, student.id, await install_id(session),
+                                     language)
+    cards = await _cards(session, storage, student.id, entries, language)
     return BuiltBook(_student_book(student, cls, title, today, cards, practice, summary),
                      book_row.id, book_row.worksheet_id, reused)
 
@@ -121,7 +126,7 @@ def _student_book(student: StudentRow, cls: SchoolClassRow, title: str, today: d
 
 async def _new_book(session: AsyncSession, student: StudentRow, cls: SchoolClassRow,
                     entries: list[ErrorEntryRow], settings: MasterySettings, digest: str,
-                    created_by: int | None, title: str) -> ErrorBookRow:
+                    created_by: int | None, title: str, language: str = "zh") -> ErrorBookRow:
     repo = ErrorBookRepository(session)
     count = await repo.book_count(student.id)
     planned = await plan_practice(session, cls.school_id, student.id, entries,
@@ -144,7 +149,7 @@ async def _new_book(session: AsyncSession, student: StudentRow, cls: SchoolClass
     if not rows:
         return book
     questions = [_QUESTION.validate_python(r.document) for r, *_ in rows]
-    sheet_title = f"{title} · 巩固练习"
+    sheet_title = f"{title} · {'巩固练习' if language == 'zh' else 'Practice'}"
     layout = await to_thread.run_sync(layout_worksheet, sheet_title, questions, "A4")
     data = layout.to_dict()
     # The class teacher owns the sheet, so their scans (or their copier's) read it back.
@@ -159,7 +164,7 @@ async def _new_book(session: AsyncSession, student: StudentRow, cls: SchoolClass
 
 
 async def _practice_sheet(repo: ErrorBookRepository, book: ErrorBookRow, student_id: int,
-                          install: str) -> PracticeSheet | None:
+                          install: str, language: str = "zh") -> PracticeSheet | None:
     if book.worksheet_id is None:
         return None
     ws = await repo.worksheet(book.worksheet_id)
@@ -176,25 +181,26 @@ async def _practice_sheet(repo: ErrorBookRepository, book: ErrorBookRow, student
                                                layout=page_layout_hash(page))))
     practice_items = []
     questions = [_QUESTION.validate_python(q.document) for _, q, _ in items]
-    names = await repo.knowledge_point_names(
-        {c for q in questions for c in q.knowledge_points})
+    kp_codes = {c for q in questions for c in q.knowledge_points}
+    names = await repo.knowledge_point_names(kp_codes)
     for position, ((_, _, p), question) in enumerate(zip(items, questions, strict=True),
                                                        start=1):
+        # The key prints the reason in the school's language (the stored English one).
+        reason = teacher_reason_text(p.reason_zh, names) if language == "zh" else p.reason_en
         practice_items.append(PracticeItem(number=position, question=question,
-                                           answer_text=key_answer_text(question),
-                                           entry_id=p.entry_id,
-                                           reason_zh=teacher_reason_text(p.reason_zh, names)))
+                                           answer_text=key_answer_text(question, language),
+                                           entry_id=p.entry_id, reason_zh=reason))
     return PracticeSheet(layout=layout, page_codes=tuple(codes), items=tuple(practice_items))
 
 
 async def _cards(session: AsyncSession, storage: LocalStorage, student_id: int,
-                 entries: list[ErrorEntryRow]) -> tuple[BookEntry, ...]:
+                 entries: list[ErrorEntryRow], language: str = "zh") -> tuple[BookEntry, ...]:
     repo = ErrorBookRepository(session)
     qrows = await repo.questions([e.question_id for e in entries])
     answers = await _answers(repo, [e.response_id for e in entries])
     mastery = {code: (p, band) for code, p, band in await _mastery(session, student_id)}
     names = await repo.knowledge_point_names(
-        {c for q in qrows.values() for c in q.document.get("knowledge_points", ())})
+        {c for q in qrows.values() for c in q.document.get("knowledge_points", ())}, language)
     cards = []
     for number, e in enumerate(entries, start=1):
         q = qrows[e.question_id]
@@ -213,7 +219,7 @@ async def _cards(session: AsyncSession, storage: LocalStorage, student_id: int,
         wrong_at = e.wrong_at if e.wrong_at.tzinfo else e.wrong_at.replace(tzinfo=UTC)
         cards.append(BookEntry(
             entry_id=e.id, number=number, question=question, student_answer_text=text,
-            answer_crop_png=crop, correct_answer=key_answer_text(question),
+            answer_crop_png=crop, correct_answer=key_answer_text(question, language),
             explanation=question.explanation, cause_zh=cause_zh, cause_en=cause_en,
             kp_name_zh=names.get(kp, kp), mastery=p, band=band, wrong_on=wrong_at.date(),
             state=e.state, times_wrong=e.times_wrong, cause_code=e.cause or "",
@@ -255,9 +261,10 @@ async def _mastery(session: AsyncSession, student_id: int
     return out
 
 
-async def _summary(session: AsyncSession, student_id: int) -> BookSummary:
+async def _summary(session: AsyncSession, student_id: int, language: str = "zh"
+                   ) -> BookSummary:
     states = [EntryState(s) for s in await ErrorBookRepository(session).entry_states(student_id)]
-    weakest = await LearnerRepository(session).weakest(student_id, 3)
+    weakest = await LearnerRepository(session).weakest(student_id, 3, language)
     return BookSummary(
         open_count=states.count(EntryState.OPEN),
         practising_count=states.count(EntryState.PRACTISING),

@@ -64,14 +64,15 @@ async def student_book_data(session: AsyncSession, actor: Actor, storage: LocalS
 
 async def student_book_pdf(session: AsyncSession, actor: Actor, storage: LocalStorage,
                            student_id: int, settings: MasterySettings,
-                           answer_key: KeyPlacement, *, duplex: bool = True
-                           ) -> tuple[bytes, str]:
+                           answer_key: KeyPlacement, *, duplex: bool = True,
+                           language: str = "zh") -> tuple[bytes, str]:
     """The student's book as a PDF, and its file name (``duplex``: padded for two-sided
-    printing, see :class:`errorbook.printing.book.model.BookOptions`)."""
+    printing, see :class:`errorbook.printing.book.model.BookOptions`; ``language``: the
+    school's, ``Settings.school_language``)."""
     student, cls = await MasteryRepository(session, actor).student(student_id)
     built = await build_book(session, storage, student, cls, settings,
-                             created_by=actor.teacher_id)
-    options = BookOptions(answer_key=answer_key, duplex=duplex)
+                             created_by=actor.teacher_id, language=language)
+    options = BookOptions(answer_key=answer_key, duplex=duplex, language=language)
     data = await to_thread.run_sync(lambda: render_student_book(built.book, options=options))
     await audit.record(session, actor, "errorbook.export", "student", student.id,
                        detail={"errorbook_id": built.errorbook_id,
@@ -84,7 +85,7 @@ async def class_books_pdf(session: AsyncSession, actor: Actor, storage: LocalSto
                           answer_key: KeyPlacement,
                           progress: Callable[[int, int], None] | None = None,
                           checkpoint: Callable[[], Awaitable[None]] | None = None,
-                          duplex: bool = True,
+                          duplex: bool = True, language: str = "zh",
                           ) -> tuple[bytes, str]:
     """Every student's book in one PDF behind a class cover, and its file name.
 
@@ -111,14 +112,14 @@ async def class_books_pdf(session: AsyncSession, actor: Actor, storage: LocalSto
         progress(0, len(students))
     for n, student in enumerate(students, start=1):
         built = await build_book(session, storage, student, cls, settings,
-                                 created_by=actor.teacher_id)
+                                 created_by=actor.teacher_id, language=language)
         books.append(built.book)
         if checkpoint is not None:
             await checkpoint()
         if progress is not None:
             progress(n, len(students))
-    cover = ClassCover(title=f"{cls.name} · 错题本")
-    options = BookOptions(answer_key=answer_key, duplex=duplex)
+    options = BookOptions(answer_key=answer_key, duplex=duplex, language=language)
+    cover = ClassCover()  # titled "<class> · 错题本" in the school's language
     data = await to_thread.run_sync(
         lambda: render_class_books(books, class_name=cls.name, cover=cover, options=options))
     await audit.record(session, actor, "errorbook.export", "class", cls.id,
@@ -127,7 +128,8 @@ async def class_books_pdf(session: AsyncSession, actor: Actor, storage: LocalSto
 
 
 async def class_key_pdf(session: AsyncSession, actor: Actor, storage: LocalStorage,
-                        class_id: int, settings: MasterySettings) -> tuple[bytes, str]:
+                        class_id: int, settings: MasterySettings, *, language: str = "zh"
+                        ) -> tuple[bytes, str]:
     """The teacher's answer key for the class's books, and its file name.
 
     Raises:
@@ -135,11 +137,14 @@ async def class_key_pdf(session: AsyncSession, actor: Actor, storage: LocalStora
     """
     cls, students = await MasteryRepository(session, actor).school_class(class_id)
     books = [(await build_book(session, storage, s, cls, settings,
-                               created_by=actor.teacher_id)).book for s in students]
+                               created_by=actor.teacher_id, language=language)).book
+             for s in students]
     if not any(b.practice for b in books):
         raise NotFound("no student of this class has practice to key: nothing is open in "
                        "their error books / 本班学生暂无需要订正的错题", error="no_practice")
-    data = await to_thread.run_sync(lambda: render_answer_key(books, class_name=cls.name))
+    options = BookOptions(language=language)
+    data = await to_thread.run_sync(
+        lambda: render_answer_key(books, class_name=cls.name, options=options))
     await audit.record(session, actor, "errorbook.export", "class", cls.id,
                        detail={"students": len(books), "answer_key": True})
     return data, f"class-{cls.id}-errorbooks-key.pdf"

@@ -154,11 +154,14 @@ class ErrorBookRepository(StagingRepository):
         rows = await self.session.execute(select(QuestionRow).where(QuestionRow.id.in_(ids)))
         return {q.id: q for q in rows.scalars()}
 
-    async def knowledge_point_names(self, codes: set[str]) -> dict[str, str]:
-        """Chinese knowledge point names by code."""
+    async def knowledge_point_names(self, codes: set[str], language: str = "zh"
+                                    ) -> dict[str, str]:
+        """Knowledge point names by code, in ``language`` (``zh``, or ``en`` falling back to
+        the Chinese name where a point has no English one)."""
         rows = await self.session.execute(
             select(KnowledgePointRow).where(KnowledgePointRow.code.in_(codes)))
-        return {k.code: k.name_zh for k in rows.scalars()}
+        return {k.code: (k.name_en or k.name_zh) if language == "en" else k.name_zh
+                for k in rows.scalars()}
 
     async def responses(self, response_ids: Sequence[int]) -> list[ResponseRow]:
         """Responses by id."""

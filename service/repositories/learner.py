@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service.db import (
     GradeRow,
@@ -163,10 +163,14 @@ class LearnerRepository(StagingRepository):
             .where(MasteryStateRow.student_id == student_id))
         return {str(code): float(p) for code, p in rows.all()}
 
-    async def weakest(self, student_id: int, limit: int) -> list[tuple[str, float]]:
-        """The student's least-mastered knowledge points (Chinese name, probability)."""
+    async def weakest(self, student_id: int, limit: int, language: str = "zh"
+                      ) -> list[tuple[str, float]]:
+        """The student's least-mastered knowledge points (name in ``language``, ``zh`` or
+        ``en`` falling back to Chinese; probability)."""
+        name = KnowledgePointRow.name_zh if language == "zh" else func.coalesce(
+            func.nullif(KnowledgePointRow.name_en, ""), KnowledgePointRow.name_zh)
         rows = await self.session.execute(
-            select(KnowledgePointRow.name_zh, MasteryStateRow.p_mastery)
+            select(name, MasteryStateRow.p_mastery)
             .join(KnowledgePointRow, KnowledgePointRow.id == MasteryStateRow.knowledge_point_id)
             .where(MasteryStateRow.student_id == student_id)
             .order_by(MasteryStateRow.p_mastery, KnowledgePointRow.code).limit(limit))

@@ -52,7 +52,7 @@ def builds(request: Request) -> ErrorBookBuilds:
     if found is None:
         settings: Settings = state.settings
         found = ErrorBookBuilds(settings.data_dir / "errorbooks", state.session_factory,
-                                state.storage, settings.mastery)
+                                state.storage, settings.mastery, settings.school_language)
         state.errorbook_builds = found
     return found
 

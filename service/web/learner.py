@@ -184,7 +184,8 @@ async def student_errorbook(token: str, request: Request, session: SessionDep,
     # No answer key: the practice is redone and scanned back for grading, so the key stays
     # with the teacher (errorbooks-key.pdf, or the book downloaded from the teacher's pages).
     data, name = await student_book_pdf(session, opened.actor, storage, opened.student_id,
-                                        settings.mastery, "none")
+                                        settings.mastery, "none",
+                                        language=settings.school_language)
     return Response(data, media_type="application/pdf", headers={
         **NO_REFERRER, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
         "Content-Disposition": f'inline; filename="{name}"'})

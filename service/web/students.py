@@ -77,7 +77,8 @@ async def student_errorbook(
     sheet that scans back in), with the answer key at the end or left out."""
     storage: LocalStorage = request.app.state.storage
     data, name = await student_book_pdf(session, user.actor, storage, student_id,
-                                        settings.mastery, answer_key)
+                                        settings.mastery, answer_key,
+                                        language=settings.school_language)
     return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
                              "Cache-Control": "no-store"})

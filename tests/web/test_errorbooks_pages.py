@@ -166,6 +166,28 @@ async def test_a_one_sided_build_has_no_padding_pages(app: FastAPI,
     assert pages["true"] - pages["false"] == blanks
 
 
+async def test_an_english_school_gets_english_books(app: FastAPI, browser: httpx.AsyncClient,
+                                                    sheet: Sheet,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app.state.settings, "school_language", "en")
+    cid = sheet.class_id
+    assert (await click_build(browser, cid)).status_code == 303
+    await manager_of(app).wait(cid)
+    books = (await browser.get(f"/errorbooks/classes/{cid}/errorbooks.pdf")).content
+    text = "\n".join(p.get_textpage().get_text_range() for p in pdfium.PdfDocument(books))
+    assert "Error books" in text
+    assert "Topics most of the class got wrong" in text
+    assert "Page 1 of" in text
+    for chinese in ("错题本", "第 1 /", "全班错得最多的知识点", "订正", "你的答案", "参考答案"):
+        assert chinese not in text, chinese
+    key = (await browser.get(f"/errorbooks/classes/{cid}/errorbooks-key.pdf")).content
+    key_text = "\n".join(p.get_textpage().get_text_range() for p in pdfium.PdfDocument(key))
+    assert "Error-book answers (for the teacher)" in key_text
+    one = await browser.get(f"/students/{next(iter(sheet.students.values()))}/errorbook.pdf")
+    assert one.status_code == 200
+    assert "Page 1 of" in pdfium.PdfDocument(one.content)[0].get_textpage().get_text_range()
+
+
 async def test_nothing_to_download_before_a_build(browser: httpx.AsyncClient,
                                                   sheet: Sheet) -> None:
     for name in ("errorbooks.pdf", "errorbooks-key.pdf"):

@@ -25,7 +25,9 @@ licence statement).
 ``--choose`` reads calibration-writer pages instead and writes the policy file: the
 numeric format's thresholds with the widest coverage whose automatic verdicts are at least
 99.75% right with at most 0.5 right answers marked wrong per 1,000 written (half the
-goal's error budgets, kept as margin for new writers), everything else as before.
+goal's error budgets, kept as margin for new writers), then the lowest reading floor
+(``ReviewPolicy.reading_floor``) with at most 1 wrong reading graded without review per
+1,000 boxes (the photo goal's budget), everything else as before.
 
     .venv/bin/python -m bench.bench_unseen_writers [--pages 300] [--restyled 100]
     .venv/bin/python -m bench.bench_unseen_writers --choose [--pages 300]
@@ -43,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +81,10 @@ BASELINE_REV = "59f6efb"
 QUESTIONS, WORKSHEET_SEED = 30, 23
 # Calibration choice (see the module docstring).
 TARGET_ACCURACY, TARGET_RMW_PER_1000 = 0.9975, 0.5
+# Wrong readings graded without review per 1,000 boxes: the photo goal's budget of 1 (half
+# of it, the margin the other targets keep, is out of reach: 0.58 at a floor of 0.99).
+TARGET_WRONG_READINGS_PER_1000 = 1.0
+READING_FLOORS = (None, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99)
 def outcomes(pages: list[tuple[AnswerRead, ...]], truth: list[FilledPage],
              infos: dict[str, QuestionInfo], keys: dict[str, str],
              policies: PolicySet) -> list[Outcome]:
@@ -143,6 +150,23 @@ def choose(pages: list[tuple[AnswerRead, ...]], truth: list[FilledPage],
     return best[1], best[2], tried
 
 
+def choose_reading_floor(policy: ReviewPolicy, pages: list[tuple[AnswerRead, ...]],
+                         truth: list[FilledPage], infos: dict[str, QuestionInfo],
+                         keys: dict[str, str], base: PolicySet
+                         ) -> tuple[ReviewPolicy, Tally]:
+    """``policy`` with the lowest reading floor whose wrong readings graded without review
+    stay within :data:`TARGET_WRONG_READINGS_PER_1000` (a higher floor only costs
+    coverage), the other thresholds as chosen."""
+    for floor in READING_FLOORS:
+        candidate = replace(policy, reading_floor=floor)
+        t = tally(outcomes(pages, truth, infos, keys, _policies_with(candidate, base, 0, "")))
+        say(f"  reading floor {floor}: coverage {t.coverage:.2%}, wrong readings graded "
+            f"without review {t.wrong_readings_per_1000:.2f} per 1,000 boxes")
+        if t.wrong_readings_per_1000 <= TARGET_WRONG_READINGS_PER_1000:
+            return candidate, t
+    raise SystemExit("no reading floor meets the calibration target")
+
+
 def policy_json(policy: PolicySet) -> str:
     """The policy file's text."""
     formats: dict[str, Any] = {}
@@ -158,7 +182,8 @@ def policy_json(policy: PolicySet) -> str:
 
 def _fields(p: ReviewPolicy) -> dict[str, Any]:
     return {k: getattr(p, k) for k in ("accept_threshold", "alt_floor", "upgrade_floor",
-                                       "confusable_floor", "mark_low", "mark_high")
+                                       "confusable_floor", "reading_floor", "mark_low",
+                                       "mark_high")
             if getattr(p, k) is not None}
 
 
@@ -172,6 +197,8 @@ def report(name: str, t: Tally) -> dict[str, Any]:
         f"({t.right_marked_wrong}), wrong marked right "
         f"{t.per_1000(t.wrong_marked_right):.2f} ({t.wrong_marked_right})")
     say(f"  blank boxes told apart {t.blanks_told}/{t.blanks}")
+    say(f"  wrong readings graded without review {t.wrong_readings_per_1000:.2f} per 1,000 "
+        f"boxes ({t.wrong_reading_auto})")
     for kind in ANSWER_TYPES:
         n, exact, auto, right = t.by_type.get(kind, [0, 0, 0, 0])
         if n:
@@ -182,7 +209,8 @@ def report(name: str, t: Tally) -> dict[str, Any]:
             "auto_right": round(t.auto_accuracy, 5), "coverage": round(t.coverage, 5),
             "right_marked_wrong_per_1000": round(t.per_1000(t.right_marked_wrong), 3),
             "wrong_marked_right_per_1000": round(t.per_1000(t.wrong_marked_right), 3),
-            "blanks_told": f"{t.blanks_told}/{t.blanks}"}
+            "blanks_told": f"{t.blanks_told}/{t.blanks}",
+            "wrong_readings_per_1000": round(t.wrong_readings_per_1000, 3)}
 
 
 def say(line: str) -> None:
@@ -288,12 +316,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             pages = read_stack(pdf, verified, None, True, args.workers)
             if args.choose:
                 policy, t, tried = choose(pages, truth, infos, keys, product)
+                policy, t = choose_reading_floor(policy, pages, truth, infos, keys, product)
                 chosen = _policies_with(
                     policy, product, product.version + 1,
                     f"bench_unseen_writers --choose: {n} pages x {QUESTIONS} answers of "
                     f"MNIST test-file SD-3 (calibration) writers, seed {args.seed}; numerals: "
                     f"widest coverage with auto verdicts >= {TARGET_ACCURACY:.2%} right and "
-                    f"<= {TARGET_RMW_PER_1000} right-marked-wrong per 1,000 of {tried} tried")
+                    f"<= {TARGET_RMW_PER_1000} right-marked-wrong per 1,000 of {tried} tried, "
+                    f"then the lowest reading floor with <= {TARGET_WRONG_READINGS_PER_1000} "
+                    "wrong readings graded without review per 1,000 boxes")
                 POLICY_OUT.write_text(policy_json(chosen), "utf-8")
                 import hashlib
 

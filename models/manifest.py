@@ -131,7 +131,7 @@ REVIEW_POLICY = ModelSpec(
     name="review-policy",
     package="models",
     relative_path="review_policy.json",
-    sha256="8208bc901a72610efc609ab64337e195353fabb39097fe6c50d3f78ba702b4f8",
+    sha256="555bfe0bc89cf6d13b7994f9d46b4f60348f70e91d363bbbd8f8f68458116370",
     licence="Apache-2.0",
     input_spec={"format": "grading.review_policy.PolicySet.from_json"},
 )

@@ -22,10 +22,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from service.analytics.figures import EntryLike, r4, rate_of
+from service.analytics.figures import EntryLike, r4
 from service.analytics.links import answers_url
 from service.db import StudentRow
-from service.repositories.analytics import EventRow
+from service.repositories.analytics import KpCell
 from service.schemas.analytics import AttentionOut, ReasonOut
 from service.schemas.results import StudentRef
 
@@ -65,7 +65,7 @@ class SheetScore:
     rate: float | None
 
 
-def _reasons(s: StudentRow, sheets: Sequence[SheetScore], events: Sequence[EventRow],
+def _reasons(s: StudentRow, sheets: Sequence[SheetScore], cells: Sequence[KpCell],
              open_entries: int, kp_names: Mapping[str, str]) -> list[ReasonOut]:
     out: list[ReasonOut] = []
     recent = sheets[-RECENT:]
@@ -88,11 +88,8 @@ def _reasons(s: StudentRow, sheets: Sequence[SheetScore], events: Sequence[Event
                                  detail=last.title,
                                  answers=answers_url(worksheet_id=last.worksheet_id,
                                                      student_id=s.id)))
-    by_kp: dict[str, list[EventRow]] = defaultdict(list)
-    for e in events:
-        by_kp[e.kp_code].append(e)
-    weak = sorted((rate_of(v).rate, code) for code, v in by_kp.items()
-                  if len(v) >= WEAK_MIN_ANSWERS and rate_of(v).rate < WEAK_RATE)
+    weak = sorted((r4(c.total / c.n), c.kp_code) for c in cells
+                  if c.n >= WEAK_MIN_ANSWERS and c.total / c.n < WEAK_RATE)
     if weak:
         out.append(ReasonOut(code="weak_points", value=len(weak),
                              detail="、".join(kp_names.get(c, c) for _, c in weak),
@@ -104,20 +101,20 @@ def _reasons(s: StudentRow, sheets: Sequence[SheetScore], events: Sequence[Event
 
 
 def attention(students: Sequence[StudentRow], sheets: Mapping[int, Sequence[SheetScore]],
-              events: Sequence[EventRow], entries: Sequence[EntryLike],
+              cells: Sequence[KpCell], entries: Sequence[EntryLike],
               kp_names: Mapping[str, str]) -> list[AttentionOut]:
     """The students any rule fires for, most reasons first, then by student number.
 
     Args:
         students: the class roster.
         sheets: student id -> their standing on each worksheet, oldest first.
-        events: the class's mastery events.
+        cells: the class's answers added up per student and knowledge point.
         entries: the class's error-book entries.
         kp_names: knowledge point code -> name (for the reasons' detail).
     """
-    ev: dict[int, list[EventRow]] = defaultdict(list)
-    for e in events:
-        ev[e.student_id].append(e)
+    ev: dict[int, list[KpCell]] = defaultdict(list)
+    for c in cells:
+        ev[c.student_id].append(c)
     unresolved: dict[int, int] = defaultdict(int)
     for entry in entries:
         if entry.state != "resolved":

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
 from service.analytics.attention import SheetScore, attention
-from service.analytics.figures import kp_ref, r4, rate_of, resolution, weekly
+from service.analytics.figures import kp_ref, r4, resolution, weekly_sums
 from service.analytics.links import answers_url
 from service.db import SchoolClassRow, StudentRow, WorksheetRow
 from service.errors import NotFound
-from service.repositories.analytics import AnalyticsRepository, EntryFact, EventRow
+from service.repositories.analytics import AnalyticsRepository, EntryFact, KpCell, KpMoment
 from service.repositories.mastery import MasteryRepository
 from service.repositories.results_pages import ResultsPagesRepository, StudentTotal
 from service.schemas.analytics import (
@@ -47,7 +47,8 @@ class ClassData:
         students: its roster in student-number order.
         sheets: its worksheets, oldest first, each with its students' totals (students
             with a live page; :class:`service.repositories.results_pages.StudentTotal`).
-        events: the students' mastery events in time order.
+        cells: the students' mastery events added up per student and knowledge point.
+        moments: the same added up per knowledge point and moment of scanning.
         entries: their error-book entries.
         kp_names: knowledge point code -> (Chinese, English) name.
     """
@@ -55,7 +56,8 @@ class ClassData:
     school_class: SchoolClassRow
     students: list[StudentRow]
     sheets: list[tuple[WorksheetRow, dict[int, StudentTotal]]]
-    events: list[EventRow]
+    cells: list[KpCell]
+    moments: list[KpMoment]
     entries: list[EntryFact]
     kp_names: dict[str, tuple[str, str]]
 
@@ -86,33 +88,33 @@ def _line(ws: WorksheetRow, totals: dict[int, StudentTotal], roster: int) -> Wor
 
 
 def _heatmap(data: ClassData, codes: Sequence[str]) -> list[HeatRowOut]:
-    cells: dict[tuple[int, str], list[EventRow]] = defaultdict(list)
-    for e in data.events:
-        cells[(e.student_id, e.kp_code)].append(e)
+    cells = {(c.student_id, c.kp_code): c for c in data.cells}
     rows = []
     for s in data.students:
         row = []
         for code in codes:
-            r = rate_of(cells.get((s.id, code), []))
-            row.append(HeatCellOut(code=code, rate=r.rate if r.n else None, n=r.n,
+            c = cells.get((s.id, code))
+            row.append(HeatCellOut(code=code, rate=r4(c.total / c.n) if c and c.n else None,
+                                   n=c.n if c else 0,
                                    answers=answers_url(student_id=s.id, kp=code)))
         rows.append(HeatRowOut(student=_ref(s), cells=row))
     return rows
 
 
 def _trends(data: ClassData, codes: Sequence[str]) -> list[KpTrendOut]:
-    by_kp: dict[str, list[EventRow]] = defaultdict(list)
-    for e in data.events:
-        by_kp[e.kp_code].append(e)
+    by_kp: dict[str, list[KpMoment]] = defaultdict(list)
+    for m in data.moments:
+        by_kp[m.kp_code].append(m)
     cid = data.school_class.id
     out = []
     for code in codes:
-        weeks = weekly(by_kp[code], class_id=cid, kp=code)
-        total = rate_of(by_kp[code])
+        weeks = weekly_sums(by_kp[code], class_id=cid, kp=code)
+        n = sum(m.n for m in by_kp[code])
         out.append(KpTrendOut(
             kp=kp_ref(code, data.kp_names), weeks=weeks,
             change=r4(weeks[-1].rate - weeks[0].rate) if len(weeks) > 1 else None,
-            rate=total.rate, n=total.n, answers=answers_url(class_id=cid, kp=code)))
+            rate=r4(sum(m.total for m in by_kp[code]) / n) if n else 0.0, n=n,
+            answers=answers_url(class_id=cid, kp=code)))
     return out
 
 
@@ -126,7 +128,7 @@ def class_analytics(data: ClassData) -> ClassAnalyticsOut:
         The analysis; every figure with the drill-down path of its answers.
     """
     cid = data.school_class.id
-    codes = sorted({e.kp_code for e in data.events})
+    codes = sorted({c.kp_code for c in data.cells})
     by_student: dict[int, list[EntryFact]] = defaultdict(list)
     for e in data.entries:
         by_student[e.student_id].append(e)
@@ -144,7 +146,7 @@ def class_analytics(data: ClassData) -> ClassAnalyticsOut:
         knowledge_points=[kp_ref(c, data.kp_names) for c in codes],
         heatmap=_heatmap(data, codes), trends=_trends(data, codes),
         resolution=resolution(data.entries, class_id=cid), students=students,
-        attention=attention(data.students, _sheet_scores(data), data.events, data.entries,
+        attention=attention(data.students, _sheet_scores(data), data.cells, data.entries,
                             names),
         links={"self": f"/api/v1/classes/{cid}/analytics",
                "report_pdf": f"/api/v1/classes/{cid}/report.pdf",
@@ -168,10 +170,11 @@ async def load_class_data(session: AsyncSession, actor: Actor, class_id: int) ->
         per_sheet[t.worksheet_id][t.student_id] = t
     sheets = [(ws, per_sheet.get(ws.id, {})) for ws in worksheets]
     ids = [s.id for s in students]
-    events = await repo.events(ids)
+    cells = await repo.kp_cells(ids)
+    moments = await repo.kp_moments(ids)
     entries = await repo.entry_facts(ids)
-    names = await repo.kp_names({e.kp_code for e in events})
-    return ClassData(cls, students, sheets, events, entries, names)
+    names = await repo.kp_names({c.kp_code for c in cells})
+    return ClassData(cls, students, sheets, cells, moments, entries, names)
 
 
 async def load_class_analytics(session: AsyncSession, actor: Actor,

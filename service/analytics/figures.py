@@ -11,10 +11,10 @@ from functools import lru_cache
 from typing import Protocol
 
 from service.analytics.links import answers_url
-from service.repositories.analytics import EventRow
+from service.repositories.analytics import EventRow, KpMoment
 from service.schemas.analytics import KpRef, ResolutionOut, WeekRateOut
 
-__all__ = ["EntryLike", "Rate", "iso_week", "kp_ref", "r4", "rate_of", "resolution", "weekly"]
+__all__ = ["EntryLike", "Rate", "iso_week", "kp_ref", "r4", "rate_of", "resolution", "weekly", "weekly_sums"]
 
 
 def r4(value: float) -> float:
@@ -61,6 +61,18 @@ def weekly(events: Sequence[EventRow], **link: str | int | None) -> list[WeekRat
         out.append(WeekRateOut(week=week, rate=r.rate, n=r.n,
                                answers=answers_url(**link, week=week)))
     return out
+
+
+def weekly_sums(moments: Sequence[KpMoment], **link: str | int | None) -> list[WeekRateOut]:
+    """:func:`weekly` from answers already added up per moment (one knowledge point's)."""
+    by_week: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+    for m in moments:
+        acc = by_week[iso_week(m.at)]
+        acc[0] += m.total
+        acc[1] += m.n
+    return [WeekRateOut(week=w, rate=r4(t / n), n=int(n),
+                        answers=answers_url(**link, week=w))
+            for w, (t, n) in sorted(by_week.items()) if n]
 
 
 def kp_ref(code: str, names: Mapping[str, tuple[str, str]]) -> KpRef:

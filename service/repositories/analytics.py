@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -38,7 +38,8 @@ from service.db import (
 from service.repositories.results import LIVE_PAGE_STATUSES
 from service.repositories.visibility import visible_worksheets
 
-__all__ = ["AnalyticsRepository", "AnswerFilter", "DrillRow", "EntryFact", "EventRow"]
+__all__ = ["AnalyticsRepository", "AnswerFilter", "DrillRow", "EntryFact", "EventRow", "KpCell",
+           "KpMoment"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,28 @@ class EventRow:
     worksheet_id: int
     kp_id: int = 0
     difficulty: float = 0.0
+
+
+@dataclass(frozen=True)
+class KpCell:
+    """A student's answers on one knowledge point, added up: the sum of their credit and
+    how many (the heatmap's cell, and the attention rules' weak points)."""
+
+    student_id: int
+    kp_code: str
+    total: float
+    n: int
+
+
+@dataclass(frozen=True)
+class KpMoment:
+    """The class's answers on one knowledge point from one moment of scanning, added up
+    (the moments fall into ISO weeks for the trends)."""
+
+    kp_code: str
+    at: datetime
+    total: float
+    n: int
 
 
 @dataclass(frozen=True)
@@ -156,6 +179,37 @@ class AnalyticsRepository:
             .order_by(MasteryEventRow.at, MasteryEventRow.id))
         return [EventRow(int(s), str(c), float(v), at, int(r), int(w), int(k), float(d))
                 for s, c, v, at, r, w, k, d in rows.all()]
+
+    def _events_of(self, student_ids: Sequence[int]) -> Any:
+        return (select().select_from(MasteryEventRow)
+                .join(KnowledgePointRow,
+                      KnowledgePointRow.id == MasteryEventRow.knowledge_point_id)
+                .join(ResponseRow, ResponseRow.id == MasteryEventRow.response_id)
+                .where(MasteryEventRow.student_id.in_(list(student_ids)),
+                       ResponseRow.worksheet_id.in_(visible_worksheets(self.actor))))
+
+    async def kp_cells(self, student_ids: Sequence[int]) -> list[KpCell]:
+        """:meth:`events` added up per student and knowledge point (in SQL: a class's
+        thousands of events come back as a few hundred rows)."""
+        if not student_ids:
+            return []
+        rows = await self.session.execute(self._events_of(student_ids).add_columns(
+            MasteryEventRow.student_id, KnowledgePointRow.code,
+            func.sum(MasteryEventRow.credit), func.count(MasteryEventRow.id))
+            .group_by(MasteryEventRow.student_id, KnowledgePointRow.code))
+        return [KpCell(int(s), str(c), float(t), int(n)) for s, c, t, n in rows.all()]
+
+    async def kp_moments(self, student_ids: Sequence[int]) -> list[KpMoment]:
+        """:meth:`events` added up per knowledge point and moment (the upload's arrival),
+        oldest first."""
+        if not student_ids:
+            return []
+        rows = await self.session.execute(self._events_of(student_ids).add_columns(
+            KnowledgePointRow.code, MasteryEventRow.at, func.sum(MasteryEventRow.credit),
+            func.count(MasteryEventRow.id))
+            .group_by(KnowledgePointRow.code, MasteryEventRow.at)
+            .order_by(MasteryEventRow.at))
+        return [KpMoment(str(c), at, float(t), int(n)) for c, at, t, n in rows.all()]
 
     async def kp_names(self, codes: set[str]) -> dict[str, tuple[str, str]]:
         """(Chinese name, English name) per knowledge point code."""

@@ -13,11 +13,11 @@ import pytest
 from errorbook.learner.bkt import BktParams, Observation, initial_state, update
 from errorbook.printing.report.palette import HEAT, SERIES, heat_bin
 from service.analytics.attention import SheetScore, attention
-from service.analytics.figures import iso_week, resolution, weekly
+from service.analytics.figures import iso_week, resolution, weekly, weekly_sums
 from service.analytics.portrait import mastery_by_week
 from service.analytics.worksheet import Mark, discrimination, groups
 from service.db import ErrorEntryRow, StudentRow
-from service.repositories.analytics import EventRow
+from service.repositories.analytics import EventRow, KpCell, KpMoment
 
 MONDAY = datetime(2026, 11, 16, 9, tzinfo=UTC)  # ISO week 2026-W47
 
@@ -78,6 +78,14 @@ def test_mastery_by_week_is_the_fold_of_the_events() -> None:
     assert weeks[0].p_mastery > weeks[1].p_mastery  # a wrong answer lowers it
 
 
+def test_weekly_sums_match_weekly_over_the_same_answers() -> None:
+    events = [_event(1, "k", 1.0, 0), _event(2, "k", 0.0, 0), _event(1, "k", 0.5, 7),
+              _event(2, "k", 1.0, 8), _event(3, "k", 1.0, 8)]
+    moments = [KpMoment("k", MONDAY, 1.0, 2), KpMoment("k", MONDAY + timedelta(days=7), 0.5, 1),
+               KpMoment("k", MONDAY + timedelta(days=8), 2.0, 2)]
+    assert weekly_sums(moments, class_id=4, kp="k") == weekly(events, class_id=4, kp="k")
+
+
 def _entry(student: int, state: str, successes: int = 0, times_wrong: int = 1
            ) -> ErrorEntryRow:
     return ErrorEntryRow(student_id=student, question_id=1, response_id=1, state=state,
@@ -112,11 +120,11 @@ def test_attention_rules() -> None:
         4: sheets(0.9, 0.9, 0.7),          # earlier mean 0.9, last 0.7: a 0.2 drop
         5: sheets(0.8, 0.8, 0.8),
     }
-    events = ([_event(5, "math.add.carry", c, 0) for c in (0.0, 1.0, 0.0)]   # 1/3 < 0.5
-              + [_event(5, "math.sub.borrow", 0.0, 0)] * 2                    # only 2 answers
-              + [_event(1, "math.add.carry", 1.0, 0)] * 3)
+    cells = [KpCell(5, "math.add.carry", 1.0, 3),    # 1/3 < 0.5 over 3 answers
+             KpCell(5, "math.sub.borrow", 0.0, 2),   # only 2 answers: not yet a weak point
+             KpCell(1, "math.add.carry", 3.0, 3)]
     entries = [_entry(4, "open") for _ in range(15)] + [_entry(1, "resolved")] * 20
-    out = attention(roster, scores, events, entries, {"math.add.carry": "进位加法"})
+    out = attention(roster, scores, cells, entries, {"math.add.carry": "进位加法"})
     found = {a.student.id: [(r.code, r.value, r.detail) for r in a.reasons] for a in out}
     assert found == {
         2: [("missing_work", 2, "练习2、练习3")],

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from grading.grade import Grade
+from ocr.drill.doubts import cut_off, faint_beyond, small_marks, written_box
 from ocr.ingest import PageImage
 from ocr.students.match import RosterEntry
 from service.jobs.pagework import (
@@ -201,31 +202,6 @@ def _png(image: np.ndarray, box: tuple[int, int, int, int]) -> bytes:
     return data.tobytes() if ok else b""
 
 
-def _written_box(gray: np.ndarray, area: tuple[int, int, int, int], char_h: int
-                 ) -> tuple[int, int, int, int]:
-    """Where the answer is written inside its area (stroke-sized ink, as the reader
-    counts it); the area's first two character widths when nothing is written. The area
-    runs on to the next item, so a mark placed beside it would cover that item."""
-    import cv2
-
-    from ocr.reading.preprocess import ink_map
-
-    x0, y0, x1, y1 = area
-    crop = gray[y0:y1, x0:x1]
-    empty = (x0, y0, min(x1, x0 + 2 * char_h), y1)
-    if crop.size == 0:
-        return area
-    ink = (ink_map(crop) > 0.18).astype(np.uint8)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    keep = [k for k in range(1, n) if stats[k, 4] >= max(6.0, (0.12 * char_h) ** 2)
-            and max(stats[k, 2], stats[k, 3]) >= 0.3 * char_h]
-    if not keep:
-        return empty
-    return (x0 + min(int(stats[k, 0]) for k in keep), y0 + min(int(stats[k, 1]) for k in keep),
-            x0 + max(int(stats[k, 0] + stats[k, 2]) for k in keep),
-            y0 + max(int(stats[k, 1] + stats[k, 3]) for k in keep))
-
-
 def _to_ingested(box: tuple[int, int, int, int], turns: int, shape: tuple[int, int]
                  ) -> tuple[int, int, int, int]:
     """A box of the page turned ``turns`` quarter turns (``np.rot90``) back on the page
@@ -238,6 +214,19 @@ def _to_ingested(box: tuple[int, int, int, int], turns: int, shape: tuple[int, i
     out = m @ pts
     xs, ys = out[0] / out[2], out[1] / out[2]
     return int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
+
+
+def _doubt(upright: np.ndarray, area: tuple[int, int, int, int], char_h: float,
+           column: bool, status: str) -> str:
+    """Why an item the reader and the policy decided should still go to a teacher: ink the
+    answer area left out (``ocr.drill.doubts``), else ""."""
+    if column and cut_off(upright, area, char_h, left=3.0, right=1.0, below=1.0):
+        return "the answer runs past the area under the rule: part of it may be unread"
+    if status == "blank" and small_marks(upright, area, char_h):
+        return "the answer area is not empty: something small is written there"
+    if status == "ok" and faint_beyond(upright, area, char_h):
+        return "faint marks beside the answer as read: a digit may be lost"
+    return ""
 
 
 def _held(grade: Grade, reason: str) -> Grade:
@@ -269,15 +258,19 @@ def _items(read: Any, upright: np.ndarray, shape: tuple[int, int]
         answer = AnswerOut(key, 0, r.result_status, r.result, float(r.result_confidence),
                            tuple((t, float(p)) for t, p in r.alternatives), None,
                            _png(upright, around), r.detail)
+        area = (int(r.result_box[0]), int(r.result_box[1]), int(r.result_box[2]),
+                int(r.result_box[3]))
+        # A column item's box spans its two printed rows and the rule above its answer.
+        column = area[1] >= r.expression_box[3] - 2
+        rows = 2.6 if column else 1.0
+        char_h = max(8.0, (r.expression_box[3] - r.expression_box[1]) / rows)
         grade = it.grade
-        if it.needs_review and grade.verdict != "needs_review":
-            grade = _held(grade, it.reason)
+        reason = it.reason if it.needs_review else _doubt(upright, area, char_h, column,
+                                                          r.result_status)
+        if reason and grade.verdict != "needs_review":
+            grade = _held(grade, reason)
         grade = grade.model_copy(update={"key_revision": 1})
-        char_h = max(8, r.expression_box[3] - r.expression_box[1])
-        gray = upright if upright.ndim == 2 else upright.mean(axis=2).astype(np.uint8)
-        rx0, ry0, rx1, ry1 = (int(v) for v in r.result_box)
-        written = _written_box(gray, (rx0, ry0, rx1, ry1), char_h)
-        region = _to_ingested(written, read.rotation, shape)
+        region = _to_ingested(written_box(upright, area, char_h), read.rotation, shape)
         out.append(DrillItemOut(key, r.expression, answer, grade, region))
     return tuple(out), unparsed
 

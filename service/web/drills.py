@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from service.api.deps import SessionDep, SettingsDep
 from service.classes import list_classes
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput
 from service.schemas.common import WorksheetCreate
 from service.web.bank import translator
 from service.web.deps import FormUser, see_other
@@ -29,7 +29,11 @@ router = APIRouter()
 @router.post("/worksheets/new-drill")
 async def create_drill(request: Request, session: SessionDep, settings: SettingsDep,
                        user: FormUser) -> Response:
-    """Create a drill assignment from the worksheets page's form (title and class)."""
+    """Create a drill assignment from the worksheets page's form (title and class).
+
+    Raises:
+        NotFound: the class is not the caller's.
+    """
     form = await request.form()
     title = str(form.get("title") or "").strip()
     class_id = str(form.get("class_id") or "")
@@ -48,8 +52,7 @@ async def create_drill(request: Request, session: SessionDep, settings: Settings
             return see_other(f"/worksheets/{created.id}?created=1")
         except (InvalidInput, ValidationError):
             errors["drill_title"] = _("worksheets.error.no_title")
-        except NotFound:
-            errors["drill_class"] = _("worksheets.error.no_class")
+        # A class the caller may not see is a 404, as the builder's (NotFound propagates).
     rows = await list_worksheets(session, user.actor, limit=200)
     return render(request, "worksheets/list.html", user=user, status_code=422,
                   worksheets=rows, counts=await question_counts(session, user.actor,

@@ -464,6 +464,10 @@ PAGES: dict[tuple[str, str], Page] = {
             "title": f"{MARKER}卷{ids.next()}", "class_id": str(ids.class_id),
             "q": ids.question_id, "op": "create"}), 303, "/login?next=/worksheets/new",
         NOT_FOUND),
+    ("POST", "/worksheets/new-drill"): Page(
+        lambda ids: Req("POST", "/worksheets/new-drill", data={
+            "title": f"{MARKER}口算{ids.next()}", "class_id": str(ids.class_id)}), 303,
+        "/login?next=/worksheets/new-drill", NOT_FOUND),
     ("GET", "/worksheets/{worksheet_id}"): Page(
         lambda ids: Req("GET", f"/worksheets/{ids.worksheet_id}"), 303,
         "/login?next=/worksheets/0", NOT_FOUND),

@@ -19,12 +19,27 @@ from grading.questions import TextBlank, TextQuestion
 from grading.response import Response
 from grading.textnorm import normalize_pinyin, normalize_text
 
-__all__ = ["TextGrader", "blank_matches"]
+__all__ = ["COMPARISON_SIGNS", "TextGrader", "blank_matches", "is_comparison"]
 
 _SEPARATORS = re.compile(r"[,，、;；|]+")
 
 # Below this many characters one wrong character changes the word, so no typo tolerance.
 TYPO_MIN_CHARS = 4
+
+# The answers of a comparison (在括号里填上“>”“<”或“=”), after normalisation (the
+# full-width signs U+FF1C-FF1E become < > =).
+COMPARISON_SIGNS = frozenset("<>=≤≥")
+
+
+def is_comparison(question: TextQuestion) -> bool:
+    """Whether every accepted answer of every blank is one comparison sign.
+
+    Such a question is answered with a sign: the worksheet gives its box the ``compare``
+    format (read by the sign reader), and a reading that is no sign is a misread.
+    """
+    accepted = [normalize_text(a) for b in question.key.blanks for a in b.accept]
+    return bool(accepted) and not any(b.pinyin for b in question.key.blanks) \
+        and all(a in COMPARISON_SIGNS for a in accepted)
 
 
 def blank_matches(answer: str, blank: TextBlank, *, allow_one_typo: bool = False) -> str | None:
@@ -113,6 +128,10 @@ class TextGrader(Grader[TextQuestion]):
     def _judge(self, response: Response) -> Judgement:
         key = self.question.key
         answers = self._answers(response)
+        if response.source == "ocr" and is_comparison(self.question):
+            off = [a for a in answers if normalize_text(a) not in COMPARISON_SIGNS]
+            if off:
+                return self._not_a_sign(off[0])
         kinds = [
             [blank_matches(a, b, allow_one_typo=key.allow_one_typo) for b in key.blanks]
             for a in answers
@@ -158,4 +177,22 @@ class TextGrader(Grader[TextQuestion]):
             f"{n} 空对 {right} 空，第 {'、'.join(wrong)} 空错{typo_zh}",
             f"{right} of {n} blanks right; wrong: {', '.join(wrong)}{typo_en}",
             cause=CauseCode.UNKNOWN,
+        )
+
+    def _not_a_sign(self, read: str) -> Judgement:
+        """A comparison read as something that is no sign: a teacher looks.
+
+        A child answers a comparison with a sign; a line reader without a sign reader (a
+        worksheet laid out before the ``compare`` format) reads a handwritten ``<`` as
+        ``5`` or ``7``, confidently. Such a reading says the reader failed, not the child,
+        so it is never graded wrong unasked.
+        """
+        return Judgement(
+            Verdict.INCORRECT,
+            0.0,
+            normalize_text(read),
+            f"比较题应填符号（>、<、=），却读作“{read}”，可能识别有误，请人工确认",
+            f"a comparison is answered with a sign (>, <, =) but this was read as '{read}': "
+            "probably misread, check it",
+            review=True,
         )

@@ -209,7 +209,9 @@ class AnswerRegion:
         blank: 0-based blank index (several for multi-blank text questions).
         box: the drawn answer box (for choices, the box around all bubbles).
         answer_format: what the reader should expect: ``digits``, ``math``, ``text``,
-            ``pinyin``, ``choice``, ``multi_choice``, ``true_false`` or ``short_answer``.
+            ``compare`` (one comparison sign: ``<``, ``>`` or ``=``), ``pinyin``,
+            ``choice``, ``multi_choice``, ``true_false`` or ``short_answer``. Layouts
+            stored before ``compare`` existed keep ``text`` for comparisons.
         max_chars: expected answer length for written answers.
         bubbles: the bubbles of a choice region, left to right.
     """

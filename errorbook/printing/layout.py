@@ -43,6 +43,7 @@ from grading.questions import (
     TrueFalseQuestion,
     expected_answer_chars,
 )
+from grading.text import is_comparison
 
 __all__ = [
     "DEFAULT_SCRATCH_MM",
@@ -92,7 +93,10 @@ class LayoutError(ValueError):
 
 def _answer_format(q: Question) -> str:
     if isinstance(q, TextQuestion):
-        return "pinyin" if q.key.blanks[0].pinyin else "text"
+        if q.key.blanks[0].pinyin:
+            return "pinyin"
+        # A comparison's box is read by the sign reader (ocr.reading.signs), not as text.
+        return "compare" if is_comparison(q) else "text"
     return {"numeric": "digits", "arithmetic": "digits", "math_expr": "math"}.get(q.kind, q.kind)
 
 
@@ -300,7 +304,7 @@ def _place_question(pager: _Pager, q: Question, number: int, stem_x: float, righ
             # Quotient and remainder get a box each, as children write them on paper.
             n_blanks, names = 2, ["商", "余"]
             chars = max(len(str(stem.quotient)), len(str(stem.remainder))) + 1
-    char_w = CHAR_WIDTH * (1.25 if fmt == "text" else 1.0)
+    char_w = CHAR_WIDTH * (1.25 if fmt in ("text", "compare") else 1.0)
     box_w = min(max(chars * char_w + 4 * MM, 24 * MM), avail_w * 0.6)
     label_w = 7 * MM if n_blanks > 1 else 0.0
     slot_w = box_w + label_w + 2 * MM

@@ -29,6 +29,7 @@ from ocr.corrections import (
 from ocr.identify import Identification, identify_page
 from ocr.ingest import PageImage
 from ocr.marks import MarksReading, decide_marks, score_bubbles
+from ocr.reading.signs import read_signs
 from ocr.regions import (
     CROP_PX_PER_PT,
     blank_box,
@@ -446,15 +447,22 @@ def _recognise(answers: list[AnswerRead], to_read: Sequence[tuple[int, RegionSpe
 
     groups: dict[str | None, list[tuple[int, RegionSpec, np.ndarray]]] = {}
     for item in to_read:
-        groups.setdefault(_ALPHABET_FOR_FORMAT.get(item[1].answer_format), []).append(item)
+        fmt = item[1].answer_format
+        groups.setdefault(fmt if fmt == "compare" else _ALPHABET_FOR_FORMAT.get(fmt),
+                          []).append(item)
     for name, items in groups.items():
-        alphabet = ALPHABETS[name] if name else None
+        alphabet = ALPHABETS[name] if name and name != "compare" else None
         extra: dict[str, Any] = {}
         if getattr(recognizer, "verifies_keys", False):
             extra["expected"] = [spec.expected for _, spec, _ in items]
         try:
-            readings = recognizer.recognize([ink for _, _, ink in items], alphabet=alphabet,
-                                            **extra)
+            if name == "compare":
+                # A comparison sign is read by its shape (ocr.reading.signs): the line
+                # reader takes a handwritten < for a 5 or a 7, and is sure of it.
+                readings = read_signs([ink for _, _, ink in items])
+            else:
+                readings = recognizer.recognize([ink for _, _, ink in items],
+                                                alphabet=alphabet, **extra)
         except Exception as exc:  # an engine must not crash the page: mark for review
             readings = None
             detail = f"recogniser failed: {type(exc).__name__}"

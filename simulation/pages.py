@@ -19,7 +19,7 @@ import numpy as np
 from simulation.handwriting import GlyphBank, random_numeric_answer
 from simulation.handwriting import _ink_layer as ink_layer
 
-__all__ = ["FillOptions", "FilledPage", "MarkTruth", "degrade_page", "fill_page"]
+__all__ = ["FillOptions", "FilledPage", "MarkTruth", "degrade_page", "draw_sign", "fill_page"]
 
 Box = tuple[float, float, float, float]
 MARK_STYLES = ("fill", "fill", "fill", "tick", "cross", "circle", "pencil", "refill")
@@ -133,7 +133,7 @@ def _mark(page: np.ndarray, box: Box, s: float, style: str, rng: np.random.Gener
     page *= 1.0 - darkness * ink
 
 
-def _sign(page: np.ndarray, box: Box, s: float, sign: str, rng: np.random.Generator,
+def draw_sign(page: np.ndarray, box: Box, s: float, sign: str, rng: np.random.Generator,
           o: FillOptions) -> None:
     """A comparison sign (``<``, ``>`` or ``=``) written by hand: two pen strokes of a
     child's size and slant, somewhere in the box."""
@@ -244,11 +244,11 @@ def fill_page(printed: np.ndarray, dpi: float, regions: Sequence[object], bank: 
         fmt = region.answer_format  # type: ignore[attr-defined]
         if fmt != "digits":
             sign = answer_for(qid, blank, rng) if write_signs and answer_for and \
-                fmt == "text" else ""
+                fmt in ("text", "compare") else ""
             if not sign or not set(sign) <= COMPARISON_SIGNS:
                 unsimulated.add((qid, blank))
             elif rng.random() >= o.blank_prob:
-                _sign(page, box, s, sign, rng, o)
+                draw_sign(page, box, s, sign, rng, o)
                 written[(qid, blank)] = sign
                 continue
         if fmt != "digits" or rng.random() < o.blank_prob:

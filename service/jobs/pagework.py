@@ -250,6 +250,23 @@ def _expected_for(bundle: WorksheetBundle) -> Callable[[str, int], tuple[str, ..
     return expected
 
 
+def _read_signs(template: TemplatePage, bundle: WorksheetBundle) -> TemplatePage:
+    """A comparison's box read by the sign reader on layouts stored before the
+    ``compare`` format (their comparison boxes say ``text``), from the current key."""
+    from grading.questions import TextQuestion
+    from grading.text import is_comparison
+
+    def sign_box(question_id: str) -> bool:
+        info = bundle.questions.get(question_id)
+        return info is not None and isinstance(info.question, TextQuestion) \
+            and is_comparison(info.question)
+
+    regions = tuple(dataclasses.replace(r, answer_format="compare")
+                    if r.answer_format == "text" and sign_box(r.question_id) else r
+                    for r in template.regions)
+    return dataclasses.replace(template, regions=regions)
+
+
 def _build_template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | None:
     import pypdfium2 as pdfium
 
@@ -380,7 +397,8 @@ def process_page(page: PageImage, bundles: Mapping[int, WorksheetBundle]
             needed.append(code.worksheet_id)
             return None
         template = _template(bundle, code.page)
-        return template.with_expected(_expected_for(bundle)) if template else None
+        return _read_signs(template.with_expected(_expected_for(bundle)), bundle) \
+            if template else None
 
     read = read_page(page, template_for, state.recognizer)
     ident = read.identification

@@ -57,10 +57,11 @@ _ENGINE = ("engine_error: the drill reader failed on this page ({detail}); it wa
 
 def drill_question_id(key: str) -> str:
     """The bank id of a drill item (``37+48`` → ``drill-37a48``; ``6×7#2`` →
-    ``drill-6m7.2``), hashed when the expression does not fit in an id."""
+    ``drill-6m7-2``: "-" never spells an operator), hashed when the expression does not fit
+    in an id."""
     expression, _, repeat = key.partition("#")
     spelt = "".join(_SPELL.get(c, c) for c in expression)
-    ident = DRILL_PREFIX + spelt + (f".{repeat}" if repeat else "")
+    ident = DRILL_PREFIX + spelt + (f"-{repeat}" if repeat else "")
     if len(ident) > 64 or not all(c.isalnum() or c in "._-" for c in ident):
         digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
         ident = DRILL_PREFIX + digest

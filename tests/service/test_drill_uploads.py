@@ -275,4 +275,6 @@ def test_drill_question_ids_are_bank_ids() -> None:
         ident = drill_question_id(key)
         assert re.fullmatch(QUESTION_ID_PATTERN, ident), ident
     assert drill_question_id("37+48") == "drill-37a48"
-    assert drill_question_id("6×7#2") == "drill-6m7.2"
+    assert drill_question_id("6×7#2") == "drill-6m7-2"
+    # A repeat never takes the id of a decimal expression.
+    assert drill_question_id("6×7#2") != drill_question_id("6×7.2")

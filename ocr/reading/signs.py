@@ -36,7 +36,7 @@ __all__ = ["LONG_RUN", "NOT_A_SIGN_DETAIL", "SIGNS", "SignRule", "SignShape", "m
 SIGNS = ("<", ">", "=")
 # A sign's strokes are slanted or level: a column of one holds a short run; an upright
 # stroke (a 4's, a 1's) holds a run this share of the ink's height or longer.
-LONG_RUN = 0.5
+LONG_RUN = 0.7
 NOT_A_SIGN_DETAIL = "not clearly a comparison sign (<, > or =): check it"
 # Border erased and ink trimmed as for the line readers; no minus bridging (a sign has no
 # leading minus to repair).

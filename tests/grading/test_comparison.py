@@ -31,7 +31,8 @@ def test_a_reading_that_is_no_sign_asks_a_teacher(read: str) -> None:
     grade = decide(grader, Response(text=read, confidence=0.99), key_revision=1,
                    policy=UNCALIBRATED)
     assert grade.verdict is Verdict.NEEDS_REVIEW
-    assert grade.score is None and not grade.auto
+    assert grade.score is None
+    assert not grade.auto
     assert grade.suggested_verdict is Verdict.INCORRECT
     assert "probably misread" in grade.reason_en
 
@@ -48,20 +49,24 @@ def test_signs_are_graded() -> None:
     grader = TextGrader(text(["<", "＜"]))
     right = decide(grader, Response(text="＜", confidence=0.99), key_revision=1,
                    policy=UNCALIBRATED)
-    assert right.verdict is Verdict.CORRECT and right.auto
+    assert right.verdict is Verdict.CORRECT
+    assert right.auto
     wrong = decide(grader, Response(text=">", confidence=0.99,
                                     alternatives=(Alternative(text=">", probability=0.99),
                                                   Alternative(text="<", probability=0.001))),
                    key_revision=1, policy=UNCALIBRATED)
-    assert wrong.verdict is Verdict.INCORRECT and wrong.auto
+    assert wrong.verdict is Verdict.INCORRECT
+    assert wrong.auto
 
 
 def test_a_teacher_typing_no_sign_is_graded() -> None:
     grade = TextGrader(text(["<"])).grade(Response.typed("5"), key_revision=1)
-    assert grade.verdict is Verdict.INCORRECT and grade.auto
+    assert grade.verdict is Verdict.INCORRECT
+    assert grade.auto
 
 
 def test_other_text_questions_are_unchanged() -> None:
     grade = TextGrader(text(["长江"])).grade(Response(text="黄河", confidence=0.99),
                                            key_revision=1)
-    assert grade.verdict is Verdict.INCORRECT and grade.auto
+    assert grade.verdict is Verdict.INCORRECT
+    assert grade.auto

@@ -20,7 +20,13 @@ from ocr.reading.recognize import FakeRecognizer, Reading
 from ocr.reading.signs import read_sign
 from ocr.regions import remove_print
 from service.reading import response_from_reads
-from simulation.bench_worksheet import DPI, SAMPLE_BANK, build_worksheet, template_of
+from simulation.bench_worksheet import (
+    DPI,
+    SAMPLE_BANK,
+    BenchWorksheet,
+    build_worksheet,
+    template_of,
+)
 from simulation.classroom import font_glyph_bank, realistic_answer_for
 from simulation.pages import FillOptions, fill_page
 from simulation.signs import NEGATIVES, SIGN_STYLES, sign_crop
@@ -61,7 +67,7 @@ def test_a_blank_box_reads_blank() -> None:
 
 
 @lru_cache(maxsize=1)
-def _comparison_page() -> tuple[object, np.ndarray, np.ndarray, dict[str, Question]]:
+def _comparison_page() -> BenchWorksheet:
     bank = json.loads(SAMPLE_BANK.read_text("utf-8"))["questions"]
     ta: TypeAdapter[Question] = TypeAdapter(Question)
     docs = [d for d in bank if d["id"] in ("m3-frac-008", "m3-frac-009", "m3-mass-004")]
@@ -73,11 +79,12 @@ def _comparison_page() -> tuple[object, np.ndarray, np.ndarray, dict[str, Questi
 
 def _filled(seed: int) -> tuple[TemplatePage, np.ndarray, dict[tuple[str, int], str]]:
     page, printed, blank, questions = _comparison_page()
-    keys = {q.id: q.key.blanks[0].accept[0] for q in questions.values()}  # type: ignore[attr-defined]
-    filled = fill_page(printed, DPI, page.regions, font_glyph_bank(),  # type: ignore[attr-defined]
+    keys = {q.id: q.key.blanks[0].accept[0] for q in questions.values()  # type: ignore[union-attr]
+            }
+    filled = fill_page(printed, DPI, page.regions, font_glyph_bank(),
                        np.random.default_rng(seed), FillOptions(blank_prob=0.0),
                        answer_for=realistic_answer_for(keys), write_signs=True)
-    return template_of(page, blank), filled.image, filled.written  # type: ignore[arg-type]
+    return template_of(page, blank), filled.image, filled.written
 
 
 def test_a_page_of_comparisons_is_read_by_the_sign_reader() -> None:

@@ -28,6 +28,7 @@ from grading.questions import Question
 from service.db import QuestionRow, ScanUploadRow, WorksheetRow
 from service.jobs.drillwork import DrillItemOut, DrillPageResult, DrillTarget
 from service.jobs.pagework import AnswerOut, GradeOut, PageResult
+from service.jobs.recovery import READER_FAILED
 from service.jobs.store import PageProblem, store_page, store_unknown_page
 from service.repositories.drills import DrillRepository
 from service.repositories.jobs import JobWorkRepository
@@ -132,7 +133,7 @@ async def store_drill_page(session: AsyncSession, storage: LocalStorage, upload:
                                  "blank page / 空白页")
         return None
     if result.status == "engine_error":
-        return PageProblem(result.page_index, "engine_error",
+        return PageProblem(result.page_index, READER_FAILED,
                            _ENGINE.format(detail=result.detail[:200]))
     if result.status != "read" or not result.items:
         stored = await store_unknown_page(session, upload, result.page_index, "unidentified",

@@ -51,7 +51,8 @@ from service.repositories.jobs import JobRepository, JobWorkRepository
 from service.schemas.jobs import JobOut
 
 __all__ = ["CRASH_PROBLEM", "DISK_FULL_BACKOFF_S", "IDLE", "MAX_PAGE_CRASHES",
-           "MAX_PAGE_KILLS", "MAX_POOL_BREAKS", "POOL_KILL_BACKOFF_MAX_S", "STARTING", "DiskFull",
+           "MAX_PAGE_KILLS", "MAX_POOL_BREAKS", "POOL_KILL_BACKOFF_MAX_S", "READER_FAILED",
+           "STARTING", "DiskFull",
            "WorkerCrash", "WorkerDeath", "can_retry", "charge_crash", "crash_problem",
            "page_crashes", "page_kills", "page_spent", "restart_delay", "retry_job",
            "retry_url"]
@@ -64,6 +65,8 @@ MAX_POOL_BREAKS = 3  # crashes while starting or idle, with no page stored in be
 POOL_KILL_BACKOFF_MAX_S = 10.0  # the longest wait after kills while starting or idle
 DISK_FULL_BACKOFF_S = 30.0
 CRASH_PROBLEM = "worker_crash"
+# A page a reader failed on, left unread (service.jobs.drillstore): read again on a retry.
+READER_FAILED = "engine_error"
 
 
 IDLE = -1  # a worker's note: started, reading no page
@@ -232,7 +235,10 @@ async def retry_job(session: AsyncSession, actor: Actor, job_id: int,
     payload = {k: v for k, v in (job.payload or {}).items()
                if k not in ("page_crashes", "page_kills", "pool_breaks", "pool_kills",
                             "pool_breaks_at")}
-    problems = [p for p in job.problems or [] if p.get("status") != CRASH_PROBLEM]
+    # Pages left unread (a crash, a reader that failed: service.jobs.drillstore) are read
+    # again: their problems go with them, and come back only if it happens again.
+    problems = [p for p in job.problems or []
+                if p.get("status") not in (CRASH_PROBLEM, READER_FAILED)]
     if not await JobWorkRepository(session).retry(job_id, utcnow(), payload, problems):
         raise Conflict(f"job {job_id} changed meanwhile; reload it", error="job_not_retryable")
     await audit.record(session, actor, "scan.retry", "job", job_id, ip=ip,

@@ -278,3 +278,36 @@ def test_drill_question_ids_are_bank_ids() -> None:
     assert drill_question_id("6×7#2") == "drill-6m7-2"
     # A repeat never takes the id of a decimal expression.
     assert drill_question_id("6×7#2") != drill_question_id("6×7.2")
+
+
+async def test_a_drill_reader_failure_leaves_the_page_unread_for_a_retry(
+        client: httpx.AsyncClient, drill_pages: tuple[DrillPage, ...],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A detector that crashes is no page with no items: nothing is stored or graded, the
+    job says why, and a retry with a working reader grades the page."""
+    import dataclasses
+
+    from ocr.drill.detect import FakeDetector
+    from service.jobs import drillwork
+
+    real = drillwork.drill_engines()
+    monkeypatch.setattr(drillwork, "_engines",
+                        dataclasses.replace(real, detector=FakeDetector(fault="raise")))
+    cid, (alice, _) = await _class(client)
+    wid = (await _drill(client, cid))["id"]
+    r = await _upload(client, _png(drill_pages[0].image), worksheet_id=wid, student_id=alice)
+    job = await wait_job(client, r.json()["job_id"], limit_s=300)
+    assert [p["status"] for p in job["problems"]] == ["engine_error"], job
+    assert job["pages_done"] == 0
+    assert job["status"] == "partially_done", job  # a page left unread: retryable
+    body = (await client.get(f"/api/v1/worksheets/{wid}/results")).json()
+    assert all(not s["submitted"] for s in body["students"])
+    monkeypatch.setattr(drillwork, "_engines", real)
+    r = await client.post(f"/api/v1/jobs/{job['id']}:retry")
+    assert r.status_code == 202, r.text
+    job = await wait_job(client, job["id"], limit_s=300)
+    assert job["pages_done"] == 1, job
+    # The failure's problem went with the retry: only what the page itself has is left.
+    assert {p["status"] for p in job["problems"]} <= {"drill_items_unread"}, job
+    body = (await client.get(f"/api/v1/worksheets/{wid}/results")).json()
+    assert next(s for s in body["students"] if s["student"]["id"] == alice)["submitted"]

@@ -14,8 +14,9 @@ the signs themselves are simple enough to tell apart by shape, which also says *
 
 The probabilities are a softmax over the three scores and a *none* score of 0, so a
 shape that is none of the signs clearly (a digit, a scribble, two signs) reads
-``unreadable`` and a teacher looks. Thresholds (:class:`SignRule`) were chosen on
-simulated signs of calibration seeds (``bench/bench_signs.py --choose``).
+``unreadable`` and a teacher looks. The thresholds (:class:`SignRule`) were set on
+simulated signs of calibration seeds and measured once on other seeds
+(``bench/bench_signs.py``, docs/scan-reading.md).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.contract import WorksheetLayout
+from errorbook.printing.answer_sheet import AnswerSheetError, layout_answer_sheet
 from errorbook.printing.fonts import FontNotFoundError
 from errorbook.printing.layout import DEFAULT_SCRATCH_MM, LayoutError, layout_worksheet
 from service.actor import Actor
@@ -116,9 +117,19 @@ async def _checked_layout(session: AsyncSession, actor: Actor, body: WorksheetCr
     rows = [found[q] for q in body.question_ids]
     questions = [question_from_row(r) for r in rows]
     try:
-        layout = await to_thread.run_sync(
-            lambda: layout_worksheet(body.title, questions, body.page_size,
-                                     scratch_mm=DEFAULT_SCRATCH_MM if body.scratch_space else 0))
+        if body.kind == "answer_sheet":
+            layout = await to_thread.run_sync(
+                lambda: layout_answer_sheet(body.title, questions, body.page_size))
+        else:
+            layout = await to_thread.run_sync(
+                lambda: layout_worksheet(body.title, questions, body.page_size,
+                                         scratch_mm=DEFAULT_SCRATCH_MM if body.scratch_space
+                                         else 0))
+    except AnswerSheetError as exc:
+        raise InvalidInput(str(exc), error="not_a_bubble_question",
+                           errors=[{"question_id": q, "message": "not a choice, multi-choice "
+                                    "or true/false question"} for q in exc.question_ids]
+                           ) from exc
     except LayoutError as exc:
         raise InvalidInput(str(exc), error="layout_error") from exc
     except FontNotFoundError as exc:
@@ -146,7 +157,7 @@ async def create_worksheet(session: AsyncSession, actor: Actor, body: WorksheetC
         return await _out(repo, row)
     rows, layout = await _checked_layout(session, actor, body, max_questions=max_questions)
     row = await repo.create(title=body.title, class_id=body.class_id, page_size=body.page_size,
-                            layout=layout.to_dict(), questions=rows)
+                            layout=layout.to_dict(), questions=rows, kind=body.kind)
     return await _out(repo, row)
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "QuestionBlock",
     "WorksheetLayout",
     "layout_worksheet",
+    "page_furniture",
 ]
 
 STEM_FONT_SIZE = 11.0
@@ -174,8 +175,10 @@ class _Pager:
         return len(self.pages) > 1 and used < NEAR_EMPTY_SHARE * (self.bottom - self.top)
 
 
-def _page_furniture(number: int, width: float, height: float,
-                    regions: list[AnswerRegion], blocks: list[QuestionBlock]) -> PageLayout:
+def page_furniture(number: int, width: float, height: float,
+                   regions: list[AnswerRegion], blocks: list[QuestionBlock]) -> PageLayout:
+    """One page's furniture (markers, QR, name box, number comb, seat bubbles) around
+    ``regions`` and ``blocks``: the same on every kind of printed sheet."""
     m, s = MARKER_INSET, MARKER_SIZE
     markers = (
         MarkerBox(0, (m, m, m + s, m + s)),
@@ -229,7 +232,7 @@ def layout_worksheet(title: str, questions: Sequence[Question], page_size: str =
         if len(tight.pages) < len(pager.pages):
             pager = tight
     pages = tuple(
-        _page_furniture(i, width, height, regions, blocks)
+        page_furniture(i, width, height, regions, blocks)
         for i, (regions, blocks) in enumerate(pager.pages, start=1)
     )
     return WorksheetLayout(title=title, page_size=page_size, pages=pages)

@@ -93,15 +93,20 @@ class QuestionOut(BaseModel):
 
 
 class WorksheetCreate(_In):
-    """A worksheet (``kind: "worksheet"``, printed by markbook from bank questions) or a
+    """A worksheet (``kind: "worksheet"``, printed by markbook from bank questions), an
+    answer sheet (``kind: "answer_sheet"``, 答题卡: only numbered bubble rows for bank
+    choice, multi-choice and true/false questions, printed and read as a worksheet) or a
     drill assignment (``kind: "drill"``: 口算 pages from anywhere, no questions given:
     the items are found on the uploaded pages)."""
 
     title: str = Field(min_length=1, max_length=200)
     class_id: int
-    kind: Literal["worksheet", "drill"] = Field(
-        default="worksheet", description="worksheet (printed by markbook) or drill (口算 "
-                                         "pages from anywhere, graded from the page alone)")
+    kind: Literal["worksheet", "answer_sheet", "drill"] = Field(
+        default="worksheet", description="worksheet (printed by markbook), answer_sheet "
+                                         "(答题卡: bubble rows only, for choice, "
+                                         "multi-choice and true/false questions) or drill "
+                                         "(口算 pages from anywhere, graded from the page "
+                                         "alone)")
     question_ids: list[str] = Field(default_factory=list,
                                     description="bank ids, in printed order (a worksheet "
                                                 "needs at least one; a drill none)")
@@ -113,8 +118,9 @@ class WorksheetCreate(_In):
 
     @model_validator(mode="after")
     def _questions_fit_kind(self) -> WorksheetCreate:
-        if self.kind == "worksheet" and not self.question_ids:
-            raise ValueError("question_ids: a worksheet needs at least one question")
+        if self.kind in ("worksheet", "answer_sheet") and not self.question_ids:
+            raise ValueError(f"question_ids: a {self.kind.replace('_', ' ')} needs at least "
+                             f"one question")
         if self.kind == "drill" and self.question_ids:
             raise ValueError("question_ids: a drill assignment takes no questions (its "
                              "items are read from the uploaded pages)")
@@ -131,7 +137,7 @@ class WorksheetOut(BaseModel):
     id: int
     title: str
     class_id: int
-    kind: str = Field(default="worksheet", description="worksheet or drill")
+    kind: str = Field(default="worksheet", description="worksheet, answer_sheet or drill")
     page_size: str
     page_count: int
     items: list[WorksheetItemOut]
@@ -144,7 +150,7 @@ class WorksheetSummaryOut(BaseModel):
     id: int
     title: str
     class_id: int
-    kind: str = Field(default="worksheet", description="worksheet or drill")
+    kind: str = Field(default="worksheet", description="worksheet, answer_sheet or drill")
     class_name: str
     page_size: str
     page_count: int

@@ -91,7 +91,8 @@ async def _builder(request: Request, session: AsyncSession, user: PageUser,
     if state.preview and selected and class_id is not None:
         body = WorksheetCreate(title=state.title or translator(request)("worksheets.untitled"),
                                class_id=class_id, question_ids=[q.id for q in selected],
-                               page_size=state.page_size, scratch_space=state.scratch)
+                               page_size=state.page_size, scratch_space=state.scratch,
+                               kind="answer_sheet" if state.answer_sheet else "worksheet")
         try:
             pngs = await preview_draft(session, user.actor, body,
                                        max_questions=request.app.state.settings
@@ -151,7 +152,8 @@ async def builder_post(request: Request, session: SessionDep, settings: Settings
     assert state.class_id is not None
     body = WorksheetCreate(title=state.title, class_id=state.class_id,
                            question_ids=list(state.question_ids), page_size=state.page_size,
-                           scratch_space=state.scratch)
+                           scratch_space=state.scratch,
+                           kind="answer_sheet" if state.answer_sheet else "worksheet")
     try:
         created = await create_worksheet(
             session, user.actor, body,

@@ -2,7 +2,8 @@
 URL (so it works without JavaScript and survives a reload) and in its form.
 
 The state is the class, the title, the paper size, whether to leave working space for 竖式
-(``scratch``), the chosen questions in order (``q``,
+(``scratch``), whether to print an answer sheet (答题卡: bubble rows only,
+``answer_sheet``), the chosen questions in order (``q``,
 repeated), and the filter of the question list beside it. A form button says what to do
 with it (``op``): ``add:<id>``, ``remove:<id>``, ``up:<id>``, ``down:<id>``, ``page:<n>``,
 ``filter``, ``preview`` or ``create``.
@@ -34,6 +35,8 @@ class BuilderState:
         title: the worksheet's title as typed.
         page_size: ``A4`` or ``Letter``.
         scratch: leave a working area (竖式) under written arithmetic and word problems.
+        answer_sheet: print an answer sheet (答题卡): numbered bubble rows only, for
+            choice, multi-choice and true/false questions (kind ``answer_sheet``).
         question_ids: the chosen questions, in printed order.
         filter: the question list's filter.
         page: the question list's page (1-based).
@@ -44,6 +47,7 @@ class BuilderState:
     title: str = ""
     page_size: PageSize = "A4"
     scratch: bool = False
+    answer_sheet: bool = False
     question_ids: tuple[str, ...] = ()
     filter: BankFilter = field(default_factory=BankFilter)
     page: int = 1
@@ -62,6 +66,8 @@ class BuilderState:
             params.append(("page_size", s.page_size))
         if s.scratch:
             params.append(("scratch", "1"))
+        if s.answer_sheet:
+            params.append(("answer_sheet", "1"))
         params += [("q", q) for q in s.question_ids]
         params += [(k, str(v)) for k, v in (("kp", f.kp), ("kind", f.kind),
                                             ("difficulty", f.difficulty), ("search", f.text))
@@ -92,6 +98,7 @@ def state_from(values: Mapping[str, str], question_ids: Sequence[str]) -> Builde
         title=values.get("title", "").strip()[:200],
         page_size=cast(PageSize, size if size in PAGE_SIZES else "A4"),
         scratch=values.get("scratch") == "1",
+        answer_sheet=values.get("answer_sheet") == "1",
         question_ids=ids,
         filter=bank_filter(values.get("kp", ""), values.get("kind", ""),
                            values.get("difficulty", ""), values.get("search", "")),

@@ -86,6 +86,9 @@ class CorrectionOptions:
             stain (pencil is darker; a light pencil block is the limit).
         stain_rough: a broad mark whose strokes stand out of it by more than this share of
             its level on average is hatching, not a stain.
+        halo_band_mm, halo_share: a broad mark with more than ``halo_share`` of its area in
+            a band ``halo_band_mm`` wide around the pen's dark strokes is their halo (a
+            blurred photo, a soft pencil), not a stain.
     """
 
     px_per_pt: float = CROP_PX_PER_PT
@@ -103,6 +106,8 @@ class CorrectionOptions:
     stain_ratio: float = 0.5
     stain_alone: int = 95
     stain_rough: float = 0.5
+    halo_band_mm: float = 1.0
+    halo_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -159,11 +164,18 @@ def _erase_stains(strength: np.ndarray, o: CorrectionOptions) -> tuple[np.ndarra
     near = cv2.dilate(inside.astype(np.uint8), _disc(9)) > 0
     pen_px = strength[~near & (strength >= o.ink_level)]
     pen = float(np.percentile(pen_px, 90)) if pen_px.size >= 30 else None
+    # A blurred or soft stroke's grey halo is broad and light too, but hugs the stroke;
+    # a stain lies mostly away from the writing.
+    dark = strength >= max(o.ink_level, o.stain_ratio * pen) if pen is not None else None
+    hugs = cv2.dilate(dark.astype(np.uint8), _disc(round(_px(o.halo_band_mm, o)))) > 0 \
+        if dark is not None else None
     stains = []
     for k in regions:
         region = labels == k
         level = float(np.median(broad[region]))
         if level > (o.stain_alone if pen is None else o.stain_ratio * pen):
+            continue
+        if hugs is not None and float(hugs[region].mean()) > o.halo_share:
             continue
         rough = float(np.mean(np.clip(residue[region], 0, None))) / max(level, 1.0)
         if rough > o.stain_rough:

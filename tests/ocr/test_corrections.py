@@ -155,3 +155,21 @@ def test_normal_answers_are_untouched() -> None:
         for with_stage, without in zip(on.inks, off.inks, strict=True):
             assert np.array_equal(with_stage, without)
             assert find_corrections(without).ink is without
+
+
+def test_a_grey_band_hugging_a_stroke_is_its_halo_not_a_stain() -> None:
+    import cv2
+
+    from ocr.corrections import CorrectionOptions
+
+    # A stroke with a dark core in a wide light band (a soft pen, blurred by the camera),
+    # beside two sharp strokes that set the pen's strength.
+    crop = np.full((120, 300), 255, np.uint8)
+    cv2.line(crop, (30, 30), (110, 30), 200, 31)
+    cv2.line(crop, (30, 30), (110, 30), 40, 6)
+    cv2.line(crop, (200, 20), (200, 100), 40, 4)
+    cv2.line(crop, (230, 20), (260, 100), 40, 4)
+    # The band is broad, light and smooth: a stain, unless it is seen to hug the stroke.
+    assert find_corrections(crop, CorrectionOptions(stains=True, halo_share=1.0)).stains == 1
+    hugging = CorrectionOptions(stains=True, halo_band_mm=4.0)
+    assert find_corrections(crop, hugging).stains == 0

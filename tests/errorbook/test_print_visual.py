@@ -29,6 +29,7 @@ from errorbook.printing.annotated.paper import (
     StudentPaper,
     render_annotated_pdf,
 )
+from errorbook.printing.answer_sheet import layout_answer_sheet
 from errorbook.printing.book.model import BookOptions, StudentBook
 from errorbook.printing.book.pdf import render_answer_key, render_class_books, render_student_book
 from errorbook.printing.book.style import MARGIN_X
@@ -193,6 +194,39 @@ def test_worksheet_class_set_and_blank_copies(duplex: bool) -> None:
                     assert ch in labels, \
                         f"worksheet p{i + 1}: {ch!r} inside the answer box of q{r.number}"
         _check_blanks(doc, duplex, "worksheet")
+
+
+@pytest.mark.parametrize("duplex", [True, False])
+def test_answer_sheet_class_set_and_blank_copies(duplex: bool) -> None:
+    """An answer sheet (答题卡) of 100 rows: the page checks, and inside a row's box
+    nothing but its bubbles' letters (its number sits left of the box)."""
+    bank, _ = _bank()
+    bubbled = [q for q in bank if q.kind in ("choice", "multi_choice", "true_false")]
+    questions = [bubbled[i % len(bubbled)].model_copy(update={"id": f"as-{i + 1:03d}"})
+                 for i in range(100)]
+    layout = layout_answer_sheet("三年级 第一单元 答题卡", questions)
+    for copies in (_copies(layout, ["王小明", "李思远"]),
+                   [PrintedCopy(tuple(format_page_code(PageCode(7, p.number))
+                                      for p in layout.pages), seat_bubbles=True)] * 2):
+        doc = pdfium.PdfDocument(render_worksheet_pdf(layout, copies, duplex=duplex))
+        per_copy = len(layout.pages) + (len(layout.pages) % 2 if duplex else 0)
+        assert len(doc) == per_copy * len(copies)
+        for i in range(len(doc)):
+            page = doc[i]
+            if _is_blank(page):
+                continue
+            lp = layout.pages[i % per_copy]
+            _check_page(page, child=True, allowed_words=set(), where=f"answer sheet p{i + 1}")
+            numbers = re.findall(r"(\d+)\.", _text(page))
+            assert [int(n) for n in numbers] == [r.number for r in lp.regions]
+            for ch, (x0, y0, x1, y1) in _chars(page):
+                cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+                for r in lp.regions:
+                    bx0, by0, bx1, by1 = r.box
+                    if bx0 < cx < bx1 and by0 < cy < by1:
+                        assert ch in {b.label for b in r.bubbles}, \
+                            f"answer sheet p{i + 1}: {ch!r} inside the row of q{r.number}"
+        _check_blanks(doc, duplex, "answer sheet")
 
 
 def test_choice_instruction_is_printed_where_the_layout_kept_room() -> None:

@@ -19,7 +19,8 @@ import numpy as np
 from simulation.handwriting import GlyphBank, random_numeric_answer
 from simulation.handwriting import _ink_layer as ink_layer
 
-__all__ = ["FillOptions", "FilledPage", "MarkTruth", "degrade_page", "draw_sign", "fill_page"]
+__all__ = ["FillOptions", "FilledPage", "MarkTruth", "copier_scan", "degrade_page", "draw_sign",
+           "fill_page"]
 
 Box = tuple[float, float, float, float]
 MARK_STYLES = ("fill", "fill", "fill", "tick", "cross", "circle", "pencil", "refill")
@@ -168,7 +169,13 @@ def degrade_page(page: np.ndarray, rng: np.random.Generator, o: FillOptions) -> 
                                 1.0)
     m[:, 2] = m[:, 2] + rng.normal(0, 8, 2)
     out = cv2.warpAffine(page, m, (w, h), borderValue=float(page[5, 5]), flags=cv2.INTER_LINEAR)
-    out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 0.9))
+    return copier_scan(out, rng, o)
+
+
+def copier_scan(page: np.ndarray, rng: np.random.Generator, o: FillOptions) -> np.ndarray:
+    """Blur, noise, paper tone, sometimes binarisation, JPEG: a copier's scan of ``page``
+    (0..1 floats, already placed), as 8-bit grey."""
+    out = cv2.GaussianBlur(page, (0, 0), rng.uniform(0.3, 0.9))
     noisy = out * rng.uniform(0.85, 1.0) + rng.normal(0, rng.uniform(0.01, 0.03), out.shape)
     img = np.clip(noisy * 255, 0, 255).astype(np.uint8)
     if rng.random() < o.binarise_prob:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from simulation.pages import FillOptions, draw_sign
+from simulation.pages import FillOptions, copier_scan, draw_sign
 
 __all__ = ["NEGATIVES", "SIGN_STYLES", "sign_crop"]
 
@@ -105,19 +105,6 @@ def _styled(ink: np.ndarray, box: tuple[float, float, float, float], sign: str, 
     np.maximum(ink, glyph.astype(np.float32) / 255.0, out=ink)
 
 
-def _scan(page: np.ndarray, rng: np.random.Generator, o: FillOptions) -> np.ndarray:
-    """Blur, noise, paper tone, sometimes binarised, JPEG: a copier's scan of the box."""
-    out = cv2.GaussianBlur(page, (0, 0), rng.uniform(0.3, 0.9))
-    noisy = out * rng.uniform(0.85, 1.0) + rng.normal(0, rng.uniform(0.01, 0.03), out.shape)
-    img = np.clip(noisy * 255, 0, 255).astype(np.uint8)
-    if rng.random() < o.binarise_prob:
-        img = np.where(img > rng.uniform(150, 190), 255, 0).astype(np.uint8)
-    q = int(rng.integers(o.jpeg_quality[0], o.jpeg_quality[1] + 1))
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
-    decoded = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else None
-    return np.asarray(decoded if decoded is not None else img, dtype=np.uint8)
-
-
 def sign_crop(sign: str, style: str, rng: np.random.Generator,
               options: FillOptions | None = None, size_mm: tuple[float, float] = (24, 11)
               ) -> tuple[np.ndarray, np.ndarray]:
@@ -146,4 +133,4 @@ def sign_crop(sign: str, style: str, rng: np.random.Generator,
         _styled(ink, box, sign, style, rng, pen)
         dark = rng.uniform(0.4, 0.6) if rng.random() < o.pencil_prob else rng.uniform(0.75, 1.0)
         page *= 1.0 - dark * ink
-    return _scan(page, rng, o), blank
+    return copier_scan(page, rng, o), blank

@@ -1,13 +1,12 @@
 """Answer sheets (答题卡) through the service: a class fills them, the stack is read.
 
 A class of 20 gets blank copies of a 60-question answer sheet (choice, multi-choice and
-true/false, three columns of 20 rows on one A4 page) printed with the seat-number bubbles.
-Each child fills their seat (座号: the last two digits of their number) and every row as a
-class does (``simulation.classroom.realistic_marks_for``: mostly the key, some tempting
+true/false, two A4 pages) printed with the student-number grid. Each
+child fills their 8-digit number in the grid and every row as a class does (``simulation.classroom.realistic_marks_for``: mostly the key, some tempting
 wrong options, now and then nothing or two marks; strokes from solid fills to ticks,
 rings, pencil and erased first choices); the sheets are degraded like a copier scan
 (``simulation.pages.degrade_page``) and uploaded to the real app (SQLite, in process).
-Nothing is written in the comb or the name box: the seat alone places each sheet.
+Nothing is written in the comb or the name box: the grid alone places each sheet.
 
 Printed: sheets placed with their child (and with another: must be 0), rows whose reading
 equals what was marked, rows graded without review (coverage) and rows graded without
@@ -68,7 +67,7 @@ async def run(students: int, questions: int, seed: int) -> dict[str, Any]:
             await api.post(f"/api/v1/classes/{cid}/students", json=[
                 {"student_no": n, "name": f"学生{n[-2:]}"} for n in numbers])
             roster = (await api.get(f"/api/v1/classes/{cid}")).json()["students"]
-            by_seat = {s["student_no"][-2:]: s["id"] for s in roster}
+            by_seat = {s["student_no"]: s["id"] for s in roster}
             r = await api.post("/api/v1/worksheets", json={
                 "title": "第三单元 答题卡", "class_id": cid, "kind": "answer_sheet",
                 "question_ids": [d["id"] for d in docs]})
@@ -77,7 +76,7 @@ async def run(students: int, questions: int, seed: int) -> dict[str, Any]:
             layout = (await api.get(f"/api/v1/worksheets/{wid}/layout")).json()
             r = await api.get(f"/api/v1/worksheets/{wid}/print.pdf",
                               params={"copies": students, "duplex": "false"})
-            seats = [n[-2:] for n in numbers]
+            seats = numbers
             seated = await asyncio.to_thread(mark_seats_in_pdf, r.content, {wid: layout},
                                              seats, seed=seed)
             stack = await asyncio.to_thread(
@@ -92,9 +91,12 @@ async def run(students: int, questions: int, seed: int) -> dict[str, Any]:
             wall = time.perf_counter() - started
             results = (await api.get(f"/api/v1/worksheets/{wid}/results")).json()
             owners = await _owners(api, r.json()["upload_id"])
-    # Copy k (page k: one page a copy, no padding) was filled by the child of seat k.
-    truth = {by_seat[seats[p.page_index]]: p.marked for p in stack.pages}
-    expected = {p.page_index: by_seat[seats[p.page_index]] for p in stack.pages}
+    # Copy k (pages k*n .. k*n+n-1 of n a copy, no padding) was filled by child k.
+    n = len(layout["pages"])
+    truth: dict[int, dict[str, tuple[str, ...]]] = {}
+    for p in stack.pages:
+        truth.setdefault(by_seat[seats[p.page_index // n]], {}).update(p.marked)
+    expected = {p.page_index: by_seat[seats[p.page_index // n]] for p in stack.pages}
     return {"job": job, "wall_s": wall, "results": results, "truth": truth,
             "pages": len(layout["pages"]), "owners": owners, "expected": expected,
             "kinds": {d["id"]: d["kind"] for d in docs}}
@@ -144,18 +146,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     c = score(result)
     job = result["job"]
     rows = max(1, c["rows"])
-    print(f"answer sheets through the service: {c['sheets']} sheets of {args.questions} rows "
-          f"({result['pages']} page each), seed {args.seed}, {result['wall_s']:.0f} s to read")
+    print(f"answer sheets through the service: {len(result['truth'])} children, "
+          f"{args.questions} rows on {result['pages']} pages each, seed {args.seed}, {result['wall_s']:.0f} s to read")
     print(f"  job: {job['status']}, {job['pages_done']}/{job['pages_total']} pages, "
           f"{len(job['problems'])} problems")
-    print(f"  sheets placed by the seat bubbles alone: {c['placed']}/{c['sheets']} "
+    for problem in job["problems"]:
+        print(f"    {problem.get('status')}: {str(problem.get('problem', ''))[:100]}")
+    print(f"  pages placed by the number grid alone: {c['placed']}/{c['sheets']} "
           f"(placed with the wrong child: {c['misplaced']})")
     print(f"  rows read as marked: {c['read']}/{c['rows']} ({c['read'] / rows:.1%})")
     print(f"  rows graded without review: {c['auto']}/{c['rows']} ({c['auto'] / rows:.1%}); "
           f"of the {c['rows'] - c['auto']} reviewed, {c['double']} are two marks on a "
           f"one-answer question")
     print(f"  graded without review but not as marked: {c['auto_misread']}")
-    return {"sheets placed": f"{c['placed']}/{c['sheets']}",
+    return {"pages placed": f"{c['placed']}/{c['sheets']}",
             "rows read as marked": f"{c['read'] / rows:.1%}",
             "rows graded without review": f"{c['auto'] / rows:.1%}",
             "graded without review, misread": str(c["auto_misread"]),

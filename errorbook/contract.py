@@ -46,6 +46,8 @@ __all__ = [
     "SeatBubble",
     "WorksheetLayout",
     "format_page_code",
+    "is_number_grid",
+    "number_grid_boxes",
     "page_layout_hash",
     "parse_page_code",
     "seat_bubble_boxes",
@@ -281,6 +283,42 @@ def seat_bubble_boxes(width: float, height: float) -> tuple[SeatBubble, ...]:
     return tuple(out)
 
 
+# An answer sheet's student-number grid (学号填涂): one column of ten bubbles per digit of
+# the number, 0 at the top, the seat row's discs and pitch down a column, columns 6 mm
+# apart (the handwritten comb's box width, so each column sits under its box).
+NUMBER_GRID_COLUMN_PITCH = 6 * _MM
+
+
+def number_grid_boxes(x0: float, y0: float, places: int) -> tuple[SeatBubble, ...]:
+    """Where a student-number grid's bubbles go: ``places`` columns of digits 0-9.
+
+    The grid is stored in ``PageLayout.seat_bubbles`` and read by the same reader as the
+    seat row (``ocr.students.seat``): place ``p`` is the number's ``p``-th digit from the
+    left, where the row's places are the seat's tens and units.
+
+    Args:
+        x0: the left edge of the first column's discs (points from the page's left).
+        y0: the top edge of the digit-0 discs.
+        places: how many digits the grid holds (3 or more: two is the seat row).
+
+    Returns:
+        ``(place, digit, box)`` for every bubble, place by place, digits top to bottom.
+    """
+    out: list[SeatBubble] = []
+    for place in range(places):
+        x = x0 + place * NUMBER_GRID_COLUMN_PITCH
+        for digit in range(10):
+            y = y0 + digit * SEAT_BUBBLE_PITCH
+            out.append((place, digit, (x, y, x + SEAT_BUBBLE_D, y + SEAT_BUBBLE_D)))
+    return tuple(out)
+
+
+def is_number_grid(bubbles: Sequence[SeatBubble]) -> bool:
+    """Whether a page's ``seat_bubbles`` are a student-number grid (more than two places)
+    rather than the seat row (tens and units)."""
+    return len({place for place, _, _ in bubbles}) > 2
+
+
 @dataclass(frozen=True)
 class PageLayout:
     """One page: its furniture (markers, QR, name and number boxes), answers and stems.
@@ -289,7 +327,8 @@ class PageLayout:
         seat_bubbles: the seat-number bubbles as ``(place, digit, box)`` (see
             :func:`seat_bubble_boxes`); printed only on anonymous copies that ask for
             them, but placed on every page so any copy can carry them. Empty for a layout
-            that has none (the reader then treats seats as absent).
+            that has none (the reader then treats seats as absent). An answer sheet holds
+            a student-number grid here instead (:func:`number_grid_boxes`).
     """
 
     number: int

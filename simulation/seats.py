@@ -98,25 +98,27 @@ def mark_seat_bubble(page: np.ndarray, dpi: float, seat_bubbles: Sequence[SeatBu
 
 def mark_seat(printed: np.ndarray, dpi: float, seat_bubbles: Sequence[SeatBubble],
               seat: str | None, rng: np.random.Generator,
-              styles: tuple[str, str] | None = None) -> tuple[np.ndarray, SeatTruth]:
-    """Fill a child's seat number on a printed page.
+              styles: tuple[str, ...] | None = None) -> tuple[np.ndarray, SeatTruth]:
+    """Fill a child's seat number on a printed page (or, on an answer sheet's number grid,
+    their student number, from the first column on).
 
     Args:
         printed: the printed page, greyscale uint8 at ``dpi``.
         dpi: its resolution.
         seat_bubbles: the layout page's bubbles.
-        seat: two digits, or None to leave the row blank.
+        seat: two digits (a grid: up to one digit a column), or None to leave it blank.
         rng: the only source of randomness.
-        styles: the tens' and units' styles (default: drawn from :data:`SEAT_STYLES`).
+        styles: each place's style (default: drawn from :data:`SEAT_STYLES`).
 
     Returns:
         The marked page (uint8) and the truth.
     """
     if seat is None:
         return printed.copy(), SeatTruth(None)
-    if len(seat) != 2 or not seat.isdigit():
-        raise ValueError(f"a seat number is two digits, not {seat!r}")
-    chosen = styles or (str(rng.choice(SEAT_STYLES)), str(rng.choice(SEAT_STYLES)))
+    places = len({p for p, _, _ in seat_bubbles})
+    if not seat.isdigit() or not (len(seat) == 2 if places <= 2 else len(seat) <= places):
+        raise ValueError(f"{seat!r} does not fit {places} places of bubbles")
+    chosen = styles or tuple(str(rng.choice(SEAT_STYLES)) for _ in seat)
     page = printed.astype(np.float32) / 255.0
     for place, (digit, style) in enumerate(zip(seat, chosen, strict=True)):
         mark_seat_bubble(page, dpi, seat_bubbles, place, int(digit), rng, style)

@@ -3,14 +3,17 @@
 An answer sheet carries no stems: the questions are on a paper the school already has (or
 on the board); the sheet holds, for each of the worksheet's questions, its number and a
 row of bubbles (A-D, A-E ... as the question's options, √/× for true/false), in columns
-down the page, in groups of :data:`GROUP_ROWS` as printed answer sheets are. Everything
-else is the worksheet's page furniture (:func:`errorbook.printing.layout.layout_worksheet`
-draws the same): the four markers, the QR page code, the name box, the student-number
-comb and the seat-number bubbles (座号) in the footer, the marking instruction on page 1.
-So a printed answer sheet is read, graded, reviewed and reported exactly as a worksheet's
-choice questions are: the bubbles are the same size and pitch as a worksheet's, and the
-rows are far enough apart that a row's crop (its box and the reader's margin) never holds
-a neighbour's bubble.
+down the page, in groups of :data:`GROUP_ROWS` as printed answer sheets are. Under the
+header's student-number comb hangs a student-number grid (学号填涂: a column of ⓪-⑨ under
+each box, ``errorbook.contract.number_grid_boxes``), stored where a worksheet keeps its
+seat row (``PageLayout.seat_bubbles``) and read by the same reader, on every page, so
+any page of an anonymous copy tells whose it is; the rows of the column under it start
+below it. Everything else is the worksheet's page furniture (the four markers, the QR
+page code, the name box and the comb, the marking instruction on page 1). So a printed
+answer sheet is read, graded, reviewed and reported exactly as a worksheet's choice
+questions are: the bubbles are the same size and pitch as a worksheet's, and the rows
+are far enough apart that a row's crop (its box and the reader's margin) never holds a
+neighbour's bubble.
 
 Only bubbled questions fit on an answer sheet: :class:`AnswerSheetError` names any other.
 """
@@ -18,8 +21,17 @@ Only bubbled questions fit on an answer sheet: :class:`AnswerSheetError` names a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from errorbook.contract import AnswerRegion, Bubble, QuestionBlock, WorksheetLayout
+from errorbook.contract import (
+    SEAT_BUBBLE_D,
+    SEAT_BUBBLE_PITCH,
+    AnswerRegion,
+    Bubble,
+    QuestionBlock,
+    WorksheetLayout,
+    number_grid_boxes,
+)
 from errorbook.printing.geometry import MM, PAGE_SIZES
 from errorbook.printing.layout import (
     BUBBLE_D,
@@ -30,6 +42,7 @@ from errorbook.printing.layout import (
     HEADER_BOTTOM,
     INSTRUCTION_H,
     STEM_FONT_SIZE,
+    STUDENT_NO_DIGITS,
     LayoutError,
     page_furniture,
 )
@@ -55,6 +68,11 @@ GROUP_ROWS = 5
 GROUP_GAP = 3 * MM
 NUMBER_W = 10 * MM
 COLUMN_GAP = 6 * MM
+# The student-number grid hangs under the header's comb, one column under each box, from
+# this far below the top of the content area; rows of a column it overlaps start
+# GRID_GAP under it (more than the reader's crop margin).
+GRID_TOP = 1.5 * MM
+GRID_GAP = 4 * MM
 
 
 class AnswerSheetError(LayoutError):
@@ -74,6 +92,13 @@ def _labels(q: Question) -> list[str]:
         return ["T", "F"]
     assert isinstance(q, ChoiceQuestion | MultiChoiceQuestion)
     return [o.label for o in q.options]
+
+
+def _grid(comb: tuple[tuple[float, float, float, float], ...], top: float
+          ) -> tuple[tuple[int, int, tuple[float, float, float, float]], ...]:
+    """The student-number grid under the comb's boxes, its digit-0 row at ``top``."""
+    centre = (comb[0][0] + comb[0][2]) / 2
+    return number_grid_boxes(centre - SEAT_BUBBLE_D / 2, top, len(comb))
 
 
 def _row_tops(top: float, bottom: float) -> list[float]:
@@ -132,28 +157,38 @@ def layout_answer_sheet(title: str, questions: Sequence[Question], page_size: st
     # Columns share the width left over, so the sheet fills the page evenly.
     pitch = col_w + (content_w - columns * col_w) / max(columns - 1, 1) if columns > 1 \
         else col_w
-    # Page 1 keeps room under the header for the marking instruction, as a worksheet does.
-    first_tops = _row_tops(HEADER_BOTTOM + INSTRUCTION_H, height - FOOTER_TOP_INSET)
-    other_tops = _row_tops(HEADER_BOTTOM, height - FOOTER_TOP_INSET)
+    comb = page_furniture(1, width, height, [], []).student_no_boxes
+    assert len(comb) == STUDENT_NO_DIGITS
+    bottom = height - FOOTER_TOP_INSET
     pages: list[tuple[list[AnswerRegion], list[QuestionBlock]]] = []
+    grids = []
     i = 0
     while i < len(questions):
-        tops = first_tops if not pages else other_tops
+        # Page 1 keeps room under the header for the marking instruction, as a worksheet
+        # does; every page carries the grid, so any page of a copy tells whose it is.
+        top = HEADER_BOTTOM + (INSTRUCTION_H if not pages else 0.0)
+        grid = _grid(comb, top + GRID_TOP)
+        grid_x0 = min(b[0] for _, _, b in grid) - GRID_GAP
+        grid_x1 = max(b[2] for _, _, b in grid) + GRID_GAP
+        grid_y1 = top + GRID_TOP + 9 * SEAT_BUBBLE_PITCH + SEAT_BUBBLE_D + GRID_GAP
+        grids.append(grid)
         regions: list[AnswerRegion] = []
         blocks: list[QuestionBlock] = []
         for col in range(columns):
             x = CONTENT_LEFT + col * pitch
-            for top in tops:
+            under_grid = x < grid_x1 and grid_x0 < x + col_w
+            for top_y in _row_tops(grid_y1 if under_grid else top, bottom):
                 if i == len(questions):
                     break
-                region, block = _row(questions[i], i + 1, x, top)
+                region, block = _row(questions[i], i + 1, x, top_y)
                 regions.append(region)
                 blocks.append(block)
                 i += 1
         pages.append((regions, blocks))
     return WorksheetLayout(title=title, page_size=page_size, pages=tuple(
-        page_furniture(n, width, height, regions, blocks)
-        for n, (regions, blocks) in enumerate(pages, start=1)))
+        replace(page_furniture(n, width, height, regions, blocks), seat_bubbles=grid)
+        for n, ((regions, blocks), grid) in enumerate(zip(pages, grids, strict=True),
+                                                      start=1)))
 
 
 def _row(q: Question, number: int, x: float, top: float) -> tuple[AnswerRegion, QuestionBlock]:

@@ -29,6 +29,7 @@ class PrintWords:
         choice_instruction: how to mark a choice (what the bubble reader takes as one).
         scratch: the label of the working area (竖式).
         seat, seat_hint, tens, units: the seat-number row's labels.
+        number_grid: the caption of an answer sheet's student-number grid.
         blank_labels: the quotient/remainder box labels stored in the layout (商, 余) as
             printed in this language.
     """
@@ -44,6 +45,7 @@ class PrintWords:
     tens: str
     units: str
     blank_labels: tuple[tuple[str, str], ...] = ()
+    number_grid: str = "填涂学号"
 
     def page_number(self, n: int, total: int) -> str:
         """The footer's page number."""
@@ -69,7 +71,8 @@ _WORDS: dict[str, PrintWords] = {
         choice_instruction="Choices and true/false: fill in the circle you choose (a tick, "
                            "cross or ring counts too); to change, rub the old mark out.",
         scratch="Working", seat="Seat", seat_hint="(last 2 digits of No.)",
-        tens="tens", units="ones", blank_labels=(("商", "Q"), ("余", "R"))),
+        tens="tens", units="ones", blank_labels=(("商", "Q"), ("余", "R")),
+        number_grid="Fill No."),
 }
 
 

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 import segno
 from reportlab.pdfgen.canvas import Canvas
 
-from errorbook.contract import AnswerRegion, PageLayout, QuestionBlock, WorksheetLayout
+from errorbook.contract import (
+    AnswerRegion,
+    PageLayout,
+    QuestionBlock,
+    WorksheetLayout,
+    is_number_grid,
+)
 from errorbook.printing.book.text import (
     FRACTION_EXTRA_TOP,
     LEADING,
@@ -27,7 +33,8 @@ from errorbook.printing.layout import HEADER_BOTTOM, INSTRUCTION_H, LINE_HEIGHT,
 from errorbook.printing.markers import draw_marker
 from errorbook.printing.text import draw_text, text_width
 
-__all__ = ["CHOICE_INSTRUCTION", "PrintedCopy", "draw_qr", "draw_seat_bubbles",
+__all__ = ["CHOICE_INSTRUCTION", "PrintedCopy", "draw_number_grid", "draw_qr",
+           "draw_seat_bubbles",
            "draw_worksheet_page", "render_worksheet_pdf"]
 
 BOX_GREY = 0.25
@@ -147,6 +154,12 @@ def _footer(c: Canvas, font: str, page: PageLayout, total: int, copy: PrintedCop
         text = copy.words.page_number(page.number, total)
         if copy.student_name:
             text = f"{copy.student_name}  ·  {text}"
+    if copy.prints_seats and is_number_grid(page.seat_bubbles):
+        # An answer sheet's number grid hangs under the comb: the footer stays as it is.
+        draw_text(c, page.width / 2, 11 * MM, text, 9, "center")
+        c.setFillGray(0.0)
+        draw_number_grid(c, font, page, copy.words)
+        return
     if copy.prints_seats and page.seat_bubbles:
         # The seat row holds the middle of the strip: the page number goes right of it,
         # ending where the header rule ends.
@@ -196,6 +209,32 @@ def draw_seat_bubbles(c: Canvas, font: str, page: PageLayout, words: PrintWords 
         c.circle((x0 + x1) / 2, h - (y0 + y1) / 2, (x1 - x0) / 2, stroke=1, fill=0)
         c.setFillGray(LABEL_GREY)
         c.drawCentredString((x0 + x1) / 2, h - (y0 + y1) / 2 - SEAT_DIGIT_SIZE * 0.35, str(digit))
+    c.restoreState()
+
+
+def draw_number_grid(c: Canvas, font: str, page: PageLayout, words: PrintWords) -> None:
+    """Draw an answer sheet's student-number grid: a column of ⓪-⑨ under each box of the
+    comb, drawn like the seat bubbles, its caption left of the top row.
+
+    Args:
+        c: the reportlab canvas.
+        font: the registered CJK font name.
+        page: the page, whose ``seat_bubbles`` hold the grid.
+        words: the caption's language.
+    """
+    h = page.height
+    c.saveState()
+    x0, y0, _, y1 = min((b for _, d, b in page.seat_bubbles if d == 0), key=lambda b: b[0])
+    c.setFillGray(FOOTER_GREY)
+    draw_text(c, x0 - 1.5 * MM, h - (y0 + y1) / 2 - 2.6, words.number_grid, 7.5, "right")
+    c.setLineWidth(0.6)
+    c.setFont(font, SEAT_DIGIT_SIZE)
+    for _, digit, (bx0, by0, bx1, by1) in page.seat_bubbles:
+        c.setStrokeGray(BOX_GREY)
+        c.circle((bx0 + bx1) / 2, h - (by0 + by1) / 2, (bx1 - bx0) / 2, stroke=1, fill=0)
+        c.setFillGray(LABEL_GREY)
+        c.drawCentredString((bx0 + bx1) / 2, h - (by0 + by1) / 2 - SEAT_DIGIT_SIZE * 0.35,
+                            str(digit))
     c.restoreState()
 
 

@@ -48,8 +48,10 @@ class Identity:
 
 def seat_posterior(seat: str, numbers: Sequence[str]) -> list[float]:
     """The roster posterior of a seat read from the bubbles: the seat number is the last two
-    digits of the student number, so every child whose number ends so is equally likely."""
-    hits = [("".join(ch for ch in n if ch.isdigit()))[-2:] == seat for n in numbers]
+    digits of the student number, so every child whose number ends so is equally likely.
+    A number read from an answer sheet's grid is matched the same way on all its digits
+    (so a whole number picks out its child, a number's last digits those it ends with)."""
+    hits = [("".join(ch for ch in n if ch.isdigit()))[-len(seat):] == seat for n in numbers]
     k = sum(hits)
     n = len(numbers)
     if not n:

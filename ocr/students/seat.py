@@ -14,6 +14,12 @@ printed pixel is masked, the digits included even under a pen (a binarising copi
 a grey digit black, and a 3.2 mm disc leaves no room to tell it from a mark), and each
 bubble is scored on the rest of its disc (:func:`ocr.marks.score_bubbles`).
 
+An answer sheet carries a student-number grid in the same field (a column of ten
+bubbles per digit of the number, ``errorbook.contract.number_grid_boxes``): each column
+is a place, read exactly as a place of the row is, and the places read in order give the
+number. A child whose number is shorter than the grid fills the first columns and leaves
+the rest blank; blank columns are allowed only after the last filled one.
+
 Whether the row was printed at all is read from the page, not assumed: the copy may have
 been printed without it. Each bubble's drawn ring, once registered, lies on the printed
 ring where the row is printed and on paper where it is not (bar the page number, which
@@ -85,11 +91,14 @@ class SeatRead:
     Attributes:
         status: ``absent`` (the row is not printed on this page, or the layout has none),
             ``blank`` (printed, nothing filled), ``read`` (exactly one bubble filled in
-            each place) or ``unclear`` (a place with two marks, with none while the other
-            has one, or a fill too near the threshold: a teacher decides).
-        seat: the two digits when ``read``, else None.
-        fills: per place (tens, units), the ten digits' fill shares (review evidence);
-            empty when ``absent``.
+            each place; on a number grid, in each place up to the last filled one) or
+            ``unclear`` (a place with two marks, a place left out between filled ones or,
+            on the row, with none while the other has one, or a fill too near the
+            threshold: a teacher decides).
+        seat: the digits when ``read`` (two on the seat row, the number on a grid), else
+            None.
+        fills: per place (tens, units; a grid's columns), the ten digits' fill shares
+            (review evidence); empty when ``absent``.
         ring_ink: the printed-row evidence (median ring ink minus paper ink).
         confidence: the least sure place's distance from its threshold, 0.5-1
             (``ocr.marks.decide_marks``); 0 unless ``read`` or ``blank``.
@@ -247,7 +256,8 @@ def read_seat(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
         The reading; ``absent`` when the layout has no seat row or the page does not
         show one.
     """
-    places = [[b for b in seat_bubbles if b[0] == p] for p in (0, 1)]
+    places = [[b for b in seat_bubbles if b[0] == p] for p in sorted({b[0] for b in
+                                                                       seat_bubbles} | {0, 1})]
     if not all(len(p) == 10 for p in places):
         return SeatRead("absent")
     read: list[list[_Bubble]] = []
@@ -271,6 +281,12 @@ def read_seat(upright: np.ndarray, alignment: Alignment, blank_page: np.ndarray,
     results = [_decide_place([b.score for b in place]) for place in read]
     fills = tuple(tuple(round(b.score.fill, 4) for b in place) for place in read)
     statuses = {r[0] for r in results}
+    if len(results) > 2:
+        # A number grid: a shorter number leaves the columns after its last digit blank.
+        filled = [r for r in results if r[0] != "blank"]
+        if filled and "unclear" not in statuses and results[:len(filled)] == filled:
+            return SeatRead("read", "".join(str(r[1]) for r in filled), fills, ring_ink,
+                            min(r[2] for r in results))
     if statuses == {"read"}:
         return SeatRead("read", "".join(str(r[1]) for r in results), fills, ring_ink,
                         min(r[2] for r in results))

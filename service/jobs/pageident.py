@@ -179,7 +179,7 @@ def identify_anonymous(inp: IdentityInput) -> StudentRead:
     if not read.written:
         return StudentRead("", "unmatched")
     shown = read.comb.text + (f" · {read.name}" if read.name else "") + \
-        (f" · 座号 {read.seat}" if read.seat else "")
+        (f" · {'座号' if len(read.seat) == 2 else '学号'} {read.seat}" if read.seat else "")
     return _student_read(shown, inp.roster, read.identity)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pypdfium2 as pdfium
 import pytest
 
-from errorbook.contract import PageCode, WorksheetLayout, format_page_code
+from errorbook.contract import PageCode, WorksheetLayout, format_page_code, is_number_grid
 from errorbook.printing.answer_sheet import (
     MAX_ANSWER_SHEET_QUESTIONS,
     AnswerSheetError,
@@ -25,6 +25,7 @@ from errorbook.printing.layout import (
     CONTENT_RIGHT_INSET,
     FOOTER_TOP_INSET,
     HEADER_BOTTOM,
+    STUDENT_NO_DIGITS,
     LayoutError,
 )
 from errorbook.printing.worksheet import PrintedCopy, has_instruction_room, render_worksheet_pdf
@@ -57,7 +58,18 @@ def test_rows_fill_columns_then_pages_in_order(count: int, page_size: str, pages
     assert [r.number for r in regions] == list(range(1, count + 1))
     assert [r.question_id for r in regions] == [q.id for q in questions]
     for page in layout.pages:
-        assert len(page.seat_bubbles) == 20  # the seat row, read as on a worksheet
+        # The student-number grid: a column of ten under each box of the comb.
+        assert len(page.seat_bubbles) == 10 * STUDENT_NO_DIGITS
+        assert is_number_grid(page.seat_bubbles)
+        for place, comb_box in enumerate(page.student_no_boxes):
+            column = [b for p, _, b in page.seat_bubbles if p == place]
+            assert all(comb_box[0] < (b[0] + b[2]) / 2 < comb_box[2] for b in column)
+            assert all(b[1] > comb_box[3] for b in column)
+        grid = (min(b[0] for _, _, b in page.seat_bubbles) - READER_MARGIN_PT,
+                min(b[1] for _, _, b in page.seat_bubbles) - READER_MARGIN_PT,
+                max(b[2] for _, _, b in page.seat_bubbles) + READER_MARGIN_PT,
+                max(b[3] for _, _, b in page.seat_bubbles) + READER_MARGIN_PT)
+        assert grid[3] < page.height - FOOTER_TOP_INSET
         assert not any(b.stem_lines for b in page.blocks)  # numbers only, no stems
         for r in page.regions:
             q = questions[r.number - 1]
@@ -72,6 +84,7 @@ def test_rows_fill_columns_then_pages_in_order(count: int, page_size: str, pages
             assert y1 <= page.height - FOOTER_TOP_INSET
             for b in r.bubbles:
                 assert _overlaps(b.box, r.box)
+            assert not _overlaps(grid, r.box), r.number  # rows clear of the grid's crops
             # No neighbour's disc inside this row's crop.
             crop = (x0 - READER_MARGIN_PT, y0 - READER_MARGIN_PT,
                     x1 + READER_MARGIN_PT, y1 + READER_MARGIN_PT)
@@ -83,12 +96,12 @@ def test_rows_fill_columns_then_pages_in_order(count: int, page_size: str, pages
     assert has_instruction_room(layout, layout.pages[0])
 
 
-def test_a_full_a4_page_holds_three_columns_of_twenty() -> None:
+def test_a_full_a4_page_holds_three_columns_the_grid_shortening_one() -> None:
     layout = layout_answer_sheet("答题卡", _bubbled(100))
     first = layout.pages[0]
-    assert len(first.regions) == 60
-    assert len({round(r.box[0]) for r in first.regions}) >= 3  # at least three columns
-    assert len(layout.pages[1].regions) == 40
+    assert len(first.regions) == 56
+    assert len({round(r.box[0]) for r in first.regions}) == 3
+    assert len(layout.pages[1].regions) == 44
     # Rows of one column are grouped in fives: a wider gap after every fifth row.
     col = [r for r in first.regions if r.box[0] == first.regions[0].box[0]]
     gaps = [round((b.box[1] - a.box[1]) / MM, 1) for a, b in itertools.pairwise(col)]
@@ -123,8 +136,8 @@ def _text(pdf: bytes) -> list[str]:
 
 
 @pytest.mark.parametrize(("language", "words"), [
-    ("zh", ["姓名", "学号", "座号", "选择题、判断题", "第 1 / 2 页"]),
-    ("en", ["Name", "No.", "Seat", "Choices and true/false", "Page 1 of 2"]),
+    ("zh", ["姓名", "学号", "填涂学号", "选择题、判断题", "第 1 / 2 页"]),
+    ("en", ["Name", "No.", "Fill No.", "Choices and true/false", "Page 1 of 2"]),
 ])
 def test_prints_numbers_and_furniture_in_the_school_language(language: str,
                                                              words: list[Any]) -> None:
@@ -136,7 +149,8 @@ def test_prints_numbers_and_furniture_in_the_school_language(language: str,
     assert len(pages) == 2
     for word in words:
         assert word in pages[0], word
-    for n in (1, 60):
+    split = len(layout.pages[0].regions)
+    for n in (1, split):
         assert f"{n}." in pages[0]
     assert "70." in pages[1]
-    assert "60." not in pages[1]
+    assert f"{split}." not in pages[1]

@@ -2,7 +2,7 @@
 of worksheet, printed with the seat-number bubbles, filled, scanned, uploaded and read by
 the worksheet pipeline with the real models; graded results equal what was marked, a
 double mark goes to review and a blank row is blank, as for worksheet bubbles; each copy
-goes to the child whose seat (座号) was bubbled."""
+goes to the child whose student number was bubbled in the grid."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ async def _class(client: httpx.AsyncClient) -> tuple[int, dict[str, int]]:
         {"student_no": f"2025{i:04d}", "name": f"学生{i}"} for i in (1, 12, 23)])
     assert r.status_code == 201, r.text
     students = (await client.get(f"/api/v1/classes/{cid}")).json()["students"]
-    return cid, {s["student_no"][-2:]: s["id"] for s in students}
+    return cid, {s["student_no"]: s["id"] for s in students}
 
 
 async def test_bad_answer_sheets_are_refused(client: httpx.AsyncClient) -> None:
@@ -93,7 +93,7 @@ async def test_bad_answer_sheets_are_refused(client: httpx.AsyncClient) -> None:
     assert [w["kind"] for w in listed if w["id"] == sheet["id"]] == ["answer_sheet"]
 
 
-async def test_answer_sheet_is_read_graded_and_placed_by_its_seat(
+async def test_answer_sheet_is_read_graded_and_placed_by_its_number_grid(
         client: httpx.AsyncClient) -> None:
     cid, by_seat = await _class(client)
     docs = _questions(12)
@@ -107,13 +107,13 @@ async def test_answer_sheet_is_read_graded_and_placed_by_its_seat(
     r = await client.get(f"/api/v1/worksheets/{wid}/print.pdf",
                          params={"copies": 2, "duplex": "false"})
     assert r.status_code == 200, r.text
-    seats = ["12", "23"]
+    seats = ["20250012", "20250023"]
     seated = await asyncio.to_thread(mark_seats_in_pdf, r.content, {wid: layout}, seats, seed=3)
     # Copy 1 answers everything right but marks two bubbles on question 2 and leaves
     # question 3 blank; copy 2 answers everything wrong. Marks go in the reader's order.
     by_id = {q["id"]: q for q in docs}
     calls: list[str] = []
-    truth: dict[str, dict[str, tuple[str, ...]]] = {"12": {}, "23": {}}
+    truth: dict[str, dict[str, tuple[str, ...]]] = {seat: {} for seat in seats}
 
     def mark_for(qid: str, labels: tuple[str, ...], rng: np.random.Generator
                  ) -> tuple[str, ...]:
@@ -144,8 +144,8 @@ async def test_answer_sheet_is_read_graded_and_placed_by_its_seat(
     async with app_of(client).state.session_factory() as s:
         rows = (await s.execute(select(PageRow).where(PageRow.worksheet_id == wid)
                                 .order_by(PageRow.page_index))).scalars().all()
-    # Each copy goes to the child whose seat was bubbled (the comb and name are empty).
-    assert [row.student_id for row in rows] == [by_seat["12"], by_seat["23"]]
+    # Each copy goes to the child whose number was bubbled (the comb and name are empty).
+    assert [row.student_id for row in rows] == [by_seat[seat] for seat in seats]
     for row in rows:
         assert row.student_source == "handwriting"  # read off the page, not a QR code
         assert row.student_evidence is not None
@@ -158,10 +158,10 @@ async def test_answer_sheet_is_read_graded_and_placed_by_its_seat(
         for qid, marked in marks.items():
             cell = cells[by_seat[seat]][qid]
             number = [d["id"] for d in docs].index(qid) + 1
-            if seat == "12" and number == 2:
+            if seat == seats[0] and number == 2:
                 assert cell["needs_review"], cell  # a double mark is never graded alone
                 assert cell["score"] is None
-            elif seat == "12" and number == 3:
+            elif seat == seats[0] and number == 3:
                 assert cell["verdict"] == "blank", cell
                 assert cell["score"] == 0.0
             else:
@@ -172,7 +172,7 @@ async def test_answer_sheet_is_read_graded_and_placed_by_its_seat(
                     unsure.append((seat, number))
                     continue
                 assert cell["status"] == "graded", (seat, number, cell)
-                assert cell["verdict"] == ("correct" if seat == "12" else "incorrect"), cell
+                assert cell["verdict"] == ("correct" if seat == seats[0] else "incorrect"), cell
     assert len(unsure) <= 2, unsure
     # Item analysis as for any worksheet: every question listed with its score rate.
     analysis = {q["question_id"]: q for q in results["summary"]["questions"]}

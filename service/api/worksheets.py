@@ -77,7 +77,8 @@ async def print_worksheet(
                     "number, tens and units) in the footer of blank copies, so the scan "
                     "reader can tell whose copy a page is; named copies never carry them "
                     "(their owner is in the QR code); on by default: with them nearly "
-                    "every anonymous page is placed without a teacher")] = True,
+                    "every anonymous page is placed without a teacher; on an answer "
+                    "sheet, the student-number grid (学号填涂) under the comb")] = True,
 ) -> Response:
     """A print-ready PDF: ``copies`` blank copies, or with ``per_student=true`` the class
     set with each student's name printed and their id in every page's QR. Every copy is

@@ -61,6 +61,9 @@ async def test_the_builder_makes_an_answer_sheet(
     wid = int(r.headers["location"].split("/")[2].split("?")[0])
     sheet = (await api.get(f"/api/v1/worksheets/{wid}")).json()
     assert sheet["kind"] == "answer_sheet"
+    detail = await b.get(f"/worksheets/{wid}")
+    assert "打印学号填涂区" in detail.text  # the print form names the grid, not the seat row
+    assert "打印座号填涂区" not in detail.text
     text = _text((await api.get(f"/api/v1/worksheets/{wid}/print.pdf")).content)
     assert "6." in text
     assert questions[0]["stem"][:8] not in text  # numbers and bubbles, no stems

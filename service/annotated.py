@@ -21,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.contract import WorksheetLayout
 from errorbook.printing.annotated.paper import (
+    AnnotateOptions,
     RegionMark,
     ScanPage,
     StudentPaper,
     layout_keep_clear,
     render_annotated_class_pdf,
 )
+from errorbook.printing.language import PrintLanguage
 from ocr.ingest import IngestLimits, iter_pages
 from service.actor import Actor
 from service.db import GradeRow, PageRow, ResponseRow, StudentRow, WorksheetRow
@@ -115,7 +117,8 @@ def _scaled(h: Sequence[float] | None, scale: float) -> tuple[float, ...] | None
 
 
 async def annotated_pdf(session: AsyncSession, storage: LocalStorage, worksheet: WorksheetRow,
-                        student_ids: Sequence[int] | None = None) -> bytes:
+                        student_ids: Sequence[int] | None = None,
+                        language: PrintLanguage = "zh") -> bytes:
     """The annotated papers of a worksheet: one student's, or the class batch.
 
     Args:
@@ -123,6 +126,8 @@ async def annotated_pdf(session: AsyncSession, storage: LocalStorage, worksheet:
         storage: stored uploads.
         worksheet: the worksheet.
         student_ids: the students to include (roster order); None for everyone scanned.
+        language: the school's language (``Settings.school_language``) for the paper's
+            own words.
 
     Raises:
         NotFound: no graded pages for these students.
@@ -149,12 +154,12 @@ async def annotated_pdf(session: AsyncSession, storage: LocalStorage, worksheet:
     totals = {sid: _total(graded, [j.page.id for j in jobs])
               for sid, (_, jobs) in by_student.items()}
     return await to_thread.run_sync(_render, storage, worksheet.title, by_student, totals,
-                                    max_total)
+                                    max_total, language)
 
 
 async def export_annotated(session: AsyncSession, actor: Actor, storage: LocalStorage,
-                           worksheet_id: int, student_id: int | None = None
-                           ) -> tuple[bytes, str]:
+                           worksheet_id: int, student_id: int | None = None,
+                           language: PrintLanguage = "zh") -> tuple[bytes, str]:
     """The class's (or one student's) annotated papers of a worksheet the actor may see,
     recorded in the audit log, with the PDF's file name.
 
@@ -163,10 +168,10 @@ async def export_annotated(session: AsyncSession, actor: Actor, storage: LocalSt
     """
     worksheet = await WorksheetRepository(session, actor).get(worksheet_id)
     if student_id is None:
-        data = await annotated_pdf(session, storage, worksheet)
+        data = await annotated_pdf(session, storage, worksheet, language=language)
         await audit.record(session, actor, "annotated.export", "worksheet", worksheet_id)
         return data, f"worksheet-{worksheet_id}-annotated.pdf"
-    data = await annotated_pdf(session, storage, worksheet, [student_id])
+    data = await annotated_pdf(session, storage, worksheet, [student_id], language)
     await audit.record(session, actor, "annotated.export", "worksheet", worksheet_id,
                        detail={"student_id": student_id})
     return data, f"worksheet-{worksheet_id}-student-{student_id}.pdf"
@@ -187,7 +192,8 @@ def _total(graded: dict[int, list[tuple[ResponseRow, GradeRow | None]]],
 
 def _render(storage: LocalStorage, title: str,
             by_student: dict[int, tuple[StudentRow, list[_PageJob]]],
-            totals: dict[int, float | None], max_total: float) -> bytes:
+            totals: dict[int, float | None], max_total: float,
+            language: PrintLanguage = "zh") -> bytes:
     wanted: dict[str, set[int]] = defaultdict(set)
     for _, jobs in by_student.values():
         for job in jobs:
@@ -212,5 +218,6 @@ def _render(storage: LocalStorage, title: str,
     if not papers:
         raise NotFound("the scans behind these pages are no longer stored",
                        error="scan_missing")
-    return render_annotated_class_pdf(papers, duplex=len(papers) > 1,
+    return render_annotated_class_pdf(papers, AnnotateOptions(language=language),
+                                      duplex=len(papers) > 1,
                                       bookmarks=len(papers) > 1)

@@ -23,7 +23,8 @@ async def class_annotated(worksheet_id: int, request: Request, session: SessionD
     """Every scanned student's paper with red ✓/✗, scores and totals: one PDF, a section
     (and bookmark) per student, padded for duplex printing."""
     return _pdf(*await export_annotated(session, actor, request.app.state.storage,
-                                        worksheet_id))
+                                        worksheet_id,
+                                        language=request.app.state.settings.school_language))
 
 
 @router.get("/{worksheet_id}/students/{student_id}/annotated.pdf", response_class=Response)
@@ -31,4 +32,5 @@ async def student_annotated(worksheet_id: int, student_id: int, request: Request
                             session: SessionDep, actor: ActorDep) -> Response:
     """One student's annotated paper (404 ``no_scanned_pages`` if none was scanned)."""
     return _pdf(*await export_annotated(session, actor, request.app.state.storage,
-                                        worksheet_id, student_id))
+                                        worksheet_id, student_id,
+                                        request.app.state.settings.school_language))

@@ -101,7 +101,8 @@ async def worksheet_results_csv(
 async def class_annotated(worksheet_id: int, request: Request, session: SessionDep,
                           user: RequiredUser) -> Response:
     """Every scanned student's annotated paper in one PDF (the API's export)."""
-    return _pdf(*await export_annotated(session, user.actor, _storage(request), worksheet_id))
+    return _pdf(*await export_annotated(session, user.actor, _storage(request), worksheet_id,
+                                        language=request.app.state.settings.school_language))
 
 
 @router.get("/worksheets/{worksheet_id}/students/{student_id}/annotated.pdf")
@@ -109,4 +110,4 @@ async def student_annotated(worksheet_id: int, student_id: int, request: Request
                             session: SessionDep, user: RequiredUser) -> Response:
     """One student's annotated paper (the API's export; 404 if none was scanned)."""
     return _pdf(*await export_annotated(session, user.actor, _storage(request), worksheet_id,
-                                        student_id))
+                                        student_id, request.app.state.settings.school_language))

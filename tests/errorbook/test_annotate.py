@@ -357,3 +357,23 @@ def test_a_three_digit_total_shrinks_to_clear_the_printed_header(scanned: Scanne
             assert hits == 0, "the total covers the student number or the QR code"
         else:
             assert hits > 0, "without the layout's boxes the full-size total should reach them"
+
+
+def test_an_english_schools_paper_says_its_own_words_in_english(scanned: Scanned) -> None:
+    import re
+    from dataclasses import replace
+
+    paper = replace(_paper(scanned, unaligned=1, total=92), student_name="Li Hua",
+                    title="Unit 3 practice")
+    pdf = render_annotated_pdf(paper, AnnotateOptions(language="en"))
+    doc = pdfium.PdfDocument(pdf)
+    texts = [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+    assert "Score 92/100" in texts[0]
+    assert "Page 1 of 3" in texts[0]
+    assert "could not be aligned" in texts[1]
+    assert "awaits the teacher" in texts[0]
+    # Nothing of the paper's own is Chinese (the marks are glyphs; a blank is a dash).
+    assert not any(re.search(r"[\u4e00-\u9fff]", t) for t in texts), texts
+    # The Chinese default is unchanged.
+    zh = pdfium.PdfDocument(render_annotated_pdf(_paper(scanned)))[0].get_textpage()
+    assert "得分 92/100" in zh.get_text_range()

@@ -211,6 +211,19 @@ async def test_downloads_are_the_apis_exports(app: FastAPI, browser: httpx.Async
     whole = await browser.get(f"/worksheets/{sheet.worksheet_id}/annotated.pdf")
     assert whole.status_code == 200
     assert whole.content.startswith(b"%PDF")
+    import pypdfium2 as pdfium
+
+    assert "得分" in pdfium.PdfDocument(pdf.content)[0].get_textpage().get_text_range()
+    # An English school's paper says its own words in English.
+    app.state.settings.school_language = "en"
+    try:
+        en = await browser.get(link)
+        assert en.status_code == 200, en.text[:300]
+        text = pdfium.PdfDocument(en.content)[0].get_textpage().get_text_range()
+        assert "Score" in text
+        assert "得分" not in text
+    finally:
+        app.state.settings.school_language = "zh"
     exports = await audit_rows(app, "results.export")
     assert len(exports) == 3  # the page's CSVs are recorded as the API's are
     # Nothing was scanned for 张伟: the service's 404, as a page.

@@ -59,6 +59,7 @@ class MarkRequest:
         size: the glyph's side in points.
         score_text: drawn beside or under the glyph ("" for none).
         score_size: the score text's font size.
+        blank_word: the mark beside a blank answer (the school's language).
     """
 
     region: Rect
@@ -66,6 +67,7 @@ class MarkRequest:
     size: float
     score_text: str
     score_size: float
+    blank_word: str = "空"
 
     def block_size(self, stacked: bool) -> tuple[float, float]:
         """(width, height) of the mark block in either arrangement."""
@@ -175,7 +177,8 @@ def _line(c: Canvas, page_h: float, pts: Sequence[tuple[float, float]]) -> None:
     c.drawPath(path, stroke=1, fill=0)
 
 
-def _glyph(c: Canvas, verdict: Verdict, x: float, y: float, m: float, page_h: float) -> None:
+def _glyph(c: Canvas, verdict: Verdict, x: float, y: float, m: float, page_h: float,
+           blank_word: str = "空") -> None:
     """Draw the verdict glyph in the m×m square whose top-left is (x, y) (sheet space)."""
 
     def p(u: float, v: float) -> tuple[float, float]:
@@ -194,7 +197,7 @@ def _glyph(c: Canvas, verdict: Verdict, x: float, y: float, m: float, page_h: fl
         _line(c, page_h, [p(0.14, 0.14), p(0.86, 0.86)])
         _line(c, page_h, [p(0.86, 0.14), p(0.14, 0.86)])
     elif verdict is Verdict.BLANK:
-        draw_text(c, x + m / 2, page_h - y - m * 0.78, "空", m * 0.75, "center")
+        draw_text(c, x + m / 2, page_h - y - m * 0.78, blank_word, m * 0.75, "center")
     else:  # needs_review: a grey question mark, not a decision
         draw_text(c, x + m / 2, page_h - y - m * 0.85, "?", m, "center")
 
@@ -215,12 +218,12 @@ def draw_block(c: Canvas, req: MarkRequest, place: Placement, page_h: float) -> 
     bx0, by0, bx1, _ = place.block
     m = req.size
     if place.stacked:
-        _glyph(c, req.verdict, (bx0 + bx1 - m) / 2, by0, m, page_h)
+        _glyph(c, req.verdict, (bx0 + bx1 - m) / 2, by0, m, page_h, req.blank_word)
         if req.score_text:
             draw_text(c, (bx0 + bx1) / 2, page_h - by0 - m - SCORE_GAP - req.score_size * 0.85,
                       req.score_text, req.score_size, "center")
     else:
-        _glyph(c, req.verdict, bx0, by0, m, page_h)
+        _glyph(c, req.verdict, bx0, by0, m, page_h, req.blank_word)
         if req.score_text:
             # Baseline a little below the glyph's middle: reads as one unit with it.
             draw_text(c, bx0 + m + SCORE_GAP, page_h - by0 - m / 2 - req.score_size * 0.35,

@@ -56,8 +56,10 @@ from errorbook.printing.annotated.marks import (
     layout_keep_clear,
     place_marks,
 )
+from errorbook.printing.annotated.words import AnnotatedWords, annotated_words
 from errorbook.printing.fonts import register_cjk_font
 from errorbook.printing.geometry import MM, PAGE_SIZES
+from errorbook.printing.language import PrintLanguage
 from errorbook.printing.scan_image import (
     background_jpeg,
     binary_streams,
@@ -199,6 +201,8 @@ class AnnotateOptions:
             the student-number boxes and the QR code on markbook worksheets.
         mark_size_pt: (smallest, largest) glyph side; between them it follows box height.
         total_size_pt: font size of the big total.
+        language: the school's language, for the paper's own words
+            (:mod:`errorbook.printing.annotated.words`).
     """
 
     page_width_pt: float = A4_WIDTH
@@ -208,6 +212,7 @@ class AnnotateOptions:
     total_anchor_pt: tuple[float, float] = (153.5 * MM, 31 * MM)
     mark_size_pt: tuple[float, float] = (14.0, 22.0)
     total_size_pt: float = 40.0
+    language: PrintLanguage = "zh"
 
 
 def _map(h: np.ndarray, xs: Sequence[float], ys: Sequence[float], s: float
@@ -240,9 +245,9 @@ def _score_text(mark: RegionMark) -> str:
     return _fmt(mark.score) + (f"/{_fmt(mark.max_score)}" if mark.max_score is not None else "")
 
 
-def _total_text(paper: StudentPaper) -> str:
+def _total_text(paper: StudentPaper, words: AnnotatedWords) -> str:
     if paper.total is None:
-        return "待定"
+        return words.pending
     return _fmt(paper.total) + (f"/{_fmt(paper.max_total)}" if paper.max_total is not None
                                 else "")
 
@@ -262,6 +267,7 @@ def _render_page(c: Canvas, paper: StudentPaper, page: ScanPage, index: int,
     h = (np.array(page.homography).reshape(3, 3) if page.homography is not None
          else np.diag([sheet[0] / A4_WIDTH / s, sheet[0] / A4_WIDTH / s, 1.0]))
     notes: list[str] = []
+    words = annotated_words(opts.language)
     kept = [r for b in page.keep_clear if (r := _to_sheet(h, b, s, sheet))]
     if index == 0 or not aligned:
         ax, ay = opts.total_anchor_pt
@@ -277,18 +283,22 @@ def _render_page(c: Canvas, paper: StudentPaper, page: ScanPage, index: int,
     if aligned:
         _draw_marks(c, page, h, s, sheet, kept, notes, opts)
     else:
-        notes.append("本页未能自动对齐，未逐题标注；各题得分见成绩单")
-    who = paper.student_name + (f"（{paper.student_no}）" if paper.student_no else "")
-    header = "  ·  ".join(p for p in (who, paper.title, f"得分 {_total_text(paper)}",
-                                       f"第 {index + 1}/{len(paper.pages)} 页") if p)
+        notes.append(words.unaligned)
+    number = f"（{paper.student_no}）" if opts.language == "zh" else f" ({paper.student_no})"
+    who = paper.student_name + (number if paper.student_no else "")
+    header = "  ·  ".join(p for p in (who, paper.title,
+                                       words.score.format(total=_total_text(paper, words)),
+                                       words.page.format(n=index + 1, total=len(paper.pages)))
+                          if p)
     draw_strip(c, sheet, 5.5 * MM * sheet[0] / A4_WIDTH, header, RED)
     if notes:
-        draw_strip(c, sheet, sheet[1] - 3 * MM, "；".join(notes), GREY)
+        draw_strip(c, sheet, sheet[1] - 3 * MM, words.separator.join(notes), GREY)
 
 
 def _draw_marks(c: Canvas, page: ScanPage, h: np.ndarray, s: float, sheet: tuple[float, float],
                 kept: list[Rect], notes: list[str], opts: AnnotateOptions) -> None:
     lo, hi = opts.mark_size_pt
+    words = annotated_words(opts.language)
     requests: list[MarkRequest] = []
     unplaced: list[str] = []
     for mark in page.marks:
@@ -298,14 +308,14 @@ def _draw_marks(c: Canvas, page: ScanPage, h: np.ndarray, s: float, sheet: tuple
             continue
         m = min(hi, max(lo, (rect[3] - rect[1]) * 0.75))
         requests.append(MarkRequest(rect, mark.verdict, m, _score_text(mark),
-                                    max(7.5, m * 0.5)))
+                                    max(7.5, m * 0.5), blank_word=words.blank))
     for req, place in zip(requests, place_marks(requests, sheet, keep_clear=kept), strict=True):
         draw_block(c, req, place, sheet[1])
     reviews = [m.label for m in page.marks if m.verdict is Verdict.NEEDS_REVIEW]
     if reviews:
-        notes.append(f"灰色 ? 为待复核：第 {'、'.join(reviews)} 题")
+        notes.append(words.reviews.format(labels=words.joiner.join(reviews)))
     if unplaced:
-        notes.append(f"第 {'、'.join(unplaced)} 题不在扫描范围内，未标注")
+        notes.append(words.unplaced.format(labels=words.joiner.join(unplaced)))
 
 
 def _check(paper: StudentPaper) -> None:
@@ -357,7 +367,8 @@ def render_annotated_class_pdf(papers: Sequence[StudentPaper],
     buf = io.BytesIO()
     with binary_streams():
         c = Canvas(buf, pageCompression=1, initialFontName=font)
-        c.setTitle(papers[0].title if len(papers) == 1 else "批改 · 全班")
+        c.setTitle(papers[0].title if len(papers) == 1
+                   else annotated_words(options.language).class_title)
         c.setAuthor("markbook")
         c.setCreator("markbook")
         for n, paper in enumerate(papers):

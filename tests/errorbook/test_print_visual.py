@@ -459,3 +459,37 @@ def test_annotated_paper_pages() -> None:
         _check_page(doc[i], margin=0.0, top_margin=0.0, border_mm=0.0, child=True,
                     allowed_words=allowed, where=f"annotated p{i + 1}")
         assert not _is_blank(doc[i])
+
+
+# --- class report (analytics) -------------------------------------------------------------
+
+
+def test_class_report_pages() -> None:
+    from errorbook.printing.report.model import ClassReport, HeatRow, SheetBar, Trend
+    from errorbook.printing.report.pdf import HEAT_COLUMNS, render_class_report
+
+    points = ("两位数进位加法", "退位减法", "乘法口诀", "有余数的除法", "分数的大小比较",
+              "同分母分数加减", "小数的意义", "长度单位换算")[:HEAT_COLUMNS + 1]
+    headings = {"worksheets": "各次作业得分率", "heatmap": "知识点热力图",
+                "trends": "每周得分率", "attention": "需要关注的学生", "student": "学生",
+                "point": "知识点", "first": "第一周", "last": "最近一周", "change": "变化",
+                "reasons": "原因", "none": "暂无数据。", "legend": "图例"}
+    report = ClassReport(
+        title="三年级(2)班 学情报告", subtitle="生成日期 2026-12-05", headings=headings,
+        figures=(("学生人数", "50"), ("错题解决率", "41%"), ("作业次数", "10")),
+        sheets=tuple(SheetBar(f"第{i + 1}次作业：口算与分数的大小比较", 0.5 + i / 40,
+                              f"交 {48 - i}/50 · {50 + i}%") for i in range(10)),
+        points=points,
+        heat=tuple(HeatRow(f"学生{i:02d}", tuple((i * 7 + j * 3) % 11 / 10
+                                               for j in range(len(points))))
+                   for i in range(50)),
+        trends=tuple(Trend(p, (("2026-W46", 0.5), ("2026-W47", 0.62), ("2026-W48", 0.7)),
+                           "+20%") for p in points),
+        attention=tuple((f"学生{i:02d}", "作业平均得分率只有 45%，有余数的除法连续三次出错")
+                        for i in range(12)),
+        notes=("得分率：答对的题目分数占总分的比例；错题解决率：错题本上已重做正确的比例。",))
+    doc = pdfium.PdfDocument(render_class_report(report))
+    for i in range(len(doc)):
+        # The teacher's report: no internal ids, nothing past the margins; not a child page.
+        _check_page(doc[i], child=False, allowed_words=set(), where=f"report p{i + 1}")
+        assert not _is_blank(doc[i])

@@ -190,7 +190,9 @@ def render_class_report(report: ClassReport, *, font_path: str | None = None) ->
         canvas.saveState()
         canvas.setFont(font, 7)
         canvas.setFillColor(colors.grey)
-        canvas.drawRightString(A4[0] - 15 * mm, 8 * mm, f"{report.title} · {canvas.getPageNumber()}")
+        # 10 mm up, as the worksheets' footers: clear of any printer's unprintable edge.
+        canvas.drawRightString(A4[0] - 15 * mm, 10 * mm,
+                               f"{report.title} · {canvas.getPageNumber()}")
         canvas.restoreState()
 
     doc.build(list(_story(report, font)), onFirstPage=footer, onLaterPages=footer)

@@ -175,10 +175,12 @@ class ReadOptions:
     max_marker_error_mm: float = 0.8
     max_feature_error_mm: float = 1.5
     crop_png: bool = True
-    # Crossed-out answers and stains in written boxes (ocr.corrections). A box a stain was
-    # erased from is graded unasked only when the stain changed nothing (_check_stains).
+    # Crossed-out answers in written boxes (ocr.corrections); stains too with ``stains``,
+    # where a box a stain was erased from is graded unasked only when the stain changed
+    # nothing (_check_stains). Off: on test writers' copier pages it sent 0.8% of normal
+    # answers to review (light strokes taken for smudges), far more boxes than stains are.
     corrections: bool = True
-    stains: bool = True
+    stains: bool = False
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,9 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
         "title": ParagraphStyle("title", parent=base, fontSize=17, leading=22,
                                 spaceAfter=2),
         "sub": ParagraphStyle("sub", parent=base, textColor=HexColor("#52606D")),
+        # A heading never ends a page apart from what it heads.
         "h2": ParagraphStyle("h2", parent=base, fontSize=12, leading=16, spaceBefore=10,
-                             spaceAfter=4),
+                             spaceAfter=4, keepWithNext=1),
         "body": base,
         "small": ParagraphStyle("small", parent=base, fontSize=7, leading=9),
         "note": ParagraphStyle("note", parent=base, fontSize=7.5, leading=10,
@@ -152,12 +153,13 @@ def _story(report: ClassReport, font: str) -> Sequence[Flowable]:
         story += [_legend(report, st, font), Spacer(1, 4), *_heat_blocks(report, st, font)]
     else:
         story.append(Paragraph(h["none"], st["body"]))
-    story.append(Paragraph(h["trends"], st["h2"]))
     if report.trends:
-        story += [KeepTogether([trend_lines(report.trends, font)]), Spacer(1, 6),
+        # The heading goes with its chart: never alone at the foot of a page.
+        story += [KeepTogether([Paragraph(h["trends"], st["h2"]),
+                                trend_lines(report.trends, font)]), Spacer(1, 6),
                   _trend_table(report, st, font)]
     else:
-        story.append(Paragraph(h["none"], st["body"]))
+        story += [Paragraph(h["trends"], st["h2"]), Paragraph(h["none"], st["body"])]
     story.append(Paragraph(h["attention"], st["h2"]))
     story.append(_attention(report, st, font))
     if report.notes:

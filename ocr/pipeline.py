@@ -61,6 +61,7 @@ __all__ = [
     "TemplatePage",
     "distrust_photo_multi_marks",
     "distrust_saturated_marks",
+    "read_aligned",
     "read_page",
 ]
 
@@ -283,11 +284,35 @@ def read_page(page: PageImage, template_for: Callable[[PageCode], TemplatePage |
     t = time.perf_counter()
     alignment = _align(upright, template, options)
     timings["align"] = (time.perf_counter() - t) * 1000
+    return read_aligned(page.index, ident, upright, template, alignment, recognizer, options,
+                        timings)
+
+
+def read_aligned(index: int, ident: Identification, upright: np.ndarray,
+                 template: TemplatePage, alignment: Alignment | None, recognizer: Any,
+                 options: ReadOptions = ReadOptions(),
+                 timings: dict[str, float] | None = None) -> PageRead:
+    """Read the answer regions of a page already identified and aligned: the second half
+    of :func:`read_page`, shared with pages registered to a teacher's blank
+    (:mod:`ocr.foreign`), which have no code to identify them by.
+
+    Args:
+        index: the page's index in its upload.
+        ident: what the page is (for a registered page: made by the caller).
+        upright: the page turned upright.
+        template: its template page.
+        alignment: template points to ``upright`` pixels; None or not ``ok``: every
+            answer is ``misaligned``.
+        recognizer: as for :func:`read_page`.
+        options: thresholds.
+        timings: stage timings so far (added to).
+    """
+    timings = timings if timings is not None else {}
     if alignment is None or not alignment.ok:
         flagged = tuple(AnswerRead(r.question_id, r.blank, r.kind, "misaligned", r.box,
                                    detail="the page could not be aligned reliably")
                         for r in template.regions)
-        return PageRead(page.index, "misaligned", ident, alignment, flagged, timings)
+        return PageRead(index, "misaligned", ident, alignment, flagged, timings)
     t = time.perf_counter()
     answers, to_read, stained, capture = _crop_regions(upright, template, alignment, options)
     timings["crop"] = (time.perf_counter() - t) * 1000
@@ -296,7 +321,7 @@ def read_page(page: PageImage, template_for: Callable[[PageCode], TemplatePage |
         detail = RETAKE_DETAIL[capture.retake]
         retake = tuple(_replace(a, status="unreadable", text="", confidence=0.0,
                                 alternatives=(), marks=None, detail=detail) for a in answers)
-        return PageRead(page.index, "retake", ident, alignment, retake, timings, capture)
+        return PageRead(index, "retake", ident, alignment, retake, timings, capture)
     t = time.perf_counter()
     _recognise(answers, to_read, recognizer)
     _check_stains(answers, stained, recognizer)
@@ -304,7 +329,7 @@ def read_page(page: PageImage, template_for: Callable[[PageCode], TemplatePage |
     answers = distrust_saturated_marks(answers)
     if capture.photo:
         answers = distrust_photo_multi_marks(answers)
-    return PageRead(page.index, "read", ident, alignment, tuple(answers), timings, capture)
+    return PageRead(index, "read", ident, alignment, tuple(answers), timings, capture)
 
 
 def _crop_regions(image: np.ndarray, template: TemplatePage, alignment: Alignment,

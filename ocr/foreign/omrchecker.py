@@ -373,7 +373,10 @@ def _check_bubble_size(size: tuple[float, float], scale: tuple[float, float],
 def _check_overlaps(raws: list[_Raw]) -> None:
     """Refuse two bubbles that share more than MAX_OVERLAP of the smaller one."""
     items = [(r, v, b) for r in raws for v, b in zip(r.values, r.boxes, strict=True)]
-    cell = max(max(b[2] - b[0], b[3] - b[1]) for _, _, b in items)
+    # Buckets the size of a typical bubble: a rare large one spans several, and no bucket
+    # fills up with many small ones (which made one large bubble cost O(n^2)).
+    sides = sorted(max(b[2] - b[0], b[3] - b[1]) for _, _, b in items)
+    cell = sides[len(sides) // 2]
     grid: dict[tuple[int, int], list[int]] = {}
     for i, (r, v, b) in enumerate(items):
         for cx in range(int(b[0] // cell), int(b[2] // cell) + 1):

@@ -292,6 +292,20 @@ def test_more_than_2000_bubbles() -> None:
     refused(t, "fieldBlocks['MCQ_left']", "2000")
 
 
+def test_dense_sheet_near_the_bubble_limit_parses_quickly() -> None:
+    # 1,961 bubbles packed 7 px apart next to one large bubble: the overlap check must not
+    # compare every pair that shares the large bubble's bucket
+    t = {"pageDimensions": [1500, 2000], "bubbleDimensions": [6, 6], "fieldBlocks": {
+        "big": {"bubbleValues": ["X"], "bubbleDimensions": [175, 175], "origin": [1300, 1800],
+                "bubblesGap": 0, "labelsGap": 0, "fieldLabels": ["big"]},
+        "dense": {"bubbleValues": [str(i) for i in range(40)], "direction": "vertical",
+                  "origin": [0, 0], "bubblesGap": 7, "labelsGap": 7.5, "fieldLabels": ["q1..49"]}}}
+    start = time.perf_counter()
+    sheet = parse(t)
+    assert time.perf_counter() - start < 0.5
+    assert sum(len(f.bubbles) for f in sheet.fields) == 1961
+
+
 def test_absurd_sizes() -> None:
     refused(mutated("pageDimensions", [0, 2000]), "pageDimensions[0]", "out of range")
     refused(mutated("pageDimensions", [1500, 1e9]), "pageDimensions[1]", "out of range")

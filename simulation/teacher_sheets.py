@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from errorbook.printing.fonts import find_cjk_font
+from errorbook.printing.fonts import FONT_CANDIDATES, find_cjk_font
 
 __all__ = ["A4_PT", "AnswerPlace", "TeacherSheet", "teacher_sheet"]
 
@@ -59,15 +60,22 @@ class TeacherSheet:
     title: str
 
 
-@lru_cache(maxsize=8)
-def _font(size_px: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(find_cjk_font()), size_px)
+@lru_cache(maxsize=32)
+def _font(path: str, size_px: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size_px)
+
+
+def _fonts() -> list[str]:
+    """The CJK fonts installed here (a teacher's page may use any: 黑体, 楷体...)."""
+    found = [p for p in FONT_CANDIDATES if Path(p).is_file()]
+    return found or [str(find_cjk_font())]
 
 
 class _Pen:
     """Draws text and lines in points on a page rendered at ``dpi``."""
 
-    def __init__(self, dpi: float) -> None:
+    def __init__(self, dpi: float, font: str) -> None:
+        self.font = font
         self.s = dpi / 72.0
         w, h = (round(v * self.s) for v in A4_PT)
         self.img = Image.new("L", (w, h), 255)
@@ -75,12 +83,12 @@ class _Pen:
 
     def text(self, x: float, y: float, text: str, size: float = 11.0) -> float:
         """Write ``text`` with its top-left at (x, y) points; return its right end."""
-        font = _font(round(size * self.s))
+        font = _font(self.font, round(size * self.s))
         self.draw.text((x * self.s, y * self.s), text, fill=0, font=font)
         return x + self.draw.textlength(text, font=font) / self.s
 
     def width(self, text: str, size: float = 11.0) -> float:
-        return self.draw.textlength(text, font=_font(round(size * self.s))) / self.s
+        return self.draw.textlength(text, font=_font(self.font, round(size * self.s))) / self.s
 
     def line(self, x0: float, y0: float, x1: float, y1: float, width: float = 0.8) -> None:
         self.draw.line([(x0 * self.s, y0 * self.s), (x1 * self.s, y1 * self.s)], fill=0,
@@ -124,7 +132,10 @@ def teacher_sheet(seed: int, dpi: float = 200.0) -> TeacherSheet:
         The page (greyscale uint8, A4 at ``dpi``) and where its answers go.
     """
     rng = np.random.default_rng(seed)
-    pen = _Pen(dpi)
+    fonts = _fonts()
+    pen = _Pen(dpi, fonts[int(rng.integers(len(fonts)))])
+    # Brackets typed full-width (IME default) or as ASCII.
+    open_, close = ("（", "）") if rng.random() < 0.6 else ("(", ")")
     places: list[AnswerPlace] = []
     left, right = 50.0 + rng.uniform(-8, 8), 545.0 + rng.uniform(-8, 8)
     grade = "一二三四五六"[int(rng.integers(6))]
@@ -166,9 +177,9 @@ def teacher_sheet(seed: int, dpi: float = 200.0) -> TeacherSheet:
                 cx = left + c * colw
                 qx = pen.text(cx, y, f"{number}. ", 11)
                 if kind == "choice":
-                    qx = pen.text(qx, y, _stem(rng) + "答案是（", 11)
+                    qx = pen.text(qx, y, _stem(rng) + "答案是" + open_, 11)
                     inner = float(rng.uniform(28, 44))
-                    pen.text(qx + inner, y, "）", 11)
+                    pen.text(qx + inner, y, close, 11)
                     places.append(AnswerPlace(str(number), "bracket",
                                               (qx + 2, y - 2, qx + inner, y + 15)))
                     opts = "    ".join(f"{ch}. {int(rng.integers(10, 999))}" for ch in "ABC")
@@ -181,9 +192,9 @@ def teacher_sheet(seed: int, dpi: float = 200.0) -> TeacherSheet:
                         places.append(AnswerPlace(str(number), "underline",
                                                   (qx, y - 8, qx + length, y + 15)))
                     elif kind == "bracket":
-                        qx = pen.text(qx, y, "（", 11)
+                        qx = pen.text(qx, y, open_, 11)
                         inner = float(rng.uniform(30, 50))
-                        pen.text(qx + inner, y, "）", 11)
+                        pen.text(qx + inner, y, close, 11)
                         places.append(AnswerPlace(str(number), "bracket",
                                                   (qx + 2, y - 2, qx + inner, y + 15)))
                     else:

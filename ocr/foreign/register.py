@@ -1,10 +1,11 @@
 """Register a foreign worksheet: propose its answer regions from a blank scan.
 
 Teachers also hand out worksheets markbook did not print. From one blank scan (no markers,
-no QR) this finds the places answers go — drawn boxes, answer underlines (____) and rows
-of choice bubbles — as a proposed layout in page points that the teacher corrects and
-confirms. Filled copies are then aligned to the blank by feature matching
-(:func:`ocr.align.align_with_features`). Regions are numbered in reading order; reading
+no QR) this finds the places answers go — drawn boxes, answer underlines (____), rows
+of choice bubbles, bracket pairs ``（    ）`` and the open space under a row of sums for
+their 竖式 (:mod:`ocr.foreign.places`) — as a proposed layout in page points that the teacher corrects and
+confirms. Filled copies are then registered to the blank by feature matching
+(:func:`ocr.foreign.match.register_page`). Regions are numbered in reading order; reading
 printed question numbers is left to the teacher's correction step.
 """
 
@@ -16,9 +17,12 @@ from typing import Literal
 import cv2
 import numpy as np
 
-__all__ = ["ProposedLayout", "ProposedRegion", "propose_layout"]
+from ocr.foreign.places import find_brackets, find_work_areas
+
+__all__ = ["ProposedLayout", "ProposedRegion", "RegionKind", "propose_layout"]
 
 MM_PER_PT = 25.4 / 72.0
+RegionKind = Literal["box", "underline", "bubbles", "bracket", "work"]
 
 
 @dataclass(frozen=True)
@@ -27,13 +31,16 @@ class ProposedRegion:
 
     Attributes:
         number: 1-based position in reading order.
-        kind: ``box``, ``underline`` (the box is the band above the line) or ``bubbles``.
+        kind: ``box`` (a drawn rectangle), ``underline`` (the box is the band above the
+            line), ``bubbles`` (a row of choice circles), ``bracket`` (the space between a
+            ``(`` and a ``)`` on a text line) or ``work`` (open space under a row of sums,
+            for its 竖式; the box reaches down to the next print, at most 40 mm).
         box: (x0, y0, x1, y1) in points from the page's top-left.
         bubbles: for ``bubbles``, each bubble's box, left to right.
     """
 
     number: int
-    kind: Literal["box", "underline", "bubbles"]
+    kind: RegionKind
     box: tuple[float, float, float, float]
     bubbles: tuple[tuple[float, float, float, float], ...] = ()
 
@@ -153,14 +160,18 @@ def propose_layout(blank: np.ndarray, dpi: float) -> ProposedLayout:
                                          and b[1] <= (c[1] + c[3]) / 2 <= b[3]
                                          for c in in_rows)]
     lines = _underlines(ink, px_per_mm, boxes)
+    brackets = find_brackets(ink, px_per_mm)
+    work = find_work_areas(ink, px_per_mm, boxes + lines + brackets + in_rows)
 
     def pt(b: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
         return (b[0] * to_pt, b[1] * to_pt, b[2] * to_pt, b[3] * to_pt)
 
-    items: list[tuple[Literal["box", "underline", "bubbles"], tuple[float, float, float, float],
+    items: list[tuple[RegionKind, tuple[float, float, float, float],
                       tuple[tuple[float, float, float, float], ...]]] = []
     items += [("box", pt(b), ()) for b in boxes]
     items += [("underline", pt(b), ()) for b in lines]
+    items += [("bracket", pt(b), ()) for b in brackets]
+    items += [("work", pt(b), ()) for b in work]
     for r in rows:
         x0, y0 = min(b[0] for b in r), min(b[1] for b in r)
         x1, y1 = max(b[2] for b in r), max(b[3] for b in r)

@@ -32,6 +32,7 @@ from service.api import (
     scans,
     school,
     students_data,
+    templates,
     worksheets,
 )
 from service.auth.tokens import TokenSigner, load_secret_key
@@ -216,7 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     for module in (health, auth, devices, audit, classes, questions, worksheets, scans, jobs,
                    results, review, annotated, school, mastery, errorbooks, students_data,
-                   analytics):
+                   analytics, templates):
         app.include_router(module.router)
     install_web(app)
     app.add_middleware(BodyGuard, max_bytes=settings.limits.max_body_mb * 2**20)

@@ -60,7 +60,8 @@ from service.repositories.worksheets import WorksheetRepository
 from service.storage import LocalStorage, free_bytes
 from service.uploads import ReceivedBatch, ReceivedFile
 
-__all__ = ["Accepted", "accept_scan", "check_room", "receive_upload", "worksheet_hint"]
+__all__ = ["Accepted", "accept_scan", "check_room", "client_error", "receive_upload",
+           "worksheet_hint"]
 
 _EXT = {"pdf": "pdf", "tiff": "tif", "jpeg": "jpg", "png": "png", "heic": "heic", "zip": "zip"}
 _CONTENT_TYPE = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg",
@@ -81,7 +82,7 @@ class Accepted:
     retry: str | None = None
 
 
-def _client_error(exc: ScanFileError) -> ClientError:
+def client_error(exc: ScanFileError) -> ClientError:
     message = str(exc)
     if isinstance(exc, EmptyFile):
         return BadRequest(message, error=exc.code)
@@ -180,12 +181,12 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
             if student_id is not None:
                 await _check_drill_student(session, sheet, student_id)
         elif student_id is not None:
-            raise InvalidInput("student_id needs worksheet_id naming a drill assignment",
-                               error="student_without_drill")
+            raise InvalidInput("student_id needs worksheet_id naming a drill assignment or a "
+                               "template", error="student_without_drill")
         try:
             kind, pages, path = await to_thread.run_sync(_validate, received, settings, storage)
         except ScanFileError as exc:
-            raise _client_error(exc) from None
+            raise client_error(exc) from None
         key = f"uploads/{received.sha256[:2]}/{received.sha256}.{_EXT[kind]}"
         try:
             await to_thread.run_sync(storage.commit, path, key)
@@ -199,10 +200,12 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
 
 async def _check_drill_student(session: AsyncSession, sheet: WorksheetRow,
                                student_id: int) -> None:
-    """A per-student upload names a drill assignment and a student of its class."""
-    if sheet.kind != "drill":
-        raise InvalidInput("student_id is for drill assignments: a markbook worksheet's "
-                           "pages name their student themselves", error="student_without_drill")
+    """A per-student upload names a drill assignment or a template, and a student of its
+    class."""
+    if sheet.kind not in ("drill", "template"):
+        raise InvalidInput("student_id is for drill assignments and templates: a markbook "
+                           "worksheet's pages name their student themselves",
+                           error="student_without_drill")
     if await DrillRepository(session).student_class(student_id) != sheet.class_id:
         raise InvalidInput(f"student {student_id} is not in this assignment's class",
                            error="student_not_in_class")

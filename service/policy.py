@@ -29,6 +29,7 @@ from service.db import (
     ScanUploadRow,
     SchoolClassRow,
     StudentRow,
+    TemplateBlankRow,
     WorksheetRow,
 )
 
@@ -77,6 +78,14 @@ def _jobs(actor: Actor) -> ColumnElement[bool]:
         select(ScanUploadRow.job_id).where(_uploads(actor)))
 
 
+def _blanks(actor: Actor) -> ColumnElement[bool]:
+    # A device key only pushes scans: it never sees templates.
+    if actor.is_device:
+        return false()
+    return (TemplateBlankRow.school_id == actor.school_id) & _owner(actor,
+                                                                    TemplateBlankRow.teacher_id)
+
+
 def _questions(actor: Actor) -> ColumnElement[bool]:
     return QuestionRow.school_id == actor.school_id
 
@@ -95,6 +104,7 @@ _RULES: dict[type, Callable[[Actor], ColumnElement[bool]]] = {
     ScanUploadRow: _uploads,
     JobRow: _jobs,
     QuestionRow: _questions,
+    TemplateBlankRow: _blanks,
     AuditEventRow: _audit,
 }
 

@@ -63,19 +63,27 @@ class WorksheetReviewCount:
 
 def _links(worksheet_id: int, kind: str = "worksheet") -> dict[str, str]:
     base = f"/api/v1/worksheets/{worksheet_id}"
-    if kind == "drill":  # not printed by markbook: pages are uploaded against it
-        return {"self": base, "upload": f"/api/v1/scans?worksheet_id={worksheet_id}",
-                "results": f"/api/v1/worksheets/{worksheet_id}/results"}
+    if kind in ("drill", "template"):  # not printed by markbook: pages are uploaded to it
+        links = {"self": base, "upload": f"/api/v1/scans?worksheet_id={worksheet_id}",
+                 "results": f"/api/v1/worksheets/{worksheet_id}/results"}
+        if kind == "template":
+            links["layout"] = f"{base}/layout"
+        return links
     return {"self": base, "layout": f"{base}/layout", "print": f"{base}/print.pdf",
             "print_per_student": f"{base}/print.pdf?per_student=true"}
 
 
 def _not_printed(row: WorksheetRow) -> None:
-    """A drill assignment has no layout: markbook neither prints nor previews it."""
+    """A drill assignment has no layout and a template is the teacher's own page: markbook
+    neither prints nor previews them."""
     if row.kind == "drill":
         raise InvalidInput("a drill assignment is not printed by markbook: upload its pages "
                            "with worksheet_id (and student_id for one student's pages)",
                            error="drill_not_printed")
+    if row.kind == "template":
+        raise InvalidInput("a template is the teacher's own page, printed as they print it: "
+                           "upload the class's pages with worksheet_id",
+                           error="template_not_printed")
 
 
 async def _out(repo: WorksheetRepository, row: WorksheetRow) -> WorksheetOut:
@@ -154,6 +162,11 @@ async def create_worksheet(session: AsyncSession, actor: Actor, body: WorksheetC
         row = await repo.create(title=body.title, class_id=body.class_id,
                                 page_size=body.page_size, layout=empty.to_dict(), questions=[],
                                 kind="drill")
+        return await _out(repo, row)
+    if body.kind == "template":
+        from service.templates.service import create_template
+
+        row = await create_template(session, actor, body, max_questions=max_questions)
         return await _out(repo, row)
     rows, layout = await _checked_layout(session, actor, body, max_questions=max_questions)
     row = await repo.create(title=body.title, class_id=body.class_id, page_size=body.page_size,

@@ -30,7 +30,12 @@ from service.db.tables.scans import (
 )
 from service.db.tables.school import SchoolClassRow, SchoolRow, StudentRow, TeacherRow
 from service.db.tables.student_links import StudentLinkRow
-from service.db.tables.worksheets import WorksheetCopyRow, WorksheetItemRow, WorksheetRow
+from service.db.tables.worksheets import (
+    TemplateBlankRow,
+    WorksheetCopyRow,
+    WorksheetItemRow,
+    WorksheetRow,
+)
 
 __all__ = [
     "AuditEventRow",
@@ -62,6 +67,7 @@ __all__ = [
     "StudentLinkRow",
     "StudentRow",
     "TeacherRow",
+    "TemplateBlankRow",
     "WebhookDeliveryRow",
     "WorksheetCopyRow",
     "WorksheetItemRow",

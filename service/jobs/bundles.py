@@ -13,6 +13,7 @@ from service.install import install_id
 from service.jobs.pagework import QuestionInfo, WorksheetBundle, layout_digest
 from service.repositories.jobs import JobWorkRepository
 from service.repositories.pinned_keys import pinned_items
+from service.repositories.templates import blanks_by_id
 
 __all__ = ["load_bundle"]
 
@@ -45,7 +46,12 @@ async def load_bundle(session: AsyncSession, upload: ScanUploadRow, worksheet_id
                                                 p.revision)
         ids[q.external_id] = q.id
     roster = tuple(RosterEntry(*member) for member in await repo.roster(row.class_id))
+    blanks: tuple[tuple[int, bytes], ...] = ()
+    if row.kind == "template" and row.blank_ids:
+        pngs = await blanks_by_id(session, row.blank_ids)
+        blanks = tuple((page, pngs[b]) for page, b in enumerate(row.blank_ids, start=1)
+                       if b in pngs)
     bundle = WorksheetBundle(row.id, WorksheetLayout.from_dict(row.layout),
                              layout_digest(row.layout), questions, roster,
-                             install_id=await install_id(session))
+                             install_id=await install_id(session), blanks=blanks)
     return row, bundle, ids

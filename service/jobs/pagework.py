@@ -29,7 +29,7 @@ from grading.review_policy import PolicySet
 from ocr.align import Alignment
 from ocr.ingest import PageImage
 from ocr.marks import MarksReading
-from ocr.pipeline import AnswerRead, TemplatePage, read_page
+from ocr.pipeline import AnswerRead, PageRead, TemplatePage, read_page
 from ocr.students.match import RosterEntry
 from service.config import LogSettings
 from service.jobs.pageident import (
@@ -55,9 +55,12 @@ __all__ = [
     "grade_answers",
     "init_worker",
     "layout_digest",
+    "page_result",
     "process_page",
+    "reading_template",
     "review_policies",
     "rotation_matrix",
+    "worker_recognizer",
 ]
 
 BLANK_DPI = 200
@@ -90,6 +93,9 @@ class WorksheetBundle:
     questions: dict[str, QuestionInfo]
     roster: tuple[RosterEntry, ...] = ()
     install_id: str = ""  # this install's id (service.install); "" skips the install check
+    # A template's blanks (page number, greyscale PNG at BLANK_DPI): its copies are
+    # registered to these instead of a rendering of the layout.
+    blanks: tuple[tuple[int, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -227,6 +233,11 @@ def _worker_state() -> _WorkerState:
     return _state
 
 
+def worker_recognizer() -> Any:
+    """The reading ensemble this worker process loaded (loaded now if it has not)."""
+    return _worker_state().recognizer
+
+
 def _template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | None:
     key = (bundle.worksheet_id, page_no, bundle.layout_digest)
     cache = _worker_state().templates
@@ -235,6 +246,14 @@ def _template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | None:
             cache.clear()
         cache[key] = _build_template(bundle, page_no)
     return cache[key]
+
+
+def reading_template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | None:
+    """The template a page of ``bundle`` is read with: cached, with the current keys'
+    written forms for the reader to verify (None when the worksheet has no such page)."""
+    template = _template(bundle, page_no)
+    return _read_signs(template.with_expected(_expected_for(bundle)), bundle) \
+        if template else None
 
 
 def _expected_for(bundle: WorksheetBundle) -> Callable[[str, int], tuple[str, ...]]:
@@ -268,6 +287,8 @@ def _read_signs(template: TemplatePage, bundle: WorksheetBundle) -> TemplatePage
 
 
 def _build_template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | None:
+    if bundle.blanks:
+        return _blank_template(bundle, page_no)
     import pypdfium2 as pdfium
 
     from errorbook.contract import format_page_code
@@ -288,6 +309,21 @@ def _build_template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | Non
         doc.close()
     blank = np.ascontiguousarray(arr[..., 0] if arr.ndim == 3 else arr)
     return TemplatePage.from_layout(bundle.worksheet_id, page, blank, BLANK_DPI / 72)
+
+
+def _blank_template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | None:
+    """A template page: its regions from the layout, its blank the teacher's upload."""
+    import cv2
+
+    pages = [p for p in bundle.layout.pages if p.number == page_no]
+    png = dict(bundle.blanks).get(page_no)
+    if not pages or png is None:
+        return None
+    blank = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if blank is None:
+        return None
+    return TemplatePage.from_layout(bundle.worksheet_id, pages[0],
+                                    np.ascontiguousarray(blank), BLANK_DPI / 72)
 
 
 def rotation_matrix(rotation: int, shape: tuple[int, int]) -> np.ndarray:
@@ -396,9 +432,7 @@ def process_page(page: PageImage, bundles: Mapping[int, WorksheetBundle]
         if bundle is None:
             needed.append(code.worksheet_id)
             return None
-        template = _template(bundle, code.page)
-        return _read_signs(template.with_expected(_expected_for(bundle)), bundle) \
-            if template else None
+        return reading_template(bundle, code.page)
 
     read = read_page(page, template_for, state.recognizer)
     ident = read.identification
@@ -407,6 +441,29 @@ def process_page(page: PageImage, bundles: Mapping[int, WorksheetBundle]
                           timings_ms=dict(read.timings_ms), foreign=foreign[0])
     if needed:
         return NeedWorksheet(page.index, needed[0])
+    return page_result(page, read, bundles)
+
+
+def _has_identity(page: PageLayout) -> bool:
+    """Whether a page has anywhere a child writes who they are (a template may not)."""
+    x0, y0, x1, y1 = page.name_box
+    return bool(page.student_no_boxes) or bool(page.seat_bubbles) or (x1 > x0 and y1 > y0)
+
+
+def page_result(page: PageImage, read: PageRead, bundles: Mapping[int, WorksheetBundle], *,
+                named_copies: bool = True) -> PageResult:
+    """A read page graded, with its student evidence: an anonymous copy's handwritten
+    identity, or (``named_copies``) whether a named copy's boxes name another child.
+
+    Args:
+        page: the page as ingested.
+        read: what the reader made of it (its code names a worksheet in ``bundles``).
+        bundles: the upload's worksheets.
+        named_copies: check a copy whose code names its student against its boxes (a
+            markbook print has the child's name and number printed there; a template
+            copy named by its upload has not).
+    """
+    ident = read.identification
     timings = dict(read.timings_ms)
     homography = None
     error = None
@@ -424,6 +481,9 @@ def process_page(page: PageImage, bundles: Mapping[int, WorksheetBundle]
         timings["grade"] = (time.perf_counter() - t) * 1000
         inp = (_identity_input(page, bundle, ident.code.page, ident.rotation, read.alignment)
                if read.status == "read" and read.alignment else None)
+        if inp is not None and ((ident.code.student_id is not None and not named_copies)
+                                or not _has_identity(inp.layout)):
+            inp = None
         if inp is not None:
             t = time.perf_counter()
             if ident.code.student_id is None:

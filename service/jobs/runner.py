@@ -62,6 +62,7 @@ from service.jobs.recovery import (
     restart_delay,
 )
 from service.jobs.store import PageProblem, store_page, store_unknown_page
+from service.jobs.templatework import TemplateTarget, process_template_page
 from service.logs import log_context
 from service.repositories.jobs import JobWorkRepository
 from service.storage import LocalStorage
@@ -122,6 +123,12 @@ async def finish_job(session: AsyncSession, job: JobRow, *, error: str | None = 
     await enqueue_job_event(session, job)
 
 
+# A template copy with no name or number region read, uploaded for no one student.
+_UNNAMED_TEMPLATE = ("a copy whose student could not be told (no name or student number "
+                     "read, and the upload names no student): assign it in review / "
+                     "未能识别这份卷子的学生，请在复核中指定")
+
+
 class _JobContext:
     """The state of one running job: its upload, sanctioned worksheets and progress."""
 
@@ -137,6 +144,9 @@ class _JobContext:
         # A drill upload's assignment and student: its pages without a markbook code are
         # read by the drill reader (service.jobs.drillwork).
         self.drill: DrillTarget | None = None
+        # A template upload's template and student: its pages are registered to the
+        # template's blanks (service.jobs.templatework).
+        self.template: TemplateTarget | None = None
 
     def charged(self, index: int) -> bool:
         return bool(self.crashes.get(index) or self.kills.get(index))
@@ -187,10 +197,14 @@ async def _read_all(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
         hint = ctx.job.payload.get("worksheet_id")
         if hint:
             async with factory() as session:
-                if await _sanction(session, ctx, int(hint)) \
-                        and ctx.worksheets[int(hint)].kind == "drill":
+                if await _sanction(session, ctx, int(hint)):
                     student = ctx.job.payload.get("student_id")
-                    ctx.drill = DrillTarget(int(hint), int(student) if student else None)
+                    kind = ctx.worksheets[int(hint)].kind
+                    if kind == "drill":
+                        ctx.drill = DrillTarget(int(hint), int(student) if student else None)
+                    elif kind == "template":
+                        ctx.template = TemplateTarget(int(hint),
+                                                      int(student) if student else None)
         await _read_pages(ctx, factory, storage, executor, settings, worker, stored)
         await _place(ctx, factory, settings)
     except ScanFileError as exc:
@@ -260,10 +274,12 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
         fut: asyncio.Future[PageResult | NeedWorksheet | DrillPageResult]
         # A drill upload's pages go to the drill worker (a markbook page among them is
         # still read as one); the target travels with each page.
-        work: Any = process_page if ctx.drill is None else process_drill_page
+        work: Any = process_page
         args: tuple[Any, ...] = (page, dict(ctx.bundles))
         if ctx.drill is not None:
-            args = (*args, ctx.drill)
+            work, args = process_drill_page, (*args, ctx.drill)
+        elif ctx.template is not None:
+            work, args = process_template_page, (*args, ctx.template)
         try:
             if isinstance(executor, PagePool):  # the worker notes the page it reads
                 fut = asyncio.wrap_future(executor.submit_page(page.index, work, *args))
@@ -373,10 +389,15 @@ async def _store(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
                 session, upload, result.page_index, "unidentified",
                 "the page belongs to no worksheet of yours / 不是您的作业页")
         else:
+            named_by_upload = ctx.template is not None and ctx.template.student_id is not None \
+                and ws_id == ctx.template.worksheet_id
             problem = await store_page(session, storage, upload, result,
                                        worksheet if result.status != "unknown_worksheet" else None,
                                        ctx.question_ids.get(ws_id or -1, {}),
-                                       settings.mastery.schedule())
+                                       settings.mastery.schedule(),
+                                       student_source="upload" if named_by_upload else "qr",
+                                       unnamed_problem=_UNNAMED_TEMPLATE
+                                       if ctx.template is not None else None)
         await _stored(session, ctx, upload, problem, settings)
 
 

@@ -32,12 +32,18 @@ _UNIDENTIFIED = {
     "no_code": "no readable page code (QR); is this a markbook worksheet? / 未识别到页码二维码",
     "foreign_code": "the page's QR code is not a markbook code / 二维码不是本系统的页码",
     "unknown_worksheet": "the page belongs to no worksheet of yours / 不是您的作业页",
+    # A template upload's page that does not match the template's blank (another sheet,
+    # or too little of the page in the picture): never read against it.
+    "not_this_page": ("not_this_page: the page does not match the template's blank (another "
+                      "worksheet, or too little of the page in the picture); not graded / "
+                      "这页与模板页对不上（不是这份作业，或照片里页面不全），未批改"),
 }
 _BLURRED_UNREAD = ("no readable page code: the photo is too blurred; photograph the page "
                    "again / 照片模糊，读不出二维码，请重拍这一页")
 # An MB2 page whose install id or layout hash is not ours (service.jobs.pagework): stored
 # as unidentified (it waits in review, may be dismissed), its job problem says foreign_page.
 FOREIGN_PAGE = "foreign_page"
+NOT_THIS_PAGE = "not_this_page"
 _FOREIGN = {
     "install": ("foreign_page: printed by another markbook install (or by this server "
                 "before it was reinstalled); not graded / 这页不是本系统打印的（可能来自其他"
@@ -143,6 +149,11 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
         stored = await store_unknown_page(session, upload, result.page_index, "unidentified",
                                           reason)
         return PageProblem(result.page_index, FOREIGN_PAGE, reason) if stored else None
+    if result.status == NOT_THIS_PAGE:
+        reason = _UNIDENTIFIED[NOT_THIS_PAGE]
+        stored = await store_unknown_page(session, upload, result.page_index, "unidentified",
+                                          reason)
+        return PageProblem(result.page_index, NOT_THIS_PAGE, reason) if stored else None
     if worksheet is None or result.code is None:
         reason = _UNIDENTIFIED.get(result.status, _UNIDENTIFIED["unknown_worksheet"])
         if result.status == "no_code" and result.retake == "blurred":

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from service.schemas.templates import TemplateIn
+
 __all__ = [
     "ClassCreate",
     "ClassOut",
@@ -97,16 +99,19 @@ class WorksheetCreate(_In):
     answer sheet (``kind: "answer_sheet"``, 答题卡: only numbered bubble rows for bank
     choice, multi-choice and true/false questions, printed and read as a worksheet) or a
     drill assignment (``kind: "drill"``: 口算 pages from anywhere, no questions given:
-    the items are found on the uploaded pages)."""
+    the items are found on the uploaded pages) or a template (``kind: "template"``: a
+    teacher's own worksheet or a workbook page, its answer regions drawn on an uploaded
+    blank, given in ``template``)."""
 
     title: str = Field(min_length=1, max_length=200)
     class_id: int
-    kind: Literal["worksheet", "answer_sheet", "drill"] = Field(
+    kind: Literal["worksheet", "answer_sheet", "drill", "template"] = Field(
         default="worksheet", description="worksheet (printed by markbook), answer_sheet "
                                          "(答题卡: bubble rows only, for choice, "
-                                         "multi-choice and true/false questions) or drill "
+                                         "multi-choice and true/false questions), drill "
                                          "(口算 pages from anywhere, graded from the page "
-                                         "alone)")
+                                         "alone) or template (a teacher's own page, "
+                                         "registered to its uploaded blank)")
     question_ids: list[str] = Field(default_factory=list,
                                     description="bank ids, in printed order (a worksheet "
                                                 "needs at least one; a drill none)")
@@ -115,6 +120,9 @@ class WorksheetCreate(_In):
         default=False, description="leave a blank working area (竖式) under each written "
                                    "arithmetic question and maths word problem (the sheet "
                                    "gets longer; drawn, never read)")
+    template: TemplateIn | None = Field(
+        default=None, description="kind template: its pages (each an uploaded blank) and "
+                                  "their regions with keys")
 
     @model_validator(mode="after")
     def _questions_fit_kind(self) -> WorksheetCreate:
@@ -124,6 +132,14 @@ class WorksheetCreate(_In):
         if self.kind == "drill" and self.question_ids:
             raise ValueError("question_ids: a drill assignment takes no questions (its "
                              "items are read from the uploaded pages)")
+        if self.kind == "template":
+            if self.template is None:
+                raise ValueError("template: a template needs its pages and regions")
+            if self.question_ids:
+                raise ValueError("question_ids: a template's questions are given by its "
+                                 "regions")
+        elif self.template is not None:
+            raise ValueError(f"template: only for kind template, not {self.kind}")
         return self
 
 
@@ -137,7 +153,7 @@ class WorksheetOut(BaseModel):
     id: int
     title: str
     class_id: int
-    kind: str = Field(default="worksheet", description="worksheet, answer_sheet or drill")
+    kind: str = Field(default="worksheet", description="worksheet, answer_sheet, drill or template")
     page_size: str
     page_count: int
     items: list[WorksheetItemOut]
@@ -150,7 +166,7 @@ class WorksheetSummaryOut(BaseModel):
     id: int
     title: str
     class_id: int
-    kind: str = Field(default="worksheet", description="worksheet, answer_sheet or drill")
+    kind: str = Field(default="worksheet", description="worksheet, answer_sheet, drill or template")
     class_name: str
     page_size: str
     page_count: int

@@ -34,6 +34,8 @@ the owner passed the access check, while everyone else stops at ``not_found``.
 
 from __future__ import annotations
 
+import functools
+import io
 import itertools
 import json
 from collections.abc import Callable
@@ -45,6 +47,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from PIL import Image
 from sqlalchemy import update
 
 from service.config import Settings
@@ -80,6 +83,7 @@ class Ids:
     student_id: int
     page_id: int = 0
     response_id: int = 0
+    blank_id: int = 0
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next(self) -> int:
@@ -122,6 +126,16 @@ def _students(ids: Ids) -> list[dict[str, str]]:
 
 def _csv(ids: Ids) -> bytes:
     return f"student_no,name\nC{ids.next():05d},{MARKER}同学\n".encode()
+
+
+@functools.lru_cache(maxsize=1)
+def _blank_png() -> bytes:
+    """A teacher-made worksheet page, as a template's blank is uploaded."""
+    from simulation.teacher_sheets import teacher_sheet
+
+    out = io.BytesIO()
+    Image.fromarray(teacher_sheet(5, dpi=100).image).save(out, format="PNG", dpi=(100, 100))
+    return out.getvalue()
 
 
 def _png_upload(url: str) -> Callable[[Ids], Req]:
@@ -261,6 +275,13 @@ ROUTES: dict[tuple[str, str], Case] = {
         owner_error="no_practice"),
     ("POST", "/api/v1/mastery:fit"): Case(lambda ids: Req("POST", "/api/v1/mastery:fit"), ADMIN),
     # Ingestion: devices may upload (for their teacher) and read their own jobs only.
+    ("POST", "/api/v1/templates/blanks"): Case(lambda ids: Req(
+        "POST", "/api/v1/templates/blanks", content=_blank_png(),
+        headers={"content-type": "image/png"}), OWN),
+    ("GET", "/api/v1/templates/blanks/{blank_id}"): Case(
+        lambda ids: Req("GET", f"/api/v1/templates/blanks/{ids.blank_id}")),
+    ("GET", "/api/v1/templates/blanks/{blank_id}/image.png"): Case(
+        lambda ids: Req("GET", f"/api/v1/templates/blanks/{ids.blank_id}/image.png")),
     ("POST", "/api/v1/scans"): Case(
         lambda ids: _png_upload(f"/api/v1/scans?worksheet_id={ids.worksheet_id}")(ids),
         device=202),
@@ -579,6 +600,10 @@ async def _setup(app: FastAPI, owner: httpx.AsyncClient) -> Ids:
     ids.page_id = await seed_page(owner, sheet, "甲", {qid: Read(
         "85", confidence=0.6, alternatives=(("86", 0.3),), crop=True)}, page_index=0)
     ids.response_id = sheet.responses[("甲", qid)]
+    r = await owner.post("/api/v1/templates/blanks", content=_blank_png(),
+                         headers={"content-type": "image/png"})
+    assert r.status_code == 201, r.text
+    ids.blank_id = r.json()["id"]
     return ids
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, JSONType, TimestampMixin
 
-__all__ = ["WorksheetCopyRow", "WorksheetItemRow", "WorksheetRow"]
+__all__ = ["TemplateBlankRow", "WorksheetCopyRow", "WorksheetItemRow", "WorksheetRow"]
 
 
 class WorksheetRow(TimestampMixin, Base):
@@ -23,10 +23,14 @@ class WorksheetRow(TimestampMixin, Base):
     page_size: Mapped[str] = mapped_column(String(16), default="A4")
     page_count: Mapped[int] = mapped_column(Integer)
     layout: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    # "worksheet" (printed by markbook, read against its layout) or "drill" (free-form
-    # 口算 pages read by the drill reader: no layout, items added as they are found).
+    # "worksheet" (printed by markbook, read against its layout), "answer_sheet" (a
+    # markbook 答题卡), "drill" (free-form 口算 pages read by the drill reader: no layout,
+    # items added as they are found) or "template" (a teacher's own page: its layout
+    # was drawn on an uploaded blank, and copies are registered to that blank).
     kind: Mapped[str] = mapped_column(String(16), default="worksheet",
                                       server_default="worksheet")
+    # A template's blank pages (``template_blanks`` ids), page 1 first; None otherwise.
+    blank_ids: Mapped[list[int] | None] = mapped_column(JSONType, nullable=True)
 
 
 class WorksheetItemRow(Base):
@@ -53,3 +57,25 @@ class WorksheetCopyRow(TimestampMixin, Base):
     student_id: Mapped[int] = mapped_column(
         ForeignKey("students.id", ondelete="CASCADE"), index=True
     )
+
+
+class TemplateBlankRow(TimestampMixin, Base):
+    """A blank page a teacher uploaded to make a template (their own worksheet or a
+    workbook page): the image copies are registered to, greyscale PNG at ``px_per_pt``.
+
+    A blank belongs to a school and the teacher who uploaded it; several templates (one
+    per class, say) may use the same blank.
+    """
+
+    __tablename__ = "template_blanks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"),
+                                           index=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id"), index=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    px_per_pt: Mapped[float] = mapped_column(Float)
+    width_pt: Mapped[float] = mapped_column(Float)
+    height_pt: Mapped[float] = mapped_column(Float)
+    # The answer places found on it when it was uploaded (``ocr.foreign.register``).
+    proposed: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)

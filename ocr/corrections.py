@@ -8,9 +8,12 @@ at all. Both reach the reader as "ink". :func:`find_corrections` runs on the cle
 read:
 
 1. **Stains and smudges** are broad, smooth and light: what survives a grey opening with a
-   disc wider than any pen stroke (``stain_disc_mm``), is smooth inside, and is much
-   lighter than the pen strokes of the same crop (or, with no strokes, light outright). They
-   are subtracted, so strokes written across them keep their own contrast.
+   disc wider than any pen stroke (``stain_disc_mm``), is much lighter than the pen strokes
+   of the same crop (or, with no strokes, light outright), and is shaped like a stain, not
+   like a bold light stroke: it fades in (soft edges) and is flat inside, where a pencil or
+   faint pen stroke, however wide, rises and falls steeply across its width. Only what is
+   clearly stain-like is subtracted (doubtful ink stays), so strokes written across a stain
+   keep their own contrast.
 2. **A crossed-out mass** is ink far denser than handwriting: solid over an area a disc
    wider than any pen stroke can sweep, of at least a digit's size (hatching, a scrawl,
    a filled block), where handwriting is strokes with paper between them. The mass, its hull and the
@@ -89,6 +92,15 @@ class CorrectionOptions:
         halo_band_mm, halo_share: a broad mark with more than ``halo_share`` of its area in
             a band ``halo_band_mm`` wide around the pen's dark strokes is their halo (a
             blurred photo, a soft pencil), not a stain.
+        stain_smooth: a stain is smooth inside: the mean slope of its ink more than
+            ``stain_core_mm`` inside its outline, as a share of its peak per millimetre, is
+            under this. A bold pencil stroke's is higher even at 2 mm wide (calibration
+            writers, bold and pencil: 0.37 and up; stains: mostly 0.2-0.35).
+        stain_soft: a stain fades in: the median slope of its outline (where its ink is at
+            half its peak), as a share of its peak per millimetre, is under this. A stroke's
+            edge is as steep as the pen and the scan make it (calibration: 1.17 and up on
+            photos, 1.24 on copier pages; eraser smears about 0.5, coffee rims up to 1.6).
+        stain_core_mm: how far inside a broad mark's outline its core starts.
     """
 
     px_per_pt: float = CROP_PX_PER_PT
@@ -108,6 +120,9 @@ class CorrectionOptions:
     stain_rough: float = 0.5
     halo_band_mm: float = 1.0
     halo_share: float = 0.5
+    stain_smooth: float = 0.4
+    stain_soft: float = 1.2
+    stain_core_mm: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -147,6 +162,36 @@ def _disc(diameter: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (d, d))
 
 
+def _slopes(strength: np.ndarray, o: CorrectionOptions) -> np.ndarray:
+    """The ink's slope (strength per millimetre) at each pixel, lightly smoothed so a
+    scan's grain does not count as slope."""
+    px_mm = _px(1.0, o)
+    smooth = cv2.GaussianBlur(strength.astype(np.float32), (0, 0), 0.15 * px_mm)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+    return np.asarray(np.hypot(gx, gy) * (px_mm / 8.0), np.float32)
+
+
+def _stain_shaped(region: np.ndarray, strength: np.ndarray, slopes: np.ndarray,
+                  o: CorrectionOptions) -> bool:
+    """Whether a broad mark is shaped like a stain (soft edged, flat inside) rather than a
+    bold light stroke (steep edges, a ridge along its middle): see ``stain_smooth``."""
+    peak = max(float(np.percentile(strength[region], 95)), 1.0)
+    depth = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 5)
+    core = depth > _px(o.stain_core_mm, o)
+    if not core.any() or float(slopes[core].mean()) / peak >= o.stain_smooth:
+        return False
+    # The outline at half the peak, near the mark, off the crop's border (a mark the
+    # crop cuts through has a straight, steep edge there that is no edge of its own).
+    near = cv2.dilate(region.astype(np.uint8), _disc(round(_px(2 * o.stain_core_mm, o)))) > 0
+    half = (cv2.GaussianBlur(strength, (0, 0), 0.15 * _px(1.0, o)) >= 0.5 * peak) & near
+    rim = half & ~(cv2.erode(half.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    rim[:2, :] = rim[-2:, :] = rim[:, :2] = rim[:, -2:] = False
+    if not rim.any():
+        return False
+    return float(np.median(slopes[rim])) / peak < o.stain_soft
+
+
 def _erase_stains(strength: np.ndarray, o: CorrectionOptions) -> tuple[np.ndarray, int]:
     """The strength with stains and smudges subtracted, and how many there were."""
     broad = cv2.morphologyEx(strength, cv2.MORPH_OPEN, _disc(round(_px(o.stain_disc_mm, o))))
@@ -169,6 +214,7 @@ def _erase_stains(strength: np.ndarray, o: CorrectionOptions) -> tuple[np.ndarra
     dark = strength >= max(o.ink_level, o.stain_ratio * pen) if pen is not None else None
     hugs = cv2.dilate(dark.astype(np.uint8), _disc(round(_px(o.halo_band_mm, o)))) > 0 \
         if dark is not None else None
+    slopes = _slopes(strength, o)
     stains = []
     for k in regions:
         region = labels == k
@@ -179,6 +225,8 @@ def _erase_stains(strength: np.ndarray, o: CorrectionOptions) -> tuple[np.ndarra
             continue
         rough = float(np.mean(np.clip(residue[region], 0, None))) / max(level, 1.0)
         if rough > o.stain_rough:
+            continue
+        if not _stain_shaped(region, strength, slopes, o):
             continue
         stains.append(k)
     if not stains:

@@ -9,7 +9,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ocr.corrections import CORRECTED_DETAIL, CROSSED_OUT_DETAIL, find_corrections
+from ocr.corrections import (
+    CORRECTED_DETAIL,
+    CROSSED_OUT_DETAIL,
+    CorrectionOptions,
+    find_corrections,
+)
 from ocr.ingest import PageImage
 from ocr.pipeline import (
     FAINT_BLANK_CONFIDENCE,
@@ -157,19 +162,95 @@ def test_normal_answers_are_untouched() -> None:
             assert find_corrections(without).ink is without
 
 
+# The stain-shape rule switched off (every broad light mark passes it), to show what the
+# tests below would catch.
+def _any_shape(**options: Any) -> CorrectionOptions:
+    return CorrectionOptions(stains=True, stain_smooth=1e9, stain_soft=1e9, **options)
+
+
 def test_a_grey_band_hugging_a_stroke_is_its_halo_not_a_stain() -> None:
     import cv2
 
-    from ocr.corrections import CorrectionOptions
-
-    # A stroke with a dark core in a wide light band (a soft pen, blurred by the camera),
-    # beside two sharp strokes that set the pen's strength.
-    crop = np.full((120, 300), 255, np.uint8)
-    cv2.line(crop, (30, 30), (110, 30), 200, 31)
+    # A stroke with a dark core in a wide, soft light band (a soft pen, blurred by the
+    # camera), beside two sharp strokes that set the pen's strength.
+    band = np.zeros((120, 300), np.float32)
+    cv2.line(band, (30, 30), (110, 30), 1.0, 31)
+    crop = (255 - 70 * cv2.GaussianBlur(band, (0, 0), 5.0)).astype(np.uint8)
     cv2.line(crop, (30, 30), (110, 30), 40, 6)
     cv2.line(crop, (200, 20), (200, 100), 40, 4)
     cv2.line(crop, (230, 20), (260, 100), 40, 4)
-    # The band is broad, light and smooth: a stain, unless it is seen to hug the stroke.
-    assert find_corrections(crop, CorrectionOptions(stains=True, halo_share=1.0)).stains == 1
-    hugging = CorrectionOptions(stains=True, halo_band_mm=4.0)
+    # The band is broad, light and smooth: a stain, unless it is seen to hug the stroke
+    # (the shape rule is off here: the stroke's steep edges inside the band would keep it
+    # in on their own).
+    halo_off = _any_shape(halo_share=1.0)
+    assert find_corrections(crop, halo_off).stains == 1
+    hugging = _any_shape(halo_band_mm=4.0)
     assert find_corrections(crop, hugging).stains == 0
+
+
+def _pen_and(mark: np.ndarray) -> np.ndarray:
+    """A crop: a dark thin stroke (the pen) on the left and ``mark`` (strength 0-255)."""
+    import cv2
+
+    crop = (255 - np.clip(mark, 0, 255)).astype(np.uint8)
+    cv2.line(crop, (40, 25), (45, 95), 30, 4)
+    return cv2.GaussianBlur(crop, (0, 0), 0.8)  # a copier's blur
+
+
+def test_a_bold_light_stroke_is_not_taken_for_a_stain() -> None:
+    import cv2
+
+
+    # A bold pencil stroke: 1.8 mm wide, half the pen's strength, steep-edged.
+    stroke = np.zeros((120, 300), np.float32)
+    cv2.ellipse(stroke, (180, 60), (45, 35), 0, -120, 150, 100.0, 15)
+    crop = _pen_and(stroke)
+    assert find_corrections(crop, _any_shape()).stains == 1
+    kept = find_corrections(crop, CorrectionOptions(stains=True))
+    assert kept.stains == 0
+    assert kept.ink is crop
+
+
+def test_a_soft_smear_beside_the_answer_is_erased_and_the_answer_kept() -> None:
+    import cv2
+
+
+    smear = np.zeros((120, 300), np.float32)
+    cv2.ellipse(smear, (200, 60), (40, 22), 15, 0, 360, 1.0, -1)
+    smear = 60.0 * cv2.GaussianBlur(smear, (0, 0), 8.0) / 0.9
+    crop = _pen_and(smear)
+    found = find_corrections(crop, CorrectionOptions(stains=True))
+    assert found.stains == 1
+    assert int(found.ink[:, 150:].min()) > 255 - 35  # no ink left where the smear was
+    assert int(found.ink[:, 30:60].min()) < 100  # the pen stroke is still there
+
+
+def test_bold_pencil_answers_are_left_as_they_are() -> None:
+    """Whole pages written in bold, light pencil: the shape rule keeps every stroke in."""
+    from dataclasses import replace
+
+    import cv2
+
+    from simulation.bench_worksheet import make_pages
+
+    bank = GlyphBank.load("test", DATASETS_DIR)
+    k = np.ones((3, 3), np.uint8)
+
+    def bolder(glyphs: dict[str, list[np.ndarray]]) -> dict[str, list[np.ndarray]]:
+        return {s: [cv2.dilate(np.pad(g, 2), k) for g in gs] for s, gs in glyphs.items()}
+
+    bold = replace(bank, mnist=bolder(bank.mnist), bhmsds=bolder(bank.bhmsds))
+    bp = bench_page()
+    pages = make_pages(bp.page, bp.printed, "test", 2, 4, datasets=DATASETS_DIR, bank=bold,
+                       options=FillOptions(pencil_prob=1.0, blank_prob=0.0))
+    reader = KeepsInks()
+    for fp in pages:
+        read_page(PageImage(0, fp.image, DPI, "raster"), lambda code: bp.template, reader,
+                  ReadOptions(corrections=False))
+    assert len(reader.inks) >= 20
+    shapeless = _any_shape()
+    # Without the shape rule some of these strokes are erased as smudges ...
+    assert sum(find_corrections(ink, shapeless).stains > 0 for ink in reader.inks) >= 2
+    # ... with it, none.
+    assert all(find_corrections(ink, CorrectionOptions(stains=True)).ink is ink
+               for ink in reader.inks)

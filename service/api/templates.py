@@ -11,11 +11,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response, status
 
 from service.api.deps import SessionDep, SettingsDep, TeacherDep
-from service.errors import PayloadTooLarge
+from service.errors import InvalidInput, PayloadTooLarge
 from service.ingestion import check_room
-from service.schemas.templates import BlankOut
+from service.schemas.templates import BlankOut, OmrImportOut
 from service.storage import LocalStorage
-from service.templates.service import blank_png, create_blank, get_blank
+from service.templates.service import blank_png, create_blank, get_blank, import_omr_layout
 from service.uploads import receive_scan
 
 __all__ = ["router"]
@@ -69,3 +69,42 @@ async def blank_image(blank_id: int, session: SessionDep, actor: TeacherDep) -> 
     """The blank as kept (greyscale, 200 dpi): what the template editor draws on."""
     return Response(await blank_png(session, actor, blank_id), media_type="image/png",
                     headers={"Cache-Control": "private, no-store"})
+
+
+_OMR_DOC = """Import a school's own bubble answer sheet (答题卡) from its OMRChecker
+``template.json`` (the file as the body, ``application/json``): its fields come back as
+regions of the sheet's uploaded blank (``blank_id``), in points. Choice fields are
+``bubbles`` regions labelled A, B, C… (or T / F; ``values`` keeps the layout's own values
+where they differ); the student-number group (a customLabels group of digit columns named
+roll / id / student / 学号 / 考号) is a ``number_grid``. Add a ``key`` to each answer region
+and post them as a template (``POST /api/v1/worksheets``, ``kind: "template"``); copies are
+registered to the blank by its print, so ``preProcessors`` are not run (they are listed).
+``skipped`` lists the fields that were not imported and why.
+
+``frame``: where the layout's ``pageDimensions`` lie on the blank, ``x0,y0,x1,y1`` in
+points (for ``CropOnMarkers``: the markers' centres); default the whole page (``CropPage``).
+A template that is not valid OMRChecker v1 JSON: 422 ``bad_omr_template`` naming the key
+and block at fault."""
+
+
+def _frame(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidInput("frame: four numbers x0,y0,x1,y1 in points",
+                           error="bad_frame") from None
+    return (x0, y0, x1, y1)
+
+
+@router.post("/blanks/{blank_id}/omr", description=_OMR_DOC,
+             openapi_extra={"requestBody": {"content": {
+                 "application/json": {"schema": {"type": "object"}}}}})
+async def import_omr(
+    blank_id: int, request: Request, session: SessionDep, actor: TeacherDep,
+    frame: Annotated[str | None, Query(description="x0,y0,x1,y1 in points",
+                                       max_length=100)] = None,
+) -> OmrImportOut:
+    body = await request.body()  # the body guard has capped its size before this
+    return await import_omr_layout(session, actor, blank_id, body, _frame(frame))

@@ -14,8 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["BlankOut", "BubbleIn", "ProposedRegionOut", "TemplateIn", "TemplateKeyIn",
-           "TemplatePageIn", "TemplateRegionIn"]
+__all__ = ["BlankOut", "BubbleIn", "GridBubbleIn", "ImportedRegionOut", "OmrImportOut",
+           "ProposedRegionOut", "TemplateIn", "TemplateKeyIn", "TemplatePageIn",
+           "TemplateRegionIn"]
 
 Box = tuple[float, float, float, float]
 
@@ -53,17 +54,26 @@ class BubbleIn(_In):
     box: Box
 
 
+class GridBubbleIn(_In):
+    """One bubble of a student-number grid: the digit it stands for in its column."""
+
+    place: int = Field(ge=0, le=15, description="the column: 0 is the number's first digit")
+    digit: int = Field(ge=0, le=9)
+    box: Box
+
+
 class TemplateRegionIn(_In):
     """One region of a template page.
 
     ``written``: a box, bracket or underline the answer is written in. ``bubbles``: a row
     of choice bubbles (``bubbles`` gives each). ``name``: where the child writes their
     name. ``student_number``: where the child writes their 学号, one digit per cell
-    (``digits`` equal cells across ``box``). An answer region takes either ``key`` (a
+    (``digits`` equal cells across ``box``). ``number_grid``: a bubbled 学号 (填涂), one
+    column of digit bubbles per place (``grid``). An answer region takes either ``key`` (a
     new question made from it) or ``question_id`` (a question already in the bank).
     """
 
-    kind: Literal["written", "bubbles", "name", "student_number"]
+    kind: Literal["written", "bubbles", "name", "student_number", "number_grid"]
     box: Box
     number: int | None = Field(default=None, ge=1, le=999,
                                description="the question number printed beside it "
@@ -74,6 +84,8 @@ class TemplateRegionIn(_In):
     bubbles: list[BubbleIn] = Field(default_factory=list, max_length=8)
     digits: int | None = Field(default=None, ge=3, le=12,
                                description="student_number: how many digit cells")
+    grid: list[GridBubbleIn] = Field(default_factory=list, max_length=160,
+                                     description="number_grid: every bubble")
     question_id: str | None = Field(default=None, max_length=64)
     blank: int = Field(default=0, ge=0, le=19,
                        description="with question_id: which blank of a multi-blank "
@@ -93,6 +105,11 @@ class TemplateRegionIn(_In):
             raise ValueError(f"a {self.kind} region has no bubbles")
         if self.kind == "student_number" and self.digits is None:
             raise ValueError("a student_number region needs digits (how many cells)")
+        places = {g.place for g in self.grid}
+        if self.kind == "number_grid" and len(places) < 3:
+            raise ValueError("a number_grid region needs bubbles for at least three places")
+        if self.kind != "number_grid" and self.grid:
+            raise ValueError(f"a {self.kind} region has no grid")
         return self
 
 
@@ -103,6 +120,32 @@ class TemplatePageIn(_In):
 
 class TemplateIn(_In):
     pages: list[TemplatePageIn] = Field(min_length=1, max_length=8)
+
+
+class ImportedRegionOut(BaseModel):
+    """A region read from an imported sheet layout: post it back in a template's
+    ``regions`` with a ``key`` (answer regions) or as it is (``number_grid``)."""
+
+    label: str = Field(description="the field's label in the imported layout (q1, Roll)")
+    kind: Literal["bubbles", "number_grid"]
+    box: Box
+    number: int | None = None
+    bubbles: list[BubbleIn] = Field(default_factory=list)
+    grid: list[GridBubbleIn] = Field(default_factory=list)
+    values: dict[str, str] = Field(default_factory=dict,
+                                   description="bubble label -> the value the layout gives "
+                                               "it, where they differ (1 -> A)")
+
+
+class OmrImportOut(BaseModel):
+    """An OMRChecker ``template.json`` as regions of a blank."""
+
+    blank_id: int
+    regions: list[ImportedRegionOut]
+    skipped: list[dict[str, str]] = Field(description="fields not imported, with why")
+    preprocessors: list[str] = Field(description="the layout's preProcessors: markbook "
+                                                 "registers copies to the blank by its "
+                                                 "print instead, so none is run")
 
 
 class ProposedRegionOut(BaseModel):

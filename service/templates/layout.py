@@ -67,6 +67,10 @@ class TemplatePlan:
     question_ids: list[str]
 
 
+def _box(b: Box) -> Box:
+    return (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
+
+
 def _where(page: int, region: int) -> str:
     return f"pages[{page}].regions[{region}]"
 
@@ -95,11 +99,10 @@ def _check_geometry(page_no: int, regions: list[TemplateRegionIn], size: BlankSi
             continue
         if x1 - x0 < MIN_SIDE_PT or y1 - y0 < MIN_SIDE_PT:
             bad(i, "box is smaller than 3 mm on a side", "region_too_small")
-        for b in r.bubbles:
-            bx0, by0, bx1, by1 = b.box
+        for bx0, by0, bx1, by1 in [b.box for b in r.bubbles] + [g.box for g in r.grid]:
             if not (x0 - 1 <= bx0 < bx1 <= x1 + 1 and y0 - 1 <= by0 < by1 <= y1 + 1):
-                bad(i, f"bubble {b.label} is not inside the region's box", "bubble_outside")
-        labels = [b.label for b in r.bubbles]
+                bad(i, "a bubble is not inside the region's box", "bubble_outside")
+        labels = [b.label for b in r.bubbles] + [f"{g.place}:{g.digit}" for g in r.grid]
         if len(set(labels)) != len(labels):
             bad(i, "bubble labels repeat", "duplicate_bubble")
     for i, a in enumerate(regions):
@@ -109,7 +112,7 @@ def _check_geometry(page_no: int, regions: list[TemplateRegionIn], size: BlankSi
                                  "message": f"overlaps {_where(page_no, i)}: two regions "
                                             "would read the same ink"})
     kinds = [r.kind for r in regions]
-    for kind in ("name", "student_number"):
+    for kind in ("name", "student_number", "number_grid"):
         if kinds.count(kind) > 1:
             problems.append({"where": f"pages[{page_no}]", "error": "duplicate_identity",
                              "message": f"more than one {kind} region on the page"})
@@ -150,10 +153,8 @@ def _answer_region(qid: str, number: int, blank: int, region: TemplateRegionIn, 
                    answer_format: str) -> AnswerRegion:
     return AnswerRegion(
         question_id=qid, number=number, kind=kind, blank=blank,
-        box=tuple(float(v) for v in region.box),  # type: ignore[arg-type]
-        answer_format=answer_format,
-        bubbles=tuple(Bubble(b.label, tuple(float(v) for v in b.box))  # type: ignore[arg-type]
-                      for b in region.bubbles))
+        box=_box(region.box), answer_format=answer_format,
+        bubbles=tuple(Bubble(b.label, _box(b.box)) for b in region.bubbles))
 
 
 def _bank_kind_fits(region: TemplateRegionIn, question: Question) -> str:
@@ -216,9 +217,13 @@ def plan_template(template: TemplateIn, title: str, page_size: str, grade: int,
         regions: list[AnswerRegion] = []
         name_box: Box = (0.0, 0.0, 0.0, 0.0)
         cells: tuple[Box, ...] = ()
+        seats: tuple[tuple[int, int, Box], ...] = ()
         for i, r in enumerate(page.regions):
             if r.kind == "name":
                 name_box = r.box
+                continue
+            if r.kind == "number_grid":
+                seats = tuple((g.place, g.digit, _box(g.box)) for g in r.grid)
                 continue
             if r.kind == "student_number":
                 x0, y0, x1, y1 = r.box
@@ -270,7 +275,8 @@ def plan_template(template: TemplateIn, title: str, page_size: str, grade: int,
                                           _format_of(r, doc["kind"], key.kind)))
         pages.append(PageLayout(number=p + 1, width=size.width_pt, height=size.height_pt,
                                 markers=(), qr_box=(0.0, 0.0, 0.0, 0.0), name_box=name_box,
-                                student_no_boxes=cells, regions=tuple(regions)))
+                                student_no_boxes=cells, regions=tuple(regions),
+                                seat_bubbles=seats))
     if not problems and not order:
         problems.append({"where": "pages", "error": "no_answer_regions",
                          "message": "the template has no answer region to grade"})

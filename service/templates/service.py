@@ -25,12 +25,13 @@ from service.repositories.questions import QuestionRepository, question_from_row
 from service.repositories.templates import TemplateBlankRepository
 from service.repositories.worksheets import WorksheetRepository
 from service.schemas.common import WorksheetCreate
-from service.schemas.templates import BlankOut, ProposedRegionOut
+from service.schemas.templates import BlankOut, OmrImportOut, ProposedRegionOut
 from service.templates.blanks import BlankRefused, read_blank
 from service.templates.layout import BlankSize, TemplateError, plan_template
 from service.uploads import ReceivedBatch, ReceivedFile
 
-__all__ = ["blank_out", "blank_png", "create_blank", "create_template", "get_blank"]
+__all__ = ["blank_out", "blank_png", "create_blank", "create_template", "get_blank",
+           "import_omr_layout"]
 
 # A class without a grade gets its questions filed under this one.
 _DEFAULT_GRADE = 3
@@ -78,6 +79,40 @@ async def blank_png(session: AsyncSession, actor: Actor, blank_id: int) -> bytes
     """The blank's image as kept (greyscale PNG). Raises: NotFound."""
     row = await TemplateBlankRepository(session, actor).get(blank_id)
     return bytes(row.png)
+
+
+async def import_omr_layout(session: AsyncSession, actor: Actor, blank_id: int,
+                            template_json: bytes,
+                            frame_pt: tuple[float, float, float, float] | None) -> OmrImportOut:
+    """An OMRChecker ``template.json`` read as regions of one of the actor's blanks.
+
+    Args:
+        blank_id: the sheet's blank (its size scales the layout's pixels).
+        template_json: the file as sent.
+        frame_pt: where the layout's ``pageDimensions`` lie on the blank (its markers'
+            centres, for ``CropOnMarkers``); the whole page when None.
+
+    Raises:
+        NotFound: no such blank, or not the actor's.
+        InvalidInput: ``bad_omr_template`` (the message says what and where), or a frame
+            that is not inside the page (``bad_frame``).
+    """
+    from ocr.foreign.omrchecker import OmrTemplateError, parse_template
+    from service.templates.omr import regions_of_sheet
+
+    row = await TemplateBlankRepository(session, actor).get(blank_id)
+    try:
+        sheet = await to_thread.run_sync(lambda: parse_template(
+            template_json, page_width_pt=row.width_pt, page_height_pt=row.height_pt,
+            frame_pt=frame_pt))
+    except OmrTemplateError as exc:
+        raise InvalidInput(f"the OMRChecker template cannot be imported: {exc}",
+                           error="bad_omr_template") from None
+    except ValueError as exc:
+        raise InvalidInput(f"frame: {exc}", error="bad_frame") from None
+    regions, skipped = regions_of_sheet(sheet)
+    return OmrImportOut(blank_id=blank_id, regions=regions, skipped=skipped,
+                        preprocessors=list(sheet.preprocessors))
 
 
 async def create_template(session: AsyncSession, actor: Actor, body: WorksheetCreate, *,

@@ -280,6 +280,10 @@ ROUTES: dict[tuple[str, str], Case] = {
         headers={"content-type": "image/png"}), OWN),
     ("GET", "/api/v1/templates/blanks/{blank_id}"): Case(
         lambda ids: Req("GET", f"/api/v1/templates/blanks/{ids.blank_id}")),
+    ("POST", "/api/v1/templates/blanks/{blank_id}/omr"): Case(lambda ids: Req(
+        "POST", f"/api/v1/templates/blanks/{ids.blank_id}/omr",
+        content=(Path(__file__).parents[1] / "ocr/data/omr/school_sheet.json").read_bytes(),
+        headers={"content-type": "application/json"})),
     ("GET", "/api/v1/templates/blanks/{blank_id}/image.png"): Case(
         lambda ids: Req("GET", f"/api/v1/templates/blanks/{ids.blank_id}/image.png")),
     ("POST", "/api/v1/scans"): Case(

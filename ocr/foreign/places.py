@@ -35,6 +35,18 @@ WORK_GAP_MM = 18.0
 WORK_DEPTH_MM = 40.0
 # Items of one text line are separated by at least this gap (mm).
 _ITEM_GAP_MM = 8.0
+# Smaller dark specks (mm²) are noise, not print.
+_SPECK_MM2 = 0.1
+
+
+def _solid(ink: np.ndarray, px_per_mm: float
+           ) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """The ink mask without scanner specks (lone dark pixels on empty paper are no
+    print), with its connected components (count, labels, stats)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    solid = stats[:, cv2.CC_STAT_AREA] >= _SPECK_MM2 * px_per_mm ** 2
+    solid[0] = False
+    return solid[labels], n, labels, stats
 
 
 def _bow(component: np.ndarray) -> float:
@@ -59,7 +71,7 @@ def find_brackets(ink: np.ndarray, px_per_mm: float) -> list[PxBox]:
     Returns:
         (x0, y0, x1, y1) pixel boxes, one per pair.
     """
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    mask, n, labels, stats = _solid(ink, px_per_mm)
     opens: list[tuple[int, int, int, int]] = []
     closes: list[tuple[int, int, int, int]] = []
     lo, hi = (v * px_per_mm for v in _PAREN_H_MM)
@@ -90,8 +102,8 @@ def find_brackets(ink: np.ndarray, px_per_mm: float) -> list[PxBox]:
         y0, y1 = min(oy, cy), max(oy + oh, cy + ch)
         if x1 - x0 < _MIN_INNER * oh or x1 - x0 > _MAX_INNER_MM * px_per_mm:
             continue
-        inside = ink[y0:y1, x0 + 1:x1 - 1]
-        if inside.size and (inside > 0).mean() > 0.01:  # print between: not an answer place
+        inside = mask[y0:y1, x0 + 1:x1 - 1]
+        if inside.size and inside.mean() > 0.01:  # print between: not an answer place
             continue
         used.add(best)
         pad = int(0.1 * oh)
@@ -127,7 +139,7 @@ def find_work_areas(ink: np.ndarray, px_per_mm: float, taken: list[PxBox]) -> li
         (x0, y0, x1, y1) pixel boxes, one per item of each such row.
     """
     h, w = ink.shape
-    mask = ink > 0
+    mask = _solid(ink, px_per_mm)[0]
     rows = _runs(np.asarray(mask.any(axis=1)), int(1.0 * px_per_mm))
     out: list[PxBox] = []
     gap = int(WORK_GAP_MM * px_per_mm)

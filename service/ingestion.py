@@ -135,7 +135,7 @@ def _validate(received: Received, settings: Settings,
 async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Settings,
                       actor: Actor, received: Received, *, worksheet_id: int | None = None,
                       idempotency_key: str | None = None,
-                      student_id: int | None = None) -> Accepted:
+                      student_id: int | None = None, in_roster_order: bool = False) -> Accepted:
     """Turn a spooled file into a stored upload and a queued job (flush only).
 
     Args:
@@ -148,6 +148,8 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
         idempotency_key: the client's ``Idempotency-Key`` header, if any.
         student_id: a drill upload made for one student (``worksheet_id`` must name a
             drill assignment of the student's class).
+        in_roster_order: a template's class stack in roster order, one copy per student
+            (``worksheet_id`` must name a template; no ``student_id``).
 
     Returns:
         The job (new, or the one these bytes already have).
@@ -180,6 +182,12 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
             sheet = await WorksheetRepository(session, actor).get(worksheet_id)
             if student_id is not None:
                 await _check_drill_student(session, sheet, student_id)
+            if in_roster_order and (sheet.kind != "template" or student_id is not None):
+                raise InvalidInput("in_roster_order is for a template's class stack, not "
+                                   "with student_id", error="order_without_template")
+        elif in_roster_order:
+            raise InvalidInput("in_roster_order needs worksheet_id naming a template",
+                               error="order_without_template")
         elif student_id is not None:
             raise InvalidInput("student_id needs worksheet_id naming a drill assignment or a "
                                "template", error="student_without_drill")
@@ -193,7 +201,7 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
         finally:
             path.unlink(missing_ok=True)
         return await _record(session, actor, received, kind, pages, key, worksheet_id,
-                             idempotency_key, student_id)
+                             idempotency_key, student_id, in_roster_order)
     finally:
         received.discard()
 
@@ -221,10 +229,13 @@ async def _duplicate(session: AsyncSession, upload: ScanUploadRow) -> Accepted:
 
 async def _record(session: AsyncSession, actor: Actor, received: Received, kind: str,
                   pages: int, key: str, worksheet_id: int | None,
-                  idempotency_key: str | None, student_id: int | None = None) -> Accepted:
-    payload: dict[str, int | None] = {"worksheet_id": worksheet_id}
+                  idempotency_key: str | None, student_id: int | None = None,
+                  in_roster_order: bool = False) -> Accepted:
+    payload: dict[str, int | bool | None] = {"worksheet_id": worksheet_id}
     if student_id is not None:
         payload["student_id"] = student_id
+    if in_roster_order:
+        payload["in_roster_order"] = True
     job = JobRow(school_id=actor.school_id, kind="scan", status="queued", pages_total=pages,
               payload=payload, problems=[])
     upload = ScanUploadRow(school_id=actor.school_id, teacher_id=actor.teacher_id,
@@ -282,7 +293,8 @@ def worksheet_hint(query: int | None, field: str | None, name: str = "worksheet_
 async def receive_upload(session: AsyncSession, storage: LocalStorage, settings: Settings,
                          actor: Actor, received: Received, *, worksheet_id: int | None,
                          idempotency_key: str | None, ip: str | None,
-                         student_id: int | None = None) -> Accepted:
+                         student_id: int | None = None, in_roster_order: bool = False
+                         ) -> Accepted:
     """Accept an HTTP upload (see :func:`accept_scan`) and audit a new one. The spooled
     files are gone when this returns or raises (renamed into place, or removed).
 
@@ -291,13 +303,17 @@ async def receive_upload(session: AsyncSession, storage: LocalStorage, settings:
         ip: the client's address, for the audit log.
         student_id: the query parameter's student (a drill upload for one student); the
             multipart field is used without one.
+        in_roster_order: the query parameter (or the multipart field, ``1`` / ``true`` /
+            ``on``): a template's stack in roster order.
     """
     try:
         hint = worksheet_hint(worksheet_id, received.fields.get("worksheet_id"))
         student = worksheet_hint(student_id, received.fields.get("student_id"), "student_id")
+        ordered = in_roster_order or received.fields.get("in_roster_order", "").lower() in (
+            "1", "true", "on")
         accepted = await accept_scan(session, storage, settings, actor, received,
                                      worksheet_id=hint, idempotency_key=idempotency_key,
-                                     student_id=student)
+                                     student_id=student, in_roster_order=ordered)
     finally:
         # Refused before accept_scan took the file (a bad worksheet_id): still ours to remove.
         received.discard()

@@ -24,7 +24,8 @@ _upload_limit = [Depends(limit_per_actor("uploads", upload_rate, "uploads"))]
 async def _ingest(request: Request, response: Response, background: BackgroundTasks,
                   session: SessionDep, actor: IngestActorDep, settings: SettingsDep,
                   worksheet_id: int | None, idempotency_key: str | None,
-                  student_id: int | None = None) -> ScanAccepted:
+                  student_id: int | None = None, in_roster_order: bool = False
+                  ) -> ScanAccepted:
     storage: LocalStorage = request.app.state.storage
     limit = settings.limits.max_upload_mb * 1024 * 1024
     declared = request.headers.get("content-length")
@@ -38,7 +39,7 @@ async def _ingest(request: Request, response: Response, background: BackgroundTa
     accepted = await receive_upload(session, storage, settings, actor, received,
                                     worksheet_id=worksheet_id, idempotency_key=idempotency_key,
                                     ip=request.client.host if request.client else None,
-                                    student_id=student_id)
+                                    student_id=student_id, in_roster_order=in_roster_order)
     runner = request.app.state.runner
     if runner is not None and not accepted.duplicate:
         background.add_task(runner.notify)  # runs after the commit and the response
@@ -67,6 +68,14 @@ is then read by the drill reader, each item graded by computing its expression. 
 assignment's class: 422 ``student_not_in_class``; an assignment the caller may not see: 404.
 A drill page with no items is stored with the job problem ``no_items`` (never graded zero).
 
+Template pages (a teacher's own worksheet or a school's answer sheet, made from an uploaded
+blank: ``kind: "template"``): name the template as ``worksheet_id``. Each page is registered
+to the template's blank by its print, then read and graded as a worksheet page; a page that
+matches no blank gets the problem ``not_this_page`` and is never graded. Whose copy it is:
+``student_id`` (one student's pages), or the name, 学号 or bubbled number the template has a
+region for, or ``in_roster_order=true`` (a class stack in roster order by student number, one
+copy per student: a stack with another number of copies is left for review, and says so).
+
 Returns 202 with the job that reads and grades it; the same bytes (or the same
 ``Idempotency-Key``) always map to the same job (several files: the same files in the same
 order), and when that job failed (or left pages unread) the answer's ``retry`` is the URL
@@ -94,11 +103,14 @@ async def upload_scan(
                     "(required)")] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     student_id: Annotated[int | None, Query(
-        description="a drill upload of one student's pages: that student (of the drill "
-                    "assignment's class)")] = None,
+        description="a drill or template upload of one student's pages: that student (of "
+                    "the assignment's class)")] = None,
+    in_roster_order: Annotated[bool, Query(
+        description="a template's class stack in roster order (by student number), one "
+                    "copy per student: each copy goes to the student in its place")] = False,
 ) -> ScanAccepted:
     return await _ingest(request, response, background, session, actor, settings,
-                         worksheet_id, idempotency_key, student_id)
+                         worksheet_id, idempotency_key, student_id, in_roster_order)
 
 
 @router.post("/documents/post_document/", status_code=202, response_model=ScanAccepted,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +24,7 @@ from service.db import PageRow
 from service.mastery.sync import sync_answers
 from service.repositories.jobs import JobWorkRepository
 
-__all__ = ["place_anonymous_pages"]
+__all__ = ["place_anonymous_pages", "place_in_roster_order"]
 
 log = logging.getLogger(__name__)
 # Log-score of a student missing from a page's evidence (added to the roster after the
@@ -75,3 +76,46 @@ async def place_anonymous_pages(session: AsyncSession, upload_id: int,
         await sync_answers(session, await repo.primary_responses([p.id for p in placed]),
                            schedule)
     return [p.page_index for p in placed]
+
+
+async def place_in_roster_order(session: AsyncSession, upload_id: int, worksheet_id: int,
+                                class_id: int, schedule: ScheduleSettings | None = None
+                                ) -> tuple[list[int], dict[str, Any] | None]:
+    """Give a template stack's copies to the class in roster order (by student number),
+    the teacher having said the stack is in that order, one copy per student (flush only).
+
+    A copy is a run of pages whose template page numbers rise (a one-page template: each
+    page). Only a stack with exactly one copy per student of the class is placed: with
+    one more or one fewer, every copy after the gap would go to the wrong child.
+
+    Returns:
+        The indices of the pages placed, and the job problem to report when none could be
+        (on the stack's first page).
+    """
+    repo = JobWorkRepository(session)
+    pages = await repo.pages_waiting_for_student(upload_id, worksheet_id)
+    if not pages:
+        return [], None
+    copies: list[list[PageRow]] = []
+    for page in pages:
+        if not copies or page.page_no is None or copies[-1][-1].page_no is None \
+                or page.page_no <= copies[-1][-1].page_no:
+            copies.append([])
+        copies[-1].append(page)
+    roster = [sid for sid, _, _ in await repo.roster(class_id)]
+    if len(copies) != len(roster):
+        return [], {"page_index": pages[0].page_index, "status": "roster_order",
+                    "problem": f"in_roster_order: the stack holds {len(copies)} copies for "
+                               f"the class's {len(roster)} students, so copies were not "
+                               f"given by order; assign them in review / 按名单顺序：这叠卷子"
+                               f"有 {len(copies)} 份，班上有 {len(roster)} 名学生，未按顺序"
+                               f"指定学生，请在复核中指定"}
+    placed: list[PageRow] = []
+    for student_id, copy in zip(roster, copies, strict=True):
+        for page in copy:
+            await repo.set_page_student(page, student_id)
+            page.student_source, page.status, page.problem = "order", "graded", None
+            placed.append(page)
+    await session.flush()
+    await sync_answers(session, await repo.primary_responses([p.id for p in placed]), schedule)
+    return [p.page_index for p in placed], None

@@ -48,7 +48,7 @@ from service.jobs.pagework import (
     init_worker,
     process_page,
 )
-from service.jobs.placement import place_anonymous_pages
+from service.jobs.placement import place_anonymous_pages, place_in_roster_order
 from service.jobs.recovery import (
     DISK_FULL_BACKOFF_S,
     DiskFull,
@@ -224,12 +224,21 @@ async def _place(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
                  settings: Settings) -> None:
     """Once every page is stored, place the anonymous ones on the class together."""
     async with factory() as session:
-        placed = set(await place_anonymous_pages(session, ctx.upload.id,
-                                                 settings.mastery.schedule()))
-        if placed:
+        note = None
+        if ctx.template is not None and ctx.job.payload.get("in_roster_order"):
+            by_order, note = await place_in_roster_order(
+                session, ctx.upload.id, ctx.template.worksheet_id,
+                ctx.worksheets[ctx.template.worksheet_id].class_id, settings.mastery.schedule())
+        else:
+            by_order = []
+        placed = set(by_order) | set(await place_anonymous_pages(session, ctx.upload.id,
+                                                                 settings.mastery.schedule()))
+        if placed or note:
             job = await session.get(JobRow, ctx.job.id, populate_existing=True)
             assert job is not None
             job.problems = [p for p in job.problems if p.get("page_index") not in placed]
+            if note:
+                job.problems = [*job.problems, note]
             log.info("anonymous pages placed", extra={"pages": len(placed)})
         await session.commit()
 

@@ -158,6 +158,17 @@ class JobWorkRepository:
                                   PageRow.student_evidence.is_not(None))
             .order_by(PageRow.page_index))).scalars().all()
 
+    async def pages_waiting_for_student(self, upload_id: int, worksheet_id: int
+                                        ) -> Sequence[PageRow]:
+        """The upload's pages of one worksheet still waiting for a student, in upload
+        order (with or without identity evidence)."""
+        return (await self.session.execute(
+            select(PageRow).where(PageRow.upload_id == upload_id,
+                                  PageRow.worksheet_id == worksheet_id,
+                                  PageRow.status == "unknown_student",
+                                  PageRow.student_id.is_(None))
+            .order_by(PageRow.page_index))).scalars().all()
+
     async def students_with_page(self, worksheet_id: int, page_no: int) -> set[int]:
         """The students whose copy of this worksheet page is stored and counts."""
         rows = await self.session.execute(select(PageRow.student_id).where(

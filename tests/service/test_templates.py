@@ -250,3 +250,43 @@ async def test_template_bad_input_is_a_clear_4xx(client: httpx.AsyncClient,
         ("file", ("b.png", _png(sheet.image), "image/png"))])
     assert r.status_code == 422
     assert r.json()["error"] == "one_page_only"
+
+
+async def test_template_stack_in_roster_order(
+        client: httpx.AsyncClient, copies: tuple[TeacherSheet, TeacherSheet, tuple[Any, ...]]
+) -> None:
+    sheet, _other, (right, half, _stranger) = copies
+    cid, (alice, bob) = await _class(client)
+    blank = await _blank(client, sheet)
+    r = await client.post("/api/v1/worksheets", json={
+        "title": "第3周课堂练习", "class_id": cid, "kind": "template",
+        "template": {"pages": [{"blank_id": blank["id"], "regions": _regions(sheet)}]}})
+    wid = r.json()["id"]
+    # One copy for a class of two: not given by order, and the job says why.
+    r = await client.post("/api/v1/scans", params={"worksheet_id": wid, "in_roster_order": "true"},
+                          files={"scan": ("one.png", _png(half.image), "image/png")})
+    assert r.status_code == 202, r.text
+    job = await wait_job(client, r.json()["job_id"], limit_s=300)
+    assert "roster_order" in [p["status"] for p in job["problems"]], job
+    # The class's stack in roster order: the first copy is the first student's.
+    r = await client.post("/api/v1/scans", params={"worksheet_id": wid, "in_roster_order": "true"},
+                          files=[("scan", ("a.png", _png(right.image), "image/png")),
+                                 ("scan", ("b.png", _png(half.image), "image/png"))])
+    assert r.status_code == 202, r.text
+    job = await wait_job(client, r.json()["job_id"], limit_s=300)
+    assert job["status"] == "done", job
+    assert not job["problems"], job
+    results = (await client.get(f"/api/v1/worksheets/{wid}/results")).json()
+    keys = _keys(sheet)
+    for student, page in ((alice, right), (bob, half)):
+        row = next(s for s in results["students"] if s["student"]["id"] == student)
+        cells = {_places(sheet)[c["position"] - 1].question_id: c for c in row["questions"]}
+        decided = {q: c for q, c in cells.items() if c["status"] == "graded"}
+        assert len(decided) >= 0.8 * len(cells)
+        assert all((c["verdict"] == "correct") == (page.written[(q, 0)] == keys[q])
+                   for q, c in decided.items())
+    # The option is for templates only.
+    r = await client.post("/api/v1/scans", params={"in_roster_order": "true"},
+                          files={"scan": ("x.png", _png(right.image), "image/png")})
+    assert r.status_code == 422
+    assert r.json()["error"] == "order_without_template"

@@ -183,7 +183,7 @@ def score(sheet: TeacherSheet, keys: dict[str, str], filled: list[FilledPage],
           run: dict[str, Any]) -> dict[str, Any]:
     places = _places(sheet)
     rows = {s["student"]["id"]: s for s in run["results"]["students"]}
-    c = {"submitted": 0, "answers": 0, "written": 0, "read_exact": 0, "blank": 0,
+    c: dict[str, Any] = {"submitted": 0, "answers": 0, "written": 0, "read_exact": 0, "blank": 0,
          "blank_exact": 0, "auto": 0, "auto_wrong_verdict": 0, "auto_wrong_reading": 0,
          "wrong": []}
     for student, page in zip(run["ids"], filled, strict=True):

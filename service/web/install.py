@@ -21,6 +21,7 @@ from service.web import (
     review,
     student_links,
     students,
+    templates_editor,
     uploads,
 )
 from service.web.errors import install_page_errors
@@ -33,7 +34,7 @@ __all__ = ["AREAS", "STATIC_DIR", "STATIC_URL", "install_web", "start_web"]
 # Each area of the app is one module with a ``router`` (and its templates under
 # ``templates/<area>/``, its messages in ``locale/*/LC_MESSAGES/<area>.po``).
 AREAS = (pages, classes, students, student_links, bank, builder, uploads, review, results,
-         errorbooks, devices, analytics, drills)
+         errorbooks, devices, analytics, drills, templates_editor)
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_URL = "/static"

@@ -84,6 +84,7 @@ class Ids:
     page_id: int = 0
     response_id: int = 0
     blank_id: int = 0
+    template_id: int = 0
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next(self) -> int:
@@ -136,6 +137,18 @@ def _blank_png() -> bytes:
     out = io.BytesIO()
     Image.fromarray(teacher_sheet(5, dpi=100).image).save(out, format="PNG", dpi=(100, 100))
     return out.getvalue()
+
+
+def _template_regions() -> list[dict[str, Any]]:
+    """One written region with its key, on the blank of ``_blank_png``."""
+    return [{"kind": "written", "box": [100, 100, 160, 130],
+             "key": {"kind": "numeric", "answer": "12", "knowledge_points": ["math.add.carry"]}}]
+
+
+def _editor_state() -> str:
+    """The template editor's state (service.web.templates_body) for ``_template_regions``."""
+    return json.dumps({"regions": [{"kind": "written", "box": [100, 100, 160, 130],
+                                    "answer": "12", "kp": "math.add.carry"}]})
 
 
 def _png_upload(url: str) -> Callable[[Ids], Req]:
@@ -502,6 +515,29 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "/worksheets/{worksheet_id}/print.pdf"): Page(
         lambda ids: Req("GET", f"/worksheets/{ids.worksheet_id}/print.pdf?per_student=true"),
         303, "/login?next=/worksheets/0/print.pdf%3Fper_student%3Dtrue", NOT_FOUND),
+    # Templates (service.web.templates_editor): uploading a blank is the caller's own; the
+    # editor, its image and saving name the owner's blank; a page as graded the owner's
+    # template worksheet.
+    ("GET", "/worksheets/templates/new"): Page(
+        lambda ids: Req("GET", "/worksheets/templates/new"), 303,
+        "/login?next=/worksheets/templates/new", OWN),
+    ("POST", "/worksheets/templates/new"): Page(
+        lambda ids: Req("POST", "/worksheets/templates/new", data={},
+                        files={"file": ("blank.png", _blank_png(), "image/png")}), 303,
+        "/login?next=/worksheets/templates/new", OWN),
+    ("GET", "/worksheets/templates/{blank_id}"): Page(
+        lambda ids: Req("GET", f"/worksheets/templates/{ids.blank_id}"), 303,
+        "/login?next=/worksheets/templates/0", NOT_FOUND),
+    ("POST", "/worksheets/templates/{blank_id}"): Page(
+        lambda ids: Req("POST", f"/worksheets/templates/{ids.blank_id}", data={
+            "title": f"自制练习{ids.next()}", "class_id": str(ids.class_id),
+            "state": _editor_state()}), 303, "/login?next=/worksheets/templates/0", NOT_FOUND),
+    ("GET", "/worksheets/templates/{blank_id}/image.png"): Page(
+        lambda ids: Req("GET", f"/worksheets/templates/{ids.blank_id}/image.png"), 303,
+        "/login?next=/worksheets/templates/0/image.png", NOT_FOUND),
+    ("GET", "/worksheets/{worksheet_id}/template/{number}.png"): Page(
+        lambda ids: Req("GET", f"/worksheets/{ids.template_id}/template/1.png"), 303,
+        "/login?next=/worksheets/0/template/1.png", NOT_FOUND),
     # Uploads and jobs (service.web.uploads); the job of _setup is done, so /events ends.
     ("GET", "/uploads"): Page(lambda ids: Req("GET", "/uploads"), 303, "/login?next=/uploads",
                               OWN),
@@ -608,6 +644,11 @@ async def _setup(app: FastAPI, owner: httpx.AsyncClient) -> Ids:
                          headers={"content-type": "image/png"})
     assert r.status_code == 201, r.text
     ids.blank_id = r.json()["id"]
+    r = await owner.post("/api/v1/worksheets", json={
+        "title": "自制练习", "class_id": cid, "kind": "template",
+        "template": {"pages": [{"blank_id": ids.blank_id, "regions": _template_regions()}]}})
+    assert r.status_code == 201, r.text
+    ids.template_id = r.json()["id"]
     return ids
 
 

@@ -201,7 +201,8 @@ def test_a_bold_light_stroke_is_not_taken_for_a_stain() -> None:
     import cv2
 
 
-    # A bold pencil stroke: 1.8 mm wide, half the pen's strength, steep-edged.
+    # A bold light stroke: 1.8 mm wide, half the pen's strength, steep-edged and flat
+    # inside (a light marker: flatter than any pencil stroke, so its edges must keep it).
     stroke = np.zeros((120, 300), np.float32)
     cv2.ellipse(stroke, (180, 60), (45, 35), 0, -120, 150, 100.0, 15)
     crop = _pen_and(stroke)

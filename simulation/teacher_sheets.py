@@ -121,17 +121,22 @@ def _stem(rng: np.random.Generator) -> str:
     return "".join(_WORDS[int(i)] for i in picks) + f"{int(rng.integers(2, 60))}，"
 
 
-def teacher_sheet(seed: int, dpi: float = 200.0) -> TeacherSheet:
+def teacher_sheet(seed: int, dpi: float = 200.0, content_seed: int | None = None
+                  ) -> TeacherSheet:
     """Draw one teacher-made worksheet page.
 
     Args:
         seed: which worksheet (everything on the page follows from it).
         dpi: the rendering's resolution.
+        content_seed: when given, the questions' numbers and words follow it instead, the
+            layout still following ``seed``: next week's sheet made from the same template.
 
     Returns:
         The page (greyscale uint8, A4 at ``dpi``) and where its answers go.
     """
     rng = np.random.default_rng(seed)
+    # Words and numbers draw from their own stream, so a new content seed keeps the layout.
+    text = np.random.default_rng([seed if content_seed is None else content_seed, 7])
     fonts = _fonts()
     pen = _Pen(dpi, fonts[int(rng.integers(len(fonts)))])
     # Brackets typed full-width (IME default) or as ASCII.
@@ -139,7 +144,7 @@ def teacher_sheet(seed: int, dpi: float = 200.0) -> TeacherSheet:
     places: list[AnswerPlace] = []
     left, right = 50.0 + rng.uniform(-8, 8), 545.0 + rng.uniform(-8, 8)
     grade = "一二三四五六"[int(rng.integers(6))]
-    title = f"{grade}年级数学 第{int(rng.integers(1, 20))}周 课堂练习"
+    title = f"{grade}年级数学 第{int(text.integers(1, 20))}周 课堂练习"
     size = float(rng.uniform(15, 19))
     pen.text((A4_PT[0] - pen.width(title, size)) / 2, 38, title, size)
     y = 38 + size + 16
@@ -164,7 +169,7 @@ def teacher_sheet(seed: int, dpi: float = 200.0) -> TeacherSheet:
             colw = (right - left) / cols
             for c in range(cols):
                 cx = left + c * colw
-                pen.text(cx, y, f"{_CIRCLED[c]} {_sum(rng)}", 11)
+                pen.text(cx, y, f"{_CIRCLED[c]} {_sum(text)}", 11)
                 places.append(AnswerPlace(f"v{c + 1}", "work",
                                           (cx + 4, y + 18, cx + colw - 12, min(y + 98, 800))))
             y += 110
@@ -177,15 +182,15 @@ def teacher_sheet(seed: int, dpi: float = 200.0) -> TeacherSheet:
                 cx = left + c * colw
                 qx = pen.text(cx, y, f"{number}. ", 11)
                 if kind == "choice":
-                    qx = pen.text(qx, y, _stem(rng) + "答案是" + open_, 11)
+                    qx = pen.text(qx, y, _stem(text) + "答案是" + open_, 11)
                     inner = float(rng.uniform(28, 44))
                     pen.text(qx + inner, y, close, 11)
                     places.append(AnswerPlace(str(number), "bracket",
                                               (qx + 2, y - 2, qx + inner, y + 15)))
-                    opts = "    ".join(f"{ch}. {int(rng.integers(10, 999))}" for ch in "ABC")
+                    opts = "    ".join(f"{ch}. {int(text.integers(10, 999))}" for ch in "ABC")
                     pen.text(cx + 16, y + 20, opts, 11)
                 else:
-                    qx = pen.text(qx, y, _sum(rng) + " ", 11)
+                    qx = pen.text(qx, y, _sum(text) + " ", 11)
                     if kind == "underline":
                         length = float(rng.uniform(45, 80))
                         pen.line(qx, y + 15, qx + length, y + 15)

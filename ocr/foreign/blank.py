@@ -58,6 +58,8 @@ _SELF_EXCLUDE_MM = 1.5
 # At most this many patches per blank (spread over the page; more cost time, not accuracy).
 _MAX_PATCHES = 72
 _CACHE_SIZE = 8
+# Print this much darker (0-255) than the paper around it is a stroke every copy shows.
+_PRINT_CONTRAST = 40
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +75,8 @@ class BlankModel:
         patches: each patch's top-left corner in ``refine`` pixels (M×2 int32).
         patch_px: a patch's side in ``refine`` pixels.
         refine_to_pt: 3×3 map from ``refine`` pixels to points.
+        refine_print: where ``refine`` clearly prints (bool): the strokes a copy of this
+            page must show too (writing adds ink, it never takes print away).
     """
 
     size_pt: tuple[float, float]
@@ -83,6 +87,7 @@ class BlankModel:
     patches: np.ndarray
     patch_px: int
     refine_to_pt: np.ndarray
+    refine_print: np.ndarray
 
 
 def resize_map(factor: float) -> np.ndarray:
@@ -153,8 +158,10 @@ def prepare_blank(blank: np.ndarray, blank_px_per_pt: float) -> BlankModel:
     patches, side = _patches(refine)
     to_pt = np.diag([1 / blank_px_per_pt, 1 / blank_px_per_pt, 1.0]) @ np.linalg.inv(
         resize_map(refine_scale))
+    strokes = cv2.adaptiveThreshold(refine, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
+                                    15, _PRINT_CONTRAST).astype(bool)
     return BlankModel(size_pt, coarse_px_per_pt, pts.astype(np.float32), des, refine, patches,
-                      side, to_pt)
+                      side, to_pt, strokes)
 
 
 _cache: OrderedDict[tuple[object, ...], BlankModel] = OrderedDict()

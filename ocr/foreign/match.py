@@ -42,7 +42,7 @@ from ocr.foreign.blank import (
 from ocr.foreign.patches import PatchFit, seek_patches
 from ocr.identify import BLANK_INK_RATIO, ink_ratio
 
-__all__ = ["MIN_PATCH_SHARE", "MIN_SPREAD", "Evidence", "Registration", "measure_page",
+__all__ = ["MAX_CONTRADICTED", "MIN_PATCH_SHARE", "MIN_SPREAD", "Evidence", "Registration", "measure_page",
            "register_page"]
 
 # ORB matches kept by Lowe's ratio test; fewer than this many coarse inliers: not this page.
@@ -52,11 +52,15 @@ _MIN_COARSE_INLIERS = 12
 _COARSE_RANSAC_PX = 3.0
 # The page is the blank's worksheet when at least this share of the blank's patches is
 # found in place (and at least _MIN_PATCHES of them)...
-MIN_PATCH_SHARE = 0.5
+MIN_PATCH_SHARE = 0.7
 _MIN_PATCHES = 8
 # ...spanning at least this share of the patches' extent across and down the page: a
 # shared title block alone is not the page.
 MIN_SPREAD = 0.6
+# ...and the page lacks a glyph the blank prints in at most this share of the patches: a
+# sheet made from the same template (only its numbers changed) matches most patches, but
+# its numbers are not the blank's.
+MAX_CONTRADICTED = 0.05
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,9 @@ def _verdict(fit: PatchFit) -> str:
         return f"only {fit.in_place} of the blank's {fit.total} printed patches found in place"
     if fit.spread < MIN_SPREAD:
         return "only part of the page matches the blank"
+    if fit.contradicted > MAX_CONTRADICTED:
+        lost = sum(v > 0 for v in fit.lost)
+        return f"the page prints something else in {lost} of {len(fit.lost)} places"
     return ""
 
 

@@ -26,13 +26,15 @@ __all__ = ["MIN_PATCH_NCC", "PatchFit", "seek_patches"]
 
 MM_PER_PT = 25.4 / 72.0
 # A patch is found where its best place correlates at least this well with the blank.
-MIN_PATCH_NCC = 0.6
+MIN_PATCH_NCC = 0.7
 # Patch RANSAC threshold (mm of page): above a copier's error, within a curl's.
 _RANSAC_MM = 1.5
 # The warp reads a copy of the page at about this many times the refine scale (a photo's
 # 12 MP frame need not be warped at full size; a finer copy would only cost time).
 _OVERSAMPLE = 1.25
 _MIN_FIT = 8
+# Page ink: this much darker (0-255) than the paper around it.
+_INK_CONTRAST = 12
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class PatchFit:
             patches in place span (1: corner to corner).
         homography: refined blank points → image pixels (None when fewer than 8 in place).
         error_mm: RMS distance (mm of page) of the patches in place from that homography.
+        lost: per patch sought, the share of the blank's printed glyphs in it that the
+            page does not show at the patch's best place (more than half a glyph's strokes
+            missing): 0 on a copy of this page (writing only adds ink), more where another
+            page prints other words or numbers.
+        ncc: per patch sought, its best correlation.
     """
 
     total: int
@@ -55,6 +62,13 @@ class PatchFit:
     spread: float
     homography: np.ndarray | None
     error_mm: float
+    lost: tuple[float, ...] = ()
+    ncc: tuple[float, ...] = ()
+
+    @property
+    def contradicted(self) -> float:
+        """Share of the patches sought where the page lacks a glyph the blank prints."""
+        return sum(v > 0 for v in self.lost) / len(self.lost) if self.lost else 0.0
 
     @property
     def share(self) -> float:
@@ -109,8 +123,14 @@ def seek_patches(image: np.ndarray, coarse: np.ndarray, model: BlankModel) -> Pa
     warped = _warp(image, coarse, model)
     search = round(SEARCH_MM / MM_PER_PT * REFINE_PX_PER_PT)
     side = model.patch_px
+    # The page's ink, a pixel wider (0.25 mm: resampling and blur move an edge that much).
+    ink = cv2.adaptiveThreshold(warped, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
+                                15, _INK_CONTRAST)
+    ink = cv2.dilate(ink, np.ones((3, 3), np.uint8)).astype(bool)
     src: list[tuple[float, float]] = []
     dst: list[tuple[float, float]] = []
+    gone: list[float] = []
+    ncc: list[float] = []
     for x, y in model.patches:
         x0, y0 = max(0, x - search), max(0, y - search)
         window = warped[y0:y + side + search, x0:x + side + search]
@@ -119,6 +139,14 @@ def seek_patches(image: np.ndarray, coarse: np.ndarray, model: BlankModel) -> Pa
         patch = model.refine[y:y + side, x:x + side]
         scores = np.nan_to_num(cv2.matchTemplate(window, patch, cv2.TM_CCOEFF_NORMED), nan=0.0)
         _, best, _, (bx, by) = cv2.minMaxLoc(scores)
+        strokes = model.refine_print[y:y + side, x:x + side]
+        shown = ink[y0 + by:y0 + by + side, x0 + bx:x0 + bx + side]
+        n, labels = cv2.connectedComponents(strokes.astype(np.uint8), connectivity=8)
+        size = np.bincount(labels.ravel(), minlength=n)
+        lost = np.bincount(labels[strokes > shown], minlength=n)
+        big = size[1:] >= 4
+        gone.append(float((lost[1:][big] > 0.5 * size[1:][big]).sum()) / max(int(big.sum()), 1))
+        ncc.append(float(best))
         if best < MIN_PATCH_NCC:
             continue
         px, py = _peak(scores, bx, by)
@@ -147,4 +175,5 @@ def seek_patches(image: np.ndarray, coarse: np.ndarray, model: BlankModel) -> Pa
     error_mm = rms_px / REFINE_PX_PER_PT * MM_PER_PT
     # points -> refine px -> (delta) warped px -> image px
     homography = coarse @ model.refine_to_pt @ delta @ np.linalg.inv(model.refine_to_pt)
-    return PatchFit(total, found, in_place, spread, homography / homography[2, 2], error_mm)
+    return PatchFit(total, found, in_place, spread, homography / homography[2, 2], error_mm,
+                    tuple(gone), tuple(ncc))

@@ -7,7 +7,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from ocr.foreign.match import register_page
+from ocr.foreign.blank import blank_model
+from ocr.foreign.match import MAX_CONTRADICTED, measure_page, register_page
 from simulation.teacher_sheets import TeacherSheet, teacher_sheet
 
 DPI = 200.0
@@ -104,3 +105,24 @@ def test_blank_paper_is_blank() -> None:
     got = register_page(paper, _sheet(11).image, PX_PER_PT)
     assert got.status == "blank"
     assert got.alignment is None
+
+
+def test_next_weeks_sheet_from_the_same_template_is_not_this_page() -> None:
+    # Same layout, headings and numbering; only the numbers differ.
+    sibling = teacher_sheet(11, DPI, content_seed=99)
+    page = sibling.image.copy()
+    _scribble(page, sibling, np.random.default_rng(8))
+    got = register_page(page, _sheet(11).image, PX_PER_PT)
+    assert got.status == "not_this_page"
+    assert got.alignment is None
+    # Its numbers alone reject it (whatever share of patches matched): glyphs the blank
+    # prints are missing from it, and from a filled copy of the blank none are.
+    model = blank_model(_sheet(11).image, PX_PER_PT)
+    other = measure_page(page, model).patches
+    assert other is not None
+    assert other.contradicted > MAX_CONTRADICTED
+    copy = _sheet(11).image.copy()
+    _scribble(copy, _sheet(11), np.random.default_rng(8))
+    same = measure_page(copy, model).patches
+    assert same is not None
+    assert same.contradicted <= MAX_CONTRADICTED / 2

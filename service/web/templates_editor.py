@@ -164,13 +164,18 @@ async def _editor(request: Request, session: AsyncSession, user: PageUser, blank
            for n, depth in _flatten(await knowledge_point_tree(session, user.actor))]
     shown = [{"index": p.index, "where": _region_label(_, state, p.index),
               "message": _problem_text(_, p), "detail": p.detail} for p in problems or []]
+    # The summary says each reason once, with the regions it applies to.
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for p in shown:
+        groups.setdefault((p["message"], p["detail"]), []).append(p)
     data = {"blank_id": blank.id, "width_pt": blank.width_pt, "height_pt": blank.height_pt,
             "state": state.model_dump(), "kps": kps, "problems": shown,
             "digits": classes[0]["digits"] if classes else 4,
             "text": {k: _(f"template.text.{k}") for k in _SCRIPT_TEXT}}
     return render(request, "own/editor.html", user=user, status_code=status_code,
                   blank=blank, data=data, classes=classes, class_id=class_id, title=title,
-                  problems=shown, kps=kps, field_errors=field_errors or {},
+                  problems=[{"message": m, "detail": d, "regions": items}
+                            for (m, d), items in groups.items()], kps=kps, field_errors=field_errors or {},
                   proposed=len(blank.proposed))
 
 

@@ -546,6 +546,7 @@
   });
 
   document.addEventListener("keydown", function (ev) {
+    if (ev.defaultPrevented) { return; }  // the list handled it (its row may be gone now)
     const typing = ev.target.closest && ev.target.closest("input, select, textarea, [contenteditable]");
     if (ev.key === "Escape") {
       if (drag) { return; }

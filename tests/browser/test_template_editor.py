@@ -126,7 +126,8 @@ def test_make_a_template_from_an_uploaded_blank(
     page.set_viewport_size(TABLET)
     stage = page.locator("#tpl-stage").bounding_box()
     side = page.locator(".tpl-side").bounding_box()
-    assert stage is not None and side is not None
+    assert stage is not None
+    assert side is not None
     assert stage["x"] + stage["width"] <= side["x"]  # side by side, not overlapping
     assert side["x"] + side["width"] <= TABLET["width"]
     screenshot(page, "template-editor-tablet", full_page=False)

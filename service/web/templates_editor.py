@@ -162,7 +162,7 @@ async def _editor(request: Request, session: AsyncSession, user: PageUser, blank
     kps = [{"code": n.code, "depth": depth,
             "name": (n.name_zh if _.language == "zh-CN" else n.name_en) or n.code}
            for n, depth in _flatten(await knowledge_point_tree(session, user.actor))]
-    shown = [{"index": p.index, "where": _region_label(_, state, p.index),
+    shown: list[dict[str, Any]] = [{"index": p.index, "where": _region_label(_, state, p.index),
               "message": _problem_text(_, p), "detail": p.detail} for p in problems or []]
     # The summary says each reason once, with the regions it applies to.
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}

@@ -19,12 +19,12 @@ from tests.browser.conftest import Server, assert_translated, import_playwright,
 from tests.support.scans import bank
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import FilePayload, Page, ViewportSize
 
 pytestmark = pytest.mark.browser
 expect = import_playwright().expect
 KP = "math.add.carry"
-TABLET = {"width": 820, "height": 1180}
+TABLET: ViewportSize = {"width": 820, "height": 1180}
 SELECTED = re.compile(r"(^|\s)is-selected(\s|$)")
 
 
@@ -55,7 +55,7 @@ def _drag(page: Page, box: tuple[float, float, float, float]) -> None:
 
 
 def test_make_a_template_from_an_uploaded_blank(
-        teacher: Page, server: Server, screenshot: Callable[[Page, str], Any]) -> None:
+        teacher: Page, server: Server, screenshot: Callable[..., Any]) -> None:
     page = teacher
     tag = secrets.token_hex(3)
     with server_api(server) as c:
@@ -65,8 +65,8 @@ def test_make_a_template_from_an_uploaded_blank(
 
     page.goto("/worksheets")
     page.get_by_test_id("new-template").click()
-    page.get_by_test_id("template-file").set_input_files(
-        [{"name": "blank.png", "mimeType": "image/png", "buffer": _blank_png()}])
+    blank: FilePayload = {"name": "blank.png", "mimeType": "image/png", "buffer": _blank_png()}
+    page.get_by_test_id("template-file").set_input_files([blank])
     assert_translated(page)
     screenshot(page, "template-upload")
     page.get_by_test_id("template-upload-submit").click()

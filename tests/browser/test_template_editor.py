@@ -121,6 +121,7 @@ def test_make_a_template_from_an_uploaded_blank(
         page.keyboard.press("Enter")
     expect(answers.nth(before)).to_have_value(str(11 + before))
     expect(page.locator(".tpl-item.has-problem")).to_have_count(0)
+    expect(page.get_by_test_id("template-problems")).to_be_hidden()  # all fixed
     answers.nth(2).click()
     screenshot(page, "template-editor")
     page.set_viewport_size(TABLET)

@@ -50,6 +50,7 @@
   let drag = null;
   let defaultKp = "";
   let lastKeyKind = "numeric";
+  let dirty = false;
 
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (m, k) { return k in values ? String(values[k]) : m; });
@@ -340,8 +341,28 @@
     if (opts.focusRow) { const li = rowOf(r); if (li) { li.focus(); } }
   }
 
+  // The refused save's summary: a region fixed since drops out of it, and the summary
+  // goes once nothing in it is left.
+  function refreshSummary() {
+    const summary = document.querySelector("[data-testid=template-problems]");
+    if (!summary) { return; }
+    summary.querySelectorAll(".tpl-goto[data-region]").forEach(function (button) {
+      const r = byIndex[Number(button.dataset.region)];
+      button.hidden = !r || regions.indexOf(r) < 0 || !r.problems.length;
+    });
+    let open = 0;
+    summary.querySelectorAll("li").forEach(function (li) {
+      const links = li.querySelectorAll(".tpl-goto");
+      const left = li.querySelector("strong") || Array.from(links).some(function (b) { return !b.hidden; });
+      li.hidden = !left;
+      if (left) { open++; }
+    });
+    summary.hidden = open === 0;
+  }
+
   function changed(r) {
-    if (r.problems.length) { r.problems = []; announce(T.problem_cleared); }
+    dirty = true;
+    if (r.problems.length) { r.problems = []; announce(T.problem_cleared); refreshSummary(); }
   }
 
   function remove(r) {
@@ -349,6 +370,8 @@
     if (i < 0) { return; }
     regions.splice(i, 1);
     selected = null;
+    dirty = true;
+    refreshSummary();
     renderList();
     const next = regions[i] || regions[i - 1] || null;
     select(next, { focusRow: true });
@@ -359,6 +382,7 @@
     const r = { uid: "r" + (serial++), kind: "written", box: box, bubbles: [], key_kind: lastKeyKind,
                 answer: "", alternatives: "", kp: defaultKp, score: 1, digits: null, origin: "drawn", problems: [] };
     regions.push(r);
+    dirty = true;
     order();
     renderList();
     select(r, { scrollList: true });
@@ -505,6 +529,7 @@
     if (!ev.target.classList.contains("tpl-answer")) { return; }
     const r = byUid(ev.target.closest(".tpl-item").dataset.uid);
     r.answer = ev.target.value.trim();
+    dirty = true;
     if (r.problems.length) {
       changed(r);
       const li = ev.target.closest(".tpl-item");
@@ -633,7 +658,13 @@
     });
   });
 
+  // Leaving with unsaved regions asks first (the browser's own question).
+  window.addEventListener("beforeunload", function (ev) {
+    if (dirty) { ev.preventDefault(); ev.returnValue = ""; }
+  });
+
   form.addEventListener("submit", function () {
+    dirty = false;
     const round = function (v) { return Math.round(v * 100) / 100; };
     stateField.value = JSON.stringify({ regions: regions.map(function (r) {
       return { kind: r.kind, box: r.box.map(round), bubbles: r.bubbles.map(function (b) { return b.map(round); }),

@@ -122,6 +122,13 @@ def test_make_a_template_from_an_uploaded_blank(
     expect(answers.nth(before)).to_have_value(str(11 + before))
     expect(page.locator(".tpl-item.has-problem")).to_have_count(0)
     expect(page.get_by_test_id("template-problems")).to_be_hidden()  # all fixed
+    # The drawn place becomes a row of three choice bubbles, answered B.
+    rows.last.locator(".tpl-item-kind").click()
+    page.get_by_test_id("template-kind").select_option("bubbles")
+    page.get_by_test_id("template-options").fill("3")
+    page.get_by_test_id("template-options").press("Tab")
+    expect(page.locator(".tpl-overlay .is-selected .tpl-bubble")).to_have_count(3)
+    rows.last.get_by_test_id("template-answer").select_option("B")
     answers.nth(2).click()
     screenshot(page, "template-editor")
     page.set_viewport_size(TABLET)
@@ -146,5 +153,9 @@ def test_make_a_template_from_an_uploaded_blank(
     wid = int(page.url.split("/worksheets/")[1].split("?")[0])
     with server_api(server) as c:
         ws = c.get(f"/api/v1/worksheets/{wid}").json()
+        layout = c.get(f"/api/v1/worksheets/{wid}/layout").json()
     assert ws["kind"] == "template"
     assert len(ws["items"]) == before + 1
+    regions = layout["pages"][0]["regions"]
+    assert [r["number"] for r in regions] == list(range(1, before + 2))
+    assert [b["label"] for b in regions[-1]["bubbles"]] == ["A", "B", "C"]

@@ -96,8 +96,9 @@ class JobSettings(BaseModel):
     executor: Literal["process", "thread"] = Field(
         default="process", description="process: a spawned worker pool; thread: in-process "
         "threads (tests, tiny installs)")
-    lease_seconds: float = Field(default=60.0, gt=0, description="a running job whose lease "
-                                 "lapses (its runner died) is claimed again")
+    lease_seconds: float = Field(default=20.0, gt=0, description="a running job whose lease "
+                                 "lapses (its runner died) is claimed again; a live runner "
+                                 "renews it three times a lease")
     worker_nice: int = Field(default=5, ge=0, le=19, description="nice value added to worker "
                              "processes so uploads and status requests stay responsive")
     run_in_app: bool = Field(default=True, description="run the embedded job runner inside "

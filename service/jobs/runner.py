@@ -181,12 +181,44 @@ async def run_job(job_id: int, factory: async_sessionmaker[AsyncSession], storag
         with log_context(upload_id=upload.id):
             log.info("job started", extra={"attempt": job.attempts,
                                            "pages_stored": len(stored)})
-            error = await _read_all(ctx, factory, storage, executor, settings, worker, stored)
+            beat = asyncio.create_task(_heartbeat(factory, job_id, worker,
+                                                  settings.jobs.lease_seconds))
+            try:
+                error = await _read_all(ctx, factory, storage, executor, settings, worker,
+                                        stored)
+            finally:
+                beat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beat
             async with factory() as session:
                 job = await session.get(JobRow, job_id, populate_existing=True)
                 assert job is not None
                 await finish_job(session, job, error=error)
                 await session.commit()
+
+
+async def _heartbeat(factory: async_sessionmaker[AsyncSession], job_id: int, worker: str,
+                     lease_s: float) -> None:
+    """Keep the job's lease live while this runner works on it, three beats a lease.
+
+    The lease is what tells other runners (and the Celery dispatcher) that the job's runner
+    died; kept live by the clock rather than only by pages stored, it can be short, so a
+    job whose worker was killed is taken up again within one lease, while a slow page never
+    lets it lapse under a live runner.
+    """
+    period = max(0.2, lease_s / 3)
+    while True:
+        await asyncio.sleep(period)
+        try:
+            async with factory() as session:
+                until = utcnow() + timedelta(seconds=lease_s)
+                held = await JobWorkRepository(session).renew_lease(job_id, worker, until)
+                await session.commit()
+        except Exception as exc:  # a missed beat: the next one, or a stored page, renews
+            log.warning("lease heartbeat failed: %s", type(exc).__name__)
+            continue
+        if not held:
+            return  # released, finished or taken over: nothing left to keep
 
 
 async def _read_all(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],

@@ -91,6 +91,22 @@ class JobWorkRepository:
         assert isinstance(result, CursorResult)
         return bool(result.rowcount == 1)
 
+    async def renew_lease(self, job_id: int, worker: str, until: datetime) -> bool:
+        """Extend the lease of a job ``worker`` still holds (a conditional UPDATE: a job
+        released, finished or claimed by another runner meanwhile is left alone).
+
+        Returns:
+            Whether the lease was extended.
+        """
+        result = await self.session.execute(
+            update(JobRow).where(JobRow.id == job_id, JobRow.status == "running",
+                                 JobRow.claimed_by == worker)
+            .values(lease_expires_at=until)
+            .execution_options(synchronize_session=False))
+        await self.session.flush()
+        assert isinstance(result, CursorResult)
+        return bool(result.rowcount == 1)
+
     async def release(self, job_id: int, now: datetime, until: datetime) -> None:
         """Give up the job's lease until ``until`` (a full disk: claimed again by whichever
         runner looks after it); stored pages stay, nothing counts as a failure."""

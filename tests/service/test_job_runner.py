@@ -3,10 +3,12 @@ spawned worker pool with real models."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +138,56 @@ async def test_job_logs_carry_ids_and_page_timings(tmp_path: Path, db_url: str,
     finished = by_message["job finished"][0]
     assert finished.levelno == logging.INFO
     assert finished.status == "done"  # type: ignore[attr-defined]
+
+
+class SlowPages(ThreadPoolExecutor):
+    """Page work slower than the lease: every page takes ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(1)
+        self.seconds = seconds
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def slow() -> Any:
+            time.sleep(self.seconds)
+            return fn(*args, **kwargs)
+
+        return super().submit(slow)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_live_runner_keeps_its_lease_through_a_slow_page(tmp_path: Path,
+                                                                 db_url: str) -> None:
+    """The lease is kept by a heartbeat, not only by pages stored: a page slower than the
+    lease never lets another runner take a job whose runner is alive."""
+    lease = 0.6
+    settings = _settings(tmp_path, db_url, run_in_app=False, lease_seconds=lease)
+    async with inprocess_client(settings) as api:
+        sheet = await class_and_sheet(api, students=1, questions=2)
+        stack = await scanned_stack(api, sheet, real=False)
+        r = await api.post("/api/v1/scans", content=stack.pdf,
+                           headers={"content-type": "application/pdf"})
+        job_id = r.json()["job_id"]
+        app = api._transport.app  # type: ignore[attr-defined]
+        runner = InProcessRunner(settings, app.state.session_factory, app.state.storage)
+        runner._executor = SlowPages(4 * lease)
+        task = asyncio.create_task(runner._loop_once_for_tests())
+        lapsed = 0
+        for _ in range(12):  # watch the lease while the first page is being read
+            await asyncio.sleep(lease / 2)
+            async with app.state.session_factory() as s:
+                row = await s.get(JobRow, job_id)
+                assert row is not None
+                if row.status == "running" and row.lease_expires_at is not None:
+                    expires = row.lease_expires_at
+                    if expires.tzinfo is None:
+                        expires = expires.replace(tzinfo=UTC)
+                    lapsed += expires < utcnow()
+        await task
+        assert lapsed == 0
+        job = (await api.get(f"/api/v1/jobs/{job_id}")).json()
+        assert job["status"] == "done", job
+        async with app.state.session_factory() as s:
+            row = await s.get(JobRow, job_id)
+            assert row is not None
+            assert row.attempts == 1

@@ -143,9 +143,9 @@ def seek_patches(image: np.ndarray, coarse: np.ndarray, model: BlankModel) -> Pa
         shown = ink[y0 + by:y0 + by + side, x0 + bx:x0 + bx + side]
         n, labels = cv2.connectedComponents(strokes.astype(np.uint8), connectivity=8)
         size = np.bincount(labels.ravel(), minlength=n)
-        lost = np.bincount(labels[strokes > shown], minlength=n)
+        lost_px = np.bincount(labels[strokes > shown], minlength=n)
         big = size[1:] >= 4
-        gone.append(float((lost[1:][big] > 0.5 * size[1:][big]).sum()) / max(int(big.sum()), 1))
+        gone.append(float((lost_px[1:][big] > 0.5 * size[1:][big]).sum()) / max(int(big.sum()), 1))
         ncc.append(float(best))
         if best < MIN_PATCH_NCC:
             continue
@@ -154,19 +154,20 @@ def seek_patches(image: np.ndarray, coarse: np.ndarray, model: BlankModel) -> Pa
         src.append((x + c, y + c))
         dst.append((x0 + px + c, y0 + py + c))
     found = len(src)
+    lost, scores_ = tuple(gone), tuple(ncc)
     if found < _MIN_FIT:
-        return PatchFit(total, found, 0, 0.0, None, 0.0)
+        return PatchFit(total, found, 0, 0.0, None, 0.0, lost, scores_)
     s, d = np.array(src, np.float32), np.array(dst, np.float32)
     thresh = _RANSAC_MM / MM_PER_PT * REFINE_PX_PER_PT
     delta, mask = cv2.findHomography(s, d, cv2.RANSAC, thresh, maxIters=2000, confidence=0.999)
     if delta is None or mask is None:
-        return PatchFit(total, found, 0, 0.0, None, 0.0)
+        return PatchFit(total, found, 0, 0.0, None, 0.0, lost, scores_)
     keep = mask.ravel().astype(bool)
     in_place = int(keep.sum())
     extent = np.maximum(np.ptp(model.patches, axis=0).astype(np.float64), 1.0)
     spread = float((np.ptp(s[keep], axis=0) / extent).min()) if in_place else 0.0
     if in_place < _MIN_FIT:
-        return PatchFit(total, found, in_place, spread, None, 0.0)
+        return PatchFit(total, found, in_place, spread, None, 0.0, lost, scores_)
     # Least squares over the consensus (RANSAC's own fit is a minimal sample's refit).
     refit, _ = cv2.findHomography(s[keep], d[keep], 0)
     delta = refit if refit is not None else delta
@@ -176,4 +177,4 @@ def seek_patches(image: np.ndarray, coarse: np.ndarray, model: BlankModel) -> Pa
     # points -> refine px -> (delta) warped px -> image px
     homography = coarse @ model.refine_to_pt @ delta @ np.linalg.inv(model.refine_to_pt)
     return PatchFit(total, found, in_place, spread, homography / homography[2, 2], error_mm,
-                    tuple(gone), tuple(ncc))
+                    lost, scores_)

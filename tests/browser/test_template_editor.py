@@ -87,6 +87,14 @@ def test_make_a_template_from_an_uploaded_blank(
     expect(rows.first).to_have_class(SELECTED)
     page.keyboard.press("Delete")
     expect(rows).to_have_count(found - 1)
+    # Shift+arrow moves the selected region (2 pt a press), the row keeps the focus.
+    box = page.locator(".tpl-overlay .is-selected .tpl-box")
+    x = float(box.get_attribute("x") or "nan")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Shift+ArrowLeft")
+    page.keyboard.press("Shift+ArrowRight")
+    expect(box).to_have_attribute("x", re.compile("^" + re.escape(f"{round(x + 2, 2):g}")))
+    expect(rows.first).to_be_focused()
     # The name and 学号 lines are marked as such.
     rows.nth(0).locator(".tpl-item-kind").click()
     page.get_by_test_id("template-kind").select_option("name")

@@ -510,6 +510,29 @@
   drawButton.addEventListener("click", function () { setDrawMode(!drawMode); });
 
   // ---- the list and the keyboard -----------------------------------------------------
+  const STEP = 2;  // points per key press
+  const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+
+  // Shift+arrow moves the region; Ctrl+Shift+arrow resizes it (right and down grow it).
+  function nudge(r, d, resize) {
+    const b = r.box.slice();
+    const from = r.box.slice();
+    if (resize) {
+      b[2] = Math.max(b[0] + MIN_SIDE, Math.min(W, b[2] + d[0] * STEP));
+      b[3] = Math.max(b[1] + MIN_SIDE, Math.min(H, b[3] + d[1] * STEP));
+    } else {
+      const dx = Math.max(-b[0], Math.min(W - b[2], d[0] * STEP));
+      const dy = Math.max(-b[1], Math.min(H - b[3], d[1] * STEP));
+      b[0] += dx; b[2] += dx; b[1] += dy; b[3] += dy;
+    }
+    r.box = b;
+    r.bubbles = mapBubbles(from, b, r.bubbles);
+    changed(r);
+    order();
+    renderList();  // keeps the focus on this region's row
+    select(r);
+  }
+
   list.addEventListener("focusin", function (ev) {
     const li = ev.target.closest(".tpl-item");
     if (!li) { return; }
@@ -556,6 +579,11 @@
       return;
     }
     if (ev.target !== li) { return; }
+    if (ev.shiftKey && ARROWS[ev.key]) {
+      ev.preventDefault();
+      nudge(r, ARROWS[ev.key], ev.ctrlKey || ev.metaKey);
+      return;
+    }
     if (ev.key === "Delete" || ev.key === "Backspace") {
       ev.preventDefault();
       remove(r);

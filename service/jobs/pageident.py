@@ -125,7 +125,7 @@ class IdentityInput:
         and whether the boxes are located again): decided once, when first read."""
         return page_capture(self.upright, self.alignment, self.blank, self.blank_px_per_pt,
                             comb_boxes=self.layout.student_no_boxes,
-                            name_box=self.layout.name_box)
+                            name_box=_drawn(self.layout.name_box))
 
 
 def foreign_reason(code: PageCode, layout: WorksheetLayout | None, local_install: str) -> str:
@@ -157,11 +157,18 @@ def foreign_reason(code: PageCode, layout: WorksheetLayout | None, local_install
     return ""
 
 
+def _drawn(box: tuple[float, float, float, float]) -> tuple[float, float, float, float] | None:
+    """A layout's box, or None where it has none (a template without a name region keeps
+    an empty box there, and an empty box must not be read as a name)."""
+    return box if box[2] > box[0] and box[3] > box[1] else None
+
+
 def _read(inp: IdentityInput, blank: np.ndarray | None = None) -> IdentityRead:
     roster = inp.roster
     return read_identity(inp.upright, inp.alignment,
                          inp.blank if blank is None else blank, inp.blank_px_per_pt,
-                         comb_boxes=inp.layout.student_no_boxes, name_box=inp.layout.name_box,
+                         comb_boxes=inp.layout.student_no_boxes,
+                         name_box=_drawn(inp.layout.name_box),
                          seat_bubbles=inp.layout.seat_bubbles,
                          numbers=[e.student_no for e in roster],
                          names=[e.name for e in roster], recognizer=inp.recognizer,

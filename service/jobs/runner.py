@@ -438,7 +438,8 @@ async def _store(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
                                        settings.mastery.schedule(),
                                        student_source="upload" if named_by_upload else "qr",
                                        unnamed_problem=_UNNAMED_TEMPLATE
-                                       if ctx.template is not None else None)
+                                       if ctx.template is not None and result.student is None
+                                       else None)
         await _stored(session, ctx, upload, problem, settings)
 
 

@@ -290,3 +290,67 @@ async def test_template_stack_in_roster_order(
                           files={"scan": ("x.png", _png(right.image), "image/png")})
     assert r.status_code == 422
     assert r.json()["error"] == "order_without_template"
+
+
+COMB = tuple((420.0 + 22 * k, 770.0, 442.0 + 22 * k, 794.0) for k in range(4))
+
+
+def _with_comb(sheet: TeacherSheet) -> TeacherSheet:
+    """The sheet with a 学号 comb of four boxes drawn at its foot, as many teachers add."""
+    from PIL import ImageDraw, ImageFont
+
+    from errorbook.printing.fonts import find_cjk_font
+
+    img = Image.fromarray(sheet.image)
+    draw = ImageDraw.Draw(img)
+    s = sheet.dpi / 72
+    for x0, y0, x1, y1 in COMB:
+        draw.rectangle((x0 * s, y0 * s, x1 * s, y1 * s), outline=0, width=3)
+    draw.text((370 * s, 774 * s), "学号", font=ImageFont.truetype(str(find_cjk_font()), 44),
+              fill=0)
+    return TeacherSheet(np.asarray(img).copy(), sheet.dpi, sheet.places, sheet.title)
+
+
+async def test_template_copies_go_to_the_child_whose_number_is_written(
+        client: httpx.AsyncClient) -> None:
+    if not have_datasets():
+        pytest.skip(f"handwriting datasets not found at {DATASETS_DIR}")
+    from simulation.handwriting import GlyphBank
+    from simulation.pages import FillOptions, fill_page
+
+    sheet = _with_comb(teacher_sheet(11))
+    r = await client.post("/api/v1/questions:import", json=bank())
+    assert r.status_code in (200, 201), r.text
+    cid = (await client.post("/api/v1/classes", json={"name": "三(6)班", "grade": 3})).json()["id"]
+    r = await client.post(f"/api/v1/classes/{cid}/students", json=[
+        {"student_no": no, "name": f"学生{no}"} for no in ("4101", "4125")])
+    assert r.status_code == 201, r.text
+    students = (await client.get(f"/api/v1/classes/{cid}")).json()["students"]
+    by_no = {s["student_no"]: s["id"] for s in students}
+    numbers = {by_no["4101"]: "4101", by_no["4125"]: "4125"}
+    blank = await _blank(client, sheet)
+    regions = [*_regions(sheet), {"kind": "student_number", "box": [420, 770, 508, 794],
+                                  "digits": 4}]
+    r = await client.post("/api/v1/worksheets", json={
+        "title": "第3周课堂练习", "class_id": cid, "kind": "template",
+        "template": {"pages": [{"blank_id": blank["id"], "regions": regions}]}})
+    assert r.status_code == 201, r.text
+    wid = r.json()["id"]
+    glyphs = GlyphBank.load("test", DATASETS_DIR)
+    rng = np.random.default_rng(31)
+    cells = [AnswerPlace(f"n{k}", "box", box) for k, box in enumerate(COMB)]
+    pages = []
+    for sid, number in numbers.items():
+        digits = {f"n{k}": d for k, d in enumerate(number)}
+        filled = fill_page(sheet.image, sheet.dpi, [*_places(sheet), *cells], glyphs, rng,
+                           FillOptions(blank_prob=0.0),
+                           answer_for=lambda q, _b, _r, d=digits: d.get(q, "12"))
+        pages.append((sid, filled))
+    r = await client.post("/api/v1/scans", params={"worksheet_id": wid}, files=[
+        ("scan", (f"p{i}.png", _png(p.image), "image/png")) for i, (_, p) in enumerate(pages)])
+    assert r.status_code == 202, r.text
+    job = await wait_job(client, r.json()["job_id"], limit_s=300)
+    assert job["status"] == "done", job["problems"]
+    results = (await client.get(f"/api/v1/worksheets/{wid}/results")).json()
+    submitted = {s["student"]["id"] for s in results["students"] if s["submitted"]}
+    assert submitted == set(numbers)

@@ -122,7 +122,8 @@ def _patches(refine: np.ndarray) -> tuple[np.ndarray, int]:
             window = refine[y - search:y + side + search, x - search:x + side + search]
             scores = cv2.matchTemplate(window, patch, cv2.TM_CCOEFF_NORMED)
             scores = np.nan_to_num(scores, nan=0.0)
-            scores[search - exclude:search + exclude + 1, search - exclude:search + exclude + 1] = -1
+            near = slice(search - exclude, search + exclude + 1)
+            scores[near, near] = -1
             if float(scores.max()) >= _SELF_SIMILAR:
                 continue
             found.append((x, y))

@@ -7,11 +7,12 @@ prints. :func:`register_page` runs three steps, each cheap:
 1. **coarse**: ORB features of the page, downscaled, matched to the blank's
    (:mod:`ocr.foreign.blank`) and a RANSAC homography through them. ORB is rotation
    invariant, so the page's quarter turn falls out of the homography (no four tries);
-2. **refine and verify** (:mod:`ocr.foreign.patches`): the page is warped onto the blank at 100 dpi by that homography
-   and each of the blank's distinctive patches is sought within 4 mm of its place. The
-   patches found (normalised correlation above a floor) give the final homography by
-   least squares over a RANSAC consensus; how many are found, and how far over the page
-   they spread, decides whether this is the page at all;
+2. **refine and verify** (:mod:`ocr.foreign.patches`): the page is warped onto the blank
+   at 100 dpi by that homography and each of the blank's distinctive patches is sought
+   within 4 mm of its place. The patches found (normalised correlation above a floor)
+   give the final homography by least squares over a RANSAC consensus; how many are
+   found, how far over the page they spread and whether the page shows the blank's
+   glyphs in them decide whether this is the page at all;
 3. the page is turned upright and the homography (blank points → upright pixels) is
    reported with its RMS error over the patches, as :class:`ocr.align.Alignment`.
 
@@ -73,7 +74,7 @@ MIN_SPREAD = 0.6
 MAX_CONTRADICTED = 0.05
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Registration:
     """Where a filled copy lies relative to its blank, or why it could not be placed.
 
@@ -97,14 +98,17 @@ class Registration:
     detail: str
 
 
+def _size_pt(blank: np.ndarray, blank_px_per_pt: float) -> tuple[float, float]:
+    """The blank page's (width, height) in points."""
+    return blank.shape[1] / blank_px_per_pt, blank.shape[0] / blank_px_per_pt
+
+
 def _not_this(inliers: int, detail: str) -> Registration:
     return Registration("not_this_page", 0, None, None, inliers, detail)
 
 
 def _scale(factor: float) -> np.ndarray:
     return np.diag([factor, factor, 1.0])
-
-
 
 
 def _coarse(image: np.ndarray, model: BlankModel) -> tuple[np.ndarray | None, int, str]:
@@ -166,7 +170,7 @@ def _quarter_turns(h: np.ndarray, size_pt: tuple[float, float]) -> int:
     return round(float(angle - 90.0) / 90.0) % 4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Evidence:
     """What matching a page to a blank measured, before any decision.
 
@@ -243,7 +247,7 @@ def register_page(image: np.ndarray, blank: np.ndarray, blank_px_per_pt: float, 
     if why or fit.homography is None:
         return _not_this(fit.in_place, why)
     final = fit.homography
-    k = _quarter_turns(final, (blank.shape[1] / blank_px_per_pt, blank.shape[0] / blank_px_per_pt))
+    k = _quarter_turns(final, _size_pt(blank, blank_px_per_pt))
     upright = np.ascontiguousarray(np.rot90(image, k)) if k else image
     to_upright = _rot90_matrix(image.shape, k) @ final
     to_upright /= to_upright[2, 2]

@@ -37,7 +37,7 @@ _MIN_FIT = 8
 _INK_CONTRAST = 12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PatchFit:
     """What the blank's patches said about one page.
 

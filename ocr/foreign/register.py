@@ -3,8 +3,8 @@
 Teachers also hand out worksheets markbook did not print. From one blank scan (no markers,
 no QR) this finds the places answers go — drawn boxes, answer underlines (____), rows
 of choice bubbles, bracket pairs ``（    ）`` and the open space under a row of sums for
-their 竖式 (:mod:`ocr.foreign.places`) — as a proposed layout in page points that the teacher corrects and
-confirms. Filled copies are then registered to the blank by feature matching
+their 竖式 (:mod:`ocr.foreign.places`) — as a proposed layout in page points that the
+teacher corrects and confirms. Filled copies are then registered to the blank by feature matching
 (:func:`ocr.foreign.match.register_page`). Regions are numbered in reading order; reading
 printed question numbers is left to the teacher's correction step.
 """

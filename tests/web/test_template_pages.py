@@ -23,11 +23,13 @@ from service.auth.passwords import hash_password
 from service.db import JobRow, QuestionRow
 from service.errors import InvalidInput
 from service.schemas.common import WorksheetCreate
+from service.schemas.templates import ProposedRegionOut
 from service.web.templates_body import (
     EditorRegion,
     EditorState,
     build_template,
     digits_of,
+    initial_state,
     problems_from_error,
 )
 from simulation.teacher_sheets import teacher_sheet
@@ -315,6 +317,18 @@ def test_editor_state_becomes_the_template_body() -> None:
     assert page["regions"][3]["digits"] == 4
     # The body is what the API takes.
     WorksheetCreate(title="t", class_id=1, kind="template", template={"pages": [page]})
+
+
+def test_proposed_places_start_as_the_kind_they_suggest() -> None:
+    proposed = [ProposedRegionOut(number=1, kind="underline", box=(10, 10, 60, 30)),
+                ProposedRegionOut(number=2, kind="bubbles", box=(10, 40, 90, 60),
+                                  bubbles=[(12, 42, 26, 56), (40, 42, 54, 56)]),
+                ProposedRegionOut(number=3, kind="work", box=(10, 70, 200, 200))]
+    state = initial_state(proposed)
+    assert [(r.kind, r.key_kind, r.origin) for r in state.regions] == [
+        ("written", "numeric", "underline"), ("bubbles", "choice", "bubbles"),
+        ("skip", "numeric", "work")]
+    assert state.regions[1].bubbles == [(12, 42, 26, 56), (40, 42, 54, 56)]
 
 
 def test_editor_checks_and_service_refusals_land_on_regions() -> None:

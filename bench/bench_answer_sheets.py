@@ -25,17 +25,22 @@ Printed, one run:
   parent as the runner does; no HTTP, database or storage), the pool warmed first, repeated
   ``--repeats`` times: best and median. Target: at least 300 sheets/min with 2 workers on
   the 2-core box. Each repeat must read every page identically (checked);
+* the CPU time a sheet takes in its worker (mean and median over every pass) and the
+  sheets/min that makes on ``--workers`` idle cores: a figure that other processes on a
+  shared machine move far less than the wall clock (they still share caches and memory
+  bandwidth, so it is a bound, not a measurement);
 * the reader's stage times per sheet (median ms), from the pages' ``timings_ms``.
 
 ``--profile N`` adds a cProfile of one process reading the first N sheets with
 ``process_page`` (the top functions by own and by cumulative time); ``--readings PATH``
-writes every page's decisions (status, student evidence, marked bubbles, fills) as JSON
-lines, to check that a speed-up changes nothing (``cmp`` two files).
+writes every page's decisions (status, student evidence, marked bubbles, fills, grades) as
+JSON lines, to check that a speed-up changes nothing (``cmp`` two files); ``--save DIR``
+keeps the stack with its bundles and truth, to time another build on the same pages.
 
 Run (from the repository root)::
 
     .venv/bin/python -m bench.bench_answer_sheets [--students 40] [--questions 60]
-        [--workers 2] [--repeats 3] [--profile 20] [--readings out.jsonl]
+        [--workers 2] [--repeats 3] [--profile 20] [--readings out.jsonl] [--save DIR]
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ import cProfile
 import io
 import json
 import multiprocessing
+import pickle
 import pstats
 import statistics
 import tempfile
@@ -206,7 +212,10 @@ def decisions(result: Any) -> dict[str, Any]:
     student = result.student
     return {
         "page": result.page_index, "status": result.status,
-        "code": None if result.code is None else str(result.code),
+        # Not the install id: each run's data folder is a new install.
+        "code": None if result.code is None else [
+            result.code.worksheet_id, result.code.page, result.code.student_id,
+            result.code.layout],
         "rotation": result.rotation,
         "student": None if student is None else {
             "number": student.number, "match": student.match, "conflict": student.conflict,
@@ -228,10 +237,21 @@ def _noop(_: int) -> int:
     return 0
 
 
+def timed_page(page: Any, bundles: dict[int, Any]) -> tuple[Any, float]:
+    """``process_page`` and the CPU seconds it took in its worker (a figure the other
+    processes on a shared machine hardly move, unlike the wall clock)."""
+    from service.jobs.pagework import process_page
+
+    t = time.process_time()
+    result = process_page(page, bundles)
+    return result, time.process_time() - t
+
+
 def time_pool(pdf: Path, bundles: dict[int, Any], workers: int
-              ) -> tuple[float, list[Any]]:
+              ) -> tuple[float, list[Any], list[float]]:
     """Read every page of ``pdf`` with ``process_page`` in a spawned pool of ``workers``
-    (warmed: models loaded, templates built); the wall seconds and the page results."""
+    (warmed: models loaded, templates built); the wall seconds, the page results and each
+    page's CPU seconds."""
     from ocr.ingest import IngestLimits, iter_pages
     from service.jobs.pagework import init_worker, process_page
 
@@ -244,10 +264,9 @@ def time_pool(pdf: Path, bundles: dict[int, Any], workers: int
         for _ in range(workers):
             list(pool.map(process_page, warm, [bundles] * len(warm)))
         started = time.perf_counter()
-        futures = [pool.submit(process_page, p, bundles)
-                   for p in iter_pages(pdf, IngestLimits())]
-        results = [f.result() for f in futures]
-        return time.perf_counter() - started, results
+        futures = [pool.submit(timed_page, p, bundles) for p in iter_pages(pdf, IngestLimits())]
+        done = [f.result() for f in futures]
+        return time.perf_counter() - started, [r for r, _ in done], [c for _, c in done]
 
 
 def score_bubbles(results: list[Any], truth: list[PageTruth]) -> dict[str, int]:
@@ -317,6 +336,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="also profile one process reading the first N sheets")
     parser.add_argument("--readings", type=Path, default=None,
                         help="write every page's decisions here (JSON lines)")
+    parser.add_argument("--save", type=Path, default=None, metavar="DIR",
+                        help="keep the scanned stack (sheets.pdf), its bundles and truth "
+                             "(stack.pickle) here, to time other builds on the same stack")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="markbook-bench-sheets-") as tmp:
         data_dir = Path(tmp) / "var"
@@ -325,12 +347,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         pdf = Path(tmp) / "sheets.pdf"
         pdf.write_bytes(result["pdf"])
         bundles = asyncio.run(load_bundles(data_dir))
+        if args.save is not None:
+            args.save.mkdir(parents=True, exist_ok=True)
+            (args.save / "sheets.pdf").write_bytes(result["pdf"])
+            with (args.save / "stack.pickle").open("wb") as f:
+                pickle.dump({"bundles": bundles, "truth": result["page_truth"]}, f)
         walls: list[float] = []
+        cpu: list[float] = []  # CPU seconds of each sheet read, every pass
         first: list[Any] = []
         changed = 0
         for _ in range(max(1, args.repeats)):
-            wall, reads = time_pool(pdf, bundles, args.workers)
+            wall, reads, cpu_s = time_pool(pdf, bundles, args.workers)
             walls.append(wall)
+            cpu += cpu_s
             now = [decisions(r) for r in reads]
             if not first:
                 first, first_reads = now, reads
@@ -369,6 +398,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"{TARGET_SHEETS_PER_MIN:.0f}); passes: "
           + ", ".join(f"{w:.1f} s" for w in walls)
           + f"; readings identical across passes: {'yes' if not changed else 'NO'}")
+    cpu_ms = statistics.mean(cpu) * 1000
+    print(f"  CPU a sheet in a worker: mean {cpu_ms:.0f} ms, median "
+          f"{statistics.median(cpu) * 1000:.0f} ms: on {args.workers} idle cores at most "
+          f"{args.workers * 60_000 / cpu_ms:.0f} sheets/min")
     stages = stage_medians(first_reads)
     print("  median ms a sheet by stage: "
           + ", ".join(f"{k} {v:.0f}" for k, v in stages.items()))
@@ -387,6 +420,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "graded without review, misread": str(c["auto_misread"]),
             "bubbles right": f"{bubbles:.3%}",
             "sheets/min (process_page, best/median)": f"{best:.0f} / {median:.0f}",
+            "CPU ms a sheet (mean)": f"{cpu_ms:.0f}",
             "service sheets/min (upload to grades stored)": f"{service_rate:.0f}",
             "status": "ok" if ok else "target not met"}
 

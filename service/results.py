@@ -169,12 +169,25 @@ def wrong_answers(grades: Iterable[GradeRow], limit: int = 5) -> list[WrongAnswe
     return [WrongAnswerOut(answer=a, count=n) for a, n in common_wrong_answers(rows, limit)]
 
 
+def item_label(sheet_kind: str, item: ItemInfo) -> str:
+    """How a teacher knows a question: a drill item's ids spell its expression (drill-7m5)
+    and a template's made questions carry a random stem (own-3fa1c2-1-4), so those show
+    the expression and the printed number instead of the id."""
+    stem = str(item.document.get("stem", ""))
+    if sheet_kind == "drill" and stem:
+        return stem
+    if sheet_kind == "template" and item.external_id.startswith("own-") and stem:
+        return stem.rsplit(" ", 1)[-1]
+    return item.external_id
+
+
 def _question_summary(item: ItemInfo, cells: Sequence[QuestionCellOut],
-                      grades: Sequence[GradeRow]) -> QuestionSummaryOut:
+                      grades: Sequence[GradeRow], sheet_kind: str) -> QuestionSummaryOut:
     decided = [c for c in cells if c.status == "graded"]
     full = sum(c.max_score for c in decided)
     return QuestionSummaryOut(
-        position=item.position, question_id=item.external_id, kind=item.kind,
+        position=item.position, question_id=item.external_id,
+        label=item_label(sheet_kind, item), kind=item.kind,
         max_score=item.max_score, decided=len(decided),
         correct=sum(1 for c in decided if c.verdict == Verdict.CORRECT.value),
         score_rate=_r(sum(c.score or 0.0 for c in decided) / full) if full else None,
@@ -220,7 +233,7 @@ def build_results(worksheet: WorksheetRow, items: Sequence[ItemInfo], roster: Se
         grades = [a.grade for s in students if s.submitted
                   for a in by_student.get(s.student.id, {}).get(item.question_row_id, [])
                   if a.grade is not None]
-        summaries.append(_question_summary(item, cells, grades))
+        summaries.append(_question_summary(item, cells, grades, worksheet.kind))
     done = [r for r in students if r.submitted]
     incomplete = [IncompleteStudentOut(student=r.student, missing_pages=r.missing_pages)
                   for r in done if r.missing_pages]

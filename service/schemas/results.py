@@ -102,6 +102,9 @@ class WrongAnswerOut(BaseModel):
 class QuestionSummaryOut(BaseModel):
     position: int
     question_id: str
+    label: str = Field(default="", description="how a teacher knows the question: the bank "
+                                               "id; a drill item's expression; a template "
+                                               "question's number (第3题)")
     kind: str
     max_score: float
     decided: int

@@ -136,6 +136,14 @@ async def test_drill_page_per_student_upload_end_to_end(
     assert row["submitted"]
     cells = row["questions"]
     truth = _truth(page)
+    # Items are known by their expression, not by the id that spells it (drill-7m5).
+    labels = {q["question_id"]: q["label"] for q in body["summary"]["questions"]}
+    assert all(not label.startswith("drill-") for label in labels.values()), labels
+    # The printed item as the stem has it ("27 ÷ 5 = ……"), up to its "=".
+    shown = {q: lb.replace(" ", "").split("=")[0] for q, lb in labels.items()}
+    assert all(shown[q] == truth[q].expression.replace(" ", "") for q in shown if q in truth), \
+        [(shown[q], truth[q].expression) for q in shown
+         if q in truth and shown[q] != truth[q].expression.replace(" ", "")]
     assert len(cells) >= 0.8 * len(page.items)
     matched = [(c, truth[c["question_id"]]) for c in cells if c["question_id"] in truth]
     assert len(matched) >= 0.8 * len(cells)

@@ -148,6 +148,9 @@ async def test_template_from_a_blank_grades_copies_end_to_end(
         assert not job["problems"], job
 
     results = (await client.get(f"/api/v1/worksheets/{wid}/results")).json()
+    # Questions are known by the number printed beside them, not by their made bank id.
+    assert [q["label"] for q in results["summary"]["questions"]] == \
+        [f"第{p.question_id}题" for p in _places(sheet)]
     keys = _keys(sheet)
     for student, page in ((alice, right), (bob, half)):
         row = next(s for s in results["students"] if s["student"]["id"] == student)

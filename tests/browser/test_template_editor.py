@@ -25,6 +25,7 @@ pytestmark = pytest.mark.browser
 expect = import_playwright().expect
 KP = "math.add.carry"
 TABLET: ViewportSize = {"width": 820, "height": 1180}
+OVERFLOW_JS = "() => document.documentElement.scrollWidth - window.innerWidth"
 SELECTED = re.compile(r"(^|\s)is-selected(\s|$)")
 
 
@@ -146,7 +147,11 @@ def test_make_a_template_from_an_uploaded_blank(
     assert side is not None
     assert stage["x"] + stage["width"] <= side["x"]  # side by side, not overlapping
     assert side["x"] + side["width"] <= TABLET["width"]
+    assert page.evaluate(OVERFLOW_JS) <= 0  # nothing wider than the screen
     screenshot(page, "template-editor-tablet", full_page=False)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate(OVERFLOW_JS) <= 0  # a phone: one column
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     page.get_by_test_id("template-save").click()
     expect(page.get_by_test_id("template-upload-card")).to_be_visible()

@@ -150,7 +150,7 @@
   function drawSvg() {
     const s = scale();
     const coarse = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
-    const font = 13 / s;
+    const font = (s >= 1 ? 13 : 10) / s;  // labels a little smaller on a narrow page
     const handle = (coarse ? 22 : 11) / s;
     const n = numbers();
     while (svg.firstChild) { svg.removeChild(svg.firstChild); }

@@ -30,10 +30,11 @@ where the page lacks a glyph the blank prints.
 Targets (issue 24): registered >= 99% on copier scans and on photos at <= 20° tilt; other
 worksheets registered: 0; < 300 ms a page (200 dpi scan) on the 2-core box.
 
-    .venv/bin/python -m bench.bench_registration [--sheets 4] [--pages 25] [--others 4]
-        [--writers test|calib]
+    .venv/bin/python -m bench.bench_registration [--sheets 4] [--pages 25] [--writers calib]
 
-Calibration and test use different worksheets (seeds) as well as different writers.
+``--others`` sets how many other sheets of each kind are tried per blank (default 4).
+Calibration and test use different worksheets (seeds) as well as different writers. The
+published figure: ``--sheets 8 --pages 25`` (200 pages per capture, test writers).
 """
 
 from __future__ import annotations

@@ -141,6 +141,12 @@ async def test_upload_a_blank_edit_it_and_save_a_template(
     assert all(r["kind"] == "skip" for r in data["state"]["regions"] if r["origin"] == "work")
     assert KP in [k["code"] for k in data["kps"]]
     assert f'<option value="{cid}" data-digits="5"' in editor  # the roster's 学号 length
+    browser.cookies.set("lang", "en")
+    english = await browser.get(f"/worksheets/templates/{blank_id}")
+    browser.cookies.delete("lang")
+    assert "Check the answer places" in english.text
+    assert "[[" not in english.text
+    assert "[[" not in json.dumps(_data(english.text)["text"])
     image = await browser.get(f"/worksheets/templates/{blank_id}/image.png")
     assert image.status_code == 200
     assert image.content.startswith(b"\x89PNG")

@@ -147,6 +147,10 @@ async def create_template(session: AsyncSession, actor: Actor, body: WorksheetCr
     if plan.bank is not None:
         await import_bank(session, actor, plan.bank, max_questions)
     found = await QuestionRepository(session, actor).by_external_ids(plan.question_ids)
+    for q in plan.bank["questions"] if plan.bank is not None else ():
+        # A template's own questions ("第3周练习 第7题") stay out of the school's bank
+        # listings, export and practice sources, as drill items do.
+        found[q["id"]].origin = "template"
     layout: dict[str, Any] = plan.layout.to_dict()
     repo = WorksheetRepository(session, actor)
     row = await repo.create(title=body.title, class_id=body.class_id, page_size=body.page_size,

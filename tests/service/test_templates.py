@@ -133,6 +133,9 @@ async def test_template_from_a_blank_grades_copies_end_to_end(
     assert len(ws["items"]) == len(_places(sheet))
     assert "print" not in ws["links"]
     assert ws["links"]["upload"].endswith(f"={wid}")
+    # Its made questions stay out of the school's bank listing and export.
+    listed = (await client.get("/api/v1/questions:export")).json()["questions"]
+    assert not [q for q in listed if q["id"].startswith("own-")]
     r = await client.get(f"/api/v1/worksheets/{wid}/print.pdf")
     assert r.status_code == 422
     assert r.json()["error"] == "template_not_printed"

@@ -47,8 +47,9 @@ class QuestionRow(TimestampMixin, Base):
     difficulty: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
     key_revision: Mapped[int] = mapped_column(Integer, default=1)
-    # "bank" (imported by a teacher) or "variant" (generated for an error book): variants
-    # are graded like any question but stay out of bank listings and exports.
+    # "bank" (imported by a teacher), "variant" (generated for an error book), "drill" (an
+    # item found on a drill page) or "template" (made from a template's key): all but
+    # "bank" are graded like any question but stay out of bank listings and exports.
     origin: Mapped[str] = mapped_column(String(16), default="bank", server_default="bank",
                                         index=True)
     document: Mapped[dict[str, Any]] = mapped_column(JSONType)

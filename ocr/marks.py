@@ -8,6 +8,7 @@ moves the threshold with it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -66,19 +67,36 @@ def score_bubbles(ink: np.ndarray, bubbles: Sequence[tuple[str, Box]], *, origin
     dark = strength >= min_strength
     seen = np.ones(dark.shape, bool) if visible is None else visible
     h, w = dark.shape
-    yy, xx = np.mgrid[0:h, 0:w]
     out = []
     for label, (x0, y0, x1, y1) in bubbles:
         cx = ((x0 + x1) / 2 - origin_pt[0]) * px_per_pt
         cy = ((y0 + y1) / 2 - origin_pt[1]) * px_per_pt
         r = (x1 - x0) / 2 * px_per_pt
+        # Only pixels within the ring's outer radius count: look at a window around the
+        # bubble (a pixel's margin beyond that radius, so rounding cannot drop one), not
+        # at the whole crop. Same pixels, same sums, same fills; a row of five bubbles
+        # costs a fifth of the work.
+        reach = 1.6 * abs(r)
+        ya, yb = max(0, math.floor(cy - reach) - 1), min(h, math.ceil(cy + reach) + 2)
+        xa, xb = max(0, math.floor(cx - reach) - 1), min(w, math.ceil(cx + reach) + 2)
+        if ya >= yb or xa >= xb:
+            out.append(BubbleScore(label, 0.0, 0.0))
+            continue
+        yy = np.arange(ya, yb)[:, None]
+        xx = np.arange(xa, xb)[None, :]
         d2 = (xx - cx) ** 2 + (yy - cy) ** 2
-        inner = (d2 <= (0.8 * r) ** 2) & seen
-        ring = (d2 >= (1.15 * r) ** 2) & (d2 <= (1.6 * r) ** 2) & seen
-        fill = float(dark[inner].mean()) if inner.any() else 0.0
-        ring_fill = float(dark[ring].mean()) if ring.any() else 0.0
-        out.append(BubbleScore(label, fill, ring_fill))
+        win_dark, win_seen = dark[ya:yb, xa:xb], seen[ya:yb, xa:xb]
+        inner = (d2 <= (0.8 * r) ** 2) & win_seen
+        ring = (d2 >= (1.15 * r) ** 2) & (d2 <= (1.6 * r) ** 2) & win_seen
+        out.append(BubbleScore(label, _share(win_dark, inner), _share(win_dark, ring)))
     return out
+
+
+def _share(dark: np.ndarray, where: np.ndarray) -> float:
+    """The share of ``where``'s pixels that are ``dark`` (0 when ``where`` is empty): the
+    mean of ``dark[where]`` from two exact counts, without gathering the pixels."""
+    n = int(np.count_nonzero(where))
+    return int(np.count_nonzero(dark & where)) / n if n else 0.0
 
 
 def page_fill_threshold(fills: Sequence[float], default: float = DEFAULT_FILL_THRESHOLD) -> float:

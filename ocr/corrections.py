@@ -60,12 +60,13 @@ class CorrectionOptions:
 
     Attributes:
         px_per_pt: the crop's resolution.
-        stains: subtract stains and smudges too. Off here: it can take a light stroke of
-            a normal answer for a smudge (``12`` read ``2``), so a caller that turns it on
-            must check the result; ``ocr.pipeline`` does (``ReadOptions.stains``, on),
-            reading such a box again as scanned and asking a teacher when the two
-            readings differ. A crossed-out mass is safe to erase by default: the reading
-            it leaves is flagged corrected and goes to a teacher.
+        stains: subtract stains and smudges too. Off here: what is erased is judged by
+            its shape alone, and a light stroke taken for a smudge changes the answer
+            (``12`` read ``2``), so a caller that turns it on must check the result;
+            ``ocr.pipeline`` does (``ReadOptions.stains``, on), reading such a box again
+            as scanned and asking a teacher when the two readings differ. A crossed-out
+            mass is safe to erase by default: the reading it leaves is flagged corrected
+            and goes to a teacher.
         ink_level: darker-than-paper level (0-255) that counts as ink
             (``ocr.regions.measure_ink``'s).
         shape_level: shapes are judged on the ink at least this share of the crop's pen
@@ -98,8 +99,9 @@ class CorrectionOptions:
             writers, bold and pencil: 0.37 and up; stains: mostly 0.2-0.35).
         stain_soft: a stain fades in: the median slope of its outline (where its ink is at
             half its peak), as a share of its peak per millimetre, is under this. A stroke's
-            edge is as steep as the pen and the scan make it (calibration: 1.17 and up on
-            photos, 1.24 on copier pages; eraser smears about 0.5, coffee rims up to 1.6).
+            edge is as steep as the pen and the scan make it (calibration: 1.24 and up on
+            copier pages; on photos a few blurred strokes reach 1.1, kept by their inside;
+            eraser smears about 0.5, coffee rims up to 1.6).
         stain_core_mm: how far inside a broad mark's outline its core starts.
     """
 

@@ -176,12 +176,13 @@ class ReadOptions:
     max_marker_error_mm: float = 0.8
     max_feature_error_mm: float = 1.5
     crop_png: bool = True
-    # Crossed-out answers in written boxes (ocr.corrections); stains too with ``stains``,
-    # where a box a stain was erased from is graded unasked only when the stain changed
-    # nothing (_check_stains). Off: on test writers' copier pages it sent 0.8% of normal
-    # answers to review (light strokes taken for smudges), far more boxes than stains are.
+    # Crossed-out answers in written boxes (ocr.corrections), and stains: a broad light
+    # mark is erased only when shaped like a stain (flat inside, soft edged), never a bold
+    # light stroke, and a box a stain was erased from is graded unasked only when the stain
+    # changed nothing (_check_stains). On since decision 0019: the shape test keeps in the
+    # light strokes the first stain rule took for smudges (0.8% of test writers' answers).
     corrections: bool = True
-    stains: bool = False
+    stains: bool = True
 
 
 @dataclass(frozen=True)

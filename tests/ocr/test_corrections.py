@@ -93,12 +93,12 @@ def test_crossed_out_with_nothing_rewritten_asks_a_teacher_never_blank(
 def test_eraser_smear_over_a_blank_box_is_suggested_blank_for_a_teacher(seed: int) -> None:
     box = _digit_boxes()[2]
     image = _page(lambda p, rng: stain(p, box.box, S, "eraser", rng), seed=seed)
-    a = _answer(image, box, KeepsInks(), stains=True)
+    a = _answer(image, box, KeepsInks())  # stains are subtracted by default
     # Blank is the suggestion, never graded unasked: the "stain" could be faint writing.
     assert (a.status, a.detail) == ("blank", STAIN_BLANK_DETAIL), a
     assert a.confidence == FAINT_BLANK_CONFIDENCE
     # The smear is ink without the stage: these would catch the stage doing nothing.
-    assert _answer(image, box, KeepsInks()).status != "blank"  # stains are off by default
+    assert _answer(image, box, KeepsInks(), stains=False).status != "blank"
     assert _answer(image, box, KeepsInks(), corrections=False).status != "blank"
 
 
@@ -144,7 +144,7 @@ def test_a_stain_that_changes_the_reading_goes_to_a_teacher() -> None:
     assert (a.status, a.text, a.detail) == ("unreadable", "47", STAIN_DETAIL), a
     assert a.confidence < 0.5
     # Without the stain stage the stain is read into the answer, sure of it.
-    plain = _answer(image, box, _ReadsTheStain())
+    plain = _answer(image, box, _ReadsTheStain(), stains=False)
     assert (plain.status, plain.text) == ("ok", "847")
 
 

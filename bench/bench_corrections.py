@@ -8,9 +8,9 @@ crossed out (zig-zag, scrawl or filled block, pen or pencil) and rewritten besid
 in the same box, 4% crossed out and left, 15% of boxes with a coffee ring's edge or an
 eraser smear next to the writing. Each page is captured by the copier model and by the
 camera's ``HARD`` preset and read by the product's path (``ocr.pipeline.read_page``, keys
-verified) with the corrections stage subtracting stains too (``ReadOptions(stains=True)``),
-with the product's stage (crossed-out answers only) and without it
-(``ReadOptions(corrections=False)``).
+verified) with the product's corrections stage (crossed-out answers and stains, the
+default ``ReadOptions``), with the stage leaving stains in (``ReadOptions(stains=False)``)
+and without the stage (``ReadOptions(corrections=False)``).
 A box a stain was erased from and whose reading the stain changed goes to a teacher with
 the stain-free reading as suggestion: right when the suggestion is.
 
@@ -67,9 +67,10 @@ def _init(template: TemplatePage) -> None:
     _worker["recognizer"] = recognizer
 
 
-# The settings compared: stains subtracted too, the product's stage, no stage at all.
-SETTINGS = {"the stage with stains": ReadOptions(crop_png=False, stains=True),
-            "the product's stage (stains left in)": ReadOptions(crop_png=False),
+# The settings compared: the product's stage (stains subtracted too), the stage leaving
+# stains in, no stage at all.
+SETTINGS = {"the product's stage": ReadOptions(crop_png=False),
+            "the stage without stains": ReadOptions(crop_png=False, stains=False),
             "without the stage": ReadOptions(crop_png=False, corrections=False)}
 
 

@@ -237,15 +237,15 @@ def register_page(image: np.ndarray, blank: np.ndarray, blank_px_per_pt: float, 
     """
     if image.ndim != 2:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    if ink_ratio(image) < BLANK_INK_RATIO:
-        return Registration("blank", 0, None, None, 0, "the page is blank")
     evidence = measure_page(image, blank_model(blank, blank_px_per_pt))
     fit = evidence.patches
-    if fit is None:
-        return _not_this(evidence.coarse_inliers, evidence.reason)
-    why = _verdict(fit)
-    if why or fit.homography is None:
-        return _not_this(fit.in_place, why)
+    why = evidence.reason if fit is None else _verdict(fit)
+    if fit is None or why or fit.homography is None:
+        # Only a page that is not this one may be blank: a copy no child wrote on, lightly
+        # printed and blurred, can hold as little dark ink as the back of a sheet.
+        if ink_ratio(image) < BLANK_INK_RATIO:
+            return Registration("blank", 0, None, None, 0, "the page is blank")
+        return _not_this(evidence.coarse_inliers if fit is None else fit.in_place, why)
     final = fit.homography
     k = _quarter_turns(final, _size_pt(blank, blank_px_per_pt))
     upright = np.ascontiguousarray(np.rot90(image, k)) if k else image

@@ -9,6 +9,7 @@ import numpy as np
 
 from ocr.foreign.blank import blank_model
 from ocr.foreign.match import MAX_CONTRADICTED, measure_page, register_page
+from ocr.identify import BLANK_INK_RATIO, ink_ratio
 from simulation.teacher_sheets import TeacherSheet, teacher_sheet
 
 DPI = 200.0
@@ -126,3 +127,16 @@ def test_next_weeks_sheet_from_the_same_template_is_not_this_page() -> None:
     same = measure_page(copy, model).patches
     assert same is not None
     assert same.contradicted <= MAX_CONTRADICTED / 2
+
+
+def test_a_copy_nobody_wrote_on_registers_even_when_lightly_printed() -> None:
+    # Grey print on grey paper: no pixel as dark as ocr.identify counts as ink.
+    sheet = _sheet(11)
+    rng = np.random.default_rng(4)
+    light = cv2.GaussianBlur(sheet.image.astype(np.float32), (0, 0), 0.8) * 0.4 + 135
+    scan = np.clip(light + rng.normal(0, 2, light.shape), 0, 255).astype(np.uint8)
+    assert ink_ratio(scan) < BLANK_INK_RATIO
+    got = register_page(scan, sheet.image, PX_PER_PT)
+    assert got.status == "registered", got.detail
+    assert got.alignment is not None
+    assert got.alignment.ok

@@ -37,10 +37,15 @@ writes every page's decisions (status, student evidence, marked bubbles, fills, 
 JSON lines, to check that a speed-up changes nothing (``cmp`` two files); ``--save DIR``
 keeps the stack with its bundles and truth, to time another build on the same pages.
 
-Run (from the repository root)::
+Run (from the repository root; the second run adds the profile and the decisions file)::
 
-    .venv/bin/python -m bench.bench_answer_sheets [--students 40] [--questions 60]
-        [--workers 2] [--repeats 3] [--profile 20] [--readings out.jsonl] [--save DIR]
+    .venv/bin/python -m bench.bench_answer_sheets [--students 40] [--workers 2] [--repeats 3]
+    .venv/bin/python -m bench.bench_answer_sheets --profile 30 --readings /tmp/sheets.jsonl
+
+Measured (40 children, 80 sheets, 2 workers, on the shared 2-core box with other work
+running, load 2-6): bubbles 8079/8080 right (99.988%), rows graded without review but
+misread 0, pool best 339-539 / median 336-417 sheets/min over two runs, the upload end to
+end 184-195 sheets/min; CPU a sheet 156-165 ms in its worker and 14-16 ms in the parent.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -57,6 +58,9 @@ _SELF_SIMILAR = 0.8
 _SELF_EXCLUDE_MM = 1.5
 # At most this many patches per blank (spread over the page; more cost time, not accuracy).
 _MAX_PATCHES = 72
+# Fewest patches kept away from the ``avoid`` boxes before they are ignored (the decision
+# in ocr.foreign.match needs 8).
+_MIN_KEPT = 12
 _CACHE_SIZE = 8
 # Print this much darker (0-255) than the paper around it is a stroke every copy shows.
 _PRINT_CONTRAST = 40
@@ -106,8 +110,10 @@ def _ink(gray: np.ndarray) -> np.ndarray:
                                  25, 20).astype(bool)
 
 
-def _patches(refine: np.ndarray) -> tuple[np.ndarray, int]:
-    """Distinctive patches on a grid over the page (top-left corners, side)."""
+def _patches(refine: np.ndarray, avoid: Sequence[tuple[int, int, int, int]] = ()
+             ) -> tuple[np.ndarray, int]:
+    """Distinctive patches on a grid over the page (top-left corners, side), none of them
+    touching an ``avoid`` box (refine pixels)."""
     side = round(PATCH_MM / MM_PER_PT * REFINE_PX_PER_PT)
     search = round(SEARCH_MM / MM_PER_PT * REFINE_PX_PER_PT)
     exclude = round(_SELF_EXCLUDE_MM / MM_PER_PT * REFINE_PX_PER_PT)
@@ -118,6 +124,9 @@ def _patches(refine: np.ndarray) -> tuple[np.ndarray, int]:
         for x in range(search, w - side - search, side):
             patch = refine[y:y + side, x:x + side]
             if ink[y:y + side, x:x + side].mean() < _MIN_PATCH_INK:
+                continue
+            if any(x < ax1 and ax0 < x + side and y < ay1 and ay0 < y + side
+                   for ax0, ay0, ax1, ay1 in avoid):
                 continue
             window = refine[y - search:y + side + search, x - search:x + side + search]
             scores = cv2.matchTemplate(window, patch, cv2.TM_CCOEFF_NORMED)
@@ -133,12 +142,17 @@ def _patches(refine: np.ndarray) -> tuple[np.ndarray, int]:
     return np.array(found, np.int32).reshape(-1, 2), side
 
 
-def prepare_blank(blank: np.ndarray, blank_px_per_pt: float) -> BlankModel:
+def prepare_blank(blank: np.ndarray, blank_px_per_pt: float,
+                  avoid: Sequence[tuple[float, float, float, float]] = ()) -> BlankModel:
     """Prepare a blank page for :func:`ocr.foreign.match.register_page`.
 
     Args:
         blank: the upright greyscale blank, rendered or scanned at ``blank_px_per_pt``.
         blank_px_per_pt: its scale (pixels per point).
+        avoid: boxes (points) where children write or mark (answer regions, bubbles, the
+            name line): no refinement patch is taken there, since a filled bubble or a
+            written answer changes the patch beyond recognition while the page is this
+            one. Ignored when it would leave fewer than ``_MIN_KEPT`` patches.
 
     Returns:
         Its coarse features and refinement patches.
@@ -156,7 +170,10 @@ def prepare_blank(blank: np.ndarray, blank_px_per_pt: float) -> BlankModel:
     refine_scale = REFINE_PX_PER_PT / blank_px_per_pt
     refine = cv2.resize(blank, None, fx=refine_scale, fy=refine_scale,
                         interpolation=cv2.INTER_AREA if refine_scale < 1 else cv2.INTER_LINEAR)
-    patches, side = _patches(refine)
+    avoid_px = [tuple(round(v * REFINE_PX_PER_PT) for v in box) for box in avoid]
+    patches, side = _patches(refine, avoid_px)  # type: ignore[arg-type]
+    if avoid_px and len(patches) < _MIN_KEPT:
+        patches, side = _patches(refine)
     to_pt = np.diag([1 / blank_px_per_pt, 1 / blank_px_per_pt, 1.0]) @ np.linalg.inv(
         resize_map(refine_scale))
     strokes = cv2.adaptiveThreshold(refine, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
@@ -169,16 +186,19 @@ _cache: OrderedDict[tuple[object, ...], BlankModel] = OrderedDict()
 _lock = threading.Lock()
 
 
-def blank_model(blank: np.ndarray, blank_px_per_pt: float) -> BlankModel:
-    """:func:`prepare_blank`, cached by the blank's content (a class stack shares one)."""
+def blank_model(blank: np.ndarray, blank_px_per_pt: float,
+                avoid: Sequence[tuple[float, float, float, float]] = ()) -> BlankModel:
+    """:func:`prepare_blank`, cached by the blank's content and ``avoid`` (a class stack
+    shares one)."""
     digest = hashlib.blake2b(np.ascontiguousarray(blank).data, digest_size=16).hexdigest()
-    key = (blank.shape, round(blank_px_per_pt, 6), digest)
+    key = (blank.shape, round(blank_px_per_pt, 6), digest,
+           tuple(tuple(round(v, 1) for v in b) for b in avoid))
     with _lock:
         model = _cache.get(key)
         if model is not None:
             _cache.move_to_end(key)
             return model
-    model = prepare_blank(blank, blank_px_per_pt)
+    model = prepare_blank(blank, blank_px_per_pt, avoid)
     with _lock:
         _cache[key] = model
         while len(_cache) > _CACHE_SIZE:

@@ -33,6 +33,7 @@ The global homography is within a millimetre or two on a curled photo;
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -220,7 +221,8 @@ def _verdict(fit: PatchFit) -> str:
 
 
 def register_page(image: np.ndarray, blank: np.ndarray, blank_px_per_pt: float, *,
-                  max_error_mm: float = 1.5) -> Registration:
+                  max_error_mm: float = 1.5,
+                  avoid: Sequence[tuple[float, float, float, float]] = ()) -> Registration:
     """Register a filled copy of a foreign worksheet to its blank.
 
     Args:
@@ -230,6 +232,9 @@ def register_page(image: np.ndarray, blank: np.ndarray, blank_px_per_pt: float, 
         blank_px_per_pt: the blank's scale (pixels per point).
         max_error_mm: the largest RMS error of the homography over the matched patches
             accepted as ``ok``.
+        avoid: boxes of the blank (points) where children write or mark: no patch is
+            taken there (:func:`ocr.foreign.blank.prepare_blank`), so a heavily marked
+            bubble sheet still registers.
 
     Returns:
         The registration. ``not_this_page`` when the page does not match the blank (or too
@@ -237,7 +242,7 @@ def register_page(image: np.ndarray, blank: np.ndarray, blank_px_per_pt: float, 
     """
     if image.ndim != 2:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    evidence = measure_page(image, blank_model(blank, blank_px_per_pt))
+    evidence = measure_page(image, blank_model(blank, blank_px_per_pt, avoid))
     fit = evidence.patches
     why = evidence.reason if fit is None else _verdict(fit)
     if fit is None or why or fit.homography is None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from errorbook.contract import PageCode
+from errorbook.contract import PageCode, PageLayout
 from ocr.identify import Identification, identify_page, ink_ratio
 from ocr.ingest import PageImage
 from service.jobs.pagework import (
@@ -47,6 +47,21 @@ class TemplateTarget:
 
     worksheet_id: int
     student_id: int | None = None
+
+
+# Around each place a child writes or marks: a written answer or a filled bubble spills
+# a little past the printed region.
+_AVOID_MARGIN_PT = 4.0
+
+
+def _written_on(page: PageLayout) -> tuple[tuple[float, float, float, float], ...]:
+    """The boxes of a template page children write or mark in (answers, bubbles, name and
+    number), widened a little: registration takes none of its patches there."""
+    m = _AVOID_MARGIN_PT
+    boxes = [r.box for r in page.regions] + [page.name_box, *page.student_no_boxes] \
+        + [b for _, _, b in page.seat_bubbles]
+    return tuple((x0 - m, y0 - m, x1 + m, y1 + m) for x0, y0, x1, y1 in boxes
+                 if x1 > x0 and y1 > y0)
 
 
 def process_template_page(page: PageImage, bundles: Mapping[int, WorksheetBundle],
@@ -79,7 +94,8 @@ def process_template_page(page: PageImage, bundles: Mapping[int, WorksheetBundle
         template = reading_template(bundle, layout_page.number)
         if template is None:
             continue
-        reg = register_page(page.image, template.blank, template.blank_px_per_pt)
+        reg = register_page(page.image, template.blank, template.blank_px_per_pt,
+                            avoid=_written_on(layout_page))
         if reg.status == "registered" and (best is None or reg.inliers > best[1].inliers):
             best = (template, reg)
     timings["align"] = (time.perf_counter() - t) * 1000

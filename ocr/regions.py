@@ -9,6 +9,7 @@ the copier turned grey print black, and only what the student wrote remains.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -26,6 +27,7 @@ __all__ = [
     "masked_print",
     "measure_ink",
     "normalise_paper",
+    "percentile_u8",
     "register_blank",
     "remove_print",
     "warp_box",
@@ -119,6 +121,32 @@ def register_blank(scan_crop: np.ndarray, blank_crop: np.ndarray, *, max_shift_p
                           borderValue=255)
 
 
+def percentile_u8(img: np.ndarray, q: float) -> float:
+    """``np.percentile(img, q)`` (linear interpolation) of a uint8 image, from its
+    histogram: the same value to the bit, without sorting the pixels (several hundred crops
+    a page are normalised; the sort was a quarter of an answer sheet's reading time).
+
+    Args:
+        img: a non-empty uint8 array.
+        q: the percentile, 0-100.
+    """
+    n = img.size
+    position = (n - 1) * np.true_divide(q, 100)
+    below = min(math.floor(position), n - 1)
+    above = min(below + 1, n - 1)
+    gamma = float(position - below) if below < n - 1 else 0.0
+    if n < 2**24:  # float32 counts are exact
+        counts = cv2.calcHist([np.ascontiguousarray(img)], [0], None, [256], [0, 256]).ravel()
+        cumulative = np.cumsum(counts.astype(np.int64))
+    else:
+        cumulative = np.cumsum(np.bincount(img.ravel(), minlength=256))
+    # The k-th smallest value (0-based) is the first level whose cumulative count passes k.
+    a = float(np.searchsorted(cumulative, below, side="right"))
+    b = float(np.searchsorted(cumulative, above, side="right"))
+    # numpy's interpolation, term for term, so the result is the same float.
+    return a + (b - a) * gamma if gamma < 0.5 else b - (b - a) * (1 - gamma)
+
+
 def normalise_paper(img: np.ndarray) -> np.ndarray:
     """Scale a grayscale crop so that its paper (the 90th percentile) is white.
 
@@ -126,7 +154,8 @@ def normalise_paper(img: np.ndarray) -> np.ndarray:
         The scaled crop as uint8, or ``img`` itself when its paper is darker than 40.
     """
     # Copiers print grey paper and vary exposure: stretch so the paper is white.
-    paper = float(np.percentile(img, 90))
+    paper = percentile_u8(img, 90) if img.dtype == np.uint8 and img.size \
+        else float(np.percentile(img, 90))
     if paper < 40:
         return img
     scaled = img.astype(np.float32) * (255.0 / paper)

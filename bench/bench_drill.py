@@ -2,15 +2,20 @@
 
 Pages come from ``simulation.drill_pages``: 3-4 columns × 8-10 rows of printed expressions in
 the CJK font, answers handwritten with the real handwriting ``test`` split (MNIST +
-BHMSDS; ~20% wrong, ~10% blank), scanned at 200/250/300 dpi with skew, blur, noise, JPEG
-and sometimes binarisation. Both configurations run in the same process on the same pages
-and the same located items: ``masked`` reads answers over the alphabet the expression
-allows (ours), ``plain`` reads them unconstrained (the baseline). Item location and
-expression reading are shared, so their figures are the same for both. A second table
+BHMSDS; ~20% wrong, ~10% blank; ``--split calib`` for choosing settings), scanned at
+200/250/300 dpi with skew, blur, noise, JPEG and sometimes binarisation. The configurations
+run in the same process on the same pages and the same located items: ``keys`` reads
+answers over the alphabet the expression allows and verifies each item's key on the ink
+(``service.drill.pages.drill_key_forms``: what the service does), ``masked`` the same
+without the keys, ``plain`` unconstrained and without keys (the baseline). Item location
+and expression reading are shared, so their figures are the same for all. Items are
+graded under the product's review policy for arithmetic (``models/review_policy.json``),
+as the service grades them. A second table
 scores pages of column arithmetic (竖式: 4-5 × 4-5 items of two operands stacked over a
 rule, the result written under it) the same way.
 
-    .venv/bin/python -m bench.bench_drill --pages 20 --vertical-pages 10 [--workers 2]
+    .venv/bin/python -m bench.bench_drill --pages 20 --vertical-pages 10 [--workers 2] \
+        [--split test]
 
 The last line is the throughput: the horizontal pages read whole (orientation check,
 items, answers, grades) by ``--workers`` processes, one onnxruntime thread each.
@@ -24,6 +29,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -34,11 +40,13 @@ from service.drill.pages import (
     DrillItem,
     DrillOptions,
     build_drill_engines,
+    drill_key_forms,
     grade_items,
     read_drill_page,
     read_results,
 )
 from service.drill.pages import locate_items as locate
+from service.jobs.pagework import review_policies
 from simulation.drill_pages import DrillPageOptions, DrillTruth, make_drill_page
 from simulation.handwriting import GlyphBank
 
@@ -152,9 +160,14 @@ def throughput(images: list[np.ndarray], workers: int) -> tuple[float, int]:
     return len(images) / wall * 60.0, items
 
 
+# Column name -> (answer decoding, whether each item's key is verified on the ink).
+CONFIGS: dict[str, tuple[Literal["masked", "plain"], bool]] = {"keys (ours)": ("masked", True), "masked": ("masked", False),
+           "plain (baseline)": ("plain", False)}
+
+
 def report(tallies: dict[str, Tally], locate_s: list[float]) -> None:
     """Print one page set's table."""
-    print(f"{'':28s}{'masked (ours)':>24s}{'plain (baseline)':>24s}")
+    print(f"{'':28s}" + "".join(f"{name:>24s}" for name in CONFIGS))
     rows = [
         ("item recall", lambda t: pct(t.matched, t.truths)),
         ("item precision", lambda t: pct(t.matched, t.predicted)),
@@ -167,8 +180,8 @@ def report(tallies: dict[str, Tally], locate_s: list[float]) -> None:
         ("seconds / page", lambda t: f"{np.mean(t.seconds):9.2f}"),
     ]
     for name, fmt in rows:
-        print(f"{name:28s}{fmt(tallies['masked']):>24s}{fmt(tallies['plain']):>24s}")
-    print(f"(locating items alone: {np.mean(locate_s):.2f} s/page, shared by both)")
+        print(f"{name:28s}" + "".join(f"{fmt(tallies[c]):>24s}" for c in CONFIGS))
+    print(f"(locating items alone: {np.mean(locate_s):.2f} s/page, shared by all)")
 
 
 def main() -> None:
@@ -182,8 +195,10 @@ def main() -> None:
                         help="pages of column arithmetic, scored apart (0 skips them)")
     parser.add_argument("--workers", type=int, default=2,
                         help="worker processes for the throughput run (0 skips it)")
+    parser.add_argument("--split", choices=("calib", "test"), default="test",
+                        help="handwriting split (choose settings on calib; report test)")
     args = parser.parse_args()
-    bank = GlyphBank.load("test", DATASETS_DIR)
+    bank = GlyphBank.load(args.split, DATASETS_DIR)
     engines = build_drill_engines()
     rng = np.random.default_rng(args.seed)
     images: list[np.ndarray] = []
@@ -192,7 +207,11 @@ def main() -> None:
         sets.append(("vertical (column arithmetic)", args.vertical_pages,
                      DrillPageOptions(layout="vertical")))
     for label, n, page_options in sets:
-        tallies = {"masked": Tally(), "plain": Tally()}
+        tallies = {name: Tally() for name in CONFIGS}
+        # The product's review policy for arithmetic, as the service grades drill items.
+        policy = review_policies().for_kind("arithmetic")
+        options = {mode: DrillOptions(result_decoding=mode, policy=policy)
+                   for mode in ("masked", "plain")}
         locate_s: list[float] = []
         for _ in range(n):
             page = make_drill_page(bank, rng, page_options)
@@ -202,14 +221,16 @@ def main() -> None:
             layouts = locate(page.image, engines.detector, engines.expressions)
             locate_s.append(time.perf_counter() - t0)
             pairs = match(page.items, layouts)
-            for mode, tally in tallies.items():
+            for name, tally in tallies.items():
+                mode, keys = CONFIGS[name]
                 t1 = time.perf_counter()
-                readings = read_results(page.image, layouts, engines.recognizer, mode)  # type: ignore[arg-type]
-                items = grade_items(layouts, readings, DrillOptions(result_decoding=mode))  # type: ignore[arg-type]
+                readings = read_results(page.image, layouts, engines.recognizer, mode,
+                                        drill_key_forms if keys else None)
+                items = grade_items(layouts, readings, options[mode])
                 tally.seconds.append(locate_s[-1] + time.perf_counter() - t1)
                 score(tally, page.items, layouts, items, pairs)
         print(f"drill pages, {label}: {n} synthetic pages (seed {args.seed}), "
-              "test-split handwriting")
+              f"{args.split}-split handwriting")
         report(tallies, locate_s)
     if args.workers > 0:
         ppm, n_items = throughput(images, args.workers)

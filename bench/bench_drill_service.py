@@ -1,8 +1,8 @@
 """Benchmark: drill pages (口算) through the service, upload to every grade stored.
 
 A class's stack of drill sheets with no markbook code (``simulation.drill_pages``: printed
-in the CJK font, answers handwritten from the handwriting ``test`` split, ~20% wrong, ~10%
-blank, scanned at 200/250/300 dpi with skew, blur, noise and JPEG; one page in four of
+in the CJK font, answers handwritten from the handwriting ``test`` split (``--split calib``
+while choosing settings), ~20% wrong, ~10% blank, scanned at 200/250/300 dpi with skew, blur, noise and JPEG; one page in four of
 column arithmetic, 竖式) is posted as one upload against a drill assignment to the real
 app (its lifespan, SQLite, file storage, the job runner with ``--workers`` spawned page
 processes); the drill reader reads every page in the workers and the job stores every
@@ -21,7 +21,7 @@ item as a question, response and grade. The figures are read back from what was 
 
 Run (from the repository root)::
 
-    .venv/bin/python -m bench.bench_drill_service [--pages 24] [--workers 2]
+    .venv/bin/python -m bench.bench_drill_service [--pages 24] [--workers 2] [--split test]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import time
 import zipfile
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from PIL import Image
@@ -44,7 +44,7 @@ from service.config import Settings
 from service.db import GradeRow, PageRow, QuestionRow, ResponseRow
 from service.inprocess import inprocess_client
 from simulation.drill_pages import DrillPage, DrillPageOptions, make_drill_page
-from simulation.handwriting import GlyphBank
+from simulation.handwriting import GlyphBank, Split
 from simulation.names import class_names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,11 +65,12 @@ def class_of(seed: int) -> list[str]:
     return class_names(STUDENTS, np.random.default_rng(seed + 1))
 
 
-def make_pages(n: int, seed: int) -> list[DrillPage]:
+def make_pages(n: int, seed: int, split: Split = "test") -> list[DrillPage]:
     """``n`` drill pages, one in four of column arithmetic; page *i* is written by
     student *i* (of ``STUDENTS``), who wrote their name after the printed 姓名 and, on
-    two pages in three, their number after the printed 学号."""
-    bank = GlyphBank.load("test", DATASETS_DIR)
+    two pages in three, their number after the printed 学号; answers in the hands of
+    the handwriting ``split``."""
+    bank = GlyphBank.load(split, DATASETS_DIR)
     rng = np.random.default_rng(seed)
     names = class_of(seed)
     return [make_drill_page(bank, rng, DrillPageOptions(
@@ -219,12 +220,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--pages", type=int, default=24)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--split", choices=("calib", "test"), default="test",
+                        help="handwriting split (choose settings on calib; report test)")
     args = parser.parse_args(argv)
     if not (DATASETS_DIR / "mnist-dev.npz").is_file():
         print(f"skipped: the handwriting datasets are not at {DATASETS_DIR}")
         return {"status": "skipped: no handwriting datasets"}
     t = time.perf_counter()
-    pages = make_pages(args.pages + 2, args.seed)
+    pages = make_pages(args.pages + 2, args.seed, cast(Split, args.split))
     warm, pages = pages[:2], pages[2:]
     made_s = time.perf_counter() - t
     result = asyncio.run(run(pages, warm, args.workers, class_of(args.seed)))
@@ -233,7 +236,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     problems = Counter(p["status"] for p in job["problems"])
     per_min = len(pages) / result["wall_s"] * 60
     print(f"drill pages through the service: {len(pages)} pages ({args.pages // 4} of column "
-          f"arithmetic), {args.workers} workers, seed {args.seed} "
+          f"arithmetic), {args.workers} workers, seed {args.seed}, {args.split} split "
           f"(pages made in {made_s:.0f} s)")
     print(f"  job: {job['status']}, {job['pages_done']}/{job['pages_total']} pages stored, "
           f"problems {dict(problems)}")

@@ -4,12 +4,20 @@ Split from :mod:`ocr.drill.page` (which re-exports these names): the answer area
 printed ``=`` is cut to its stroke-sized ink (no such ink means the item was left blank),
 padded with paper, and read by the answer reader over the characters the expression's
 answer can use.
+
+Key verification: every drill item's key follows from its printed expression, so the
+caller (``service.drill``, which may use ``grading``) can pass each item's key written
+forms as ``expected``. A recogniser that verifies keys (``verifies_keys``, the reading
+ensemble) then scores them against the ink beside its own readings, as it does for a
+printed worksheet's answer regions (``ocr.pipeline.RegionSpec.expected``): a right answer
+the top reader misread keeps the key as a strong candidate, and the review policy decides.
+The key is only ever a candidate scored on the ink; it never decides a reading alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -19,7 +27,10 @@ from ocr.reading.ctc import ALPHABETS, Alphabet
 from ocr.reading.preprocess import ink_map, to_gray
 from ocr.reading.recognize import Reading, TextRecognizer
 
-__all__ = ["REMAINDER", "answer_crop", "read_results", "result_alphabet"]
+__all__ = ["REMAINDER", "KeyForms", "answer_crop", "read_results", "result_alphabet"]
+
+# An item's expression (``37+48``) -> its key's written forms (``("85",)``); empty: none.
+KeyForms = Callable[[str], tuple[str, ...]]
 
 REMAINDER = Alphabet("drill_remainder", "0123456789.…", r"[0-9]+|[0-9]+(?:…+|\.{2,})[0-9]+")
 
@@ -100,6 +111,7 @@ def read_results(
     layouts: Sequence[ItemLayout],
     recognizer: TextRecognizer,
     decoding: Literal["masked", "plain"] = "masked",
+    expected_for: KeyForms | None = None,
 ) -> list[Reading]:
     """Read every item's answer area.
 
@@ -108,6 +120,8 @@ def read_results(
         layouts: Located items.
         recognizer: Answer reader.
         decoding: ``masked`` (alphabet from the expression) or ``plain`` (none).
+        expected_for: Each item's key written forms from its expression, passed to a
+            recogniser that verifies keys (see the module docstring); None: no keys.
 
     Returns:
         One reading per layout; an item whose expression did not parse is read
@@ -128,7 +142,23 @@ def read_results(
         groups.setdefault(key, []).append(i)
     for key, members in groups.items():
         batch = [c for c in (crops[i] for i in members) if c is not None]
-        readings = recognizer.recognize(batch, alphabet=alphabets[key])
+        extra: dict[str, Any] = {}
+        if expected_for is not None and getattr(recognizer, "verifies_keys", False):
+            extra["expected"] = [_keys(expected_for, layouts[i].expression) for i in members]
+        readings = recognizer.recognize(batch, alphabet=alphabets[key], **extra)
         for i, reading in zip(members, readings, strict=True):
             out[i] = reading
     return [r if r is not None else Reading("engine_error") for r in out]
+
+
+def _keys(expected_for: KeyForms, expression: str) -> tuple[str, ...]:
+    """The key forms of one item; none for an unparsed expression or a failing key.
+
+    A key that cannot be computed only loses the verification: the answer is still read.
+    """
+    if not expression:
+        return ()
+    try:
+        return tuple(expected_for(expression))
+    except Exception:
+        return ()

@@ -36,7 +36,7 @@ from models.manifest import (
     PPOCR_DET_SMALL,
     PPOCR_REC_SMALL,
 )
-from ocr.drill.answers import REMAINDER, answer_crop, read_results, result_alphabet
+from ocr.drill.answers import REMAINDER, KeyForms, answer_crop, read_results, result_alphabet
 from ocr.drill.columns import find_column_items
 from ocr.drill.detect import DetectionError, PPOCRDetector, TextDetector
 from ocr.drill.items import ExpressionReader, ItemLayout, find_items
@@ -52,6 +52,7 @@ __all__ = [
     "DrillItemReading",
     "DrillPageReading",
     "DrillReadOptions",
+    "KeyForms",
     "answer_crop",
     "build_drill_engines",
     "locate_items",
@@ -267,6 +268,7 @@ def read_drill_page(
     *,
     expressions: ExpressionReader,
     options: DrillReadOptions | None = None,
+    expected_for: KeyForms | None = None,
 ) -> DrillPageReading:
     """Find and read every drill item on one page.
 
@@ -276,6 +278,9 @@ def read_drill_page(
         recognizer: Answer reader.
         expressions: Printed-expression reader.
         options: Decoding and orientation settings.
+        expected_for: Each item's key written forms from its printed expression, verified
+            against the ink by a recogniser that verifies keys (``ocr.drill.answers``);
+            None reads without keys.
 
     Returns:
         The page read; ``engine_error`` when the detector failed, ``no_items`` when no
@@ -288,5 +293,5 @@ def read_drill_page(
         return DrillPageReading("engine_error", detail=str(exc))
     if not layouts:
         return DrillPageReading("no_items", detail="no arithmetic item found")
-    readings = read_results(page, layouts, recognizer, o.result_decoding)
+    readings = read_results(page, layouts, recognizer, o.result_decoding, expected_for)
     return DrillPageReading("read", tuple(read_items(layouts, readings)), turns)

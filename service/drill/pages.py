@@ -4,6 +4,13 @@ The reader and the grader are kept apart (shared/DESIGN.md: ``ocr`` reads, ``gra
 decides); this module is the seam between them: it turns each answer reading into a
 grading :class:`~grading.response.Response` and puts the reading and the decision back
 together as one :class:`DrillItem`.
+
+It also gives the reader each item's key (:func:`drill_key_forms`): the key follows from
+the printed expression as read, and ``ocr`` may not compute it (it never imports
+``grading``), so the forms travel to the reader as ``expected_for``, the way a printed
+worksheet's regions carry ``grading.written_keys`` (``ocr.pipeline.RegionSpec.expected``).
+A recogniser that verifies keys scores them on the ink beside its own readings; a key is
+one more candidate, never a verdict.
 """
 
 from __future__ import annotations
@@ -14,10 +21,12 @@ from typing import Literal
 
 import numpy as np
 
-from grading.drill import DrillGradeOptions, grade_drill_item
+from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
+from grading.drill import DrillGradeOptions, drill_question, expects_remainder, grade_drill_item
 from grading.grade import Grade
 from grading.response import Alternative, Response, ResponseStatus
 from grading.review_policy import ReviewPolicy
+from grading.written_keys import written_keys
 from ocr.drill.detect import TextDetector
 from ocr.drill.items import ExpressionReader, ItemLayout
 from ocr.drill.page import (
@@ -39,6 +48,7 @@ __all__ = [
     "DrillOptions",
     "DrillPageRead",
     "build_drill_engines",
+    "drill_key_forms",
     "grade_items",
     "grade_readings",
     "locate_items",
@@ -58,9 +68,12 @@ class DrillOptions(DrillReadOptions):
 
     Attributes:
         policy: The review policy applied to each grade.
+        verify_keys: Give the reader each item's key forms (:func:`drill_key_forms`) to
+            score on the ink; False reads without them (the benchmark's before).
     """
 
     policy: ReviewPolicy = field(default_factory=ReviewPolicy)
+    verify_keys: bool = True
 
     def grading(self) -> DrillGradeOptions:
         """The part of these settings the grader uses."""
@@ -165,6 +178,27 @@ def grade_items(
     return grade_readings(read_items(layouts, readings), options)
 
 
+def drill_key_forms(expression: str) -> tuple[str, ...]:
+    """The written forms of a drill item's key, for the reader to verify on the ink.
+
+    Args:
+        expression: The printed expression as read, without ``=`` (``37+48``, ``17÷5``).
+
+    Returns:
+        ``grading.written_keys`` of the item's arithmetic question (``85``; ``3/4`` and
+        ``0.75``); for a division with a remainder, written in one area on a drill page,
+        ``3……2`` and the same with six dots (``3......2``: how it is written, and how
+        the line reader reads it). Empty when the expression does not parse.
+    """
+    try:
+        if expects_remainder(expression):
+            answer = parse_arithmetic_stem(expression + "= ……").answer_text()
+            return (answer, answer.replace("……", "......"))
+    except ArithmeticStemError:
+        return ()
+    return written_keys(drill_question(expression, False, 0), 0)
+
+
 def read_drill_page(
     image: np.ndarray,
     detector: TextDetector,
@@ -184,6 +218,7 @@ def read_drill_page(
     """
     o = options or DrillOptions()
     # DrillOptions is a DrillReadOptions: the reader takes the settings as they are.
-    page = read_drill_page_items(image, detector, recognizer, expressions=expressions, options=o)
+    page = read_drill_page_items(image, detector, recognizer, expressions=expressions, options=o,
+                                 expected_for=drill_key_forms if o.verify_keys else None)
     return DrillPageRead(page.status, tuple(grade_readings(page.items, o)), page.rotation,
                          page.detail)

@@ -1,3 +1,8 @@
-"""Foreign worksheets: propose answer regions from a blank scan of a page markbook did not print.
+"""Foreign pages: a page markbook did not print (a teacher's own worksheet, a workbook page,
+a school's bubble answer sheet) graded from one blank of it.
 
-Not installed yet: no service path reaches it until the paper-types issue wires it in."""
+``register`` and ``places`` propose answer regions on the blank; ``blank``, ``patches`` and
+``match`` register each filled copy to the blank by its print (or refuse it as another
+page); ``omrchecker`` reads a school's OMRChecker ``template.json`` as bubbles on the
+blank. The service reaches them through templates (``service.templates``,
+``service.jobs.templatework``)."""

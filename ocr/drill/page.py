@@ -215,6 +215,7 @@ def read_items(
     """
     items = []
     for la, rd in zip(layouts, readings, strict=True):
+        result, confidence, alternatives = _merged(rd)
         items.append(
             DrillItemReading(
                 expression=la.expression,
@@ -222,14 +223,43 @@ def read_items(
                 expression_confidence=la.expression_confidence,
                 expression_box=la.expression_box,
                 result_box=la.result_box,
-                result=_normalise(rd.text) if rd.status == "ok" else "",
+                result=result,
                 result_status=rd.status,
-                result_confidence=rd.confidence,
-                alternatives=tuple((_normalise(t), p) for t, p in rd.alternatives),
+                result_confidence=confidence,
+                alternatives=alternatives,
                 detail=rd.detail,
             )
         )
     return items
+
+
+def _merged(reading: Reading) -> tuple[str, float, tuple[tuple[str, float], ...]]:
+    """A reading's text, confidence and alternatives once remainder dots are normalised.
+
+    The readers write a remainder's dots many ways (``3....2``, ``3......2``, ``3…2``);
+    normalised they are one answer, whose probability is the sum of theirs. Left apart,
+    a well-read ``3……2`` split over three dot counts showed none of them likely enough to
+    grade (the review policy counts the best reading's text once). The best merged text
+    is the result; its confidence is its summed share, never below the reader's own.
+
+    Returns:
+        The result ("" unless the reading is ``ok``), its confidence, and the merged
+        alternatives, likeliest first.
+    """
+    mass: dict[str, float] = {}
+    for text, p in reading.alternatives:
+        key = _normalise(text)
+        mass[key] = mass.get(key, 0.0) + p
+    alternatives = tuple(sorted(mass.items(), key=lambda kv: -kv[1]))  # stable: ties keep order
+    if reading.status != "ok":
+        return "", reading.confidence, alternatives
+    text = _normalise(reading.text)
+    if alternatives and alternatives[0][0] != text and alternatives[0][1] > mass.get(text, 0.0):
+        text, share = alternatives[0]
+        return text, share, alternatives
+    if text in mass and len(alternatives) < len(reading.alternatives):
+        return text, max(reading.confidence, min(mass[text], 1.0)), alternatives
+    return text, reading.confidence, alternatives
 
 
 def _score(layouts: Sequence[ItemLayout], options: DrillReadOptions) -> int:

@@ -34,7 +34,7 @@ import time
 import zipfile
 from collections import Counter
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 from PIL import Image
@@ -65,6 +65,22 @@ def class_of(seed: int) -> list[str]:
     return class_names(STUDENTS, np.random.default_rng(seed + 1))
 
 
+def layout_of(i: int) -> Literal["horizontal", "vertical"]:
+    """The layout of the *i*-th page made: one in four of column arithmetic (竖式)."""
+    return "vertical" if i % 4 == 3 else "horizontal"
+
+
+def item_kind(t: Any, column: bool) -> str:
+    """A printed item's type for the breakdown: column arithmetic, a remainder division,
+    fractions, decimals, or whole numbers."""
+    if column:
+        return "column (竖式)"
+    if "……" in t.key:
+        return "remainder"
+    return "fraction" if "/" in t.expression else "decimal" if "." in t.expression \
+        else "whole"
+
+
 def make_pages(n: int, seed: int, split: Split = "test") -> list[DrillPage]:
     """``n`` drill pages, one in four of column arithmetic; page *i* is written by
     student *i* (of ``STUDENTS``), who wrote their name after the printed 姓名 and, on
@@ -74,7 +90,7 @@ def make_pages(n: int, seed: int, split: Split = "test") -> list[DrillPage]:
     rng = np.random.default_rng(seed)
     names = class_of(seed)
     return [make_drill_page(bank, rng, DrillPageOptions(
-        layout="vertical" if i % 4 == 3 else "horizontal",
+        layout=layout_of(i),
         student_no=student_no(i % STUDENTS) if i % 3 else "",
         name=names[i % STUDENTS], name_distort=0.05)) for i in range(n)]
 
@@ -178,10 +194,13 @@ def _at(truths: tuple[Any, ...], region: list[int], taken: set[int]) -> int | No
     return None
 
 
-def score(pages: list[DrillPage], result: dict[str, Any]) -> tuple[Counter[str], list[str]]:
+def score(pages: list[DrillPage], result: dict[str, Any],
+          columns: set[int] | None = None) -> tuple[Counter[str], list[str]]:
     """Compare what was stored with each page's truth, item by item where it was found;
-    returns the counts and the wrong automatic verdicts, described."""
+    returns the counts (``kind:<type>:<count>`` per :func:`item_kind` for the pages
+    indexed in ``columns`` and the others) and the wrong automatic verdicts, described."""
     c: Counter[str] = Counter()
+    columns = columns or set()
     wrong: list[str] = []
     for index, page in enumerate(pages):
         c["printed"] += len(page.items)
@@ -198,11 +217,18 @@ def score(pages: list[DrillPage], result: dict[str, Any]) -> tuple[Counter[str],
             c["matched"] += 1
             expression = stem.removesuffix("……").removesuffix("=").strip().rstrip("= ")
             c["expression_exact"] += expression == t.expression
+            kind = f"kind:{item_kind(t, index in columns)}:"
+            c[kind + "matched"] += 1
             if t.written:
                 c["written"] += 1
                 c["read_exact"] += reading == t.written
+                c[kind + "written"] += 1
+                c[kind + "read_exact"] += reading == t.written
+                c[kind + "misread, expression misread"] += reading != t.written \
+                    and expression != t.expression
             if not review:
                 c["auto"] += 1
+                c[kind + "auto"] += 1
                 if (verdict == "correct") != t.correct:
                     c["auto_wrong"] += 1
                     wrong.append(f"page {index}: {t.stem} (read {expression!r}) written "
@@ -231,7 +257,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     warm, pages = pages[:2], pages[2:]
     made_s = time.perf_counter() - t
     result = asyncio.run(run(pages, warm, args.workers, class_of(args.seed)))
-    c, wrong = score(pages, result)
+    columns = {i for i in range(len(pages)) if layout_of(i + len(warm)) == "vertical"}
+    c, wrong = score(pages, result, columns)
     job = result["job"]
     problems = Counter(p["status"] for p in job["problems"])
     per_min = len(pages) / result["wall_s"] * 60
@@ -257,6 +284,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"  pages with no items found: {c['no_items_pages']} (each a page problem: "
           f"{problems.get('no_items', 0)}); items not found on their page: {c['missed']} "
           f"({1000 * c['missed'] / max(1, c['printed']):.1f} per 1,000)")
+    print("  by item type: written read exactly (misread with the expression misread), "
+          "coverage")
+    for kind in sorted({k.split(":")[1] for k in c if k.startswith("kind:")}):
+        k = f"kind:{kind}:"
+        print(f"    {kind:14s} read {c[k + 'read_exact']}/{c[k + 'written']} "
+              f"({c[k + 'read_exact'] / max(1, c[k + 'written']):.1%}; "
+              f"{c[k + 'misread, expression misread']} of the misread had the expression "
+              f"misread), coverage {c[k + 'auto']}/{c[k + 'matched']} "
+              f"({c[k + 'auto'] / max(1, c[k + 'matched']):.1%})")
     for line in wrong:
         print("    wrong without review:", line)
     per_1000 = 1000 * c["auto_wrong"] / max(1, c["auto"])

@@ -146,9 +146,25 @@ def read_results(
         if expected_for is not None and getattr(recognizer, "verifies_keys", False):
             extra["expected"] = [_keys(expected_for, layouts[i].expression) for i in members]
         readings = recognizer.recognize(batch, alphabet=alphabets[key], **extra)
-        for i, reading in zip(members, readings, strict=True):
-            out[i] = reading
+        keys = extra.get("expected") or [()] * len(members)
+        for i, reading, forms in zip(members, readings, keys, strict=True):
+            out[i] = _unchallenged(reading, forms)
     return [r if r is not None else Reading("engine_error") for r in out]
+
+
+def _unchallenged(reading: Reading, keys: Sequence[str]) -> Reading:
+    """``reading``, or ``unreadable`` when its only candidates were the key's forms.
+
+    When no reader writes a reading of its own that fits the alphabet, the key is the
+    only candidate left and takes the whole posterior share however poorly it fits the
+    ink: that verifies nothing (a written ``10……2`` read as the key ``9……2`` with
+    confidence 1). Such an answer is unreadable, as it is when read without the key.
+    """
+    if reading.status != "ok" or not keys or not reading.alternatives:
+        return reading
+    if any(text not in keys for text, _ in reading.alternatives):
+        return reading
+    return Reading("unreadable", detail=f"only the key fits the alphabet ({reading.detail})")
 
 
 def _keys(expected_for: KeyForms, expression: str) -> tuple[str, ...]:

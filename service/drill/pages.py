@@ -187,13 +187,14 @@ def drill_key_forms(expression: str) -> tuple[str, ...]:
     Returns:
         ``grading.written_keys`` of the item's arithmetic question (``85``; ``3/4`` and
         ``0.75``); for a division with a remainder, written in one area on a drill page,
-        ``3……2`` and the same with six dots (``3......2``: how it is written, and how
-        the line reader reads it). Empty when the expression does not parse.
+        ``3......2``, with six dots as it is written (one form only: the reader's dot
+        spellings are one answer once normalised, and two spellings of the key would
+        give it two votes). Empty when the expression does not parse.
     """
     try:
         if expects_remainder(expression):
             answer = parse_arithmetic_stem(expression + "= ……").answer_text()
-            return (answer, answer.replace("……", "......"))
+            return (answer.replace("……", "......"),)
     except ArithmeticStemError:
         return ()
     return written_keys(drill_question(expression, False, 0), 0)

@@ -26,7 +26,7 @@ from simulation.handwriting import GlyphBank
 
 @dataclass
 class VerifyingFake:
-    """Reads every crop as ``85`` and records the keys it was asked to verify."""
+    """Reads every crop as ``85`` (or ``35``) and records the keys it was asked to verify."""
 
     verifies_keys: bool = True
     seen: list[list[tuple[str, ...]] | None] = field(default_factory=list)
@@ -35,7 +35,7 @@ class VerifyingFake:
                   length: tuple[int, int] | None = None,
                   expected: Sequence[Sequence[str]] | None = None) -> list[Reading]:
         self.seen.append(None if expected is None else [tuple(e) for e in expected])
-        return [Reading("ok", "85", 0.9, alternatives=(("85", 0.9),)) for _ in crops]
+        return [Reading("ok", "85", 0.9, alternatives=(("85", 0.9), ("35", 0.1))) for _ in crops]
 
 
 def _page_and_layouts(expressions: Sequence[str]) -> tuple[np.ndarray, list[ItemLayout]]:
@@ -79,6 +79,32 @@ def test_no_keys_without_expected_for_or_a_verifying_recogniser() -> None:
     assert read_results(page, layouts, plain, expected_for=drill_key_forms)[0].text == "85"
 
 
+def test_a_key_that_is_the_only_candidate_verifies_nothing() -> None:
+    page, layouts = _page_and_layouts(["83÷9", "37+48", "6×7"])
+
+    @dataclass
+    class KeyOnly(VerifyingFake):
+        def recognize(self, crops: Sequence[np.ndarray], *, alphabet: Alphabet | None = None,
+                      length: tuple[int, int] | None = None,
+                      expected: Sequence[Sequence[str]] | None = None) -> list[Reading]:
+            assert expected is not None
+            # The readers wrote nothing that fits; the key is alone (remainder, digits) or
+            # has a rival of the readers' own (the last item).
+            return [Reading("ok", keys[0], 1.0, alternatives=((keys[0], 1.0),))
+                    if k < 1 or (alphabet is not None and alphabet.name == "drill_remainder")
+                    else Reading("ok", keys[0], 0.7, alternatives=((keys[0], 0.7), ("41", 0.3)))
+                    for k, keys in enumerate(expected)]
+
+    readings = read_results(page, layouts, KeyOnly(), expected_for=drill_key_forms)
+    assert [r.status for r in readings] == ["unreadable", "unreadable", "ok"]
+    assert "only the key" in readings[0].detail
+    assert readings[2].text == "42"
+    # Without keys, a reading that happens to be the key is the reader's own: kept.
+    kept = read_results(page, layouts, FakeRecognizer(script=[
+        Reading("ok", "9......2", 0.9, alternatives=(("9......2", 0.9),))]))
+    assert kept[0].status == "ok"
+
+
 def _layout(expr: str) -> ItemLayout:
     return ItemLayout(expr, expr, 0.99, (0, 0, 10, 10), (10, 0, 40, 10), 10.0)
 
@@ -101,7 +127,7 @@ def test_remainder_dots_written_several_ways_are_one_answer() -> None:
 
 def test_key_forms_of_drill_items() -> None:
     assert drill_key_forms("37+48") == ("85",)
-    assert drill_key_forms("17÷5") == ("3……2", "3......2")
+    assert drill_key_forms("17÷5") == ("3......2",)
     assert drill_key_forms("20÷5") == ("4",)
     assert drill_key_forms("1/2+1/3") == ("5/6",)
     assert drill_key_forms("12-15") == ("-3",)

@@ -85,8 +85,8 @@ def process_template_page(page: PageImage, bundles: Mapping[int, WorksheetBundle
     timings = {"identify": (time.perf_counter() - t) * 1000}
     if ident.status == "identified":
         return process_page(page, bundles)  # a markbook page: read as such
-    if ident.status == "blank":
-        return PageResult(page.index, "blank", None, 0, None, None, timings_ms=timings)
+    # A page with almost no ink is still tried: a lightly printed copy nobody wrote on is
+    # a copy with every answer empty, not the back of a sheet.
     bundle = bundles[target.worksheet_id]
     t = time.perf_counter()
     best = None
@@ -100,7 +100,8 @@ def process_template_page(page: PageImage, bundles: Mapping[int, WorksheetBundle
             best = (template, reg)
     timings["align"] = (time.perf_counter() - t) * 1000
     if best is None:
-        return PageResult(page.index, NOT_THIS_PAGE, None, 0, None, None, timings_ms=timings)
+        status = "blank" if ident.status == "blank" else NOT_THIS_PAGE
+        return PageResult(page.index, status, None, 0, None, None, timings_ms=timings)
     template, reg = best
     assert reg.upright is not None
     code = PageCode(target.worksheet_id, template.page, target.student_id)

@@ -360,3 +360,26 @@ async def test_template_copies_go_to_the_child_whose_number_is_written(
     results = (await client.get(f"/api/v1/worksheets/{wid}/results")).json()
     submitted = {s["student"]["id"] for s in results["students"] if s["submitted"]}
     assert submitted == set(numbers)
+
+
+async def test_an_unfilled_copy_is_graded_blank_and_a_back_side_is_skipped(
+        client: httpx.AsyncClient) -> None:
+    sheet = teacher_sheet(11)
+    cid, (alice, _bob) = await _class(client)
+    blank = await _blank(client, sheet)
+    r = await client.post("/api/v1/worksheets", json={
+        "title": "第3周课堂练习", "class_id": cid, "kind": "template",
+        "template": {"pages": [{"blank_id": blank["id"], "regions": _regions(sheet)}]}})
+    wid = r.json()["id"]
+    # The copy as printed, lightly (nothing written), then a duplex scan's empty back.
+    light = (255 - (255 - sheet.image.astype(np.int32)) * 0.35).astype(np.uint8)
+    white = np.full_like(sheet.image, 250)
+    r = await client.post("/api/v1/scans", params={"worksheet_id": wid, "student_id": alice},
+                          files=[("scan", ("copy.png", _png(light), "image/png")),
+                                 ("scan", ("back.png", _png(white), "image/png"))])
+    job = await wait_job(client, r.json()["job_id"], limit_s=300)
+    assert job["status"] == "done", job["problems"]
+    results = (await client.get(f"/api/v1/worksheets/{wid}/results")).json()
+    row = next(s for s in results["students"] if s["student"]["id"] == alice)
+    assert row["submitted"]
+    assert {c["verdict"] for c in row["questions"] if c["status"] == "graded"} <= {"blank"}

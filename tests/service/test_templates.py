@@ -108,6 +108,17 @@ def _regions(sheet: TeacherSheet) -> list[dict[str, Any]]:
                      "knowledge_points": [KP]}} for p in _places(sheet)]
 
 
+async def _template(client: httpx.AsyncClient, cid: int, blank_id: int,
+                    regions: list[dict[str, Any]]) -> int:
+    """Make a one-page template of these regions; its worksheet id."""
+    r = await client.post("/api/v1/worksheets", json={
+        "title": "第3周课堂练习", "class_id": cid, "kind": "template",
+        "template": {"pages": [{"blank_id": blank_id, "regions": regions}]}})
+    assert r.status_code == 201, r.text
+    wid: int = r.json()["id"]
+    return wid
+
+
 async def test_template_from_a_blank_grades_copies_end_to_end(
         client: httpx.AsyncClient, copies: tuple[TeacherSheet, TeacherSheet, tuple[Any, ...]]
 ) -> None:
@@ -179,10 +190,7 @@ async def test_template_copy_without_a_student_waits_for_one(
     sheet, _other, (right, _half, _stranger) = copies
     cid, (alice, _bob) = await _class(client)
     blank = await _blank(client, sheet)
-    r = await client.post("/api/v1/worksheets", json={
-        "title": "第3周课堂练习", "class_id": cid, "kind": "template",
-        "template": {"pages": [{"blank_id": blank["id"], "regions": _regions(sheet)}]}})
-    wid = r.json()["id"]
+    wid = await _template(client, cid, blank["id"], _regions(sheet))
     r = await client.post("/api/v1/scans", params={"worksheet_id": wid},
                           files={"scan": ("copy.png", _png(right.image), "image/png")})
     job = await wait_job(client, r.json()["job_id"], limit_s=300)
@@ -264,10 +272,7 @@ async def test_template_stack_in_roster_order(
     sheet, _other, (right, half, _stranger) = copies
     cid, (alice, bob) = await _class(client)
     blank = await _blank(client, sheet)
-    r = await client.post("/api/v1/worksheets", json={
-        "title": "第3周课堂练习", "class_id": cid, "kind": "template",
-        "template": {"pages": [{"blank_id": blank["id"], "regions": _regions(sheet)}]}})
-    wid = r.json()["id"]
+    wid = await _template(client, cid, blank["id"], _regions(sheet))
     # One copy for a class of two: not given by order, and the job says why.
     r = await client.post("/api/v1/scans", params={"worksheet_id": wid, "in_roster_order": "true"},
                           files={"scan": ("one.png", _png(half.image), "image/png")})
@@ -337,11 +342,7 @@ async def test_template_copies_go_to_the_child_whose_number_is_written(
     blank = await _blank(client, sheet)
     regions = [*_regions(sheet), {"kind": "student_number", "box": [420, 770, 508, 794],
                                   "digits": 4}]
-    r = await client.post("/api/v1/worksheets", json={
-        "title": "第3周课堂练习", "class_id": cid, "kind": "template",
-        "template": {"pages": [{"blank_id": blank["id"], "regions": regions}]}})
-    assert r.status_code == 201, r.text
-    wid = r.json()["id"]
+    wid = await _template(client, cid, blank["id"], regions)
     glyphs = GlyphBank.load("test", DATASETS_DIR)
     rng = np.random.default_rng(31)
     cells = [AnswerPlace(f"n{k}", "box", box) for k, box in enumerate(COMB)]
@@ -367,10 +368,7 @@ async def test_an_unfilled_copy_is_graded_blank_and_a_back_side_is_skipped(
     sheet = teacher_sheet(11)
     cid, (alice, _bob) = await _class(client)
     blank = await _blank(client, sheet)
-    r = await client.post("/api/v1/worksheets", json={
-        "title": "第3周课堂练习", "class_id": cid, "kind": "template",
-        "template": {"pages": [{"blank_id": blank["id"], "regions": _regions(sheet)}]}})
-    wid = r.json()["id"]
+    wid = await _template(client, cid, blank["id"], _regions(sheet))
     # The copy as printed, lightly (nothing written), then a duplex scan's empty back.
     light = (255 - (255 - sheet.image.astype(np.int32)) * 0.35).astype(np.uint8)
     white = np.full_like(sheet.image, 250)

@@ -368,7 +368,9 @@ class EnsembleRecognizer:
             candidates[text] = None
         for text in hand_top:
             candidates[text] = None
-        if self.verifies_keys:
+        # A key is evidence beside what the readers wrote, scored on the ink like their
+        # readings; alone it would take the whole share whatever the ink says.
+        if self.verifies_keys and candidates:
             for text in keys:
                 if text and (alphabet is None or alphabet.allows(text)):
                     candidates[text] = None

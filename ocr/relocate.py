@@ -35,6 +35,7 @@ __all__ = [
     "locate_boxes",
     "page_is_flat",
     "shifted",
+    "subpixel_peak",
 ]
 
 Box = tuple[float, float, float, float]
@@ -105,7 +106,7 @@ def shifted(box: Box, fit: BoxFit) -> Box:
     return (x0 + fit.dx_pt, y0 + fit.dy_pt, x1 + fit.dx_pt, y1 + fit.dy_pt)
 
 
-def _peak(scores: np.ndarray, x: int, y: int) -> tuple[float, float]:
+def subpixel_peak(scores: np.ndarray, x: int, y: int) -> tuple[float, float]:
     """Sub-pixel peak position by a parabola through the best score and its neighbours."""
     def offset(a: float, b: float, c: float) -> float:
         d = a - 2 * b + c
@@ -141,7 +142,7 @@ def _match(image: np.ndarray, homography: np.ndarray, box: Box, blank_page: np.n
                                cv2.TM_CCOEFF_NORMED, mask=band)
     scores = np.nan_to_num(scores, nan=-1.0, posinf=-1.0, neginf=-1.0)
     _, best, _, (bx, by) = cv2.minMaxLoc(scores)
-    px, py = _peak(scores, bx, by)
+    px, py = subpixel_peak(scores, bx, by)
     step = search_pt * px_per_pt
     h, w = scores.shape
     edge = bx in (0, w - 1) or by in (0, h - 1)

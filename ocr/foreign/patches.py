@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from ocr.foreign.blank import REFINE_PX_PER_PT, SEARCH_MM, BlankModel, resize_map
+from ocr.relocate import subpixel_peak
 
 __all__ = ["MIN_PATCH_NCC", "PatchFit", "seek_patches"]
 
@@ -74,17 +75,6 @@ class PatchFit:
     def share(self) -> float:
         """Share of the blank's patches found in place."""
         return self.in_place / self.total if self.total else 0.0
-
-
-def _peak(scores: np.ndarray, x: int, y: int) -> tuple[float, float]:
-    """Sub-pixel peak by a parabola through the best score and its neighbours."""
-    def offset(a: float, b: float, c: float) -> float:
-        d = a - 2 * b + c
-        return 0.0 if abs(d) < 1e-9 else float(np.clip(0.5 * (a - c) / d, -0.5, 0.5))
-    h, w = scores.shape
-    fx = offset(scores[y, x - 1], scores[y, x], scores[y, x + 1]) if 0 < x < w - 1 else 0.0
-    fy = offset(scores[y - 1, x], scores[y, x], scores[y + 1, x]) if 0 < y < h - 1 else 0.0
-    return x + fx, y + fy
 
 
 def _warp(image: np.ndarray, coarse: np.ndarray, model: BlankModel) -> np.ndarray:
@@ -149,7 +139,7 @@ def seek_patches(image: np.ndarray, coarse: np.ndarray, model: BlankModel) -> Pa
         ncc.append(float(best))
         if best < MIN_PATCH_NCC:
             continue
-        px, py = _peak(scores, bx, by)
+        px, py = subpixel_peak(scores, bx, by)
         c = side / 2
         src.append((x + c, y + c))
         dst.append((x0 + px + c, y0 + py + c))

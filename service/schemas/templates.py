@@ -152,8 +152,9 @@ class ProposedRegionOut(BaseModel):
     """An answer place found on the blank, for the teacher to keep, move or drop."""
 
     number: int
-    kind: str = Field(description="box, underline (the band above the line), bracket "
-                                  "or bubbles")
+    kind: str = Field(description="box, underline (the band above the line), bracket, "
+                                  "bubbles, work, or name / student_number (a title "
+                                  "block's 姓名 / 学号 line, told by its printed label)")
     box: Box
     bubbles: list[Box] = Field(default_factory=list)
 

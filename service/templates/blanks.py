@@ -1,5 +1,6 @@
 """A template's blank page: read from an uploaded file, brought to the reader's scale, its
-answer places proposed (:func:`ocr.foreign.register.propose_layout`).
+answer places proposed (:func:`ocr.foreign.register.propose_layout`; the title block's
+姓名 / 学号 / 班级 lines told apart by their printed labels, :mod:`service.templates.headers`).
 
 The blank is what every copy is registered to, so it should be a scan or a flat, cropped
 photo (a scanner app's) of the page as handed out, before anyone writes on it.
@@ -22,6 +23,7 @@ from ocr.ingest import IngestLimits, count_pages, iter_pages
 
 # Blanks are kept at the scale the worksheet reader renders its own blanks at.
 from service.jobs.pagework import BLANK_DPI
+from service.templates.headers import header_fields, label_lines
 
 __all__ = ["BlankImage", "BlankRefused", "read_blank"]
 
@@ -93,6 +95,8 @@ def read_blank(path: Path, limits: IngestLimits, page_size: str = "A4") -> Blank
     proposed = [{"number": r.number, "kind": r.kind, "box": [round(v, 2) for v in r.box],
                  "bubbles": [[round(v, 2) for v in b] for b in r.bubbles]}
                 for r in layout.regions]
+    # The title block's 姓名 / 学号 lines become identity regions, 班级 / 日期 lines none.
+    proposed = header_fields(image, px_per_pt, proposed, label_lines())
     ok, data = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
     if not ok:  # pragma: no cover - OpenCV encodes any uint8 image
         raise ScanFileError("the page could not be stored")

@@ -35,6 +35,8 @@ __all__ = [
     "make_drill_page",
     "random_column_item",
     "random_item",
+    "random_long_division",
+    "working_rows",
 ]
 
 Box = tuple[int, int, int, int]
@@ -91,9 +93,12 @@ class DrillPageOptions:
         blank_prob: Chance an item is left blank.
         wrong_prob: Chance a written answer is wrong.
         rotation_deg: Largest page skew.
-        layout: ``horizontal`` (``37 + 48 =`` items in a grid) or ``vertical``
+        layout: ``horizontal`` (``37 + 48 =`` items in a grid), ``vertical``
             (column arithmetic, 竖式: operands stacked right-aligned over a rule, the
-            answer written under the rule).
+            answer written under the rule) or ``long_division`` (除法竖式: the divisor left
+            of a 厂-shaped bracket, the dividend under its rule; the quotient written above
+            the rule, the working under the dividend, its last line the remainder). Long
+            division is opt-in: the other layouts' pages are the same for a seed as before.
         student_no: Printed header asks for a 学号 and the child writes this number on
             its line; "" keeps the header without one (and the page exactly as before).
         name: The child writes this name on the 姓名 line (``simulation.names.write_name``:
@@ -109,7 +114,7 @@ class DrillPageOptions:
     blank_prob: float = 0.1
     wrong_prob: float = 0.2
     rotation_deg: float = 1.5
-    layout: Literal["horizontal", "vertical"] = "horizontal"
+    layout: Literal["horizontal", "vertical", "long_division"] = "horizontal"
     student_no: str = ""
     name: str = ""
     name_distort: float = 0.0
@@ -178,6 +183,59 @@ def random_column_item(rng: np.random.Generator) -> tuple[str, str, str]:
     return str(r(12, 399)), "×", str(r(2, 9))
 
 
+def random_long_division(rng: np.random.Generator) -> tuple[int, int]:
+    """Draw one long-division item: (dividend, divisor).
+
+    Args:
+        rng: Random generator.
+
+    Returns:
+        A two- or three-digit dividend (a one-digit divisor; one item in six a two-digit
+        one, as grade 4 sheets have) whose quotient has two or three digits; half of them
+        leave a remainder.
+    """
+    r = lambda lo, hi: int(rng.integers(lo, hi + 1))  # noqa: E731
+    divisor = r(12, 39) if rng.random() < 1 / 6 else r(2, 9)
+    quotient = r(10, 999 // divisor - 1)
+    rest = r(1, divisor - 1) if rng.random() < 0.5 else 0
+    return divisor * quotient + rest, divisor
+
+
+def working_rows(dividend: str, divisor: int) -> list[tuple[str, int, bool]]:
+    """The working a child writes under a long division, as Chinese schools teach it.
+
+    Each quotient digit's partial product goes under the dividend digits it was taken
+    from, with a rule under it; the difference with the next dividend digit brought down
+    is the next line. A quotient digit 0 writes no product (the next digit is brought down
+    at once). The last line is the remainder (``0`` when it comes out even).
+
+    Args:
+        dividend: The printed dividend's digits.
+        divisor: The divisor.
+
+    Returns:
+        ``(text, index of the dividend digit its last digit stands under, rule under it)``
+        per line, top to bottom.
+    """
+    rows: list[tuple[str, int, bool]] = []
+    cur, first, last = 0, True, len(dividend) - 1
+    for i, ch in enumerate(dividend):
+        cur = cur * 10 + int(ch)
+        if cur < divisor and i < last:
+            continue
+        if cur < divisor:
+            rows.append((str(cur), i, False))
+            return rows
+        if not first:
+            rows.append((str(cur), i, False))
+        first = False
+        product = cur // divisor * divisor
+        rows.append((str(product), i, True))
+        cur -= product
+    rows.append((str(cur), last, False))
+    return rows
+
+
 def _wrong(key: str, rng: np.random.Generator) -> str:
     if "……" in key:
         q, rem = key.split("……")
@@ -236,13 +294,16 @@ def make_drill_page(
     if o.student_no or o.name:
         header = "姓名：____________  学号：______________  用时：____分钟"
     draw.text((int(18 * mm), int(30 * mm)), header, font=text_font, fill=0)
+    divisions: dict[int, _LongDivision] = {}
     if o.layout == "vertical":
         plan = _plan_vertical(draw, text_font, rng, mm)
+    elif o.layout == "long_division":
+        plan, divisions = _plan_long_division(draw, text_font, rng, mm)
     else:
         plan = _plan_horizontal(draw, text_font, rng, o, mm)
     page = np.asarray(canvas, np.float32) / 255.0 * rng.uniform(0.92, 1.0)
     filled = []
-    for stem, expr, key, bbox, abox, place in plan:
+    for n, (stem, expr, key, bbox, abox, place) in enumerate(plan):
         roll = rng.random()
         if roll < o.blank_prob:
             written = ""
@@ -250,7 +311,10 @@ def make_drill_page(
             written = _wrong(key, rng)
         else:
             written = key
-        if written:
+        if written and n in divisions:
+            _write_long_division(page, bank, written, divisions[n],
+                                 rng.uniform(*o.hand_mm) * mm, rng, mm)
+        elif written:
             hand = rng.uniform(*o.hand_mm) * mm
             ink = ink_layer(bank, written.replace("……", "......"), hand, rng)
             _write(page, ink, abox, bbox, place, rng, mm)
@@ -354,6 +418,134 @@ def _plan_vertical(
             abox = (x0, rule_y + thick, x1, int(rule_y + thick + 2.6 * size))
             plan.append((stem, expr, key, bbox, abox, ("under", x1, rule_y + thick)))
     return plan
+
+
+@dataclass(frozen=True)
+class _LongDivision:
+    """Where a long division's handwriting goes (page pixels before the skew).
+
+    Attributes:
+        dividend: The printed dividend's digits.
+        divisor: The divisor.
+        right: Right edge of the dividend's last digit.
+        pitch: One printed digit's advance.
+        rule_y: Top of the bracket's rule.
+        below: Bottom of the printed dividend.
+    """
+
+    dividend: str
+    divisor: int
+    right: float
+    pitch: float
+    rule_y: int
+    below: int
+
+
+def _plan_long_division(
+    draw: ImageDraw.ImageDraw, font: ImageFont.FreeTypeFont, rng: np.random.Generator,
+    mm: float,
+) -> tuple[Plan, dict[int, _LongDivision]]:
+    """Long divisions (除法竖式): ``divisor )‾dividend‾`` under a 厂-shaped bracket.
+
+    The bracket is a rule over the dividend whose left end turns down into a stroke curved
+    like ``)``, the divisor printed left of it; room is left above the rule for the
+    quotient and below the dividend for the working.
+    """
+    cols = int(rng.integers(3, 5))
+    rows = 3
+    col_w = 180 * mm / cols
+    row_h = 230 * mm / rows
+    size = font.size
+    digit_w = draw.textlength("0", font=font)
+    thick = max(2, int(0.25 * mm))
+    plan: Plan = []
+    divisions: dict[int, _LongDivision] = {}
+    for r in range(rows):
+        for c in range(cols):
+            dividend, divisor = random_long_division(rng)
+            stem = f"{dividend} ÷ {divisor} ="
+            expr, key = _key(stem)
+            left = 15 * mm + c * col_w + rng.uniform(1, 5) * mm
+            hook = left + draw.textlength(str(divisor), font=font) + 0.5 * digit_w
+            # Room for the quotient (a child's digits are about twice the print) above.
+            rule_y = int(48 * mm + r * row_h + rng.uniform(9, 12) * mm)
+            text_x = hook + 0.75 * digit_w
+            text_y = rule_y + thick + size * rng.uniform(0.25, 0.4)
+            digits = str(dividend)
+            right = text_x + draw.textlength(digits, font=font)
+            end = int(right + 0.6 * digit_w)
+            draw.text((int(text_x), int(text_y)), digits, font=font, fill=0)
+            draw.text((int(hook - 0.3 * digit_w), int(text_y)), str(divisor), font=font,
+                      fill=0, anchor="ra")
+            draw.rectangle((int(hook), rule_y, end, rule_y + thick - 1), fill=0)
+            # The bracket's left stroke: from the rule's end down past the dividend,
+            # bulging right a little as ")" does.
+            depth = size * rng.uniform(1.1, 1.35)
+            t = np.linspace(0.0, 1.0, 12)
+            pts = [(float(hook + 0.3 * digit_w * np.sin(np.pi * v) - 0.1 * digit_w * v),
+                    float(rule_y + v * depth)) for v in t]
+            draw.line(pts, fill=0, width=thick)
+            tb = draw.textbbox((int(text_x), int(text_y)), digits, font=font)
+            db = draw.textbbox((int(hook - 0.3 * digit_w), int(text_y)), str(divisor),
+                               font=font, anchor="ra")
+            below = int(max(tb[3], rule_y + depth))
+            bbox = (int(db[0]), rule_y, end, below)
+            abox = (int(hook), int(rule_y - 2.6 * size), end, rule_y)
+            divisions[len(plan)] = _LongDivision(digits, divisor, right, digit_w, rule_y,
+                                                 int(tb[3]))
+            plan.append((stem, expr, key, bbox, abox, ("above", end, rule_y)))
+    return plan, divisions
+
+
+def _write_long_division(page: np.ndarray, bank: GlyphBank, written: str, d: _LongDivision,
+                         hand: float, rng: np.random.Generator, mm: float) -> None:
+    """Write a long division's quotient above the rule and its working under the dividend.
+
+    The quotient's last digit stands over the dividend's last digit; the working's lines
+    are right-aligned under the dividend digits they belong to (``working_rows``), a
+    little smaller than the quotient, with a hand-drawn rule under each partial product;
+    the last line is the written remainder (``0`` when none is written).
+    """
+    quotient, _, remainder = written.partition("……")
+    ink = _trimmed(ink_layer(bank, quotient, hand, rng))
+    x1 = int(d.right + rng.uniform(-0.25, 0.15) * d.pitch)
+    y1 = int(d.rule_y - rng.uniform(0.6, 1.8) * mm)
+    _darken(page, ink, x1 - ink.shape[1], y1 - ink.shape[0], rng)
+    rows = working_rows(d.dividend, d.divisor)
+    rows[-1] = (remainder or "0", rows[-1][1], False)
+    small = hand * rng.uniform(0.7, 0.85)
+    y = d.below + rng.uniform(1.2, 2.5) * mm
+    last = len(d.dividend) - 1
+    for text, at, rule in rows:
+        ink = _trimmed(ink_layer(bank, text, small, rng))
+        x1 = int(d.right - (last - at) * d.pitch + rng.uniform(-0.3, 0.1) * d.pitch)
+        _darken(page, ink, x1 - ink.shape[1], int(y), rng)
+        y += ink.shape[0] + rng.uniform(0.6, 1.2) * mm
+        if rule:
+            # A pencil rule under the product, at least two digits wide, a little slanted.
+            x0 = int(min(x1 - ink.shape[1], x1 - 2 * d.pitch) - rng.uniform(0.5, 2.0) * mm)
+            xe = int(x1 + rng.uniform(0.5, 2.0) * mm)
+            layer = np.zeros(page.shape, np.float32)
+            cv2.line(layer, (x0, int(y)), (xe, int(y + rng.uniform(-0.6, 0.6) * mm)), 1.0,
+                     max(1, int(rng.uniform(0.15, 0.3) * mm)), cv2.LINE_AA)
+            page *= 1.0 - rng.uniform(0.6, 0.95) * layer
+            y += rng.uniform(1.0, 2.0) * mm
+
+
+def _trimmed(ink: np.ndarray) -> np.ndarray:
+    """The ink layer cut to its strokes (``ink_layer`` pads its right and bottom)."""
+    ys, xs = np.nonzero(ink > 0.05)
+    if not len(ys):
+        return ink
+    return ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+
+def _darken(page: np.ndarray, ink: np.ndarray, x: int, y: int, rng: np.random.Generator) -> None:
+    """Darken ``page`` with ``ink`` whose top-left corner is at ``(x, y)``."""
+    x, y = max(0, x), max(0, y)
+    region = page[y : y + ink.shape[0], x : x + ink.shape[1]]
+    dark = rng.uniform(0.35, 0.6) if rng.random() < 0.2 else rng.uniform(0.75, 1.0)
+    region *= 1.0 - dark * ink[: region.shape[0], : region.shape[1]]
 
 
 def _write(page: np.ndarray, ink: np.ndarray, abox: Box, bbox: Box, place: Place,

@@ -40,6 +40,7 @@ from ocr.drill.answers import REMAINDER, KeyForms, answer_crop, read_results, re
 from ocr.drill.columns import find_column_items
 from ocr.drill.detect import DetectionError, PPOCRDetector, TextDetector
 from ocr.drill.items import ExpressionReader, ItemLayout, find_items
+from ocr.drill.longdiv import find_long_divisions, read_with_long_divisions, without_their_rules
 from ocr.reading.ensemble import EnsembleRecognizer
 from ocr.reading.glyphs import GlyphClassifier
 from ocr.reading.hand_reader import HandLineReader
@@ -197,6 +198,8 @@ def locate_items(
         return []
     lines = expressions.read(image, boxes)
     found = find_items(image, lines) + find_column_items(image, lines)
+    # Long division (ocr.drill.longdiv): its bracket's rule and working are not column items.
+    found = without_their_rules(found, find_long_divisions(image, lines, expressions))
     found.sort(key=lambda f: (f.expression_box[1] + f.expression_box[3], f.expression_box[0]))
     return found
 
@@ -323,5 +326,7 @@ def read_drill_page(
         return DrillPageReading("engine_error", detail=str(exc))
     if not layouts:
         return DrillPageReading("no_items", detail="no arithmetic item found")
-    readings = read_results(page, layouts, recognizer, o.result_decoding, expected_for)
+    # read_results for every item, long divisions' quotient and remainder apart.
+    readings = read_with_long_divisions(page, layouts, recognizer, o.result_decoding,
+                                        expected_for)
     return DrillPageReading("read", tuple(read_items(layouts, readings)), turns)

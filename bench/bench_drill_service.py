@@ -14,6 +14,10 @@ item as a question, response and grade. The figures are read back from what was 
 * wrong verdicts graded without review per 1,000 items decided (target ≤ 2);
 * pages with no items found (each a page problem, never a silent zero), and items not
   found on their page per 1,000 (the silent misses: absent from the page's results);
+* with ``--long-division``, a quarter as many pages again of long division (除法竖式, the
+  ``long_division`` layout: quotient above the bracket, working and remainder below), made
+  from a stream of their own after the others, so the other pages stay the same; their
+  items have their own line (``long division``) in the breakdown by type;
 * whose page: a class of 30 (numbers 3101-3130, names with shared surnames and pinyin
   homophones), each page's writer wrote their name at the top (``simulation.names``, a
   synthetic hand far tidier than a child's) and, on two pages in three, their number:
@@ -21,7 +25,8 @@ item as a question, response and grade. The figures are read back from what was 
 
 Run (from the repository root)::
 
-    .venv/bin/python -m bench.bench_drill_service [--pages 24] [--workers 2] [--split test]
+    .venv/bin/python -m bench.bench_drill_service [--pages 24] [--workers 2] [--split test] \
+        [--long-division]
 """
 
 from __future__ import annotations
@@ -70,9 +75,11 @@ def layout_of(i: int) -> Literal["horizontal", "vertical"]:
     return "vertical" if i % 4 == 3 else "horizontal"
 
 
-def item_kind(t: Any, column: bool) -> str:
-    """A printed item's type for the breakdown: column arithmetic, a remainder division,
-    fractions, decimals, or whole numbers."""
+def item_kind(t: Any, column: bool, long_division: bool = False) -> str:
+    """A printed item's type for the breakdown: long division, column arithmetic, a
+    remainder division, fractions, decimals, or whole numbers."""
+    if long_division:
+        return "long division"
     if column:
         return "column (竖式)"
     if "……" in t.key:
@@ -81,18 +88,27 @@ def item_kind(t: Any, column: bool) -> str:
         else "whole"
 
 
-def make_pages(n: int, seed: int, split: Split = "test") -> list[DrillPage]:
-    """``n`` drill pages, one in four of column arithmetic; page *i* is written by
-    student *i* (of ``STUDENTS``), who wrote their name after the printed 姓名 and, on
-    two pages in three, their number after the printed 学号; answers in the hands of
-    the handwriting ``split``."""
+def make_pages(n: int, seed: int, split: Split = "test",
+               long_divisions: int = 0) -> list[DrillPage]:
+    """``n`` drill pages, one in four of column arithmetic, then ``long_divisions`` pages
+    of long division; page *i* is written by student *i* (of ``STUDENTS``), who wrote
+    their name after the printed 姓名 and, on two pages in three, their number after the
+    printed 学号; answers in the hands of the handwriting ``split``. The long divisions
+    come from a random stream of their own: the first ``n`` pages are the same with or
+    without them."""
     bank = GlyphBank.load(split, DATASETS_DIR)
     rng = np.random.default_rng(seed)
     names = class_of(seed)
-    return [make_drill_page(bank, rng, DrillPageOptions(
-        layout=layout_of(i),
-        student_no=student_no(i % STUDENTS) if i % 3 else "",
-        name=names[i % STUDENTS], name_distort=0.05)) for i in range(n)]
+
+    def options(i: int, layout: Any) -> DrillPageOptions:
+        return DrillPageOptions(layout=layout,
+                                student_no=student_no(i % STUDENTS) if i % 3 else "",
+                                name=names[i % STUDENTS], name_distort=0.05)
+
+    pages = [make_drill_page(bank, rng, options(i, layout_of(i))) for i in range(n)]
+    rng = np.random.default_rng([seed, 17])
+    return pages + [make_drill_page(bank, rng, options(i, "long_division"))
+                    for i in range(n, n + long_divisions)]
 
 
 def zipped(pages: list[DrillPage], tag: str) -> bytes:
@@ -195,17 +211,23 @@ def _at(truths: tuple[Any, ...], region: list[int], taken: set[int]) -> int | No
 
 
 def score(pages: list[DrillPage], result: dict[str, Any],
-          columns: set[int] | None = None) -> tuple[Counter[str], list[str]]:
+          columns: set[int] | None = None,
+          long_divisions: set[int] | None = None) -> tuple[Counter[str], list[str]]:
     """Compare what was stored with each page's truth, item by item where it was found;
     returns the counts (``kind:<type>:<count>`` per :func:`item_kind` for the pages
-    indexed in ``columns`` and the others) and the wrong automatic verdicts, described."""
+    indexed in ``columns``, in ``long_divisions`` and the others) and the wrong automatic
+    verdicts, described."""
     c: Counter[str] = Counter()
     columns = columns or set()
+    long_divisions = long_divisions or set()
     wrong: list[str] = []
     for index, page in enumerate(pages):
         c["printed"] += len(page.items)
         items = result["stored"].get(index, [])
         c["found"] += len(items)
+        long_division = index in long_divisions
+        for t in page.items:
+            c[f"kind:{item_kind(t, index in columns, long_division)}:printed"] += 1
         taken: set[int] = set()
         for stem, region, reading, verdict, review in items:
             at = _at(page.items, region, taken)
@@ -217,7 +239,7 @@ def score(pages: list[DrillPage], result: dict[str, Any],
             c["matched"] += 1
             expression = stem.removesuffix("……").removesuffix("=").strip().rstrip("= ")
             c["expression_exact"] += expression == t.expression
-            kind = f"kind:{item_kind(t, index in columns)}:"
+            kind = f"kind:{item_kind(t, index in columns, long_division)}:"
             c[kind + "matched"] += 1
             if t.written:
                 c["written"] += 1
@@ -248,22 +270,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--split", choices=("calib", "test"), default="test",
                         help="handwriting split (choose settings on calib; report test)")
+    parser.add_argument("--long-division", action="store_true",
+                        help="add a quarter as many pages of long division (除法竖式)")
     args = parser.parse_args(argv)
     if not (DATASETS_DIR / "mnist-dev.npz").is_file():
         print(f"skipped: the handwriting datasets are not at {DATASETS_DIR}")
         return {"status": "skipped: no handwriting datasets"}
     t = time.perf_counter()
-    pages = make_pages(args.pages + 2, args.seed, cast(Split, args.split))
+    extra = args.pages // 4 if args.long_division else 0
+    pages = make_pages(args.pages + 2, args.seed, cast(Split, args.split), extra)
     warm, pages = pages[:2], pages[2:]
     made_s = time.perf_counter() - t
     result = asyncio.run(run(pages, warm, args.workers, class_of(args.seed)))
     columns = {i for i in range(len(pages)) if layout_of(i + len(warm)) == "vertical"}
-    c, wrong = score(pages, result, columns)
+    long_divisions = set(range(args.pages, args.pages + extra))
+    c, wrong = score(pages, result, columns, long_divisions)
     job = result["job"]
     problems = Counter(p["status"] for p in job["problems"])
     per_min = len(pages) / result["wall_s"] * 60
     print(f"drill pages through the service: {len(pages)} pages ({args.pages // 4} of column "
-          f"arithmetic), {args.workers} workers, seed {args.seed}, {args.split} split "
+          f"arithmetic, {extra} of long division), {args.workers} workers, seed {args.seed}, {args.split} split "
           f"(pages made in {made_s:.0f} s)")
     print(f"  job: {job['status']}, {job['pages_done']}/{job['pages_total']} pages stored, "
           f"problems {dict(problems)}")
@@ -288,7 +314,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           "coverage")
     for kind in sorted({k.split(":")[1] for k in c if k.startswith("kind:")}):
         k = f"kind:{kind}:"
-        print(f"    {kind:14s} read {c[k + 'read_exact']}/{c[k + 'written']} "
+        print(f"    {kind:14s} found {c[k + 'matched']}/{c[k + 'printed']}, "
+              f"read {c[k + 'read_exact']}/{c[k + 'written']} "
               f"({c[k + 'read_exact'] / max(1, c[k + 'written']):.1%}; "
               f"{c[k + 'misread, expression misread']} of the misread had the expression "
               f"misread), coverage {c[k + 'auto']}/{c[k + 'matched']} "

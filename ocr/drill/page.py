@@ -39,6 +39,7 @@ from models.manifest import (
 from ocr.drill.answers import REMAINDER, KeyForms, answer_crop, read_results, result_alphabet
 from ocr.drill.columns import find_column_items
 from ocr.drill.detect import DetectionError, PPOCRDetector, TextDetector
+from ocr.drill.divisions import read_divisions
 from ocr.drill.items import ExpressionReader, ItemLayout, find_items
 from ocr.drill.longdiv import find_long_divisions, read_with_long_divisions, without_their_rules
 from ocr.reading.ensemble import EnsembleRecognizer
@@ -327,6 +328,7 @@ def read_drill_page(
     if not layouts:
         return DrillPageReading("no_items", detail="no arithmetic item found")
     # read_results for every item, long divisions' quotient and remainder apart.
-    readings = read_with_long_divisions(page, layouts, recognizer, o.result_decoding,
-                                        expected_for)
+    # Whole-number divisions over digits (ocr.drill.divisions), the rest as above.
+    readings = read_divisions(page, layouts, recognizer, o.result_decoding, expected_for,
+                              rest=read_with_long_divisions)
     return DrillPageReading("read", tuple(read_items(layouts, readings)), turns)

@@ -1,12 +1,16 @@
-// The template editor: a teacher's blank page with its answer regions drawn over it.
+// The template editor: a teacher's blank pages with their answer regions drawn over them.
 // Regions live in page points (the blank's own coordinates), drawn by an SVG whose viewBox
 // is the page, laid over the image, so they scale with it. A region can be selected (on the
 // page or in the side list), moved, resized by its corners and edges, deleted, or drawn by
 // dragging on an empty part of the page; the side list numbers the answer regions in
-// reading order and holds each answer. Keyboard: Tab goes through the list, Delete removes
-// the selected region, Enter in an answer goes to the next one, Escape drops the selection.
-// On save the regions go, as JSON, into the form's hidden "state" field; the server builds
-// the template from it (service/web/templates_body.py).
+// reading order (across the pages) and holds each answer. Keyboard: Tab goes through the
+// list, Delete removes the selected region, Enter in an answer goes to the next one, Escape
+// drops the selection. A template has up to 8 pages: "add a page" uploads the next blank
+// (its places found by the server), the page tabs switch between them, each keeping its own
+// regions. A school's OMRChecker template.json, chosen for the page shown, places its bubble
+// rows and bubbled student number (the server reads it). On save every page's regions go,
+// as JSON, into the form's hidden "state" field; the server builds the template from it
+// (service/web/templates_body.py).
 (function () {
   "use strict";
   const root = document.querySelector("[data-testid=template-editor]");
@@ -15,14 +19,24 @@
   document.documentElement.classList.add("js");
   const data = JSON.parse(dataNode.textContent);
   const T = data.text;
-  const W = data.width_pt;
-  const H = data.height_pt;
+  let W = data.pages[0].width_pt;
+  let H = data.pages[0].height_pt;
   const MIN_SIDE = 3 * 72 / 25.4;  // the service's smallest region: 3 mm a side
   const ANSWER = { written: true, bubbles: true };
   const LETTERS = "ABCDEFGH";
   const SVG = "http://www.w3.org/2000/svg";
 
   const form = document.getElementById("tpl-form");
+  const image = document.getElementById("tpl-image");
+  const tabs = document.getElementById("tpl-tabs");
+  const addPageButton = document.getElementById("tpl-add-page");
+  const pageFile = document.getElementById("tpl-page-file");
+  const removePageButton = document.getElementById("tpl-remove-page");
+  const pageStatus = document.getElementById("tpl-page-status");
+  const omrFile = document.getElementById("tpl-omr-file");
+  const omrError = document.getElementById("tpl-omr-error");
+  const omrStatus = document.getElementById("tpl-omr-status");
+  const csrf = form.querySelector("input[name=csrf_token]").value;
   const stateField = document.getElementById("tpl-state");
   const stage = document.getElementById("tpl-stage");
   const list = document.getElementById("tpl-list");
@@ -63,18 +77,36 @@
     return option ? Number(option.dataset.digits) || data.digits : data.digits;
   }
 
-  // ---- the regions -------------------------------------------------------------------
-  let regions = data.state.regions.map(function (r, i) {
+  // ---- the pages and their regions ---------------------------------------------------
+  function makeRegion(r, problems) {
     return {
-      uid: "r" + (serial++), kind: r.kind, box: r.box.slice(), bubbles: r.bubbles.map(function (b) { return b.slice(); }),
-      key_kind: r.key_kind || "numeric", answer: r.answer || "", alternatives: r.alternatives || "",
-      kp: r.kp || "", score: r.score || 1, digits: r.digits || null, origin: r.origin || "drawn",
-      problems: data.problems.filter(function (p) { return p.index === i; }).map(function (p) { return p.message; }),
+      uid: "r" + (serial++), kind: r.kind, box: r.box.slice(), bubbles: (r.bubbles || []).map(function (b) { return b.slice(); }),
+      grid: (r.grid || []).map(function (g) { return { place: g.place, digit: g.digit, box: g.box.slice() }; }),
+      label: r.label || "", key_kind: r.key_kind || "numeric", answer: r.answer || "", alternatives: r.alternatives || "",
+      kp: r.kp || "", score: r.score || 1,
+      digits: r.digits || (r.kind === "student_number" ? classDigits() : null), origin: r.origin || "drawn",
+      problems: problems || [],
+    };
+  }
+
+  const pages = data.pages.map(function (p, pi) {
+    const state = data.state.pages[pi] || { regions: [] };
+    return {
+      blank_id: p.blank_id, W: p.width_pt, H: p.height_pt, image: p.image,
+      regions: state.regions.map(function (r, i) {
+        return makeRegion(r, data.problems.filter(function (q) { return q.page === pi && q.index === i; })
+          .map(function (q) { return q.message; }));
+      }),
     };
   });
-  const byIndex = regions.slice();  // the server's problem links name the posted order
+  // The server's problem links name the posted order of each page.
+  const byIndex = pages.map(function (p) { return p.regions.slice(); });
+  let current = 0;
+  let regions = pages[0].regions;
 
   function byUid(uid) { return regions.find(function (r) { return r.uid === uid; }) || null; }
+
+  function pageOf(r) { return pages.findIndex(function (p) { return p.regions.indexOf(r) >= 0; }); }
 
   function labels(r) {
     if (r.key_kind === "true_false" && r.bubbles.length === 2) { return ["T", "F"]; }
@@ -112,12 +144,14 @@
       row.items.sort(function (a, b) { return a.box[0] - b.box[0]; });
       regions = regions.concat(row.items);
     });
+    pages[current].regions = regions;
   }
 
+  // Questions are numbered across the pages, as the template numbers them.
   function numbers() {
     const out = {};
     let n = 0;
-    regions.forEach(function (r) { if (ANSWER[r.kind]) { out[r.uid] = ++n; } });
+    pages.forEach(function (p) { p.regions.forEach(function (r) { if (ANSWER[r.kind]) { out[r.uid] = ++n; } }); });
     return out;
   }
 
@@ -168,6 +202,12 @@
           el("ellipse", { cx: (b[0] + b[2]) / 2, cy: (b[1] + b[3]) / 2, rx: (b[2] - b[0]) / 2, ry: (b[3] - b[1]) / 2, "class": "tpl-bubble" }, g);
           const t = el("text", { x: (b[0] + b[2]) / 2, y: (b[1] + b[3]) / 2, "font-size": font * 0.8, "class": "tpl-bubble-label" }, g);
           t.textContent = names[i] || "";
+        });
+      }
+      if (r.kind === "number_grid") {
+        r.grid.forEach(function (c) {
+          const b = c.box;
+          el("ellipse", { cx: (b[0] + b[2]) / 2, cy: (b[1] + b[3]) / 2, rx: (b[2] - b[0]) / 2, ry: (b[3] - b[1]) / 2, "class": "tpl-bubble" }, g);
         });
       }
       if (r.kind === "student_number" && r.digits > 1) {
@@ -226,10 +266,18 @@
     return control;
   }
 
+  function places(r) {
+    const seen = {};
+    r.grid.forEach(function (c) { seen[c.place] = true; });
+    return Object.keys(seen).length;
+  }
+
   function rowText(r) {
     const kind = T["kind." + r.kind];
-    if (ANSWER[r.kind]) { return kind + " · " + T["key." + r.key_kind]; }
+    const label = r.label ? "（" + r.label + "）" : "";
+    if (ANSWER[r.kind]) { return kind + " · " + T["key." + r.key_kind] + label; }
     if (r.kind === "student_number") { return kind + " · " + fill(T.digits_value, { digits: r.digits || "?" }); }
+    if (r.kind === "number_grid") { return kind + " · " + fill(T.grid_value, { places: places(r) }) + label; }
     return r.kind === "skip" ? T.region_skip : kind;
   }
 
@@ -299,6 +347,9 @@
     detail.none.hidden = r !== null;
     detail.fields.hidden = r === null;
     if (!r) { return; }
+    Array.from(detail.kind.options).forEach(function (o) {
+      o.disabled = o.value === "number_grid" && !r.grid.length;  // only an imported grid
+    });
     detail.kind.value = r.kind;
     const answer = !!ANSWER[r.kind];
     Array.from(detail.keyKind.options).forEach(function (o) {
@@ -347,8 +398,8 @@
     const summary = document.querySelector("[data-testid=template-problems]");
     if (!summary) { return; }
     summary.querySelectorAll(".tpl-goto[data-region]").forEach(function (button) {
-      const r = byIndex[Number(button.dataset.region)];
-      button.hidden = !r || regions.indexOf(r) < 0 || !r.problems.length;
+      const r = (byIndex[Number(button.dataset.page)] || [])[Number(button.dataset.region)];
+      button.hidden = !r || pageOf(r) < 0 || !r.problems.length;
     });
     let open = 0;
     summary.querySelectorAll("li").forEach(function (li) {
@@ -362,7 +413,7 @@
 
   function changed(r) {
     dirty = true;
-    if (r.problems.length) { r.problems = []; announce(T.problem_cleared); refreshSummary(); }
+    if (r.problems.length) { r.problems = []; announce(T.problem_cleared); refreshSummary(); renderTabs(); }
   }
 
   function remove(r) {
@@ -379,8 +430,7 @@
   }
 
   function add(box) {
-    const r = { uid: "r" + (serial++), kind: "written", box: box, bubbles: [], key_kind: lastKeyKind,
-                answer: "", alternatives: "", kp: defaultKp, score: 1, digits: null, origin: "drawn", problems: [] };
+    const r = makeRegion({ kind: "written", box: box, key_kind: lastKeyKind, kp: defaultKp });
     regions.push(r);
     dirty = true;
     order();
@@ -390,6 +440,7 @@
   }
 
   function setKind(r, kind) {
+    if (r.kind === "number_grid" && kind !== "number_grid") { r.grid = []; }
     r.kind = kind;
     if (kind === "bubbles") {
       if (r.key_kind !== "choice" && r.key_kind !== "true_false") { r.key_kind = "choice"; r.answer = ""; }
@@ -407,6 +458,10 @@
     const box = svg.getBoundingClientRect();
     return { x: Math.max(0, Math.min(W, (ev.clientX - box.left) * W / box.width)),
              y: Math.max(0, Math.min(H, (ev.clientY - box.top) * H / box.height)) };
+  }
+
+  function setGrid(r, boxes) {
+    r.grid.forEach(function (c, i) { c.box = boxes[i]; });
   }
 
   function mapBubbles(from, to, bubbles) {
@@ -437,7 +492,11 @@
     }
     drag.start = p;
     drag.moved = false;
-    if (drag.r) { drag.box0 = drag.r.box.slice(); drag.bubbles0 = drag.r.bubbles.map(function (b) { return b.slice(); }); }
+    if (drag.r) {
+      drag.box0 = drag.r.box.slice();
+      drag.bubbles0 = drag.r.bubbles.map(function (b) { return b.slice(); });
+      drag.grid0 = drag.r.grid.map(function (c) { return c.box.slice(); });
+    }
     svg.setPointerCapture(ev.pointerId);
     ev.preventDefault();
   });
@@ -457,6 +516,7 @@
       const my = Math.max(-b[1], Math.min(H - b[3], dy));
       drag.r.box = [b[0] + mx, b[1] + my, b[2] + mx, b[3] + my];
       drag.r.bubbles = drag.bubbles0.map(function (q) { return [q[0] + mx, q[1] + my, q[2] + mx, q[3] + my]; });
+      setGrid(drag.r, drag.grid0.map(function (q) { return [q[0] + mx, q[1] + my, q[2] + mx, q[3] + my]; }));
     } else {
       const b = drag.box0.slice();
       const h = drag.handle;
@@ -466,6 +526,7 @@
       if (h.indexOf("s") >= 0) { b[3] = Math.max(p.y, b[1] + MIN_SIDE); }
       drag.r.box = b;
       drag.r.bubbles = mapBubbles(drag.box0, b, drag.bubbles0);
+      setGrid(drag.r, mapBubbles(drag.box0, b, drag.grid0));
     }
     drawSvg();
   });
@@ -489,6 +550,7 @@
     if (cancelled) {
       d.r.box = d.box0;
       d.r.bubbles = d.bubbles0;
+      setGrid(d.r, d.grid0);
     } else if (d.moved) {
       changed(d.r);
       order();
@@ -527,6 +589,7 @@
     }
     r.box = b;
     r.bubbles = mapBubbles(from, b, r.bubbles);
+    setGrid(r, mapBubbles(from, b, r.grid.map(function (c) { return c.box; })));
     changed(r);
     order();
     renderList();  // keeps the focus on this region's row
@@ -658,12 +721,12 @@
   if (kpDefault) {
     kpDefault.addEventListener("change", function () {
       defaultKp = kpDefault.value;
-      regions.forEach(function (r) { if (ANSWER[r.kind] && !r.kp) { r.kp = defaultKp; } });
+      pages.forEach(function (p) { p.regions.forEach(function (r) { if (ANSWER[r.kind] && !r.kp) { r.kp = defaultKp; } }); });
       showDetail();
     });
     // After a refused save, the page's most used knowledge point is the default again.
     const used = {};
-    regions.forEach(function (r) { if (r.kp) { used[r.kp] = (used[r.kp] || 0) + 1; } });
+    pages.forEach(function (p) { p.regions.forEach(function (r) { if (r.kp) { used[r.kp] = (used[r.kp] || 0) + 1; } }); });
     const top = Object.keys(used).sort(function (a, b) { return used[b] - used[a]; })[0];
     if (top) { kpDefault.value = top; defaultKp = kpDefault.value; }
   }
@@ -672,19 +735,222 @@
     let digits = classDigits();
     classSelect.addEventListener("change", function () {
       const now = classDigits();
-      regions.forEach(function (r) { if (r.kind === "student_number" && r.digits === digits) { r.digits = now; } });
+      pages.forEach(function (p) { p.regions.forEach(function (r) { if (r.kind === "student_number" && r.digits === digits) { r.digits = now; } }); });
       digits = now;
       renderList();
       select(selected);
     });
   }
 
-  document.querySelectorAll(".tpl-goto[data-region]").forEach(function (button) {
+  document.querySelectorAll(".tpl-goto[data-page]").forEach(function (button) {
     button.addEventListener("click", function () {
-      const r = byIndex[Number(button.dataset.region)];
-      if (r && regions.indexOf(r) >= 0) { select(r, { scrollList: true, scrollPage: true, focusRow: true }); }
+      const p = Number(button.dataset.page);
+      if (!button.dataset.region) { if (pages[p]) { showPage(p); } return; }
+      const r = (byIndex[p] || [])[Number(button.dataset.region)];
+      const at = r ? pageOf(r) : -1;
+      if (at < 0) { return; }
+      if (at !== current) { showPage(at); }
+      select(r, { scrollList: true, scrollPage: true, focusRow: true });
     });
   });
+
+  // ---- pages: switch, add (upload the next blank), remove ------------------------------
+  function pageHasProblems(p) {
+    return p.regions.some(function (r) { return r.problems.length > 0; });
+  }
+
+  function renderTabs() {
+    const focusedTab = document.activeElement && tabs.contains(document.activeElement);
+    tabs.replaceChildren.apply(tabs, pages.map(function (p, i) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "tpl-tab" + (i === current ? " is-current" : "") + (pageHasProblems(p) ? " has-problem" : "");
+      b.setAttribute("role", "tab");
+      b.setAttribute("aria-selected", i === current ? "true" : "false");
+      b.dataset.page = String(i);
+      b.textContent = fill(T.page_n, { page: i + 1 });
+      if (pageHasProblems(p)) {
+        b.title = T.page_problems;
+        b.setAttribute("aria-label", fill(T.page_n, { page: i + 1 }) + "（" + T.page_problems + "）");
+      }
+      return b;
+    }));
+    if (focusedTab) { const b = tabs.querySelector(".is-current"); if (b) { b.focus(); } }
+    const full = pages.length >= data.max_pages;
+    addPageButton.disabled = full;
+    addPageButton.title = full ? fill(T.page_full, { count: data.max_pages }) : "";
+    removePageButton.hidden = pages.length < 2;
+  }
+
+  function showPage(k) {
+    pages[current].regions = regions;
+    current = k;
+    const p = pages[k];
+    regions = p.regions;
+    W = p.W;
+    H = p.H;
+    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+    image.src = p.image;
+    image.width = Math.round(W);
+    image.height = Math.round(H);
+    selected = null;
+    if (drawMode) { setDrawMode(false); }
+    if (omrError) { omrError.hidden = true; omrFile.removeAttribute("aria-invalid"); }
+    if (omrStatus) { omrStatus.textContent = ""; }
+    order();
+    renderTabs();
+    renderList();
+    select(null);
+    announce(fill(T.page_shown, { page: k + 1 }));
+  }
+
+  tabs.addEventListener("click", function (ev) {
+    const b = ev.target.closest(".tpl-tab");
+    if (b && Number(b.dataset.page) !== current) { showPage(Number(b.dataset.page)); }
+  });
+
+  tabs.addEventListener("keydown", function (ev) {
+    if (ev.key !== "ArrowLeft" && ev.key !== "ArrowRight") { return; }
+    ev.preventDefault();
+    const k = current + (ev.key === "ArrowRight" ? 1 : -1);
+    if (k >= 0 && k < pages.length) { showPage(k); tabs.querySelector(".is-current").focus(); }
+  });
+
+  function failure(body, status) {
+    const message = (body && body.message) || T.network_error;
+    const code = (body && body.error) || (status ? "http_" + status : "network");
+    return { message: message, code: code, detail: (body && body.detail) || "" };
+  }
+
+  function post(url, formData) {
+    return fetch(url, { method: "POST", body: formData, credentials: "same-origin",
+                        headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        return response.json().catch(function () { return null; }).then(function (body) {
+          if (!response.ok || !body) { throw failure(body, response.status); }
+          return body;
+        });
+      }, function () { throw failure(null, 0); });
+  }
+
+  // A refusal shown where it happened: the words for the teacher, the code and the
+  // server's own text kept small beneath (for whoever helps them).
+  function showError(node, f) {
+    node.replaceChildren();
+    const p = document.createElement("p");
+    p.textContent = f.message;
+    node.appendChild(p);
+    const small = document.createElement("p");
+    small.className = "tpl-detail";
+    small.textContent = f.code + (f.detail ? "：" + f.detail : "");
+    small.setAttribute("data-testid", "template-error-code");
+    node.appendChild(small);
+    node.hidden = false;
+  }
+
+  addPageButton.addEventListener("click", function () {
+    if (pages.length < data.max_pages) { pageFile.click(); }
+  });
+
+  pageFile.addEventListener("change", function () {
+    const file = pageFile.files && pageFile.files[0];
+    if (!file) { return; }
+    const body = new FormData();
+    body.append("csrf_token", csrf);
+    body.append("file", file, file.name);
+    pageStatus.className = "tpl-page-status";
+    pageStatus.textContent = T.page_uploading;
+    addPageButton.disabled = true;
+    post("/worksheets/templates/" + data.blank_id + "/pages", body).then(function (out) {
+      pageFile.value = "";
+      pages.push({ blank_id: out.page.blank_id, W: out.page.width_pt, H: out.page.height_pt, image: out.page.image,
+                   regions: out.regions.map(function (r) {
+                     const made = makeRegion(r);
+                     if (ANSWER[made.kind] && !made.kp) { made.kp = defaultKp; }
+                     return made;
+                   }) });
+      byIndex.push([]);
+      dirty = true;
+      showPage(pages.length - 1);
+      pageStatus.textContent = fill(T.page_added, { page: pages.length, count: out.page.proposed });
+    }, function (f) {
+      pageFile.value = "";
+      pageStatus.className = "tpl-page-status field-error";
+      showError(pageStatus, f);
+      renderTabs();
+    });
+  });
+
+  removePageButton.addEventListener("click", function () {
+    if (pages.length < 2) { return; }
+    if (!window.confirm(fill(T.page_remove_confirm, { page: current + 1 }))) { return; }
+    pages.splice(current, 1);
+    byIndex.splice(current, 1);
+    dirty = true;
+    current = Math.min(current, pages.length - 1);
+    regions = pages[current].regions;
+    showPage(current);
+    pageStatus.className = "tpl-page-status";
+    pageStatus.textContent = T.page_removed;
+    refreshSummary();
+  });
+
+  // ---- a school's OMRChecker template.json onto the page shown -------------------------
+  function overlap(a, b) {
+    const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+    const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+    if (w <= 0 || h <= 0) { return 0; }
+    const area = function (x) { return (x[2] - x[0]) * (x[3] - x[1]); };
+    return w * h / Math.max(1e-6, Math.min(area(a), area(b)));
+  }
+
+  if (omrFile) {
+    omrFile.addEventListener("change", function () {
+      const file = omrFile.files && omrFile.files[0];
+      if (!file) { return; }
+      const page = current;
+      const body = new FormData();
+      body.append("csrf_token", csrf);
+      body.append("file", file, file.name);
+      omrError.hidden = true;
+      omrFile.removeAttribute("aria-invalid");
+      omrStatus.textContent = T.omr_reading;
+      post("/worksheets/templates/" + pages[page].blank_id + "/omr", body).then(function (out) {
+        omrFile.value = "";
+        if (page !== current) { showPage(page); }
+        const made = out.regions.map(function (r) {
+          const m = makeRegion(r);
+          if (ANSWER[m.kind] && !m.kp) { m.kp = defaultKp; }
+          return m;
+        });
+        // The layout's rows replace the page's bubble rows and grid, and any box under them.
+        regions = regions.filter(function (r) {
+          if (r.kind === "bubbles" || r.kind === "number_grid") { return false; }
+          return !made.some(function (m) { return overlap(m.box, r.box) > 0.05; });
+        }).concat(made);
+        dirty = true;
+        order();
+        renderTabs();
+        renderList();
+        select(null);
+        refreshSummary();
+        const rows = made.filter(function (r) { return r.kind === "bubbles"; }).length;
+        const grid = made.some(function (r) { return r.kind === "number_grid"; });
+        let text = fill(T.omr_done, { rows: rows, grid: grid ? T.omr_grid : "" });
+        if (out.skipped && out.skipped.length) {
+          text += " " + fill(T.omr_skipped, { count: out.skipped.length,
+            fields: out.skipped.map(function (s) { return s.label; }).join("、") });
+        }
+        omrStatus.textContent = text;
+        announce(text);
+      }, function (f) {
+        omrFile.value = "";
+        omrStatus.textContent = "";
+        omrFile.setAttribute("aria-invalid", "true");
+        showError(omrError, f);
+      });
+    });
+  }
 
   // Leaving with unsaved regions asks first (the browser's own question).
   window.addEventListener("beforeunload", function (ev) {
@@ -694,15 +960,19 @@
   form.addEventListener("submit", function () {
     dirty = false;
     const round = function (v) { return Math.round(v * 100) / 100; };
-    stateField.value = JSON.stringify({ regions: regions.map(function (r) {
-      return { kind: r.kind, box: r.box.map(round), bubbles: r.bubbles.map(function (b) { return b.map(round); }),
-               key_kind: r.key_kind, answer: r.answer, alternatives: r.alternatives, kp: r.kp,
-               score: r.score, digits: r.digits, origin: r.origin };
+    stateField.value = JSON.stringify({ pages: pages.map(function (p) {
+      return { blank_id: p.blank_id, regions: p.regions.map(function (r) {
+        return { kind: r.kind, box: r.box.map(round), bubbles: r.bubbles.map(function (b) { return b.map(round); }),
+                 grid: r.grid.map(function (c) { return { place: c.place, digit: c.digit, box: c.box.map(round) }; }),
+                 label: r.label, key_kind: r.key_kind, answer: r.answer, alternatives: r.alternatives, kp: r.kp,
+                 score: r.score, digits: r.digits, origin: r.origin };
+      }) };
     }) });
   });
 
   if (window.ResizeObserver) { new ResizeObserver(function () { drawSvg(); }).observe(stage); }
   order();
+  renderTabs();
   renderList();
   drawSvg();
   showDetail();

@@ -107,6 +107,7 @@ def grade_drill_item(
     index: int = 0,
     detail: str = "",
     options: DrillGradeOptions | None = None,
+    printed_digits: int | None = None,
 ) -> DrillDecision:
     """Grade one drill answer with the ``arithmetic`` grader and the review policy.
 
@@ -119,6 +120,10 @@ def grade_drill_item(
         index: The item's position on the page.
         detail: The reader's reason for a non-``ok`` answer (for the review reason).
         options: Review settings.
+        printed_digits: How many printed digits the page shows in the expression (counted
+            in the pixels, ``ocr.drill.doubts.printed_digits``), None when not counted. As
+            many as were read rules out a dropped or an added digit, the only misreads
+            :func:`right_for_neighbour` stands for, so a wrong answer is not held for it.
 
     Returns:
         The decision; unusable expressions and doubtful readings need review.
@@ -139,7 +144,8 @@ def grade_drill_item(
     elif expression_confidence < o.min_expression_confidence:
         # The answer may match the expression as read, but not the one printed.
         reason = f"expression read with confidence {expression_confidence:.2f}"
-    elif grade.verdict != Verdict.CORRECT and response.status == ResponseStatus.OK:
+    elif grade.verdict != Verdict.CORRECT and response.status == ResponseStatus.OK \
+            and printed_digits != sum(c.isdigit() for c in expression):
         near = right_for_neighbour(expression, response, index)
         if near:
             reason = (f"the answer is right for {near}, one digit away from the expression "

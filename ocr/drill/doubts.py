@@ -15,7 +15,7 @@ import numpy as np
 
 from ocr.reading.preprocess import ink_map, to_gray
 
-__all__ = ["cut_off", "faint_beyond", "small_marks", "written_box"]
+__all__ = ["cut_off", "faint_beyond", "printed_digits", "small_marks", "written_box"]
 
 Box = tuple[int, int, int, int]
 # The reader's ink threshold and stroke size (ocr.drill.answers.answer_crop).
@@ -24,6 +24,8 @@ _STROKE_EXTENT = 0.3
 # Marks this big are no copier speck: a small answer, or the start of one.
 _MARK_EXTENT = 0.12
 _MARK_AREA = 0.05
+# A lone mark with this much ink (side of a square, in character heights) is writing.
+_BLOT = 0.08
 
 
 def _components(gray: np.ndarray, box: Box) -> tuple[np.ndarray, int, int]:
@@ -84,7 +86,11 @@ def small_marks(image: np.ndarray, area: Box, char_h: float) -> bool:
     stats, _, _ = _components(to_gray(image), area)
     marks = [s for s in stats
              if max(s[2], s[3]) >= _MARK_EXTENT * char_h and s[4] >= (_MARK_AREA * char_h) ** 2]
-    return len(marks) >= 2 or any(max(s[2], s[3]) >= 0.2 * char_h for s in marks)
+    # One mark is enough when it is long or holds a stroke's worth of ink: a digit pair
+    # written a fifth of the print's height joins into one such blot (copier specks on
+    # the calib pages were at most a tenth of the height and 4 pixels).
+    return len(marks) >= 2 or any(max(s[2], s[3]) >= 0.2 * char_h
+                                  or s[4] >= (_BLOT * char_h) ** 2 for s in marks)
 
 
 def cut_off(image: np.ndarray, area: Box, char_h: float, *, left: float, right: float,
@@ -108,3 +114,51 @@ def cut_off(image: np.ndarray, area: Box, char_h: float, *, left: float, right: 
         if sx0 < x0 - 1 or sx1 > x1 + 1 or sy1 > y1 + 1:
             return True
     return False
+
+
+def printed_digits(image: np.ndarray, expression_box: Box) -> int | None:
+    """How many printed digits stand in a horizontal item's expression, counted in the
+    pixels; None when the print cannot be made out.
+
+    The expression reader can drop a printed digit (``10+13`` read ``0+13``) or take in a
+    handwritten one without a weak character to show for it, so the grader holds a wrong
+    answer that is right for such a neighbour of the expression
+    (``grading.drill.right_for_neighbour``). When the print shows exactly as many digits
+    as were read, neither happened. Digits are the marks of the print's height standing on
+    the ``=``'s centre line (``+ - × ÷ =`` are shorter; handwriting, even a small answer of
+    the item before, rarely has the print's height and line), from the ``=`` leftwards
+    until a gap wider than two characters, so a digit dropped left of the box counts too.
+    Touching digits count by their width.
+
+    Args:
+        image: The page, upright.
+        expression_box: The expression and its ``=``: ``(x0, cy - 0.6 ch, x_of_=, cy +
+            0.6 ch)`` as the item finder gives it.
+    """
+    gray = to_gray(image)
+    x0, y0, x1, y1 = expression_box
+    ch = (y1 - y0) / 1.2
+    if ch < 4:
+        return None
+    cy = (y0 + y1) / 2
+    h, w = gray.shape[:2]
+    top, left = max(0, int(cy - 1.5 * ch)), max(0, int(x0 - 6 * ch))
+    crop = gray[top:min(h, int(cy + 1.5 * ch)), left:min(w, x1)]
+    if crop.size == 0:
+        return None
+    ink = (ink_map(crop) > 0.4).astype(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    marks = sorted((s for s in stats[1:] if s[4] >= 4), key=lambda s: -(s[0] + s[2]))
+    digits: list[np.ndarray] = []
+    edge = float(x1 - left)
+    for s in marks:
+        if s[0] + s[2] < edge - 2.0 * ch:
+            break  # the gap before the expression: what lies further left is not its
+        edge = min(edge, float(s[0]))
+        mid = top + s[1] + s[3] / 2
+        if 0.75 * ch <= s[3] <= 1.3 * ch and abs(mid - cy) <= 0.3 * ch:
+            digits.append(s)
+    if not digits:
+        return None
+    pitch = float(np.median([s[2] for s in digits if s[2] >= 0.4 * ch] or [0.55 * ch]))
+    return sum(max(1, round(float(s[2]) / pitch)) for s in digits)

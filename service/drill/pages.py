@@ -28,6 +28,7 @@ from grading.response import Alternative, Response, ResponseStatus
 from grading.review_policy import ReviewPolicy
 from grading.written_keys import written_keys
 from ocr.drill.detect import TextDetector
+from ocr.drill.doubts import printed_digits
 from ocr.drill.items import ExpressionReader, ItemLayout
 from ocr.drill.page import (
     DrillEngines,
@@ -134,14 +135,28 @@ def _response(item: DrillItemReading) -> Response:
     )
 
 
+def _printed_digits(item: DrillItemReading, image: np.ndarray | None) -> int | None:
+    """The printed digits counted in the pixels of a horizontal item's expression (its
+    answer right of the ``=``) when its answer was read; None otherwise."""
+    if image is None or item.result_status != "ok" \
+            or item.result_box[0] < item.expression_box[2] - 2:
+        return None
+    return printed_digits(image, item.expression_box)
+
+
 def grade_readings(
-    items: Sequence[DrillItemReading], options: DrillOptions | None = None
+    items: Sequence[DrillItemReading], options: DrillOptions | None = None,
+    image: np.ndarray | None = None,
 ) -> list[DrillItem]:
     """Grade items already read, in page order.
 
     Args:
         items: The items as read.
         options: Review settings.
+        image: The page upright as the items were read on it: a wrong answer that would be
+            right for the expression with a digit more or less is held only when the
+            printed digits counted there do not rule that out (``grading.drill``); None
+            holds it always.
 
     Returns:
         The graded items; unusable expressions and doubtful readings need review.
@@ -157,6 +172,7 @@ def grade_readings(
             index=i,
             detail=it.detail,
             options=grading,
+            printed_digits=_printed_digits(it, image),
         )
         out.append(DrillItem(it, decision.grade, decision.needs_review, decision.reason))
     return out
@@ -221,5 +237,6 @@ def read_drill_page(
     # DrillOptions is a DrillReadOptions: the reader takes the settings as they are.
     page = read_drill_page_items(image, detector, recognizer, expressions=expressions, options=o,
                                  expected_for=drill_key_forms if o.verify_keys else None)
-    return DrillPageRead(page.status, tuple(grade_readings(page.items, o)), page.rotation,
-                         page.detail)
+    upright = np.rot90(image, page.rotation) if page.rotation else image
+    return DrillPageRead(page.status, tuple(grade_readings(page.items, o, upright)),
+                         page.rotation, page.detail)

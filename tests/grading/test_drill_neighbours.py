@@ -46,3 +46,16 @@ def test_ordinary_wrong_answers_stay_wrong_automatically(expression: str, answer
 def test_a_leading_zero_is_no_neighbour() -> None:
     # 05+3 is 5+3: an answer right for it is right for the expression itself.
     assert right_for_neighbour("5+3", _read("8")) == ""
+
+
+def test_printed_digits_as_many_as_read_rule_the_neighbours_out() -> None:
+    # 10+13 answered 13: right for 0+13, but the page shows four printed digits, as read.
+    wrong = _read("13")
+    assert grade_drill_item("10+13", wrong).needs_review
+    decision = grade_drill_item("10+13", wrong, printed_digits=4)
+    assert not decision.needs_review
+    assert decision.grade is not None
+    assert decision.grade.verdict == Verdict.INCORRECT
+    # A digit more or fewer in the print than was read: the neighbour stands.
+    assert grade_drill_item("10+13", wrong, printed_digits=5).needs_review
+    assert grade_drill_item("449+16", _read("65"), printed_digits=4).needs_review

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocr.drill.doubts import cut_off, faint_beyond, small_marks, written_box
+from ocr.drill.doubts import cut_off, faint_beyond, printed_digits, small_marks, written_box
 
 CH = 40  # printed character height, pixels
 AREA = (200, 100, 500, 220)
@@ -56,3 +56,33 @@ def test_a_faint_digit_beside_the_read_ones_is_doubted() -> None:
     clean = _page()
     _digit(clean, "508", 230, 190, 1.6, 4)
     assert not faint_beyond(clean, AREA, CH)
+
+
+def test_a_lone_blot_of_ink_is_not_blank() -> None:
+    """Two digits written a fifth of the print's height join into one blot, shorter than
+    a fifth of a character: it holds a stroke's worth of ink, which no speck does."""
+    page = _page()
+    page[150:156, 300:306] = 20  # 6 px: 0.15 of a character, 36 px of ink
+    assert small_marks(page, AREA, CH)
+    speck = _page()
+    speck[150:152, 300:302] = 20
+    assert not small_marks(speck, AREA, CH)
+
+
+def _printed(text: str) -> tuple[np.ndarray, int, int]:
+    """A page with ``text`` printed (caps about 23 px tall); the ``=``'s x and centre y."""
+    page = np.full((120, 600), 235, np.uint8)
+    cv2.putText(page, text, (20, 70), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 20, 2, cv2.LINE_AA)
+    ink = np.nonzero((page < 128).any(axis=0))[0]
+    return page, int(ink[-1]) + 1, 59
+
+
+def test_printed_digits_counts_the_print_left_of_the_equals() -> None:
+    page, eq, cy = _printed("10 + 13 =")
+    ch = 23
+    box = (20, int(cy - 0.6 * ch), eq, int(cy + 0.6 * ch))
+    assert printed_digits(page, box) == 4
+    # The box begins after a digit the reader dropped ("0+13"): the digit still counts.
+    assert printed_digits(page, (45, box[1], eq, box[3])) == 4
+    page, eq, cy = _printed("7 x 8 =")
+    assert printed_digits(page, (20, int(cy - 0.6 * ch), eq, int(cy + 0.6 * ch))) == 2

@@ -12,6 +12,7 @@ ignored. Long division's layout is not recognised.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -156,16 +157,28 @@ def _column_expression(
     lower, upper = rows[0], rows[1]
     top, bottom = upper.text, lower.text
     raw = f"{top} / {bottom}".replace("\x00", "?")
-    probs = [p for _, _, p in upper.chars + lower.chars]
+    probs = [p for _, _, p in upper.chars]
     operand = bottom.lstrip("\x00")
+    first = next((x for c, x, _ in lower.chars if c.isdigit()), None)
+    if first is None:
+        return "", raw, 0.0
+    # The detector's box of the row may reach down into the rule: stop above it.
+    glyph_box = (int(rule[0] - 0.3 * print_height), lower.y0,
+                 int(first - 0.45 * print_height), min(lower.y1, rule[1] - 1))
+    pitch = _pitch((upper, lower), print_height)
+    for k, (c, x, p) in enumerate(lower.chars):
+        if k < len(bottom) - len(operand) and first - x >= 1.4 * pitch:
+            # A look-alike read in the operator's place (``十`` for ``+``), printed apart
+            # from the digits: the shape test below decides it, its reading says nothing.
+            continue
+        if k == len(bottom) - len(operand) and c in _OPERATORS and p < 0.95 \
+                and operator_glyph(gray, glyph_box) == c:
+            # A weakly read operator whose shape says the same: the two agree.
+            p = 0.95
+        probs.append(p)
     if operand[:1] not in _OPERATORS:
         # No operator read in front of the second operand: look at the pixels there.
-        first = next((x for c, x, _ in lower.chars if c.isdigit()), None)
-        if first is None:
-            return "", raw, 0.0
-        # The detector's box of the row may reach down into the rule: stop above it.
-        op = operator_glyph(gray, (int(rule[0] - 0.3 * print_height), lower.y0,
-                                   int(first - 0.45 * print_height), min(lower.y1, rule[1] - 1)))
+        op = operator_glyph(gray, glyph_box)
         if not op:
             return "", raw, 0.0
         operand = op + operand
@@ -179,6 +192,14 @@ def _column_expression(
     except ArithmeticStemError:
         return "", raw, 0.0
     return expr, raw, min(probs)
+
+
+def _pitch(rows: Sequence[_Row], print_height: float) -> float:
+    """The print's digit advance: the median distance between neighbouring digits' centres
+    in the rows (0.5 print heights when no two digits stand side by side)."""
+    gaps = [b[1] - a[1] for r in rows for a, b in itertools.pairwise(r.chars)
+            if a[0].isdigit() and b[0].isdigit() and 0 < b[1] - a[1] < print_height]
+    return float(statistics.median(gaps)) if gaps else 0.5 * print_height
 
 
 def find_column_items(

@@ -158,3 +158,40 @@ def test_operator_shape_is_read_above_the_rule_not_on_it() -> None:
     expr, _, conf = _column_expression(gray, [lower, upper], (20, 80, 250, 84), 40.0)
     assert expr == "212+38"
     assert conf <= 0.95  # a shape test is no recogniser: leave room for review
+
+
+def _plus_over_rule() -> np.ndarray:
+    gray = np.full((200, 300), 240, np.uint8)
+    gray[50:70, 58:62] = 0  # a plus sign printed well left of its operand
+    gray[58:62, 50:70] = 0
+    gray[80:84, 20:250] = 0  # the rule
+    return gray
+
+
+def test_a_lookalike_read_in_the_operators_place_does_not_weaken_the_expression() -> None:
+    # "+" read as a non-maths character (十) with a weak share: the shape decides it, and
+    # that character's probability is not the expression's.
+    upper = _Row([("2", 140.0, 0.99), ("1", 165.0, 0.99), ("2", 190.0, 0.99)], 0, 35)
+    lower = _Row([("\x00", 60.0, 0.6), ("3", 165.0, 0.99), ("8", 190.0, 0.99)], 40, 92)
+    expr, _, conf = _column_expression(_plus_over_rule(), [lower, upper], (20, 80, 250, 84),
+                                       40.0)
+    assert expr == "212+38"
+    assert conf == 0.95
+    # Close to the digits it may be a digit misread: its doubt stays.
+    near = _Row([("\x00", 142.0, 0.6), ("3", 165.0, 0.99), ("8", 190.0, 0.99)], 40, 92)
+    assert _column_expression(_plus_over_rule(), [near, upper], (20, 80, 250, 84), 40.0)[2] \
+        == 0.6
+
+
+def test_a_weakly_read_operator_its_shape_confirms() -> None:
+    upper = _Row([("2", 140.0, 0.99), ("1", 165.0, 0.99), ("2", 190.0, 0.99)], 0, 35)
+    lower = _Row([("+", 60.0, 0.5), ("3", 165.0, 0.99), ("8", 190.0, 0.99)], 40, 92)
+    expr, _, conf = _column_expression(_plus_over_rule(), [lower, upper], (20, 80, 250, 84),
+                                       40.0)
+    assert expr == "212+38"
+    assert conf == 0.95
+    minus = _Row([("-", 60.0, 0.5), ("3", 165.0, 0.99), ("8", 190.0, 0.99)], 40, 92)
+    expr, _, conf = _column_expression(_plus_over_rule(), [minus, upper], (20, 80, 250, 84),
+                                       40.0)
+    assert expr == "212-38"
+    assert conf == 0.5  # the shape says "+": the weak "-" stays weak

@@ -16,6 +16,7 @@ The key is only ever a candidate scored on the ink; it never decides a reading a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -27,7 +28,14 @@ from ocr.reading.ctc import ALPHABETS, Alphabet
 from ocr.reading.preprocess import ink_map, to_gray
 from ocr.reading.recognize import Reading, TextRecognizer
 
-__all__ = ["REMAINDER", "KeyForms", "answer_crop", "read_results", "result_alphabet"]
+__all__ = [
+    "REMAINDER",
+    "KeyForms",
+    "answer_crop",
+    "fraction_alphabet",
+    "read_results",
+    "result_alphabet",
+]
 
 # An item's expression (``37+48``) -> its key's written forms (``("85",)``); empty: none.
 KeyForms = Callable[[str], tuple[str, ...]]
@@ -47,7 +55,7 @@ def result_alphabet(expression: str) -> Alphabet:
         whole numbers when it subtracts, else digits.
     """
     if "/" in expression:
-        return ALPHABETS["numeric"]
+        return fraction_alphabet(expression)
     if "." in expression:
         return ALPHABETS["signed_decimal"]
     if "÷" in expression:
@@ -55,6 +63,33 @@ def result_alphabet(expression: str) -> Alphabet:
     if "-" in expression:
         return Alphabet("drill_signed", "0123456789-", r"-?[0-9]+")
     return ALPHABETS["digits"]
+
+
+def fraction_alphabet(expression: str) -> Alphabet:
+    """The answers a fraction expression can have: ``a/b``, whole numbers, decimals.
+
+    Handwritten ``/`` and ``1`` look alike, and every reader turns a written ``6/7`` into
+    ``617`` now and then. As a whole number that reading fits the generic numeric format,
+    so nothing argued against it; as the answer to ``4/7 + 2/7`` it is absurd. Numbers are
+    bounded by the expression's own: a numerator or denominator has at most one digit
+    more than the longest number printed, a whole number (or a decimal's whole part) at
+    most as many digits as it, and never fewer than two (``11`` is a wrong answer a child
+    does write). The alphabet keeps the name ``numeric``: it is that format, narrowed,
+    and the readers trained on it still read it.
+
+    Args:
+        expression: A parsed expression with a fraction bar, such as ``3/7+2/7``.
+
+    Returns:
+        The narrowed numeric alphabet; a minus sign only when the expression subtracts.
+    """
+    longest = max((len(n) for n in re.findall(r"[0-9]+", expression)), default=1)
+    whole = max(2, longest)
+    part = f"[0-9]{{1,{longest + 1}}}"
+    sign = "-?" if "-" in expression else ""
+    pattern = (f"{sign}(?:{part}/{part}|[0-9]{{1,{whole}}}(?:\\.[0-9]{{1,3}})?)")
+    chars = "0123456789./" + ("-" if sign else "")
+    return Alphabet("numeric", chars, pattern)
 
 
 def answer_crop(
@@ -130,22 +165,20 @@ def read_results(
     gray = to_gray(image)
     crops = [answer_crop(gray, la.result_box, la.char_height) for la in layouts]
     out: list[Reading | None] = [None] * len(layouts)
-    groups: dict[str, list[int]] = {}
-    alphabets: dict[str, Alphabet | None] = {}
+    # One batch per alphabet (fraction alphabets differ by the expression's numbers).
+    groups: dict[Alphabet | None, list[int]] = {}
     for i, la in enumerate(layouts):
         if crops[i] is None:
             out[i] = Reading("blank", detail="no handwriting right of '='")
             continue
-        alphabet = result_alphabet(la.expression) if la.expression else ALPHABETS["numeric"]
-        key = alphabet.name if decoding == "masked" else "plain"
-        alphabets[key] = alphabet if decoding == "masked" else None
-        groups.setdefault(key, []).append(i)
-    for key, members in groups.items():
+        chosen = result_alphabet(la.expression) if la.expression else ALPHABETS["numeric"]
+        groups.setdefault(chosen if decoding == "masked" else None, []).append(i)
+    for alphabet, members in groups.items():
         batch = [c for c in (crops[i] for i in members) if c is not None]
         extra: dict[str, Any] = {}
         if expected_for is not None and getattr(recognizer, "verifies_keys", False):
             extra["expected"] = [_keys(expected_for, layouts[i].expression) for i in members]
-        readings = recognizer.recognize(batch, alphabet=alphabets[key], **extra)
+        readings = recognizer.recognize(batch, alphabet=alphabet, **extra)
         keys = extra.get("expected") or [()] * len(members)
         for i, reading, forms in zip(members, readings, keys, strict=True):
             out[i] = _unchallenged(reading, forms)

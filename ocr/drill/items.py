@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import cv2
@@ -27,7 +27,7 @@ import numpy as np
 
 from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
 from ocr.drill.detect import TextBox
-from ocr.reading.ctc import CTCMatrix, forced_log_prob
+from ocr.reading.ctc import CTCMatrix, forced_log_prob, forced_log_probs
 from ocr.reading.preprocess import ink_map, to_gray
 from ocr.reading.recognize import PPOCRRecognizer, charset_from_session
 
@@ -48,7 +48,10 @@ _FOLD: dict[str, str] = {
     "/": "/",
 }
 _EXPR_CHARS = set("0123456789+-×÷()./")
+_OPERATORS = "+-×÷"
 _OTHER = "\x00"
+# Confidence of an expression that an operator precedes (so it was cut short).
+_TRUNCATED = 0.2
 _MIDDLE_ONE = re.compile(r"[0-9]1[0-9]")
 
 
@@ -63,6 +66,9 @@ class LineChars:
         probs: Best-path probability of each character.
         matrix: Log-probabilities over ``blank + maths symbols + other`` (masked
             decoding only), for scoring look-alike readings.
+        prints: ``(index of a "=" in chars, the print left of it re-read)``: each
+            printed expression read again from a crop cut to the print's own height
+            (:meth:`ExpressionReader.read`); its ``box`` is that crop.
     """
 
     box: Box
@@ -70,6 +76,7 @@ class LineChars:
     xs: tuple[float, ...]
     probs: tuple[float, ...]
     matrix: CTCMatrix | None = None
+    prints: tuple[tuple[int, LineChars], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,10 +109,19 @@ class ExpressionReader:
             answer reader uses can be shared).
         decoding: ``masked`` folds look-alike classes into maths symbols and everything
             else into "other"; ``plain`` takes the full charset's best path (the baseline).
+        reread_prints: Read each printed expression again at the print's own height
+            (``LineChars.prints``; masked decoding only). False: the detected lines only.
     """
 
-    def __init__(self, session: Any, decoding: Literal["masked", "plain"] = "masked") -> None:
+    def __init__(
+        self,
+        session: Any,
+        decoding: Literal["masked", "plain"] = "masked",
+        *,
+        reread_prints: bool = True,
+    ) -> None:
         self._line = PPOCRRecognizer(session)
+        self.reread_prints = reread_prints
         charset = charset_from_session(session)
         self._charset = charset
         self.decoding = decoding
@@ -127,14 +143,30 @@ class ExpressionReader:
             One :class:`LineChars` per box, in the same order.
         """
         gray = to_gray(page)
+        lines = self._read_boxes(gray, [b.box for b in boxes])
+        if self.decoding != "masked" or not self.reread_prints:
+            return lines
+        # A detected line is as tall as the handwriting on it, so the print fills a third
+        # of the recogniser's 48 rows and a printed "/" becomes a thin near-vertical
+        # stroke it reads as "1" or drops ("3/7" -> "317", "1/7" -> "17"). Read again
+        # at the print's own height, the same model reads the slash (on calib-split
+        # pages: 119 of 120 fraction expressions against 80).
+        wanted = [(k, i, box) for k, line in enumerate(lines)
+                  for i, box in _print_boxes(gray, line)]
+        reread = self._read_boxes(gray, [box for _, _, box in wanted])
+        prints: dict[int, list[tuple[int, LineChars]]] = {}
+        for (k, i, _), chars in zip(wanted, reread, strict=True):
+            prints.setdefault(k, []).append((i, chars))
+        return [replace(line, prints=tuple(prints.get(k, ()))) for k, line in enumerate(lines)]
+
+    def _read_boxes(self, gray: np.ndarray, boxes: Sequence[Box]) -> list[LineChars]:
         images: list[np.ndarray] = []
-        for b in boxes:
-            x0, y0, x1, y1 = b.box
+        for x0, y0, x1, y1 in boxes:
             crop = gray[y0:y1, x0:x1]
             width = max(16, round(crop.shape[1] * 48 / max(crop.shape[0], 1)))
             images.append(cv2.resize(crop, (min(width, 3200), 48), interpolation=cv2.INTER_AREA))
         mats = self._line.probabilities(images) if images else []
-        return [self._decode(b.box, m) for b, m in zip(boxes, mats, strict=True)]
+        return [self._decode(b, m) for b, m in zip(boxes, mats, strict=True)]
 
     def _decode(self, box: Box, probs: np.ndarray) -> LineChars:
         if self.decoding == "masked":
@@ -274,6 +306,74 @@ def _anchor_geometry(gray: np.ndarray, box: Box, x_eq: float) -> tuple[float, fl
     return wx0 + right, by0 + cy, max(ch, 4.0)
 
 
+def _joins(left: str, right: str, distance: float, gap: float) -> bool:
+    """Whether a maths character ``left`` belongs to the expression that ``right`` starts.
+
+    Printed operators have spaces on both sides (``3/7 + 2/7``), wider than ``gap`` in
+    some fonts (a Kai face's ``+``), so next to an operator the limit is half as wide
+    again; digits of one operand are always close.
+    """
+    if left not in _EXPR_CHARS:
+        return False
+    limit = 1.75 * gap if left in _OPERATORS or right in _OPERATORS + "=" else gap
+    return distance < limit
+
+
+def _print_boxes(gray: np.ndarray, line: LineChars, gap: float = 2.0) -> list[tuple[int, Box]]:
+    """Crops cut to the print's height around each printed expression and its ``=``.
+
+    The expression is the run of maths characters left of the ``=`` whose centres are
+    less than ``gap`` printed character heights apart (as :func:`find_items` takes it);
+    the crop reaches most of a character further left, in case the line's reading
+    missed its first character, and is 1.6 print heights tall.
+    """
+    height, width = gray.shape[:2]
+    out: list[tuple[int, Box]] = []
+    for i, c in enumerate(line.chars):
+        if c != "=":
+            continue
+        eq_right, cy, ch = _anchor_geometry(gray, line.box, line.xs[i])
+        j = i
+        while j > 0 and _joins(line.chars[j - 1], line.chars[j],
+                               line.xs[j] - line.xs[j - 1], gap * ch):
+            j -= 1
+        if not any(k.isdigit() for k in line.chars[j:i]):
+            continue
+        box = (
+            int(max(0, line.xs[j] - 0.9 * ch)),
+            int(max(0, cy - 0.8 * ch)),
+            int(min(width, eq_right + 0.3 * ch)),
+            int(min(height, cy + 0.8 * ch)),
+        )
+        if box[2] - box[0] >= ch and box[3] - box[1] >= 4:
+            out.append((i, box))
+    return out
+
+
+def _print_expression(line: LineChars, eq_index: int) -> tuple[str, float, float] | None:
+    """The expression left of ``line.chars[eq_index]`` as its print re-read gives it.
+
+    Returns:
+        ``(expression, confidence, page x of its first character)``, or None when the
+        print was not re-read or its reading holds no arithmetic before a ``=``.
+    """
+    tight = dict(line.prints).get(eq_index)
+    if tight is None or "=" not in tight.chars:
+        return None
+    stop = tight.chars.rindex("=")
+    expr = _expression_suffix(tight.chars[:stop])
+    if not expr:
+        return None
+    start = stop - len(expr)
+    conf = min(tight.probs[start : stop + 1])
+    conf = min(conf, _look_alike_share(tight, start, stop))
+    if start > 0 and tight.chars[start - 1] in _OPERATORS:
+        # "+1/5" is the end of a longer expression whose start was not read: its own
+        # key would grade the item.
+        conf = min(conf, _TRUNCATED)
+    return expr, conf, tight.xs[start]
+
+
 def _index_in_line(line: LineChars, x: float) -> int:
     return min(range(len(line.xs)), key=lambda k: abs(line.xs[k] - x))
 
@@ -295,6 +395,33 @@ def _fraction_doubt(line: LineChars, start: int, stop: int) -> float:
             variant = text[:k] + "/" + text[k + 1 :]
             worst = max(worst, float(np.exp(min(forced_log_prob(line.matrix, variant) - best, 0.0))))
     return worst
+
+
+def _look_alike_share(line: LineChars, start: int, stop: int) -> float:
+    """The reading's share of probability against its slash look-alikes in ``[start, stop)``.
+
+    The alternatives are the recogniser's commonest confusions in printed fractions: a
+    ``1`` that was a ``/``, a ``/`` that was a ``1``, a ``/`` read where there was none
+    and one dropped between two digits. Each is scored with the reading by the CTC
+    forward algorithm on the whole crop, so the share is a probability, not a rule.
+    """
+    if line.matrix is None or "/" not in line.matrix.symbols:
+        return 1.0
+    text = line.chars
+    variants: list[str] = []
+    for k in range(start, stop):
+        if text[k] in "1/":
+            variants.append(text[:k] + ("/" if text[k] == "1" else "1") + text[k + 1 :])
+        if text[k] == "/":
+            variants.append(text[:k] + text[k + 1 :])
+        if k + 1 < stop and text[k].isdigit() and text[k + 1].isdigit():
+            variants.append(text[: k + 1] + "/" + text[k + 1 :])
+    if not variants:
+        return 1.0
+    scores = np.array(forced_log_probs(line.matrix, [text, *variants]), dtype=np.float64)
+    if not np.isfinite(scores[0]):
+        return 0.0
+    return float(1.0 / np.exp(np.logaddexp.reduce(scores - scores[0])))
 
 
 def find_items(
@@ -334,14 +461,16 @@ def find_items(
                 continue
             eq_right, cy, ch = _anchor_geometry(gray, line.box, x_eq)
             j = i
-            while (
-                j > 0
-                and chars[j - 1][0] in _EXPR_CHARS
-                and chars[j][1] - chars[j - 1][1] < gap * ch
-            ):
+            while j > 0 and _joins(chars[j - 1][0], chars[j][0],
+                                   chars[j][1] - chars[j - 1][1], gap * ch):
                 j -= 1
             raw = "".join(ch_ for ch_, *_ in chars[j:i])
             if not any(k.isdigit() for k in raw):
+                continue
+            reread = _print_expression(line, _index_in_line(line, x_eq))
+            if reread is not None:
+                expr, conf, x_first = reread
+                pending.append((expr, raw, conf, x_first - 0.6 * ch, eq_right, cy, ch))
                 continue
             expr = _expression_suffix(raw)
             first = i - len(expr) if expr else j
@@ -353,15 +482,15 @@ def find_items(
                 offset = _index_in_line(line, chars[own[0]][1])
                 doubt = _fraction_doubt(line, offset, offset + len(own))
                 conf = min(conf, 1.0 - doubt)
+            # Read on the detected line, the recogniser reads a printed "/" before a 7
+            # or 8 as "1" with high confidence, so a "1" between two digits may be a
+            # fraction bar: such expressions are doubtful (review costs coverage on
+            # 3-digit operands like 215; a wrong key would cost a wrong verdict).
+            if _MIDDLE_ONE.search(expr):
+                conf = min(conf, 0.5)
+            if raw[: len(raw) - len(expr)].endswith(tuple(_OPERATORS)):
+                conf = min(conf, _TRUNCATED)
             pending.append((expr, raw, conf, chars[first][1] - 0.6 * ch, eq_right, cy, ch))
-    # The recogniser reads a printed "/" before a 7 or 8 as "1" with high confidence, so a
-    # "1" between two digits may be a fraction bar: such expressions are doubtful (review
-    # costs coverage on 3-digit operands like 215; a wrong key would cost a wrong verdict).
-    if pending:
-        pending = [
-            (p[0], p[1], min(p[2], 0.5) if _MIDDLE_ONE.search(p[0]) else p[2], *p[3:])
-            for p in pending
-        ]
     # Printed operators anchor the end of an answer area even when their own "=" was not
     # read: whatever is printed further right is not this item's answer.
     ops = [

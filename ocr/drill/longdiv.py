@@ -17,7 +17,9 @@ over the maths alphabet (``ExpressionReader``). The item's expression is
 Reading: the quotient is read over digits from the band above the rule; the remainder
 from the working's lowest line of handwriting (the rules the child drew are erased
 first). The item's result is ``quotient……remainder``, or the quotient alone when the
-remainder is ``0`` or no working was written, so grading sees what a horizontal
+remainder is ``0`` or, for a division that comes out even, when no working was written
+(for one that does not, a missing working leaves the item unreadable, for review), so
+grading sees what a horizontal
 ``17 ÷ 5 =`` item gives. Only the quotient and the last line are read: the partial
 products are not checked.
 """
@@ -128,6 +130,16 @@ def _inked(clean: np.ndarray, paper: int, box: TextBox, ph: float) -> TextBox:
     return _box(max(x0, x0 + cols[0] - m), y0, min(x1, x0 + cols[-1] + 1 + m), y1)
 
 
+def _cap_height(clean: np.ndarray, box: Box, paper: int, guess: float) -> float:
+    """Height of the printed digits in ``box`` (the rows holding ink), kept within half
+    and 1.3 times ``guess``."""
+    x0, y0, x1, y1 = box
+    rows = np.flatnonzero((clean[y0:y1, x0:x1] < 0.5 * paper).any(axis=1))
+    if not len(rows):
+        return guess
+    return float(np.clip(rows[-1] - rows[0] + 1, 0.5 * guess, 1.3 * guess))
+
+
 def _digits(line: LineChars) -> tuple[str, float]:
     """The digits of a re-read number and their lowest probability ("" if anything else)."""
     text = line.chars
@@ -138,7 +150,7 @@ def _digits(line: LineChars) -> tuple[str, float]:
 
 def find_long_divisions(
     page: np.ndarray, lines: Sequence[LineChars], expressions: ExpressionReader, *,
-    answer_height: float = 3.2, working_depth: float = 15.0,
+    answer_height: float = 3.2, working_depth: float = 24.0,
 ) -> list[LongDivisionLayout]:
     """Locate long divisions: a rule with a hook down from its left end, a number each side.
 
@@ -149,7 +161,8 @@ def find_long_divisions(
         answer_height: Depth of the quotient band above the rule, in printed digit heights
             (handwriting is about twice the print's height).
         working_depth: Deepest working under the rule, in printed digit heights (a
-            three-digit quotient's six lines); cut short by the next bracket below.
+            three-digit quotient's six lines of a child's large digits, and their rules);
+            cut short by the next bracket below.
 
     Returns:
         The long divisions found (an empty list on a page without any).
@@ -179,8 +192,9 @@ def find_long_divisions(
         clean[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad] = paper
         hook_end = _erase_hook(clean, gray, (x0, y0, x1, y1), ph, paper)
         # The hook ends about where the printed numbers do; the working starts just
-        # under them, and a child's digit in the box would spoil the reading.
-        top, bottom = y1 + 1, max(hook_end, y1 + int(0.8 * ph)) + int(0.1 * ph)
+        # under them, and a child's digit in the box would spoil the reading. (The
+        # median box height is no guide here: the child's lines, taller, are most boxes.)
+        top, bottom = y1 + 1, max(hook_end, y1 + int(0.6 * ph)) + int(0.08 * ph)
         boxes.append(_inked(clean, paper, _box(max(0, x0 - 1.6 * ph), top, x0 + 0.1 * ph,
                                                bottom), ph))
         boxes.append(_inked(clean, paper, _box(x0 + 0.1 * ph, top, min(width, x1 + 0.3 * ph),
@@ -197,7 +211,9 @@ def find_long_divisions(
             parse_arithmetic_stem(expression + "=")
         except ArithmeticStemError:
             continue
-        ch = _CAP_PER_BOX * ph
+        # The printed dividend's own height: the page's median box height is mostly the
+        # children's lines here, and the child's rules are told from digits by it.
+        ch = _cap_height(clean, boxes[2 * k + 1].box, paper, _CAP_PER_BOX * ph)
         below = boxes[2 * k + 1].box[3]
         # The next bracket below (over the same columns) ends this one's working.
         nexts = [r[1] - answer_height * ch for r in brackets
@@ -247,14 +263,15 @@ def _part(forms: Sequence[str], which: int) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _lowest_line(gray: np.ndarray, box: Box, ch: float, max_gap: float = 1.6
-                 ) -> tuple[np.ndarray, Box | None] | None:
+def _lowest_line(gray: np.ndarray, box: Box, ch: float, max_gap: float = 1.6,
+                 first_gap: float = 3.5) -> tuple[np.ndarray, Box | None] | None:
     """The working area with the child's rules erased, and its lowest line of writing
     (in the area's pixels).
 
     Returns:
-        None when no working was written (no stroke-sized ink starts within ``max_gap``
-        printed digit heights of the dividend); a None line when the working ends in a
+        None when no working was written (no stroke-sized ink starts within
+        ``first_gap`` printed digit heights of the dividend: the first product may be
+        faint, or lost to a copier); a None line when the working ends in a
         rule (the remainder under it is missing, or too faint for the scan to keep).
     """
     x0, y0, x1, y1 = box
@@ -291,7 +308,7 @@ def _lowest_line(gray: np.ndarray, box: Box, ch: float, max_gap: float = 1.6
             lines.append([int(s[0]), top, int(s[0] + s[2]), bottom])
     # The working starts under the dividend and goes on line after line: a wide gap is
     # the end of it (what lies further down belongs to the next item).
-    if lines[0][1] > max_gap * ch:
+    if lines[0][1] > first_gap * ch:
         return None
     last = lines[0]
     for ln in lines[1:]:
@@ -403,6 +420,12 @@ def read_with_long_divisions(
             continue
         crop = None if line is None or line[1] is None else \
             answer_crop(line[0], line[1], la.char_height)
+        if crop is None and not _even(la.expression):
+            # A quotient alone is a whole answer only where nothing remains; elsewhere
+            # the remainder is unwritten or was not found, and a teacher decides.
+            missing[i] = Reading("unreadable", detail="no working under the dividend: "
+                                 "its remainder is not read")
+            continue
         if crop is not None and q_read[i].status == "ok":
             rests.append(i)
             r_crops.append(crop)
@@ -412,6 +435,15 @@ def read_with_long_divisions(
     for i in quotients:
         out[i] = _joined(q_read[i], r_read.get(i, missing.get(i)))
     return out
+
+
+def _even(expression: str) -> bool:
+    """Whether ``dividend÷divisor`` comes out even (the printed numbers decide; no answer
+    is looked at)."""
+    try:
+        return parse_arithmetic_stem(expression + "=").value.denominator == 1
+    except ArithmeticStemError:
+        return False
 
 
 def _keys(expected_for: KeyForms | None, expression: str) -> tuple[str, ...]:

@@ -17,9 +17,10 @@ from ocr.drill.longdiv import (
     _joined,
     _part,
     find_long_divisions,
+    read_with_long_divisions,
     without_their_rules,
 )
-from ocr.reading.recognize import Reading
+from ocr.reading.recognize import FakeRecognizer, Reading
 from service.drill.pages import (
     DrillEngines,
     DrillItem,
@@ -164,3 +165,45 @@ def test_column_items_in_a_long_division_are_dropped() -> None:
     working = ItemLayout("275-245", "275 / 245", 1.0, (120, 300, 300, 400), (0, 0, 1, 1), 20.0)
     elsewhere = ItemLayout("37+48", "37+48", 1.0, (700, 300, 800, 340), (0, 0, 1, 1), 20.0)
     assert without_their_rules([working, elsewhere], [division]) == [elsewhere, division]
+
+
+def _division(expression: str) -> LongDivisionLayout:
+    return LongDivisionLayout(expression, expression, 1.0, (100, 200, 300, 260),
+                              (60, 100, 340, 199), 20.0, rule=(150, 195, 300, 200),
+                              working_box=(110, 260, 340, 600))
+
+
+@pytest.mark.parametrize(("expression", "status", "text"), [
+    ("85÷5", "ok", "17"),  # even: the quotient alone is the whole answer
+    ("87÷5", "unreadable", ""),  # a remainder is due and no working shows it
+])
+def test_no_working_under_the_dividend(expression: str, status: str, text: str) -> None:
+    page = np.full((700, 400), 235, np.uint8)
+    page[130:180, 200:206] = 20  # a quotient's strokes above the rule, nothing below
+    page[130:180, 230:260:6] = 20
+    fake = FakeRecognizer([Reading("ok", "17", 0.95, alternatives=(("17", 0.95),))])
+    [reading] = read_with_long_divisions(page, [_division(expression)], fake)
+    assert reading.status == status
+    assert reading.text == text
+
+
+def test_a_working_that_ends_in_a_rule_has_no_remainder_read() -> None:
+    page = np.full((700, 400), 235, np.uint8)
+    page[130:180, 200:206] = 20
+    page[280:310, 220:226] = 20  # a partial product ...
+    page[330:333, 180:330] = 20  # ... and its rule, with nothing under it
+    fake = FakeRecognizer([Reading("ok", "17", 0.95, alternatives=(("17", 0.95),))])
+    [reading] = read_with_long_divisions(page, [_division("87÷5")], fake)
+    assert reading.status == "unreadable"
+    assert "rule" in reading.detail
+
+
+def test_brackets_found_on_dense_high_resolution_pages(calib_bank: GlyphBank,
+                                                       engines: DrillEngines) -> None:
+    # Seeds 5 and 6 (300 dpi, the working just under the dividend) each lost an item
+    # while the divisor's and dividend's boxes reached into the child's first line.
+    for seed in (5, 6):
+        page = make_drill_page(calib_bank, np.random.default_rng(seed), LONG)
+        lines = engines.expressions.read(page.image, engines.detector.detect([page.image])[0])
+        found = find_long_divisions(page.image, lines, engines.expressions)
+        assert sorted(f.expression for f in found) == sorted(t.expression for t in page.items)

@@ -127,18 +127,55 @@ def kind_of_label(text: str) -> str | bool | None:
 
 
 def _ink(gray: np.ndarray) -> np.ndarray:
-    return (gray < 140).astype(np.uint8)
+    """Dark pixels, less any vertical rule through the whole window (a frame's or a table's
+    edge beside the label is no part of it)."""
+    ink = (gray < 140).astype(np.uint8)
+    tall = max(3, int(0.9 * ink.shape[0]))
+    if ink.shape[0] >= 3:
+        ink &= 1 - cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((tall, 1), np.uint8))
+    return ink
+
+
+def _text_band(ink: np.ndarray, px_per_mm: float) -> tuple[int, int] | None:
+    """The rows of the text line sitting at the foot of ``ink`` (a window whose bottom is
+    the place's line): up from the foot past a little white, then while there is ink, so
+    that a line of print just above (a page's instructions) is not read with the label."""
+    rows = ink.sum(axis=1) > 0
+    y = len(rows) - 1
+    white = int(2.5 * px_per_mm)
+    while y >= 0 and not rows[y] and white > 0:
+        y -= 1
+        white -= 1
+    if y < 0 or not rows[y]:
+        return None
+    bottom = y
+    gap = max(2, int(0.6 * px_per_mm))
+    run = 0
+    top = y
+    while y >= 0 and run <= gap:
+        run = 0 if rows[y] else run + 1
+        if rows[y]:
+            top = y
+        y -= 1
+    return top, bottom + 1
 
 
 def _label_crop(gray: np.ndarray, row: tuple[int, int], x_end: int, x_floor: int,
                 px_per_mm: float) -> np.ndarray | None:
-    """The printed text ending just left of ``x_end`` on the text row ``row`` (its ink
-    columns, characters no more than CHAR_GAP_MM apart), or None when there is none."""
+    """The printed text ending just left of ``x_end`` on the text row at the foot of
+    ``row`` (its ink columns, characters no more than CHAR_GAP_MM apart), or None when
+    there is none."""
     y0, y1 = max(0, row[0]), min(gray.shape[0], row[1])
     x0 = max(x_floor, int(x_end - LABEL_REACH_MM * px_per_mm), 0)
     if x_end - x0 < 2 * px_per_mm or y1 - y0 < 2 * px_per_mm:
         return None
-    area = _ink(gray[y0:y1, x0:x_end])
+    near = max(x0, x_end - int(LABEL_GAP_MM * px_per_mm) - int(8 * px_per_mm))
+    band = _text_band(_ink(gray[y0:y1, near:x_end]), px_per_mm)
+    if band is None:
+        return None
+    # Rules are judged on the whole row window; the label's columns on its own band.
+    area = _ink(gray[y0:y1, x0:x_end])[band[0]:band[1]]
+    y0, y1 = y0 + band[0], y0 + band[1]
     cols = area.sum(axis=0) > 0
     inked = np.flatnonzero(cols)
     if not inked.size or x_end - (x0 + inked[-1]) > LABEL_GAP_MM * px_per_mm:
@@ -186,7 +223,7 @@ def header_fields(gray: np.ndarray, px_per_pt: float, proposed: Sequence[dict[st
         if p["kind"] not in ("underline", "box") or y1 > HEADER_SHARE * page_h:
             continue
         if p["kind"] == "underline":  # the band above the line: text sits on the line
-            row = (round((y1 - 7 * 72 / 25.4) * px_per_pt), round(y1 * px_per_pt) - 1)
+            row = (round((y1 - 8 * 72 / 25.4) * px_per_pt), round(y1 * px_per_pt) - 1)
         else:
             row = (round(y0 * px_per_pt), round(y1 * px_per_pt))
         # Left of this place and right of the one before it on the row (its own print).

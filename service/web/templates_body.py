@@ -64,7 +64,9 @@ class EditorRegion(BaseModel):
     """One region as the editor keeps it (points from the blank's top-left corner).
 
     ``label``: the field's name in an imported answer-sheet layout (``q1``, ``Roll``),
-    shown beside the region; "" for a region found or drawn here.
+    shown beside the region; "" for a region found or drawn here. ``sheet_number``: its
+    place in that layout's order, which the editor numbers its rows by (a sheet's columns
+    run q1–q10 then q11–q20, not across).
     """
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
@@ -74,6 +76,7 @@ class EditorRegion(BaseModel):
     bubbles: list[Box] = Field(default_factory=list, max_length=12)
     grid: list[GridCell] = Field(default_factory=list, max_length=160)
     label: str = Field(default="", max_length=64)
+    sheet_number: int | None = Field(default=None, ge=1, le=999)
     key_kind: Literal["numeric", "text", "choice", "true_false", "math_expr"] = "numeric"
     answer: str = Field(default="", max_length=200)
     alternatives: str = Field(default="", max_length=400)
@@ -163,18 +166,21 @@ def initial_state(proposed: Sequence[ProposedRegionOut]) -> list[EditorRegion]:
 
 def imported_regions(imported: Sequence[ImportedRegionOut]) -> list[EditorRegion]:
     """An OMRChecker import's regions as the editor's: choice rows as bubbles (a T / F row
-    keyed true/false), the roll-number group as a bubbled 学号 grid."""
+    keyed true/false, its T bubble first as the editor labels them), the roll-number group
+    as a bubbled 学号 grid; each remembers its place in the layout (``sheet_number``)."""
     out: list[EditorRegion] = []
-    for r in imported[:MAX_EDITOR_REGIONS]:
+    for place, r in enumerate(imported[:MAX_EDITOR_REGIONS], start=1):
         if r.kind == "number_grid":
             out.append(EditorRegion(kind="number_grid", box=r.box, label=r.label[:64],
                                     origin="omr", grid=[GridCell(place=g.place, digit=g.digit,
                                                                  box=g.box) for g in r.grid]))
             continue
-        labels = [b.label for b in r.bubbles]
+        bubbles = sorted(r.bubbles, key=lambda b: b.label == "F")  # T, F as the editor has it
+        true_false = sorted(b.label for b in r.bubbles) == ["F", "T"]
         out.append(EditorRegion(kind="bubbles", box=r.box, label=r.label[:64], origin="omr",
-                                bubbles=[b.box for b in r.bubbles],
-                                key_kind="true_false" if labels == ["T", "F"] else "choice"))
+                                bubbles=[b.box for b in (bubbles if true_false else r.bubbles)],
+                                sheet_number=place,
+                                key_kind="true_false" if true_false else "choice"))
     return out
 
 

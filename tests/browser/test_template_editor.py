@@ -1,7 +1,11 @@
 """A teacher's own worksheet made into a template in a real browser: the blank uploaded
-from the worksheets page, the places found on it shown over it, the class line deleted with
-the keyboard, the name and 学号 lines marked, a missed place drawn by dragging, a save with
-no answers refused on its regions, the answers typed (Enter goes to the next), saved, and
+from the worksheets page, the places found on it shown over it (the title block's 姓名 and
+学号 lines already marked, its 班级 line left out), a region moved and deleted with the
+keyboard, a missed place drawn by dragging, a save with no answers refused on its regions,
+the answers typed (Enter goes to the next); a second page uploaded from the editor and
+answered, the first page's regions still there after switching back; a third page, a
+school's bubble answer sheet, laid out from its OMRChecker template.json (a broken file
+first refused in Chinese, with its code) and keyed; saved as one three-page template, and
 the assignment's page ready for uploads. Also laid out at a tablet's width."""
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import io
 import re
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -29,11 +34,24 @@ OVERFLOW_JS = "() => document.documentElement.scrollWidth - window.innerWidth"
 SELECTED = re.compile(r"(^|\s)is-selected(\s|$)")
 
 
-def _blank_png() -> bytes:
+OMR_LAYOUT = Path(__file__).parents[1] / "ocr" / "data" / "omr" / "school_sheet.json"
+
+
+def _blank_png(seed: int = 11) -> bytes:
     from simulation.teacher_sheets import teacher_sheet
 
     out = io.BytesIO()
-    Image.fromarray(teacher_sheet(11).image).save(out, format="PNG", dpi=(200, 200))
+    Image.fromarray(teacher_sheet(seed).image).save(out, format="PNG", dpi=(200, 200))
+    return out.getvalue()
+
+
+def _sheet_png() -> bytes:
+    """The school's bubble answer sheet drawn from its OMRChecker layout (as the OMR
+    service test draws it)."""
+    from tests.service.test_omr_sheets import _blank
+
+    out = io.BytesIO()
+    Image.fromarray(_blank()).save(out, format="PNG", dpi=(200, 200))
     return out.getvalue()
 
 
@@ -79,16 +97,19 @@ def test_make_a_template_from_an_uploaded_blank(
     assert page.locator(".tpl-overlay .tpl-region").count() == found
     # 竖式 work areas are shown but start as not graded.
     assert page.locator(".tpl-overlay .tpl-region.kind-skip").count() >= 1
+    # The title block: its 姓名 and 学号 lines are marked as such (read from their printed
+    # labels); its 班级 line is no region at all.
+    expect(page.locator(".tpl-overlay .kind-name")).to_have_count(1)
+    expect(page.locator(".tpl-overlay .kind-student_number")).to_have_count(1)
+    expect(rows.nth(0)).to_contain_text("姓名栏")
+    expect(rows.nth(1)).to_contain_text("学号栏 · ")
     page.get_by_test_id("template-title").fill(f"第10周课堂练习 {tag}")
     page.get_by_test_id("template-class").select_option(str(cid))
     page.get_by_test_id("template-kp-default").select_option(KP)
 
-    # The class line of the title block is no answer: select it from the list, press Delete.
+    # Shift+arrow moves the selected region (2 pt a press), the row keeps the focus.
     rows.first.focus()
     expect(rows.first).to_have_class(SELECTED)
-    page.keyboard.press("Delete")
-    expect(rows).to_have_count(found - 1)
-    # Shift+arrow moves the selected region (2 pt a press), the row keeps the focus.
     box = page.locator(".tpl-overlay .is-selected .tpl-box")
     x = float(box.get_attribute("x") or "nan")
     page.keyboard.press("Shift+ArrowRight")
@@ -96,13 +117,11 @@ def test_make_a_template_from_an_uploaded_blank(
     page.keyboard.press("Shift+ArrowRight")
     expect(box).to_have_attribute("x", re.compile("^" + re.escape(f"{round(x + 2, 2):g}")))
     expect(rows.first).to_be_focused()
-    # The name and 学号 lines are marked as such.
-    rows.nth(0).locator(".tpl-item-kind").click()
-    page.get_by_test_id("template-kind").select_option("name")
-    rows.nth(1).locator(".tpl-item-kind").click()
-    page.get_by_test_id("template-kind").select_option("student_number")
-    expect(page.locator(".tpl-overlay .kind-name")).to_have_count(1)
-    expect(page.locator(".tpl-overlay .kind-student_number")).to_have_count(1)
+    # A place that is no answer (the last 竖式 work area): select it, press Delete.
+    rows.last.focus()
+    expect(rows.last).to_have_class(SELECTED)
+    page.keyboard.press("Delete")
+    expect(rows).to_have_count(found - 1)
     # A place the proposal missed: drawn by dragging on an empty part of the page.
     answers = page.get_by_test_id("template-answer")
     before = answers.count()
@@ -140,6 +159,70 @@ def test_make_a_template_from_an_uploaded_blank(
     rows.last.get_by_test_id("template-answer").select_option("B")
     answers.nth(2).click()
     screenshot(page, "template-editor")
+    page_one = rows.count()
+
+    # A second page: uploaded from the editor, its places shown, answered; questions go
+    # on numbering from page 1's.
+    tabs = page.get_by_test_id("template-pages").get_by_role("tab")
+    expect(tabs).to_have_count(1)
+    page.get_by_test_id("template-page-file").set_input_files([
+        {"name": "page2.png", "mimeType": "image/png", "buffer": _blank_png(12)}])
+    expect(tabs).to_have_count(2)
+    expect(tabs.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_test_id("template-page-status")).to_contain_text("已添加第2页")
+    expect(page.get_by_test_id("template-image")).to_have_attribute(
+        "src", re.compile(r"/worksheets/templates/\d+/image.png"))
+    expect(page.locator(".tpl-overlay .kind-name")).to_have_count(1)
+    page_two = rows.count()
+    assert page_two >= 10
+    two = page.get_by_test_id("template-answer")
+    expect(two.first).to_have_attribute("aria-label", f"第{before + 2}题的答案")
+    two.first.click()
+    for i in range(two.count()):
+        page.keyboard.type(str(40 + i))
+        page.keyboard.press("Enter")
+    answered_two = two.count()
+    # Back on page 1 its regions and answers are as they were.
+    tabs.first.click()
+    expect(rows).to_have_count(page_one)
+    expect(answers.first).to_have_value("11")
+
+    # A third page: the school's bubble answer sheet, laid out from its template.json.
+    page.get_by_test_id("template-page-file").set_input_files([
+        {"name": "sheet.png", "mimeType": "image/png", "buffer": _sheet_png()}])
+    expect(tabs).to_have_count(3)
+    page.locator("[data-testid=template-omr] summary").click()
+    omr_file = page.get_by_test_id("template-omr-file")
+    omr_file.set_input_files([{"name": "template.json", "mimeType": "application/json",
+                               "buffer": b'{"pageDimensions": [1500, 2000'}])
+    error = page.get_by_test_id("template-omr-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("OMRChecker 的答题卡模板")
+    expect(error.get_by_test_id("template-error-code")).to_contain_text("bad_omr_template")
+    expect(omr_file).to_have_attribute("aria-invalid", "true")
+    assert_translated(page)
+    screenshot(page, "template-omr-refused", full_page=False)
+    omr_file.set_input_files([{"name": "template.json", "mimeType": "application/json",
+                               "buffer": OMR_LAYOUT.read_bytes()}])
+    expect(page.get_by_test_id("template-omr-status")).to_contain_text("已导入 25 道题的填涂圆圈和学号填涂区")
+    expect(error).to_be_hidden()
+    expect(page.locator(".tpl-overlay .kind-bubbles")).to_have_count(25)
+    expect(page.locator(".tpl-overlay .kind-number_grid")).to_have_count(1)
+    expect(page.locator(".tpl-overlay .kind-number_grid .tpl-bubble")).to_have_count(60)
+    # Keyed as usual: each row's answer picked in the list (the first option that is one).
+    sheet_answers = page.get_by_test_id("template-answer")
+    expect(sheet_answers).to_have_count(25)
+    # In the sheet's own order (q1-q10 down the left column first), its field names shown;
+    # the sheet's 姓名 line is kept as the name, the proposed bubble rows are gone.
+    sheet_rows = rows.filter(has=page.get_by_test_id("template-answer"))
+    expect(sheet_rows.nth(0)).to_contain_text("（q1）")
+    expect(sheet_rows.nth(1)).to_contain_text("（q2）")
+    expect(sheet_rows.nth(20)).to_contain_text("（tf1）")
+    expect(page.locator(".tpl-overlay .kind-name")).to_have_count(1)
+    expect(rows).to_have_count(27)
+    for i in range(25):
+        sheet_answers.nth(i).select_option(index=1)
+    screenshot(page, "template-editor-omr")
     page.set_viewport_size(TABLET)
     stage = page.locator("#tpl-stage").bounding_box()
     side = page.locator(".tpl-side").bounding_box()
@@ -157,10 +240,11 @@ def test_make_a_template_from_an_uploaded_blank(
     expect(page.get_by_test_id("template-upload-card")).to_be_visible()
     expect(page.get_by_test_id("worksheet-created")).to_be_visible()
     expect(page.get_by_test_id("print-card")).to_have_count(0)
-    expect(page.get_by_test_id("template-page")).to_be_visible()
-    # The page as graded: the blank with its regions, drawn by the server.
-    page.wait_for_function("() => document.querySelector('[data-testid=template-page]')"
-                           ".naturalWidth > 0")
+    expect(page.get_by_test_id("template-page")).to_have_count(3)
+    expect(page.get_by_test_id("template-page").first).to_be_visible()
+    # Each page as graded: its blank with its regions, drawn by the server.
+    page.wait_for_function("() => Array.from(document.querySelectorAll("
+                           "'[data-testid=template-page]')).every(i => i.naturalWidth > 0)")
     assert_translated(page)
     screenshot(page, "template-worksheet")
     wid = int(page.url.split("/worksheets/")[1].split("?")[0])
@@ -168,7 +252,13 @@ def test_make_a_template_from_an_uploaded_blank(
         ws = c.get(f"/api/v1/worksheets/{wid}").json()
         layout = c.get(f"/api/v1/worksheets/{wid}/layout").json()
     assert ws["kind"] == "template"
-    assert len(ws["items"]) == before + 1
+    assert len(layout["pages"]) == 3
     regions = layout["pages"][0]["regions"]
     assert [r["number"] for r in regions] == list(range(1, before + 2))
     assert [b["label"] for b in regions[-1]["bubbles"]] == ["A", "B", "C"]
+    second = layout["pages"][1]["regions"]
+    assert [r["number"] for r in second] == list(range(before + 2, before + 2 + answered_two))
+    third = layout["pages"][2]
+    assert len(third["regions"]) == 25
+    assert len(third["seat_bubbles"]) == 60
+    assert len(ws["items"]) == before + 1 + answered_two + 25

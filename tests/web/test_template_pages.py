@@ -513,9 +513,9 @@ def test_imported_sheet_regions_become_the_editors() -> None:
         ImportedRegionOut(label="q1", kind="bubbles", box=(60, 100, 160, 114), number=1,
                           bubbles=[BubbleIn(label=lb, box=(62 + 25 * i, 101, 74 + 25 * i, 113))
                                    for i, lb in enumerate("ABCD")]),
-        ImportedRegionOut(label="tf1", kind="bubbles", box=(60, 120, 110, 134), number=2,
+        ImportedRegionOut(label="tf1", kind="bubbles", box=(60, 120, 110, 134), number=1,
                           bubbles=[BubbleIn(label=lb, box=(62 + 25 * i, 121, 74 + 25 * i, 133))
-                                   for i, lb in enumerate("TF")]),
+                                   for i, lb in enumerate("FT")]),
         ImportedRegionOut(label="Roll", kind="number_grid", box=(400, 100, 440, 200),
                           grid=[GridBubbleIn(place=p, digit=d, box=(400 + 12 * p, 100 + 9 * d,
                                                                     410 + 12 * p, 108 + 9 * d))
@@ -526,6 +526,8 @@ def test_imported_sheet_regions_become_the_editors() -> None:
         ("bubbles", "choice", "q1"), ("bubbles", "true_false", "tf1"),
         ("number_grid", "numeric", "Roll")]
     assert len(regions[0].bubbles) == 4
+    assert regions[1].bubbles == [(87, 121, 99, 133), (62, 121, 74, 133)]  # T first
+    assert [r.sheet_number for r in regions] == [1, 2, None]  # the layout's order
     assert regions[2].grid[11] == GridCell(place=1, digit=1, box=(412, 109, 422, 117))
 
 

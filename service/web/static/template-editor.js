@@ -82,7 +82,7 @@
     return {
       uid: "r" + (serial++), kind: r.kind, box: r.box.slice(), bubbles: (r.bubbles || []).map(function (b) { return b.slice(); }),
       grid: (r.grid || []).map(function (g) { return { place: g.place, digit: g.digit, box: g.box.slice() }; }),
-      label: r.label || "", key_kind: r.key_kind || "numeric", answer: r.answer || "", alternatives: r.alternatives || "",
+      label: r.label || "", sheet_number: r.sheet_number || null, key_kind: r.key_kind || "numeric", answer: r.answer || "", alternatives: r.alternatives || "",
       kp: r.kp || "", score: r.score || 1,
       digits: r.digits || (r.kind === "student_number" ? classDigits() : null), origin: r.origin || "drawn",
       problems: problems || [],
@@ -144,6 +144,14 @@
       row.items.sort(function (a, b) { return a.box[0] - b.box[0]; });
       regions = regions.concat(row.items);
     });
+    // An imported answer sheet's rows keep the sheet's own order (its columns run down
+    // q1-q10, then q11-q20) in the places they take among the page's regions.
+    const sheet = regions.filter(function (r) { return r.sheet_number; });
+    if (sheet.length > 1) {
+      const sorted = sheet.slice().sort(function (a, b) { return a.sheet_number - b.sheet_number; });
+      let k = 0;
+      regions = regions.map(function (r) { return r.sheet_number ? sorted[k++] : r; });
+    }
     pages[current].regions = regions;
   }
 
@@ -964,7 +972,7 @@
       return { blank_id: p.blank_id, regions: p.regions.map(function (r) {
         return { kind: r.kind, box: r.box.map(round), bubbles: r.bubbles.map(function (b) { return b.map(round); }),
                  grid: r.grid.map(function (c) { return { place: c.place, digit: c.digit, box: c.box.map(round) }; }),
-                 label: r.label, key_kind: r.key_kind, answer: r.answer, alternatives: r.alternatives, kp: r.kp,
+                 label: r.label, sheet_number: r.sheet_number, key_kind: r.key_kind, answer: r.answer, alternatives: r.alternatives, kp: r.kp,
                  score: r.score, digits: r.digits, origin: r.origin };
       }) };
     }) });

@@ -132,7 +132,8 @@ def _ink(gray: np.ndarray) -> np.ndarray:
     ink = (gray < 140).astype(np.uint8)
     tall = max(3, int(0.9 * ink.shape[0]))
     if ink.shape[0] >= 3:
-        ink &= 1 - cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((tall, 1), np.uint8))
+        rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((tall, 1), np.uint8))
+        ink[rules > 0] = 0
     return ink
 
 

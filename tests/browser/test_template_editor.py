@@ -55,6 +55,10 @@ def _sheet_png() -> bytes:
     return out.getvalue()
 
 
+def _file(name: str, mime: str, buffer: bytes) -> list[FilePayload]:
+    return [{"name": name, "mimeType": mime, "buffer": buffer}]
+
+
 def _drag(page: Page, box: tuple[float, float, float, float]) -> None:
     """Drag with the mouse over the page image from one corner of ``box`` (points) to the
     other."""
@@ -165,8 +169,8 @@ def test_make_a_template_from_an_uploaded_blank(
     # on numbering from page 1's.
     tabs = page.get_by_test_id("template-pages").get_by_role("tab")
     expect(tabs).to_have_count(1)
-    page.get_by_test_id("template-page-file").set_input_files([
-        {"name": "page2.png", "mimeType": "image/png", "buffer": _blank_png(12)}])
+    page.get_by_test_id("template-page-file").set_input_files(
+        _file("page2.png", "image/png", _blank_png(12)))
     expect(tabs).to_have_count(2)
     expect(tabs.nth(1)).to_have_attribute("aria-selected", "true")
     expect(page.get_by_test_id("template-page-status")).to_contain_text("已添加第2页")
@@ -188,13 +192,13 @@ def test_make_a_template_from_an_uploaded_blank(
     expect(answers.first).to_have_value("11")
 
     # A third page: the school's bubble answer sheet, laid out from its template.json.
-    page.get_by_test_id("template-page-file").set_input_files([
-        {"name": "sheet.png", "mimeType": "image/png", "buffer": _sheet_png()}])
+    page.get_by_test_id("template-page-file").set_input_files(
+        _file("sheet.png", "image/png", _sheet_png()))
     expect(tabs).to_have_count(3)
     page.locator("[data-testid=template-omr] summary").click()
     omr_file = page.get_by_test_id("template-omr-file")
-    omr_file.set_input_files([{"name": "template.json", "mimeType": "application/json",
-                               "buffer": b'{"pageDimensions": [1500, 2000'}])
+    omr_file.set_input_files(_file("template.json", "application/json",
+                                    b'{"pageDimensions": [1500, 2000'))
     error = page.get_by_test_id("template-omr-error")
     expect(error).to_be_visible()
     expect(error).to_contain_text("OMRChecker 的答题卡模板")
@@ -202,8 +206,8 @@ def test_make_a_template_from_an_uploaded_blank(
     expect(omr_file).to_have_attribute("aria-invalid", "true")
     assert_translated(page)
     screenshot(page, "template-omr-refused", full_page=False)
-    omr_file.set_input_files([{"name": "template.json", "mimeType": "application/json",
-                               "buffer": OMR_LAYOUT.read_bytes()}])
+    omr_file.set_input_files(_file("template.json", "application/json",
+                                    OMR_LAYOUT.read_bytes()))
     expect(page.get_by_test_id("template-omr-status")).to_contain_text("已导入 25 道题的填涂圆圈和学号填涂区")
     expect(error).to_be_hidden()
     expect(page.locator(".tpl-overlay .kind-bubbles")).to_have_count(25)

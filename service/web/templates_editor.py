@@ -393,6 +393,8 @@ def _graded_page(png: bytes, px_per_pt: float, page: dict[str, Any]) -> bytes:
     for cell in [page.get("name_box"), *page.get("student_no_boxes", [])]:
         if cell and cell[2] > cell[0]:
             draw.rectangle(box(cell), outline=(30, 122, 70), width=2, fill=(30, 122, 70, 24))
+    for _place, _digit, seat in page.get("seat_bubbles", []):  # a bubbled 学号
+        draw.ellipse(box(seat), outline=(15, 124, 140), width=2, fill=(15, 124, 140, 24))
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

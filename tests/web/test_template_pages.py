@@ -563,3 +563,17 @@ def test_editor_checks_and_service_refusals_land_on_regions() -> None:
         (1, None, "duplicate_identity")]
     assert digits_of(["10201", "10202", "999"]) == 5
     assert digits_of([]) == 4
+
+
+def test_the_page_as_graded_shows_a_bubbled_student_number() -> None:
+    from service.web.templates_editor import PREVIEW_WIDTH_PX, _graded_page
+
+    out = io.BytesIO()
+    Image.new("L", (1654, 2339), 255).save(out, format="PNG")
+    seat = [400.0, 100.0, 420.0, 120.0]
+    png = _graded_page(out.getvalue(), 200 / 72, {"regions": [], "seat_bubbles": [[0, 0, seat]]})
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    k = PREVIEW_WIDTH_PX / 1654 * 200 / 72
+    inside = image[round(110 * k), round(410 * k)]
+    assert tuple(inside) != (255, 255, 255)  # tinted where the child bubbles a digit
+    assert tuple(image[round(300 * k), round(300 * k)]) == (255, 255, 255)

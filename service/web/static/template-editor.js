@@ -866,6 +866,8 @@
     const body = new FormData();
     body.append("csrf_token", csrf);
     body.append("file", file, file.name);
+    // A photo's paper is taken to be the first page's.
+    body.append("page_size", Math.abs(pages[0].W - 612) < Math.abs(pages[0].W - 595) ? "Letter" : "A4");
     pageStatus.className = "tpl-page-status";
     pageStatus.textContent = T.page_uploading;
     addPageButton.disabled = true;

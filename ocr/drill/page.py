@@ -42,6 +42,7 @@ from ocr.drill.detect import DetectionError, PPOCRDetector, TextDetector
 from ocr.drill.divisions import read_divisions
 from ocr.drill.items import ExpressionReader, ItemLayout, find_items
 from ocr.drill.longdiv import find_long_divisions, read_with_long_divisions, without_their_rules
+from ocr.drill.small_answers import read_small_answers
 from ocr.reading.ensemble import EnsembleRecognizer
 from ocr.reading.glyphs import GlyphClassifier
 from ocr.reading.hand_reader import HandLineReader
@@ -331,4 +332,7 @@ def read_drill_page(
     # Whole-number divisions over digits (ocr.drill.divisions), the rest as above.
     readings = read_divisions(page, layouts, recognizer, o.result_decoding, expected_for,
                               rest=read_with_long_divisions)
+    # Areas read blank that hold marks too big for specks: read at a smaller stroke size.
+    readings = read_small_answers(page, layouts, readings, recognizer, o.result_decoding,
+                                  expected_for)
     return DrillPageReading("read", tuple(read_items(layouts, readings)), turns)

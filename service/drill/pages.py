@@ -23,7 +23,7 @@ import numpy as np
 
 from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
 from grading.drill import DrillGradeOptions, drill_question, expects_remainder, grade_drill_item
-from grading.grade import Grade
+from grading.grade import Grade, Verdict
 from grading.response import Alternative, Response, ResponseStatus
 from grading.review_policy import ReviewPolicy
 from grading.written_keys import written_keys
@@ -41,6 +41,7 @@ from ocr.drill.page import (
     result_alphabet,
 )
 from ocr.drill.page import read_drill_page as read_drill_page_items
+from ocr.drill.small_answers import SMALL_DETAIL
 from ocr.reading.recognize import Reading, TextRecognizer
 
 __all__ = [
@@ -174,7 +175,12 @@ def grade_readings(
             options=grading,
             printed_digits=_printed_digits(it, image),
         )
-        out.append(DrillItem(it, decision.grade, decision.needs_review, decision.reason))
+        held, reason = decision.needs_review, decision.reason
+        if not held and it.detail.startswith(SMALL_DETAIL) and decision.grade is not None \
+                and decision.grade.verdict != Verdict.CORRECT:
+            # Read at a smaller stroke size, a digit may be lost: only the key is trusted.
+            held, reason = True, f"answer written very small, read as '{it.result}'"
+        out.append(DrillItem(it, decision.grade, held, reason))
     return out
 
 

@@ -26,6 +26,8 @@ _MARK_EXTENT = 0.12
 _MARK_AREA = 0.05
 # A lone mark with this much ink (side of a square, in character heights) is writing.
 _BLOT = 0.08
+# A printed rule is no thicker than this (character heights).
+_BAR = 0.12
 
 
 def _components(gray: np.ndarray, box: Box) -> tuple[np.ndarray, int, int]:
@@ -110,7 +112,11 @@ def cut_off(image: np.ndarray, area: Box, char_h: float, *, left: float, right: 
     x0, y0, x1, y1 = area
     around = (max(0, int(x0 - left * char_h)), y0, min(w, int(x1 + right * char_h)),
               min(h, int(y1 + below * char_h)))
-    for sx0, _, sx1, sy1 in _strokes(gray, around, char_h):
+    for sx0, sy0, sx1, sy1 in _strokes(gray, around, char_h):
+        if sy1 - sy0 <= _BAR * char_h and sx1 - sx0 >= 4 * (sy1 - sy0):
+            # A thin bar: the end of the next item's printed rule (on a skewed page it
+            # reaches the area's top corner), not writing.
+            continue
         if sx0 < x0 - 1 or sx1 > x1 + 1 or sy1 > y1 + 1:
             return True
     return False

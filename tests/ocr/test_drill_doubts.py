@@ -86,3 +86,12 @@ def test_printed_digits_counts_the_print_left_of_the_equals() -> None:
     assert printed_digits(page, (45, box[1], eq, box[3])) == 4
     page, eq, cy = _printed("7 x 8 =")
     assert printed_digits(page, (20, int(cy - 0.6 * ch), eq, int(cy + 0.6 * ch))) == 2
+
+
+def test_the_next_items_rule_beside_the_area_is_not_writing() -> None:
+    page = _page()
+    _digit(page, "1064", 230, 170, 1.2, 3)
+    page[100:104, 130:190] = 20  # the left neighbour's rule, 4 px thick, in the margin
+    assert not cut_off(page, AREA, CH, left=3.0, right=1.0, below=1.0)
+    page[120:170, 150:156] = 20  # a written 1 left of the area is still cut off
+    assert cut_off(page, AREA, CH, left=3.0, right=1.0, below=1.0)

@@ -145,10 +145,11 @@ def _template_regions() -> list[dict[str, Any]]:
              "key": {"kind": "numeric", "answer": "12", "knowledge_points": ["math.add.carry"]}}]
 
 
-def _editor_state() -> str:
+def _editor_state(blank_id: int) -> str:
     """The template editor's state (service.web.templates_body) for ``_template_regions``."""
-    return json.dumps({"regions": [{"kind": "written", "box": [100, 100, 160, 130],
-                                    "answer": "12", "kp": "math.add.carry"}]})
+    return json.dumps({"pages": [{"blank_id": max(1, blank_id), "regions": [
+        {"kind": "written", "box": [100, 100, 160, 130], "answer": "12",
+         "kp": "math.add.carry"}]}]})
 
 
 def _png_upload(url: str) -> Callable[[Ids], Req]:
@@ -531,7 +532,18 @@ PAGES: dict[tuple[str, str], Page] = {
     ("POST", "/worksheets/templates/{blank_id}"): Page(
         lambda ids: Req("POST", f"/worksheets/templates/{ids.blank_id}", data={
             "title": f"自制练习{ids.next()}", "class_id": str(ids.class_id),
-            "state": _editor_state()}), 303, "/login?next=/worksheets/templates/0", NOT_FOUND),
+            "state": _editor_state(ids.blank_id)}), 303, "/login?next=/worksheets/templates/0",
+        NOT_FOUND),
+    ("POST", "/worksheets/templates/{blank_id}/pages"): Page(
+        lambda ids: Req("POST", f"/worksheets/templates/{ids.blank_id}/pages", data={},
+                        files={"file": ("blank.png", _blank_png(), "image/png")}), 303,
+        "/login?next=/worksheets/templates/0/pages", NOT_FOUND),
+    ("POST", "/worksheets/templates/{blank_id}/omr"): Page(
+        lambda ids: Req("POST", f"/worksheets/templates/{ids.blank_id}/omr", data={}, files={
+            "file": ("template.json", (Path(__file__).parents[1]
+                                       / "ocr/data/omr/school_sheet.json").read_bytes(),
+                     "application/json")}), 303,
+        "/login?next=/worksheets/templates/0/omr", NOT_FOUND),
     ("GET", "/worksheets/templates/{blank_id}/image.png"): Page(
         lambda ids: Req("GET", f"/worksheets/templates/{ids.blank_id}/image.png"), 303,
         "/login?next=/worksheets/templates/0/image.png", NOT_FOUND),

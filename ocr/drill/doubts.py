@@ -40,8 +40,8 @@ def _components(gray: np.ndarray, box: Box) -> tuple[np.ndarray, int, int]:
     return stats[1:], max(0, x0), max(0, y0)
 
 
-def _strokes(gray: np.ndarray, box: Box, char_h: float) -> list[Box]:
-    stats, ox, oy = _components(gray, box)
+def _strokes(stats: np.ndarray, ox: int, oy: int, char_h: float) -> list[Box]:
+    """The stroke-sized components of an area (``_components``' output), in page pixels."""
     out = []
     for x, y, w, h, area in stats:
         if area >= max(6.0, (0.12 * char_h) ** 2) and max(w, h) >= _STROKE_EXTENT * char_h:
@@ -53,15 +53,15 @@ def written_box(image: np.ndarray, area: Box, char_h: float) -> Box:
     """Where the answer is written inside its area (stroke-sized ink, as the reader
     counts it); the area's first two character widths when nothing is written."""
     x0, y0, x1, y1 = area
-    strokes = _strokes(to_gray(image), area, char_h)
+    strokes = _strokes(*_components(to_gray(image), area), char_h)
     if not strokes:
         return (x0, y0, min(x1, x0 + int(2 * char_h)), y1)
     return (min(s[0] for s in strokes), min(s[1] for s in strokes),
             max(s[2] for s in strokes), max(s[3] for s in strokes))
 
 
-def _marks(gray: np.ndarray, box: Box, char_h: float) -> list[Box]:
-    stats, ox, oy = _components(gray, box)
+def _marks(stats: np.ndarray, ox: int, oy: int, char_h: float) -> list[Box]:
+    """The components of an area too big for a speck, in page pixels."""
     return [(ox + int(x), oy + int(y), ox + int(x + w), oy + int(y + h))
             for x, y, w, h, area in stats
             if max(w, h) >= _MARK_EXTENT * char_h and area >= (_MARK_AREA * char_h) ** 2]
@@ -71,13 +71,14 @@ def faint_beyond(image: np.ndarray, area: Box, char_h: float) -> bool:
     """Whether marks too small or too faint for the reader's stroke size lie beside what
     it read (a digit written with a light, broken stroke on a binarised scan): the
     reading may have lost it."""
-    gray = to_gray(image)
-    strokes = _strokes(gray, area, char_h)
+    # One labelling of the area serves both sizes of mark.
+    stats, ox, oy = _components(to_gray(image), area)
+    strokes = _strokes(stats, ox, oy, char_h)
     if not strokes:
         return False
     x0, x1 = min(s[0] for s in strokes), max(s[2] for s in strokes)
     gap = 0.05 * char_h
-    beside = [m for m in _marks(gray, area, char_h) if m[2] < x0 - gap or m[0] > x1 + gap]
+    beside = [m for m in _marks(stats, ox, oy, char_h) if m[2] < x0 - gap or m[0] > x1 + gap]
     return len(beside) >= 2 or any(max(m[2] - m[0], m[3] - m[1]) >= 0.2 * char_h
                                    for m in beside)
 
@@ -112,7 +113,7 @@ def cut_off(image: np.ndarray, area: Box, char_h: float, *, left: float, right: 
     x0, y0, x1, y1 = area
     around = (max(0, int(x0 - left * char_h)), y0, min(w, int(x1 + right * char_h)),
               min(h, int(y1 + below * char_h)))
-    for sx0, sy0, sx1, sy1 in _strokes(gray, around, char_h):
+    for sx0, sy0, sx1, sy1 in _strokes(*_components(gray, around), char_h):
         if sy1 - sy0 <= _BAR * char_h and sx1 - sx0 >= 4 * (sy1 - sy0):
             # A thin bar: the end of the next item's printed rule (on a skewed page it
             # reaches the area's top corner), not writing.

@@ -22,7 +22,13 @@ from typing import Literal
 import numpy as np
 
 from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
-from grading.drill import DrillGradeOptions, drill_question, expects_remainder, grade_drill_item
+from grading.drill import (
+    DrillDecision,
+    DrillGradeOptions,
+    drill_question,
+    expects_remainder,
+    grade_drill_item,
+)
 from grading.grade import Grade, Verdict
 from grading.response import Alternative, Response, ResponseStatus
 from grading.review_policy import ReviewPolicy
@@ -165,16 +171,19 @@ def grade_readings(
     grading = (options or DrillOptions()).grading()
     out = []
     for i, it in enumerate(items):
-        decision = grade_drill_item(
-            it.expression,
-            _response(it),
-            raw_expression=it.raw_expression,
-            expression_confidence=it.expression_confidence,
-            index=i,
-            detail=it.detail,
-            options=grading,
-            printed_digits=_printed_digits(it, image),
-        )
+        def grade(digits: int | None, it: DrillItemReading = it, i: int = i) -> DrillDecision:
+            return grade_drill_item(it.expression, _response(it),
+                                    raw_expression=it.raw_expression,
+                                    expression_confidence=it.expression_confidence, index=i,
+                                    detail=it.detail, options=grading, printed_digits=digits)
+
+        decision = grade(None)
+        if decision.needs_review and decision.grade is not None and decision.grade.auto:
+            # Held by the drill grader (a neighbour of the expression, or its confidence):
+            # the printed digits are counted only then, as they may release it.
+            digits = _printed_digits(it, image)
+            if digits is not None:
+                decision = grade(digits)
         held, reason = decision.needs_review, decision.reason
         if not held and it.detail.startswith(SMALL_DETAIL) and decision.grade is not None \
                 and decision.grade.verdict != Verdict.CORRECT:

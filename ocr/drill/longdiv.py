@@ -159,7 +159,9 @@ def find_long_divisions(
         lines: Every detected box read with positions (``ExpressionReader.read``).
         expressions: Re-reads the divisor and the dividend beside the hook.
         answer_height: Depth of the quotient band above the rule, in printed digit heights
-            (handwriting is about twice the print's height).
+            (handwriting is about twice the print's height). The band reaches 4 digit
+            heights left of the hook: a child's large quotient, right-aligned over the
+            dividend, overhangs the bracket.
         working_depth: Deepest working under the rule, in printed digit heights (a
             three-digit quotient's six lines of a child's large digits, and their rules);
             cut short by the next bracket below.
@@ -225,7 +227,7 @@ def find_long_divisions(
             raw=f"{read[2 * k].chars}){read[2 * k + 1].chars}".replace("\x00", "?"),
             expression_confidence=min(p_divisor, p_dividend),
             expression_box=(boxes[2 * k].box[0], y0, x1, below),
-            result_box=(max(0, x0 - int(1.0 * ph)), int(max(0, y0 - answer_height * ch)),
+            result_box=(max(0, x0 - int(4.0 * ch)), int(max(0, y0 - answer_height * ch)),
                         min(width, x1 + pad), max(0, y0 - 1)),
             char_height=ch,
             rule=(x0, y0, x1, y1),
@@ -263,6 +265,40 @@ def _part(forms: Sequence[str], which: int) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _rules(ink: np.ndarray, ch: float) -> np.ndarray:
+    """The pixels of the rules a child drew in a working (uint8 mask, widened a little).
+
+    A rule is a long horizontal run (1.3 digit heights or more; a slanted pencil line is a
+    staircase, so rows are joined first). A flat ``0`` or a ``5``'s bar can hold such a
+    run too, so a run counts only when its stroke is nothing else, or when it reaches
+    half a digit height further than the rest of its stroke (a rule that touches the
+    digits over it): the digit's own strokes span about as wide as its long run.
+    """
+    k = max(5, int(1.3 * ch))
+    joined = cv2.dilate(ink, np.ones((3, 1), np.uint8))
+    runs = cv2.dilate(cv2.morphologyEx(joined, cv2.MORPH_OPEN, np.ones((1, k), np.uint8)),
+                      np.ones((3, 3), np.uint8))
+    out = np.zeros_like(ink)
+    if not runs.any():
+        return out
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    for j in np.unique(labels[(runs > 0) & (ink > 0)]):
+        if j == 0:
+            continue
+        x, y, w, h = (int(v) for v in stats[j, :4])
+        stroke = labels[y : y + h, x : x + w] == j
+        run = stroke & (runs[y : y + h, x : x + w] > 0)
+        rest = stroke & ~run
+        run_cols = np.flatnonzero(run.any(axis=0))
+        rest_cols = np.flatnonzero(rest.any(axis=0))
+        if rest.sum() < (0.15 * ch) ** 2:
+            out[y : y + h, x : x + w][stroke] = 1
+        elif len(run_cols) and run_cols[-1] - run_cols[0] >= \
+                (rest_cols[-1] - rest_cols[0]) + 0.5 * ch:
+            out[y : y + h, x : x + w][run] = 1
+    return cv2.dilate(out, np.ones((3, 3), np.uint8))
+
+
 def _lowest_line(gray: np.ndarray, box: Box, ch: float, max_gap: float = 1.6,
                  first_gap: float = 3.5) -> tuple[np.ndarray, Box | None] | None:
     """The working area with the child's rules erased, and its lowest line of writing
@@ -279,12 +315,7 @@ def _lowest_line(gray: np.ndarray, box: Box, ch: float, max_gap: float = 1.6,
     if crop.size == 0:
         return None
     ink = (ink_map(crop) > 0.25).astype(np.uint8)
-    # A rule is a stroke far longer than any digit's bar; a slanted pencil line is a
-    # staircase, so rows are joined before looking for long runs.
-    k = max(5, int(1.3 * ch))
-    joined = cv2.dilate(ink, np.ones((3, 1), np.uint8))
-    rules = cv2.dilate(cv2.morphologyEx(joined, cv2.MORPH_OPEN, np.ones((1, k), np.uint8)),
-                       np.ones((3, 3), np.uint8))
+    rules = _rules(ink, ch)
     ink[rules > 0] = 0
     crop[rules > 0] = int(np.percentile(crop, 75))
     rule_rows = np.flatnonzero(rules.any(axis=1))

@@ -7,6 +7,7 @@ pages and set a little under, so a regression fails and noise does not.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -16,6 +17,7 @@ from ocr.drill.longdiv import (
     LongDivisionLayout,
     _joined,
     _part,
+    _rules,
     find_long_divisions,
     read_with_long_divisions,
     without_their_rules,
@@ -207,3 +209,17 @@ def test_brackets_found_on_dense_high_resolution_pages(calib_bank: GlyphBank,
         lines = engines.expressions.read(page.image, engines.detector.detect([page.image])[0])
         found = find_long_divisions(page.image, lines, engines.expressions)
         assert sorted(f.expression for f in found) == sorted(t.expression for t in page.items)
+
+
+def test_a_childs_rule_is_erased_and_a_flat_zero_is_not() -> None:
+    ch = 36.0
+    parts = {name: np.zeros((200, 300), np.uint8) for name in ("rule", "zero", "low", "five")}
+    cv2.line(parts["rule"], (20, 30), (160, 33), 1, 2)  # a rule on its own
+    cv2.ellipse(parts["zero"], (90, 100), (32, 16), -8, 0, 360, 1, 4)  # a flat, wide 0
+    cv2.line(parts["low"], (150, 172), (290, 174), 1, 2)  # a rule under a 5 touching it
+    cv2.line(parts["five"], (215, 135), (215, 171), 1, 4)
+    rules = _rules(np.maximum.reduce(list(parts.values())), ch)
+    assert rules[parts["rule"] > 0].all()
+    assert not rules[parts["zero"] > 0].any()  # the zero's bottom arc is no rule
+    assert rules[parts["low"] > 0].mean() > 0.9
+    assert rules[parts["five"] > 0].mean() < 0.2  # the 5's stroke above the rule stays

@@ -490,7 +490,9 @@ def _plan_long_division(
                                font=font, anchor="ra")
             below = int(max(tb[3], rule_y + depth))
             bbox = (int(db[0]), rule_y, end, below)
-            abox = (int(hook), int(rule_y - 2.6 * size), end, rule_y)
+            # The quotient is right-aligned over the dividend; a child's large digits
+            # overhang the bracket on the left.
+            abox = (int(hook - 1.5 * size), int(rule_y - 2.6 * size), end, rule_y)
             divisions[len(plan)] = _LongDivision(digits, divisor, right, digit_w, rule_y,
                                                  int(tb[3]))
             plan.append((stem, expr, key, bbox, abox, ("above", end, rule_y)))

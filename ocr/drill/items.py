@@ -49,6 +49,11 @@ _FOLD: dict[str, str] = {
 }
 _EXPR_CHARS = set("0123456789+-×÷()./")
 _OPERATORS = "+-×÷"
+# Widest gap between character centres inside an expression, in print heights.
+_GAP = 2.0
+# Half the height of a print re-read crop, in print heights (the print fills 62% of it:
+# on calib pages 0.5 and 1.1 read fewer fraction expressions right than 0.8).
+_PRINT_PAD = 0.8
 _OTHER = "\x00"
 # Confidence of an expression that an operator precedes (so it was cut short).
 _TRUNCATED = 0.2
@@ -319,13 +324,14 @@ def _joins(left: str, right: str, distance: float, gap: float) -> bool:
     return distance < limit
 
 
-def _print_boxes(gray: np.ndarray, line: LineChars, gap: float = 2.0) -> list[tuple[int, Box]]:
+def _print_boxes(gray: np.ndarray, line: LineChars, gap: float = _GAP) -> list[tuple[int, Box]]:
     """Crops cut to the print's height around each printed expression and its ``=``.
 
     The expression is the run of maths characters left of the ``=`` whose centres are
     less than ``gap`` printed character heights apart (as :func:`find_items` takes it);
-    the crop reaches most of a character further left, in case the line's reading
-    missed its first character, and is 1.6 print heights tall.
+    the crop reaches further (see below), and most of a character beyond, in case the
+    line's reading missed its first character; it is 1.6 print heights tall. Only
+    expressions where a fraction bar may have been lost are re-read.
     """
     height, width = gray.shape[:2]
     out: list[tuple[int, Box]] = []
@@ -337,13 +343,31 @@ def _print_boxes(gray: np.ndarray, line: LineChars, gap: float = 2.0) -> list[tu
         while j > 0 and _joins(line.chars[j - 1], line.chars[j],
                                line.xs[j] - line.xs[j - 1], gap * ch):
             j -= 1
-        if not any(k.isdigit() for k in line.chars[j:i]):
+        run = line.chars[j:i]
+        # On the line, a fraction bar read as nothing leaves its neighbours' positions
+        # a character apart ("6/8+1/8" as "6/8+18" with "1" and "8" far apart), so the
+        # crop takes in what a gap half as wide again would; its own reading then
+        # decides where the expression starts (_print_expression).
+        k = j
+        while k > 0 and _joins(line.chars[k - 1], line.chars[k],
+                               line.xs[k] - line.xs[k - 1], 1.5 * gap * ch):
+            k -= 1
+        if not any(d.isdigit() for d in run):
+            continue
+        run = line.chars[k:i]
+        # Only where a fraction bar may hide: a "1" or "/" was read, the line's own
+        # probabilities give a slash look-alike some weight (a bar dropped between two
+        # digits), or no operator was read (the run is not the whole expression). Other
+        # expressions read right on the line; re-reading them all would cost a page
+        # about a third more recogniser time.
+        if ("1" not in run and "/" not in run and any(o in run for o in _OPERATORS)
+                and _look_alike_share(line, k, i) >= 0.99):
             continue
         box = (
-            int(max(0, line.xs[j] - 0.9 * ch)),
-            int(max(0, cy - 0.8 * ch)),
+            int(max(0, line.xs[k] - 0.9 * ch)),
+            int(max(0, cy - _PRINT_PAD * ch)),
             int(min(width, eq_right + 0.3 * ch)),
-            int(min(height, cy + 0.8 * ch)),
+            int(min(height, cy + _PRINT_PAD * ch)),
         )
         if box[2] - box[0] >= ch and box[3] - box[1] >= 4:
             out.append((i, box))
@@ -361,7 +385,14 @@ def _print_expression(line: LineChars, eq_index: int) -> tuple[str, float, float
     if tight is None or "=" not in tight.chars:
         return None
     stop = tight.chars.rindex("=")
-    expr = _expression_suffix(tight.chars[:stop])
+    # The crop reaches further left than the expression may (see _print_boxes); at the
+    # print's height character positions are sharp enough for the gap rule.
+    ch = (tight.box[3] - tight.box[1]) / (2 * _PRINT_PAD)
+    first = stop
+    while first > 0 and _joins(tight.chars[first - 1], tight.chars[first],
+                               tight.xs[first] - tight.xs[first - 1], _GAP * ch):
+        first -= 1
+    expr = _expression_suffix(tight.chars[first:stop])
     if not expr:
         return None
     start = stop - len(expr)

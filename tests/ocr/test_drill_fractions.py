@@ -175,3 +175,27 @@ def test_each_fraction_expression_is_read_with_its_own_alphabet() -> None:
     assert len(rec.alphabets) == 2
     assert not rec.alphabets[0].allows("123/12")
     assert rec.alphabets[1].allows("123/12")
+
+
+def test_a_dropped_bar_does_not_cut_the_crop_short() -> None:
+    # "6/8+1/8=" read on the line as "6/8+18=", its "1" and "8" far apart where the bar
+    # was lost: the crop still starts at the "6".
+    from ocr.drill.items import _print_boxes
+
+    gray = np.full((60, 400), 255, np.uint8)  # no "=" bars: print height 0.49 x 60
+    xs = (10.0, 40.0, 70.0, 100.0, 130.0, 200.0, 230.0)
+    line = LineChars((0, 0, 400, 60), "6/8+18=", xs, (0.99,) * 7)
+    ((index, box),) = _print_boxes(gray, line)
+    assert index == 6
+    assert box[0] < 10
+
+
+def test_the_print_reading_keeps_to_its_own_expression() -> None:
+    # A crop that took in the end of a handwritten answer to its left ("718"): the gap
+    # at the print's height ends the expression before it.
+    from ocr.drill.items import _print_expression
+
+    xs = (5.0, 20.0, 35.0, 150.0, 170.0, 190.0, 220.0, 250.0, 265.0, 280.0, 310.0)
+    tight = LineChars((0, 0, 400, 40), "7186/8+1/8=", xs, (0.99,) * 11)
+    line = LineChars((0, 0, 400, 60), "6/8+1/8=", xs[3:], (0.99,) * 8, None, ((7, tight),))
+    assert _print_expression(line, 7) == ("6/8+1/8", 0.99, 150.0)

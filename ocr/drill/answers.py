@@ -16,8 +16,10 @@ The key is only ever a candidate scored on the ink; it never decides a reading a
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 import cv2
@@ -29,16 +31,22 @@ from ocr.reading.preprocess import ink_map, to_gray
 from ocr.reading.recognize import Reading, TextRecognizer
 
 __all__ = [
+    "IMPLAUSIBLE",
     "REMAINDER",
     "KeyForms",
     "answer_crop",
+    "denominator_prior",
     "fraction_alphabet",
+    "plausible_denominators",
     "read_results",
     "result_alphabet",
 ]
 
 # An item's expression (``37+48``) -> its key's written forms (``("85",)``); empty: none.
 KeyForms = Callable[[str], tuple[str, ...]]
+
+# Weight of a fraction reading whose denominator no answer to its expression has.
+IMPLAUSIBLE = 0.1
 
 REMAINDER = Alphabet("drill_remainder", "0123456789.…", r"[0-9]+|[0-9]+(?:…+|\.{2,})[0-9]+")
 
@@ -90,6 +98,71 @@ def fraction_alphabet(expression: str) -> Alphabet:
     pattern = (f"{sign}(?:{part}/{part}|[0-9]{{1,{whole}}}(?:\\.[0-9]{{1,3}})?)")
     chars = "0123456789./" + ("-" if sign else "")
     return Alphabet("numeric", chars, pattern)
+
+
+def plausible_denominators(expression: str) -> frozenset[int]:
+    """Denominators an answer to a fraction ``expression`` can have, right or wrong.
+
+    For ``+`` and ``-``: the divisors of the denominators' least common multiple (a
+    reduced answer), its multiples up to four times (an unreduced one), and the sum of the
+    denominators (the commonest mistake, ``1/5 + 2/5 = 3/10``). For ``×`` and ``÷``: the
+    divisors of the product of every number printed. Never 1: ``5/1`` is no way to write 5.
+    """
+    numbers = [int(n) for n in re.findall(r"[0-9]+", expression)]
+    if "×" in expression or "÷" in expression:
+        product = math.prod(n for n in numbers if n) or 1
+        out = {d for d in range(2, min(product, 10_000) + 1) if product % d == 0}
+    else:
+        dens = [int(d) for d in re.findall(r"/([0-9]+)", expression) if int(d)] or [1]
+        lcm = math.lcm(*dens)
+        out = {d for d in range(2, lcm + 1) if lcm % d == 0}
+        out |= {k * lcm for k in range(1, 5)} | {sum(dens)}
+    return frozenset(out - {1})
+
+
+def denominator_prior(reading: Reading, expression: str) -> Reading:
+    """``reading`` with its fraction alternatives weighed by :func:`plausible_denominators`.
+
+    A written ``5/7`` read ``5/1`` (the ``7`` a ``1``), or ``7/13`` read ``71/3`` (the
+    slash moved past a ``1``), is a fraction no child writes for ``1/7 + 3/7`` or
+    ``4/13 + 3/13``. Such a reading's share is multiplied by ``IMPLAUSIBLE`` (0.1) and the
+    shares renormalised: a prior, not a rule. A strange reading stays first unless a
+    plausible one was at least a tenth as likely, and then the two are close, so the review
+    policy sees both; a key that was a plausible alternative gains weight enough to be
+    seen. Whole numbers and decimals are left as they are (their alphabet bounds them).
+
+    Args:
+        reading: The answer reading (``ok`` with alternatives, else returned as it is).
+        expression: Its fraction expression.
+
+    Returns:
+        The reading, its text and confidence those of the likeliest alternative.
+    """
+    if reading.status != "ok" or not reading.alternatives:
+        return reading
+    dens = plausible_denominators(expression)
+    weighed = [(t, p * (IMPLAUSIBLE if _denominator(t) not in dens | {None} else 1.0))
+               for t, p in reading.alternatives]
+    total = sum(p for _, p in weighed)
+    if total <= 0 or all(w == p for (_, w), (_, p) in zip(weighed, reading.alternatives,
+                                                             strict=True)):
+        return reading
+    alts = tuple(sorted(((t, p / total) for t, p in weighed), key=lambda tp: -tp[1]))
+    text, share = alts[0]
+    if text == reading.text:
+        return replace(reading, confidence=share, alternatives=alts)
+    return replace(reading, text=text, confidence=share, alternatives=alts,
+                   char_confidences=(),
+                   detail=f"{reading.detail}; denominators weighed ({reading.text!r} was first)")
+
+
+def _denominator(text: str) -> int | None:
+    if "/" not in text:
+        return None
+    try:
+        return int(text.rsplit("/", 1)[1])
+    except ValueError:
+        return None
 
 
 def answer_crop(
@@ -181,6 +254,8 @@ def read_results(
         readings = recognizer.recognize(batch, alphabet=alphabet, **extra)
         keys = extra.get("expected") or [()] * len(members)
         for i, reading, forms in zip(members, readings, keys, strict=True):
+            if "/" in layouts[i].expression and decoding == "masked":
+                reading = denominator_prior(reading, layouts[i].expression)
             out[i] = _unchallenged(reading, forms)
     return [r if r is not None else Reading("engine_error") for r in out]
 

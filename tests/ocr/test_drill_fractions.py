@@ -17,7 +17,12 @@ import numpy as np
 import pytest
 
 import simulation.drill_pages as drill_pages
-from ocr.drill.answers import read_results, result_alphabet
+from ocr.drill.answers import (
+    denominator_prior,
+    plausible_denominators,
+    read_results,
+    result_alphabet,
+)
 from ocr.drill.detect import PPOCRDetector
 from ocr.drill.items import ExpressionReader, ItemLayout, LineChars, find_items
 from ocr.drill.page import locate_items
@@ -199,3 +204,27 @@ def test_the_print_reading_keeps_to_its_own_expression() -> None:
     tight = LineChars((0, 0, 400, 40), "7186/8+1/8=", xs, (0.99,) * 11)
     line = LineChars((0, 0, 400, 60), "6/8+1/8=", xs[3:], (0.99,) * 8, None, ((7, tight),))
     assert _print_expression(line, 7) == ("6/8+1/8", 0.99, 150.0)
+
+
+def test_plausible_denominators() -> None:
+    assert plausible_denominators("1/7+3/7") == {7, 14, 21, 28}
+    assert {2, 3, 5, 6}.issubset(plausible_denominators("1/2+1/3"))  # 5: 1/2+1/3 = 2/5
+    assert 6 in plausible_denominators("2/3÷4/5")  # = 10/12 = 5/6
+    assert 3 not in plausible_denominators("4/13+3/13")
+    assert 1 not in plausible_denominators("2/7+5/7")
+
+
+def test_a_strange_denominator_gives_way_to_a_plausible_reading() -> None:
+    # A written 5/7 whose 7 the readers took for a 1.
+    read = Reading("ok", "5/1", 0.8, alternatives=(("5/1", 0.8), ("5/7", 0.19), ("51", 0.01)))
+    weighed = denominator_prior(read, "1/7+3/7")
+    assert weighed.text == "5/7"
+    assert weighed.confidence == pytest.approx(0.19 / (0.08 + 0.19 + 0.01))
+    assert [t for t, _ in weighed.alternatives] == ["5/7", "5/1", "51"]
+    # Far likelier on the ink, it stays first: a prior, not a rule.
+    sure = Reading("ok", "71/3", 0.99, alternatives=(("71/3", 0.99), ("7/13", 0.01)))
+    assert denominator_prior(sure, "4/13+3/13").text == "71/3"
+    # Plausible readings, and a reading that is not ok, are left as they are.
+    fine = Reading("ok", "4/7", 0.9, alternatives=(("4/7", 0.9), ("1/7", 0.1)))
+    assert denominator_prior(fine, "1/7+3/7") == fine
+    assert denominator_prior(Reading("blank"), "1/7+3/7") == Reading("blank")

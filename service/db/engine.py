@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from service.db.sqlite_writes import queue_sqlite_writers
+
 __all__ = ["create_engine", "make_session_factory", "ping", "sqlite_file"]
 
 
@@ -45,6 +47,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overf
         engine = _create_async_engine(url, echo=echo, connect_args={"timeout": 30},
                                       hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        queue_sqlite_writers(engine.sync_engine)
         return engine
     return _create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow,
                                 pool_timeout=pool_timeout_s, pool_pre_ping=True,

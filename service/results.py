@@ -342,7 +342,7 @@ async def load_results(session: AsyncSession, actor: Actor, worksheet_id: int) -
     ws = await repo.worksheet(worksheet_id)
     items = await repo.items(ws.id)
     roster = await repo.roster(ws.class_id)
-    answers = await repo.answers(ws.id)
+    answers = await repo.answers(ws.id, slim=True)
     submitted = await repo.submitted(ws.id)
     pages = await worksheet_pages(session, actor, ws.id)
     return build_results(ws, items, roster, answers, submitted, pages)

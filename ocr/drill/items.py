@@ -27,6 +27,7 @@ import numpy as np
 
 from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
 from ocr.drill.detect import TextBox
+from ocr.drill.slash import no_hidden_slash
 from ocr.reading.ctc import CTCMatrix, forced_log_prob, forced_log_probs
 from ocr.reading.preprocess import ink_map, to_gray
 from ocr.reading.recognize import PPOCRRecognizer, charset_from_session
@@ -360,8 +361,13 @@ def _print_boxes(gray: np.ndarray, line: LineChars, gap: float = _GAP) -> list[t
         # digits), or no operator was read (the run is not the whole expression). Other
         # expressions read right on the line; re-reading them all would cost a page
         # about a third more recogniser time.
-        if ("1" not in run and "/" not in run and any(o in run for o in _OPERATORS)
-                and _look_alike_share(line, k, i) >= 0.99):
+        whole = "/" not in run and any(o in run for o in _OPERATORS)
+        if whole and "1" not in run and _look_alike_share(line, k, i) >= 0.99:
+            continue
+        # Most runs with a "1" are whole numbers ("15+27"): their print's ink shows no
+        # mark that could be a bar (ocr.drill.slash), and the re-read is skipped.
+        if whole and "1" in run and no_hidden_slash(
+                gray, line.xs[k] - 0.9 * ch, eq_right, cy, ch, run):
             continue
         box = (
             int(max(0, line.xs[k] - 0.9 * ch)),

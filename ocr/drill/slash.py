@@ -87,13 +87,13 @@ def _doubt(gray: np.ndarray, x0: float, x1: float, cy: float, ch: float, chars: 
     tall.sort(key=lambda k: stats[k, 0])
     centres = [float(stats[k, 0] + stats[k, 2] / 2) for k in tall]
     for k, digit in zip(tall, digits, strict=True):
-        w = float(stats[k, 2])
-        if w > _WIDEST * ch:
+        mark_w = float(stats[k, 2])
+        if mark_w > _WIDEST * ch:
             return "wide"
         if digit == "1":
             if _lean(labels, stats, k) > _UPRIGHT:
                 return "lean"
-        elif w < _THINNEST * ch:
+        elif mark_w < _THINNEST * ch:
             return "thin"
     # Neighbouring digits of one number are a character's advance apart.
     d = 0

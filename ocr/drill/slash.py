@@ -26,12 +26,22 @@ __all__ = ["no_hidden_slash"]
 
 # Band around the print's centre line, in print heights (digits fill about 1.0 of it).
 _BAND = 0.8
-# Marks at least this tall (print heights) are characters: digits and slashes, not + - × =.
-_TALL = 0.75
+# Marks at least this tall (print heights) are looked at: digits, slashes, + and ×.
+_MARK = 0.6
+# Those at least this tall (digit heights) are characters: digits and slashes (a + or × is
+# 0.78-0.85 of a digit), and those lower must be about as wide as tall, like + and ×.
+_TALL = 0.9
+_SQUARE = 0.6
 # Widest single digit and narrowest digit other than 1, in print heights (Hei and Kai faces
 # at 200-300 dpi: digits 0.45-0.62 wide, a "1" 0.15-0.45).
-_WIDEST = 0.8
+_WIDEST = 0.9
 _THINNEST = 0.36
+# A mark taller than a digit by this much is no digit: a Zen Hei or Kai "/" is 1.25-1.3
+# digit heights tall (a Micro Hei one is as tall as a digit: its lean tells it).
+_HIGHEST = 1.15
+# A mark no row of which spans more than this (print heights) is a single stroke: a "1" or
+# a "/" (every other digit has a bar, a bowl or two strokes side by side somewhere).
+_STROKE = 0.45
 # Steepest lean of an upright "1" (see _lean: 0-0.17 in the three faces with skew and blur);
 # a printed "/" leans 0.33-0.41.
 _UPRIGHT = 0.2
@@ -67,33 +77,51 @@ def _doubt(gray: np.ndarray, x0: float, x1: float, cy: float, ch: float, chars: 
     by0, by1 = int(max(0, cy - _BAND * ch)), int(min(height, cy + _BAND * ch))
     if bx1 - bx0 < ch or by1 - by0 < 4:
         return "band"
-    binary = (ink_map(gray[by0:by1, bx0:bx1]) > 0.4).astype(np.uint8)
+    binary = (ink_map(gray[by0:by1, bx0:bx1]) > 0.3).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     bh, bw = binary.shape
-    tall: list[int] = []
+    marks: list[int] = []
     for k in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[k])
         if area < 3:
             continue
         # Ink cut by the band's edge is not wholly seen: another line's handwriting or a
         # character the band did not take in.
-        if x == 0 or y == 0 or y + h == bh or (x + w == bw and h >= _TALL * ch):
+        if x == 0 or y == 0 or y + h == bh or (x + w == bw and h >= _MARK * ch):
             return "edge"
-        if h >= _TALL * ch:
+        if h >= _MARK * ch:
+            marks.append(k)
+    if not marks:
+        return "count"
+    # The digits' own height: ``ch`` comes from one character, which a thin Kai stroke
+    # may have broken. Digits are most of the marks (a fraction has at most one bar per
+    # two digits, and + or × are lower), so the lower median is a digit's.
+    digit_h = float(sorted(stats[k, 3] for k in marks)[(len(marks) - 1) // 2])
+    tall = []
+    for k in marks:
+        w, h = int(stats[k, 2]), int(stats[k, 3])
+        if h >= _TALL * digit_h:
             tall.append(k)
+        elif w < _SQUARE * h:
+            # Lower than a digit and narrow: no + or ×, maybe a broken bar.
+            return "short"
     digits = [c for c in chars if c.isdigit()]
     if len(tall) != len(digits):
         return "count"
+    ch = digit_h
     tall.sort(key=lambda k: stats[k, 0])
     centres = [float(stats[k, 0] + stats[k, 2] / 2) for k in tall]
     for k, digit in zip(tall, digits, strict=True):
         mark_w = float(stats[k, 2])
         if mark_w > _WIDEST * ch:
             return "wide"
-        if digit == "1":
-            if _lean(labels, stats, k) > _UPRIGHT:
-                return "lean"
-        elif mark_w < _THINNEST * ch:
+        if stats[k, 3] > _HIGHEST * ch:
+            return "high"
+        # Any single stroke, whatever it was read as, and any "1" must stand upright.
+        if (digit == "1" or _span(labels, stats, k) <= _STROKE * ch) and _lean(
+                labels, stats, k) > _UPRIGHT:
+            return "lean"
+        if digit != "1" and mark_w < _THINNEST * ch:
             return "thin"
     # Neighbouring digits of one number are a character's advance apart.
     d = 0
@@ -103,6 +131,16 @@ def _doubt(gray: np.ndarray, x0: float, x1: float, cy: float, ch: float, chars: 
                 return "gap"
             d += 1
     return ""
+
+
+def _span(labels: np.ndarray, stats: np.ndarray, k: int) -> float:
+    """The widest horizontal extent of a mark's ink in any one row, in pixels."""
+    x, y, w, h = (int(v) for v in stats[k, :4])
+    mask = labels[y : y + h, x : x + w] == k
+    cols = np.arange(w)[None, :]
+    right = np.where(mask, cols, -1).max(axis=1)
+    left = np.where(mask, cols, w).min(axis=1)
+    return float((right - left + 1).max())
 
 
 def _lean(labels: np.ndarray, stats: np.ndarray, k: int) -> float:

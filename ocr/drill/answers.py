@@ -37,9 +37,11 @@ __all__ = [
     "answer_crop",
     "denominator_prior",
     "fraction_alphabet",
+    "key_forms",
     "plausible_denominators",
     "read_results",
     "result_alphabet",
+    "unchallenged",
 ]
 
 # An item's expression (``37+48``) -> its key's written forms (``("85",)``); empty: none.
@@ -250,17 +252,17 @@ def read_results(
         batch = [c for c in (crops[i] for i in members) if c is not None]
         extra: dict[str, Any] = {}
         if expected_for is not None and getattr(recognizer, "verifies_keys", False):
-            extra["expected"] = [_keys(expected_for, layouts[i].expression) for i in members]
+            extra["expected"] = [key_forms(expected_for, layouts[i].expression) for i in members]
         readings = recognizer.recognize(batch, alphabet=alphabet, **extra)
         keys = extra.get("expected") or [()] * len(members)
         for i, reading, forms in zip(members, readings, keys, strict=True):
             if "/" in layouts[i].expression and decoding == "masked":
                 reading = denominator_prior(reading, layouts[i].expression)
-            out[i] = _unchallenged(reading, forms)
+            out[i] = unchallenged(reading, forms)
     return [r if r is not None else Reading("engine_error") for r in out]
 
 
-def _unchallenged(reading: Reading, keys: Sequence[str]) -> Reading:
+def unchallenged(reading: Reading, keys: Sequence[str]) -> Reading:
     """``reading``, or ``unreadable`` when its only candidates were the key's forms.
 
     When no reader writes a reading of its own that fits the alphabet, the key is the
@@ -275,12 +277,13 @@ def _unchallenged(reading: Reading, keys: Sequence[str]) -> Reading:
     return Reading("unreadable", detail=f"only the key fits the alphabet ({reading.detail})")
 
 
-def _keys(expected_for: KeyForms, expression: str) -> tuple[str, ...]:
-    """The key forms of one item; none for an unparsed expression or a failing key.
+def key_forms(expected_for: KeyForms | None, expression: str) -> tuple[str, ...]:
+    """The key forms of one item; none without keys, for an unparsed expression, or for a
+    failing key.
 
     A key that cannot be computed only loses the verification: the answer is still read.
     """
-    if not expression:
+    if expected_for is None or not expression:
         return ()
     try:
         return tuple(expected_for(expression))

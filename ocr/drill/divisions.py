@@ -28,7 +28,14 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from ocr.drill.answers import REMAINDER, KeyForms, answer_crop, read_results
+from ocr.drill.answers import (
+    REMAINDER,
+    KeyForms,
+    answer_crop,
+    key_forms,
+    read_results,
+    unchallenged,
+)
 from ocr.drill.items import ItemLayout
 from ocr.reading.ctc import ALPHABETS, Alphabet
 from ocr.reading.preprocess import ink_map, to_gray
@@ -120,25 +127,6 @@ def _key_parts(forms: Sequence[str], which: int) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _keys(expected_for: KeyForms | None, expression: str) -> tuple[str, ...]:
-    if expected_for is None:
-        return ()
-    try:
-        return tuple(expected_for(expression))
-    except Exception:  # a key that cannot be computed only loses the verification
-        return ()
-
-
-def _unchallenged(reading: Reading, keys: Sequence[str]) -> Reading:
-    """``unreadable`` when the key's forms were the reading's only candidates: alone the
-    key takes the whole share whatever the ink says (``ocr.drill.answers``)."""
-    if reading.status != "ok" or not keys or not reading.alternatives:
-        return reading
-    if any(text not in keys for text, _ in reading.alternatives):
-        return reading
-    return Reading("unreadable", detail=f"only the key fits the alphabet ({reading.detail})")
-
-
 def _joined(quotient: Reading, remainder: Reading) -> Reading:
     """One ``q……r`` reading from the two parts' readings (probabilities multiplied)."""
     for name, part in (("quotient", quotient), ("remainder", remainder)):
@@ -163,7 +151,7 @@ def _recognise(recognizer: TextRecognizer, crops: list[np.ndarray], alphabet: Al
     if keys is not None and getattr(recognizer, "verifies_keys", False):
         extra["expected"] = keys
     readings = recognizer.recognize(crops, alphabet=alphabet, **extra)
-    return [_unchallenged(r, k) for r, k in zip(readings, keys or [()] * len(crops),
+    return [unchallenged(r, k) for r, k in zip(readings, keys or [()] * len(crops),
                                                 strict=True)]
 
 
@@ -211,7 +199,7 @@ def read_divisions(
         if crop is None:
             out[i] = Reading("blank", detail="no handwriting right of '='")
             continue
-        keys = _keys(expected_for, la.expression)
+        keys = key_forms(expected_for, la.expression)
         parts = split_at_dots(crop, la.char_height) if kind == "remainder" else None
         if parts is not None:
             split.append((i, parts[0], parts[1], keys))

@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
-from ocr.drill.answers import KeyForms, answer_crop, read_results
+from ocr.drill.answers import KeyForms, answer_crop, key_forms, read_results
 from ocr.drill.columns import find_rules
 from ocr.drill.detect import TextBox
 from ocr.drill.items import ExpressionReader, ItemLayout, LineChars
@@ -424,7 +424,7 @@ def read_with_long_divisions(
     if not divisions:
         return out
     gray = to_gray(image)
-    forms = {i: _keys(expected_for, layouts[i].expression) for i in divisions}
+    forms = {i: key_forms(expected_for, layouts[i].expression) for i in divisions}
     quotients: list[int] = []
     q_crops: list[np.ndarray] = []
     for i in divisions:
@@ -475,13 +475,3 @@ def _even(expression: str) -> bool:
         return parse_arithmetic_stem(expression + "=").value.denominator == 1
     except ArithmeticStemError:
         return False
-
-
-def _keys(expected_for: KeyForms | None, expression: str) -> tuple[str, ...]:
-    # A key that cannot be computed only loses the verification, as in ``read_results``.
-    if expected_for is None or not expression:
-        return ()
-    try:
-        return tuple(expected_for(expression))
-    except Exception:
-        return ()

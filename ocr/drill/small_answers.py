@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ocr.drill.answers import KeyForms, answer_crop, result_alphabet
+from ocr.drill.answers import KeyForms, answer_crop, key_forms, result_alphabet, unchallenged
 from ocr.drill.divisions import division_kind
 from ocr.drill.doubts import small_marks
 from ocr.drill.items import ItemLayout
@@ -87,34 +87,16 @@ def read_small_answers(
         alphabet = _alphabet(la.expression) if decoding == "masked" else None
         name = alphabet.name if alphabet is not None else "plain"
         alphabets[name] = alphabet
-        groups.setdefault(name, []).append((i, crop, _keys(expected_for, la.expression)))
+        groups.setdefault(name, []).append((i, crop, key_forms(expected_for, la.expression)))
     verify = expected_for is not None and getattr(recognizer, "verifies_keys", False)
     for name, members in groups.items():
         extra: dict[str, Any] = {"expected": [k for *_, k in members]} if verify else {}
         read = recognizer.recognize([c for _, c, _ in members], alphabet=alphabets[name],
                                     **extra)
         for (i, _, keys), reading in zip(members, read, strict=True):
-            out[i] = _small(_unchallenged(reading, keys))
+            out[i] = _small(unchallenged(reading, keys))
     return out
 
 
 def _small(reading: Reading) -> Reading:
     return replace(reading, detail=f"{SMALL_DETAIL}: {reading.detail}")
-
-
-def _keys(expected_for: KeyForms | None, expression: str) -> tuple[str, ...]:
-    if expected_for is None or not expression:
-        return ()
-    try:
-        return tuple(expected_for(expression))
-    except Exception:  # a key that cannot be computed only loses the verification
-        return ()
-
-
-def _unchallenged(reading: Reading, keys: Sequence[str]) -> Reading:
-    """``unreadable`` when only the key's forms were candidates (``ocr.drill.answers``)."""
-    if reading.status != "ok" or not keys or not reading.alternatives:
-        return reading
-    if any(text not in keys for text, _ in reading.alternatives):
-        return reading
-    return Reading("unreadable", detail=f"only the key fits the alphabet ({reading.detail})")

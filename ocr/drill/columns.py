@@ -24,12 +24,19 @@ from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
 from ocr.drill.items import ItemLayout, LineChars
 from ocr.reading.preprocess import ink_map, to_gray
 
-__all__ = ["find_column_items", "find_rules", "operator_glyph"]
+__all__ = ["find_column_items", "find_rules", "line_height", "operator_glyph"]
 
 Box = tuple[int, int, int, int]
 _OPERATORS = "+-×"
 # Printed digit cap height relative to the detector's box around a digit row.
 _CAP_PER_BOX = 0.7
+
+
+def line_height(lines: Sequence[LineChars]) -> float | None:
+    """The median height of the detected lines holding a digit (the page's print scale for
+    finding rules); None on a page with no such line."""
+    boxes = [ln.box[3] - ln.box[1] for ln in lines if any(c.isdigit() for c in ln.chars)]
+    return float(statistics.median(boxes)) if boxes else None
 
 
 def find_rules(gray: np.ndarray, print_height: float) -> list[Box]:
@@ -217,10 +224,9 @@ def find_column_items(
     Returns:
         The column items found (an empty list on a page without any).
     """
-    digit_boxes = [ln.box[3] - ln.box[1] for ln in lines if any(c.isdigit() for c in ln.chars)]
-    if not digit_boxes:
+    print_height = line_height(lines)
+    if print_height is None:
         return []
-    print_height = float(statistics.median(digit_boxes))
     gray = to_gray(page)
     height, width = gray.shape
     found = []

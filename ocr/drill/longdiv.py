@@ -27,7 +27,6 @@ products are not checked.
 from __future__ import annotations
 
 import re
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -37,7 +36,7 @@ import numpy as np
 
 from grading.arithmetic_stem import ArithmeticStemError, parse_arithmetic_stem
 from ocr.drill.answers import KeyForms, answer_crop, key_forms, read_results
-from ocr.drill.columns import find_rules
+from ocr.drill.columns import find_rules, line_height
 from ocr.drill.detect import TextBox
 from ocr.drill.items import ExpressionReader, ItemLayout, LineChars
 from ocr.reading.ctc import ALPHABETS
@@ -169,10 +168,9 @@ def find_long_divisions(
     Returns:
         The long divisions found (an empty list on a page without any).
     """
-    digit_boxes = [ln.box[3] - ln.box[1] for ln in lines if any(c.isdigit() for c in ln.chars)]
-    if not digit_boxes:
+    ph = line_height(lines)
+    if ph is None:
         return []
-    ph = float(statistics.median(digit_boxes))
     gray = to_gray(page)
     height, width = gray.shape
     dark = _dark(gray)

@@ -9,6 +9,10 @@ never met another one inside SQLite, which is what the queue is for.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -124,5 +128,106 @@ async def test_a_task_writing_on_two_connections_does_not_wait_for_itself(
         with pytest.raises(OperationalError, match="locked"):
             await asyncio.wait_for(nested(), 30)
         assert await asyncio.wait_for(_writers(engine, 3), 30) == [None] * 3
+    finally:
+        await engine.dispose()
+
+
+# Another markbook process on the same file: it begins a write, says so, and commits when
+# told (a line on stdin).
+_OTHER_PROCESS = """
+import asyncio, sys
+from sqlalchemy import text
+from service.db.engine import create_engine, make_session_factory
+
+async def main():
+    engine = create_engine(sys.argv[1])
+    async with make_session_factory(engine)() as session:
+        await session.execute(text("INSERT INTO t (v) VALUES ('other')"))
+        print("holding", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        await session.commit()
+    await engine.dispose()
+
+asyncio.run(main())
+"""
+
+
+async def _other_process_writing(url: str) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _OTHER_PROCESS, url, cwd=Path(__file__).parents[2],
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 60)
+    assert line.strip() == b"holding"
+    return proc
+
+
+async def _let_go(proc: asyncio.subprocess.Process) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write(b"commit\n")
+    await proc.stdin.drain()
+    assert await asyncio.wait_for(proc.wait(), 60) == 0
+
+
+async def test_a_writer_waits_for_another_process_instead_of_meeting_its_lock(
+        tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'p.db'}"
+    engine = _no_busy_wait(create_engine(url))
+    try:
+        await _table(engine)
+        other = await _other_process_writing(url)
+        mine = asyncio.create_task(_writers(engine, 3))
+        await asyncio.sleep(0.5)
+        assert not mine.done()  # queued behind the other process, not failed in SQLite
+        started = time.monotonic()
+        await _let_go(other)
+        assert await asyncio.wait_for(mine, 30) == [None] * 3
+        assert time.monotonic() - started < 5
+        assert await _count(engine) == 1 + 3 * 2
+        # Released: anyone may take the lock now.
+        fd = os.open(tmp_path / "p.db-writers", os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_writer_gives_up_queueing_behind_another_process_after_wait_s(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Past WAIT_S it goes on to SQLite, which refuses at once (busy_timeout 0); after the
+    # other process commits, the abandoned wait leaves the lock free.
+    monkeypatch.setattr(sqlite_writes, "WAIT_S", 0.3)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'g.db'}"
+    engine = _no_busy_wait(create_engine(url))
+    try:
+        await _table(engine)
+        other = await _other_process_writing(url)
+        outcomes = await asyncio.wait_for(_writers(engine, 1), 30)
+        assert isinstance(outcomes[0], OperationalError)
+        assert "locked" in str(outcomes[0])
+        await _let_go(other)
+        assert await asyncio.wait_for(_writers(engine, 2), 30) == [None] * 2
+    finally:
+        await engine.dispose()
+
+
+async def test_a_writer_cancelled_while_another_process_writes_leaves_the_lock_free(
+        tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    engine = _no_busy_wait(create_engine(url))
+    try:
+        await _table(engine)
+        other = await _other_process_writing(url)
+        waiting = asyncio.create_task(_writers(engine, 1))
+        await asyncio.sleep(0.3)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await _let_go(other)
+        assert await asyncio.wait_for(_writers(engine, 2), 30) == [None] * 2
+        other = await _other_process_writing(url)  # the file lock is not kept by this one
+        await _let_go(other)
     finally:
         await engine.dispose()

@@ -48,13 +48,15 @@ class Server:
     """``markbook serve`` (or, with ``command``, another markbook process) as a child."""
 
     def __init__(self, env: dict[str, str], port: int, log: Path,
-                 command: list[str] | None = None) -> None:
+                 command: list[str] | None = None, processes: int = 1) -> None:
         self.env, self.port, self.log = env, port, log
         self.command = command
+        self.processes = processes
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        argv = self.command or ["serve", "--port", str(self.port)]
+        argv = self.command or ["serve", "--port", str(self.port),
+                                "--processes", str(self.processes)]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "service.cli", *argv],

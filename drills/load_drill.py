@@ -244,7 +244,7 @@ async def _drive(load: _Load, copies: list[bytes], uploaders: int, readers: int,
 def run_drill(minutes: float, uploaders: int, readers: int, *, wave_seconds: float = 60.0,
               db_url: str | None = None, broker_url: str | None = None, seed: int = 1,
               drain_minutes: float = 30.0, say: Callable[[str], None] | None = None,
-              keep_logs: Path | None = None) -> LoadResult:
+              keep_logs: Path | None = None, processes: int = 1) -> LoadResult:
     """Run the drill on a fresh data folder (and ``db_url``, default SQLite in it).
 
     There are ``max(1, minutes * 60 // wave_seconds)`` waves of ``uploaders`` uploads, one
@@ -265,7 +265,7 @@ def run_drill(minutes: float, uploaders: int, readers: int, *, wave_seconds: flo
             # The drill measures capacity, not the per-teacher upload limit: one account
             # stands in for every uploading teacher.
             "MARKBOOK_LIMITS__UPLOADS_PER_MINUTE": str(100 * uploaders)})
-        server = Server(env, free_port(), data / "server.log")
+        server = Server(env, free_port(), data / "server.log", processes=processes)
         worker = Server(env, 0, data / "worker.log", ["worker"]) if broker_url else None
         server.start()
         try:
@@ -328,13 +328,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-url", help="a PostgreSQL URL (default: SQLite)")
     parser.add_argument("--broker-url", help="run the jobs on a Celery worker over this "
                         "broker (redis://... or amqp://...)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="the server's web processes (markbook serve --processes)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep-logs", type=Path, help="copy the server's (and worker's) "
                         "log to this folder")
     args = parser.parse_args(argv)
     r = run_drill(args.minutes, args.uploaders, args.readers, wave_seconds=args.wave_seconds,
                   db_url=args.db_url, broker_url=args.broker_url, seed=args.seed,
-                  keep_logs=args.keep_logs)
+                  keep_logs=args.keep_logs, processes=args.processes)
     _say(json.dumps(r.figures(), ensure_ascii=False))
     for line in r.errors[:20]:
         _say(f"error: {line}")

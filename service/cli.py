@@ -47,9 +47,15 @@ def _serve(args: argparse.Namespace) -> int:
     trusted = args.forwarded_allow_ips
     # Client addresses (sign-in limits, audit) come from X-Forwarded-For only when the
     # connection is from a trusted proxy; by default no one is trusted, loopback included.
-    uvicorn.run(create_app(settings), host=args.host, port=args.port,
-                log_level=args.log_level, proxy_headers=bool(trusted),
-                forwarded_allow_ips=trusted or None, timeout_keep_alive=KEEP_ALIVE_S)
+    options = {"host": args.host, "port": args.port, "log_level": args.log_level,
+               "proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None,
+               "timeout_keep_alive": KEEP_ALIVE_S}
+    if args.processes > 1:
+        from service.serving import serve_processes
+
+        serve_processes(settings, args.processes, **options)
+        return 0
+    uvicorn.run(create_app(settings), **options)
     return 0
 
 
@@ -341,7 +347,22 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        help="the reverse proxy's address(es), comma-separated: only their "
                        "X-Forwarded-For is believed (default: none, or "
                        "MARKBOOK_FORWARDED_ALLOW_IPS)")
+    serve.add_argument("--processes", type=_processes,
+                       default=os.environ.get("MARKBOOK_WEB_PROCESSES", "1"),
+                       help="web processes answering requests (default: %(default)s, or "
+                       "MARKBOOK_WEB_PROCESSES); with more than 1 the job runner runs in a "
+                       "process of its own beside them")
     serve.set_defaults(func=_serve)
+
+
+def _processes(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number from 1 to 64")
+    return n
 
 
 def _add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

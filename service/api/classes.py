@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 from starlette.datastructures import UploadFile
 
 from service import classes
 from service.api.deps import SessionDep, SettingsDep, TeacherDep
+from service.api.read_cache import cached_json
 from service.errors import BadRequest, PayloadTooLarge
 from service.schemas.common import (
     ClassCreate,
@@ -37,10 +38,12 @@ async def list_classes(session: SessionDep, actor: TeacherDep) -> list[ClassSumm
     return await classes.list_classes(session, actor)
 
 
-@router.get("/{class_id}")
-async def get_class(class_id: int, session: SessionDep, actor: TeacherDep) -> ClassOut:
+@router.get("/{class_id}", response_model=ClassOut)
+async def get_class(class_id: int, request: Request, session: SessionDep,
+                    actor: TeacherDep) -> Response:
     """A class with its roster."""
-    return await classes.get_class(session, actor, class_id)
+    return await cached_json(request, session, actor,
+                             lambda: classes.get_class(session, actor, class_id))
 
 
 @router.patch("/{class_id}")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from service.api.deps import ActorDep, AdminDep, SessionDep, SettingsDep
+from service.api.read_cache import cached_json
 from service.mastery.recommend import fit_and_record, recommendations
 from service.mastery.report import class_mastery, class_progress, student_mastery, student_progress
 from service.schemas.mastery import (
@@ -46,12 +47,13 @@ async def get_student_progress(student_id: int, session: SessionDep,
     return await student_progress(session, actor, student_id)
 
 
-@router.get("/classes/{class_id}/progress")
-async def get_class_progress(class_id: int, session: SessionDep,
-                             actor: ActorDep) -> ClassProgressOut:
+@router.get("/classes/{class_id}/progress", response_model=ClassProgressOut)
+async def get_class_progress(class_id: int, request: Request, session: SessionDep,
+                             actor: ActorDep) -> Response:
     """Resolution rate per student and for the class; weekly score rates per knowledge
     point over the class."""
-    return await class_progress(session, actor, class_id)
+    return await cached_json(request, session, actor,
+                             lambda: class_progress(session, actor, class_id))
 
 
 @router.get("/students/{student_id}/recommendations")

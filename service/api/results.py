@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request, Response
 
 from service.api.deps import ActorDep, SessionDep, SettingsDep
+from service.api.read_cache import cached_json
 from service.results import export_results_csv, load_results, response_crop_png
 from service.review.decisions import grade_group, list_groups
 from service.schemas.results import GroupGrade, GroupGraded, GroupsOut, ResultsOut
@@ -18,13 +19,14 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1", tags=["results"])
 
 
-@router.get("/worksheets/{worksheet_id}/results")
-async def worksheet_results(worksheet_id: int, session: SessionDep,
-                            actor: ActorDep) -> ResultsOut:
+@router.get("/worksheets/{worksheet_id}/results", response_model=ResultsOut)
+async def worksheet_results(worksheet_id: int, request: Request, session: SessionDep,
+                            actor: ActorDep) -> Response:
     """Per student (roster order) and per question: the answer read, verdict, score, error
     cause, confidence and crop; per-student totals that never count an undecided answer as
     zero (``pending_review``); the class summary and the students with no scanned page."""
-    return await load_results(session, actor, worksheet_id)
+    return await cached_json(request, session, actor,
+                             lambda: load_results(session, actor, worksheet_id))
 
 
 @router.get("/worksheets/{worksheet_id}/results.csv", response_class=Response,

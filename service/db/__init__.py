@@ -8,6 +8,7 @@ from service.db.tables.bank import (
     QuestionRevisionRow,
     QuestionRow,
 )
+from service.db.tables.generation import DataGenerationRow
 from service.db.tables.install import InstallationRow
 from service.db.tables.mastery import (
     ErrorAttemptRow,
@@ -40,6 +41,7 @@ from service.db.tables.worksheets import (
 __all__ = [
     "AuditEventRow",
     "Base",
+    "DataGenerationRow",
     "DeviceKeyRow",
     "ErasedStudentRow",
     "ErrorAttemptRow",

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from service.db.generation import count_generations
 from service.db.sqlite_writes import queue_sqlite_writers
 
 __all__ = ["create_engine", "make_session_factory", "ping", "sqlite_file"]
@@ -38,7 +39,8 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overf
 
     Returns:
         The engine; dispose of it on shutdown. Statement parameters (children's names,
-        answers) never appear in its error messages or logs (``hide_parameters``).
+        answers) never appear in its error messages or logs (``hide_parameters``). Its
+        committed writes count in the data generation (``service.db.generation``).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -47,11 +49,15 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overf
         engine = _create_async_engine(url, echo=echo, connect_args={"timeout": 30},
                                       hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        queue_sqlite_writers(engine.sync_engine)
-        return engine
-    return _create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow,
-                                pool_timeout=pool_timeout_s, pool_pre_ping=True,
-                                hide_parameters=True)
+        queue_sqlite_writers(engine.sync_engine, sqlite_file(url))
+    else:
+        engine = _create_async_engine(url, echo=echo, pool_size=pool_size,
+                                      max_overflow=max_overflow, pool_timeout=pool_timeout_s,
+                                      pool_pre_ping=True, hide_parameters=True)
+    # Wrapped after the SQLite writers' queue: the count goes up inside the transaction,
+    # before the commit that releases the queue.
+    count_generations(engine.sync_engine)
+    return engine
 
 
 def sqlite_file(url: str) -> Path | None:

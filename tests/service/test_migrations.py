@@ -20,6 +20,7 @@ EXPECTED_TABLES = {
     "mastery_events", "mastery_states", "kp_params", "item_difficulty", "errorbook_entries",
     "error_attempts", "errorbooks", "practice_items", "student_links", "revoked_sessions",
     "erased_students", "file_deletions", "image_expiry", "installation", "template_blanks",
+    "data_generation",
 }
 
 

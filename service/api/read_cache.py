@@ -1,0 +1,103 @@
+"""Costly reads answered from memory while nothing they show has changed.
+
+A worksheet's results, a class's roster and its progress are rebuilt from thousands of
+rows (a class of 200: 1,600 answers, about 0.2 s of one core), and a morning of teachers
+watching their classes reads them many times a minute while they change a few times.
+:func:`cached_json` keeps the JSON body of such an answer in this process, under the
+request's path and query, the caller, and the data generation it was built at
+(:mod:`service.db.generation`); the next identical request at the same generation gets the
+same bytes after one one-row query. Any committed write to what the read shows moves the
+generation on, in every process, so an answer is never older than the caller's own last
+write, nor than anyone's.
+
+The caller's access is still checked on every request by the route's own dependencies;
+the key carries the caller, so one teacher is never handed what was built for another.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Request, Response
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.actor import Actor
+from service.db.generation import current_generation
+
+__all__ = ["MAX_BYTES", "ReadCache", "cached_json"]
+
+# Memory one web process may spend on kept answers (a class of 200's results is ~0.6 MB).
+MAX_BYTES = 64 * 1024 * 1024
+_Key = tuple[Any, ...]
+
+
+class ReadCache:
+    """JSON bodies by key, each with the generation it was built at; least recently used
+    ones go first once ``max_bytes`` is reached."""
+
+    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[_Key, tuple[int, bytes]] = OrderedDict()
+        self._bytes = 0
+        self.hits = self.misses = 0
+
+    def get(self, key: _Key, generation: int) -> bytes | None:
+        found = self._entries.get(key)
+        if found is None or found[0] != generation:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return found[1]
+
+    def put(self, key: _Key, generation: int, body: bytes) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old[1])
+        if old is not None and old[0] > generation:
+            # A slower request built an older answer after a newer one was kept: keep that.
+            self._entries[key] = old
+            self._bytes += len(old[1])
+            return
+        if len(body) > self.max_bytes // 4:
+            return  # one huge answer would push everything else out
+        self._entries[key] = (generation, body)
+        self._bytes += len(body)
+        while self._bytes > self.max_bytes:
+            _, (_, dropped) = self._entries.popitem(last=False)
+            self._bytes -= len(dropped)
+
+
+def _cache(request: Request) -> ReadCache:
+    cache: ReadCache | None = getattr(request.app.state, "read_cache", None)
+    if cache is None:
+        cache = request.app.state.read_cache = ReadCache()
+    return cache
+
+
+async def cached_json(request: Request, session: AsyncSession, actor: Actor,
+                      build: Callable[[], Awaitable[BaseModel]]) -> Response:
+    """The JSON answer ``build`` makes, or the one it made before at this generation.
+
+    Args:
+        request: the request (its path and query are the key, with the caller).
+        session: the request's unit of work (the generation is read through it first, so
+            what ``build`` reads is at least as new).
+        actor: the caller, already authorised for this read.
+        build: makes the answer; any error it raises goes out as it would uncached.
+    """
+    generation = await current_generation(session)
+    key = (request.url.path, request.url.query, actor.teacher_id, actor.is_admin, actor.kind)
+    cache = _cache(request)
+    if generation is not None:
+        body = cache.get(key, generation)
+        if body is not None:
+            return Response(body, media_type="application/json")
+    model = await build()
+    body = type(model).__pydantic_serializer__.to_json(model)
+    if generation is not None:
+        cache.put(key, generation, body)
+    return Response(body, media_type="application/json")

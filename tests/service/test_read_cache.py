@@ -1,0 +1,147 @@
+"""Cached reads (service.api.read_cache) and the data generation they are checked against
+(service.db.generation), on SQLite and PostgreSQL.
+
+The correctness rule: a cached answer is never older than any committed write it shows,
+whichever process or engine made the write; and one caller never gets another's answer.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from service.api.read_cache import ReadCache
+from service.db.engine import create_engine, make_session_factory
+from service.db.generation import changed_table, current_generation
+
+
+async def _generation(url: str) -> int | None:
+    engine = create_engine(url)
+    try:
+        async with make_session_factory(engine)() as session:
+            return await current_generation(session)
+    finally:
+        await engine.dispose()
+
+
+async def _class_with_students(client: httpx.AsyncClient) -> int:
+    r = await client.post("/api/v1/classes", json={"name": "三年级(1)班", "grade": 3})
+    assert r.status_code == 201, r.text
+    cid = int(r.json()["id"])
+    r = await client.post(f"/api/v1/classes/{cid}/students",
+                          json=[{"student_no": "001", "name": "王小明"},
+                                {"student_no": "002", "name": "李华"}])
+    assert r.status_code == 201, r.text
+    return cid
+
+
+def test_changed_table_reads_the_written_table() -> None:
+    assert changed_table('INSERT INTO grades (a) VALUES (1)') == "grades"
+    assert changed_table('  update "students" SET name=?') == "students"
+    assert changed_table("DELETE FROM pages WHERE id = 1") == "pages"
+    assert changed_table("INSERT OR REPLACE INTO kp_params VALUES (1)") == "kp_params"
+    assert changed_table("SELECT * FROM grades") is None
+
+
+async def test_tracked_writes_count_and_others_do_not(app: FastAPI, db_url: str) -> None:
+    start = await _generation(db_url)
+    assert start is not None
+    engine = create_engine(db_url)
+    try:
+        factory = make_session_factory(engine)
+        async with factory() as session:  # a tracked table: counts once per transaction
+            await session.execute(text("UPDATE students SET name = name WHERE id < 0"))
+            await session.execute(text("UPDATE classes SET name = name WHERE id < 0"))
+            await session.commit()
+        assert await _generation(db_url) == start + 1
+        async with factory() as session:  # job progress: not something a cached read shows
+            await session.execute(text("UPDATE jobs SET pages_done = 0 WHERE id < 0"))
+            await session.commit()
+        async with factory() as session:  # rolled back: nothing changed
+            await session.execute(text("UPDATE students SET name = name WHERE id < 0"))
+            await session.rollback()
+        async with factory() as session:  # only read
+            await session.execute(text("SELECT count(*) FROM students"))
+            await session.commit()
+        assert await _generation(db_url) == start + 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_repeated_read_is_served_from_memory_until_a_write(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    cid = await _class_with_students(client)
+    first = await client.get(f"/api/v1/classes/{cid}")
+    cache: ReadCache = app.state.read_cache
+    hits = cache.hits
+    again = await client.get(f"/api/v1/classes/{cid}")
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["content-type"] == "application/json"
+    assert cache.hits == hits + 1
+    # A write through the API moves the generation on: the next read is built afresh.
+    sid = first.json()["students"][0]["id"]
+    r = await client.patch(f"/api/v1/classes/{cid}/students/{sid}", json={"name": "王晓明"})
+    assert r.status_code == 200, r.text
+    after = await client.get(f"/api/v1/classes/{cid}")
+    assert after.json()["students"][0]["name"] == "王晓明"
+    assert cache.hits == hits + 1
+
+
+async def test_a_write_from_another_process_is_seen_at_once(
+        app: FastAPI, client: httpx.AsyncClient, db_url: str) -> None:
+    # Another web process or a job runner writes through its own engine: this process's
+    # kept answer must not outlive that write.
+    cid = await _class_with_students(client)
+    assert (await client.get(f"/api/v1/classes/{cid}")).json()["students"][1]["name"] == "李华"
+    assert (await client.get(f"/api/v1/classes/{cid}/progress")).status_code == 200
+    engine = create_engine(db_url)
+    try:
+        async with make_session_factory(engine)() as session:
+            await session.execute(text("UPDATE students SET name = '李小华' WHERE class_id = :c "
+                                       "AND student_no = '002'"), {"c": cid})
+            await session.commit()
+    finally:
+        await engine.dispose()
+    r = await client.get(f"/api/v1/classes/{cid}")
+    assert r.json()["students"][1]["name"] == "李小华"
+
+
+async def test_one_teacher_never_gets_what_was_kept_for_another(
+        app: FastAPI, teacher_client: httpx.AsyncClient,
+        other_client: httpx.AsyncClient) -> None:
+    cid = await _class_with_students(teacher_client)
+    assert (await teacher_client.get(f"/api/v1/classes/{cid}")).status_code == 200
+    assert (await teacher_client.get(f"/api/v1/classes/{cid}")).status_code == 200
+    r = await other_client.get(f"/api/v1/classes/{cid}")
+    assert r.status_code == 404
+    assert r.json()["error"] == "not_found"
+    assert (await other_client.get(f"/api/v1/classes/{cid}/progress")).status_code == 404
+
+
+def test_the_cache_keeps_the_newest_generation_and_stays_within_its_bytes() -> None:
+    cache = ReadCache(max_bytes=1000)
+    cache.put(("a",), 5, b"new")
+    cache.put(("a",), 4, b"old")  # a slower request built from older data
+    assert cache.get(("a",), 5) == b"new"
+    assert cache.get(("a",), 6) is None
+    for i in range(10):
+        cache.put((i,), 1, b"x" * 200)
+    assert cache.get((0,), 1) is None  # the least recently used went first
+    assert cache.get((9,), 1) == b"x" * 200
+    cache.put(("huge",), 1, b"x" * 600)  # over a quarter of the budget: never kept
+    assert cache.get(("huge",), 1) is None
+
+
+@pytest.mark.parametrize("path", ["/api/v1/classes/{cid}", "/api/v1/classes/{cid}/progress"])
+async def test_cached_answers_equal_freshly_built_ones(
+        app: FastAPI, client: httpx.AsyncClient, path: str) -> None:
+    cid = await _class_with_students(client)
+    built = await client.get(path.format(cid=cid))
+    app.state.read_cache = ReadCache()
+    rebuilt = await client.get(path.format(cid=cid))
+    kept = await client.get(path.format(cid=cid))
+    assert built.content == rebuilt.content == kept.content
+    assert app.state.read_cache.hits == 1

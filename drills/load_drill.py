@@ -41,6 +41,7 @@ from typing import Any
 
 import httpx
 
+from drills.lean_http import LeanClient, LeanError
 from drills.live import ROOT, Server, count_grades, drill_env, free_port, sign_in
 
 __all__ = ["LoadResult", "run_drill"]
@@ -150,12 +151,12 @@ class _Load:
         if len(self.result.errors) < 1000:
             self.result.errors.append(what)
 
-    async def upload(self, client: httpx.AsyncClient, pdf: bytes) -> None:
+    async def upload(self, client: LeanClient, pdf: bytes) -> None:
         started = time.perf_counter()
         try:
             r = await client.post("/api/v1/scans", content=pdf,
                                   headers={"content-type": "application/pdf"})
-        except httpx.HTTPError as exc:
+        except LeanError as exc:
             self.error(f"upload: {type(exc).__name__}")
             return
         self.result.ack_ms.append((time.perf_counter() - started) * 1000)
@@ -178,15 +179,15 @@ class _Load:
             reads += [("job", f"/api/v1/jobs/{job}")] * 3
         return reads
 
-    async def reader(self, client: httpx.AsyncClient) -> None:
+    async def reader(self, client: LeanClient) -> None:
         await asyncio.sleep(self.rng.uniform(0, 1))  # not all in step
         while not self.stop.is_set():
             kind, path = self.rng.choice(self._reads())
             started = time.perf_counter()
             try:
                 r = await client.get(path)
-            except httpx.HTTPError as exc:
-                self.error(f"read {kind}: {type(exc).__name__}")
+            except LeanError as exc:
+                self.error(f"read {kind}: {exc}")
             else:
                 self.result.read_ms.setdefault(kind, []).append(
                     (time.perf_counter() - started) * 1000)
@@ -195,7 +196,7 @@ class _Load:
                     self.error(f"read {kind}: {r.status_code}")
             await asyncio.sleep(self.rng.uniform(0.5, 1.5))
 
-    async def drain(self, client: httpx.AsyncClient, timeout_s: float) -> None:
+    async def drain(self, client: LeanClient, timeout_s: float) -> None:
         """Wait for every job to end; count their final statuses."""
         deadline = time.monotonic() + timeout_s
         pending = set(self.job_ids)
@@ -204,7 +205,7 @@ class _Load:
             for job_id in sorted(pending):
                 try:
                     r = await client.get(f"/api/v1/jobs/{job_id}")
-                except httpx.HTTPError:
+                except LeanError:
                     continue
                 status = r.json().get("status") if r.status_code == 200 else None
                 if status in ("done", "failed", "partially_done"):
@@ -221,10 +222,11 @@ class _Load:
 async def _drive(load: _Load, copies: list[bytes], uploaders: int, readers: int,
                  seconds: float, wave_s: float, drain_s: float, say: Callable[[str], None]
                  ) -> None:
-    limits = httpx.Limits(max_connections=uploaders + readers + 10,
-                          max_keepalive_connections=uploaders + readers + 10)
-    async with httpx.AsyncClient(base_url=load.base, headers=load.headers, limits=limits,
-                                 timeout=120) as client:
+    host, _, port = load.base.removeprefix("http://").partition(":")
+    # A lean client: httpx would take a quarter of the box's two cores from the service.
+    client = LeanClient(host, int(port), load.headers,
+                        max_connections=uploaders + readers + 10, timeout_s=120)
+    try:
         started = time.monotonic()
         tasks = [asyncio.create_task(load.reader(client)) for _ in range(readers)]
         waves = [copies[i:i + uploaders] for i in range(0, len(copies), uploaders)]
@@ -239,6 +241,8 @@ async def _drive(load: _Load, copies: list[bytes], uploaders: int, readers: int,
         drained = time.monotonic()
         await load.drain(client, drain_s)
         load.result.drain_s = time.monotonic() - drained
+    finally:
+        await client.aclose()
 
 
 def run_drill(minutes: float, uploaders: int, readers: int, *, wave_seconds: float = 60.0,

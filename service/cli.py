@@ -53,7 +53,10 @@ def _serve(args: argparse.Namespace) -> int:
     if args.processes > 1:
         from service.serving import serve_processes
 
-        serve_processes(settings, args.processes, **options)
+        try:
+            serve_processes(settings, args.processes, **options)
+        except OSError as exc:
+            return _fail(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}")
         return 0
     uvicorn.run(create_app(settings), **options)
     return 0

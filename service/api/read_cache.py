@@ -10,12 +10,18 @@ same bytes after one one-row query. Any committed write to what the read shows m
 generation on, in every process, so an answer is never older than the caller's own last
 write, nor than anyone's.
 
+Requests that miss at the same moment for the same answer wait for one build rather than
+each building it (a class of teachers refreshing as a page is graded would otherwise
+rebuild it once each); a waiter whose builder failed builds it itself, so an error reaches
+each caller as its own.
+
 The caller's access is still checked on every request by the route's own dependencies;
 the key carries the caller, so one teacher is never handed what was built for another.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -43,6 +49,8 @@ class ReadCache:
         self._entries: OrderedDict[_Key, tuple[int, bytes]] = OrderedDict()
         self._bytes = 0
         self.hits = self.misses = 0
+        # (key, generation) -> the body one request is building now.
+        self.building: dict[tuple[_Key, int], asyncio.Future[bytes]] = {}
 
     def get(self, key: _Key, generation: int) -> bytes | None:
         found = self._entries.get(key)
@@ -92,12 +100,41 @@ async def cached_json(request: Request, session: AsyncSession, actor: Actor,
     generation = await current_generation(session)
     key = (request.url.path, request.url.query, actor.teacher_id, actor.is_admin, actor.kind)
     cache = _cache(request)
-    if generation is not None:
-        body = cache.get(key, generation)
-        if body is not None:
-            return Response(body, media_type="application/json")
-    model = await build()
-    body = type(model).__pydantic_serializer__.to_json(model)
-    if generation is not None:
-        cache.put(key, generation, body)
+    if generation is None:  # no generation to check against: never kept
+        model = await build()
+        return _json(type(model).__pydantic_serializer__.to_json(model))
+    body = cache.get(key, generation)
+    if body is not None:
+        return _json(body)
+    pending = cache.building.get((key, generation))
+    if pending is not None:
+        try:
+            return _json(await asyncio.shield(pending))
+        except Exception:  # the builder failed: build it here, to meet the error as ours
+            pass
+    return _json(await _build(cache, key, generation, build))
+
+
+def _json(body: bytes) -> Response:
     return Response(body, media_type="application/json")
+
+
+async def _build(cache: ReadCache, key: _Key, generation: int,
+                 build: Callable[[], Awaitable[BaseModel]]) -> bytes:
+    done: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+    # Nobody may be waiting: an unread failure must not be reported as one.
+    done.add_done_callback(lambda f: f.cancelled() or f.exception())
+    cache.building.setdefault((key, generation), done)
+    try:
+        model = await build()
+        body = type(model).__pydantic_serializer__.to_json(model)
+    except BaseException as exc:
+        done.set_exception(exc if isinstance(exc, Exception) else RuntimeError("abandoned"))
+        raise
+    else:
+        done.set_result(body)
+        cache.put(key, generation, body)
+        return body
+    finally:
+        if cache.building.get((key, generation)) is done:
+            del cache.building[(key, generation)]

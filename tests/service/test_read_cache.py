@@ -7,6 +7,8 @@ whichever process or engine made the write; and one caller never gets another's 
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -145,3 +147,32 @@ async def test_cached_answers_equal_freshly_built_ones(
     kept = await client.get(path.format(cid=cid))
     assert built.content == rebuilt.content == kept.content
     assert app.state.read_cache.hits == 1
+
+
+async def test_simultaneous_misses_wait_for_one_build(
+        app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from service import classes
+
+    cid = await _class_with_students(client)
+    real = classes.get_class
+    builds = 0
+
+    async def slow_build(*args: object) -> object:
+        nonlocal builds
+        builds += 1
+        await asyncio.sleep(0.3)  # long enough for every request below to arrive
+        return await real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(classes, "get_class", slow_build)
+    answers = await asyncio.gather(*(client.get(f"/api/v1/classes/{cid}") for _ in range(5)))
+    assert [r.status_code for r in answers] == [200] * 5
+    assert len({r.content for r in answers}) == 1
+    assert builds == 1
+
+
+async def test_a_failed_build_is_each_waiters_own_error(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    answers = await asyncio.gather(*(client.get("/api/v1/classes/987654")
+                                     for _ in range(3)))
+    assert [r.status_code for r in answers] == [404] * 3
+    assert all(r.json()["error"] == "not_found" for r in answers)

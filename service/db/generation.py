@@ -34,6 +34,12 @@ UNTRACKED = frozenset({
 _WRITE = re.compile(r'\s*(?:insert\s+(?:or\s+\w+\s+)?into|update|delete\s+from|replace\s+into)'
                     r'\s+"?(\w+)', re.IGNORECASE)
 _BUMP = "UPDATE data_generation SET n = n + 1 WHERE id = 1"
+# Whether the table is there (a database made without the migrations, or one not yet
+# migrated, has none: its writes must still commit). Asked without an error, which on
+# PostgreSQL would end the transaction.
+_EXISTS = {"sqlite": "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                     "AND name = 'data_generation'",
+           "postgresql": "SELECT to_regclass('data_generation') IS NOT NULL"}
 
 
 def changed_table(statement: str) -> str | None:
@@ -50,6 +56,7 @@ def count_generations(engine: Engine) -> None:
     # dialect is handed the pool's proxy of a connection, the events the connection
     # itself: both name the same driver connection.)
     changed: set[int] = set()
+    found = False  # the table exists (once seen, it stays)
 
     def _key(connection: Any) -> int:
         return id(getattr(connection, "dbapi_connection", connection))
@@ -64,12 +71,18 @@ def count_generations(engine: Engine) -> None:
     commit, rollback = dialect.do_commit, dialect.do_rollback
 
     def _commit(dbapi_connection: Any) -> None:
+        nonlocal found
         key = _key(dbapi_connection)
         if key in changed:
             changed.discard(key)
             cursor = dbapi_connection.cursor()
             try:
-                cursor.execute(_BUMP)
+                if not found:
+                    cursor.execute(_EXISTS.get(dialect.name, _EXISTS["postgresql"]))
+                    row = cursor.fetchone()
+                    found = bool(row and row[0])
+                if found:
+                    cursor.execute(_BUMP)
             finally:
                 cursor.close()
         commit(dbapi_connection)

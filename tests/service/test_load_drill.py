@@ -36,3 +36,15 @@ def test_the_same_with_a_celery_worker_on_postgresql(pg_url: str) -> None:
     _check(run_drill(0.2, uploaders=3, readers=6, wave_seconds=4, seed=3, db_url=pg_url,
                      broker_url="redis://127.0.0.1:6379/12", drain_minutes=5,
                      say=lambda _line: None))
+
+
+def test_the_same_with_two_web_processes_and_the_runner_beside_them_on_sqlite() -> None:
+    # markbook serve --processes 2: the web processes share the port and the SQLite file
+    # with the runner process, which grades every page once.
+    _check(run_drill(0.2, uploaders=3, readers=6, wave_seconds=4, seed=4,
+                     drain_minutes=5, say=lambda _line: None, processes=2))
+
+
+def test_the_same_with_two_web_processes_on_postgresql(pg_url: str) -> None:
+    _check(run_drill(0.2, uploaders=3, readers=6, wave_seconds=4, seed=5, db_url=pg_url,
+                     drain_minutes=5, say=lambda _line: None, processes=2))

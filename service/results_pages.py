@@ -14,18 +14,16 @@ from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
 from service.db import StudentRow, WorksheetRow
-from service.missing_pages import worksheet_pages
 from service.repositories.mastery import MasteryRepository
-from service.repositories.results import Answer, ItemInfo, ResultsRepository
+from service.repositories.results import ItemInfo, ResultsRepository
 from service.repositories.results_pages import ResultsPagesRepository, StudentTotal
 from service.repositories.worksheets import WorksheetRepository
-from service.results import build_results
+from service.results import results_of
 from service.schemas.results import ResultsOut
 
 __all__ = ["ResultsState", "StudentScore", "WorksheetOverview", "page_results",
@@ -194,20 +192,12 @@ async def results_state(session: AsyncSession, actor: Actor, worksheet_id: int
 
 
 async def page_results(session: AsyncSession, actor: Actor, state: ResultsState) -> ResultsOut:
-    """The results document of a worksheet, exactly as :func:`service.results.load_results`
-    makes it for the API (the same scoping, rows and :func:`build_results`), but reading
-    the answers as plain objects instead of ORM rows: the results page reads every answer
-    of the class.
+    """The results document of a worksheet, as :func:`service.results.load_results` makes
+    it for the API (the same scoping, rows and build), from the state already read.
 
     Args:
         session: the unit of work.
         actor: the caller.
         state: from :func:`results_state` in the same unit of work.
     """
-    repo = ResultsRepository(session, actor)
-    lean = await ResultsPagesRepository(session, actor).lean_answers(state.worksheet.id)
-    # build_results reads only the columns the lean objects carry (attribute for attribute).
-    answers = [Answer(cast(Any, r), cast(Any, p), cast(Any, g)) for r, p, g in lean]
-    submitted = await repo.submitted(state.worksheet.id)
-    pages = await worksheet_pages(session, actor, state.worksheet.id)
-    return build_results(state.worksheet, state.items, state.roster, answers, submitted, pages)
+    return await results_of(session, actor, state.worksheet, state.items, state.roster)

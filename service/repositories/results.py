@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
 
 from service.actor import Actor
 from service.db import (
@@ -63,13 +62,6 @@ class Answer:
     response: ResponseRow
     page: PageRow
     grade: GradeRow | None
-
-
-# JSON columns a results table never reads (ResultsRepository.answers(slim=True)).
-_HEAVY = (PageRow.homography, PageRow.student_evidence, ResponseRow.alternatives,
-          ResponseRow.marks, ResponseRow.region, PageRow.problem, PageRow.image_key,
-          PageRow.created_at, ResponseRow.created_at, GradeRow.created_at,
-          GradeRow.reason_zh, GradeRow.reason_en)
 
 
 class ResultsRepository:
@@ -127,16 +119,12 @@ class ResultsRepository:
         return {int(s) for s in rows.scalars() if s is not None}
 
     async def answers(self, worksheet_id: int, *, question_row_id: int | None = None,
-                      live_only: bool = True, slim: bool = False) -> list[Answer]:
+                      live_only: bool = True) -> list[Answer]:
         """Every answer region of the worksheet with its current grade.
 
         Args:
             worksheet_id: a worksheet already checked visible.
             question_row_id: only this question's answers.
-            slim: leave out what a results table never shows (a page's homography and
-                identity evidence, a response's alternatives, marks and drill region, the
-                grade's reasons, the rows' timestamps: parsing them was a quarter of a
-                class's results read); touching one raises.
             live_only: only answers on live pages that name a student (results); False also
                 returns answers on pages still waiting for a student (answer groups), but
                 never those on duplicate pages.
@@ -159,8 +147,6 @@ class ResultsRepository:
             q = q.where(PageRow.status.notin_(("duplicate", "dismissed")))
         if question_row_id is not None:
             q = q.where(ResponseRow.question_id == question_row_id)
-        if slim:
-            q = q.options(*(defer(c, raiseload=True) for c in _HEAVY))
         rows = await self.session.execute(q.order_by(ResponseRow.id, GradeRow.id))
         found: dict[int, Answer] = {}
         for response, page, grade in rows.all():

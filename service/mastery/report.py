@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,7 +112,13 @@ async def class_mastery(session: AsyncSession, actor: Actor, class_id: int) -> C
 
 
 def _week(at: datetime) -> str:
-    year, week, _ = (at if at.tzinfo else at.replace(tzinfo=UTC)).isocalendar()
+    return _iso_week((at if at.tzinfo else at.replace(tzinfo=UTC)).date())
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_week(day: date) -> str:
+    # A class's progress reads thousands of events over a few dozen days.
+    year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -169,22 +176,22 @@ async def class_progress(session: AsyncSession, actor: Actor, class_id: int) -> 
     repo = MasteryRepository(session, actor)
     cls, students = await repo.school_class(class_id)
     ids = [s.id for s in students]
-    entries = await repo.entries(ids)
-    by_student: dict[int, list[ErrorEntryRow]] = defaultdict(list)
-    for e in entries:
-        by_student[e.student_id].append(e)
+    entries = await repo.entry_states(ids)
+    by_student: dict[int, list[EntryState]] = defaultdict(list)
+    for student_id, state in entries:
+        by_student[student_id].append(EntryState(state))
     events = await repo.events(ids)
     kps = await repo.knowledge_points({c for _, c, _, _ in events})
     rows: list[StudentProgressRow] = []
     for s in students:
         mine = by_student.get(s.id, [])
-        c = _counts(mine)
         rows.append(StudentProgressRow(
-            student=student_ref(s), entries=len(mine), open=c[EntryState.OPEN],
-            practising=c[EntryState.PRACTISING], resolved=c[EntryState.RESOLVED],
-            resolution_rate=resolution_rate(EntryState(e.state) for e in mine)))
-    resolved = sum(1 for e in entries if e.state == EntryState.RESOLVED.value)
+            student=student_ref(s), entries=len(mine), open=mine.count(EntryState.OPEN),
+            practising=mine.count(EntryState.PRACTISING),
+            resolved=mine.count(EntryState.RESOLVED), resolution_rate=resolution_rate(mine)))
+    states = [state for mine in by_student.values() for state in mine]
     return ClassProgressOut(
-        class_id=cls.id, entries_total=len(entries), entries_resolved=resolved,
-        resolution_rate=resolution_rate(EntryState(e.state) for e in entries),
+        class_id=cls.id, entries_total=len(states),
+        entries_resolved=states.count(EntryState.RESOLVED),
+        resolution_rate=resolution_rate(states),
         students=rows, score_rates=score_rates(events, {c: k.name_zh for c, k in kps.items()}))

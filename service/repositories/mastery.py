@@ -105,6 +105,16 @@ class MasteryRepository:
             select(QuestionRow).where(QuestionRow.id.in_(sorted(ids))))
         return {q.id: q for q in rows.scalars()}
 
+    async def entry_states(self, student_ids: Sequence[int]) -> list[tuple[int, str]]:
+        """(student, state) of every error-book entry of these students: what a class's
+        progress counts, without building a row object for each entry."""
+        if not student_ids:
+            return []
+        rows = await self.session.execute(
+            select(ErrorEntryRow.student_id, ErrorEntryRow.state)
+            .where(ErrorEntryRow.student_id.in_(list(student_ids))))
+        return [(int(s), str(state)) for s, state in rows.all()]
+
     async def entries(self, student_ids: Sequence[int], states: Sequence[str] | None = None
                       ) -> list[ErrorEntryRow]:
         """Error-book entries of these students (most overdue first)."""

@@ -103,10 +103,6 @@ class Supervised:
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
     def start(self) -> None:
         self._spawn()
         self._watcher = threading.Thread(target=self._watch, name=f"{self.name}-watch",

@@ -48,14 +48,13 @@ class ReadCache:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[_Key, tuple[int, bytes]] = OrderedDict()
         self._bytes = 0
-        self.hits = self.misses = 0
+        self.hits = 0
         # (key, generation) -> the body one request is building now.
         self.building: dict[tuple[_Key, int], asyncio.Future[bytes]] = {}
 
     def get(self, key: _Key, generation: int) -> bytes | None:
         found = self._entries.get(key)
         if found is None or found[0] != generation:
-            self.misses += 1
             return None
         self._entries.move_to_end(key)
         self.hits += 1

@@ -29,8 +29,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-def get_settings_dep(request: Request) -> Settings:
-    """The app's settings."""
+async def get_settings_dep(request: Request) -> Settings:
+    """The app's settings (a coroutine: FastAPI would run a plain function in a worker
+    thread, a thread hop per request for one attribute)."""
     settings: Settings = request.app.state.settings
     return settings
 

@@ -110,6 +110,26 @@ def test_tokens_carry_teacher_and_version() -> None:
         signer.check(none_alg)
 
 
+def test_a_kept_token_still_expires_and_a_tampered_one_is_not_kept() -> None:
+    from datetime import UTC, datetime
+
+    signer = TokenSigner("s" * 48, timedelta(minutes=30))
+    # Valid for about 2 s (claims are in whole seconds): verified once, then kept.
+    token = signer.mint(7, 3, now=datetime.now(UTC) - timedelta(minutes=30, seconds=-2))
+    assert signer.check(token).teacher_id == 7
+    assert signer.check(token).teacher_id == 7  # answered from what was kept
+    head, body, sig = token.split(".")
+    with pytest.raises(TokenError):  # a kept token's bytes changed: verified afresh
+        signer.check(f"{head}.{body}.{sig[:-2]}AA")
+    import time
+
+    time.sleep(2.1)
+    with pytest.raises(TokenError, match="expired"):
+        signer.check(token)
+    with pytest.raises(TokenError, match="expired"):  # and stays refused
+        signer.check(token)
+
+
 async def test_passwords() -> None:
     stored = await hash_password("a fine password")
     assert stored.startswith("$argon2id$")

@@ -70,9 +70,11 @@ async def worksheet_pages(session: AsyncSession, actor: Actor, worksheet_id: int
     return dict(out)
 
 
-def _entries(pairs: set[tuple[int, int]], counts: dict[int, int],
-             pages: Sequence[ScannedPage], cutoff: datetime | None,
-             names: dict[int, tuple[str, str]]) -> list[JobMissingPagesOut]:
+def _lacking(pairs: set[tuple[int, int]], counts: dict[int, int],
+             pages: Sequence[ScannedPage], cutoff: datetime | None
+             ) -> list[tuple[int, int, list[int], list[int]]]:
+    """(worksheet, student, pages lacked at the job's end, pages still missing now) for
+    each of the job's students who lacked any."""
     at_end: dict[tuple[int, int], set[int]] = defaultdict(set)
     now: dict[tuple[int, int], set[int]] = defaultdict(set)
     for p in pages:
@@ -85,12 +87,19 @@ def _entries(pairs: set[tuple[int, int]], counts: dict[int, int],
     out = []
     for ws, st in pairs:
         lacked = missing_numbers(counts.get(ws, 0), at_end.get((ws, st), ()))
-        if not lacked:
-            continue
+        if lacked:
+            out.append((ws, st, lacked, missing_numbers(counts.get(ws, 0),
+                                                        now.get((ws, st), ()))))
+    return out
+
+
+def _entries(lacking: list[tuple[int, int, list[int], list[int]]],
+             names: dict[int, tuple[str, str]]) -> list[JobMissingPagesOut]:
+    out = []
+    for ws, st, lacked, still in lacking:
         no, name = names.get(st, (None, None))
-        out.append(JobMissingPagesOut(
-            student_id=st, student_no=no, name=name, worksheet_id=ws, pages=lacked,
-            still_missing=missing_numbers(counts.get(ws, 0), now.get((ws, st), ()))))
+        out.append(JobMissingPagesOut(student_id=st, student_no=no, name=name,
+                                      worksheet_id=ws, pages=lacked, still_missing=still))
     out.sort(key=lambda e: (e.worksheet_id, e.student_no or "", e.student_id))
     return out
 
@@ -111,7 +120,8 @@ async def job_missing_pages(session: AsyncSession, actor: Actor, done: Sequence[
             jobs still queued or running).
 
     Returns:
-        Job id -> (entries, summary), in four queries however many jobs.
+        Job id -> (entries, summary), in at most four queries however many jobs (three
+        when no student lacked a page: names are read only for those who did).
     """
     out: dict[int, tuple[list[JobMissingPagesOut], MissingSummaryOut]] = {}
     if not done:
@@ -122,9 +132,12 @@ async def job_missing_pages(session: AsyncSession, actor: Actor, done: Sequence[
     students = {st for pairs in members.values() for _, st in pairs}
     counts = await repo.page_counts(worksheets)
     pages = await repo.scanned_pages(worksheets, students)
-    names = await repo.names(students) if students else {}
+    lacking = {job.id: _lacking(members.get(job.id, set()), counts, pages,
+                                _utc(job.finished_at) if job.finished_at is not None else None)
+               for job in done}
+    named = {st for rows in lacking.values() for _, st, _, _ in rows}
+    names = await repo.names(named) if named else {}
     for job in done:
-        cutoff = _utc(job.finished_at) if job.finished_at is not None else None
-        entries = _entries(members.get(job.id, set()), counts, pages, cutoff, names)
+        entries = _entries(lacking[job.id], names)
         out[job.id] = (entries, _summary(entries))
     return out

@@ -123,8 +123,9 @@ def _cell(item: ItemInfo, answers: Sequence[Answer]) -> QuestionCellOut:
     ids = [a.response.id for a in answers]
     crops = [crop_url(a.response.id) for a in answers if a.response.crop_key]
     blanks = [a.response.text for a in answers]
-    base = {"position": item.position, "question_id": item.external_id, "blanks": blanks,
-            "response_ids": ids, "crop_url": crops[0] if crops else None, "crop_urls": crops}
+    base: dict[str, Any] = {
+        "position": item.position, "question_id": item.external_id, "blanks": blanks,
+        "response_ids": ids, "crop_url": crops[0] if crops else None, "crop_urls": crops}
     if not answers:
         return _new_cell(**base, status="not_scanned", answer=None, verdict=None,
                          score=None, max_score=item.max_score, cause=None,

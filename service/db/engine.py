@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from service.db.generation import count_generations
+from service.db.sqlite_inline import connector
 from service.db.sqlite_writes import queue_sqlite_writers
 
 __all__ = ["create_engine", "make_session_factory", "ping", "sqlite_file"]
@@ -40,14 +41,19 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overf
     Returns:
         The engine; dispose of it on shutdown. Statement parameters (children's names,
         answers) never appear in its error messages or logs (``hide_parameters``). Its
-        committed writes count in the data generation (``service.db.generation``).
+        committed writes count in the data generation (``service.db.generation``). A
+        SQLite file's reads run on the calling thread (``service.db.sqlite_inline``).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        options: dict[str, Any] = {}
+        database = sqlite_file(url)
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
+            if not parsed.query:  # a plain file: its reads run on the event loop
+                options["async_creator"] = connector(database, timeout=30)
         engine = _create_async_engine(url, echo=echo, connect_args={"timeout": 30},
-                                      hide_parameters=True)
+                                      hide_parameters=True, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         queue_sqlite_writers(engine.sync_engine, sqlite_file(url))
     else:

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anyio import to_thread
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ocr.bundle import pack
@@ -238,20 +237,19 @@ async def _record(session: AsyncSession, actor: Actor, received: Received, kind:
         payload["in_roster_order"] = True
     job = JobRow(school_id=actor.school_id, kind="scan", status="queued", pages_total=pages,
               payload=payload, problems=[])
-    upload = ScanUploadRow(school_id=actor.school_id, teacher_id=actor.teacher_id,
-                        device_id=_device_id(actor), worksheet_hint_id=worksheet_id,
-                        filename=received.filename, content_type=_CONTENT_TYPE[kind],
-                        size_bytes=received.size, sha256=received.sha256, storage_key=key,
-                        idempotency_key=idempotency_key, page_count=pages)
-    try:
-        await UploadRepository(session).add_with_job(job, upload)
-    except IntegrityError:
+    upload = {"school_id": actor.school_id, "teacher_id": actor.teacher_id,
+              "device_id": _device_id(actor), "worksheet_hint_id": worksheet_id,
+              "filename": received.filename, "content_type": _CONTENT_TYPE[kind],
+              "size_bytes": received.size, "sha256": received.sha256, "storage_key": key,
+              "idempotency_key": idempotency_key, "page_count": pages}
+    upload_id = await UploadRepository(session).add_with_job(job, upload)
+    if upload_id is None:
         # The same bytes arrived concurrently and the other request won: same job.
         earlier = await _existing(session, actor.school_id, received.sha256)
         if earlier is None or earlier.job_id is None:
-            raise
+            raise RuntimeError("an upload of these bytes was recorded but cannot be read")
         return await _duplicate(session, earlier)
-    return Accepted(job.id, upload.id, False, pages)
+    return Accepted(job.id, upload_id, False, pages)
 
 
 def check_room(storage: LocalStorage, settings: Settings, incoming: int = 0) -> None:

@@ -5,7 +5,11 @@ Used by :mod:`service.ingestion` inside the request's unit of work (flush only).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import JobRow, ScanUploadRow
@@ -37,18 +41,26 @@ class UploadRepository:
             q = q.where(ScanUploadRow.teacher_id == teacher_id)
         return (await self.session.execute(q.limit(1))).scalar_one_or_none()
 
-    async def add_with_job(self, job: JobRow, upload: ScanUploadRow) -> None:
-        """Insert the job and its upload, linked both ways, in a savepoint.
+    async def add_with_job(self, job: JobRow, upload: dict[str, Any]) -> int | None:
+        """Insert the upload (``upload``: its columns) and its job, linked both ways.
 
-        Raises:
-            IntegrityError: the same bytes were recorded concurrently (the savepoint is
-                rolled back; the outer unit of work stays usable).
+        Returns:
+            The upload's id; None, with nothing written, when the school has an upload of
+            these bytes already (one recorded by a concurrent request, committed first).
         """
-        async with self.session.begin_nested():
-            self.session.add(job)
-            await self.session.flush()
-            upload.job_id = job.id
-            self.session.add(upload)
-            await self.session.flush()
-            job.payload = {**job.payload, "upload_id": upload.id}
-            await self.session.flush()
+        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" \
+            else sqlite_insert
+        # Without a savepoint: on SQLite one opened before any write of the transaction
+        # ends it when released, committing the job apart from the rest of the request.
+        upload_id = (await self.session.execute(
+            insert(ScanUploadRow).values(**upload)
+            .on_conflict_do_nothing(index_elements=["school_id", "sha256"])
+            .returning(ScanUploadRow.id))).scalar_one_or_none()
+        if upload_id is None:
+            return None
+        job.payload = {**job.payload, "upload_id": upload_id}
+        self.session.add(job)
+        await self.session.flush()
+        await self.session.execute(update(ScanUploadRow).where(ScanUploadRow.id == upload_id)
+                                   .values(job_id=job.id))
+        return int(upload_id)

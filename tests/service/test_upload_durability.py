@@ -5,6 +5,7 @@ swept at start, a full disk answers 507 ``insufficient_storage`` (never 500) and
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 import shutil
@@ -22,8 +23,9 @@ from sqlalchemy.exc import OperationalError
 
 from service.app import create_app
 from service.config import Settings
-from service.db import JobRow
+from service.db import JobRow, ScanUploadRow
 from service.errors import disk_full
+from service.repositories import audit
 from service.repositories.uploads import UploadRepository
 from service.storage import TEMP_MAX_AGE_S, LocalStorage
 from tests.support.auth import unique_png
@@ -208,6 +210,75 @@ def test_disk_full_tells_no_space_from_other_errors() -> None:
     assert not disk_full(OSError(errno.EACCES, "denied"))
     assert not disk_full(FileNotFoundError(errno.ENOENT, "gone"))
     assert not disk_full(ValueError("disk full"))  # only an OS or database error says so
+
+
+# -- one unit of work: the job, its upload and the audit entry commit together ----------
+
+async def test_an_upload_whose_request_fails_leaves_no_job_behind(
+        app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request fails after its job and upload were written (at the audit entry): none
+    of it is kept. (A savepoint opened first in a SQLite transaction used to commit the job
+    and the upload on its own when released.)"""
+    before = await _jobs(app)
+
+    async def audit_down(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("the audit log is unavailable")
+
+    monkeypatch.setattr(audit, "record", audit_down)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                 headers=dict(client.headers)) as raw:
+        r = await raw.post("/api/v1/scans", content=unique_png(),
+                           headers={"content-type": "image/png"})
+    assert r.status_code == 500
+    assert await _jobs(app) == before
+    async with app.state.session_factory() as s:
+        assert (await s.execute(select(func.count()).select_from(ScanUploadRow))
+                ).scalar_one() == 0
+
+
+async def test_the_same_bytes_sent_at_once_are_one_job(app: FastAPI,
+                                                       client: httpx.AsyncClient) -> None:
+    png = unique_png()
+    before = await _jobs(app)
+    answers = await asyncio.gather(*(
+        client.post("/api/v1/scans", content=png, headers={"content-type": "image/png"})
+        for _ in range(8)))
+    assert [r.status_code for r in answers] == [202] * 8
+    assert len({r.json()["job_id"] for r in answers}) == 1
+    assert sorted(r.json()["duplicate"] for r in answers) == [False] + [True] * 7
+    assert await _jobs(app) == before + 1
+
+
+async def test_recording_bytes_already_recorded_writes_nothing(app: FastAPI) -> None:
+    """The race the HTTP test may not meet: a second request records the same bytes after
+    the first committed them (its check for them came before). Nothing is written and no
+    error ends its unit of work, which goes on to answer with the first one's job."""
+    upload = {"school_id": 1, "teacher_id": None, "device_id": None,
+              "worksheet_hint_id": None, "filename": "s.png", "content_type": "image/png",
+              "size_bytes": 3, "sha256": "ab" * 32, "storage_key": "uploads/ab/x.png",
+              "idempotency_key": None, "page_count": 1}
+
+    def job() -> JobRow:
+        return JobRow(school_id=1, kind="scan", status="queued", pages_total=1,
+                      payload={"worksheet_id": None}, problems=[])
+
+    async with app.state.session_factory() as s:
+        first = await UploadRepository(s).add_with_job(job(), dict(upload))
+        await s.commit()
+    before = await _jobs(app)
+    async with app.state.session_factory() as s:
+        assert await UploadRepository(s).add_with_job(job(), dict(upload)) is None
+        found = await UploadRepository(s).by_sha256(1, "ab" * 32)  # still usable
+        await s.commit()
+    assert found is not None
+    assert found.id == first
+    assert found.job_id is not None
+    assert await _jobs(app) == before
+    async with app.state.session_factory() as s:
+        stored = await s.get(JobRow, found.job_id)
+        assert stored is not None
+        assert stored.payload["upload_id"] == first
 
 
 # -- below the reserve: uploads refused before spooling, readiness says why -------------

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
@@ -24,6 +25,26 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _savepoints_nest(engine: Engine) -> None:
+    """Open a transaction before a savepoint that would otherwise begin one.
+
+    The ``sqlite3`` module begins a transaction only before a write statement, so a
+    savepoint taken before any write of a unit of work would begin the transaction itself,
+    and releasing it would commit everything so far, apart from the rest of the unit of
+    work (which could then roll back alone).
+    """
+    @event.listens_for(engine, "savepoint")
+    def _savepoint(conn: Any, _name: str) -> None:
+        dbapi = conn.connection.dbapi_connection
+        driver = getattr(getattr(dbapi, "_connection", None), "_connection", None)
+        if isinstance(driver, sqlite3.Connection) and not driver.in_transaction:
+            cursor = dbapi.cursor()
+            try:
+                cursor.execute("BEGIN")
+            finally:
+                cursor.close()
 
 
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 10,
@@ -56,6 +77,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overf
                                       hide_parameters=True, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         queue_sqlite_writers(engine.sync_engine, sqlite_file(url))
+        _savepoints_nest(engine.sync_engine)
     else:
         engine = _create_async_engine(url, echo=echo, pool_size=pool_size,
                                       max_overflow=max_overflow, pool_timeout=pool_timeout_s,

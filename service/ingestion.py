@@ -131,6 +131,19 @@ def _validate(received: Received, settings: Settings,
         raise
 
 
+def _keep(received: Received, settings: Settings, storage: LocalStorage
+          ) -> tuple[str, int, str]:
+    """Check the upload and move the file to keep into place (one trip to a thread): its
+    kind, page count and storage key."""
+    kind, pages, path = _validate(received, settings, storage)
+    key = f"uploads/{received.sha256[:2]}/{received.sha256}.{_EXT[kind]}"
+    try:
+        storage.commit(path, key)
+    finally:
+        path.unlink(missing_ok=True)
+    return kind, pages, key
+
+
 async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Settings,
                       actor: Actor, received: Received, *, worksheet_id: int | None = None,
                       idempotency_key: str | None = None,
@@ -191,14 +204,9 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
             raise InvalidInput("student_id needs worksheet_id naming a drill assignment or a "
                                "template", error="student_without_drill")
         try:
-            kind, pages, path = await to_thread.run_sync(_validate, received, settings, storage)
+            kind, pages, key = await to_thread.run_sync(_keep, received, settings, storage)
         except ScanFileError as exc:
             raise client_error(exc) from None
-        key = f"uploads/{received.sha256[:2]}/{received.sha256}.{_EXT[kind]}"
-        try:
-            await to_thread.run_sync(storage.commit, path, key)
-        finally:
-            path.unlink(missing_ok=True)
         return await _record(session, actor, received, kind, pages, key, worksheet_id,
                              idempotency_key, student_id, in_roster_order)
     finally:

@@ -20,6 +20,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from anyio import to_thread
 
@@ -79,6 +80,31 @@ class StoredBlob:
     key: str
     size: int
     sha256: str
+
+
+class _Spool:
+    """A spooled body's temp file, made at its first write (called in a worker thread)."""
+
+    def __init__(self, storage: LocalStorage) -> None:
+        self.storage = storage
+        self.path: Path | None = None
+        self._fh: BinaryIO | None = None
+
+    def write(self, data: bytes, last: bool = False) -> Path:
+        if self.path is None:
+            self.path = self.storage.temp_path()
+            self._fh = self.path.open("wb")
+        assert self._fh is not None
+        self._fh.write(data)
+        if last:
+            self._fh.close()
+        return self.path
+
+    def discard(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
 
 
 class LocalStorage:
@@ -167,34 +193,30 @@ class LocalStorage:
         Raises:
             OverflowError: the body is larger than ``limit`` (the temp file is removed).
         """
-        tmp = await to_thread.run_sync(self.temp_path)
         digest = hashlib.sha256()
         size = 0
+        spool = _Spool(self)
         try:
-            fh = await to_thread.run_sync(tmp.open, "wb")
             pending: list[bytes] = []
             buffered = 0
-            try:
-                async for chunk in chunks:
-                    if not chunk:
-                        continue
-                    size += len(chunk)
-                    if size > limit:
-                        raise OverflowError(f"body larger than {limit} bytes")
-                    digest.update(chunk)
-                    pending.append(chunk)
-                    buffered += len(chunk)
-                    if buffered >= WRITE_BATCH:
-                        # One thread hop per megabyte, not per 64 KB chunk: under load each
-                        # hop waits for the loop, and that wait is the upload's latency.
-                        await to_thread.run_sync(fh.write, b"".join(pending))
-                        pending, buffered = [], 0
-                if pending:
-                    await to_thread.run_sync(fh.write, b"".join(pending))
-            finally:
-                await to_thread.run_sync(fh.close)
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                size += len(chunk)
+                if size > limit:
+                    raise OverflowError(f"body larger than {limit} bytes")
+                digest.update(chunk)
+                pending.append(chunk)
+                buffered += len(chunk)
+                if buffered >= WRITE_BATCH:
+                    # One thread hop per megabyte, not per 64 KB chunk: under load each
+                    # hop waits for the loop, and that wait is the upload's latency.
+                    await to_thread.run_sync(spool.write, b"".join(pending))
+                    pending, buffered = [], 0
+            # A body of a megabyte or less is made, written and closed in this one hop.
+            tmp = await to_thread.run_sync(spool.write, b"".join(pending), True)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            spool.discard()  # no write is under way: each was awaited to its end
             raise
         return tmp, StoredBlob(key="", size=size, sha256=digest.hexdigest())
 

@@ -172,18 +172,23 @@ async def test_upload_works_again_when_space_returns(app: FastAPI, client: httpx
     assert r.json()["duplicate"] is False  # the refused attempt left no record behind
 
 
+async def _upload_meeting_a_defect(app: FastAPI, client: httpx.AsyncClient) -> httpx.Response:
+    """Upload a new file when the server will meet a defect: it answers 500 and re-raises
+    the defect to its log, which this transport keeps to itself."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                 headers=dict(client.headers)) as raw:
+        return await raw.post("/api/v1/scans", content=unique_png(),
+                              headers={"content-type": "image/png"})
+
+
 async def test_other_os_errors_stay_500(app: FastAPI, client: httpx.AsyncClient,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     def denied(self: LocalStorage) -> Path:
         raise PermissionError(errno.EACCES, "permission denied")
 
     monkeypatch.setattr(LocalStorage, "temp_path", denied)
-    # The server answers 500 and re-raises the defect to its log: the transport keeps it.
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t",
-                                 headers=dict(client.headers)) as raw:
-        r = await raw.post("/api/v1/scans", content=unique_png(),
-                           headers={"content-type": "image/png"})
+    r = await _upload_meeting_a_defect(app, client)
     assert r.status_code == 500
     assert r.json()["error"] == "internal_error"
 
@@ -225,11 +230,7 @@ async def test_an_upload_whose_request_fails_leaves_no_job_behind(
         raise RuntimeError("the audit log is unavailable")
 
     monkeypatch.setattr(audit, "record", audit_down)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t",
-                                 headers=dict(client.headers)) as raw:
-        r = await raw.post("/api/v1/scans", content=unique_png(),
-                           headers={"content-type": "image/png"})
+    r = await _upload_meeting_a_defect(app, client)
     assert r.status_code == 500
     assert await _jobs(app) == before
     async with app.state.session_factory() as s:

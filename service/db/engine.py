@@ -76,7 +76,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overf
         engine = _create_async_engine(url, echo=echo, connect_args={"timeout": 30},
                                       hide_parameters=True, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        queue_sqlite_writers(engine.sync_engine, sqlite_file(url))
+        queue_sqlite_writers(engine.sync_engine, database)
         _savepoints_nest(engine.sync_engine)
     else:
         engine = _create_async_engine(url, echo=echo, pool_size=pool_size,

@@ -75,19 +75,34 @@ class InlineReads(aiosqlite.Connection):
 
     # A write statement succeeded in the open transaction: it holds SQLite's write lock.
     _wrote = False
+    # Calls handed to the thread, and calls it has finished. Each is written by one thread
+    # only, so they need no lock. They differ while a call handed over is still running,
+    # which happens when its caller was cancelled (a client went away mid-commit): the
+    # caller no longer waits for it, and the next call must queue behind it on the thread
+    # rather than use the ``sqlite3`` connection at the same time.
+    _queued = 0
+    _finished = 0
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         connection = self._connection
-        if self._running and connection is not None:
+        if self._running and connection is not None and self._queued == self._finished:
             if not connection.in_transaction:
                 self._wrote = False  # a transaction ended: its lock went with it
             if runs_inline(fn, args, self._wrote):
-                # The thread is idle here: the caller awaited its previous call.
                 return fn(*args, **kwargs)
-        result = await super()._execute(fn, *args, **kwargs)
+        self._queued += 1
+        result = await super()._execute(self._counted, fn, args, kwargs)
         if _writes(fn, args):
             self._wrote = True
         return result
+
+    def _counted(self, fn: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> Any:
+        """Runs ``fn`` on the connection's thread and counts it finished, however it ends."""
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self._finished += 1
 
 
 def connector(database: Path, **kwargs: Any) -> Callable[[], Any]:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from service.db.engine import create_engine
-from service.db.sqlite_inline import InlineReads, runs_inline
+from service.db.sqlite_inline import InlineReads, connector, runs_inline
 
 
 def test_which_driver_calls_run_inline(tmp_path: Path) -> None:
@@ -105,6 +105,39 @@ async def test_a_write_waiting_for_another_process_leaves_the_loop_free(tmp_path
             assert (await conn.execute(text("SELECT v FROM t"))).scalar() == "after the shell"
     finally:
         await engine.dispose()
+
+
+async def test_a_call_whose_caller_went_away_is_waited_for(tmp_path: Path) -> None:
+    """A request cancelled while its write waits on the driver's thread (its client went
+    away) leaves that call running: the connection's next read must queue behind it on the
+    thread, not use the ``sqlite3`` connection at the same time from the loop."""
+    path = tmp_path / "cancelled.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE t (v)")
+    setup.close()
+    driver = await connector(path, timeout=10)()
+    shell = sqlite3.connect(path, isolation_level=None)
+    try:
+        shell.execute("BEGIN IMMEDIATE")
+        loop_thread = threading.get_ident()
+        seen: list[tuple[bool, str]] = []
+        driver._conn.set_trace_callback(
+            lambda sql: seen.append((threading.get_ident() == loop_thread, sql.split()[0])))
+        cursor = await driver.cursor()  # as SQLAlchemy reads: a cursor, then its execute
+        write = asyncio.create_task(driver.execute("INSERT INTO t VALUES (1)"))
+        await asyncio.sleep(0.2)  # the INSERT now sleeps in SQLite's busy handler
+        write.cancel()
+        read = asyncio.create_task(cursor.execute("SELECT count(*) FROM t"))
+        await asyncio.sleep(0.2)
+        assert not read.done()  # it waits for the INSERT, which waits for the shell
+        shell.execute("COMMIT")
+        await asyncio.wait_for(read, 5)
+        assert (await cursor.fetchone()) == (1,)  # it saw the INSERT that went before it
+        assert write.cancelled()
+        assert seen == [(False, "BEGIN"), (False, "INSERT"), (False, "SELECT")]
+    finally:
+        shell.close()
+        await driver.close()
 
 
 @pytest.mark.parametrize("url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"])

@@ -155,16 +155,30 @@ def measure_service(data_dir: Path, pdf: bytes, workers: int, broker: str | None
         env.update({"MARKBOOK_JOBS__BACKEND": "celery", "MARKBOOK_JOBS__BROKER_URL": broker,
                     "MARKBOOK_JOBS__QUEUE": f"markbook.bench.{os.getpid()}",
                     "MARKBOOK_JOBS__RUN_IN_APP": "false", "MARKBOOK_JOBS__POLL_SECONDS": "0.5"})
-    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1",
-                               "--port", str(port)], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=env,
-                              cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) if broker else None
+    # The processes' output is kept beside their data, and its end printed if the run fails.
+    logs = {"server": data_dir / "server.log", "worker": data_dir / "worker.log"}
+    with logs["server"].open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--host",
+                                   "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    worker = None
+    if broker:
+        with logs["worker"].open("wb") as out:
+            worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=env,
+                                      cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
         # Distinct bytes per run: the same file twice is a duplicate upload, not a new job.
         return asyncio.run(_measure(server, f"http://127.0.0.1:{port}", env,
                                     pdf + f"\n% {tag}\n".encode(), worker))
+    except BaseException:
+        for proc, name in ((server, "server"), (worker, "worker")):
+            if proc is not None and proc.poll() is not None:
+                print(f"--- the {name} had exited, status {proc.returncode}", file=sys.stderr)
+        for name, path in logs.items():
+            if path.exists():
+                tail = path.read_text(errors="replace").splitlines()[-40:]
+                print(f"--- the {name}'s last lines ({path}):", *tail, sep="\n", file=sys.stderr)
+        raise
     finally:
         for proc in (worker, server):
             if proc is not None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, MetaData
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, orm_insert_sentinel
 
-__all__ = ["Base", "JSONType", "TimestampMixin", "utcnow"]
+__all__ = ["Base", "BatchInserts", "JSONType", "TimestampMixin", "utcnow"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -30,3 +30,16 @@ class Base(DeclarativeBase):
 
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BatchInserts:
+    """A table whose rows are added many at a time: one ``INSERT`` for the lot on SQLite.
+
+    The ORM needs each new row's id back in the order it sent them. SQLite gives no order
+    for ``RETURNING`` and no other way to tie a server-made id to its row, so SQLAlchemy
+    inserts such rows one statement at a time there (a page's answers, grades and mastery
+    events were a hundred statements). A sentinel column, numbered by the client in each
+    batch and returned with the ids, ties them back; it means nothing after the insert.
+    """
+
+    insert_sentinel: Mapped[int | None] = orm_insert_sentinel()

@@ -285,7 +285,7 @@ async def _store_answers(session: AsyncSession, storage: LocalStorage, upload: S
         session.add(grade_row(response, g.grade.model_dump(mode="json")))
     await session.flush()
     # Mastery and error-book entries commit with the grades or not at all.
-    await sync_answers(session, [r.id for r in primary.values()], schedule)
+    await sync_answers(session, [r.id for r in primary.values()], schedule, new=True)
 
 
 def grade_row(response: ResponseRow, grade: dict[str, Any], *, source: str = "auto",

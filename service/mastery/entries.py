@@ -17,17 +17,25 @@ from service.db import ErrorAttemptRow, ErrorEntryRow
 from service.mastery.answers import AnswerFact, is_wrong
 from service.repositories.errorbook import ErrorBookRepository
 
-__all__ = ["refold_entry", "sync_entries"]
+__all__ = ["refold_entries", "sync_entries"]
 
 
 def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-async def refold_entry(session: AsyncSession, entry: ErrorEntryRow,
-                       schedule: ScheduleSettings) -> None:
-    """Recompute an entry's schedule from its wrong answer and attempts."""
-    attempts = await ErrorBookRepository(session).attempts(entry.id)
+async def refold_entries(session: AsyncSession, entries: Sequence[ErrorEntryRow],
+                         schedule: ScheduleSettings) -> None:
+    """Recompute these entries' schedules from their wrong answers and attempts."""
+    if not entries:
+        return
+    attempts = await ErrorBookRepository(session).attempts_of([e.id for e in entries])
+    for entry in entries:
+        _refold(entry, attempts.get(entry.id, []), schedule)
+
+
+def _refold(entry: ErrorEntryRow, attempts: Sequence[ErrorAttemptRow],
+            schedule: ScheduleSettings) -> None:
     folded = replay_entry(_aware(entry.wrong_at), [(_aware(a.at), a.correct) for a in attempts],
                           schedule)
     was_resolved = entry.state == EntryState.RESOLVED.value
@@ -42,7 +50,7 @@ async def refold_entry(session: AsyncSession, entry: ErrorEntryRow,
 
 
 async def sync_entries(session: AsyncSession, facts: Sequence[AnswerFact],
-                       schedule: ScheduleSettings | None = None) -> None:
+                       schedule: ScheduleSettings | None = None, *, new: bool = False) -> None:
     """Open, practise or resolve entries for these answers (flush only).
 
     Rules: a wrong answer to a question opens its entry (once per student and question; a
@@ -57,24 +65,33 @@ async def sync_entries(session: AsyncSession, facts: Sequence[AnswerFact],
         session: the unit of work.
         facts: the answers that changed, in answer order.
         schedule: the review spacing; the documented defaults when omitted.
+        new: the answers were stored in this unit of work: none made an attempt or opened
+            an entry yet.
     """
     schedule = schedule or ScheduleSettings()
     repo = ErrorBookRepository(session)
+    # By object, not id: the entries opened here have no id until the flush below. (The
+    # session's identity map gives one object per entry, whichever query found it.)
     touched: dict[int, ErrorEntryRow] = {}
+    dropped: set[int] = set()
     rids = [f.response_id for f in facts]
     # Take back every attempt these answers made, then add the ones that still hold.
-    for a in await repo.attempts_by_responses(rids):
-        entry = await repo.entry(a.entry_id)
-        if entry is not None:
-            touched[entry.id] = entry
-        await repo.delete(a)
-    origins = await repo.entries_opened_by(rids)
-    await repo.flush()
+    origins: dict[int, ErrorEntryRow] = {}
+    if not new:
+        for a in await repo.attempts_by_responses(rids):
+            entry = await repo.entry(a.entry_id)
+            if entry is not None:
+                touched[id(entry)] = entry
+            await repo.delete(a)
+        origins = await repo.entries_opened_by(rids)
+        await repo.flush()
     same, practised = await _lookups(repo, facts)
+    tries: list[tuple[ErrorEntryRow, AnswerFact]] = []
     for f in facts:
         origin = origins.get(f.response_id)
         if origin is not None and (f.student_id != origin.student_id or not is_wrong(f)):
-            touched.pop(origin.id, None)
+            touched.pop(id(origin), None)
+            dropped.add(id(origin))
             same.pop((origin.student_id, origin.question_id), None)
             await repo.drop_entry(origin)
             continue
@@ -85,10 +102,10 @@ async def sync_entries(session: AsyncSession, facts: Sequence[AnswerFact],
         # A later try at the same question (an older scan arriving late is not a retry).
         if entry is not None and entry.response_id != f.response_id \
                 and _aware(entry.wrong_at) <= f.at:
-            targets[entry.id] = entry
+            targets[id(entry)] = entry
         for e in practised.get((f.worksheet_id, f.question_id), ()):
             if e.student_id == f.student_id:
-                targets[e.id] = e
+                targets[id(e)] = e
         is_practice = (f.worksheet_id, f.question_id) in practised
         if entry is None and is_wrong(f) and not is_practice:
             entry = ErrorEntryRow(school_id=f.school_id, student_id=f.student_id,
@@ -96,17 +113,19 @@ async def sync_entries(session: AsyncSession, facts: Sequence[AnswerFact],
                                   wrong_at=f.at, cause=f.cause, times_wrong=1,
                                   state=EntryState.OPEN.value, successes=0, step=0, due_at=f.at)
             repo.add(entry)
-            await repo.flush()
-            touched[entry.id] = entry
+            touched[id(entry)] = entry
             same[(f.student_id, f.question_id)] = entry
             continue
         for e in targets.values():
+            tries.append((e, f))
+            touched[id(e)] = e
+    await repo.flush()  # the new entries, in one statement: their ids for the attempts
+    for e, f in tries:
+        if id(e) not in dropped:  # an entry taken back by a later answer has no attempts
             repo.add(ErrorAttemptRow(entry_id=e.id, response_id=f.response_id, at=f.at,
                                      correct=not is_wrong(f)))
-            touched[e.id] = e
     await repo.flush()
-    for entry in touched.values():
-        await refold_entry(session, entry, schedule)
+    await refold_entries(session, list(touched.values()), schedule)
     await repo.flush()
 
 

@@ -43,6 +43,8 @@ async def load_params(session: AsyncSession, school_id: int, kp_ids: Iterable[in
                       ) -> dict[int, BktParams]:
     """The school's parameters per knowledge point (documented defaults where unfitted)."""
     ids = sorted(set(kp_ids))
+    if not ids:
+        return {}
     rows = await LearnerRepository(session).params(school_id, ids)
     return {k: params_from_row(rows.get(k)) for k in ids}
 
@@ -104,7 +106,7 @@ async def _states(repo: LearnerRepository, keys: set[Key]) -> dict[Key, MasteryS
 
 
 async def sync_answers(session: AsyncSession, response_ids: Iterable[int],
-                       schedule: ScheduleSettings | None = None) -> None:
+                       schedule: ScheduleSettings | None = None, *, new: bool = False) -> None:
     """Bring events, states, item difficulty and error-book entries in line with the
     current grades of these answers (flush only; the caller's unit of work commits).
 
@@ -112,13 +114,15 @@ async def sync_answers(session: AsyncSession, response_ids: Iterable[int],
         session: the unit of work that stored or changed the grades.
         response_ids: primary responses whose grade, student or page changed.
         schedule: the error-book review spacing (``settings.mastery``); defaults if omitted.
+        new: the responses were inserted in this unit of work, so nothing refers to them
+            yet (no events, attempts or entries): the queries for those are skipped.
     """
     facts = await answer_facts(session, response_ids)
     if not facts:
         return
     repo = LearnerRepository(session)
     existing: dict[int, list[MasteryEventRow]] = {}
-    for e in await repo.events_of_responses([f.response_id for f in facts]):
+    for e in [] if new else await repo.events_of_responses([f.response_id for f in facts]):
         existing.setdefault(e.response_id, []).append(e)
     difficulty = await _difficulties(repo, facts)
     replay: set[Key] = set()
@@ -155,7 +159,7 @@ async def sync_answers(session: AsyncSession, response_ids: Iterable[int],
     for key in sorted(replay):
         await replay_state(session, key, params[key[1]])
     await repo.flush()
-    await sync_entries(session, facts, schedule)
+    await sync_entries(session, facts, schedule, new=new)
 
 
 async def _apply_fresh(session: AsyncSession, fresh: list[tuple[AnswerFact, MasteryEventRow]],

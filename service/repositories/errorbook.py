@@ -38,12 +38,16 @@ class ErrorBookRepository(StagingRepository):
         """One entry, or None."""
         return await self.session.get(ErrorEntryRow, entry_id)
 
-    async def attempts(self, entry_id: int) -> list[ErrorAttemptRow]:
-        """An entry's attempts in the order they happened (time, then id)."""
+    async def attempts_of(self, entry_ids: Sequence[int]) -> dict[int, list[ErrorAttemptRow]]:
+        """These entries' attempts, by entry, each in the order they happened (time, then
+        id); an entry without attempts is left out."""
         rows = await self.session.execute(
-            select(ErrorAttemptRow).where(ErrorAttemptRow.entry_id == entry_id)
-            .order_by(ErrorAttemptRow.at, ErrorAttemptRow.id))
-        return list(rows.scalars().all())
+            select(ErrorAttemptRow).where(ErrorAttemptRow.entry_id.in_(entry_ids))
+            .order_by(ErrorAttemptRow.entry_id, ErrorAttemptRow.at, ErrorAttemptRow.id))
+        out: dict[int, list[ErrorAttemptRow]] = {}
+        for a in rows.scalars():
+            out.setdefault(a.entry_id, []).append(a)
+        return out
 
     async def attempts_by_responses(self, response_ids: Sequence[int]) -> list[ErrorAttemptRow]:
         """The attempts these answers made."""

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db.base import Base, JSONType, TimestampMixin, utcnow
+from service.db.base import Base, BatchInserts, JSONType, TimestampMixin, utcnow
 
 __all__ = [
     "ErrorAttemptRow",
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-class MasteryEventRow(Base):
+class MasteryEventRow(BatchInserts, Base):
     """One graded answer seen by one knowledge point's model."""
 
     __tablename__ = "mastery_events"
@@ -112,7 +112,7 @@ class ItemDifficultyRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class ErrorEntryRow(TimestampMixin, Base):
+class ErrorEntryRow(BatchInserts, TimestampMixin, Base):
     """A question the student got wrong, and its way to resolution (open → practising →
     resolved). The schedule columns are the fold of its attempts (``error_attempts``)."""
 
@@ -136,7 +136,7 @@ class ErrorEntryRow(TimestampMixin, Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class ErrorAttemptRow(Base):
+class ErrorAttemptRow(BatchInserts, Base):
     """A later try at an entry: the same question again, or a practice item for it."""
 
     __tablename__ = "error_attempts"
@@ -170,7 +170,7 @@ class ErrorBookRow(TimestampMixin, Base):
     digest: Mapped[str] = mapped_column(String(64), index=True)
 
 
-class PracticeItemRow(Base):
+class PracticeItemRow(BatchInserts, Base):
     """A question on an error book's practice worksheet and the entry it practises."""
 
     __tablename__ = "practice_items"

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db.base import Base, JSONType, TimestampMixin, utcnow
+from service.db.base import Base, BatchInserts, JSONType, TimestampMixin, utcnow
 
 __all__ = ["GradeRow", "JobRow", "PageRow", "ResponseRow", "ScanUploadRow", "WebhookDeliveryRow"]
 
@@ -95,7 +95,7 @@ class PageRow(TimestampMixin, Base):
     student_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
-class ResponseRow(TimestampMixin, Base):
+class ResponseRow(BatchInserts, TimestampMixin, Base):
     """One recognised answer region of one page."""
 
     __tablename__ = "responses"
@@ -117,7 +117,7 @@ class ResponseRow(TimestampMixin, Base):
     region: Mapped[list[Any] | None] = mapped_column(JSONType)
 
 
-class GradeRow(TimestampMixin, Base):
+class GradeRow(BatchInserts, TimestampMixin, Base):
     """A grade of one response, with the answer-key revision it used. Teacher overrides add
     a new current row; earlier ones stay for the audit trail."""
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from errorbook.learner.bkt import BktParams, Observation, initial_state, replay, update
 from service.db import (
@@ -254,3 +254,29 @@ async def test_class_mastery_matrix(client: httpx.AsyncClient) -> None:
     assert body["matrix"][wang]["math.add.carry"]["attempts"] >= 1
     assert str(sheet.students["张伟"]) not in body["matrix"]  # handed nothing in
     assert 0 < body["class_mean"]["math.add.carry"] < 1
+
+
+async def test_a_syncs_new_rows_go_in_one_statement_per_table(
+        client: httpx.AsyncClient) -> None:
+    """Events and error-book entries of many answers are inserted together, on SQLite too
+    (where the ORM sends one statement per row unless the table has an insert sentinel)."""
+    sheet = await seed_class(client)
+    ids = list(sheet.responses.values())
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()[:3]))
+
+    engine = app_of(client).state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        await _sync(client, ids)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    async with app_of(client).state.session_factory() as s:
+        n_events = len((await s.execute(select(MasteryEventRow))).scalars().all())
+        n_entries = len((await s.execute(select(ErrorEntryRow))).scalars().all())
+    assert n_events >= 3
+    assert n_entries >= 2
+    assert statements.count("INSERT INTO mastery_events") == 1
+    assert statements.count("INSERT INTO errorbook_entries") == 1

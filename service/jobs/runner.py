@@ -446,14 +446,18 @@ async def _store(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
 async def _stored(session: AsyncSession, ctx: _JobContext, upload: ScanUploadRow,
                   problem: PageProblem | None, settings: Settings) -> None:
     """Note the page's problem and progress on the job, renew the lease, commit."""
+    now = utcnow()
+    lease_until = now + timedelta(seconds=settings.jobs.lease_seconds)
+    repo = JobWorkRepository(session)
+    if problem is None:  # most pages: one UPDATE, the job's JSON left alone
+        await repo.note_progress(ctx.job.id, upload.id, now, lease_until)
+        await session.commit()
+        return
     job = await session.get(JobRow, ctx.job.id, populate_existing=True)
     assert job is not None
-    if problem is not None:
-        job.problems = [*job.problems, problem.as_dict()]
-    job.pages_done = await JobWorkRepository(session).pages_done(upload.id)
-    now = utcnow()
-    job.updated_at = now
-    job.lease_expires_at = now + timedelta(seconds=settings.jobs.lease_seconds)
+    job.problems = [*job.problems, problem.as_dict()]
+    job.pages_done = await repo.pages_done(upload.id)
+    job.updated_at, job.lease_expires_at = now, lease_until
     await session.commit()
 
 

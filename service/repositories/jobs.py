@@ -148,6 +148,15 @@ class JobWorkRepository:
             select(func.count()).select_from(PageRow).where(PageRow.upload_id == upload_id)
         )).scalar_one())
 
+    async def note_progress(self, job_id: int, upload_id: int, now: datetime,
+                            lease_until: datetime) -> None:
+        """Count the upload's stored pages onto its job and renew the job's lease, in one
+        statement (the job row is neither read nor its JSON decoded)."""
+        stored = select(func.count()).select_from(PageRow) \
+            .where(PageRow.upload_id == upload_id).scalar_subquery()
+        await self.session.execute(update(JobRow).where(JobRow.id == job_id).values(
+            pages_done=stored, updated_at=now, lease_expires_at=lease_until))
+
     async def stored_page_indices(self, upload_id: int) -> set[int]:
         return set((await self.session.execute(
             select(PageRow.page_index).where(PageRow.upload_id == upload_id))).scalars())

@@ -35,6 +35,7 @@ from ocr.errors import (
     ScanFileError,
     UnsupportedFile,
 )
+from ocr.pdfium_lock import PDFIUM
 
 __all__ = ["IngestLimits", "PageImage", "ScanKind", "count_pages", "iter_pages", "sniff"]
 
@@ -189,14 +190,15 @@ def count_pages(path: Path, limits: IngestLimits = IngestLimits()) -> int:
     if kind == "zip":
         n = _count_bundle(path, limits)
     elif kind == "pdf":
-        doc = _open_pdf(path)
-        try:
-            n = len(doc)
-            if n <= limits.max_pages:
-                for i in range(n):
-                    _check_pdf_page(doc, i, limits)
-        finally:
-            doc.close()
+        with PDFIUM:
+            doc = _open_pdf(path)
+            try:
+                n = len(doc)
+                if n <= limits.max_pages:
+                    for i in range(n):
+                        _check_pdf_page(doc, i, limits)
+            finally:
+                doc.close()
     else:
         img = _open_image(path, kind)
         try:
@@ -272,42 +274,59 @@ def _embedded_scan(page: Any, limits: IngestLimits) -> PageImage | None:
         raise LimitExceeded(f"a page image has {px_w}×{px_h} pixels; the limit is "
                             f"{limits.max_pixels:,}")
     bitmap = obj.get_bitmap(render=False)
-    pil = bitmap.to_pil()
-    grey = _to_grey(pil)
+    try:
+        grey = _to_grey(bitmap.to_pil())  # a copy: the bitmap's memory is freed below
+    finally:
+        bitmap.close()
     dpi = px_w / ((right - left) / 72.0)
     return PageImage(-1, grey, dpi, "embedded")
 
 
 def _iter_pdf(path: Path, limits: IngestLimits) -> Iterator[PageImage]:
+    # The lock is held for each page, never across a yield: the consumer may take its time.
+    with PDFIUM:
+        doc = _open_pdf(path)
+        n = len(doc)
+    try:
+        for i in range(n):
+            with PDFIUM:
+                image = _read_pdf_page(doc, i, limits)
+            yield image
+    finally:
+        with PDFIUM:
+            doc.close()
+
+
+def _read_pdf_page(doc: Any, i: int, limits: IngestLimits) -> PageImage:
+    """Page ``i`` as grey pixels: its embedded scan, or rendered (the caller holds
+    :data:`PDFIUM`)."""
     import pypdfium2 as pdfium
 
-    doc = _open_pdf(path)
     try:
-        for i in range(len(doc)):
-            try:
-                page = doc[i]
-            except pdfium.PdfiumError as exc:
-                raise CorruptFile(f"page {i + 1} cannot be read ({exc})") from exc
-            try:
-                embedded = _embedded_scan(page, limits)
-                if embedded is not None:
-                    yield PageImage(i, embedded.image, embedded.dpi, "embedded")
-                    continue
-                width, height = page.get_size()
-                scale = limits.render_dpi / 72.0
-                if width * height * scale * scale > limits.max_pixels:
-                    raise LimitExceeded(f"page {i + 1} is too large to render")
-                pixels = page.render(scale=scale, grayscale=True).to_numpy()
-                if pixels.ndim == 3:
-                    pixels = pixels[..., 0]
-                yield PageImage(i, np.array(pixels, dtype=np.uint8), float(limits.render_dpi),
-                                "rendered")
-            except (pdfium.PdfiumError, OSError, ValueError, SyntaxError) as exc:
-                raise CorruptFile(f"page {i + 1} cannot be read ({exc})") from exc
-            finally:
-                page.close()
+        page = doc[i]
+    except pdfium.PdfiumError as exc:
+        raise CorruptFile(f"page {i + 1} cannot be read ({exc})") from exc
+    try:
+        embedded = _embedded_scan(page, limits)
+        if embedded is not None:
+            return PageImage(i, embedded.image, embedded.dpi, "embedded")
+        width, height = page.get_size()
+        scale = limits.render_dpi / 72.0
+        if width * height * scale * scale > limits.max_pixels:
+            raise LimitExceeded(f"page {i + 1} is too large to render")
+        bitmap = page.render(scale=scale, grayscale=True)
+        try:
+            pixels = bitmap.to_numpy()
+            if pixels.ndim == 3:
+                pixels = pixels[..., 0]
+            grey = np.array(pixels, dtype=np.uint8)  # a copy: the bitmap is freed below
+        finally:
+            bitmap.close()
+        return PageImage(i, grey, float(limits.render_dpi), "rendered")
+    except (pdfium.PdfiumError, OSError, ValueError, SyntaxError) as exc:
+        raise CorruptFile(f"page {i + 1} cannot be read ({exc})") from exc
     finally:
-        doc.close()
+        page.close()
 
 
 def _iter_raster(path: Path, kind: ScanKind, limits: IngestLimits) -> Iterator[PageImage]:

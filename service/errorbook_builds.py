@@ -37,6 +37,7 @@ import pypdfium2 as pdfium
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ocr.pdfium_lock import PDFIUM
 from service.actor import Actor
 from service.config import MasterySettings
 from service.errors import MarkbookError, NotFound
@@ -130,11 +131,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _page_count(data: bytes) -> int:
-    doc = pdfium.PdfDocument(data)
-    try:
-        return len(doc)
-    finally:
-        doc.close()
+    with PDFIUM:
+        doc = pdfium.PdfDocument(data)
+        try:
+            return len(doc)
+        finally:
+            doc.close()
 
 
 def _alive(pid: int) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,6 +17,7 @@ from errorbook.printing.geometry import MM
 from errorbook.printing.layout import layout_worksheet
 from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 from grading.questions import Question
+from ocr.pdfium_lock import PDFIUM
 
 __all__ = [
     "PREVIEW_DPI",
@@ -32,8 +32,6 @@ __all__ = [
 # Screen previews of printed pages: sharp enough to read a stem, small enough to send.
 PREVIEW_DPI = 96
 QUESTION_PREVIEW_DPI = 110
-# pdfium is not thread-safe: one rasterisation at a time in this process.
-_PDFIUM_LOCK = threading.Lock()
 _QUESTION: TypeAdapter[Question] = TypeAdapter(Question)
 
 
@@ -104,11 +102,19 @@ def rasterise_pdf(pdf: bytes, *, dpi: float,
     from PIL import Image
 
     images: list[Image.Image] = []
-    with _PDFIUM_LOCK:
+    with PDFIUM:
         doc = pdfium.PdfDocument(pdf)
         try:
-            for page in doc:
-                images.append(page.render(scale=dpi / 72, grayscale=True).to_pil())
+            for i in range(len(doc)):
+                page = doc[i]
+                try:
+                    bitmap = page.render(scale=dpi / 72, grayscale=True)
+                    try:
+                        images.append(bitmap.to_pil().copy())  # freed below: keep a copy
+                    finally:
+                        bitmap.close()
+                finally:
+                    page.close()
         finally:
             doc.close()
     out: list[bytes] = []

@@ -29,6 +29,7 @@ from grading.review_policy import PolicySet
 from ocr.align import Alignment
 from ocr.ingest import PageImage
 from ocr.marks import MarksReading
+from ocr.pdfium_lock import PDFIUM
 from ocr.pipeline import AnswerRead, PageRead, TemplatePage, read_page
 from ocr.students.match import RosterEntry
 from service.config import LogSettings
@@ -301,12 +302,12 @@ def _build_template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | Non
     page = pages[0]
     codes = tuple(format_page_code(PageCode(bundle.worksheet_id, p.number)) for p in layout.pages)
     pdf = render_worksheet_pdf(layout, [PrintedCopy(codes)], duplex=False)
-    doc = pdfium.PdfDocument(pdf)
-    try:
-        bmp = doc[layout.pages.index(page)].render(scale=BLANK_DPI / 72, grayscale=True)
-        arr = bmp.to_numpy()
-    finally:
-        doc.close()
+    with PDFIUM:
+        doc = pdfium.PdfDocument(pdf)
+        try:
+            arr = _rendered(doc[layout.pages.index(page)], scale=BLANK_DPI / 72)
+        finally:
+            doc.close()
     blank = np.ascontiguousarray(arr[..., 0] if arr.ndim == 3 else arr)
     return TemplatePage.from_layout(bundle.worksheet_id, page, blank, BLANK_DPI / 72)
 
@@ -519,15 +520,27 @@ def _named_blank(bundle: WorksheetBundle, page: PageLayout, student_id: int
     pdf = render_worksheet_pdf(layout, [PrintedCopy(("MB1;W0;P1",), entry.name,
                                                     entry.student_no)], duplex=False)
     bottom = max(b[3] for b in (page.name_box, *page.student_no_boxes)) + 6.0
-    doc = pdfium.PdfDocument(pdf)
-    try:
-        # crop: points off the left, bottom, right and top edges.
-        bmp = doc[0].render(scale=BLANK_DPI / 72, grayscale=True,
-                            crop=(0, page.height - bottom, 0, 0))
-        arr = bmp.to_numpy()
-    finally:
-        doc.close()
+    with PDFIUM:
+        doc = pdfium.PdfDocument(pdf)
+        try:
+            # crop: points off the left, bottom, right and top edges.
+            arr = _rendered(doc[0], scale=BLANK_DPI / 72, crop=(0, page.height - bottom, 0, 0))
+        finally:
+            doc.close()
     return np.ascontiguousarray(arr[..., 0] if arr.ndim == 3 else arr)
+
+
+def _rendered(page: Any, **render: Any) -> np.ndarray:
+    """A copy of the page rendered grey; the page and its bitmap are freed here, under the
+    caller's :data:`PDFIUM`, not later by the garbage collector on another thread."""
+    try:
+        bitmap = page.render(grayscale=True, **render)
+        try:
+            return np.array(bitmap.to_numpy())
+        finally:
+            bitmap.close()
+    finally:
+        page.close()
 
 
 def _identity_input(page: PageImage, bundle: WorksheetBundle, page_no: int, rotation: int,

@@ -125,7 +125,8 @@ async def sync_entries(session: AsyncSession, facts: Sequence[AnswerFact],
             repo.add(ErrorAttemptRow(entry_id=e.id, response_id=f.response_id, at=f.at,
                                      correct=not is_wrong(f)))
     await repo.flush()
-    await refold_entries(session, list(touched.values()), schedule)
+    await refold_entries(session, [e for k, e in touched.items() if k not in dropped],
+                         schedule)
     await repo.flush()
 
 

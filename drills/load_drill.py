@@ -232,9 +232,12 @@ async def _drive(load: _Load, copies: list[bytes], uploaders: int, readers: int,
         waves = [copies[i:i + uploaders] for i in range(0, len(copies), uploaders)]
         for n, wave in enumerate(waves):
             await asyncio.sleep(max(0.0, started + n * wave_s - time.monotonic()))
+            seen = len(load.result.ack_ms)
             await asyncio.gather(*(load.upload(client, pdf) for pdf in wave))
-            say(f"wave {n + 1}/{len(waves)}: {len(wave)} uploads; {load.result.reads} reads, "
-                f"{len(load.result.errors)} errors so far")
+            acks = load.result.ack_ms[seen:]
+            say(f"wave {n + 1}/{len(waves)}: {len(wave)} uploads, acknowledged in "
+                f"{_p(acks, 50):.0f} ms (median) to {_p(acks, 100):.0f} ms; "
+                f"{load.result.reads} reads, {len(load.result.errors)} errors so far")
         await asyncio.sleep(max(0.0, started + seconds - time.monotonic()))
         load.stop.set()
         await asyncio.gather(*tasks)

@@ -40,7 +40,7 @@ from ocr.errors import (
 from ocr.ingest import count_pages, sniff
 from service.actor import Actor
 from service.config import Settings
-from service.db import JobRow, ScanUploadRow, WorksheetRow
+from service.db import JobRow, WorksheetRow
 from service.errors import (
     BadRequest,
     ClientError,
@@ -54,7 +54,7 @@ from service.jobs.recovery import retry_url
 from service.jobs.runner import ingest_limits
 from service.repositories import audit
 from service.repositories.drills import DrillRepository
-from service.repositories.uploads import UploadRepository
+from service.repositories.uploads import SeenUpload, UploadRepository
 from service.repositories.worksheets import WorksheetRepository
 from service.storage import LocalStorage, free_bytes
 from service.uploads import ReceivedBatch, ReceivedFile
@@ -94,11 +94,11 @@ def client_error(exc: ScanFileError) -> ClientError:
     return InvalidInput(message, error=exc.code)
 
 
-async def _existing(session: AsyncSession, school_id: int, sha256: str) -> ScanUploadRow | None:
+async def _existing(session: AsyncSession, school_id: int, sha256: str) -> SeenUpload | None:
     return await UploadRepository(session).by_sha256(school_id, sha256)
 
 
-async def _by_key(session: AsyncSession, actor: Actor, key: str) -> ScanUploadRow | None:
+async def _by_key(session: AsyncSession, actor: Actor, key: str) -> SeenUpload | None:
     return await UploadRepository(session).by_idempotency_key(
         actor.school_id, key, device_id=_device_id(actor), teacher_id=actor.teacher_id)
 
@@ -226,7 +226,7 @@ async def _check_drill_student(session: AsyncSession, sheet: WorksheetRow,
                            error="student_not_in_class")
 
 
-async def _duplicate(session: AsyncSession, upload: ScanUploadRow) -> Accepted:
+async def _duplicate(session: AsyncSession, upload: SeenUpload) -> Accepted:
     """The earlier upload's job, with where to retry it when it can be retried."""
     assert upload.job_id is not None
     job = await session.get(JobRow, upload.job_id)
@@ -243,21 +243,22 @@ async def _record(session: AsyncSession, actor: Actor, received: Received, kind:
         payload["student_id"] = student_id
     if in_roster_order:
         payload["in_roster_order"] = True
-    job = JobRow(school_id=actor.school_id, kind="scan", status="queued", pages_total=pages,
-              payload=payload, problems=[])
+    job = {"school_id": actor.school_id, "kind": "scan", "status": "queued",
+           "pages_total": pages, "payload": payload, "problems": []}
     upload = {"school_id": actor.school_id, "teacher_id": actor.teacher_id,
               "device_id": _device_id(actor), "worksheet_hint_id": worksheet_id,
               "filename": received.filename, "content_type": _CONTENT_TYPE[kind],
               "size_bytes": received.size, "sha256": received.sha256, "storage_key": key,
               "idempotency_key": idempotency_key, "page_count": pages}
-    upload_id = await UploadRepository(session).add_with_job(job, upload)
-    if upload_id is None:
+    added = await UploadRepository(session).add_with_job(job, upload)
+    if added is None:
         # The same bytes arrived concurrently and the other request won: same job.
         earlier = await _existing(session, actor.school_id, received.sha256)
         if earlier is None or earlier.job_id is None:
             raise RuntimeError("an upload of these bytes was recorded but cannot be read")
         return await _duplicate(session, earlier)
-    return Accepted(job.id, upload_id, False, pages)
+    upload_id, job_id = added
+    return Accepted(job_id, upload_id, False, pages)
 
 
 def check_room(storage: LocalStorage, settings: Settings, incoming: int = 0) -> None:

@@ -25,7 +25,12 @@ from service.api.uow import SessionDep
 from service.auth.devicekeys import KEY_MARKER
 from service.auth.tokens import TokenError, TokenSigner
 from service.errors import Forbidden, Unauthorized
-from service.repositories.accounts import device_by_key, teacher_by_id, touch_device
+from service.repositories.accounts import (
+    device_by_key,
+    teacher_by_id,
+    teacher_standing,
+    touch_device,
+)
 
 __all__ = ["CHALLENGE", "authenticate", "client_ip", "require_admin", "require_teacher"]
 
@@ -80,7 +85,7 @@ async def _teacher_actor(session: AsyncSession, signer: TokenSigner, token: str)
         claims = signer.check(token)
     except TokenError as exc:
         raise _unauthorized(str(exc), "invalid_token") from None
-    teacher = await teacher_by_id(session, claims.teacher_id)
+    teacher = await teacher_standing(session, claims.teacher_id)
     if teacher is None or not teacher.is_active or teacher.token_version != claims.token_version:
         raise _unauthorized("the token is no longer valid; sign in again", "invalid_token")
     return Actor(teacher_id=teacher.id, school_id=teacher.school_id, is_admin=teacher.is_admin)

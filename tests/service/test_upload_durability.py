@@ -260,13 +260,15 @@ async def test_recording_bytes_already_recorded_writes_nothing(app: FastAPI) -> 
               "size_bytes": 3, "sha256": "ab" * 32, "storage_key": "uploads/ab/x.png",
               "idempotency_key": None, "page_count": 1}
 
-    def job() -> JobRow:
-        return JobRow(school_id=1, kind="scan", status="queued", pages_total=1,
-                      payload={"worksheet_id": None}, problems=[])
+    def job() -> dict[str, Any]:
+        return {"school_id": 1, "kind": "scan", "status": "queued", "pages_total": 1,
+                "payload": {"worksheet_id": None}, "problems": []}
 
     async with app.state.session_factory() as s:
-        first = await UploadRepository(s).add_with_job(job(), dict(upload))
+        added = await UploadRepository(s).add_with_job(job(), dict(upload))
         await s.commit()
+    assert added is not None
+    first, first_job = added
     before = await _jobs(app)
     async with app.state.session_factory() as s:
         assert await UploadRepository(s).add_with_job(job(), dict(upload)) is None
@@ -274,7 +276,7 @@ async def test_recording_bytes_already_recorded_writes_nothing(app: FastAPI) -> 
         await s.commit()
     assert found is not None
     assert found.id == first
-    assert found.job_id is not None
+    assert found.job_id == first_job
     assert await _jobs(app) == before
     async with app.state.session_factory() as s:
         stored = await s.get(JobRow, found.job_id)

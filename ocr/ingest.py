@@ -35,7 +35,7 @@ from ocr.errors import (
     ScanFileError,
     UnsupportedFile,
 )
-from ocr.pdfium_lock import PDFIUM
+from ocr.pdfium_lock import PDFIUM, render_grey
 
 __all__ = ["IngestLimits", "PageImage", "ScanKind", "count_pages", "iter_pages", "sniff"]
 
@@ -314,15 +314,8 @@ def _read_pdf_page(doc: Any, i: int, limits: IngestLimits) -> PageImage:
         scale = limits.render_dpi / 72.0
         if width * height * scale * scale > limits.max_pixels:
             raise LimitExceeded(f"page {i + 1} is too large to render")
-        bitmap = page.render(scale=scale, grayscale=True)
-        try:
-            pixels = bitmap.to_numpy()
-            if pixels.ndim == 3:
-                pixels = pixels[..., 0]
-            grey = np.array(pixels, dtype=np.uint8)  # a copy: the bitmap is freed below
-        finally:
-            bitmap.close()
-        return PageImage(i, grey, float(limits.render_dpi), "rendered")
+        return PageImage(i, render_grey(page, scale=scale), float(limits.render_dpi),
+                         "rendered")
     except (pdfium.PdfiumError, OSError, ValueError, SyntaxError) as exc:
         raise CorruptFile(f"page {i + 1} cannot be read ({exc})") from exc
     finally:

@@ -17,7 +17,7 @@ from errorbook.printing.geometry import MM
 from errorbook.printing.layout import layout_worksheet
 from errorbook.printing.worksheet import PrintedCopy, render_worksheet_pdf
 from grading.questions import Question
-from ocr.pdfium_lock import PDFIUM
+from ocr.pdfium_lock import PDFIUM, render_grey
 
 __all__ = [
     "PREVIEW_DPI",
@@ -108,11 +108,7 @@ def rasterise_pdf(pdf: bytes, *, dpi: float,
             for i in range(len(doc)):
                 page = doc[i]
                 try:
-                    bitmap = page.render(scale=dpi / 72, grayscale=True)
-                    try:
-                        images.append(bitmap.to_pil().copy())  # freed below: keep a copy
-                    finally:
-                        bitmap.close()
+                    images.append(Image.fromarray(render_grey(page, scale=dpi / 72)))
                 finally:
                     page.close()
         finally:

@@ -29,7 +29,7 @@ from grading.review_policy import PolicySet
 from ocr.align import Alignment
 from ocr.ingest import PageImage
 from ocr.marks import MarksReading
-from ocr.pdfium_lock import PDFIUM
+from ocr.pdfium_lock import PDFIUM, render_grey
 from ocr.pipeline import AnswerRead, PageRead, TemplatePage, read_page
 from ocr.students.match import RosterEntry
 from service.config import LogSettings
@@ -305,10 +305,9 @@ def _build_template(bundle: WorksheetBundle, page_no: int) -> TemplatePage | Non
     with PDFIUM:
         doc = pdfium.PdfDocument(pdf)
         try:
-            arr = _rendered(doc[layout.pages.index(page)], scale=BLANK_DPI / 72)
+            blank = _rendered(doc[layout.pages.index(page)], scale=BLANK_DPI / 72)
         finally:
             doc.close()
-    blank = np.ascontiguousarray(arr[..., 0] if arr.ndim == 3 else arr)
     return TemplatePage.from_layout(bundle.worksheet_id, page, blank, BLANK_DPI / 72)
 
 
@@ -524,21 +523,18 @@ def _named_blank(bundle: WorksheetBundle, page: PageLayout, student_id: int
         doc = pdfium.PdfDocument(pdf)
         try:
             # crop: points off the left, bottom, right and top edges.
-            arr = _rendered(doc[0], scale=BLANK_DPI / 72, crop=(0, page.height - bottom, 0, 0))
+            return _rendered(doc[0], scale=BLANK_DPI / 72,
+                             crop=(0, page.height - bottom, 0, 0))
         finally:
             doc.close()
-    return np.ascontiguousarray(arr[..., 0] if arr.ndim == 3 else arr)
 
 
 def _rendered(page: Any, **render: Any) -> np.ndarray:
-    """A copy of the page rendered grey; the page and its bitmap are freed here, under the
-    caller's :data:`PDFIUM`, not later by the garbage collector on another thread."""
+    """A copy of the page rendered grey (2-D); the page and its bitmap are freed here,
+    under the caller's :data:`PDFIUM`, not later by the garbage collector on another
+    thread."""
     try:
-        bitmap = page.render(grayscale=True, **render)
-        try:
-            return np.array(bitmap.to_numpy())
-        finally:
-            bitmap.close()
+        return render_grey(page, **render)
     finally:
         page.close()
 

@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from errorbook.printing.fonts import FontNotFoundError, find_cjk_font, register_cjk_font
+from service import heap
 from service.actor import ensure_local_actor
 from service.api import (
     analytics,
@@ -131,11 +132,13 @@ async def _register_font(settings: Settings) -> str | None:
     return None
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -> FastAPI:
     """Build the app. Nothing heavy happens here; start-up work runs in the lifespan.
 
     Args:
         settings: explicit settings (tests); defaults to the environment's.
+        settle_heap: a served process: once started, keep start-up's objects out of the
+            garbage collector's full passes (:mod:`service.heap`).
     """
     settings = settings or get_settings()
 
@@ -182,6 +185,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.runner.start()
         webhooks = _start_webhooks(settings, app.state.session_factory)
         retention_task, retention_stop = _start_retention(settings, app.state.session_factory)
+        if settle_heap:
+            heap.settle()
         app.state.ready = True
         try:
             yield

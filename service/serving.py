@@ -49,7 +49,7 @@ def web_app() -> FastAPI:
     from service.jobs.orphans import exit_with_parent
 
     exit_with_parent()
-    return create_app(get_settings())
+    return create_app(get_settings(), settle_heap=True)
 
 
 def _listener(host: str, port: int) -> socket.socket:

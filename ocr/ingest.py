@@ -274,6 +274,9 @@ def _embedded_scan(page: Any, limits: IngestLimits) -> PageImage | None:
         raise LimitExceeded(f"a page image has {px_w}×{px_h} pixels; the limit is "
                             f"{limits.max_pixels:,}")
     bitmap = obj.get_bitmap(render=False)
+    # Closing this (foreign) bitmap frees its buffer, which pypdfium2 warns of, once a page
+    # in the service's log, lest a view of it be used later: the pixels are copied first.
+    bitmap.warn_on_close = False
     try:
         grey = _to_grey(bitmap.to_pil())  # a copy: the bitmap's memory is freed below
     finally:

@@ -45,7 +45,7 @@ async def retry(job_id: int, request: Request, background: BackgroundTasks,
                           ip=request.client.host if request.client else None)
     runner = request.app.state.runner
     if runner is not None:
-        background.add_task(runner.notify)  # after the commit, so it finds the job queued
+        background.add_task(runner.notify, job_id)  # after the commit, so it finds the job queued
     return out
 
 

@@ -42,7 +42,7 @@ async def _ingest(request: Request, response: Response, background: BackgroundTa
                                     student_id=student_id, in_roster_order=in_roster_order)
     runner = request.app.state.runner
     if runner is not None and not accepted.duplicate:
-        background.add_task(runner.notify)  # runs after the commit and the response
+        background.add_task(runner.notify, accepted.job_id)  # runs after the commit and the response
     url = f"/api/v1/jobs/{accepted.job_id}"
     response.headers["Location"] = url
     return ScanAccepted(job_id=accepted.job_id, upload_id=accepted.upload_id,

@@ -79,7 +79,7 @@ class JobRunner(Protocol):
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
-    def notify(self) -> None: ...
+    def notify(self, job_id: int | None = None) -> None: ...
 
 
 def ingest_limits(settings: Settings) -> IngestLimits:
@@ -488,8 +488,8 @@ class InProcessRunner:
         """The page pool, None until one is made (or after one broke)."""
         return self._executor
 
-    def notify(self) -> None:
-        """A job was queued: look now rather than at the next poll."""
+    def notify(self, job_id: int | None = None) -> None:
+        """A job was queued (``job_id``): look now rather than at the next poll."""
         self._wake.set()
 
     async def start(self) -> None:

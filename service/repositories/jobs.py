@@ -78,6 +78,17 @@ class JobWorkRepository:
             select(JobRow.id).where(JobRow.kind == "scan", self._claimable(now))
             .order_by(JobRow.id).limit(limit))).scalars().all()
 
+    async def unsent_jobs(self, now: datetime, quiet: timedelta, limit: int = 500
+                          ) -> Sequence[int]:
+        """Ids of the oldest scan jobs that no API process is sending a worker: queued
+        with no change for ``quiet`` (whoever queued one sends it at once), or running
+        under a lease that lapsed."""
+        return (await self.session.execute(
+            select(JobRow.id).where(JobRow.kind == "scan", or_(
+                (JobRow.status == "queued") & (JobRow.updated_at < now - quiet),
+                (JobRow.status == "running") & (JobRow.lease_expires_at < now)))
+            .order_by(JobRow.id).limit(limit))).scalars().all()
+
     async def try_claim(self, job_id: int, worker: str, now: datetime,
                         lease: timedelta) -> bool:
         """Claim one job if it is still claimable (a conditional UPDATE: of two runners

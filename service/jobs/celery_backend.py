@@ -194,10 +194,10 @@ class CeleryDispatcher:
     at once, and by this process only. A sweep every ``jobs.poll_seconds`` sends what nobody
     sent lately: a job queued without a word for ``jobs.lease_seconds`` (its API process
     died before sending it, or the broker lost the message) and a running job whose lease
-    lapsed (its worker died). Each process sends a job at most once per
-    ``jobs.lease_seconds``. Before, every API process sent every queued job it saw, so with
-    N processes each upload cost N messages, and the workers a claim for each. Implements
-    the app's ``JobRunner`` protocol (``start``, ``stop``, ``notify``).
+    lapsed (its worker died). Each process sweeps a job up at most once per
+    ``jobs.lease_seconds``, so N API processes do not send each upload N times (and the
+    workers claim it N times). Implements the app's ``JobRunner`` protocol (``start``,
+    ``stop``, ``notify``).
     """
 
     def __init__(self, settings: Settings, factory: async_sessionmaker[AsyncSession]) -> None:

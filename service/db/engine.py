@@ -54,8 +54,10 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overf
     Args:
         url: an async SQLAlchemy URL (``sqlite+aiosqlite:///...`` or ``postgresql+asyncpg://...``).
         echo: log SQL.
-        pool_size: connection pool size (PostgreSQL).
-        max_overflow: connections beyond ``pool_size`` under a burst (PostgreSQL).
+        pool_size: connections kept open (PostgreSQL; SQLite keeps ``pool_size +
+            max_overflow``).
+        max_overflow: connections beyond ``pool_size`` opened under a burst and closed
+            after it (PostgreSQL; SQLite keeps them open).
         pool_timeout_s: the wait for a free connection before ``sqlalchemy.exc.TimeoutError``
             (answered 503 ``busy`` by the app).
 
@@ -70,6 +72,12 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overf
         options: dict[str, Any] = {}
         database = sqlite_file(url)
         if database is not None:
+            # Every connection the pool may open is kept: a SQLite connection costs no
+            # server process, only a file handle, a thread and its page cache, while
+            # opening one (a thread, the files, the schema read) cost a burst of uploads
+            # more than their statements did when the overflow was opened and closed with
+            # every burst. (An in-memory database has one connection.)
+            options.update(pool_size=pool_size + max_overflow, max_overflow=0)
             database.parent.mkdir(parents=True, exist_ok=True)
             if not parsed.query:  # a plain file: its reads run on the event loop
                 options["async_creator"] = connector(database, timeout=30)

@@ -14,7 +14,8 @@ or rollback with no transaction open (no work); and an ``INSERT``, ``UPDATE`` or
 ``DELETE`` in a transaction that has already written (it holds SQLite's write lock, and a
 write statement does not touch the disk until the commit). Anything that can wait stays
 on the driver's thread, as before: a transaction's first write (it may meet the write
-lock of another process and sleep in SQLite's busy handler), a commit (it syncs the
+lock of another process and sleep in SQLite's busy handler; but see
+:attr:`InlineReads.queued_writer`), a commit (it syncs the
 write-ahead log to disk, and now and then checkpoints it), a rollback of a transaction,
 savepoints, closing the connection (the last one checkpoints), and every other call.
 """
@@ -75,6 +76,12 @@ class InlineReads(aiosqlite.Connection):
 
     # A write statement succeeded in the open transaction: it holds SQLite's write lock.
     _wrote = False
+    # Set while this connection holds the writers' lock that every markbook process on the
+    # file queues on (service.db.sqlite_writes): no markbook writer holds SQLite's lock,
+    # so the transaction's first write runs here too, unless something outside markbook
+    # (the sqlite3 shell) holds it: then it goes to the thread and waits there.
+    queued_writer = False
+    _busy_ms: int | None = None
     # Calls handed to the thread, and calls it has finished. Each is written by one thread
     # only, so they need no lock. They differ while a call handed over is still running,
     # which happens when its caller was cancelled (a client went away mid-commit): the
@@ -90,11 +97,34 @@ class InlineReads(aiosqlite.Connection):
                 self._wrote = False  # a transaction ended: its lock went with it
             if runs_inline(fn, args, self._wrote):
                 return fn(*args, **kwargs)
+            if self.queued_writer and not connection.in_transaction and _writes(fn, args):
+                done, result = self._first_write(connection, fn, args, kwargs)
+                if done:
+                    self._wrote = True
+                    return result
         self._queued += 1
         result = await super()._execute(self._counted, fn, args, kwargs)
         if _writes(fn, args):
             self._wrote = True
         return result
+
+    def _first_write(self, connection: sqlite3.Connection, fn: Callable[..., Any],
+                     args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
+        """Try the transaction's first write here, never waiting on SQLite's lock: (True,
+        its result), or (False, None) when the lock was taken, with nothing written."""
+        if self._busy_ms is None:
+            self._busy_ms = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
+        connection.execute("PRAGMA busy_timeout=0")
+        try:
+            return True, fn(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            if connection.in_transaction:  # begun by sqlite3 for this write: nothing in it
+                connection.rollback()
+            return False, None
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={self._busy_ms}")
 
     def _counted(self, fn: Callable[..., Any], args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> Any:

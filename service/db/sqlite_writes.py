@@ -37,6 +37,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
+from service.db.sqlite_inline import InlineReads
+
 __all__ = ["WAIT_S", "queue_sqlite_writers"]
 
 # How long a writer queues before it goes on to SQLite's own busy handling.
@@ -124,6 +126,9 @@ class _Writers:
             weakref.WeakKeyDictionary()
         # dbapi connection -> (lock, owning task, whether it holds the file lock too)
         self.held: dict[int, tuple[asyncio.Lock, asyncio.Task[Any] | None, bool]] = {}
+        # Writers of each loop queued for its lock (one just woken has not taken it yet).
+        self.waiting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = \
+            weakref.WeakKeyDictionary()
         self.file_lock = file_lock
 
     def lock(self, loop: asyncio.AbstractEventLoop) -> asyncio.Lock:
@@ -137,6 +142,9 @@ class _Writers:
         # driver's connection itself: both name the same one.
         dbapi = getattr(connection, "dbapi_connection", connection)
         entry = self.held.pop(id(dbapi), None)
+        driver = getattr(dbapi, "_connection", None)
+        if isinstance(driver, InlineReads):
+            driver.queued_writer = False
         if entry is not None and entry[0].locked():
             if entry[2] and self.file_lock is not None:
                 self.file_lock.release()
@@ -174,10 +182,18 @@ def queue_sqlite_writers(engine: Engine, database: Path | None = None) -> None:
         if any(owner is task and task is not None for _, owner, _ in writers.held.values()):
             return  # this task writes on another connection already: waiting would deadlock
         lock = writers.lock(loop)
-        try:
-            await_(asyncio.wait_for(lock.acquire(), WAIT_S))
-        except TimeoutError:
-            return
+        if not lock.locked() and not writers.waiting.get(loop, 0):
+            # Free and no one queued: taken now. ``wait_for`` would run the acquire as a
+            # task of its own, a trip round a busy loop while every other writer waits.
+            await_(lock.acquire())
+        else:
+            writers.waiting[loop] = writers.waiting.get(loop, 0) + 1
+            try:
+                await_(asyncio.wait_for(lock.acquire(), WAIT_S))
+            except TimeoutError:
+                return
+            finally:
+                writers.waiting[loop] -= 1
         shared = False
         if writers.file_lock is not None:
             try:
@@ -186,6 +202,9 @@ def queue_sqlite_writers(engine: Engine, database: Path | None = None) -> None:
                 lock.release()
                 raise
         writers.held[id(dbapi)] = (lock, task, shared)
+        driver = getattr(dbapi, "_connection", None)
+        if shared and isinstance(driver, InlineReads):
+            driver.queued_writer = True  # its first write need not wait on the thread
 
     # The transaction ends in the dialect's commit or rollback (a pool's reset on return
     # is a rollback too): the lock is released once the database has finished it.

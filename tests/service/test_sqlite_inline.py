@@ -42,7 +42,9 @@ def test_which_driver_calls_run_inline(tmp_path: Path) -> None:
     conn.close()
 
 
-async def test_reads_and_a_transactions_later_writes_run_on_the_loop(tmp_path: Path) -> None:
+async def test_reads_and_a_queued_writers_writes_run_on_the_loop(tmp_path: Path) -> None:
+    """Reads, and the writes of a transaction holding the writers' lock that every markbook
+    process queues on, run on the loop; commits on the driver's thread."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}")
     try:
         async with engine.begin() as conn:
@@ -52,8 +54,10 @@ async def test_reads_and_a_transactions_later_writes_run_on_the_loop(tmp_path: P
         async with engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             assert isinstance(driver, InlineReads)
-            driver._conn.set_trace_callback(lambda sql: "sqlite_master" in sql or seen.append(
-                (threading.get_ident() == loop_thread, sql.split()[0])))  # not the generation's
+            # Not the generation's lookups, nor the busy timeout set around a first write.
+            driver._conn.set_trace_callback(lambda sql: "sqlite_master" in sql
+                                            or sql.startswith("PRAGMA") or seen.append(
+                (threading.get_ident() == loop_thread, sql.split()[0])))
             await conn.execute(text("SELECT count(*) FROM t"))
             await conn.execute(text("INSERT INTO t (v) VALUES ('a')"))
             await conn.execute(text("INSERT INTO t (v) VALUES ('b')"))
@@ -62,12 +66,14 @@ async def test_reads_and_a_transactions_later_writes_run_on_the_loop(tmp_path: P
             await conn.execute(text("INSERT INTO t (v) VALUES ('c')"))  # a new transaction
             await conn.commit()
             driver._conn.set_trace_callback(None)
+            busy_ms = (await conn.execute(text("PRAGMA busy_timeout"))).scalar()
         assert [r[0] for r in rows] == ["a", "b"]
-        # (on the loop?, statement): the first write of each transaction and each commit
-        # on the driver's thread (the implicit BEGIN goes with its first write).
-        assert seen == [(True, "SELECT"), (False, "BEGIN"), (False, "INSERT"),
+        # (on the loop?, statement): each commit on the driver's thread (it syncs the log);
+        # the implicit BEGIN goes with its first write.
+        assert seen == [(True, "SELECT"), (True, "BEGIN"), (True, "INSERT"),
                         (True, "INSERT"), (True, "SELECT"), (False, "COMMIT"),
-                        (False, "BEGIN"), (False, "INSERT"), (False, "COMMIT")]
+                        (True, "BEGIN"), (True, "INSERT"), (False, "COMMIT")]
+        assert busy_ms == 10000  # put back after each first write tried without waiting
     finally:
         await engine.dispose()
 
@@ -103,6 +109,8 @@ async def test_a_write_waiting_for_another_process_leaves_the_loop_free(tmp_path
         assert ticks >= 10  # and the loop ran meanwhile (blocked, it would not tick at all)
         async with engine.connect() as conn:
             assert (await conn.execute(text("SELECT v FROM t"))).scalar() == "after the shell"
+            # The first try, on the loop, gave up at once and put the busy timeout back.
+            assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 10000
     finally:
         await engine.dispose()
 

@@ -38,6 +38,7 @@ from ocr.errors import (
     UnsupportedFile,
 )
 from ocr.ingest import count_pages, sniff
+from ocr.pdfium_lock import PDFIUM
 from service.actor import Actor
 from service.config import Settings
 from service.db import JobRow, WorksheetRow
@@ -67,6 +68,8 @@ _CONTENT_TYPE = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/
                  "png": "image/png", "heic": "image/heic", "zip": "application/zip"}
 
 Received = ReceivedFile | ReceivedBatch
+# A single scan up to this size is checked on the event loop (see _keep_soon).
+ON_LOOP_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -107,18 +110,34 @@ def _device_id(actor: Actor) -> int | None:
     return actor.device_id
 
 
-def _validate(received: Received, settings: Settings,
-              storage: LocalStorage) -> tuple[str, int, Path]:
+class _Offload(Exception):
+    """Checking this upload is work for a thread, not the event loop."""
+
+
+def _validate(received: Received, settings: Settings, storage: LocalStorage,
+              on_loop: bool = False) -> tuple[str, int, Path]:
     """The upload's kind, its page count and the file to keep: the received file, or a
-    bundle packed from several files or a ZIP's (a temp file the caller owns)."""
+    bundle packed from several files or a ZIP's (a temp file the caller owns).
+
+    With ``on_loop``, raises :class:`_Offload` instead of unpacking a ZIP or waiting for
+    pdfium while another thread holds it."""
     limits = ingest_limits(settings)
     if isinstance(received, ReceivedFile):
         if received.size == 0:
             raise EmptyFile("the file is empty")
         with received.path.open("rb") as fh:
             kind = sniff(fh.read(1024))
+        if kind == "pdf" and on_loop:
+            if not PDFIUM.acquire(blocking=False):
+                raise _Offload
+            try:
+                return kind, count_pages(received.path, limits), received.path
+            finally:
+                PDFIUM.release()
         if kind != "zip":
             return kind, count_pages(received.path, limits), received.path
+        if on_loop:
+            raise _Offload
         sources = [(received.filename, received.path)]
     else:
         sources = [(f.filename, f.path) for f in received.files]
@@ -131,17 +150,30 @@ def _validate(received: Received, settings: Settings,
         raise
 
 
-def _keep(received: Received, settings: Settings, storage: LocalStorage
-          ) -> tuple[str, int, str]:
-    """Check the upload and move the file to keep into place (one trip to a thread): its
-    kind, page count and storage key."""
-    kind, pages, path = _validate(received, settings, storage)
+def _keep(received: Received, settings: Settings, storage: LocalStorage,
+          on_loop: bool = False) -> tuple[str, int, str]:
+    """Check the upload and move the file to keep into place: its kind, page count and
+    storage key (``on_loop``: see :func:`_validate`)."""
+    kind, pages, path = _validate(received, settings, storage, on_loop)
     key = f"uploads/{received.sha256[:2]}/{received.sha256}.{_EXT[kind]}"
     try:
         storage.commit(path, key)
     finally:
         path.unlink(missing_ok=True)
     return kind, pages, key
+
+
+async def _keep_soon(received: Received, settings: Settings, storage: LocalStorage
+                     ) -> tuple[str, int, str]:
+    """:func:`_keep`, here on the loop for one file of up to :data:`ON_LOOP_BYTES` (its
+    check reads no pixels: well under a millisecond, less than the hop to a thread costs a
+    busy process), else in one trip to a thread."""
+    if isinstance(received, ReceivedFile) and received.size <= ON_LOOP_BYTES:
+        try:
+            return _keep(received, settings, storage, on_loop=True)
+        except _Offload:
+            pass
+    return await to_thread.run_sync(_keep, received, settings, storage)
 
 
 async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Settings,
@@ -204,7 +236,7 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
             raise InvalidInput("student_id needs worksheet_id naming a drill assignment or a "
                                "template", error="student_without_drill")
         try:
-            kind, pages, key = await to_thread.run_sync(_keep, received, settings, storage)
+            kind, pages, key = await _keep_soon(received, settings, storage)
         except ScanFileError as exc:
             raise client_error(exc) from None
         return await _record(session, actor, received, kind, pages, key, worksheet_id,

@@ -213,8 +213,14 @@ class LocalStorage:
                     # hop waits for the loop, and that wait is the upload's latency.
                     await to_thread.run_sync(spool.write, b"".join(pending))
                     pending, buffered = [], 0
-            # A body of a megabyte or less is made, written and closed in this one hop.
-            tmp = await to_thread.run_sync(spool.write, b"".join(pending), True)
+            if spool.path is None:
+                # A body of a megabyte or less (most scans: a photo, a few copied pages)
+                # is written here, on the loop: a write to the page cache takes a fraction
+                # of a millisecond, less than a hop to a thread and back costs a busy
+                # process, and the hop made the upload wait for the loop once more.
+                tmp = spool.write(b"".join(pending), True)
+            else:
+                tmp = await to_thread.run_sync(spool.write, b"".join(pending), True)
         except BaseException:
             spool.discard()  # no write is under way: each was awaited to its end
             raise

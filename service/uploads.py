@@ -231,14 +231,31 @@ class _MultipartSink:
 
 
 class _Spool:
-    """The temp files of a multipart body's file parts, opened as their bytes arrive."""
+    """The temp files of a multipart body's file parts, opened as their bytes arrive.
+
+    Each flush of queued bytes is one synchronous call (:meth:`_flush`): new part files
+    opened, bytes written, and at the end every file made and closed. Flushes of a megabyte
+    or more go to a thread; the last flush of a body that small runs on the loop, where it
+    costs less than the hop (see :meth:`service.storage.LocalStorage.spool`).
+    """
 
     def __init__(self, storage: LocalStorage) -> None:
         self.storage = storage
         self.paths: list[Path] = []
         self._fh: Any = None
 
-    async def write(self, pending: list[tuple[int, bytes]]) -> None:
+    async def write(self, pending: list[tuple[int, bytes]], *, files: int | None = None
+                    ) -> None:
+        """Write the queued ``(part, bytes)`` and empty the queue; with ``files`` (the
+        body's end), also make a file for every part that sent no bytes and close them."""
+        size = sum(len(chunk) for _, chunk in pending)
+        if files is not None and size <= WRITE_BATCH:
+            self._flush(pending, files)
+        else:
+            await to_thread.run_sync(self._flush, pending, files)
+        pending.clear()
+
+    def _flush(self, pending: list[tuple[int, bytes]], files: int | None) -> None:
         index = 0
         while index < len(pending):
             part = pending[index][0]
@@ -246,29 +263,26 @@ class _Spool:
             while index < len(pending) and pending[index][0] == part:
                 run.append(pending[index][1])
                 index += 1
-            while len(self.paths) <= part:  # a new file part (an empty one writes nothing)
-                await self.close()
-                path = await to_thread.run_sync(self.storage.temp_path)
-                self.paths.append(path)
-                self._fh = await to_thread.run_sync(path.open, "wb")
-            await to_thread.run_sync(self._fh.write, b"".join(run))
-        pending.clear()
+            self._open_through(part)  # a new file part (an empty one writes nothing)
+            self._fh.write(b"".join(run))
+        if files is not None:
+            self._open_through(files - 1)
+            self.close()
 
-    async def open_all(self, count: int) -> None:
-        """Files for parts that sent no bytes at all (empty files), so each part has one."""
-        while len(self.paths) < count:
-            await self.close()
-            path = await to_thread.run_sync(self.storage.temp_path)
+    def _open_through(self, part: int) -> None:
+        while len(self.paths) <= part:
+            self.close()
+            path = self.storage.temp_path()
             self.paths.append(path)
-            self._fh = await to_thread.run_sync(path.open, "wb")
-        await self.close()
+            self._fh = path.open("wb")
 
-    async def close(self) -> None:
+    def close(self) -> None:
         if self._fh is not None:
             fh, self._fh = self._fh, None
-            await to_thread.run_sync(fh.close)
+            fh.close()
 
     def remove(self) -> None:
+        self.close()
         for path in self.paths:
             path.unlink(missing_ok=True)
 
@@ -289,14 +303,11 @@ async def _receive_multipart(body: AsyncIterator[bytes], boundary: bytes,
             parser.finalize()
             if sink.error is not None:
                 raise sink.error
-            await spool.write(sink.pending)
-            await spool.open_all(len(sink.files))
+            await spool.write(sink.pending, files=len(sink.files))
         except (BadRequest, PayloadTooLarge, OSError):
             raise  # OSError: our disk (full?), never the client's malformed body
         except Exception as exc:  # the parser's own errors: malformed input
             raise BadRequest(f"malformed multipart body: {exc}", error="bad_multipart") from None
-        finally:
-            await spool.close()
         files = [ReceivedFile(path, part.size, part.digest.hexdigest(), part.filename,
                               part.declared_type, sink.fields)
                  for path, part in zip(spool.paths, sink.files, strict=True)]

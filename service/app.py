@@ -132,13 +132,16 @@ async def _register_font(settings: Settings) -> str | None:
     return None
 
 
-def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -> FastAPI:
+def create_app(settings: Settings | None = None, *, settle_heap: bool = False,
+               warm_workers: bool = False) -> FastAPI:
     """Build the app. Nothing heavy happens here; start-up work runs in the lifespan.
 
     Args:
         settings: explicit settings (tests); defaults to the environment's.
         settle_heap: a served process: once started, keep start-up's objects out of the
             garbage collector's full passes (:mod:`service.heap`).
+        warm_workers: the embedded runner starts its page workers (and loads their
+            models) at start-up, not at the first job (``markbook serve``).
     """
     settings = settings or get_settings()
 
@@ -182,7 +185,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
         elif settings.jobs.run_in_app:
             app.state.runner = InProcessRunner(settings, app.state.session_factory,
                                                app.state.storage)
-            await app.state.runner.start()
+            await app.state.runner.start(warm=warm_workers)
         webhooks = _start_webhooks(settings, app.state.session_factory)
         retention_task, retention_stop = _start_retention(settings, app.state.session_factory)
         if settle_heap:

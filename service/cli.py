@@ -58,7 +58,7 @@ def _serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             return _fail(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}")
         return 0
-    uvicorn.run(create_app(settings, settle_heap=True), **options)
+    uvicorn.run(create_app(settings, settle_heap=True, warm_workers=True), **options)
     return 0
 
 

@@ -24,8 +24,10 @@ import os
 import shutil
 import struct
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,13 +48,19 @@ def _write_note(value: int) -> None:
 
 
 def _init_noted(notes: str, initializer: Callable[..., None] | None, *args: Any) -> None:
-    """A worker's start: open its note (``STARTING`` until the initializer returns)."""
+    """A worker's start: open its note (``STARTING`` until the initializer returns, then
+    ``IDLE``)."""
     global _note_fd
     _note_fd = os.open(Path(notes) / str(os.getpid()), os.O_RDWR | os.O_CREAT, 0o600)
     _write_note(STARTING)
     if initializer is not None:
         initializer(*args)
     _write_note(IDLE)
+    _write_note(IDLE)
+
+
+def _started() -> None:
+    """A worker's first task when the pool is warmed: it has run the initializer."""
 
 
 def _read_noted(index: int, fn: Callable[..., T], *args: Any) -> T:
@@ -92,6 +100,7 @@ class PagePool(ProcessPoolExecutor):
                          initializer=_init_noted,
                          initargs=(str(self.notes), initializer, *initargs))
         self._workers: dict[int, BaseProcess] = {}
+        self._size = workers
         self._final: list[WorkerDeath] | None = None
 
     def submit_page(self, index: int, fn: Callable[..., T], /, *args: Any) -> Future[T]:
@@ -101,6 +110,28 @@ class PagePool(ProcessPoolExecutor):
         # codes can be read after the pool has broken and forgotten them.
         self._workers.update(getattr(self, "_processes", None) or {})
         return future
+
+    def warm(self) -> None:
+        """Start every worker now and wait until each has run the initializer (loaded the
+        models). Blocking: call it from a thread.
+
+        Raises:
+            BrokenProcessPool: a worker died starting.
+        """
+        # Each submit finds no idle worker (the first is still loading) and starts one;
+        # one worker may run two of them, so each worker's note says when it is ready.
+        futures = [self.submit(_started) for _ in range(self._size)]
+        self._workers.update(getattr(self, "_processes", None) or {})
+        for future in futures:
+            future.result()
+        while True:
+            loading = [pid for pid, proc in self._workers.items()
+                       if proc.exitcode is None and self._note(pid) == STARTING]
+            if any(proc.exitcode is not None for proc in self._workers.values()):
+                raise BrokenProcessPool("a page worker exited while starting")
+            if not loading:
+                return
+            time.sleep(0.05)
 
     def deaths(self) -> list[WorkerDeath]:
         """The workers that have exited, with their exit codes and the page each was

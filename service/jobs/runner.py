@@ -478,6 +478,7 @@ class InProcessRunner:
         self.worker = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[None] | None = None
         # A page pool to reuse (a Celery worker keeps one between jobs), or None for one
         # made on first use.
         self._executor: Executor | None = executor
@@ -492,12 +493,35 @@ class InProcessRunner:
         """A job was queued (``job_id``): look now rather than at the next poll."""
         self._wake.set()
 
-    async def start(self) -> None:
+    async def start(self, *, warm: bool = False) -> None:
+        """Start claiming jobs; with ``warm``, also start the page workers now (see
+        :meth:`warm`)."""
         self._task = asyncio.create_task(self._loop(), name="markbook-job-runner")
+        if warm:
+            self._warming = asyncio.create_task(self.warm(), name="markbook-warm-workers")
+
+    async def warm(self) -> None:
+        """Start the page worker processes and load their models now, not at the first
+        job: a server started before the morning then reads the first page at once, and
+        the seconds of both cores the models take to load are not spent while the first
+        class's uploads are being acknowledged. A worker that fails to start is logged;
+        the first job starts a fresh pool, as it would have."""
+        pool = self._pool()
+        if not isinstance(pool, PagePool):
+            return  # threads (tests, tiny installs) or a pool handed in
+        try:
+            await to_thread.run_sync(pool.warm)
+        except BrokenProcessPool:
+            log.warning("a page worker died while loading the models; the first job will "
+                        "start the workers again")
+            if self._executor is pool:
+                self._executor = None
 
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        if self._warming is not None:
+            self._warming.cancel()  # its thread finishes by itself; the shutdown waits
         if self._task is not None:
             # A page batch in flight past the grace period is cut off; its job keeps the
             # pages already stored and its lease lapses, so the next start resumes it.

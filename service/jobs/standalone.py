@@ -31,7 +31,7 @@ async def run_standalone(settings: Settings, stop: asyncio.Event | None = None) 
     engine = create_engine(settings.database_url, pool_size=settings.db.pool_size)
     runner = InProcessRunner(settings, make_session_factory(engine),
                              LocalStorage(settings.storage_dir))
-    await runner.start()
+    await runner.start(warm=True)
     try:
         await stop.wait()
     finally:

@@ -32,7 +32,7 @@ def test_warm_starts_every_worker_and_waits_for_its_initializer(tmp_path: Path) 
         pool.warm()
         started = {int(p.name) for p in tmp_path.iterdir()}
         assert len(started) == 2  # both workers, before any page was sent
-        assert started == set(pool._workers)  # noqa: SLF001 (the pool's own record)
+        assert started == set(pool._workers)
         # A page now goes to a worker already started: no third process.
         assert pool.submit(os.getpid).result() in started
         assert {int(p.name) for p in tmp_path.iterdir()} == started
@@ -63,7 +63,7 @@ async def test_a_warmed_runner_has_its_workers_before_any_job(tmp_path: Path) ->
         await asyncio.wait_for(asyncio.shield(runner._warming), 300)
         pool = runner.executor
         assert isinstance(pool, PagePool)
-        workers = pool._workers  # noqa: SLF001
+        workers = pool._workers
         assert len(workers) == 2
         assert all(p.is_alive() for p in workers.values())
     finally:

@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from typing import Any
 
@@ -288,5 +289,43 @@ def worker_argv(settings: Settings, extra: list[str] | None = None) -> list[str]
 
 
 def run_worker(settings: Settings, extra: list[str] | None = None) -> Any:
-    """Run a Celery worker in this process until it is stopped."""
+    """Run a Celery worker in this process until it is stopped (its page workers start,
+    and load their models, as it starts: see :func:`start_page_pool`)."""
+    start_page_pool(settings)
     return celery_app(settings).worker_main(worker_argv(settings, extra))
+
+
+def start_page_pool(settings: Settings) -> threading.Thread | None:
+    """Make this worker's page pool now and start its workers on a thread, so the models
+    are loaded before the first job instead of during it (and during the uploads that
+    queued it). A worker that dies starting is logged and the pool dropped: the first job
+    makes a fresh one, as it would have.
+
+    Returns:
+        The thread warming the pool; None for a thread executor (no worker processes).
+    """
+    global _executor
+    from service.jobs.pagepool import PagePool
+    from service.jobs.runner import InProcessRunner
+
+    if settings.jobs.executor != "process":
+        return None
+    runner = InProcessRunner(settings, async_sessionmaker(), LocalStorage(settings.storage_dir))
+    pool = runner.page_pool()
+    if not isinstance(pool, PagePool):
+        return None
+    _executor = pool
+
+    def warm() -> None:
+        global _executor
+        try:
+            pool.warm()
+        except BrokenProcessPool:
+            log.warning("a page worker died while loading the models; the first job will "
+                        "start the workers again")
+            if _executor is pool:
+                _executor = None
+
+    thread = threading.Thread(target=warm, name="markbook-warm-workers", daemon=True)
+    thread.start()
+    return thread

@@ -530,6 +530,11 @@ class InProcessRunner:
             executor, self._executor = self._executor, None
             await to_thread.run_sync(lambda: executor.shutdown(wait=True, cancel_futures=True))
 
+    def page_pool(self) -> Executor:
+        """The page pool, made now if there is none (its workers start with its first
+        task, or with :meth:`PagePool.warm`)."""
+        return self._pool()
+
     def _pool(self) -> Executor:
         if self._executor is None:
             n = self.settings.jobs.workers

@@ -82,3 +82,33 @@ async def test_an_unwarmed_runner_starts_no_worker(tmp_path: Path) -> None:
         assert runner.executor is None  # the pool is made by the first job
     finally:
         await runner.stop()
+
+
+def test_a_celery_worker_starts_its_page_workers_as_it_starts(tmp_path: Path) -> None:
+    from service.jobs import celery_backend
+
+    settings = Settings(data_dir=tmp_path / "var",  # type: ignore[arg-type]
+                        jobs={"executor": "process", "workers": 2})
+    thread = celery_backend.start_page_pool(settings)
+    pool = celery_backend._executor
+    try:
+        assert thread is not None
+        assert isinstance(pool, PagePool)
+        thread.join(300)
+        assert not thread.is_alive()
+        assert celery_backend._executor is pool  # kept for the first job
+        assert len(pool._workers) == 2
+        assert all(p.is_alive() for p in pool._workers.values())
+    finally:
+        celery_backend._executor = None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+def test_a_celery_worker_on_threads_starts_no_pool(tmp_path: Path) -> None:
+    from service.jobs import celery_backend
+
+    settings = Settings(data_dir=tmp_path / "var",  # type: ignore[arg-type]
+                        jobs={"executor": "thread", "workers": 1})
+    assert celery_backend.start_page_pool(settings) is None
+    assert celery_backend._executor is None

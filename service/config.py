@@ -101,6 +101,10 @@ class JobSettings(BaseModel):
                                  "renews it three times a lease")
     worker_nice: int = Field(default=5, ge=0, le=19, description="nice value added to worker "
                              "processes so uploads and status requests stay responsive")
+    worker_idle_class: bool = Field(
+        default=True, description="run worker processes in Linux's SCHED_IDLE class: a "
+        "request or database write that wakes on a core a worker is using takes it at once "
+        "(nice only weighs shares); elsewhere, or where refused, the nice value alone")
     run_in_app: bool = Field(default=True, description="run the embedded job runner inside "
                              "the web process (off: only `markbook worker` runs jobs)")
     poll_seconds: float = Field(default=2.0, gt=0, description="how often idle runners look "

@@ -546,11 +546,11 @@ class InProcessRunner:
                                           initargs=self._worker_args())
         return self._executor
 
-    def _worker_args(self) -> tuple[None, int, str | None, LogSettings]:
+    def _worker_args(self) -> tuple[None, int, str | None, LogSettings, bool]:
         """``init_worker``'s arguments for a spawned worker: it shares no state with us."""
         font = self.settings.cjk_font
         return (None, self.settings.jobs.worker_nice, str(font) if font is not None else None,
-                self.settings.log)
+                self.settings.log, self.settings.jobs.worker_idle_class)
 
     async def _loop(self) -> None:
         poll = self.settings.jobs.poll_seconds

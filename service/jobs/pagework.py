@@ -242,14 +242,16 @@ def enter_idle_class() -> bool:
     uploads while the pages of the waves before were read: the slowest acknowledgement of
     a wave fell by about a fifth against nice 5 alone (docs/drills.md).
     """
+    import contextlib
     import os
     from pathlib import Path
 
     try:
         idle, param = os.SCHED_IDLE, os.sched_param(0)
-        tids = [int(task.name) for task in Path("/proc/self/task").iterdir()]
-        for tid in tids:  # Linux sets a class per thread: the tid names one
-            os.sched_setscheduler(tid, idle, param)
+        os.sched_setscheduler(0, idle, param)  # this thread first: those it starts inherit
+        for task in Path("/proc/self/task").iterdir():  # Linux sets a class per thread
+            with contextlib.suppress(ProcessLookupError):  # a thread that has just ended
+                os.sched_setscheduler(int(task.name), idle, param)
     except (AttributeError, OSError):  # not Linux, or a sandbox that forbids it
         log.info("page worker left in the normal scheduling class (SCHED_IDLE unavailable)")
         return False

@@ -5,8 +5,13 @@ without shutting its pool down (``kill -9``, the OOM killer, a crashed container
 the workers are orphaned, and nothing would ever tell them to stop. :func:`exit_with_parent`,
 called first thing in each worker, makes them go with their parent:
 
-* on Linux, ``prctl(PR_SET_PDEATHSIG, SIGTERM)``: the kernel signals the worker the moment
-  its parent dies (no polling, nothing to run);
+* on Linux, ``prctl(PR_SET_PDEATHSIG)``: the kernel signals the worker the moment its
+  parent dies (no polling, nothing to run). The kernel's "parent" is the *thread* that
+  started the worker, and a pool's workers are started by whichever thread first gives
+  it work: a warm-up thread that then ends would take the workers with it. So the signal
+  is one of the worker's own (``SIGUSR2``), whose handler exits only once the worker has
+  been handed to another parent, i.e. the service process itself is gone; ``SIGTERM``
+  keeps its usual meaning (the pool terminating a broken pool's workers, an operator);
 * elsewhere, a daemon thread that checks ``os.getppid()`` every second and exits when the
   parent changed.
 
@@ -27,20 +32,38 @@ import sys
 import threading
 import time
 
-__all__ = ["POLL_S", "exit_with_parent"]
+__all__ = ["DEATH_SIGNAL", "POLL_S", "exit_with_parent"]
 
 log = logging.getLogger(__name__)
 POLL_S = 1.0
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-def _linux_death_signal() -> bool:
-    """Ask the kernel for SIGTERM when our parent dies. Returns whether it agreed."""
+# The signal the kernel sends when the thread that started a worker ends: a signal of its
+# own, so that a thread ending (not the process) can be told apart and ignored.
+DEATH_SIGNAL = signal.SIGUSR2
+
+
+def _linux_death_signal(parent: int) -> bool:
+    """Ask the kernel for :data:`DEATH_SIGNAL` when our parent dies, and exit on it only
+    when the parent process is gone. Returns whether the kernel agreed."""
+    def parent_gone(_signum: int, _frame: object) -> None:
+        if os.getppid() != parent:  # re-parented: the service process has died
+            os._exit(0)  # nothing to flush, nobody to answer
+        # Only the thread that started us ended; the kernel signals again when the next
+        # thread (and at last the process) that is our parent goes.
+
+    if threading.current_thread() is not threading.main_thread():
+        return False  # a handler can only be set from the main thread: poll instead
+    previous = signal.signal(DEATH_SIGNAL, parent_gone)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0)
+        if libc.prctl(_PR_SET_PDEATHSIG, int(DEATH_SIGNAL), 0, 0, 0) == 0:
+            return True
     except (OSError, AttributeError):  # no libc symbol (e.g. an unusual libc): poll instead
-        return False
+        pass
+    signal.signal(DEATH_SIGNAL, previous)
+    return False
 
 
 def _watch(parent: int) -> None:
@@ -60,7 +83,7 @@ def exit_with_parent() -> bool:
     if parent_process is None or parent_process.pid is None:
         return False  # the service's own process (thread mode): leave it alone
     parent = parent_process.pid
-    if not (sys.platform.startswith("linux") and _linux_death_signal()):
+    if not (sys.platform.startswith("linux") and _linux_death_signal(parent)):
         threading.Thread(target=_watch, args=(parent,), name="markbook-orphan-watch",
                          daemon=True).start()
     if os.getppid() != parent:  # it died before we could ask to be told

@@ -17,14 +17,25 @@ import pytest
 from service.jobs.orphans import exit_with_parent
 
 _SERVICE = textwrap.dedent("""
-    import os, sys, time
+    import os, sys, threading, time
     from service.config import Settings
     from service.jobs.runner import InProcessRunner
 
     settings = Settings(data_dir=sys.argv[1], jobs={"executor": "process", "workers": 2})
     pool = InProcessRunner(settings, None, None)._pool()  # type: ignore[arg-type]
-    for f in [pool.submit(time.sleep, 0.5) for _ in range(4)]:  # both workers start
-        f.result(timeout=300)
+
+    def start():
+        for f in [pool.submit(time.sleep, 0.5) for _ in range(4)]:  # both workers start
+            f.result(timeout=300)
+
+    if sys.argv[2] == "thread":  # started by a thread that then ends (a warm-up)
+        starter = threading.Thread(target=start)
+        starter.start()
+        starter.join()
+        time.sleep(1)  # the kernel signals the workers as that thread goes
+        pool.submit(time.sleep, 0).result(timeout=60)  # the pool still works
+    else:
+        start()
     print(" ".join(map(str, sorted(set(pool._processes)))), flush=True)
     time.sleep(600)
 """)
@@ -46,8 +57,12 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="checks /proc; the watch thread elsewhere")
-def test_workers_exit_when_the_service_is_killed(tmp_path: Path) -> None:
-    service = subprocess.Popen([sys.executable, "-c", _SERVICE, str(tmp_path / "var")],
+@pytest.mark.parametrize("started_by", ["main", "thread"])
+def test_workers_exit_when_the_service_is_killed(tmp_path: Path, started_by: str) -> None:
+    """Started by the main thread, or by a thread that ended before the kill (as a pool
+    warmed by a helper thread is): the workers live on with the service and go with it."""
+    service = subprocess.Popen([sys.executable, "-c", _SERVICE, str(tmp_path / "var"),
+                                started_by],
                                stdout=subprocess.PIPE, text=True,
                                cwd=Path(__file__).resolve().parents[2])
     try:

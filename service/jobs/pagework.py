@@ -66,6 +66,7 @@ __all__ = [
     "worker_recognizer",
 ]
 
+log = logging.getLogger(__name__)
 BLANK_DPI = 200
 
 
@@ -178,7 +179,6 @@ class _WorkerState:
     templates: dict[tuple[int, int, str], TemplatePage | None] = field(default_factory=dict)
 
 
-log = logging.getLogger(__name__)
 _state: _WorkerState | None = None
 _lock = threading.Lock()
 

@@ -40,7 +40,7 @@ from service.auth.tokens import TokenSigner, load_secret_key
 from service.bodyguard import BodyGuard
 from service.bounds import ids_fit
 from service.config import Settings, get_settings
-from service.db.engine import create_engine, make_session_factory, sqlite_file
+from service.db.engine import create_engine, make_session_factory, open_pool, sqlite_file
 from service.db.migrate import upgrade
 from service.errors import install_error_handlers
 from service.jobs.runner import InProcessRunner
@@ -49,6 +49,7 @@ from service.privacy.retention import run_retention
 from service.private_files import make_private
 from service.storage import LocalStorage
 from service.tasks import stop_gracefully
+from service.warmup import warm_routes
 from service.web.docs import install_docs
 from service.web.install import install_web, start_web
 from service.webhooks import run_deliveries
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False,
                                pool_timeout_s=settings.db.pool_timeout_s)
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        await open_pool(engine)
         async with app.state.session_factory() as session:
             app.state.local_actor = await ensure_local_actor(session, settings.school_name)
             await session.commit()
@@ -188,6 +190,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False,
             await app.state.runner.start(warm=warm_workers)
         webhooks = _start_webhooks(settings, app.state.session_factory)
         retention_task, retention_stop = _start_retention(settings, app.state.session_factory)
+        await warm_routes(app)
         if settle_heap:
             heap.settle()
         app.state.ready = True

@@ -15,7 +15,7 @@ from service.db.generation import count_generations
 from service.db.sqlite_inline import connector
 from service.db.sqlite_writes import queue_sqlite_writers
 
-__all__ = ["create_engine", "make_session_factory", "ping", "sqlite_file"]
+__all__ = ["create_engine", "make_session_factory", "open_pool", "ping", "sqlite_file"]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -115,3 +115,26 @@ async def ping(engine: AsyncEngine) -> None:
     unreachable (the readiness probe turns any error into "not ready")."""
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+
+
+async def open_pool(engine: AsyncEngine) -> int:
+    """Open every connection the pool keeps, at once, before the first request.
+
+    A pool opens its connections as requests first need them, so a burst of uploads right
+    after start-up (the first bell of the day) paid for opening a dozen: on SQLite each is
+    a thread, the files and the schema read, on PostgreSQL a server process's start.
+
+    Returns:
+        How many were opened (the pool's size; an in-memory SQLite database has one).
+    """
+    size = engine.pool.size() if hasattr(engine.pool, "size") else 1
+    held: list[Any] = []
+    try:
+        for _ in range(size):
+            held.append(await engine.connect())
+        for conn in held:
+            await conn.execute(text("SELECT 1"))
+    finally:
+        for conn in held:
+            await conn.close()
+    return len(held)

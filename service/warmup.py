@@ -1,5 +1,6 @@
-"""What a web process does once before it reports ready, so the first burst of requests
-after a start does not pay for it: route tables built, the database pool opened."""
+"""A web process builds its route tables before it reports ready, so the first burst of
+requests after a start does not pay for them (its database pool is opened beside this, by
+:func:`service.db.engine.open_pool`)."""
 
 from __future__ import annotations
 

@@ -118,7 +118,7 @@ async def ping(engine: AsyncEngine) -> None:
 
 
 async def open_pool(engine: AsyncEngine) -> int:
-    """Open every connection the pool keeps, at once, before the first request.
+    """Open every connection the pool keeps, one after the other, before the first request.
 
     A pool opens its connections as requests first need them, so a burst of uploads right
     after start-up (the first bell of the day) paid for opening a dozen: on SQLite each is

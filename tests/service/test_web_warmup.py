@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.db.engine import create_engine, open_pool
@@ -37,8 +38,6 @@ async def test_open_pool_on_a_pool_without_a_size() -> None:
 
 
 async def test_the_warm_up_request_finds_nothing_and_changes_nothing(app: FastAPI) -> None:
-    from sqlalchemy import text
-
     async with app.state.session_factory() as session:
         before = (await session.execute(text("SELECT count(*) FROM audit_events"))).scalar()
     assert await warm_routes(app) == 404

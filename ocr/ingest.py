@@ -37,7 +37,8 @@ from ocr.errors import (
 )
 from ocr.pdfium_lock import PDFIUM, render_grey
 
-__all__ = ["IngestLimits", "PageImage", "ScanKind", "count_pages", "iter_pages", "sniff"]
+__all__ = ["IngestLimits", "PageImage", "PageSource", "ScanKind", "count_pages", "iter_pages",
+           "random_access", "sniff"]
 
 ScanKind = Literal["pdf", "tiff", "jpeg", "png", "heic", "zip"]
 
@@ -325,26 +326,31 @@ def _read_pdf_page(doc: Any, i: int, limits: IngestLimits) -> PageImage:
         page.close()
 
 
+def _raster_page(img: Image.Image, i: int, limits: IngestLimits) -> PageImage:
+    """Frame ``i`` of an open raster file as grey pixels."""
+    try:
+        img.seek(i)
+    except _DECODE_ERRORS as exc:
+        raise CorruptFile(f"page {i + 1} is truncated or damaged ({exc})") from exc
+    w, h = img.size
+    if w * h > limits.max_pixels:
+        raise LimitExceeded(f"page {i + 1} has {w}×{h} pixels; the limit is "
+                            f"{limits.max_pixels:,}")
+    dpi_info = img.info.get("dpi", (0, 0))
+    dpi = float(dpi_info[0]) if dpi_info and dpi_info[0] else 0.0
+    try:
+        grey = _to_grey(img)
+    except _DECODE_ERRORS as exc:
+        raise CorruptFile(f"page {i + 1} is truncated or damaged ({exc})") from exc
+    return PageImage(i, grey, dpi, "raster")
+
+
 def _iter_raster(path: Path, kind: ScanKind, limits: IngestLimits) -> Iterator[PageImage]:
     img = _open_image(path, kind)
     try:
         n = _frame_count(img, limits)
         for i in range(n):
-            try:
-                img.seek(i)
-            except _DECODE_ERRORS as exc:
-                raise CorruptFile(f"page {i + 1} is truncated or damaged ({exc})") from exc
-            w, h = img.size
-            if w * h > limits.max_pixels:
-                raise LimitExceeded(f"page {i + 1} has {w}×{h} pixels; the limit is "
-                                    f"{limits.max_pixels:,}")
-            dpi_info = img.info.get("dpi", (0, 0))
-            dpi = float(dpi_info[0]) if dpi_info and dpi_info[0] else 0.0
-            try:
-                grey = _to_grey(img)
-            except _DECODE_ERRORS as exc:
-                raise CorruptFile(f"page {i + 1} is truncated or damaged ({exc})") from exc
-            yield PageImage(i, grey, dpi, "raster")
+            yield _raster_page(img, i, limits)
     finally:
         img.close()
 
@@ -372,6 +378,75 @@ def iter_pages(path: Path, limits: IngestLimits = IngestLimits()) -> Iterator[Pa
         yield from _iter_raster(path, kind, limits)
 
 
+class PageSource:
+    """Any page of one scan file on demand, the file kept open between pages.
+
+    :func:`iter_pages` hands pages out in order, so one process must read them all; a
+    ``PageSource`` lets each page worker read the pages it is given straight from the
+    stored file, so page images never cross a process boundary. A ZIP is not read this
+    way (its files are extracted one at a time): :func:`random_access` says which files
+    are. Pages are validated as :func:`iter_pages` validates them.
+
+    Args:
+        path: the stored scan (not a ZIP).
+        limits: the same limits as at upload.
+
+    Raises:
+        ScanFileError: the file cannot be opened as a scan (any of its subclasses).
+    """
+
+    def __init__(self, path: Path, limits: IngestLimits = IngestLimits()) -> None:
+        self.path = path
+        self.limits = limits
+        self._kind = _check_size(path, limits)
+        self._doc: Any = None
+        self._img: Image.Image | None = None
+        if self._kind == "zip":
+            raise UnsupportedFile("a ZIP's pages are read in order (iter_pages)")
+        if self._kind == "pdf":
+            with PDFIUM:
+                self._doc = _open_pdf(path)
+                self.count = len(self._doc)
+        else:
+            self._img = _open_image(path, self._kind)
+            self.count = _frame_count(self._img, limits)
+        if self.count > limits.max_pages:
+            self.close()
+            raise LimitExceeded(f"the file has {self.count} pages; the limit is "
+                                f"{limits.max_pages}")
+
+    def page(self, index: int) -> PageImage:
+        """Page ``index`` (from 0) as grey pixels.
+
+        Raises:
+            IndexError: no such page.
+            ScanFileError: the page is damaged or over a limit.
+        """
+        if not 0 <= index < self.count:
+            raise IndexError(f"page {index} of {self.count}")
+        if self._img is not None:
+            return _raster_page(self._img, index, self.limits)
+        with PDFIUM:
+            return _read_pdf_page(self._doc, index, self.limits)
+
+    def close(self) -> None:
+        if self._doc is not None:
+            with PDFIUM:
+                self._doc.close()
+            self._doc = None
+        if self._img is not None:
+            self._img.close()
+            self._img = None
+
+
+def random_access(path: Path) -> bool:
+    """Whether :class:`PageSource` reads this file (any scan but a ZIP)."""
+    with path.open("rb") as f:
+        head = f.read(1024)
+    try:
+        return sniff(head) != "zip"
+    except ScanFileError:
+        return False
 
 
 def _named(exc: ScanFileError, label: str) -> ScanFileError:

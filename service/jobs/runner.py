@@ -26,13 +26,14 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ocr.errors import ScanFileError
-from ocr.ingest import IngestLimits, PageImage, iter_pages
+from ocr.ingest import IngestLimits, PageImage, count_pages, iter_pages, random_access
 from service.config import LogSettings, Settings
 from service.db import JobRow, ScanUploadRow, WorksheetRow
 from service.db.base import utcnow
@@ -40,6 +41,7 @@ from service.errors import disk_full
 from service.jobs.bundles import load_bundle
 from service.jobs.drillstore import store_drill_page
 from service.jobs.drillwork import DrillPageResult, DrillTarget, process_drill_page
+from service.jobs.pagefeed import PageRef, Parcel, pack_bundles, read_item
 from service.jobs.pagepool import PagePool
 from service.jobs.pagework import (
     NeedWorksheet,
@@ -147,6 +149,19 @@ class _JobContext:
         # A template upload's template and student: its pages are registered to the
         # template's blanks (service.jobs.templatework).
         self.template: TemplateTarget | None = None
+        self._parcel: Parcel | None = None  # the bundles as sent to workers
+
+    def parcel(self) -> Parcel:
+        """The sanctioned worksheets, pickled once until another one is sanctioned."""
+        if self._parcel is None:
+            self._parcel = pack_bundles(self.bundles)
+        return self._parcel
+
+    def sanctioned(self, row: WorksheetRow, bundle: WorksheetBundle,
+                   question_ids: dict[str, int]) -> None:
+        self.bundles[row.id], self.worksheets[row.id] = bundle, row
+        self.question_ids[row.id] = question_ids
+        self._parcel = None
 
     def charged(self, index: int) -> bool:
         return bool(self.crashes.get(index) or self.kills.get(index))
@@ -284,48 +299,61 @@ async def _sanction(session: AsyncSession, ctx: _JobContext, worksheet_id: int) 
     if loaded is None:
         ctx.denied.add(worksheet_id)
         return False
-    row, bundle, qids = loaded
-    ctx.bundles[worksheet_id], ctx.worksheets[worksheet_id] = bundle, row
-    ctx.question_ids[worksheet_id] = qids
+    ctx.sanctioned(*loaded)
     return True
+
+
+def _page_items(path: Path, limits: IngestLimits) -> tuple[Iterator[PageRef | PageImage], bool]:
+    """The pages to hand the workers, and whether each must be read here first.
+
+    Any file but a ZIP is validated and counted here (as at upload), and each worker reads
+    the pages it is given from the stored file (:mod:`service.jobs.pagefeed`); a ZIP's
+    pages are read here, one file of it at a time, and sent as pixels.
+    """
+    if random_access(path):
+        n = count_pages(path, limits)
+        return (PageRef(str(path), i, limits) for i in range(n)), False
+    return iter_pages(path, limits), True
 
 
 async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
                       storage: LocalStorage, executor: Executor, settings: Settings,
                       worker: str, stored: set[int]) -> None:
     path = storage.path(ctx.upload.storage_key)
-    pages: Iterator[PageImage] = iter_pages(path, ingest_limits(settings))
+    pages, read_here = await to_thread.run_sync(_page_items, path, ingest_limits(settings))
     loop = asyncio.get_running_loop()
     in_flight: dict[asyncio.Future[PageResult | NeedWorksheet | DrillPageResult],
-                    PageImage] = {}
-    ingest_ms: dict[int, float] = {}
+                    PageRef | PageImage] = {}
+    ingest_ms: dict[int, float] = {}  # pages read here (a ZIP's): how long each took
     depth = max(2, 2 * settings.jobs.workers)
     exhausted = False
     broken: BrokenProcessPool | None = None
     blamed: set[int] = set()  # pages whose future the broken pool failed
-    held: PageImage | None = None  # a page that crashed before, waiting to be read alone
+    held: PageRef | PageImage | None = None  # a page that crashed before, to read alone
+    damaged: ScanFileError | None = None  # a page the file cannot give (raised at the end)
 
     def alone() -> bool:
         # A page charged with a crash is read with nothing beside it: if the pool breaks
         # again, that page did it.
         return any(ctx.charged(p.index) for p in in_flight.values())
 
-    def submit(page: PageImage) -> None:
+    def submit(page: PageRef | PageImage) -> None:
         nonlocal broken, exhausted
         fut: asyncio.Future[PageResult | NeedWorksheet | DrillPageResult]
         # A drill upload's pages go to the drill worker (a markbook page among them is
         # still read as one); the target travels with each page.
         work: Any = process_page
-        args: tuple[Any, ...] = (page, dict(ctx.bundles))
+        extra: tuple[Any, ...] = ()
         if ctx.drill is not None:
-            work, args = process_drill_page, (*args, ctx.drill)
+            work, extra = process_drill_page, (ctx.drill,)
         elif ctx.template is not None:
-            work, args = process_template_page, (*args, ctx.template)
+            work, extra = process_template_page, (ctx.template,)
+        args = (page, work, ctx.parcel(), *extra)
         try:
             if isinstance(executor, PagePool):  # the worker notes the page it reads
-                fut = asyncio.wrap_future(executor.submit_page(page.index, work, *args))
+                fut = asyncio.wrap_future(executor.submit_page(page.index, read_item, *args))
             else:
-                fut = loop.run_in_executor(executor, work, *args)
+                fut = loop.run_in_executor(executor, read_item, *args)
         except BrokenProcessPool as exc:
             # Stop feeding the dead pool but store what finished: less to redo on resume.
             broken, exhausted = exc, True
@@ -335,7 +363,8 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
     while not exhausted or in_flight or held is not None:
         while not exhausted and held is None and not alone() and len(in_flight) < depth:
             started = time.perf_counter()
-            page = await to_thread.run_sync(next, pages, None)
+            page = await to_thread.run_sync(next, pages, None) if read_here \
+                else next(pages, None)
             if page is None:
                 exhausted = True
                 break
@@ -345,7 +374,8 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
             if page_spent(crashes, kills):
                 await _skip_crashing(ctx, factory, page.index, crashes + kills)
                 continue
-            ingest_ms[page.index] = (time.perf_counter() - started) * 1000
+            if read_here:
+                ingest_ms[page.index] = (time.perf_counter() - started) * 1000
             if crashes or kills:
                 held = page
                 break
@@ -364,6 +394,13 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
                 broken, exhausted = exc, True
                 blamed.add(page.index)
                 continue
+            except ScanFileError as exc:
+                # The worker could not read this page from the file: store what the others
+                # read, then fail the job as a damaged file would have before any page.
+                if damaged is None:
+                    damaged = exc
+                exhausted, held = True, None
+                continue
             if isinstance(result, NeedWorksheet):
                 async with factory() as session:
                     allowed = await _sanction(session, ctx, result.worksheet_id)
@@ -372,8 +409,9 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
                         submit(page)
                     continue
                 result = PageResult(page.index, "unknown_worksheet", None, 0, None, None)
-            timings = {"ingest": ingest_ms.pop(page.index, 0.0), **result.timings_ms}
-            result = dataclasses.replace(result, timings_ms=timings)
+            if page.index in ingest_ms:
+                timings = {"ingest": ingest_ms.pop(page.index), **result.timings_ms}
+                result = dataclasses.replace(result, timings_ms=timings)
             with log_context(page_index=page.index):
                 _log_read(result)
                 await _store(ctx, factory, storage, result, settings, worker)
@@ -385,6 +423,8 @@ async def _read_pages(ctx: _JobContext, factory: async_sessionmaker[AsyncSession
             await to_thread.run_sync(executor.shutdown)
             deaths = executor.deaths()
         raise WorkerCrash(blamed, deaths) from broken
+    if damaged is not None:
+        raise damaged
 
 
 async def _skip_crashing(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],

@@ -1,11 +1,11 @@
 """The CPU work of one scanned page, run in a worker process: read it, then grade it.
 
 Everything crossing the process boundary is a frozen, picklable dataclass (or a pydantic
-model inside one): the parent sends the
-page image plus the worksheets it has *sanctioned* for this upload (those the uploader may
-see); a page whose QR names any other worksheet comes back as :class:`NeedWorksheet`, and
-the parent either supplies it (after its access check) or records the page as unknown. The
-worker never touches the database.
+model inside one): the parent names the page (the worker reads it from the stored file,
+:mod:`service.jobs.pagefeed`) and sends the worksheets it has *sanctioned* for this upload
+(those the uploader may see); a page whose QR names any other worksheet comes back as
+:class:`NeedWorksheet`, and the parent either supplies it (after its access check) or
+records the page as unknown. The worker never touches the database.
 """
 
 from __future__ import annotations

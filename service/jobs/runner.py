@@ -2,8 +2,9 @@
 
 The job table is the source of truth. A runner claims a job with a conditional UPDATE
 (``queued``, or ``running`` with an expired lease — its runner died), holds a lease it
-renews as pages are stored, and streams the upload's pages to a pool of worker processes
-(models loaded once per worker) while the event loop only awaits. Pages already stored
+renews as pages are stored, and hands the upload's pages to a pool of worker processes
+(models loaded once per worker; each reads its page from the stored file) while the event
+loop only awaits. Pages already stored
 are skipped, so a restarted runner resumes where the last one stopped and no page is
 graded twice. Claims are not failures: a worker's death is charged to the page it was
 reading (a kill from outside less than a crash), and a full disk releases the lease to try

@@ -257,11 +257,7 @@ async def _store_answers(session: AsyncSession, storage: LocalStorage, upload: S
     crops = {crop_key(upload.id, result.page_index, a.question_id, a.blank): a.crop_png
              for a in result.answers if a.crop_png}
 
-    def write_crops() -> None:
-        for key, png in crops.items():
-            storage.put_bytes(key, png)
-
-    await to_thread.run_sync(write_crops)
+    await to_thread.run_sync(storage.put_many, crops)
     assert page.worksheet_id is not None
     primary: dict[str, ResponseRow] = {}
     for a in sorted(result.answers, key=lambda a: (a.question_id, a.blank)):

@@ -6,6 +6,7 @@ a job that ended with pages unread can be retried (API, and on re-upload)."""
 from __future__ import annotations
 
 import errno
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
@@ -197,16 +198,17 @@ async def test_full_disk_pauses_the_job_and_it_resumes(tmp_path: Path, db_url: s
     async with inprocess_client(settings) as api:
         job_id, _, n_pages = await _upload(api)
         app = _app(api)
-        real = LocalStorage.put_bytes
+        real = LocalStorage.put_many
         writes = {"n": 0}
 
-        def fills_up(self: LocalStorage, key: str, data: bytes) -> None:
-            writes["n"] += 1
-            if writes["n"] > 4:  # a few crops fit, then the disk is full
-                raise OSError(errno.ENOSPC, "No space left on device")
-            real(self, key, data)
+        def fills_up(self: LocalStorage, files: Mapping[str, bytes]) -> None:
+            for key, data in files.items():  # a page's crops, written one by one
+                writes["n"] += 1
+                if writes["n"] > 4:  # a few crops fit, then the disk is full
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                real(self, {key: data})
 
-        monkeypatch.setattr(LocalStorage, "put_bytes", fills_up)
+        monkeypatch.setattr(LocalStorage, "put_many", fills_up)
         runner = InProcessRunner(settings, app.state.session_factory, app.state.storage)
         before = utcnow()
         assert await runner._loop_once_for_tests()
@@ -224,7 +226,7 @@ async def test_full_disk_pauses_the_job_and_it_resumes(tmp_path: Path, db_url: s
                 select(func.count()).select_from(PageRow))).scalar_one())
         assert stored_while_full < n_pages  # the page that hit the full disk is not stored
         # Space returns; the backoff passes (moved into the past here).
-        monkeypatch.setattr(LocalStorage, "put_bytes", real)
+        monkeypatch.setattr(LocalStorage, "put_many", real)
         async with app.state.session_factory() as s:
             await s.execute(update(JobRow).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
             await s.commit()

@@ -54,7 +54,7 @@ def _write_replace(path: Path, data: bytes, durable: bool = False) -> None:
     """:func:`write_atomic` into a folder that exists. The temporary name is the target's
     with a random part (several processes, in several containers, may share the folder),
     made and written with plain system calls: a graded page writes a crop per answer, and
-    ``tempfile.mkstemp`` with a file object cost three times as much CPU as the write."""
+    ``tempfile.mkstemp`` with a file object cost about five times the CPU per crop."""
     tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:

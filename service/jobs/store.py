@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from anyio import to_thread
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errorbook.learner.schedule import ScheduleSettings
@@ -23,9 +24,13 @@ from service.privacy.tombstones import ERASED_PROBLEM, ERASED_STATUS, erased_pag
 from service.repositories.jobs import JobWorkRepository
 from service.storage import LocalStorage
 
-__all__ = ["PageProblem", "crop_key", "grade_row", "store_page", "store_unknown_page"]
+__all__ = ["PageProblem", "crop_key", "grade_row", "grade_values", "store_page",
+           "store_unknown_page"]
 
 log = logging.getLogger(__name__)
+
+_RESPONSES = cast(Table, ResponseRow.__table__)
+_GRADES = cast(Table, GradeRow.__table__)
 
 # Reader statuses that mean "not a page of a worksheet we know".
 _UNIDENTIFIED = {
@@ -259,47 +264,60 @@ async def _store_answers(session: AsyncSession, storage: LocalStorage, upload: S
 
     await to_thread.run_sync(storage.put_many, crops)
     assert page.worksheet_id is not None
-    primary: dict[str, ResponseRow] = {}
+    # Table inserts, not mapped rows: a page's answers and grades are a few dozen rows
+    # that nothing in this unit of work reads back as objects, and the ORM's bookkeeping
+    # for them was about a third of the service's CPU per page.
+    rows: list[dict[str, Any]] = []
+    first: dict[str, int] = {}  # question → the index of its first blank's row
     for a in sorted(result.answers, key=lambda a: (a.question_id, a.blank)):
         qid = question_ids.get(a.question_id)
         if qid is None:
             continue
         key = crop_key(upload.id, result.page_index, a.question_id, a.blank)
-        row = ResponseRow(page_id=page.id, worksheet_id=page.worksheet_id,
-                          student_id=page.student_id, question_id=qid, blank=a.blank,
-                          status=a.status, text=a.text or None, confidence=a.confidence,
-                          alternatives=[{"text": t, "confidence": p} for t, p in a.alternatives],
-                          marks=[a.marks.as_json()] if a.marks else [],
-                          crop_key=key if key in crops else None)
-        session.add(row)
-        primary.setdefault(a.question_id, row)
-    await session.flush()
-    for g in result.grades:
-        response = primary.get(g.question_id)
-        if response is None:
-            continue
-        session.add(grade_row(response, g.grade.model_dump(mode="json")))
-    await session.flush()
+        first.setdefault(a.question_id, len(rows))
+        rows.append({"page_id": page.id, "worksheet_id": page.worksheet_id,
+                     "student_id": page.student_id, "question_id": qid, "blank": a.blank,
+                     "status": a.status, "text": a.text or None, "confidence": a.confidence,
+                     "alternatives": [{"text": t, "confidence": p} for t, p in a.alternatives],
+                     "marks": [a.marks.as_json()] if a.marks else [],
+                     "crop_key": key if key in crops else None})
+    if not rows:
+        return
+    ids = (await session.execute(
+        insert(_RESPONSES).returning(_RESPONSES.c.id, sort_by_parameter_order=True), rows
+    )).scalars().all()
+    grades = [grade_values(ids[first[g.question_id]], rows[first[g.question_id]]["question_id"],
+                           g.grade.model_dump(mode="json"))
+              for g in result.grades if g.question_id in first]
+    if grades:
+        await session.execute(insert(_GRADES), grades)
     # Mastery and error-book entries commit with the grades or not at all.
-    await sync_answers(session, [r.id for r in primary.values()], schedule, new=True)
+    await sync_answers(session, [ids[i] for i in first.values()], schedule, new=True)
 
 
 def grade_row(response: ResponseRow, grade: dict[str, Any], *, source: str = "auto",
               graded_by: int | None = None) -> GradeRow:
     """A grade row from a serialised :class:`grading.grade.Grade` (multi-blank questions
     are graded once, on the response of their first blank)."""
+    return GradeRow(**grade_values(response.id, response.question_id, grade, source=source,
+                                   graded_by=graded_by))
+
+
+def grade_values(response_id: int, question_id: int, grade: dict[str, Any], *,
+                 source: str = "auto", graded_by: int | None = None) -> dict[str, Any]:
+    """A grade row's column values (see :func:`grade_row`)."""
     verdict = str(grade["verdict"])
     review = verdict == "needs_review"
     score = grade.get("score")
-    return GradeRow(response_id=response.id, question_id=response.question_id,
-                    key_revision=int(grade["key_revision"]), verdict=verdict,
-                    score=float(score) if score is not None else 0.0,
-                    max_score=float(grade["max_score"]), cause=grade.get("cause"),
-                    confidence=float(grade.get("confidence") or 0.0),
-                    reason_zh=grade.get("reason_zh") or "", reason_en=grade.get("reason_en") or "",
-                    source=source, graded_by=graded_by, is_current=True, needs_review=review,
-                    review_reason=_review_reason(grade) if review else None,
-                    normalised=grade.get("normalized_answer"))
+    return {"response_id": response_id, "question_id": question_id,
+            "key_revision": int(grade["key_revision"]), "verdict": verdict,
+            "score": float(score) if score is not None else 0.0,
+            "max_score": float(grade["max_score"]), "cause": grade.get("cause"),
+            "confidence": float(grade.get("confidence") or 0.0),
+            "reason_zh": grade.get("reason_zh") or "", "reason_en": grade.get("reason_en") or "",
+            "source": source, "graded_by": graded_by, "is_current": True, "needs_review": review,
+            "review_reason": _review_reason(grade) if review else None,
+            "normalised": grade.get("normalized_answer")}
 
 
 def _review_reason(grade: dict[str, Any]) -> str:

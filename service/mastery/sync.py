@@ -21,6 +21,7 @@ from service.db import ItemDifficultyRow, KpParamsRow, MasteryEventRow, MasteryS
 from service.db.base import utcnow
 from service.mastery.answers import AnswerFact, answer_facts
 from service.mastery.entries import sync_entries
+from service.mastery.fresh import fold_new_answers
 from service.repositories.learner import LearnerRepository
 
 __all__ = ["load_params", "observation_of", "params_from_row", "replay_state", "state_from_row",
@@ -115,14 +116,23 @@ async def sync_answers(session: AsyncSession, response_ids: Iterable[int],
         response_ids: primary responses whose grade, student or page changed.
         schedule: the error-book review spacing (``settings.mastery``); defaults if omitted.
         new: the responses were inserted in this unit of work, so nothing refers to them
-            yet (no events, attempts or entries): the queries for those are skipped.
+            yet (no events, attempts or entries): the queries for those are skipped, and
+            events, states and item ratings are written as table statements
+            (:mod:`service.mastery.fresh`).
     """
     facts = await answer_facts(session, response_ids)
     if not facts:
         return
+    school_id = facts[0].school_id
+    if new:
+        late = await fold_new_answers(session, facts,
+                                      lambda kps: load_params(session, school_id, kps))
+        await _replay(session, school_id, late)
+        await sync_entries(session, facts, schedule, new=True)
+        return
     repo = LearnerRepository(session)
     existing: dict[int, list[MasteryEventRow]] = {}
-    for e in [] if new else await repo.events_of_responses([f.response_id for f in facts]):
+    for e in await repo.events_of_responses([f.response_id for f in facts]):
         existing.setdefault(e.response_id, []).append(e)
     difficulty = await _difficulties(repo, facts)
     replay: set[Key] = set()
@@ -155,11 +165,17 @@ async def sync_answers(session: AsyncSession, response_ids: Iterable[int],
             fresh.append((f, e))
     await repo.flush()
     await _apply_fresh(session, fresh, replay, difficulty)
-    params = await load_params(session, facts[0].school_id, {kp for _, kp in replay})
+    await _replay(session, school_id, replay)
+    await sync_entries(session, facts, schedule)
+
+
+async def _replay(session: AsyncSession, school_id: int, replay: set[Key]) -> None:
+    if not replay:
+        return
+    params = await load_params(session, school_id, {kp for _, kp in replay})
     for key in sorted(replay):
         await replay_state(session, key, params[key[1]])
-    await repo.flush()
-    await sync_entries(session, facts, schedule, new=new)
+    await session.flush()
 
 
 async def _apply_fresh(session: AsyncSession, fresh: list[tuple[AnswerFact, MasteryEventRow]],

@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 
 from errorbook.learner.bkt import BktParams, Observation, initial_state, replay, update
 from service.db import (
+    ErrorAttemptRow,
     ErrorEntryRow,
     GradeRow,
+    ItemDifficultyRow,
     KnowledgePointRow,
     MasteryEventRow,
     MasteryStateRow,
@@ -30,10 +32,11 @@ WRONG = {"incorrect", "blank", "partially_correct"}
 T0 = datetime(2026, 9, 7, 9, 0, tzinfo=UTC)
 
 
-async def _sync(client: httpx.AsyncClient, response_ids: list[int]) -> None:
+async def _sync(client: httpx.AsyncClient, response_ids: list[int], *, new: bool = False
+                ) -> None:
     app = app_of(client)
     async with app.state.session_factory() as s:
-        await sync_answers(s, response_ids)
+        await sync_answers(s, response_ids, new=new)
         await s.commit()
 
 
@@ -53,11 +56,11 @@ async def _upload_at(client: httpx.AsyncClient, at: datetime) -> int:
 
 
 async def _page_at(client: httpx.AsyncClient, sheet: Sheet, student: str, at: datetime,
-                   reads: dict[str, Read], label: str) -> list[int]:
+                   reads: dict[str, Read], label: str, *, new: bool = False) -> list[int]:
     sheet.upload_id = await _upload_at(client, at)
     await seed_page(client, sheet, student, reads, page_index=0, label=label)
     ids = [sheet.responses[(label, q)] for q in reads]
-    await _sync(client, ids)
+    await _sync(client, ids, new=new)
     return ids
 
 
@@ -222,12 +225,15 @@ async def test_entry_resolves_after_two_spaced_right_answers(client: httpx.Async
     assert (e.state, e.successes, e.times_wrong) == ("practising", 0, 2)
 
 
+@pytest.mark.parametrize("new", [False, True], ids=["general", "new_answers"])
 async def test_late_scan_of_an_older_page_replays_in_answer_order(
-        client: httpx.AsyncClient) -> None:
+        client: httpx.AsyncClient, new: bool) -> None:
     sheet = await make_sheet(client)
     li = sheet.students["李华"]
-    await _page_at(client, sheet, "李华", T0 + timedelta(days=3), {"m3-add-001": Read("85")}, "b")
-    await _page_at(client, sheet, "李华", T0, {"m3-add-001": Read("75")}, "a")  # arrives late
+    await _page_at(client, sheet, "李华", T0 + timedelta(days=3), {"m3-add-001": Read("85")}, "b",
+                   new=new)
+    await _page_at(client, sheet, "李华", T0, {"m3-add-001": Read("75")}, "a",  # arrives late
+                   new=new)
     state, fresh, n = await _state_and_replay(client, li, "math.add.carry")
     assert n == 2
     assert state.p_mastery == pytest.approx(fresh, abs=1e-12)
@@ -280,3 +286,64 @@ async def test_a_syncs_new_rows_go_in_one_statement_per_table(
     assert n_entries >= 2
     assert statements.count("INSERT INTO mastery_events") == 1
     assert statements.count("INSERT INTO errorbook_entries") == 1
+
+
+async def _derived(client: httpx.AsyncClient) -> dict[str, object]:
+    """Everything sync derives from the answers, keyed by what it belongs to (not by ids
+    that a second run would number differently)."""
+    async with app_of(client).state.session_factory() as s:
+        events = (await s.execute(select(MasteryEventRow))).scalars().all()
+        by_id = {e.id: (e.response_id, e.knowledge_point_id) for e in events}
+        states = (await s.execute(select(MasteryStateRow))).scalars().all()
+        items = (await s.execute(select(ItemDifficultyRow))).scalars().all()
+        entries = (await s.execute(select(ErrorEntryRow))).scalars().all()
+        attempts = (await s.execute(select(ErrorAttemptRow))).scalars().all()
+        entry_of = {e.id: (e.student_id, e.question_id) for e in entries}
+    return {
+        "events": sorted((e.response_id, e.knowledge_point_id, e.student_id, e.credit,
+                          e.difficulty, e.at) for e in events),
+        "states": sorted((r.student_id, r.knowledge_point_id, r.p_mastery, r.attempts,
+                          r.correct, r.last_seen, tuple(r.history),
+                          by_id.get(r.last_event_id or -1)) for r in states),
+        "items": sorted((r.question_id, r.rating, r.n) for r in items),
+        "entries": sorted((e.student_id, e.question_id, e.response_id, e.state, e.times_wrong,
+                           e.successes, e.step, e.due_at, e.resolved_at) for e in entries),
+        "attempts": sorted((entry_of[a.entry_id], a.response_id, a.at, a.correct)
+                           for a in attempts),
+    }
+
+
+async def test_new_answers_fold_exactly_as_the_general_sync_does(
+        client: httpx.AsyncClient) -> None:
+    """The page store's table-statement fold (``new=True``) leaves the same events, states,
+    item ratings and error-book entries as the general sync, over three rounds of pages:
+    first answers (new states and items), later ones (updates) and an older scan arriving
+    late (a replay)."""
+    sheet = await make_sheet(client)
+    rounds = [
+        (T0 + timedelta(days=1), "r1", {"王小明": {"m3-add-001": Read("75"),
+                                                 "m3-div-003": Read(blanks=("3", "2"))},
+                                       "李华": {"m3-add-001": Read("85"),
+                                              "m3-add-006": Read(marked=("A",))}}),
+        (T0 + timedelta(days=4), "r2", {"王小明": {"m3-add-001": Read("85"),
+                                                 "m3-word-001": Read("139")},
+                                       "李华": {"m3-add-001": Read("75"),
+                                              "m3-add-006": Read(status="blank")}}),
+        (T0, "r0", {"王小明": {"m3-add-001": Read("70")}}),  # the oldest, scanned last
+    ]
+    batches: list[list[int]] = []
+    for at, label, pages in rounds:
+        for i, (student, reads) in enumerate(pages.items()):
+            batches.append(await _page_at(client, sheet, student, at + timedelta(minutes=i),
+                                          reads, f"{label}-{student}", new=True))
+    fast = await _derived(client)
+    for kind in ("events", "states", "items", "entries"):
+        assert fast[kind], kind
+    async with app_of(client).state.session_factory() as s:
+        for table in (ErrorAttemptRow, ErrorEntryRow, MasteryEventRow, MasteryStateRow,
+                      ItemDifficultyRow):
+            await s.execute(delete(table))
+        await s.commit()
+    for ids in batches:
+        await _sync(client, ids)
+    assert await _derived(client) == fast

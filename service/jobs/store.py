@@ -19,7 +19,8 @@ from errorbook.learner.schedule import ScheduleSettings
 from service.db import GradeRow, PageRow, ResponseRow, ScanUploadRow, WorksheetRow
 from service.jobs.pagework import PageResult
 from service.logs import log_context
-from service.mastery.sync import sync_answers
+from service.mastery.answers import NewAnswer, new_answer_facts
+from service.mastery.sync import sync_new_answers
 from service.privacy.tombstones import ERASED_PROBLEM, ERASED_STATUS, erased_page
 from service.repositories.jobs import JobWorkRepository
 from service.storage import LocalStorage
@@ -76,9 +77,11 @@ def crop_key(upload_id: int, page_index: int, question_id: str, blank: int) -> s
 
 
 async def store_unknown_page(session: AsyncSession, upload: ScanUploadRow, page_index: int,
-                             status: str, problem: str) -> PageProblem | None:
-    """Record a page that could not be matched to a worksheet (or could not be read)."""
-    if await JobWorkRepository(session).page_stored(upload.id, page_index):
+                             status: str, problem: str, *, checked: bool = False
+                             ) -> PageProblem | None:
+    """Record a page that could not be matched to a worksheet (or could not be read);
+    ``checked``: the caller has just found it not stored yet."""
+    if not checked and await JobWorkRepository(session).page_stored(upload.id, page_index):
         return None
     page = PageRow(upload_id=upload.id, page_index=page_index, status=status, problem=problem)
     session.add(page)
@@ -147,24 +150,24 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
     if result.status == "blank":
         # Back sides of duplex scans and padding pages: recorded, not a problem.
         await store_unknown_page(session, upload, result.page_index, "blank",
-                                 "blank page / 空白页")
+                                 "blank page / 空白页", checked=True)
         return None
     if result.status == FOREIGN_PAGE:
         reason = _FOREIGN.get(result.foreign, _FOREIGN["install"])
         stored = await store_unknown_page(session, upload, result.page_index, "unidentified",
-                                          reason)
+                                          reason, checked=True)
         return PageProblem(result.page_index, FOREIGN_PAGE, reason) if stored else None
     if result.status == NOT_THIS_PAGE:
         reason = _UNIDENTIFIED[NOT_THIS_PAGE]
         stored = await store_unknown_page(session, upload, result.page_index, "unidentified",
-                                          reason)
+                                          reason, checked=True)
         return PageProblem(result.page_index, NOT_THIS_PAGE, reason) if stored else None
     if worksheet is None or result.code is None:
         reason = _UNIDENTIFIED.get(result.status, _UNIDENTIFIED["unknown_worksheet"])
         if result.status == "no_code" and result.retake == "blurred":
             reason = _BLURRED_UNREAD
         return await store_unknown_page(session, upload, result.page_index, "unidentified",
-                                        reason)
+                                        reason, checked=True)
     student_id = result.code.student_id
     number_read = result.student.number if result.student is not None else None
     if await erased_page(session, worksheet, student_id, number_read):
@@ -286,13 +289,20 @@ async def _store_answers(session: AsyncSession, storage: LocalStorage, upload: S
     ids = (await session.execute(
         insert(_RESPONSES).returning(_RESPONSES.c.id, sort_by_parameter_order=True), rows
     )).scalars().all()
-    grades = [grade_values(ids[first[g.question_id]], rows[first[g.question_id]]["question_id"],
-                           g.grade.model_dump(mode="json"))
+    grades = [(g.question_id, grade_values(ids[first[g.question_id]],
+                                           rows[first[g.question_id]]["question_id"],
+                                           g.grade.model_dump(mode="json")))
               for g in result.grades if g.question_id in first]
     if grades:
-        await session.execute(insert(_GRADES), grades)
+        await session.execute(insert(_GRADES), [values for _, values in grades])
+    graded = dict(grades)  # the last grade of a question is its current one, as when read
     # Mastery and error-book entries commit with the grades or not at all.
-    await sync_answers(session, [ids[i] for i in first.values()], schedule, new=True)
+    facts = await new_answer_facts(
+        session, [NewAnswer(ids[i], rows[i]["question_id"], graded.get(q))
+                  for q, i in first.items()],
+        school_id=upload.school_id, worksheet_id=page.worksheet_id, student_id=page.student_id,
+        page_status=page.status, at=upload.created_at)
+    await sync_new_answers(session, facts, schedule)
 
 
 def grade_row(response: ResponseRow, grade: dict[str, Any], *, source: str = "auto",

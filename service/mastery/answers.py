@@ -6,15 +6,17 @@ so grading a page costs a fixed number of round trips however many answers it ho
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.repositories.learner import LearnerRepository
 
-__all__ = ["LIVE_PAGE_STATUSES", "AnswerFact", "answer_facts", "credit_of", "is_wrong"]
+__all__ = ["LIVE_PAGE_STATUSES", "AnswerFact", "NewAnswer", "answer_facts", "credit_of", "is_wrong",
+           "new_answer_facts"]
 
 # Pages whose answers count: a duplicate scan or an unassigned page teaches nothing.
 LIVE_PAGE_STATUSES = ("graded", "misaligned")
@@ -107,4 +109,48 @@ async def answer_facts(session: AsyncSession, response_ids: Iterable[int]) -> li
             score=g.score if g is not None else 0.0,
             max_score=g.max_score if g is not None else 1.0,
             cause=g.cause if g is not None else None, at=_aware(r.created_at)))
+    return sorted(facts, key=lambda f: (f.at, f.response_id))
+
+
+@dataclass(frozen=True)
+class NewAnswer:
+    """An answer just inserted: its primary response, question and grade's column values
+    (:func:`service.jobs.store.grade_values`; None when it has no grade)."""
+
+    response_id: int
+    question_id: int
+    grade: dict[str, Any] | None
+
+
+async def new_answer_facts(session: AsyncSession, answers: Sequence[NewAnswer], *,
+                           school_id: int, worksheet_id: int, student_id: int | None,
+                           page_status: str, at: datetime) -> list[AnswerFact]:
+    """The facts of one page's answers inserted in this unit of work, from what the caller
+    wrote (only the questions' knowledge points and bank difficulty are read): the same
+    facts :func:`answer_facts` would read back.
+
+    Args:
+        session: the unit of work.
+        answers: the page's primary responses with their grades.
+        school_id, worksheet_id: the upload's school and the page's worksheet.
+        student_id: the page's student; page_status: its status (a page that does not
+            count has no student here).
+        at: the upload's arrival.
+    """
+    questions = await LearnerRepository(session).question_facts({a.question_id for a in answers})
+    live = page_status in LIVE_PAGE_STATUSES
+    facts = []
+    for a in answers:
+        if a.question_id not in questions:
+            continue
+        difficulty, kp_ids = questions[a.question_id]
+        g = a.grade
+        facts.append(AnswerFact(
+            response_id=a.response_id, student_id=student_id if live else None,
+            question_id=a.question_id, school_id=school_id, worksheet_id=worksheet_id,
+            kp_ids=kp_ids, bank_difficulty=difficulty,
+            verdict=g["verdict"] if g is not None else None,
+            score=g["score"] if g is not None else 0.0,
+            max_score=g["max_score"] if g is not None else 1.0,
+            cause=g["cause"] if g is not None else None, at=_aware(at)))
     return sorted(facts, key=lambda f: (f.at, f.response_id))

@@ -87,6 +87,7 @@ async def sync_entries(session: AsyncSession, facts: Sequence[AnswerFact],
         await repo.flush()
     same, practised = await _lookups(repo, facts)
     tries: list[tuple[ErrorEntryRow, AnswerFact]] = []
+    opened: list[ErrorEntryRow] = []
     for f in facts:
         origin = origins.get(f.response_id)
         if origin is not None and (f.student_id != origin.student_id or not is_wrong(f)):
@@ -114,11 +115,19 @@ async def sync_entries(session: AsyncSession, facts: Sequence[AnswerFact],
                                   state=EntryState.OPEN.value, successes=0, step=0, due_at=f.at)
             repo.add(entry)
             touched[id(entry)] = entry
+            opened.append(entry)
             same[(f.student_id, f.question_id)] = entry
             continue
         for e in targets.values():
             tries.append((e, f))
             touched[id(e)] = e
+    # An entry opened here that no answer of this batch tries is folded now, before its
+    # insert: its schedule needs no attempts read back and no second statement.
+    tried = {id(e) for e, _ in tries}
+    for entry in opened:
+        if id(entry) not in tried:
+            _refold(entry, (), schedule)
+            touched.pop(id(entry), None)
     await repo.flush()  # the new entries, in one statement: their ids for the attempts
     for e, f in tries:
         if id(e) not in dropped:  # an entry taken back by a later answer has no attempts

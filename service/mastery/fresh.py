@@ -34,6 +34,18 @@ Key = tuple[int, int]  # (student id, knowledge point id)
 _EVENTS = cast(Table, MasteryEventRow.__table__)
 _STATES = cast(Table, MasteryStateRow.__table__)
 _ITEMS = cast(Table, ItemDifficultyRow.__table__)
+# Built once (the page store runs them for every page).
+_ITEMS_OF = select(_ITEMS.c.question_id, _ITEMS.c.rating, _ITEMS.c.n).where(
+    _ITEMS.c.question_id.in_(bindparam("questions", expanding=True)))
+_STATES_OF = select(
+    _STATES.c.student_id, _STATES.c.knowledge_point_id, _STATES.c.p_mastery,
+    _STATES.c.attempts, _STATES.c.correct, _STATES.c.last_seen, _STATES.c.history,
+).where(_STATES.c.student_id.in_(bindparam("students", expanding=True)),
+        _STATES.c.knowledge_point_id.in_(bindparam("kps", expanding=True)))
+_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
+_UPDATE_STATE = update(_STATES).where(and_(_STATES.c.student_id == bindparam("sid"),
+                                           _STATES.c.knowledge_point_id == bindparam("kp")))
+_UPDATE_ITEM = update(_ITEMS).where(_ITEMS.c.question_id == bindparam("qid"))
 
 
 @dataclass(frozen=True)
@@ -113,9 +125,8 @@ async def fold_new_answers(session: AsyncSession, facts: Sequence[AnswerFact],
 
 async def _items(session: AsyncSession, facts: Sequence[AnswerFact]) -> dict[int, _Item]:
     """Every answered question's rating: stored, or the bank's prior for a new one."""
-    rows = (await session.execute(
-        select(_ITEMS.c.question_id, _ITEMS.c.rating, _ITEMS.c.n)
-        .where(_ITEMS.c.question_id.in_({f.question_id for f in facts})))).all()
+    rows = (await session.execute(_ITEMS_OF, {
+        "questions": sorted({f.question_id for f in facts})})).all()
     items = {qid: _Item(rating, n, stored=True) for qid, rating, n in rows}
     for f in facts:
         if f.question_id not in items:
@@ -139,9 +150,7 @@ async def _insert_events(session: AsyncSession, facts: Sequence[AnswerFact],
                          "difficulty": items[f.question_id].rating, "at": f.at})
     if not rows:
         return []
-    ids = (await session.execute(
-        insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True), rows
-    )).scalars().all()
+    ids = (await session.execute(_INSERT_EVENTS, rows)).scalars().all()
     return [_Event(i, r["student_id"], r["knowledge_point_id"], r["response_id"],
                    r["question_id"], r["credit"], r["difficulty"], r["at"])
             for i, r in zip(ids, rows, strict=True)]
@@ -149,12 +158,8 @@ async def _insert_events(session: AsyncSession, facts: Sequence[AnswerFact],
 
 async def _states(session: AsyncSession, keys: set[Key]) -> dict[Key, MasteryState]:
     """The stored states of these (student, knowledge point) pairs."""
-    c = _STATES.c
-    rows = (await session.execute(
-        select(c.student_id, c.knowledge_point_id, c.p_mastery, c.attempts, c.correct,
-               c.last_seen, c.history)
-        .where(c.student_id.in_({s for s, _ in keys}),
-               c.knowledge_point_id.in_({k for _, k in keys})))).all()
+    rows = (await session.execute(_STATES_OF, {"students": sorted({s for s, _ in keys}),
+                                                "kps": sorted({k for _, k in keys})})).all()
     return {(s, k): MasteryState(p_mastery=p, attempts=n, correct=right,
                                  last_seen=_aware(seen), history=tuple(history or ()))
             for s, k, p, n, right, seen, history in rows if (s, k) in keys}
@@ -174,11 +179,8 @@ async def _write_states(session: AsyncSession, folded: dict[Key, tuple[MasterySt
             {"student_id": v["sid"], "knowledge_point_id": v["kp"],
              **{k: v[k] for k in _STATE_COLUMNS}} for v in new])
     if old:
-        c = _STATES.c
         # The SET clause comes from the parameters' column names; sid and kp pick the row.
-        await session.execute(
-            update(_STATES).where(and_(c.student_id == bindparam("sid"),
-                                       c.knowledge_point_id == bindparam("kp"))), old)
+        await session.execute(_UPDATE_STATE, old)
 
 
 _STATE_COLUMNS = ("p_mastery", "attempts", "correct", "last_seen", "history", "last_event_id",
@@ -194,6 +196,5 @@ async def _write_items(session: AsyncSession, items: dict[int, _Item]) -> None:
     if new:
         await session.execute(insert(_ITEMS), new)
     if old:
-        await session.execute(update(_ITEMS).where(_ITEMS.c.question_id == bindparam("qid")),
-                              old)
+        await session.execute(_UPDATE_ITEM, old)
 

@@ -25,7 +25,7 @@ from service.mastery.fresh import fold_new_answers
 from service.repositories.learner import LearnerRepository
 
 __all__ = ["load_params", "observation_of", "params_from_row", "replay_state", "state_from_row",
-           "sync_answers", "write_state"]
+           "sync_answers", "sync_new_answers", "write_state"]
 
 Key = tuple[int, int]  # (student id, knowledge point id)
 
@@ -46,8 +46,9 @@ async def load_params(session: AsyncSession, school_id: int, kp_ids: Iterable[in
     ids = sorted(set(kp_ids))
     if not ids:
         return {}
-    rows = await LearnerRepository(session).params(school_id, ids)
-    return {k: params_from_row(rows.get(k)) for k in ids}
+    rows = await LearnerRepository(session).param_values(school_id, ids)
+    return {k: BktParams(**dict(zip(("prior", "learn", "guess", "slip"), rows[k], strict=True)))
+            if k in rows else BktParams() for k in ids}
 
 
 def state_from_row(row: MasteryStateRow) -> MasteryState:
@@ -123,13 +124,10 @@ async def sync_answers(session: AsyncSession, response_ids: Iterable[int],
     facts = await answer_facts(session, response_ids)
     if not facts:
         return
-    school_id = facts[0].school_id
     if new:
-        late = await fold_new_answers(session, facts,
-                                      lambda kps: load_params(session, school_id, kps))
-        await _replay(session, school_id, late)
-        await sync_entries(session, facts, schedule, new=True)
+        await sync_new_answers(session, facts, schedule)
         return
+    school_id = facts[0].school_id
     repo = LearnerRepository(session)
     existing: dict[int, list[MasteryEventRow]] = {}
     for e in await repo.events_of_responses([f.response_id for f in facts]):
@@ -167,6 +165,19 @@ async def sync_answers(session: AsyncSession, response_ids: Iterable[int],
     await _apply_fresh(session, fresh, replay, difficulty)
     await _replay(session, school_id, replay)
     await sync_entries(session, facts, schedule)
+
+
+async def sync_new_answers(session: AsyncSession, facts: Sequence[AnswerFact],
+                           schedule: ScheduleSettings | None = None) -> None:
+    """:func:`sync_answers` for answers inserted in this unit of work, from their facts
+    (:func:`service.mastery.answers.new_answer_facts`, so nothing is read back)."""
+    if not facts:
+        return
+    school_id = facts[0].school_id
+    late = await fold_new_answers(session, facts,
+                                  lambda kps: load_params(session, school_id, kps))
+    await _replay(session, school_id, late)
+    await sync_entries(session, facts, schedule, new=True)
 
 
 async def _replay(session: AsyncSession, school_id: int, replay: set[Key]) -> None:

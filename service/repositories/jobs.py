@@ -10,9 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Select, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Select,
+    Table,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.actor import Actor
@@ -34,6 +44,23 @@ __all__ = ["JobRepository", "JobWorkRepository", "RosterRow"]
 
 # (student id, student number, name): what matching a handwritten number needs.
 RosterRow = tuple[int, str, str]
+
+
+# The page store's statements, run for every page a job stores: built once, on the
+# tables (no ORM entities to resolve), so a page pays only for executing them.
+_PAGES, _STUDENTS, _JOBS = (cast(Table, r.__table__) for r in (PageRow, StudentRow, JobRow))
+_PAGE_STORED = select(_PAGES.c.id).where(_PAGES.c.upload_id == bindparam("upload"),
+                                         _PAGES.c.page_index == bindparam("index")).limit(1)
+_ON_ROSTER = select(_STUDENTS.c.id).where(_STUDENTS.c.id == bindparam("student"),
+                                          _STUDENTS.c.class_id == bindparam("class_id"))
+_ALREADY_SCANNED = select(_PAGES.c.id).where(
+    _PAGES.c.worksheet_id == bindparam("worksheet"), _PAGES.c.page_no == bindparam("page_no"),
+    _PAGES.c.student_id == bindparam("student"),
+    _PAGES.c.status.in_(("graded", "misaligned"))).limit(1)
+_NOTE_PROGRESS = update(_JOBS).where(_JOBS.c.id == bindparam("job")).values(
+    pages_done=select(func.count()).select_from(_PAGES)
+    .where(_PAGES.c.upload_id == bindparam("upload")).scalar_subquery(),
+    updated_at=bindparam("now"), lease_expires_at=bindparam("until"))
 
 
 class JobRepository:
@@ -163,23 +190,21 @@ class JobWorkRepository:
                             lease_until: datetime) -> None:
         """Count the upload's stored pages onto its job and renew the job's lease, in one
         statement (the job row is neither read nor its JSON decoded)."""
-        stored = select(func.count()).select_from(PageRow) \
-            .where(PageRow.upload_id == upload_id).scalar_subquery()
-        await self.session.execute(update(JobRow).where(JobRow.id == job_id).values(
-            pages_done=stored, updated_at=now, lease_expires_at=lease_until))
+        await self.session.execute(_NOTE_PROGRESS, {"job": job_id, "upload": upload_id,
+                                                    "now": now, "until": lease_until})
 
     async def stored_page_indices(self, upload_id: int) -> set[int]:
         return set((await self.session.execute(
             select(PageRow.page_index).where(PageRow.upload_id == upload_id))).scalars())
 
     async def page_stored(self, upload_id: int, page_index: int) -> bool:
-        found = await self.session.execute(select(PageRow.id).where(
-            PageRow.upload_id == upload_id, PageRow.page_index == page_index))
+        found = await self.session.execute(_PAGE_STORED, {"upload": upload_id,
+                                                          "index": page_index})
         return found.first() is not None
 
     async def on_roster(self, student_id: int, class_id: int) -> bool:
-        found = await self.session.execute(select(StudentRow.id).where(
-            StudentRow.id == student_id, StudentRow.class_id == class_id))
+        found = await self.session.execute(_ON_ROSTER, {"student": student_id,
+                                                        "class_id": class_id})
         return found.first() is not None
 
     # -- placing an upload's anonymous pages at its end ------------------------------
@@ -237,10 +262,8 @@ class JobWorkRepository:
     async def page_already_scanned(self, worksheet_id: int, page_no: int,
                                    student_id: int) -> bool:
         """This page of this student's copy was stored (and counts) before."""
-        found = await self.session.execute(select(PageRow.id).where(
-            PageRow.worksheet_id == worksheet_id, PageRow.page_no == page_no,
-            PageRow.student_id == student_id,
-            PageRow.status.in_(("graded", "misaligned"))))
+        found = await self.session.execute(_ALREADY_SCANNED, {
+            "worksheet": worksheet_id, "page_no": page_no, "student": student_id})
         return found.first() is not None
 
     # -- what a worker needs to read one worksheet -----------------------------------

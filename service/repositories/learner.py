@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 
 from service.db import (
     GradeRow,
@@ -30,6 +30,21 @@ from service.db import (
 from service.repositories.base import StagingRepository
 
 __all__ = ["AnswerRow", "LearnerRepository"]
+
+_QUESTIONS = cast(Table, QuestionRow.__table__)
+_QUESTION_KPS = cast(Table, QuestionKnowledgePointRow.__table__)
+_PARAMS = cast(Table, KpParamsRow.__table__)
+# Built once: the page store runs them for every page.
+_QUESTION_FACTS = (
+    select(_QUESTIONS.c.id, _QUESTIONS.c.difficulty, _QUESTION_KPS.c.knowledge_point_id)
+    .outerjoin(_QUESTION_KPS, _QUESTION_KPS.c.question_id == _QUESTIONS.c.id)
+    .where(_QUESTIONS.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_QUESTIONS.c.id, _QUESTION_KPS.c.knowledge_point_id))
+_PARAM_VALUES = select(
+    _PARAMS.c.knowledge_point_id, _PARAMS.c.prior, _PARAMS.c.learn, _PARAMS.c.guess,
+    _PARAMS.c.slip,
+).where(_PARAMS.c.school_id == bindparam("school"),
+        _PARAMS.c.knowledge_point_id.in_(bindparam("kps", expanding=True)))
 
 
 class AnswerRow(NamedTuple):
@@ -84,14 +99,24 @@ class LearnerRepository(StagingRepository):
             kps.setdefault(qid, []).append(kp)
         return kps
 
+    async def question_facts(self, question_ids: set[int]
+                             ) -> dict[int, tuple[int, tuple[int, ...]]]:
+        """Bank difficulty and knowledge point ids (ascending) per question, in one query."""
+        rows = await self.session.execute(_QUESTION_FACTS, {"ids": sorted(question_ids)})
+        out: dict[int, tuple[int, tuple[int, ...]]] = {}
+        for qid, difficulty, kp in rows.all():
+            known = out.get(qid, (int(difficulty), ()))[1]
+            out[qid] = (int(difficulty), known + ((kp,) if kp is not None else ()))
+        return out
+
     # -- parameters and item difficulty -------------------------------------------------
 
-    async def params(self, school_id: int, kp_ids: Sequence[int]) -> dict[int, KpParamsRow]:
-        """The school's stored parameter rows for these knowledge points."""
-        rows = await self.session.execute(
-            select(KpParamsRow).where(KpParamsRow.school_id == school_id,
-                                      KpParamsRow.knowledge_point_id.in_(kp_ids)))
-        return {r.knowledge_point_id: r for r in rows.scalars()}
+    async def param_values(self, school_id: int, kp_ids: Sequence[int]
+                           ) -> dict[int, tuple[float, float, float, float]]:
+        """The school's stored (prior, learn, guess, slip) for these knowledge points."""
+        rows = await self.session.execute(_PARAM_VALUES, {"school": school_id,
+                                                          "kps": list(kp_ids)})
+        return {kp: (prior, learn, guess, slip) for kp, prior, learn, guess, slip in rows.all()}
 
     async def school_params(self, school_id: int) -> dict[int, KpParamsRow]:
         """Every stored parameter row of the school, by knowledge point id."""

@@ -22,9 +22,12 @@ from service.db import (
     KnowledgePointRow,
     MasteryEventRow,
     MasteryStateRow,
+    PageRow,
     QuestionRow,
+    ResponseRow,
     ScanUploadRow,
 )
+from service.mastery.answers import NewAnswer, answer_facts, new_answer_facts
 from service.mastery.sync import sync_answers
 from tests.support.review import Read, Sheet, app_of, make_sheet, seed_class, seed_page
 
@@ -347,3 +350,37 @@ async def test_new_answers_fold_exactly_as_the_general_sync_does(
     for ids in batches:
         await _sync(client, ids)
     assert await _derived(client) == fast
+
+
+async def test_a_stored_pages_facts_are_those_read_back(client: httpx.AsyncClient) -> None:
+    """The page store builds its answers' facts from what it wrote (``new_answer_facts``);
+    they are the facts ``answer_facts`` reads back from the database, for a live page with
+    right, wrong, unread and blank answers and for a page that does not count."""
+    sheet = await seed_class(client)
+    await seed_page(client, sheet, "张伟", {"m3-add-001": Read("85")}, status="duplicate",
+                    label="dup")
+    app = app_of(client)
+    async with app.state.session_factory() as s:
+        upload = await s.get(ScanUploadRow, sheet.upload_id)
+        assert upload is not None
+        for label, page_id in sheet.pages.items():
+            page = await s.get(PageRow, page_id)
+            assert page is not None
+            assert page.worksheet_id is not None
+            ids = sorted(rid for (lab, _), rid in sheet.responses.items() if lab == label)
+            grades = await _current_grades(client, ids)
+            answers = []
+            for rid in ids:
+                response = await s.get(ResponseRow, rid)
+                assert response is not None
+                g = grades.get(rid)
+                answers.append(NewAnswer(rid, response.question_id, None if g is None else {
+                    "verdict": g.verdict, "score": g.score, "max_score": g.max_score,
+                    "cause": g.cause}))
+            built = await new_answer_facts(
+                s, answers, school_id=upload.school_id, worksheet_id=page.worksheet_id,
+                student_id=page.student_id, page_status=page.status, at=upload.created_at)
+            read = await answer_facts(s, ids)
+            assert built == read, label
+            assert read
+    assert any(f.student_id is None for f in built)  # the duplicate page, seeded last

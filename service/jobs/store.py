@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from anyio import to_thread
 from sqlalchemy import Table, insert
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 _RESPONSES = cast(Table, ResponseRow.__table__)
 _GRADES = cast(Table, GradeRow.__table__)
+_INSERT_PAGE = insert(cast(Table, PageRow.__table__)).returning(PageRow.__table__.c.id)
 
 # Reader statuses that mean "not a page of a worksheet we know".
 _UNIDENTIFIED = {
@@ -83,16 +84,29 @@ async def store_unknown_page(session: AsyncSession, upload: ScanUploadRow, page_
     ``checked``: the caller has just found it not stored yet."""
     if not checked and await JobWorkRepository(session).page_stored(upload.id, page_index):
         return None
-    page = PageRow(upload_id=upload.id, page_index=page_index, status=status, problem=problem)
-    session.add(page)
-    await session.flush()
-    _log_stored(page)
+    await _insert_page(session, upload_id=upload.id, page_index=page_index, status=status,
+                       problem=problem)
     return PageProblem(page_index, status, problem)
 
 
-def _log_stored(page: PageRow) -> None:
+class _StoredPage(NamedTuple):
+    """What storing a page's answers needs of the page row just inserted."""
+
+    id: int
+    worksheet_id: int | None
+    student_id: int | None
+    status: str
+
+
+async def _insert_page(session: AsyncSession, **values: Any) -> _StoredPage:
+    # A table insert, not a mapped row: nothing in the unit of work reads the page back
+    # as an object, and the page store runs for every page of every job.
+    page_id = (await session.execute(_INSERT_PAGE, values)).scalar_one()
+    page = _StoredPage(page_id, values.get("worksheet_id"), values.get("student_id"),
+                       values["status"])
     with log_context(page_id=page.id):
         log.debug("page stored", extra={"status": page.status})
+    return page
 
 
 async def _student_problem(session: AsyncSession, worksheet: WorksheetRow,
@@ -197,17 +211,14 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
         # handed in) and reported as a request to photograph it again.
         status, problem_status = "misaligned", "retake"
         problem = _retake_problem(result.code.page, result.retake)
-    page = PageRow(upload_id=upload.id, page_index=result.page_index, worksheet_id=worksheet.id,
-                   page_no=result.code.page, student_id=student_id,
-                   student_source=source if student_id is not None else None, status=status,
-                   problem=problem, alignment_error=result.alignment_error_mm,
-                   homography=list(result.homography) if result.homography else None,
-                   student_evidence=(result.student.evidence()
-                                     if result.student is not None and result.student.scores
-                                     else None))
-    session.add(page)
-    await session.flush()
-    _log_stored(page)
+    page = await _insert_page(
+        session, upload_id=upload.id, page_index=result.page_index, worksheet_id=worksheet.id,
+        page_no=result.code.page, student_id=student_id,
+        student_source=source if student_id is not None else None, status=status,
+        problem=problem, alignment_error=result.alignment_error_mm,
+        homography=list(result.homography) if result.homography else None,
+        student_evidence=(result.student.evidence()
+                          if result.student is not None and result.student.scores else None))
     await _store_answers(session, storage, upload, result, page, question_ids, schedule)
     if problem is None:
         return None
@@ -235,12 +246,10 @@ async def _store_erased(session: AsyncSession, upload: ScanUploadRow, result: Pa
     # An erased student's page: kept as a problem page so the job accounts for it, but
     # without student, answers, crops or handwriting evidence.
     assert result.code is not None
-    page = PageRow(upload_id=upload.id, page_index=result.page_index, worksheet_id=worksheet.id,
-                   page_no=result.code.page, student_id=None, status=ERASED_STATUS,
-                   problem=ERASED_PROBLEM, alignment_error=result.alignment_error_mm)
-    session.add(page)
-    await session.flush()
-    _log_stored(page)
+    await _insert_page(session, upload_id=upload.id, page_index=result.page_index,
+                       worksheet_id=worksheet.id, page_no=result.code.page, student_id=None,
+                       status=ERASED_STATUS, problem=ERASED_PROBLEM,
+                       alignment_error=result.alignment_error_mm)
     return PageProblem(result.page_index, ERASED_STATUS, ERASED_PROBLEM)
 
 
@@ -249,18 +258,15 @@ async def _store_duplicate(session: AsyncSession, upload: ScanUploadRow, result:
     assert result.code is not None
     problem = (f"page {result.code.page} of this student's copy was already scanned; the "
                "earlier scan is kept / 该页已扫描过，保留先前的结果")
-    page = PageRow(upload_id=upload.id, page_index=result.page_index,
-                   worksheet_id=worksheet.id, page_no=result.code.page, student_id=student_id,
-                   student_source="qr", status="duplicate", problem=problem,
-                   alignment_error=result.alignment_error_mm)
-    session.add(page)
-    await session.flush()
-    _log_stored(page)
+    await _insert_page(session, upload_id=upload.id, page_index=result.page_index,
+                       worksheet_id=worksheet.id, page_no=result.code.page, student_id=student_id,
+                       student_source="qr", status="duplicate", problem=problem,
+                       alignment_error=result.alignment_error_mm)
     return PageProblem(result.page_index, "duplicate", problem)
 
 
 async def _store_answers(session: AsyncSession, storage: LocalStorage, upload: ScanUploadRow,
-                         result: PageResult, page: PageRow, question_ids: dict[str, int],
+                         result: PageResult, page: _StoredPage, question_ids: dict[str, int],
                          schedule: ScheduleSettings | None) -> None:
     crops = {crop_key(upload.id, result.page_index, a.question_id, a.blank): a.crop_png
              for a in result.answers if a.crop_png}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from service.db import (
     ErrorAttemptRow,
@@ -28,6 +28,20 @@ from service.repositories.base import StagingRepository
 
 __all__ = ["ErrorBookRepository"]
 
+# Built once: storing every graded page runs them.
+_ATTEMPTS_OF = (
+    select(ErrorAttemptRow)
+    .where(ErrorAttemptRow.entry_id.in_(bindparam("entries", expanding=True)))
+    .order_by(ErrorAttemptRow.entry_id, ErrorAttemptRow.at, ErrorAttemptRow.id))
+_ENTRIES_FOR = select(ErrorEntryRow).where(
+    ErrorEntryRow.student_id.in_(bindparam("students", expanding=True)),
+    ErrorEntryRow.question_id.in_(bindparam("questions", expanding=True)))
+_PRACTICE_ITEMS = (
+    select(PracticeItemRow, ErrorEntryRow)
+    .outerjoin(ErrorEntryRow, ErrorEntryRow.id == PracticeItemRow.entry_id)
+    .where(PracticeItemRow.worksheet_id.in_(bindparam("worksheets", expanding=True)),
+           PracticeItemRow.question_id.in_(bindparam("questions", expanding=True))))
+
 
 class ErrorBookRepository(StagingRepository):
     """Queries and writes behind error-book entries and printed books."""
@@ -41,9 +55,7 @@ class ErrorBookRepository(StagingRepository):
     async def attempts_of(self, entry_ids: Sequence[int]) -> dict[int, list[ErrorAttemptRow]]:
         """These entries' attempts, by entry, each in the order they happened (time, then
         id); an entry without attempts is left out."""
-        rows = await self.session.execute(
-            select(ErrorAttemptRow).where(ErrorAttemptRow.entry_id.in_(entry_ids))
-            .order_by(ErrorAttemptRow.entry_id, ErrorAttemptRow.at, ErrorAttemptRow.id))
+        rows = await self.session.execute(_ATTEMPTS_OF, {"entries": list(entry_ids)})
         out: dict[int, list[ErrorAttemptRow]] = {}
         for a in rows.scalars():
             out.setdefault(a.entry_id, []).append(a)
@@ -64,19 +76,15 @@ class ErrorBookRepository(StagingRepository):
     async def entries_for(self, student_ids: set[int], question_ids: set[int]
                           ) -> dict[tuple[int, int], ErrorEntryRow]:
         """These students' entries for these questions, by (student, question)."""
-        rows = await self.session.execute(
-            select(ErrorEntryRow).where(ErrorEntryRow.student_id.in_(student_ids),
-                                        ErrorEntryRow.question_id.in_(question_ids)))
+        rows = await self.session.execute(_ENTRIES_FOR, {"students": sorted(student_ids),
+                                                         "questions": sorted(question_ids)})
         return {(e.student_id, e.question_id): e for e in rows.scalars()}
 
     async def practice_items(self, worksheet_ids: set[int], question_ids: set[int]
                              ) -> list[tuple[PracticeItemRow, ErrorEntryRow | None]]:
         """Practice items on these worksheets for these questions, with their entries."""
-        rows = await self.session.execute(
-            select(PracticeItemRow, ErrorEntryRow)
-            .outerjoin(ErrorEntryRow, ErrorEntryRow.id == PracticeItemRow.entry_id)
-            .where(PracticeItemRow.worksheet_id.in_(worksheet_ids),
-                   PracticeItemRow.question_id.in_(question_ids)))
+        rows = await self.session.execute(_PRACTICE_ITEMS, {
+            "worksheets": sorted(worksheet_ids), "questions": sorted(question_ids)})
         return [(item, entry) for item, entry in rows.all()]
 
     async def drop_entry(self, entry: ErrorEntryRow) -> None:

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 _RESPONSES = cast(Table, ResponseRow.__table__)
 _GRADES = cast(Table, GradeRow.__table__)
-_INSERT_PAGE = insert(cast(Table, PageRow.__table__)).returning(PageRow.__table__.c.id)
+_PAGES = cast(Table, PageRow.__table__)
+_INSERT_PAGE = insert(_PAGES).returning(_PAGES.c.id)
 
 # Reader statuses that mean "not a page of a worksheet we know".
 _UNIDENTIFIED = {
@@ -168,14 +169,14 @@ async def store_page(session: AsyncSession, storage: LocalStorage, upload: ScanU
         return None
     if result.status == FOREIGN_PAGE:
         reason = _FOREIGN.get(result.foreign, _FOREIGN["install"])
-        stored = await store_unknown_page(session, upload, result.page_index, "unidentified",
-                                          reason, checked=True)
-        return PageProblem(result.page_index, FOREIGN_PAGE, reason) if stored else None
+        await store_unknown_page(session, upload, result.page_index, "unidentified", reason,
+                                 checked=True)
+        return PageProblem(result.page_index, FOREIGN_PAGE, reason)
     if result.status == NOT_THIS_PAGE:
         reason = _UNIDENTIFIED[NOT_THIS_PAGE]
-        stored = await store_unknown_page(session, upload, result.page_index, "unidentified",
-                                          reason, checked=True)
-        return PageProblem(result.page_index, NOT_THIS_PAGE, reason) if stored else None
+        await store_unknown_page(session, upload, result.page_index, "unidentified", reason,
+                                 checked=True)
+        return PageProblem(result.page_index, NOT_THIS_PAGE, reason)
     if worksheet is None or result.code is None:
         reason = _UNIDENTIFIED.get(result.status, _UNIDENTIFIED["unknown_worksheet"])
         if result.status == "no_code" and result.retake == "blurred":

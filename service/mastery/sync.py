@@ -47,8 +47,11 @@ async def load_params(session: AsyncSession, school_id: int, kp_ids: Iterable[in
     if not ids:
         return {}
     rows = await LearnerRepository(session).param_values(school_id, ids)
-    return {k: BktParams(**dict(zip(("prior", "learn", "guess", "slip"), rows[k], strict=True)))
-            if k in rows else BktParams() for k in ids}
+    return {k: _params(*rows[k]) if k in rows else BktParams() for k in ids}
+
+
+def _params(prior: float, learn: float, guess: float, slip: float) -> BktParams:
+    return BktParams(prior=prior, learn=learn, guess=guess, slip=slip)
 
 
 def state_from_row(row: MasteryStateRow) -> MasteryState:

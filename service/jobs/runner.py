@@ -38,6 +38,7 @@ from ocr.ingest import IngestLimits, PageImage, count_pages, iter_pages, random_
 from service.config import LogSettings, Settings
 from service.db import JobRow, ScanUploadRow, WorksheetRow
 from service.db.base import utcnow
+from service.db.generation import count_as_edit, grading_writes
 from service.errors import disk_full
 from service.jobs.bundles import load_bundle
 from service.jobs.drillstore import store_drill_page
@@ -118,6 +119,7 @@ async def finish_job(session: AsyncSession, job: JobRow, *, error: str | None = 
     job.finished_at = job.updated_at = utcnow()
     job.lease_expires_at = None
     await session.flush()
+    await count_as_edit(session)  # what it graded shows in cached reads at once
     with log_context(job_id=job.id, upload_id=upload_id):
         log.info("job finished", extra={
             "status": job.status, "pages_done": done, "pages_total": job.pages_total,
@@ -454,6 +456,13 @@ def _log_read(result: PageResult | DrillPageResult) -> None:
 async def _store(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
                  storage: LocalStorage, result: PageResult | DrillPageResult,
                  settings: Settings, worker: str) -> None:
+    with grading_writes():
+        await _store_page(ctx, factory, storage, result, settings)
+
+
+async def _store_page(ctx: _JobContext, factory: async_sessionmaker[AsyncSession],
+                      storage: LocalStorage, result: PageResult | DrillPageResult,
+                      settings: Settings) -> None:
     async with factory() as session:
         upload = ctx.upload  # detached, attributes loaded: only read here
         if isinstance(result, DrillPageResult):

@@ -8,6 +8,7 @@ whichever process or engine made the write; and one caller never gets another's 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
@@ -16,16 +17,28 @@ from sqlalchemy import text
 
 from service.api.read_cache import ReadCache
 from service.db.engine import create_engine, make_session_factory
-from service.db.generation import changed_table, current_generation
+from service.db.generation import (
+    Generation,
+    changed_table,
+    count_as_edit,
+    current_generation,
+    grading_writes,
+)
 
 
-async def _generation(url: str) -> int | None:
+async def _counts(url: str) -> Generation:
     engine = create_engine(url)
     try:
         async with make_session_factory(engine)() as session:
-            return await current_generation(session)
+            counts = await current_generation(session)
+            assert counts is not None
+            return counts
     finally:
         await engine.dispose()
+
+
+async def _generation(url: str) -> int:
+    return (await _counts(url)).n
 
 
 async def _class_with_students(client: httpx.AsyncClient) -> int:
@@ -49,7 +62,6 @@ def test_changed_table_reads_the_written_table() -> None:
 
 async def test_tracked_writes_count_and_others_do_not(app: FastAPI, db_url: str) -> None:
     start = await _generation(db_url)
-    assert start is not None
     engine = create_engine(db_url)
     try:
         factory = make_session_factory(engine)
@@ -123,18 +135,96 @@ async def test_one_teacher_never_gets_what_was_kept_for_another(
     assert (await other_client.get(f"/api/v1/classes/{cid}/progress")).status_code == 404
 
 
+def _g(n: int, edits: int | None = None) -> Generation:
+    return Generation(n, n if edits is None else edits)
+
+
 def test_the_cache_keeps_the_newest_generation_and_stays_within_its_bytes() -> None:
     cache = ReadCache(max_bytes=1000)
-    cache.put(("a",), 5, b"new")
-    cache.put(("a",), 4, b"old")  # a slower request built from older data
-    assert cache.get(("a",), 5) == b"new"
-    assert cache.get(("a",), 6) is None
+    now = time.monotonic()
+    cache.put(("a",), _g(5), now, b"new")
+    cache.put(("a",), _g(4), now, b"old")  # a slower request built from older data
+    assert cache.get(("a",), _g(5)) == b"new"
+    assert cache.get(("a",), _g(6)) is None
     for i in range(10):
-        cache.put((i,), 1, b"x" * 200)
-    assert cache.get((0,), 1) is None  # the least recently used went first
-    assert cache.get((9,), 1) == b"x" * 200
-    cache.put(("huge",), 1, b"x" * 600)  # over a quarter of the budget: never kept
-    assert cache.get(("huge",), 1) is None
+        cache.put((i,), _g(1), now, b"x" * 200)
+    assert cache.get((0,), _g(1)) is None  # the least recently used went first
+    assert cache.get((9,), _g(1)) == b"x" * 200
+    cache.put(("huge",), _g(1), now, b"x" * 600)  # over a quarter of the budget: never kept
+    assert cache.get(("huge",), _g(1)) is None
+
+
+def test_an_answer_may_lag_a_running_jobs_pages_but_never_an_edit() -> None:
+    cache = ReadCache(lag_s=2.0)
+    now = time.monotonic()
+    cache.put(("a",), Generation(10, 4), now, b"kept")
+    assert cache.get(("a",), Generation(13, 4)) == b"kept"  # three pages stored since
+    assert cache.get(("a",), Generation(11, 5)) is None  # an edit (or a job's end) since
+    cache.put(("b",), Generation(10, 4), now - 2.5, b"older")
+    assert cache.get(("b",), Generation(10, 4)) == b"older"  # its own generation: any age
+    assert cache.get(("b",), Generation(11, 4)) is None  # past the lag
+    strict = ReadCache(lag_s=0.0)
+    strict.put(("a",), Generation(10, 4), now, b"kept")
+    assert strict.get(("a",), Generation(11, 4)) is None
+
+
+async def test_a_jobs_pages_move_only_the_generation_and_its_end_both(
+        app: FastAPI, db_url: str) -> None:
+    start = await _counts(db_url)
+    engine = create_engine(db_url)
+    try:
+        factory = make_session_factory(engine)
+        with grading_writes():  # a job storing a page
+            async with factory() as session:
+                await session.execute(text("UPDATE students SET name = name WHERE id < 0"))
+                await session.commit()
+        assert await _counts(db_url) == Generation(start.n + 1, start.edits)
+        async with factory() as session:  # a job ending: only its own row is written
+            await session.execute(text("UPDATE jobs SET pages_done = 0 WHERE id < 0"))
+            await count_as_edit(session)
+            await session.commit()
+        assert await _counts(db_url) == Generation(start.n + 2, start.edits + 1)
+        with grading_writes():  # ... and a page stored after an edit in one transaction
+            async with factory() as session:
+                await count_as_edit(session)
+                await session.execute(text("UPDATE grades SET score = score WHERE id < 0"))
+                await session.commit()
+        async with factory() as session:  # anyone's edit
+            await session.execute(text("UPDATE classes SET name = name WHERE id < 0"))
+            await session.commit()
+        async with factory() as session:  # an edit rolled back counts for nothing
+            await count_as_edit(session)
+            await session.rollback()
+        assert await _counts(db_url) == Generation(start.n + 4, start.edits + 3)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_kept_answer_lags_a_jobs_pages_until_the_job_ends(
+        app: FastAPI, client: httpx.AsyncClient, db_url: str) -> None:
+    app.state.read_cache = cache = ReadCache(lag_s=60.0)
+    cid = await _class_with_students(client)
+    assert (await client.get(f"/api/v1/classes/{cid}")).json()["students"][1]["name"] == "李华"
+    rename = text("UPDATE students SET name = '李小华' WHERE class_id = :c "
+                  "AND student_no = '002'")
+    engine = create_engine(db_url)
+    try:
+        factory = make_session_factory(engine)
+        with grading_writes():  # written as a job's page would be
+            async with factory() as session:
+                await session.execute(rename, {"c": cid})
+                await session.commit()
+        hits = cache.hits
+        kept = await client.get(f"/api/v1/classes/{cid}")
+        assert kept.json()["students"][1]["name"] == "李华"
+        assert cache.hits == hits + 1
+        async with factory() as session:  # the job ends
+            await count_as_edit(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    r = await client.get(f"/api/v1/classes/{cid}")
+    assert r.json()["students"][1]["name"] == "李小华"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/classes/{cid}", "/api/v1/classes/{cid}/progress"])

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from service.actor import current_actor
+from service.api.read_cache import ReadCache
 from service.config import Settings
 from simulation.classroom import pdf_pages
 from tests.support.review import (
@@ -237,6 +238,10 @@ async def test_scanned_class_results_end_to_end(client: httpx.AsyncClient,
 
     sheet = await class_and_sheet(client, students=3, questions=6)
     stack = await scanned_stack(client, sheet)
+    # Kept answers may lag a running job's pages for a minute, but never its end.
+    app_of(client).state.read_cache = ReadCache(lag_s=60.0)
+    before = (await client.get(f"/api/v1/worksheets/{sheet.worksheet_id}/results")).json()
+    assert before["summary"]["submitted"] == 0
     # Leave out the last student's pages: they must show up as missing.
     absent = sheet.student_ids[-1]
     keep = [p.page_index for p in stack.pages if p.student_id != absent]

@@ -49,6 +49,7 @@ from service.privacy.retention import run_retention
 from service.private_files import make_private
 from service.storage import LocalStorage
 from service.tasks import stop_gracefully
+from service.upload_records import UploadRecorder
 from service.warmup import warm_routes
 from service.web.docs import install_docs
 from service.web.install import install_web, start_web
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False,
             app.state.local_actor = await ensure_local_actor(session, settings.school_name)
             await session.commit()
         app.state.storage = LocalStorage(settings.storage_dir)
+        app.state.upload_recorder = UploadRecorder(app.state.session_factory)
         app.state.redis = None
         if settings.limits.redis_url:
             from service.ratelimit_shared import redis_client

@@ -58,6 +58,7 @@ from service.repositories.drills import DrillRepository
 from service.repositories.uploads import SeenUpload, UploadRepository
 from service.repositories.worksheets import WorksheetRepository
 from service.storage import LocalStorage, free_bytes
+from service.upload_records import UploadRecorder
 from service.uploads import ReceivedBatch, ReceivedFile
 
 __all__ = ["Accepted", "accept_scan", "check_room", "client_error", "receive_upload",
@@ -179,8 +180,11 @@ async def _keep_soon(received: Received, settings: Settings, storage: LocalStora
 async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Settings,
                       actor: Actor, received: Received, *, worksheet_id: int | None = None,
                       idempotency_key: str | None = None,
-                      student_id: int | None = None, in_roster_order: bool = False) -> Accepted:
-    """Turn a spooled file into a stored upload and a queued job (flush only).
+                      student_id: int | None = None, in_roster_order: bool = False,
+                      recorder: UploadRecorder | None = None, ip: str | None = None
+                      ) -> Accepted:
+    """Turn a spooled file into a stored upload and a queued job (flush only; with
+    ``recorder``, the upload, its job and its audit event are committed by it).
 
     Args:
         session: the request's unit of work.
@@ -194,6 +198,10 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
             drill assignment of the student's class).
         in_roster_order: a template's class stack in roster order, one copy per student
             (``worksheet_id`` must name a template; no ``student_id``).
+        recorder: the web process's :class:`~service.upload_records.UploadRecorder`: a new
+            upload is written and committed with others arriving at the same moment,
+            with its ``scan.upload`` audit event (from ``ip``).
+        ip: the client's address, for that audit event.
 
     Returns:
         The job (new, or the one these bytes already have).
@@ -240,7 +248,7 @@ async def accept_scan(session: AsyncSession, storage: LocalStorage, settings: Se
         except ScanFileError as exc:
             raise client_error(exc) from None
         return await _record(session, actor, received, kind, pages, key, worksheet_id,
-                             idempotency_key, student_id, in_roster_order)
+                             idempotency_key, student_id, in_roster_order, recorder, ip)
     finally:
         received.discard()
 
@@ -269,7 +277,8 @@ async def _duplicate(session: AsyncSession, upload: SeenUpload) -> Accepted:
 async def _record(session: AsyncSession, actor: Actor, received: Received, kind: str,
                   pages: int, key: str, worksheet_id: int | None,
                   idempotency_key: str | None, student_id: int | None = None,
-                  in_roster_order: bool = False) -> Accepted:
+                  in_roster_order: bool = False, recorder: UploadRecorder | None = None,
+                  ip: str | None = None) -> Accepted:
     payload: dict[str, int | bool | None] = {"worksheet_id": worksheet_id}
     if student_id is not None:
         payload["student_id"] = student_id
@@ -282,7 +291,14 @@ async def _record(session: AsyncSession, actor: Actor, received: Received, kind:
               "filename": received.filename, "content_type": _CONTENT_TYPE[kind],
               "size_bytes": received.size, "sha256": received.sha256, "storage_key": key,
               "idempotency_key": idempotency_key, "page_count": pages}
-    added = await UploadRepository(session).add_with_job(job, upload)
+    if recorder is not None:
+        # The request's connection goes back to the pool first: the recorder needs one of
+        # its own, and a burst's requests waiting for it must not hold them all.
+        await session.commit()
+        added = await recorder.record(job, upload, audit.event_row(
+            actor, "scan.upload", "job", ip=ip, detail=_upload_detail(received, pages)))
+    else:
+        added = await UploadRepository(session).add_with_job(job, upload)
     if added is None:
         # The same bytes arrived concurrently and the other request won: same job.
         earlier = await _existing(session, actor.school_id, received.sha256)
@@ -291,6 +307,12 @@ async def _record(session: AsyncSession, actor: Actor, received: Received, kind:
         return await _duplicate(session, earlier)
     upload_id, job_id = added
     return Accepted(job_id, upload_id, False, pages)
+
+
+def _upload_detail(received: Received, pages: int) -> dict[str, int]:
+    """What a new upload's audit event says of it."""
+    return {"pages": pages, "bytes": received.size,
+            "files": len(received.files) if isinstance(received, ReceivedBatch) else 1}
 
 
 def check_room(storage: LocalStorage, settings: Settings, incoming: int = 0) -> None:
@@ -332,8 +354,8 @@ def worksheet_hint(query: int | None, field: str | None, name: str = "worksheet_
 async def receive_upload(session: AsyncSession, storage: LocalStorage, settings: Settings,
                          actor: Actor, received: Received, *, worksheet_id: int | None,
                          idempotency_key: str | None, ip: str | None,
-                         student_id: int | None = None, in_roster_order: bool = False
-                         ) -> Accepted:
+                         student_id: int | None = None, in_roster_order: bool = False,
+                         recorder: UploadRecorder | None = None) -> Accepted:
     """Accept an HTTP upload (see :func:`accept_scan`) and audit a new one. The spooled
     files are gone when this returns or raises (renamed into place, or removed).
 
@@ -344,6 +366,8 @@ async def receive_upload(session: AsyncSession, storage: LocalStorage, settings:
             multipart field is used without one.
         in_roster_order: the query parameter (or the multipart field, ``1`` / ``true`` /
             ``on``): a template's stack in roster order.
+        recorder: records a new upload with others arriving together (see
+            :func:`accept_scan`); without one, in ``session``.
     """
     try:
         hint = worksheet_hint(worksheet_id, received.fields.get("worksheet_id"))
@@ -352,14 +376,13 @@ async def receive_upload(session: AsyncSession, storage: LocalStorage, settings:
             "1", "true", "on")
         accepted = await accept_scan(session, storage, settings, actor, received,
                                      worksheet_id=hint, idempotency_key=idempotency_key,
-                                     student_id=student, in_roster_order=ordered)
+                                     student_id=student, in_roster_order=ordered,
+                                     recorder=recorder, ip=ip)
     finally:
         # Refused before accept_scan took the file (a bad worksheet_id): still ours to remove.
         received.discard()
-    if not accepted.duplicate:
+    if not accepted.duplicate and recorder is None:
         await audit.record(session, actor, "scan.upload", "job", accepted.job_id, ip=ip,
-                           detail={"upload_id": accepted.upload_id, "pages": accepted.pages,
-                                   "bytes": received.size,
-                                   "files": len(received.files)
-                                   if isinstance(received, ReceivedBatch) else 1})
+                           detail={"upload_id": accepted.upload_id,
+                                   **_upload_detail(received, accepted.pages)})
     return accepted

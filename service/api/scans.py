@@ -39,7 +39,8 @@ async def _ingest(request: Request, response: Response, background: BackgroundTa
     accepted = await receive_upload(session, storage, settings, actor, received,
                                     worksheet_id=worksheet_id, idempotency_key=idempotency_key,
                                     ip=request.client.host if request.client else None,
-                                    student_id=student_id, in_roster_order=in_roster_order)
+                                    student_id=student_id, in_roster_order=in_roster_order,
+                                    recorder=request.app.state.upload_recorder)
     runner = request.app.state.runner
     if runner is not None and not accepted.duplicate:
         background.add_task(runner.notify, accepted.job_id)  # runs after the commit and the response

@@ -17,10 +17,28 @@ from service.actor import Actor
 from service.db import AuditEventRow
 from service.policy import scoped
 
-__all__ = ["AuditPage", "list_events", "record"]
+__all__ = ["AuditPage", "event_row", "insert_events", "list_events", "record"]
 
 _EVENTS = cast(Table, AuditEventRow.__table__)
 _INSERT = insert(_EVENTS)
+
+
+def event_row(actor: Actor | None, action: str, target_type: str | None = None,
+              target_id: int | None = None, ip: str | None = None,
+              detail: dict[str, Any] | None = None, *,
+              school_id: int | None = None) -> dict[str, Any]:
+    """The columns of one audit event (the arguments are :func:`record`'s)."""
+    if actor is None:
+        kind, actor_id = ("anonymous" if ip else "system"), None
+    elif actor.is_device:
+        kind, actor_id = "device", actor.device_id
+    else:
+        kind, actor_id = "teacher", actor.teacher_id
+    return {"school_id": school_id if school_id is not None else (
+                actor.school_id if actor else None),
+            "actor_kind": kind, "actor_id": actor_id, "action": action[:48],
+            "target_type": target_type, "target_id": target_id,
+            "ip": (ip or None) and ip[:64], "detail": detail or {}}
 
 
 async def record(session: AsyncSession, actor: Actor | None, action: str,
@@ -41,21 +59,16 @@ async def record(session: AsyncSession, actor: Actor | None, action: str,
         school_id: the school, when there is no actor (e.g. a failed login for a known
             username); defaults to the actor's.
     """
-    if actor is None:
-        kind, actor_id = ("anonymous" if ip else "system"), None
-    elif actor.is_device:
-        kind, actor_id = "device", actor.device_id
-    else:
-        kind, actor_id = "teacher", actor.teacher_id
     await session.flush()
-    # A table insert built once, not a mapped row: every upload and sign-in writes one, and
+    await insert_events(session, [event_row(actor, action, target_type, target_id, ip,
+                                            detail, school_id=school_id)])
+
+
+async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Write audit events given as :func:`event_row` columns (no flush)."""
+    # A table insert built once, not mapped rows: every upload and sign-in writes one, and
     # nothing reads the row back in the same request.
-    await session.execute(_INSERT, {
-        "school_id": school_id if school_id is not None else (
-            actor.school_id if actor else None),
-        "actor_kind": kind, "actor_id": actor_id, "action": action[:48],
-        "target_type": target_type, "target_id": target_id, "ip": (ip or None) and ip[:64],
-        "detail": detail or {}})
+    await session.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
 
 
 class AuditPage:

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from service import upload_records
 from service.app import create_app
 from service.config import Settings
 from service.db import JobRow, ScanUploadRow
@@ -193,13 +194,23 @@ async def test_other_os_errors_stay_500(app: FastAPI, client: httpx.AsyncClient,
     assert r.json()["error"] == "internal_error"
 
 
+def _recorded(app: FastAPI, how: str) -> None:
+    """Record uploads through the web process's recorder (the API's way), or in the
+    request's own unit of work (the web form's)."""
+    if how == "in_request":
+        app.state.upload_recorder = None
+
+
+@pytest.mark.parametrize("how", ["recorder", "in_request"])
 async def test_database_disk_full_is_507(app: FastAPI, client: httpx.AsyncClient,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    async def full(self: UploadRepository, *args: Any) -> None:
+                                         monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    async def full(*args: Any) -> None:
         raise OperationalError("INSERT INTO jobs", {},
                                sqlite3.OperationalError("database or disk is full"))
 
+    _recorded(app, how)
     monkeypatch.setattr(UploadRepository, "add_with_job", full)
+    monkeypatch.setattr(upload_records, "insert_events", full)
     r = await client.post("/api/v1/scans", content=unique_png(),
                           headers={"content-type": "image/png"})
     assert r.status_code == 507, r.text
@@ -219,8 +230,10 @@ def test_disk_full_tells_no_space_from_other_errors() -> None:
 
 # -- one unit of work: the job, its upload and the audit entry commit together ----------
 
+@pytest.mark.parametrize("how", ["recorder", "in_request"])
 async def test_an_upload_whose_request_fails_leaves_no_job_behind(
-        app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+        app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
+        how: str) -> None:
     """The request fails after its job and upload were written (at the audit entry): none
     of it is kept. (A savepoint opened first in a SQLite transaction used to commit the job
     and the upload on its own when released.)"""
@@ -229,7 +242,9 @@ async def test_an_upload_whose_request_fails_leaves_no_job_behind(
     async def audit_down(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("the audit log is unavailable")
 
+    _recorded(app, how)
     monkeypatch.setattr(audit, "record", audit_down)
+    monkeypatch.setattr(upload_records, "insert_events", audit_down)
     r = await _upload_meeting_a_defect(app, client)
     assert r.status_code == 500
     assert await _jobs(app) == before

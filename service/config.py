@@ -160,11 +160,6 @@ class WebhookSettings(BaseModel):
 
 
 class WatchSettings(BaseModel):
-    results_refresh_s: float = Field(
-        default=2.0, ge=0, le=60, description="while a job stores its pages, a web process "
-        "may answer a class's results, roster and progress from what it built up to this "
-        "many seconds before (anyone's edit, and the job's end, show at once); 0: every page "
-        "stored shows at once")
     poll_seconds: float = Field(default=2.0, gt=0, description="how often the watched folder "
                                 "is listed")
     settle_seconds: float = Field(default=5.0, ge=0, description="a file must keep its size "

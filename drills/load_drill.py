@@ -100,8 +100,10 @@ def _p(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))], 1)
 
 
-def _copies(api: httpx.Client, students: int, seed: int) -> tuple[list[bytes], int, int]:
-    """One scanned one-page copy per child: (PDFs, class id, worksheet id)."""
+def _copies(api: httpx.Client, students: int, seed: int, per_upload: int = 1
+            ) -> tuple[list[bytes], int, int]:
+    """Every child's scanned one-page copy, ``per_upload`` children's pages to a PDF:
+    (PDFs, class id, worksheet id)."""
     import pypdfium2 as pdfium
 
     from simulation.classroom import font_glyph_bank, keys_for, scan_class_set
@@ -127,9 +129,9 @@ def _copies(api: httpx.Client, students: int, seed: int) -> tuple[list[bytes], i
                            bank=font_glyph_bank(), handwriting="font")
     src = pdfium.PdfDocument(stack.pdf)
     out = []
-    for i in range(len(src)):
+    for first in range(0, len(src), per_upload):
         one = pdfium.PdfDocument.new()
-        one.import_pages(src, [i])
+        one.import_pages(src, list(range(first, min(first + per_upload, len(src)))))
         buf = io.BytesIO()
         one.save(buf)
         out.append(buf.getvalue())
@@ -251,11 +253,13 @@ async def _drive(load: _Load, copies: list[bytes], uploaders: int, readers: int,
 def run_drill(minutes: float, uploaders: int, readers: int, *, wave_seconds: float = 60.0,
               db_url: str | None = None, broker_url: str | None = None, seed: int = 1,
               drain_minutes: float = 30.0, say: Callable[[str], None] | None = None,
-              keep_logs: Path | None = None, processes: int = 1) -> LoadResult:
+              keep_logs: Path | None = None, processes: int = 1,
+              pages_per_upload: int = 1) -> LoadResult:
     """Run the drill on a fresh data folder (and ``db_url``, default SQLite in it).
 
     There are ``max(1, minutes * 60 // wave_seconds)`` waves of ``uploaders`` uploads, one
-    child's copy each; readers read from the start to the end of ``minutes``.
+    child's copy each (or ``pages_per_upload`` children's copies: a teacher's stack, one job
+    of that many pages); readers read from the start to the end of ``minutes``.
     """
     say = say or _say
     rng = random.Random(seed)
@@ -263,7 +267,7 @@ def run_drill(minutes: float, uploaders: int, readers: int, *, wave_seconds: flo
     started = time.monotonic()
     seconds = minutes * 60
     waves = max(1, int(seconds // wave_seconds))
-    students = waves * uploaders
+    students = waves * uploaders * pages_per_upload
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         db = db_url or f"sqlite+aiosqlite:///{data / 'markbook.db'}"
@@ -281,7 +285,7 @@ def run_drill(minutes: float, uploaders: int, readers: int, *, wave_seconds: flo
             base = f"http://127.0.0.1:{server.port}"
             headers = sign_in(base)
             with httpx.Client(base_url=base, headers=headers, timeout=300) as api:
-                copies, cid, wid = _copies(api, students, seed)
+                copies, cid, wid = _copies(api, students, seed, pages_per_upload)
             say(f"{len(copies)} copies scanned; {waves} waves of {uploaders} uploads, "
                 f"{readers} readers, {seconds:.0f} s")
             load = _Load(base, headers, result, cid, wid, rng)
@@ -337,13 +341,17 @@ def main(argv: list[str] | None = None) -> int:
                         "broker (redis://... or amqp://...)")
     parser.add_argument("--processes", type=int, default=1,
                         help="the server's web processes (markbook serve --processes)")
+    parser.add_argument("--pages-per-upload", type=int, default=1,
+                        help="each upload a stack of this many children's one-page copies "
+                        "(one job of that many pages)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep-logs", type=Path, help="copy the server's (and worker's) "
                         "log to this folder")
     args = parser.parse_args(argv)
     r = run_drill(args.minutes, args.uploaders, args.readers, wave_seconds=args.wave_seconds,
                   db_url=args.db_url, broker_url=args.broker_url, seed=args.seed,
-                  keep_logs=args.keep_logs, processes=args.processes)
+                  keep_logs=args.keep_logs, processes=args.processes,
+                  pages_per_upload=args.pages_per_upload)
     _say(json.dumps(r.figures(), ensure_ascii=False))
     for line in r.errors[:20]:
         _say(f"error: {line}")

@@ -9,10 +9,10 @@ import socket
 from drills.load_drill import LoadResult, run_drill
 
 
-def _check(result: LoadResult) -> None:
+def _check(result: LoadResult, pages: int = 9) -> None:
     assert result.errors == []
     assert result.uploads == 9
-    assert result.pages == 9
+    assert result.pages == pages
     assert result.reads > 20  # the readers did read meanwhile
     assert result.jobs == {"done": 9}
     assert result.stored_pages == result.pages
@@ -24,6 +24,12 @@ def _check(result: LoadResult) -> None:
 def test_uploads_and_readers_together_on_sqlite() -> None:
     _check(run_drill(0.2, uploaders=3, readers=6, wave_seconds=4, seed=2,
                      drain_minutes=5, say=lambda _line: None))
+
+
+def test_stacks_of_several_pages_on_sqlite() -> None:
+    # Each upload a teacher's stack: three children's copies, one job of three pages.
+    _check(run_drill(0.2, uploaders=3, readers=6, wave_seconds=4, seed=4,
+                     drain_minutes=5, say=lambda _line: None, pages_per_upload=3), pages=27)
 
 
 def test_the_same_with_a_celery_worker_on_postgresql(pg_url: str) -> None:

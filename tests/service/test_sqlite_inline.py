@@ -56,6 +56,7 @@ async def test_reads_and_a_queued_writers_writes_run_on_the_loop(tmp_path: Path)
             assert isinstance(driver, InlineReads)
             # Not the generation's lookups, nor the busy timeout set around a first write.
             driver._conn.set_trace_callback(lambda sql: "sqlite_master" in sql
+                                            or "data_generation" in sql
                                             or sql.startswith("PRAGMA") or seen.append(
                 (threading.get_ident() == loop_thread, sql.split()[0])))
             await conn.execute(text("SELECT count(*) FROM t"))

@@ -23,30 +23,25 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.db import JobRow, ScanUploadRow
 from service.repositories.audit import insert_events
+from service.repositories.uploads import LINK_JOB, NEW_UPLOAD
 
 __all__ = ["UploadRecorder"]
 
 log = logging.getLogger(__name__)
 
-_UPLOADS = cast(Table, ScanUploadRow.__table__)
 _JOBS = cast(Table, JobRow.__table__)
-# Several rows at once: a row whose bytes the school has is skipped, and the rows written
-# say which they are by their school and hash (one upload per school and hash).
-_NEW_UPLOADS = {
-    name: dialect_insert(_UPLOADS).on_conflict_do_nothing(index_elements=["school_id", "sha256"])
-    .returning(_UPLOADS.c.id, _UPLOADS.c.school_id, _UPLOADS.c.sha256)
-    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_UPLOADS = cast(Table, ScanUploadRow.__table__)
+# The repository's insert of one upload, saying also which upload each row written is (by
+# school and hash: one upload per school and hash), since several go in at once.
+_NEW_UPLOADS = {name: insert.returning(_UPLOADS.c.school_id, _UPLOADS.c.sha256)
+                for name, insert in NEW_UPLOAD.items()}
 # A job names its upload in its payload: that is how the rows written are matched up.
 _NEW_JOBS = insert(_JOBS).returning(_JOBS.c.id, _JOBS.c.payload)
-_LINK_JOBS = update(_UPLOADS).where(_UPLOADS.c.id == bindparam("upload")).values(
-    job_id=bindparam("job"))
 
 
 @dataclass
@@ -156,7 +151,7 @@ async def _insert(session: AsyncSession, batch: list[_Waiting]
                 for one, upload_id in new]
         for job_id, payload in (await session.execute(_NEW_JOBS, jobs)).all():
             job_of[int(payload["upload_id"])] = int(job_id)
-        await session.execute(_LINK_JOBS, [{"upload": upload_id, "job": job_of[upload_id]}
+        await session.execute(LINK_JOB, [{"upload": upload_id, "job": job_of[upload_id]}
                                            for _, upload_id in new])
         await insert_events(session, [
             {**one.audit, "target_id": job_of[upload_id],

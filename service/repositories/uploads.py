@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import JobRow, ScanUploadRow
 
-__all__ = ["SeenUpload", "UploadRepository"]
+__all__ = ["LINK_JOB", "NEW_UPLOAD", "SeenUpload", "UploadRepository"]
 
 _UPLOADS = cast(Table, ScanUploadRow.__table__)
 _JOBS = cast(Table, JobRow.__table__)
@@ -37,12 +37,12 @@ _SEEN = select(_UPLOADS.c.id, _UPLOADS.c.job_id, _UPLOADS.c.teacher_id, _UPLOADS
                _UPLOADS.c.sha256)
 _BY_SHA256 = _SEEN.where(_UPLOADS.c.school_id == bindparam("school"),
                          _UPLOADS.c.sha256 == bindparam("sha"))
-_NEW_UPLOAD = {
+NEW_UPLOAD = {
     name: dialect_insert(_UPLOADS).on_conflict_do_nothing(index_elements=["school_id", "sha256"])
     .returning(_UPLOADS.c.id)
     for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 _NEW_JOB = insert(_JOBS).returning(_JOBS.c.id)
-_LINK_JOB = update(_UPLOADS).where(_UPLOADS.c.id == bindparam("upload")).values(
+LINK_JOB = update(_UPLOADS).where(_UPLOADS.c.id == bindparam("upload")).values(
     job_id=bindparam("job"))
 
 
@@ -84,12 +84,12 @@ class UploadRepository:
         # Without a savepoint: on SQLite one opened before any write of the transaction
         # ends it when released, committing the job apart from the rest of the request.
         upload_id = (await self.session.execute(
-            _NEW_UPLOAD["postgresql" if dialect == "postgresql" else "sqlite"], upload)
+            NEW_UPLOAD["postgresql" if dialect == "postgresql" else "sqlite"], upload)
         ).scalar_one_or_none()
         if upload_id is None:
             return None
         payload = {**job.get("payload", {}), "upload_id": upload_id}
         job_id = (await self.session.execute(_NEW_JOB, {**job, "payload": payload})
                   ).scalar_one()
-        await self.session.execute(_LINK_JOB, {"upload": upload_id, "job": job_id})
+        await self.session.execute(LINK_JOB, {"upload": upload_id, "job": job_id})
         return int(upload_id), int(job_id)

@@ -9,6 +9,11 @@ acknowledgement p50/p99/max over all waves. Compare builds in runs made one afte
 on the same machine: a shared box's speed drifts by a fifth or more.
 
     .venv/bin/python -m bench.bench_upload_burst [--processes 2] [--waves 6] [--per-wave 50]
+        [--db-url postgresql+asyncpg://… [--broker-url redis://…]]
+
+With ``--db-url`` the service runs on that (empty) database instead of a fresh SQLite;
+with ``--broker-url`` too it sends each job to a Celery broker as it would for its workers
+(none is started: the messages wait in the queue, which the run empties at its end).
 """
 
 from __future__ import annotations
@@ -89,6 +94,14 @@ async def _waves(base: str, headers: dict[str, str], docs: list[bytes], per_wave
     return acks, cpu_ms
 
 
+def _empty_queue(broker_url: str, queue: str) -> None:
+    """Drop the messages no worker will take (the jobs went with the data folder)."""
+    from celery import Celery
+
+    with Celery(broker=broker_url, set_as_current=False).connection_for_write() as conn:
+        conn.default_channel.queue_delete(queue)
+
+
 def _p(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))], 1)
@@ -99,11 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--waves", type=int, default=6)
     parser.add_argument("--per-wave", type=int, default=50)
+    parser.add_argument("--db-url", help="an empty database (default: SQLite in the data "
+                        "folder)")
+    parser.add_argument("--broker-url", help="send jobs to this Celery broker")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        env = drill_env(data, f"sqlite+aiosqlite:///{data / 'markbook.db'}", None,
-                        "markbook.burst", {"MARKBOOK_JOBS__RUN_IN_APP": "false",
+        queue = f"markbook.burst.{os.getpid()}"
+        env = drill_env(data, args.db_url or f"sqlite+aiosqlite:///{data / 'markbook.db'}",
+                        args.broker_url, queue, {"MARKBOOK_JOBS__RUN_IN_APP": "false",
                                            "MARKBOOK_LIMITS__UPLOADS_PER_MINUTE": "100000"})
         server = Server(env, free_port(), data / "server.log", processes=args.processes)
         server.start()
@@ -115,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
                                               _family(server.proc.pid)))
         finally:
             server.stop()
-    print(json.dumps({"processes": args.processes, "uploads": len(acks),
+            if args.broker_url:
+                _empty_queue(args.broker_url, queue)
+    print(json.dumps({"processes": args.processes, "database": "sqlite" if not args.db_url
+                      else args.db_url.partition(":")[0], "broker": bool(args.broker_url),
+                      "uploads": len(acks),
                       "cpu_ms_per_upload_by_wave": [round(c, 2) for c in cpu_ms],
                       "ack_p50_ms": _p(acks, 50), "ack_p99_ms": _p(acks, 99),
                       "ack_max_ms": _p(acks, 100)}))

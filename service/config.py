@@ -83,9 +83,11 @@ class DatabaseSettings(BaseModel):
     )
     echo: bool = False
     auto_migrate: bool = Field(default=True, description="run Alembic upgrade at start-up")
-    pool_size: int = Field(default=5, ge=1, le=100)
-    max_overflow: int = Field(default=10, ge=0, le=200, description="connections opened "
-                              "beyond pool_size under a burst (on SQLite they are kept open)")
+    pool_size: int = Field(default=15, ge=1, le=100, description="connections a web "
+                           "process keeps open (a burst of uploads or readers uses them all)")
+    max_overflow: int = Field(default=0, ge=0, le=200, description="connections opened "
+                              "beyond pool_size under a burst and closed after it (on SQLite "
+                              "they are kept open)")
     pool_timeout_s: float = Field(default=10.0, gt=0, le=300, description="how long a request "
                                   "waits for a free connection before it answers 503 busy")
 

@@ -47,7 +47,7 @@ def _savepoints_nest(engine: Engine) -> None:
                 cursor.close()
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 10,
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 15, max_overflow: int = 0,
                   pool_timeout_s: float = 30.0) -> AsyncEngine:
     """Create the async engine; for SQLite also create the file's folder and set pragmas.
 
@@ -55,7 +55,8 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overf
         url: an async SQLAlchemy URL (``sqlite+aiosqlite:///...`` or ``postgresql+asyncpg://...``).
         echo: log SQL.
         pool_size: connections kept open (PostgreSQL; SQLite keeps ``pool_size +
-            max_overflow``).
+            max_overflow``). Kept rather than opened per burst: a PostgreSQL connection
+            opened and closed again costs a forked backend each time.
         max_overflow: connections beyond ``pool_size`` opened under a burst and closed
             after it (PostgreSQL; SQLite keeps them open).
         pool_timeout_s: the wait for a free connection before ``sqlalchemy.exc.TimeoutError``

@@ -45,6 +45,9 @@ __all__ = ["RUN_JOB", "CeleryDispatcher", "celery_app", "run_one", "run_worker",
 log = logging.getLogger(__name__)
 
 RUN_JOB = "markbook.run_job"
+# A worker's connections: the few a job uses at once are kept (a PostgreSQL connection
+# opened and closed again costs a forked backend), more are opened only when needed.
+WORKER_POOL_SIZE, WORKER_POOL_OVERFLOW = 4, 6
 # The page pool of this worker process, kept between jobs (models stay loaded).
 _executor: Executor | None = None
 
@@ -75,7 +78,8 @@ class _WorkerProcess:
         if self.engine is None:
             from service.db.engine import create_engine
 
-            self.engine = create_engine(self.settings.database_url, pool_size=2)
+            self.engine = create_engine(self.settings.database_url, pool_size=WORKER_POOL_SIZE,
+                                        max_overflow=WORKER_POOL_OVERFLOW)
         return await run_one(self.settings, job_id, engine=self.engine)
 
     def _shutdown(self, sender: Any = None, **_: Any) -> None:
@@ -153,7 +157,8 @@ async def run_one(settings: Settings, job_id: int, engine: AsyncEngine | None = 
 
     global _executor
     own = engine is None
-    engine = engine or create_engine(settings.database_url, pool_size=2)
+    engine = engine or create_engine(settings.database_url, pool_size=WORKER_POOL_SIZE,
+                                     max_overflow=WORKER_POOL_OVERFLOW)
     try:
         factory = make_session_factory(engine)
         runner = InProcessRunner(settings, factory, LocalStorage(settings.storage_dir),

@@ -39,3 +39,46 @@ async def test_an_exhausted_pool_answers_busy_then_recovers(tmp_path: Path, pg_u
             assert all(c["name"] != "三班" for c in r.json())
             assert (await client.post("/api/v1/classes",
                                       json={"name": "三班", "grade": 3})).status_code == 201
+
+
+async def test_a_burst_reuses_the_connections_the_last_one_opened(tmp_path: Path,
+                                                                  pg_url: str) -> None:
+    """With the default pool, the connections a burst opens are kept for the next one:
+    each one opened and closed again is a PostgreSQL backend forked for it."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    settings = Settings(data_dir=tmp_path / "var", db={"url": pg_url})  # type: ignore[arg-type]
+    app = create_app(settings)
+
+    async def burst(n: int) -> set[int]:
+        engine = app.state.engine
+        holding: list[int] = []
+        all_held, gate = asyncio.Event(), asyncio.Event()
+
+        async def one() -> int:
+            async with engine.connect() as conn:  # all n held at once
+                pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+                holding.append(pid)
+                if len(holding) == n:
+                    all_held.set()
+                await gate.wait()
+                return int(pid)
+
+        tasks = [asyncio.create_task(one()) for _ in range(n)]
+        await all_held.wait()
+        gate.set()
+        return set(await asyncio.gather(*tasks))
+
+    async with app.router.lifespan_context(app):
+        size = settings.db.pool_size + settings.db.max_overflow
+        assert size >= 12
+        first = await burst(12)
+        second = await burst(12)
+        assert len(first) == 12
+        assert len(second) == 12
+        # Every backend either burst used is one the pool keeps: none was opened for the
+        # first burst, closed, and another opened for the second.
+        kept = app.state.engine.pool.size()
+        assert len(first | second) <= max(12, kept), "connections opened again per burst"

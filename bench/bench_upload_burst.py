@@ -120,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(tmp)
         queue = f"markbook.burst.{os.getpid()}"
         env = drill_env(data, args.db_url or f"sqlite+aiosqlite:///{data / 'markbook.db'}",
-                        args.broker_url, queue, {"MARKBOOK_JOBS__RUN_IN_APP": "false",
-                                           "MARKBOOK_LIMITS__UPLOADS_PER_MINUTE": "100000"})
+                        args.broker_url, queue,
+                        {"MARKBOOK_JOBS__RUN_IN_APP": "false",
+                         "MARKBOOK_LIMITS__UPLOADS_PER_MINUTE": "100000"})
         server = Server(env, free_port(), data / "server.log", processes=args.processes)
         server.start()
         try:
